@@ -1,0 +1,19 @@
+"""lucid: a deep-learning tensor framework with PyTorch's API, on NumPy (CPU) and CuPy (CUDA)."""
+
+from __future__ import annotations
+
+from . import autograd, cuda, dtypes, random
+from ._backend import (BackendUnavailableError, Device, DeviceMismatchError, UnknownDeviceError, device,
+                       register_backend)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .dtypes import (DType, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
+                     set_default_dtype, uint8)
+from .ops import *  # noqa: F401,F403
+from .random import manual_seed
+from .tensor import Tensor, tensor
+
+bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+
+__version__ = "0.1.0"

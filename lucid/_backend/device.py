@@ -1,0 +1,124 @@
+"""Device objects: where a tensor lives and which backend computes on it.
+
+``lucid.device("cpu" | "cuda" | "cuda:N" | "gpu")`` returns one cached :class:`Device` per
+(type, index), so devices compare by identity in the hot path. The backend behind a device
+is resolved on first use (not when the device is named): ``lucid.device("cuda")`` works on a
+machine without CUDA, making a tensor there raises :class:`BackendUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import registry
+
+__all__ = ["Device", "device", "UnknownDeviceError", "DeviceMismatchError", "BackendUnavailableError"]
+
+
+class UnknownDeviceError(ValueError):
+    """A device string or object lucid does not understand."""
+
+
+class DeviceMismatchError(RuntimeError):
+    """Tensors on different devices met in one operation."""
+
+
+class BackendUnavailableError(RuntimeError):
+    """The backend for a device cannot run on this machine (missing library or hardware)."""
+
+
+class Device:
+    """A place arrays live: ``type`` (``"cpu"``, ``"cuda"``, or a registered backend's
+    type) and ``index`` (``None`` for single-device types such as ``"cpu"``)."""
+
+    __slots__ = ("type", "index", "_backend", "_xp", "_native")
+
+    def __init__(self, type: str, index: int | None):
+        self.type, self.index = type, index
+        self._backend = self._xp = self._native = None
+
+    def _resolve(self):
+        backend = registry.backend_for(self.type)
+        native = backend.native_device(self.index or 0)  # raises when unusable
+        self._backend, self._xp, self._native = backend, backend.xp, native
+        return backend
+
+    @property
+    def backend(self):
+        """The :class:`~lucid._backend.registry.Backend` computing on this device."""
+        return self._backend or self._resolve()
+
+    @property
+    def xp(self):
+        """The array namespace (array API standard) of this device's backend."""
+        return self._xp if self._backend is not None else self._resolve().xp
+
+    @property
+    def native(self):
+        """The backend's own device object (what ``xp.asarray(..., device=)`` takes)."""
+        if self._backend is None:
+            self._resolve()
+        return self._native
+
+    def __repr__(self) -> str:
+        return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except UnknownDeviceError:
+                return False
+        return self is other
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+_CACHE: dict[tuple[str, int | None], Device] = {}
+_PATTERN = re.compile(r"^([a-z_][a-z0-9_]*)(?::(\d+))?$")
+
+
+def device(spec=None, index: int | None = None) -> Device:
+    """Parse ``spec`` into a :class:`Device`.
+
+    Accepted: a Device, ``"cpu"``, ``"cuda"`` (the current CUDA device), ``"cuda:N"``, an
+    integer N (``cuda:N``), ``"gpu"``/``"gpu:N"`` (upstream Lucid's alias of ``cuda``), and
+    the types of any backend registered with :func:`lucid.register_backend`.
+    """
+    if isinstance(spec, Device):
+        return spec
+    if spec is None:
+        spec = "cpu"
+    if isinstance(spec, int) and not isinstance(spec, bool):
+        spec, index = "cuda", spec
+    if not isinstance(spec, str):
+        spec = str(spec)  # backend device objects such as torch.device print as "cuda:0"
+    m = _PATTERN.match(spec.strip().lower())
+    kind = m and registry.canonical_type(m.group(1))
+    if kind is None:
+        raise UnknownDeviceError(
+            f"unknown device {spec!r}; accepted forms: "
+            + ", ".join(registry.accepted_forms())
+        )
+    if m.group(2) is not None:
+        if index is not None and index != int(m.group(2)):
+            raise UnknownDeviceError(f"device {spec!r} given together with a different index={index}")
+        index = int(m.group(2))
+    if registry.is_single_device(kind):
+        if index not in (None, 0):
+            raise UnknownDeviceError(f"device type {kind!r} has a single device; got index {index}")
+        index = None
+    elif index is None:
+        index = registry.current_index(kind)
+    key = (kind, index)
+    found = _CACHE.get(key)
+    if found is None:
+        found = _CACHE[key] = Device(kind, index)
+    return found

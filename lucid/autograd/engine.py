@@ -1,0 +1,171 @@
+"""The backward engine: one iterative pass over the recorded nodes in reverse topological
+order (no recursion limit), summing the gradients that reach each node before running it."""
+
+from __future__ import annotations
+
+from . import grad_mode
+
+__all__ = ["run_backward"]
+
+
+def _graph_dependencies(roots):
+    """For every node reachable from ``roots``: how many edges point into it."""
+    deps = {}
+    stack = [r._node for r in roots if r._node is not None]
+    seen = set(stack)
+    while stack:
+        for edge in stack.pop()._edges:
+            if type(edge) is tuple:
+                nxt = edge[0]
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    return deps
+
+
+class _Sink:
+    """Where gradients that reach leaves go: into ``.grad`` (backward) or a dict (grad())."""
+
+    def __init__(self, create_graph, capture):
+        self.create_graph = create_graph
+        self.capture = capture  # None, or {key: gradient or None} for autograd.grad
+        self.owned = set()  # ids of arrays already handed to a .grad in this pass
+
+    def own(self, g):
+        """``g`` itself, or a copy if its array may be shared with another ``.grad``."""
+        data = g._data
+        if id(data) in self.owned or g._device.backend.may_share_memory(data):
+            data = g._device.xp.asarray(data, copy=True)
+        self.owned.add(id(data))
+        return g._make(data, g._device)
+
+    def store(self, tensor, g):
+        """Accumulate ``g`` into ``tensor.grad`` (in place into the existing grad object)."""
+        if self.create_graph:
+            tensor._grad = g if tensor._grad is None else tensor._grad + g
+        elif tensor._grad is None:
+            tensor._grad = self.own(g)
+        else:
+            old = tensor._grad
+            old._data = old._data + g._data
+            old._version[0] += 1
+
+    def leaf(self, tensor, g):
+        for hook in tensor._hooks or ():
+            new = hook(g)
+            if new is not None:
+                g = new
+        if self.capture is None:
+            self.store(tensor, g)
+        elif id(tensor) in self.capture:
+            prev = self.capture[id(tensor)]
+            self.capture[id(tensor)] = g if prev is None else prev + g
+
+
+def _run_output_hooks(node, grads, sink):
+    """Hooks registered on non-leaf outputs of ``node``; ``retain_grad`` is one of them."""
+    for index, hooks in node._out_hooks.items():
+        g = grads[index]
+        if g is None:
+            continue
+        for hook in hooks:
+            new = hook(g) if not isinstance(hook, _Retain) else hook.retain(g, sink)
+            if new is not None:
+                g = new
+        grads[index] = g
+
+
+class _Retain:
+    """The hook ``Tensor.retain_grad`` installs: keeps the gradient on the tensor."""
+
+    def __init__(self, tensor):
+        import weakref
+
+        self.ref = weakref.ref(tensor)
+
+    def retain(self, g, sink):
+        tensor = self.ref()
+        if tensor is not None and sink.capture is None:
+            sink.store(tensor, g)
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
+    """Propagate ``root_grads`` from ``roots`` back to the leaves.
+
+    With ``capture`` (a dict keyed by ``id(leaf)`` or ``(node, index)``) the gradients
+    reaching those places are collected there instead of accumulated into ``.grad``.
+    """
+    sink = _Sink(create_graph, capture)
+    for g in root_grads:
+        sink.owned.add(id(g._data))
+    deps = _graph_dependencies(roots)
+    buffers = {}
+    ready = []
+    for root, g in zip(roots, root_grads):
+        node = root._node
+        if node is None:
+            sink.leaf(root, g)
+            continue
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * len(node._out_meta)
+            if not deps.get(node):
+                ready.append(node)
+        i = root._out_idx
+        buf[i] = g if buf[i] is None else buf[i] + g
+
+    prev_mode = grad_mode.state.enabled
+    grad_mode.state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None) or [None] * len(node._out_meta)
+            if node._out_hooks:
+                _run_output_hooks(node, grads, sink)
+            if capture is not None:
+                for i, g in enumerate(grads):
+                    if g is not None and (node, i) in capture:
+                        prev = capture[(node, i)]
+                        capture[(node, i)] = g if prev is None else prev + g
+            if any(g is not None for g in grads):
+                in_grads = _call_backward(node, grads)
+                if not retain_graph:
+                    node._release()
+            else:
+                in_grads = (None,) * len(node._edges)
+            for edge, g in zip(node._edges, in_grads):
+                if edge is None:
+                    continue
+                if type(edge) is tuple:
+                    nxt, i = edge
+                    if g is not None:
+                        buf = buffers.get(nxt)
+                        if buf is None:
+                            buf = buffers[nxt] = [None] * len(nxt._out_meta)
+                        buf[i] = g if buf[i] is None else buf[i] + g
+                    deps[nxt] -= 1
+                    if deps[nxt] == 0:
+                        ready.append(nxt)
+                elif g is not None:
+                    sink.leaf(edge, g)
+    finally:
+        grad_mode.state.enabled = prev_mode
+
+
+def _call_backward(node, grads):
+    from ..tensor import Tensor
+
+    xp = node.device.xp
+    for i, g in enumerate(grads):
+        if g is None:  # an output that got no gradient counts as zeros
+            shape, dtype, _ = node._out_meta[i]
+            grads[i] = Tensor._make(xp.zeros(shape, dtype=dtype, device=node.device.native), node.device)
+    result = node.backward(*grads)
+    if not isinstance(result, tuple):
+        result = (result,)
+    if len(result) != len(node._edges):
+        raise RuntimeError(
+            f"{type(node).__name__}.backward returned {len(result)} gradients for {len(node._edges)} inputs"
+        )
+    return result

@@ -1,0 +1,77 @@
+"""Grad modes: ``no_grad``, ``enable_grad``, ``set_grad_enabled``; thread-local, usable as
+context managers and as decorators (as in PyTorch)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+
+
+class _State(threading.local):
+    enabled = True
+
+
+state = _State()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations on tensors that require grad are being recorded."""
+    return state.enabled
+
+
+class _GradMode:
+    """Base: sets ``state.enabled`` to ``self.mode`` inside the block, restores it after."""
+
+    mode = True
+
+    def __enter__(self):
+        self._prev, state.enabled = state.enabled, self.mode
+        return self
+
+    def __exit__(self, *exc):
+        state.enabled = self._prev
+        return False
+
+    def __call__(self, func):
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            prev, state.enabled = state.enabled, mode
+            try:
+                return func(*args, **kwargs)
+            finally:
+                state.enabled = prev
+
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Do not record operations: results have ``requires_grad=False``."""
+
+    mode = False
+
+
+class enable_grad(_GradMode):
+    """Record operations again (inside a ``no_grad`` block)."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Turn recording on or off. Takes effect immediately, as in PyTorch, so it also works
+    as a plain function call: ``lucid.set_grad_enabled(False)``."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._prev = state.enabled
+        state.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, func):
+        state.enabled = self._prev  # used as a decorator: leave the current mode alone
+        return super().__call__(func)

@@ -1,0 +1,248 @@
+"""Binary elementwise ops with broadcasting and PyTorch's type promotion.
+
+Python scalars stay weak (``float32 * 2.0`` is float32); an integer tensor meeting a Python
+float becomes the default float dtype. Gradients of broadcast operands are summed back
+to the operand's shape (``unbroadcast``).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+from .. import dtypes as _dt
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+_SCALARS = (bool, int, float)
+
+
+def unbroadcast(g: Tensor, shape) -> Tensor:
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = g.sum(dim=axes, keepdim=True)
+    return g.reshape(shape) if g.shape != tuple(shape) else g
+
+
+def _scalar(s):
+    """A Python scalar of exact builtin type (NumPy scalars would not be weak)."""
+    if type(s) in _SCALARS:
+        return s
+    return bool(s) if isinstance(s, bool) else int(s) if isinstance(s, int) else float(s)
+
+
+def _coerce(x, like: Tensor) -> Tensor:
+    """A non-scalar operand as a Tensor: lists go to ``like``'s device, arrays stay where they are."""
+    if isinstance(x, (list, tuple)):
+        return Tensor(x, device=like._device)
+    return Tensor(x)
+
+
+def operands(a, b):
+    """``(a, b)`` ready for an elementwise op: Tensors share one dtype, scalars stay scalars."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a._data.dtype != b._data.dtype:
+                common = _dt.promote_types(a.dtype, b.dtype)
+                a, b = a.to(common), b.to(common)
+            return a, b
+        if isinstance(b, _SCALARS):
+            b = _scalar(b)
+            target = _dt.scalar_result_type(a.dtype, b)
+            return (a if target is a.dtype else a.to(target)), b
+        return operands(a, _coerce(b, a))
+    if not isinstance(b, Tensor):
+        raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
+    if isinstance(a, _SCALARS):
+        a = _scalar(a)
+        target = _dt.scalar_result_type(b.dtype, a)
+        return a, (b if target is b.dtype else b.to(target))
+    return operands(_coerce(a, b), b)
+
+
+def _shape(x):
+    return getattr(x, "shape", ())
+
+
+class _Binary(Function):
+    """Base of broadcasting binary ops: keeps the operand shapes for ``unbroadcast``."""
+
+    def forward(self, a, b):
+        self.shapes = (_shape(a), _shape(b))
+        return self.compute(a, b)
+
+    def backward(self, g):
+        ga, gb = self.grads(g)
+        need = self.needs_input_grad
+        sa, sb = self.shapes
+        return (unbroadcast(ga, sa) if need[0] and ga is not None else None,
+                unbroadcast(gb, sb) if need[1] and gb is not None else None)
+
+
+class Add(_Binary):
+    compute = staticmethod(operator.add)
+
+    def grads(self, g):
+        return g, g
+
+
+class Sub(_Binary):
+    compute = staticmethod(operator.sub)
+
+    def grads(self, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(_Binary):
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def grads(self, g):
+        a, b = self.saved_tensors
+        need = self.needs_input_grad
+        return (g * b if need[0] else None), (g * a if need[1] else None)
+
+
+class Div(_Binary):
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return a / b
+
+    def grads(self, g):
+        a, b = self.saved_tensors
+        ga = g / b
+        return ga, (-ga * a / b if self.needs_input_grad[1] else None)
+
+
+class Pow(_Binary):
+    def compute(self, a, b):
+        out = a**b
+        self.save_for_backward(a, b, out)
+        return out
+
+    def grads(self, g):
+        a, b, out = self.saved_tensors
+        need = self.needs_input_grad
+        ga = g * b * a ** (b - 1) if need[0] else None
+        gb = None
+        if need[1]:  # d(a**b)/db = a**b * log(a), taken as 0 where a == 0
+            if isinstance(a, Tensor):
+                log_a = (a + (a == 0).to(a.dtype)).log()
+            else:
+                log_a = math.log(a) if a > 0 else 0.0
+            gb = g * out * log_a
+        return ga, gb
+
+
+class Maximum(_Binary):
+    """Elementwise max; where the operands tie, each gets half the gradient (as PyTorch)."""
+
+    pick = staticmethod(operator.gt)
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        xp = self.xp
+        return xp.maximum(a, b) if self.pick is operator.gt else xp.minimum(a, b)
+
+    def grads(self, g):
+        a, b = self.saved_tensors
+        wins = self.pick(a, b).to(g.dtype)
+        ties = (a == b).to(g.dtype)
+        share_a = wins + 0.5 * ties
+        return g * share_a, g * (1 - share_a)
+
+
+class Minimum(Maximum):
+    pick = staticmethod(operator.lt)
+
+
+class Atan2(_Binary):
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return self.xp.atan2(a, b)
+
+    def grads(self, g):
+        a, b = self.saved_tensors
+        denom = a * a + b * b
+        return g * b / denom, -g * a / denom
+
+
+class Remainder(_Binary):
+    """Python-style remainder (sign of the divisor), as ``%`` and ``torch.remainder``."""
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return a % b
+
+    def grads(self, g):
+        a, b = self.saved_tensors
+        return g, (-g * (a / b).floor() if self.needs_input_grad[1] else None)
+
+
+def _binary(cls):
+    def op(a, b):
+        a, b = operands(a, b)
+        return cls.apply(a, b)
+
+    op.__name__ = cls.__name__.lower()
+    return op
+
+
+add, sub, mul, div, pow, maximum, minimum, atan2, remainder = map(
+    _binary, (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder)
+)
+true_divide = divide = div
+multiply, subtract = mul, sub
+
+
+def _nondiff(fn, name):
+    """A binary op without gradient (comparisons, floor division, logical and bitwise ops)."""
+
+    def op(a, b):
+        a, b = operands(a, b)
+        t = a if isinstance(a, Tensor) else b
+        if isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is not b._device:
+            from .._backend.device import DeviceMismatchError
+
+            raise DeviceMismatchError(f"{name} got tensors on {a._device} and {b._device}; move them to one device")
+        result = fn(a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
+        return Tensor._make(result, t._device)
+
+    op.__name__ = name
+    return op
+
+
+eq = _nondiff(operator.eq, "eq")
+ne = _nondiff(operator.ne, "ne")
+lt = _nondiff(operator.lt, "lt")
+le = _nondiff(operator.le, "le")
+gt = _nondiff(operator.gt, "gt")
+ge = _nondiff(operator.ge, "ge")
+floor_divide = _nondiff(operator.floordiv, "floor_divide")
+bitwise_and = _nondiff(operator.and_, "bitwise_and")
+bitwise_or = _nondiff(operator.or_, "bitwise_or")
+bitwise_xor = _nondiff(operator.xor, "bitwise_xor")
+
+
+def _truth(x):
+    if isinstance(x, Tensor):
+        return x if x.dtype is _dt.bool_ else ne(x, 0)
+    return bool(x)
+
+
+def _logical(bitwise, name):
+    def op(a, b):
+        return bitwise(_truth(a), _truth(b))
+
+    op.__name__ = name
+    return op
+
+
+logical_and = _logical(bitwise_and, "logical_and")
+logical_or = _logical(bitwise_or, "logical_or")
+logical_xor = _logical(bitwise_xor, "logical_xor")

@@ -1,0 +1,25 @@
+"""Moving tensors between devices and casting dtypes, as differentiable ops."""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..tensor import _move
+
+
+class ToCopy(Function):
+    """``tensor.to(device, dtype)``: the gradient goes back to the source device and dtype."""
+
+    def forward(self, x, device, dtype):
+        self.src_dtype = self.backend.lucid_dtype(x.dtype)
+        self.out_device = device
+        if device is not self.device:
+            x = _move(x, self.device, device)
+        return device.xp.astype(x, device.backend.native_dtype(dtype), copy=True)
+
+    def backward(self, grad):
+        return grad.to(self.device, self.src_dtype)
+
+
+def astype(x, dtype):
+    """``x`` cast to ``dtype`` (differentiable between floating dtypes)."""
+    return x.to(dtype)

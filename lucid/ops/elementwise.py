@@ -1,0 +1,120 @@
+"""Unary elementwise math, one table row per op: how to compute it and its derivative.
+
+Each row becomes a :class:`Function` subclass. ``save`` says what backward needs: the
+input ``x``, the output ``y``, both, or nothing, so nothing more is kept alive.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .special import erf_array
+
+
+class _Unary(Function):
+    save = "x"
+
+    def forward(self, x):
+        y = self.compute(self.xp, x)
+        self.save_for_backward(*((x,) if self.save == "x" else (y,) if self.save == "y" else (x, y) if self.save == "xy" else ()))
+        return y
+
+    def backward(self, g):
+        saved = self.saved_tensors
+        x = saved[0] if "x" in self.save else None
+        y = saved[-1] if "y" in self.save else None
+        return self.derivative(x, y, g)
+
+
+def _zero_grad(x, y, g):
+    return g * 0
+
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+# name: (forward(xp, x), derivative(x, y, g), what backward needs)
+_TABLE = {
+    "exp": (lambda xp, x: xp.exp(x), lambda x, y, g: g * y, "y"),
+    "log": (lambda xp, x: xp.log(x), lambda x, y, g: g / x, "x"),
+    "log2": (lambda xp, x: xp.log2(x), lambda x, y, g: g / (x * _LN2), "x"),
+    "log10": (lambda xp, x: xp.log10(x), lambda x, y, g: g / (x * _LN10), "x"),
+    "log1p": (lambda xp, x: xp.log1p(x), lambda x, y, g: g / (x + 1), "x"),
+    "expm1": (lambda xp, x: xp.expm1(x), lambda x, y, g: g * (y + 1), "y"),
+    "sqrt": (lambda xp, x: xp.sqrt(x), lambda x, y, g: g / (2 * y), "y"),
+    "rsqrt": (lambda xp, x: 1 / xp.sqrt(x), lambda x, y, g: g * -0.5 * y * y * y, "y"),
+    "sin": (lambda xp, x: xp.sin(x), lambda x, y, g: g * x.cos(), "x"),
+    "cos": (lambda xp, x: xp.cos(x), lambda x, y, g: -g * x.sin(), "x"),
+    "tan": (lambda xp, x: xp.tan(x), lambda x, y, g: g * (1 + y * y), "y"),
+    "asin": (lambda xp, x: xp.asin(x), lambda x, y, g: g * (1 - x * x).rsqrt(), "x"),
+    "acos": (lambda xp, x: xp.acos(x), lambda x, y, g: -g * (1 - x * x).rsqrt(), "x"),
+    "atan": (lambda xp, x: xp.atan(x), lambda x, y, g: g / (1 + x * x), "x"),
+    "sinh": (lambda xp, x: xp.sinh(x), lambda x, y, g: g * x.cosh(), "x"),
+    "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, g: g * x.sinh(), "x"),
+    "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, g: g * (1 - y * y), "y"),
+    # 0.5 * (1 + tanh(x / 2)) is exact and never overflows, unlike 1 / (1 + exp(-x))
+    "sigmoid": (lambda xp, x: 0.5 * (xp.tanh(0.5 * x) + 1), lambda x, y, g: g * y * (1 - y), "y"),
+    "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * x.sign(), "x"),
+    "neg": (lambda xp, x: -x, lambda x, y, g: -g, ""),
+    "reciprocal": (lambda xp, x: 1 / x, lambda x, y, g: -g * y * y, "y"),
+    "square": (lambda xp, x: x * x, lambda x, y, g: 2 * g * x, "x"),
+    "erf": (erf_array, lambda x, y, g: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x"),
+    # piecewise constant: zero gradient almost everywhere
+    "sign": (lambda xp, x: xp.sign(x), _zero_grad, ""),
+    "floor": (lambda xp, x: xp.floor(x), _zero_grad, ""),
+    "ceil": (lambda xp, x: xp.ceil(x), _zero_grad, ""),
+    "round": (lambda xp, x: xp.round(x), _zero_grad, ""),
+    "trunc": (lambda xp, x: xp.trunc(x), _zero_grad, ""),
+}
+
+FUNCTIONS = {}
+for _name, (_fwd, _der, _save) in _TABLE.items():
+    _cls = type(_name.capitalize(), (_Unary,), {
+        "compute": staticmethod(_fwd), "derivative": staticmethod(_der), "save": _save,
+        "__doc__": f"Elementwise {_name}.",
+    })
+
+    def _make(cls, name):
+        def op(x: Tensor) -> Tensor:
+            return cls.apply(x)
+
+        op.__name__ = op.__qualname__ = name
+        op.__doc__ = f"Elementwise ``{name}`` of ``x`` (differentiable)."
+        return op
+
+    FUNCTIONS[_name] = _make(_cls, _name)
+globals().update(FUNCTIONS)
+
+
+class Clamp(Function):
+    """``clamp(x, min, max)`` with number bounds: gradient passes where ``min <= x <= max``."""
+
+    def forward(self, x, lo, hi):
+        self.save_for_backward(x)
+        self.lo, self.hi = lo, hi
+        return self.xp.clip(x, lo, hi)
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        if self.lo is not None:
+            g = g * (x >= self.lo).to(g.dtype)
+        if self.hi is not None:
+            g = g * (x <= self.hi).to(g.dtype)
+        return g
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor."""
+    from .arithmetic import maximum, minimum
+
+    if min is None and max is None:
+        raise ValueError("clamp needs at least one of min and max")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = x if min is None else maximum(x, min)
+        return out if max is None else minimum(out, max)
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+clip = clamp

@@ -1,0 +1,454 @@
+"""``lucid.Tensor``: a backend array, the device it lives on, and its place in the autograd graph.
+
+The math lives in :mod:`lucid.ops`; this file holds the data model (construction, dtype,
+device, grad bookkeeping, conversion, printing). Operators and methods such as ``+`` or
+``exp()`` are attached from the op table in :mod:`lucid.ops.methods`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from ._backend.device import device as _parse_device
+from ._backend.device import Device
+from ._backend.registry import _BACKENDS, Backend
+from .autograd import grad_mode
+
+__all__ = ["Tensor", "tensor"]
+
+
+def _owner(array) -> Device | None:
+    """The device of a backend-native array, or None if no loaded backend owns it."""
+    for entry in _BACKENDS.values():
+        if isinstance(entry, Backend) and entry.owns(array):
+            index = None if entry.single_device else entry.index_of(array)
+            return _parse_device(entry.device_type, index)
+    return None
+
+
+def _host_array(data, dtype):
+    """Python data (numbers, nested lists, NumPy arrays) as a NumPy array of a lucid dtype."""
+    arr = np.asarray(data)
+    if dtype is not None:
+        return arr.astype(dtype.name, copy=False)
+    if not isinstance(data, (np.ndarray, np.generic)):
+        if arr.dtype == np.float64:  # Python floats take the default float dtype
+            return arr.astype(_dt.get_default_dtype().name)
+        if arr.dtype.kind in "iu" and arr.dtype != np.uint8:
+            return arr.astype(np.int64, copy=False)
+    try:
+        _dt.to_dtype(arr.dtype.name)
+    except TypeError:
+        raise TypeError(
+            f"cannot make a Tensor from data of NumPy dtype {arr.dtype}; lucid supports "
+            f"{', '.join(d.name for d in _dt.ALL)}"
+        ) from None
+    return arr
+
+
+def as_array(data, dtype=None, device=None):
+    """``(array, Device)`` for any Tensor input: a Tensor, a backend array or Python data.
+
+    ``dtype`` and ``device`` (already resolved, or None) are applied when given; a move
+    between devices happens only because the caller asked for ``device``.
+    """
+    if isinstance(data, Tensor):
+        arr, dev = data._data, data._device
+    else:
+        dev = _owner(data) if not isinstance(data, (list, tuple, int, float, bool)) else None
+        if dev is None or (dev.type == "cpu" and isinstance(data, (np.ndarray, np.generic))):
+            host = _host_array(data, dtype)
+            target = device or _parse_device("cpu")
+            return target.backend.from_numpy(host, target.index or 0), target
+        arr = data
+    if device is not None and device is not dev:
+        arr = _move(arr, dev, device)
+        dev = device
+    if dtype is not None and dev.backend.lucid_dtype(arr.dtype) is not dtype:
+        arr = dev.xp.astype(arr, dev.backend.native_dtype(dtype))
+    return arr, dev
+
+
+def _move(array, src: Device, dst: Device):
+    if src.backend is dst.backend:
+        return dst.backend.move(array, dst.index or 0)
+    return dst.backend.from_numpy(src.backend.to_numpy(array), dst.index or 0)
+
+
+class Tensor:
+    """An n-dimensional array on a device, with autograd.
+
+    ``Tensor(data, requires_grad=False, dtype=None, device=None)``: ``data`` is a number, a
+    (nested) list, a NumPy array, a backend array (CuPy, ...) or a Tensor (whose storage is
+    then shared, detached). Python floats become the default float dtype (float32), Python
+    ints int64; NumPy arrays keep their dtype.
+    """
+
+    __slots__ = ("_data", "_device", "_requires_grad", "_node", "_out_idx", "_grad", "_version",
+                 "_hooks", "__weakref__", "__dict__")
+
+    __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+        dtype = None if dtype is None else _dt.to_dtype(dtype)
+        device = None if device is None else _parse_device(device)
+        self._data, self._device = as_array(data, dtype, device)
+        self._node, self._out_idx, self._grad, self._hooks = None, 0, None, None
+        self._version = [0]
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, device, requires_grad=False, node=None, index=0, version=None):
+        """Wrap a backend array without checks (the hot path of every op)."""
+        t = object.__new__(Tensor)
+        t._data = data
+        t._device = device
+        t._requires_grad = requires_grad
+        t._node = node
+        t._out_idx = index
+        t._grad = None
+        t._hooks = None
+        t._version = version or [0]
+        return t
+
+    # ---- metadata -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return tuple(self._data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> _dt.DType:
+        return self._device.backend.lucid_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> Device:
+        return self._device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def xp(self):
+        """The array namespace computing on this tensor's device."""
+        return self._device.xp
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        n = 1
+        for s in self._data.shape:
+            n *= s
+        return n
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.numel() * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    # ---- autograd state -----------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag: bool) -> None:
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Turn gradient tracking on or off for a leaf tensor (in place); returns self."""
+        requires_grad = bool(requires_grad)
+        if self._node is not None and not requires_grad:
+            raise RuntimeError(
+                "requires_grad can only be turned off on leaf tensors; this tensor is the result of "
+                f"{self._node.name()}. Use detach() to get a tensor without history."
+            )
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError(f"only floating point tensors can require gradients, not {self.dtype.name}")
+        self._requires_grad = requires_grad or self._node is not None
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        return self._node
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad must be a Tensor or None, not {type(value).__name__}")
+            if value.shape != self.shape or value._device is not self._device or value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"assigned grad has shape {value.shape}, dtype {value.dtype.name} on {value._device}, "
+                    f"but the tensor has shape {self.shape}, dtype {self.dtype.name} on {self._device}"
+                )
+        self._grad = value
+
+    @property
+    def data(self) -> "Tensor":
+        """A tensor sharing this one's storage, without history (as in PyTorch)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be set to a Tensor, not {type(value).__name__}")
+        self._data, self._device = value._data, value._device
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing storage (and version counter) with this one, cut from the graph."""
+        return Tensor._make(self._data, self._device, version=self._version)
+
+    def detach_(self) -> "Tensor":
+        self._node, self._requires_grad = None, False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on a tensor that does not require grad")
+        if self._node is None:
+            return
+        from .autograd.engine import _Retain
+
+        hooks = self._node._out_hooks
+        if hooks is None:
+            hooks = self._node._out_hooks = {}
+        chain = hooks.setdefault(self._out_idx, [])
+        if not any(isinstance(h, _Retain) and h.ref() is self for h in chain):
+            chain.append(_Retain(self))
+
+    @property
+    def retains_grad(self) -> bool:
+        from .autograd.engine import _Retain
+
+        chain = (self._node._out_hooks or {}).get(self._out_idx, ()) if self._node is not None else ()
+        return any(isinstance(h, _Retain) and h.ref() is self for h in chain)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = []
+            chain = self._hooks
+        else:
+            if self._node._out_hooks is None:
+                self._node._out_hooks = {}
+            chain = self._node._out_hooks.setdefault(self._out_idx, [])
+        chain.append(hook)
+        return _HookHandle(chain, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`lucid.autograd.backward`)."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    # ---- moving and converting ------------------------------------------------------
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+
+        Returns ``self`` when nothing changes, else a new tensor (differentiable).
+        ``non_blocking`` and ``copy`` are accepted as in PyTorch.
+        """
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                device, dtype = arg._device, arg.dtype
+            elif isinstance(arg, (_dt.DType, type)) or _is_dtype_like(arg):
+                dtype = arg
+            else:
+                device = arg
+        device = self._device if device is None else _parse_device(device)
+        dtype = self.dtype if dtype is None else _dt.to_dtype(dtype)
+        if device is self._device and dtype is self.dtype and not copy:
+            return self
+        from .ops.conversion import ToCopy
+
+        return ToCopy.apply(self, device=device, dtype=dtype)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        return self.to(_parse_device("cuda", device) if device is not None else "cuda")
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"lucid.{self.dtype.name}"
+        return self.to(dtype)
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array. On the CPU it shares memory with the tensor (as in
+        PyTorch); elsewhere pass ``force=True`` to copy to the host (a sync point)."""
+        if self._requires_grad and not force:
+            raise RuntimeError("can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()")
+        if self._device.type != "cpu" and not force:
+            raise TypeError(
+                f"can't convert a {self._device} tensor to NumPy directly; copy it to the host with "
+                f".cpu() first (or call numpy(force=True))"
+            )
+        return np.asarray(self._device.backend.to_numpy(self._data))
+
+    def item(self):
+        """The single value of a one-element tensor as a Python number (a sync point on GPUs)."""
+        if self.numel() != 1:
+            raise RuntimeError(f"item() needs a tensor with one element, this one has shape {self.shape}")
+        return self._device.backend.to_numpy(self._data).reshape(()).item()
+
+    def tolist(self):
+        return self._device.backend.to_numpy(self._data).tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, not {self.dtype.name}")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor with {self.numel()} elements is ambiguous; use .any() or .all()"
+            )
+        return bool(self.item())
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def __array_namespace__(self, api_version=None):
+        import lucid
+
+        return lucid
+
+    __hash__ = object.__hash__
+
+    # ---- printing -----------------------------------------------------------------
+    def __repr__(self) -> str:
+        host = np.asarray(self._device.backend.to_numpy(self._data))
+        body = np.array2string(host, separator=", ", precision=4, prefix="Tensor(", threshold=1000)
+        extras = []
+        if self.dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
+            extras.append(f"dtype=lucid.{self.dtype.name}")
+        if self._device.type != "cpu":
+            extras.append(f"device='{self._device}'")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.name()}>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return f"{type(self).__name__}({body}" + "".join(", " + e for e in extras) + ")"
+
+    # ---- copying and pickling ---------------------------------------------------------
+    def __deepcopy__(self, memo):
+        if self._node is not None:
+            raise RuntimeError(
+                "only leaf tensors support deepcopy; detach() the tensor first or copy a module "
+                "whose parameters are leaves"
+            )
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        new._data = self._device.xp.asarray(self._data, copy=True)
+        new._device, new._node, new._out_idx, new._hooks = self._device, None, 0, None
+        new._version = [0]
+        new._requires_grad = self._requires_grad
+        new._grad = None if self._grad is None else self._grad.__deepcopy__(memo)
+        import copy
+
+        for key, value in getattr(self, "__dict__", {}).items():
+            setattr(new, key, copy.deepcopy(value, memo))
+        return new
+
+    def __reduce_ex__(self, protocol):
+        host = np.array(self._device.backend.to_numpy(self._data), copy=True)
+        state = dict(getattr(self, "__dict__", {}))
+        return (_rebuild, (type(self), host, str(self._device), self._requires_grad, state))
+
+
+def _rebuild(cls, host, device, requires_grad, state):
+    dev = _parse_device(device)
+    t = object.__new__(cls)
+    t._data, t._device = dev.backend.from_numpy(host, dev.index or 0), dev
+    t._node, t._out_idx, t._grad, t._hooks, t._version = None, 0, None, None, [0]
+    t._requires_grad = requires_grad
+    for key, value in state.items():
+        setattr(t, key, value)
+    return t
+
+
+def _is_dtype_like(arg) -> bool:
+    if isinstance(arg, str):
+        try:
+            _dt.to_dtype(arg)
+            return True
+        except TypeError:
+            return False
+    return isinstance(arg, np.dtype) or hasattr(arg, "kind") and not isinstance(arg, Device)
+
+
+class _HookHandle:
+    """Returned by ``register_hook``: ``remove()`` takes the hook out again."""
+
+    def __init__(self, chain, hook):
+        self._chain, self._hook = chain, hook
+
+    def remove(self) -> None:
+        if self._hook in self._chain:
+            self._chain.remove(self._hook)
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (as ``torch.tensor``)."""
+    if isinstance(data, Tensor):
+        data = data.detach()
+        result = Tensor(data, dtype=dtype, device=device)
+        if result._data is data._data:
+            result._data = result.xp.asarray(result._data, copy=True)
+        return result.requires_grad_(requires_grad) if requires_grad else result
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
