@@ -1,30 +1,26 @@
 """Differentiable operations, written once against the array API (``xp``).
 
-Each family has its own file: ``arithmetic`` (binary elementwise), ``elementwise`` (unary
-math), ``reduction``, ``shape``, ``indexing``, ``linalg``, ``softmax``, ``creation``
-(factories and random), ``conversion`` (device/dtype moves), ``inplace``.
+One file per family: ``arithmetic`` (binary elementwise), ``elementwise`` (unary math),
+``reduction``, ``shape``, ``indexing``, ``linalg``, ``softmax``, ``creation`` (factories and
+random), ``conversion`` (device/dtype moves), ``inplace``. Each family module lists its
+public functions in ``__all__``, the Tensor methods it provides in ``METHODS`` and the
+names that get an in-place ``name_`` form in ``INPLACE``; this file gathers them.
 """
 
 from __future__ import annotations
 
-from . import arithmetic, creation, elementwise, methods, reduction, shape
-from .arithmetic import *  # noqa: F401,F403
-from .creation import *  # noqa: F401,F403
-from .elementwise import FUNCTIONS as _UNARY
-from .elementwise import clamp, clip  # noqa: F401
-from .reduction import mean, sum  # noqa: F401
-from .shape import broadcast_to, expand, reshape, view  # noqa: F401
+from . import arithmetic, creation, elementwise, indexing, linalg, methods, reduction, shape, softmax
 
-globals().update(_UNARY)
+FAMILIES = (arithmetic, creation, elementwise, reduction, shape, indexing, linalg, softmax)
 
-# Tensor methods: name -> function taking the tensor first
-TENSOR_METHODS = dict(_UNARY)
-TENSOR_METHODS.update({
-    "__neg__": _UNARY["neg"], "__abs__": _UNARY["abs"], "negative": _UNARY["neg"],
-    "arcsin": _UNARY["asin"], "arccos": _UNARY["acos"], "arctan": _UNARY["atan"],
-    "clamp": clamp, "clip": clip, "sum": reduction.sum, "mean": reduction.mean,
-    "reshape": shape.reshape, "view": shape.view, "expand": shape.expand, "broadcast_to": shape.broadcast_to,
-})
-INPLACE_FORMS = [*_UNARY, "clamp", "clip"]
+__all__ = []
+TENSOR_METHODS = {}
+INPLACE_FORMS = []
+for _family in FAMILIES:
+    for _name in _family.__all__:
+        globals()[_name] = getattr(_family, _name)
+    __all__ += list(_family.__all__)
+    TENSOR_METHODS.update(getattr(_family, "METHODS", {}))
+    INPLACE_FORMS += list(getattr(_family, "INPLACE", ()))
 
 methods.install(TENSOR_METHODS, INPLACE_FORMS)

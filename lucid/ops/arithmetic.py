@@ -246,3 +246,10 @@ def _logical(bitwise, name):
 logical_and = _logical(bitwise_and, "logical_and")
 logical_or = _logical(bitwise_or, "logical_or")
 logical_xor = _logical(bitwise_xor, "logical_xor")
+
+
+__all__ = [
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "remainder", "true_divide", "divide",
+    "multiply", "subtract", "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "bitwise_and", "bitwise_or",
+    "bitwise_xor", "logical_and", "logical_or", "logical_xor", "unbroadcast", "operands",
+]

@@ -156,3 +156,9 @@ def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False
 
 def randn_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return randn(x.shape, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
+
+
+__all__ = [
+    "full", "zeros", "ones", "empty", "eye", "arange", "linspace", "zeros_like", "ones_like", "empty_like",
+    "full_like", "rand", "randn", "uniform", "normal", "randint", "randperm", "rand_like", "randn_like",
+]

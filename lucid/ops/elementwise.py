@@ -118,3 +118,12 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
 
 
 clip = clamp
+
+
+__all__ = [*FUNCTIONS, "clamp", "clip"]
+METHODS = {
+    **FUNCTIONS, "__neg__": FUNCTIONS["neg"], "__abs__": FUNCTIONS["abs"], "negative": FUNCTIONS["neg"],
+    "arcsin": FUNCTIONS["asin"], "arccos": FUNCTIONS["acos"], "arctan": FUNCTIONS["atan"],
+    "clamp": clamp, "clip": clip,
+}
+INPLACE = [*FUNCTIONS, "clamp", "clip"]

@@ -6,6 +6,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _axes
 
+__all__ = ["sum", "mean"]
+
 
 class Sum(Function):
     def forward(self, x, axes, keepdims):
@@ -39,3 +41,7 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: boo
     for a in axes:
         count *= x.shape[a]
     return Sum.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims)) / count
+
+
+# Tensor methods this module provides (name -> function taking the tensor first)
+METHODS = {"sum": sum, "mean": mean}

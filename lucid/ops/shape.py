@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..tensor import Tensor
 
+__all__ = ["reshape", "view", "broadcast_to", "expand"]
+
 
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -67,3 +69,6 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
 
 
 expand = broadcast_to
+
+
+METHODS = {"reshape": reshape, "view": view, "expand": expand, "broadcast_to": broadcast_to}
