@@ -13,7 +13,7 @@ from . import dtypes as _dt
 from ._backend.device import device as _parse_device
 from ._backend.device import Device
 from ._backend.registry import _BACKENDS, Backend
-from .autograd import grad_mode
+from .autograd import function as _function
 
 __all__ = ["Tensor", "tensor"]
 
@@ -128,7 +128,7 @@ class Tensor:
 
     @property
     def dtype(self) -> _dt.DType:
-        return self._device.backend.lucid_dtype(self._data.dtype)
+        return self._device.dtypes[self._data.dtype]
 
     @property
     def device(self) -> Device:
@@ -452,3 +452,6 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
             result._data = result.xp.asarray(result._data, copy=True)
         return result.requires_grad_(requires_grad) if requires_grad else result
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+_function.Tensor = Tensor

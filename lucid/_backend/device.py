@@ -31,7 +31,7 @@ class Device:
     """A place arrays live: ``type`` (``"cpu"``, ``"cuda"``, or a registered backend's
     type) and ``index`` (``None`` for single-device types such as ``"cpu"``)."""
 
-    __slots__ = ("type", "index", "_backend", "_xp", "_native")
+    __slots__ = ("type", "index", "_backend", "_xp", "_native", "dtypes", "floating")
 
     def __init__(self, type: str, index: int | None):
         self.type, self.index = type, index
@@ -41,6 +41,9 @@ class Device:
         backend = registry.backend_for(self.type)
         native = backend.native_device(self.index or 0)  # raises when unusable
         self._backend, self._xp, self._native = backend, backend.xp, native
+        # hot-path lookups: native dtype -> lucid DType, and the set of floating native dtypes
+        self.dtypes = backend._from_native
+        self.floating = frozenset(k for k, d in backend._from_native.items() if d.kind == "f")
         return backend
 
     @property

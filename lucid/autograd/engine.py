@@ -3,6 +3,7 @@ order (no recursion limit), summing the gradients that reach each node before ru
 
 from __future__ import annotations
 
+from . import function as _function
 from . import grad_mode
 
 __all__ = ["run_backward"]
@@ -154,8 +155,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
 
 def _call_backward(node, grads):
-    from ..tensor import Tensor
-
+    Tensor = _function.Tensor
     xp = node.device.xp
     for i, g in enumerate(grads):
         if g is None:  # an output that got no gradient counts as zeros

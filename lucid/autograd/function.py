@@ -31,6 +31,8 @@ from . import grad_mode
 
 __all__ = ["Function"]
 
+Tensor = None  # lucid.tensor sets this once the class exists (tensor.py imports this package)
+
 _FREED = (
     "Trying to backward through the graph a second time (or to use saved tensors after they were "
     "freed): the first backward freed {name}'s saved tensors. Pass retain_graph=True to the first "
@@ -74,8 +76,10 @@ class Function:
         return self.device.backend
 
     def save_for_backward(self, *arrays) -> None:
-        """Keep ``arrays`` for ``backward`` (read them back as Tensors from ``saved_tensors``)."""
-        self._to_save = arrays
+        """Keep ``arrays`` for ``backward`` (read them back as Tensors from ``saved_tensors``).
+        Cheap to call unconditionally: nothing is kept when no graph is recorded."""
+        if self.needs_input_grad:
+            self._to_save = arrays
 
     @property
     def saved_tensors(self) -> tuple:
@@ -84,8 +88,6 @@ class Function:
             if saved is False:
                 raise RuntimeError(_FREED.format(name=type(self).__name__))
             return ()
-        from ..tensor import Tensor
-
         out = []
         for kind, obj, counter, version in saved:
             if counter is not None and counter[0] != version:
@@ -110,59 +112,59 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run ``forward`` on the inputs' arrays and, when grad is on, record the node."""
-        from ..tensor import Tensor
-
-        ctx = cls.__new__(cls)
+        ctx = object.__new__(cls)
         device = None
+        record = False
         arrays = []
-        needs = []
         for t in inputs:
             if isinstance(t, Tensor):
-                if device is None:
+                if device is not t._device:
+                    if device is not None:
+                        raise DeviceMismatchError(
+                            f"{cls.__name__} got tensors on different devices: {device} and {t._device}; "
+                            f"move them to one device first with .to(device)"
+                        )
                     device = t._device
-                elif t._device is not device:
-                    raise DeviceMismatchError(
-                        f"{cls.__name__} got tensors on different devices: {device} and {t._device}; "
-                        f"move them to one device first with .to(device)"
-                    )
                 arrays.append(t._data)
-                needs.append(t._requires_grad)
+                if t._requires_grad:
+                    record = True
             else:
                 arrays.append(t)
-                needs.append(False)
         if device is None:
             raise TypeError(f"{cls.__name__} needs at least one Tensor input")
         ctx.device = device
-        record = grad_mode.state.enabled and True in needs
-        if record:
-            ctx.needs_input_grad = tuple(needs)
+        if record and grad_mode.state.enabled:
+            ctx.needs_input_grad = tuple(isinstance(t, Tensor) and t._requires_grad for t in inputs)
+            outs = ctx.forward(*arrays, **params)
+            return ctx._connect(inputs, arrays, outs)
         outs = ctx.forward(*arrays, **params)
-        single = not isinstance(outs, tuple)
+        device = ctx.out_device or device
+        if type(outs) is tuple:
+            return tuple(Tensor._make(a, device) for a in outs)
+        return Tensor._make(outs, device)
+
+    def _connect(self, inputs, arrays, outs):
+        """Wrap the outputs as graph-connected Tensors and record edges and saved tensors."""
+        single = type(outs) is not tuple
         if single:
             outs = (outs,)
-        if ctx.out_device is not None:
-            device = ctx.out_device
-        if not record:
-            ctx._to_save = None
-            wrapped = tuple(Tensor._make(a, device) for a in outs)
-            return wrapped[0] if single else wrapped
-
-        lucid_dtype = device.backend.lucid_dtype
+        device = self.out_device or self.device
+        floating = device.floating
         meta = []
         wrapped = []
         for i, a in enumerate(outs):
-            differentiable = lucid_dtype(a.dtype).kind == "f"
+            differentiable = a.dtype in floating
             meta.append((a.shape, a.dtype, differentiable))
-            wrapped.append(Tensor._make(a, device, differentiable, ctx if differentiable else None, i))
-        ctx._out_meta = tuple(meta)
-        ctx._edges = tuple(
-            None if not need else ((t._node, t._out_idx) if t._node is not None else t)
-            for t, need in zip(inputs, needs)
-        )
-        to_save = ctx._to_save
+            wrapped.append(Tensor._make(a, device, differentiable, self if differentiable else None, i))
+        self._out_meta = tuple(meta)
+        edges = []
+        for t, need in zip(inputs, self.needs_input_grad):
+            edges.append(None if not need else (t._node, t._out_idx) if t._node is not None else t)
+        self._edges = tuple(edges)
+        to_save = self._to_save
         if to_save is not None:
-            ctx._to_save = None
-            ctx._saved = tuple(ctx._record(a, inputs, arrays, outs, wrapped) for a in to_save)
+            self._to_save = None
+            self._saved = tuple([self._record(a, inputs, arrays, outs, wrapped) for a in to_save])
         return wrapped[0] if single else tuple(wrapped)
 
     @staticmethod

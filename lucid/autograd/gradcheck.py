@@ -33,26 +33,30 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     """
     from ..tensor import Tensor
     from . import grad as autograd_grad
-    from .grad_mode import no_grad
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     _check_inputs(inputs)
     wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     rng = np.random.default_rng(seed)
-    outs = [o for o in _outputs(fn, inputs) if o.requires_grad]
+    outs = [o for o in _outputs(fn, inputs) if isinstance(o, Tensor) and o.dtype.kind == "f"]
     if not outs:
-        raise GradcheckError("no output of fn requires grad")
+        raise GradcheckError("fn returned no floating-point tensor")
     vs = [Tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device) for o in outs]
 
     def projected(*args):
-        with no_grad():
-            total = 0.0
-            for o, v in zip(_outputs(fn, args), vs):
-                if isinstance(o, Tensor) and o.dtype.kind == "f":
-                    total += float((o.detach().numpy(force=True) * v.numpy(force=True)).sum())
-            return total
+        # grad stays on: fn may itself differentiate (gradgradcheck's first derivative)
+        total = 0.0
+        outs = [o for o in _outputs(fn, args) if isinstance(o, Tensor) and o.dtype.kind == "f"]
+        for o, v in zip(outs, vs):
+            total += float((o.detach().numpy(force=True) * v.numpy(force=True)).sum())
+        return total
 
-    analytic = autograd_grad(outs, [inputs[i] for i in wrt], vs, allow_unused=True, retain_graph=True)
+    # outputs that do not require grad are constant in the inputs: their analytic part is zero
+    live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    analytic = [None] * len(wrt)
+    if live:
+        analytic = autograd_grad([o for o, _ in live], [inputs[i] for i in wrt], [v for _, v in live],
+                                 allow_unused=True, retain_graph=True)
     for k, i in enumerate(wrt):
         x = inputs[i]
         base = x.detach().numpy(force=True).astype(np.float64)
@@ -63,7 +67,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             vals = []
             for step in (eps, -eps):
                 flat[j] = old + step
-                moved = Tensor(base.copy(), dtype=x.dtype, device=x.device)
+                moved = Tensor(base.copy(), dtype=x.dtype, device=x.device, requires_grad=True)
                 vals.append(projected(*inputs[:i], moved, *inputs[i + 1:]))
             flat[j] = old
             numeric[j] = (vals[0] - vals[1]) / (2 * eps)
@@ -94,8 +98,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
 
     def first_grads(*args):
         outs = [o for o in _outputs(fn, args) if o.requires_grad]
-        grads = autograd_grad(outs, [args[i] for i in wrt], vs, create_graph=True, allow_unused=True,
-                              materialize_grads=True)
-        return tuple(g for g in grads if g.requires_grad)
+        return autograd_grad(outs, [args[i] for i in wrt], vs, create_graph=True, allow_unused=True,
+                             materialize_grads=True)
 
     return gradcheck(first_grads, inputs, eps=eps, atol=atol, rtol=rtol, seed=seed + 2)

@@ -35,6 +35,27 @@ def _scalar(s):
     return bool(s) if isinstance(s, bool) else int(s) if isinstance(s, int) else float(s)
 
 
+_KEEPS_DTYPE: dict = {}  # (lucid dtype, scalar type) -> does the tensor keep its dtype?
+
+
+def _weak(t: Tensor, scalar) -> Tensor:
+    """``t``, cast only if a Python scalar of this type lifts it to another kind (int -> float)."""
+    dtype = t._device.dtypes[t._data.dtype]
+    key = (dtype, type(scalar))
+    keeps = _KEEPS_DTYPE.get(key)
+    if keeps is None:
+        keeps = _KEEPS_DTYPE[key] = _dt.scalar_result_type(dtype, scalar) is dtype
+    return t if keeps else t.to(_dt.scalar_result_type(dtype, scalar))
+
+
+def _match_kind(scalar, t: Tensor):
+    """A bool scalar meeting a numeric tensor as that tensor's kind of number (the standard
+    has no bool-with-number arithmetic)."""
+    if type(scalar) is bool and t._device.dtypes[t._data.dtype].kind != "b":
+        return float(scalar) if t._device.dtypes[t._data.dtype].kind == "f" else int(scalar)
+    return scalar
+
+
 def _coerce(x, like: Tensor) -> Tensor:
     """A non-scalar operand as a Tensor: lists go to ``like``'s device, arrays stay where they are."""
     if isinstance(x, (list, tuple)):
@@ -46,21 +67,21 @@ def operands(a, b):
     """``(a, b)`` ready for an elementwise op: Tensors share one dtype, scalars stay scalars."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            if a._data.dtype != b._data.dtype:
+            if a._device is b._device and a._data.dtype != b._data.dtype:
                 common = _dt.promote_types(a.dtype, b.dtype)
                 a, b = a.to(common), b.to(common)
             return a, b
         if isinstance(b, _SCALARS):
             b = _scalar(b)
-            target = _dt.scalar_result_type(a.dtype, b)
-            return (a if target is a.dtype else a.to(target)), b
+            a = _weak(a, b)
+            return a, _match_kind(b, a)
         return operands(a, _coerce(b, a))
     if not isinstance(b, Tensor):
         raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
     if isinstance(a, _SCALARS):
         a = _scalar(a)
-        target = _dt.scalar_result_type(b.dtype, a)
-        return a, (b if target is b.dtype else b.to(target))
+        b = _weak(b, a)
+        return _match_kind(a, b), b
     return operands(_coerce(a, b), b)
 
 
@@ -72,7 +93,8 @@ class _Binary(Function):
     """Base of broadcasting binary ops: keeps the operand shapes for ``unbroadcast``."""
 
     def forward(self, a, b):
-        self.shapes = (_shape(a), _shape(b))
+        if self.needs_input_grad:  # only a recorded node needs the shapes
+            self.shapes = (_shape(a), _shape(b))
         return self.compute(a, b)
 
     def backward(self, g):

@@ -52,11 +52,26 @@ def assign(t: Tensor, result: Tensor, what: str, cast: bool = False) -> Tensor:
     return t
 
 
+def _recording(t: Tensor, args) -> bool:
+    if not grad_mode.state.enabled:
+        return False
+    return t._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+
+
 def inplace(op, name: str):
-    """``t.name(*args)``: ``op(t, *args)`` written into ``t``'s storage."""
+    """``t.name(*args)``: ``op(t, *args)`` written into ``t``'s storage.
+
+    When the graph records, ``op`` sees a copy of ``t``'s current value (carrying its history),
+    so whatever ``op`` saves for backward is not clobbered by the write.
+    """
 
     def method(self: Tensor, *args, **kwargs) -> Tensor:
-        return assign(self, op(self, *args, **kwargs), name)
+        source = self
+        if _recording(self, args):
+            _check_target(self, True, name)
+            source = Tensor._make(self.xp.asarray(self._data, copy=True), self._device, self._requires_grad,
+                                  self._node, self._out_idx)
+        return assign(self, op(source, *args, **kwargs), name)
 
     method.__name__ = name
     method.__doc__ = f"In-place form of ``{op.__name__}``: writes the result into this tensor."

@@ -1,0 +1,202 @@
+"""Unary and binary elementwise ops: values against NumPy, float64 gradchecks, dtype rules."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import lucid
+from lucid.autograd import gradcheck, gradgradcheck
+from lucid.ops.elementwise import FUNCTIONS
+
+# input domains where each op is smooth, and the NumPy reference
+UNARY = {
+    "exp": ((-2, 2), np.exp), "log": ((0.5, 3), np.log), "log2": ((0.5, 3), np.log2),
+    "log10": ((0.5, 3), np.log10), "log1p": ((-0.5, 2), np.log1p), "expm1": ((-2, 2), np.expm1),
+    "sqrt": ((0.5, 3), np.sqrt), "rsqrt": ((0.5, 3), lambda x: 1 / np.sqrt(x)), "sin": ((-3, 3), np.sin),
+    "cos": ((-3, 3), np.cos), "tan": ((-1, 1), np.tan), "asin": ((-0.9, 0.9), np.arcsin),
+    "acos": ((-0.9, 0.9), np.arccos), "atan": ((-3, 3), np.arctan), "sinh": ((-2, 2), np.sinh),
+    "cosh": ((-2, 2), np.cosh), "tanh": ((-2, 2), np.tanh), "sigmoid": ((-4, 4), lambda x: 1 / (1 + np.exp(-x))),
+    "abs": ((0.2, 2), np.abs), "neg": ((-2, 2), np.negative), "reciprocal": ((0.5, 2), np.reciprocal),
+    "square": ((-2, 2), np.square), "erf": ((-2.5, 2.5), np.vectorize(math.erf)),
+    "sign": ((-2, 2), np.sign), "floor": ((-2, 2), np.floor), "ceil": ((-2, 2), np.ceil),
+    "round": ((-2, 2), np.round), "trunc": ((-2, 2), np.trunc),
+}
+SMOOTH = [n for n in UNARY if n not in ("sign", "floor", "ceil", "round", "trunc")]
+
+
+def test_table_covers_every_unary_op():
+    assert set(UNARY) == set(FUNCTIONS)
+
+
+def _rand(rng, shape, lo, hi, device, requires_grad=False):
+    data = rng.uniform(lo, hi, size=shape)
+    return lucid.tensor(data, dtype=lucid.float64, device=device, requires_grad=requires_grad)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_values(name, device, rng):
+    (lo, hi), ref = UNARY[name]
+    x = _rand(rng, (3, 4), lo, hi, device)
+    out = getattr(lucid, name)(x)
+    np.testing.assert_allclose(out.numpy(force=True), ref(x.numpy(force=True)), rtol=1e-12, atol=1e-12)
+    assert getattr(x, name)().dtype == lucid.float64
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_unary_gradcheck(name, device, rng):
+    (lo, hi), _ = UNARY[name]
+    x = _rand(rng, (2, 3), lo, hi, device, requires_grad=True)
+    assert gradcheck(getattr(lucid, name), (x,))
+    assert gradgradcheck(getattr(lucid, name), (x,))
+
+
+@pytest.mark.parametrize("name", ["sign", "floor", "round"])
+def test_piecewise_constant_ops_have_zero_gradient(name, device, rng):
+    x = _rand(rng, (5,), -2, 2, device, requires_grad=True)
+    getattr(lucid, name)(x).sum().backward()
+    assert not x.grad.numpy(force=True).any()
+
+
+def test_sigmoid_is_finite_for_huge_inputs(device):
+    x = lucid.tensor([-1e4, 0.0, 1e4], device=device, requires_grad=True)
+    y = x.sigmoid()
+    np.testing.assert_array_equal(y.detach().numpy(force=True), [0.0, 0.5, 1.0])
+    y.sum().backward()
+    assert np.isfinite(x.grad.numpy(force=True)).all()
+
+
+BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "maximum": np.maximum, "minimum": np.minimum, "atan2": np.arctan2, "remainder": np.remainder,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_values_with_broadcasting(name, device, rng):
+    a = _rand(rng, (3, 1, 4), 0.5, 2, device)
+    b = _rand(rng, (2, 1), 0.5, 2, device)
+    out = getattr(lucid, name)(a, b)
+    np.testing.assert_allclose(out.numpy(force=True), BINARY[name](a.numpy(force=True), b.numpy(force=True)))
+    assert out.shape == (3, 2, 4)
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_gradcheck_with_broadcasting(name, device, rng):
+    a = _rand(rng, (3, 1, 4), 0.5, 2, device, requires_grad=True)
+    b = _rand(rng, (2, 1), 0.6, 2.1, device, requires_grad=True)
+    fn = getattr(lucid, name)
+    assert gradcheck(fn, (a, b))
+    if name not in ("remainder",):
+        assert gradgradcheck(fn, (a, b))
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow"])
+def test_binary_with_python_scalar_on_each_side(name, device, rng):
+    x = _rand(rng, (4,), 0.5, 2, device, requires_grad=True)
+    fn = getattr(lucid, name)
+    assert gradcheck(lambda t: fn(t, 1.7), (x,))
+    assert gradcheck(lambda t: fn(1.7, t), (x,))
+
+
+def test_maximum_splits_gradient_on_ties(device):
+    a = lucid.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    b = lucid.tensor([1.0, 5.0, 0.0], device=device, requires_grad=True)
+    lucid.maximum(a, b).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(force=True), [0.5, 0.0, 1.0])
+    np.testing.assert_allclose(b.grad.numpy(force=True), [0.5, 1.0, 0.0])
+
+
+def test_operators_match_functions(device, rng):
+    a = _rand(rng, (3,), 0.5, 2, device)
+    b = _rand(rng, (3,), 0.5, 2, device)
+    na, nb = a.numpy(force=True), b.numpy(force=True)
+    for got, want in [(a + b, na + nb), (a - b, na - nb), (a * b, na * nb), (a / b, na / nb), (a**b, na**nb),
+                      (2.0 - a, 2.0 - na), (2.0 / a, 2.0 / na), (2.0**a, 2.0**na), (-a, -na), (abs(-a), na),
+                      (a % b, na % nb), (a // b, na // nb)]:
+        np.testing.assert_allclose(got.numpy(force=True), want)
+    np.testing.assert_array_equal((a < b).numpy(force=True), na < nb)
+    np.testing.assert_array_equal((a >= b).numpy(force=True), na >= nb)
+    np.testing.assert_array_equal((a == a).numpy(force=True), np.ones(3, bool))
+
+
+def test_bitwise_and_logical_ops(device):
+    p = lucid.tensor([True, False, True], device=device)
+    q = lucid.tensor([True, True, False], device=device)
+    assert (p & q).tolist() == [True, False, False]
+    assert (p | q).tolist() == [True, True, True]
+    assert (p ^ q).tolist() == [False, True, True]
+    i = lucid.tensor([0, 2, 3], device=device)
+    assert lucid.logical_and(i, p).tolist() == [False, False, True]
+
+
+# ---- dtype rules ------------------------------------------------------------------------
+def test_python_scalars_are_weak(device):
+    x = lucid.ones(3, device=device)
+    assert (x * 2.0).dtype == lucid.float32
+    assert (2 * x).dtype == lucid.float32
+    assert (x + True).dtype == lucid.float32
+    i = lucid.arange(3, device=device)
+    assert (i * 2).dtype == lucid.int64
+    assert (i * 2.5).dtype == lucid.float32  # integer tensor with a float scalar: default float
+    np.testing.assert_allclose((i * 2.5).numpy(force=True), [0.0, 2.5, 5.0])
+
+
+def test_tensor_promotion_follows_pytorch(device):
+    f32 = lucid.ones(2, device=device)
+    f64 = lucid.ones(2, dtype=lucid.float64, device=device)
+    i64 = lucid.ones(2, dtype=lucid.int64, device=device)
+    i32 = lucid.ones(2, dtype=lucid.int32, device=device)
+    u8 = lucid.ones(2, dtype=lucid.uint8, device=device)
+    i8 = lucid.ones(2, dtype=lucid.int8, device=device)
+    assert (f32 + f64).dtype == lucid.float64
+    assert (f32 + i64).dtype == lucid.float32  # float wins over int (NumPy would give float64)
+    assert (i32 + i64).dtype == lucid.int64
+    assert (u8 + i8).dtype == lucid.int16
+    assert (f32 > i64).dtype == lucid.bool
+
+
+def test_promotion_keeps_gradient_flowing(device):
+    x = lucid.ones(2, dtype=lucid.float32, device=device, requires_grad=True)
+    y = lucid.ones(2, dtype=lucid.float64, device=device)
+    (x * y).sum().backward()
+    assert x.grad.dtype == lucid.float32
+    np.testing.assert_allclose(x.grad.numpy(force=True), [1.0, 1.0])
+
+
+# ---- clamp ------------------------------------------------------------------------------
+def test_clamp_values_and_gradient(device, rng):
+    x = _rand(rng, (10,), -2, 2, device, requires_grad=True)
+    out = x.clamp(-0.5, 0.7)
+    np.testing.assert_allclose(out.detach().numpy(force=True), np.clip(x.detach().numpy(force=True), -0.5, 0.7))
+    assert gradcheck(lambda t: t.clamp(-0.5, 0.7), (x,))
+    assert gradcheck(lambda t: lucid.clamp(t, min=0.1), (x,))
+    lo = _rand(rng, (10,), -1, 0, device, requires_grad=True)
+    assert gradcheck(lambda t, m: lucid.clamp(t, min=m), (x, lo))
+    with pytest.raises(ValueError, match="at least one"):
+        lucid.clamp(x)
+
+
+def test_torch_oracle_unary_and_binary(rng):
+    torch = pytest.importorskip("torch")
+    data = rng.uniform(0.5, 2, size=(3, 4))
+    for name in ["exp", "log", "sqrt", "tanh", "sigmoid", "erf", "atan", "reciprocal"]:
+        x = lucid.tensor(data, dtype=lucid.float64, requires_grad=True)
+        tx = torch.tensor(data, requires_grad=True)
+        getattr(lucid, name)(x).sum().backward()
+        getattr(torch, name)(tx).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, err_msg=name)
+    b = rng.uniform(0.5, 2, size=(4,))
+    for name in ["pow", "atan2", "maximum", "remainder", "div"]:
+        x = lucid.tensor(data, dtype=lucid.float64, requires_grad=True)
+        y = lucid.tensor(b, dtype=lucid.float64, requires_grad=True)
+        tx, ty = torch.tensor(data, requires_grad=True), torch.tensor(b, requires_grad=True)
+        out = getattr(lucid, name)(x, y)
+        tout = getattr(torch, name)(tx, ty)
+        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-12, err_msg=name)
+        out.sum().backward()
+        tout.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, err_msg=name)
+        np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-10, err_msg=name)
