@@ -85,8 +85,13 @@ class Tensor:
     ints int64; NumPy arrays keep their dtype.
     """
 
-    __slots__ = ("_data", "_device", "_requires_grad", "_node", "_out_idx", "_grad", "_version",
-                 "_hooks", "__weakref__", "__dict__")
+    __slots__ = ("_data", "_device", "_requires_grad", "_version", "__weakref__", "__dict__")
+
+    # rarely set per tensor, so class-level defaults keep tensor creation cheap
+    _node = None  # the Function that produced this tensor (None for leaves)
+    _out_idx = 0  # which output of _node this is
+    _grad = None
+    _hooks = None  # gradient hooks of a leaf
 
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operators
 
@@ -94,7 +99,6 @@ class Tensor:
         dtype = None if dtype is None else _dt.to_dtype(dtype)
         device = None if device is None else _parse_device(device)
         self._data, self._device = as_array(data, dtype, device)
-        self._node, self._out_idx, self._grad, self._hooks = None, 0, None, None
         self._version = [0]
         self._requires_grad = False
         if requires_grad:
@@ -107,11 +111,10 @@ class Tensor:
         t._data = data
         t._device = device
         t._requires_grad = requires_grad
-        t._node = node
-        t._out_idx = index
-        t._grad = None
-        t._hooks = None
         t._version = version or [0]
+        if node is not None:
+            t._node = node
+            t._out_idx = index
         return t
 
     # ---- metadata -------------------------------------------------------------------
@@ -395,27 +398,34 @@ class Tensor:
         new = object.__new__(type(self))
         memo[id(self)] = new
         new._data = self._device.xp.asarray(self._data, copy=True)
-        new._device, new._node, new._out_idx, new._hooks = self._device, None, 0, None
+        new._device = self._device
         new._version = [0]
         new._requires_grad = self._requires_grad
         new._grad = None if self._grad is None else self._grad.__deepcopy__(memo)
         import copy
 
-        for key, value in getattr(self, "__dict__", {}).items():
+        for key, value in _user_state(self).items():
             setattr(new, key, copy.deepcopy(value, memo))
         return new
 
     def __reduce_ex__(self, protocol):
         host = np.array(self._device.backend.to_numpy(self._data), copy=True)
-        state = dict(getattr(self, "__dict__", {}))
-        return (_rebuild, (type(self), host, str(self._device), self._requires_grad, state))
+        return (_rebuild, (type(self), host, str(self._device), self._requires_grad, _user_state(self)))
+
+
+_AUTOGRAD_STATE = ("_node", "_out_idx", "_grad", "_hooks")
+
+
+def _user_state(t) -> dict:
+    """Attributes set on a tensor (or subclass) other than its autograd bookkeeping."""
+    return {k: v for k, v in getattr(t, "__dict__", {}).items() if k not in _AUTOGRAD_STATE}
 
 
 def _rebuild(cls, host, device, requires_grad, state):
     dev = _parse_device(device)
     t = object.__new__(cls)
     t._data, t._device = dev.backend.from_numpy(host, dev.index or 0), dev
-    t._node, t._out_idx, t._grad, t._hooks, t._version = None, 0, None, None, [0]
+    t._version = [0]
     t._requires_grad = requires_grad
     for key, value in state.items():
         setattr(t, key, value)

@@ -12,7 +12,7 @@ __all__ = ["run_backward"]
 def _graph_dependencies(roots):
     """For every node reachable from ``roots``: how many edges point into it."""
     deps = {}
-    stack = [r._node for r in roots if r._node is not None]
+    stack = list(dict.fromkeys(r._node for r in roots if r._node is not None))  # each node once
     seen = set(stack)
     while stack:
         for edge in stack.pop()._edges:

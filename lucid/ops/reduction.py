@@ -1,47 +1,473 @@
-"""Reductions. Every one takes ``dim=`` or ``axis=`` and ``keepdim=`` or ``keepdims=``."""
+"""Reductions and scans. Every one takes ``dim=`` or ``axis=`` and ``keepdim=`` or ``keepdims=``.
+
+Choices shared by all of them, as in PyTorch: ``dim=None`` and ``dim=()`` reduce over every
+axis; a 0-d tensor accepts ``dim`` 0 or -1; ``sum``/``prod``/``cumsum``/``cumprod`` of bool
+and small integer tensors accumulate in int64; ``max``/``min`` with a ``dim`` return a
+``(values, indices)`` named tuple.
+"""
 
 from __future__ import annotations
 
+import builtins
+import collections
+import math
+import warnings
+
+from .. import dtypes as _dt
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _axes
+from .arithmetic import maximum, minimum
 
-__all__ = ["sum", "mean"]
+__all__ = [
+    "sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
+    "cumsum", "cumprod", "any", "all",
+]
 
-
-class Sum(Function):
-    def forward(self, x, axes, keepdims):
-        self.in_shape, self.axes, self.keepdims = x.shape, axes, keepdims
-        return self.xp.sum(x, axis=axes, keepdims=keepdims)
-
-    def backward(self, g):
-        if not self.keepdims:
-            g = _axes.expand_reduced(g, self.in_shape, self.axes)
-        return g.expand(self.in_shape)
+# the named tuples ``max(dim)`` and ``min(dim)`` return, as torch.return_types.max / .min
+MaxResult = collections.namedtuple("max", ["values", "indices"])
+MinResult = collections.namedtuple("min", ["values", "indices"])
+_RESULTS = {"max": MaxResult, "min": MinResult}
 
 
-def sum(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
-    """Sum over ``dim`` (all axes when None)."""
-    axes = _axes.normalize(_axes.pick(dim, axis), x.ndim)
+# ---- argument helpers ---------------------------------------------------------------------
+def _reduce_axes(x: Tensor, dim, axis) -> tuple:
+    """The axes a reduction works on: ``dim``/``axis`` as sorted non-negative axes, all of them for
+    None or ``()`` (as PyTorch), and none for a 0-d tensor (whose only element is the result)."""
+    d = _axes.pick(dim, axis)
+    if isinstance(d, (tuple, list)) and not d:
+        d = None
+    axes = _axes.normalize(d, x.ndim)
+    return axes if x.ndim else ()
+
+
+def _one_axis(x: Tensor, dim, axis, name: str) -> int:
+    """The single axis a scan or an index reduction works along (``dim`` or ``axis``, may be negative)."""
+    d = _axes.pick(dim, axis)
+    if isinstance(d, bool) or not isinstance(d, int):
+        raise TypeError(f"{name} works along one dimension and needs dim to be an int, got {d!r}")
+    return _axes.normalize(d, x.ndim)[0]
+
+
+def _check_nonempty(x: Tensor, axes, name: str) -> None:
+    if builtins.any(x.shape[a] == 0 for a in axes):
+        raise RuntimeError(
+            f"{name}() cannot reduce a zero-size dimension (tensor of shape {x.shape}, dims {axes}): "
+            f"the result has no identity element"
+        )
+
+
+def _accumulating(x: Tensor, dtype) -> Tensor:
+    """``x`` cast to ``dtype`` when given; else bool and integers narrower than 64 bits widened to
+    int64, as PyTorch's sum/prod/cumsum/cumprod do."""
+    if dtype is not None:
+        return x.to(dtype)
+    if x.dtype.kind in "bu" or (x.dtype.kind == "i" and x.dtype.itemsize < 8):
+        return x.to(_dt.int64)
+    return x
+
+
+def _floating(x: Tensor, name: str, dtype=None) -> Tensor:
+    """``x`` (cast to ``dtype`` when given), which must be floating, as PyTorch requires."""
     if dtype is not None:
         x = x.to(dtype)
-    elif x.dtype.kind in "bu" or (x.dtype.kind == "i" and x.dtype.itemsize < 8):
-        x = x.to("int64")  # as PyTorch: integer sums accumulate in int64
-    return Sum.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims))
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{name} needs a floating tensor, got {x.dtype.name}; pass dtype= or cast first (x.float())"
+        )
+    return x
+
+
+def _dropped(shape, axes) -> tuple:
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+# ---- Functions --------------------------------------------------------------------------
+class _Reduce(Function):
+    """Base of reductions over ``axes``: remembers the input shape so that reduced tensors can be
+    broadcast back over it in backward."""
+
+    def keep(self, x, axes, keepdims) -> None:
+        self.in_shape, self.axes, self.keepdims = x.shape, axes, keepdims
+
+    def unreduce(self, t: Tensor) -> Tensor:
+        """A reduced tensor (gradient or output) with the reduced axes back as size 1."""
+        return t if self.keepdims else _axes.expand_reduced(t, self.in_shape, self.axes)
+
+    def out(self, y):
+        """The keepdims-shaped array ``y`` as the output shape."""
+        return y if self.keepdims else self.xp.reshape(y, _dropped(self.in_shape, self.axes))
+
+
+class Sum(_Reduce):
+    def forward(self, x, axes, keepdims):
+        self.keep(x, axes, keepdims)
+        return self.xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+
+    def backward(self, g):
+        return self.unreduce(g).expand(self.in_shape)
+
+
+def _sum_kept(t: Tensor, axes) -> Tensor:
+    return Sum.apply(t, axes=axes, keepdims=True)
+
+
+class Var(_Reduce):
+    """Variance: the mean first, then the centred sum of squares (no cancellation of E[x²]-E[x]²)."""
+
+    def forward(self, x, axes, keepdims, correction):
+        self.keep(x, axes, keepdims)
+        xp = self.xp
+        self.denom = builtins.max(math.prod(x.shape[a] for a in axes) - correction, 0)
+        d = x - xp.mean(x, axis=axes, keepdims=True)
+        self.save_for_backward(x)
+        squares = xp.sum(d * d, axis=axes, keepdims=keepdims)
+        if self.denom:
+            return squares / self.denom
+        # x / 0 (inf, or nan for 0 / 0) without NumPy's warning
+        return xp.where(squares > 0, xp.full_like(squares, math.inf), xp.full_like(squares, math.nan))
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        return self.var_grad(x, g)
+
+    def var_grad(self, x, g):
+        centred = x - x.mean(dim=self.axes, keepdim=True)
+        return self.unreduce(g) * centred * (2.0 / self.denom if self.denom else math.inf)
+
+
+class Std(Var):
+    """``sqrt(var)``; where the result is 0 the gradient is 0 (PyTorch's choice), not nan."""
+
+    def forward(self, x, axes, keepdims, correction):
+        y = self.xp.sqrt(super().forward(x, axes, keepdims, correction))
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        flat = (y == 0).to(y.dtype)
+        return self.var_grad(x, g * (1 - flat) / (2 * (y + flat)))
+
+
+class Prod(_Reduce):
+    """Product. Backward: y/x where x != 0; a lone zero in a reduced slice gets the product of the
+    other elements; where a slice holds two or more zeros every gradient is 0. Exact, no division by 0."""
+
+    def forward(self, x, axes, keepdims):
+        self.keep(x, axes, keepdims)
+        y = self.xp.prod(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        g = self.unreduce(g)
+        zero = (x == 0).to(x.dtype)
+        nonzero = 1 - zero
+        grad = g * self.unreduce(y) / (x + zero) * nonzero
+        lone = zero * (_sum_kept(zero, self.axes) == 1).to(x.dtype)
+        others = Prod.apply(x * nonzero + zero, axes=self.axes, keepdims=True)
+        return grad + g * others * lone
+
+
+class Amax(_Reduce):
+    """``amax``: the gradient is split evenly among the elements equal to the result (as PyTorch)."""
+
+    pick = "max"
+
+    def forward(self, x, axes, keepdims):
+        self.keep(x, axes, keepdims)
+        y = getattr(self.xp, self.pick)(x, axis=axes, keepdims=keepdims)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        hit = (x == self.unreduce(y)).to(g.dtype)
+        return hit * (self.unreduce(g) / _sum_kept(hit, self.axes))
+
+
+class Amin(Amax):
+    """``amin``: ties share the gradient evenly."""
+
+    pick = "min"
+
+
+class MaxDim(Function):
+    """``max`` along one axis, with indices; the gradient goes to the chosen index only (as PyTorch)."""
+
+    pick = "max"
+
+    def forward(self, x, axis, keepdims):
+        xp = self.xp
+        self.axis, self.in_shape, self.keepdims = axis, x.shape, keepdims
+        index = xp.astype(getattr(xp, "arg" + self.pick)(x, axis=axis, keepdims=True),
+                          self.backend.native_dtype(_dt.int64), copy=False)
+        values = getattr(xp, self.pick)(x, axis=axis, keepdims=keepdims)
+        self.save_for_backward(index)
+        return values, (index if keepdims else xp.reshape(index, values.shape))
+
+    def backward(self, g, _):
+        (index,) = self.saved_tensors
+        xp, n = self.xp, self.in_shape[self.axis]
+        positions = xp.reshape(xp.arange(n, device=self.device.native),
+                               tuple(n if i == self.axis else 1 for i in range(len(self.in_shape))))
+        onehot = Tensor._make(xp.astype(positions == index._data, g._data.dtype), self.device)
+        if not self.keepdims:
+            g = _axes.expand_reduced(g, self.in_shape, (self.axis,))
+        return g * onehot
+
+
+class MinDim(MaxDim):
+    """``min`` along one axis, with indices; the gradient goes to the chosen index only."""
+
+    pick = "min"
+
+
+_EXTREME = {"max": Amax, "min": Amin}
+_SELECT = {"max": MaxDim, "min": MinDim}
+
+
+class LogSumExp(_Reduce):
+    """``log(sum(exp(x)))`` computed as ``m + log(sum(exp(x - m)))`` with ``m`` the max (0 where the max
+    is infinite, so all -inf gives -inf and any +inf gives +inf, as PyTorch)."""
+
+    def forward(self, x, axes, keepdims):
+        self.keep(x, axes, keepdims)
+        xp = self.xp
+        m = xp.max(x, axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+        y = self.out(xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        return self.unreduce(g) * (x - self.unreduce(y)).exp()
+
+
+def _scan_sum(xp, x, axis, reverse):
+    if not reverse:
+        return xp.cumulative_sum(x, axis=axis, dtype=x.dtype)
+    return xp.flip(xp.cumulative_sum(xp.flip(x, axis=axis), axis=axis, dtype=x.dtype), axis=axis)
+
+
+class Cumsum(Function):
+    """Cumulative sum along ``axis`` (from the end when ``reverse``); each direction's backward is the other."""
+
+    def forward(self, x, axis, reverse=False):
+        self.axis, self.reverse = axis, reverse
+        return _scan_sum(self.xp, x, axis, reverse)
+
+    def backward(self, g):
+        return Cumsum.apply(g, axis=self.axis, reverse=not self.reverse)
+
+
+class Cumprod(Function):
+    """Cumulative product. Backward: reversed cumsum of g*y divided by x where x != 0; the first zero of
+    a slice gets the reversed cumsum of g times the cumprod with that zero set to 1; elements after it get
+    0. Exact for any number of zeros, no division by 0."""
+
+    def forward(self, x, axis):
+        self.axis = axis
+        y = self.xp.cumulative_prod(x, axis=axis, dtype=x.dtype)
+        self.save_for_backward(x, y)
+        return y
+
+    def backward(self, g):
+        x, y = self.saved_tensors
+        axis = self.axis
+        zero = (x == 0).to(x.dtype)
+        grad = Cumsum.apply(g * y, axis=axis, reverse=True) / (x + zero) * (1 - zero)
+        first = zero * (Cumsum.apply(zero, axis=axis) == 1).to(x.dtype)
+        skipped = Cumprod.apply(x * (1 - first) + first, axis=axis)
+        return grad + Cumsum.apply(g * skipped, axis=axis, reverse=True) * first
+
+
+# ---- public functions -------------------------------------------------------------------
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+    """Sum over ``dim`` (all axes when None); bool and integer tensors sum in int64, as PyTorch."""
+    axes = _reduce_axes(x, dim, axis)
+    return Sum.apply(_accumulating(x, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch)."""
-    if dtype is not None:
-        x = x.to(dtype)
+    x = _floating(x, "mean", dtype)
+    axes = _reduce_axes(x, dim, axis)
+    return Sum.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims)) / math.prod(x.shape[a] for a in axes)
+
+
+def _correction(unbiased, correction) -> float:
+    if unbiased is not None and correction is not None and correction != int(bool(unbiased)):
+        raise TypeError(f"got unbiased={unbiased} and correction={correction}; pass only one of them")
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None else int(bool(unbiased))
+
+
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+        keepdims: bool = False) -> Tensor:
+    """Variance over ``dim``, dividing by ``N - correction`` (default 1, Bessel's correction, as PyTorch;
+    ``unbiased=False`` means correction 0). ``var(x, False)`` is read as ``unbiased=False``, as in PyTorch."""
+    return _spread(Var, x, dim, unbiased, keepdim, correction, axis, keepdims)
+
+
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+        keepdims: bool = False) -> Tensor:
+    """Standard deviation, ``sqrt(var)`` with the same arguments (correction 1 by default); its gradient
+    is 0 where the result is 0, as PyTorch."""
+    return _spread(Std, x, dim, unbiased, keepdim, correction, axis, keepdims)
+
+
+def _spread(fn, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor:
+    name = fn.__name__.lower()
+    if isinstance(dim, bool):  # PyTorch's legacy var(x, unbiased)
+        dim, unbiased = None, dim
+    x = _floating(x, name)
+    axes = _reduce_axes(x, dim, axis)
+    correction = _correction(unbiased, correction)
+    count = math.prod(x.shape[a] for a in axes)
+    if count - correction <= 0:
+        warnings.warn(
+            f"{name}(): degrees of freedom <= 0 (reducing {count} elements with correction={correction}); "
+            f"the result is inf or nan", RuntimeWarning, stacklevel=3
+        )
+    return fn.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims), correction=correction)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+    """Product over ``dim`` (all axes when None; a tuple is accepted too). Integer products are int64
+    as PyTorch; the gradient is exact where inputs contain zeros (see ``Prod``)."""
+    axes = _reduce_axes(x, dim, axis)
+    return Prod.apply(_accumulating(x, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
+
+
+def _extreme(x: Tensor, dim, axis, keep, pick) -> Tensor:
+    axes = _reduce_axes(x, dim, axis)
+    _check_nonempty(x, axes, "a" + pick)
+    if x.dtype is _dt.bool_:  # the array API has no max of bools: take it on uint8
+        return _EXTREME[pick].apply(x.to(_dt.uint8), axes=axes, keepdims=keep).to(_dt.bool_)
+    return _EXTREME[pick].apply(x, axes=axes, keepdims=keep)
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    """Largest value over ``dim`` (one int or a tuple; all axes when None). The gradient is shared
+    evenly by the elements that tie for the max, as PyTorch's amax."""
+    return _extreme(x, dim, axis, _axes.keep(keepdim, keepdims), "max")
+
+
+def amin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    """Smallest value over ``dim`` (one int or a tuple; all axes when None); ties share the gradient."""
+    return _extreme(x, dim, axis, _axes.keep(keepdim, keepdims), "min")
+
+
+def _select(x: Tensor, dim, axis, keep, pick):
+    ax = _one_axis(x, dim, axis, pick)
+    if x.ndim == 0:
+        return _select(x.reshape(1), 0, None, False, pick)
+    _check_nonempty(x, (ax,), pick)
+    if x.dtype is _dt.bool_:
+        values, indices = _select(x.to(_dt.uint8), ax, None, keep, pick)
+        return _RESULTS[pick](values.to(_dt.bool_), indices)
+    return _RESULTS[pick](*_SELECT[pick].apply(x, axis=ax, keepdims=keep))
+
+
+def _max_or_min(pick, pairwise):
+    def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
+        if isinstance(dim, Tensor):
+            return pairwise(x, dim)
+        keep = _axes.keep(keepdim, keepdims)
+        if _axes.pick(dim, axis) is None:
+            return _extreme(x, None, None, keep, pick)
+        return _select(x, dim, axis, keep, pick)
+
+    op.__name__ = op.__qualname__ = pick
+    op.__doc__ = (
+        f"``{pick}(x)``: the {pick} of all elements (ties share the gradient, as PyTorch); ``{pick}(x, dim)``: "
+        f"a named tuple ``(values, indices)`` along ``dim``, the gradient going to the index; "
+        f"``{pick}(x, other_tensor)``: elementwise ``{pick}imum``, as PyTorch."
+    )
+    return op
+
+
+def _arg(pick):
+    name = "arg" + pick
+
+    def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+        xp, d, keep = x.xp, _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
+        src = x.to(_dt.uint8) if x.dtype is _dt.bool_ else x
+        shape = None
+        if d is None or x.ndim == 0:  # over the flattened tensor
+            if d is not None:
+                _one_axis(x, d, None, name)
+            src, ax, shape = src.reshape(-1), 0, (1,) * x.ndim if keep else ()
+        else:
+            ax = _one_axis(x, d, None, name)
+        _check_nonempty(src, (ax,), name)
+        found = getattr(xp, name)(src._data, axis=ax, keepdims=keep and shape is None)
+        found = xp.astype(found, x._device.backend.native_dtype(_dt.int64), copy=False)
+        return Tensor._make(found if shape is None else xp.reshape(found, shape), x._device)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (
+        f"Index (int64) of the first {pick}imum along ``dim``, or in the flattened tensor when ``dim`` is None "
+        f"(then ``keepdim`` gives all dims size 1, as PyTorch)."
+    )
+    return op
+
+
+max = _max_or_min("max", maximum)
+min = _max_or_min("min", minimum)
+argmax, argmin = _arg("max"), _arg("min")
+
+
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``dim`` without overflow (max subtracted first). ``dim=None`` reduces all
+    axes (PyTorch requires a dim); integer tensors are computed in the default float dtype, as PyTorch."""
     if x.dtype.kind != "f":
-        raise TypeError(f"mean needs a floating tensor, got {x.dtype.name}; pass dtype= or cast first")
-    axes = _axes.normalize(_axes.pick(dim, axis), x.ndim)
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
-    return Sum.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims)) / count
+        x = x.to(_dt.get_default_dtype())
+    axes = _reduce_axes(x, dim, axis)
+    _check_nonempty(x, axes, "logsumexp")
+    return LogSumExp.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims))
+
+
+def _scan(fn, name, doc):
+    def op(x: Tensor, dim=None, *, axis=None, dtype=None) -> Tensor:
+        ax = _one_axis(x, dim, axis, name)
+        x = _accumulating(x, dtype)
+        if x.ndim == 0:
+            return fn.apply(x.reshape(1), axis=0).reshape(())
+        return fn.apply(x, axis=ax)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
+cumsum = _scan(Cumsum, "cumsum", "Running sum along ``dim`` (required); bool and integers accumulate in int64, "
+               "as PyTorch.")
+cumprod = _scan(Cumprod, "cumprod", "Running product along ``dim`` (required); integers in int64 as PyTorch. "
+                "The gradient is exact also where inputs are zero (see ``Cumprod``).")
+
+
+def _truth(name):
+    def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+        axes = _reduce_axes(x, dim, axis)
+        result = getattr(x.xp, name)(x._data, axis=axes, keepdims=_axes.keep(keepdim, keepdims))
+        return Tensor._make(result, x._device)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (
+        f"Whether {'any' if name == 'any' else 'every'} element over ``dim`` is nonzero. Always a bool "
+        f"tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool)."
+    )
+    return op
+
+
+any, all = _truth("any"), _truth("all")
 
 
 # Tensor methods this module provides (name -> function taking the tensor first)
-METHODS = {"sum": sum, "mean": mean}
+METHODS = {name: globals()[name] for name in __all__}

@@ -1,19 +1,75 @@
-"""Shape ops: views and rearrangements of the same elements."""
+"""Shape ops: views and rearrangements of the same elements.
+
+A few Functions do the work, and each one's backward is another of them, so gradients of
+any order come for free: permute <-> inverse permute, cat <-> split, stack <-> unbind,
+constant pad <-> crop (``Pad`` with negated widths), take along an axis <-> scatter-add
+(``Take``/``TakeAdd``, which also give reflect/replicate/circular padding, diagonals and
+``repeat_interleave``), flip, roll, tril/triu. Everything else (flatten, squeeze, repeat,
+meshgrid, ...) is built from those and ``reshape``/``expand``.
+"""
 
 from __future__ import annotations
 
+import math
+import operator
+
+from .. import dtypes as _dt
+from .._backend.device import DeviceMismatchError
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import _axes
 
-__all__ = ["reshape", "view", "broadcast_to", "expand"]
+__all__ = [
+    "reshape", "view", "broadcast_to", "expand", "flatten", "unflatten", "squeeze", "unsqueeze",
+    "permute", "transpose", "swapaxes", "swapdims", "movedim", "moveaxis", "t", "cat", "concatenate",
+    "concat", "stack", "hstack", "vstack", "split", "chunk", "unbind", "narrow", "repeat", "tile",
+    "repeat_interleave", "flip", "roll", "pad", "tril", "triu", "diagonal", "meshgrid", "clone", "contiguous",
+]
 
 
+# ---- argument helpers -------------------------------------------------------------------
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
     return tuple(int(s) for s in shape)
 
 
+def _dim(d, ndim: int, op: str, extra: int = 0) -> int:
+    """``d`` as a non-negative axis of an ``ndim``-dimensional tensor (``extra=1`` for unsqueeze/stack,
+    which may name the new position one past the end). 0-d tensors accept -1 and 0, as PyTorch."""
+    try:
+        d = operator.index(d)
+    except TypeError:
+        raise TypeError(f"{op}: a dimension must be an int, got {type(d).__name__}") from None
+    n = max(ndim + extra, 1)
+    if not -n <= d < n:
+        raise IndexError(
+            f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
+            f"(expected a dimension in [{-n}, {n - 1}])"
+        )
+    return d % n
+
+
+def _dims(dims, ndim: int, op: str) -> tuple:
+    """A sequence of dimensions, each made non-negative, in the given order, without repeats."""
+    out = tuple(_dim(d, ndim, op) for d in dims)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: the dimensions {tuple(dims)} name the same axis more than once")
+    return out
+
+
+def _axis(dim, axis, default=0):
+    """The ``dim=``/``axis=`` argument, or ``default`` when neither is given."""
+    d = _axes.pick(dim, axis)
+    return default if d is None else d
+
+
+def _need_dims(x: Tensor, op: str, least: int = 1) -> None:
+    if x.ndim < least:
+        raise RuntimeError(f"{op}: needs a tensor with at least {least} dimension(s), got shape {x.shape}")
+
+
+# ---- Functions ----------------------------------------------------------------------
 class Reshape(Function):
     def forward(self, x, shape):
         self.in_shape = x.shape
@@ -23,6 +79,165 @@ class Reshape(Function):
         return g.reshape(self.in_shape)
 
 
+class BroadcastTo(Function):
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return self.xp.broadcast_to(x, shape)
+
+    def backward(self, g):
+        from .arithmetic import unbroadcast
+
+        return unbroadcast(g, self.in_shape)
+
+
+class Permute(Function):
+    def forward(self, x, axes):
+        self.axes = axes
+        return self.xp.permute_dims(x, axes)
+
+    def backward(self, g):
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return Permute.apply(g, axes=tuple(inverse))
+
+
+class Cat(Function):
+    def forward(self, *arrays, axis):
+        self.axis, self.sizes = axis, tuple(a.shape[axis] for a in arrays)
+        return self.xp.concat(arrays, axis=axis)
+
+    def backward(self, g):
+        pieces = Split.apply(g, sizes=self.sizes, axis=self.axis)
+        return tuple(p if need else None for p, need in zip(pieces, self.needs_input_grad))
+
+
+class Split(Function):
+    """Consecutive pieces of ``sizes`` along ``axis`` (views where the backend has them)."""
+
+    def forward(self, x, sizes, axis):
+        self.axis = axis
+        lead = (slice(None),) * axis
+        pieces, start = [], 0
+        for n in sizes:
+            pieces.append(x[lead + (slice(start, start + n), ...)])
+            start += n
+        return tuple(pieces)
+
+    def backward(self, *grads):
+        return Cat.apply(*grads, axis=self.axis)
+
+
+class Stack(Function):
+    def forward(self, *arrays, axis):
+        self.axis = axis
+        return self.xp.stack(arrays, axis=axis)
+
+    def backward(self, g):
+        grads = Unbind.apply(g, axis=self.axis)
+        return tuple(gi if need else None for gi, need in zip(grads, self.needs_input_grad))
+
+
+class Unbind(Function):
+    def forward(self, x, axis):
+        self.axis = axis
+        lead = (slice(None),) * axis
+        return tuple(x[lead + (i, ...)] for i in range(x.shape[axis]))
+
+    def backward(self, *grads):
+        return Stack.apply(*grads, axis=self.axis)
+
+
+class Pad(Function):
+    """Constant padding by ``widths`` = ((before, after), ...) for every axis; a negative width
+    crops instead. The backward is the opposite pad: it crops where this one padded."""
+
+    def forward(self, x, widths, value):
+        self.widths = widths
+        x = x[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape)) + (...,)]
+        if all(lo <= 0 and hi <= 0 for lo, hi in widths):
+            return x
+        kind = self.backend.lucid_dtype(x.dtype).kind
+        value = {"f": float, "b": bool}.get(kind, int)(value)
+        shape = tuple(n + max(lo, 0) + max(hi, 0) for (lo, hi), n in zip(widths, x.shape))
+        out = self.xp.full(shape, value, dtype=x.dtype, device=self.device.native)
+        out[tuple(slice(max(lo, 0), max(lo, 0) + n) for (lo, _), n in zip(widths, x.shape)) + (...,)] = x
+        return out
+
+    def backward(self, g):
+        return Pad.apply(g, widths=tuple((-lo, -hi) for lo, hi in self.widths), value=0)
+
+
+class Take(Function):
+    """The slices at ``index`` (a tuple of ints, repeats allowed) along ``axis``."""
+
+    def forward(self, x, index, axis):
+        self.index, self.axis, self.size = index, axis, x.shape[axis]
+        xp = self.xp
+        return xp.take(x, xp.asarray(index, dtype=xp.int64, device=self.device.native), axis=axis)
+
+    def backward(self, g):
+        return TakeAdd.apply(g, index=self.index, axis=self.axis, size=self.size)
+
+
+class TakeAdd(Function):
+    """The adjoint of ``Take``: zeros of length ``size`` along ``axis``, with slice ``i`` of the
+    input added at ``index[i]`` (repeated indices accumulate)."""
+
+    def forward(self, x, index, axis, size):
+        self.index, self.axis = index, axis
+        xp = self.xp
+        out = xp.zeros(x.shape[:axis] + (size,) + x.shape[axis + 1:], dtype=x.dtype, device=self.device.native)
+        where = (slice(None),) * axis + (xp.asarray(index, dtype=xp.int64, device=self.device.native),)
+        self.backend.add_at(out, where, x)
+        return out
+
+    def backward(self, g):
+        return Take.apply(g, index=self.index, axis=self.axis)
+
+
+class Flip(Function):
+    def forward(self, x, axes):
+        self.axes = axes
+        return self.xp.flip(x, axis=axes)
+
+    def backward(self, g):
+        return Flip.apply(g, axes=self.axes)
+
+
+class Roll(Function):
+    def forward(self, x, shifts, axes):
+        self.shifts, self.axes = shifts, axes
+        return self.xp.roll(x, shift=shifts, axis=axes)
+
+    def backward(self, g):
+        return Roll.apply(g, shifts=tuple(-s for s in self.shifts), axes=self.axes)
+
+
+class Tril(Function):
+    upper = False
+
+    def forward(self, x, k):
+        self.k = k
+        return (self.xp.triu if self.upper else self.xp.tril)(x, k=k)
+
+    def backward(self, g):
+        return type(self).apply(g, k=self.k)
+
+
+class Triu(Tril):
+    upper = True
+
+
+class Clone(Function):
+    def forward(self, x):
+        return self.xp.asarray(x, copy=True)
+
+    def backward(self, g):
+        return g
+
+
+# ---- reshaping ----------------------------------------------------------------------
 def reshape(x: Tensor, *shape) -> Tensor:
     """The same elements in a new shape (one entry may be -1)."""
     shape = _shape_arg(shape)
@@ -40,17 +255,6 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 
 view = reshape
-
-
-class BroadcastTo(Function):
-    def forward(self, x, shape):
-        self.in_shape = x.shape
-        return self.xp.broadcast_to(x, shape)
-
-    def backward(self, g):
-        from .arithmetic import unbroadcast
-
-        return unbroadcast(g, self.in_shape)
 
 
 def broadcast_to(x: Tensor, *shape) -> Tensor:
@@ -71,4 +275,481 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
 expand = broadcast_to
 
 
-METHODS = {"reshape": reshape, "view": view, "expand": expand, "broadcast_to": broadcast_to}
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` expanded to ``other``'s shape."""
+    return broadcast_to(x, other.shape)
+
+
+def reshape_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` reshaped to ``other``'s shape."""
+    return reshape(x, other.shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Dimensions ``start_dim..end_dim`` merged into one (a 0-d tensor becomes shape ``(1,)``, as PyTorch)."""
+    if x.ndim == 0:
+        for d in (start_dim, end_dim):
+            _dim(d, 0, "flatten")
+        return reshape(x, 1)
+    s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {x.shape})")
+    return reshape(x, x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """Dimension ``dim`` split into ``sizes`` (one of them may be -1); the inverse of ``flatten``."""
+    _need_dims(x, "unflatten")
+    d = _dim(dim, x.ndim, "unflatten")
+    sizes = tuple(int(s) for s in sizes)
+    n, rest = x.shape[d], math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1 or (rest != n if -1 not in sizes else rest == 0 or n % rest):
+        raise RuntimeError(f"unflatten: sizes {sizes} don't fit dimension {d} of size {x.shape[d]} (shape {x.shape})")
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
+
+
+def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    """``x`` without its size-1 dimensions (only those in ``dim``, an int or tuple, when given).
+    As PyTorch, naming a dimension whose size is not 1 leaves it alone rather than raising."""
+    d = _axes.pick(dim, axis)
+    if d is None:
+        drop = {i for i, n in enumerate(x.shape) if n == 1}
+    else:
+        drop = {a for a in _dims((d,) if not isinstance(d, (tuple, list)) else d, x.ndim, "squeeze")
+                if x.ndim and x.shape[a] == 1}
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in drop))
+
+
+def unsqueeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
+    """``x`` with a new size-1 dimension at position ``dim`` (``-1`` appends one)."""
+    d = _axes.pick(dim, axis)
+    if d is None:
+        raise TypeError("unsqueeze() needs the position of the new dimension (dim=)")
+    d = _dim(d, x.ndim, "unsqueeze", extra=1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+# ---- permuting ----------------------------------------------------------------------
+def permute(x: Tensor, *args, dims=None, axes=None) -> Tensor:
+    """The dimensions of ``x`` reordered: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))``."""
+    if args:
+        order = _shape_arg(args)
+    elif dims is not None or axes is not None:
+        order = tuple(dims if dims is not None else axes)
+    else:
+        raise TypeError("permute() needs the new order of the dimensions")
+    if len(order) != x.ndim:
+        raise RuntimeError(
+            f"permute: the order {order} names {len(order)} dimensions but the tensor has shape {x.shape}"
+        )
+    order = _dims(order, x.ndim, "permute")
+    if order == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, axes=order)
+
+
+def transpose(x: Tensor, dim0=None, dim1=None, *, axes=None) -> Tensor:
+    """``x`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
+    ``transpose(x)`` reverses all dimensions and ``axes=`` (or a sequence as ``dim0``) permutes."""
+    if isinstance(dim0, (tuple, list)):
+        dim0, axes = None, dim0
+    if axes is not None:
+        if dim0 is not None or dim1 is not None:
+            raise TypeError("transpose: pass either dim0 and dim1, or axes, not both")
+        return permute(x, tuple(axes))
+    if dim0 is None and dim1 is None:
+        return _reverse(x)
+    if dim0 is None or dim1 is None:
+        raise TypeError("transpose: pass both dim0 and dim1")
+    order = list(range(x.ndim))
+    d0, d1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
+    if x.ndim == 0:
+        return x
+    order[d0], order[d1] = d1, d0
+    return permute(x, tuple(order))
+
+
+swapaxes = swapdims = transpose
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    """Dimensions ``source`` moved to positions ``destination`` (ints or equal-length sequences);
+    the other dimensions keep their order."""
+    src = (source,) if not isinstance(source, (tuple, list)) else tuple(source)
+    dst = (destination,) if not isinstance(destination, (tuple, list)) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {src} and destination {dst} must have the same length")
+    src, dst = _dims(src, x.ndim, "movedim"), _dims(dst, x.ndim, "movedim")
+    if x.ndim == 0:
+        return x
+    order = [None] * x.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(i for i in range(x.ndim) if i not in src)
+    return permute(x, tuple(o if o is not None else next(rest) for o in order))
+
+
+moveaxis = movedim
+
+
+def _reverse(x: Tensor) -> Tensor:
+    """``x.T``: all dimensions reversed."""
+    return permute(x, tuple(range(x.ndim - 1, -1, -1)))
+
+
+def _matrix_transpose(x: Tensor) -> Tensor:
+    """``x.mT``: the last two dimensions swapped (a batch of matrices transposed)."""
+    _need_dims(x, "mT", 2)
+    return transpose(x, -2, -1)
+
+
+def t(x: Tensor) -> Tensor:
+    """The transpose of a matrix; 0-d and 1-d tensors come back as they are (as ``torch.t``)."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with at most 2 dimensions, got shape {x.shape}; use transpose or mT")
+    return _reverse(x)
+
+
+# ---- joining and splitting ------------------------------------------------------------
+def _tensor_list(tensors, op: str) -> list:
+    """The tensors of a sequence argument, promoted to one dtype (as PyTorch's cat/stack)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op} expects a sequence of tensors, got a single Tensor; wrap it in a list")
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op} expects a non-empty sequence of tensors")
+    for i, t_ in enumerate(tensors):
+        if not isinstance(t_, Tensor):
+            raise TypeError(f"{op} expects a sequence of tensors, but element {i} is a {type(t_).__name__}")
+    common = tensors[0].dtype
+    for t_ in tensors[1:]:
+        common = _dt.promote_types(common, t_.dtype)
+    return [t_.to(common) for t_ in tensors]
+
+
+def cat(tensors, dim=None, *, axis=None) -> Tensor:
+    """The tensors joined along an existing dimension ``dim`` (dtypes promoted, as PyTorch)."""
+    ts = _tensor_list(tensors, "cat")
+    ref = ts[0]
+    _need_dims(ref, "cat")
+    d = _dim(_axis(dim, axis), ref.ndim, "cat")
+    for i, t_ in enumerate(ts):
+        if t_.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(t_.shape, ref.shape)) if k != d):
+            raise RuntimeError(
+                f"cat: tensor {i} has shape {t_.shape} but tensor 0 has shape {ref.shape}; they must match "
+                f"in every dimension except {d}"
+            )
+    return Cat.apply(*ts, axis=d)
+
+
+concatenate = concat = cat
+
+
+def stack(tensors, dim=None, *, axis=None) -> Tensor:
+    """The tensors (all of one shape) joined along a new dimension ``dim``."""
+    ts = _tensor_list(tensors, "stack")
+    d = _dim(_axis(dim, axis), ts[0].ndim, "stack", extra=1)
+    for i, t_ in enumerate(ts):
+        if t_.shape != ts[0].shape:
+            raise RuntimeError(
+                f"stack expects tensors of one shape, got {ts[0].shape} at entry 0 and {t_.shape} at entry {i}"
+            )
+    return Stack.apply(*ts, axis=d)
+
+
+def hstack(tensors) -> Tensor:
+    """Tensors joined column-wise: along dim 1, or dim 0 when they are 1-d (0-d count as 1-d)."""
+    ts = [t_.reshape(1) if t_.ndim == 0 else t_ for t_ in _tensor_list(tensors, "hstack")]
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Tensors joined row-wise along dim 0, 0-d and 1-d ones taken as rows ``(1, n)``."""
+    ts = [t_.reshape(1, t_.numel()) if t_.ndim < 2 else t_ for t_ in _tensor_list(tensors, "vstack")]
+    return cat(ts, 0)
+
+
+def split(x: Tensor, split_size_or_sections, dim=None, *, axis=None) -> tuple:
+    """A tuple of pieces along ``dim``: of size ``split_size_or_sections`` each (the last may be
+    smaller) when it is an int, or of the listed sizes (which must add up to the dimension)."""
+    _need_dims(x, "split")
+    d = _dim(_axis(dim, axis), x.ndim, "split")
+    n, spec = x.shape[d], split_size_or_sections
+    if isinstance(spec, Tensor):
+        spec = spec.tolist()
+    if isinstance(spec, (tuple, list)):
+        sizes = tuple(int(s) for s in spec)
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise RuntimeError(
+                f"split: the sizes {sizes} must be non-negative and add up to {n}, the size of dimension {d} "
+                f"of the tensor of shape {x.shape}"
+            )
+    else:
+        size = operator.index(spec)
+        if size < 0 or (size == 0 and n):
+            raise ValueError(f"split: split_size must be positive (0 only for an empty dimension), got {size}")
+        sizes = (size,) * (n // size) + ((n % size,) if n % size else ()) if n else (0,)
+    return Split.apply(x, sizes=sizes, axis=d)
+
+
+def chunk(x: Tensor, chunks: int, dim=None, *, axis=None) -> tuple:
+    """``x`` split into at most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``
+    (the last may be smaller, and fewer pieces may come back, as in PyTorch)."""
+    chunks = operator.index(chunks)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    _need_dims(x, "chunk")
+    d = _dim(_axis(dim, axis), x.ndim, "chunk")
+    n = x.shape[d]
+    if n == 0:
+        return Split.apply(x, sizes=(0,) * chunks, axis=d)
+    return split(x, -(-n // chunks), d)
+
+
+def unbind(x: Tensor, dim=None, *, axis=None) -> tuple:
+    """The slices of ``x`` along ``dim``, as a tuple of tensors without that dimension."""
+    _need_dims(x, "unbind")
+    return Unbind.apply(x, axis=_dim(_axis(dim, axis), x.ndim, "unbind"))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The ``length`` elements from ``start`` (may be negative) along ``dim``."""
+    _need_dims(x, "narrow")
+    d = _dim(dim, x.ndim, "narrow")
+    n, start, length = x.shape[d], operator.index(start), operator.index(length)
+    first = start + n if start < 0 else start
+    if not 0 <= first <= n or length < 0 or first + length > n:
+        raise IndexError(
+            f"narrow: start {start} and length {length} don't fit dimension {d} of size {n} (shape {x.shape})"
+        )
+    if length == n:
+        return x
+    widths = tuple((-first, first + length - n) if i == d else (0, 0) for i in range(x.ndim))
+    return Pad.apply(x, widths=widths, value=0)
+
+
+# ---- repeating --------------------------------------------------------------------------
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """``x`` tiled ``sizes[i]`` times along each dimension (``Tensor.repeat``; extra leading sizes
+    add dimensions). Not NumPy's ``repeat``: that one is ``repeat_interleave``."""
+    reps = _shape_arg(sizes)
+    if len(reps) < x.ndim:
+        raise RuntimeError(
+            f"repeat: {len(reps)} sizes {reps} given for a tensor of shape {x.shape}; give at least {x.ndim}"
+        )
+    if any(r < 0 for r in reps):
+        raise ValueError(f"repeat: sizes must be non-negative, got {reps}")
+    shape = (1,) * (len(reps) - x.ndim) + x.shape
+    spread = sum(((1, n) for n in shape), ())
+    tiled = sum(((r, n) for r, n in zip(reps, shape)), ())
+    return x.reshape(spread).expand(tiled).reshape(tuple(r * n for r, n in zip(reps, shape)))
+
+
+def tile(x: Tensor, *dims) -> Tensor:
+    """``x`` repeated ``dims[i]`` times along each dimension; a short ``dims`` is padded with
+    leading 1s (unlike ``repeat``), as ``torch.tile`` / ``numpy.tile``."""
+    reps = _shape_arg(dims)
+    return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
+
+
+def repeat_interleave(x: Tensor, repeats, dim=None, *, axis=None) -> Tensor:
+    """Each element repeated ``repeats`` times (an int, or one count per element) along ``dim``;
+    over the flattened tensor when ``dim`` is None (NumPy's ``repeat``)."""
+    d = _axes.pick(dim, axis)
+    if d is None:
+        x, d = flatten(x), 0
+    _need_dims(x, "repeat_interleave")
+    d = _dim(d, x.ndim, "repeat_interleave")
+    if isinstance(repeats, Tensor):
+        repeats = repeats.tolist()
+    if isinstance(repeats, (tuple, list)) and len(repeats) == 1:
+        repeats = repeats[0]
+    if not isinstance(repeats, (tuple, list)):
+        r = operator.index(repeats)
+        if r < 0:
+            raise ValueError(f"repeat_interleave: repeats must be non-negative, got {r}")
+        y = unsqueeze(x, d + 1)
+        return flatten(y.expand(y.shape[:d + 1] + (r,) + y.shape[d + 2:]), d, d + 1)
+    repeats = tuple(int(r) for r in repeats)
+    if len(repeats) != x.shape[d] or any(r < 0 for r in repeats):
+        raise RuntimeError(
+            f"repeat_interleave: needs one non-negative count per element of dimension {d} "
+            f"(size {x.shape[d]}), got {len(repeats)} counts {repeats}"
+        )
+    return Take.apply(x, index=tuple(i for i, r in enumerate(repeats) for _ in range(r)), axis=d)
+
+
+# ---- reordering -----------------------------------------------------------------------
+def flip(x: Tensor, *args, dims=None, axis=None) -> Tensor:
+    """``x`` with the order of elements reversed along ``dims`` (all dimensions when none are
+    given, as NumPy; PyTorch requires them). ``x.flip(0, 1)`` and ``flip(x, [0, 1])`` both work."""
+    if args:
+        dims = _shape_arg(args)
+    elif dims is None:
+        dims = axis
+    if dims is None:
+        dims = tuple(range(x.ndim))
+    axes = _dims((dims,) if not isinstance(dims, (tuple, list)) else dims, x.ndim, "flip")
+    if x.ndim == 0 or not axes:
+        return x
+    return Flip.apply(x, axes=axes)
+
+
+def roll(x: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
+    """Elements shifted by ``shifts`` along ``dims``, wrapping around; with no ``dims`` the
+    flattened tensor is rolled and the shape restored (as PyTorch)."""
+    d = _axes.pick(dims, axis, "dims")
+    shifts = (shifts,) if not isinstance(shifts, (tuple, list)) else tuple(shifts)
+    if d is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
+        return roll(flatten(x), shifts, 0).reshape(x.shape)
+    d = (d,) if not isinstance(d, (tuple, list)) else tuple(d)
+    if len(shifts) != len(d):
+        raise RuntimeError(f"roll: shifts {shifts} and dims {d} must have the same length")
+    _need_dims(x, "roll")
+    axes = tuple(_dim(a, x.ndim, "roll") for a in d)
+    return Roll.apply(x, shifts=tuple(operator.index(s) for s in shifts), axes=axes)
+
+
+# ---- padding ---------------------------------------------------------------------------
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_source(mode: str, n: int, lo: int, hi: int, axis: int, shape) -> tuple:
+    """For a non-constant pad of one axis of size ``n``: the input index each output element reads."""
+    where = f"padding ({lo}, {hi}) of dimension {axis} of a tensor of shape {shape}"
+    if mode == "reflect":
+        if lo >= n or hi >= n:
+            raise ValueError(f"pad: reflect padding must be smaller than the dimension, got {where}")
+        return tuple(abs(j) if j < n else 2 * (n - 1) - j for j in range(-lo, n + hi))
+    if mode == "replicate":
+        if n == 0:
+            raise ValueError(f"pad: replicate padding needs a non-empty dimension, got {where}")
+        return tuple(min(max(j, 0), n - 1) for j in range(-lo, n + hi))
+    start, m = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)  # circular: crop first, then wrap (as PyTorch)
+    if m == 0 and (lo > 0 or hi > 0):
+        raise ValueError(f"pad: circular padding needs a non-empty dimension after cropping, got {where}")
+    return tuple(start + j % m for j in range(-max(lo, 0), m + max(hi, 0)))
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """``x`` padded as ``torch.nn.functional.pad``: ``pad`` lists (before, after) widths starting
+    from the last dimension; negative widths crop. Modes: ``constant`` (with ``value``, default 0),
+    ``reflect``, ``replicate``, ``circular``. Unlike PyTorch, the non-constant modes work on any
+    number of dimensions and circular padding may wrap around more than once."""
+    widths_in = tuple(operator.index(p) for p in pad)
+    if len(widths_in) % 2 or len(widths_in) // 2 > x.ndim:
+        raise ValueError(
+            f"pad: needs an even number of widths, two per padded dimension, at most {2 * x.ndim} for a "
+            f"tensor of shape {x.shape}; got {widths_in}"
+        )
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: unknown mode {mode!r}; expected one of {', '.join(_PAD_MODES)}")
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(widths_in) // 2):
+        widths[x.ndim - 1 - k] = (widths_in[2 * k], widths_in[2 * k + 1])
+    for i, ((lo, hi), n) in enumerate(zip(widths, x.shape)):
+        if (n + lo + hi if mode == "replicate" else n - max(-lo, 0) - max(-hi, 0)) < 0:  # replicate clamps
+            raise ValueError(
+                f"pad: padding ({lo}, {hi}) crops more than dimension {i} of the tensor of shape {x.shape} holds"
+            )
+    if all(w == (0, 0) for w in widths):
+        return x
+    if mode == "constant":
+        return Pad.apply(x, widths=tuple(widths), value=0 if value is None else value)
+    if value not in (None, 0):
+        raise ValueError(f"pad: mode {mode!r} takes no value, got value={value}")
+    shape = x.shape
+    for i, ((lo, hi), n) in enumerate(zip(widths, shape)):
+        if lo or hi:
+            x = Take.apply(x, index=_pad_source(mode, n, lo, hi, i, shape), axis=i)
+    return x
+
+
+# ---- triangles and diagonals ------------------------------------------------------------
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dimensions (below and on the ``diagonal``-th), zeros elsewhere."""
+    _need_dims(x, "tril", 2)
+    return Tril.apply(x, k=operator.index(diagonal))
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dimensions (above and on the ``diagonal``-th), zeros elsewhere."""
+    _need_dims(x, "triu", 2)
+    return Triu.apply(x, k=operator.index(diagonal))
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1=None, dim2=None, *, axis1=None, axis2=None) -> Tensor:
+    """The ``offset``-th diagonal of the matrices spanned by ``dim1`` and ``dim2``; both dimensions
+    are removed and the diagonal becomes the last one (as PyTorch and NumPy)."""
+    _need_dims(x, "diagonal", 2)
+    d1 = _dim(_axis(dim1, axis1, 0), x.ndim, "diagonal")
+    d2 = _dim(_axis(dim2, axis2, 1), x.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: dim1 and dim2 must differ, both are {d1}")
+    offset = operator.index(offset)
+    rows, cols = x.shape[d1], x.shape[d2]
+    y = permute(x, tuple(i for i in range(x.ndim) if i not in (d1, d2)) + (d1, d2))
+    y = y.reshape(y.shape[:-2] + (rows * cols,))
+    if offset >= 0:
+        index = tuple(i * (cols + 1) + offset for i in range(max(0, min(rows, cols - offset))))
+    else:
+        index = tuple((i - offset) * cols + i for i in range(max(0, min(rows + offset, cols))))
+    return Take.apply(y, index=index, axis=y.ndim - 1)
+
+
+# ---- grids and copies ---------------------------------------------------------------------
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 0-d/1-d tensors: output ``i`` varies along dimension ``i``
+    (``indexing="ij"``, PyTorch's default) or, for ``"xy"``, with the first two swapped (NumPy's default)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ValueError("meshgrid expects at least one tensor")
+    for i, t_ in enumerate(tensors):
+        if not isinstance(t_, Tensor):
+            raise TypeError(f"meshgrid expects tensors, but argument {i} is a {type(t_).__name__}")
+        if t_.ndim > 1:
+            raise RuntimeError(f"meshgrid expects 0-d or 1-d tensors, but argument {i} has shape {t_.shape}")
+        if t_._device is not tensors[0]._device:
+            raise DeviceMismatchError(
+                f"meshgrid got tensors on {tensors[0]._device} and {t_._device}; move them to one device"
+            )
+        if t_.dtype is not tensors[0].dtype:
+            raise TypeError(f"meshgrid expects tensors of one dtype, got {tensors[0].dtype.name} and {t_.dtype.name}")
+    where = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        where[0], where[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t_, p in zip(tensors, where):
+        shape[p] = t_.numel()
+    return tuple(
+        t_.reshape(tuple(n if k == p else 1 for k, n in enumerate(shape))).expand(tuple(shape))
+        for t_, p in zip(tensors, where)
+    )
+
+
+def clone(x: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through)."""
+    return Clone.apply(x)
+
+
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    """``x`` itself: lucid leaves memory layout to the backend (kept for PyTorch code)."""
+    return x
+
+
+METHODS = {
+    "reshape": reshape, "view": view, "expand": expand, "broadcast_to": broadcast_to, "expand_as": expand_as,
+    "reshape_as": reshape_as, "view_as": reshape_as, "flatten": flatten, "unflatten": unflatten,
+    "squeeze": squeeze, "unsqueeze": unsqueeze, "permute": permute, "transpose": transpose,
+    "swapaxes": swapaxes, "swapdims": swapdims, "movedim": movedim, "moveaxis": moveaxis, "t": t,
+    "T": property(_reverse), "mT": property(_matrix_transpose), "split": split, "chunk": chunk,
+    "unbind": unbind, "narrow": narrow, "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave,
+    "flip": flip, "roll": roll, "tril": tril, "triu": triu, "diagonal": diagonal, "clone": clone,
+    "contiguous": contiguous,
+}
+INPLACE = ["tril", "triu"]

@@ -1,6 +1,77 @@
-"""(being written)"""
+"""Softmax and log-softmax along one dimension, each one fused op with a hand-written backward.
+
+Both subtract the max before ``exp`` so extreme logits (±1e4) stay finite. Backward is written
+in lucid ops on the saved output, so double backward works.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
-METHODS: dict = {}
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import _axes
+
+__all__ = ["softmax", "log_softmax"]
+
+
+class Softmax(Function):
+    """``y = exp(x - max) / sum(exp(x - max))``; backward ``y * (g - sum(g * y))``."""
+
+    def forward(self, x, axis):
+        xp = self.xp
+        self.axis = axis
+        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+        e /= xp.sum(e, axis=axis, keepdims=True)
+        self.save_for_backward(e)
+        return e
+
+    def backward(self, g):
+        (y,) = self.saved_tensors
+        return y * (g - (g * y).sum(dim=self.axis, keepdim=True))
+
+
+class LogSoftmax(Function):
+    """``y = (x - max) - log(sum(exp(x - max)))``; backward ``g - exp(y) * sum(g)``."""
+
+    def forward(self, x, axis):
+        xp = self.xp
+        self.axis = axis
+        shifted = x - xp.max(x, axis=axis, keepdims=True)
+        y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, g):
+        (y,) = self.saved_tensors
+        return g - y.exp() * g.sum(dim=self.axis, keepdim=True)
+
+
+def _prepare(fn, x: Tensor, dim, axis, dtype):
+    """Validate the arguments and run ``fn`` along the single requested axis."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind != "f":
+        raise TypeError(
+            f"{fn.__name__.lower()} needs a floating tensor, got {x.dtype.name}; pass dtype= or cast first"
+        )
+    d = _axes.pick(dim, axis)
+    if d is None:
+        d = -1
+    if isinstance(d, bool) or not isinstance(d, int):
+        raise TypeError(f"{fn.__name__.lower()} works along one dimension and needs dim to be an int, got {d!r}")
+    ax = _axes.normalize(d, x.ndim)[0]
+    return fn.apply(x, axis=ax if x.ndim else None)
+
+
+def softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
+    """Softmax along ``dim``, numerically stable. ``dim=None`` means the last dimension (PyTorch's
+    implicit-dim rule is deprecated; lucid always takes -1). ``dtype`` casts the input first."""
+    return _prepare(Softmax, x, dim, axis, dtype)
+
+
+def log_softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
+    """``log(softmax(x))`` along ``dim`` computed directly (finite for any finite logits). ``dim=None``
+    means the last dimension; ``dtype`` casts the input first."""
+    return _prepare(LogSoftmax, x, dim, axis, dtype)
+
+
+METHODS = {"softmax": softmax, "log_softmax": log_softmax}

@@ -1,0 +1,53 @@
+"""Benchmark harness: every case runs as lucid, hand-written NumPy and (when installed)
+PyTorch CPU in one pytest-benchmark run; the terminal summary prints lucid's ratio to each.
+
+A case is a test taking the ``impl`` fixture ("lucid", "numpy" or "torch") that builds its
+callable for that implementation and passes it to ``run(benchmark, fn)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+IMPLS = ["lucid", "numpy", "torch"]
+_MEDIANS: dict[str, dict[str, float]] = {}
+
+
+@pytest.fixture(params=IMPLS)
+def impl(request):
+    if request.param == "torch":
+        torch = pytest.importorskip("torch")
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+    return request.param
+
+
+@pytest.fixture
+def run(request, impl):
+    """``run(benchmark, fn)``: time ``fn`` and remember its median for the ratio table."""
+    case = request.node.originalname
+
+    def timed(benchmark, fn, **pedantic):
+        benchmark.group = case
+        if pedantic:
+            benchmark.pedantic(fn, **pedantic)
+        else:
+            benchmark(fn)
+        _MEDIANS.setdefault(case, {})[impl] = benchmark.stats.stats.median
+
+    return timed
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _MEDIANS:
+        return
+    tr = terminalreporter
+    tr.section("lucid / reference (median time ratio; below 1 means lucid is faster)")
+    tr.write_line(f"{'case':40s} {'lucid':>12s} {'numpy':>12s} {'torch':>12s} {'/numpy':>8s} {'/torch':>8s}")
+    for case, m in _MEDIANS.items():
+        def fmt(k):
+            return f"{m[k] * 1e6:10.1f}us" if k in m else f"{'-':>12s}"
+
+        def ratio(k):
+            return f"{m['lucid'] / m[k]:8.2f}" if "lucid" in m and k in m else f"{'-':>8s}"
+
+        tr.write_line(f"{case:40s} {fmt('lucid')} {fmt('numpy')} {fmt('torch')} {ratio('numpy')} {ratio('torch')}")
