@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import autograd, cuda, dtypes, random
+from . import autograd, cuda, dtypes, linalg, random
 from ._backend import (BackendUnavailableError, Device, DeviceMismatchError, UnknownDeviceError, device,
                        register_backend)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -454,14 +454,12 @@ class _HookHandle:
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (as ``torch.tensor``)."""
-    if isinstance(data, Tensor):
-        data = data.detach()
-        result = Tensor(data, dtype=dtype, device=device)
-        if result._data is data._data:
-            result._data = result.xp.asarray(result._data, copy=True)
-        return result.requires_grad_(requires_grad) if requires_grad else result
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    """A new tensor holding a copy of ``data`` (as ``torch.tensor``; ``Tensor(array)`` shares it)."""
+    source = data._data if isinstance(data, Tensor) else data
+    result = Tensor(data.detach() if isinstance(data, Tensor) else data, dtype=dtype, device=device)
+    if result._data is source:
+        result._data = result.xp.asarray(source, copy=True)
+    return result.requires_grad_(True) if requires_grad else result
 
 
 _function.Tensor = Tensor

@@ -367,12 +367,8 @@ def test_gradgradcheck(device, rng, name):
     assert gradgradcheck(DIFFERENTIABLE[name], (x,))
 
 
-NAN_AT_ZERO = pytest.mark.xfail(strict=True, reason="linalg.VectorNorm.backward: |x|**(p-1) is inf at x == 0 "
-                                "for p < 1, giving 0 * inf = nan where PyTorch gives 0")
-
-
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-@pytest.mark.parametrize("p", [2, 3, pytest.param(0.5, marks=NAN_AT_ZERO), 1, math.inf])
+@pytest.mark.parametrize("p", [2, 3, 0.5, 1, math.inf])
 def test_norm_gradient_at_zero_is_zero(device, p):
     x = make(np.zeros((2, 3)), device, grad=True)
     x.norm(p).backward()
@@ -453,3 +449,10 @@ def test_max_indices_against_torch(device, rng):
     for d in (0, 1):
         np.testing.assert_array_equal(host(x.max(d).indices), tx.max(d).indices.numpy())
         np.testing.assert_array_equal(host(x.argmin(d)), tx.argmin(d).numpy())
+
+
+def test_norm_accepts_axis_and_keepdims(device, rng):
+    x = make(rng.standard_normal((3, 4)), device)
+    want = np.linalg.norm(x.numpy(force=True), axis=1, keepdims=True)
+    np.testing.assert_allclose(x.norm(axis=1, keepdims=True).numpy(force=True), want, rtol=1e-12)
+    np.testing.assert_allclose(lucid.linalg.vector_norm(x, axis=1).numpy(force=True), want[:, 0], rtol=1e-12)

@@ -164,3 +164,14 @@ def test_zero_fill_and_copy(device, device_pair):
     dst = lucid.zeros(2, device=here)
     dst.copy_(lucid.tensor([4.0, 5.0], device=there))
     assert dst.tolist() == [4.0, 5.0] and dst.device == here
+
+
+def test_tensor_copies_but_Tensor_shares_numpy_memory():
+    a = np.zeros(3, dtype=np.float32)
+    lucid.tensor(a).fill_(5.0)
+    assert a.tolist() == [0.0, 0.0, 0.0]
+    lucid.Tensor(a).fill_(5.0)  # the constructor wraps the array, as torch.from_numpy
+    assert a.tolist() == [5.0, 5.0, 5.0]
+    t = lucid.ones(2)
+    lucid.tensor(t).zero_()
+    assert t.tolist() == [1.0, 1.0]

@@ -1,6 +1,694 @@
-"""(being written)"""
+"""Indexing: ``x[key]``, ``x[key] = value``, gather/scatter, masks, selection and sorting.
+
+Every indexing op first makes a *plan* of the elements it touches in an input of a given
+shape. A plan can ``gather`` them (read), ``scatter`` values into them in a zeros array
+(repeated positions accumulate, through the backend's ``add_at``) and ``write`` them
+(replace; of repeated positions the last write wins). Three Functions run plans: ``Index``
+(read), ``IndexAdd`` (accumulate) and ``IndexPut`` (replace). ``Index`` and ``IndexAdd``
+are each other's backward, so gradients of any order work and repeated indices add up.
+
+Two kinds of plan:
+
+- ``_Key`` for ``x[key]``: the basic part of the key (ints, slices, None) is one standard
+  ``x[...]`` (a view), then the advanced part (integer arrays, boolean masks as their
+  ``nonzero``) is one ``xp.take`` along a merged axis, because the array API standard does
+  not allow integer arrays mixed with slices in ``x[...]``. Order of result dims follows
+  PyTorch: ints are applied first, then the advanced result dims go where the indexed axes
+  were if those are adjacent, else in front.
+- ``_Positions``, flat positions into the input, for gather/scatter and for the writes of
+  advanced ``x[key] = value``: the standard has no integer-array setitem, so a write is a
+  ``where`` over the whole array that finds each position's value with ``searchsorted``.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
-METHODS: dict = {}
+import math
+import numbers
+import operator
+from collections import namedtuple
+
+from .. import dtypes as _dt
+from .._backend.device import DeviceMismatchError
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import _axes
+from .arithmetic import operands, unbroadcast
+from .inplace import _check_target, assign
+
+__all__ = [
+    "gather", "scatter", "scatter_add", "index_select", "take_along_dim", "masked_fill", "where",
+    "nonzero", "topk", "sort", "argsort", "unique",
+]
+
+
+# ---- small helpers ----------------------------------------------------------------------
+def _dim(dim, ndim: int) -> int:
+    return _axes.normalize(int(dim), ndim)[0]
+
+
+def _strides(shape) -> list[int]:
+    """Row-major strides, in elements."""
+    out, step = [], 1
+    for n in reversed(shape):
+        out.append(step)
+        step *= n
+    return out[::-1]
+
+
+def _inverse(perm):
+    return [perm.index(i) for i in range(len(perm))]
+
+
+def _int64(xp, arr):
+    return arr if arr.dtype == xp.int64 else xp.astype(arr, xp.int64)
+
+
+def _value_array(v, like, device):
+    """``v`` (an array or a Python number) as an array of ``like``'s dtype."""
+    return v if hasattr(v, "shape") else device.xp.asarray(v, dtype=like.dtype, device=device.native)
+
+
+def _cast_scalar(value, dtype: _dt.DType):
+    """A Python number converted to ``dtype``'s kind (PyTorch casts values written into a tensor)."""
+    return {"f": float, "i": int, "u": int, "b": bool}[dtype.kind](value)
+
+
+def _in_range(xp, idx, n: int, what: str, dim: int, negative: bool):
+    """``idx`` (int64) with negative entries wrapped when ``negative`` is allowed; IndexError
+    naming the first bad index if any is out of range (one device sync)."""
+    bad = ((idx < -n) if negative else (idx < 0)) | (idx >= n)
+    if bool(xp.any(bad)):
+        raise IndexError(f"{what}: index {int(idx[bad][0])} is out of bounds for dimension {dim} with size {n}")
+    return xp.where(idx < 0, idx + n, idx) if negative else idx
+
+
+def _slice(s: slice, n: int) -> tuple[slice, int]:
+    """``s`` on an axis of size ``n`` in a form every backend accepts (array-api-strict refuses
+    out-of-bounds stops), and the number of elements it selects. Negative steps work (as NumPy)."""
+    start, stop, step = s.indices(n)
+    count = len(range(start, stop, step))
+    if count == 0:
+        return slice(0, 0), 0
+    end = start + count * step
+    if (start, end, step) == (0, n, 1):
+        return slice(None), n
+    return slice(start, end if 0 <= end < n else None, step), count
+
+
+def _same_device(t: Tensor, x: Tensor, what: str) -> None:
+    if t._device is not x._device:
+        raise DeviceMismatchError(
+            f"{what}: the index/mask is on {t._device} but the tensor is on {x._device}; move it there "
+            f"first with .to('{x._device}')"
+        )
+
+
+def _index_arg(index, x: Tensor, what: str) -> Tensor:
+    """An integer index tensor on ``x``'s device (lists are placed there)."""
+    if not isinstance(index, Tensor):
+        index = Tensor(index, device=x._device)
+    _same_device(index, x, what)
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{what}: the index must be an integer tensor, got {index.dtype.name}")
+    return index
+
+
+def _mask_arg(mask, x: Tensor, what: str) -> Tensor:
+    if not isinstance(mask, Tensor):
+        mask = Tensor(mask, device=x._device)
+    _same_device(mask, x, what)
+    if mask.dtype is not _dt.bool_:
+        raise TypeError(f"{what}: the mask must be a bool tensor, got {mask.dtype.name} (compare first, e.g. m != 0)")
+    return mask
+
+
+def _boundaries(xp, ordered, device):
+    """``ordered[1:] != ordered[:-1]``: where a sorted 1-D array changes value (length n - 1)."""
+    if ordered.shape[0] < 2:
+        return xp.zeros((0,), dtype=xp.bool, device=device.native)
+    return ordered[1:] != ordered[:-1]
+
+
+# ---- plans ------------------------------------------------------------------------------
+class _Positions:
+    """The elements at flat positions ``pos`` (an in-range int64 array of any shape) of an array
+    of ``shape``; the result of ``gather`` has ``pos``'s shape."""
+
+    views = False  # gather returns a new array
+
+    def __init__(self, device, pos, shape):
+        self.device, self.shape, self.region = device, tuple(shape), tuple(pos.shape)
+        self.flat = device.xp.reshape(pos, (-1,))
+        self._sorted = None
+
+    def gather(self, x):
+        xp = self.device.xp
+        return xp.reshape(xp.take(xp.reshape(x, (-1,)), self.flat, axis=0), self.region)
+
+    def scatter(self, src):
+        xp, dev = self.device.xp, self.device
+        out = xp.zeros((math.prod(self.shape),), dtype=src.dtype, device=dev.native)
+        dev.backend.add_at(out, self.flat, xp.reshape(src, (-1,)))
+        return xp.reshape(out, self.shape)
+
+    def _last_writes(self):
+        """``(order, sorted positions, last)``: ``last[i]`` says the i-th sorted entry is the last
+        write to its position (a stable sort keeps repeated positions in writing order)."""
+        if self._sorted is None:
+            xp, dev = self.device.xp, self.device
+            order = xp.argsort(self.flat, stable=True)
+            ordered = xp.take(self.flat, order)
+            last = xp.concat([_boundaries(xp, ordered, dev), xp.ones((1,), dtype=xp.bool, device=dev.native)])
+            self._sorted = (order, ordered, last)
+        return self._sorted
+
+    def write(self, x, v):
+        xp = self.device.xp
+        if self.flat.shape[0] == 0:
+            return xp.asarray(x, copy=True)
+        order, ordered, last = self._last_writes()
+        values = xp.reshape(xp.broadcast_to(_value_array(v, x, self.device), self.region), (-1,))
+        targets, values = ordered[last], xp.take(values, order)[last]
+        flat = xp.reshape(x, (-1,))
+        every = xp.arange(flat.shape[0], dtype=xp.int64, device=self.device.native)
+        j = xp.clip(xp.searchsorted(targets, every), 0, targets.shape[0] - 1)
+        hit = xp.take(targets, j) == every
+        return xp.reshape(xp.where(hit, xp.take(values, j), flat), self.shape)
+
+    def winners(self):
+        """Bool array of ``pos``'s shape: which entries' writes survive (the last of each repeat)."""
+        xp = self.device.xp
+        if self.flat.shape[0] == 0:
+            return xp.ones(self.region, dtype=xp.bool, device=self.device.native)
+        order, _, last = self._last_writes()
+        return xp.reshape(xp.take(last, xp.argsort(order)), self.region)
+
+
+def _parse(e, x: Tensor):
+    """One entry of an index key as ``(kind, payload)``."""
+    if e is None:
+        return "new", None
+    if e is Ellipsis:
+        return "ellipsis", None
+    if isinstance(e, slice):
+        return "slice", e
+    if isinstance(e, bool):
+        return "bool", e
+    if isinstance(e, (list, tuple)):
+        t = Tensor(e, device=x._device)
+        if t.numel() == 0 and t.dtype.kind == "f":  # x[[]] selects nothing
+            t = t.to(_dt.int64)
+    elif isinstance(e, Tensor):
+        t = e
+    else:
+        try:
+            return "int", operator.index(e)
+        except TypeError:
+            if not hasattr(e, "__array__") and not hasattr(e, "__dlpack__"):
+                raise IndexError(
+                    f"only integers, slices, ellipsis (...), None, lists and integer or bool tensors are "
+                    f"valid indices, got {type(e).__name__}"
+                ) from None
+        t = Tensor(e)
+    _same_device(t, x, "indexing")
+    if t.dtype.kind == "b":
+        return ("bool", bool(t)) if t.ndim == 0 else ("mask", t._data)
+    if t.dtype.kind in "iu":
+        return "index", t._data
+    raise IndexError(f"tensors used as indices must be integer or bool tensors, got {t.dtype.name}")
+
+
+def _expand_ellipsis(items, ndim: int):
+    consumed = sum(1 if k in ("int", "slice", "index") else p.ndim if k == "mask" else 0 for k, p in items)
+    ellipses = [i for i, (k, _) in enumerate(items) if k == "ellipsis"]
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > ndim:
+        raise IndexError(f"too many indices for a tensor of dimension {ndim} (the index uses {consumed})")
+    fill = [("slice", slice(None))] * (ndim - consumed)
+    if ellipses:
+        return items[:ellipses[0]] + fill + items[ellipses[0] + 1:]
+    return items + fill
+
+
+class _Key:
+    """``x[key]`` as a plan (see the module docstring)."""
+
+    def __init__(self, x: Tensor, key):
+        self.device, self.shape = x._device, x.shape
+        xp, shape = x.xp, x.shape
+        items = _expand_ellipsis([_parse(e, x) for e in (key if isinstance(key, tuple) else (key,))], x.ndim)
+        basic, y_shape, new_axes, adv = [], [], set(), []
+        a = 0  # the axis of x the next entry indexes
+        for kind, p in items:
+            if kind in ("new", "bool"):
+                if kind == "bool":  # as PyTorch: a new axis, kept (True) or emptied (False)
+                    adv.append((len(y_shape), xp.arange(int(p), dtype=xp.int64, device=self.device.native)))
+                new_axes.add(len(y_shape))
+                basic.append(None)
+                y_shape.append(1)
+            elif kind == "int":
+                n = shape[a]
+                if not -n <= p < n:
+                    raise IndexError(f"index {p} is out of bounds for dimension {a} with size {n}")
+                basic.append(p % n)
+                a += 1
+            elif kind == "slice":
+                s, count = _slice(p, shape[a])
+                basic.append(s)
+                y_shape.append(count)
+                a += 1
+            elif kind == "index":
+                adv.append((len(y_shape), _in_range(xp, _int64(xp, p), shape[a], "indexing", a, negative=True)))
+                basic.append(slice(None))
+                y_shape.append(shape[a])
+                a += 1
+            else:  # a boolean mask over the next p.ndim axes
+                covered = shape[a:a + p.ndim]
+                if tuple(p.shape) != covered:
+                    raise IndexError(
+                        f"the boolean mask of shape {tuple(p.shape)} does not match the shape {covered} of the "
+                        f"indexed tensor (shape {shape}) at dimension {a}"
+                    )
+                for idx in xp.nonzero(p):
+                    adv.append((len(y_shape), _int64(xp, idx)))
+                    basic.append(slice(None))
+                    y_shape.append(shape[a])
+                    a += 1
+        self.basic = tuple(basic) + (Ellipsis,) if any(b != slice(None) for b in basic) else None
+        self.set_key = tuple(b for b in basic if b is not None) + (Ellipsis,)
+        self.set_shape = tuple(n for i, n in enumerate(y_shape) if i not in new_axes)
+        self.region = self.y_shape = tuple(y_shape)
+        self.views = not adv  # basic indexing gives views of x
+        self._positions = None
+        if adv:
+            self._plan_advanced(adv)
+
+    def _plan_advanced(self, adv):
+        """The merged-axis ``take`` for the integer arrays ``adv`` = [(axis of the basic result, array)]."""
+        xp, y_shape = self.device.xp, self.y_shape
+        axes = [p for p, _ in adv]
+        arrays = xp.broadcast_arrays(*[arr for _, arr in adv]) if len(adv) > 1 else [adv[0][1]]
+        linear = arrays[0]
+        for p, arr in zip(axes[1:], arrays[1:]):
+            linear = linear * y_shape[p] + arr
+        self.linear = xp.reshape(linear, (-1,))
+        rest = [i for i in range(len(y_shape)) if i not in axes]
+        order = axes + rest
+        self.perm_in = order if order != sorted(order) else None
+        self.unmerged = tuple(y_shape[i] for i in order)
+        rest_shape = tuple(y_shape[i] for i in rest)
+        self.merged = (math.prod(y_shape[p] for p in axes), *rest_shape)
+        batch = tuple(linear.shape)
+        self.taken = (*batch, *rest_shape)
+        lead = axes[0] if axes == list(range(axes[0], axes[0] + len(axes))) else 0
+        b, r = len(batch), len(rest)
+        self.perm_out = [*range(b, b + lead), *range(b), *range(b + lead, b + r)] if lead else None
+        self.region = (*rest_shape[:lead], *batch, *rest_shape[lead:])
+
+    def gather(self, x):
+        xp = self.device.xp
+        y = x[self.basic] if self.basic is not None else x
+        if self.views:
+            return y
+        if self.perm_in:
+            y = xp.permute_dims(y, self.perm_in)
+        y = xp.reshape(xp.take(xp.reshape(y, self.merged), self.linear, axis=0), self.taken)
+        return xp.permute_dims(y, self.perm_out) if self.perm_out else y
+
+    def scatter(self, src):
+        xp, dev = self.device.xp, self.device
+        y = src
+        if not self.views:
+            if self.perm_out:
+                y = xp.permute_dims(y, _inverse(self.perm_out))
+            rows = xp.zeros(self.merged, dtype=src.dtype, device=dev.native)
+            dev.backend.add_at(rows, self.linear, xp.reshape(y, (self.linear.shape[0], *self.merged[1:])))
+            y = xp.reshape(rows, self.unmerged)
+            if self.perm_in:
+                y = xp.permute_dims(y, _inverse(self.perm_in))
+        if self.basic is None:
+            return y
+        out = xp.zeros(self.shape, dtype=src.dtype, device=dev.native)
+        out[self.set_key] = xp.reshape(y, self.set_shape)
+        return out
+
+    def write_into(self, x, v) -> None:
+        """Replace the planned elements of the array ``x`` by ``v``, in place."""
+        if not self.views:
+            x[...] = self.positions().write(x, v)
+            return
+        xp = self.device.xp
+        x[self.set_key] = xp.reshape(xp.broadcast_to(_value_array(v, x, self.device), self.region), self.set_shape)
+
+    def write(self, x, v):
+        if not self.views:
+            return self.positions().write(x, v)
+        out = self.device.xp.asarray(x, copy=True)
+        self.write_into(out, v)
+        return out
+
+    def positions(self) -> _Positions:
+        """The same elements as flat positions (what integer-array writes need)."""
+        if self._positions is None:
+            xp, dev = self.device.xp, self.device
+            every = xp.reshape(xp.arange(math.prod(self.shape), dtype=xp.int64, device=dev.native), self.shape)
+            self._positions = _Positions(dev, self.gather(every), self.shape)
+        return self._positions
+
+    def winners(self):
+        return None if self.views else self.positions().winners()
+
+
+# ---- the Functions ------------------------------------------------------------------------
+class Index(Function):
+    """Read the planned elements. Backward scatters the gradient into zeros (``IndexAdd``)."""
+
+    def forward(self, x, plan):
+        self.plan = plan
+        out = plan.gather(x)
+        if plan.views and self.needs_input_grad:  # recorded results never alias their input
+            out = self.xp.asarray(out, copy=True)
+        return out
+
+    def backward(self, g):
+        return IndexAdd.apply(None, g, plan=self.plan)
+
+
+class IndexAdd(Function):
+    """``base + scatter(src)`` (``base`` None: zeros); repeated positions accumulate."""
+
+    def forward(self, base, src, plan):
+        self.plan = plan
+        out = plan.scatter(src)
+        return out if base is None else base + out
+
+    def backward(self, g):
+        need = self.needs_input_grad
+        return (g if need[0] else None), (Index.apply(g, plan=self.plan) if need[1] else None)
+
+
+class IndexPut(Function):
+    """``x`` with the planned elements replaced by ``v`` (an array broadcast to them, or a
+    number). Of repeated positions the last write wins, and only it gets a gradient."""
+
+    def forward(self, x, v, plan):
+        self.plan, self.v_shape = plan, getattr(v, "shape", ())
+        return plan.write(x, v)
+
+    def backward(self, g):
+        need = self.needs_input_grad
+        gx = IndexPut.apply(g, 0.0, plan=self.plan) if need[0] else None
+        gv = None
+        if need[1]:
+            gv = Index.apply(g, plan=self.plan)
+            winners = self.plan.winners()
+            if winners is not None:
+                gv = Where.apply(gv, 0.0, cond=winners)
+            gv = unbroadcast(gv, self.v_shape)
+        return gx, gv
+
+
+class Where(Function):
+    """``cond ? a : b`` elementwise, broadcasting; ``a``/``b`` may be Python numbers."""
+
+    def forward(self, a, b, cond):
+        self.cond, self.shapes = cond, (getattr(a, "shape", ()), getattr(b, "shape", ()))
+        return self.xp.where(cond, a, b)
+
+    def backward(self, g):
+        need, (sa, sb) = self.needs_input_grad, self.shapes
+        ga = unbroadcast(Where.apply(g, 0.0, cond=self.cond), sa) if need[0] else None
+        gb = unbroadcast(Where.apply(0.0, g, cond=self.cond), sb) if need[1] else None
+        return ga, gb
+
+
+# ---- x[key] and x[key] = value ------------------------------------------------------------
+def getitem(x: Tensor, key) -> Tensor:
+    """``x[key]`` with PyTorch's rules: ints, slices (negative steps too, as NumPy), None,
+    ``...``, integer tensors/lists (several broadcast together) and bool masks. Differentiable;
+    repeated indices accumulate their gradients. Without autograd recording, basic indices
+    give a view sharing storage and version counter with ``x``; recorded results are copies."""
+    plan = _Key(x, key)
+    out = Index.apply(x, plan=plan)
+    if plan.views and not out._requires_grad:
+        out._version = x._version
+    return out
+
+
+def _fit_value(x: Tensor, value, region):
+    """The value of ``x[key] = value`` as a number or a Tensor of ``x``'s dtype that broadcasts to ``region``."""
+    if isinstance(value, numbers.Number):
+        return _cast_scalar(value, x.dtype)
+    if not isinstance(value, Tensor):
+        value = Tensor(value, dtype=x.dtype, device=x._device)
+    if value._device is not x._device:
+        raise DeviceMismatchError(f"x[...] = value: the value is on {value._device} but the tensor is on {x._device}")
+    if value.dtype is not x.dtype:
+        value = value.to(x.dtype)
+    shape = value.shape
+    extra = max(len(shape) - len(region), 0)  # leading size-1 dims are dropped, as PyTorch does
+    if any(n != 1 for n in shape[:extra]) or not all(
+            n in (1, m) for n, m in zip(reversed(shape[extra:]), reversed(region))):
+        raise RuntimeError(
+            f"shape mismatch: value tensor of shape {shape} cannot be broadcast to indexing result of shape {region}"
+        )
+    return value.reshape(shape[extra:]) if extra else value
+
+
+def setitem(x: Tensor, key, value) -> None:
+    """``x[key] = value``: writes ``value`` (a number or tensor, broadcast, cast to ``x``'s dtype)
+    into ``x`` in place and bumps its version. When autograd records, ``x`` takes a node whose
+    gradient is zero on the written region and flows into ``value`` from it; a leaf that
+    requires grad raises (use ``no_grad``). Integer-array keys write through ``_Positions``."""
+    plan = _Key(x, key)
+    value = _fit_value(x, value, plan.region)
+    recording = grad_mode.state.enabled and (x._requires_grad or getattr(value, "_requires_grad", False))
+    _check_target(x, recording, "x[...] = value")
+    if recording:
+        assign(x, IndexPut.apply(x, value, plan=plan), "x[...] = value")
+        return
+    plan.write_into(x._data, value._data if isinstance(value, Tensor) else value)
+    x._version[0] += 1
+
+
+# ---- gather / scatter family --------------------------------------------------------------
+def _dim_positions(x: Tensor, dim: int, index: Tensor, what: str, negative: bool = False,
+                   check: bool = True) -> _Positions:
+    """Positions for gather/scatter: entry ``i`` of ``index`` names position ``index[i]`` along
+    ``dim`` and its own coordinates along every other dim."""
+    xp, dev = x.xp, x._device
+    if index.ndim != x.ndim:
+        raise RuntimeError(f"{what}: index has {index.ndim} dimensions but the tensor has {x.ndim}; they must match")
+    for d, (n, m) in enumerate(zip(index.shape, x.shape)):
+        if d != dim and n > m:
+            raise RuntimeError(
+                f"{what}: index has size {n} in dimension {d} but the tensor (shape {x.shape}) only {m}")
+    strides = _strides(x.shape)
+    pos = _int64(xp, index._data)
+    if check:
+        pos = _in_range(xp, pos, x.shape[dim], what, dim, negative)
+    pos = pos * strides[dim]
+    for d, n in enumerate(index.shape):
+        if d != dim:
+            coord = xp.arange(n, dtype=xp.int64, device=dev.native) * strides[d]
+            pos = pos + xp.reshape(coord, tuple(n if e == d else 1 for e in range(x.ndim)))
+    return _Positions(dev, pos, x.shape)
+
+
+def _src_arg(src, x: Tensor, index: Tensor, what: str) -> Tensor:
+    """``src`` checked against ``x`` and cut to ``index``'s shape (PyTorch uses only that corner)."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"{what}: src must be a Tensor, got {type(src).__name__}")
+    if src._device is not x._device:
+        raise DeviceMismatchError(f"{what}: src is on {src._device} but the tensor is on {x._device}")
+    if src.dtype is not x.dtype:
+        raise TypeError(f"{what}: src has dtype {src.dtype.name} but the tensor has {x.dtype.name}; cast one of them")
+    if src.ndim != index.ndim or any(n < m for n, m in zip(src.shape, index.shape)):
+        raise RuntimeError(f"{what}: src of shape {src.shape} is smaller than index of shape {index.shape}")
+    return src if src.shape == index.shape else getitem(src, tuple(slice(0, n) for n in index.shape))
+
+
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    """Values of ``x`` along ``dim`` at ``index`` (as many dims as ``x``; for dim 1,
+    ``out[i][j] = x[i][index[i][j]]``). Differentiable in ``x``; repeated indices accumulate."""
+    dim = _dim(dim, x.ndim)
+    index = _index_arg(index, x, "gather")
+    return Index.apply(x, plan=_dim_positions(x, dim, index, "gather"))
+
+
+def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    """``x`` with ``src[i]`` added at ``index[i]`` along ``dim`` (out of place; ``scatter_add_``
+    is the in-place form). Repeated indices add up. Differentiable in ``x`` and ``src``."""
+    dim = _dim(dim, x.ndim)
+    index = _index_arg(index, x, "scatter_add")
+    src = _src_arg(src, x, index, "scatter_add")
+    return IndexAdd.apply(x, src, plan=_dim_positions(x, dim, index, "scatter_add"))
+
+
+def scatter(x: Tensor, dim: int, index, src=None, *, value=None) -> Tensor:
+    """``x`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
+    place; ``scatter_`` in place). Where ``index`` repeats a position the last write wins
+    (PyTorch leaves it unspecified) and only that element of ``src`` gets a gradient."""
+    if isinstance(src, numbers.Number):
+        src, value = None, src
+    if (src is None) == (value is None):
+        raise TypeError("scatter takes either src (a tensor) or value (a number)")
+    dim = _dim(dim, x.ndim)
+    index = _index_arg(index, x, "scatter")
+    v = _cast_scalar(value, x.dtype) if src is None else _src_arg(src, x, index, "scatter")
+    return IndexPut.apply(x, v, plan=_dim_positions(x, dim, index, "scatter"))
+
+
+def index_select(x: Tensor, dim: int, index) -> Tensor:
+    """The slices of ``x`` along ``dim`` at the positions in the 1-D ``index`` (repeats allowed and
+    their gradients add up; negative positions count from the end, where PyTorch raises)."""
+    dim = _dim(dim, x.ndim)
+    index = _index_arg(index, x, "index_select")
+    if index.ndim > 1:
+        raise IndexError(f"index_select: index must be 0-D or 1-D, got shape {index.shape}")
+    return getitem(x, (slice(None),) * dim + (index.reshape(-1),))
+
+
+def take_along_dim(x: Tensor, indices, dim: int | None = None) -> Tensor:
+    """``gather`` with ``x`` and ``indices`` broadcast against each other outside ``dim``; with
+    ``dim=None`` both are flattened. Negative indices count from the end, as in PyTorch."""
+    indices = _index_arg(indices, x, "take_along_dim")
+    if dim is None:
+        x, indices, dim = x.reshape(-1), indices.reshape(-1), 0
+    dim = _dim(dim, x.ndim)
+    if indices.ndim != x.ndim:
+        raise RuntimeError(
+            f"take_along_dim: indices has {indices.ndim} dimensions but the tensor has {x.ndim}; they must match")
+    common = []
+    for d, (a, b) in enumerate(zip(x.shape, indices.shape)):
+        if d != dim and a != b and 1 not in (a, b):
+            raise RuntimeError(
+                f"take_along_dim: shapes {x.shape} and {indices.shape} do not broadcast outside dimension {dim}")
+        common.append(a if b == 1 else b)
+    x = x.expand(tuple(x.shape[dim] if d == dim else n for d, n in enumerate(common)))
+    indices = indices.expand(tuple(indices.shape[dim] if d == dim else n for d, n in enumerate(common)))
+    return Index.apply(x, plan=_dim_positions(x, dim, indices, "take_along_dim", negative=True))
+
+
+# ---- masks and where ----------------------------------------------------------------------
+def where(condition: Tensor, input=None, other=None):
+    """Elementwise ``input`` where ``condition`` is true, else ``other`` (broadcasting; either may
+    be a number). Differentiable in both. ``where(condition)`` is ``nonzero(condition, as_tuple=True)``."""
+    if not isinstance(condition, Tensor) or condition.dtype is not _dt.bool_:
+        got = condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__
+        raise TypeError(f"where expects a bool tensor as condition, got {got}")
+    if input is None and other is None:
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where takes a condition and both input and other (or the condition alone)")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = Tensor(input, device=condition._device)  # two numbers: the first sets the dtype
+    a, b = operands(input, other)
+    for t in (a, b):
+        if isinstance(t, Tensor):
+            _same_device(condition, t, "where")
+    return Where.apply(a, b, cond=condition._data)
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    """``x`` with ``value`` (a number or a 0-d tensor, cast to ``x``'s dtype) where the bool
+    ``mask`` (broadcastable to ``x``) is true. Differentiable in ``x`` and a tensor ``value``."""
+    mask = _mask_arg(mask, x, "masked_fill")
+    m, s = mask.shape, x.shape
+    if len(m) > len(s) or not all(a in (1, b) for a, b in zip(reversed(m), reversed(s))):
+        raise RuntimeError(f"masked_fill: the mask of shape {m} does not broadcast to the tensor's shape {s}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, got shape {value.shape}")
+        value = value.to(x.dtype)
+    else:
+        value = _cast_scalar(value, x.dtype)
+    return where(mask, value, x)
+
+
+def _where_method(x: Tensor, condition: Tensor, other) -> Tensor:
+    """``x.where(condition, other)`` is ``where(condition, x, other)``, as in PyTorch."""
+    return where(condition, x, other)
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """Indices of the non-zero elements: an ``(n, x.ndim)`` int64 tensor, or with ``as_tuple``
+    one 1-D tensor per dimension (a 0-d input counts as 1-D there, as PyTorch)."""
+    xp, dev = x.xp, x._device
+    if x.ndim == 0:
+        (idx,) = xp.nonzero(xp.reshape(x._data, (1,)))
+        if as_tuple:
+            return (Tensor._make(_int64(xp, idx), dev),)
+        return Tensor._make(xp.zeros((idx.shape[0], 0), dtype=xp.int64, device=dev.native), dev)
+    found = [_int64(xp, i) for i in xp.nonzero(x._data)]
+    if as_tuple:
+        return tuple(Tensor._make(i, dev) for i in found)
+    return Tensor._make(xp.stack(found, axis=1), dev)
+
+
+# ---- sorting and selection ----------------------------------------------------------------
+SortResult = namedtuple("sort", ["values", "indices"])
+TopKResult = namedtuple("topk", ["values", "indices"])
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
+    which is also a valid answer for ``stable=False``; NaNs count as the largest value."""
+    xp, dim = x.xp, _dim(dim, x.ndim)
+    if not descending:
+        return Tensor._make(xp.argsort(x._data, axis=dim, stable=True), x._device)
+    # stable descending without relying on a ``descending=`` argument (NumPy has none):
+    # sort the reversed array ascending, reverse the order and map positions back
+    rev = xp.argsort(xp.flip(x._data, axis=dim), axis=dim, stable=True)
+    return Tensor._make((x.shape[dim] - 1) - xp.flip(rev, axis=dim), x._device)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """``(values, indices)`` of ``x`` sorted along ``dim`` (always stable, see ``argsort``);
+    ``values`` is differentiable."""
+    dim = _dim(dim, x.ndim)
+    indices = argsort(x, dim, descending)
+    return SortResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "sort", check=False)), indices)
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, always in
+    sorted order (allowed for ``sorted=False`` too); ties keep their order. ``values`` is differentiable."""
+    dim = _dim(dim, x.ndim)
+    n = x.shape[dim]
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
+    indices = getitem(argsort(x, dim, descending=largest), (slice(None),) * dim + (slice(0, k),))
+    return TopKResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "topk", check=False)), indices)
+
+
+def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False):
+    """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
+    PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of
+    ``x``), with ``return_counts`` how often each value occurs. Not differentiable."""
+    xp, dev = x.xp, x._device
+    flat = xp.reshape(x._data, (-1,))
+    n = flat.shape[0]
+    order = xp.argsort(flat, stable=True)
+    ordered = xp.take(flat, order)
+    first = xp.concat([xp.ones((min(n, 1),), dtype=xp.bool, device=dev.native), _boundaries(xp, ordered, dev)])
+    results = [Tensor._make(ordered[first], dev)]
+    if return_inverse:
+        group = xp.cumulative_sum(xp.astype(first, xp.int64)) - 1
+        results.append(Tensor._make(xp.reshape(xp.take(group, xp.argsort(order)), x.shape), dev))
+    if return_counts:
+        starts = _int64(xp, xp.nonzero(first)[0])
+        ends = xp.asarray([n], dtype=xp.int64, device=dev.native)
+        results.append(Tensor._make(xp.diff(xp.concat([starts, ends])), dev))
+    return results[0] if len(results) == 1 else tuple(results)
+
+
+METHODS = {
+    "__getitem__": getitem, "__setitem__": setitem, "gather": gather, "scatter": scatter,
+    "scatter_add": scatter_add, "index_select": index_select, "take_along_dim": take_along_dim,
+    "masked_fill": masked_fill, "where": _where_method, "nonzero": nonzero, "topk": topk, "sort": sort,
+    "argsort": argsort, "unique": unique,
+}
+INPLACE = ["scatter", "scatter_add", "masked_fill"]

@@ -1,6 +1,647 @@
-"""(being written)"""
+"""Linear algebra: matrix products, ``einsum``, inverses, decompositions and norms.
+
+Forwards call the backend once (``xp.matmul``, ``xp.linalg.*``, ``backend.einsum``);
+backwards are the usual matrix-calculus formulas written in lucid ops, so
+``create_graph=True`` gives higher-order gradients. Names and semantics follow PyTorch;
+``lucid.linalg`` re-exports the ``torch.linalg``-style functions.
+
+Gradients of the decompositions assume what PyTorch assumes: ``inv``/``det``/``solve``
+need an invertible matrix, ``cholesky`` a symmetric positive-definite one (its gradient is
+the symmetric one, so differentiate through a symmetric input), ``qr`` a matrix of full
+rank, ``svd`` distinct non-zero singular values (terms that would divide by zero are
+dropped, which is exact when the loss depends on the singular values only).
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
-METHODS: dict = {}
+import functools
+import math
+import string
+from collections import Counter, namedtuple
+
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import _axes
+from .arithmetic import _coerce, unbroadcast
+from .shape import _dims, cat, movedim
+
+__all__ = ["matmul", "mm", "bmm", "dot", "outer", "tensordot", "einsum", "inverse", "det", "slogdet", "norm"]
+
+
+class LinAlgError(RuntimeError):
+    """A matrix the operation cannot handle numerically (singular, not positive-definite, ...)."""
+
+
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+
+
+# ---- helpers ------------------------------------------------------------------------------
+
+
+def _constant(x: Tensor, array) -> Tensor:
+    return Tensor._make(array, x._device)
+
+
+def _eye(x: Tensor, n: int) -> Tensor:
+    """The ``n x n`` identity as a constant with ``x``'s dtype and device."""
+    return _constant(x, x.xp.eye(n, dtype=x._data.dtype, device=x._device.native))
+
+
+def _diag_embed(v: Tensor) -> Tensor:
+    """Vectors ``(..., k)`` as diagonal matrices ``(..., k, k)``."""
+    k = v.shape[-1]
+    return v.reshape(v.shape[:-1] + (1, k)) * _eye(v, k)
+
+
+def _nonzero(x: Tensor) -> Tensor:
+    """``x`` with its zeros replaced by ones, for divisions whose numerator is zero there."""
+    return x + (x == 0).to(x.dtype)
+
+
+def _as_tensors(name, a, b):
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+            raise TypeError(f"{name} needs Tensor operands, got {type(a).__name__} and {type(b).__name__}")
+        a, b = (a, _coerce(b, a)) if isinstance(a, Tensor) else (_coerce(a, b), b)
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"{name} needs both operands to have the same dtype, got {a.dtype.name} and {b.dtype.name}; "
+            f"cast one with .to(dtype)"
+        )
+    return a, b
+
+
+def _broadcast_batch(s: tuple, t: tuple, what: str) -> tuple:
+    """The broadcast of two batch shapes, or a RuntimeError naming ``what``."""
+    n = max(len(s), len(t))
+    s, t = (1,) * (n - len(s)) + tuple(s), (1,) * (n - len(t)) + tuple(t)
+    out = []
+    for x, y in zip(s, t):
+        if x != y and 1 not in (x, y):
+            raise RuntimeError(f"{what}: batch dimensions {s} and {t} do not broadcast")
+        out.append(max(x, y) if 0 not in (x, y) else 0)
+    return tuple(out)
+
+
+def _check_float(name: str, x: Tensor) -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name} needs a floating tensor, got {x.dtype.name}; cast it first, e.g. x.double()")
+
+
+def _check_matrix(name: str, x: Tensor, square: bool = True) -> None:
+    _check_float(name, x)
+    if x.ndim < 2 or (square and x.shape[-1] != x.shape[-2]):
+        kind = "square matrices (shape (*, n, n))" if square else "matrices (shape (*, m, n))"
+        raise RuntimeError(f"{name} needs a batch of {kind}, got shape {x.shape}")
+
+
+def _lapack(name: str, fn, x, *args, **kwargs):
+    """Call a backend linalg routine, turning its numerical failure into a LinAlgError."""
+    try:
+        return fn(x, *args, **kwargs)
+    except ValueError as e:  # numpy.linalg.LinAlgError is a ValueError
+        raise LinAlgError(f"{name} failed on an input of shape {tuple(x.shape)}: {e}") from e
+
+
+# ---- products -----------------------------------------------------------------------------
+def _matmul_error(sa: tuple, sb: tuple) -> RuntimeError:
+    if not sa or not sb:
+        return RuntimeError(f"matmul needs operands of at least 1 dimension, got shapes {sa} and {sb}")
+    k_a, k_b = sa[-1], (sb[-2] if len(sb) > 1 else sb[0])
+    if k_a != k_b:
+        return RuntimeError(
+            f"matmul: shapes {sa} and {sb} cannot be multiplied (the last dimension of the first, {k_a}, "
+            f"must equal the {'second-to-last' if len(sb) > 1 else 'only'} dimension of the second, {k_b})"
+        )
+    _broadcast_batch(sa[:-2], sb[:-2], f"matmul of shapes {sa} and {sb}")
+    return RuntimeError(f"matmul: shapes {sa} and {sb} cannot be multiplied")
+
+
+class MatMul(Function):
+    """``a @ b`` with NumPy/PyTorch semantics (1-D operands, broadcast batch dimensions)."""
+
+    def forward(self, a, b):
+        self.save_for_backward(a, b)
+        xp = self.xp
+        try:
+            if b.ndim == 2 and a.ndim > 2:  # (..., k) @ (k, p) as one 2-D GEMM: 2x faster on NumPy
+                lead = a.shape[:-1]
+                return xp.reshape(xp.matmul(xp.reshape(a, (math.prod(lead), a.shape[-1])), b), lead + (b.shape[1],))
+            return xp.matmul(a, b)
+        except (ValueError, TypeError) as e:
+            raise _matmul_error(tuple(a.shape), tuple(b.shape)) from e
+
+    def backward(self, g):
+        a, b = self.saved_tensors
+        need = self.needs_input_grad
+        # 1-D operands as a row (a) / column (b) matrix; g gets the dimensions they lost
+        a2 = a if a.ndim > 1 else a.reshape(1, a.shape[0])
+        b2 = b if b.ndim > 1 else b.reshape(b.shape[0], 1)
+        if a.ndim == 1 or b.ndim == 1:
+            shape = g.shape + (1,) if b.ndim == 1 else g.shape
+            g = g.reshape(shape[:-1] + (1, shape[-1]) if a.ndim == 1 else shape)
+        ga = gb = None
+        if need[0]:
+            ga = unbroadcast(matmul(g, b2.mT), a2.shape).reshape(a.shape)
+        if need[1]:
+            if b2.ndim == 2 and g.ndim > 2:  # sum over the batch inside one GEMM
+                k, p = b2.shape
+                gb = matmul(a2.reshape(-1, k).mT, g.reshape(-1, p))
+            else:
+                gb = unbroadcast(matmul(a2.mT, g), b2.shape)
+            gb = gb.reshape(b.shape)
+        return ga, gb
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with PyTorch's rules: 1-D·1-D is a dot product, a 1-D operand is a
+    row/column vector whose dimension is removed from the result, batch dimensions broadcast.
+    Operands must share a dtype (as in PyTorch)."""
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a._data.dtype != b._data.dtype:
+        a, b = _as_tensors("matmul", a, b)
+    return MatMul.apply(a, b)
+
+
+def _rmatmul(b, a) -> Tensor:
+    return matmul(a, b)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    """Product of two matrices (2-D only, no broadcasting, as ``torch.mm``)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm needs two matrices (2-D), got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    """Batched product of ``(B, n, k)`` and ``(B, k, p)`` (3-D, equal batch sizes, as ``torch.bmm``)."""
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise RuntimeError(
+            f"bmm needs two 3-D tensors with the same batch size, got shapes {a.shape} and {b.shape}"
+        )
+    return matmul(a, b)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise RuntimeError(f"dot needs two 1-D tensors of the same length, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors: ``out[i, j] = a[i] * b[j]``."""
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"outer needs two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return a.reshape(a.shape[0], 1) * b.reshape(1, b.shape[0])
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """Dot products of vectors along ``dim`` (other dimensions broadcast), as ``torch.linalg.vecdot``."""
+    return (x * y).sum(dim=dim)
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
+    """Contract ``a`` and ``b`` over ``dims``: an int (the last ``dims`` axes of ``a`` with the
+    first ``dims`` of ``b``) or a pair of axis lists, as ``torch.tensordot``. Uses ``einsum``."""
+    if isinstance(dims, int):
+        if not 0 <= dims <= min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot: dims={dims} is out of range for shapes {a.shape} and {b.shape}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        if len(dims) != 2:
+            raise RuntimeError(f"tensordot: dims must be an int or a pair of axis lists, got {dims!r}")
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+        if len(da) != len(db):
+            raise RuntimeError(
+                f"tensordot: dims {dims} name {len(da)} axes of the first tensor and {len(db)} of the second"
+            )
+        da, db = _dims(da, a.ndim, "tensordot"), _dims(db, b.ndim, "tensordot")
+    for i, j in zip(da, db):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(
+                f"tensordot: contracted dimensions differ: {a.shape[i]} (dim {i} of shape {a.shape}) vs "
+                f"{b.shape[j]} (dim {j} of shape {b.shape})"
+            )
+    letters = string.ascii_letters
+    sa = letters[: a.ndim]
+    sb = list(letters[a.ndim : a.ndim + b.ndim])
+    for i, j in zip(da, db):
+        sb[j] = sa[i]
+    out = [sa[i] for i in range(a.ndim) if i not in da] + [sb[j] for j in range(b.ndim) if j not in db]
+    return einsum(f"{sa},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_plan(equation: str, shapes: tuple):
+    """Parse ``equation`` for operands of ``shapes``: ellipses become spare letters, an
+    implicit output becomes explicit. Returns (equation, input subscripts, output, sizes, shapes
+    the operands broadcast to)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(shapes):
+        raise ValueError(
+            f"einsum(): {equation!r} has subscripts for {len(inputs)} operands, but {len(shapes)} were given"
+        )
+    for s in inputs + [rhs]:
+        if set(s.replace("...", "", 1)) - set(string.ascii_letters):
+            raise ValueError(
+                f"einsum(): bad subscripts {s!r} in {equation!r}: use letters and at most one '...' per operand"
+            )
+    spare = [c for c in string.ascii_letters if c not in eq]
+    spans = []
+    for s, shape in zip(inputs, shapes):
+        n = len(shape) - (len(s) - 3 if "..." in s else len(s))
+        if n < 0 or (n and "..." not in s):
+            raise ValueError(f"einsum(): subscripts {s!r} do not match an operand of shape {shape}")
+        spans.append(n)
+    ell = "".join(spare[: max(spans)])
+    subs = tuple(s.replace("...", ell[len(ell) - n :]) for s, n in zip(inputs, spans))
+    if arrow:
+        out = rhs.replace("...", ell)
+    else:  # implicit: the broadcast dimensions, then the letters seen once, in alphabetical order
+        counts = Counter("".join(subs))
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    if len(set(out)) != len(out) or set(out) - set("".join(subs)):
+        raise ValueError(f"einsum(): output subscripts of {equation!r} repeat a letter or use one no operand has")
+    sizes = {}
+    for i, (s, shape) in enumerate(zip(subs, shapes)):
+        for c, n in zip(s, shape):
+            m = sizes.get(c, 1)
+            if (n != m and 1 not in (n, m)) or (s.count(c) > 1 and n != shape[s.index(c)]):
+                raise ValueError(
+                    f"einsum(): subscript {c!r} has size {n} in operand {i} (shape {shape}), which does not "
+                    f"match size {m} seen before in {equation!r}"
+                )
+            if m == 1:
+                sizes[c] = n
+    targets = tuple(tuple(sizes[c] for c in s) for s in subs)
+    return ",".join(subs) + "->" + out, subs, out, sizes, targets
+
+
+class Einsum(Function):
+    def forward(self, *arrays, plan):
+        self.save_for_backward(*arrays)
+        self.plan = plan
+        xp = self.xp
+        arrays = [a if a.shape == t else xp.broadcast_to(a, t) for a, t in zip(arrays, plan[4])]
+        return self.backend.einsum(plan[0], *arrays)
+
+    def backward(self, g):
+        ops = self.saved_tensors
+        _, subs, out, sizes, _ = self.plan
+        return tuple(_einsum_grad(g, ops, i, subs, out, sizes) if need else None
+                     for i, need in enumerate(self.needs_input_grad))
+
+
+def _einsum_grad(g, ops, i, subs, out, sizes):
+    """Gradient for operand ``i``: einsum of the output gradient with the other operands,
+    broadcast over letters only operand ``i`` has, and put on the diagonals of its repeated letters."""
+    sub = subs[i]
+    unique = "".join(dict.fromkeys(sub))
+    others = [out] + [s for j, s in enumerate(subs) if j != i]
+    kept = "".join(c for c in unique if c in "".join(others))
+    grad = einsum(",".join(others) + "->" + kept, g, *(t for j, t in enumerate(ops) if j != i))
+    if kept != unique:
+        grad = grad.reshape(tuple(sizes[c] if c in kept else 1 for c in unique)).expand(tuple(sizes[c] for c in unique))
+    if unique != sub:  # a repeated letter: grad lives on the diagonal, placed by identity matrices
+        spare = iter(c for c in string.ascii_letters if c not in "".join(subs) + out)
+        seen, target, eyes, pairs = set(), "", [], []
+        for c in sub:
+            if c in seen:
+                f = next(spare)
+                target += f
+                pairs.append(c + f)
+                eyes.append(_eye(grad, sizes[c]))
+            else:
+                seen.add(c)
+                target += c
+        grad = einsum(",".join([unique] + pairs) + "->" + target, grad, *eyes)
+    return unbroadcast(grad, ops[i].shape)
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, as ``torch.einsum``: explicit (``'ij,jk->ik'``) or implicit
+    (``'ij,jk'``: letters seen once, alphabetically) output, ``...`` for broadcast dimensions,
+    size-1 dimensions broadcast, repeated letters in one operand take diagonals (``'ii->i'``,
+    ``'ii'`` for the trace). Operands may also be given as one list."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands or not all(isinstance(t, Tensor) for t in operands):
+        raise TypeError(f"einsum needs one or more Tensor operands, got {[type(t).__name__ for t in operands]}")
+    dtypes = {t.dtype.name for t in operands}
+    if len(dtypes) > 1:
+        raise RuntimeError(f"einsum needs operands of one dtype, got {sorted(dtypes)}; cast them first")
+    plan = _einsum_plan(equation, tuple(t.shape for t in operands))
+    return Einsum.apply(*operands, plan=plan)
+
+
+# ---- inverses and determinants ----------------------------------------------------------
+class Inv(Function):
+    def forward(self, a):
+        out = _lapack("linalg.inv", self.xp.linalg.inv, a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (y,) = self.saved_tensors
+        yt = y.mT
+        return -matmul(matmul(yt, g), yt)
+
+
+def inv(A: Tensor) -> Tensor:
+    """Inverse of a (batch of) square matrix; raises LinAlgError for a singular one (on the CPU)."""
+    _check_matrix("linalg.inv", A)
+    return Inv.apply(A)
+
+
+inverse = inv
+
+
+def _with_matrix_dims(v: Tensor) -> Tensor:
+    return v.reshape(v.shape + (1, 1))
+
+
+class Det(Function):
+    def forward(self, a):
+        out = self.xp.linalg.det(a)
+        self.save_for_backward(a, out)
+        return out
+
+    def backward(self, g):
+        a, d = self.saved_tensors
+        return _with_matrix_dims(g * d) * inv(a).mT
+
+
+def det(A: Tensor) -> Tensor:
+    """Determinant of a (batch of) square matrix. Its gradient ``det(A) A^-T`` needs an invertible A."""
+    _check_matrix("linalg.det", A)
+    return Det.apply(A)
+
+
+class Slogdet(Function):
+    def forward(self, a):
+        sign, logabsdet = self.xp.linalg.slogdet(a)
+        self.save_for_backward(a)
+        return sign, logabsdet
+
+    def backward(self, g_sign, g_logabsdet):
+        (a,) = self.saved_tensors
+        return _with_matrix_dims(g_logabsdet) * inv(a).mT
+
+
+def slogdet(A: Tensor) -> SlogdetResult:
+    """``(sign, logabsdet)`` of the determinant, without overflow; only ``logabsdet`` has a gradient."""
+    _check_matrix("linalg.slogdet", A)
+    return SlogdetResult(*Slogdet.apply(A))
+
+
+class Solve(Function):
+    """``X`` with ``A X = B`` for matrix right-hand sides whose batch dimensions broadcast."""
+
+    def forward(self, a, b, batch):
+        xp = self.xp
+        a_full = a if a.shape[:-2] == batch else xp.broadcast_to(a, batch + a.shape[-2:])
+        b_full = b if b.shape[:-2] == batch else xp.broadcast_to(b, batch + b.shape[-2:])
+        out = _lapack("linalg.solve", xp.linalg.solve, a_full, b_full)
+        self.save_for_backward(a, b, out)
+        return out
+
+    def backward(self, g):
+        a, b, x = self.saved_tensors
+        gb = solve(a.mT, g)
+        ga = -matmul(gb, x.mT) if self.needs_input_grad[0] else None
+        return (None if ga is None else unbroadcast(ga, a.shape)), unbroadcast(gb, b.shape)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
+    """Solve ``A X = B`` (or ``X A = B`` with ``left=False``) for square ``A``. As
+    ``torch.linalg.solve``, ``B`` is a (batch of) vector when it is 1-D or has ``A``'s shape
+    without its last dimension, else a batch of matrices; batch dimensions broadcast."""
+    A, B = _as_tensors("linalg.solve", A, B)
+    _check_matrix("linalg.solve", A)
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if not left:  # X A = B  is  A^T X^T = B^T
+        return solve(A.mT, B) if vector else solve(A.mT, B.mT).mT
+    n = A.shape[-1]
+    Bm = B.reshape(B.shape + (1,)) if vector else B
+    if Bm.ndim < 2 or Bm.shape[-2] != n:
+        raise RuntimeError(f"linalg.solve: A of shape {A.shape} does not fit B of shape {B.shape} (needs {n} rows)")
+    batch = _broadcast_batch(A.shape[:-2], Bm.shape[:-2], f"linalg.solve of shapes {A.shape} and {B.shape}")
+    X = Solve.apply(A, Bm, batch=batch)
+    return X.reshape(X.shape[:-1]) if vector else X
+
+
+# ---- decompositions -----------------------------------------------------------------------
+class Cholesky(Function):
+    def forward(self, a):
+        out = _lapack("linalg.cholesky", self.xp.linalg.cholesky, a)
+        self.save_for_backward(out)
+        return out
+
+    def backward(self, g):
+        (L,) = self.saved_tensors
+        P = matmul(L.mT, g).tril()
+        phi = 0.5 * (P + (P.tril(-1)).mT)  # symmetric, with P's diagonal halved
+        L_inv = inv(L)
+        return matmul(matmul(L_inv.mT, phi), L_inv)
+
+
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """Cholesky factor of a symmetric positive-definite matrix: lower ``L`` with ``A = L L^T``
+    (or ``U = L^T`` with ``upper=True``). Reads the lower triangle of ``A``, as LAPACK does."""
+    _check_matrix("linalg.cholesky", A)
+    L = Cholesky.apply(A)
+    return L.mT if upper else L
+
+
+def _qr_grad_deep(Q, R, gQ, gR):
+    """The QR gradient for ``m >= n`` (Q is m x n, R is n x n)."""
+    qdq = matmul(Q.mT, gQ)
+    rdr = matmul(R, gR.mT)
+    M = (qdq - qdq.mT + rdr - rdr.mT).tril()
+    rhs = matmul(Q, M - qdq) + gQ
+    return matmul(Q, gR) + solve(R, rhs.mT).mT  # rhs R^{-T}
+
+
+class QR(Function):
+    def forward(self, a):
+        q, r = self.xp.linalg.qr(a, mode="reduced")
+        self.save_for_backward(a, q, r)
+        return q, r
+
+    def backward(self, gQ, gR):
+        A, Q, R = self.saved_tensors
+        m, n = A.shape[-2:]
+        if m >= n:
+            return _qr_grad_deep(Q, R, gQ, gR)
+        # A = [X | Y] with X square: X = Q U, Y = Q V where R = [U | V]
+        Y, gU, gV = A.narrow(-1, m, n - m), gR.narrow(-1, 0, m), gR.narrow(-1, m, n - m)
+        gX = _qr_grad_deep(Q, R.narrow(-1, 0, m), gQ + matmul(Y, gV.mT), gU)
+        return cat([gX, matmul(Q, gV)], dim=-1)
+
+
+def qr(A: Tensor, mode: str = "reduced") -> QRResult:
+    """Reduced QR decomposition ``A = Q R`` (Q with orthonormal columns, R upper triangular).
+    Only ``mode='reduced'`` is supported; the gradient needs ``A`` of full rank."""
+    if mode != "reduced":
+        raise ValueError(f"linalg.qr: only mode='reduced' is supported, got {mode!r}")
+    _check_matrix("linalg.qr", A, square=False)
+    return QRResult(*QR.apply(A))
+
+
+class SVD(Function):
+    def forward(self, a, full_matrices):
+        u, s, vh = _lapack("linalg.svd", self.xp.linalg.svd, a, full_matrices=full_matrices)
+        self.full = full_matrices and a.shape[-1] != a.shape[-2]
+        self.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    def backward(self, gU, gS, gVh):
+        if self.full:
+            raise RuntimeError("linalg.svd: the gradient needs full_matrices=False (or a square matrix)")
+        U, S, Vh = self.saved_tensors
+        m, n = U.shape[-2], Vh.shape[-1]
+        UhgU = matmul(U.mT, gU)
+        VhgV = matmul(Vh, gVh.mT)
+        S_row, S_col = S.reshape(S.shape[:-1] + (1, -1)), S.reshape(S.shape + (1,))
+        E = S_row * S_row - S_col * S_col  # E[j, k] = S_k^2 - S_j^2
+        gA = ((UhgU - UhgU.mT) * S_row + S_col * (VhgV - VhgV.mT)) / _nonzero(E) + _diag_embed(gS)
+        if m > n:
+            gUSinv = gU / _nonzero(S_row)
+            return matmul(matmul(U, gA) + gUSinv - matmul(U, matmul(U.mT, gUSinv)), Vh)
+        if m < n:
+            SinvgVh = gVh / _nonzero(S_col)
+            return matmul(U, matmul(gA, Vh) + SinvgVh - matmul(matmul(SinvgVh, Vh.mT), Vh))
+        return matmul(U, matmul(gA, Vh))
+
+
+def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
+    """Singular value decomposition ``A = U diag(S) Vh`` (``S`` descending), as
+    ``torch.linalg.svd``. Differentiable with ``full_matrices=False`` (or square ``A``)."""
+    _check_matrix("linalg.svd", A, square=False)
+    return SVDResult(*SVD.apply(A, full_matrices=full_matrices))
+
+
+def svdvals(A: Tensor) -> Tensor:
+    """Singular values of ``A`` in descending order (computed with the vectors when a
+    gradient is needed: ``dS = U^T dA V``)."""
+    _check_matrix("linalg.svdvals", A, square=False)
+    if A.requires_grad and grad_mode.state.enabled:
+        return SVD.apply(A, full_matrices=False)[1]
+    return _constant(A, _lapack("linalg.svdvals", A.xp.linalg.svdvals, A._data))
+
+
+# ---- norms --------------------------------------------------------------------------------
+class VectorNorm(Function):
+    def forward(self, x, ord, axes, keepdims):
+        out = self.xp.linalg.vector_norm(x, axis=axes, keepdims=keepdims, ord=ord)
+        self.ord, self.axes, self.keepdims = ord, axes, keepdims
+        self.save_for_backward(x, out)
+        return out
+
+    def backward(self, g):
+        x, norm = self.saved_tensors
+        if not self.keepdims:
+            g = _axes.expand_reduced(g, x.shape, self.axes)
+            norm = _axes.expand_reduced(norm, x.shape, self.axes)
+        p = self.ord
+        if p == 0:
+            return _constant(x, x.xp.zeros_like(x._data))
+        if p == 1:
+            return g * x.sign()
+        if p == 2:
+            return x * (g / _nonzero(norm))
+        if math.isinf(p):  # shared evenly by the entries that reach the max (min)
+            hit = (x.abs() == norm).to(x.dtype)
+            return g * x.sign() * hit / hit.sum(dim=self.axes, keepdim=True)
+        magnitude = x.abs()
+        magnitude = magnitude + (magnitude == 0).to(x.dtype)  # |x|**(p-1) is inf at 0 for p < 1; sign() zeroes it
+        return g * x.sign() * magnitude ** (p - 1) / _nonzero(norm) ** (p - 1)
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
+                keepdims: bool = False) -> Tensor:
+    """The ``ord``-norm of ``x`` over ``dim`` (all dimensions, flattened, when None), as
+    ``torch.linalg.vector_norm``: ``ord`` is any number, ``inf``, ``-inf`` or 0 (count of non-zeros)."""
+    dim, keepdim = _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
+    if dtype is not None:
+        x = x.to(dtype)
+    _check_float("linalg.vector_norm", x)
+    if isinstance(ord, str) or not isinstance(ord, (int, float)):
+        raise ValueError(f"linalg.vector_norm: ord must be a number (or inf), got {ord!r}")
+    axes = _axes.normalize(dim, x.ndim)
+    return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdims=bool(keepdim))
+
+
+_MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
+    """A matrix norm over the two dimensions ``dim``, as ``torch.linalg.matrix_norm``: ``'fro'``,
+    ``'nuc'`` (sum of singular values), 2 / -2 (largest / smallest singular value), 1 / -1
+    (max / min column abs-sum), ``inf`` / ``-inf`` (max / min row abs-sum)."""
+    if dtype is not None:
+        A = A.to(dtype)
+    _check_float("linalg.matrix_norm", A)
+    if ord not in _MATRIX_ORDS:
+        raise ValueError(f"linalg.matrix_norm: ord must be one of {_MATRIX_ORDS}, got {ord!r}")
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_norm needs a tensor of at least 2 dimensions, got shape {A.shape}")
+    if isinstance(dim, int) or len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must name two dimensions, got {dim}")
+    rows, cols = _dims(dim, A.ndim, "linalg.matrix_norm")
+    if ord == "fro":
+        return vector_norm(A, 2, (rows, cols), keepdim)
+    kept = tuple(1 if i in (rows, cols) else n for i, n in enumerate(A.shape))
+    reduced = tuple(n for i, n in enumerate(A.shape) if i not in (rows, cols))
+    if ord in ("nuc", 2, -2):
+        S = svdvals(movedim(A, (rows, cols), (-2, -1)))
+        out = S.sum(dim=-1) if ord == "nuc" else vector_norm(S, math.inf if ord == 2 else -math.inf, -1)
+    else:  # 1, -1: max/min over columns of column sums; inf, -inf: over rows of row sums
+        summed, over = (rows, cols) if abs(ord) == 1 else (cols, rows)
+        sums = A.abs().sum(dim=summed, keepdim=True)
+        out = vector_norm(sums, math.inf if ord > 0 else -math.inf, over, keepdim=True)
+    return out.reshape(kept if keepdim else reduced)
+
+
+def linalg_norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """``torch.linalg.norm``: a vector norm when ``dim`` is an int (or ``A`` is 1-D), a matrix
+    norm when ``dim`` is a pair (or ``A`` is 2-D); with ``ord`` and ``dim`` both None, the
+    2-norm of the flattened tensor."""
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        if len(dims) == 1:
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        raise RuntimeError(f"linalg.norm: dim must be an int or a pair, got {dim}")
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    raise RuntimeError(f"linalg.norm: with ord={ord!r} and dim=None the input must be 1-D or 2-D, got shape {A.shape}")
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, *, axis=None,
+         keepdims: bool = False) -> Tensor:
+    """``torch.norm`` (and ``Tensor.norm``): the vector ``p``-norm over ``dim`` (the whole
+    tensor when None); ``'fro'`` is the 2-norm, ``'nuc'`` the nuclear matrix norm."""
+    dim, keepdim = _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
+    if isinstance(p, str):
+        if p == "fro" and (dim is None or isinstance(dim, int) or len(dim) <= 2):
+            return vector_norm(input, 2, dim, keepdim, dtype=dtype)
+        return matrix_norm(input, p, tuple(range(input.ndim)) if dim is None else dim, keepdim, dtype=dtype)
+    return vector_norm(input, 2 if p is None else p, dim, keepdim, dtype=dtype)
+
+
+METHODS = {
+    "matmul": matmul, "__matmul__": matmul, "__rmatmul__": _rmatmul, "mm": mm, "bmm": bmm, "dot": dot,
+    "outer": outer, "inverse": inverse, "det": det, "slogdet": slogdet, "norm": norm,
+}

@@ -400,7 +400,8 @@ def _reverse(x: Tensor) -> Tensor:
 def _matrix_transpose(x: Tensor) -> Tensor:
     """``x.mT``: the last two dimensions swapped (a batch of matrices transposed)."""
     _need_dims(x, "mT", 2)
-    return transpose(x, -2, -1)
+    n = x.ndim
+    return Permute.apply(x, axes=(*range(n - 2), n - 1, n - 2))  # hot in matmul backward: skip arg parsing
 
 
 def t(x: Tensor) -> Tensor:
