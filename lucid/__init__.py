@@ -12,6 +12,9 @@ from .ops import *  # noqa: F401,F403
 from .random import manual_seed
 from .tensor import Tensor, tensor
 
+from . import nn  # noqa: E402  (needs Tensor)
+from .serialization import load, save  # noqa: E402
+
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001

@@ -310,7 +310,10 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device=None) -> "Tensor":
-        return self.to(_parse_device("cuda", device) if device is not None else "cuda")
+        """A copy on a CUDA device: ``device`` is an index, ``"cuda:N"`` or a Device (default: current)."""
+        if device is None:
+            return self.to("cuda")
+        return self.to(_parse_device("cuda", device) if isinstance(device, int) else _parse_device(device))
 
     def type(self, dtype=None):
         if dtype is None:

@@ -200,3 +200,20 @@ def test_torch_oracle_unary_and_binary(rng):
         tout.sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, err_msg=name)
         np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-10, err_msg=name)
+
+
+def test_broadcast_mismatch_is_a_clear_error(device):
+    a = lucid.ones(2, 3, device=device, requires_grad=True)
+    b = lucid.ones(4, device=device)
+    with pytest.raises(RuntimeError, match=r"\(2, 3\) and \(4,\) cannot be broadcast"):
+        a * b
+    with pytest.raises(RuntimeError, match="cannot be broadcast"):
+        a < b
+    assert a.grad is None
+
+
+def test_cast_shorthands(device):
+    x = lucid.tensor([1.7, -2.2], device=device)
+    assert x.long().dtype == lucid.int64 and x.long().tolist() == [1, -2]
+    assert x.int().dtype == lucid.int32 and x.bool().dtype == lucid.bool and x.double().dtype == lucid.float64
+    assert lucid.arange(3, device=device).float().dtype == lucid.float32

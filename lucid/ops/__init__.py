@@ -9,9 +9,9 @@ names that get an in-place ``name_`` form in ``INPLACE``; this file gathers them
 
 from __future__ import annotations
 
-from . import arithmetic, creation, elementwise, indexing, linalg, methods, reduction, shape, softmax
+from . import arithmetic, conversion, creation, elementwise, indexing, linalg, methods, reduction, shape, softmax
 
-FAMILIES = (arithmetic, creation, elementwise, reduction, shape, indexing, linalg, softmax)
+FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmax)
 
 __all__ = []
 TENSOR_METHODS = {}

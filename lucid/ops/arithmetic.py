@@ -206,10 +206,21 @@ class Remainder(_Binary):
         return g, (-g * (a / b).floor() if self.needs_input_grad[1] else None)
 
 
+def _broadcast_error(name, a, b, error):
+    shape_a, shape_b = getattr(a, "shape", ()), getattr(b, "shape", ())
+    return RuntimeError(
+        f"{name}: shapes {shape_a} and {shape_b} cannot be broadcast together (trailing dimensions must be "
+        f"equal or 1); reshape or unsqueeze one operand"
+    )
+
+
 def _binary(cls):
     def op(a, b):
         a, b = operands(a, b)
-        return cls.apply(a, b)
+        try:
+            return cls.apply(a, b)
+        except ValueError as error:  # the backend's broadcasting error, reworded with both shapes
+            raise _broadcast_error(cls.__name__.lower(), a, b, error) from error
 
     op.__name__ = cls.__name__.lower()
     return op
@@ -232,7 +243,10 @@ def _nondiff(fn, name):
             from .._backend.device import DeviceMismatchError
 
             raise DeviceMismatchError(f"{name} got tensors on {a._device} and {b._device}; move them to one device")
-        result = fn(a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
+        try:
+            result = fn(a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
+        except ValueError as error:
+            raise _broadcast_error(name, a, b, error) from error
         return Tensor._make(result, t._device)
 
     op.__name__ = name

@@ -23,3 +23,19 @@ class ToCopy(Function):
 def astype(x, dtype):
     """``x`` cast to ``dtype`` (differentiable between floating dtypes)."""
     return x.to(dtype)
+
+
+def _cast(name: str):
+    def method(x):
+        return x.to(name)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``self.to(lucid.{name})``."
+    return method
+
+
+__all__: list[str] = []
+# PyTorch's cast shorthands: t.float(), t.long(), ... (dtype names from lucid.dtypes)
+METHODS = {"astype": astype} | {short: _cast(full) for short, full in {
+    "half": "float16", "float": "float32", "double": "float64", "byte": "uint8", "char": "int8",
+    "short": "int16", "int": "int32", "long": "int64", "bool": "bool"}.items()}

@@ -1,0 +1,253 @@
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``, ``ParameterDict``.
+
+Their members are registered like attributes (keys ``"0"``, ``"1"``, ... for the lists), so
+they appear in ``parameters()``, ``state_dict()`` (``"layers.0.weight"``) and move with ``to()``.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from ..tensor import Tensor
+from .module import Module
+from .parameter import Parameter
+
+__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+
+
+def _as_parameter(value) -> Parameter:
+    """A Parameter as it is; a plain Tensor wrapped in one (sharing storage), as PyTorch's containers do."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"parameter containers hold Parameters or Tensors, got {type(value).__name__}")
+
+
+def _describe(param: Parameter) -> str:
+    size = "x".join(str(s) for s in param.shape) or "()"
+    where = "" if param.device.type == "cpu" else f" ({param.device})"
+    return f"Parameter containing: [lucid.{param.dtype.name} of size {size}{where}]"
+
+
+class _ListLike:
+    """Shared by the list containers: members kept in one table under keys ``"0"``, ``"1"``, ...
+    (Sequential may also use names), indexed by position; negative indices count from the end."""
+
+    _members_table = "_modules"
+
+    def _members(self) -> dict:
+        return self.__dict__[self._members_table]
+
+    def _register(self, key: str, value) -> None:
+        self.add_module(key, value)
+
+    def _key(self, idx) -> str:
+        idx = operator.index(idx)
+        n = len(self)
+        i = idx + n if idx < 0 else idx
+        if not 0 <= i < n:
+            raise IndexError(f"index {idx} is out of range for a {type(self).__name__} of length {n}")
+        return list(self._members())[i]
+
+    def _renumber(self, values) -> None:
+        members = self._members()
+        members.clear()
+        for i, value in enumerate(values):
+            members[str(i)] = value
+
+    def __len__(self) -> int:
+        return len(self._members())
+
+    def __iter__(self):
+        return iter(self._members().values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self._slice(list(self._members().items())[idx])
+        return self._members()[self._key(idx)]
+
+    def __setitem__(self, idx, value) -> None:
+        self._register(self._key(idx), value)
+
+    def __delitem__(self, idx) -> None:
+        keys = list(self._members())[idx] if isinstance(idx, slice) else [self._key(idx)]
+        for key in keys:
+            del self._members()[key]
+        self._renumber(list(self))
+
+    def append(self, value):
+        """Add ``value`` at the end; returns self."""
+        self._register(str(len(self)), value)
+        return self
+
+    def extend(self, values):
+        """Append each of ``values``; returns self."""
+        for value in values:
+            self.append(value)
+        return self
+
+    def insert(self, index: int, value) -> None:
+        """Insert ``value`` before position ``index`` (the members are renumbered)."""
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"insert index {index} is out of range for a {type(self).__name__} of length {n}")
+        values = list(self)
+        self.append(value)  # checks (and converts) the value
+        values.insert(index + n if index < 0 else index, self._members().pop(str(n)))
+        self._renumber(values)
+
+    def pop(self, index: int = -1):
+        """Remove and return the member at ``index``."""
+        value = self[index]
+        del self[index]
+        return value
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def __add__(self, other):
+        return type(self)().extend(self).extend(other)
+
+
+class Sequential(_ListLike, Module):
+    """Modules called one after the other: ``Sequential(m1, m2, ...)`` or
+    ``Sequential(OrderedDict(name=module, ...))``. Integer indices select a module, slices
+    give a new Sequential (keeping the names)."""
+
+    def __init__(self, *args):
+        super().__init__()
+        if len(args) == 1 and isinstance(args[0], OrderedDict):
+            for name, module in args[0].items():
+                self.add_module(name, module)
+        else:
+            for i, module in enumerate(args):
+                self.add_module(str(i), module)
+
+    def _slice(self, items):
+        return type(self)(OrderedDict(items))
+
+    def forward(self, input):
+        for module in self:
+            input = module(input)
+        return input
+
+
+class ModuleList(_ListLike, Module):
+    """A list of submodules, registered (so their parameters are the list's). It has no
+    ``forward``: iterate over it in the owner's ``forward``."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _slice(self, items):
+        return ModuleList(value for _, value in items)
+
+
+class ParameterList(_ListLike, Module):
+    """A list of Parameters (plain Tensors are wrapped as Parameters), registered on the module."""
+
+    _members_table = "_parameters"
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def _register(self, key: str, value) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def _slice(self, items):
+        return ParameterList(value for _, value in items)
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({key}): {_describe(p)}" for key, p in self._parameters.items())
+
+
+class _DictLike:
+    """Shared by the dict containers: members in one table under string keys, in insertion order."""
+
+    _members_table = "_modules"
+
+    def _members(self) -> dict:
+        return self.__dict__[self._members_table]
+
+    def __getitem__(self, key: str):
+        return self._members()[key]
+
+    def __setitem__(self, key: str, value) -> None:
+        self._register(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._members()[key]
+
+    def __len__(self) -> int:
+        return len(self._members())
+
+    def __iter__(self):
+        return iter(self._members())
+
+    def __contains__(self, key) -> bool:
+        return key in self._members()
+
+    def keys(self):
+        return self._members().keys()
+
+    def items(self):
+        return self._members().items()
+
+    def values(self):
+        return self._members().values()
+
+    def get(self, key: str, default=None):
+        return self._members().get(key, default)
+
+    def pop(self, key: str):
+        """Remove and return the member ``key``."""
+        value = self[key]
+        del self[key]
+        return value
+
+    def clear(self) -> None:
+        self._members().clear()
+
+    def update(self, values) -> None:
+        """Add or replace members from a mapping or an iterable of ``(key, value)`` pairs."""
+        pairs = values.items() if isinstance(values, Mapping) else values
+        for pair in pairs:
+            if len(pair) != 2:
+                raise ValueError(f"update needs (key, value) pairs, got an element of length {len(pair)}")
+            self[pair[0]] = pair[1]
+
+
+class ModuleDict(_DictLike, Module):
+    """A dict of submodules with string keys, registered in insertion order."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def _register(self, key: str, value) -> None:
+        self.add_module(key, value)
+
+
+class ParameterDict(_DictLike, Module):
+    """A dict of Parameters with string keys (plain Tensors are wrapped as Parameters)."""
+
+    _members_table = "_parameters"
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def _register(self, key: str, value) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({key}): {_describe(p)}" for key, p in self._parameters.items())

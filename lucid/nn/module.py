@@ -1,0 +1,716 @@
+"""``Module``: the base class of every layer and model (PyTorch's ``torch.nn.Module`` semantics).
+
+A module owns three kinds of things, each kept in its own ordered table and found by
+attribute access:
+
+- parameters (:class:`~lucid.nn.Parameter`, in ``_parameters``): trained, listed by
+  ``parameters()``, saved in ``state_dict``;
+- buffers (:class:`~lucid.nn.Buffer`, in ``_buffers``): state that is not trained; they
+  move and cast with the module, and are saved in ``state_dict`` when persistent;
+- submodules (in ``_modules``).
+
+Anything else assigned to an attribute, a plain Tensor included, is an ordinary Python
+attribute: it is not listed, moved, cast or saved (seed 002: ``self.count = tensor(0)``
+"is not a buffer"). Register it with ``register_buffer`` if it should be.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
+
+from .. import dtypes as _dt
+from .._backend.device import device as _parse_device
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..ops.creation import zeros_like
+from ..tensor import Tensor
+from .hooks import RemovableHandle, add_hook
+from .parameter import Buffer, Parameter
+
+__all__ = ["Module"]
+
+_HOOK_TABLES = (
+    "_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks",
+    "_state_dict_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks",
+)
+_TABLES = ("_parameters", "_buffers", "_modules")
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys the module wanted but did not get, and the
+    keys of the state dict that the module does not have."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+class Module:
+    """Base class of neural-network layers and models.
+
+    Subclasses call ``super().__init__()`` first, assign parameters, buffers and submodules
+    as attributes (or use ``register_parameter`` / ``register_buffer`` / ``add_module``) and
+    implement ``forward``; call the module (``model(x)``), not ``forward``, so hooks run.
+    """
+
+    _version = 1  # passed to state-dict hooks as local_metadata["version"], as in PyTorch
+    training: bool
+
+    def __init__(self) -> None:
+        init = object.__setattr__
+        init(self, "training", True)
+        for table in _TABLES:
+            init(self, table, {})
+        init(self, "_non_persistent_buffers_set", set())
+        for table in _HOOK_TABLES:
+            init(self, table, OrderedDict())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    # ---- registration ---------------------------------------------------------------
+    def _check_name(self, name, kind: str, table: dict) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got {name!r}')
+        if hasattr(self, name) and name not in table:
+            raise KeyError(f"attribute {name!r} already exists on {type(self).__name__}; pick another {kind} name")
+
+    def _table(self, table: str, kind: str) -> dict:
+        found = self.__dict__.get(table)
+        if found is None:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call; call super().__init__() first")
+        return found
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add ``param`` (a Parameter, or None for an optional one) as parameter ``name``."""
+        params = self._table("_parameters", "parameters")
+        self._check_name(name, "parameter", params)
+        if param is not None:
+            if not isinstance(param, Parameter):
+                raise TypeError(
+                    f"cannot assign {type(param).__name__!r} object to parameter {name!r} (lucid.nn.Parameter or "
+                    f"None required); wrap it: nn.Parameter(tensor)"
+                )
+            if param.grad_fn is not None:
+                raise ValueError(f"cannot register parameter {name!r}: it is not a leaf (it has a grad_fn)")
+        params[name] = param
+
+    def register_buffer(self, name: str, tensor, persistent: bool | None = None) -> None:
+        """Add ``tensor`` as buffer ``name``: state that moves and casts with the module but is
+        never trained. ``tensor`` is a Buffer (kept as it is), a Tensor (wrapped in a Buffer that
+        shares its storage and keeps its dtype), array or Python data (made a Buffer: floats
+        become float32) or None (an optional buffer).
+
+        ``persistent`` (default True, or the Buffer's own flag when a Buffer is given) says
+        whether ``state_dict`` includes it.
+        """
+        buffers = self._table("_buffers", "buffers")
+        self._check_name(name, "buffer", buffers)
+        if persistent is None:
+            persistent = tensor.persistent if isinstance(tensor, Buffer) else True
+        persistent = bool(persistent)
+        if tensor is not None:
+            if not isinstance(tensor, Buffer):
+                try:
+                    tensor = Buffer(tensor, dtype=tensor.dtype if isinstance(tensor, Tensor) else None)
+                except TypeError as e:
+                    raise TypeError(f"cannot register a {type(tensor).__name__} as buffer {name!r}: {e}") from None
+            tensor.persistent = persistent
+        buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Add ``module`` (or None) as submodule ``name``."""
+        modules = self._table("_modules", "modules")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name(name, "module", modules)
+        modules[name] = module
+
+    register_module = add_module
+
+    def _forget(self, name: str) -> None:
+        """Remove ``name`` from the attribute dict and every table (before re-registering it)."""
+        self.__dict__.pop(name, None)
+        for table in _TABLES:
+            self.__dict__[table].pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def __setattr__(self, name: str, value) -> None:
+        """A Parameter, Buffer or Module value (re-)registers ``name`` as that kind, whatever it
+        was before; any other value assigned to a registered name must suit that name's kind
+        (a plain Tensor assigned to a buffer name replaces the buffer, as in PyTorch)."""
+        d = self.__dict__
+        kinds = ((Parameter, "_parameters", "register_parameter"), (Buffer, "_buffers", "register_buffer"),
+                 (Module, "_modules", "add_module"))
+        for kind, table, register in kinds:
+            if isinstance(value, kind):
+                self._table(table, table[1:])
+                self._forget(name)
+                getattr(self, register)(name, value)  # a Buffer brings its own persistent flag
+                return
+        if name in d.get("_parameters", ()):
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__!r} as parameter {name!r} (nn.Parameter or None "
+                    f"expected); to change its values in place use `with lucid.no_grad(): "
+                    f"module.{name}.copy_(value)`"
+                )
+            d["_parameters"][name] = None
+        elif name in d.get("_modules", ()):
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__!r} as child module {name!r} (Module or None expected)"
+                )
+            d["_modules"][name] = None
+        elif name in d.get("_buffers", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign {type(value).__name__!r} as buffer {name!r} (nn.Buffer, Tensor or None expected)"
+                )
+            self.register_buffer(name, value, name not in self._non_persistent_buffers_set)
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        d = self.__dict__
+        for table in _TABLES:
+            found = d.get(table)
+            if found is not None and name in found:
+                return found[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for table in _TABLES:
+            if name in self.__dict__.get(table, ()):
+                del self.__dict__[table][name]
+                self._non_persistent_buffers_set.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()).union(*(self.__dict__[t].keys() for t in _TABLES)))
+
+    # ---- traversal ------------------------------------------------------------------
+    def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True):
+        """``(qualified name, module)`` for this module and every submodule, depth first.
+        A module reachable twice is listed once unless ``remove_duplicate=False``."""
+        if memo is None:
+            memo = set()
+        if self in memo:
+            return
+        if remove_duplicate:
+            memo.add(self)
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
+
+    def modules(self):
+        """Every module in the tree (this one first), each once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        """``(name, module)`` for the direct submodules, each once."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and module not in seen:
+                seen.add(module)
+                yield name, module
+
+    def children(self):
+        """The direct submodules, each once."""
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, table: str, prefix: str, recurse: bool, remove_duplicate: bool):
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, value in module.__dict__[table].items():
+                if value is None or (remove_duplicate and id(value) in seen):
+                    continue
+                seen.add(id(value))
+                yield (f"{module_prefix}.{name}" if module_prefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """``(qualified name, Parameter)`` pairs; a shared parameter is listed once unless
+        ``remove_duplicate=False``; ``recurse=False`` gives only this module's own."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True):
+        """The parameters (what an optimizer trains), each once."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """``(qualified name, Buffer)`` pairs, persistent or not."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True):
+        """The buffers, persistent or not, each once."""
+        for _, buf in self.named_buffers(recurse=recurse):
+            yield buf
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path ``target`` (``""`` is this module)."""
+        module = self
+        if target == "":
+            return module
+        for item in target.split("."):
+            child = module._modules.get(item) if isinstance(module, Module) else None
+            if child is None:
+                if not hasattr(module, item):
+                    raise AttributeError(f"{type(module).__name__} has no attribute `{item}` (looking up {target!r})")
+                raise AttributeError(f"`{item}` is not a Module (looking up {target!r})")
+            module = child
+        return module
+
+    def _get_member(self, target: str, table: str, kind: str):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{type(module).__name__} has no attribute `{name}` (looking up {target!r})")
+        if name not in module.__dict__[table]:
+            raise AttributeError(f"`{name}` is not a {kind} (looking up {target!r})")
+        return module.__dict__[table][name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (e.g. ``"encoder.0.weight"``)."""
+        return self._get_member(target, "_parameters", "nn.Parameter")
+
+    def get_buffer(self, target: str) -> Buffer:
+        """The buffer at dotted path ``target`` (e.g. ``"bn.running_mean"``)."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on every submodule (children first) and on this module; returns self.
+        Typical use: custom weight initialisation."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # ---- training state ---------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=True``) or evaluation mode on this module and all submodules."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be a bool, got {type(mode).__name__}")
+        self.training = mode
+        for module in self.children():
+            module.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode: ``train(False)`` (dropout off, batch norm uses running statistics)."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Turn gradient tracking of every parameter on or off (e.g. to freeze a part of a model)."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the parameters' gradients: set them to None (default, as PyTorch 2) or to zeros."""
+        for param in self.parameters():
+            if param._grad is None:
+                continue
+            if set_to_none:
+                param._grad = None
+                continue
+            grad = param._grad
+            if grad._requires_grad:  # a grad built with create_graph=True: cut it from its graph
+                grad = param._grad = grad.detach()
+            with grad_mode.no_grad():
+                grad.zero_()
+
+    # ---- moving and casting -------------------------------------------------------------
+    def _apply(self, fn) -> Module:
+        """Replace the data of every parameter, its ``.grad`` and every buffer (persistent or not)
+        by ``fn(tensor)``, in place: each object keeps its identity, so optimizers and other
+        references stay valid. All new values are computed before any tensor changes, so a
+        failure (e.g. a dtype the target device lacks) leaves the module as it was.
+        Plain Tensor attributes are not touched."""
+        tensors = {}
+        for module in self.modules():
+            for table in ("_parameters", "_buffers"):
+                for t in module.__dict__[table].values():
+                    if t is not None:
+                        tensors[id(t)] = t
+                        if t._grad is not None:
+                            tensors[id(t._grad)] = t._grad
+        with grad_mode.no_grad():
+            updates = [(t, fn(t)) for t in tensors.values()]
+        for t, new in updates:
+            if new._data is not t._data or new._device is not t._device:
+                t._data, t._device = new._data, new._device
+                t._version[0] += 1  # a graph that saved the old values must not use the new ones
+        return self
+
+    def to(self, *args, **kwargs) -> Module:
+        """Move and/or cast in place: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+        ``to(tensor)`` (its device and dtype). A dtype cast changes floating parameters and
+        buffers only (an int64 ``num_batches_tracked`` stays int64), as in PyTorch; the dtype
+        must be floating. Returns self."""
+        device, dtype = _parse_to_args(args, kwargs)
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(f"Module.to only accepts floating point dtypes, got lucid.{dtype.name}")
+        return self._apply(lambda t: t.to(device=device, dtype=dtype if t.dtype.kind == "f" else None))
+
+    def cpu(self) -> Module:
+        """Move every parameter, grad and buffer to the CPU (in place)."""
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Module:
+        """Move every parameter, grad and buffer to a CUDA device (default: the current one)."""
+        return self.to(_parse_device("cuda", device) if isinstance(device, int) else _parse_device(device or "cuda"))
+
+    def type(self, dst_type) -> Module:
+        """Cast floating parameters and buffers to ``dst_type``. Unlike PyTorch's ``Module.type``,
+        integer and bool buffers are left alone, as by every other lucid dtype cast."""
+        return self.to(_dt.to_dtype(dst_type))
+
+    def float(self) -> Module:
+        """Cast floating parameters and buffers to float32."""
+        return self.to(_dt.float32)
+
+    def double(self) -> Module:
+        """Cast floating parameters and buffers to float64."""
+        return self.to(_dt.float64)
+
+    def half(self) -> Module:
+        """Cast floating parameters and buffers to float16 (not on backends without float16)."""
+        return self.to(_dt.float16)
+
+    # ---- state dict ---------------------------------------------------------------------
+    def _local_state(self):
+        """``(name, tensor)`` for this module's own parameters and persistent buffers."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                yield name, param
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in self._non_persistent_buffers_set:
+                yield name, buf
+
+    def state_dict(self, *, destination=None, prefix: str = "", keep_vars: bool = False):
+        """An ordered dict from qualified names to tensors: this module's parameters, then its
+        persistent buffers, then each submodule's entries. Values are detached tensors that
+        share storage with the module's (``keep_vars=True`` gives the Parameter/Buffer objects).
+        Non-persistent buffers and plain attributes are not included."""
+        if destination is None:
+            destination = OrderedDict()
+        for hook in list(self._state_dict_pre_hooks.values()):
+            hook(self, prefix, keep_vars)
+        for name, t in self._local_state():
+            destination[prefix + name] = t if keep_vars else t.detach()
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
+        for hook in list(self._state_dict_hooks.values()):
+            result = hook(self, destination, prefix, {"version": self._version})
+            if result is not None:
+                destination = result
+        return destination
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
+        """Copy ``state_dict``'s tensors into this module's parameters and persistent buffers.
+
+        Copies go into the existing tensors (same objects, devices and dtypes: values are moved
+        and cast to match); with ``assign=True`` the module takes the state dict's tensors
+        instead (wrapped as Parameter/Buffer, keeping their device and dtype). Returns
+        ``(missing_keys, unexpected_keys)``. Shape mismatches always raise; with ``strict``
+        (default) missing or unexpected keys raise too. Everything is checked before anything
+        is copied, so when it raises (one error listing every problem) the module is untouched;
+        load-state-dict post hooks therefore run only after a successful load.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"expected a mapping (e.g. a dict from state_dict()), got {type(state_dict).__name__}")
+        state_dict = OrderedDict(state_dict)
+        missing, unexpected, errors, copies, expected = [], [], [], [], set()
+        self._plan_load(state_dict, "", strict, missing, unexpected, errors, copies, expected)
+        unexpected.extend(k for k in state_dict if k not in expected and k not in unexpected)
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {type(self).__name__} (nothing was changed):\n\t"
+                + "\n\t".join(errors)
+            )
+        with grad_mode.no_grad():
+            for module, name, target, value in copies:
+                if not assign:
+                    target.copy_(value)
+                elif isinstance(target, Parameter):
+                    module._parameters[name] = Parameter(value, requires_grad=target.requires_grad)
+                else:
+                    module._buffers[name] = Buffer(value, dtype=value.dtype, persistent=target.persistent)
+        result = _IncompatibleKeys(missing, unexpected)
+        for module in self.modules():
+            for hook in list(module._load_state_dict_post_hooks.values()):
+                if hook(module, result) is not None:
+                    raise RuntimeError("load_state_dict post hooks must return None (change the key lists in place)")
+        return result
+
+    def _plan_load(self, state_dict, prefix, strict, missing, unexpected, errors, copies, expected) -> None:
+        """Check this module's entries of ``state_dict`` (then its submodules'), after running
+        its load pre hooks; record the copies to make, the missing keys and the errors."""
+        for hook in list(self._load_state_dict_pre_hooks.values()):
+            hook(self, state_dict, prefix, {"version": self._version}, strict, missing, unexpected, errors)
+        for name, target in self._local_state():
+            key = prefix + name
+            expected.add(key)
+            if key not in state_dict:
+                missing.append(key)
+                continue
+            value = state_dict[key]
+            if not isinstance(value, Tensor):
+                errors.append(f'expected a Tensor for "{key}", got {type(value).__name__}')
+            elif value.shape != target.shape:
+                errors.append(
+                    f"size mismatch for {key}: copying a tensor of shape {value.shape} from the state dict, "
+                    f"but the shape in the current model is {target.shape}."
+                )
+            else:
+                copies.append((self, name, target, value))
+        for name, module in self._modules.items():
+            if module is not None:
+                module._plan_load(state_dict, f"{prefix}{name}.", strict, missing, unexpected, errors, copies, expected)
+
+    # ---- hooks ----------------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` (``hook(module, args, kwargs)`` with ``with_kwargs``) before
+        ``forward``; a non-None return replaces the args (``(args, kwargs)`` with ``with_kwargs``)."""
+        return add_hook(self._forward_pre_hooks, hook, prepend, (hook, with_kwargs))
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) after ``forward``; a non-None return replaces the output."""
+        return add_hook(self._forward_hooks, hook, prepend, (hook, with_kwargs))
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are known;
+        a non-None return (a tuple like ``grad_output``) replaces them."""
+        return add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's
+        inputs are computed. ``grad_input`` has one entry per positional input (None for
+        non-tensors, zeros for tensors without grad); a non-None return replaces it. If no
+        input requires grad, the hook runs with ``grad_input`` all None as soon as
+        ``grad_output`` is known. Both as in PyTorch."""
+        return add_hook(self._backward_hooks, hook, prepend)
+
+    def register_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, prefix, keep_vars)`` before ``state_dict`` collects this module's entries."""
+        return add_hook(self._state_dict_pre_hooks, hook)
+
+    def register_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict`` collected
+        this module's entries; it may change ``state_dict`` in place (or return a replacement)."""
+        return add_hook(self._state_dict_hooks, hook)
+
+    _register_state_dict_hook = register_state_dict_post_hook  # PyTorch's older private name
+
+    def register_load_state_dict_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before this module's entries are checked; it may rename
+        or convert entries of ``state_dict`` (a copy of the one given) in place."""
+        return add_hook(self._load_state_dict_pre_hooks, hook)
+
+    def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, incompatible_keys)`` after a successful ``load_state_dict``; it may
+        edit the missing/unexpected key lists in place (they are what the call returns)."""
+        return add_hook(self._load_state_dict_post_hooks, hook)
+
+    # ---- calling --------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+            if with_kwargs:
+                out = hook(self, args, kwargs)
+                if out is not None:
+                    if not (isinstance(out, tuple) and len(out) == 2):
+                        raise RuntimeError("a forward pre-hook with kwargs must return None or (args, kwargs)")
+                    args, kwargs = out
+            else:
+                out = hook(self, args)
+                if out is not None:
+                    args = out if isinstance(out, tuple) else (out,)
+        backward_hooks = None
+        if grad_mode.state.enabled and (self._backward_hooks or self._backward_pre_hooks):
+            backward_hooks = _BackwardHooks(self, args)
+            args = backward_hooks.wrap_inputs(args)
+        result = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list(self._forward_hooks.values()):
+            out = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
+            if out is not None:
+                result = out
+        if backward_hooks is not None:
+            result = backward_hooks.wrap_outputs(result)
+        return result
+
+    # ---- printing -------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The module's own settings for its repr (e.g. ``in_features=2, out_features=3``);
+        override in subclasses."""
+        return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(module).replace("\n", "\n  ") for name, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        if not lines:
+            return f"{self._get_name()}()"
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{self._get_name()}({extra_lines[0]})"
+        return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _parse_to_args(args, kwargs):
+    """``(device or None, dtype or None)`` from ``Module.to``'s arguments (as ``Tensor.to``)."""
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif _is_dtype(arg):
+            dtype = arg
+        else:
+            device = arg
+    device = None if device is None else _parse_device(device)
+    dtype = None if dtype is None else _dt.to_dtype(dtype)
+    return device, dtype
+
+
+def _is_dtype(arg) -> bool:
+    if isinstance(arg, (_dt.DType, type)):
+        return True
+    try:
+        _dt.to_dtype(arg)
+    except TypeError:
+        return False
+    return True
+
+
+# ---- full backward hooks ----------------------------------------------------------------
+class _HookIdentity(Function):
+    """Identity on the tensors a hooked module receives (``side="input"``) or returns
+    (``side="output"``); its backward is where the module's backward hooks run."""
+
+    def forward(self, *arrays, hooks, side):
+        self.hooks, self.side = hooks, side
+        return arrays
+
+    def backward(self, *grads):
+        if self.side == "output":
+            return self.hooks.on_grad_output(grads)
+        return self.hooks.on_grad_input(grads)
+
+
+def _spread(grads, index, n) -> tuple:
+    """``grads`` of the tensors at positions ``index`` as an ``n``-tuple, None elsewhere."""
+    out = [None] * n
+    for i, g in zip(index, grads):
+        out[i] = g
+    return tuple(out)
+
+
+def _replacement(new, n: int, what: str) -> tuple:
+    new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+    if len(new) != n:
+        raise RuntimeError(f"a {what} returned {len(new)} gradients, but {n} were expected")
+    return new
+
+
+class _BackwardHooks:
+    """One call of a module with full backward hooks: wraps its tensor inputs and outputs in
+    :class:`_HookIdentity` nodes and calls the hooks when the gradients pass through them."""
+
+    def __init__(self, module: Module, args: tuple):
+        self.module = module
+        self.n_in = len(args)
+        self.in_index = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        # tensor inputs without grad get zeros in grad_input (as PyTorch), when any input has grad
+        self.constants = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor) and not a.requires_grad]
+        self.grad_output = None
+
+    def wrap_inputs(self, args: tuple) -> tuple:
+        if not self.in_index:
+            return args
+        wrapped = _HookIdentity.apply(*(args[i] for i in self.in_index), hooks=self, side="input")
+        args = list(args)
+        for i, t in zip(self.in_index, wrapped):
+            args[i] = t
+        return tuple(args)
+
+    def wrap_outputs(self, result):
+        single = isinstance(result, Tensor)
+        if not single and not isinstance(result, (tuple, list)):
+            return result
+        items = [result] if single else list(result)
+        self.n_out = len(items)
+        self.out_index = [i for i, r in enumerate(items) if isinstance(r, Tensor) and r.requires_grad]
+        if not self.out_index:
+            return result
+        wrapped = _HookIdentity.apply(*(items[i] for i in self.out_index), hooks=self, side="output")
+        for i, t in zip(self.out_index, wrapped):
+            items[i] = t
+        if single:
+            return items[0]
+        return type(result)(*items) if hasattr(result, "_fields") else type(result)(items)
+
+    def on_grad_output(self, grads) -> tuple:
+        module = self.module
+        grad_output = _spread(grads, self.out_index, self.n_out)
+        for hook in list(module._backward_pre_hooks.values()):
+            new = hook(module, grad_output)
+            if new is not None:
+                grad_output = _replacement(new, self.n_out, "full backward pre-hook")
+        self.grad_output = grad_output
+        if not self.in_index:  # no input needs grad: hooks see grad_input all None, now
+            self._call_hooks((None,) * self.n_in)
+        return tuple(grad_output[i] for i in self.out_index)
+
+    def on_grad_input(self, grads) -> tuple:
+        grad_input = list(_spread(grads, self.in_index, self.n_in))
+        for i, a in self.constants:
+            grad_input[i] = zeros_like(a)
+        grad_input = self._call_hooks(tuple(grad_input))
+        return tuple(grad_input[i] for i in self.in_index)
+
+    def _call_hooks(self, grad_input: tuple) -> tuple:
+        module = self.module
+        for hook in list(module._backward_hooks.values()):
+            new = hook(module, grad_input, self.grad_output)
+            if new is not None:
+                grad_input = _replacement(new, self.n_in, "full backward hook")
+        return grad_input

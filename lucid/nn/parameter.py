@@ -1,0 +1,96 @@
+"""``Parameter`` and ``Buffer``: the two kinds of tensor a :class:`~lucid.nn.Module` owns.
+
+- A **Parameter** is trained: it requires grad, ``module.parameters()`` lists it (so an
+  optimizer updates it) and it is saved in ``state_dict``.
+- A **Buffer** is state that is not trained (running statistics, masks, look-up tables,
+  counters): it never requires grad, ``module.buffers()`` lists it, it moves with
+  ``module.to(...)`` and, when ``persistent`` (the default), it is saved in ``state_dict``.
+- A **plain Tensor attribute** (``self.count = lucid.tensor(0)``) is neither: the module does
+  not list, move, cast or save it.
+"""
+
+from __future__ import annotations
+
+from .. import dtypes as _dt
+from ..tensor import Tensor
+
+__all__ = ["Parameter", "Buffer"]
+
+
+def _share_version(new: Tensor, data) -> None:
+    """When ``new`` wraps the storage of the Tensor ``data``, let both count in-place changes
+    together, so autograd notices a change made through either."""
+    if isinstance(data, Tensor) and new._data is data._data:
+        new._version = data._version
+
+
+class Parameter(Tensor):
+    """A tensor that is a trainable parameter of a module (as ``torch.nn.Parameter``).
+
+    ``Parameter(data=None, requires_grad=True)``: ``data`` (a Tensor, whose storage is then
+    shared, or anything ``lucid.tensor`` accepts) keeps its dtype and device; the Parameter
+    is always a leaf of the graph. ``data=None`` gives an empty float32 tensor.
+    Assigning a Parameter to a module attribute registers it.
+    """
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        Tensor.__init__(self, [] if data is None else data)
+        _share_version(self, data)
+        if requires_grad:
+            self.requires_grad_(True)
+
+
+class Buffer(Tensor):
+    """A tensor that is module state but never trained (as ``torch.nn.Buffer``).
+
+    ``Buffer(data=None, dtype=None, persistent=True)``. Without ``dtype``, floating data
+    (Python floats, float16/32/64 arrays or tensors) become float32, the default upstream
+    Lucid documents, while integer and bool data (Python ints, ``num_batches_tracked``)
+    keep their dtype, as in PyTorch. A Tensor of the final dtype shares its storage.
+
+    A Buffer is always a graph leaf with ``requires_grad=False``: ``requires_grad_(True)`` and
+    ``buffer.requires_grad = True`` raise, and an in-place update that would record a graph
+    (``buffer += x`` with ``x`` requiring grad) only changes the values. Operations mixing a
+    buffer with tensors that require grad give gradients to those tensors only.
+
+    ``persistent`` says whether ``Module.state_dict`` includes it. Assigning a Buffer to a
+    module attribute (or passing it to ``register_buffer``) registers it.
+    """
+
+    def __init__(self, data=None, dtype=None, persistent: bool = True):
+        data = [] if data is None else data
+        if dtype is None:
+            data = data if isinstance(data, Tensor) else Tensor(data)
+            dtype = _dt.float32 if data.dtype.kind == "f" else None
+        Tensor.__init__(self, data, dtype=dtype)
+        _share_version(self, data)
+        self.persistent = bool(persistent)
+
+    # A buffer is never part of a graph: these properties shadow Tensor's autograd attributes,
+    # so no code path (requires_grad_, in-place ops that would record, deepcopy, unpickling,
+    # Tensor internals) can switch that on; writes to them are ignored.
+    @property
+    def _requires_grad(self) -> bool:
+        return False
+
+    @_requires_grad.setter
+    def _requires_grad(self, value) -> None:
+        pass
+
+    @property
+    def _node(self):
+        return None
+
+    @_node.setter
+    def _node(self, value) -> None:
+        pass
+
+    def requires_grad_(self, requires_grad: bool = True) -> Buffer:
+        """Buffers never require grad: ``False`` is accepted, ``True`` raises."""
+        if requires_grad:
+            raise RuntimeError(
+                "a Buffer never requires grad: it holds module state that is not trained. Make it an "
+                "nn.Parameter (module.name = nn.Parameter(tensor)) if it should be learned."
+            )
+        return self
+
