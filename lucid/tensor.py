@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from ._backend.device import device as _parse_device
 from ._backend.device import Device
+from ._backend.device import device as _parse_device
 from ._backend.registry import _BACKENDS, Backend
 from .autograd import function as _function
 
@@ -179,7 +179,7 @@ class Tensor:
     def requires_grad(self, flag: bool) -> None:
         self.requires_grad_(flag)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Turn gradient tracking on or off for a leaf tensor (in place); returns self."""
         requires_grad = bool(requires_grad)
         if self._node is not None and not requires_grad:
@@ -217,21 +217,21 @@ class Tensor:
         self._grad = value
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """A tensor sharing this one's storage, without history (as in PyTorch)."""
         return self.detach()
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be set to a Tensor, not {type(value).__name__}")
         self._data, self._device = value._data, value._device
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing storage (and version counter) with this one, cut from the graph."""
         return Tensor._make(self._data, self._device, version=self._version)
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self._node, self._requires_grad = None, False
         return self
 
@@ -280,36 +280,25 @@ class Tensor:
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # ---- moving and converting ------------------------------------------------------
-    def to(self, *args, **kwargs) -> "Tensor":
+    def to(self, *args, **kwargs) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``.
 
         Returns ``self`` when nothing changes, else a new tensor (differentiable).
         ``non_blocking`` and ``copy`` are accepted as in PyTorch.
         """
-        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                device, dtype = arg._device, arg.dtype
-            elif isinstance(arg, (_dt.DType, type)) or _is_dtype_like(arg):
-                dtype = arg
-            else:
-                device = arg
-        device = self._device if device is None else _parse_device(device)
-        dtype = self.dtype if dtype is None else _dt.to_dtype(dtype)
+        device, dtype, copy = parse_to_args(args, kwargs)
+        device = self._device if device is None else device
+        dtype = self.dtype if dtype is None else dtype
         if device is self._device and dtype is self.dtype and not copy:
             return self
         from .ops.conversion import ToCopy
 
         return ToCopy.apply(self, device=device, dtype=dtype)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self, device=None) -> "Tensor":
+    def cuda(self, device=None) -> Tensor:
         """A copy on a CUDA device: ``device`` is an index, ``"cuda:N"`` or a Device (default: current)."""
         if device is None:
             return self.to("cuda")
@@ -435,14 +424,37 @@ def _rebuild(cls, host, device, requires_grad, state):
     return t
 
 
+def parse_to_args(args, kwargs):
+    """``(device, dtype, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``: a device,
+    a dtype, both, or a tensor to match; ``device=``, ``dtype=``, ``copy=``, ``non_blocking=``.
+    Device and dtype are resolved (None where not given)."""
+    kwargs = dict(kwargs)
+    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg._device, arg.dtype
+        elif _is_dtype_like(arg):
+            dtype = arg
+        else:
+            device = arg
+    device = None if device is None else _parse_device(device)
+    return device, None if dtype is None else _dt.to_dtype(dtype), copy
+
+
 def _is_dtype_like(arg) -> bool:
-    if isinstance(arg, str):
-        try:
-            _dt.to_dtype(arg)
-            return True
-        except TypeError:
-            return False
-    return isinstance(arg, np.dtype) or hasattr(arg, "kind") and not isinstance(arg, Device)
+    if isinstance(arg, (_dt.DType, type, np.dtype)):
+        return True
+    if isinstance(arg, Device) or not (isinstance(arg, str) or hasattr(arg, "kind")):
+        return False
+    try:
+        _dt.to_dtype(arg)
+    except TypeError:
+        return False
+    return True
 
 
 class _HookHandle:

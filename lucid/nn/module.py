@@ -24,7 +24,7 @@ from .._backend.device import device as _parse_device
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..ops.creation import zeros_like
-from ..tensor import Tensor
+from ..tensor import Tensor, parse_to_args
 from .hooks import RemovableHandle, add_hook
 from .parameter import Buffer, Parameter
 
@@ -367,7 +367,7 @@ class Module:
         ``to(tensor)`` (its device and dtype). A dtype cast changes floating parameters and
         buffers only (an int64 ``num_batches_tracked`` stays int64), as in PyTorch; the dtype
         must be floating. Returns self."""
-        device, dtype = _parse_to_args(args, kwargs)
+        device, dtype, _ = parse_to_args(args, kwargs)
         if dtype is not None and dtype.kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, got lucid.{dtype.name}")
         return self._apply(lambda t: t.to(device=device, dtype=dtype if t.dtype.kind == "f" else None))
@@ -591,34 +591,6 @@ class Module:
         if len(extra_lines) == 1 and not child_lines:
             return f"{self._get_name()}({extra_lines[0]})"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-def _parse_to_args(args, kwargs):
-    """``(device or None, dtype or None)`` from ``Module.to``'s arguments (as ``Tensor.to``)."""
-    device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    kwargs.pop("non_blocking", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for arg in args:
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-        elif _is_dtype(arg):
-            dtype = arg
-        else:
-            device = arg
-    device = None if device is None else _parse_device(device)
-    dtype = None if dtype is None else _dt.to_dtype(dtype)
-    return device, dtype
-
-
-def _is_dtype(arg) -> bool:
-    if isinstance(arg, (_dt.DType, type)):
-        return True
-    try:
-        _dt.to_dtype(arg)
-    except TypeError:
-        return False
-    return True
 
 
 # ---- full backward hooks ----------------------------------------------------------------

@@ -1,0 +1,17 @@
+"""``lucid.optim``: optimizers with PyTorch's API and numerics, and learning-rate schedulers
+(:mod:`lucid.optim.lr_scheduler`)."""
+
+from __future__ import annotations
+
+from . import lr_scheduler
+from .adagrad import Adadelta, Adagrad, RMSprop
+from .adam import Adam, Adamax, AdamW, NAdam, RAdam
+from .lbfgs import LBFGS
+from .optimizer import Optimizer
+from .rprop import Rprop
+from .sgd import ASGD, SGD
+
+__all__ = [
+    "Optimizer", "SGD", "ASGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adagrad", "Adadelta", "RMSprop",
+    "Rprop", "LBFGS", "lr_scheduler",
+]

@@ -1,0 +1,175 @@
+"""The Adam family: ``Adam`` (with AMSGrad), ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``.
+
+Each keeps ``step`` (a Python int) and the moment estimates ``exp_avg`` (first moment) and
+``exp_avg_sq`` / ``exp_inf`` (second moment / infinity norm) as Tensors shaped like the
+parameter. Numerics follow PyTorch's single-tensor implementations, operation by operation.
+"""
+
+from __future__ import annotations
+
+from .optimizer import Optimizer, check_betas, check_nonnegative, grad_with_decay, lerp_, state_like
+
+__all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
+
+
+class _AdamBase(Optimizer):
+    """Options and state shared by the family: ``betas``, ``eps``, ``weight_decay``."""
+
+    _moments = ("exp_avg", "exp_avg_sq")
+
+    def _check(self, group):
+        check_nonnegative(group, "lr", "eps", "weight_decay")
+        check_betas(group)
+
+    def _init_state(self, p, group):
+        return dict({"step": 0}, **{name: state_like(p) for name in self._moments})
+
+    @staticmethod
+    def _decay(p, g, s, group):
+        """Advance ``step``; apply weight decay (decoupled: shrink ``p``; else L2 into ``g``)."""
+        s["step"] += 1
+        wd = float(group["weight_decay"])
+        if group.get("decoupled_weight_decay"):
+            if wd != 0:
+                p *= 1 - float(group["lr"]) * wd
+            wd = 0.0
+        return grad_with_decay(p, g, group["maximize"], wd)
+
+    @staticmethod
+    def _moments_update(g, s, beta1, beta2):
+        """``exp_avg = lerp(exp_avg, g, 1 - beta1)``, ``exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) g^2``."""
+        lerp_(s["exp_avg"], g, 1 - beta1)
+        v = s["exp_avg_sq"]
+        v *= beta2
+        v += (1 - beta2) * g * g
+
+
+class Adam(_AdamBase):
+    """Adam (as ``torch.optim.Adam``): bias-corrected moment estimates,
+    ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
+
+    ``amsgrad=True`` normalises by the running maximum of ``v``, kept in the state as
+    ``max_exp_avg_sq``. ``decoupled_weight_decay=True`` makes it AdamW.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, decoupled_weight_decay: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _init_state(self, p, group):
+        state = super()._init_state(p, group)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = state_like(p)
+        return state
+
+    def _update(self, xp, p, g, s, group):
+        g = self._decay(p, g, s, group)
+        beta1, beta2 = (float(b) for b in group["betas"])
+        self._moments_update(g, s, beta1, beta2)
+        step = s["step"]
+        step_size = float(group["lr"]) / (1 - beta1 ** step)
+        v = s["exp_avg_sq"]
+        if group["amsgrad"]:
+            v_max = s["max_exp_avg_sq"]
+            v_max[...] = xp.maximum(v_max, v)
+            v = v_max
+        denom = xp.sqrt(v)
+        denom /= (1 - beta2 ** step) ** 0.5
+        denom += float(group["eps"])
+        p += -step_size * s["exp_avg"] / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (as ``torch.optim.AdamW``): ``p *= 1 - lr * weight_decay``
+    before the Adam step; the default ``weight_decay`` is 1e-2."""
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
+                 amsgrad: bool = False, *, foreach=None, maximize: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         decoupled_weight_decay=True)
+
+
+class Adamax(_AdamBase):
+    """Adamax (as ``torch.optim.Adamax``): Adam with the infinity norm,
+    ``u = max(beta2 * u, |g| + eps)``, ``p -= lr / (1 - beta1^t) * m / u``."""
+
+    _moments = ("exp_avg", "exp_inf")
+
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 foreach=None, *, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      foreach=foreach, maximize=maximize))
+
+    def _update(self, xp, p, g, s, group):
+        g = self._decay(p, g, s, group)
+        beta1, beta2 = (float(b) for b in group["betas"])
+        lerp_(s["exp_avg"], g, 1 - beta1)
+        u = s["exp_inf"]
+        u *= beta2
+        u[...] = xp.maximum(u, xp.abs(g) + float(group["eps"]))
+        clr = float(group["lr"]) / (1 - beta1 ** s["step"])
+        p += -clr * s["exp_avg"] / u
+
+
+class NAdam(_AdamBase):
+    """NAdam (as ``torch.optim.NAdam``): Adam with Nesterov momentum and the momentum schedule
+    ``mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))``; the state keeps their running
+    product ``mu_product`` as a Python float (PyTorch rounds it to float32 each step)."""
+
+    def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,
+                 maximize: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      foreach=foreach, maximize=maximize))
+
+    def _check(self, group):
+        super()._check(group)
+        check_nonnegative(group, "momentum_decay")
+
+    def _init_state(self, p, group):
+        return dict(super()._init_state(p, group), mu_product=1.0)
+
+    def _update(self, xp, p, g, s, group):
+        g = self._decay(p, g, s, group)
+        beta1, beta2 = (float(b) for b in group["betas"])
+        lr, decay, step = float(group["lr"]), float(group["momentum_decay"]), s["step"]
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
+        mu_product = s["mu_product"] = s["mu_product"] * mu
+        self._moments_update(g, s, beta1, beta2)
+        denom = xp.sqrt(s["exp_avg_sq"] / (1 - beta2 ** step))
+        denom += float(group["eps"])
+        p += (-lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
+        p += ((-lr * mu_next) / (1.0 - mu_product * mu_next)) * s["exp_avg"] / denom
+
+
+class RAdam(_AdamBase):
+    """RAdam (as ``torch.optim.RAdam``): Adam whose adaptive term is switched on, with the
+    variance rectification factor, only once the approximated SMA length ``rho_t`` exceeds 5;
+    before that it is SGD with bias-corrected momentum."""
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
+                 decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
+                                      maximize=maximize))
+
+    def _update(self, xp, p, g, s, group):
+        g = self._decay(p, g, s, group)
+        beta1, beta2 = (float(b) for b in group["betas"])
+        lr, step = float(group["lr"]), s["step"]
+        self._moments_update(g, s, beta1, beta2)
+        bias_correction2 = 1 - beta2 ** step
+        update = s["exp_avg"] / (1 - beta1 ** step) * lr
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            root = xp.sqrt(s["exp_avg_sq"])
+            root += float(group["eps"])
+            update *= (1.0 / root) * bias_correction2 ** 0.5  # torch computes scalar / tensor this way
+            update *= rect
+        p -= update

@@ -1,0 +1,76 @@
+"""Stochastic gradient descent: ``SGD`` (momentum, dampening, Nesterov) and averaged ``ASGD``."""
+
+from __future__ import annotations
+
+from .optimizer import Optimizer, check_nonnegative, grad_with_decay, state_like
+
+__all__ = ["SGD", "ASGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum (as ``torch.optim.SGD``).
+
+    ``buf = momentum * buf + (1 - dampening) * g`` (the first step sets ``buf = g``), then
+    ``p -= lr * (g + momentum * buf if nesterov else buf)``. The state holds
+    ``momentum_buffer`` when ``momentum != 0``.
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach))
+
+    def _check(self, group):
+        check_nonnegative(group, "lr", "momentum", "weight_decay")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def _init_state(self, p, group):
+        return {"momentum_buffer": None} if group["momentum"] != 0 else {}
+
+    def _update(self, xp, p, g, s, group):
+        g = grad_with_decay(p, g, group["maximize"], float(group["weight_decay"]))
+        momentum = float(group["momentum"])
+        if momentum != 0:
+            buf = s.get("momentum_buffer")
+            if buf is None:
+                buf = s["momentum_buffer"] = xp.asarray(g, copy=True)
+            else:
+                buf *= momentum
+                buf += (1 - float(group["dampening"])) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        p += -float(group["lr"]) * g
+
+
+class ASGD(Optimizer):
+    """Averaged stochastic gradient descent (as ``torch.optim.ASGD``).
+
+    ``p *= 1 - lambd * eta; p -= eta * g``; ``ax`` averages the iterates once ``step > t0``;
+    ``eta = lr / (1 + lambd * lr * step) ** alpha`` and ``mu = 1 / max(1, step - t0)`` are kept
+    in the state as Python numbers (PyTorch keeps float32 0-d tensors).
+    """
+
+    def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
+                 weight_decay: float = 0, foreach=None, maximize: bool = False):
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                                      foreach=foreach, maximize=maximize))
+
+    def _check(self, group):
+        check_nonnegative(group, "lr", "weight_decay")
+
+    def _init_state(self, p, group):
+        return {"step": 0, "eta": float(group["lr"]), "mu": 1.0, "ax": state_like(p)}
+
+    def _update(self, xp, p, g, s, group):
+        g = grad_with_decay(p, g, group["maximize"], float(group["weight_decay"]))
+        lr, lambd, alpha, t0 = (float(group[k]) for k in ("lr", "lambd", "alpha", "t0"))
+        s["step"] += 1
+        eta, mu, ax = s["eta"], s["mu"], s["ax"]
+        p *= 1 - lambd * eta
+        p += -eta * g
+        if mu != 1:
+            ax += (p - ax) * mu
+        else:
+            ax[...] = p
+        s["eta"] = lr / ((1 + lambd * lr * s["step"]) ** alpha)
+        s["mu"] = 1 / max(1, s["step"] - t0)
