@@ -1,0 +1,487 @@
+"""``DataLoader``: batches from a dataset, in the main process or in worker processes.
+
+Batches are made on the host as NumPy (by workers when ``num_workers > 0``) and become lucid
+Tensors in the main process, once per batch, on the loader's ``device``. A loader yields the
+same batches with or without workers: the sampler runs in the main process and results are
+put back in order. Randomness (shuffling, the workers' seeds) comes from ``generator`` (an int
+seed or a ``numpy.random.Generator``) or else from lucid's global CPU generator, so
+``lucid.manual_seed`` makes a run reproducible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import multiprocessing
+import os
+import pickle
+import queue
+import random
+import sys
+import time
+import traceback
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._backend.device import device as _parse_device
+from ..random import manual_seed
+from ..tensor import Tensor
+from .collate import default_collate, default_convert, host_collate
+from .dataset import IterableDataset
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, as_generator, draw_seed
+
+__all__ = ["DataLoader", "WorkerInfo", "get_worker_info"]
+
+_POLL_S = 1.0  # how often a waiting process checks that its peers are alive
+_JOIN_S = 5.0  # how long shutdown waits for a worker before terminating it
+_RESET = "reset"  # message: an iterable-dataset worker restarts its stream (persistent workers)
+_FIXED = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset", "persistent_workers")
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """What a worker process knows about itself: its ``id`` (0-based), ``num_workers``, the
+    ``seed`` it was given, and its own copy of the ``dataset``."""
+
+    id: int
+    num_workers: int
+    seed: int
+    dataset: object
+
+
+_worker_info: WorkerInfo | None = None
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """In a DataLoader worker: its :class:`WorkerInfo` (use it to shard an IterableDataset or
+    seed per worker); in the main process: None."""
+    return _worker_info
+
+
+class _InfiniteConstantSampler(Sampler):
+    """The "indices" of an IterableDataset: None, forever (the dataset decides when to stop)."""
+
+    def __iter__(self):
+        while True:
+            yield None
+
+
+class _Exhausted:
+    """Sent by a worker whose IterableDataset stream has ended."""
+
+
+class _WorkerError:
+    """An exception raised in a worker, carried to the main process and raised there."""
+
+    def __init__(self, where: str) -> None:
+        exc_type, exc, tb = sys.exc_info()
+        try:
+            pickle.dumps(exc_type)
+            self.exc_type = exc_type
+        except Exception:  # a class that can't cross processes is re-raised as RuntimeError
+            self.exc_type = RuntimeError
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        self.message = f"Caught {exc_type.__name__} {where}.\nOriginal {text}"
+
+    def reraise(self):
+        try:
+            error = self.exc_type(self.message)
+        except Exception:
+            error = RuntimeError(self.message)
+        raise error
+
+
+class _Fetcher:
+    """Turns the sampler's output (a batch of indices, one index, or None for streams) into a
+    collated batch; raises StopIteration when an IterableDataset runs out."""
+
+    def __init__(self, dataset, iterable: bool, auto_collation: bool, collate, drop_last: bool) -> None:
+        self.dataset, self.iterable, self.auto_collation = dataset, iterable, auto_collation
+        self.collate, self.drop_last = collate, drop_last
+        self.reset()
+
+    def reset(self) -> None:
+        self._stream = iter(self.dataset) if self.iterable else None
+
+    def fetch(self, indices):
+        if self.iterable:
+            if not self.auto_collation:
+                return self.collate(next(self._stream))
+            batch = list(itertools.islice(self._stream, len(indices)))
+            if not batch or (self.drop_last and len(batch) < len(indices)):
+                raise StopIteration
+            return self.collate(batch)
+        if not self.auto_collation:
+            return self.collate(self.dataset[indices])
+        getitems = getattr(self.dataset, "__getitems__", None)
+        return self.collate(getitems(indices) if callable(getitems) else [self.dataset[i] for i in indices])
+
+
+def _seed_process(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    manual_seed(seed)
+
+
+def _worker_loop(fetch_args, index_queue, result_queue, done_event, seed, worker_id, num_workers,
+                 worker_init_fn, parent_pid) -> None:
+    """A worker process: fetch the batches named on ``index_queue`` and put them, pickled, on
+    ``result_queue`` as ``(epoch, batch index, worker id, batch or error)``. Stops on None."""
+    global _worker_info
+    _seed_process(seed)
+    _worker_info = WorkerInfo(worker_id, num_workers, seed, fetch_args[0])
+    broken = fetcher = None
+    try:
+        if worker_init_fn is not None:
+            worker_init_fn(worker_id)
+        fetcher = _Fetcher(*fetch_args)
+    except Exception:
+        broken = _WorkerError(f"in DataLoader worker process {worker_id} while starting")
+    ended = False
+    while True:
+        try:
+            task = index_queue.get(timeout=_POLL_S)
+        except queue.Empty:
+            if os.getppid() != parent_pid:  # the main process is gone
+                break
+            continue
+        if task is None:
+            break
+        if task == _RESET:
+            ended = False
+            if fetcher is not None:
+                fetcher.reset()
+            continue
+        if done_event.is_set() or ended:
+            continue
+        epoch, idx, indices = task
+        try:
+            result = broken or fetcher.fetch(indices)
+        except Exception as error:
+            if isinstance(error, StopIteration) and fetcher.iterable:
+                result, ended = _Exhausted(), True
+            else:
+                result = _WorkerError(f"in DataLoader worker process {worker_id}")
+        try:
+            payload = pickle.dumps((epoch, idx, worker_id, result), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:
+            payload = pickle.dumps((epoch, idx, worker_id, _WorkerError(
+                f"in DataLoader worker process {worker_id} while sending a batch (it could not be pickled)")))
+        result_queue.put(payload)
+    result_queue.cancel_join_thread()
+    result_queue.close()
+
+
+class _BaseIter:
+    def __init__(self, loader: DataLoader) -> None:
+        self._loader = loader
+        self._new_epoch()
+
+    def _new_epoch(self) -> None:
+        # The base seed is drawn before the sampler's first draw, with or without workers, so
+        # both kinds of loader consume the global generator alike and shuffle alike.
+        self._base_seed = draw_seed(self._loader._rng)
+        self._sampler_iter = iter(self._loader._index_sampler)
+
+    def __iter__(self):
+        return self
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+
+class _SingleProcessIter(_BaseIter):
+    def __init__(self, loader: DataLoader) -> None:
+        super().__init__(loader)
+        self._fetcher = _Fetcher(*loader._fetch_args())
+
+    def __next__(self):
+        indices = next(self._sampler_iter)
+        return self._loader._finish(self._fetcher.fetch(indices))
+
+
+class _MultiProcessIter(_BaseIter):
+    """Keeps ``prefetch_factor`` batches per worker in flight, hands tasks out round-robin and
+    returns results in task order, skipping workers whose stream has ended."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        super().__init__(loader)
+        ctx = loader._mp_context
+        n = loader.num_workers
+        self._result_queue = ctx.Queue()
+        self._done_event = ctx.Event()
+        self._index_queues = [ctx.Queue() for _ in range(n)]
+        self._workers = []
+        # Not __del__: the loader and a persistent iterator form a cycle, and the cyclic GC would
+        # run the queues' and processes' own finalizers first. This one holds them alive until it ran.
+        self._stop = weakref.finalize(self, _stop_workers, self._workers, self._index_queues, self._result_queue,
+                                      self._done_event)
+        for wid, index_queue in enumerate(self._index_queues):
+            w = ctx.Process(
+                target=_worker_loop,
+                args=(loader._fetch_args(), index_queue, self._result_queue, self._done_event,
+                      self._base_seed + wid, wid, n, loader.worker_init_fn, os.getpid()),
+                daemon=True,
+            )
+            w.start()
+            self._workers.append(w)
+        self._epoch = 0
+        self._start()
+
+    def _reset(self) -> None:
+        """Start another epoch on the same (persistent) workers."""
+        self._new_epoch()
+        self._epoch += 1
+        if self._loader._iterable:
+            for index_queue in self._index_queues:
+                index_queue.put(_RESET)
+        self._start()
+
+    def _start(self) -> None:
+        n = self._loader.num_workers
+        self._send_idx = self._rcvd_idx = 0
+        self._tasks: dict[int, list] = {}  # batch index -> [worker id] or [worker id, result]
+        self._active = [True] * n
+        self._cycle = itertools.cycle(range(n))
+        for _ in range(self._loader.prefetch_factor * n):
+            self._put_task()
+
+    def _put_task(self) -> None:
+        if not any(self._active):
+            return
+        try:
+            indices = next(self._sampler_iter)
+        except StopIteration:
+            return
+        wid = next(w for w in self._cycle if self._active[w])
+        self._index_queues[wid].put((self._epoch, self._send_idx, indices))
+        self._tasks[self._send_idx] = [wid]
+        self._send_idx += 1
+
+    def __next__(self):
+        while True:
+            while self._rcvd_idx < self._send_idx:
+                task = self._tasks[self._rcvd_idx]
+                if len(task) == 2 or self._active[task[0]]:
+                    break
+                del self._tasks[self._rcvd_idx]  # its worker's stream ended: no result will come
+                self._rcvd_idx += 1
+            else:
+                if not self._loader.persistent_workers:
+                    self._shutdown()
+                raise StopIteration
+            task = self._tasks[self._rcvd_idx]
+            if len(task) == 2:
+                del self._tasks[self._rcvd_idx]
+                self._rcvd_idx += 1
+                self._put_task()
+                if isinstance(task[1], _WorkerError):
+                    task[1].reraise()
+                return self._loader._finish(task[1])
+            epoch, idx, wid, result = self._receive()
+            if epoch != self._epoch or idx not in self._tasks:
+                continue
+            if isinstance(result, _Exhausted):
+                self._active[wid] = False
+                self._put_task()
+            else:
+                self._tasks[idx].append(result)
+
+    def _receive(self):
+        timeout = self._loader.timeout
+        deadline = time.monotonic() + timeout if timeout > 0 else None
+        while True:
+            wait = _POLL_S if deadline is None else max(0.0, min(_POLL_S, deadline - time.monotonic()))
+            try:
+                return pickle.loads(self._result_queue.get(timeout=wait))
+            except queue.Empty:
+                pass
+            dead = [f"{i} (exit code {w.exitcode})" for i, w in enumerate(self._workers) if not w.is_alive()]
+            if dead:
+                self._shutdown()
+                raise RuntimeError(f"DataLoader worker process(es) {', '.join(dead)} exited unexpectedly")
+            if deadline is not None and time.monotonic() >= deadline:
+                raise RuntimeError(f"DataLoader timed out after {timeout} seconds waiting for a batch from its workers")
+
+    def _shutdown(self) -> None:
+        self._stop()
+
+
+def _stop_workers(workers, index_queues, result_queue, done_event) -> None:
+    """Ask every worker to stop, wait for it a little, terminate it if need be, close the queues."""
+    done_event.set()
+    for index_queue in index_queues:
+        index_queue.put(None)
+    for w in workers:
+        w.join(timeout=_JOIN_S)
+        if w.is_alive():
+            w.terminate()
+            w.join()
+    for q in (*index_queues, result_queue):
+        q.cancel_join_thread()
+        q.close()
+
+
+def _mp_context(context):
+    if context is None or isinstance(context, str):
+        return multiprocessing.get_context(context)
+    return context
+
+
+class DataLoader:
+    """Iterate over ``dataset`` in batches, as ``torch.utils.data.DataLoader``.
+
+    Map-style datasets are visited in the order of ``sampler`` (``SequentialSampler``, or
+    ``RandomSampler`` with ``shuffle=True``) and grouped by ``batch_size`` (the last, short
+    batch dropped with ``drop_last``), or in the batches of ``batch_sampler``; ``batch_size=None``
+    yields single samples. ``collate_fn`` merges a batch (default: :func:`default_collate`).
+
+    ``num_workers > 0`` fetches and collates in that many processes (``multiprocessing_context``,
+    default: the platform's), each seeded with ``base_seed + worker_id`` (Python's ``random``,
+    NumPy's legacy global generator and ``lucid.manual_seed``), then ``worker_init_fn(worker_id)``
+    is called; ``prefetch_factor`` batches per worker are kept in flight, ``timeout`` seconds
+    bound the wait for one, and ``persistent_workers`` keeps the processes between epochs.
+    Workers should produce host data (NumPy, numbers, CPU tensors); ``device`` moves the batches.
+
+    ``generator`` is an int seed or a ``numpy.random.Generator`` (lucid has no Generator object);
+    without it shuffling and worker seeds follow ``lucid.manual_seed``. ``pin_memory`` is
+    accepted for compatibility and does nothing on the CPU (pinned host buffers belong to the
+    CUDA backend). ``device`` (a lucid extension) puts every batch there, one transfer per array.
+    """
+
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
+                 batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
+                 generator=None, *, prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 device=None) -> None:
+        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+            raise ValueError(
+                f"num_workers option should be a non-negative integer, got {num_workers!r}; "
+                "use num_workers=0 to disable multiprocessing"
+            )
+        if timeout < 0:
+            raise ValueError(f"timeout option should be non-negative, got {timeout}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError(
+                "prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 to "
+                "enable multiprocessing, otherwise set prefetch_factor to None."
+            )
+        if num_workers == 0 and multiprocessing_context is not None:
+            raise ValueError(
+                "multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
+                f"but got num_workers={num_workers}"
+            )
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        if prefetch_factor is not None and (not isinstance(prefetch_factor, int) or prefetch_factor < 1):
+            raise ValueError(f"prefetch_factor option should be a positive integer, got {prefetch_factor!r}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            for name, value, unset in (("shuffle", shuffle, (None, False)), ("sampler", sampler, (None,)),
+                                       ("batch_sampler", batch_sampler, (None,))):
+                if not any(value is u for u in unset):
+                    raise ValueError(
+                        f"DataLoader with IterableDataset: expected unspecified {name} option, "
+                        f"but got {name}={value!r}"
+                    )
+        shuffle = bool(shuffle)
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError(
+                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
+                )
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError(
+                "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
+            )
+        rng = as_generator(generator)
+        if sampler is None:
+            if iterable:
+                sampler = _InfiniteConstantSampler()
+            elif shuffle:
+                sampler = RandomSampler(dataset, generator=rng)
+            else:
+                sampler = SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+
+        self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.num_workers, self.prefetch_factor, self.timeout = num_workers, prefetch_factor, timeout
+        self.worker_init_fn, self.persistent_workers = worker_init_fn, persistent_workers
+        self.multiprocessing_context = multiprocessing_context
+        self.pin_memory, self.generator = bool(pin_memory), generator
+        self.device = None if device is None else _parse_device(device)
+        self._mp_context = _mp_context(multiprocessing_context) if num_workers else None
+        self._rng, self._iterable = rng, iterable
+        auto = batch_sampler is not None
+        self._default_collate = collate_fn in (None, default_collate, default_convert)
+        if self._default_collate:  # collate on the host, convert to Tensors in the main process
+            self.collate_fn = default_collate if auto else default_convert
+            self._host_fn = host_collate if auto else _identity
+        else:
+            self.collate_fn = self._host_fn = collate_fn
+        self._iterator = None
+        self._initialized = True
+
+    def __setattr__(self, name, value) -> None:
+        if name in _FIXED and getattr(self, "_initialized", False):
+            raise ValueError(f"{name} attribute should not be set after {type(self).__name__} is initialized")
+        super().__setattr__(name, value)
+
+    @property
+    def _index_sampler(self):
+        return self.batch_sampler if self.batch_sampler is not None else self.sampler
+
+    def _fetch_args(self) -> tuple:
+        return (self.dataset, self._iterable, self.batch_sampler is not None, self._host_fn, self.drop_last)
+
+    def _finish(self, batch):
+        """The main process's one step per batch: arrays become Tensors on ``device``."""
+        if self._default_collate:
+            return default_convert(batch, self.device)
+        return batch if self.device is None else _to_device(batch, self.device)
+
+    def __iter__(self):
+        if self.num_workers == 0:
+            return _SingleProcessIter(self)
+        if not self.persistent_workers:
+            return _MultiProcessIter(self)
+        if self._iterator is None:
+            self._iterator = _MultiProcessIter(self)
+        else:
+            self._iterator._reset()
+        return self._iterator
+
+    def __len__(self) -> int:
+        """Batches per epoch; for an IterableDataset, derived from ``len(dataset)`` (which it must have)."""
+        if not self._iterable:
+            return len(self._index_sampler)
+        n = len(self.dataset)
+        if self.batch_size is not None:
+            n = n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        return n
+
+
+def _identity(sample):
+    return sample
+
+
+def _to_device(data, device):
+    """Tensors anywhere in ``data`` moved to ``device`` (for batches from a custom ``collate_fn``)."""
+    if isinstance(data, Tensor):
+        return data.to(device)
+    if isinstance(data, dict):
+        return type(data)({k: _to_device(v, device) for k, v in data.items()})
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(_to_device(v, device) for v in data))
+    if isinstance(data, (list, tuple)):
+        return type(data)(_to_device(v, device) for v in data)
+    return data
