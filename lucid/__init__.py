@@ -12,7 +12,7 @@ from .ops import *  # noqa: F401,F403
 from .random import manual_seed
 from .tensor import Tensor, tensor
 
-from . import data, datasets, nn, optim  # noqa: E402  (need Tensor)
+from . import data, datasets, nn, optim, utils  # noqa: E402  (need Tensor)
 from .serialization import load, save  # noqa: E402
 
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
