@@ -217,3 +217,12 @@ def test_cast_shorthands(device):
     assert x.long().dtype == lucid.int64 and x.long().tolist() == [1, -2]
     assert x.int().dtype == lucid.int32 and x.bool().dtype == lucid.bool and x.double().dtype == lucid.float64
     assert lucid.arange(3, device=device).float().dtype == lucid.float32
+
+
+def test_invert_and_logical_not(device):
+    p = lucid.tensor([True, False], device=device)
+    assert (~p).tolist() == [False, True]
+    assert lucid.logical_not(lucid.tensor([0, 3], device=device)).tolist() == [True, False]
+    assert (~lucid.tensor([0, 5], dtype=lucid.int32, device=device)).tolist() == [-1, -6]
+    with pytest.raises(TypeError, match="bool or integer"):
+        ~lucid.ones(2, device=device)

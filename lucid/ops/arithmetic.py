@@ -265,6 +265,20 @@ bitwise_or = _nondiff(operator.or_, "bitwise_or")
 bitwise_xor = _nondiff(operator.xor, "bitwise_xor")
 
 
+def bitwise_not(x: Tensor) -> Tensor:
+    """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
+    kind = x.dtype.kind
+    if kind == "f":
+        raise TypeError(f"~ (bitwise_not) needs a bool or integer tensor, got {x.dtype.name}")
+    xp = x.xp
+    return Tensor._make(xp.logical_not(x._data) if kind == "b" else xp.bitwise_invert(x._data), x._device)
+
+
+def logical_not(x: Tensor) -> Tensor:
+    """Elementwise ``not``: True where ``x`` is zero/False (bool result, no gradient)."""
+    return bitwise_not(_truth(x))
+
+
 def _truth(x):
     if isinstance(x, Tensor):
         return x if x.dtype is _dt.bool_ else ne(x, 0)
@@ -287,5 +301,6 @@ logical_xor = _logical(bitwise_xor, "logical_xor")
 __all__ = [
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "remainder", "true_divide", "divide",
     "multiply", "subtract", "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "bitwise_and", "bitwise_or",
-    "bitwise_xor", "logical_and", "logical_or", "logical_xor", "unbroadcast", "operands",
+    "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "unbroadcast",
+    "operands",
 ]

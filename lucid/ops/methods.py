@@ -26,7 +26,7 @@ OPERATORS = {
     "__pow__": A.pow, "__rpow__": _swap(A.pow), "__mod__": A.remainder, "__rmod__": _swap(A.remainder),
     "__floordiv__": A.floor_divide, "__rfloordiv__": _swap(A.floor_divide),
     "__eq__": A.eq, "__ne__": A.ne, "__lt__": A.lt, "__le__": A.le, "__gt__": A.gt, "__ge__": A.ge,
-    "__and__": A.bitwise_and, "__rand__": _swap(A.bitwise_and), "__or__": A.bitwise_or,
+    "__invert__": A.bitwise_not, "__and__": A.bitwise_and, "__rand__": _swap(A.bitwise_and), "__or__": A.bitwise_or,
     "__ror__": _swap(A.bitwise_or), "__xor__": A.bitwise_xor, "__rxor__": _swap(A.bitwise_xor),
     "__iadd__": I.inplace(A.add, "__iadd__"), "__isub__": I.inplace(A.sub, "__isub__"),
     "__imul__": I.inplace(A.mul, "__imul__"), "__itruediv__": I.inplace(A.div, "__itruediv__"),
@@ -43,6 +43,7 @@ BINARY_METHODS = {
     "eq": A.eq, "ne": A.ne, "lt": A.lt, "le": A.le, "gt": A.gt, "ge": A.ge,
     "logical_and": A.logical_and, "logical_or": A.logical_or, "logical_xor": A.logical_xor,
     "bitwise_and": A.bitwise_and, "bitwise_or": A.bitwise_or, "bitwise_xor": A.bitwise_xor,
+    "bitwise_not": A.bitwise_not, "logical_not": A.logical_not,
 }
 
 INPLACE_METHODS = {
