@@ -226,3 +226,9 @@ def test_invert_and_logical_not(device):
     assert (~lucid.tensor([0, 5], dtype=lucid.int32, device=device)).tolist() == [-1, -6]
     with pytest.raises(TypeError, match="bool or integer"):
         ~lucid.ones(2, device=device)
+
+
+def test_sigmoid_keeps_relative_precision_for_negative_inputs(device):
+    x = lucid.tensor([-100.0, -30.0, 30.0], dtype=lucid.float64, device=device)
+    want = 1 / (1 + np.exp(-x.numpy(force=True)))
+    np.testing.assert_allclose(x.sigmoid().numpy(force=True), want, rtol=1e-14)

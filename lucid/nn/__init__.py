@@ -10,11 +10,11 @@ from .module import Module  # noqa: I001  (Module and Parameter first: the layer
 from .parameter import Buffer, Parameter
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .hooks import RemovableHandle
-from . import functional
+from . import functional, init, utils
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-    "RemovableHandle", "functional", *_layers,
+    "RemovableHandle", "functional", "init", "utils", *_layers,
 ]

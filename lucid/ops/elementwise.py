@@ -32,6 +32,12 @@ def _zero_grad(x, y, g):
     return g * 0
 
 
+def _sigmoid(xp, x):
+    """1 / (1 + exp(-x)) without overflow and with full relative precision for x << 0."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, xp.ones_like(e), e) / (1 + e)
+
+
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -54,8 +60,7 @@ _TABLE = {
     "sinh": (lambda xp, x: xp.sinh(x), lambda x, y, g: g * x.cosh(), "x"),
     "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, g: g * x.sinh(), "x"),
     "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, g: g * (1 - y * y), "y"),
-    # 0.5 * (1 + tanh(x / 2)) is exact and never overflows, unlike 1 / (1 + exp(-x))
-    "sigmoid": (lambda xp, x: 0.5 * (xp.tanh(0.5 * x) + 1), lambda x, y, g: g * y * (1 - y), "y"),
+    "sigmoid": (lambda xp, x: _sigmoid(xp, x), lambda x, y, g: g * y * (1 - y), "y"),
     "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * x.sign(), "x"),
     "neg": (lambda xp, x: -x, lambda x, y, g: -g, ""),
     "reciprocal": (lambda xp, x: 1 / x, lambda x, y, g: -g * y * y, "y"),

@@ -1,0 +1,383 @@
+"""Activation functions (``torch.nn.functional`` names, argument order and defaults).
+
+The pointwise ones are each ONE fused op: a table row gives the forward on raw arrays and the
+derivative written in lucid ops (so double backward works), as in :mod:`lucid.ops.elementwise`.
+``elu``/``selu``/``celu`` share one row (PyTorch's ``scale``/``input_scale`` form), as do
+``hardtanh``/``relu6``. Every ``inplace=True`` writes the result into the input (as PyTorch).
+``softmax``/``log_softmax`` are :mod:`lucid.ops.softmax`'s fused ops.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ... import ops as _ops
+from ...autograd.function import Function
+from ...ops.inplace import inplace as _make_inplace
+from ...ops.special import erf_array
+from ...tensor import Tensor
+
+__all__ = [
+    "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "swish", "mish", "softplus",
+    "softsign", "hardtanh", "hardsigmoid", "hardswish", "sigmoid", "tanh", "logsigmoid", "threshold",
+    "hardshrink", "softshrink", "tanhshrink", "rrelu", "prelu", "glu", "softmax", "log_softmax", "softmin",
+    "gumbel_softmax", "relu_", "relu6_", "leaky_relu_", "elu_", "selu_", "celu_", "hardtanh_", "threshold_",
+    "rrelu_",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_K = math.sqrt(2.0 / math.pi)  # gelu(approximate="tanh"): 0.5 x (1 + tanh(k (x + c x^3)))
+_TANH_C = 0.044715
+
+
+class _Activation(Function):
+    """One pointwise activation: ``compute(xp, x, **params)`` forward, ``derivative(x, y, g,
+    **params)`` backward in lucid ops; ``save`` says whether backward needs the input (``"x"``) or
+    the output (``"y"``)."""
+
+    save = "x"
+
+    def forward(self, x, **params):
+        self.params = params
+        y = self.compute(self.xp, x, **params)
+        self.save_for_backward(x if self.save == "x" else y)
+        return y
+
+    def backward(self, g):
+        (saved,) = self.saved_tensors
+        x, y = (saved, None) if self.save == "x" else (None, saved)
+        return self.derivative(x, y, g, **self.params)
+
+
+def _mask(cond: Tensor, like: Tensor) -> Tensor:
+    return cond.to(like.dtype)
+
+
+def _sigmoid(xp, x):
+    """``1 / (1 + exp(-x))`` to full relative precision for any ``x``, without overflow."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, e) / (1 + e)
+
+
+def _softplus(xp, x):
+    """``log(1 + exp(x))`` without overflow."""
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def _elu(xp, x, alpha, scale, input_scale):
+    negative = xp.expm1(xp.minimum(x, 0) * input_scale) * (alpha * scale)
+    return xp.where(x > 0, x * scale, negative)
+
+
+def _elu_grad(x, y, g, alpha, scale, input_scale):
+    negative = g * (alpha * scale * input_scale) * (x.clamp(max=0) * input_scale).exp()
+    return _ops.where(x > 0, g * scale, negative)
+
+
+def _gelu(xp, x):
+    return 0.5 * x * (1 + erf_array(xp, x * _INV_SQRT2))
+
+
+def _gelu_grad(x, y, g):
+    cdf = 0.5 * (1 + (x * _INV_SQRT2).erf())
+    return g * (cdf + x * (-0.5 * x * x).exp() * _INV_SQRT_2PI)
+
+
+def _gelu_tanh(xp, x):
+    return 0.5 * x * (1 + xp.tanh(_TANH_K * (x + _TANH_C * x * x * x)))
+
+
+def _gelu_tanh_grad(x, y, g):
+    t = (_TANH_K * (x + _TANH_C * x * x * x)).tanh()
+    return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _TANH_K * (1 + 3 * _TANH_C * x * x))
+
+
+def _softplus_fwd(xp, x, beta, threshold):
+    bx = x * beta
+    return xp.where(bx > threshold, x, xp.log1p(xp.exp(xp.minimum(bx, threshold))) / beta)
+
+
+def _softplus_grad(x, y, g, beta, threshold):
+    bx = x * beta
+    return _ops.where(bx > threshold, g, g * bx.sigmoid())
+
+
+def _silu_grad(x, y, g):
+    s = x.sigmoid()
+    return g * s * (1 + x * (1 - s))
+
+
+def _mish_grad(x, y, g):
+    tsp = _apply("softplus", x, beta=1.0, threshold=20.0).tanh()
+    return g * (tsp + x * x.sigmoid() * (1 - tsp * tsp))
+
+
+def _hardswish_grad(x, y, g):
+    middle = _mask((x >= -3) & (x <= 3), g)
+    return g * (middle * (x / 3 + 0.5) + _mask(x > 3, g))
+
+
+def _shrink_grad(x, y, g, lambd):
+    return g * _mask(x.abs() > lambd, g)
+
+
+# name: (forward(xp, x, **params), derivative(x, y, g, **params), what backward needs)
+_TABLE = {
+    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, g: g * _mask(y > 0, g), "y"),
+    "leaky_relu": (lambda xp, x, slope: xp.where(x > 0, x, x * slope),
+                   lambda x, y, g, slope: _ops.where(x > 0, g, g * slope), "x"),
+    "hardtanh": (lambda xp, x, lo, hi: xp.clip(x, lo, hi),
+                 lambda x, y, g, lo, hi: g * _mask((x > lo) & (x < hi), g), "x"),
+    "elu": (_elu, _elu_grad, "x"),
+    "gelu": (_gelu, _gelu_grad, "x"),
+    "gelu_tanh": (_gelu_tanh, _gelu_tanh_grad, "x"),
+    "silu": (lambda xp, x: x * _sigmoid(xp, x), _silu_grad, "x"),
+    "mish": (lambda xp, x: x * xp.tanh(_softplus(xp, x)), _mish_grad, "x"),
+    "softplus": (_softplus_fwd, _softplus_grad, "x"),
+    "logsigmoid": (lambda xp, x: xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))),
+                   lambda x, y, g: g * (-x).sigmoid(), "x"),
+    "hardsigmoid": (lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1),
+                    lambda x, y, g: g * _mask((x > -3) & (x < 3), g) / 6, "x"),
+    "hardswish": (lambda xp, x: x * xp.clip(x / 6 + 0.5, 0, 1), _hardswish_grad, "x"),
+    "softsign": (lambda xp, x: x / (1 + xp.abs(x)), lambda x, y, g: g / (1 + x.abs()).square(), "x"),
+    "threshold": (lambda xp, x, th, value: xp.where(x > th, x, value),
+                  lambda x, y, g, th, value: g * _mask(x > th, g), "x"),
+    "hardshrink": (lambda xp, x, lambd: xp.where(xp.abs(x) > lambd, x, 0), _shrink_grad, "x"),
+    "softshrink": (lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)),
+                   _shrink_grad, "x"),
+    "tanhshrink": (lambda xp, x: x - xp.tanh(x), lambda x, y, g: g * x.tanh().square(), "x"),
+}
+
+_FUNCTIONS = {
+    name: type(name.title().replace("_", ""), (_Activation,), {
+        "compute": staticmethod(fwd), "derivative": staticmethod(der), "save": save,
+        "__doc__": f"Fused ``{name}`` activation.",
+    })
+    for name, (fwd, der, save) in _TABLE.items()
+}
+# ``inplace=True``: the result written into ``x`` (autograd-aware, see lucid.ops.inplace)
+_IN_PLACE = {
+    name: _make_inplace(lambda x, params, cls=cls: cls.apply(x, **params), f"{name}_")
+    for name, cls in _FUNCTIONS.items()
+}
+
+
+def _apply(name: str, x: Tensor, inplace: bool = False, **params) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} expects a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f" and not (name == "relu" and x.dtype.kind in "iu"):
+        raise TypeError(f"{name} needs a floating tensor, got {x.dtype.name}; cast it first (x.float())")
+    return _IN_PLACE[name](x, params) if inplace else _FUNCTIONS[name].apply(x, **params)
+
+
+# ---- the public functions --------------------------------------------------------------------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch). Integer tensors are accepted."""
+    return _apply("relu", input, inplace)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)`` (``hardtanh(x, 0, 6)``)."""
+    return _apply("hardtanh", input, inplace, lo=0.0, hi=6.0)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``negative_slope * x``."""
+    return _apply("leaky_relu", input, inplace, slope=float(negative_slope))
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``alpha * (exp(x) - 1)``."""
+    return _apply("elu", input, inplace, alpha=float(alpha), scale=1.0, input_scale=1.0)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """Self-normalising ELU: ``scale * elu(x, alpha)`` with the constants of Klambauer et al. (2017)."""
+    return _apply("elu", input, inplace, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1.0)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides the input)")
+    return _apply("elu", input, inplace, alpha=float(alpha), scale=1.0, input_scale=1.0 / alpha)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` with the exact normal CDF (through ``erf``), or with ``approximate="tanh"``
+    the tanh approximation of Hendrycks & Gimpel."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _apply("gelu" if approximate == "none" else "gelu_tanh", input)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (also called swish)."""
+    return _apply("silu", input, inplace)
+
+
+swish = silu
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))``."""
+    return _apply("mish", input, inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``, and ``x`` itself where ``beta * x > threshold`` (as PyTorch)."""
+    return _apply("softplus", input, beta=float(beta), threshold=float(threshold))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``."""
+    return _apply("softsign", input)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` clipped to ``[min_val, max_val]``; no gradient at or beyond the bounds."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    return _apply("hardtanh", input, inplace, lo=float(min_val), hi=float(max_val))
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6``: a piecewise-linear sigmoid."""
+    return _apply("hardsigmoid", input, inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * relu6(x + 3) / 6`` (MobileNetV3)."""
+    return _apply("hardswish", input, inplace)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """``1 / (1 + exp(-x))``, overflow-free (:func:`lucid.sigmoid`)."""
+    return _ops.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    """Hyperbolic tangent (:func:`lucid.tanh`)."""
+    return _ops.tanh(input)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))`` computed as ``min(x, 0) - log1p(exp(-|x|))``: finite for any finite ``x``."""
+    return _apply("logsigmoid", input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``."""
+    return _apply("threshold", input, inplace, th=float(threshold), value=float(value))
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x`` where ``|x| > lambd``, else 0."""
+    return _apply("hardshrink", input, lambd=float(lambd))
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    return _apply("softshrink", input, lambd=float(lambd))
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """``x - tanh(x)``."""
+    return _apply("tanhshrink", input)
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """Randomized leaky ReLU: in training each negative element gets its own slope drawn from
+    ``U(lower, upper)``; in evaluation the slope is ``(lower + upper) / 2``."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    from ...ops.creation import uniform
+
+    slopes = uniform(lower, upper, input.shape, dtype=input.dtype, device=input.device)
+    noise = _ops.where(input >= 0, 1.0, slopes)
+    return input.mul_(noise) if inplace else input * noise
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x`` where positive, else ``weight * x``; ``weight`` has 1 element or one per channel
+    (dimension 1 of the input, as PyTorch)."""
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: weight must be 0-D or 1-D, got shape {weight.shape}")
+    n = weight.numel()
+    if n != 1:
+        channels = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 1
+        if n != channels:
+            raise RuntimeError(
+                f"prelu: weight has {n} elements but the input (shape {input.shape}) has {channels} channels; "
+                f"use 1 weight or one per channel"
+            )
+        if input.ndim >= 2:
+            weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    else:
+        weight = weight.reshape(())
+    return _ops.where(input > 0, input, weight * input)
+
+
+def glu(input: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """Gated linear unit: the input split in two halves ``a, b`` along ``dim``, ``a * sigmoid(b)``."""
+    d = dim if axis is None else axis
+    if input.ndim == 0 or input.shape[d] % 2:
+        raise RuntimeError(f"glu: dimension {d} of the input (shape {input.shape}) must have an even size")
+    a, b = input.chunk(2, d)
+    return a * b.sigmoid()
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None) -> Tensor:
+    """Softmax along ``dim`` (:func:`lucid.softmax`: fused, stable; ``dim=None`` means the last
+    dimension, where PyTorch's deprecated implicit choice may pick another)."""
+    return _ops.softmax(input, dim, dtype, axis=axis)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None) -> Tensor:
+    """Log-softmax along ``dim`` (:func:`lucid.log_softmax`: fused, finite for any finite logits)."""
+    return _ops.log_softmax(input, dim, dtype, axis=axis)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None) -> Tensor:
+    """``softmax(-x)`` along ``dim``."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ops.softmax(-input, dim, axis=axis)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1) -> Tensor:
+    """A sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with Gumbel
+    noise ``g``; ``hard=True`` returns one-hot samples whose gradient is the soft sample's
+    (straight-through estimator). ``eps`` is accepted for compatibility and unused, as in PyTorch."""
+    from ...ops.creation import rand
+
+    u = rand(logits.shape, dtype=logits.dtype, device=logits.device)
+    gumbels = -(-(u.clamp(min=1e-20)).log()).log()  # -log(Exponential(1)), never log(0)
+    soft = _ops.softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim=dim, keepdim=True)
+    classes = _ops.arange(soft.shape[dim], device=soft.device).reshape(
+        tuple(-1 if d == dim % soft.ndim else 1 for d in range(soft.ndim)))
+    one_hot = (index == classes).to(soft.dtype)
+    return one_hot - soft.detach() + soft
+
+
+# the in-place forms PyTorch's functional namespace has
+def _inplace_form(fn):
+    def op(input: Tensor, *args, **kwargs) -> Tensor:
+        return fn(input, *args, inplace=True, **kwargs)
+
+    op.__name__ = op.__qualname__ = fn.__name__ + "_"
+    op.__doc__ = f"In-place ``{fn.__name__}``: writes the result into ``input`` and returns it."
+    return op
+
+
+relu_, relu6_, leaky_relu_, elu_, selu_, celu_, hardtanh_, threshold_, rrelu_ = map(
+    _inplace_form, (relu, relu6, leaky_relu, elu, selu, celu, hardtanh, threshold, rrelu))

@@ -1,0 +1,216 @@
+"""Look-up tables: ``embedding``, ``embedding_bag`` and ``one_hot``.
+
+Rows are read with lucid's indexing (``weight[indices]``), whose backward scatter-adds, so an
+index that occurs several times gets the sum of its gradients (upstream Lucid 2.5.8 kept one).
+"""
+
+from __future__ import annotations
+
+from ... import dtypes as _dt
+from ..._backend.device import DeviceMismatchError
+from ...autograd.function import Function
+from ...autograd.grad_mode import no_grad
+from ...ops.creation import arange, zeros
+from ...ops.indexing import unique, where
+from ...ops.linalg import vector_norm
+from ...tensor import Tensor
+
+__all__ = ["embedding", "embedding_bag", "one_hot"]
+
+
+class _ScaleGrad(Function):
+    """Identity forward; backward multiplies the gradient by a constant ``factor`` (zero for the
+    padding index, ``1 / count`` for ``scale_grad_by_freq``)."""
+
+    def forward(self, x, factor):
+        self.factor = factor
+        return x
+
+    def backward(self, g):
+        return g * Tensor._make(self.factor, self.device)
+
+
+def _indices(input, like: Tensor, name: str) -> Tensor:
+    """``input`` as an integer tensor on ``like``'s device."""
+    if not isinstance(input, Tensor):
+        input = Tensor(input, device=like.device)
+    if input.dtype.kind not in "iu":
+        raise TypeError(f"{name}: indices must be an integer tensor, got {input.dtype.name}")
+    if input.device is not like.device:
+        raise DeviceMismatchError(f"{name}: indices are on {input.device} but the weight is on {like.device}")
+    return input
+
+
+def _padding(padding_idx, num: int, name: str):
+    if padding_idx is None:
+        return None
+    if not -num <= padding_idx < num:
+        raise ValueError(f"{name}: padding_idx {padding_idx} must be within num_embeddings ({num})")
+    return padding_idx % num
+
+
+def _check_range(idx: Tensor, num: int, name: str) -> None:
+    if idx.numel() and (bool((idx < 0).any()) or bool((idx >= num).any())):
+        bad = idx[(idx < 0) | (idx >= num)].reshape(-1)[0].item()
+        raise IndexError(f"{name}: index {bad} is out of range for a table of {num} rows")
+
+
+def _renorm_(weight: Tensor, idx: Tensor, max_norm: float, norm_type: float) -> None:
+    """Scale the rows of ``weight`` named in ``idx`` whose ``norm_type``-norm exceeds ``max_norm`` down
+    to ``max_norm`` (in place, not recorded; PyTorch's ``embedding_renorm_``). Only those rows are written."""
+    with no_grad():
+        rows = unique(idx.reshape(-1))
+        values = weight[rows]
+        norms = vector_norm(values, norm_type, dim=1, keepdim=True)
+        scale = where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        delta = values * scale - values
+        weight.device.backend.add_at(weight._data, rows._data, delta._data)
+        weight._version[0] += 1
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` ``(num_embeddings, dim)`` at the integer ``input`` (any shape): output
+    ``input.shape + (dim,)``. The ``padding_idx`` row gets no gradient; ``max_norm`` first rescales
+    the looked-up rows in place to at most that norm; ``scale_grad_by_freq`` divides each row's
+    gradient by how often it occurs in ``input``. ``sparse`` gradients are not supported."""
+    if sparse:
+        raise NotImplementedError("embedding: lucid has no sparse gradients; use sparse=False")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+    num = weight.shape[0]
+    input = _indices(input, weight, "embedding")
+    padding_idx = _padding(padding_idx, num, "embedding")
+    _check_range(input, num, "embedding")
+    if max_norm is not None:
+        _renorm_(weight, input, max_norm, norm_type)
+    return _lookup(weight, input, input, padding_idx, scale_grad_by_freq)
+
+
+def _lookup(weight: Tensor, index: Tensor, counted: Tensor, padding_idx, scale_grad_by_freq: bool) -> Tensor:
+    """``weight[index]`` with the gradient of the ``padding_idx`` row dropped and, for
+    ``scale_grad_by_freq``, each row's gradient divided by how often it occurs in ``counted``."""
+    out = weight[index]
+    if not out.requires_grad or (padding_idx is None and not scale_grad_by_freq):
+        return out
+    xp, dev = index.xp, index.device
+    dtype = weight._data.dtype
+    flat = xp.reshape(xp.astype(index._data, xp.int64), (-1,))
+    factor = xp.ones(flat.shape, dtype=dtype, device=dev.native)
+    if scale_grad_by_freq:
+        counts = xp.zeros((weight.shape[0],), dtype=dtype, device=dev.native)
+        seen = xp.reshape(xp.astype(counted._data, xp.int64), (-1,))
+        dev.backend.add_at(counts, seen, xp.ones(seen.shape, dtype=dtype, device=dev.native))
+        c = xp.take(counts, flat)
+        factor = xp.where(c > 0, 1 / xp.maximum(c, 1), xp.zeros_like(c))
+    if padding_idx is not None:
+        factor = xp.where(flat == padding_idx, xp.zeros_like(factor), factor)
+    return _ScaleGrad.apply(out, factor=xp.reshape(factor, index.shape + (1,)))
+
+
+def _bags(input: Tensor, offsets, include_last_offset: bool):
+    """``(index, valid)`` arrays of shape ``(bags, longest)``: the indices of each bag, padded (with
+    index 0, ``valid`` false) to the longest bag."""
+    xp, dev = input.xp, input.device
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("embedding_bag: offsets must be None for a 2-D input (each row is a bag)")
+        return input._data, xp.ones(input.shape, dtype=xp.bool, device=dev.native)
+    if input.ndim != 1 or offsets is None:
+        raise ValueError(
+            f"embedding_bag: expected a 2-D input (bags as rows), or a 1-D input with 1-D offsets; got input "
+            f"shape {input.shape} and offsets {'None' if offsets is None else tuple(offsets.shape)}"
+        )
+    offsets = _indices(offsets, input, "embedding_bag")
+    if offsets.ndim != 1:
+        raise ValueError(f"embedding_bag: offsets must be 1-D, got shape {offsets.shape}")
+    n = input.shape[0]
+    starts = xp.astype(offsets._data, xp.int64)
+    if include_last_offset:
+        ends, starts = starts[1:], starts[:-1]
+    else:
+        ends = xp.concat([starts[1:], xp.asarray([n], dtype=xp.int64, device=dev.native)])
+    if starts.shape[0] and (int(starts[0]) != 0 or bool(xp.any(ends < starts)) or int(ends[-1]) > n):
+        raise ValueError("embedding_bag: offsets must start at 0, never decrease and stay within the input")
+    lengths = ends - starts
+    longest = int(xp.max(lengths)) if lengths.shape[0] else 0
+    step = xp.arange(longest, dtype=xp.int64, device=dev.native)
+    valid = step[None, :] < lengths[:, None]
+    position = xp.where(valid, starts[:, None] + step[None, :], 0)
+    flat = xp.astype(input._data, xp.int64)
+    if n == 0:
+        return xp.zeros(position.shape, dtype=xp.int64, device=dev.native), valid
+    return xp.reshape(xp.take(flat, xp.reshape(position, (-1,))), position.shape), valid
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
+                  padding_idx: int | None = None) -> Tensor:
+    """Sums, means or maxima of bags of embeddings: a 2-D ``input`` holds one bag per row; a 1-D
+    ``input`` is cut into bags at ``offsets``. The rows are gathered into one ``(bags, longest bag,
+    dim)`` block and reduced over it (a reference implementation, no per-bag Python loop).
+    Entries equal to ``padding_idx`` are left out of their bag; an empty bag gives zeros.
+    ``per_sample_weights`` (``mode="sum"`` only) weight each looked-up row."""
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights only work with mode='sum', not {mode!r}")
+    if sparse:
+        raise NotImplementedError("embedding_bag: lucid has no sparse gradients; use sparse=False")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding_bag: weight must be 2-D, got shape {weight.shape}")
+    num = weight.shape[0]
+    input = _indices(input, weight, "embedding_bag")
+    padding_idx = _padding(padding_idx, num, "embedding_bag")
+    _check_range(input, num, "embedding_bag")
+    if per_sample_weights is not None and per_sample_weights.shape != input.shape:
+        raise ValueError(
+            f"embedding_bag: per_sample_weights of shape {per_sample_weights.shape} must match the input "
+            f"shape {input.shape}"
+        )
+    if max_norm is not None:
+        _renorm_(weight, input, max_norm, norm_type)
+    index, valid = _bags(input, offsets, include_last_offset)
+    if padding_idx is not None:
+        valid = valid & (index != padding_idx)
+    if index.shape[1] == 0:  # every bag is empty
+        return zeros(index.shape[0], weight.shape[1], dtype=weight.dtype, device=weight.device)
+    rows = _lookup(weight, Tensor._make(index, input.device), input, None, scale_grad_by_freq)  # (bags, longest, dim)
+    keep = Tensor._make(input.xp.astype(valid, weight._data.dtype), input.device).unsqueeze(-1)
+    if mode == "max":
+        best = where(keep > 0, rows, -float("inf")).max(dim=1).values
+        return where(keep.sum(dim=1) > 0, best, 0.0)
+    if per_sample_weights is not None:
+        w = per_sample_weights if input.ndim == 2 else _per_bag(per_sample_weights, offsets, include_last_offset)
+        keep = keep * w.unsqueeze(-1)
+    total = (rows * keep).sum(dim=1)
+    if mode == "sum":
+        return total
+    count = Tensor._make(input.xp.astype(valid, weight._data.dtype), input.device).sum(dim=1, keepdim=True)
+    return total / count.clamp(min=1)
+
+
+def _per_bag(values: Tensor, offsets, include_last_offset: bool) -> Tensor:
+    """A 1-D per-entry tensor laid out like the bags of ``_bags`` (padding entries 0), differentiably."""
+    xp = values.xp
+    positions = xp.arange(values.shape[0], dtype=xp.int64, device=values.device.native)
+    index, valid = _bags(Tensor._make(positions, values.device), offsets, include_last_offset)
+    picked = values[Tensor._make(index, values.device)]
+    return where(Tensor._make(valid, values.device), picked, 0.0)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """``(..., num_classes)`` int64 tensor with a 1 at each value of the integer ``tensor``;
+    ``num_classes=-1`` means ``max + 1``."""
+    if not isinstance(tensor, Tensor) or tensor.dtype.kind not in "iu":
+        got = tensor.dtype.name if isinstance(tensor, Tensor) else type(tensor).__name__
+        raise TypeError(f"one_hot is only applicable to integer (index) tensors, got {got}")
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise RuntimeError("one_hot: can not infer the number of classes from an empty tensor")
+        num_classes = int(tensor.max().item()) + 1
+    if tensor.numel() and (bool((tensor < 0).any()) or bool((tensor >= num_classes).any())):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}) (num_classes={num_classes})")
+    classes = arange(num_classes, device=tensor.device)
+    return (tensor.unsqueeze(-1) == classes).to(_dt.int64)

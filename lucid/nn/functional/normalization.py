@@ -1,0 +1,244 @@
+"""Normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``,
+``local_response_norm``.
+
+Batch, instance, layer, group and RMS normalization are one Function, ``Normalize``: the
+statistics are taken over some axes of the input seen in some shape (``(N, G, -1)`` for
+group norm), or given (running statistics in eval mode); the affine weight and bias
+broadcast in another shape. Its forward computes the mean, the centred values (reused for
+the output) and the variance in one sweep of array ops; its backward is the closed form
+``rstd * (g - mean(g) - x̂ * mean(g * x̂))`` in the same sweep. With ``create_graph`` the
+backward rebuilds ``x̂`` from ``x`` with lucid ops, so second derivatives are exact.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+from ...autograd import grad_mode
+from ...autograd.function import Function
+from ...ops.arithmetic import unbroadcast
+from ...ops.shape import pad
+from ...tensor import Tensor
+from .pooling import avg_pool2d
+
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "local_response_norm"]
+
+
+class Normalize(Function):
+    """``(x - mean) * rsqrt(var + eps) * weight + bias``.
+
+    ``x`` is seen as ``view`` and its statistics are taken over ``axes`` of that view
+    (``center=False``: no mean, RMS normalization), unless ``given`` holds constant ``(mean,
+    var)`` arrays broadcasting against the view. ``weight`` and ``bias`` (either may be None)
+    are reshaped to ``param_shape``, which broadcasts against ``x``. When ``stats`` is a list,
+    the batch ``(mean, var)`` arrays (biased variance, kept axes) are appended to it, for
+    running statistics.
+    """
+
+    def forward(self, x, weight, bias, view, axes, param_shape, eps, center=True, given=None, stats=None):
+        xp = self.xp
+        self.view, self.axes, self.param_shape, self.eps, self.center = view, axes, param_shape, eps, center
+        v = xp.reshape(x, view)
+        if given is None:
+            mean = xp.mean(v, axis=axes, keepdims=True) if center else None
+            d = v - mean if center else v
+            var = xp.mean(d * d, axis=axes, keepdims=True)
+            if stats is not None:
+                stats.append((mean, var))
+        else:
+            mean, var = given
+            d = v - mean
+        rstd = 1 / xp.sqrt(var + eps)
+        xhat = xp.reshape(d * rstd, x.shape)
+        self.given = None if given is None else mean
+        self.bias_shape = None if bias is None else bias.shape
+        self.save_for_backward(x, weight, xhat, rstd)
+        y = xhat
+        if weight is not None:
+            y = y * xp.reshape(weight, param_shape)
+        if bias is not None:
+            y = y + xp.reshape(bias, param_shape)
+        return y
+
+    def _rebuild(self, x, rstd):
+        """``(x̂, rstd)`` recomputed from ``x`` with lucid ops, so that they carry its graph
+        (the given statistics, and so ``rstd``, are constants)."""
+        v = x.reshape(self.view)
+        if self.given is not None:
+            return ((v - Tensor._make(self.given, self.device)) * rstd).reshape(x.shape), rstd
+        d = v - v.mean(dim=self.axes, keepdim=True) if self.center else v
+        rstd = ((d * d).mean(dim=self.axes, keepdim=True) + self.eps).rsqrt()
+        return (d * rstd).reshape(x.shape), rstd
+
+    def backward(self, g):
+        x, weight, xhat, rstd = self.saved_tensors
+        need = self.needs_input_grad
+        if grad_mode.is_grad_enabled():  # create_graph: x̂ and rstd must depend on x
+            xhat, rstd = self._rebuild(x, rstd)
+        gw = unbroadcast(g * xhat, self.param_shape).reshape(weight.shape) if need[1] else None
+        gb = unbroadcast(g, self.param_shape).reshape(self.bias_shape) if need[2] else None
+        gx = None
+        if need[0]:
+            gh = (g * weight.reshape(self.param_shape) if weight is not None else g).reshape(self.view)
+            if self.given is None:
+                xh = xhat.reshape(self.view)
+                gh = gh - xh * (gh * xh).mean(dim=self.axes, keepdim=True)
+                if self.center:
+                    gh = gh - gh.mean(dim=self.axes, keepdim=True)
+            gx = (gh * rstd).reshape(x.shape)
+        return gx, gw, gb
+
+
+def _check_param(name, what, t, numel, x):
+    if t is None:
+        return
+    if not isinstance(t, Tensor) or t.numel() != numel:
+        raise ValueError(f"{name}: {what} must be a tensor of {numel} elements, got {getattr(t, 'shape', t)}")
+    if t._device is not x._device:
+        from ..._backend.device import DeviceMismatchError
+
+        raise DeviceMismatchError(f"{name}: {what} is on {t._device} but the input is on {x._device}")
+
+
+def _channels(name, x, least=2):
+    if not isinstance(x, Tensor) or x.ndim < least:
+        got = getattr(x, "shape", x)
+        raise ValueError(f"{name}: expected an input (N, C, ...) with at least {least} dims, got {got}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating input, got {x.dtype.name}")
+    return x.shape[1]
+
+
+def _update(running, batch, momentum) -> None:
+    """``running = (1 - momentum) * running + momentum * batch`` in place, untracked."""
+    with grad_mode.no_grad():
+        running.mul_(1 - momentum).add_(batch.to(running.dtype) * momentum)
+
+
+def _per_channel(array, x, c) -> Tensor:
+    return Tensor._make(x.xp.reshape(array, (-1, c)), x._device)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Batch normalization over ``(N, C, *)`` per channel. ``training``: batch statistics, and the
+    running ones (when given) are updated in place: ``running = (1 - momentum) * running +
+    momentum * batch``, with the *unbiased* batch variance, as PyTorch. Otherwise the running
+    statistics normalize."""
+    name = "batch_norm"
+    c = _channels(name, input)
+    for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        _check_param(name, what, t, c, input)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    axes = (0,) + tuple(range(2, input.ndim))
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{name}: running_mean and running_var are needed when training=False")
+        xp = input.xp
+        given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
+        return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
+                               given=given)
+    count = input.numel() // c
+    if count <= 1:
+        raise ValueError(f"{name}: expected more than 1 value per channel when training, got input {input.shape}")
+    stats = [] if running_mean is not None or running_var is not None else None
+    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats)
+    if stats:
+        mean, var = stats[0]
+        if running_mean is not None:
+            _update(running_mean, _per_channel(mean, input, c).reshape(c), momentum)
+        if running_var is not None:
+            _update(running_var, _per_channel(var, input, c).reshape(c) * (count / (count - 1)), momentum)
+    return y
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Instance normalization: each (sample, channel) plane normalized by its own statistics.
+    With running statistics and ``use_input_stats``, they move towards the batch average of the
+    per-instance mean and unbiased variance (PyTorch's rule); without ``use_input_stats`` the
+    running statistics normalize."""
+    name = "instance_norm"
+    c = _channels(name, input, 3)
+    for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        _check_param(name, what, t, c, input)
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    axes = tuple(range(2, input.ndim))
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError(f"{name}: running_mean and running_var are needed when use_input_stats=False")
+        xp = input.xp
+        given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
+        return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
+                               given=given)
+    count = math.prod(input.shape[2:])
+    if count <= 1:
+        raise ValueError(f"{name}: expected more than 1 spatial element per channel, got input of shape {input.shape}")
+    stats = [] if running_mean is not None or running_var is not None else None
+    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats)
+    if stats:
+        mean, var = stats[0]
+        if running_mean is not None:
+            _update(running_mean, _per_channel(mean, input, c).mean(0), momentum)
+        if running_var is not None:
+            _update(running_var, _per_channel(var, input, c).mean(0) * (count / (count - 1)), momentum)
+    return y
+
+
+def _normalized_shape(name, x, normalized_shape) -> tuple:
+    shape = (normalized_shape,) if not isinstance(normalized_shape, (tuple, list)) else tuple(normalized_shape)
+    shape = tuple(operator.index(n) for n in shape)
+    if not isinstance(x, Tensor) or not shape or x.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):
+        raise ValueError(
+            f"{name}: normalized_shape {shape} must match the last dimensions of the input, got shape "
+            f"{getattr(x, 'shape', x)}"
+        )
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating input, got {x.dtype.name}")
+    return shape
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the last ``len(normalized_shape)`` dimensions, then scale by ``weight`` and
+    shift by ``bias`` (both of ``normalized_shape``, optional)."""
+    shape = _normalized_shape("layer_norm", input, normalized_shape)
+    for what, t in (("weight", weight), ("bias", bias)):
+        _check_param("layer_norm", what, t, math.prod(shape), input)
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the last ``len(normalized_shape)`` dimensions;
+    ``eps=None`` means the machine epsilon of the input's dtype, as PyTorch."""
+    shape = _normalized_shape("rms_norm", input, normalized_shape)
+    _check_param("rms_norm", "weight", weight, math.prod(shape), input)
+    if eps is None:
+        eps = float(input.xp.finfo(input._data.dtype).eps)
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    return Normalize.apply(input, weight, None, view=input.shape, axes=axes, param_shape=shape, eps=eps, center=False)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Group normalization: the channels of each sample split into ``num_groups`` groups, each
+    normalized by its own statistics; ``weight``/``bias`` are per channel."""
+    name = "group_norm"
+    c = _channels(name, input)
+    num_groups = operator.index(num_groups)
+    if num_groups < 1 or c % num_groups:
+        raise ValueError(f"{name}: {c} channels can't be split into num_groups={num_groups} groups")
+    for what, t in (("weight", weight), ("bias", bias)):
+        _check_param(name, what, t, c, input)
+    view = (input.shape[0], num_groups, c // num_groups * math.prod(input.shape[2:]))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    return Normalize.apply(input, weight, bias, view=view, axes=(2,), param_shape=shape, eps=eps)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """``x / (k + alpha * mean of x**2 over `size` neighbouring channels) ** beta`` (zero-padded
+    at the ends; the mean always divides by ``size``, as PyTorch)."""
+    c = _channels("local_response_norm", input, 3)
+    size = operator.index(size)
+    squares = (input * input).reshape(input.shape[0], 1, c, math.prod(input.shape[2:]))
+    div = avg_pool2d(pad(squares, (0, 0, size // 2, (size - 1) // 2)), (size, 1), stride=1)
+    return input / (div.reshape(input.shape) * alpha + k).pow(beta)

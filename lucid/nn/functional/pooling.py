@@ -1,0 +1,301 @@
+"""Pooling: ``max_pool1/2/3d``, ``avg_pool1/2/3d``, ``adaptive_avg_pool1/2/3d``,
+``adaptive_max_pool1/2/3d``, ``lp_pool1/2/3d``.
+
+All dimension-generic, on the strided windows of :mod:`.conv`:
+
+- average pooling sums each window of the (zero-padded) view (``WindowSum``, whose
+  adjoint ``WindowSpread`` adds each gradient back over its window) and divides by the
+  window counts PyTorch uses (``count_include_pad``, ``divisor_override``, ``ceil_mode``);
+- max pooling finds each window's first maximum (ties: the first index, as PyTorch) on the
+  window view, then gathers those elements, so the gradient is scattered to the argmax
+  positions (and the second derivative gathers again);
+- adaptive average pooling multiplies each spatial dimension by an averaging matrix (the
+  windows of a product region are a product of 1-D windows); adaptive max pooling gathers
+  each (variable) window through an index table.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...autograd.function import Function
+from ...ops.linalg import matmul
+from ...tensor import Tensor
+from .conv import Geometry, add_windows, batched, floating, ntuple, window_count, windows
+
+__all__ = [
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d",
+]
+
+
+# ---- Functions ------------------------------------------------------------------------
+class WindowSum(Function):
+    """The sum of each window (zero padding) over the last axes; the adjoint of ``WindowSpread``."""
+
+    def forward(self, x, geo):
+        self.geo = geo
+        nd = len(geo.kernel)
+        view = windows(self.device, x, geo)
+        return self.xp.sum(view, axis=tuple(range(view.ndim - nd, view.ndim)))
+
+    def backward(self, g):
+        return WindowSpread.apply(g, geo=self.geo)
+
+
+class WindowSpread(Function):
+    """Each value added to every position of its window; the adjoint of ``WindowSum``."""
+
+    def forward(self, g, geo):
+        self.geo = geo
+        return add_windows(self.device, lambda offset: g, g.shape[:g.ndim - len(geo.kernel)], geo, g.dtype)
+
+    def backward(self, h):
+        return WindowSum.apply(h, geo=self.geo)
+
+
+# ---- arguments ------------------------------------------------------------------------
+def _window_args(nd, x, kernel_size, stride, padding, dilation, ceil_mode, name):
+    """The Geometry of a pooling: stride defaults to the kernel, and with ``ceil_mode`` the padding
+    after the input grows to hold the last, overhanging window."""
+    kernel = ntuple(kernel_size, nd, f"{name}: kernel_size", 1)
+    stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
+        ntuple(stride, nd, f"{name}: stride", 1)
+    pad = ntuple(padding, nd, f"{name}: padding")
+    dilation = ntuple(dilation, nd, f"{name}: dilation", 1)
+    if any(p > k // 2 for p, k in zip(pad, kernel)):
+        raise ValueError(f"{name}: padding {pad} must be at most half of kernel_size {kernel}, as in PyTorch")
+    size = x.shape[2:]
+    out = tuple(window_count(n, k, s, p, p, d, ceil_mode) for n, k, s, p, d in zip(size, kernel, stride, pad, dilation))
+    if any(n < 1 for n in out):
+        raise ValueError(f"{name}: the output would be empty for input shape {x.shape} and kernel {kernel}")
+    after = tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - n - p)
+                  for n, k, s, p, d, o in zip(size, kernel, stride, pad, dilation, out))
+    return Geometry(size, kernel, stride, dilation, tuple(zip(pad, after)), out)
+
+
+def _lowest(x: Tensor):
+    """The value below every element of ``x``'s dtype (padding that never wins a max)."""
+    xp, native = x.xp, x._data.dtype
+    return -math.inf if x.dtype.kind == "f" else int(xp.iinfo(native).min)
+
+
+def row_major_steps(shape) -> list:
+    """Row-major strides (in elements) of ``shape``: the flat-position weights of each axis."""
+    out, step = [], 1
+    for n in reversed(shape):
+        out.append(step)
+        step *= n
+    return out[::-1]
+
+
+def _pick(x: Tensor, flat, out_shape, return_indices):
+    """The elements of ``x`` (N, C, *size) at the flat spatial positions ``flat`` (an int64 array
+    (N, C, *out)), differentiably (the gradient is scattered back to them); with the indices."""
+    n, c = x.shape[:2]
+    index = Tensor._make(flat, x._device)
+    flat_input = x.reshape(n, c, math.prod(x.shape[2:]))
+    y = flat_input.gather(2, index.reshape(n, c, math.prod(out_shape))).reshape((n, c) + tuple(out_shape))
+    return (y, index) if return_indices else y
+
+
+def _unbatch(result, was_batched):
+    if was_batched:
+        return result
+    if isinstance(result, tuple):
+        return tuple(r.squeeze(0) for r in result)
+    return result.squeeze(0)
+
+
+# ---- max pooling --------------------------------------------------------------------------
+def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    name = f"max_pool{nd}d"
+    x, was_batched = batched(input, nd, name)
+    geo = _window_args(nd, x, kernel_size, stride, padding, dilation, ceil_mode, name)
+    dev, xp = x._device, x.xp
+    n, c = x.shape[:2]
+    view = windows(dev, x._data, geo, _lowest(x))
+    # the first maximum of each window
+    local = xp.argmax(xp.reshape(view, (n, c) + geo.out + (math.prod(geo.kernel),)), axis=-1)
+    coords, outside = [], None
+    per_dim = zip(geo.kernel, geo.stride, geo.dilation, geo.padding, geo.size, geo.out)
+    for i, (k, s, d, (lo, _), size, o) in enumerate(per_dim):
+        step = math.prod(geo.kernel[i + 1:])
+        j = xp.astype((local // step) % k, xp.int64)
+        o_pos = xp.reshape(xp.arange(o, dtype=xp.int64, device=dev.native), (o,) + (1,) * (nd - 1 - i))
+        start = o_pos * s - lo
+        coord = start + j * d
+        bad = (coord < 0) | (coord >= size)
+        outside = bad if outside is None else outside | bad
+        first = start + ((-start + d - 1) // d) * d * xp.astype(start < 0, xp.int64)  # first position inside
+        coords.append((coord, first))
+    # a window whose real elements are all -inf may pick padding: PyTorch reports its first real element
+    flat = sum(xp.where(outside, first, coord) * stride_
+               for (coord, first), stride_ in zip(coords, row_major_steps(geo.size)))
+    return _unbatch(_pick(x, flat, geo.out, return_indices), was_batched)
+
+
+def _max_pool_fn(nd):
+    def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+        return _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+    max_pool.__name__ = max_pool.__qualname__ = f"max_pool{nd}d"
+    max_pool.__doc__ = (
+        f"{nd}-D max pooling over ``input`` ``(N, C, *spatial)`` (or unbatched). ``stride`` defaults to "
+        f"``kernel_size``; padding counts as -inf. With ``return_indices`` also returns the int64 positions of "
+        f"the maxima in each flattened input plane (ties: the first, as PyTorch). The gradient goes to those positions."
+    )
+    return max_pool
+
+
+# ---- average pooling --------------------------------------------------------------------
+def _window_sizes(geo: Geometry, count_include_pad: bool, like: Tensor) -> Tensor:
+    """How many elements PyTorch divides each window's sum by: the window clipped to the
+    padded input, or to the input itself when padding is not counted."""
+    total = None
+    for i, (k, s, (lo, _), size, o) in enumerate(zip(geo.kernel, geo.stride, geo.padding, geo.size, geo.out)):
+        counts = []
+        for start in range(-lo, o * s - lo, s):
+            end = min(start + k, size + lo)
+            counts.append(end - start if count_include_pad else min(end, size) - max(start, 0))
+        t = Tensor(counts, dtype=like.dtype, device=like._device).reshape((o,) + (1,) * (len(geo.kernel) - 1 - i))
+        total = t if total is None else total * t
+    return total
+
+
+def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    name = f"avg_pool{nd}d"
+    x, was_batched = batched(input, nd, name)
+    floating(name, x)
+    geo = _window_args(nd, x, kernel_size, stride, padding, 1, ceil_mode, name)
+    sums = WindowSum.apply(x, geo=geo)
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise ValueError(f"{name}: divisor_override must not be zero")
+        return _unbatch(sums / divisor_override, was_batched)
+    return _unbatch(sums / _window_sizes(geo, count_include_pad, x), was_batched)
+
+
+def _avg_pool_fn(nd):
+    def avg_pool(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+                 divisor_override=None):
+        return _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+    avg_pool.__name__ = avg_pool.__qualname__ = f"avg_pool{nd}d"
+    avg_pool.__doc__ = (
+        f"{nd}-D average pooling. ``stride`` defaults to ``kernel_size``; ``count_include_pad`` counts the zero "
+        f"padding in the divisor (not the part of a ``ceil_mode`` window past the padding, as PyTorch); "
+        f"``divisor_override`` replaces the divisor (PyTorch's avg_pool1d lacks it; lucid accepts it)."
+    )
+    return avg_pool
+
+
+# ---- adaptive pooling -------------------------------------------------------------------
+def _adaptive_sizes(nd, x, output_size, name) -> tuple:
+    """``output_size`` per spatial dimension; None keeps the input size, as PyTorch."""
+    sizes = (output_size,) * nd if not isinstance(output_size, (tuple, list)) else tuple(output_size)
+    if len(sizes) == 1 and nd > 1:
+        sizes = sizes * nd
+    if len(sizes) != nd:
+        raise ValueError(f"{name}: output_size needs {nd} values, got {output_size!r}")
+    sizes = tuple(n if o is None else int(o) for o, n in zip(sizes, x.shape[2:]))
+    if any(o < 1 for o in sizes) or any(n < 1 for n in x.shape[2:]):
+        raise ValueError(f"{name}: output_size {sizes} and input spatial size {x.shape[2:]} must be positive")
+    return sizes
+
+
+def _bounds(size: int, out: int):
+    """Adaptive windows along one dimension: ``[floor(o*size/out), ceil((o+1)*size/out))``."""
+    return [((o * size) // out, -(-(o + 1) * size // out)) for o in range(out)]
+
+
+def along(x: Tensor, matrices) -> Tensor:
+    """``x`` with each spatial dimension ``i`` (the last ``len(matrices)``) multiplied by the
+    ``(out_i, size_i)`` matrix ``matrices[i]``; separable resampling as a few GEMMs."""
+    nd = len(matrices)
+    for i, m in enumerate(matrices):
+        axis = x.ndim - nd + i
+        x = matmul(x.movedim(axis, -1), m.mT).movedim(-1, axis)
+    return x
+
+
+def averaging_matrix(size: int, out: int, like: Tensor) -> Tensor:
+    """The ``(out, size)`` matrix averaging each adaptive window."""
+    rows = [[1.0 / (hi - lo) if lo <= i < hi else 0.0 for i in range(size)] for lo, hi in _bounds(size, out)]
+    return Tensor(rows, dtype=like.dtype, device=like._device)
+
+
+def _adaptive_avg_pool(nd, input, output_size):
+    name = f"adaptive_avg_pool{nd}d"
+    x, was_batched = batched(input, nd, name)
+    floating(name, x)
+    sizes = _adaptive_sizes(nd, x, output_size, name)
+    return _unbatch(along(x, [averaging_matrix(n, o, x) for n, o in zip(x.shape[2:], sizes)]), was_batched)
+
+
+def _adaptive_max_pool(nd, input, output_size, return_indices):
+    name = f"adaptive_max_pool{nd}d"
+    x, was_batched = batched(input, nd, name)
+    sizes = _adaptive_sizes(nd, x, output_size, name)
+    xp, dev = x.xp, x._device
+    n, c = x.shape[:2]
+    # table (*out, *longest window) of flat input positions; short windows repeat their last element
+    table, longest_all = 0, 1
+    for i, (size, o, stride_) in enumerate(zip(x.shape[2:], sizes, row_major_steps(x.shape[2:]))):
+        bounds = _bounds(size, o)
+        longest = max(hi - lo for lo, hi in bounds)
+        longest_all *= longest
+        rows = [[min(lo + j, hi - 1) * stride_ for j in range(longest)] for lo, hi in bounds]
+        shape = tuple(o if a == i else 1 for a in range(nd)) + tuple(longest if a == i else 1 for a in range(nd))
+        table = table + xp.reshape(xp.asarray(rows, dtype=xp.int64, device=dev.native), shape)
+    table = xp.reshape(table, (math.prod(sizes), longest_all))
+    values = xp.take(xp.reshape(x._data, (n, c, math.prod(x.shape[2:]))), xp.reshape(table, (-1,)), axis=2)
+    local = xp.astype(xp.argmax(xp.reshape(values, (n, c) + table.shape), axis=-1), xp.int64)
+    rows = xp.reshape(xp.arange(table.shape[0], dtype=xp.int64, device=dev.native), (1, 1, -1))
+    flat = xp.take(xp.reshape(table, (-1,)), xp.reshape(rows * table.shape[1] + local, (-1,)))
+    flat = xp.reshape(flat, (n, c) + sizes)
+    return _unbatch(_pick(x, flat, sizes, return_indices), was_batched)
+
+
+def _adaptive_fn(nd, kind):
+    if kind == "avg":
+        def pool(input, output_size):
+            return _adaptive_avg_pool(nd, input, output_size)
+        what = "the mean"
+    else:
+        def pool(input, output_size, return_indices=False):
+            return _adaptive_max_pool(nd, input, output_size, return_indices)
+        what = "the max (with its flat input positions when ``return_indices``)"
+    pool.__name__ = pool.__qualname__ = f"adaptive_{kind}_pool{nd}d"
+    pool.__doc__ = (
+        f"{nd}-D adaptive pooling to ``output_size`` (an int, or a tuple whose None entries keep the input "
+        f"size): output ``o`` takes {what} of input ``[floor(o*n/out), ceil((o+1)*n/out))``, as PyTorch."
+    )
+    return pool
+
+
+# ---- power-average pooling --------------------------------------------------------------
+def _lp_pool(nd, input, norm_type, kernel_size, stride, ceil_mode):
+    kernel = ntuple(kernel_size, nd, f"lp_pool{nd}d: kernel_size", 1)
+    out = _avg_pool(nd, input.pow(norm_type), kernel, stride, 0, ceil_mode, True, None)
+    return (out.sign() * out.abs().clamp(min=0)).mul(math.prod(kernel)).pow(1.0 / norm_type)
+
+
+def _lp_pool_fn(nd):
+    def lp_pool(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+        return _lp_pool(nd, input, float(norm_type), kernel_size, stride, ceil_mode)
+
+    lp_pool.__name__ = lp_pool.__qualname__ = f"lp_pool{nd}d"
+    lp_pool.__doc__ = (
+        f"{nd}-D power-average pooling: ``(sum over the window of x**p) ** (1/p)``, computed as PyTorch does "
+        f"(average pooling times the kernel size, so ``ceil_mode`` windows are rescaled the same way)."
+    )
+    return lp_pool
+
+
+max_pool1d, max_pool2d, max_pool3d = (_max_pool_fn(d) for d in (1, 2, 3))
+avg_pool1d, avg_pool2d, avg_pool3d = (_avg_pool_fn(d) for d in (1, 2, 3))
+adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d = (_adaptive_fn(d, "avg") for d in (1, 2, 3))
+adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d = (_adaptive_fn(d, "max") for d in (1, 2, 3))
+lp_pool1d, lp_pool2d, lp_pool3d = (_lp_pool_fn(d) for d in (1, 2, 3))

@@ -1,0 +1,266 @@
+"""Resampling: ``interpolate``, ``pixel_shuffle``/``pixel_unshuffle``, ``affine_grid``,
+``grid_sample``, and ``pad`` (``lucid.pad``, re-exported as ``torch.nn.functional.pad`` is).
+
+``interpolate`` is separable in every mode: along each spatial dimension it multiplies by a
+constant ``(out, in)`` matrix holding the taps of the mode (1 for nearest, 2 for linear,
+4 for cubic, the window for area), so gradients of any order come from ``matmul``.
+``grid_sample`` is written in lucid ops: per dimension, the taps (coordinates and weights,
+differentiable in the grid) are combined and the input is gathered at them.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+from ... import dtypes as _dt
+from ...ops.creation import arange, linspace, ones
+from ...ops.indexing import where
+from ...ops.linalg import matmul
+from ...ops.shape import pad, stack
+from ...tensor import Tensor
+from .pooling import along, averaging_matrix, row_major_steps
+
+__all__ = ["pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample"]
+
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic coefficient
+_LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+def _cubic_weights(t: Tensor) -> list:
+    """Weights of the 4 taps at offsets -1, 0, 1, 2 for fractional position ``t`` (Keys' cubic
+    convolution with A = -0.75, as PyTorch)."""
+    a = _CUBIC_A
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+# ---- interpolate ----------------------------------------------------------------------------
+def _interp_taps(mode, size, out, scale, align_corners, like):
+    """``[(index, weight), ...]`` of one dimension: int64 source indices and weights, each of
+    length ``out``, following PyTorch's kernels (nearest in float32, as PyTorch computes it)."""
+    dev, dtype = like._device, like.dtype
+    if mode in ("nearest", "nearest-exact"):
+        if mode == "nearest" and out in (size, 2 * size):  # PyTorch's exact shortcuts
+            return [(arange(out, device=dev) // (out // size), None)]
+        f32 = _dt.float32
+        ratio = Tensor(1.0 / scale, dtype=f32, device=dev) if scale else Tensor(size, dtype=f32, device=dev) / out
+        o = arange(out, dtype=f32, device=dev) + (0.5 if mode == "nearest-exact" else 0.0)
+        return [((o * ratio).floor().to(_dt.int64).clamp(max=size - 1), None)]
+    o = arange(out, dtype=dtype, device=dev)
+    if align_corners:
+        src = o * ((size - 1) / (out - 1) if out > 1 else 0.0)
+    else:
+        ratio = Tensor(1.0 / scale, dtype=dtype, device=dev) if scale else Tensor(size, dtype=dtype, device=dev) / out
+        src = (o + 0.5) * ratio - 0.5
+    if mode == "bicubic":
+        base = src.floor()
+        index = base.to(_dt.int64)
+        return [((index + (k - 1)).clamp(0, size - 1), w) for k, w in enumerate(_cubic_weights(src - base))]
+    src = src.clamp(min=0)
+    index = src.floor().to(_dt.int64).clamp(max=size - 1)
+    frac = (src - index.to(dtype)).clamp(0, 1)
+    return [(index, 1 - frac), ((index + 1).clamp(max=size - 1), frac)]
+
+
+def _matrix(taps, size, like) -> Tensor:
+    """The ``(out, size)`` matrix summing the taps (repeated indices add up)."""
+    cols = arange(size, device=like._device).unsqueeze(0)
+    m = None
+    for index, weight in taps:
+        hit = (index.unsqueeze(1) == cols).to(like.dtype)
+        term = hit if weight is None else hit * weight.unsqueeze(1)
+        m = term if m is None else m + term
+    return m
+
+
+def _out_sizes(x, nd, size, scale_factor, name):
+    if (size is None) == (scale_factor is None):
+        raise ValueError(f"{name}: give exactly one of size and scale_factor")
+    if size is not None:
+        sizes = (size,) * nd if not isinstance(size, (tuple, list)) else tuple(size)
+        if len(sizes) != nd:
+            raise ValueError(f"{name}: size needs {nd} values for input of shape {x.shape}, got {size!r}")
+        return tuple(operator.index(s) for s in sizes), (None,) * nd
+    scales = (scale_factor,) * nd if not isinstance(scale_factor, (tuple, list)) else tuple(scale_factor)
+    if len(scales) != nd:
+        raise ValueError(f"{name}: scale_factor needs {nd} values for input of shape {x.shape}, got {scale_factor!r}")
+    scales = tuple(float(s) for s in scales)
+    return tuple(math.floor(n * s) for n, s in zip(x.shape[2:], scales)), scales
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
+                antialias=False):
+    """Resize the spatial dimensions of ``input`` ``(N, C, *spatial)`` to ``size`` or by
+    ``scale_factor`` (output ``floor(n * scale)``), as ``torch.nn.functional.interpolate``. Modes:
+    ``nearest`` (PyTorch's legacy floor rule), ``nearest-exact``, ``linear`` (3-D input),
+    ``bilinear``/``bicubic`` (4-D), ``trilinear`` (5-D), ``area`` (adaptive average pooling).
+    ``align_corners`` (default False) only for the linear and cubic modes. A given scale factor
+    is used for the coordinates unless ``recompute_scale_factor``, as PyTorch."""
+    name = "interpolate"
+    if not isinstance(input, Tensor) or input.ndim < 3:
+        got = getattr(input, "shape", input)
+        raise ValueError(f"{name}: expected an input (N, C, *spatial) with 1 to 3 spatial dims, got {got}")
+    nd = input.ndim - 2
+    if input.dtype.kind != "f":
+        raise TypeError(f"{name}: expected a floating input, got {input.dtype.name}")
+    modes = ("nearest", "nearest-exact", "area", *_LINEAR)
+    if mode not in modes:
+        raise ValueError(f"{name}: unknown mode {mode!r}; expected one of {', '.join(modes)}")
+    if mode in _LINEAR and _LINEAR[mode] != nd:
+        raise ValueError(f"{name}: mode {mode!r} needs a {_LINEAR[mode] + 2}-D input, got shape {input.shape}")
+    if mode not in _LINEAR and align_corners is not None:
+        raise ValueError(f"{name}: align_corners can only be set with the modes linear, bilinear, bicubic, trilinear")
+    if antialias:
+        raise NotImplementedError(f"{name}: antialias=True is not supported")
+    sizes, scales = _out_sizes(input, nd, size, scale_factor, name)
+    if any(s < 1 for s in sizes):
+        raise ValueError(f"{name}: the output size {sizes} must be positive (input {input.shape})")
+    if recompute_scale_factor:
+        scales = (None,) * nd
+    if mode == "area":
+        return along(input, [averaging_matrix(n, o, input) for n, o in zip(input.shape[2:], sizes)])
+    mats = [_matrix(_interp_taps(mode, n, o, s, bool(align_corners), input), n, input)
+            for n, o, s in zip(input.shape[2:], sizes, scales)]
+    return along(input, mats)
+
+
+# ---- pixel shuffle ------------------------------------------------------------------------
+def _shuffle_args(x, factor, name):
+    factor = operator.index(factor)
+    if factor < 1:
+        raise ValueError(f"{name}: the factor must be positive, got {factor}")
+    if not isinstance(x, Tensor) or x.ndim < 3:
+        raise ValueError(f"{name}: expected an input (*, C, H, W), got {getattr(x, 'shape', x)}")
+    return factor, x.shape[:-3], x.shape[-3:]
+
+
+def pixel_shuffle(input, upscale_factor):
+    """``(*, C*r*r, H, W)`` rearranged to ``(*, C, H*r, W*r)`` (sub-pixel convolution's output step)."""
+    r, lead, (c, h, w) = _shuffle_args(input, upscale_factor, "pixel_shuffle")
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle: {c} channels are not divisible by upscale_factor**2 = {r * r}")
+    n = len(lead)
+    y = input.reshape(lead + (c // (r * r), r, r, h, w))
+    y = y.permute(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
+    return y.reshape(lead + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """The inverse of ``pixel_shuffle``: ``(*, C, H*r, W*r)`` to ``(*, C*r*r, H, W)``."""
+    r, lead, (c, h, w) = _shuffle_args(input, downscale_factor, "pixel_unshuffle")
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by downscale_factor {r}")
+    n = len(lead)
+    y = input.reshape(lead + (c, h // r, r, w // r, r))
+    y = y.permute(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
+    return y.reshape(lead + (c * r * r, h // r, w // r))
+
+
+# ---- affine grids and grid sampling -------------------------------------------------------------
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid ``(N, *spatial, d)`` of the affine maps ``theta`` (``(N, 2, 3)`` for a 4-D
+    ``size`` ``(N, C, H, W)``, ``(N, 3, 4)`` for 5-D): normalized coordinates in [-1, 1] (the pixel
+    centres when ``align_corners`` is False, the default), for ``grid_sample``."""
+    size = tuple(operator.index(s) for s in size)
+    nd = len(size) - 2
+    if nd not in (2, 3) or not isinstance(theta, Tensor) or theta.shape != (size[0], nd, nd + 1):
+        raise ValueError(
+            f"affine_grid: expected theta of shape (N, {nd}, {nd + 1}) for size {size} (4-D or 5-D), got "
+            f"{getattr(theta, 'shape', theta)}"
+        )
+    if theta.dtype.kind != "f":
+        raise TypeError(f"affine_grid: theta must be floating, got {theta.dtype.name}")
+    axes = []
+    for n in reversed(size[2:]):  # x (width) first
+        t = linspace(-1, 1, n, dtype=theta.dtype, device=theta.device) if n > 1 else \
+            ones(1, dtype=theta.dtype, device=theta.device) * 0
+        axes.append(t if align_corners or n <= 1 else t * ((n - 1) / n))
+    spatial = size[2:]
+    coords = [a.reshape(tuple(n if k == nd - 1 - i else 1 for k, n in enumerate(spatial))).expand(spatial)
+              for i, a in enumerate(axes)]
+    base = stack(coords + [ones(spatial, dtype=theta.dtype, device=theta.device)], -1).reshape(1, -1, nd + 1)
+    return matmul(base, theta.mT).reshape((size[0],) + spatial + (nd,))
+
+
+def _reflect(c: Tensor, low2: int, high2: int) -> Tensor:
+    """``c`` reflected into ``[low2/2, high2/2]`` (PyTorch's reflect_coordinates)."""
+    if low2 == high2:
+        return c * 0
+    low, span = low2 / 2, (high2 - low2) / 2
+    c = (c - low).abs()
+    extra = c % span
+    even = ((c / span).floor() % 2) == 0
+    return where(even, extra + low, span - extra + low)
+
+
+def _padded(c: Tensor, size: int, padding_mode: str, align_corners: bool) -> Tensor:
+    """Source coordinates after ``border`` or ``reflection`` padding (unchanged for ``zeros``)."""
+    if padding_mode == "zeros":
+        return c
+    if padding_mode == "reflection":
+        c = _reflect(c, 0, 2 * (size - 1)) if align_corners else _reflect(c, -1, 2 * size - 1)
+    return c.clamp(0, size - 1)
+
+
+def _sample_taps(g: Tensor, size: int, mode: str, padding_mode: str, align_corners: bool) -> list:
+    """``[(source coordinate, weight or None), ...]`` along one dimension for normalized ``g``."""
+    c = ((g + 1) / 2) * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+    if mode == "bicubic":  # PyTorch pads each tap, not the point
+        base = c.floor()
+        return [(_padded(base + (k - 1), size, padding_mode, align_corners), w)
+                for k, w in enumerate(_cubic_weights(c - base))]
+    c = _padded(c, size, padding_mode, align_corners)
+    if mode == "nearest":
+        return [(c.round(), None)]
+    base = c.floor()
+    return [(base, 1 - (c - base)), (base + 1, c - base)]
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample ``input`` ``(N, C, *spatial)`` at the normalized locations ``grid`` ``(N, *out, d)``
+    (``grid[..., 0]`` is x, the last dimension); modes ``bilinear`` (trilinear on 5-D input),
+    ``nearest`` (round half to even) and ``bicubic`` (4-D only); ``padding_mode`` ``zeros``,
+    ``border`` or ``reflection``; ``align_corners`` default False. Differentiable in input and grid."""
+    name = "grid_sample"
+    if not isinstance(input, Tensor) or input.ndim not in (4, 5):
+        raise ValueError(f"{name}: expected a 4-D or 5-D input, got {getattr(input, 'shape', input)}")
+    nd = input.ndim - 2
+    if not isinstance(grid, Tensor) or grid.ndim != nd + 2 or grid.shape[0] != input.shape[0] or grid.shape[-1] != nd:
+        raise ValueError(f"{name}: expected a grid of shape (N, *out, {nd}) for input {input.shape}, got "
+                         f"{getattr(grid, 'shape', grid)}")
+    if mode not in ("bilinear", "nearest", "bicubic") or (mode == "bicubic" and nd != 2):
+        raise ValueError(f"{name}: mode must be 'bilinear', 'nearest' or 'bicubic' (4-D input only), got {mode!r}")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"{name}: padding_mode must be 'zeros', 'border' or 'reflection', got {padding_mode!r}")
+    if input.dtype.kind != "f" or grid.dtype is not input.dtype:
+        raise TypeError(f"{name}: input and grid must be floating tensors of one dtype, got "
+                        f"{input.dtype.name} and {grid.dtype.name}")
+    n, c = input.shape[:2]
+    sizes = input.shape[2:]
+    out = grid.shape[1:-1]
+    per_dim = [_sample_taps(grid[..., nd - 1 - a], sizes[a], mode, padding_mode, bool(align_corners))
+               for a in range(nd)]
+    # per dimension, the taps stacked on an axis of their own; their products by broadcasting
+    flat, valid, weight, points = 0, None, None, math.prod(out)
+    for a, (taps, size, step) in enumerate(zip(per_dim, sizes, row_major_steps(sizes))):
+        shape = (n,) + tuple(len(taps) if b == a else 1 for b in range(nd)) + (points,)
+        index = stack([coord for coord, _ in taps], 1).detach().floor().to(_dt.int64).reshape(shape)
+        inside = (index >= 0) & (index < size)
+        valid = inside if valid is None else valid & inside
+        flat = flat + index.clamp(0, size - 1) * step
+        if taps[0][1] is not None:
+            w = stack([w for _, w in taps], 1).reshape(shape)
+            weight = w if weight is None else weight * w
+    mask = valid.to(input.dtype)
+    weight = mask if weight is None else weight * mask
+    taps = math.prod(flat.shape[1:-1])
+    index = flat.reshape(n, 1, taps * points).expand(n, c, taps * points)
+    values = input.reshape(n, c, math.prod(sizes)).gather(2, index).reshape(n, c, taps, points)
+    return (values * weight.reshape(n, 1, taps, points)).sum(2).reshape((n, c) + tuple(out))

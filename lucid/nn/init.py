@@ -1,0 +1,258 @@
+"""``lucid.nn.init``: fill a tensor in place with values for a layer's initial weights.
+
+Each function works without recording a graph (as PyTorch's, under ``no_grad``), on the
+tensor's own device, and draws from that device's random generator, so ``lucid.manual_seed``
+makes it reproducible. Fan-in is ``size(1) * receptive field`` and fan-out
+``size(0) * receptive field`` for a ``(out, in, *kernel)`` weight (upstream Lucid 2.5.8 had
+them swapped). Each returns the tensor.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+
+__all__ = [
+    "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
+    "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
+]
+
+_LINEAR_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                "sigmoid")
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def _check(tensor, name: str, generator=None) -> None:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"nn.init.{name} expects a Tensor, got {type(tensor).__name__}")
+    if generator is not None:
+        raise TypeError(
+            f"nn.init.{name}: lucid has no Generator objects; make results reproducible with lucid.manual_seed(n)"
+        )
+
+
+def _write(tensor: Tensor, array) -> Tensor:
+    """Replace the values of ``tensor`` by the array ``array`` in place (no graph; bumps the version)."""
+    with no_grad():
+        tensor.copy_(Tensor._make(array, tensor._device))
+    return tensor
+
+
+def _random(tensor: Tensor, kind: str, shape=None, **params):
+    """Random numbers from the generator of ``tensor``'s device, in its (floating) dtype."""
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"random initialisation needs a floating tensor, got {tensor.dtype.name}")
+    dev = tensor._device
+    return dev.backend.random(kind, tensor.shape if shape is None else shape, tensor.dtype, dev.index or 0, **params)
+
+
+def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight of shape ``(out, in, *kernel)``: ``in * prod(kernel)`` and
+    ``out * prod(kernel)``."""
+    if tensor.ndim < 2:
+        raise ValueError(
+            f"fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (shape {tensor.shape})"
+        )
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
+    mode = mode.lower()
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode {mode!r} not supported, please use one of 'fan_in', 'fan_out'")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _empty(tensor: Tensor, name: str) -> bool:
+    """Whether ``tensor`` has no elements (then initialising it does nothing, with PyTorch's warning)."""
+    if tensor.numel() == 0:
+        warnings.warn(f"nn.init.{name}: initializing a zero-element tensor is a no-op", stacklevel=3)
+        return True
+    return False
+
+
+# ---- gains -----------------------------------------------------------------------------------
+def calculate_gain(nonlinearity: str, param=None) -> float:
+    """The recommended scale of the weights in front of ``nonlinearity`` (PyTorch's table):
+    1 for linear/conv/sigmoid, 5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for
+    leaky_relu (``param`` is the slope, default 0.01), 3/4 for selu."""
+    if nonlinearity in _LINEAR_GAIN:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"unsupported nonlinearity {nonlinearity!r}")
+
+
+# ---- distributions -----------------------------------------------------------------------------
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+    """Fill with values drawn from ``U(a, b)``."""
+    _check(tensor, "uniform_", generator)
+    return _write(tensor, _random(tensor, "uniform", low=float(a), high=float(b)))
+
+
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
+    """Fill with values drawn from ``N(mean, std^2)``."""
+    _check(tensor, "normal_", generator)
+    return _write(tensor, _random(tensor, "normal", mean=float(mean), std=float(std)))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None) -> Tensor:
+    """Fill with values from ``N(mean, std^2)`` restricted to ``[a, b]`` (``a``, ``b`` are absolute
+    bounds, as in PyTorch). Drawn by rejection, so exactly that distribution; the interval must hold
+    at least 1e-4 of the normal's mass."""
+    _check(tensor, "trunc_normal_", generator)
+    if std <= 0 or a >= b:
+        raise ValueError(f"trunc_normal_ needs std > 0 and a < b, got std={std}, a={a}, b={b}")
+    lo, hi = (a - mean) / std, (b - mean) / std
+    mass = 0.5 * (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2)))
+    if mass < 1e-4:
+        raise ValueError(
+            f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); "
+            f"rejection sampling would not finish; move mean into the interval or widen it"
+        )
+    xp, n = tensor.xp, tensor.numel()
+    parts, got = [], 0
+    while got < n:
+        z = _random(tensor, "normal", shape=(math.ceil((n - got) / mass * 1.1) + 16,))
+        kept = z[(z >= lo) & (z <= hi)]
+        parts.append(kept)
+        got += kept.shape[0]
+    z = xp.concat(parts)[:n] if len(parts) > 1 else parts[0][:n]
+    return _write(tensor, xp.clip(xp.reshape(z * std + mean, tensor.shape), a, b))
+
+
+def constant_(tensor: Tensor, val) -> Tensor:
+    """Fill with ``val``."""
+    _check(tensor, "constant_")
+    with no_grad():
+        tensor.fill_(val)
+    return tensor
+
+
+def ones_(tensor: Tensor) -> Tensor:
+    """Fill with ones."""
+    return constant_(tensor, 1)
+
+
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fill with zeros."""
+    return constant_(tensor, 0)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity matrix (ones on the diagonal of a non-square one)."""
+    _check(tensor, "eye_")
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_ needs a 2-D tensor, got shape {tensor.shape}")
+    xp, dev = tensor.xp, tensor._device
+    return _write(tensor, xp.eye(*tensor.shape, dtype=tensor._data.dtype, device=dev.native))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution then passes
+    its input through (channel ``i`` of each of the ``groups`` to output ``i``)."""
+    _check(tensor, "dirac_")
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_ needs a 3-, 4- or 5-D tensor, got shape {tensor.shape}")
+    out_channels = tensor.shape[0]
+    if groups < 1 or out_channels % groups:
+        raise ValueError(f"dirac_: dimension 0 (size {out_channels}) must be divisible by groups ({groups})")
+    per_group = out_channels // groups
+    xp, dev = tensor.xp, tensor._device
+    out = xp.zeros(tensor.shape, dtype=tensor._data.dtype, device=dev.native)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, tensor.shape[1])):
+            out[(g * per_group + d, d) + centre] = 1
+    return _write(tensor, out)
+
+
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Glorot & Bengio (2010): ``U(-a, a)`` with ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
+    _check(tensor, "xavier_uniform_", generator)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Glorot & Bengio (2010): ``N(0, std^2)`` with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
+    _check(tensor, "xavier_normal_", generator)
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def _kaiming_std(tensor: Tensor, a, mode: str, nonlinearity: str) -> float:
+    return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
+
+
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator=None) -> Tensor:
+    """He et al. (2015): ``U(-b, b)`` with ``b = gain * sqrt(3 / fan)``; ``fan`` is fan-in or fan-out
+    (``mode``), ``gain = calculate_gain(nonlinearity, a)``."""
+    _check(tensor, "kaiming_uniform_", generator)
+    if _empty(tensor, "kaiming_uniform_"):
+        return tensor
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
+    return uniform_(tensor, -bound, bound)
+
+
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator=None) -> Tensor:
+    """He et al. (2015): ``N(0, std^2)`` with ``std = gain / sqrt(fan)``."""
+    _check(tensor, "kaiming_normal_", generator)
+    if _empty(tensor, "kaiming_normal_"):
+        return tensor
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+    """Saxe et al. (2013): a (semi-)orthogonal matrix (the tensor flattened to ``(size(0), -1)``)
+    from the QR decomposition of a Gaussian matrix, times ``gain``."""
+    _check(tensor, "orthogonal_", generator)
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_ needs a tensor with 2 or more dimensions, got shape {tensor.shape}")
+    if tensor.numel() == 0:
+        return tensor
+    xp = tensor.xp
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    flat = _random(tensor, "normal", shape=(rows, cols))
+    if rows < cols:
+        flat = xp.matrix_transpose(flat)
+    q, r = xp.linalg.qr(flat)
+    q = q * xp.sign(xp.linalg.diagonal(r))  # makes the decomposition unique (uniform over matrices)
+    if rows < cols:
+        q = xp.matrix_transpose(q)
+    return _write(tensor, xp.reshape(q, tensor.shape) * gain)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """Martens (2010): a 2-D tensor drawn from ``N(0, std^2)`` with ``ceil(sparsity * rows)``
+    randomly chosen zeros in every column."""
+    _check(tensor, "sparse_", generator)
+    if tensor.ndim != 2:
+        raise ValueError(f"sparse_ needs a 2-D tensor, got shape {tensor.shape}")
+    xp = tensor.xp
+    zeros_per_column = math.ceil(sparsity * tensor.shape[0])
+    values = _random(tensor, "normal", mean=0.0, std=float(std))
+    ranks = xp.argsort(xp.argsort(_random(tensor, "uniform"), axis=0), axis=0)  # a random permutation per column
+    return _write(tensor, xp.where(ranks < zeros_per_column, xp.zeros_like(values), values))

@@ -1,0 +1,14 @@
+"""The Module classes of ``lucid.nn`` (layers and losses), one file per family, matching
+``lucid.nn.functional``. Each family lists its classes in ``__all__``."""
+
+from __future__ import annotations
+
+from . import (activation, attention, conv, dropout, embedding, linear, loss, normalization, pooling, resample,
+               rnn, transformer)
+
+__all__: list[str] = []
+for _family in (activation, linear, dropout, embedding, loss, conv, pooling, normalization, resample, attention,
+                transformer, rnn):
+    for _name in _family.__all__:
+        globals()[_name] = getattr(_family, _name)
+    __all__ += list(_family.__all__)

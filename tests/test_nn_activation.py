@@ -1,0 +1,234 @@
+"""nn activations: gradients (first and second order) on every backend, values and gradients
+against PyTorch, in-place forms, modules, stability at extreme inputs and errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import lucid
+import lucid.nn.functional as F
+from lucid.autograd import gradcheck, gradgradcheck
+from lucid.nn import layers as L
+
+
+def make(arr, device, grad=False, dtype=lucid.float64):
+    return lucid.tensor(np.asarray(arr), dtype=dtype, device=device, requires_grad=grad)
+
+
+def host(t):
+    return t.detach().numpy(force=True)
+
+
+# name: (lucid call, torch call, kinks to keep finite differences away from, smooth enough for gradgradcheck)
+ACTS = {
+    "relu": (F.relu, lambda t, x: t.relu(x), (0,), False),
+    "relu6": (F.relu6, lambda t, x: t.nn.functional.relu6(x), (0, 6), False),
+    "leaky_relu": (lambda x: F.leaky_relu(x, 0.2), lambda t, x: t.nn.functional.leaky_relu(x, 0.2), (0,), False),
+    "elu": (lambda x: F.elu(x, 0.7), lambda t, x: t.nn.functional.elu(x, 0.7), (0,), True),
+    "selu": (F.selu, lambda t, x: t.selu(x), (0,), True),
+    "celu": (lambda x: F.celu(x, 1.3), lambda t, x: t.celu(x, 1.3), (0,), True),
+    "gelu": (F.gelu, lambda t, x: t.nn.functional.gelu(x), (), True),
+    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"),
+                  lambda t, x: t.nn.functional.gelu(x, approximate="tanh"), (), True),
+    "silu": (F.silu, lambda t, x: t.nn.functional.silu(x), (), True),
+    "mish": (F.mish, lambda t, x: t.nn.functional.mish(x), (), True),
+    "softplus": (lambda x: F.softplus(x, 2.0, 5.0), lambda t, x: t.nn.functional.softplus(x, 2.0, 5.0), (2.5,), True),
+    "softsign": (F.softsign, lambda t, x: t.nn.functional.softsign(x), (), True),
+    "hardtanh": (lambda x: F.hardtanh(x, -0.5, 1.2), lambda t, x: t.nn.functional.hardtanh(x, -0.5, 1.2),
+                 (-0.5, 1.2), False),
+    "hardsigmoid": (F.hardsigmoid, lambda t, x: t.nn.functional.hardsigmoid(x), (-3, 3), False),
+    "hardswish": (F.hardswish, lambda t, x: t.nn.functional.hardswish(x), (-3, 3), False),
+    "sigmoid": (F.sigmoid, lambda t, x: t.sigmoid(x), (), True),
+    "tanh": (F.tanh, lambda t, x: t.tanh(x), (), True),
+    "logsigmoid": (F.logsigmoid, lambda t, x: t.nn.functional.logsigmoid(x), (), True),
+    "threshold": (lambda x: F.threshold(x, 0.1, -2.0), lambda t, x: t.nn.functional.threshold(x, 0.1, -2.0),
+                  (0.1,), False),
+    "hardshrink": (lambda x: F.hardshrink(x, 0.3), lambda t, x: t.nn.functional.hardshrink(x, 0.3), (-0.3, 0.3),
+                   False),
+    "softshrink": (lambda x: F.softshrink(x, 0.3), lambda t, x: t.nn.functional.softshrink(x, 0.3), (-0.3, 0.3),
+                   False),
+    "tanhshrink": (F.tanhshrink, lambda t, x: t.nn.functional.tanhshrink(x), (), True),
+    "glu": (lambda x: F.glu(x, 1), lambda t, x: t.nn.functional.glu(x, 1), (), True),
+    "softmax": (lambda x: F.softmax(x, 0), lambda t, x: t.softmax(x, 0), (), True),
+    "log_softmax": (lambda x: F.log_softmax(x, 1), lambda t, x: t.log_softmax(x, 1), (), True),
+    "softmin": (lambda x: F.softmin(x, 1), lambda t, x: t.nn.functional.softmin(x, 1), (), True),
+}
+
+
+def away_from_kinks(a, kinks, gap=0.05):
+    """Move values within ``gap`` of a kink of the function to ``kink + 2 gap`` (finite differences
+    are meaningless across a kink)."""
+    a = a.copy()
+    for k in kinks:
+        a[np.abs(a - k) < gap] = k + 2 * gap
+    return a
+
+
+def sample(rng, name, shape=(2, 4)):
+    return away_from_kinks(rng.uniform(-4.5, 7.0, shape), ACTS[name][2])
+
+
+@pytest.mark.parametrize("name", ACTS)
+def test_gradcheck(device, rng, name):
+    fn = ACTS[name][0]
+    assert gradcheck(fn, (make(sample(rng, name), device, grad=True),))
+
+
+@pytest.mark.parametrize("name", [n for n, row in ACTS.items() if row[3]])
+def test_gradgradcheck(device, rng, name):
+    fn = ACTS[name][0]
+    assert gradgradcheck(fn, (make(sample(rng, name, (2, 4)), device, grad=True),))
+
+
+@pytest.mark.parametrize("name", ACTS)
+def test_against_torch(device, rng, name):
+    torch = pytest.importorskip("torch")
+    fn, tfn = ACTS[name][:2]
+    a = sample(rng, name, (4, 6)) * 2
+    x, tx = make(a, device, grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = fn(x), tfn(torch, tx)
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-12, atol=1e-14)
+    g = rng.standard_normal(ty.shape)
+    y.backward(make(g, device))
+    ty.backward(torch.tensor(g))
+    # torch's celu and hardsigmoid backwards use 1 / alpha and 1 / 6 in float32: 1e-7 agreement there
+    loose = name in ("celu", "hardsigmoid")
+    np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-6 if loose else 1e-10, atol=1e-13)
+
+
+def test_float32_keeps_dtype(device, rng):
+    x = make(rng.standard_normal((3, 4)), device, dtype=lucid.float32)
+    for name, (fn, *_rest) in ACTS.items():
+        assert fn(x).dtype is lucid.float32, name
+
+
+def test_prelu_against_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((2, 3, 4))
+    for w in (rng.uniform(0.1, 0.5, (3,)), rng.uniform(0.1, 0.5, (1,))):
+        x, tx = make(a, device, grad=True), torch.tensor(a, requires_grad=True)
+        wt, twt = make(w, device, grad=True), torch.tensor(w, requires_grad=True)
+        y, ty = F.prelu(x, wt), torch.nn.functional.prelu(tx, twt)
+        np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-12)
+        y.sum().backward()
+        ty.sum().backward()
+        np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(host(wt.grad), twt.grad.numpy(), rtol=1e-12)
+    assert gradcheck(F.prelu, (make(a, device, grad=True), make(rng.uniform(0.1, 0.5, (3,)), device, grad=True)))
+
+
+def test_stable_at_extreme_inputs(device):
+    a = np.array([-1e4, -100.0, -30.0, 0.0, 30.0, 100.0, 1e4])
+    x = make(a, device, grad=True)
+    expected = {
+        F.logsigmoid: np.array([v - math.log1p(math.exp(v)) if v < 0 else -math.log1p(math.exp(-v)) for v in a]),
+        F.softplus: np.array([0.0, math.exp(-100), math.log1p(math.exp(-30)), math.log(2), 30.0, 100.0, 1e4]),
+        F.silu: a / (1 + np.exp(-np.clip(a, -700, 700))),
+        F.gelu: np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in a]),
+        F.mish: np.array([-0.0, -100 * math.tanh(math.exp(-100)), -30 * math.tanh(math.log1p(math.exp(-30))), 0.0,
+                          30.0, 100.0, 1e4]),
+    }
+    for fn, want in expected.items():
+        y = fn(x)
+        np.testing.assert_allclose(host(y), want, rtol=1e-12, atol=1e-15)
+        (g,) = lucid.autograd.grad(y.sum(), x)
+        assert np.isfinite(host(g)).all(), fn.__name__
+
+
+def test_relu_accepts_integers(device):
+    x = lucid.tensor([-2, 0, 3], device=device)
+    y = F.relu(x)
+    assert y.dtype is lucid.int64 and y.tolist() == [0, 0, 3]
+    with pytest.raises(TypeError, match="floating"):
+        F.gelu(x)
+
+
+def test_inplace_forms(device, rng):
+    a = rng.standard_normal((3, 4))
+    x = make(a, device)
+    out = F.relu(x, inplace=True)
+    assert out is x and (host(x) == np.maximum(a, 0)).all()
+    x = make(a, device)
+    assert F.leaky_relu_(x, 0.1) is x
+    np.testing.assert_allclose(host(x), np.where(a > 0, a, 0.1 * a))
+    # in place inside a graph: the gradient is that of the out-of-place op
+    w = make(a, device, grad=True)
+    h = w * 2
+    F.elu_(h)
+    h.sum().backward()
+    np.testing.assert_allclose(host(w.grad), 2 * np.where(2 * a > 0, 1.0, np.exp(2 * a)), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="leaf"):
+        F.relu(make(a, device, grad=True), inplace=True)
+
+
+def test_modules_match_functions(device, rng):
+    x = make(rng.standard_normal((2, 4, 3)), device)
+    pairs = [
+        (L.ReLU(), F.relu(x)), (L.ReLU6(), F.relu6(x)), (L.LeakyReLU(0.3), F.leaky_relu(x, 0.3)),
+        (L.ELU(0.5), F.elu(x, 0.5)), (L.SELU(), F.selu(x)), (L.CELU(2.0), F.celu(x, 2.0)),
+        (L.GELU("tanh"), F.gelu(x, "tanh")), (L.SiLU(), F.silu(x)), (L.Swish(), F.silu(x)), (L.Mish(), F.mish(x)),
+        (L.Softplus(2, 10), F.softplus(x, 2, 10)), (L.Softsign(), F.softsign(x)),
+        (L.Hardtanh(-2, 2), F.hardtanh(x, -2, 2)), (L.Hardsigmoid(), F.hardsigmoid(x)),
+        (L.Hardswish(), F.hardswish(x)), (L.Sigmoid(), F.sigmoid(x)), (L.Tanh(), F.tanh(x)),
+        (L.LogSigmoid(), F.logsigmoid(x)), (L.Threshold(0.2, 5.0), F.threshold(x, 0.2, 5.0)),
+        (L.Hardshrink(0.4), F.hardshrink(x, 0.4)), (L.Softshrink(0.4), F.softshrink(x, 0.4)),
+        (L.Tanhshrink(), F.tanhshrink(x)), (L.GLU(1), F.glu(x, 1)), (L.Softmax(1), F.softmax(x, 1)),
+        (L.LogSoftmax(0), F.log_softmax(x, 0)), (L.Softmin(-1), F.softmin(x, -1)), (L.Softmax2d(), F.softmax(x, -3)),
+    ]
+    for module, want in pairs:
+        np.testing.assert_array_equal(host(module(x)), host(want), err_msg=repr(module))
+    assert repr(L.LeakyReLU(0.3)) == "LeakyReLU(negative_slope=0.3)"
+    assert repr(L.ReLU(inplace=True)) == "ReLU(inplace=True)"
+
+
+def test_prelu_module(device, rng):
+    m = L.PReLU(3, init=0.1, device=device, dtype=lucid.float64)
+    assert m.weight.shape == (3,) and (host(m.weight) == 0.1).all()
+    assert [name for name, _ in m.named_parameters()] == ["weight"]
+    x = make(rng.standard_normal((2, 3, 5)), device)
+    np.testing.assert_allclose(host(m(x)), np.where(host(x) > 0, host(x), 0.1 * host(x)))
+    assert (host(L.PReLU().weight) == 0.25).all()
+
+
+def test_rrelu_train_and_eval(device, rng):
+    a = -np.abs(rng.standard_normal(2000)) - 0.1
+    x = make(a, device)
+    np.testing.assert_allclose(host(L.RReLU(0.1, 0.3).eval()(x)), 0.2 * a)
+    slopes = host(L.RReLU(0.1, 0.3)(x)) / a
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3 and slopes.std() > 0.03
+
+
+def test_gumbel_softmax(device, rng):
+    lucid.manual_seed(0)
+    logits = make(rng.standard_normal((5, 4)), device, grad=True)
+    soft = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(host(soft).sum(1), np.ones(5))
+    hard = F.gumbel_softmax(logits, hard=True)
+    h = host(hard)
+    assert set(np.unique(h)) <= {0.0, 1.0} and (h.sum(1) == 1).all()
+    (hard * make(rng.standard_normal((5, 4)), device)).sum().backward()
+    assert np.abs(host(logits.grad)).sum() > 0
+
+
+def test_softmax_arguments(device, rng):
+    x = make(rng.standard_normal((3, 4)), device, dtype=lucid.float32)
+    assert F.softmax(x, dim=0, dtype=lucid.float64).dtype is lucid.float64
+    np.testing.assert_allclose(host(F.softmax(x, axis=0)), host(F.softmax(x, 0)))
+    np.testing.assert_allclose(host(F.softmin(x, 1)), host(F.softmax(-x, 1)))
+
+
+def test_errors(device):
+    x = make(np.ones((2, 3)), device)
+    with pytest.raises(ValueError, match="approximate"):
+        F.gelu(x, approximate="fast")
+    with pytest.raises(RuntimeError, match="even"):
+        F.glu(x, 1)
+    with pytest.raises(ValueError, match="min_val"):
+        F.hardtanh(x, 2.0, 1.0)
+    with pytest.raises(RuntimeError, match="channels"):
+        F.prelu(x, make(np.ones(2), device))
+    with pytest.raises(TypeError, match="Tensor"):
+        F.relu([1.0, 2.0])

@@ -1,0 +1,297 @@
+"""Convolutions: values against a direct NumPy convolution and against PyTorch (values and the
+input/weight/bias gradients) over stride/padding/dilation/groups/'same'/output_padding in 1-D,
+2-D and 3-D; first and second order gradchecks on every backend; unfold/fold as adjoints;
+the Conv/ConvTranspose/Unfold/Fold modules (shapes, default init, padding modes); errors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import lucid
+import lucid.nn.functional as F
+from lucid.autograd import gradcheck, gradgradcheck
+from lucid.nn import layers as L
+
+
+def make(arr, device, grad=False):
+    return lucid.tensor(np.asarray(arr), dtype=lucid.float64, device=device, requires_grad=grad)
+
+
+def host(t):
+    return t.detach().numpy(force=True)
+
+
+def np_conv(x, w, b, stride, padding, dilation, groups):
+    """Direct N-D convolution (cross-correlation) in NumPy: a sum over kernel offsets."""
+    nd = x.ndim - 2
+    x = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
+    out = [(n - d * (k - 1) - 1) // s + 1 for n, k, s, d in zip(x.shape[2:], w.shape[2:], stride, dilation)]
+    cg, og = w.shape[1], w.shape[0] // groups
+    y = np.zeros((x.shape[0], w.shape[0], *out))
+    for offset in itertools.product(*(range(k) for k in w.shape[2:])):
+        idx = tuple(slice(j * d, j * d + s * (o - 1) + 1, s) for j, d, s, o in zip(offset, dilation, stride, out))
+        patch = x[(slice(None), slice(None)) + idx]
+        for g in range(groups):
+            wk = w[(slice(g * og, (g + 1) * og), slice(None)) + offset]
+            y[:, g * og:(g + 1) * og] += np.einsum("oc,nc...->no...", wk, patch[:, g * cg:(g + 1) * cg])
+    return y + (b.reshape((1, -1) + (1,) * nd) if b is not None else 0)
+
+
+# id, spatial dims, input shape, weight shape, keyword arguments
+CONV_CASES = [
+    ("1d_plain", 1, (2, 3, 7), (4, 3, 3), {}),
+    ("1d_stride_pad_dil", 1, (2, 4, 9), (6, 2, 3), dict(stride=2, padding=2, dilation=2, groups=2)),
+    ("1d_same_even", 1, (1, 2, 6), (3, 2, 4), dict(padding="same")),
+    ("2d_plain", 2, (2, 3, 6, 5), (4, 3, 3, 2), {}),
+    ("2d_all", 2, (2, 4, 7, 6), (6, 2, 3, 2), dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)),
+    ("2d_same_dil", 2, (1, 2, 5, 6), (3, 2, 2, 3), dict(padding="same", dilation=(2, 1))),
+    ("2d_valid", 2, (1, 2, 5, 4), (2, 2, 3, 3), dict(padding="valid", stride=2)),
+    ("2d_depthwise", 2, (2, 3, 5, 5), (6, 1, 3, 3), dict(groups=3, padding=1)),
+    ("3d_plain", 3, (1, 2, 4, 5, 4), (3, 2, 2, 3, 2), dict(stride=(1, 2, 1), padding=1)),
+    ("3d_groups", 3, (1, 4, 4, 4, 5), (2, 2, 2, 2, 3), dict(groups=2, dilation=(1, 2, 1), padding=(1, 0, 1))),
+]
+
+# id, spatial dims, input shape, weight shape (in, out/groups, *k), keyword arguments
+TRANSPOSE_CASES = [
+    ("1d_plain", 1, (2, 3, 5), (3, 2, 3), {}),
+    ("1d_all", 1, (2, 4, 5), (4, 3, 3), dict(stride=3, padding=1, output_padding=2, groups=2, dilation=2)),
+    ("2d_plain", 2, (2, 3, 4, 3), (3, 2, 3, 2), {}),
+    ("2d_all", 2, (2, 6, 4, 3), (6, 2, 3, 2), dict(stride=2, padding=1, output_padding=1, groups=3, dilation=(1, 2))),
+    ("2d_pad_dil", 2, (1, 2, 3, 4), (2, 3, 3, 3),
+     dict(stride=(1, 2), padding=(2, 1), dilation=2, output_padding=(1, 0))),
+    ("3d_all", 3, (1, 4, 3, 2, 3), (4, 1, 2, 3, 2), dict(stride=(2, 1, 2), padding=(0, 1, 1), output_padding=(1, 0, 1),
+                                                     groups=2)),
+]
+
+
+def _conv(nd, transposed=False):
+    return getattr(F, f"conv_transpose{nd}d" if transposed else f"conv{nd}d")
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=[c[0] for c in CONV_CASES])
+def test_conv_matches_numpy(case, device, rng):
+    _, nd, xs, ws, kw = case
+    x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
+    got = _conv(nd)(make(x, device), make(w, device), make(b, device), **kw)
+    k = ws[2:]
+    dilation = kw.get("dilation", 1)
+    dilation = (dilation,) * nd if isinstance(dilation, int) else dilation
+    padding = kw.get("padding", 0)
+    if padding == "same":
+        totals = [d * (kk - 1) for kk, d in zip(k, dilation)]
+        x = np.pad(x, [(0, 0), (0, 0)] + [(t // 2, t - t // 2) for t in totals])
+        padding = 0
+    padding = (0,) * nd if padding in (0, "valid") else padding
+    padding = (padding,) * nd if isinstance(padding, int) else padding
+    stride = kw.get("stride", 1)
+    stride = (stride,) * nd if isinstance(stride, int) else stride
+    want = np_conv(x, w, b, stride, padding, dilation, kw.get("groups", 1))
+    np.testing.assert_allclose(host(got), want, atol=1e-10)
+
+
+def _torch_compare(torch, lucid_fn, torch_fn, arrays, device, rng, atol=1e-9):
+    ours = [make(a, device, grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, ty = lucid_fn(*ours), torch_fn(*theirs)
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), atol=atol)
+    g = rng.standard_normal(y.shape)
+    y.backward(make(g, device))
+    ty.backward(torch.tensor(g))
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(host(o.grad), t.grad.numpy(), atol=atol)
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=[c[0] for c in CONV_CASES])
+def test_conv_matches_torch(case, device, rng):
+    torch = pytest.importorskip("torch")
+    _, nd, xs, ws, kw = case
+    arrays = [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])]
+    _torch_compare(torch, lambda x, w, b: _conv(nd)(x, w, b, **kw),
+                   lambda x, w, b: getattr(torch.nn.functional, f"conv{nd}d")(x, w, b, **kw), arrays, device, rng)
+
+
+@pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=[c[0] for c in TRANSPOSE_CASES])
+def test_conv_transpose_matches_torch(case, device, rng):
+    torch = pytest.importorskip("torch")
+    _, nd, xs, ws, kw = case
+    arrays = [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[1] * kw.get("groups", 1))]
+    _torch_compare(torch, lambda x, w, b: _conv(nd, True)(x, w, b, **kw),
+                   lambda x, w, b: getattr(torch.nn.functional, f"conv_transpose{nd}d")(x, w, b, **kw),
+                   arrays, device, rng)
+
+
+GRAD_CASES = [
+    ("conv1d", lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2), (1, 2, 5), (2, 1, 2)),
+    ("conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding="valid", groups=2), (1, 2, 4, 3), (2, 1, 2, 2)),
+    ("conv2d_same", lambda x, w, b: F.conv2d(x, w, b, padding="same"), (1, 1, 3, 3), (1, 1, 2, 2)),
+    ("conv3d", lambda x, w, b: F.conv3d(x, w, b, padding=(1, 0, 0)), (1, 1, 2, 3, 2), (2, 1, 2, 2, 2)),
+    ("conv_transpose1d", lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, output_padding=1, dilation=2),
+     (1, 2, 3), (2, 1, 2)),
+    ("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, groups=2, output_padding=1),
+     (1, 2, 2, 3), (2, 1, 2, 2)),
+    ("conv_transpose3d", lambda x, w, b: F.conv_transpose3d(x, w, b, stride=(1, 2, 1)),
+     (1, 1, 2, 2, 1), (1, 1, 2, 1, 2)),
+]
+
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_conv_gradcheck(case, device, rng):
+    _, fn, xs, ws = case
+    x, w = make(rng.standard_normal(xs), device, True), make(rng.standard_normal(ws), device, True)
+    b = make(rng.standard_normal(fn(x, w, None).shape[1]), device, True)
+    assert gradcheck(fn, (x, w, b))
+    assert gradgradcheck(fn, (x, w, b))
+
+
+def test_unbatched_input(device, rng):
+    x, w = rng.standard_normal((2, 5, 4)), rng.standard_normal((3, 2, 2, 2))
+    y = F.conv2d(make(x, device), make(w, device), padding=1)
+    want = F.conv2d(make(x[None], device), make(w, device), padding=1)[0]
+    assert y.shape == (3, 6, 5)
+    np.testing.assert_allclose(host(y), host(want))
+
+
+# ---- unfold / fold --------------------------------------------------------------------------
+def test_unfold_fold_are_adjoint(device, rng):
+    args = dict(kernel_size=(2, 3), dilation=(1, 2), padding=1, stride=(2, 1))
+    x = make(rng.standard_normal((2, 3, 5, 6)), device)
+    cols = F.unfold(x, **args)
+    y = make(rng.standard_normal(cols.shape), device)
+    lhs = float((cols * y).sum())
+    rhs = float((x * F.fold(y, (5, 6), **args)).sum())
+    assert math.isclose(lhs, rhs, rel_tol=1e-10)
+
+
+def test_unfold_fold_match_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    args = dict(kernel_size=(2, 3), dilation=(2, 1), padding=(1, 0), stride=(1, 2))
+    _torch_compare(torch, lambda x: F.unfold(x, **args), lambda x: torch.nn.functional.unfold(x, **args),
+                   [rng.standard_normal((2, 3, 5, 6))], device, rng)
+    n_cols = torch.nn.functional.unfold(torch.zeros(1, 1, 5, 6), **args).shape[-1]
+    _torch_compare(torch, lambda c: F.fold(c, (5, 6), **args), lambda c: torch.nn.functional.fold(c, (5, 6), **args),
+                   [rng.standard_normal((2, 3 * 6, n_cols))], device, rng)
+
+
+def test_unfold_fold_gradcheck(device, rng):
+    x = make(rng.standard_normal((1, 2, 3, 4)), device, True)
+    assert gradcheck(lambda t: F.unfold(t, 2, padding=1, stride=2), (x,))
+    assert gradgradcheck(lambda t: F.unfold(t, 2, padding=1, stride=2), (x,))
+    c = make(rng.standard_normal((1, 4, 4)), device, True)
+    assert gradcheck(lambda t: F.fold(t, (3, 4), 2, dilation=(1, 2)), (c,))
+
+
+def test_unfold_other_dims(device, rng):
+    """A 1-tuple or 3-tuple kernel unfolds 1-D or 3-D inputs (PyTorch has only 2-D)."""
+    x = rng.standard_normal((2, 3, 6))
+    cols = F.unfold(make(x, device), (3,), stride=(2,))
+    want = np.stack([x[:, :, i:i + 3] for i in range(0, 4, 2)], -1).reshape(2, 9, 2)
+    np.testing.assert_allclose(host(cols), want)
+    assert F.unfold(make(rng.standard_normal((1, 2, 3, 4, 5)), device), (2, 2, 2)).shape == (1, 16, 2 * 3 * 4)
+
+
+# ---- modules --------------------------------------------------------------------------------
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_conv_module_shapes_and_init(nd, device):
+    conv = getattr(L, f"Conv{nd}d")(4, 6, 3, stride=2, padding=1, groups=2, device=device, dtype=lucid.float64)
+    assert conv.weight.shape == (6, 2) + (3,) * nd and conv.bias.shape == (6,)
+    assert conv(lucid.randn((2, 4) + (7,) * nd, device=device, dtype=lucid.float64)).shape == (2, 6) + (4,) * nd
+    up = getattr(L, f"ConvTranspose{nd}d")(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, device=device)
+    assert up.weight.shape == (4, 3) + (3,) * nd
+    assert up(lucid.randn((2, 4) + (4,) * nd, device=device)).shape == (2, 6) + (8,) * nd
+    assert conv.weight.device == device and up.bias.device == device
+
+
+def test_conv_default_init_statistics():
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias, fan_in = in/groups * prod(kernel)."""
+    lucid.manual_seed(0)
+    conv = L.Conv2d(16, 64, 5, groups=2)
+    bound = 1 / math.sqrt(8 * 25)
+    w = conv.weight.detach().numpy()
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
+    assert abs(w.std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert np.abs(conv.bias.detach().numpy()).max() <= bound
+    up = L.ConvTranspose2d(16, 12, 3, groups=4)  # fan_in = weight.shape[1] * 9 = 3 * 9, as PyTorch
+    assert np.abs(up.weight.detach().numpy()).max() <= 1 / math.sqrt(27)
+    assert L.Conv1d(2, 3, 2, bias=False).bias is None
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, "same", (2, 1)])
+def test_conv_padding_modes_match_torch(mode, padding, rng):
+    torch = pytest.importorskip("torch")
+    ours = L.Conv2d(2, 3, (3, 4), padding=padding, padding_mode=mode, dtype=lucid.float64)
+    theirs = torch.nn.Conv2d(2, 3, (3, 4), padding=padding, padding_mode=mode, dtype=torch.float64)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.detach().numpy()))
+        theirs.bias.copy_(torch.tensor(ours.bias.detach().numpy()))
+    x = rng.standard_normal((2, 2, 5, 6))
+    y, ty = ours(make(x, "cpu")), theirs(torch.tensor(x))
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), atol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(host(ours.weight.grad), theirs.weight.grad.numpy(), atol=1e-10)
+
+
+def test_conv_transpose_output_size(device):
+    up = L.ConvTranspose2d(2, 3, 3, stride=2, padding=1, device=device)
+    x = lucid.randn(1, 2, 4, 5, device=device)
+    assert up(x).shape == (1, 3, 7, 9)
+    assert up(x, output_size=(8, 10)).shape == (1, 3, 8, 10)
+    with pytest.raises(ValueError, match="not reachable"):
+        up(x, output_size=(10, 10))
+
+
+def test_unfold_fold_modules(device):
+    x = lucid.randn(2, 3, 4, 5, device=device)
+    cols = L.Unfold(2, padding=1)(x)
+    assert cols.shape == (2, 12, 30)
+    assert L.Fold((4, 5), 2, padding=1)(cols).shape == (2, 3, 4, 5)
+
+
+def test_module_repr():
+    assert repr(L.Conv2d(3, 8, 3, padding="same", bias=False)) == \
+        "Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding='same', bias=False)"
+
+
+def test_conv_errors(device):
+    x, w = lucid.randn(1, 4, 5, 5, device=device), lucid.randn(2, 3, 3, 3, device=device)
+    with pytest.raises(ValueError, match="input"):
+        F.conv2d(x, w)
+    with pytest.raises(ValueError, match="strided"):
+        F.conv2d(x, lucid.randn(2, 4, 3, 3, device=device), stride=2, padding="same")
+    with pytest.raises(ValueError, match="padding"):
+        F.conv2d(x, lucid.randn(2, 4, 3, 3, device=device), padding="full")
+    with pytest.raises(ValueError, match="larger than"):
+        F.conv2d(x, lucid.randn(2, 4, 7, 7, device=device))
+    with pytest.raises(ValueError, match="4-D"):
+        F.conv2d(lucid.randn(5, device=device), w)
+    with pytest.raises(TypeError, match="same dtype"):
+        F.conv2d(x, lucid.randn(2, 4, 3, 3, device=device, dtype=lucid.float64))
+    with pytest.raises(ValueError, match="output_padding"):
+        F.conv_transpose2d(x, lucid.randn(4, 2, 3, 3, device=device), stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="divisible"):
+        L.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="padding_mode"):
+        L.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
+
+
+def test_conv_device_mismatch(device_pair):
+    here, there = device_pair
+    with pytest.raises(lucid.DeviceMismatchError):
+        F.conv2d(lucid.randn(1, 2, 4, 4, device=here), lucid.randn(3, 2, 2, 2, device=there))
+
+
+def test_empty_batch(device):
+    """A batch of zero samples gives an empty output and zero weight gradient, as PyTorch."""
+    x = lucid.randn(0, 4, 5, 5, device=device, requires_grad=True)
+    w = lucid.randn(6, 2, 3, 3, device=device, requires_grad=True)
+    y = F.conv2d(x, w, groups=2, padding=1)
+    assert y.shape == (0, 6, 5, 5)
+    y.sum().backward()
+    assert not host(w.grad).any() and x.grad.shape == x.shape
+    assert F.conv_transpose2d(lucid.randn(0, 6, 3, 3, device=device), w.detach()).shape == (0, 2, 5, 5)

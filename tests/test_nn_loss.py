@@ -1,0 +1,335 @@
+"""nn losses: gradients on every backend, values and gradients against PyTorch for every
+reduction, stability at extreme logits, shapes, modules and errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lucid
+import lucid.nn.functional as F
+from lucid.autograd import gradcheck, gradgradcheck
+from lucid.nn import layers as L
+
+
+def host(t):
+    return t.detach().numpy(force=True)
+
+
+def lucid_tensor(a, device, grad=False):
+    a = np.asarray(a)
+    if a.dtype.kind in "iub":
+        return lucid.tensor(a, device=device)
+    return lucid.tensor(a, dtype=lucid.float64, device=device, requires_grad=grad)
+
+
+def probs(rng, shape, axis=-1):
+    p = rng.uniform(0.1, 1.0, shape)
+    return p / p.sum(axis=axis, keepdims=True)
+
+
+def log_probs(rng, shape, axis=1):
+    return np.log(probs(rng, shape, axis))
+
+
+def signs(rng, shape):
+    return rng.choice([-1, 1], shape).astype(np.int64)
+
+
+def labels_with_padding(rng):
+    """multilabel_margin_loss targets: each row lists classes, ended by -1."""
+    t = np.full((3, 4), -1, dtype=np.int64)
+    t[0, :2] = [3, 0]
+    t[1, :1] = [2]
+    t[2, :3] = [1, 2, 0]
+    return t
+
+
+# id: (arrays(rng) -> [(array, differentiable)], call(F, *tensors, reduction=...), reductions); weights are
+# differentiable where PyTorch allows it
+RED3 = ("mean", "sum", "none")
+CASES = {
+    "mse": (lambda r: [(r.standard_normal((2, 3)), True), (r.standard_normal((2, 3)), True)],
+            lambda F, x, t, **k: F.mse_loss(x, t, **k), RED3),
+    "mse_weight": (lambda r: [(r.standard_normal((2, 3)), True), (r.standard_normal((2, 3)), True),
+                              (r.uniform(0.5, 2, (2, 3)), True)],
+                   lambda F, x, t, w, **k: F.mse_loss(x, t, weight=w, **k), RED3),
+    "l1": (lambda r: [(r.standard_normal((2, 3)), True), (r.standard_normal((2, 3)), True)],
+           lambda F, x, t, **k: F.l1_loss(x, t, **k), RED3),
+    "l1_weight": (lambda r: [(r.standard_normal((2, 3)), True), (r.standard_normal((2, 3)), False),
+                             (r.uniform(0.5, 2, (2, 3)), True)],
+                  lambda F, x, t, w, **k: F.l1_loss(x, t, weight=w, **k), RED3),
+    "smooth_l1": (lambda r: [(r.standard_normal((2, 3)), True), (r.standard_normal((2, 3)), True)],
+                  lambda F, x, t, **k: F.smooth_l1_loss(x, t, beta=0.7, **k), RED3),
+    "smooth_l1_beta0": (lambda r: [(r.standard_normal((2, 3)), True), (r.standard_normal((2, 3)), True)],
+                        lambda F, x, t, **k: F.smooth_l1_loss(x, t, beta=0.0, **k), RED3),
+    "huber": (lambda r: [(r.standard_normal((2, 3)) * 2, True), (r.standard_normal((2, 3)), True)],
+              lambda F, x, t, **k: F.huber_loss(x, t, delta=0.8, **k), RED3),
+    "huber_weight": (lambda r: [(r.standard_normal((2, 3)) * 2, True), (r.standard_normal((2, 3)), True),
+                                (r.uniform(0.5, 2, (2, 3)), True)],
+                     lambda F, x, t, w, **k: F.huber_loss(x, t, delta=0.8, weight=w, **k), RED3),
+    "cross_entropy": (lambda r: [(r.standard_normal((5, 4)) * 3, True), (r.integers(0, 4, 5), False)],
+                      lambda F, x, t, **k: F.cross_entropy(x, t, **k), RED3),
+    "cross_entropy_weight_ignore_smooth": (
+        lambda r: [(r.standard_normal((6, 4)), True), (np.array([0, 3, -1, 2, 2, 1]), False),
+                   (r.uniform(0.2, 2, 4), False)],
+        lambda F, x, t, w, **k: F.cross_entropy(x, t, weight=w, ignore_index=-1, label_smoothing=0.15, **k), RED3),
+    "cross_entropy_nd": (lambda r: [(r.standard_normal((2, 3, 2, 2)), True), (r.integers(0, 3, (2, 2, 2)), False),
+                                    (r.uniform(0.2, 2, 3), False)],
+                         lambda F, x, t, w, **k: F.cross_entropy(x, t, weight=w, label_smoothing=0.1, **k), RED3),
+    "cross_entropy_unbatched": (lambda r: [(r.standard_normal(5), True), (np.array(3), False)],
+                                lambda F, x, t, **k: F.cross_entropy(x, t, **k), RED3),
+    "cross_entropy_probs": (lambda r: [(r.standard_normal((3, 4, 2)), True), (probs(r, (3, 4, 2), 1), True),
+                                       (r.uniform(0.2, 2, 4), True)],
+                            lambda F, x, t, w, **k: F.cross_entropy(x, t, weight=w, label_smoothing=0.2, **k), RED3),
+    "nll": (lambda r: [(log_probs(r, (5, 4)), True), (np.array([0, 3, 1, 2, 3]), False),
+                       (r.uniform(0.2, 2, 4), False)],
+            lambda F, x, t, w, **k: F.nll_loss(x, t, weight=w, ignore_index=1, **k), RED3),
+    "nll_nd": (lambda r: [(log_probs(r, (2, 3, 4)), True), (r.integers(0, 3, (2, 4)), False)],
+               lambda F, x, t, **k: F.nll_loss(x, t, **k), RED3),
+    "bce": (lambda r: [(r.uniform(0.05, 0.95, (2, 3)), True), (r.uniform(0, 1, (2, 3)), True),
+                       (r.uniform(0.5, 2, (2, 3)), False)],
+            lambda F, x, t, w, **k: F.binary_cross_entropy(x, t, weight=w, **k), RED3),
+    "bce_logits": (lambda r: [(r.standard_normal((2, 3)) * 3, True), (r.uniform(0, 1, (2, 3)), True),
+                              (r.uniform(0.5, 2, (2, 3)), False), (r.uniform(0.5, 3, 3), False)],
+                   lambda F, x, t, w, pw, **k: F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw, **k),
+                   RED3),
+    "kl_div": (lambda r: [(log_probs(r, (2, 3)), True), (probs(r, (2, 3)), True)],
+               lambda F, x, t, **k: F.kl_div(x, t, **k), RED3 + ("batchmean",)),
+    "kl_div_log_target": (lambda r: [(log_probs(r, (2, 3)), True), (log_probs(r, (2, 3)), True)],
+                          lambda F, x, t, **k: F.kl_div(x, t, log_target=True, **k), RED3 + ("batchmean",)),
+    "poisson_log": (lambda r: [(r.standard_normal((2, 3)), True), (r.uniform(0, 4, (2, 3)), True)],
+                    lambda F, x, t, **k: F.poisson_nll_loss(x, t, full=True, **k), RED3),
+    "poisson": (lambda r: [(r.uniform(0.5, 3, (2, 3)), True), (r.uniform(0, 4, (2, 3)), True)],
+                lambda F, x, t, **k: F.poisson_nll_loss(x, t, log_input=False, **k), RED3),
+    "gaussian": (lambda r: [(r.standard_normal((2, 3)), True), (r.standard_normal((2, 3)), True),
+                            (r.uniform(0.5, 2, (2, 3)), True)],
+                 lambda F, x, t, v, **k: F.gaussian_nll_loss(x, t, v, full=True, **k), RED3),
+    "gaussian_shared_var": (lambda r: [(r.standard_normal((2, 3)), True), (r.standard_normal((2, 3)), True),
+                                       (r.uniform(0.5, 2, 2), True)],
+                            lambda F, x, t, v, **k: F.gaussian_nll_loss(x, t, v, **k), RED3),
+    "cosine_embedding": (lambda r: [(r.standard_normal((4, 3)), True), (r.standard_normal((4, 3)), True),
+                                    (np.array([1, -1, 1, -1]), False)],
+                         lambda F, a, b, t, **k: F.cosine_embedding_loss(a, b, t, margin=-0.2, **k), RED3),
+    "margin_ranking": (lambda r: [(r.standard_normal(6), True), (r.standard_normal(6), True),
+                                  (signs(r, 6).astype(float), False)],
+                       lambda F, a, b, t, **k: F.margin_ranking_loss(a, b, t, margin=0.3, **k), RED3),
+    "hinge_embedding": (lambda r: [(r.standard_normal((2, 3)), True), (signs(r, (2, 3)).astype(float), False)],
+                        lambda F, x, t, **k: F.hinge_embedding_loss(x, t, margin=0.8, **k), RED3),
+    "triplet": (lambda r: [(r.standard_normal((4, 3)), True), (r.standard_normal((4, 3)), True),
+                           (r.standard_normal((4, 3)), True)],
+                lambda F, a, p, n, **k: F.triplet_margin_loss(a, p, n, margin=2.0, **k), RED3),
+    "triplet_p1_swap": (lambda r: [(r.standard_normal((4, 3)), True), (r.standard_normal((4, 3)), True),
+                                   (r.standard_normal((4, 3)), True)],
+                        lambda F, a, p, n, **k: F.triplet_margin_loss(a, p, n, margin=2.0, p=1, swap=True, **k), RED3),
+    "triplet_distance": (lambda r: [(r.standard_normal((4, 3)), True), (r.standard_normal((4, 3)), True),
+                                    (r.standard_normal((4, 3)), True)],
+                         lambda F, a, p, n, **k: F.triplet_margin_with_distance_loss(
+                             a, p, n, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v), margin=0.5,
+                             swap=True, **k), RED3),
+    "multi_margin": (lambda r: [(r.standard_normal((4, 5)), True), (np.array([0, 4, 2, 2]), False),
+                                (r.uniform(0.5, 2, 5), False)],
+                     lambda F, x, t, w, **k: F.multi_margin_loss(x, t, p=2, margin=0.7, weight=w, **k), RED3),
+    "multi_margin_p1": (lambda r: [(r.standard_normal((4, 5)), True), (np.array([0, 4, 2, 2]), False)],
+                        lambda F, x, t, **k: F.multi_margin_loss(x, t, **k), RED3),
+    "multilabel_margin": (lambda r: [(r.standard_normal((3, 4)), True), (labels_with_padding(r), False)],
+                          lambda F, x, t, **k: F.multilabel_margin_loss(x, t, **k), RED3),
+    "soft_margin": (lambda r: [(r.standard_normal((2, 3)) * 3, True), (signs(r, (2, 3)).astype(float), False)],
+                    lambda F, x, t, **k: F.soft_margin_loss(x, t, **k), RED3),
+    "multilabel_soft_margin": (lambda r: [(r.standard_normal((2, 3)), True),
+                                          (r.integers(0, 2, (2, 3)).astype(float), False),
+                                          (r.uniform(0.5, 2, 3), True)],
+                               lambda F, x, t, w, **k: F.multilabel_soft_margin_loss(x, t, weight=w, **k), RED3),
+    # torch's ctc_loss gradient is only right through a log_softmax (it adds exp(log_probs)): compare that way
+    "ctc": (lambda r: [(r.standard_normal((4, 2, 3)), True), (np.array([[1, 2, 2], [2, 1, 0]]), False),
+                       (np.array([4, 3]), False), (np.array([3, 2]), False)],
+            lambda F, x, t, il, tl, **k: F.ctc_loss(F.log_softmax(x, 2), t, il, tl, **k), RED3),
+    "ctc_concatenated_blank3": (lambda r: [(r.standard_normal((4, 2, 4)), True), (np.array([1, 1, 0, 2]), False),
+                                           (np.array([4, 3]), False), (np.array([2, 2]), False)],
+                                lambda F, x, t, il, tl, **k: F.ctc_loss(F.log_softmax(x, 2), t, il, tl, blank=3, **k),
+                                RED3),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_gradcheck(device, rng, name):
+    arrays, call, _ = CASES[name]
+    inputs = [lucid_tensor(a, device, grad) for a, grad in arrays(rng)]
+    assert gradcheck(lambda *ts: call(F, *ts, reduction="sum"), inputs)
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")  # torch's kl_div note
+def test_against_torch(device, rng, name):
+    torch = pytest.importorskip("torch")
+    arrays, call, reductions = CASES[name]
+    data = arrays(rng)
+    for reduction in reductions:
+        mine = [lucid_tensor(a, device, grad) for a, grad in data]
+        theirs = [torch.tensor(a, requires_grad=grad and np.asarray(a).dtype.kind == "f") for a, grad in data]
+        y, ty = call(F, *mine, reduction=reduction), call(torch.nn.functional, *theirs, reduction=reduction)
+        assert y.shape == tuple(ty.shape), reduction
+        np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-10, atol=1e-13, err_msg=reduction)
+        g = rng.standard_normal(ty.shape)
+        y.backward(lucid_tensor(g, device))
+        ty.backward(torch.tensor(g))
+        for k, (m, t) in enumerate(zip(mine, theirs)):
+            if t.requires_grad:
+                np.testing.assert_allclose(host(m.grad), t.grad.numpy(), rtol=1e-9, atol=1e-12,
+                                           err_msg=f"{reduction}: input {k}")
+
+
+def test_ctc_gradient_is_exact(device, rng):
+    """The gradient with respect to the log-probabilities themselves (any values, not normalised)."""
+    lp = lucid_tensor(rng.standard_normal((4, 2, 3)), device, grad=True)
+    t = lucid_tensor(np.array([[1, 1], [2, 0]]), device)
+    assert gradcheck(lambda lp: F.ctc_loss(lp, t, [4, 3], [2, 1], reduction="none"), (lp,))
+    assert gradcheck(lambda lp: F.ctc_loss(lp, t[0], 3, 2), (lp[:, 0].detach().requires_grad_(),))  # unbatched
+
+
+def test_ctc_impossible_alignment(device, rng):
+    lp = lucid_tensor(np.log(probs(rng, (2, 1, 3))), device, grad=True)
+    t = lucid_tensor(np.array([[1, 1]]), device)  # needs 3 frames (a blank between the repeats)
+    assert np.isinf(host(F.ctc_loss(lp, t, [2], [2], reduction="none"))).all()
+    y = F.ctc_loss(lp, t, [2], [2], zero_infinity=True)
+    y.backward()
+    assert host(y) == 0 and (host(lp.grad) == 0).all()
+
+
+def test_cross_entropy_second_derivative(device, rng):
+    x = lucid_tensor(rng.standard_normal((3, 4)), device, grad=True)
+    t = lucid_tensor(np.array([0, 3, 1]), device)
+    w = lucid_tensor(rng.uniform(0.5, 2, 4), device)
+    for kwargs in ({}, {"weight": w, "label_smoothing": 0.2}, {"reduction": "none"}):
+        assert gradgradcheck(lambda x, kwargs=kwargs: F.cross_entropy(x, t, **kwargs), (x,))
+
+
+@pytest.mark.parametrize("dtype", [lucid.float32, lucid.float64])
+def test_stable_at_extreme_logits(device, dtype):
+    torch = pytest.importorskip("torch")
+    a = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, 1e4], [5e3, 5e3, -1e4]])
+    tdtype = torch.float32 if dtype is lucid.float32 else torch.float64
+    target = np.array([1, 2, 0])
+    for fn, tfn, args in (
+        (F.cross_entropy, torch.nn.functional.cross_entropy, (target,)),
+        (lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1), lambda x, t: torch.nn.functional.cross_entropy(
+            x, t, label_smoothing=0.1), (target,)),
+        (F.binary_cross_entropy_with_logits, torch.nn.functional.binary_cross_entropy_with_logits,
+         (np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.5]]),)),
+        (lambda x: F.log_softmax(x, 1).sum(), lambda x: x.log_softmax(1).sum(), ()),
+    ):
+        x = lucid.tensor(a, dtype=dtype, device=device, requires_grad=True)
+        tx = torch.tensor(a, dtype=tdtype, requires_grad=True)
+        extra = [lucid.tensor(v, dtype=dtype if v.dtype.kind == "f" else None, device=device) for v in args]
+        textra = [torch.tensor(v, dtype=tdtype if v.dtype.kind == "f" else None) for v in args]
+        y, ty = fn(x, *extra), tfn(tx, *textra)
+        y.backward()
+        ty.backward()
+        assert np.isfinite(host(y)).all() and np.isfinite(host(x.grad)).all()
+        np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-6)
+        np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_bce_clamps_log_like_torch(device):
+    torch = pytest.importorskip("torch")
+    x, t = np.array([0.0, 1.0, 1e-50, 0.3]), np.array([1.0, 0.0, 1.0, 0.3])
+    y = F.binary_cross_entropy(lucid_tensor(x, device), lucid_tensor(t, device), reduction="none")
+    np.testing.assert_allclose(host(y), torch.nn.functional.binary_cross_entropy(
+        torch.tensor(x), torch.tensor(t), reduction="none").numpy(), rtol=1e-12)
+
+
+def test_nll_loss_is_per_sample(device, rng):
+    """One value per sample, not the N x N matrix upstream Lucid 2.5.8 returned."""
+    x = lucid_tensor(log_probs(rng, (6, 3)), device)
+    t = lucid_tensor(np.array([0, 1, 2, 2, 1, 0]), device)
+    per_sample = F.nll_loss(x, t, reduction="none")
+    assert per_sample.shape == (6,) and F.nll_loss(x, t).shape == ()
+    np.testing.assert_allclose(host(per_sample), -host(x)[np.arange(6), [0, 1, 2, 2, 1, 0]])
+    assert F.cross_entropy(x, t, reduction="none").shape == (6,)
+
+
+def test_loss_modules_match_functions(device, rng):
+    x = lucid_tensor(rng.standard_normal((4, 3)), device)
+    t = lucid_tensor(rng.standard_normal((4, 3)), device)
+    idx = lucid_tensor(np.array([0, 2, 1, 2]), device)
+    w = lucid_tensor(rng.uniform(0.5, 2, 3), device)
+    pm = lucid_tensor(np.array([1, -1, 1, 1]), device)
+    p = lucid_tensor(probs(rng, (4, 3)), device)
+    var = lucid_tensor(rng.uniform(0.5, 2, (4, 3)), device)
+    pairs = [
+        (L.L1Loss()(x, t), F.l1_loss(x, t)), (L.MSELoss(reduction="sum")(x, t), F.mse_loss(x, t, reduction="sum")),
+        (L.SmoothL1Loss(beta=0.5)(x, t), F.smooth_l1_loss(x, t, beta=0.5)),
+        (L.HuberLoss(delta=0.5)(x, t), F.huber_loss(x, t, delta=0.5)),
+        (L.CrossEntropyLoss(w, label_smoothing=0.1)(x, idx), F.cross_entropy(x, idx, w, label_smoothing=0.1)),
+        (L.NLLLoss(w, ignore_index=2)(x, idx), F.nll_loss(x, idx, w, ignore_index=2)),
+        (L.BCELoss(reduction="none")(p, p), F.binary_cross_entropy(p, p, reduction="none")),
+        (L.BCEWithLogitsLoss(pos_weight=w)(x, p), F.binary_cross_entropy_with_logits(x, p, pos_weight=w)),
+        (L.KLDivLoss(reduction="batchmean")(x, p), F.kl_div(x, p, reduction="batchmean")),
+        (L.PoissonNLLLoss(full=True)(x, p), F.poisson_nll_loss(x, p, full=True)),
+        (L.GaussianNLLLoss(full=True)(x, t, var), F.gaussian_nll_loss(x, t, var, full=True)),
+        (L.CosineEmbeddingLoss(0.1)(x, t, pm), F.cosine_embedding_loss(x, t, pm, 0.1)),
+        (L.MarginRankingLoss(0.1)(x[:, 0], t[:, 0], pm), F.margin_ranking_loss(x[:, 0], t[:, 0], pm, 0.1)),
+        (L.HingeEmbeddingLoss(0.5)(x[:, 0], pm), F.hinge_embedding_loss(x[:, 0], pm, 0.5)),
+        (L.TripletMarginLoss(p=1)(x, t, p), F.triplet_margin_loss(x, t, p, p=1)),
+        (L.TripletMarginWithDistanceLoss(margin=0.3)(x, t, p),
+         F.triplet_margin_with_distance_loss(x, t, p, margin=0.3)),
+        (L.MultiMarginLoss(weight=w)(x, idx), F.multi_margin_loss(x, idx, weight=w)),
+        (L.SoftMarginLoss()(x, t), F.soft_margin_loss(x, t)),
+        (L.MultiLabelSoftMarginLoss(w)(x, p), F.multilabel_soft_margin_loss(x, p, w)),
+        (L.PairwiseDistance(p=3)(x, t), F.pairwise_distance(x, t, p=3)),
+        (L.CosineSimilarity(dim=0)(x, t), F.cosine_similarity(x, t, dim=0)),
+    ]
+    for got, want in pairs:
+        np.testing.assert_array_equal(host(got), host(want))
+    ctc = L.CTCLoss(blank=0, reduction="sum")
+    lp = lucid_tensor(log_probs(rng, (5, 2, 3), 2), device)
+    args = (lp, lucid_tensor(np.array([[1, 2], [2, 2]]), device), [5, 5], [2, 2])
+    np.testing.assert_array_equal(host(ctc(*args)), host(F.ctc_loss(*args, reduction="sum")))
+    y = lucid_tensor(np.array([[1, -1, -1], [0, 2, -1], [2, -1, -1], [0, 1, 2]]), device)
+    np.testing.assert_array_equal(host(L.MultiLabelMarginLoss()(x, y)), host(F.multilabel_margin_loss(x, y)))
+
+
+def test_class_weights_are_buffers(device_pair):
+    here, there = device_pair
+    m = L.CrossEntropyLoss(weight=lucid.tensor([1.0, 2.0], device=here))
+    assert "weight" in m.state_dict() and [n for n, _ in m.named_buffers()] == ["weight"]
+    m.to(there)
+    assert m.weight.device is there
+    y = m(lucid.tensor([[0.5, 0.1]], device=there), lucid.tensor([1], device=there))
+    assert y.device is there
+    assert [n for n, _ in L.BCEWithLogitsLoss().named_buffers()] == []
+
+
+def test_legacy_reduction_arguments(device, rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((3, 2))
+    for kwargs in ({"reduce": False}, {"size_average": False}, {"size_average": True, "reduce": True}):
+        got = F.mse_loss(lucid_tensor(x, device), lucid_tensor(x * 0, device), **kwargs)
+        with pytest.warns(UserWarning):  # torch's own deprecation warning
+            want = torch.nn.functional.mse_loss(torch.tensor(x), torch.tensor(x * 0), **kwargs)
+        np.testing.assert_allclose(host(got), want.numpy())
+    assert L.L1Loss(reduce=False).reduction == "none"
+
+
+def test_errors(device, rng):
+    x = lucid_tensor(rng.standard_normal((3, 4)), device)
+    t = lucid_tensor(np.array([0, 1, 4]), device)
+    with pytest.raises(ValueError, match="reduction"):
+        F.mse_loss(x, x, reduction="avg")
+    with pytest.raises(IndexError, match="out of bounds"):
+        F.cross_entropy(x, t)
+    with pytest.raises(ValueError, match="target of shape"):
+        F.cross_entropy(x, lucid_tensor(np.array([0, 1]), device))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        F.binary_cross_entropy(x, x)
+    with pytest.raises(RuntimeError, match="not differentiable"):
+        F.cross_entropy(x, lucid_tensor(np.array([0, 1, 2]), device),
+                        weight=lucid_tensor(np.ones(4), device, grad=True))
+    with pytest.raises(RuntimeError, match="weight must have shape"):
+        F.nll_loss(x, lucid_tensor(np.array([0, 1, 2]), device), weight=lucid_tensor(np.ones(3), device))
+    with pytest.raises(ValueError, match="var"):
+        F.gaussian_nll_loss(x, x, lucid_tensor(np.ones((2, 2)), device))
+    with pytest.raises(ValueError, match="reduction"):
+        L.CrossEntropyLoss(reduction="batchmean")
+    with pytest.warns(UserWarning, match="target size"):
+        F.mse_loss(x, x[0])

@@ -1,0 +1,186 @@
+"""Pooling: values against NumPy and against PyTorch (values, indices and input gradients) for
+max/avg/adaptive/lp pooling in 1-D, 2-D and 3-D with ceil_mode, count_include_pad,
+divisor_override, dilation and return_indices; first and second order gradchecks on every
+backend; tie and -inf handling; the modules; errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lucid
+import lucid.nn.functional as F
+from lucid.autograd import gradcheck, gradgradcheck
+from lucid.nn import layers as L
+
+
+def make(arr, device, grad=False):
+    return lucid.tensor(np.asarray(arr), dtype=lucid.float64, device=device, requires_grad=grad)
+
+
+def host(t):
+    return t.detach().numpy(force=True)
+
+
+# id, lucid/torch function name, input shape, positional args after the input, keyword arguments
+CASES = [
+    ("max1d", "max_pool1d", (2, 3, 9), (3, 2, 1), dict(ceil_mode=True)),
+    ("max2d", "max_pool2d", (2, 3, 7, 8), (3, 2, 1), dict(ceil_mode=True, return_indices=True)),
+    ("max2d_dil", "max_pool2d", (2, 2, 7, 8), ((3, 2), 1, 1), dict(dilation=(2, 3), return_indices=True)),
+    ("max2d_nostride", "max_pool2d", (1, 2, 6, 6), (2,), {}),
+    ("max3d", "max_pool3d", (1, 2, 4, 5, 6), (2,), dict(stride=(1, 2, 2), padding=(1, 0, 1), return_indices=True)),
+    ("avg1d", "avg_pool1d", (2, 3, 8), (3, 2, 1), dict(ceil_mode=True, count_include_pad=False)),
+    ("avg2d_inc", "avg_pool2d", (2, 3, 8, 7), (3, 2, 1), dict(ceil_mode=True)),
+    ("avg2d_exc", "avg_pool2d", (2, 3, 8, 7), (3, 2, 1), dict(ceil_mode=True, count_include_pad=False)),
+    ("avg2d_div", "avg_pool2d", (2, 2, 5, 6), ((2, 3), (1, 2), (1, 1)), dict(divisor_override=4)),
+    ("avg3d", "avg_pool3d", (1, 2, 5, 4, 6), ((2, 3, 2), (2, 1, 2), (1, 1, 0)), dict(ceil_mode=True)),
+    ("adaptive_avg1d", "adaptive_avg_pool1d", (2, 3, 7), (3,), {}),
+    ("adaptive_avg2d", "adaptive_avg_pool2d", (2, 3, 7, 5), ((3, None),), {}),
+    ("adaptive_avg3d", "adaptive_avg_pool3d", (1, 2, 5, 4, 6), ((2, 3, 4),), {}),
+    ("adaptive_max1d", "adaptive_max_pool1d", (2, 3, 7), (4,), dict(return_indices=True)),
+    ("adaptive_max2d", "adaptive_max_pool2d", (2, 3, 7, 5), ((3, 4),), dict(return_indices=True)),
+    ("adaptive_max3d", "adaptive_max_pool3d", (1, 2, 5, 4, 6), (3,), dict(return_indices=True)),
+    ("adaptive_max_up", "adaptive_max_pool2d", (1, 2, 3, 2), ((5, 3),), {}),
+    ("lp1d", "lp_pool1d", (2, 3, 7), (2, 3, 2), {}),
+    ("lp2d", "lp_pool2d", (2, 3, 7, 8), (3, (2, 3)), dict(ceil_mode=True)),
+    ("lp3d", "lp_pool3d", (1, 2, 4, 4, 5), (1.5, 2), {}),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_pool_matches_torch(case, device, rng):
+    torch = pytest.importorskip("torch")
+    _, name, shape, args, kw = case
+    x = rng.standard_normal(shape)
+    if name.startswith("lp"):
+        x = np.abs(x) + 0.1  # lp pooling of negative values raised to non-integer powers is nan in both
+    ours, theirs = make(x, device, True), torch.tensor(x, requires_grad=True)
+    out, tout = getattr(F, name)(ours, *args, **kw), getattr(torch.nn.functional, name)(theirs, *args, **kw)
+    if kw.get("return_indices"):
+        (out, idx), (tout, tidx) = out, tout
+        assert idx.dtype == lucid.int64
+        np.testing.assert_array_equal(host(idx), tidx.numpy())
+    np.testing.assert_allclose(host(out), tout.detach().numpy(), atol=1e-12)
+    g = rng.standard_normal(out.shape)
+    out.backward(make(g, device))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(host(ours.grad), theirs.grad.numpy(), atol=1e-12)
+
+
+def np_max_pool2d(x, k, s):
+    n, c, h, w = x.shape
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    out = np.empty((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = x[:, :, i * s:i * s + k, j * s:j * s + k].max(axis=(2, 3))
+    return out
+
+
+def test_pools_match_numpy(device, rng):
+    x = rng.standard_normal((2, 3, 7, 6))
+    np.testing.assert_allclose(host(F.max_pool2d(make(x, device), 3, 2)), np_max_pool2d(x, 3, 2))
+    blocks = x[:, :, :6].reshape(2, 3, 3, 2, 3, 2)
+    np.testing.assert_allclose(host(F.avg_pool2d(make(x, device), 2)), blocks.mean((3, 5)))
+    np.testing.assert_allclose(host(F.adaptive_avg_pool2d(make(x, device), 1)), x.mean((2, 3), keepdims=True))
+    np.testing.assert_allclose(host(F.adaptive_max_pool2d(make(x, device), (1, 1))), x.max((2, 3), keepdims=True))
+
+
+GRAD_CASES = [
+    ("max", lambda x: F.max_pool2d(x, 2, 1, 1, dilation=(1, 2), ceil_mode=True)),
+    ("max1d", lambda x: F.max_pool1d(x.flatten(2), 3, 2, 1)),
+    ("avg", lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False)),
+    ("avg3d", lambda x: F.avg_pool3d(x.unsqueeze(2), (1, 2, 2), 1, divisor_override=3)),
+    ("adaptive_avg", lambda x: F.adaptive_avg_pool2d(x, (2, 3))),
+    ("adaptive_max", lambda x: F.adaptive_max_pool2d(x, (3, 2))),
+    ("lp", lambda x: F.lp_pool2d(x.abs() + 0.5, 2.5, 2, 1)),
+]
+
+
+@pytest.mark.parametrize("case", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
+def test_pool_gradcheck(case, device, rng):
+    x = make(rng.standard_normal((1, 1, 4, 5)), device, True)  # distinct values: no ties in max
+    assert gradcheck(case[1], (x,))
+    assert gradgradcheck(case[1], (x,))
+
+
+def test_max_pool_ties_take_first_index(device):
+    x = make(np.ones((1, 1, 4, 4)), device, True)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    np.testing.assert_array_equal(host(idx)[0, 0], [[0, 2], [8, 10]])
+    y.sum().backward()
+    want = np.zeros((4, 4))
+    want[::2, ::2] = 1
+    np.testing.assert_array_equal(host(x.grad)[0, 0], want)
+
+
+def test_max_pool_minus_inf_window(device):
+    """A window whose real elements are all -inf reports its first real element, as PyTorch."""
+    x = make(np.full((1, 1, 4, 4), -np.inf), device)
+    y, idx = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+    assert np.all(host(y) == -np.inf)
+    np.testing.assert_array_equal(host(idx)[0, 0], [[0, 1], [4, 5]])
+
+
+def test_max_pool_integer_input(device):
+    x = lucid.tensor(np.arange(16).reshape(1, 1, 4, 4), device=device)
+    y = F.max_pool2d(x, 2)
+    assert y.dtype == lucid.int64
+    np.testing.assert_array_equal(host(y)[0, 0], [[5, 7], [13, 15]])
+
+
+def test_unbatched_pooling(device, rng):
+    x = rng.standard_normal((3, 6, 5))
+    y = F.max_pool2d(make(x, device), 2)
+    assert y.shape == (3, 3, 2)
+    np.testing.assert_allclose(host(y), host(F.max_pool2d(make(x[None], device), 2))[0])
+    assert F.adaptive_avg_pool1d(make(x[0], device), 2).shape == (6, 2)
+
+
+MODULES = [
+    (L.MaxPool1d(3, 2), (2, 3, 9), (2, 3, 4)),
+    (L.MaxPool2d(2), (2, 3, 8, 6), (2, 3, 4, 3)),
+    (L.MaxPool3d(2, padding=1), (1, 2, 4, 4, 4), (1, 2, 3, 3, 3)),
+    (L.AvgPool1d(2, ceil_mode=True), (2, 3, 7), (2, 3, 4)),
+    (L.AvgPool2d(3, 1, 1), (2, 3, 5, 5), (2, 3, 5, 5)),
+    (L.AvgPool3d((1, 2, 2)), (1, 2, 3, 4, 4), (1, 2, 3, 2, 2)),
+    (L.AdaptiveAvgPool1d(3), (2, 3, 7), (2, 3, 3)),
+    (L.AdaptiveAvgPool2d((1, None)), (2, 3, 5, 4), (2, 3, 1, 4)),
+    (L.AdaptiveAvgPool3d(2), (1, 2, 3, 4, 5), (1, 2, 2, 2, 2)),
+    (L.AdaptiveMaxPool1d(2), (2, 3, 7), (2, 3, 2)),
+    (L.AdaptiveMaxPool2d(3), (2, 3, 5, 4), (2, 3, 3, 3)),
+    (L.AdaptiveMaxPool3d((1, 2, 3)), (1, 2, 3, 4, 5), (1, 2, 1, 2, 3)),
+    (L.LPPool1d(2, 3), (2, 3, 7), (2, 3, 2)),
+    (L.LPPool2d(2, 2), (2, 3, 5, 4), (2, 3, 2, 2)),
+    (L.LPPool3d(1, 2), (1, 2, 4, 4, 4), (1, 2, 2, 2, 2)),
+]
+
+
+@pytest.mark.parametrize("module,shape,out", MODULES, ids=[type(m[0]).__name__ for m in MODULES])
+def test_pool_modules(module, shape, out, device):
+    assert module(lucid.rand(shape, device=device)).shape == out
+
+
+def test_pool_modules_return_indices(device):
+    x = lucid.randn(2, 3, 6, 6, device=device)
+    y, idx = L.MaxPool2d(2, return_indices=True)(x)
+    np.testing.assert_array_equal(host(idx), host(F.max_pool2d(x, 2, return_indices=True)[1]))
+    y, idx = L.AdaptiveMaxPool2d(2, return_indices=True)(x)
+    assert idx.shape == (2, 3, 2, 2)
+    assert "kernel_size=2" in repr(L.MaxPool2d(2))
+
+
+def test_pool_errors(device):
+    x = lucid.randn(1, 2, 4, 4, device=device)
+    with pytest.raises(ValueError, match="half of kernel_size"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match="empty"):
+        F.avg_pool2d(x, 5)
+    with pytest.raises(ValueError, match="4-D"):
+        F.max_pool2d(lucid.randn(4, device=device), 2)
+    with pytest.raises(ValueError, match="needs 2 values"):
+        F.adaptive_avg_pool2d(x, (1, 2, 3))
+    with pytest.raises(TypeError, match="floating"):
+        F.avg_pool2d(lucid.tensor(np.ones((1, 1, 2, 2), dtype=np.int64), device=device), 2)
+    with pytest.raises(ValueError, match="divisor_override"):
+        F.avg_pool2d(x, 2, divisor_override=0)
