@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import DEVICES
 
 import lucid
 import lucid.nn as nn
@@ -25,6 +26,7 @@ def test_resume_needs_a_checkpoint(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif("cpu" not in DEVICES, reason="the demo trains on the NumPy backend (this session tests others)")
 def test_demo_reaches_95_percent_and_resumes(tmp_path, capsys):
     checkpoint = str(tmp_path / "digits.safetensors")
     accuracy = train.main(["--device", "cpu", "--quiet", "--checkpoint", checkpoint])
