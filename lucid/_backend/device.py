@@ -31,37 +31,24 @@ class Device:
     """A place arrays live: ``type`` (``"cpu"``, ``"cuda"``, or a registered backend's
     type) and ``index`` (``None`` for single-device types such as ``"cpu"``)."""
 
-    __slots__ = ("type", "index", "_backend", "_xp", "_native", "dtypes", "floating")
+    # backend, xp, native, dtypes and floating are filled in on first use (see __getattr__)
+    __slots__ = ("type", "index", "backend", "xp", "native", "dtypes", "floating")
 
     def __init__(self, type: str, index: int | None):
         self.type, self.index = type, index
-        self._backend = self._xp = self._native = None
 
-    def _resolve(self):
+    def __getattr__(self, name):
+        """Resolve the backend the first time one of its attributes is read: ``backend`` (the
+        :class:`~lucid._backend.registry.Backend`), ``xp`` (its array namespace), ``native``
+        (what ``xp.asarray(..., device=)`` takes), and the hot-path dtype lookups ``dtypes``
+        (native -> lucid DType) and ``floating`` (native floating dtypes)."""
+        if name not in Device.__slots__[2:]:
+            raise AttributeError(name)
         backend = registry.backend_for(self.type)
-        native = backend.native_device(self.index or 0)  # raises when unusable
-        self._backend, self._xp, self._native = backend, backend.xp, native
-        # hot-path lookups: native dtype -> lucid DType, and the set of floating native dtypes
-        self.dtypes = backend._from_native
+        self.native = backend.native_device(self.index or 0)  # raises when unusable
+        self.backend, self.xp, self.dtypes = backend, backend.xp, backend._from_native
         self.floating = frozenset(k for k, d in backend._from_native.items() if d.kind == "f")
-        return backend
-
-    @property
-    def backend(self):
-        """The :class:`~lucid._backend.registry.Backend` computing on this device."""
-        return self._backend or self._resolve()
-
-    @property
-    def xp(self):
-        """The array namespace (array API standard) of this device's backend."""
-        return self._xp if self._backend is not None else self._resolve().xp
-
-    @property
-    def native(self):
-        """The backend's own device object (what ``xp.asarray(..., device=)`` takes)."""
-        if self._backend is None:
-            self._resolve()
-        return self._native
+        return getattr(self, name)
 
     def __repr__(self) -> str:
         return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")

@@ -121,20 +121,20 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     try:
         while ready:
             node = ready.pop()
-            grads = buffers.pop(node, None) or [None] * len(node._out_meta)
-            if node._out_hooks:
-                _run_output_hooks(node, grads, sink)
-            if capture is not None:
-                for i, g in enumerate(grads):
-                    if g is not None and (node, i) in capture:
-                        prev = capture[(node, i)]
-                        capture[(node, i)] = g if prev is None else prev + g
-            if any(g is not None for g in grads):
+            grads = buffers.pop(node, None)  # a buffer exists only once some gradient arrived
+            if grads is None:
+                in_grads = (None,) * len(node._edges)
+            else:
+                if node._out_hooks:
+                    _run_output_hooks(node, grads, sink)
+                if capture is not None:
+                    for i, g in enumerate(grads):
+                        if g is not None and (node, i) in capture:
+                            prev = capture[(node, i)]
+                            capture[(node, i)] = g if prev is None else prev + g
                 in_grads = _call_backward(node, grads)
                 if not retain_graph:
                     node._release()
-            else:
-                in_grads = (None,) * len(node._edges)
             for edge, g in zip(node._edges, in_grads):
                 if edge is None:
                     continue
@@ -155,12 +155,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
 
 def _call_backward(node, grads):
-    Tensor = _function.Tensor
-    xp = node.device.xp
-    for i, g in enumerate(grads):
-        if g is None:  # an output that got no gradient counts as zeros
-            shape, dtype, _ = node._out_meta[i]
-            grads[i] = Tensor._make(xp.zeros(shape, dtype=dtype, device=node.device.native), node.device)
+    if len(grads) > 1:
+        device = node.device
+        for i, g in enumerate(grads):
+            if g is None:  # an output that got no gradient counts as zeros
+                shape, dtype, _ = node._out_meta[i]
+                zeros = device.xp.zeros(shape, dtype=dtype, device=device.native)
+                grads[i] = _function.Tensor._make(zeros, device)
     result = node.backward(*grads)
     if not isinstance(result, tuple):
         result = (result,)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from ... import ops as _ops
-from ...autograd.function import Function
+from ...ops.elementwise import Pointwise, _sigmoid, run_pointwise
 from ...ops.inplace import inplace as _make_inplace
 from ...ops.special import erf_array
 from ...tensor import Tensor
@@ -33,33 +33,8 @@ _TANH_K = math.sqrt(2.0 / math.pi)  # gelu(approximate="tanh"): 0.5 x (1 + tanh(
 _TANH_C = 0.044715
 
 
-class _Activation(Function):
-    """One pointwise activation: ``compute(xp, x, **params)`` forward, ``derivative(x, y, g,
-    **params)`` backward in lucid ops; ``save`` says whether backward needs the input (``"x"``) or
-    the output (``"y"``)."""
-
-    save = "x"
-
-    def forward(self, x, **params):
-        self.params = params
-        y = self.compute(self.xp, x, **params)
-        self.save_for_backward(x if self.save == "x" else y)
-        return y
-
-    def backward(self, g):
-        (saved,) = self.saved_tensors
-        x, y = (saved, None) if self.save == "x" else (None, saved)
-        return self.derivative(x, y, g, **self.params)
-
-
 def _mask(cond: Tensor, like: Tensor) -> Tensor:
     return cond.to(like.dtype)
-
-
-def _sigmoid(xp, x):
-    """``1 / (1 + exp(-x))`` to full relative precision for any ``x``, without overflow."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1, e) / (1 + e)
 
 
 def _softplus(xp, x):
@@ -152,7 +127,7 @@ _TABLE = {
 }
 
 _FUNCTIONS = {
-    name: type(name.title().replace("_", ""), (_Activation,), {
+    name: type(name.title().replace("_", ""), (Pointwise,), {
         "compute": staticmethod(fwd), "derivative": staticmethod(der), "save": save,
         "__doc__": f"Fused ``{name}`` activation.",
     })
@@ -170,7 +145,7 @@ def _apply(name: str, x: Tensor, inplace: bool = False, **params) -> Tensor:
         raise TypeError(f"{name} expects a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f" and not (name == "relu" and x.dtype.kind in "iu"):
         raise TypeError(f"{name} needs a floating tensor, got {x.dtype.name}; cast it first (x.float())")
-    return _IN_PLACE[name](x, params) if inplace else _FUNCTIONS[name].apply(x, **params)
+    return _IN_PLACE[name](x, params) if inplace else run_pointwise(_FUNCTIONS[name], x, params)
 
 
 # ---- the public functions --------------------------------------------------------------------
