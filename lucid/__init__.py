@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from . import autograd, cuda, dtypes, linalg, random
-from ._backend import (BackendUnavailableError, Device, DeviceMismatchError, UnknownDeviceError, device,
-                       register_backend)
+from . import amp, autograd, backends, cuda, data, datasets, dtypes, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
+from ._backend import BackendUnavailableError, Device, DeviceMismatchError, UnknownDeviceError, device, register_backend
+from .amp import autocast  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .dtypes import (DType, bool_, float16, float32, float64, get_default_dtype, int8, int16, int32, int64,
-                     set_default_dtype, uint8)
+from .dtypes import (
+                       DType,
+                       bool_,
+                       float16,
+                       float32,
+                       float64,
+                       get_default_dtype,
+                       int8,
+                       int16,
+                       int32,
+                       int64,
+                       set_default_dtype,
+                       uint8,
+)
 from .ops import *  # noqa: F401,F403
 from .random import manual_seed
-from .tensor import Tensor, tensor
-
-from . import data, datasets, nn, optim, utils  # noqa: E402  (need Tensor)
 from .serialization import load, save  # noqa: E402
+from .tensor import Tensor, tensor
 
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
 half, float, double = float16, float32, float64  # noqa: A001

@@ -8,7 +8,7 @@ registered, as the tests do with array-api-strict and its fake devices.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .. import dtypes as _dt
 
@@ -29,7 +29,7 @@ class Backend:
         self._to_native = {d: v for d, v in found.items() if v is not None}
         self._from_native = {self._dtype_key(v): d for d, v in self._to_native.items()}
 
-    def supports(self, dtype: "_dt.DType") -> bool:
+    def supports(self, dtype: _dt.DType) -> bool:
         return dtype in self._to_native
 
     # ---- dtypes -------------------------------------------------------------------
@@ -37,13 +37,13 @@ class Backend:
     def _dtype_key(native):
         return native
 
-    def native_dtype(self, dtype: "_dt.DType"):
+    def native_dtype(self, dtype: _dt.DType):
         try:
             return self._to_native[dtype]
         except KeyError:
             raise TypeError(f"the {self.name} backend has no {dtype.name} dtype") from None
 
-    def lucid_dtype(self, native) -> "_dt.DType":
+    def lucid_dtype(self, native) -> _dt.DType:
         return self._from_native[native]
 
     # ---- devices ------------------------------------------------------------------

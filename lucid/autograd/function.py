@@ -33,6 +33,18 @@ __all__ = ["Function"]
 
 Tensor = None  # lucid.tensor sets this once the class exists (tensor.py imports this package)
 
+# Called as ``interceptor(cls, inputs, params)`` before every op while any is installed: returns
+# the op's result when it ran the op itself (``lucid.amp.autocast`` casting the inputs, the CUDA
+# backend switching to the inputs' GPU), else None. Empty otherwise: one global read per op.
+interceptors: tuple = ()
+
+
+def autocast_casts(tensor) -> bool:
+    """Whether autocast is on for ``tensor``'s device (then ops with an autocast policy cast
+    mixed float operands themselves, so their dtype checks let them through). ``lucid.amp``
+    installs the real test; without it, never."""
+    return False
+
 _FREED = (
     "Trying to backward through the graph a second time (or to use saved tensors after they were "
     "freed): the first backward freed {name}'s saved tensors. Pass retain_graph=True to the first "
@@ -58,6 +70,7 @@ class Function:
     _to_save = None
     _out_meta: tuple = ()
     _out_hooks = None  # {output index: [hook, ...]} for hooks/retain_grad on non-leaf outputs
+    autocast_policy = None  # "lower" / "float32": how lucid.amp.autocast casts the inputs
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -112,6 +125,11 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run ``forward`` on the inputs' arrays and, when grad is on, record the node."""
+        if interceptors:
+            for intercept in interceptors:
+                out = intercept(cls, inputs, params)
+                if out is not None:
+                    return out
         ctx = object.__new__(cls)
         device = None
         record = False

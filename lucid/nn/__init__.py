@@ -6,13 +6,13 @@ Parameter vs Buffer vs plain attribute: see :mod:`lucid.nn.parameter`.
 
 from __future__ import annotations
 
-from .module import Module  # noqa: I001  (Module and Parameter first: the layers build on them)
-from .parameter import Buffer, Parameter
+from . import functional, init, utils
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .hooks import RemovableHandle
-from . import functional, init, utils
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers
+from .module import Module  # noqa: I001  (Module and Parameter first: the layers build on them)
+from .parameter import Buffer, Parameter
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",

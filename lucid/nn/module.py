@@ -113,6 +113,30 @@ class Module:
 
         ``persistent`` (default True, or the Buffer's own flag when a Buffer is given) says
         whether ``state_dict`` includes it.
+
+        Example:
+            >>> import lucid
+            >>> import lucid.nn as nn
+            >>> class RunningMean(nn.Module):
+            ...     def __init__(self, n):
+            ...         super().__init__()
+            ...         self.register_buffer("mean", lucid.zeros(n))
+            ...         self.register_buffer("count", lucid.tensor(0))
+            ...         self.register_buffer("scratch", lucid.zeros(n), persistent=False)
+            ...
+            ...     def forward(self, x):
+            ...         with lucid.no_grad():
+            ...             self.count += 1
+            ...             self.mean += (x.mean(dim=0) - self.mean) / self.count.item()
+            ...         return x - self.mean
+            >>> tracker = RunningMean(2)
+            >>> _ = tracker(lucid.tensor([[1.0, 2.0], [3.0, 4.0]]))
+            >>> tracker.mean, tracker.count
+            (Buffer([2., 3.]), Buffer(1))
+            >>> sorted(tracker.state_dict())
+            ['count', 'mean']
+            >>> [type(b).__name__ for b in tracker.buffers()], list(tracker.parameters())
+            (['Buffer', 'Buffer', 'Buffer'], [])
         """
         buffers = self._table("_buffers", "buffers")
         self._check_name(name, "buffer", buffers)

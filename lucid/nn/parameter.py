@@ -31,6 +31,18 @@ class Parameter(Tensor):
     shared, or anything ``lucid.tensor`` accepts) keeps its dtype and device; the Parameter
     is always a leaf of the graph. ``data=None`` gives an empty float32 tensor.
     Assigning a Parameter to a module attribute registers it.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> layer = nn.Module()
+        >>> layer.weight = nn.Parameter(lucid.ones(2, 3))
+        >>> layer.weight.requires_grad, [name for name, _ in layer.named_parameters()]
+        (True, ['weight'])
+        >>> (layer.weight * 2).sum().backward()
+        >>> layer.weight.grad
+        Tensor([[2., 2., 2.],
+                [2., 2., 2.]])
     """
 
     def __init__(self, data=None, requires_grad: bool = True):
@@ -55,6 +67,30 @@ class Buffer(Tensor):
 
     ``persistent`` says whether ``Module.state_dict`` includes it. Assigning a Buffer to a
     module attribute (or passing it to ``register_buffer``) registers it.
+
+    Example:
+        >>> import lucid
+        >>> import lucid.nn as nn
+        >>> buffer = nn.Buffer([1.0, 2.0, 3.0])
+        >>> buffer, buffer.dtype, buffer.requires_grad
+        (Buffer([1., 2., 3.]), lucid.float32, False)
+        >>> nn.Buffer([1, 2]).dtype
+        lucid.int64
+        >>> class Normalize(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.mean = nn.Buffer([0.5, 0.5])
+        ...         self.cache = nn.Buffer([0.0, 0.0], persistent=False)
+        ...
+        ...     def forward(self, x):
+        ...         return x - self.mean
+        >>> norm = Normalize()
+        >>> list(norm.state_dict()), [name for name, _ in norm.named_buffers()]
+        (['mean'], ['mean', 'cache'])
+        >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
+        >>> norm(x).sum().backward()
+        >>> x.grad, norm.mean.grad
+        (Tensor([1., 1.]), None)
     """
 
     def __init__(self, data=None, dtype=None, persistent: bool = True):

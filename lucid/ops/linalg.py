@@ -19,6 +19,7 @@ import math
 import string
 from collections import Counter, namedtuple
 
+from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -66,7 +67,7 @@ def _as_tensors(name, a, b):
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             raise TypeError(f"{name} needs Tensor operands, got {type(a).__name__} and {type(b).__name__}")
         a, b = (a, _coerce(b, a)) if isinstance(a, Tensor) else (_coerce(a, b), b)
-    if a._data.dtype != b._data.dtype:
+    if a._data.dtype != b._data.dtype and not _function.autocast_casts(a):
         raise RuntimeError(
             f"{name} needs both operands to have the same dtype, got {a.dtype.name} and {b.dtype.name}; "
             f"cast one with .to(dtype)"

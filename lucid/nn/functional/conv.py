@@ -25,6 +25,7 @@ import math
 import operator
 from dataclasses import dataclass
 
+from ...autograd import function as _function
 from ...autograd.function import Function
 from ...tensor import Tensor
 
@@ -73,7 +74,7 @@ def floating(name: str, *tensors) -> None:
             continue
         if t.dtype.kind != "f":
             raise TypeError(f"{name}: expected floating tensors, got {t.dtype.name}; cast with .float()")
-        if t.dtype is not first.dtype:
+        if t.dtype is not first.dtype and not _function.autocast_casts(t):
             raise TypeError(
                 f"{name}: input and weight/bias must have the same dtype, got {first.dtype.name} and {t.dtype.name}"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ...autograd import function as _function
 from ...autograd.function import Function
 from ...tensor import Tensor
 
@@ -41,7 +42,7 @@ def _check_same(name: str, *tensors) -> None:
             continue
         if not isinstance(t, Tensor):
             raise TypeError(f"{name} expects Tensors, got {type(t).__name__}")
-        if t.dtype is not first.dtype:
+        if t.dtype is not first.dtype and not _function.autocast_casts(t):
             raise RuntimeError(
                 f"{name}: all operands must have the same dtype, got {first.dtype.name} and {t.dtype.name}; "
                 f"cast one of them (e.g. x.to(weight.dtype))"

@@ -3,8 +3,20 @@
 
 from __future__ import annotations
 
-from . import (activation, attention, conv, dropout, embedding, linear, loss, normalization, pooling, resample,
-               rnn, transformer)
+from . import (
+    activation,
+    attention,
+    conv,
+    dropout,
+    embedding,
+    linear,
+    loss,
+    normalization,
+    pooling,
+    resample,
+    rnn,
+    transformer,
+)
 
 __all__: list[str] = []
 for _family in (activation, linear, dropout, embedding, loss, conv, pooling, normalization, resample, attention,

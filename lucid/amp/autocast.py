@@ -1,0 +1,237 @@
+"""``autocast``: run the ops that gain from it in float16, the fragile ones in float32.
+
+Inside ``with lucid.amp.autocast(device_type="cuda"):`` (or a function decorated with it)
+each op on tensors of that device type casts its inputs by its Function class's
+``autocast_policy``, set from :data:`POLICY` when this module is imported:
+
+- ``"lower"`` (matrix products, linear, convolutions, attention): float32 inputs are cast
+  to the autocast dtype, so the heavy math runs in float16;
+- ``"float32"`` (softmax, log-softmax, normalizations, losses, exp/log-like functions, pow,
+  sums, products, norms, variance): float16 inputs are cast up to float32;
+- no policy (elementwise arithmetic, activations, shape ops, ...): the op runs in its
+  inputs' dtype, and mixed inputs promote as usual (float16 + float32 -> float32).
+
+As in PyTorch: float64 tensors are never cast, integer and bool ones neither; the casts are
+ordinary differentiable ``to()`` ops, so gradients reach float32 leaves (parameters) as
+float32; the float16 copy of a parameter is cached for the rest of the outermost autocast
+block (``cache_enabled``) and made again once the parameter changes in place. Run backward
+and the optimizer step outside the block. lucid has no bfloat16, so the dtype is float16 on
+every device (PyTorch's CPU default is bfloat16).
+
+The state is thread-local. While no autocast block is open, ops pay nothing: the hook in
+``Function.apply`` (``lucid.autograd.function.interceptors``) is installed only while one is.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import threading
+
+from .. import dtypes as _dt
+from .._backend import registry
+from ..autograd import function as _function
+from ..autograd import grad_mode
+
+__all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "POLICY", "LOWER", "FLOAT32"]
+
+LOWER = "lower"
+FLOAT32 = "float32"
+
+# module -> {Function class name: policy}; applied at import (a name missing here fails loudly)
+POLICY = {
+    "lucid.ops.linalg": {"MatMul": LOWER, "Einsum": LOWER, "VectorNorm": FLOAT32},
+    "lucid.nn.functional.linear": {"Linear": LOWER},
+    "lucid.nn.functional.conv": {"Conv": LOWER},  # conv, conv_transpose and their gradients
+    "lucid.nn.functional.attention": {"Attention": LOWER},  # scaled_dot_product_attention
+    "lucid.ops.softmax": {"Softmax": FLOAT32, "LogSoftmax": FLOAT32},
+    "lucid.nn.functional.normalization": {"Normalize": FLOAT32},  # batch/layer/group/instance/rms norm
+    "lucid.nn.functional.loss": {"CrossEntropy": FLOAT32, "BinaryCrossEntropy": FLOAT32, "CTCLoss": FLOAT32},
+    "lucid.nn.functional.activation": {"Softplus": FLOAT32},
+    "lucid.ops.arithmetic": {"Pow": FLOAT32},
+    "lucid.ops.elementwise": {name: FLOAT32 for name in (
+        "Exp", "Expm1", "Log", "Log2", "Log10", "Log1p", "Rsqrt", "Reciprocal",
+        "Tan", "Sinh", "Cosh", "Asin", "Acos")},
+    "lucid.ops.reduction": {name: FLOAT32 for name in ("Sum", "Prod", "Var", "LogSumExp", "Cumsum", "Cumprod")},
+}
+
+
+def _function_classes():
+    """Every Function subclass, by ``(module, name)`` (the elementwise ones are made from a
+    table, so they are found here rather than as module attributes)."""
+    found, stack = {}, [_function.Function]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            found[(sub.__module__, sub.__qualname__)] = sub
+            stack.append(sub)
+    return found
+
+
+def _apply_policies() -> None:
+    for module in POLICY:
+        importlib.import_module(module)
+    classes = _function_classes()
+    missing = [f"{m}.{n}" for m, names in POLICY.items() for n in names if (m, n) not in classes]
+    if missing:
+        raise ImportError(f"lucid.amp.POLICY names Function classes that do not exist: {', '.join(missing)}")
+    for module, names in POLICY.items():
+        for name, policy in names.items():
+            classes[(module, name)].autocast_policy = policy  # subclasses (Std of Var, ...) inherit it
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.dtypes = {}  # device type -> autocast dtype, for the types autocast is on for
+        self.depth = 0  # open autocast blocks (enabled or not); the cast cache lives until 0
+        self.cache_enabled = True
+        self.cache = {}  # id(parameter) -> (parameter, its version, its cast)
+
+
+_state = _State()
+_lock = threading.Lock()
+_open = [0]  # enabled autocast blocks open in all threads: the interceptor is installed while > 0
+
+
+def _install() -> None:
+    with _lock:
+        _open[0] += 1
+        if _open[0] == 1:
+            _function.interceptors += (_intercept,)
+
+
+def _uninstall() -> None:
+    with _lock:
+        _open[0] -= 1
+        if _open[0] == 0:
+            _function.interceptors = tuple(i for i in _function.interceptors if i is not _intercept)
+
+
+def _cast(t, dtype):
+    """``t.to(dtype)``, reusing the cast of a parameter (a leaf that requires grad) made earlier in
+    this autocast block while the parameter is unchanged and grad mode is the same."""
+    if not (_state.cache_enabled and t._requires_grad and t._node is None):
+        return t.to(dtype)
+    entry = _state.cache.get(id(t))
+    recording = grad_mode.state.enabled
+    if (entry is not None and entry[0] is t and entry[1] == t._version[0]
+            and entry[2].dtype is dtype and entry[2]._requires_grad is recording):
+        return entry[2]
+    cast = t.to(dtype)
+    _state.cache[id(t)] = (t, t._version[0], cast)
+    return cast
+
+
+def _intercept(cls, inputs, params):
+    """The autocast hook of ``Function.apply``: rerun the op with its inputs cast by the class's
+    policy (None when there is nothing to cast, so the op runs as it is)."""
+    policy = cls.autocast_policy
+    if policy is None or not _state.dtypes:
+        return None
+    Tensor = _function.Tensor
+    for t in inputs:
+        if isinstance(t, Tensor):
+            target = _state.dtypes.get(t._device.type)
+            break
+    else:
+        return None
+    if target is None:
+        return None
+    if policy != LOWER:
+        target = _dt.float32
+    cast, changed = [], False
+    for t in inputs:
+        if isinstance(t, Tensor):
+            dtype = t.dtype
+            # "lower": float32 -> target; "float32": lower-precision floats -> float32; never float64
+            if dtype.kind == "f" and dtype is not target and dtype is not _dt.float64 and (
+                    policy == LOWER or dtype.itemsize < 4):
+                t, changed = _cast(t, target), True
+        cast.append(t)
+    return cls.apply(*cast, **params) if changed else None
+
+
+class autocast:
+    """Mixed precision for a block or a function: ``with autocast("cuda"): ...`` or ``@autocast("cuda")``.
+
+    ``device_type``: the device type whose tensors are cast (``"cuda"``, ``"cpu"``, or another
+    registered type); ``dtype``: the lower precision, ``lucid.float16`` (the default and, as
+    lucid has no bfloat16, the only choice); ``enabled=False`` turns autocast off inside the
+    block (it nests); ``cache_enabled``: reuse the float16 copy of each parameter within the
+    outermost block. See the module docstring for what is cast.
+    """
+
+    def __init__(self, device_type: str = "cuda", dtype=None, enabled: bool = True, cache_enabled: bool = True):
+        kind = registry.canonical_type(device_type) if isinstance(device_type, str) else None
+        if kind is None:
+            raise ValueError(
+                f"autocast: device_type must be a device type such as 'cuda' or 'cpu' (no index), got {device_type!r}"
+            )
+        dtype = _dt.float16 if dtype is None else _dt.to_dtype(dtype)
+        if dtype.kind != "f" or dtype.itemsize != 2:
+            raise ValueError(
+                f"autocast: dtype must be a 16-bit floating dtype (lucid.float16; lucid has no bfloat16), "
+                f"got {dtype.name}"
+            )
+        self.device_type, self.dtype = kind, dtype
+        self.enabled, self.cache_enabled = bool(enabled), bool(cache_enabled)
+        self._saved: list = []
+
+    def __enter__(self):
+        st = _state
+        self._saved.append((st.dtypes.get(self.device_type), st.cache_enabled))
+        st.depth += 1
+        st.cache_enabled = self.cache_enabled
+        if self.enabled:
+            st.dtypes[self.device_type] = self.dtype
+            _install()
+        else:
+            st.dtypes.pop(self.device_type, None)
+        return self
+
+    def __exit__(self, *exc):
+        st = _state
+        previous, st.cache_enabled = self._saved.pop()
+        if previous is None:
+            st.dtypes.pop(self.device_type, None)
+        else:
+            st.dtypes[self.device_type] = previous
+        st.depth -= 1
+        if st.depth == 0:
+            st.cache.clear()
+        if self.enabled:
+            _uninstall()
+        return False
+
+    def __call__(self, func):
+        """Use as a decorator: every call of ``func`` runs inside a fresh autocast block."""
+        args = (self.device_type, self.dtype, self.enabled, self.cache_enabled)
+
+        @functools.wraps(func)
+        def wrapper(*a, **kw):
+            with autocast(*args):
+                return func(*a, **kw)
+
+        return wrapper
+
+
+def casts_for(tensor) -> bool:
+    """Whether autocast is on for ``tensor``'s device type in this thread. Then an op with a
+    policy casts mixed float operands itself, so argument checks that refuse mixed dtypes
+    (matmul, linear, conv, attention) let them through (via ``Function``'s ``autocast_casts``)."""
+    return tensor._device.type in _state.dtypes
+
+
+_function.autocast_casts = casts_for
+
+
+def is_autocast_enabled(device_type: str = "cuda") -> bool:
+    """Whether autocast is on for ``device_type`` in this thread."""
+    return registry.canonical_type(device_type) in _state.dtypes
+
+
+def get_autocast_dtype(device_type: str = "cuda"):
+    """The lower-precision dtype autocast uses for ``device_type`` (``lucid.float16``)."""
+    return _state.dtypes.get(registry.canonical_type(device_type), _dt.float16)
+
+
+_apply_policies()
