@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from ...ops.creation import empty
 from ...ops.shape import pad
 from ...tensor import Tensor
@@ -62,11 +60,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """Draw the weight and bias again with PyTorch's default initialisation."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
