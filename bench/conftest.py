@@ -24,7 +24,8 @@ def impl(request):
 @pytest.fixture
 def run(request, impl):
     """``run(benchmark, fn)``: time ``fn`` and remember its median for the ratio table."""
-    case = request.node.originalname
+    params = [str(v) for k, v in request.node.callspec.params.items() if k != "impl"]
+    case = request.node.originalname + (f"[{'-'.join(params)}]" if params else "")  # the case without impl
 
     def timed(benchmark, fn, **pedantic):
         benchmark.group = case
@@ -32,7 +33,8 @@ def run(request, impl):
             benchmark.pedantic(fn, **pedantic)
         else:
             benchmark(fn)
-        _MEDIANS.setdefault(case, {})[impl] = benchmark.stats.stats.median
+        if benchmark.stats is not None:  # None under --benchmark-disable (fn ran once, untimed)
+            _MEDIANS.setdefault(case, {})[impl] = benchmark.stats.stats.median
 
     return timed
 
@@ -44,10 +46,6 @@ def pytest_terminal_summary(terminalreporter):
     tr.section("lucid / reference (median time ratio; below 1 means lucid is faster)")
     tr.write_line(f"{'case':40s} {'lucid':>12s} {'numpy':>12s} {'torch':>12s} {'/numpy':>8s} {'/torch':>8s}")
     for case, m in _MEDIANS.items():
-        def fmt(k):
-            return f"{m[k] * 1e6:10.1f}us" if k in m else f"{'-':>12s}"
-
-        def ratio(k):
-            return f"{m['lucid'] / m[k]:8.2f}" if "lucid" in m and k in m else f"{'-':>8s}"
-
-        tr.write_line(f"{case:40s} {fmt('lucid')} {fmt('numpy')} {fmt('torch')} {ratio('numpy')} {ratio('torch')}")
+        times = [f"{m[k] * 1e6:10.1f}us" if k in m else f"{'-':>12s}" for k in IMPLS]
+        ratios = [f"{m['lucid'] / m[k]:8.2f}" if "lucid" in m and k in m else f"{'-':>8s}" for k in IMPLS[1:]]
+        tr.write_line(f"{case:40s} {' '.join(times)} {' '.join(ratios)}")
