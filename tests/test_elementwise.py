@@ -232,3 +232,11 @@ def test_sigmoid_keeps_relative_precision_for_negative_inputs(device):
     x = lucid.tensor([-100.0, -30.0, 30.0], dtype=lucid.float64, device=device)
     want = 1 / (1 + np.exp(-x.numpy(force=True)))
     np.testing.assert_allclose(x.sigmoid().numpy(force=True), want, rtol=1e-14)
+
+
+def test_true_division_of_integers_gives_default_float(device):
+    i = lucid.arange(6, device=device)
+    assert (i / 2).dtype == lucid.float32 and (i / i.clamp(min=1)).dtype == lucid.float32
+    np.testing.assert_allclose((i / 4).numpy(force=True), np.arange(6) / 4)
+    assert lucid.atan2(i, i).dtype == lucid.float32
+    assert lucid.add.__doc__ and "broadcasting" in lucid.eq.__doc__

@@ -273,3 +273,13 @@ def test_load_state_dict_post_hook(device):
     m.register_load_state_dict_post_hook(lambda mod, keys: keys)
     with pytest.raises(RuntimeError, match="must return None"):
         m.load_state_dict(m.state_dict())
+
+
+def test_inplace_update_keeps_buffer_order(device):
+    m = lucid.nn.Module()
+    m.register_buffer("a", lucid.zeros(2, device=device))
+    m.register_buffer("b", lucid.zeros(2, device=device))
+    with lucid.no_grad():
+        m.a += 1.0
+    assert list(m.state_dict()) == ["a", "b"]
+    assert m.a.tolist() == [1.0, 1.0]

@@ -182,6 +182,8 @@ class Module:
                  (Module, "_modules", "add_module"))
         for kind, table, register in kinds:
             if isinstance(value, kind):
+                if d.get(table, {}).get(name) is value:  # ``self.buf += x`` hands back the same object
+                    return
                 self._table(table, table[1:])
                 self._forget(name)
                 getattr(self, register)(name, value)  # a Buffer brings its own persistent flag

@@ -96,6 +96,7 @@ class _Binary(Function):
     by the fast path in ``_binary``); ``saves`` says whether backward needs the operands."""
 
     saves = True
+    to_float = False  # integer operands become the default float dtype first (true division)
 
     def forward(self, a, b):
         if self.needs_input_grad:  # only a recorded node needs shapes and operands
@@ -146,6 +147,7 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
+    to_float = True
     @staticmethod
     def compute(xp, a, b):
         return a / b
@@ -208,6 +210,7 @@ class Minimum(Maximum):
 
 
 class Atan2(_Binary):
+    to_float = True
     @staticmethod
     def compute(xp, a, b):
         return xp.atan2(a, b)
@@ -238,11 +241,31 @@ def _broadcast_error(name, a, b, error):
     )
 
 
+def _floating(x):
+    if isinstance(x, Tensor) and x._device.dtypes[x._data.dtype].kind != "f":
+        return x.to(_dt.get_default_dtype())
+    return float(x) if isinstance(x, (bool, int)) else x
+
+
+_DOCS = {
+    "Add": "``a + b`` with broadcasting.", "Sub": "``a - b`` with broadcasting.",
+    "Mul": "``a * b`` with broadcasting.",
+    "Div": "``a / b`` (true division: integer operands give the default float dtype, as PyTorch).",
+    "Pow": "``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``.",
+    "Maximum": "Elementwise maximum; tied elements share the gradient equally.",
+    "Minimum": "Elementwise minimum; tied elements share the gradient equally.",
+    "Atan2": "Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``).",
+    "Remainder": "Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``.",
+}
+
+
 def _binary(cls):
-    compute = cls.compute
+    compute, to_float = cls.compute, cls.to_float
 
     def op(a, b):
         a, b = operands(a, b)
+        if to_float:
+            a, b = _floating(a), _floating(b)
         try:
             # fast path (no graph to record, no autocast/device interceptor): skip the Function
             # object; this halves the cost of small ops, forward and inside backward
@@ -256,7 +279,8 @@ def _binary(cls):
         except ValueError as error:  # the backend's broadcasting error, reworded with both shapes
             raise _broadcast_error(cls.__name__.lower(), a, b, error) from error
 
-    op.__name__ = cls.__name__.lower()
+    op.__name__ = op.__qualname__ = cls.__name__.lower()
+    op.__doc__ = _DOCS[cls.__name__] + " Python scalars are weak: ``float32 * 2.0`` stays float32."
     return op
 
 
@@ -283,7 +307,8 @@ def _nondiff(fn, name):
             raise _broadcast_error(name, a, b, error) from error
         return Tensor._make(result, t._device)
 
-    op.__name__ = name
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` with broadcasting (no gradient)."
     return op
 
 
@@ -323,7 +348,8 @@ def _logical(bitwise, name):
     def op(a, b):
         return bitwise(_truth(a), _truth(b))
 
-    op.__name__ = name
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` of the truth values of ``a`` and ``b`` (bool result, no gradient)."
     return op
 
 
@@ -335,6 +361,5 @@ logical_xor = _logical(bitwise_xor, "logical_xor")
 __all__ = [
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "remainder", "true_divide", "divide",
     "multiply", "subtract", "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "bitwise_and", "bitwise_or",
-    "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not", "unbroadcast",
-    "operands",
+    "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not",
 ]

@@ -151,10 +151,12 @@ def randperm(n: int, *, dtype=None, device=None) -> Tensor:
 
 
 def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) random numbers with the shape (and, unless given, dtype and device) of ``x``."""
     return rand(x.shape, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
 
 
 def randn_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal random numbers with the shape (and dtype, device) of ``x``."""
     return randn(x.shape, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
 
 
