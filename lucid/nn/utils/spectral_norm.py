@@ -8,7 +8,7 @@ from ...ops.creation import randn
 from ...ops.linalg import vector_norm
 from ...tensor import Tensor
 from ..parameter import Parameter
-from .weight_norm import _pre_hooks
+from .weight_norm import _pre_hooks, _remove
 
 __all__ = ["spectral_norm", "remove_spectral_norm"]
 
@@ -87,8 +87,4 @@ def spectral_norm(module, name: str = "weight", n_power_iterations: int = 1, eps
 
 def remove_spectral_norm(module, name: str = "weight"):
     """Undo :func:`spectral_norm`: ``module.<name>`` becomes a plain parameter holding the normalised weight."""
-    for hook in _pre_hooks(module):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            return module
-    raise ValueError(f"spectral_norm of {name!r} not found in {type(module).__name__}")
+    return _remove(module, SpectralNorm, name, "spectral_norm")

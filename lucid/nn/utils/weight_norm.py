@@ -64,10 +64,16 @@ def weight_norm(module, name: str = "weight", dim: int | None = 0):
     return module
 
 
-def remove_weight_norm(module, name: str = "weight"):
-    """Undo :func:`weight_norm`: ``module.<name>`` becomes a plain parameter again (its current value)."""
+def _remove(module, kind, name: str, label: str):
+    """Take off the ``kind`` pre-hook that reparametrises ``module.<name>`` (shared by the
+    ``remove_*`` functions of weight and spectral normalisation)."""
     for hook in _pre_hooks(module):
-        if isinstance(hook, WeightNorm) and hook.name == name:
+        if isinstance(hook, kind) and hook.name == name:
             hook.remove(module)
             return module
-    raise ValueError(f"weight_norm of {name!r} not found in {type(module).__name__}")
+    raise ValueError(f"{label} of {name!r} not found in {type(module).__name__}")
+
+
+def remove_weight_norm(module, name: str = "weight"):
+    """Undo :func:`weight_norm`: ``module.<name>`` becomes a plain parameter again (its current value)."""
+    return _remove(module, WeightNorm, name, "weight_norm")
