@@ -1,4 +1,7 @@
-"""Finite-difference checks of gradients (float64), for tests and for users' own Functions."""
+"""Finite-difference checks of gradients (float64), for tests and for users' own Functions.
+
+The finite differences are taken on host (NumPy) copies of the inputs: a test utility that
+works the same for every backend, not a hot path (DESIGN.md allows NumPy for host conversion)."""
 
 from __future__ import annotations
 
