@@ -2,10 +2,11 @@
 
 One dimension-generic implementation. A :class:`Geometry` says where the windows sit; the
 im2col columns come from the backend's ``sliding_window_view`` (a strided view, no Python
-loop over positions) and each convolution is ONE batched matmul, the groups folded into
-its batch dimension. col2im, the adjoint of im2col, adds the columns back with one strided
-slice per kernel offset (a loop over the k*k offsets, not over positions: NumPy's
-scatter-add ``add.at`` measured 14x slower for this).
+loop over positions) and each convolution is ONE 2-D GEMM with the batch folded into its
+columns (a batched matmul over ``(N, groups)`` for grouped convolutions). col2im, the
+adjoint of im2col, adds the columns back with one strided slice per kernel offset (a loop
+over the k*k offsets, not over positions: NumPy's scatter-add ``add.at`` measured 14x
+slower for this).
 
 A convolution is the bilinear form ``T(x, w, y) = <y, conv(x, w)>`` seen from three sides,
 the ``Conv`` Function's three *faces*: ``"y"`` (the convolution), ``"x"`` (the transposed
@@ -202,14 +203,34 @@ class Conv(Function):
     """One face of the convolution ``y = conv(x, w)`` with ``x`` ``(N, C, *size)``, ``w``
     ``(O, C/groups, *kernel)``, ``y`` ``(N, O, *out)``: ``face="y"`` computes ``y`` from
     ``(x, w)``, ``"x"`` the input-shaped ``x`` from ``(y, w)`` (transposed convolution) and
-    ``"w"`` the weight-shaped ``w`` from ``(x, y)`` (the weight gradient)."""
+    ``"w"`` the weight-shaped ``w`` from ``(x, y)`` (the weight gradient).
 
-    def forward(self, a, b, face, geo, groups):
+    With ``groups == 1`` each face is ONE 2-D GEMM with the batch folded into the columns
+    (``(C*K, N*L)`` columns, ``(O, N*L)`` outputs), which BLAS threads far better than N small
+    ones; grouped convolutions use one batched matmul over ``(N, groups)``. When the weight
+    needs a gradient, face ``"y"`` keeps its columns (``prod(kernel)`` times the input's size,
+    as PyTorch's CPU im2col convolution keeps them) for the ``"w"`` face of its backward, and
+    drops them when the graph is freed; its backward hands both faces the incoming gradient
+    already laid out as ``(O, N*L)`` (``flat``), made once.
+    """
+
+    cols = None  # face "y": the im2col columns, kept for the weight gradient
+
+    def forward(self, a, b, face, geo, groups, cols=None, flat=None):
         self.face, self.geo, self.groups = face, geo, groups
         self.save_for_backward(a, b)
         hook = getattr(self.backend, "conv", None)
         out = hook(face, a, b, geo, groups) if hook is not None else None
-        return out if out is not None else getattr(self, "_" + face)(a, b)
+        if out is not None:
+            return out
+        if face == "w":
+            return self._w(a, b, cols, flat)
+        keep = face == "y" and len(self.needs_input_grad) > 1 and self.needs_input_grad[1]
+        return self._y(a, b, keep) if face == "y" else self._x(a, b, flat)
+
+    def _release(self) -> None:
+        super()._release()
+        self.cols = None
 
     def _matrices(self, w):
         """``w`` as ``(groups, O/groups, C/groups*K)``."""
@@ -220,21 +241,52 @@ class Conv(Function):
         n, c = a.shape[:2]
         return self.xp.reshape(a, (n, self.groups, c // self.groups, math.prod(self.geo.out)))
 
-    def _y(self, x, w):
-        y = self.xp.matmul(self._matrices(w), self._grouped(im2col(self.device, x, self.geo)))  # (N, G, O/G, L)
-        return self.xp.reshape(y, (x.shape[0], w.shape[0]) + self.geo.out)
+    def _columns(self, x):
+        """The im2col columns of ``x`` with the batch folded in: ``(C*K, N*L)``, row ``c*K + k``."""
+        nd = len(self.geo.kernel)
+        view = windows(self.device, x, self.geo)  # (N, C, *out, *kernel)
+        view = self.xp.permute_dims(view, (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd)))
+        return self.xp.reshape(view, (x.shape[1] * math.prod(self.geo.kernel), -1))
 
-    def _x(self, y, w):
-        xp = self.xp
-        cols = xp.matmul(xp.matrix_transpose(self._matrices(w)), self._grouped(y))  # (N, G, C/G*K, L)
-        rows = self.groups * math.prod(w.shape[1:])
-        return col2im(self.device, xp.reshape(cols, (y.shape[0], rows, cols.shape[-1])), self.geo)
+    def _flat(self, a):
+        """``(N, O, *out)`` as ``(O, N*L)``."""
+        return self.xp.reshape(self.xp.permute_dims(a, (1, 0) + tuple(range(2, a.ndim))), (a.shape[1], -1))
 
-    def _w(self, x, y):
+    def _y(self, x, w, keep):
+        xp, n = self.xp, x.shape[0]
+        if self.groups > 1:
+            y = xp.matmul(self._matrices(w), self._grouped(im2col(self.device, x, self.geo)))  # (N, G, O/G, L)
+            return xp.reshape(y, (n, w.shape[0]) + self.geo.out)
+        cols = self._columns(x)
+        if keep:
+            self.cols = cols
+        y = xp.reshape(xp.matmul(xp.reshape(w, (w.shape[0], -1)), cols), (w.shape[0], n) + self.geo.out)
+        return xp.permute_dims(y, (1, 0) + tuple(range(2, y.ndim)))  # (N, O, *out), a view
+
+    def _x(self, y, w, flat=None):
         xp = self.xp
-        cols = self._grouped(im2col(self.device, x, self.geo))
-        dw = xp.sum(xp.matmul(self._grouped(y), xp.matrix_transpose(cols)), axis=0)  # (G, O/G, C/G*K)
-        return xp.reshape(dw, (y.shape[1], x.shape[1] // self.groups) + self.geo.kernel)
+        if self.groups > 1:
+            cols = xp.matmul(xp.matrix_transpose(self._matrices(w)), self._grouped(y))  # (N, G, C/G*K, L)
+            rows = self.groups * math.prod(w.shape[1:])
+            return col2im(self.device, xp.reshape(cols, (y.shape[0], rows, cols.shape[-1])), self.geo)
+        n, c = y.shape[0], w.shape[1]
+        flat = self._flat(y) if flat is None else flat
+        cols = xp.matmul(xp.matrix_transpose(xp.reshape(w, (w.shape[0], -1))), flat)  # (C*K, N*L)
+        cols = xp.reshape(cols, (c,) + self.geo.kernel + (n,) + self.geo.out)
+        x = add_windows(self.device, lambda offset: cols[(slice(None),) + offset + (...,)], (c, n), self.geo,
+                        cols.dtype)  # (C, N, *size)
+        return xp.permute_dims(x, (1, 0) + tuple(range(2, x.ndim)))
+
+    def _w(self, x, y, cols=None, flat=None):
+        xp = self.xp
+        shape = (y.shape[1], x.shape[1] // self.groups) + self.geo.kernel
+        if self.groups > 1:
+            cols = self._grouped(im2col(self.device, x, self.geo))
+            dw = xp.sum(xp.matmul(self._grouped(y), xp.matrix_transpose(cols)), axis=0)  # (G, O/G, C/G*K)
+            return xp.reshape(dw, shape)
+        cols = self._columns(x) if cols is None else cols
+        flat = self._flat(y) if flat is None else flat
+        return xp.reshape(xp.matmul(flat, xp.matrix_transpose(cols)), shape)  # (O, C*K)
 
     def backward(self, h):
         a, b = self.saved_tensors
@@ -243,7 +295,10 @@ class Conv(Function):
         x, w, y = {"y": (a, b, h), "x": (h, b, a), "w": (a, h, b)}[self.face]
         wanted = {"y": ("x", "w"), "x": ("y", "w"), "w": ("x", "y")}[self.face]
         args = {"y": (x, w), "x": (y, w), "w": (x, y)}
-        return tuple(Conv.apply(*args[f], face=f, geo=self.geo, groups=self.groups) if need[i] else None
+        known = {"x": {}, "w": {"cols": self.cols}, "y": {}}  # the layouts computed once, for face "y"
+        if self.face == "y" and self.groups == 1 and all(need):
+            known["x"]["flat"] = known["w"]["flat"] = self._flat(h._data)
+        return tuple(Conv.apply(*args[f], face=f, geo=self.geo, groups=self.groups, **known[f]) if need[i] else None
                      for i, f in enumerate(wanted))
 
 

@@ -174,8 +174,9 @@ class CrossEntropy(Function):
         self.denominator = xp.sum(w_y) if reduction == "mean" else None
         if self.needs_input_grad:
             self.save_for_backward(x)
-            e /= total  # the softmax, for backward
-            self.probs, self.safe, self.w_y, self.validf, self.weight = e, safe, w_y, validf, weight
+            # softmax = e / total: backward divides by total in its one scaling pass
+            self.exp, self.total = e, total
+            self.safe, self.w_y, self.validf, self.weight = safe, w_y, validf, weight
             self.smoothing, self.reduction = smoothing, reduction
         if reduction == "none":
             return loss
@@ -203,9 +204,14 @@ class CrossEntropy(Function):
         # first-order backward on arrays: one pass over (M, C) plus a scatter at the targets
         k = g._data / self.denominator if self.reduction == "mean" else g._data  # per-row scale, () or (M,)
         k_rows = k if k.ndim else xp.broadcast_to(k, (m,))
-        grad = self.probs * (s * k_rows)[:, None]
+        # the first backward scales forward's exponentials into the gradient in place (no new
+        # (M, C) array); a later one through a retained graph recomputes them from x
+        grad, self.exp = self.exp, None
+        if grad is None:
+            grad = xp.exp(x._data - xp.max(x._data, axis=1, keepdims=True))
+        grad *= (s * k_rows)[:, None] / self.total
         if spread is not None:
-            grad = grad - spread * k_rows[:, None]
+            grad -= spread * k_rows[:, None]
         self.backend.add_at(grad, (rows, cols), -(target_q * k_rows))
         return Tensor._make(grad, dev)
 

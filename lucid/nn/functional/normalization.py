@@ -5,8 +5,9 @@ Batch, instance, layer, group and RMS normalization are one Function, ``Normaliz
 statistics are taken over some axes of the input seen in some shape (``(N, G, -1)`` for
 group norm), or given (running statistics in eval mode); the affine weight and bias
 broadcast in another shape. Its forward computes the mean, the centred values (reused for
-the output) and the variance in one sweep of array ops; its backward is the closed form
-``rstd * (g - mean(g) - x̂ * mean(g * x̂))`` in the same sweep. With ``create_graph`` the
+the output) and the variance in one sweep of array ops, updating the arrays it just made in
+place; its first-order backward is the closed form ``rstd * (g - mean(g) - x̂ * mean(g * x̂))``
+on arrays (for batch norm from the weight and bias gradients' sums). With ``create_graph`` the
 backward rebuilds ``x̂`` from ``x`` with lucid ops, so second derivatives are exact.
 """
 
@@ -50,7 +51,8 @@ class Normalize(Function):
             mean, var = given
             d = v - mean
         rstd = 1 / xp.sqrt(var + eps)
-        xhat = xp.reshape(d * rstd, x.shape)
+        d = _fresh_op(xp, operator.imul, d, rstd) if d is not v else d * rstd  # d is ours unless it is x
+        xhat = xp.reshape(d, x.shape)
         self.given = None if given is None else mean
         self.bias_shape = None if bias is None else bias.shape
         self.save_for_backward(x, weight, xhat, rstd)
@@ -58,7 +60,8 @@ class Normalize(Function):
         if weight is not None:
             y = y * xp.reshape(weight, param_shape)
         if bias is not None:
-            y = y + xp.reshape(bias, param_shape)
+            b = xp.reshape(bias, param_shape)
+            y = _fresh_op(xp, operator.iadd, y, b) if y is not xhat else y + b
         return y
 
     def _rebuild(self, x, rstd):
@@ -74,8 +77,9 @@ class Normalize(Function):
     def backward(self, g):
         x, weight, xhat, rstd = self.saved_tensors
         need = self.needs_input_grad
-        if grad_mode.is_grad_enabled():  # create_graph: x̂ and rstd must depend on x
-            xhat, rstd = self._rebuild(x, rstd)
+        if not grad_mode.is_grad_enabled():
+            return self._backward_arrays(g._data, weight, xhat._data, rstd._data, need)
+        xhat, rstd = self._rebuild(x, rstd)  # create_graph: x̂ and rstd must depend on x
         gw = unbroadcast(g * xhat, self.param_shape).reshape(weight.shape) if need[1] else None
         gb = unbroadcast(g, self.param_shape).reshape(self.bias_shape) if need[2] else None
         gx = None
@@ -88,6 +92,47 @@ class Normalize(Function):
                     gh = gh - gh.mean(dim=self.axes, keepdim=True)
             gx = (gh * rstd).reshape(x.shape)
         return gx, gw, gb
+
+    def _backward_arrays(self, g, weight, xhat, rstd, need):
+        """First-order backward on arrays, updating its own temporaries in place. When the
+        statistics are taken per parameter (batch norm: the same axes, the view being ``x``'s
+        shape), ``mean(g w) = w gb/m`` and ``mean(g w x̂) = w gw/m``, so ``gx = w rstd (g - gb/m -
+        x̂ gw/m)`` reuses the parameter gradients' sums."""
+        xp, shape = self.xp, xhat.shape
+        lead = len(shape) - len(self.param_shape)
+        param_axes = tuple(i for i in range(len(shape)) if i < lead or self.param_shape[i - lead] == 1)
+        fused = self.given is None and self.view == shape and param_axes == tuple(sorted(self.axes))
+        w = None if weight is None else xp.reshape(weight._data, self.param_shape)
+        gw = xp.sum(g * xhat, axis=param_axes, keepdims=True) if need[1] or (need[0] and fused) else None
+        gb = xp.sum(g, axis=param_axes, keepdims=True) if need[2] or (need[0] and fused and self.center) else None
+        gx = None
+        if need[0] and self.given is not None:  # constant statistics
+            gx = g * (rstd if w is None else w * rstd)
+        elif need[0] and fused:
+            m = math.prod(shape[a] for a in self.axes)
+            gx = g - gb / m if self.center else xp.asarray(g, copy=True)
+            gx -= xhat * (gw / m)
+            gx = _fresh_op(xp, operator.imul, gx, rstd if w is None else w * rstd)
+        elif need[0]:
+            gh = xp.reshape(g * w if w is not None else xp.asarray(g, copy=True), self.view)
+            xh = xp.reshape(xhat, self.view)
+            gh -= xh * xp.mean(gh * xh, axis=self.axes, keepdims=True)
+            if self.center:
+                gh -= xp.mean(gh, axis=self.axes, keepdims=True)
+            gx = xp.reshape(_fresh_op(xp, operator.imul, gh, rstd), shape)
+        device = self.device
+        return (None if gx is None else Tensor._make(gx, device),
+                Tensor._make(xp.reshape(gw, weight.shape), device) if need[1] else None,
+                Tensor._make(xp.reshape(gb, self.bias_shape), device) if need[2] else None)
+
+
+_OUT_OF_PLACE = {operator.imul: operator.mul, operator.iadd: operator.add}
+
+
+def _fresh_op(xp, op, a, b):
+    """``op(a, b)`` for an in-place operator ``op`` (``operator.imul`` or ``iadd``) on ``a``, an
+    array the caller just made (no allocation); out of place where ``b`` would promote ``a``."""
+    return op(a, b) if xp.result_type(a, b) == a.dtype else _OUT_OF_PLACE[op](a, b)
 
 
 def _check_param(name, what, t, numel, x):
