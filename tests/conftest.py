@@ -17,9 +17,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import lucid  # noqa: E402
 
 try:
-    import strict_backend  # noqa: E402
-
     import array_api_strict  # noqa: F401
+    import strict_backend  # noqa: E402
 
     strict_backend.register()
     HAVE_STRICT = True

@@ -208,7 +208,7 @@ def test_broadcast_mismatch_is_a_clear_error(device):
     with pytest.raises(RuntimeError, match=r"\(2, 3\) and \(4,\) cannot be broadcast"):
         a * b
     with pytest.raises(RuntimeError, match="cannot be broadcast"):
-        a < b
+        _ = a < b
     assert a.grad is None
 
 
