@@ -226,3 +226,13 @@ def test_norm_errors(device):
         F.batch_norm(lucid.randn(2, 3, device=device), None, None, lucid.ones(4, device=device), training=True)
     with pytest.raises(ValueError, match="divisible"):
         L.GroupNorm(2, 5)
+
+
+def test_functional_normalize(device, rng):
+    x = lucid.tensor(rng.standard_normal((3, 4)), device=device, requires_grad=True)
+    want = x.detach().numpy(force=True)
+    want = want / np.linalg.norm(want, axis=1, keepdims=True)
+    np.testing.assert_allclose(F.normalize(x).detach().numpy(force=True), want, rtol=1e-12)
+    assert gradcheck(lambda t: F.normalize(t, p=3.0, dim=0), (x,))
+    zero = lucid.zeros(2, 3, dtype=lucid.float64, device=device)
+    assert not np.isnan(F.normalize(zero).numpy(force=True)).any()

@@ -23,7 +23,7 @@ from ...ops.shape import pad
 from ...tensor import Tensor
 from .pooling import avg_pool2d
 
-__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "local_response_norm"]
+__all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "local_response_norm", "normalize"]
 
 
 class Normalize(Function):
@@ -287,3 +287,13 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     squares = (input * input).reshape(input.shape[0], 1, c, math.prod(input.shape[2:]))
     div = avg_pool2d(pad(squares, (0, 0, size // 2, (size - 1) // 2)), (size, 1), stride=1)
     return input / (div.reshape(input.shape) * alpha + k).pow(beta)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, *, axis=None) -> Tensor:
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``), as
+    ``torch.nn.functional.normalize``; differentiable through ``lucid.linalg.vector_norm``."""
+    from ...ops import _axes
+    from ...ops.linalg import vector_norm
+
+    dim = _axes.pick(dim, axis)
+    return input / vector_norm(input, p, dim, keepdim=True).clamp(min=eps)
