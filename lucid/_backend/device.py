@@ -32,17 +32,20 @@ class Device:
     type) and ``index`` (``None`` for single-device types such as ``"cpu"``)."""
 
     # backend, xp, native, dtypes and floating are filled in on first use (see __getattr__)
-    __slots__ = ("type", "index", "backend", "xp", "native", "dtypes", "floating")
+    __slots__ = ("type", "index", "backend", "xp", "native", "dtypes", "floating", "plain_scalars")
 
     def __init__(self, type: str, index: int | None):
         self.type, self.index = type, index
+        # (native dtype, Python scalar type) pairs an elementwise op uses as they are (see
+        # lucid.ops.arithmetic.operands): a hot-path cache, kept per device
+        self.plain_scalars = set()
 
     def __getattr__(self, name):
         """Resolve the backend the first time one of its attributes is read: ``backend`` (the
         :class:`~lucid._backend.registry.Backend`), ``xp`` (its array namespace), ``native``
         (what ``xp.asarray(..., device=)`` takes), and the hot-path dtype lookups ``dtypes``
         (native -> lucid DType) and ``floating`` (native floating dtypes)."""
-        if name not in Device.__slots__[2:]:
+        if name not in Device.__slots__[2:7]:
             raise AttributeError(name)
         backend = registry.backend_for(self.type)
         self.native = backend.native_device(self.index or 0)  # raises when unusable

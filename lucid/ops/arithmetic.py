@@ -74,9 +74,16 @@ def operands(a, b):
                 a, b = a.to(common), b.to(common)
             return a, b
         if isinstance(b, _SCALARS):
+            key = (a._data.dtype, type(b))
+            plain = a._device.plain_scalars
+            if key in plain:  # the common case in one lookup: nothing to convert
+                return a, b
             b = _scalar(b)
-            a = _weak(a, b)
-            return a, _match_kind(b, a)
+            a2 = _weak(a, b)
+            b2 = _match_kind(b, a2)
+            if a2 is a and b2 is b and type(b) is key[1]:
+                plain.add(key)
+            return a2, b2
         return operands(a, _coerce(b, a))
     if not isinstance(b, Tensor):
         raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
