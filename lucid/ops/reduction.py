@@ -14,6 +14,7 @@ import math
 import warnings
 
 from .. import dtypes as _dt
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _axes
@@ -105,7 +106,11 @@ class Sum(_Reduce):
         return self.xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
 
     def backward(self, g):
-        return self.unreduce(g).expand(self.in_shape)
+        if g._requires_grad and grad_mode.state.enabled:  # create_graph: stay differentiable
+            return self.unreduce(g).expand(self.in_shape)
+        # plain first-order backward (the hot case): one reshape and one broadcast view, no nodes
+        xp, kept = self.xp, tuple(1 if i in self.axes else n for i, n in enumerate(self.in_shape))
+        return Tensor._make(xp.broadcast_to(xp.reshape(g._data, kept), self.in_shape), g._device)
 
 
 def _sum_kept(t: Tensor, axes) -> Tensor:
