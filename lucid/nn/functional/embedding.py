@@ -68,20 +68,27 @@ def _renorm_(weight: Tensor, idx: Tensor, max_norm: float, norm_type: float) -> 
         weight._version[0] += 1
 
 
+def _checked(input, weight: Tensor, padding_idx, sparse: bool, name: str):
+    """The checks ``embedding`` and ``embedding_bag`` share: dense gradients, a 2-D weight,
+    integer indices in range; returns the indices and the normalised ``padding_idx``."""
+    if sparse:
+        raise NotImplementedError(f"{name}: lucid has no sparse gradients; use sparse=False")
+    if weight.ndim != 2:
+        raise RuntimeError(f"{name}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+    num = weight.shape[0]
+    input = _indices(input, weight, name)
+    padding_idx = _padding(padding_idx, num, name)
+    _check_range(input, num, name)
+    return input, padding_idx
+
+
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` ``(num_embeddings, dim)`` at the integer ``input`` (any shape): output
     ``input.shape + (dim,)``. The ``padding_idx`` row gets no gradient; ``max_norm`` first rescales
     the looked-up rows in place to at most that norm; ``scale_grad_by_freq`` divides each row's
     gradient by how often it occurs in ``input``. ``sparse`` gradients are not supported."""
-    if sparse:
-        raise NotImplementedError("embedding: lucid has no sparse gradients; use sparse=False")
-    if weight.ndim != 2:
-        raise RuntimeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
-    num = weight.shape[0]
-    input = _indices(input, weight, "embedding")
-    padding_idx = _padding(padding_idx, num, "embedding")
-    _check_range(input, num, "embedding")
+    input, padding_idx = _checked(input, weight, padding_idx, sparse, "embedding")
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
     return _lookup(weight, input, input, padding_idx, scale_grad_by_freq)
@@ -156,14 +163,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights only work with mode='sum', not {mode!r}")
-    if sparse:
-        raise NotImplementedError("embedding_bag: lucid has no sparse gradients; use sparse=False")
-    if weight.ndim != 2:
-        raise RuntimeError(f"embedding_bag: weight must be 2-D, got shape {weight.shape}")
-    num = weight.shape[0]
-    input = _indices(input, weight, "embedding_bag")
-    padding_idx = _padding(padding_idx, num, "embedding_bag")
-    _check_range(input, num, "embedding_bag")
+    input, padding_idx = _checked(input, weight, padding_idx, sparse, "embedding_bag")
     if per_sample_weights is not None and per_sample_weights.shape != input.shape:
         raise ValueError(
             f"embedding_bag: per_sample_weights of shape {per_sample_weights.shape} must match the input "

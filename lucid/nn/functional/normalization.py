@@ -165,6 +165,15 @@ def _per_channel(array, x, c) -> Tensor:
     return Tensor._make(x.xp.reshape(array, (-1, c)), x._device)
 
 
+def _with_running_stats(name, when, input, running_mean, running_var, weight, bias, axes, shape, eps):
+    """Normalize ``input`` with the given running statistics instead of its own (eval mode)."""
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{name}: running_mean and running_var are needed when {when}")
+    xp = input.xp
+    given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
+    return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, given=given)
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Batch normalization over ``(N, C, *)`` per channel. ``training``: batch statistics, and the
     running ones (when given) are updated in place: ``running = (1 - momentum) * running +
@@ -177,12 +186,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     shape = (1, c) + (1,) * (input.ndim - 2)
     axes = (0,) + tuple(range(2, input.ndim))
     if not training:
-        if running_mean is None or running_var is None:
-            raise ValueError(f"{name}: running_mean and running_var are needed when training=False")
-        xp = input.xp
-        given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
-        return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
-                               given=given)
+        return _with_running_stats(name, "training=False", input, running_mean, running_var, weight, bias, axes,
+                                   shape, eps)
     count = input.numel() // c
     if count <= 1:
         raise ValueError(f"{name}: expected more than 1 value per channel when training, got input {input.shape}")
@@ -210,12 +215,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     shape = (1, c) + (1,) * (input.ndim - 2)
     axes = tuple(range(2, input.ndim))
     if not use_input_stats:
-        if running_mean is None or running_var is None:
-            raise ValueError(f"{name}: running_mean and running_var are needed when use_input_stats=False")
-        xp = input.xp
-        given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
-        return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
-                               given=given)
+        return _with_running_stats(name, "use_input_stats=False", input, running_mean, running_var, weight, bias,
+                                   axes, shape, eps)
     count = math.prod(input.shape[2:])
     if count <= 1:
         raise ValueError(f"{name}: expected more than 1 spatial element per channel, got input of shape {input.shape}")
