@@ -23,7 +23,7 @@ from .dtypes import (
 from .ops import *  # noqa: F401,F403
 from .random import manual_seed
 from .serialization import load, save  # noqa: E402
-from .tensor import Tensor, tensor
+from ._tensor import Tensor, tensor
 
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
 half, float, double = float16, float32, float64  # noqa: A001

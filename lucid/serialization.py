@@ -40,7 +40,7 @@ from ._backend.device import device as _parse_device
 from .dtypes import to_dtype
 from .nn.module import Module
 from .nn.parameter import Buffer, Parameter
-from .tensor import Tensor
+from ._tensor import Tensor
 
 __all__ = ["save", "load", "SerializationError"]
 

@@ -65,7 +65,7 @@ GROUP_TITLES = {
     "lucid._backend.device": "Devices",
     "lucid._backend.registry": "Backends",
     "lucid.dtypes": "Dtypes",
-    "lucid.tensor": "Tensors",
+    "lucid._tensor": "Tensors",
     "lucid.autograd": "Gradients",
     "lucid.autograd.grad_mode": "Grad modes",
     "lucid.autograd.gradcheck": "Gradient checks",

@@ -19,7 +19,7 @@ any device. The only sync point is :meth:`step` reading whether the gradients we
 
 from __future__ import annotations
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["GradScaler"]
 

@@ -19,7 +19,7 @@ def _as_list(x):
 
 def _root_grads(outputs, grad_outputs, create_graph):
     """The gradient each output starts from: given, or ones for one-element outputs."""
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     grads = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):

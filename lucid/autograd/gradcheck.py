@@ -20,7 +20,7 @@ def _outputs(fn, inputs):
 
 
 def _check_inputs(inputs):
-    from ..tensor import Tensor
+    from .._tensor import Tensor
 
     for i, t in enumerate(inputs):
         if isinstance(t, Tensor) and t.requires_grad and t.dtype.name != "float64":
@@ -34,7 +34,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     ``inputs`` is a tuple; the Tensors among them with ``requires_grad`` are checked. Every
     output of ``fn`` that is a floating Tensor is projected on its own random vector.
     """
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     from . import grad as autograd_grad
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
@@ -89,7 +89,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
 def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
     """Check second derivatives: gradcheck of ``x -> grad(fn(x)·v, x, create_graph=True)``."""
-    from ..tensor import Tensor
+    from .._tensor import Tensor
     from . import grad as autograd_grad
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..ops.shape import stack
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["default_collate", "default_convert", "host_collate"]
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._backend.device import device as _parse_device
 from ..random import manual_seed
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .collate import default_collate, default_convert, host_collate
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, as_generator, draw_seed

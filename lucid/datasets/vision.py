@@ -26,7 +26,7 @@ import urllib.request
 import numpy as np
 
 from ..data.dataset import Dataset
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["ImageDataset", "MNIST", "FashionMNIST", "CIFAR10", "read_idx", "read_cifar10_bin"]
 

@@ -10,7 +10,7 @@ import operator
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .module import Module
 from .parameter import Parameter
 

@@ -13,7 +13,7 @@ import math
 import warnings
 
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",

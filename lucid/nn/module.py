@@ -24,7 +24,7 @@ from .._backend.device import device as _parse_device
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..ops.creation import zeros_like
-from ..tensor import Tensor, parse_to_args
+from .._tensor import Tensor, parse_to_args
 from .hooks import RemovableHandle, add_hook
 from .parameter import Buffer, Parameter
 

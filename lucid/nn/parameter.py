@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from .. import dtypes as _dt
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 __all__ = ["Parameter", "Buffer"]
 

@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 _SCALARS = (bool, int, float)
 

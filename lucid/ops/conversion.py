@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..tensor import _move
+from .._tensor import _move
 
 
 class ToCopy(Function):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from .._backend.device import device as _device
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def _shape(size):

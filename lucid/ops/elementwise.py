@@ -11,7 +11,7 @@ import math
 from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .special import erf_array
 
 

@@ -31,7 +31,7 @@ from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import _axes
 from .arithmetic import operands, unbroadcast
 from .inplace import _check_target, assign

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from ..autograd import grad_mode
-from ..tensor import Tensor
+from .._tensor import Tensor
 
 
 def _check_target(t: Tensor, recording: bool, what: str) -> None:

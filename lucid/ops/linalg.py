@@ -22,7 +22,7 @@ from collections import Counter, namedtuple
 from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import _axes
 from .arithmetic import _coerce, unbroadcast
 from .shape import _dims, cat, movedim

@@ -16,7 +16,7 @@ import warnings
 from .. import dtypes as _dt
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import _axes
 from .arithmetic import maximum, minimum
 

@@ -16,7 +16,7 @@ import operator
 from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError
 from ..autograd.function import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import _axes
 
 __all__ = [

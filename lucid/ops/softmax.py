@@ -7,7 +7,7 @@ in lucid ops on the saved output, so double backward works.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..tensor import Tensor
+from .._tensor import Tensor
 from . import _axes
 
 __all__ = ["softmax", "log_softmax"]

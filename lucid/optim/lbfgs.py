@@ -8,7 +8,7 @@ import functools
 import math
 
 from ..autograd import grad_mode
-from ..tensor import Tensor
+from .._tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]

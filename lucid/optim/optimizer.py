@@ -30,7 +30,7 @@ import functools
 from collections import defaultdict
 
 from ..autograd import grad_mode
-from ..tensor import Tensor, as_array
+from .._tensor import Tensor, as_array
 
 __all__ = ["Optimizer"]
 

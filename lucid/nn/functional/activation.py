@@ -15,7 +15,7 @@ from ... import ops as _ops
 from ...ops.elementwise import Pointwise, _sigmoid, run_pointwise
 from ...ops.inplace import inplace as _make_inplace
 from ...ops.special import erf_array
-from ...tensor import Tensor
+from ..._tensor import Tensor
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "swish", "mish", "softplus",

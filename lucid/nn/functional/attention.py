@@ -14,7 +14,7 @@ from ...autograd import function as _function
 from ...autograd.function import Function
 from ...ops.arithmetic import unbroadcast
 from ...ops.creation import rand
-from ...tensor import Tensor
+from ..._tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention"]
 

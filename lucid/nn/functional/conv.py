@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from ...autograd import function as _function
 from ...autograd.function import Function
-from ...tensor import Tensor
+from ..._tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold"]
 

@@ -13,7 +13,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops.creation import arange, zeros
 from ...ops.indexing import unique, where
 from ...ops.linalg import vector_norm
-from ...tensor import Tensor
+from ..._tensor import Tensor
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 

@@ -6,7 +6,7 @@ import math
 
 from ...autograd import function as _function
 from ...autograd.function import Function
-from ...tensor import Tensor
+from ..._tensor import Tensor
 
 __all__ = ["linear", "bilinear"]
 

@@ -19,7 +19,7 @@ from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...ops.indexing import where
 from ...ops.linalg import vector_norm
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .activation import log_softmax, logsigmoid
 
 __all__ = [

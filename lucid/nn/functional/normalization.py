@@ -20,7 +20,7 @@ from ...autograd import grad_mode
 from ...autograd.function import Function
 from ...ops.arithmetic import unbroadcast
 from ...ops.shape import pad
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .pooling import avg_pool2d
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "local_response_norm", "normalize"]

@@ -20,7 +20,7 @@ import math
 
 from ...autograd.function import Function
 from ...ops.linalg import matmul
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .conv import Geometry, add_windows, batched, floating, ntuple, window_count, windows
 
 __all__ = [

@@ -18,7 +18,7 @@ from ...ops.creation import arange, linspace, ones
 from ...ops.indexing import where
 from ...ops.linalg import matmul
 from ...ops.shape import pad, stack
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .pooling import along, averaging_matrix, row_major_steps
 
 __all__ = ["pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample"]

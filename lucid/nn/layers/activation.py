@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import init as _init
 from ..functional import activation as F
 from ..module import Module

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...ops.creation import empty, zeros
 from ...ops.shape import cat, pad
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import init
 from ..functional.attention import attention
 from ..functional.linear import linear

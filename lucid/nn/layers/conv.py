@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...ops.creation import empty
 from ...ops.shape import pad
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import init
 from ..functional import conv as F
 from ..module import Module

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from ..functional.dropout import (
     alpha_dropout,
     drop_block,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import init
 from ..functional.embedding import embedding, embedding_bag
 from ..module import Module

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ...ops.creation import empty
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import init
 from ..functional.linear import bilinear, linear
 from ..module import Module

@@ -13,7 +13,7 @@ import operator
 from ... import dtypes as _dt
 from ...autograd import grad_mode
 from ...ops.creation import empty, ones, zeros
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import init
 from ..functional import normalization as F
 from ..module import Module

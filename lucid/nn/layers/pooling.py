@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from ..functional import pooling as F
 from ..module import Module
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import operator
 
 from ...ops.shape import pad
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from ..functional import resample as F
 from ..module import Module
 

@@ -16,7 +16,7 @@ import warnings
 
 from ...ops.creation import empty, zeros
 from ...ops.shape import cat, stack
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import init
 from ..functional.activation import relu
 from ..functional.dropout import dropout as _dropout

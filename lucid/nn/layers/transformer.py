@@ -11,7 +11,7 @@ import copy
 import math
 
 from ...ops.creation import full
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from .. import init
 from ..containers import ModuleList
 from ..functional.activation import gelu, relu

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...autograd.grad_mode import no_grad
 from ...ops.shape import cat
-from ...tensor import Tensor
+from ..._tensor import Tensor
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import randn
 from ...ops.linalg import vector_norm
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from ..parameter import Parameter
 from .weight_norm import _pre_hooks, _remove
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ...ops.linalg import vector_norm
-from ...tensor import Tensor
+from ..._tensor import Tensor
 from ..parameter import Parameter
 
 __all__ = ["weight_norm", "remove_weight_norm"]
