@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import sys
+
 from . import amp, autograd, backends, cuda, data, datasets, dtypes, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
-from ._backend import BackendUnavailableError, Device, DeviceMismatchError, UnknownDeviceError, device, register_backend
+from ._backend import (
+    Backend,
+    BackendUnavailableError,
+    Device,
+    DeviceMismatchError,
+    UnknownDeviceError,
+    device,
+    register_backend,
+)
+from ._tensor import Tensor, register_methods, tensor
 from .amp import autocast  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
@@ -21,12 +32,21 @@ from .dtypes import (
                        uint8,
 )
 from .ops import *  # noqa: F401,F403
+from .ops.arithmetic import unbroadcast
 from .random import manual_seed
 from .serialization import load, save  # noqa: E402
-from ._tensor import Tensor, tensor
 
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
 __version__ = "0.1.0"
+
+
+def _array_namespace(self, api_version=None):
+    """The namespace of functions on tensors, as the array API's ``x.__array_namespace__()``: lucid."""
+    return sys.modules[__name__]
+
+
+_array_namespace.__name__ = _array_namespace.__qualname__ = "__array_namespace__"
+register_methods({"__array_namespace__": _array_namespace})

@@ -1,30 +1,25 @@
 """``lucid.Tensor``: a backend array, the device it lives on, and its place in the autograd graph.
 
-The math lives in :mod:`lucid.ops`; this file holds the data model (construction, dtype,
-device, grad bookkeeping, conversion, printing). Operators and methods such as ``+`` or
-``exp()`` are attached from the op table in :mod:`lucid.ops.methods`.
+This file holds the data model (construction, dtype, device, grad bookkeeping, host
+conversion, printing) and imports nothing above the backend layer. The layers above give
+Tensor its math through :func:`register_methods`: ``backward`` from :mod:`lucid.autograd`,
+operators and methods such as ``+``, ``exp()`` or ``to()`` from the ``METHODS`` table of each
+:mod:`lucid.ops` family. ``_tensor.pyi`` lists them all for readers and IDEs (a test keeps it
+in sync: regenerate it with ``python -m lucid._stubgen``).
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 
 from . import dtypes as _dt
 from ._backend.device import Device
 from ._backend.device import device as _parse_device
-from ._backend.registry import _BACKENDS, Backend
-from .autograd import function as _function
+from ._backend.device import device_of as _owner  # the device of a backend-native array, or None
 
 __all__ = ["Tensor", "tensor"]
-
-
-def _owner(array) -> Device | None:
-    """The device of a backend-native array, or None if no loaded backend owns it."""
-    for entry in _BACKENDS.values():
-        if isinstance(entry, Backend) and entry.owns(array):
-            index = None if entry.single_device else entry.index_of(array)
-            return _parse_device(entry.device_type, index)
-    return None
 
 
 def _host_array(data, dtype):
@@ -241,21 +236,17 @@ class Tensor:
             raise RuntimeError("can't retain_grad on a tensor that does not require grad")
         if self._node is None:
             return
-        from .autograd.engine import _Retain
-
         hooks = self._node._out_hooks
         if hooks is None:
             hooks = self._node._out_hooks = {}
         chain = hooks.setdefault(self._out_idx, [])
-        if not any(isinstance(h, _Retain) and h.ref() is self for h in chain):
-            chain.append(_Retain(self))
+        if not any(isinstance(h, RetainGradHook) and h.ref() is self for h in chain):
+            chain.append(RetainGradHook(self))
 
     @property
     def retains_grad(self) -> bool:
-        from .autograd.engine import _Retain
-
         chain = (self._node._out_hooks or {}).get(self._out_idx, ()) if self._node is not None else ()
-        return any(isinstance(h, _Retain) and h.ref() is self for h in chain)
+        return any(isinstance(h, RetainGradHook) and h.ref() is self for h in chain)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
@@ -273,42 +264,7 @@ class Tensor:
         chain.append(hook)
         return _HookHandle(chain, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`lucid.autograd.backward`)."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
-
-    # ---- moving and converting ------------------------------------------------------
-    def to(self, *args, **kwargs) -> Tensor:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``.
-
-        Returns ``self`` when nothing changes, else a new tensor (differentiable).
-        ``non_blocking`` and ``copy`` are accepted as in PyTorch.
-        """
-        device, dtype, copy = parse_to_args(args, kwargs)
-        device = self._device if device is None else device
-        dtype = self.dtype if dtype is None else dtype
-        if device is self._device and dtype is self.dtype and not copy:
-            return self
-        from .ops.conversion import ToCopy
-
-        return ToCopy.apply(self, device=device, dtype=dtype)
-
-    def cpu(self) -> Tensor:
-        return self.to("cpu")
-
-    def cuda(self, device=None) -> Tensor:
-        """A copy on a CUDA device: ``device`` is an index, ``"cuda:N"`` or a Device (default: current)."""
-        if device is None:
-            return self.to("cuda")
-        return self.to(_parse_device("cuda", device) if isinstance(device, int) else _parse_device(device))
-
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"lucid.{self.dtype.name}"
-        return self.to(dtype)
-
+    # ---- host conversion ------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as a NumPy array. On the CPU it shares memory with the tensor (as in
         PyTorch); elsewhere pass ``force=True`` to copy to the host (a sync point)."""
@@ -357,11 +313,6 @@ class Tensor:
 
     def __dlpack_device__(self):
         return self._data.__dlpack_device__()
-
-    def __array_namespace__(self, api_version=None):
-        import lucid
-
-        return lucid
 
     __hash__ = object.__hash__
 
@@ -457,6 +408,19 @@ def _is_dtype_like(arg) -> bool:
     return True
 
 
+class RetainGradHook:
+    """The hook ``Tensor.retain_grad`` puts on a non-leaf tensor: the engine stores the gradient
+    that reaches it in its ``.grad``. Holds the tensor weakly, so the graph does not keep it alive."""
+
+    def __init__(self, tensor):
+        self.ref = weakref.ref(tensor)
+
+    def retain(self, g, sink):
+        tensor = self.ref()
+        if tensor is not None and sink.capture is None:
+            sink.store(tensor, g)
+
+
 class _HookHandle:
     """Returned by ``register_hook``: ``remove()`` takes the hook out again."""
 
@@ -477,4 +441,12 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return result.requires_grad_(True) if requires_grad else result
 
 
-_function.Tensor = Tensor
+def register_methods(table: dict) -> None:
+    """Make each ``name: function`` of ``table`` a Tensor method (``function(self, ...)``): the one way
+    the layers above this file (autograd, ops) give Tensor its math. A name Tensor already has is
+    refused, so no table silently replaces another's method."""
+    taken = sorted(name for name in table if name in Tensor.__dict__)
+    if taken:
+        raise ValueError(f"Tensor already has {', '.join(taken)}; a method table may not replace one")
+    for name, fn in table.items():
+        setattr(Tensor, name, fn)

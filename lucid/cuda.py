@@ -161,8 +161,7 @@ class Stream:
         if priority != 0:
             raise NotImplementedError(f"lucid.cuda.Stream supports only priority=0 (CuPy has none), not {priority}")
         index = _index(device, backend)
-        with backend.native_device(index):
-            self._setup(backend.cupy.cuda.Stream(non_blocking=False), index)
+        self._setup(backend.new_stream(index), index)
 
     @classmethod
     def _wrap(cls, native, index: int) -> Stream:
@@ -231,8 +230,7 @@ def current_stream(device=None) -> Stream:
     """The stream that work on ``device`` (default: the current one) goes to now."""
     backend = _backend("current_stream")
     index = _index(device, backend)
-    with backend.native_device(index):
-        return Stream._wrap(backend.cupy.cuda.get_current_stream(), index)
+    return Stream._wrap(backend.current_stream(index), index)
 
 
 class Event:
@@ -241,9 +239,8 @@ class Event:
     instead of spinning; ``interprocess`` events can be shared with other processes."""
 
     def __init__(self, enable_timing: bool = False, blocking: bool = False, interprocess: bool = False):
-        self._cupy = _backend("Event").cupy
-        self._native = self._cupy.cuda.Event(block=blocking, disable_timing=not enable_timing,
-                                             interprocess=interprocess)
+        self._backend = _backend("Event")
+        self._native = self._backend.new_event(enable_timing, blocking, interprocess)
 
     def record(self, stream: Stream | None = None) -> None:
         """Mark the current point of ``stream`` (default: the current stream)."""
@@ -264,7 +261,7 @@ class Event:
     def elapsed_time(self, end_event: Event) -> float:
         """Milliseconds between this event and ``end_event`` (both recorded, both with timing;
         synchronize ``end_event`` first)."""
-        return self._cupy.cuda.get_elapsed_time(self._native, end_event._native)
+        return self._backend.elapsed_time(self._native, end_event._native)
 
 
 # ---- memory -----------------------------------------------------------------------------

@@ -37,10 +37,10 @@ import safetensors.numpy
 
 from ._backend.device import BackendUnavailableError, UnknownDeviceError
 from ._backend.device import device as _parse_device
+from ._tensor import Tensor
 from .dtypes import to_dtype
 from .nn.module import Module
 from .nn.parameter import Buffer, Parameter
-from ._tensor import Tensor
 
 __all__ = ["save", "load", "SerializationError"]
 

@@ -1,8 +1,11 @@
-"""Every example of the two seed documents (../shared/seeds/), run on lucid on every backend.
+"""Every example of the two documents lucid was started from (the "seeds"), run on lucid on
+every backend.
 
-The examples are written as in the seeds, ``torch`` replaced by ``lucid``; tensors are
-made on the test's ``device`` (the seeds use the default device) so every op runs on every
-backend. Values are checked against NumPy (and PyTorch where installed).
+Seed 000 is upstream Lucid's documentation page on ``lucid.nn.Buffer``; seed 002 is a tutorial
+notebook on PyTorch's ``register_buffer`` and ``nn.Buffer``. The examples are written as in the
+seeds, ``torch`` replaced by ``lucid``; tensors are made on the test's ``device`` (the seeds use
+the default device) so every op runs on every backend. Values are checked against NumPy (and
+PyTorch where installed).
 """
 
 from __future__ import annotations

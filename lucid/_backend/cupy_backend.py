@@ -4,8 +4,9 @@ Works with ``cupy-cuda12x`` and ``cupy-cuda13x`` alike: it touches nothing CUDA-
 This module is imported only when a CUDA device is first used, so nothing here runs on a
 machine without CuPy.
 
-Beyond the backend protocol it serves :mod:`lucid.cuda` (devices, memory statistics,
-seeding, pinned host memory) and :mod:`lucid.backends.cuda` (TF32):
+It also implements what the backend protocol declares for :mod:`lucid.cuda` (devices,
+streams, events, memory statistics, seeding, pinned host memory) and the TF32 switch that
+:mod:`lucid.backends.cuda` applies:
 
 - **Multi-GPU.** CuPy computes on its *current* device. With more than one GPU the backend
   installs an interceptor in ``Function.apply`` that runs an op whose inputs live on
@@ -65,16 +66,11 @@ class CupyBackend(Backend):
         self._peaks = None  # the peak-tracking MemoryHook, once reset_peak_memory_stats started it
         self._in_flight = collections.deque()  # (event, pinned host array) of non-blocking copies
         super().__init__()
-        from .. import backends
-
-        self.set_matmul_tf32(backends.cuda.matmul.allow_tf32)
         if count > 1:
-            from ..autograd import function
-
-            function.interceptors += (self._on_inputs_device,)
+            self.op_interceptor = self._on_inputs_device
 
     @staticmethod
-    def _dtype_key(native):
+    def dtype_key(native):
         return np.dtype(native)
 
     # ---- devices ------------------------------------------------------------------
@@ -122,6 +118,21 @@ class CupyBackend(Backend):
         name = props.get("name", b"")
         props["name"] = name.decode() if isinstance(name, bytes) else str(name)
         return props
+
+    # ---- streams and events -----------------------------------------------------------
+    def new_stream(self, index):
+        with self.native_device(index):
+            return self.cupy.cuda.Stream(non_blocking=False)
+
+    def current_stream(self, index):
+        with self.native_device(index):
+            return self.cupy.cuda.get_current_stream()
+
+    def new_event(self, enable_timing, blocking, interprocess):
+        return self.cupy.cuda.Event(block=blocking, disable_timing=not enable_timing, interprocess=interprocess)
+
+    def elapsed_time(self, start, end):
+        return self.cupy.cuda.get_elapsed_time(start, end)
 
     # ---- host transfer ------------------------------------------------------------
     def to_numpy(self, array):

@@ -12,7 +12,7 @@ import re
 
 from . import registry
 
-__all__ = ["Device", "device", "UnknownDeviceError", "DeviceMismatchError", "BackendUnavailableError"]
+__all__ = ["Device", "device", "device_of", "UnknownDeviceError", "DeviceMismatchError", "BackendUnavailableError"]
 
 
 class UnknownDeviceError(ValueError):
@@ -31,8 +31,9 @@ class Device:
     """A place arrays live: ``type`` (``"cpu"``, ``"cuda"``, or a registered backend's
     type) and ``index`` (``None`` for single-device types such as ``"cpu"``)."""
 
-    # backend, xp, native, dtypes and floating are filled in on first use (see __getattr__)
-    __slots__ = ("type", "index", "backend", "xp", "native", "dtypes", "floating", "plain_scalars")
+    # what the backend provides, filled in the first time one of them is read (see __getattr__)
+    _RESOLVED = ("backend", "xp", "native", "dtypes", "floating")
+    __slots__ = ("type", "index", "plain_scalars", *_RESOLVED)
 
     def __init__(self, type: str, index: int | None):
         self.type, self.index = type, index
@@ -42,10 +43,10 @@ class Device:
 
     def __getattr__(self, name):
         """Resolve the backend the first time one of its attributes is read: ``backend`` (the
-        :class:`~lucid._backend.registry.Backend`), ``xp`` (its array namespace), ``native``
+        :class:`~lucid.Backend`), ``xp`` (its array namespace), ``native``
         (what ``xp.asarray(..., device=)`` takes), and the hot-path dtype lookups ``dtypes``
         (native -> lucid DType) and ``floating`` (native floating dtypes)."""
-        if name not in Device.__slots__[2:7]:
+        if name not in Device._RESOLVED:
             raise AttributeError(name)
         backend = registry.backend_for(self.type)
         self.native = backend.native_device(self.index or 0)  # raises when unusable
@@ -115,3 +116,12 @@ def device(spec=None, index: int | None = None) -> Device:
     if found is None:
         found = _CACHE[key] = Device(kind, index)
     return found
+
+
+def device_of(array) -> Device | None:
+    """The device holding the backend-native ``array``, or None if no backend created so far
+    owns it (a backend not yet used can hold no array)."""
+    for backend in registry.loaded_backends():
+        if backend.owns(array):
+            return device(backend.device_type, None if backend.single_device else backend.index_of(array))
+    return None

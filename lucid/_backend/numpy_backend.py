@@ -36,7 +36,7 @@ class NumpyBackend(Backend):
         self._rng = np.random.default_rng()
 
     @staticmethod
-    def _dtype_key(native):
+    def dtype_key(native):
         return np.dtype(native)
 
     def native_device(self, index):
@@ -66,7 +66,7 @@ class NumpyBackend(Backend):
     def einsum(self, subscripts, *operands):
         return np.einsum(subscripts, *operands, optimize=True)
 
-    def seed(self, seed):
+    def seed(self, seed, index=None):
         self._rng = np.random.default_rng(seed)
 
     def random(self, kind, shape, dtype, index, **params):

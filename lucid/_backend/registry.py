@@ -12,29 +12,39 @@ from collections.abc import Callable
 
 from .. import dtypes as _dt
 
-__all__ = ["Backend", "register_backend", "backend_for"]
+__all__ = ["Backend", "register_backend", "backend_for", "loaded_backend", "loaded_backends"]
 
 
 class Backend:
-    """Base class of a backend. Subclasses set ``name``, ``device_type`` and ``xp`` and
-    implement the methods below that raise ``NotImplementedError``."""
+    """Base class of a backend (register one with :func:`lucid.register_backend`).
+
+    Subclasses set ``name``, ``device_type`` and ``xp`` and implement the methods below that
+    raise ``NotImplementedError``; the others default to one synchronous device. The services
+    of :mod:`lucid.cuda` (current device, properties, streams, events, memory statistics,
+    pinned memory) are declared here too, and raise a clear error on backends without them."""
 
     name: str = ""
     device_type: str = ""
     aliases: tuple[str, ...] = ()
     single_device: bool = False  # True for "cpu": no index
+    # run before every op on this backend's tensors, as a ``Function.apply`` interceptor (the CUDA backend
+    # with several GPUs switches to the inputs' device); None: nothing to do
+    op_interceptor = None
 
     def __init__(self):
         found = {d: getattr(self.xp, d.name, None) for d in _dt.ALL}  # the standard has no float16
         self._to_native = {d: v for d, v in found.items() if v is not None}
-        self._from_native = {self._dtype_key(v): d for d, v in self._to_native.items()}
+        self._from_native = {self.dtype_key(v): d for d, v in self._to_native.items()}
 
     def supports(self, dtype: _dt.DType) -> bool:
         return dtype in self._to_native
 
     # ---- dtypes -------------------------------------------------------------------
     @staticmethod
-    def _dtype_key(native):
+    def dtype_key(native):
+        """The form of the native dtype ``native`` (as ``xp`` names it) that equals *and hashes
+        like* the ``dtype`` of this backend's arrays. NumPy and CuPy override it: ``xp.float32``
+        is a scalar type there, while arrays carry ``np.dtype("float32")``."""
         return native
 
     def native_dtype(self, dtype: _dt.DType):
@@ -73,6 +83,63 @@ class Backend:
     def synchronize(self, index: int) -> None:
         """Wait for queued work on device ``index`` (no-op on synchronous backends)."""
 
+    def set_current(self, index: int) -> None:
+        """Make device ``index`` the current one of this thread (where new tensors go). Backends
+        without a current device accept only the index :meth:`current_index` reports."""
+        if index != self.current_index():
+            raise NotImplementedError(f"the {self.name} backend cannot change its current device")
+
+    def properties(self, index: int) -> dict:
+        """The runtime's properties of device ``index``, as CUDA names them (``name``, ``major``,
+        ``minor``, ``totalGlobalMem``, ``multiProcessorCount``, ...)."""
+        raise NotImplementedError(f"the {self.name} backend has no device properties")
+
+    # ---- streams and events -----------------------------------------------------------
+    # Native objects with CuPy's interface: a stream has ``ptr``, ``done``, ``synchronize()``,
+    # ``wait_event(event)`` and is a context manager; an event has ``done``, ``record(stream)``
+    # and ``synchronize()``.
+    def new_stream(self, index: int):
+        """A new stream of device ``index``."""
+        raise NotImplementedError(f"the {self.name} backend has no streams")
+
+    def current_stream(self, index: int):
+        """The stream that work on device ``index`` goes to now."""
+        raise NotImplementedError(f"the {self.name} backend has no streams")
+
+    def new_event(self, enable_timing: bool, blocking: bool, interprocess: bool):
+        """A new event; ``enable_timing`` lets :meth:`elapsed_time` read it, ``blocking`` makes
+        waiting for it yield the CPU, ``interprocess`` lets other processes share it."""
+        raise NotImplementedError(f"the {self.name} backend has no events")
+
+    def elapsed_time(self, start, end) -> float:
+        """Milliseconds between two recorded, completed timing events."""
+        raise NotImplementedError(f"the {self.name} backend has no events")
+
+    # ---- memory statistics ----------------------------------------------------------------
+    def memory_allocated(self, index: int) -> int:
+        """Bytes of device ``index`` held by live arrays."""
+        raise NotImplementedError(f"the {self.name} backend has no memory statistics")
+
+    def memory_reserved(self, index: int) -> int:
+        """Bytes of device ``index`` the backend's allocator holds, in use or cached for reuse."""
+        raise NotImplementedError(f"the {self.name} backend has no memory statistics")
+
+    def max_memory_allocated(self, index: int) -> int:
+        """The peak of :meth:`memory_allocated` since :meth:`reset_peak_memory_stats`."""
+        raise NotImplementedError(f"the {self.name} backend has no memory statistics")
+
+    def reset_peak_memory_stats(self, index: int) -> None:
+        """Restart :meth:`max_memory_allocated` of device ``index`` at its current use."""
+        raise NotImplementedError(f"the {self.name} backend has no memory statistics")
+
+    def empty_cache(self) -> None:
+        """Give cached, unused device memory back to the system (no-op without a cache)."""
+
+    # ---- math settings ------------------------------------------------------------------
+    def set_matmul_tf32(self, allow: bool) -> None:
+        """Let float32 matrix products round their inputs to TF32 (``lucid.backends.cuda.matmul.allow_tf32``
+        sets it); backends without TF32 ignore it."""
+
     # ---- host transfer ------------------------------------------------------------
     def to_numpy(self, array):
         """A NumPy array with the contents of ``array`` (a copy unless already on the host)."""
@@ -86,6 +153,15 @@ class Backend:
         """``array`` moved to device ``index`` of this backend."""
         return self.from_numpy(self.to_numpy(array), index)
 
+    def pin(self, array):
+        """A copy of the NumPy ``array`` in page-locked host memory, from which copies to the
+        device can run without waiting."""
+        raise NotImplementedError(f"the {self.name} backend has no pinned host memory")
+
+    def is_pinned(self, array) -> bool:
+        """Whether the NumPy ``array`` lives in page-locked memory made by :meth:`pin`."""
+        return False
+
     # ---- extras the array API lacks -----------------------------------------------
     def add_at(self, target, index, values) -> None:
         """``target[index] += values`` in place, with repeated indices accumulating."""
@@ -98,8 +174,9 @@ class Backend:
     def einsum(self, subscripts: str, *operands):
         raise NotImplementedError
 
-    def seed(self, seed: int) -> None:
-        """Seed every device's random generator of this backend."""
+    def seed(self, seed: int, index: int | None = None) -> None:
+        """Seed the random generator of device ``index``, or of every device when None (only
+        :func:`lucid.cuda.manual_seed` passes an index)."""
         raise NotImplementedError
 
     def random(self, kind: str, shape, dtype, index: int, **params):
@@ -111,6 +188,7 @@ class Backend:
 _BACKENDS: dict[str, Backend | Callable[[], Backend]] = {}
 _ALIASES: dict[str, str] = {}
 _SINGLE: set[str] = set()
+_ON_CREATED: list[Callable[[Backend], None]] = []
 _SEED: list[int | None] = [None]  # the last lucid.manual_seed, applied to backends created later
 
 
@@ -147,7 +225,31 @@ def backend_for(device_type: str) -> Backend:
         entry = _BACKENDS[device_type] = entry()
         if _SEED[0] is not None:
             entry.seed(_SEED[0])
+        for callback in _ON_CREATED:
+            callback(entry)
     return entry
+
+
+def loaded_backend(device_type: str) -> Backend | None:
+    """The backend of ``device_type`` if its first use has created it, else None (never creates
+    it: :func:`backend_for` does, and may raise BackendUnavailableError)."""
+    entry = _BACKENDS.get(device_type)
+    return entry if isinstance(entry, Backend) else None
+
+
+def loaded_backends() -> list[Backend]:
+    """The backends created so far."""
+    return [entry for entry in _BACKENDS.values() if isinstance(entry, Backend)]
+
+
+def on_backend_created(callback: Callable[[Backend], None]) -> None:
+    """Call ``callback(backend)`` for every backend, those created already and those created later
+    (backends are created on first use): how the layers above the registry (autograd's op
+    interceptors) learn of them without the registry importing them."""
+    _ON_CREATED.append(callback)
+    for entry in list(_BACKENDS.values()):
+        if isinstance(entry, Backend):
+            callback(entry)
 
 
 def current_index(device_type: str) -> int:
@@ -160,6 +262,5 @@ def current_index(device_type: str) -> int:
 def seed_all(seed: int) -> None:
     """Seed every backend created so far, and remember ``seed`` for those created later."""
     _SEED[0] = seed
-    for entry in _BACKENDS.values():
-        if isinstance(entry, Backend):
-            entry.seed(seed)
+    for backend in loaded_backends():
+        backend.seed(seed)

@@ -2,7 +2,7 @@
 that gain from it in float16, :class:`GradScaler` scales the loss so float16 gradients do not
 underflow and skips steps whose gradients overflowed."""
 
-from .autocast import FLOAT32, LOWER, POLICY, autocast, get_autocast_dtype, is_autocast_enabled
+from .autocast import FLOAT32, LOWER, autocast, get_autocast_dtype, is_autocast_enabled
 from .grad_scaler import GradScaler
 
-__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype", "POLICY", "LOWER", "FLOAT32"]
+__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype", "LOWER", "FLOAT32"]

@@ -2,11 +2,11 @@
 
 Inside ``with lucid.amp.autocast(device_type="cuda"):`` (or a function decorated with it)
 each op on tensors of that device type casts its inputs by its Function class's
-``autocast_policy``, set from :data:`POLICY` when this module is imported:
+``autocast_policy`` (a class attribute, set where the op is defined):
 
-- ``"lower"`` (matrix products, linear, convolutions, attention): float32 inputs are cast
+- ``LOWER`` (matrix products, linear, convolutions, attention): float32 inputs are cast
   to the autocast dtype, so the heavy math runs in float16;
-- ``"float32"`` (softmax, log-softmax, normalizations, losses, exp/log-like functions, pow,
+- ``FLOAT32`` (softmax, log-softmax, normalizations, losses, exp/log-like functions, pow,
   sums, products, norms, variance): float16 inputs are cast up to float32;
 - no policy (elementwise arithmetic, activations, shape ops, ...): the op runs in its
   inputs' dtype, and mixed inputs promote as usual (float16 + float32 -> float32).
@@ -19,64 +19,22 @@ and the optimizer step outside the block. lucid has no bfloat16, so the dtype is
 every device (PyTorch's CPU default is bfloat16).
 
 The state is thread-local. While no autocast block is open, ops pay nothing: the hook in
-``Function.apply`` (``lucid.autograd.function.interceptors``) is installed only while one is.
+``Function.apply`` (:func:`lucid.autograd.register_interceptor`) is registered only while one is.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import threading
 
 from .. import dtypes as _dt
 from .._backend import registry
+from .._tensor import Tensor
 from ..autograd import function as _function
 from ..autograd import grad_mode
+from ..autograd.function import FLOAT32, LOWER
 
-__all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "POLICY", "LOWER", "FLOAT32"]
-
-LOWER = "lower"
-FLOAT32 = "float32"
-
-# module -> {Function class name: policy}; applied at import (a name missing here fails loudly)
-POLICY = {
-    "lucid.ops.linalg": {"MatMul": LOWER, "Einsum": LOWER, "VectorNorm": FLOAT32},
-    "lucid.nn.functional.linear": {"Linear": LOWER},
-    "lucid.nn.functional.conv": {"Conv": LOWER},  # conv, conv_transpose and their gradients
-    "lucid.nn.functional.attention": {"Attention": LOWER},  # scaled_dot_product_attention
-    "lucid.ops.softmax": {"Softmax": FLOAT32, "LogSoftmax": FLOAT32},
-    "lucid.nn.functional.normalization": {"Normalize": FLOAT32},  # batch/layer/group/instance/rms norm
-    "lucid.nn.functional.loss": {"CrossEntropy": FLOAT32, "BinaryCrossEntropy": FLOAT32, "CTCLoss": FLOAT32},
-    "lucid.nn.functional.activation": {"Softplus": FLOAT32},
-    "lucid.ops.arithmetic": {"Pow": FLOAT32},
-    "lucid.ops.elementwise": {name: FLOAT32 for name in (
-        "Exp", "Expm1", "Log", "Log2", "Log10", "Log1p", "Rsqrt", "Reciprocal",
-        "Tan", "Sinh", "Cosh", "Asin", "Acos")},
-    "lucid.ops.reduction": {name: FLOAT32 for name in ("Sum", "Prod", "Var", "LogSumExp", "Cumsum", "Cumprod")},
-}
-
-
-def _function_classes():
-    """Every Function subclass, by ``(module, name)`` (the elementwise ones are made from a
-    table, so they are found here rather than as module attributes)."""
-    found, stack = {}, [_function.Function]
-    while stack:
-        for sub in stack.pop().__subclasses__():
-            found[(sub.__module__, sub.__qualname__)] = sub
-            stack.append(sub)
-    return found
-
-
-def _apply_policies() -> None:
-    for module in POLICY:
-        importlib.import_module(module)
-    classes = _function_classes()
-    missing = [f"{m}.{n}" for m, names in POLICY.items() for n in names if (m, n) not in classes]
-    if missing:
-        raise ImportError(f"lucid.amp.POLICY names Function classes that do not exist: {', '.join(missing)}")
-    for module, names in POLICY.items():
-        for name, policy in names.items():
-            classes[(module, name)].autocast_policy = policy  # subclasses (Std of Var, ...) inherit it
+__all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "LOWER", "FLOAT32"]
 
 
 class _State(threading.local):
@@ -89,21 +47,25 @@ class _State(threading.local):
 
 _state = _State()
 _lock = threading.Lock()
-_open = [0]  # enabled autocast blocks open in all threads: the interceptor is installed while > 0
+_open = 0  # enabled autocast blocks open in all threads: the interceptor is registered while > 0
+_handle = None  # its registration
 
 
 def _install() -> None:
+    global _open, _handle
     with _lock:
-        _open[0] += 1
-        if _open[0] == 1:
-            _function.interceptors += (_intercept,)
+        _open += 1
+        if _open == 1:
+            _handle = _function.register_interceptor(_intercept)
 
 
 def _uninstall() -> None:
+    global _open, _handle
     with _lock:
-        _open[0] -= 1
-        if _open[0] == 0:
-            _function.interceptors = tuple(i for i in _function.interceptors if i is not _intercept)
+        _open -= 1
+        if _open == 0:
+            _handle.remove()
+            _handle = None
 
 
 def _cast(t, dtype):
@@ -127,7 +89,6 @@ def _intercept(cls, inputs, params):
     policy = cls.autocast_policy
     if policy is None or not _state.dtypes:
         return None
-    Tensor = _function.Tensor
     for t in inputs:
         if isinstance(t, Tensor):
             target = _state.dtypes.get(t._device.type)
@@ -217,11 +178,8 @@ class autocast:
 def casts_for(tensor) -> bool:
     """Whether autocast is on for ``tensor``'s device type in this thread. Then an op with a
     policy casts mixed float operands itself, so argument checks that refuse mixed dtypes
-    (matmul, linear, conv, attention) let them through (via ``Function``'s ``autocast_casts``)."""
+    (matmul, linear, conv, attention) let them through."""
     return tensor._device.type in _state.dtypes
-
-
-_function.autocast_casts = casts_for
 
 
 def is_autocast_enabled(device_type: str = "cuda") -> bool:
@@ -233,5 +191,3 @@ def get_autocast_dtype(device_type: str = "cuda"):
     """The lower-precision dtype autocast uses for ``device_type`` (``lucid.float16``)."""
     return _state.dtypes.get(registry.canonical_type(device_type), _dt.float16)
 
-
-_apply_policies()

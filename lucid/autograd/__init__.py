@@ -2,102 +2,15 @@
 
 from __future__ import annotations
 
-from .engine import run_backward
-from .function import Function
+from .._tensor import register_methods
+from .backprop import METHODS, backward, grad
+from .function import FLOAT32, LOWER, Function, register_interceptor
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
     "Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "gradcheck", "gradgradcheck",
+    "is_grad_enabled", "gradcheck", "gradgradcheck", "register_interceptor",
 ]
 
-
-def _as_list(x):
-    return list(x) if isinstance(x, (list, tuple)) else [x]
-
-
-def _root_grads(outputs, grad_outputs, create_graph):
-    """The gradient each output starts from: given, or ones for one-element outputs."""
-    from .._tensor import Tensor
-
-    grads = []
-    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if not out._requires_grad:
-            raise RuntimeError(
-                f"element {i} of the outputs does not require grad and has no grad_fn: nothing "
-                f"to differentiate (did you compute it under no_grad, or from tensors without requires_grad?)"
-            )
-        if g is None:
-            if out.numel() != 1:
-                raise RuntimeError(
-                    f"grad can be created implicitly only for one-element outputs; this output has shape "
-                    f"{out.shape}. Pass gradient= (a tensor of that shape), or reduce it first, e.g. out.sum()"
-                )
-            g = Tensor._make(out.xp.ones(out._data.shape, dtype=out._data.dtype, device=out._device.native),
-                             out._device)
-        else:
-            if not isinstance(g, Tensor):
-                g = Tensor(g, dtype=out.dtype, device=out._device)
-            if g.shape != out.shape:
-                raise RuntimeError(f"gradient has shape {g.shape} but the output has shape {out.shape}")
-            if g._device is not out._device:
-                raise RuntimeError(f"gradient is on {g._device} but the output is on {out._device}")
-            if not create_graph:
-                g = g.detach()
-        grads.append(g)
-    return grads
-
-
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None) -> None:
-    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on
-    (or only of ``inputs`` when given)."""
-    outputs = _as_list(tensors)
-    grads = _as_list(grad_tensors) if grad_tensors is not None else [None] * len(outputs)
-    if len(grads) != len(outputs):
-        raise RuntimeError(f"got {len(grads)} gradients for {len(outputs)} tensors")
-    retain_graph = create_graph if retain_graph is None else retain_graph
-    roots = _root_grads(outputs, grads, create_graph)
-    if inputs is None:
-        run_backward(outputs, roots, retain_graph, create_graph)
-        return
-    inputs = _as_list(inputs)
-    results = grad(outputs, inputs, roots, retain_graph=retain_graph, create_graph=create_graph,
-                   allow_unused=True)
-    from .engine import _Sink
-
-    sink = _Sink(create_graph, None)
-    for t, g in zip(inputs, results):
-        if g is not None:
-            sink.store(t, g)
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False,
-         materialize_grads=False):
-    """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple; no ``.grad``
-    is touched. ``allow_unused=False`` raises if an input does not affect the outputs."""
-    outputs, inputs = _as_list(outputs), _as_list(inputs)
-    grads = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
-    retain_graph = create_graph if retain_graph is None else retain_graph
-    roots = _root_grads(outputs, grads, create_graph)
-    keys = []
-    for i, t in enumerate(inputs):
-        if not t._requires_grad:
-            raise RuntimeError(f"input {i} of grad() does not require grad")
-        keys.append(id(t) if t._node is None else (t._node, t._out_idx))
-    capture = dict.fromkeys(keys)
-    run_backward(outputs, roots, retain_graph, create_graph, capture=capture)
-    result = []
-    for i, (t, key) in enumerate(zip(inputs, keys)):
-        g = capture[key]
-        if g is None:
-            if materialize_grads:
-                g = t.xp.zeros(t._data.shape, dtype=t._data.dtype, device=t._device.native)
-                g = type(t)._make(g, t._device)
-            elif not allow_unused:
-                raise RuntimeError(
-                    f"input {i} of grad() was not used to compute the outputs; pass allow_unused=True "
-                    f"to get None for it"
-                )
-        result.append(g)
-    return tuple(result)
+register_methods(METHODS)  # Tensor.backward

@@ -3,7 +3,7 @@ order (no recursion limit), summing the gradients that reach each node before ru
 
 from __future__ import annotations
 
-from . import function as _function
+from .._tensor import RetainGradHook, Tensor
 from . import grad_mode
 
 __all__ = ["run_backward"]
@@ -71,24 +71,10 @@ def _run_output_hooks(node, grads, sink):
         if g is None:
             continue
         for hook in hooks:
-            new = hook(g) if not isinstance(hook, _Retain) else hook.retain(g, sink)
+            new = hook(g) if not isinstance(hook, RetainGradHook) else hook.retain(g, sink)
             if new is not None:
                 g = new
         grads[index] = g
-
-
-class _Retain:
-    """The hook ``Tensor.retain_grad`` installs: keeps the gradient on the tensor."""
-
-    def __init__(self, tensor):
-        import weakref
-
-        self.ref = weakref.ref(tensor)
-
-    def retain(self, g, sink):
-        tensor = self.ref()
-        if tensor is not None and sink.capture is None:
-            sink.store(tensor, g)
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
@@ -161,7 +147,7 @@ def _call_backward(node, grads):
             if g is None:  # an output that got no gradient counts as zeros
                 shape, dtype, _ = node._out_meta[i]
                 zeros = device.xp.zeros(shape, dtype=dtype, device=device.native)
-                grads[i] = _function.Tensor._make(zeros, device)
+                grads[i] = Tensor._make(zeros, device)
     result = node.backward(*grads)
     if not isinstance(result, tuple):
         result = (result,)

@@ -26,24 +26,52 @@ by version counters.
 
 from __future__ import annotations
 
+from .._backend import registry
 from .._backend.device import DeviceMismatchError
+from .._tensor import Tensor
 from . import grad_mode
 
-__all__ = ["Function"]
+__all__ = ["Function", "register_interceptor", "LOWER", "FLOAT32"]
 
-Tensor = None  # lucid.tensor sets this once the class exists (tensor.py imports this package)
+# Values of ``Function.autocast_policy``: what ``lucid.amp.autocast`` does with an op's floating inputs.
+LOWER = "lower"  # float32 inputs are cast down to the autocast dtype (matmul, linear, conv, attention)
+FLOAT32 = "float32"  # lower-precision inputs are cast up to float32 (softmax, norms, losses, exp/log, ...)
 
-# Called as ``interceptor(cls, inputs, params)`` before every op while any is installed: returns
-# the op's result when it ran the op itself (``lucid.amp.autocast`` casting the inputs, the CUDA
-# backend switching to the inputs' GPU), else None. Empty otherwise: one global read per op.
+# Called as ``interceptor(cls, inputs, params)`` before every op while any is registered: returns the
+# op's result when it ran the op itself, else None. Empty otherwise, so an op pays one global read.
+# Read it freely; change it only through register_interceptor.
 interceptors: tuple = ()
 
 
-def autocast_casts(tensor) -> bool:
-    """Whether autocast is on for ``tensor``'s device (then ops with an autocast policy cast
-    mixed float operands themselves, so their dtype checks let them through). ``lucid.amp``
-    installs the real test; without it, never."""
-    return False
+class InterceptorHandle:
+    """Returned by :func:`register_interceptor`: ``remove()`` takes the interceptor out again."""
+
+    def __init__(self, interceptor):
+        self.interceptor = interceptor
+
+    def remove(self) -> None:
+        global interceptors
+        interceptors = tuple(i for i in interceptors if i is not self.interceptor)
+
+
+def register_interceptor(interceptor) -> InterceptorHandle:
+    """Run ``interceptor(cls, inputs, params)`` before every ``Function.apply`` (``lucid.amp.autocast``
+    casting the inputs, the CUDA backend switching to the inputs' GPU); it returns the op's result when
+    it ran the op itself, else None. Returns a handle whose ``remove()`` unregisters it."""
+    global interceptors
+    if not callable(interceptor):
+        raise TypeError(f"an interceptor must be callable, got {type(interceptor).__name__}")
+    interceptors = (*interceptors, interceptor)
+    return InterceptorHandle(interceptor)
+
+
+def _register_backend_interceptor(backend) -> None:
+    if backend.op_interceptor is not None:
+        register_interceptor(backend.op_interceptor)
+
+
+registry.on_backend_created(_register_backend_interceptor)
+
 
 _FREED = (
     "Trying to backward through the graph a second time (or to use saved tensors after they were "
@@ -70,7 +98,7 @@ class Function:
     _to_save = None
     _out_meta: tuple = ()
     _out_hooks = None  # {output index: [hook, ...]} for hooks/retain_grad on non-leaf outputs
-    autocast_policy = None  # "lower" / "float32": how lucid.amp.autocast casts the inputs
+    autocast_policy = None  # LOWER / FLOAT32: how lucid.amp.autocast casts the inputs (None: not at all)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -205,7 +233,8 @@ class Function:
             self._saved = False
 
     def name(self) -> str:
-        return type(self).__name__ + "Backward"
+        """The node's name in ``grad_fn`` reprs: ``LinearFunction`` records ``LinearBackward``."""
+        return type(self).__name__.removesuffix("Function") + "Backward"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

@@ -1,11 +1,15 @@
 """Finite-difference checks of gradients (float64), for tests and for users' own Functions.
 
 The finite differences are taken on host (NumPy) copies of the inputs: a test utility that
-works the same for every backend, not a hot path (DESIGN.md allows NumPy for host conversion)."""
+works the same for every backend, not a hot path (host conversion is where lucid may use NumPy
+directly)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from .._tensor import Tensor
+from .backprop import grad as autograd_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -20,8 +24,6 @@ def _outputs(fn, inputs):
 
 
 def _check_inputs(inputs):
-    from .._tensor import Tensor
-
     for i, t in enumerate(inputs):
         if isinstance(t, Tensor) and t.requires_grad and t.dtype.name != "float64":
             raise ValueError(f"gradcheck needs float64 inputs; input {i} is {t.dtype.name}")
@@ -34,8 +36,6 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     ``inputs`` is a tuple; the Tensors among them with ``requires_grad`` are checked. Every
     output of ``fn`` that is a floating Tensor is projected on its own random vector.
     """
-    from .._tensor import Tensor
-    from . import grad as autograd_grad
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     _check_inputs(inputs)
@@ -89,8 +89,6 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
 def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
     """Check second derivatives: gradcheck of ``x -> grad(fn(x)·v, x, create_graph=True)``."""
-    from .._tensor import Tensor
-    from . import grad as autograd_grad
 
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     _check_inputs(inputs)

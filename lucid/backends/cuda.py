@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from .._backend.registry import _BACKENDS, Backend
+from .._backend import registry
 
 __all__ = ["matmul", "is_built"]
 
@@ -39,8 +39,8 @@ class _Matmul:
     @allow_tf32.setter
     def allow_tf32(self, value: bool) -> None:
         self._allow_tf32 = bool(value)
-        backend = _BACKENDS.get("cuda")
-        if isinstance(backend, Backend):  # a backend created later reads the flag itself
+        backend = registry.loaded_backend("cuda")
+        if backend is not None:  # a backend created later gets it from _apply_flags
             backend.set_matmul_tf32(self._allow_tf32)
 
     def __repr__(self) -> str:
@@ -48,6 +48,15 @@ class _Matmul:
 
 
 matmul = _Matmul()
+
+
+def _apply_flags(backend) -> None:
+    """Give a CUDA backend, when it is created (on first use), the current flags."""
+    if backend.device_type == "cuda":
+        backend.set_matmul_tf32(matmul.allow_tf32)
+
+
+registry.on_backend_created(_apply_flags)
 
 
 def is_built() -> bool:

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..ops.shape import stack
 from .._tensor import Tensor
+from ..ops.shape import stack
 
 __all__ = ["default_collate", "default_convert", "host_collate"]
 

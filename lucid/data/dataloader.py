@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._backend.device import device as _parse_device
-from ..random import manual_seed
 from .._tensor import Tensor
+from ..random import manual_seed
 from .collate import default_collate, default_convert, host_collate
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, as_generator, draw_seed
@@ -330,6 +330,77 @@ def _mp_context(context):
     return context
 
 
+def _worker_options(num_workers, timeout, prefetch_factor, multiprocessing_context, persistent_workers):
+    """Check the multi-process options, and that those needing workers come with workers; returns
+    ``prefetch_factor``, 2 by default with workers."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ValueError(
+            f"num_workers option should be a non-negative integer, got {num_workers!r}; "
+            "use num_workers=0 to disable multiprocessing"
+        )
+    if timeout < 0:
+        raise ValueError(f"timeout option should be non-negative, got {timeout}")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError(
+            "prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 to "
+            "enable multiprocessing, otherwise set prefetch_factor to None."
+        )
+    if num_workers == 0 and multiprocessing_context is not None:
+        raise ValueError(
+            "multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
+            f"but got num_workers={num_workers}"
+        )
+    if num_workers > 0 and prefetch_factor is None:
+        prefetch_factor = 2
+    if prefetch_factor is not None and (not isinstance(prefetch_factor, int) or prefetch_factor < 1):
+        raise ValueError(f"prefetch_factor option should be a positive integer, got {prefetch_factor!r}")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("persistent_workers option needs num_workers > 0")
+    return prefetch_factor
+
+
+def _batching_options(iterable, batch_size, shuffle, sampler, batch_sampler, drop_last):
+    """Check the sampling and batching options against each other and the kind of dataset; returns
+    ``(shuffle, batch_size, drop_last)``, the last two overridden by a given ``batch_sampler``."""
+    if iterable:
+        for name, value, unset in (("shuffle", shuffle, (None, False)), ("sampler", sampler, (None,)),
+                                   ("batch_sampler", batch_sampler, (None,))):
+            if not any(value is u for u in unset):
+                raise ValueError(
+                    f"DataLoader with IterableDataset: expected unspecified {name} option, "
+                    f"but got {name}={value!r}"
+                )
+    shuffle = bool(shuffle)
+    if sampler is not None and shuffle:
+        raise ValueError("sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None:
+        if batch_size != 1 or shuffle or sampler is not None or drop_last:
+            raise ValueError(
+                "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
+            )
+        batch_size, drop_last = None, False
+    elif batch_size is None and drop_last:
+        raise ValueError(
+            "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
+        )
+    return shuffle, batch_size, drop_last
+
+
+def _samplers(dataset, iterable, shuffle, sampler, batch_size, batch_sampler, drop_last, rng):
+    """The sampler (the given one, or the default for the dataset and ``shuffle``) and the batch sampler
+    (the given one, or the sampler grouped by ``batch_size``; None without automatic batching)."""
+    if sampler is None:
+        if iterable:
+            sampler = _InfiniteConstantSampler()
+        elif shuffle:
+            sampler = RandomSampler(dataset, generator=rng)
+        else:
+            sampler = SequentialSampler(dataset)
+    if batch_size is not None and batch_sampler is None:
+        batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+    return sampler, batch_sampler
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches, as ``torch.utils.data.DataLoader``.
 
@@ -356,61 +427,14 @@ class DataLoader:
                  drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
                  generator=None, *, prefetch_factor: int | None = None, persistent_workers: bool = False,
                  device=None) -> None:
-        if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-            raise ValueError(
-                f"num_workers option should be a non-negative integer, got {num_workers!r}; "
-                "use num_workers=0 to disable multiprocessing"
-            )
-        if timeout < 0:
-            raise ValueError(f"timeout option should be non-negative, got {timeout}")
-        if num_workers == 0 and prefetch_factor is not None:
-            raise ValueError(
-                "prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 to "
-                "enable multiprocessing, otherwise set prefetch_factor to None."
-            )
-        if num_workers == 0 and multiprocessing_context is not None:
-            raise ValueError(
-                "multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
-                f"but got num_workers={num_workers}"
-            )
-        if num_workers > 0 and prefetch_factor is None:
-            prefetch_factor = 2
-        if prefetch_factor is not None and (not isinstance(prefetch_factor, int) or prefetch_factor < 1):
-            raise ValueError(f"prefetch_factor option should be a positive integer, got {prefetch_factor!r}")
-        if persistent_workers and num_workers == 0:
-            raise ValueError("persistent_workers option needs num_workers > 0")
+        prefetch_factor = _worker_options(num_workers, timeout, prefetch_factor, multiprocessing_context,
+                                          persistent_workers)
         iterable = isinstance(dataset, IterableDataset)
-        if iterable:
-            for name, value, unset in (("shuffle", shuffle, (None, False)), ("sampler", sampler, (None,)),
-                                       ("batch_sampler", batch_sampler, (None,))):
-                if not any(value is u for u in unset):
-                    raise ValueError(
-                        f"DataLoader with IterableDataset: expected unspecified {name} option, "
-                        f"but got {name}={value!r}"
-                    )
-        shuffle = bool(shuffle)
-        if sampler is not None and shuffle:
-            raise ValueError("sampler option is mutually exclusive with shuffle")
-        if batch_sampler is not None:
-            if batch_size != 1 or shuffle or sampler is not None or drop_last:
-                raise ValueError(
-                    "batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last"
-                )
-            batch_size, drop_last = None, False
-        elif batch_size is None and drop_last:
-            raise ValueError(
-                "batch_size=None option disables auto-batching and is mutually exclusive with drop_last"
-            )
+        shuffle, batch_size, drop_last = _batching_options(iterable, batch_size, shuffle, sampler, batch_sampler,
+                                                           drop_last)
         rng = as_generator(generator)
-        if sampler is None:
-            if iterable:
-                sampler = _InfiniteConstantSampler()
-            elif shuffle:
-                sampler = RandomSampler(dataset, generator=rng)
-            else:
-                sampler = SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        sampler, batch_sampler = _samplers(dataset, iterable, shuffle, sampler, batch_size, batch_sampler, drop_last,
+                                           rng)
 
         self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
         self.sampler, self.batch_sampler = sampler, batch_sampler
@@ -421,15 +445,19 @@ class DataLoader:
         self.device = None if device is None else _parse_device(device)
         self._mp_context = _mp_context(multiprocessing_context) if num_workers else None
         self._rng, self._iterable = rng, iterable
-        auto = batch_sampler is not None
+        self._set_collate(collate_fn, auto=batch_sampler is not None)
+        self._iterator = None
+        self._initialized = True
+
+    def _set_collate(self, collate_fn, auto: bool) -> None:
+        """``collate_fn``, and ``_host_fn`` that fetching runs (in the workers): with the default collation,
+        batches are collated on the host and become Tensors in the main process (``auto``: batched)."""
         self._default_collate = collate_fn in (None, default_collate, default_convert)
-        if self._default_collate:  # collate on the host, convert to Tensors in the main process
+        if self._default_collate:
             self.collate_fn = default_collate if auto else default_convert
             self._host_fn = host_collate if auto else _identity
         else:
             self.collate_fn = self._host_fn = collate_fn
-        self._iterator = None
-        self._initialized = True
 
     def __setattr__(self, name, value) -> None:
         if name in _FIXED and getattr(self, "_initialized", False):

@@ -25,8 +25,8 @@ import urllib.request
 
 import numpy as np
 
-from ..data.dataset import Dataset
 from .._tensor import Tensor
+from ..data.dataset import Dataset
 
 __all__ = ["ImageDataset", "MNIST", "FashionMNIST", "CIFAR10", "read_idx", "read_cifar10_bin"]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import warnings
 
-from ..autograd.grad_mode import no_grad
 from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",

@@ -21,11 +21,9 @@ from collections.abc import Mapping
 
 from .. import dtypes as _dt
 from .._backend.device import device as _parse_device
-from ..autograd import grad_mode
-from ..autograd.function import Function
-from ..ops.creation import zeros_like
 from .._tensor import Tensor, parse_to_args
-from .hooks import RemovableHandle, add_hook
+from ..autograd import grad_mode
+from .hooks import BackwardHooks, RemovableHandle, add_hook
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module"]
@@ -587,7 +585,7 @@ class Module:
                     args = out if isinstance(out, tuple) else (out,)
         backward_hooks = None
         if grad_mode.state.enabled and (self._backward_hooks or self._backward_pre_hooks):
-            backward_hooks = _BackwardHooks(self, args)
+            backward_hooks = BackwardHooks(self, args)
             args = backward_hooks.wrap_inputs(args)
         result = self.forward(*args, **kwargs)
         for hook, with_kwargs in list(self._forward_hooks.values()):
@@ -617,98 +615,3 @@ class Module:
         if len(extra_lines) == 1 and not child_lines:
             return f"{self._get_name()}({extra_lines[0]})"
         return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-# ---- full backward hooks ----------------------------------------------------------------
-class _HookIdentity(Function):
-    """Identity on the tensors a hooked module receives (``side="input"``) or returns
-    (``side="output"``); its backward is where the module's backward hooks run."""
-
-    def forward(self, *arrays, hooks, side):
-        self.hooks, self.side = hooks, side
-        return arrays
-
-    def backward(self, *grads):
-        if self.side == "output":
-            return self.hooks.on_grad_output(grads)
-        return self.hooks.on_grad_input(grads)
-
-
-def _spread(grads, index, n) -> tuple:
-    """``grads`` of the tensors at positions ``index`` as an ``n``-tuple, None elsewhere."""
-    out = [None] * n
-    for i, g in zip(index, grads):
-        out[i] = g
-    return tuple(out)
-
-
-def _replacement(new, n: int, what: str) -> tuple:
-    new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
-    if len(new) != n:
-        raise RuntimeError(f"a {what} returned {len(new)} gradients, but {n} were expected")
-    return new
-
-
-class _BackwardHooks:
-    """One call of a module with full backward hooks: wraps its tensor inputs and outputs in
-    :class:`_HookIdentity` nodes and calls the hooks when the gradients pass through them."""
-
-    def __init__(self, module: Module, args: tuple):
-        self.module = module
-        self.n_in = len(args)
-        self.in_index = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-        # tensor inputs without grad get zeros in grad_input (as PyTorch), when any input has grad
-        self.constants = [(i, a) for i, a in enumerate(args) if isinstance(a, Tensor) and not a.requires_grad]
-        self.grad_output = None
-
-    def wrap_inputs(self, args: tuple) -> tuple:
-        if not self.in_index:
-            return args
-        wrapped = _HookIdentity.apply(*(args[i] for i in self.in_index), hooks=self, side="input")
-        args = list(args)
-        for i, t in zip(self.in_index, wrapped):
-            args[i] = t
-        return tuple(args)
-
-    def wrap_outputs(self, result):
-        single = isinstance(result, Tensor)
-        if not single and not isinstance(result, (tuple, list)):
-            return result
-        items = [result] if single else list(result)
-        self.n_out = len(items)
-        self.out_index = [i for i, r in enumerate(items) if isinstance(r, Tensor) and r.requires_grad]
-        if not self.out_index:
-            return result
-        wrapped = _HookIdentity.apply(*(items[i] for i in self.out_index), hooks=self, side="output")
-        for i, t in zip(self.out_index, wrapped):
-            items[i] = t
-        if single:
-            return items[0]
-        return type(result)(*items) if hasattr(result, "_fields") else type(result)(items)
-
-    def on_grad_output(self, grads) -> tuple:
-        module = self.module
-        grad_output = _spread(grads, self.out_index, self.n_out)
-        for hook in list(module._backward_pre_hooks.values()):
-            new = hook(module, grad_output)
-            if new is not None:
-                grad_output = _replacement(new, self.n_out, "full backward pre-hook")
-        self.grad_output = grad_output
-        if not self.in_index:  # no input needs grad: hooks see grad_input all None, now
-            self._call_hooks((None,) * self.n_in)
-        return tuple(grad_output[i] for i in self.out_index)
-
-    def on_grad_input(self, grads) -> tuple:
-        grad_input = list(_spread(grads, self.in_index, self.n_in))
-        for i, a in self.constants:
-            grad_input[i] = zeros_like(a)
-        grad_input = self._call_hooks(tuple(grad_input))
-        return tuple(grad_input[i] for i in self.in_index)
-
-    def _call_hooks(self, grad_input: tuple) -> tuple:
-        module = self.module
-        for hook in list(module._backward_hooks.values()):
-            new = hook(module, grad_input, self.grad_output)
-            if new is not None:
-                grad_input = _replacement(new, self.n_in, "full backward hook")
-        return grad_input

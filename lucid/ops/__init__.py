@@ -1,26 +1,27 @@
 """Differentiable operations, written once against the array API (``xp``).
 
 One file per family: ``arithmetic`` (binary elementwise), ``elementwise`` (unary math),
-``reduction``, ``shape``, ``indexing``, ``linalg``, ``softmax``, ``creation`` (factories and
+``reduction``, ``shape``, ``indexing``, ``linalg``, ``softmaxes`` (softmax, log_softmax; plural
+so that the function ``lucid.ops.softmax`` does not hide the module), ``creation`` (factories and
 random), ``conversion`` (device/dtype moves), ``inplace``. Each family module lists its
 public functions in ``__all__``, the Tensor methods it provides in ``METHODS`` and the
-names that get an in-place ``name_`` form in ``INPLACE``; this file gathers them.
+names that get an in-place ``name_`` form in ``INPLACE``; this file gathers them and
+registers the methods on Tensor.
 """
 
 from __future__ import annotations
 
-from . import arithmetic, conversion, creation, elementwise, indexing, linalg, methods, reduction, shape, softmax
+from .._tensor import register_methods
+from . import arithmetic, conversion, creation, elementwise, indexing, inplace, linalg, reduction, shape, softmaxes
 
-FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmax)
+FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace)
 
 __all__ = []
-TENSOR_METHODS = {}
-INPLACE_FORMS = []
 for _family in FAMILIES:
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)
-    TENSOR_METHODS.update(getattr(_family, "METHODS", {}))
-    INPLACE_FORMS += list(getattr(_family, "INPLACE", ()))
-
-methods.install(TENSOR_METHODS, INPLACE_FORMS)
+    _methods = dict(getattr(_family, "METHODS", {}))
+    for _name in getattr(_family, "INPLACE", ()):
+        _methods[f"{_name}_"] = inplace.inplace(_methods[_name], f"{_name}_")
+    register_methods(_methods)

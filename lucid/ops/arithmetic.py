@@ -11,10 +11,10 @@ import math
 import operator
 
 from .. import dtypes as _dt
-from ..autograd import function as _function
-from ..autograd import grad_mode
-from ..autograd.function import Function
 from .._tensor import Tensor
+from ..autograd.function import FLOAT32, Function
+from ._fast_path import fast_apply
+from .inplace import inplace
 
 _SCALARS = (bool, int, float)
 
@@ -100,7 +100,7 @@ def _shape(x):
 
 class _Binary(Function):
     """Base of broadcasting binary ops. ``compute(xp, a, b)`` is the raw array op (also used
-    by the fast path in ``_binary``); ``saves`` says whether backward needs the operands."""
+    by ``fast_apply``); ``saves`` says whether backward needs the operands."""
 
     saves = True
     to_float = False  # integer operands become the default float dtype first (true division)
@@ -167,6 +167,7 @@ class Div(_Binary):
 
 class Pow(_Binary):
     saves = False  # saves its output too, below
+    autocast_policy = FLOAT32
 
     def forward(self, a, b):
         out = super().forward(a, b)
@@ -267,22 +268,14 @@ _DOCS = {
 
 
 def _binary(cls):
-    compute, to_float = cls.compute, cls.to_float
+    to_float = cls.to_float
 
     def op(a, b):
         a, b = operands(a, b)
         if to_float:
             a, b = _floating(a), _floating(b)
         try:
-            # fast path (no graph to record, no autocast/device interceptor): skip the Function
-            # object; this halves the cost of small ops, forward and inside backward
-            if not _function.interceptors:
-                ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-                if not (grad_mode.state.enabled and (ta and a._requires_grad or tb and b._requires_grad)):
-                    device = a._device if ta else b._device
-                    if not (ta and tb) or b._device is device:
-                        return Tensor._make(compute(device.xp, a._data if ta else a, b._data if tb else b), device)
-            return cls.apply(a, b)
+            return fast_apply(cls, a, b)
         except ValueError as error:  # the backend's broadcasting error, reworded with both shapes
             raise _broadcast_error(cls.__name__.lower(), a, b, error) from error
 
@@ -370,3 +363,30 @@ __all__ = [
     "multiply", "subtract", "eq", "ne", "lt", "le", "gt", "ge", "floor_divide", "bitwise_and", "bitwise_or",
     "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not",
 ]
+
+
+def _swap(fn):
+    """``fn`` with its operands swapped: the reflected operator (``2 - x`` calls ``x.__rsub__(2)``)."""
+
+    def reflected(self, other):
+        return fn(other, self)
+
+    reflected.__name__ = f"r{fn.__name__}"
+    return reflected
+
+
+_OPERATORS = {"add": add, "sub": sub, "mul": mul, "truediv": div, "pow": pow, "mod": remainder,
+              "floordiv": floor_divide, "and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor}
+# Tensor methods: the operators (with reflected and in-place forms) and the named binary ops
+METHODS = {
+    **{f"__{name}__": fn for name, fn in _OPERATORS.items()},
+    **{f"__r{name}__": _swap(fn) for name, fn in _OPERATORS.items()},
+    **{f"__i{name}__": inplace(fn, f"__i{name}__") for name, fn in _OPERATORS.items()},
+    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge, "__invert__": bitwise_not,
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div,
+    "true_divide": div, "pow": pow, "maximum": maximum, "minimum": minimum, "atan2": atan2, "arctan2": atan2,
+    "remainder": remainder, "floor_divide": floor_divide, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor, "logical_not": logical_not,
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,
+}
+INPLACE = ["add", "sub", "mul", "div", "pow", "remainder", "maximum", "minimum", "atan2"]

@@ -1,9 +1,11 @@
-"""Moving tensors between devices and casting dtypes, as differentiable ops."""
+"""Moving tensors between devices and casting dtypes, as differentiable ops; the Tensor
+methods ``to``, ``cpu``, ``cuda``, ``type`` and the cast shorthands (``float()``, ``long()``, ...)."""
 
 from __future__ import annotations
 
+from .._backend.device import device as _parse_device
+from .._tensor import Tensor, _move, parse_to_args
 from ..autograd.function import Function
-from .._tensor import _move
 
 
 class ToCopy(Function):
@@ -18,6 +20,39 @@ class ToCopy(Function):
 
     def backward(self, grad):
         return grad.to(self.device, self.src_dtype)
+
+
+def to(self: Tensor, *args, **kwargs) -> Tensor:
+    """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+
+    Returns ``self`` when nothing changes, else a new tensor (differentiable).
+    ``non_blocking`` and ``copy`` are accepted as in PyTorch.
+    """
+    device, dtype, copy = parse_to_args(args, kwargs)
+    device = self._device if device is None else device
+    dtype = self.dtype if dtype is None else dtype
+    if device is self._device and dtype is self.dtype and not copy:
+        return self
+    return ToCopy.apply(self, device=device, dtype=dtype)
+
+
+def cpu(self: Tensor) -> Tensor:
+    """A copy on the host (``self`` when already there)."""
+    return self.to("cpu")
+
+
+def cuda(self: Tensor, device=None) -> Tensor:
+    """A copy on a CUDA device: ``device`` is an index, ``"cuda:N"`` or a Device (default: current)."""
+    if device is None:
+        return self.to("cuda")
+    return self.to(_parse_device("cuda", device) if isinstance(device, int) else _parse_device(device))
+
+
+def type(self: Tensor, dtype=None):  # noqa: A001  (Tensor.type, as PyTorch's)
+    """The dtype's name as ``"lucid.float32"`` without ``dtype``; a cast to ``dtype`` with it."""
+    if dtype is None:
+        return f"lucid.{self.dtype.name}"
+    return self.to(dtype)
 
 
 def astype(x, dtype):
@@ -36,6 +71,7 @@ def _cast(name: str):
 
 __all__: list[str] = []
 # PyTorch's cast shorthands: t.float(), t.long(), ... (dtype names from lucid.dtypes)
-METHODS = {"astype": astype} | {short: _cast(full) for short, full in {
-    "half": "float16", "float": "float32", "double": "float64", "byte": "uint8", "char": "int8",
-    "short": "int16", "int": "int32", "long": "int64", "bool": "bool"}.items()}
+METHODS = {"to": to, "cpu": cpu, "cuda": cuda, "type": type, "astype": astype} | {
+    short: _cast(full) for short, full in {
+        "half": "float16", "float": "float32", "double": "float64", "byte": "uint8", "char": "int8",
+        "short": "int16", "int": "int32", "long": "int64", "bool": "bool"}.items()}

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import function as _function
-from ..autograd import grad_mode
-from ..autograd.function import Function
 from .._tensor import Tensor
+from ..autograd.function import FLOAT32, Function
+from ._fast_path import fast_apply
 from .special import erf_array
 
 
@@ -35,12 +34,17 @@ class Pointwise(Function):
         return self.derivative(saved.get("x"), saved.get("y"), g, **self.params)
 
 
-def run_pointwise(cls, x: Tensor, params: dict) -> Tensor:
-    """``cls.apply(x, **params)``, skipping the Function object when there is no graph to
-    record and no interceptor (autocast, device switch): half the cost of a small op."""
-    if not _function.interceptors and not (x._requires_grad and grad_mode.state.enabled):
-        return Tensor._make(cls.compute(x._device.xp, x._data, **params), x._device)
-    return cls.apply(x, **params)
+def pointwise_ops(table: dict, module: str, doc: str, float32=()) -> dict:
+    """``{name: Pointwise subclass}`` from rows ``name: (compute, derivative, save)``: each class is ``name`` in
+    CamelCase (``leaky_relu`` -> ``LeakyRelu``) in ``module`` with the docstring ``doc.format(name)``; the names
+    in ``float32`` get ``autocast_policy = FLOAT32`` (autocast runs them in float32)."""
+    return {
+        name: type("".join(part.capitalize() for part in name.split("_")), (Pointwise,), {
+            "compute": staticmethod(compute), "derivative": staticmethod(derivative), "save": save,
+            "autocast_policy": FLOAT32 if name in float32 else None, "__module__": module, "__doc__": doc.format(name),
+        })
+        for name, (compute, derivative, save) in table.items()
+    }
 
 
 def _zero_grad(x, y, g):
@@ -89,22 +93,22 @@ _TABLE = {
     "trunc": (lambda xp, x: xp.trunc(x), _zero_grad, ""),
 }
 
-FUNCTIONS = {}
-for _name, (_fwd, _der, _save) in _TABLE.items():
-    _cls = type(_name.capitalize(), (Pointwise,), {
-        "compute": staticmethod(_fwd), "derivative": staticmethod(_der), "save": _save,
-        "__doc__": f"Elementwise {_name}.",
-    })
+# autocast runs these in float32: in float16 they overflow or lose too much precision
+_FLOAT32 = ("exp", "expm1", "log", "log2", "log10", "log1p", "rsqrt", "reciprocal", "tan", "sinh", "cosh", "asin",
+            "acos")
 
-    def _make(cls, name):
-        def op(x: Tensor) -> Tensor:
-            return run_pointwise(cls, x, {})
 
-        op.__name__ = op.__qualname__ = name
-        op.__doc__ = f"Elementwise ``{name}`` of ``x`` (differentiable)."
-        return op
+def _unary(cls, name: str):
+    def op(x: Tensor) -> Tensor:
+        return fast_apply(cls, x)
 
-    FUNCTIONS[_name] = _make(_cls, _name)
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Elementwise ``{name}`` of ``x`` (differentiable)."
+    return op
+
+
+FUNCTIONS = {name: _unary(cls, name)
+             for name, cls in pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32).items()}
 globals().update(FUNCTIONS)
 
 

@@ -29,9 +29,9 @@ from collections import namedtuple
 
 from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError
+from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from .._tensor import Tensor
 from . import _axes
 from .arithmetic import operands, unbroadcast
 from .inplace import _check_target, assign

@@ -10,8 +10,10 @@ backward that saved the old value fail loudly.
 from __future__ import annotations
 
 from .. import dtypes as _dt
-from ..autograd import grad_mode
 from .._tensor import Tensor
+from ..autograd import grad_mode
+
+__all__: list[str] = []  # Tensor methods only (METHODS below, and the in-place forms other families ask for)
 
 
 def _check_target(t: Tensor, recording: bool, what: str) -> None:
@@ -98,3 +100,6 @@ def copy_(t: Tensor, src) -> Tensor:
     be on another device: ``copy_`` is an explicit transfer, as in PyTorch."""
     src = src if isinstance(src, Tensor) else Tensor(src, device=t._device)
     return assign(t, src.to(t._device), "copy_", cast=True)
+
+
+METHODS = {"zero_": zero_, "fill_": fill_, "copy_": copy_}

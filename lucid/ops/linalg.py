@@ -19,10 +19,10 @@ import math
 import string
 from collections import Counter, namedtuple
 
-from ..autograd import function as _function
-from ..autograd import grad_mode
-from ..autograd.function import Function
 from .._tensor import Tensor
+from ..amp.autocast import casts_for
+from ..autograd import grad_mode
+from ..autograd.function import FLOAT32, LOWER, Function
 from . import _axes
 from .arithmetic import _coerce, unbroadcast
 from .shape import _dims, cat, movedim
@@ -67,7 +67,7 @@ def _as_tensors(name, a, b):
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             raise TypeError(f"{name} needs Tensor operands, got {type(a).__name__} and {type(b).__name__}")
         a, b = (a, _coerce(b, a)) if isinstance(a, Tensor) else (_coerce(a, b), b)
-    if a._data.dtype != b._data.dtype and not _function.autocast_casts(a):
+    if a._data.dtype != b._data.dtype and not casts_for(a):
         raise RuntimeError(
             f"{name} needs both operands to have the same dtype, got {a.dtype.name} and {b.dtype.name}; "
             f"cast one with .to(dtype)"
@@ -123,6 +123,7 @@ def _matmul_error(sa: tuple, sb: tuple) -> RuntimeError:
 
 class MatMul(Function):
     """``a @ b`` with NumPy/PyTorch semantics (1-D operands, broadcast batch dimensions)."""
+    autocast_policy = LOWER  # see lucid.amp.autocast
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -236,23 +237,27 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     return einsum(f"{sa},{''.join(sb)}->{''.join(out)}", a, b)
 
 
-@functools.lru_cache(maxsize=1024)
-def _einsum_plan(equation: str, shapes: tuple):
-    """Parse ``equation`` for operands of ``shapes``: ellipses become spare letters, an
-    implicit output becomes explicit. Returns (equation, input subscripts, output, sizes, shapes
-    the operands broadcast to)."""
+def _split_subscripts(equation: str, count: int) -> tuple:
+    """``equation`` without spaces, its operands' subscripts and the output's (None when implicit), after
+    checking that it names ``count`` operands and uses only letters and at most one ``...`` per operand."""
     eq = equation.replace(" ", "")
     lhs, arrow, rhs = eq.partition("->")
     inputs = lhs.split(",")
-    if len(inputs) != len(shapes):
+    if len(inputs) != count:
         raise ValueError(
-            f"einsum(): {equation!r} has subscripts for {len(inputs)} operands, but {len(shapes)} were given"
+            f"einsum(): {equation!r} has subscripts for {len(inputs)} operands, but {count} were given"
         )
     for s in inputs + [rhs]:
         if set(s.replace("...", "", 1)) - set(string.ascii_letters):
             raise ValueError(
                 f"einsum(): bad subscripts {s!r} in {equation!r}: use letters and at most one '...' per operand"
             )
+    return eq, inputs, rhs if arrow else None
+
+
+def _expand_ellipses(eq: str, inputs: list, shapes: tuple) -> tuple:
+    """Each operand's ``...`` replaced by letters ``eq`` does not use, right-aligned as broadcasting aligns
+    dimensions. Returns the subscripts and the letters of all the broadcast dimensions."""
     spare = [c for c in string.ascii_letters if c not in eq]
     spans = []
     for s, shape in zip(inputs, shapes):
@@ -261,14 +266,25 @@ def _einsum_plan(equation: str, shapes: tuple):
             raise ValueError(f"einsum(): subscripts {s!r} do not match an operand of shape {shape}")
         spans.append(n)
     ell = "".join(spare[: max(spans)])
-    subs = tuple(s.replace("...", ell[len(ell) - n :]) for s, n in zip(inputs, spans))
-    if arrow:
+    return tuple(s.replace("...", ell[len(ell) - n :]) for s, n in zip(inputs, spans)), ell
+
+
+def _einsum_output(equation: str, subs: tuple, rhs, ell: str) -> str:
+    """The output subscripts: ``rhs`` with its ``...`` expanded or, when implicit (None), the broadcast
+    dimensions then the letters seen once, in alphabetical order; checked to be distinct and known."""
+    if rhs is not None:
         out = rhs.replace("...", ell)
-    else:  # implicit: the broadcast dimensions, then the letters seen once, in alphabetical order
+    else:
         counts = Counter("".join(subs))
         out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
     if len(set(out)) != len(out) or set(out) - set("".join(subs)):
         raise ValueError(f"einsum(): output subscripts of {equation!r} repeat a letter or use one no operand has")
+    return out
+
+
+def _letter_sizes(equation: str, subs: tuple, shapes: tuple) -> dict:
+    """The size of each letter, checking that its dimensions agree or broadcast (size 1) across operands
+    and are equal within one operand (a diagonal)."""
     sizes = {}
     for i, (s, shape) in enumerate(zip(subs, shapes)):
         for c, n in zip(s, shape):
@@ -280,11 +296,25 @@ def _einsum_plan(equation: str, shapes: tuple):
                 )
             if m == 1:
                 sizes[c] = n
+    return sizes
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_plan(equation: str, shapes: tuple):
+    """Parse ``equation`` for operands of ``shapes``: ellipses become spare letters, an
+    implicit output becomes explicit. Returns (equation, input subscripts, output, sizes, shapes
+    the operands broadcast to)."""
+    eq, inputs, rhs = _split_subscripts(equation, len(shapes))
+    subs, ell = _expand_ellipses(eq, inputs, shapes)
+    out = _einsum_output(equation, subs, rhs, ell)
+    sizes = _letter_sizes(equation, subs, shapes)
     targets = tuple(tuple(sizes[c] for c in s) for s in subs)
     return ",".join(subs) + "->" + out, subs, out, sizes, targets
 
 
 class Einsum(Function):
+    autocast_policy = LOWER  # see lucid.amp.autocast
+
     def forward(self, *arrays, plan):
         self.save_for_backward(*arrays)
         self.plan = plan
@@ -539,6 +569,8 @@ def svdvals(A: Tensor) -> Tensor:
 
 # ---- norms --------------------------------------------------------------------------------
 class VectorNorm(Function):
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
+
     def forward(self, x, ord, axes, keepdims):
         out = self.xp.linalg.vector_norm(x, axis=axes, keepdims=keepdims, ord=ord)
         self.ord, self.axes, self.keepdims = ord, axes, keepdims

@@ -14,9 +14,9 @@ import math
 import warnings
 
 from .. import dtypes as _dt
-from ..autograd import grad_mode
-from ..autograd.function import Function
 from .._tensor import Tensor
+from ..autograd import grad_mode
+from ..autograd.function import FLOAT32, Function
 from . import _axes
 from .arithmetic import maximum, minimum
 
@@ -101,6 +101,8 @@ class _Reduce(Function):
 
 
 class Sum(_Reduce):
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
+
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
         return self.xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
@@ -119,6 +121,7 @@ def _sum_kept(t: Tensor, axes) -> Tensor:
 
 class Var(_Reduce):
     """Variance: the mean first, then the centred sum of squares (no cancellation of E[x²]-E[x]²)."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims, correction):
         self.keep(x, axes, keepdims)
@@ -158,6 +161,7 @@ class Std(Var):
 class Prod(_Reduce):
     """Product. Backward: y/x where x != 0; a lone zero in a reduced slice gets the product of the
     other elements; where a slice holds two or more zeros every gradient is 0. Exact, no division by 0."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
@@ -237,6 +241,7 @@ _SELECT = {"max": MaxDim, "min": MinDim}
 class LogSumExp(_Reduce):
     """``log(sum(exp(x)))`` computed as ``m + log(sum(exp(x - m)))`` with ``m`` the max (0 where the max
     is infinite, so all -inf gives -inf and any +inf gives +inf, as PyTorch)."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
@@ -260,6 +265,7 @@ def _scan_sum(xp, x, axis, reverse):
 
 class Cumsum(Function):
     """Cumulative sum along ``axis`` (from the end when ``reverse``); each direction's backward is the other."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axis, reverse=False):
         self.axis, self.reverse = axis, reverse
@@ -273,6 +279,7 @@ class Cumprod(Function):
     """Cumulative product. Backward: reversed cumsum of g*y divided by x where x != 0; the first zero of
     a slice gets the reversed cumsum of g times the cumprod with that zero set to 1; elements after it get
     0. Exact for any number of zeros, no division by 0."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axis):
         self.axis = axis

@@ -15,8 +15,8 @@ import operator
 
 from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError
-from ..autograd.function import Function
 from .._tensor import Tensor
+from ..autograd.function import Function
 from . import _axes
 
 __all__ = [

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from . import lr_scheduler
-from .adagrad import Adadelta, Adagrad, RMSprop
+from .adadelta import Adadelta
+from .adagrad import Adagrad
 from .adam import Adam, Adamax, AdamW, NAdam, RAdam
 from .lbfgs import LBFGS
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import ASGD, SGD
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import functools
 import math
 
-from ..autograd import grad_mode
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from .optimizer import Optimizer
 
 __all__ = ["LBFGS"]
@@ -29,59 +29,65 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     return min(max(min_pos, xmin_bound), xmax_bound)
 
 
-def _strong_wolfe(obj_func, xp, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
-    """Line search along ``d`` from step ``t`` for a point meeting the strong Wolfe conditions;
-    returns ``(loss, flat_grad, t, evaluations)``. Scalars are Python floats, vectors arrays."""
-    d_norm = float(xp.max(xp.abs(d)))
-    f_new, g_new = obj_func(t, d)
-    ls_func_evals = 1
-    gtd_new = float(xp.vecdot(g_new, d))
+def _max_abs(xp, v) -> float:
+    """``max |v|`` as a Python float: the infinity norm that the tolerance tests compare."""
+    return float(xp.max(xp.abs(v)))
+
+
+def _probe(obj_func, xp, d, t):
+    """Loss, flat gradient and slope ``g·d`` at step ``t`` along ``d`` (one closure evaluation)."""
+    f, g = obj_func(t, d)
+    return f, g, float(xp.vecdot(g, d))
+
+
+def _bracket(probe, t, f, g, gtd, c1, c2, max_ls):
+    """The line search's first phase: extrapolate from step ``t`` until an interval is known to hold a
+    strong-Wolfe point, or a point meets the conditions. Returns ``((steps, losses, grads, slopes), found,
+    iterations)``; the slopes are None where no zoom follows."""
+    f_new, g_new, gtd_new = probe(t)
     t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
-    done = False
     ls_iter = 0
-    # bracket an interval containing a point satisfying the conditions
     while ls_iter < max_ls:
         too_high = f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev)
         if not too_high and abs(gtd_new) <= -c2 * gtd:
-            bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
-            done = True
-            break
+            return ([t], [f_new], [g_new], None), True, ls_iter
         if too_high or gtd_new >= 0:
-            bracket, bracket_f = [t_prev, t], [f_prev, f_new]
-            bracket_g, bracket_gtd = [g_prev, g_new], [gtd_prev, gtd_new]
-            break
+            return ([t_prev, t], [f_prev, f_new], [g_prev, g_new], [gtd_prev, gtd_new]), False, ls_iter
         min_step = t + 0.01 * (t - t_prev)
         max_step = t * 10
         tmp = t
         t = _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(min_step, max_step))
         t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new, gtd_new
-        f_new, g_new = obj_func(t, d)
-        ls_func_evals += 1
-        gtd_new = float(xp.vecdot(g_new, d))
+        f_new, g_new, gtd_new = probe(t)
         ls_iter += 1
-    if ls_iter == max_ls:
-        bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
+    return ([0, t], [f, f_new], [g, g_new], None), False, ls_iter
 
-    # zoom: shrink the bracket until a point satisfies the conditions
-    insuf_progress = False
+
+def _safeguard(t, bracket, insuf_progress):
+    """Keep the zoom's new step ``t`` a tenth of the bracket's width away from its ends, unless progress
+    stalls; returns ``(t, insuf_progress)``."""
+    eps = 0.1 * (max(bracket) - min(bracket))
+    if min(max(bracket) - t, t - min(bracket)) >= eps:
+        return t, False
+    if insuf_progress or t >= max(bracket) or t <= min(bracket):
+        t = max(bracket) - eps if abs(t - max(bracket)) < abs(t - min(bracket)) else min(bracket) + eps
+        return t, False
+    return t, True
+
+
+def _zoom(probe, bracket, ls_iter, f, gtd, c1, c2, tolerance_change, max_ls, d_norm):
+    """The line search's second phase: shrink ``bracket`` (in place) by cubic interpolation until a point
+    meets the strong Wolfe conditions, the bracket is too narrow or ``max_ls`` is reached. Returns the
+    position of the lowest point in the bracket and the iterations spent."""
+    bracket, bracket_f, bracket_g, bracket_gtd = bracket
+    done = insuf_progress = False
     low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
     while not done and ls_iter < max_ls:
         if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
             break
         t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1])
-        # keep the new point away from the bracket's ends unless progress stalls
-        eps = 0.1 * (max(bracket) - min(bracket))
-        if min(max(bracket) - t, t - min(bracket)) < eps:
-            if insuf_progress or t >= max(bracket) or t <= min(bracket):
-                t = max(bracket) - eps if abs(t - max(bracket)) < abs(t - min(bracket)) else min(bracket) + eps
-                insuf_progress = False
-            else:
-                insuf_progress = True
-        else:
-            insuf_progress = False
-        f_new, g_new = obj_func(t, d)
-        ls_func_evals += 1
-        gtd_new = float(xp.vecdot(g_new, d))
+        t, insuf_progress = _safeguard(t, bracket, insuf_progress)
+        f_new, g_new, gtd_new = probe(t)
         ls_iter += 1
         if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
             bracket[high_pos], bracket_f[high_pos] = t, f_new
@@ -95,7 +101,58 @@ def _strong_wolfe(obj_func, xp, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chan
                 bracket_g[high_pos], bracket_gtd[high_pos] = bracket_g[low_pos], bracket_gtd[low_pos]
             bracket[low_pos], bracket_f[low_pos] = t, f_new
             bracket_g[low_pos], bracket_gtd[low_pos] = g_new, gtd_new
-    return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
+    return low_pos, ls_iter
+
+
+def _strong_wolfe(obj_func, xp, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
+    """Line search along ``d`` from step ``t`` for a point meeting the strong Wolfe conditions;
+    returns ``(loss, flat_grad, t, evaluations)``. Scalars are Python floats, vectors arrays."""
+    d_norm = _max_abs(xp, d)
+    probe = functools.partial(_probe, obj_func, xp, d)
+    bracket, found, ls_iter = _bracket(probe, t, f, g, gtd, c1, c2, max_ls)
+    low_pos = 0
+    if not found:
+        low_pos, ls_iter = _zoom(probe, bracket, ls_iter, f, gtd, c1, c2, tolerance_change, max_ls, d_norm)
+    steps, losses, grads, _ = bracket
+    return losses[low_pos], grads[low_pos], steps[low_pos], ls_iter + 1  # an evaluation per iteration, and the first
+
+
+def _update_history(xp, y, s, old_dirs, old_stps, ro, H_diag, history_size):
+    """Add the curvature pair ``(y, s)`` (gradient change, step) to the history, the oldest pair dropped
+    beyond ``history_size``, if ``y·s`` is positive enough to keep H positive definite. Returns ``H_diag``."""
+    ys = xp.vecdot(y, s)
+    if float(ys) > 1e-10:
+        if len(old_dirs) == history_size:
+            old_dirs.pop(0)
+            old_stps.pop(0)
+            ro.pop(0)
+        old_dirs.append(y)
+        old_stps.append(s)
+        ro.append(1.0 / ys)
+        H_diag = ys / xp.vecdot(y, y)
+    return H_diag
+
+
+def _two_loop_direction(xp, flat_grad, old_dirs, old_stps, ro, H_diag, al):
+    """The two-loop recursion: ``-H g`` for the inverse-Hessian approximation H of the history. ``al``
+    receives the first loop's coefficients (PyTorch keeps them in the state)."""
+    num_old = len(old_dirs)
+    q = -flat_grad
+    for i in range(num_old - 1, -1, -1):
+        al[i] = xp.vecdot(old_stps[i], q) * ro[i]
+        q += -al[i] * old_dirs[i]
+    d = r = q * H_diag
+    for i in range(num_old):
+        be_i = xp.vecdot(old_dirs[i], r) * ro[i]
+        r += (al[i] - be_i) * old_stps[i]
+    return d
+
+
+def _converged(xp, flat_grad, step, loss, prev_loss, tolerance_grad, tolerance_change) -> bool:
+    """The early stops: a gradient within ``tolerance_grad`` (first-order optimal), or a step or loss change
+    within ``tolerance_change`` (no more progress)."""
+    return (_max_abs(xp, flat_grad) <= tolerance_grad or _max_abs(xp, step) <= tolerance_change
+            or abs(loss - prev_loss) < tolerance_change)
 
 
 def _arrays(value):
@@ -173,13 +230,27 @@ class LBFGS(Optimizer):
             p._data[...] = arr
             p._version[0] += 1
 
+    def _evaluate(self, closure):
+        """Loss (a float) and flat gradient at the current parameters."""
+        loss = float(closure())
+        return loss, self._flat_grad()
+
     def _directional_evaluate(self, closure, x, t, d):
         """Loss and flat gradient at ``x + t * d``; the parameters are put back to ``x``."""
         self._add_grad(t, d)
-        loss = float(closure())
-        flat_grad = self._flat_grad()
+        loss, flat_grad = self._evaluate(closure)
         self._set_params(x)
         return loss, flat_grad
+
+    def _line_search_step(self, closure, t, d, loss, flat_grad, gtd, max_ls):
+        """Move the parameters along ``d`` by the step the strong-Wolfe search finds from ``t`` in at most
+        ``max_ls`` evaluations; returns ``(loss, flat_grad, t, evaluations)`` there."""
+        xp = self._params[0].xp
+        x_init = [xp.asarray(p._data, copy=True) for p in self._params]
+        obj_func = functools.partial(self._directional_evaluate, closure, x_init)
+        loss, flat_grad, t, ls_func_evals = _strong_wolfe(obj_func, xp, t, d, loss, flat_grad, gtd, max_ls=max_ls)
+        self._add_grad(t, d)
+        return loss, flat_grad, t, ls_func_evals
 
     def step(self, closure):
         """Run the iterations; returns the loss the closure gave at the starting point."""
@@ -203,7 +274,7 @@ class LBFGS(Optimizer):
         current_evals = 1
         state["func_evals"] += 1
         flat_grad = self._flat_grad()
-        if float(xp.max(xp.abs(flat_grad))) <= tolerance_grad:
+        if _max_abs(xp, flat_grad) <= tolerance_grad:
             return orig_loss
 
         d, t, old_dirs, old_stps, ro, H_diag, prev_flat_grad, al = (
@@ -220,30 +291,11 @@ class LBFGS(Optimizer):
                 d = -flat_grad
                 old_dirs, old_stps, ro, H_diag = [], [], [], 1
             else:
-                y = flat_grad - prev_flat_grad
-                s = d * t
-                ys = xp.vecdot(y, s)
-                if float(ys) > 1e-10:  # update the memory
-                    if len(old_dirs) == history_size:
-                        old_dirs.pop(0)
-                        old_stps.pop(0)
-                        ro.pop(0)
-                    old_dirs.append(y)
-                    old_stps.append(s)
-                    ro.append(1.0 / ys)
-                    H_diag = ys / xp.vecdot(y, y)
-                # two-loop recursion: d = -H g
-                num_old = len(old_dirs)
+                H_diag = _update_history(xp, flat_grad - prev_flat_grad, d * t, old_dirs, old_stps, ro, H_diag,
+                                         history_size)
                 if al is None:
                     al = [None] * history_size
-                q = -flat_grad
-                for i in range(num_old - 1, -1, -1):
-                    al[i] = xp.vecdot(old_stps[i], q) * ro[i]
-                    q += -al[i] * old_dirs[i]
-                d = r = q * H_diag
-                for i in range(num_old):
-                    be_i = xp.vecdot(old_dirs[i], r) * ro[i]
-                    r += (al[i] - be_i) * old_stps[i]
+                d = _two_loop_direction(xp, flat_grad, old_dirs, old_stps, ro, H_diag, al)
 
             if prev_flat_grad is None:
                 prev_flat_grad = xp.asarray(flat_grad, copy=True)
@@ -259,27 +311,20 @@ class LBFGS(Optimizer):
 
             ls_func_evals = 0
             if line_search_fn is not None:
-                x_init = [xp.asarray(p._data, copy=True) for p in self._params]
-                obj_func = functools.partial(self._directional_evaluate, closure, x_init)
-                loss, flat_grad, t, ls_func_evals = _strong_wolfe(
-                    obj_func, xp, t, d, loss, flat_grad, gtd, max_ls=max_eval - current_evals)
-                self._add_grad(t, d)
-                opt_cond = float(xp.max(xp.abs(flat_grad))) <= tolerance_grad
+                loss, flat_grad, t, ls_func_evals = self._line_search_step(
+                    closure, t, d, loss, flat_grad, gtd, max_eval - current_evals)
             else:
                 self._add_grad(t, d)
-                if n_iter != max_iter:
-                    # re-evaluate, unless this was the last iteration
-                    loss = float(closure())
-                    flat_grad = self._flat_grad()
-                    opt_cond = float(xp.max(xp.abs(flat_grad))) <= tolerance_grad
+                if n_iter != max_iter:  # re-evaluate, unless this was the last iteration
+                    loss, flat_grad = self._evaluate(closure)
                     ls_func_evals = 1
             current_evals += ls_func_evals
             state["func_evals"] += ls_func_evals
 
             # stopping conditions
-            if n_iter == max_iter or current_evals >= max_eval or opt_cond:
+            if n_iter == max_iter or current_evals >= max_eval:
                 break
-            if float(xp.max(xp.abs(d * t))) <= tolerance_change or abs(loss - prev_loss) < tolerance_change:
+            if _converged(xp, flat_grad, d * t, loss, prev_loss, tolerance_grad, tolerance_change):
                 break
 
         found = dict(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,

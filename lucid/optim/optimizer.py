@@ -29,8 +29,8 @@ import copy
 import functools
 from collections import defaultdict
 
-from ..autograd import grad_mode
 from .._tensor import Tensor, as_array
+from ..autograd import grad_mode
 
 __all__ = ["Optimizer"]
 
@@ -54,6 +54,13 @@ def lerp_(a, b, weight: float) -> None:
         a += weight * (b - a)
     else:
         a[...] = b - (b - a) * (1 - weight)
+
+
+def ema_square_(avg, g, decay: float) -> None:
+    """``avg = decay * avg + (1 - decay) * g^2`` in place: the running mean of squares of
+    ``Adadelta`` and ``RMSprop``."""
+    avg *= decay
+    avg += (1 - decay) * g * g
 
 
 def grad_with_decay(p, g, maximize: bool, weight_decay: float):

@@ -4,7 +4,7 @@ The pointwise ones are each ONE fused op: a table row gives the forward on raw a
 derivative written in lucid ops (so double backward works), as in :mod:`lucid.ops.elementwise`.
 ``elu``/``selu``/``celu`` share one row (PyTorch's ``scale``/``input_scale`` form), as do
 ``hardtanh``/``relu6``. Every ``inplace=True`` writes the result into the input (as PyTorch).
-``softmax``/``log_softmax`` are :mod:`lucid.ops.softmax`'s fused ops.
+``softmax``/``log_softmax`` are :mod:`lucid.ops.softmaxes`'s fused ops.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 
 from ... import ops as _ops
-from ...ops.elementwise import Pointwise, _sigmoid, run_pointwise
+from ..._tensor import Tensor
+from ...ops._fast_path import fast_apply
+from ...ops.elementwise import _sigmoid, pointwise_ops
 from ...ops.inplace import inplace as _make_inplace
 from ...ops.special import erf_array
-from ..._tensor import Tensor
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "swish", "mish", "softplus",
@@ -126,16 +127,10 @@ _TABLE = {
     "tanhshrink": (lambda xp, x: x - xp.tanh(x), lambda x, y, g: g * x.tanh().square(), "x"),
 }
 
-_FUNCTIONS = {
-    name: type(name.title().replace("_", ""), (Pointwise,), {
-        "compute": staticmethod(fwd), "derivative": staticmethod(der), "save": save,
-        "__doc__": f"Fused ``{name}`` activation.",
-    })
-    for name, (fwd, der, save) in _TABLE.items()
-}
+_FUNCTIONS = pointwise_ops(_TABLE, __name__, "Fused ``{}`` activation.", float32=("softplus",))
 # ``inplace=True``: the result written into ``x`` (autograd-aware, see lucid.ops.inplace)
 _IN_PLACE = {
-    name: _make_inplace(lambda x, params, cls=cls: cls.apply(x, **params), f"{name}_")
+    name: _make_inplace(lambda x, params, cls=cls: fast_apply(cls, x, None, params), f"{name}_")
     for name, cls in _FUNCTIONS.items()
 }
 
@@ -145,7 +140,7 @@ def _apply(name: str, x: Tensor, inplace: bool = False, **params) -> Tensor:
         raise TypeError(f"{name} expects a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f" and not (name == "relu" and x.dtype.kind in "iu"):
         raise TypeError(f"{name} needs a floating tensor, got {x.dtype.name}; cast it first (x.float())")
-    return _IN_PLACE[name](x, params) if inplace else run_pointwise(_FUNCTIONS[name], x, params)
+    return _IN_PLACE[name](x, params) if inplace else fast_apply(_FUNCTIONS[name], x, None, params)
 
 
 # ---- the public functions --------------------------------------------------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 
-from ...autograd import function as _function
-from ...autograd.function import Function
+from ..._tensor import Tensor
+from ...amp.autocast import casts_for
+from ...autograd.function import LOWER, Function
 from ...ops.arithmetic import unbroadcast
 from ...ops.creation import rand
-from ..._tensor import Tensor
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -26,6 +26,7 @@ class Attention(Function):
     0 and ``1/(1-p)``, or None) is the dropout mask. A row whose keys are all masked gets zero
     weights (and so a zero output), as PyTorch's ``scaled_dot_product_attention``.
     """
+    autocast_policy = LOWER  # see lucid.amp.autocast
 
     def forward(self, q, k, v, bias, keep, drop, scale):
         xp = self.xp
@@ -84,7 +85,7 @@ def _check_mask(mask: Tensor, query: Tensor, scores: tuple, what: str) -> None:
         raise TypeError(f"{what} must be a Tensor, got {type(mask).__name__}")
     if mask.device is not query.device:
         raise RuntimeError(f"{what} is on {mask.device} but the query is on {query.device}; move it with .to()")
-    if mask.dtype.kind != "b" and mask.dtype is not query.dtype and not _function.autocast_casts(mask):
+    if mask.dtype.kind != "b" and mask.dtype is not query.dtype and not casts_for(mask):
         raise TypeError(
             f"{what} must be bool (True = take part) or of the query's dtype {query.dtype.name} (added to the "
             f"scores), got {mask.dtype.name}"
@@ -104,7 +105,7 @@ def attention(query: Tensor, key: Tensor, value: Tensor, bias: Tensor | None = N
             raise TypeError(f"attention: {name} must be a Tensor, got {type(t).__name__}")
         if t.ndim < 2:
             raise RuntimeError(f"attention: {name} needs at least 2 dimensions (..., length, features), got {t.shape}")
-        if t.dtype.kind != "f" or (t.dtype is not query.dtype and not _function.autocast_casts(t)):
+        if t.dtype.kind != "f" or (t.dtype is not query.dtype and not casts_for(t)):
             raise TypeError(
                 f"attention: query, key and value must share one floating dtype, got {query.dtype.name}, "
                 f"{key.dtype.name} and {value.dtype.name}"

@@ -26,9 +26,9 @@ import math
 import operator
 from dataclasses import dataclass
 
-from ...autograd import function as _function
-from ...autograd.function import Function
 from ..._tensor import Tensor
+from ...amp.autocast import casts_for
+from ...autograd.function import LOWER, Function
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold"]
 
@@ -75,7 +75,7 @@ def floating(name: str, *tensors) -> None:
             continue
         if t.dtype.kind != "f":
             raise TypeError(f"{name}: expected floating tensors, got {t.dtype.name}; cast with .float()")
-        if t.dtype is not first.dtype and not _function.autocast_casts(t):
+        if t.dtype is not first.dtype and not casts_for(t):
             raise TypeError(
                 f"{name}: input and weight/bias must have the same dtype, got {first.dtype.name} and {t.dtype.name}"
             )
@@ -177,26 +177,26 @@ def col2im(device, cols, geo: Geometry):
 
 
 # ---- Functions ------------------------------------------------------------------------
-class Unfold(Function):
-    """im2col; its backward is ``Fold`` (col2im) and vice versa."""
+class UnfoldFunction(Function):
+    """im2col; its backward is ``FoldFunction`` (col2im) and vice versa."""
 
     def forward(self, x, geo):
         self.geo = geo
         return im2col(self.device, x, geo)
 
     def backward(self, g):
-        return Fold.apply(g, geo=self.geo)
+        return FoldFunction.apply(g, geo=self.geo)
 
 
-class Fold(Function):
-    """col2im (overlapping windows add up); its backward is ``Unfold``."""
+class FoldFunction(Function):
+    """col2im (overlapping windows add up); its backward is ``UnfoldFunction``."""
 
     def forward(self, cols, geo):
         self.geo = geo
         return col2im(self.device, cols, geo)
 
     def backward(self, g):
-        return Unfold.apply(g, geo=self.geo)
+        return UnfoldFunction.apply(g, geo=self.geo)
 
 
 class Conv(Function):
@@ -213,6 +213,7 @@ class Conv(Function):
     drops them when the graph is freed; its backward hands both faces the incoming gradient
     already laid out as ``(O, N*L)`` (``flat``), made once.
     """
+    autocast_policy = LOWER  # see lucid.amp.autocast
 
     cols = None  # face "y": the im2col columns, kept for the weight gradient
 
@@ -434,7 +435,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     geo = geometry(x.shape[2:], kernel, stride, dilation, pads)
     if any(n < 1 for n in geo.out):
         raise ValueError(f"unfold: kernel {kernel} (dilation {dilation}) does not fit the padded input {x.shape}")
-    y = Unfold.apply(x, geo=geo)
+    y = UnfoldFunction.apply(x, geo=geo)
     return y if was_batched else y.squeeze(0)
 
 
@@ -458,5 +459,5 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             f"fold: input of shape {input.shape} does not fit output_size {size} with kernel {kernel}: expected "
             f"(N, C*{k}, {math.prod(out)})"
         )
-    y = Fold.apply(x, geo=geo)
+    y = FoldFunction.apply(x, geo=geo)
     return y if input.ndim == 3 else y.squeeze(0)

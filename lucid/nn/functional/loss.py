@@ -15,11 +15,11 @@ import math
 import warnings
 
 from ..._backend.device import DeviceMismatchError
+from ..._tensor import Tensor
 from ...autograd import grad_mode
-from ...autograd.function import Function
+from ...autograd.function import FLOAT32, Function
 from ...ops.indexing import where
 from ...ops.linalg import vector_norm
-from ..._tensor import Tensor
 from .activation import log_softmax, logsigmoid
 
 __all__ = [
@@ -153,6 +153,7 @@ class CrossEntropy(Function):
     (eps / C) w_c)``; the mean divides by ``sum_i valid_i w_{y_i}`` (PyTorch's normalisation, also
     with label smoothing). Backward: ``softmax(x) * S_i - Q_ic`` with ``S_i = sum_c Q_ic``.
     """
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, target, weight, ignore_index, smoothing, reduction):
         xp = self.xp
@@ -331,6 +332,7 @@ def _clamped_log(v: Tensor) -> Tensor:
 class BinaryCrossEntropy(Function):
     """``-(t log(x) + (1 - t) log(1 - x))`` with both logs clamped at -100 (as PyTorch, so a
     probability of exactly 0 or 1 gives a finite loss); grad ``(x - t) / max(x (1 - x), 1e-12)``."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, t):
         xp = self.xp
@@ -615,10 +617,11 @@ def _shift(xp, a, k: int, right: bool):
     return xp.concat([fill, a[..., :-k]], axis=-1) if right else xp.concat([a[..., k:], fill], axis=-1)
 
 
-class CTCLoss(Function):
+class CTCLossFunction(Function):
     """Per-sample CTC negative log-likelihood by the log-space forward (alpha) recursion, batched over
     samples, one step per time frame; backward runs the beta recursion and returns the exact
     gradient with respect to the log-probabilities (``-occupancy``)."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, lp, ext, skip, input_lengths, label_lengths, zero_infinity):
         xp = self.xp
@@ -726,9 +729,10 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
     ext[:, 1::2] = labels
     skip = xp.zeros(ext.shape, dtype=xp.bool, device=dev.native)
     skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
-    nll = CTCLoss.apply(lp, ext=ext, skip=skip, input_lengths=xp.asarray(in_len, dtype=xp.int64, device=dev.native),
-                        label_lengths=xp.asarray(tgt_len, dtype=xp.int64, device=dev.native),
-                        zero_infinity=zero_infinity)
+    nll = CTCLossFunction.apply(lp, ext=ext, skip=skip,
+                                input_lengths=xp.asarray(in_len, dtype=xp.int64, device=dev.native),
+                                label_lengths=xp.asarray(tgt_len, dtype=xp.int64, device=dev.native),
+                                zero_infinity=zero_infinity)
     if reduction == "mean":
         divisor = Tensor([max(k, 1) for k in tgt_len], dtype=nll.dtype, device=dev)
         return (nll / divisor).mean()

@@ -16,11 +16,11 @@ from __future__ import annotations
 import math
 import operator
 
+from ..._tensor import Tensor
 from ...autograd import grad_mode
-from ...autograd.function import Function
+from ...autograd.function import FLOAT32, Function
 from ...ops.arithmetic import unbroadcast
 from ...ops.shape import pad
-from ..._tensor import Tensor
 from .pooling import avg_pool2d
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm", "local_response_norm", "normalize"]
@@ -36,6 +36,7 @@ class Normalize(Function):
     the batch ``(mean, var)`` arrays (biased variance, kept axes) are appended to it, for
     running statistics.
     """
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, weight, bias, view, axes, param_shape, eps, center=True, given=None, stats=None):
         xp = self.xp
@@ -93,14 +94,37 @@ class Normalize(Function):
             gx = (gh * rstd).reshape(x.shape)
         return gx, gw, gb
 
+    def _param_axes(self, ndim: int) -> tuple:
+        """The axes of ``x`` (of ``ndim`` dims) that ``weight`` and ``bias`` broadcast over: their
+        gradients are sums over these."""
+        lead = ndim - len(self.param_shape)
+        return tuple(i for i in range(ndim) if i < lead or self.param_shape[i - lead] == 1)
+
+    def _input_grad_from_sums(self, g, xhat, w, rstd, gw, gb):
+        """``gx = w rstd (g - gb/m - x̂ gw/m)`` when the statistics are taken per parameter (batch norm):
+        then ``mean(g w) = w gb/m`` and ``mean(g w x̂) = w gw/m``, so the parameter sums are reused."""
+        xp = self.xp
+        m = math.prod(xhat.shape[a] for a in self.axes)
+        gx = g - gb / m if self.center else xp.asarray(g, copy=True)
+        gx -= xhat * (gw / m)
+        return _fresh_op(xp, operator.imul, gx, rstd if w is None else w * rstd)
+
+    def _input_grad(self, g, xhat, w, rstd):
+        """The general closed form ``gx = rstd (gh - mean(gh) - x̂ mean(gh x̂))``, ``gh = g w``, with means
+        over the statistics' axes of the view (no ``mean(gh)`` term without centring: RMS norm)."""
+        xp = self.xp
+        gh = xp.reshape(g * w if w is not None else xp.asarray(g, copy=True), self.view)
+        xh = xp.reshape(xhat, self.view)
+        gh -= xh * xp.mean(gh * xh, axis=self.axes, keepdims=True)
+        if self.center:
+            gh -= xp.mean(gh, axis=self.axes, keepdims=True)
+        return xp.reshape(_fresh_op(xp, operator.imul, gh, rstd), xhat.shape)
+
     def _backward_arrays(self, g, weight, xhat, rstd, need):
-        """First-order backward on arrays, updating its own temporaries in place. When the
-        statistics are taken per parameter (batch norm: the same axes, the view being ``x``'s
-        shape), ``mean(g w) = w gb/m`` and ``mean(g w x̂) = w gw/m``, so ``gx = w rstd (g - gb/m -
-        x̂ gw/m)`` reuses the parameter gradients' sums."""
+        """First-order backward on arrays, updating its own temporaries in place; the input's
+        gradient from the parameter gradients' sums where the statistics are taken per parameter."""
         xp, shape = self.xp, xhat.shape
-        lead = len(shape) - len(self.param_shape)
-        param_axes = tuple(i for i in range(len(shape)) if i < lead or self.param_shape[i - lead] == 1)
+        param_axes = self._param_axes(len(shape))
         fused = self.given is None and self.view == shape and param_axes == tuple(sorted(self.axes))
         w = None if weight is None else xp.reshape(weight._data, self.param_shape)
         gw = xp.sum(g * xhat, axis=param_axes, keepdims=True) if need[1] or (need[0] and fused) else None
@@ -109,17 +133,9 @@ class Normalize(Function):
         if need[0] and self.given is not None:  # constant statistics
             gx = g * (rstd if w is None else w * rstd)
         elif need[0] and fused:
-            m = math.prod(shape[a] for a in self.axes)
-            gx = g - gb / m if self.center else xp.asarray(g, copy=True)
-            gx -= xhat * (gw / m)
-            gx = _fresh_op(xp, operator.imul, gx, rstd if w is None else w * rstd)
+            gx = self._input_grad_from_sums(g, xhat, w, rstd, gw, gb)
         elif need[0]:
-            gh = xp.reshape(g * w if w is not None else xp.asarray(g, copy=True), self.view)
-            xh = xp.reshape(xhat, self.view)
-            gh -= xh * xp.mean(gh * xh, axis=self.axes, keepdims=True)
-            if self.center:
-                gh -= xp.mean(gh, axis=self.axes, keepdims=True)
-            gx = xp.reshape(_fresh_op(xp, operator.imul, gh, rstd), shape)
+            gx = self._input_grad(g, xhat, w, rstd)
         device = self.device
         return (None if gx is None else Tensor._make(gx, device),
                 Tensor._make(xp.reshape(gw, weight.shape), device) if need[1] else None,

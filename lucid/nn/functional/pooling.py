@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 
+from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...ops.linalg import matmul
-from ..._tensor import Tensor
 from .conv import Geometry, add_windows, batched, floating, ntuple, window_count, windows
 
 __all__ = [

@@ -14,11 +14,11 @@ import math
 import operator
 
 from ... import dtypes as _dt
+from ..._tensor import Tensor
 from ...ops.creation import arange, linspace, ones
 from ...ops.indexing import where
 from ...ops.linalg import matmul
 from ...ops.shape import pad, stack
-from ..._tensor import Tensor
 from .pooling import along, averaging_matrix, row_major_steps
 
 __all__ = ["pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample"]
@@ -209,9 +209,15 @@ def _padded(c: Tensor, size: int, padding_mode: str, align_corners: bool) -> Ten
     return c.clamp(0, size - 1)
 
 
+def _unnormalize(g: Tensor, size: int, align_corners: bool) -> Tensor:
+    """Normalized coordinates ``g`` as source pixel coordinates along a dimension of ``size``: -1 and 1 are
+    the centres of the corner pixels with ``align_corners``, their outer edges without."""
+    return ((g + 1) / 2) * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+
+
 def _sample_taps(g: Tensor, size: int, mode: str, padding_mode: str, align_corners: bool) -> list:
     """``[(source coordinate, weight or None), ...]`` along one dimension for normalized ``g``."""
-    c = ((g + 1) / 2) * (size - 1) if align_corners else ((g + 1) * size - 1) / 2
+    c = _unnormalize(g, size, align_corners)
     if mode == "bicubic":  # PyTorch pads each tap, not the point
         base = c.floor()
         return [(_padded(base + (k - 1), size, padding_mode, align_corners), w)
@@ -223,12 +229,35 @@ def _sample_taps(g: Tensor, size: int, mode: str, padding_mode: str, align_corne
     return [(base, 1 - (c - base)), (base + 1, c - base)]
 
 
-def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Sample ``input`` ``(N, C, *spatial)`` at the normalized locations ``grid`` ``(N, *out, d)``
-    (``grid[..., 0]`` is x, the last dimension); modes ``bilinear`` (trilinear on 5-D input),
-    ``nearest`` (round half to even) and ``bicubic`` (4-D only); ``padding_mode`` ``zeros``,
-    ``border`` or ``reflection``; ``align_corners`` default False. Differentiable in input and grid."""
-    name = "grid_sample"
+def _combine_taps(per_dim: list, sizes: tuple, n: int, points: int, dtype) -> tuple:
+    """The taps of all dimensions combined, each dimension's stacked on an axis of its own and multiplied
+    out by broadcasting: ``(flat row-major indices, clamped; weights, 0 for taps outside the input)``."""
+    flat, valid, weight, nd = 0, None, None, len(sizes)
+    for a, (taps, size, step) in enumerate(zip(per_dim, sizes, row_major_steps(sizes))):
+        shape = (n,) + tuple(len(taps) if b == a else 1 for b in range(nd)) + (points,)
+        index = stack([coord for coord, _ in taps], 1).detach().floor().to(_dt.int64).reshape(shape)
+        inside = (index >= 0) & (index < size)
+        valid = inside if valid is None else valid & inside
+        flat = flat + index.clamp(0, size - 1) * step
+        if taps[0][1] is not None:
+            w = stack([w for _, w in taps], 1).reshape(shape)
+            weight = w if weight is None else weight * w
+    mask = valid.to(dtype)
+    return flat, mask if weight is None else weight * mask
+
+
+def _gather_taps(input: Tensor, flat: Tensor, weight: Tensor) -> Tensor:
+    """``(N, C, points)``: per point, the sum of ``input``'s values at the flat spatial indices ``flat``
+    ``(N, *taps, points)``, times their ``weight``."""
+    n, c = input.shape[:2]
+    taps, points = math.prod(flat.shape[1:-1]), flat.shape[-1]
+    index = flat.reshape(n, 1, taps * points).expand(n, c, taps * points)
+    values = input.reshape(n, c, math.prod(input.shape[2:])).gather(2, index).reshape(n, c, taps, points)
+    return (values * weight.reshape(n, 1, taps, points)).sum(2)
+
+
+def _check_grid_sample(name: str, input, grid, mode, padding_mode) -> int:
+    """Check ``grid_sample``'s arguments; returns the number of spatial dimensions."""
     if not isinstance(input, Tensor) or input.ndim not in (4, 5):
         raise ValueError(f"{name}: expected a 4-D or 5-D input, got {getattr(input, 'shape', input)}")
     nd = input.ndim - 2
@@ -242,25 +271,17 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if input.dtype.kind != "f" or grid.dtype is not input.dtype:
         raise TypeError(f"{name}: input and grid must be floating tensors of one dtype, got "
                         f"{input.dtype.name} and {grid.dtype.name}")
-    n, c = input.shape[:2]
-    sizes = input.shape[2:]
-    out = grid.shape[1:-1]
+    return nd
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample ``input`` ``(N, C, *spatial)`` at the normalized locations ``grid`` ``(N, *out, d)``
+    (``grid[..., 0]`` is x, the last dimension); modes ``bilinear`` (trilinear on 5-D input),
+    ``nearest`` (round half to even) and ``bicubic`` (4-D only); ``padding_mode`` ``zeros``,
+    ``border`` or ``reflection``; ``align_corners`` default False. Differentiable in input and grid."""
+    nd = _check_grid_sample("grid_sample", input, grid, mode, padding_mode)
+    sizes, out = input.shape[2:], grid.shape[1:-1]
     per_dim = [_sample_taps(grid[..., nd - 1 - a], sizes[a], mode, padding_mode, bool(align_corners))
                for a in range(nd)]
-    # per dimension, the taps stacked on an axis of their own; their products by broadcasting
-    flat, valid, weight, points = 0, None, None, math.prod(out)
-    for a, (taps, size, step) in enumerate(zip(per_dim, sizes, row_major_steps(sizes))):
-        shape = (n,) + tuple(len(taps) if b == a else 1 for b in range(nd)) + (points,)
-        index = stack([coord for coord, _ in taps], 1).detach().floor().to(_dt.int64).reshape(shape)
-        inside = (index >= 0) & (index < size)
-        valid = inside if valid is None else valid & inside
-        flat = flat + index.clamp(0, size - 1) * step
-        if taps[0][1] is not None:
-            w = stack([w for _, w in taps], 1).reshape(shape)
-            weight = w if weight is None else weight * w
-    mask = valid.to(input.dtype)
-    weight = mask if weight is None else weight * mask
-    taps = math.prod(flat.shape[1:-1])
-    index = flat.reshape(n, 1, taps * points).expand(n, c, taps * points)
-    values = input.reshape(n, c, math.prod(sizes)).gather(2, index).reshape(n, c, taps, points)
-    return (values * weight.reshape(n, 1, taps, points)).sum(2).reshape((n, c) + tuple(out))
+    flat, weight = _combine_taps(per_dim, sizes, input.shape[0], math.prod(out), input.dtype)
+    return _gather_taps(input, flat, weight).reshape(input.shape[:2] + tuple(out))

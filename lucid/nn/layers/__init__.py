@@ -1,5 +1,6 @@
 """The Module classes of ``lucid.nn`` (layers and losses), one file per family, matching
-``lucid.nn.functional``. Each family lists its classes in ``__all__``."""
+``lucid.nn.functional``. Each family lists its classes in ``__all__``. ``functional_layer``
+holds the base of the layers that only call one function with their stored settings."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Activation modules: each one stores its settings and calls the function of the same name in
-:mod:`lucid.nn.functional.activation` (PyTorch's class names, arguments and defaults)."""
+:mod:`lucid.nn.functional.activation` (PyTorch's class names, arguments and defaults); all but
+``Softmax2d`` and ``PReLU`` build on ``FunctionalLayer``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from .. import init as _init
 from ..functional import activation as F
 from ..module import Module
 from ..parameter import Parameter
+from .functional_layer import FunctionalLayer
 
 __all__ = [
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Swish", "Mish", "Softplus", "Softsign",
@@ -16,96 +18,64 @@ __all__ = [
 ]
 
 
-class Functional(Module):
-    """Base of the modules that only call a function: ``function(*inputs, **settings)``.
-
-    Subclasses set ``function`` and pass their settings (keyword arguments) to ``__init__``; the
-    settings become attributes and show in the repr (``inplace`` only when true, as PyTorch).
-    ``tensors`` (a dict) are settings registered as buffers (a loss's class weights), so they
-    move with ``module.to(...)`` and are saved in ``state_dict``.
-    """
-
-    function = None
-
-    def __init__(self, tensors: dict | None = None, **settings) -> None:
-        super().__init__()
-        for name, value in (tensors or {}).items():
-            self.register_buffer(name, value)
-        for name, value in settings.items():
-            setattr(self, name, value)
-        self._shown = tuple(settings)
-        self._settings = (*(tensors or ()), *settings)
-
-    def forward(self, *inputs):
-        return type(self).function(*inputs, **{k: getattr(self, k) for k in self._settings})
-
-    def extra_repr(self) -> str:
-        shown = [(k, getattr(self, k)) for k in self._shown]
-        return ", ".join(f"{k}={v!r}" for k, v in shown if not (k == "inplace" and not v))
-
-
-def _static(fn):
-    return staticmethod(fn)
-
-
-class ReLU(Functional):
+class ReLU(FunctionalLayer):
     """``max(x, 0)`` (:func:`lucid.nn.functional.relu`)."""
 
-    function = _static(F.relu)
+    function = staticmethod(F.relu)
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
 
 
-class ReLU6(Functional):
+class ReLU6(FunctionalLayer):
     """``min(max(x, 0), 6)``."""
 
-    function = _static(F.relu6)
+    function = staticmethod(F.relu6)
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
 
 
-class LeakyReLU(Functional):
+class LeakyReLU(FunctionalLayer):
     """``x`` where positive, else ``negative_slope * x``."""
 
-    function = _static(F.leaky_relu)
+    function = staticmethod(F.leaky_relu)
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__(negative_slope=negative_slope, inplace=inplace)
 
 
-class ELU(Functional):
+class ELU(FunctionalLayer):
     """``x`` where positive, else ``alpha * (exp(x) - 1)``."""
 
-    function = _static(F.elu)
+    function = staticmethod(F.elu)
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__(alpha=alpha, inplace=inplace)
 
 
-class SELU(Functional):
+class SELU(FunctionalLayer):
     """Self-normalising ELU."""
 
-    function = _static(F.selu)
+    function = staticmethod(F.selu)
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
 
 
-class CELU(Functional):
+class CELU(FunctionalLayer):
     """Continuously differentiable ELU: ``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
 
-    function = _static(F.celu)
+    function = staticmethod(F.celu)
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__(alpha=alpha, inplace=inplace)
 
 
-class GELU(Functional):
+class GELU(FunctionalLayer):
     """``x * Phi(x)``, exact or with ``approximate="tanh"``."""
 
-    function = _static(F.gelu)
+    function = staticmethod(F.gelu)
 
     def __init__(self, approximate: str = "none"):
         if approximate not in ("none", "tanh"):
@@ -113,10 +83,10 @@ class GELU(Functional):
         super().__init__(approximate=approximate)
 
 
-class SiLU(Functional):
+class SiLU(FunctionalLayer):
     """``x * sigmoid(x)``."""
 
-    function = _static(F.silu)
+    function = staticmethod(F.silu)
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
@@ -125,34 +95,34 @@ class SiLU(Functional):
 Swish = SiLU
 
 
-class Mish(Functional):
+class Mish(FunctionalLayer):
     """``x * tanh(softplus(x))``."""
 
-    function = _static(F.mish)
+    function = staticmethod(F.mish)
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
 
 
-class Softplus(Functional):
+class Softplus(FunctionalLayer):
     """``log(1 + exp(beta * x)) / beta``, linear above ``threshold``."""
 
-    function = _static(F.softplus)
+    function = staticmethod(F.softplus)
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__(beta=beta, threshold=threshold)
 
 
-class Softsign(Functional):
+class Softsign(FunctionalLayer):
     """``x / (1 + |x|)``."""
 
-    function = _static(F.softsign)
+    function = staticmethod(F.softsign)
 
 
-class Hardtanh(Functional):
+class Hardtanh(FunctionalLayer):
     """``x`` clipped to ``[min_val, max_val]`` (``min_value``/``max_value`` are PyTorch's old names)."""
 
-    function = _static(F.hardtanh)
+    function = staticmethod(F.hardtanh)
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
                  min_value: float | None = None, max_value: float | None = None):
@@ -163,119 +133,117 @@ class Hardtanh(Functional):
         super().__init__(min_val=min_val, max_val=max_val, inplace=inplace)
 
 
-class Hardsigmoid(Functional):
+class Hardsigmoid(FunctionalLayer):
     """``relu6(x + 3) / 6``."""
 
-    function = _static(F.hardsigmoid)
+    function = staticmethod(F.hardsigmoid)
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
 
 
-class Hardswish(Functional):
+class Hardswish(FunctionalLayer):
     """``x * relu6(x + 3) / 6``."""
 
-    function = _static(F.hardswish)
+    function = staticmethod(F.hardswish)
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
 
 
-class Sigmoid(Functional):
+class Sigmoid(FunctionalLayer):
     """``1 / (1 + exp(-x))``."""
 
-    function = _static(F.sigmoid)
+    function = staticmethod(F.sigmoid)
 
 
-class Tanh(Functional):
+class Tanh(FunctionalLayer):
     """Hyperbolic tangent."""
 
-    function = _static(F.tanh)
+    function = staticmethod(F.tanh)
 
 
-class LogSigmoid(Functional):
+class LogSigmoid(FunctionalLayer):
     """``log(sigmoid(x))``, numerically stable."""
 
-    function = _static(F.logsigmoid)
+    function = staticmethod(F.logsigmoid)
 
 
-class Threshold(Functional):
+class Threshold(FunctionalLayer):
     """``x`` where ``x > threshold``, else ``value``."""
 
-    function = _static(F.threshold)
+    function = staticmethod(F.threshold)
 
     def __init__(self, threshold: float, value: float, inplace: bool = False):
         super().__init__(threshold=threshold, value=value, inplace=inplace)
 
 
-class Hardshrink(Functional):
+class Hardshrink(FunctionalLayer):
     """``x`` where ``|x| > lambd``, else 0."""
 
-    function = _static(F.hardshrink)
+    function = staticmethod(F.hardshrink)
 
     def __init__(self, lambd: float = 0.5):
         super().__init__(lambd=lambd)
 
 
-class Softshrink(Functional):
+class Softshrink(FunctionalLayer):
     """Soft thresholding by ``lambd``."""
 
-    function = _static(F.softshrink)
+    function = staticmethod(F.softshrink)
 
     def __init__(self, lambd: float = 0.5):
         super().__init__(lambd=lambd)
 
 
-class Tanhshrink(Functional):
+class Tanhshrink(FunctionalLayer):
     """``x - tanh(x)``."""
 
-    function = _static(F.tanhshrink)
+    function = staticmethod(F.tanhshrink)
 
 
-class RReLU(Functional):
+class RReLU(FunctionalLayer):
     """Randomized leaky ReLU: random negative slopes in ``[lower, upper]`` while training, their
     mean in evaluation."""
 
-    function = _static(F.rrelu)
+    function = staticmethod(F.rrelu)
+    takes_training = True
 
     def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False):
         super().__init__(lower=lower, upper=upper, inplace=inplace)
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
 
-
-class GLU(Functional):
+class GLU(FunctionalLayer):
     """Gated linear unit along ``dim``."""
 
-    function = _static(F.glu)
+    function = staticmethod(F.glu)
 
     def __init__(self, dim: int = -1):
         super().__init__(dim=dim)
 
 
-class Softmax(Functional):
+class Softmax(FunctionalLayer):
     """Softmax along ``dim`` (``None``: the last dimension)."""
 
-    function = _static(F.softmax)
+    function = staticmethod(F.softmax)
 
     def __init__(self, dim: int | None = None):
         super().__init__(dim=dim)
 
 
-class LogSoftmax(Functional):
+class LogSoftmax(FunctionalLayer):
     """Log-softmax along ``dim`` (``None``: the last dimension)."""
 
-    function = _static(F.log_softmax)
+    function = staticmethod(F.log_softmax)
 
     def __init__(self, dim: int | None = None):
         super().__init__(dim=dim)
 
 
-class Softmin(Functional):
+class Softmin(FunctionalLayer):
     """``softmax(-x)`` along ``dim`` (``None``: the last dimension)."""
 
-    function = _static(F.softmin)
+    function = staticmethod(F.softmin)
 
     def __init__(self, dim: int | None = None):
         super().__init__(dim=dim)

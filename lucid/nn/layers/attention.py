@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from ..._tensor import Tensor
 from ...ops.creation import empty, zeros
 from ...ops.shape import cat, pad
-from ..._tensor import Tensor
 from .. import init
 from ..functional.attention import attention
-from ..functional.linear import linear
+from ..functional.linears import linear
 from ..module import Module
 from ..parameter import Parameter
 from .linear import Linear

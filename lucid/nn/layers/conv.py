@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..._tensor import Tensor
 from ...ops.creation import empty
 from ...ops.shape import pad
-from ..._tensor import Tensor
 from .. import init
 from ..functional import conv as F
 from ..module import Module

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty
-from ..._tensor import Tensor
 from .. import init
-from ..functional.embedding import embedding, embedding_bag
+from ..functional.embeddings import embedding, embedding_bag
 from ..module import Module
 from ..parameter import Parameter
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
-from ...ops.creation import empty
 from ..._tensor import Tensor
+from ...ops.creation import empty
 from .. import init
-from ..functional.linear import bilinear, linear
+from ..functional.linears import bilinear, linear
 from ..module import Module
 from ..parameter import Parameter
 

@@ -5,7 +5,7 @@ Class weights (``weight``, ``pos_weight``) are buffers, so they follow ``module.
 from __future__ import annotations
 
 from ..functional import loss as F
-from .activation import Functional
+from .functional_layer import FunctionalLayer
 
 __all__ = [
     "L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
@@ -15,7 +15,7 @@ __all__ = [
 ]
 
 
-class _Loss(Functional):
+class _Loss(FunctionalLayer):
     """Base of the losses: resolves ``reduction`` (or the deprecated ``size_average``/``reduce``).
     Subclasses with more settings call ``_configure`` with them."""
 
@@ -24,9 +24,9 @@ class _Loss(Functional):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         self._configure(size_average, reduce, reduction)
 
-    def _configure(self, size_average, reduce, reduction: str, tensors=None, **settings) -> None:
+    def _configure(self, size_average, reduce, reduction: str, buffers=None, **settings) -> None:
         reduction = F._reduction(type(self).__name__, size_average, reduce, reduction, self.reductions)
-        Functional.__init__(self, tensors, reduction=reduction, **settings)
+        FunctionalLayer.__init__(self, buffers, reduction=reduction, **settings)
 
 
 class L1Loss(_Loss):
@@ -218,7 +218,7 @@ class MultiLabelSoftMarginLoss(_Loss):
         self._configure(size_average, reduce, reduction, {"weight": weight})
 
 
-class PairwiseDistance(Functional):
+class PairwiseDistance(FunctionalLayer):
     """``||x1 - x2 + eps||_p`` along the last dimension (:func:`lucid.nn.functional.pairwise_distance`)."""
 
     function = staticmethod(F.pairwise_distance)
@@ -227,7 +227,7 @@ class PairwiseDistance(Functional):
         super().__init__(p=p, eps=eps, keepdim=keepdim)
 
 
-class CosineSimilarity(Functional):
+class CosineSimilarity(FunctionalLayer):
     """Cosine similarity along ``dim`` (:func:`lucid.nn.functional.cosine_similarity`)."""
 
     function = staticmethod(F.cosine_similarity)

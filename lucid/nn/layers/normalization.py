@@ -11,9 +11,9 @@ from __future__ import annotations
 import operator
 
 from ... import dtypes as _dt
+from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...ops.creation import empty, ones, zeros
-from ..._tensor import Tensor
 from .. import init
 from ..functional import normalization as F
 from ..module import Module

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import operator
 
-from ...ops.shape import pad
 from ..._tensor import Tensor
+from ...ops.shape import pad
 from ..functional import resample as F
 from ..module import Module
 

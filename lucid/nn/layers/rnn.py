@@ -14,13 +14,13 @@ from __future__ import annotations
 import math
 import warnings
 
+from ..._tensor import Tensor
 from ...ops.creation import empty, zeros
 from ...ops.shape import cat, stack
-from ..._tensor import Tensor
 from .. import init
 from ..functional.activation import relu
-from ..functional.dropout import dropout as _dropout
-from ..functional.linear import linear
+from ..functional.dropouts import dropout as _dropout
+from ..functional.linears import linear
 from ..module import Module
 from ..parameter import Parameter
 
@@ -73,6 +73,21 @@ def _check_input(name: str, input: Tensor, size: int, allowed: tuple) -> None:
         raise RuntimeError(f"{name}: expected a {dims} input with {size} features, got shape {input.shape}")
 
 
+def _check_rnn_args(mode: str, hidden_size: int, num_layers: int, dropout: float, proj_size: int) -> None:
+    """Reject the settings PyTorch rejects; warn that dropout does nothing with a single layer."""
+    if mode not in _MODES:
+        raise ValueError(f"unknown RNN mode {mode!r}; use one of {sorted(_MODES)}")
+    if hidden_size <= 0 or num_layers <= 0:
+        raise ValueError(f"hidden_size and num_layers must be positive, got {hidden_size} and {num_layers}")
+    if not 0.0 <= dropout <= 1.0:
+        raise ValueError(f"dropout should be a number in [0, 1], got {dropout}")
+    if proj_size < 0 or proj_size >= hidden_size or (proj_size and mode != "LSTM"):
+        raise ValueError(f"proj_size must be 0, or (for LSTM only) between 1 and hidden_size - 1, got {proj_size}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(f"dropout={dropout} acts between recurrent layers, so it does nothing with num_layers=1",
+                      stacklevel=3)
+
+
 def _check_state(name: str, what: str, state: Tensor, shape: tuple) -> None:
     if not isinstance(state, Tensor) or state.shape != shape:
         got = state.shape if isinstance(state, Tensor) else type(state).__name__
@@ -87,38 +102,36 @@ class RNNBase(Module):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  device=None, dtype=None) -> None:
         super().__init__()
-        if mode not in _MODES:
-            raise ValueError(f"unknown RNN mode {mode!r}; use one of {sorted(_MODES)}")
-        if hidden_size <= 0 or num_layers <= 0:
-            raise ValueError(f"hidden_size and num_layers must be positive, got {hidden_size} and {num_layers}")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"dropout should be a number in [0, 1], got {dropout}")
-        if proj_size < 0 or proj_size >= hidden_size or (proj_size and mode != "LSTM"):
-            raise ValueError(f"proj_size must be 0, or (for LSTM only) between 1 and hidden_size - 1, got {proj_size}")
-        if dropout > 0 and num_layers == 1:
-            warnings.warn(f"dropout={dropout} acts between recurrent layers, so it does nothing with num_layers=1",
-                          stacklevel=2)
+        _check_rnn_args(mode, hidden_size, num_layers, dropout, proj_size)
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
-        gates = _MODES[mode][0] * hidden_size
-        real_hidden = proj_size or hidden_size
-        directions = 2 if bidirectional else 1
-        self._weight_names = []  # per (layer, direction): (w_ih, w_hh, b_ih, b_hh, w_hr) names or None
-        for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else real_hidden * directions
-            for direction in range(directions):
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = {"weight_ih": (gates, layer_input), "weight_hh": (gates, real_hidden)}
-                if bias:
-                    shapes.update({"bias_ih": (gates,), "bias_hh": (gates,)})
-                if proj_size:
-                    shapes["weight_hr"] = (proj_size, hidden_size)
-                for kind, shape in shapes.items():
-                    setattr(self, kind + suffix, Parameter(empty(*shape, device=device, dtype=dtype)))
-                self._weight_names.append(tuple(kind + suffix if kind in shapes else None for kind in
-                                                ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")))
+        # per (layer, direction): (w_ih, w_hh, b_ih, b_hh, w_hr) names or None
+        self._weight_names = [self._make_weights(layer, direction, device, dtype)
+                              for layer in range(num_layers) for direction in range(self._directions)]
         self.reset_parameters()
+
+    @property
+    def _directions(self) -> int:
+        """1, or 2 when bidirectional: the passes each layer makes over the sequence."""
+        return 2 if self.bidirectional else 1
+
+    def _make_weights(self, layer: int, direction: int, device, dtype) -> tuple:
+        """Register one layer and direction's parameters (PyTorch's names and shapes, not yet drawn);
+        returns their names as (w_ih, w_hh, b_ih, b_hh, w_hr), None for those it has not."""
+        gates = _MODES[self.mode][0] * self.hidden_size
+        real_hidden = self.proj_size or self.hidden_size
+        layer_input = self.input_size if layer == 0 else real_hidden * self._directions
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        shapes = {"weight_ih": (gates, layer_input), "weight_hh": (gates, real_hidden)}
+        if self.bias:
+            shapes.update({"bias_ih": (gates,), "bias_hh": (gates,)})
+        if self.proj_size:
+            shapes["weight_hr"] = (self.proj_size, self.hidden_size)
+        for kind, shape in shapes.items():
+            setattr(self, kind + suffix, Parameter(empty(*shape, device=device, dtype=dtype)))
+        return tuple(kind + suffix if kind in shapes else None for kind in
+                     ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
 
     def reset_parameters(self) -> None:
         """Draw every weight and bias from ``U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))``."""
@@ -132,7 +145,7 @@ class RNNBase(Module):
         return [[getattr(self, n) for n in names if n is not None] for names in self._weight_names]
 
     def _state_shapes(self, batch: int) -> tuple:
-        layers = self.num_layers * (2 if self.bidirectional else 1)
+        layers = self.num_layers * self._directions
         return (layers, batch, self.proj_size or self.hidden_size), (layers, batch, self.hidden_size)
 
     def _initial_state(self, input: Tensor, hx, batched: bool) -> list:
@@ -154,6 +167,34 @@ class RNNBase(Module):
         _check_state(name, "h_0", hx, h_shape)
         return list(hx.unbind(0))
 
+    def _run_direction(self, x: Tensor, index: int, state, reverse: bool) -> tuple:
+        """One layer and direction (``index`` in ``_weight_names``) over the sequence ``x`` from ``state``;
+        returns its outputs ``(L, N, H_out)`` in time order and its final state."""
+        w_ih, w_hh, b_ih, b_hh, w_hr = (None if n is None else getattr(self, n) for n in self._weight_names[index])
+        projected = linear(x, w_ih, b_ih).unbind(0)  # the input part of every step in one GEMM
+        step, hs = _MODES[self.mode][1], [None] * len(projected)
+        for t in reversed(range(len(projected))) if reverse else range(len(projected)):
+            state = step(projected[t], state, w_hh, b_hh, w_hr)
+            hs[t] = state[0] if isinstance(state, tuple) else state
+        return stack(hs, dim=0), state
+
+    def _run_layers(self, x: Tensor, states: list) -> tuple:
+        """The layers in turn, from ``states`` (one per layer and direction): each takes the previous one's
+        outputs, the directions concatenated (dropout between layers in training). Returns the last
+        layer's outputs and the final states."""
+        directions, finals = self._directions, []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                output, state = self._run_direction(x, index, states[index], reverse=bool(direction))
+                outputs.append(output)
+                finals.append(state)
+            x = outputs[0] if directions == 1 else cat(outputs, dim=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = _dropout(x, self.dropout, True)
+        return x, finals
+
     def forward(self, input: Tensor, hx=None):
         """``(output, h_n)`` (``(output, (h_n, c_n))`` for an LSTM) for ``input`` ``(L, N, H_in)``
         (``(N, L, H_in)`` with ``batch_first``, or unbatched ``(L, H_in)``); ``hx`` defaults to zeros of
@@ -165,27 +206,7 @@ class RNNBase(Module):
             input = input.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
-        states = self._initial_state(input, hx, batched)
-        step = _MODES[self.mode][1]
-        directions = 2 if self.bidirectional else 1
-        finals = []
-        x = input
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(directions):
-                index = layer * directions + direction
-                w_ih, w_hh, b_ih, b_hh, w_hr = (None if n is None else getattr(self, n)
-                                                for n in self._weight_names[index])
-                projected = linear(x, w_ih, b_ih).unbind(0)  # the input part of every step in one GEMM
-                state, hs = states[index], [None] * len(projected)
-                for t in reversed(range(len(projected))) if direction else range(len(projected)):
-                    state = step(projected[t], state, w_hh, b_hh, w_hr)
-                    hs[t] = state[0] if isinstance(state, tuple) else state
-                outputs.append(stack(hs, dim=0))
-                finals.append(state)
-            x = outputs[0] if directions == 1 else cat(outputs, dim=-1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = _dropout(x, self.dropout, True)
+        x, finals = self._run_layers(input, self._initial_state(input, hx, batched))
         if self.mode == "LSTM":
             hidden = tuple(stack(list(parts), dim=0) for parts in zip(*finals))
         else:

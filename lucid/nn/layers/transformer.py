@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import math
 
-from ...ops.creation import full
 from ..._tensor import Tensor
+from ...ops.creation import full
 from .. import init
 from ..containers import ModuleList
 from ..functional.activation import gelu, relu

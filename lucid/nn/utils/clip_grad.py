@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
+from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import zeros
 from ...ops.linalg import vector_norm
 from ...ops.shape import stack
-from ..._tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 

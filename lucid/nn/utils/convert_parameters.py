@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops.shape import cat
-from ..._tensor import Tensor
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 

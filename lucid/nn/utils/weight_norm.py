@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from ...ops.linalg import vector_norm
 from ..._tensor import Tensor
+from ...ops.linalg import vector_norm
 from ..parameter import Parameter
 
 __all__ = ["weight_norm", "remove_weight_norm"]

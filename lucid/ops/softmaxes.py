@@ -6,15 +6,16 @@ in lucid ops on the saved output, so double backward works.
 
 from __future__ import annotations
 
-from ..autograd.function import Function
 from .._tensor import Tensor
+from ..autograd.function import FLOAT32, Function
 from . import _axes
 
 __all__ = ["softmax", "log_softmax"]
 
 
-class Softmax(Function):
+class SoftmaxFunction(Function):
     """``y = exp(x - max) / sum(exp(x - max))``; backward ``y * (g - sum(g * y))``."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axis):
         xp = self.xp
@@ -29,8 +30,9 @@ class Softmax(Function):
         return y * (g - (g * y).sum(dim=self.axis, keepdim=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFunction(Function):
     """``y = (x - max) - log(sum(exp(x - max)))``; backward ``g - exp(y) * sum(g)``."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axis):
         xp = self.xp
@@ -45,19 +47,19 @@ class LogSoftmax(Function):
         return g - y.exp() * g.sum(dim=self.axis, keepdim=True)
 
 
-def _prepare(fn, x: Tensor, dim, axis, dtype):
-    """Validate the arguments and run ``fn`` along the single requested axis."""
+def _prepare(fn, name: str, x: Tensor, dim, axis, dtype):
+    """Validate the arguments and run ``fn`` along the single requested axis (``name`` is for errors)."""
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind != "f":
         raise TypeError(
-            f"{fn.__name__.lower()} needs a floating tensor, got {x.dtype.name}; pass dtype= or cast first"
+            f"{name} needs a floating tensor, got {x.dtype.name}; pass dtype= or cast first"
         )
     d = _axes.pick(dim, axis)
     if d is None:
         d = -1
     if isinstance(d, bool) or not isinstance(d, int):
-        raise TypeError(f"{fn.__name__.lower()} works along one dimension and needs dim to be an int, got {d!r}")
+        raise TypeError(f"{name} works along one dimension and needs dim to be an int, got {d!r}")
     ax = _axes.normalize(d, x.ndim)[0]
     return fn.apply(x, axis=ax if x.ndim else None)
 
@@ -65,13 +67,13 @@ def _prepare(fn, x: Tensor, dim, axis, dtype):
 def softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
     """Softmax along ``dim``, numerically stable. ``dim=None`` means the last dimension (PyTorch's
     implicit-dim rule is deprecated; lucid always takes -1). ``dtype`` casts the input first."""
-    return _prepare(Softmax, x, dim, axis, dtype)
+    return _prepare(SoftmaxFunction, "softmax", x, dim, axis, dtype)
 
 
 def log_softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
     """``log(softmax(x))`` along ``dim`` computed directly (finite for any finite logits). ``dim=None``
     means the last dimension; ``dtype`` casts the input first."""
-    return _prepare(LogSoftmax, x, dim, axis, dtype)
+    return _prepare(LogSoftmaxFunction, "logsoftmax", x, dim, axis, dtype)
 
 
 METHODS = {"softmax": softmax, "log_softmax": log_softmax}

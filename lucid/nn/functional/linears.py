@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 
-from ...autograd import function as _function
-from ...autograd.function import Function
 from ..._tensor import Tensor
+from ...amp.autocast import casts_for
+from ...autograd.function import LOWER, Function
 
 __all__ = ["linear", "bilinear"]
 
 
-class Linear(Function):
+class LinearFunction(Function):
     """``y = x @ weight.T + bias`` for ``x`` of shape ``(..., in)``: the leading dimensions are
     folded into one GEMM, and backward is two GEMMs and a column sum (no broadcast reductions)."""
+    autocast_policy = LOWER  # see lucid.amp.autocast
 
     def forward(self, x, weight, bias):
         xp = self.xp
@@ -42,7 +43,7 @@ def _check_same(name: str, *tensors) -> None:
             continue
         if not isinstance(t, Tensor):
             raise TypeError(f"{name} expects Tensors, got {type(t).__name__}")
-        if t.dtype is not first.dtype and not _function.autocast_casts(t):
+        if t.dtype is not first.dtype and not casts_for(t):
             raise RuntimeError(
                 f"{name}: all operands must have the same dtype, got {first.dtype.name} and {t.dtype.name}; "
                 f"cast one of them (e.g. x.to(weight.dtype))"
@@ -66,8 +67,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{weight.shape} expects {weight.shape[1]}"
         )
     if bias is not None and bias.shape != (weight.shape[0],):
-        return Linear.apply(input, weight, None) + bias  # a bias that broadcasts some other way
-    return Linear.apply(input, weight, bias)
+        return LinearFunction.apply(input, weight, None) + bias  # a bias that broadcasts some other way
+    return LinearFunction.apply(input, weight, bias)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

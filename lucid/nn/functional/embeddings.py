@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from ... import dtypes as _dt
 from ..._backend.device import DeviceMismatchError
+from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import arange, zeros
 from ...ops.indexing import unique, where
 from ...ops.linalg import vector_norm
-from ..._tensor import Tensor
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
