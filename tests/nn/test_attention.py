@@ -3,7 +3,7 @@ order for SDPA), masks, fully masked rows, stability, dropout in train/eval, err
 an oracle for values and for the gradients of inputs and every parameter.
 
 The helpers ``functional_call``, ``load_torch`` and ``compare_with_torch`` are shared with
-test_nn_transformer.py and test_nn_rnn.py."""
+test_transformer.py and test_rnn.py."""
 
 from __future__ import annotations
 

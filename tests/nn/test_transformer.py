@@ -7,7 +7,7 @@ import copy
 
 import numpy as np
 import pytest
-from test_nn_attention import Call, compare_with_torch, host, load_torch, make, module_gradcheck
+from test_attention import Call, compare_with_torch, host, load_torch, make, module_gradcheck
 
 import lucid
 import lucid.nn as nn

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_nn_attention import compare_with_torch, host, load_torch, make, module_gradcheck
+from test_attention import compare_with_torch, host, load_torch, make, module_gradcheck
 
 import lucid
 import lucid.nn as nn
