@@ -17,4 +17,4 @@ seed = manual_seed
 
 def initial_seed() -> int | None:
     """The seed last given to :func:`manual_seed` (None if never called)."""
-    return registry._SEED[0]
+    return registry.last_seed()

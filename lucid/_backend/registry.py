@@ -264,3 +264,8 @@ def seed_all(seed: int) -> None:
     _SEED[0] = seed
     for backend in loaded_backends():
         backend.seed(seed)
+
+
+def last_seed() -> int | None:
+    """The seed last given to :func:`seed_all` (None if never called)."""
+    return _SEED[0]
