@@ -9,9 +9,10 @@ streams, events, memory statistics, seeding, pinned host memory) and the TF32 sw
 :mod:`lucid.backends.cuda` applies:
 
 - **Multi-GPU.** CuPy computes on its *current* device. With more than one GPU the backend
-  installs an interceptor in ``Function.apply`` that runs an op whose inputs live on
-  ``cuda:N`` with ``N`` current (``with cupy.cuda.Device(N)``) and restores the previous
-  device after it. On single-GPU machines nothing is installed (no per-op cost).
+  offers an ``op_interceptor`` (which :mod:`lucid.autograd` registers for ``Function.apply``)
+  that runs an op whose inputs live on ``cuda:N`` with ``N`` current (``with
+  cupy.cuda.Device(N)``) and restores the previous device after it. On single-GPU machines
+  there is none (no per-op cost).
 - **Memory.** ``memory_allocated`` / ``memory_reserved`` are the used / total bytes of CuPy's
   default memory pool on that device. The pool keeps no peak, so ``reset_peak_memory_stats``
   starts a CuPy ``MemoryHook`` (in the calling thread) that keeps a running count of the

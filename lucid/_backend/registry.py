@@ -247,9 +247,8 @@ def on_backend_created(callback: Callable[[Backend], None]) -> None:
     (backends are created on first use): how the layers above the registry (autograd's op
     interceptors) learn of them without the registry importing them."""
     _ON_CREATED.append(callback)
-    for entry in list(_BACKENDS.values()):
-        if isinstance(entry, Backend):
-            callback(entry)
+    for backend in loaded_backends():
+        callback(backend)
 
 
 def current_index(device_type: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._tensor import register_methods
 from .backprop import METHODS, backward, grad
-from .function import FLOAT32, LOWER, Function, register_interceptor
+from .function import Function, register_interceptor
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
 
