@@ -87,6 +87,11 @@ class Tensor:
     _out_idx = 0  # which output of _node this is
     _grad = None
     _hooks = None  # gradient hooks of a leaf
+    # views (lucid.autograd.views): the tensor owning the memory, how to rebuild this view from it,
+    # and the base's node when this view's history was last set
+    _base = None
+    _view_fn = None
+    _view_stamp = None
 
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operators
 
@@ -168,6 +173,8 @@ class Tensor:
     # ---- autograd state -----------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None:
+            self._refresh_view()
         return self._requires_grad
 
     @requires_grad.setter
@@ -177,7 +184,7 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Turn gradient tracking on or off for a leaf tensor (in place); returns self."""
         requires_grad = bool(requires_grad)
-        if self._node is not None and not requires_grad:
+        if self.grad_fn is not None and not requires_grad:
             raise RuntimeError(
                 "requires_grad can only be turned off on leaf tensors; this tensor is the result of "
                 f"{self._node.name()}. Use detach() to get a tensor without history."
@@ -189,10 +196,12 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self._node is None
+        return self.grad_fn is None
 
     @property
     def grad_fn(self):
+        if self._base is not None:
+            self._refresh_view()
         return self._node
 
     @property
@@ -232,7 +241,7 @@ class Tensor:
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("can't retain_grad on a tensor that does not require grad")
         if self._node is None:
             return
@@ -251,7 +260,7 @@ class Tensor:
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
         replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook."""
-        if not self._requires_grad:
+        if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         if self._node is None:
             if self._hooks is None:
@@ -325,7 +334,7 @@ class Tensor:
             extras.append(f"dtype=lucid.{self.dtype.name}")
         if self._device.type != "cpu":
             extras.append(f"device='{self._device}'")
-        if self._node is not None:
+        if self.grad_fn is not None:
             extras.append(f"grad_fn=<{self._node.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
@@ -356,7 +365,7 @@ class Tensor:
         return (_rebuild, (type(self), host, str(self._device), self._requires_grad, _user_state(self)))
 
 
-_AUTOGRAD_STATE = ("_node", "_out_idx", "_grad", "_hooks")
+_AUTOGRAD_STATE = ("_node", "_out_idx", "_grad", "_hooks", "_base", "_view_fn", "_view_stamp")
 
 
 def _user_state(t) -> dict:
@@ -404,7 +413,11 @@ def _is_dtype_like(arg) -> bool:
     try:
         _dt.to_dtype(arg)
     except TypeError:
-        return False
+        # a name shaped like a dtype ("float128", "torch.bfloat16") is a dtype lucid lacks, not a device:
+        # to() then reports the unknown dtype and lists the valid ones
+        name = arg.removeprefix("torch.").removeprefix("lucid.") if isinstance(arg, str) else ""
+        return name.rstrip("0123456789") in {"float", "int", "uint", "bool", "complex", "bfloat", "half", "double",
+                                             "long", "short", "cfloat", "cdouble"}
     return True
 
 

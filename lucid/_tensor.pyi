@@ -41,6 +41,9 @@ class Tensor:
     _out_idx: int
     _grad: Any
     _hooks: Any
+    _base: Any
+    _view_fn: Any
+    _view_stamp: Any
     __array_priority__: int
     def __init__(self, data, requires_grad: bool = ..., dtype=..., device=...): ...
     @classmethod
@@ -125,6 +128,12 @@ class Tensor:
     def backward(self, gradient=..., retain_graph=..., create_graph=..., inputs=...) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`lucid.autograd.backward`)."""
 
+    # ---- registered by lucid.autograd.views
+    def _is_view(self) -> bool:
+        """Whether this tensor shares its base's storage as a view (``t._base`` is the base)."""
+    def _refresh_view(self) -> Tensor:
+        """Bring a view's history up to date after its base was changed in place (no-op otherwise)."""
+
     # ---- registered by lucid.ops.arithmetic
     def __add__(self, b):
         """``a + b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
@@ -145,7 +154,7 @@ class Tensor:
     def __lt__(self, b):
         """Elementwise ``lt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def __mod__(self, b):
-        """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __mul__(self, b):
         """``a * b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __ne__(self, b):
@@ -153,7 +162,7 @@ class Tensor:
     def __or__(self, b):
         """Elementwise ``bitwise_or`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def __pow__(self, b):
-        """``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __radd__(self, other): ...
     def __rand__(self, other): ...
     def __rfloordiv__(self, other): ...
@@ -219,9 +228,9 @@ class Tensor:
     def ne(self, b):
         """Elementwise ``ne`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def pow(self, b):
-        """``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def remainder(self, b):
-        """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def sub(self, b):
         """``a - b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def subtract(self, b):
@@ -341,8 +350,8 @@ class Tensor:
     def __getitem__(self, key) -> Tensor:
         """``x[key]`` with PyTorch's rules: ints, slices (negative steps too, as NumPy), None,
         ``...``, integer tensors/lists (several broadcast together) and bool masks. Differentiable;
-        repeated indices accumulate their gradients. Without autograd recording, basic indices
-        give a view sharing storage and version counter with ``x``; recorded results are copies.
+        repeated indices accumulate their gradients. Basic indices (ints, slices, None, ``...``) give
+        a view sharing storage and version counter with ``x``; advanced indices give a copy.
         """
     def __setitem__(self, key, value) -> None:
         """``x[key] = value``: writes ``value`` (a number or tensor, broadcast, cast to ``x``'s dtype)
@@ -439,8 +448,8 @@ class Tensor:
     def clip_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``clamp``: writes the result into this tensor."""
     def copy_(self, src) -> Tensor:
-        """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype. ``src`` may
-        be on another device: ``copy_`` is an explicit transfer, as in PyTorch.
+        """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype; the gradient
+        flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch.
         """
     def cos_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``cos``: writes the result into this tensor."""
@@ -455,7 +464,9 @@ class Tensor:
     def expm1_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``expm1``: writes the result into this tensor."""
     def fill_(self, value) -> Tensor:
-        """Fill with ``value`` in place (a number or a one-element tensor)."""
+        """Fill with ``value`` in place: a number, or a one-element tensor (which then gets the sum of
+        the gradient, as in PyTorch).
+        """
     def floor_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``floor``: writes the result into this tensor."""
     def log10_(self, *args, **kwargs) -> Tensor:
@@ -574,7 +585,7 @@ class Tensor:
     def max(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...):
         """``max(x)``: the max of all elements (ties share the gradient, as PyTorch); ``max(x, dim)``: a named tuple ``(values, indices)`` along ``dim``, the gradient going to the index; ``max(x, other_tensor)``: elementwise ``maximum``, as PyTorch."""
     def mean(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ..., dtype=...) -> Tensor:
-        """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch)."""
+        """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch); nan over zero elements."""
     def min(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...):
         """``min(x)``: the min of all elements (ties share the gradient, as PyTorch); ``min(x, dim)``: a named tuple ``(values, indices)`` along ``dim``, the gradient going to the index; ``min(x, other_tensor)``: elementwise ``minimum``, as PyTorch."""
     def prod(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ..., dtype=...) -> Tensor:
@@ -651,6 +662,8 @@ class Tensor:
         """Elements shifted by ``shifts`` along ``dims``, wrapping around; with no ``dims`` the
         flattened tensor is rolled and the shape restored (as PyTorch).
         """
+    def select(self, dim: int, index: int) -> Tensor:
+        """The slice at ``index`` along ``dim`` (that dimension removed): a view, as ``x[:, index]``."""
     def split(self, split_size_or_sections, dim=..., *, axis=...) -> tuple:
         """A tuple of pieces along ``dim``: of size ``split_size_or_sections`` each (the last may be
         smaller) when it is an int, or of the listed sizes (which must add up to the dimension).
@@ -685,12 +698,19 @@ class Tensor:
         """The slices of ``x`` along ``dim``, as a tuple of tensors without that dimension."""
     def unflatten(self, dim: int, sizes) -> Tensor:
         """Dimension ``dim`` split into ``sizes`` (one of them may be -1); the inverse of ``flatten``."""
+    def unfold(self, dimension: int, size: int, step: int) -> Tensor:
+        """The windows of ``size`` elements, ``step`` apart, along ``dimension`` (``Tensor.unfold``): that
+        dimension becomes the window count and a new last dimension of ``size`` holds each window. A
+        read-only view (windows overlap when ``step < size``).
+        """
     def unsqueeze(self, dim=..., *, axis=...) -> Tensor:
         """``x`` with a new size-1 dimension at position ``dim`` (``-1`` appends one)."""
     def view(self, *shape) -> Tensor:
-        """The same elements in a new shape (one entry may be -1)."""
+        """The same elements in a new shape, sharing memory with ``x`` (one entry may be -1). Raises where
+        the memory layout does not allow it (e.g. after ``transpose``), as PyTorch; ``reshape`` copies then.
+        """
     def view_as(self, other: Tensor) -> Tensor:
-        """``x`` reshaped to ``other``'s shape."""
+        """``x`` viewed with ``other``'s shape (raises where that needs a copy, as ``view``)."""
 
     # ---- registered by lucid.ops.softmaxes
     def log_softmax(self, dim=..., dtype=..., *, axis=...) -> Tensor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import lucid
-from lucid._backend.numpy_backend import draw
+from lucid._backend.numpy_backend import draw, strided_diagonal
 from lucid._backend.registry import Backend
 
 DEVICE_TYPE = "strict"
@@ -70,6 +70,12 @@ class StrictBackend(Backend):
 
     def sliding_window_view(self, x, window_shape, axis):
         return self._wrap(np.lib.stride_tricks.sliding_window_view(x._array, window_shape, axis=axis), x)
+
+    def shares_memory(self, a, b):
+        return np.may_share_memory(a._array, b._array)
+
+    def diagonal(self, x, offset, axis1, axis2):
+        return self._wrap(strided_diagonal(np.lib.stride_tricks.as_strided, x._array, offset, axis1, axis2), x)
 
     def einsum(self, subscripts, *operands):
         return self._wrap(np.einsum(subscripts, *(o._array for o in operands)), operands[0])

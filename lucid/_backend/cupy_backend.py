@@ -34,7 +34,7 @@ import threading
 import numpy as np
 
 from .device import BackendUnavailableError
-from .numpy_backend import draw
+from .numpy_backend import draw, strided_diagonal
 from .registry import Backend
 
 INSTALL_HINT = "install CuPy for your CUDA version: pip install 'lucid[cuda12]' or 'lucid[cuda13]'"
@@ -244,6 +244,12 @@ class CupyBackend(Backend):
 
     def sliding_window_view(self, x, window_shape, axis):
         return self.cupy.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axis)
+
+    def shares_memory(self, a, b):
+        return self.cupy.may_share_memory(a, b)
+
+    def diagonal(self, x, offset, axis1, axis2):
+        return strided_diagonal(self.cupy.lib.stride_tricks.as_strided, x, offset, axis1, axis2)
 
     def einsum(self, subscripts, *operands):
         return self.cupy.einsum(subscripts, *operands)

@@ -171,6 +171,15 @@ class Backend:
         """A read-only view of the sliding windows of ``x`` (as numpy's)."""
         raise NotImplementedError
 
+    def shares_memory(self, a, b) -> bool:
+        """Whether arrays ``a`` and ``b`` may share memory (``reshape`` asks, to know if it made a view)."""
+        raise NotImplementedError
+
+    def diagonal(self, x, offset: int, axis1: int, axis2: int):
+        """A writable view of the ``offset``-th diagonal of ``x`` over ``axis1``/``axis2``, as the last
+        dimension (NumPy's own ``diagonal`` is read-only)."""
+        raise NotImplementedError
+
     def einsum(self, subscripts: str, *operands):
         raise NotImplementedError
 
@@ -183,6 +192,14 @@ class Backend:
         """Random numbers: kind is ``"uniform"`` (low, high), ``"normal"`` (mean, std),
         ``"integers"`` (low, high) or ``"permutation"`` (n)."""
         raise NotImplementedError
+
+    def rng_state(self, index: int) -> dict:
+        """The state of device ``index``'s random generator, as plain Python data (for checkpoints)."""
+        raise NotImplementedError(f"the {self.name} backend cannot save its random generator's state")
+
+    def set_rng_state(self, state: dict, index: int) -> None:
+        """Put device ``index``'s random generator back in a state :meth:`rng_state` returned."""
+        raise NotImplementedError(f"the {self.name} backend cannot restore its random generator's state")
 
 
 _BACKENDS: dict[str, Backend | Callable[[], Backend]] = {}

@@ -16,7 +16,7 @@ def _root_grads(outputs, grad_outputs, create_graph):
     """The gradient each output starts from: given, or ones for one-element outputs."""
     grads = []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        if not out._requires_grad:
+        if not out.requires_grad:  # the property: a view whose base changed in place takes its new history
             raise RuntimeError(
                 f"element {i} of the outputs does not require grad and has no grad_fn: nothing "
                 f"to differentiate (did you compute it under no_grad, or from tensors without requires_grad?)"
@@ -73,7 +73,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     roots = _root_grads(outputs, grads, create_graph)
     keys = []
     for i, t in enumerate(inputs):
-        if not t._requires_grad:
+        if not t.requires_grad:
             raise RuntimeError(f"input {i} of grad() does not require grad")
         keys.append(id(t) if t._node is None else (t._node, t._out_idx))
     capture = dict.fromkeys(keys)

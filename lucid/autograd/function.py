@@ -99,6 +99,10 @@ class Function:
     _out_meta: tuple = ()
     _out_hooks = None  # {output index: [hook, ...]} for hooks/retain_grad on non-leaf outputs
     autocast_policy = None  # LOWER / FLOAT32: how lucid.amp.autocast casts the inputs (None: not at all)
+    # for view ops (run through lucid.autograd.views.view_apply): the output may be a copy instead
+    # (reshape of a transposed array), or several of its elements may share memory (expand, unfold)
+    may_copy = False
+    overlapping = False
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -164,6 +168,8 @@ class Function:
         arrays = []
         for t in inputs:
             if isinstance(t, Tensor):
+                if t._base is not None and t._view_stamp is not t._base._node:
+                    t._refresh_view()  # a view whose base was changed in place: take the new history
                 if device is not t._device:
                     if device is not None:
                         raise DeviceMismatchError(

@@ -18,10 +18,16 @@ def fast_apply(cls, a, b=None, params=_NO_PARAMS):
     is decided on its own: it is the commonest and the cheapest."""
     if not _function.interceptors:
         if b is None:
+            if a._base is not None:
+                a._refresh_view()  # a view's requires_grad is current only after this (see autograd.views)
             if not (a._requires_grad and grad_mode.state.enabled):
                 return _make(cls.compute(a._device.xp, a._data, **params), a._device)
         else:
             ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+            if ta and a._base is not None:
+                a._refresh_view()
+            if tb and b._base is not None:
+                b._refresh_view()
             if not ((ta and a._requires_grad or tb and b._requires_grad) and grad_mode.state.enabled):
                 device = a._device if ta else b._device
                 if not (ta and tb) or b._device is device:

@@ -32,9 +32,10 @@ from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..autograd.views import check_writable, view_apply
 from . import _axes
 from .arithmetic import operands, unbroadcast
-from .inplace import _check_target, assign
+from .inplace import _tracked, assign
 
 __all__ = [
     "gather", "scatter", "scatter_add", "index_select", "take_along_dim", "masked_fill", "where",
@@ -367,10 +368,7 @@ class Index(Function):
 
     def forward(self, x, plan):
         self.plan = plan
-        out = plan.gather(x)
-        if plan.views and self.needs_input_grad:  # recorded results never alias their input
-            out = self.xp.asarray(out, copy=True)
-        return out
+        return plan.gather(x)
 
     def backward(self, g):
         return IndexAdd.apply(None, g, plan=self.plan)
@@ -428,13 +426,10 @@ class Where(Function):
 def getitem(x: Tensor, key) -> Tensor:
     """``x[key]`` with PyTorch's rules: ints, slices (negative steps too, as NumPy), None,
     ``...``, integer tensors/lists (several broadcast together) and bool masks. Differentiable;
-    repeated indices accumulate their gradients. Without autograd recording, basic indices
-    give a view sharing storage and version counter with ``x``; recorded results are copies."""
+    repeated indices accumulate their gradients. Basic indices (ints, slices, None, ``...``) give
+    a view sharing storage and version counter with ``x``; advanced indices give a copy."""
     plan = _Key(x, key)
-    out = Index.apply(x, plan=plan)
-    if plan.views and not out._requires_grad:
-        out._version = x._version
-    return out
+    return view_apply(Index, x, plan=plan) if plan.views else Index.apply(x, plan=plan)
 
 
 def _fit_value(x: Tensor, value, region):
@@ -464,11 +459,11 @@ def setitem(x: Tensor, key, value) -> None:
     requires grad raises (use ``no_grad``). Integer-array keys write through ``_Positions``."""
     plan = _Key(x, key)
     value = _fit_value(x, value, plan.region)
-    recording = grad_mode.state.enabled and (x._requires_grad or getattr(value, "_requires_grad", False))
-    _check_target(x, recording, "x[...] = value")
+    recording = grad_mode.state.enabled and (_tracked(x) or getattr(value, "_requires_grad", False))
     if recording:
         assign(x, IndexPut.apply(x, value, plan=plan), "x[...] = value")
         return
+    check_writable(x, False, "x[...] = value")
     plan.write_into(x._data, value._data if isinstance(value, Tensor) else value)
     x._version[0] += 1
 

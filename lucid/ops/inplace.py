@@ -1,40 +1,27 @@
 """In-place tensor updates (``add_``, ``+=``, ``zero_``, ``copy_``, ``fill_``, ...).
 
-Without autograd recording (under ``no_grad``, or on tensors that need no grad) the
-backend array is changed in place, so views and aliases see it. When the graph must
-record the change, the out-of-place result is written into the same storage and the
-tensor takes the new node (as PyTorch's in-place ops do); version counters make any
-backward that saved the old value fail loudly.
+Each writes its result into the tensor's memory (so every view of it sees the change) and
+bumps the version counter it shares with its views, so a backward that saved the old value
+fails loudly. When autograd records, the op runs out of place on a copy of the old value,
+and :func:`lucid.autograd.views.rebase` records the write: the tensor (or, for a view, its
+base) takes a node that sends gradients to the old history and to the written value, as
+PyTorch's in-place ops and ``CopySlices`` do.
 """
 
 from __future__ import annotations
 
 from .. import dtypes as _dt
+from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from ..autograd import grad_mode
+from ..autograd.views import check_writable, rebase
 
 __all__: list[str] = []  # Tensor methods only (METHODS below, and the in-place forms other families ask for)
 
 
-def _check_target(t: Tensor, recording: bool, what: str) -> None:
-    if recording and t._node is None and t._requires_grad:
-        raise RuntimeError(
-            f"a leaf tensor that requires grad is used in an in-place operation ({what}); "
-            f"wrap it in `with lucid.no_grad():` or use an out-of-place operation"
-        )
-
-
-def assign(t: Tensor, result: Tensor, what: str, cast: bool = False) -> Tensor:
-    """Make ``t`` hold ``result`` in place (its storage, and its node when recording).
-
-    ``cast`` allows any dtype change (``copy_``); otherwise a result of a higher kind (a float
-    result for an integer tensor) is refused, as PyTorch does.
-    """
-    recording = grad_mode.state.enabled and (t._requires_grad or result._requires_grad)
-    _check_target(t, recording, what)
+def _fit(t: Tensor, result: Tensor, what: str, cast: bool) -> Tensor:
+    """``result`` as a value ``t`` can hold in place: same device, ``t``'s dtype and shape."""
     if result._device is not t._device:
-        from .._backend.device import DeviceMismatchError
-
         raise DeviceMismatchError(f"{what}: the value is on {result._device} but the tensor is on {t._device}")
     target = t.dtype
     if result.dtype is not target:
@@ -44,20 +31,46 @@ def assign(t: Tensor, result: Tensor, what: str, cast: bool = False) -> Tensor:
                 f"{target.name} tensor; cast the tensor first (x = x.to({result.dtype!r}))"
             )
         result = result.to(target)
-    data = result._data
-    if data.shape != t._data.shape:
-        data = t.xp.broadcast_to(data, t._data.shape)
-    t._data[...] = data
+    if result.shape != t.shape:
+        shape, out = result.shape, t.shape
+        if len(shape) > len(out) or any(n not in (1, m) for n, m in zip(reversed(shape), reversed(out))):
+            raise RuntimeError(
+                f"{what}: a value of shape {shape} can't be written into a tensor of shape {out} (it must "
+                f"broadcast to {out} without growing it); reshape or expand the value, or write out of place"
+            )
+        result = result.expand(out)
+    return result
+
+
+def assign(t: Tensor, result: Tensor, what: str, cast: bool = False, overwrites: bool = False) -> Tensor:
+    """Make ``t`` hold ``result`` in place: its memory, and its history when recording.
+
+    ``cast`` allows any dtype change (``copy_``); otherwise a result of a higher kind (a float
+    result for an integer tensor) is refused, as PyTorch does. ``result`` must broadcast to ``t``.
+    ``overwrites``: ``result`` does not depend on ``t``'s old value (``copy_``, ``fill_``).
+    """
+    recording = grad_mode.state.enabled and (_tracked(t) or result._requires_grad)
+    check_writable(t, recording, what)
+    result = _fit(t, result, what, cast)
+    try:
+        t._data[...] = result._data
+    except ValueError as e:  # a read-only array the backend gave for a view (NumPy's broadcast_to)
+        raise RuntimeError(f"{what}: this tensor's memory can't be written ({e}); clone() it first") from None
     t._version[0] += 1
     if recording:
-        t._node, t._out_idx, t._requires_grad = result._node, result._out_idx, True
+        rebase(t, result, overwrites)
     return t
+
+
+def _tracked(t: Tensor) -> bool:
+    """Whether writing into ``t`` must be recorded for ``t``'s sake: it (or its base) requires grad."""
+    return t.requires_grad or (t._base is not None and t._base._requires_grad)
 
 
 def _recording(t: Tensor, args) -> bool:
     if not grad_mode.state.enabled:
         return False
-    return t._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    return _tracked(t) or any(isinstance(a, Tensor) and a._requires_grad for a in args)
 
 
 def inplace(op, name: str):
@@ -70,7 +83,7 @@ def inplace(op, name: str):
     def method(self: Tensor, *args, **kwargs) -> Tensor:
         source = self
         if _recording(self, args):
-            _check_target(self, True, name)
+            check_writable(self, True, name)
             source = Tensor._make(self.xp.asarray(self._data, copy=True), self._device, self._requires_grad,
                                   self._node, self._out_idx)
         return assign(self, op(source, *args, **kwargs), name)
@@ -86,20 +99,22 @@ def zero_(t: Tensor) -> Tensor:
 
 
 def fill_(t: Tensor, value) -> Tensor:
-    """Fill with ``value`` in place (a number or a one-element tensor)."""
-    _check_target(t, grad_mode.state.enabled and t._requires_grad, "fill_")
+    """Fill with ``value`` in place: a number, or a one-element tensor (which then gets the sum of
+    the gradient, as in PyTorch)."""
     if isinstance(value, Tensor):
-        value = value.item()
-    t._data[...] = t.xp.asarray(value, dtype=t._data.dtype, device=t._device.native)
-    t._version[0] += 1
-    return t
+        if value.numel() != 1:
+            raise RuntimeError(f"fill_ takes a number or a one-element tensor, got a tensor of shape {value.shape}")
+        value = value.reshape(())
+    else:
+        value = Tensor._make(t.xp.asarray(value, dtype=t._data.dtype, device=t._device.native), t._device)
+    return assign(t, value, "fill_", cast=True, overwrites=True)
 
 
 def copy_(t: Tensor, src) -> Tensor:
-    """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype. ``src`` may
-    be on another device: ``copy_`` is an explicit transfer, as in PyTorch."""
+    """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype; the gradient
+    flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch."""
     src = src if isinstance(src, Tensor) else Tensor(src, device=t._device)
-    return assign(t, src.to(t._device), "copy_", cast=True)
+    return assign(t, src.to(t._device), "copy_", cast=True, overwrites=True)
 
 
 METHODS = {"zero_": zero_, "fill_": fill_, "copy_": copy_}

@@ -17,12 +17,13 @@ from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from ..autograd.function import Function
+from ..autograd.views import view_apply
 from . import _axes
 
 __all__ = [
     "reshape", "view", "broadcast_to", "expand", "flatten", "unflatten", "squeeze", "unsqueeze",
     "permute", "transpose", "swapaxes", "swapdims", "movedim", "moveaxis", "t", "cat", "concatenate",
-    "concat", "stack", "hstack", "vstack", "split", "chunk", "unbind", "narrow", "repeat", "tile",
+    "concat", "stack", "hstack", "vstack", "split", "chunk", "unbind", "narrow", "select", "repeat", "tile",
     "repeat_interleave", "flip", "roll", "pad", "tril", "triu", "diagonal", "meshgrid", "clone", "contiguous",
 ]
 
@@ -71,6 +72,8 @@ def _need_dims(x: Tensor, op: str, least: int = 1) -> None:
 
 # ---- Functions ----------------------------------------------------------------------
 class Reshape(Function):
+    may_copy = True  # a view when the strides allow one, else a copy (as PyTorch's reshape)
+
     def forward(self, x, shape):
         self.in_shape = x.shape
         return self.xp.reshape(x, shape)
@@ -80,6 +83,8 @@ class Reshape(Function):
 
 
 class BroadcastTo(Function):
+    overlapping = True  # expanded dimensions repeat one memory location
+
     def forward(self, x, shape):
         self.in_shape = x.shape
         return self.xp.broadcast_to(x, shape)
@@ -196,6 +201,60 @@ class TakeAdd(Function):
         return Take.apply(g, index=self.index, axis=self.axis)
 
 
+class Diagonal(Function):
+    """The ``offset``-th diagonal over ``axes`` as a (writable) view, moved to the last dimension."""
+
+    def forward(self, x, offset, axes):
+        self.offset, self.axes, self.in_shape = offset, axes, x.shape
+        return self.backend.diagonal(x, offset, *axes)
+
+    def backward(self, g):
+        return DiagonalScatter.apply(g, shape=self.in_shape, offset=self.offset, axes=self.axes)
+
+
+class DiagonalScatter(Function):
+    """The adjoint of ``Diagonal``: zeros of ``shape`` with ``x`` on the diagonal."""
+
+    def forward(self, x, shape, offset, axes):
+        self.offset, self.axes = offset, axes
+        out = self.xp.zeros(shape, dtype=x.dtype, device=self.device.native)
+        self.backend.diagonal(out, offset, *axes)[...] = x
+        return out
+
+    def backward(self, g):
+        return Diagonal.apply(g, offset=self.offset, axes=self.axes)
+
+
+class Unfold(Function):
+    """Windows of ``size`` every ``step`` along ``axis`` (a read-only view; a new last dimension)."""
+
+    overlapping = True
+
+    def forward(self, x, axis, size, step):
+        self.axis, self.size, self.step, self.in_shape = axis, size, step, x.shape
+        windows = self.backend.sliding_window_view(x, size, axis)
+        return windows[(slice(None),) * axis + (slice(None, None, step), ...)]
+
+    def backward(self, g):
+        return UnfoldAdd.apply(g, shape=self.in_shape, axis=self.axis, step=self.step)
+
+
+class UnfoldAdd(Function):
+    """The adjoint of ``Unfold``: each window added back where it came from, into zeros of ``shape``."""
+
+    def forward(self, x, shape, axis, step):
+        self.axis, self.step, self.size = axis, step, x.shape[-1]
+        out = self.xp.zeros(shape, dtype=x.dtype, device=self.device.native)
+        count, lead = x.shape[axis], (slice(None),) * axis
+        for k in range(self.size):  # element k of every window: the distinct positions k, k + step, ...
+            where = lead + (slice(k, k + step * (count - 1) + 1, step), ...)
+            out[where] = out[where] + x[..., k]
+        return out
+
+    def backward(self, g):
+        return Unfold.apply(g, axis=self.axis, size=self.size, step=self.step)
+
+
 class Flip(Function):
     def forward(self, x, axes):
         self.axes = axes
@@ -251,10 +310,19 @@ def reshape(x: Tensor, *shape) -> Tensor:
         raise RuntimeError(f"shape {shape} is invalid for a tensor of shape {x.shape} ({n} elements)")
     if unknown:
         shape = tuple(n // known if s == -1 else s for s in shape)
-    return Reshape.apply(x, shape=shape)
+    return view_apply(Reshape, x, shape=shape)
 
 
-view = reshape
+def view(x: Tensor, *shape) -> Tensor:
+    """The same elements in a new shape, sharing memory with ``x`` (one entry may be -1). Raises where
+    the memory layout does not allow it (e.g. after ``transpose``), as PyTorch; ``reshape`` copies then."""
+    out = reshape(x, *shape)
+    if out is not x and out._base is None:
+        raise RuntimeError(
+            f"view: a tensor of shape {x.shape} laid out as this one is (e.g. transposed) can't be viewed as "
+            f"shape {out.shape} without copying; use .reshape(...) instead (it copies when it must)"
+        )
+    return out
 
 
 def broadcast_to(x: Tensor, *shape) -> Tensor:
@@ -269,7 +337,7 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
     for i, n in enumerate(x.shape):
         if n != 1 and n != shape[lead + i]:
             raise RuntimeError(f"cannot broadcast a tensor of shape {x.shape} to {shape}")
-    return BroadcastTo.apply(x, shape=shape)
+    return view_apply(BroadcastTo, x, shape=shape)
 
 
 expand = broadcast_to
@@ -283,6 +351,11 @@ def expand_as(x: Tensor, other: Tensor) -> Tensor:
 def reshape_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` reshaped to ``other``'s shape."""
     return reshape(x, other.shape)
+
+
+def view_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` viewed with ``other``'s shape (raises where that needs a copy, as ``view``)."""
+    return view(x, other.shape)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -345,7 +418,7 @@ def permute(x: Tensor, *args, dims=None, axes=None) -> Tensor:
     order = _dims(order, x.ndim, "permute")
     if order == tuple(range(x.ndim)):
         return x
-    return Permute.apply(x, axes=order)
+    return view_apply(Permute, x, axes=order)
 
 
 def transpose(x: Tensor, dim0=None, dim1=None, *, axes=None) -> Tensor:
@@ -401,7 +474,7 @@ def _matrix_transpose(x: Tensor) -> Tensor:
     """``x.mT``: the last two dimensions swapped (a batch of matrices transposed)."""
     _need_dims(x, "mT", 2)
     n = x.ndim
-    return Permute.apply(x, axes=(*range(n - 2), n - 1, n - 2))  # hot in matmul backward: skip arg parsing
+    return view_apply(Permute, x, axes=(*range(n - 2), n - 1, n - 2))  # hot in matmul backward: skip arg parsing
 
 
 def t(x: Tensor) -> Tensor:
@@ -490,7 +563,7 @@ def split(x: Tensor, split_size_or_sections, dim=None, *, axis=None) -> tuple:
         if size < 0 or (size == 0 and n):
             raise ValueError(f"split: split_size must be positive (0 only for an empty dimension), got {size}")
         sizes = (size,) * (n // size) + ((n % size,) if n % size else ()) if n else (0,)
-    return Split.apply(x, sizes=sizes, axis=d)
+    return view_apply(Split, x, sizes=sizes, axis=d)
 
 
 def chunk(x: Tensor, chunks: int, dim=None, *, axis=None) -> tuple:
@@ -503,14 +576,14 @@ def chunk(x: Tensor, chunks: int, dim=None, *, axis=None) -> tuple:
     d = _dim(_axis(dim, axis), x.ndim, "chunk")
     n = x.shape[d]
     if n == 0:
-        return Split.apply(x, sizes=(0,) * chunks, axis=d)
+        return view_apply(Split, x, sizes=(0,) * chunks, axis=d)
     return split(x, -(-n // chunks), d)
 
 
 def unbind(x: Tensor, dim=None, *, axis=None) -> tuple:
     """The slices of ``x`` along ``dim``, as a tuple of tensors without that dimension."""
     _need_dims(x, "unbind")
-    return Unbind.apply(x, axis=_dim(_axis(dim, axis), x.ndim, "unbind"))
+    return view_apply(Unbind, x, axis=_dim(_axis(dim, axis), x.ndim, "unbind"))
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -523,10 +596,34 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
         raise IndexError(
             f"narrow: start {start} and length {length} don't fit dimension {d} of size {n} (shape {x.shape})"
         )
-    if length == n:
-        return x
-    widths = tuple((-first, first + length - n) if i == d else (0, 0) for i in range(x.ndim))
-    return Pad.apply(x, widths=widths, value=0)
+    return x[(slice(None),) * d + (slice(first, first + length),)]
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim`` (that dimension removed): a view, as ``x[:, index]``."""
+    _need_dims(x, "select")
+    d = _dim(dim, x.ndim, "select")
+    n, i = x.shape[d], operator.index(index)
+    if not -n <= i < n:
+        raise IndexError(f"select: index {index} is out of range for dimension {d} of size {n} (shape {x.shape})")
+    return x[(slice(None),) * d + (i,)]
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """The windows of ``size`` elements, ``step`` apart, along ``dimension`` (``Tensor.unfold``): that
+    dimension becomes the window count and a new last dimension of ``size`` holds each window. A
+    read-only view (windows overlap when ``step < size``)."""
+    d = _dim(dimension, max(x.ndim, 1), "unfold")
+    n = x.shape[d] if x.ndim else 1
+    size, step = operator.index(size), operator.index(step)
+    if step <= 0 or size < 0 or size > n:
+        raise RuntimeError(
+            f"unfold: size {size} must be between 0 and {n} (dimension {d} of shape {x.shape}) and step "
+            f"{step} positive"
+        )
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    return view_apply(Unfold, x, axis=d, size=size, step=step)
 
 
 # ---- repeating --------------------------------------------------------------------------
@@ -689,15 +786,7 @@ def diagonal(x: Tensor, offset: int = 0, dim1=None, dim2=None, *, axis1=None, ax
     d2 = _dim(_axis(dim2, axis2, 1), x.ndim, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 must differ, both are {d1}")
-    offset = operator.index(offset)
-    rows, cols = x.shape[d1], x.shape[d2]
-    y = permute(x, tuple(i for i in range(x.ndim) if i not in (d1, d2)) + (d1, d2))
-    y = y.reshape(y.shape[:-2] + (rows * cols,))
-    if offset >= 0:
-        index = tuple(i * (cols + 1) + offset for i in range(max(0, min(rows, cols - offset))))
-    else:
-        index = tuple((i - offset) * cols + i for i in range(max(0, min(rows + offset, cols))))
-    return Take.apply(y, index=index, axis=y.ndim - 1)
+    return view_apply(Diagonal, x, offset=operator.index(offset), axes=(d1, d2))
 
 
 # ---- grids and copies ---------------------------------------------------------------------
@@ -745,11 +834,12 @@ def contiguous(x: Tensor, memory_format=None) -> Tensor:
 
 METHODS = {
     "reshape": reshape, "view": view, "expand": expand, "broadcast_to": broadcast_to, "expand_as": expand_as,
-    "reshape_as": reshape_as, "view_as": reshape_as, "flatten": flatten, "unflatten": unflatten,
+    "reshape_as": reshape_as, "view_as": view_as, "flatten": flatten, "unflatten": unflatten,
     "squeeze": squeeze, "unsqueeze": unsqueeze, "permute": permute, "transpose": transpose,
     "swapaxes": swapaxes, "swapdims": swapdims, "movedim": movedim, "moveaxis": moveaxis, "t": t,
     "T": property(_reverse), "mT": property(_matrix_transpose), "split": split, "chunk": chunk,
-    "unbind": unbind, "narrow": narrow, "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave,
+    "unbind": unbind, "narrow": narrow, "select": select, "unfold": unfold,
+    "repeat": repeat, "tile": tile, "repeat_interleave": repeat_interleave,
     "flip": flip, "roll": roll, "tril": tril, "triu": triu, "diagonal": diagonal, "clone": clone,
     "contiguous": contiguous,
 }

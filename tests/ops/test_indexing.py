@@ -121,13 +121,18 @@ def test_getitem_view_shares_storage_and_version_without_grad(device, rng):
         z.backward()
 
 
-def test_recorded_getitem_does_not_alias_input(device, rng):
+def test_recorded_getitem_is_a_view_of_its_input(device, rng):
     a = rng.standard_normal((3, 4))
-    x = _t(a, device, requires_grad=True) * 1.0
+    leaf = _t(a, device, requires_grad=True)
+    x = leaf * 1.0
     row = x[1]
-    row.add_(10.0)
-    np.testing.assert_array_equal(_host(x), a)
-    np.testing.assert_array_equal(_host(row), a[1] + 10.0)
+    assert row._base is x and row._version is x._version
+    row.add_(10.0)  # writes through to x, and x's history records it
+    want = a.copy()
+    want[1] += 10.0
+    np.testing.assert_array_equal(_host(x.detach()), want)
+    (x * x).sum().backward()
+    np.testing.assert_allclose(_host(leaf.grad), 2 * want)
 
 
 def test_getitem_errors(device):
