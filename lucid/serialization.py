@@ -19,6 +19,11 @@ tensors do not match their recorded CRC-32 checksums, or that is truncated or ot
 malformed, raises :class:`SerializationError`. A safetensors file without lucid metadata
 (written by another tool) loads as an ordered dict of Tensors.
 
+``save`` to a path is atomic: the bytes go to a temporary file in the target's folder
+(``.NAME.<random>.tmp``), which is flushed, ``fsync``-ed and then renamed over the target, so
+a crash, a full disk or a ``kill -9`` mid-write leaves the previous file whole. (A killed
+process can leave its temporary file behind; an exception never does.)
+
 The file name is free: upstream Lucid's ``.lct`` (tensor) and ``.lcd`` (state dict)
 suffixes, ``.safetensors`` or ``.pt`` all hold this same format. (Files written by upstream
 Lucid itself are pickles; lucid refuses them with an explanation rather than unpickling.)
@@ -28,6 +33,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -46,6 +53,10 @@ __all__ = ["save", "load", "SerializationError"]
 
 FORMAT_VERSION = 1
 _SCALARS = (str, bool, int, float, type(None))
+MAX_DEPTH = 100  # containers nested in a saved object: deeper data is refused on save and on load
+# JSON levels one saved level may take ({"dict": [[key, value]]} is three), plus the top-level ones
+_MAX_JSON_DEPTH = 3 * MAX_DEPTH + 4
+_KINDS = ("Tensor", "Parameter", "Buffer", "ndarray")
 
 
 class SerializationError(RuntimeError):
@@ -54,11 +65,15 @@ class SerializationError(RuntimeError):
 
 # ---- saving ---------------------------------------------------------------------------
 def save(obj, f) -> None:
-    """Write ``obj`` to ``f`` (a path or a binary file object) as a safetensors file.
+    """Write ``obj`` to ``f`` (a path, str or PathLike, or a binary file object) as a safetensors file.
 
     ``obj`` may be a Tensor (Parameter and Buffer included), a NumPy array, a Module (its
     ``state_dict()`` is saved, as ``torch.save(model.state_dict())`` would), or dicts,
     lists and tuples nesting those and Python scalars/strings (e.g. an optimizer state dict).
+
+    To a path the write is atomic (temporary file, fsync, rename): on any failure the previous
+    file at that path is left as it was. To a file object the bytes are written as they come,
+    not atomically: the caller owns that file.
     """
     if isinstance(obj, Module):
         obj = obj.state_dict()
@@ -69,8 +84,63 @@ def save(obj, f) -> None:
     if hasattr(f, "write"):
         f.write(data)
     else:
-        with open(os.fspath(f), "wb") as out:
-            out.write(data)
+        _write_atomically(os.fspath(f), data)
+
+
+_CHUNK = 1 << 26  # bytes per os.write call (macOS refuses writes over 2 GiB)
+_os_write = os.write  # the one call that writes file data (tests make it fail mid-file)
+
+
+def _write_atomically(path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder: written, flushed
+    and fsync-ed, then renamed over ``path`` (``os.replace`` is atomic), then the folder is
+    fsync-ed so the rename itself survives a power cut. The temporary file is removed on error."""
+    path = os.path.realpath(path)  # through a symlink, replace the file it points to (as open() writes)
+    folder, base = os.path.split(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"lucid.save: {path!r} is a directory; give a file path")
+    while True:
+        tmp = os.path.join(folder, f".{base}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:  # pragma: no cover  (32 random bits already taken)
+            continue
+    try:
+        try:
+            with memoryview(data) as view:
+                written = 0
+                while written < len(view):
+                    written += _os_write(fd, view[written:written + _CHUNK])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)  # keep the replaced file's permissions
+        except FileNotFoundError:
+            pass
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make a rename in ``folder`` durable, where the OS can (POSIX; Windows cannot open folders)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 class _Encoder:
@@ -81,6 +151,9 @@ class _Encoder:
         self.seen: dict[int, dict] = {}  # id(tensor) -> its node (shared objects are stored once)
 
     def encode(self, obj, path: tuple):
+        if len(path) > MAX_DEPTH:
+            raise ValueError(f"lucid.save: the object nests containers more than {MAX_DEPTH} levels deep (at "
+                             f"{_where(path[:3])}...); lucid files hold at most {MAX_DEPTH} (is it self-referencing?)")
         if isinstance(obj, (Tensor, np.ndarray)):
             return self._array(obj, path)
         if isinstance(obj, np.generic):
@@ -135,11 +208,13 @@ def load(f, map_location=None):
     (``"cpu"``, ``"cuda:0"``, a Device) or a dict from saved device names to devices.
     Parameters and Buffers come back as such (with ``requires_grad`` / ``persistent``).
     A state dict loads as an ordered dict, ready for ``model.load_state_dict``.
+    Any malformed file raises :class:`SerializationError` naming the file and the fault.
     """
-    name = repr(os.fspath(f)) if not hasattr(f, "read") else "the file object"
     if hasattr(f, "read"):
+        name = repr(f.name) if isinstance(getattr(f, "name", None), str) else "the file object"
         data = f.read()
     else:
+        name = repr(os.fspath(f))
         with open(os.fspath(f), "rb") as source:
             data = source.read()
     try:
@@ -153,14 +228,47 @@ def load(f, map_location=None):
             ) from None
         raise SerializationError(f"{name} is not a valid safetensors file (truncated or corrupted?): {e}") from None
     meta = (header.get("__metadata__") or {}).get("lucid")
-    if meta is None:  # written by another tool: its tensors, by name
-        return OrderedDict((key, Tensor(arrays[key], device=_target(None, "cpu", map_location)))
-                           for key in header if key != "__metadata__")
     try:
-        tree = json.loads(meta)["tree"]
-        return _Decoder(arrays, map_location).decode(tree)
-    except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise SerializationError(f"{name} has malformed lucid metadata ({type(e).__name__}: {e})") from None
+        if meta is None:  # written by another tool: its tensors, by name
+            return OrderedDict((key, _foreign(key, arrays[key], map_location))
+                               for key in header if key != "__metadata__")
+        depth = _json_depth(meta)
+        if depth > _MAX_JSON_DEPTH:
+            raise SerializationError(
+                f"its lucid metadata nests {depth} levels deep, more than the {_MAX_JSON_DEPTH} that lucid.save "
+                f"ever writes ({MAX_DEPTH} nested containers); the file is corrupted or was crafted"
+            )
+        try:
+            tree = json.loads(meta)
+            if not isinstance(tree, dict) or "tree" not in tree:
+                raise ValueError(f"expected a JSON object with a 'tree' entry, got {str(meta)[:80]!r}")
+            return _Decoder(arrays, map_location).decode(tree["tree"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            raise SerializationError(f"its lucid metadata is malformed ({type(e).__name__}: {e})") from None
+        except RecursionError:
+            raise SerializationError("its lucid metadata nests too deeply to decode here") from None
+    except SerializationError as e:
+        raise SerializationError(f"{name}: {e}") from None
+
+
+def _foreign(key: str, host: np.ndarray, map_location) -> Tensor:
+    """A tensor of a safetensors file written by another tool, as a lucid Tensor."""
+    try:
+        return Tensor(host, device=_target(None, "cpu", map_location))
+    except TypeError as e:  # a dtype lucid lacks (uint16, ...)
+        raise SerializationError(f"tensor {key!r} cannot be loaded: {e}") from None
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # no nested quantifiers: linear time
+_OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
+
+
+def _json_depth(text: str) -> int:
+    """How deeply the arrays and objects of the JSON ``text`` nest, without parsing it
+    (parsers recurse, and overflow Python's stack on crafted files)."""
+    codes = np.frombuffer(_JSON_STRING.sub("", text).encode(), np.uint8)
+    steps = np.isin(codes, _OPEN).astype(np.int64) - np.isin(codes, _CLOSE)
+    return int(np.cumsum(steps).max(initial=0))
 
 
 class _Decoder:
@@ -189,20 +297,30 @@ class _Decoder:
 
     def _tensor(self, node: dict):
         key = node["tensor"]
-        if key not in self.arrays:
+        if not isinstance(key, str) or key not in self.arrays:
             raise SerializationError(f"the lucid metadata refers to tensor {key!r}, which the file does not hold")
         host = self.arrays[key]
         if zlib.crc32(host) != node["crc32"]:
             raise SerializationError(f"tensor {key!r} is corrupted: its data does not match the saved checksum")
         kind = node["kind"]
+        if kind not in _KINDS:
+            raise SerializationError(f"tensor {key!r} has kind {kind!r}; expected one of {', '.join(_KINDS)}")
         if kind == "ndarray":
             return host
+        for flag in ("requires_grad", "persistent"):
+            if not isinstance(node.get(flag, False), bool):
+                raise SerializationError(f"tensor {key!r} has {flag}={node[flag]!r}; expected true or false")
+        if not isinstance(node["device"], str):
+            raise SerializationError(f"tensor {key!r} has device {node['device']!r}; expected a device name")
         dev = _target(key, node["device"], self.map_location)
         dtype = to_dtype(host.dtype.name)
         if not dev.backend.supports(dtype):
             raise SerializationError(
                 f"tensor {key!r} is {dtype.name}, which {dev} does not support; pass another map_location to lucid.load"
             )
+        if node["requires_grad"] and dtype.kind != "f":
+            raise SerializationError(f"tensor {key!r} is {dtype.name} but marked requires_grad; only floating "
+                                     f"tensors can require gradients")
         t = Tensor(host, device=dev)
         if kind == "Parameter":
             return Parameter(t, requires_grad=node["requires_grad"])

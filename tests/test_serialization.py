@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import json
 import math
 import os
 import pickle
+import re
+import signal
+import subprocess
+import sys
+import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -14,6 +21,7 @@ import safetensors.numpy
 
 import lucid
 import lucid.nn as nn
+from lucid import serialization
 from lucid.serialization import SerializationError, load, save
 
 DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_]
@@ -267,3 +275,164 @@ def test_torch_save_files_are_refused(tmp_path):
     torch.save({"w": torch.ones(2)}, path)
     with pytest.raises(SerializationError, match="never unpickles"):
         load(path)
+
+
+# ---- atomic saving -------------------------------------------------------------------------
+def _assert_holds(path, value):
+    np.testing.assert_array_equal(load(path)["w"].numpy(), value)
+
+
+@pytest.mark.parametrize("fail_at", ["write", "fsync", "replace"])
+def test_failed_save_keeps_the_previous_file_and_leaves_no_temp(tmp_path, monkeypatch, fail_at):
+    path = tmp_path / "ckpt.safetensors"
+    save({"w": lucid.zeros(5000)}, path)
+    module = serialization
+    seen = []
+
+    def disk_full(*args):
+        seen.append(sorted(os.listdir(tmp_path)))
+        if fail_at == "write":  # some bytes land, then the disk is full
+            os.write(args[0], bytes(args[1][:100]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    target = {"write": (module, "_os_write"), "fsync": (module.os, "fsync"), "replace": (module.os, "replace")}
+    monkeypatch.setattr(*target[fail_at], disk_full)
+    with pytest.raises(OSError, match="No space"):
+        save({"w": lucid.ones(5000)}, path)
+    monkeypatch.undo()
+    assert len(seen[0]) == 2 and seen[0][1] == "ckpt.safetensors"  # the temp file sits beside the target
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]  # removed again
+    _assert_holds(path, np.zeros(5000))
+    save({"w": lucid.ones(5000)}, path)
+    _assert_holds(path, np.ones(5000))
+    assert os.listdir(tmp_path) == ["ckpt.safetensors"]
+
+
+_SLOW_SAVE = """
+import sys, time
+import lucid, lucid.serialization as serialization
+real = serialization._os_write
+def half_then_hang(fd, view):
+    written = real(fd, view[:len(view) // 2])
+    print("half written", flush=True)
+    time.sleep(120)
+    return written
+serialization._os_write = half_then_hang
+lucid.save({"w": lucid.ones(100000)}, sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_kill_9_mid_save_keeps_the_previous_file(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    save({"w": lucid.zeros(100000)}, path)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    proc = subprocess.Popen([sys.executable, "-c", _SLOW_SAVE, str(path)], stdout=subprocess.PIPE, env=env, cwd=root)
+    try:
+        assert proc.stdout.readline() == b"half written\n"
+        temps = [n for n in os.listdir(tmp_path) if n != "ckpt.safetensors"]
+        assert len(temps) == 1 and os.path.getsize(tmp_path / temps[0]) > 0
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL
+    _assert_holds(path, np.zeros(100000))
+
+
+def test_save_through_a_symlink_replaces_its_target(tmp_path):
+    real, link = tmp_path / "real.lct", tmp_path / "link.lct"
+    save({"w": lucid.zeros(2)}, real)
+    try:
+        os.symlink(real, link)
+    except (OSError, NotImplementedError):
+        pytest.skip("no symlinks here")
+    save({"w": lucid.ones(2)}, str(link))
+    assert os.path.islink(link)
+    _assert_holds(real, np.ones(2))
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_save_keeps_the_replaced_files_permissions(tmp_path):
+    path = tmp_path / "p.lct"
+    save({"w": lucid.zeros(2)}, path)
+    os.chmod(path, 0o640)
+    save({"w": lucid.ones(2)}, path)
+    assert os.stat(path).st_mode & 0o777 == 0o640
+
+
+# ---- malformed files raise SerializationError, naming the file ----------------------------------
+def test_deeply_nested_metadata_raises(tmp_path):
+    path = tmp_path / "deep.lct"
+    crafted = '{"format_version": 1, "tree": ' + "[" * 100000 + "]" * 100000 + "}"
+    safetensors.numpy.save_file({"a": np.zeros(2)}, str(path), metadata={"lucid": crafted})
+    with pytest.raises(SerializationError, match=r"deep\.lct.*nests 100001 levels deep"):
+        load(path)
+    nested = []
+    for _ in range(serialization.MAX_DEPTH):
+        nested = [nested]
+    assert _roundtrip({"x": nested[0]}, path) == {"x": nested[0]}  # the deepest data save writes loads back
+
+
+def test_too_deep_or_cyclic_objects_are_refused_on_save(tmp_path):
+    nested = []
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(ValueError, match="more than 100 levels deep"):
+        save(nested, tmp_path / "x.lct")
+    cyclic = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError, match="self-referencing"):
+        save({"a": cyclic}, tmp_path / "x.lct")
+    assert not os.listdir(tmp_path)
+
+
+def _with_meta(path, tree, arrays=None):
+    arrays = {"a": np.arange(2)} if arrays is None else arrays
+    safetensors.numpy.save_file(arrays, str(path), metadata={"lucid": json.dumps(tree)})
+
+
+def test_malformed_files_name_the_file_and_the_fault(tmp_path):
+    path = tmp_path / "bad.lct"
+    crc = zlib.crc32(np.arange(2))
+    node = {"tensor": "a", "kind": "Parameter", "device": "cpu", "requires_grad": True, "crc32": crc}
+    cases = [
+        ([1, 2], "expected a JSON object with a 'tree' entry"),
+        ({"tree": node}, "int64 but marked requires_grad"),
+        ({"tree": dict(node, kind="Mystery", requires_grad=False)}, "kind 'Mystery'"),
+        ({"tree": dict(node, requires_grad="yes")}, "requires_grad='yes'"),
+        ({"tree": dict(node, device=3)}, "device 3"),
+        ({"tree": dict(node, device="nowhere:0")}, "cannot be loaded to nowhere:0"),
+        ({"tree": {"dict": [[1, 2, 3]]}}, "malformed"),
+        ({"tree": {"what": 1}}, "unknown entry"),
+    ]
+    for tree, message in cases:
+        _with_meta(path, tree)
+        with pytest.raises(SerializationError, match=f"bad\\.lct.*{re.escape(message)}"):
+            load(path)
+    safetensors.numpy.save_file({"a": np.zeros(2, np.uint16)}, str(path))  # another tool, a dtype lucid lacks
+    with pytest.raises(SerializationError, match="bad.lct.*'a' cannot be loaded.*uint16"):
+        load(path)
+    save({"w": lucid.zeros(3)}, path)
+    data = path.read_bytes()
+    for length in (2**64 - 1, len(data), 5):  # header lengths past the end, or cutting the JSON
+        path.write_bytes(length.to_bytes(8, "little") + data[8:])
+        with pytest.raises(SerializationError, match="bad.lct.*not a valid safetensors file"):
+            load(path)
+    with open(path, "rb") as f, pytest.raises(SerializationError, match="bad.lct"):
+        load(f)
+
+
+def test_rng_state_survives_save_and_load(tmp_path):
+    """lucid.random.get_rng_state is plain data (128-bit ints included) that a checkpoint holds."""
+    lucid.manual_seed(7)
+    lucid.randn(5)
+    save({"rng": lucid.random.get_rng_state()}, tmp_path / "rng.lct")
+    expected = lucid.randn(5).numpy()
+    lucid.manual_seed(99)
+    lucid.random.set_rng_state(load(tmp_path / "rng.lct")["rng"])
+    np.testing.assert_array_equal(lucid.randn(5).numpy(), expected)
+    with pytest.raises(ValueError, match="get_rng_state"):
+        lucid.random.set_rng_state({"bit_generator": "PCG64"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -169,6 +170,17 @@ def _tensors(value, device):
     return value if value is None or isinstance(value, (int, float)) else Tensor._make(value, device)
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_scalar(value) -> bool:
+    """A number, or a one-element Tensor (the 0-d arrays a step leaves on array-API backends)."""
+    if isinstance(value, Tensor):
+        return value.numel() == 1
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 class LBFGS(Optimizer):
     """L-BFGS (as ``torch.optim.LBFGS``): ``step(closure)`` runs up to ``max_iter`` iterations,
     each along the two-loop-recursion direction built from the last ``history_size`` steps,
@@ -200,6 +212,46 @@ class LBFGS(Optimizer):
             raise ValueError(f"Invalid lr: {group['lr']!r}; it must be >= 0")
         if group["line_search_fn"] not in (None, "strong_wolfe"):
             raise ValueError(f"line_search_fn must be None or 'strong_wolfe', got {group['line_search_fn']!r}")
+
+    def _check_state(self, state, p, group, where):
+        """The loaded state sits on the first parameter: counters (ints), flat vectors over all the
+        parameters (``d``, ``prev_flat_grad``, the ``old_dirs``/``old_stps`` history), scalars (numbers or
+        one-element Tensors: ``t``, ``H_diag``, ``prev_loss``, ``ro``, ``al``); after a first iteration
+        (``n_iter > 0``) all of them but ``al``."""
+        if not state:
+            return
+        if p is not self._params[0]:
+            raise ValueError(f"{where}: LBFGS keeps its state on its first parameter only, but the loaded state "
+                             f"dict has state for another one")
+        n = sum(q.numel() for q in self._params)
+        kinds = dict(func_evals="int", n_iter="int", d="flat", prev_flat_grad="flat", t="scalar", H_diag="scalar",
+                     prev_loss="scalar", old_dirs="flats", old_stps="flats", ro="scalars", al="scalars")
+        unexpected = sorted(set(state) - set(kinds))
+        needed = set(kinds) - {"al"} if _is_int(state.get("n_iter")) and state["n_iter"] > 0 else set()
+        missing = sorted(needed - set(state))
+        if unexpected or missing:
+            raise ValueError(f"{where}: LBFGS state holds {sorted(kinds)}" + "".join(
+                [f"; unexpected {unexpected}" if unexpected else "", f"; missing {missing}" if missing else ""]))
+        for key, value in state.items():
+            kind = kinds[key]
+            values = value if kind in ("flats", "scalars") else [value]
+            if kind in ("flats", "scalars") and not isinstance(value, list):
+                raise TypeError(f"{where}: state {key!r} must be a list, got {type(value).__name__}")
+            for v in values:
+                if kind == "int" and not _is_int(v):
+                    raise TypeError(f"{where}: state {key!r} must be an integer, got {v!r}")
+                if kind in ("flat", "flats") and (not isinstance(v, Tensor) or v.shape != (n,) or v.dtype != p.dtype):
+                    got = f"{v.shape} {v.dtype.name}" if isinstance(v, Tensor) else type(v).__name__
+                    raise ValueError(f"{where}: state {key!r} must hold flat {p.dtype.name} vectors of the {n} "
+                                     f"elements of all the parameters, got {got}")
+                if kind in ("scalar", "scalars") and not (_is_scalar(v) or v is None and key == "al"):
+                    raise TypeError(f"{where}: state {key!r} must hold numbers, got {type(v).__name__}")
+        history = [len(state.get(k, [])) for k in ("old_dirs", "old_stps", "ro")]
+        short_al = "al" in state and len(state["al"]) < history[0]
+        if len(set(history)) != 1 or history[0] > group["history_size"] or short_al:
+            raise ValueError(f"{where}: the curvature history lists old_dirs, old_stps, ro (and al) must have one "
+                             f"length up to history_size={group['history_size']}, got {history} "
+                             f"(al: {len(state.get('al', []))})")
 
     def add_param_group(self, param_group: dict) -> None:
         """LBFGS has a single group: adding a second one raises."""

@@ -4,13 +4,20 @@
 An optimizer subclass supplies three things:
 
 - ``_check(group)``: raise ``ValueError`` for invalid hyperparameters (run on the defaults and
-  on every group, so per-group options are checked too);
+  on every group, so per-group options are checked too), after the base class has checked their
+  types against ``option_types`` (``lr`` a number, ``betas`` a pair of numbers, ...);
 - ``_init_state(p, group)``: the state of a parameter before its first step (lucid Tensors for
   arrays, Python numbers for scalars such as ``step``);
 - ``_update(xp, p, g, s, group)``: one step on raw backend arrays with their namespace ``xp``,
   as PyTorch's single-tensor (``foreach=False``) code computes it. ``p`` is changed in place,
   ``g`` must not be; ``s`` maps state names to arrays (changed in place) and numbers
   (replaced in ``s``).
+
+``load_state_dict`` checks everything (group and parameter counts, option types and values,
+each parameter's state against what ``_init_state`` makes: same keys, Tensors shaped and typed
+like the parameter, numbers where numbers are) before it changes anything, and ``step`` checks
+every gradient and state Tensor's shape before it updates the first parameter, so neither can
+leave the optimizer or the model half-changed.
 
 Updates work on ``p._data`` with ``p.xp``, on the parameter's own device, with no autograd
 recording and no host round trip; the parameter object and its storage stay the same.
@@ -27,7 +34,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import numbers
 from collections import defaultdict
+from collections.abc import Mapping
+
+import numpy as np
 
 from .._tensor import Tensor, as_array
 from ..autograd import grad_mode
@@ -133,6 +144,82 @@ def _index(key):
     return int(key) if isinstance(key, str) and key.isdigit() else key
 
 
+def _is_number(value) -> bool:
+    """A real number (a one-element real Tensor too, as PyTorch accepts); not a bool, which is a flag."""
+    if isinstance(value, Tensor):
+        return value.numel() == 1 and value.dtype.kind in "iuf"
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _describe(value) -> str:
+    """``value`` for an error message: its type and (at most 80 characters of) its repr."""
+    if isinstance(value, Tensor):
+        return f"a Tensor of shape {value.shape}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 80 else text[:77] + '...'}"
+
+
+_KIND_NAMES = {"number": "a number", "int": "an integer", "bool": "a bool", "bool or None": "a bool or None",
+               "str or None": "a string or None", "pair": "a pair of numbers"}
+
+
+def _check_option_type(name: str, value, kind: str) -> None:
+    """Raise ``TypeError`` (``ValueError`` for a pair of the wrong length) unless ``value`` is of ``kind``:
+    "number", "int", "bool", "pair" (of numbers), "bool or None" or "str or None"."""
+    if kind == "number":
+        ok = _is_number(value)
+    elif kind == "int":
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    elif kind == "bool":
+        ok = isinstance(value, (bool, np.bool_))
+    elif kind == "bool or None":
+        ok = value is None or isinstance(value, (bool, np.bool_))
+    elif kind == "str or None":
+        ok = value is None or isinstance(value, str)
+    else:  # a pair
+        if isinstance(value, (tuple, list)) and len(value) != 2:
+            raise ValueError(f"Invalid {name}: {value!r}; expected a pair of numbers, got {len(value)} values")
+        ok = isinstance(value, (tuple, list)) and all(_is_number(v) for v in value)
+    if not ok:
+        raise TypeError(f"optimizer option {name!r} must be {_KIND_NAMES[kind]}, got {_describe(value)}")
+
+
+# The type of every option the built-in optimizers take (an option of one name means one thing).
+_OPTION_TYPES = {
+    **dict.fromkeys(["lr", "eps", "weight_decay", "momentum", "dampening", "momentum_decay", "lr_decay",
+                     "initial_accumulator_value", "rho", "alpha", "lambd", "t0", "tolerance_grad",
+                     "tolerance_change"], "number"),
+    **dict.fromkeys(["amsgrad", "maximize", "nesterov", "decoupled_weight_decay", "centered"], "bool"),
+    **dict.fromkeys(["betas", "etas", "step_sizes"], "pair"),
+    **dict.fromkeys(["max_iter", "max_eval", "history_size"], "int"),
+    "foreach": "bool or None",
+    "line_search_fn": "str or None",
+}
+
+
+def _check_loaded_value(where: str, key: str, value, expected, p: Tensor) -> None:
+    """Raise unless the loaded state entry ``value`` has the kind of ``expected`` (what ``_init_state``
+    makes): a Tensor shaped and typed like ``p`` (``None`` also allows None, for a buffer made on the
+    first step), an int, or a number."""
+    if isinstance(expected, Tensor) or expected is None:
+        if value is None and expected is None:
+            return
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{where}: state {key!r} must be a Tensor shaped like the parameter {p.shape}, "
+                            f"got {_describe(value)}")
+        if value.shape != p.shape:
+            raise ValueError(f"{where}: state {key!r} has shape {value.shape}, but the parameter has shape "
+                             f"{p.shape}; the state dict was saved for another model (or a changed one)")
+        if value.dtype != p.dtype:
+            raise TypeError(f"{where}: state {key!r} has dtype {value.dtype.name}, but the parameter is "
+                            f"{p.dtype.name}; it must be floating like the parameter")
+    else:
+        integer = isinstance(expected, numbers.Integral)
+        if isinstance(value, Tensor) or not _is_number(value) or integer and not isinstance(value, numbers.Integral):
+            raise TypeError(f"{where}: state {key!r} must be {'an integer' if integer else 'a number'}, "
+                            f"got {_describe(value)}")
+
+
 class Optimizer:
     """Base class of all optimizers (as ``torch.optim.Optimizer``).
 
@@ -150,7 +237,7 @@ class Optimizer:
         if isinstance(params, (set, frozenset)):
             raise TypeError(_SET_ERROR)
         self.defaults = dict(defaults)
-        self._check(self.defaults)
+        self._check_group(self.defaults)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
         self._layouts: dict = {}
@@ -169,8 +256,37 @@ class Optimizer:
             cls.step = _marks_called(step)
 
     # ---- subclass hooks ---------------------------------------------------------------
+    option_types = _OPTION_TYPES  # option name -> its kind (see _check_option_type); others are not checked
+
     def _check(self, group: dict) -> None:
         """Raise ``ValueError`` for invalid options in ``group`` (the defaults or one group)."""
+
+    def _check_group(self, group: dict) -> None:
+        """The option types (``option_types``), then the subclass's value checks (``_check``)."""
+        for name, value in group.items():
+            kind = self.option_types.get(name)
+            if kind is not None:
+                _check_option_type(name, value, kind)
+        self._check(group)
+
+    def _check_state(self, state: dict, p: Tensor, group: dict, where: str) -> None:
+        """Raise ``ValueError``/``TypeError`` unless the loaded ``state`` of ``p`` fits it: the keys that
+        ``_init_state`` makes, its Tensors shaped and typed like ``p``, numbers where it has numbers.
+        Empty state (a parameter not stepped yet) always fits. An optimizer without ``_init_state``
+        (written the PyTorch way, keeping its own state in ``step``) is not checked."""
+        if not state or type(self)._init_state is Optimizer._init_state:
+            return
+        expected = self._init_state(p, group)
+        missing = [k for k in expected if k not in state]
+        unexpected = [k for k in state if k not in expected]
+        if missing or unexpected:
+            raise ValueError(
+                f"{where}: {type(self).__name__} state with these options holds {sorted(expected)}, but the loaded "
+                f"state " + " and ".join(filter(None, [missing and f"lacks {missing}",
+                                                      unexpected and f"has unexpected {unexpected}"]))
+            )
+        for key, value in state.items():
+            _check_loaded_value(where, key, value, expected[key], p)
 
     def _init_state(self, p: Tensor, group: dict) -> dict:
         """The state of ``p`` before its first step."""
@@ -224,7 +340,7 @@ class Optimizer:
         group["params"] = params
         for name, default in self.defaults.items():
             group.setdefault(name, default)
-        self._check(group)
+        self._check_group(group)
         self.param_groups.append(group)
 
     # ---- stepping -------------------------------------------------------------------------
@@ -250,6 +366,7 @@ class Optimizer:
         if closure is not None:
             with grad_mode.enable_grad():
                 loss = closure()
+        self._check_step()
         for index, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             for p in params:
@@ -261,6 +378,27 @@ class Optimizer:
             for p in params:
                 self._single_step(p, group)
         return loss
+
+    def _check_step(self) -> None:
+        """Raise before any update if a gradient or a state Tensor does not fit its parameter (assigned
+        by hand, say), so that ``step`` never updates some parameters and then fails."""
+        for i, group in enumerate(self.param_groups):
+            for j, p in enumerate(group["params"]):
+                g = p.grad
+                if g is None:
+                    continue
+                where = f"parameter {j} of group {i}"
+                if g.shape != p.shape or g._device is not p._device:
+                    raise ValueError(
+                        f"{where}: its gradient is {g.shape} on {g._device}, but the parameter is {p.shape} on "
+                        f"{p._device}; a gradient must match its parameter. Nothing was updated"
+                    )
+                for key, value in self.state.get(p, {}).items():
+                    if isinstance(value, Tensor) and (value.shape != p.shape or value._device is not p._device):
+                        raise ValueError(
+                            f"{where}: its state {key!r} is {value.shape} on {value._device}, but the parameter is "
+                            f"{p.shape} on {p._device}; load a state dict saved for this model. Nothing was updated"
+                        )
 
     def _single_step(self, p: Tensor, group: dict) -> None:
         state = self.state[p]
@@ -349,21 +487,54 @@ class Optimizer:
         """Load a :meth:`state_dict`: state and options go to this optimizer's own parameters
         (matched by position), so it keeps updating the model it was built for. Tensors are
         copied onto each parameter's device (floating ones in its dtype); the dict passed in is
-        never aliased. On any mismatch nothing is changed."""
+        never aliased. Everything is checked first (group and parameter counts, option types and
+        values, each state entry's keys, shapes and dtypes); on any mismatch a ``ValueError`` or
+        ``TypeError`` names the group, parameter and key, and nothing is changed."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict expects the dict that state_dict() returns, got {_describe(state_dict)}")
+        for key in ("state", "param_groups"):
+            if key not in state_dict:
+                raise ValueError(f"loaded state dict has no {key!r} entry (it has {sorted(map(str, state_dict))}); "
+                                 f"pass the dict that Optimizer.state_dict() returns")
         saved = copy.deepcopy(state_dict["param_groups"])
+        if not isinstance(saved, (list, tuple)) or not all(isinstance(g, Mapping) for g in saved):
+            raise TypeError(f"loaded state dict's 'param_groups' must be a list of dicts, got {_describe(saved)}")
+        saved = [dict(g) for g in saved]
         if len(saved) != len(self.param_groups):
             raise ValueError(
                 f"loaded state dict has {len(saved)} parameter groups, but the optimizer has "
                 f"{len(self.param_groups)}"
             )
-        id_map = {}
+        id_map, group_of = {}, {}
         for i, (group, saved_group) in enumerate(zip(self.param_groups, saved)):
-            if len(group["params"]) != len(saved_group["params"]):
+            indices = saved_group.get("params")
+            if not isinstance(indices, (list, tuple)):
+                raise TypeError(f"loaded state dict's parameter group {i} must list its parameters' indices under "
+                                f"'params', got {_describe(indices)}")
+            if len(group["params"]) != len(indices):
                 raise ValueError(
-                    f"loaded state dict's parameter group {i} has {len(saved_group['params'])} parameters, "
+                    f"loaded state dict's parameter group {i} has {len(indices)} parameters, "
                     f"but the optimizer's has {len(group['params'])}"
                 )
-            id_map.update(zip((_index(k) for k in saved_group["params"]), group["params"]))
+            for j, (k, p) in enumerate(zip(map(_index, indices), group["params"])):
+                k = int(k) if isinstance(k, numbers.Integral) and not isinstance(k, bool) else k
+                if not isinstance(k, int) or k in id_map:
+                    raise ValueError(f"loaded state dict's parameter group {i} lists {k!r} at position {j}; "
+                                     f"expected a parameter index (an int) that no other position lists")
+                id_map[k], group_of[k] = p, (i, j)
+        for i, (group, saved_group) in enumerate(zip(self.param_groups, saved)):
+            saved_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved_group:
+                saved_group["param_names"] = group["param_names"]
+            for name, default in self.defaults.items():
+                saved_group.setdefault(name, default)
+            try:
+                self._check_group(saved_group)
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"loaded state dict's parameter group {i}: {e}") from None
+        if not isinstance(state_dict["state"], Mapping):
+            raise TypeError(f"loaded state dict's 'state' must be a dict from parameter index to state, got "
+                            f"{_describe(state_dict['state'])}")
         state: defaultdict = defaultdict(dict)
         for key, value in state_dict["state"].items():
             param = id_map.get(_index(key))
@@ -372,14 +543,12 @@ class Optimizer:
                     f"loaded state dict has state for parameter {key!r}, which none of its parameter "
                     f"groups lists (they list {sorted(id_map)})"
                 )
+            i, j = group_of[_index(key)]
+            where = f"loaded state of parameter {key!r} (group {i}, position {j})"
+            if not isinstance(value, Mapping):
+                raise TypeError(f"{where} must be a dict of named values, got {_describe(value)}")
             state[param] = _copy_to(dict(value), param)
-        for group, saved_group in zip(self.param_groups, saved):
-            saved_group["params"] = group["params"]
-            if "param_names" in group and "param_names" not in saved_group:
-                saved_group["param_names"] = group["param_names"]
-            for name, default in self.defaults.items():
-                saved_group.setdefault(name, default)
-            self._check(saved_group)
+            self._check_state(state[param], param, saved[i], where)
         self.state, self.param_groups, self._layouts = state, saved, {}
 
     def __getstate__(self) -> dict:

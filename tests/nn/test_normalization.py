@@ -236,3 +236,57 @@ def test_functional_normalize(device, rng):
     assert gradcheck(lambda t: F.normalize(t, p=3.0, dim=0), (x,))
     zero = lucid.zeros(2, 3, dtype=lucid.float64, device=device)
     assert not np.isnan(F.normalize(zero).numpy(force=True)).any()
+
+
+# ---- a forward that raises changes no running statistic -------------------------------------------
+def _buffers(m):
+    return {name: host(b).copy() for name, b in m.named_buffers()}
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_failed_batchnorm_forward_changes_no_buffer(device, momentum):
+    """Before: num_batches_tracked was counted before the input's channels were checked."""
+    cases = [
+        (L.BatchNorm2d, lambda: lucid.randn(2, 4, 3, 3, device=device), "expected 3 channels.*\\(2, 4, 3, 3\\)"),
+        (L.BatchNorm2d, lambda: lucid.randn(2, 3, 3, device=device), "4-D"),
+        (L.BatchNorm1d, lambda: lucid.randn(1, 3, device=device), "more than 1 value per channel"),
+        (L.BatchNorm1d, lambda: lucid.tensor([[1, 2, 3], [4, 5, 6]], device=device), "floating"),
+        (L.BatchNorm3d, lambda: lucid.randn(2, 2, 2, 2, 2, device=device), "expected 3 channels"),
+    ]
+    for layer, make_input, message in cases:
+        bn = layer(3, momentum=momentum).to(device)
+        bn(lucid.randn(*((4, 3) + (2,) * (layer.dims if layer is not L.BatchNorm1d else 0)), device=device))
+        before = _buffers(bn)
+        with pytest.raises((ValueError, TypeError), match=message):
+            bn(make_input())
+        after = _buffers(bn)
+        assert before.keys() == after.keys()
+        for name in before:
+            np.testing.assert_array_equal(after[name], before[name], err_msg=f"{layer.__name__}.{name}")
+
+
+def test_failed_instancenorm_forward_changes_no_buffer(device):
+    for affine in (False, True):
+        m = L.InstanceNorm2d(3, affine=affine, track_running_stats=True).to(device)
+        m(lucid.randn(2, 3, 4, 4, device=device))
+        before = _buffers(m)
+        for bad, message in ((lucid.randn(2, 4, 4, 4, device=device), "expected 3 channels.*dimension 1"),
+                             (lucid.randn(4, 4, 4, device=device), "expected 3 channels.*dimension 0"),
+                             (lucid.randn(2, 3, 1, 1, device=device), "more than 1 spatial element"),
+                             (lucid.randn(2, 3, device=device), "3-D or 4-D")):
+            with pytest.raises(ValueError, match=message):
+                m(bad)
+            after = _buffers(m)
+            for name in before:
+                np.testing.assert_array_equal(after[name], before[name])
+    assert L.InstanceNorm2d(3)(lucid.randn(1, 5, 2, 2, device=device)).shape == (1, 5, 2, 2)  # no stats: any C
+
+
+def test_functional_batch_norm_failure_leaves_running_stats(device):
+    mean, var = lucid.zeros(3, device=device), lucid.ones(3, device=device)
+    with pytest.raises(ValueError, match="3 elements"):
+        F.batch_norm(lucid.randn(4, 3, device=device), mean, var, weight=lucid.ones(2, device=device), training=True)
+    with pytest.raises(ValueError, match="3 elements"):  # running_var sized for 2 channels: mean untouched too
+        F.batch_norm(lucid.randn(4, 3, device=device), mean, lucid.ones(2, device=device), training=True)
+    np.testing.assert_array_equal(host(mean), np.zeros(3))
+    np.testing.assert_array_equal(host(var), np.ones(3))

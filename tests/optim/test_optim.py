@@ -700,3 +700,172 @@ def test_lbfgs_bad_input(device):
         optim.LBFGS([{"params": [p]}, {"params": [leaf([2.0], device)]}])
     with pytest.raises(TypeError, match="closure"):
         optim.LBFGS([p]).step()
+
+
+# ---- nothing half-changed: load_state_dict checks everything first, step checks before updating ----------
+def _snapshot(opt):
+    """Everything an optimizer holds, as host values, plus the identities of its objects."""
+    def plain(v):
+        if isinstance(v, lucid.Tensor):
+            return ("T", v.shape, v.dtype.name, host(v).tolist())
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        return v
+
+    state = {id(p): {k: plain(v) for k, v in s.items()} for p, s in opt.state.items()}
+    groups = [{k: (plain(v) if k != "params" else [id(p) for p in v]) for k, v in g.items()} for g in opt.param_groups]
+    objects = (id(opt.state), id(opt.param_groups), [id(g) for g in opt.param_groups],
+               {id(p): {k: id(v) for k, v in s.items()} for p, s in opt.state.items()})
+    return state, groups, objects
+
+
+def _stepped_adam(device, **kwargs):
+    params = [leaf(np.arange(6.0).reshape(2, 3), device), leaf([1.0, -2.0], device)]
+    opt = optim.Adam(params, lr=0.1, **kwargs)
+    sum((p * p).sum() for p in params).backward()
+    opt.step()
+    return params, opt
+
+
+def _corrupt(sd, device):
+    """(label, change to a state dict copy, error type, message pattern) for each kind of bad state dict."""
+    wrong = lucid.zeros(3, device=device)
+    ints = lucid.zeros((2,), dtype=lucid.int64, device=device)
+    return [
+        ("exp_avg shape", lambda d: d["state"][1].update(exp_avg=wrong), ValueError,
+         r"parameter 1 \(group 0, position 1\).*'exp_avg' has shape \(3,\), but the parameter has shape \(2,\)"),
+        ("exp_avg dtype", lambda d: d["state"][1].update(exp_avg_sq=ints), TypeError, r"'exp_avg_sq' has dtype int64"),
+        ("missing key", lambda d: d["state"][0].pop("exp_avg_sq"), ValueError, r"parameter 0.*lacks \['exp_avg_sq'\]"),
+        ("extra key", lambda d: d["state"][0].update(junk=1.0), ValueError, r"unexpected \['junk'\]"),
+        ("step type", lambda d: d["state"][0].update(step="1"), TypeError, r"'step' must be an integer, got str"),
+        ("step float", lambda d: d["state"][0].update(step=1.5), TypeError, r"'step' must be an integer"),
+        ("state type", lambda d: d["state"].update({0: [1]}), TypeError, r"parameter 0 .*must be a dict"),
+        ("lr type", lambda d: d["param_groups"][0].update(lr="0.1"), TypeError,
+         r"group 0: optimizer option 'lr' must be a number, got str '0.1'"),
+        ("lr bool", lambda d: d["param_groups"][0].update(lr=True), TypeError, r"'lr' must be a number"),
+        ("betas length", lambda d: d["param_groups"][0].update(betas=(0.9,)), ValueError, r"group 0: Invalid betas"),
+        ("betas type", lambda d: d["param_groups"][0].update(betas=("a", 0.9)), TypeError, r"'betas' must be a pair"),
+        ("amsgrad type", lambda d: d["param_groups"][0].update(amsgrad="yes"), TypeError, r"'amsgrad' must be a bool"),
+        ("eps value", lambda d: d["param_groups"][0].update(eps=-1.0), ValueError, r"group 0: Invalid eps"),
+        ("index twice", lambda d: d["param_groups"][0].update(params=[0, 0]), ValueError, r"lists 0 at position 1"),
+        ("params type", lambda d: d["param_groups"][0].update(params=None), TypeError, r"'params'"),
+        ("no state", lambda d: d.pop("state"), ValueError, r"no 'state' entry"),
+        ("state not a dict", lambda d: d.update(state=[]), TypeError, r"'state' must be a dict"),
+        ("group count", lambda d: d["param_groups"].append(dict(d["param_groups"][0])), ValueError,
+         r"2 parameter groups"),
+        ("param count", lambda d: d["param_groups"][0].update(params=[0]), ValueError, r"group 0 has 1 parameters"),
+    ]
+
+
+def test_load_state_dict_validates_everything_before_changing_anything(device):
+    params, opt = _stepped_adam(device)
+    sd = opt.state_dict()
+    before = _snapshot(opt)
+    for label, change, error, pattern in _corrupt(sd, device):
+        bad = copy.deepcopy(sd)
+        change(bad)
+        with pytest.raises(error, match=pattern):
+            opt.load_state_dict(bad)
+        assert _snapshot(opt) == before, label
+    opt.load_state_dict(sd)  # the good one still loads, and stepping goes on
+    opt.step()
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+def test_wrong_shaped_state_never_half_updates(device, foreach):
+    """Before: a (3,) exp_avg for a (2,) parameter loaded fine, and the next step updated parameter 0,
+    then failed on parameter 1."""
+    params, opt = _stepped_adam(device, foreach=foreach)
+    sd = copy.deepcopy(opt.state_dict())
+    sd["state"][1]["exp_avg"] = lucid.zeros(3, device=device)
+    fresh_params = [leaf(host(p), device) for p in params]
+    fresh = optim.Adam(fresh_params, lr=0.1, foreach=foreach)
+    with pytest.raises(ValueError, match="exp_avg"):
+        fresh.load_state_dict(sd)
+    assert not fresh.state
+    # state assigned by hand: step refuses before touching any parameter
+    opt.state[params[1]]["exp_avg"] = lucid.zeros(3, device=device)
+    values = [host(p) for p in params]
+    before = _snapshot(opt)
+    with pytest.raises(ValueError, match=r"parameter 1 of group 0: its state 'exp_avg' is \(3,\).*Nothing was updated"):
+        opt.step()
+    for p, v in zip(params, values):
+        np.testing.assert_array_equal(host(p), v)
+    assert _snapshot(opt) == before
+
+
+def test_load_state_dict_matches_torch_on_what_it_accepts(device):
+    """A state dict made by torch.optim.Adam (converted to lucid Tensors, step as an int) loads and
+    resumes the same trajectory; torch itself loads a wrong-shaped exp_avg silently and fails in step."""
+    torch = pytest.importorskip("torch")
+    init = [np.arange(6.0).reshape(2, 3), np.array([1.0, -2.0])]
+    tparams = [torch.tensor(x, requires_grad=True) for x in init]
+    topt = torch.optim.Adam(tparams, lr=0.1)
+    for _ in range(2):
+        topt.zero_grad()
+        sum((p * p).sum() for p in tparams).backward()
+        topt.step()
+    tsd = topt.state_dict()
+    ours = set(optim.Adam([leaf([0.0], device)]).defaults) | {"params"}
+    sd = {"param_groups": [{k: v for k, v in g.items() if k in ours} for g in tsd["param_groups"]],
+          "state": {k: {"step": int(s["step"]), "exp_avg": lucid.tensor(s["exp_avg"].numpy(), device=device),
+                        "exp_avg_sq": lucid.tensor(s["exp_avg_sq"].numpy(), device=device)}
+                    for k, s in tsd["state"].items()}}
+    params = [leaf(p.detach().numpy(), device) for p in tparams]
+    opt = optim.Adam(params, lr=0.5)
+    opt.load_state_dict(sd)
+    for o, ps in ((opt, params), (topt, tparams)):
+        o.zero_grad()
+        sum((p * p).sum() for p in ps).backward()
+        o.step()
+    for p, t in zip(params, tparams):
+        np.testing.assert_allclose(host(p), t.detach().numpy(), rtol=1e-12)
+    bad = copy.deepcopy(tsd)
+    bad["state"][1]["exp_avg"] = torch.zeros(3, dtype=torch.float64)
+    topt.load_state_dict(bad)  # torch accepts it ...
+    with pytest.raises(RuntimeError):
+        topt.step()  # ... and fails in step; lucid refuses at load (above)
+
+
+def test_option_types_are_checked_at_construction(device):
+    p = leaf([1.0], device)
+    with pytest.raises(TypeError, match="'lr' must be a number, got str"):
+        optim.SGD([p], lr="0.1")
+    with pytest.raises(TypeError, match="'nesterov' must be a bool"):
+        optim.SGD([p], lr=0.1, momentum=0.9, nesterov=1)
+    with pytest.raises(TypeError, match="'foreach' must be a bool or None"):
+        optim.Adam([p], foreach="yes")
+    with pytest.raises(TypeError, match="'etas' must be a pair of numbers"):
+        optim.Rprop([p], etas=(0.5, "1.2"))
+    with pytest.raises(TypeError, match="'history_size' must be an integer"):
+        optim.LBFGS([p], history_size=2.5)
+    with pytest.raises(TypeError, match="'lr' must be a number"):
+        optim.Adam([{"params": [p], "lr": None}])
+    optim.Adam([p], lr=np.float32(0.1), betas=[0.9, np.float64(0.99)])  # NumPy numbers and lists are fine
+
+
+def test_lbfgs_load_state_dict_checks_its_state(device):
+    init, loss = quadratic(np.random.default_rng(8), np.float64)
+    const = lambda v: lucid.tensor(v, device=device)  # noqa: E731
+    params = [leaf(x, device) for x in init]
+    opt = optim.LBFGS(params, lr=0.5, max_iter=2, history_size=2)
+    opt.step(_lbfgs_closure(opt, params, loss, const))
+    opt.step(_lbfgs_closure(opt, params, loss, const))
+    sd = opt.state_dict()
+    before = _snapshot(opt)
+    n = sum(p.numel() for p in params)
+    cases = [
+        (lambda d: d["state"][0].update(d=lucid.zeros(n + 1, dtype=lucid.float64, device=device)), ValueError,
+         rf"'d' must hold flat float64 vectors of the {n} elements"),
+        (lambda d: d["state"][0]["old_dirs"].pop(), ValueError, "one length"),
+        (lambda d: d["state"][0].pop("prev_flat_grad"), ValueError, r"missing \['prev_flat_grad'\]"),
+        (lambda d: d["state"][0].update(n_iter="2"), TypeError, "'n_iter' must be an integer"),
+        (lambda d: d["state"].update({1: {"n_iter": 0}}), ValueError, "first parameter only"),
+    ]
+    for change, error, pattern in cases:
+        bad = copy.deepcopy(sd)
+        change(bad)
+        with pytest.raises(error, match=pattern):
+            opt.load_state_dict(bad)
+        assert _snapshot(opt) == before
+    opt.load_state_dict(sd)

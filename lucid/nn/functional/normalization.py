@@ -171,10 +171,15 @@ def _channels(name, x, least=2):
     return x.shape[1]
 
 
-def _update(running, batch, momentum) -> None:
-    """``running = (1 - momentum) * running + momentum * batch`` in place, untracked."""
+def _update(pairs, momentum) -> None:
+    """``running = (1 - momentum) * running + momentum * batch`` in place, untracked, for each
+    ``(running, batch)`` pair whose running tensor is not None. Every new value is computed
+    before the first is written, so an error leaves all the running statistics as they were."""
     with grad_mode.no_grad():
-        running.mul_(1 - momentum).add_(batch.to(running.dtype) * momentum)
+        new = [(running, running * (1 - momentum) + batch.to(running.dtype) * momentum)
+               for running, batch in pairs if running is not None]
+        for running, value in new:
+            running.copy_(value)
 
 
 def _per_channel(array, x, c) -> Tensor:
@@ -193,8 +198,8 @@ def _with_running_stats(name, when, input, running_mean, running_var, weight, bi
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Batch normalization over ``(N, C, *)`` per channel. ``training``: batch statistics, and the
     running ones (when given) are updated in place: ``running = (1 - momentum) * running +
-    momentum * batch``, with the *unbiased* batch variance, as PyTorch. Otherwise the running
-    statistics normalize."""
+    momentum * batch``, with the *unbiased* batch variance, as PyTorch: after the output is
+    computed, so an error leaves them unchanged. Otherwise the running statistics normalize."""
     name = "batch_norm"
     c = _channels(name, input)
     for what, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
@@ -211,10 +216,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats)
     if stats:
         mean, var = stats[0]
-        if running_mean is not None:
-            _update(running_mean, _per_channel(mean, input, c).reshape(c), momentum)
-        if running_var is not None:
-            _update(running_var, _per_channel(var, input, c).reshape(c) * (count / (count - 1)), momentum)
+        _update([(running_mean, _per_channel(mean, input, c).reshape(c)),
+                 (running_var, _per_channel(var, input, c).reshape(c) * (count / (count - 1)))], momentum)
     return y
 
 
@@ -240,10 +243,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats)
     if stats:
         mean, var = stats[0]
-        if running_mean is not None:
-            _update(running_mean, _per_channel(mean, input, c).mean(0), momentum)
-        if running_var is not None:
-            _update(running_var, _per_channel(var, input, c).mean(0) * (count / (count - 1)), momentum)
+        _update([(running_mean, _per_channel(mean, input, c).mean(0)),
+                 (running_var, _per_channel(var, input, c).mean(0) * (count / (count - 1)))], momentum)
     return y
 
 

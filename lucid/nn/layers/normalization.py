@@ -3,7 +3,9 @@
 
 The batch and instance norms keep PyTorch's buffers: ``running_mean`` (zeros),
 ``running_var`` (ones; upstream Lucid 2.x had the two swapped) and ``num_batches_tracked``
-(int64), present when ``track_running_stats``.
+(int64), present when ``track_running_stats``. A forward that raises (wrong shape, channel count
+or dtype) leaves all three unchanged: the input is checked, the output computed and only then
+the buffers are updated.
 """
 
 from __future__ import annotations
@@ -75,6 +77,14 @@ class _NormBase(Module):
                 f"{getattr(input, 'shape', input)}"
             )
 
+    def _check_channels(self, input: Tensor, dim: int = 1) -> None:
+        if input.shape[dim] != self.num_features:
+            raise ValueError(
+                f"{type(self).__name__}: expected {self.num_features} channels (num_features) in dimension {dim}, "
+                f"got input of shape {input.shape}; give it input with {self.num_features} channels or build "
+                f"the layer with num_features={input.shape[dim]}"
+            )
+
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"track_running_stats={self.track_running_stats}")
@@ -83,16 +93,19 @@ class _NormBase(Module):
 class _BatchNorm(_NormBase):
     def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
+        self._check_channels(input)
+        counting = self.training and self.track_running_stats
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            with grad_mode.no_grad():
-                self.num_batches_tracked.add_(1)
-            if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / self.num_batches_tracked.item()
+        if counting and self.momentum is None:  # cumulative moving average, this batch included
+            factor = 1.0 / (self.num_batches_tracked.item() + 1)
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
-                            self.weight, self.bias, use_batch, factor, self.eps)
+        y = F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                         self.weight, self.bias, use_batch, factor, self.eps)
+        if counting:  # only once batch_norm went through, so a failed forward changes no buffer
+            with grad_mode.no_grad():
+                self.num_batches_tracked.add_(1)
+        return y
 
 
 class BatchNorm1d(_BatchNorm):
@@ -124,8 +137,8 @@ class _InstanceNorm(_NormBase):
         self._check_input(input)
         batched = input.ndim == self.dims + 2
         x = input if batched else input.unsqueeze(0)
-        if self.affine and x.shape[1] != self.num_features:
-            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels, got input {input.shape}")
+        if self.affine or self.track_running_stats:  # else any channel count goes, as in PyTorch
+            self._check_channels(input, 1 if batched else 0)
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training or not self.track_running_stats,
                             self.momentum if self.momentum is not None else 0.0, self.eps)
