@@ -2,8 +2,9 @@
 
 A :class:`DType` compares equal to the NumPy spelling of the same type (``np.float32``,
 ``"float32"``), so code written for upstream Lucid (which used NumPy dtypes) keeps working.
-Type promotion follows PyTorch: a floating operand wins over an integer one, Python
-scalars are weak (``float32 * 2.0`` stays float32).
+Type promotion follows PyTorch: a floating operand wins over an integer one, and 0-d tensors
+and Python scalars are weak: they change the result only when they are of a higher category
+(``float32 * 2.0`` and ``float32 (3,) + float64 0-d`` stay float32).
 """
 
 from __future__ import annotations
@@ -118,12 +119,36 @@ def promote_types(a: DType, b: DType) -> DType:
     return _INT_BY_SIZE[min(8, unsigned.itemsize * 2)]
 
 
+def _combine(higher: DType | None, lower: DType | None) -> DType | None:
+    """PyTorch's ``combine_categories``: the dtype of a lower-priority group of operands counts
+    only when its category (bool < integer < float) is higher than the higher-priority group's."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return promote_types(higher, lower)
+    return higher
+
+
+def result_type(dim: DType | None, zero_dim: DType | None = None, scalar: DType | None = None) -> DType:
+    """Result dtype of an elementwise op (PyTorch's ``result_type``) from the promoted dtypes of its
+    operands in three priority groups, each None when empty: tensors with dimensions, 0-d tensors,
+    Python scalars (see :func:`scalar_dtype`)."""
+    return _combine(dim, _combine(zero_dim, scalar))
+
+
+def scalar_dtype(scalar) -> DType:
+    """The dtype a Python scalar stands for in promotion: bool, int64 or the default float."""
+    if isinstance(scalar, bool):
+        return bool_
+    if isinstance(scalar, int):
+        return int64
+    if isinstance(scalar, float):
+        return _default_float
+    raise TypeError(f"unsupported operand type {type(scalar).__name__}; use a Tensor, bool, int or float")
+
+
 def scalar_result_type(dtype: DType, scalar) -> DType:
     """Result dtype when a tensor of ``dtype`` meets a Python scalar (scalars are weak)."""
-    if isinstance(scalar, bool):
-        return dtype
-    if isinstance(scalar, int):
-        return int64 if dtype.kind == "b" else dtype
-    if isinstance(scalar, float):
-        return dtype if dtype.kind == "f" else _default_float
-    raise TypeError(f"unsupported operand type {type(scalar).__name__}")
+    return result_type(dtype, scalar=scalar_dtype(scalar))

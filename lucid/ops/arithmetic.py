@@ -1,8 +1,10 @@
 """Binary elementwise ops with broadcasting and PyTorch's type promotion.
 
-Python scalars stay weak (``float32 * 2.0`` is float32); an integer tensor meeting a Python
-float becomes the default float dtype. Gradients of broadcast operands are summed back
-to the operand's shape (``unbroadcast``).
+Python scalars and 0-d tensors are weak (``float32 * 2.0`` and ``float32 (3,) * float64 0-d`` are
+float32); an integer tensor meeting a Python float becomes the default float dtype. Integer
+division by zero and negative integer powers raise, and floating ops return inf and nan without
+NumPy's warnings, all as PyTorch. Gradients of broadcast operands are summed back to the
+operand's shape (``unbroadcast``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 import operator
 
 from .. import dtypes as _dt
+from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
 from ._fast_path import fast_apply
@@ -65,12 +68,20 @@ def _coerce(x, like: Tensor) -> Tensor:
     return Tensor(x)
 
 
+def _tensors_result_type(a: Tensor, b: Tensor):
+    """PyTorch's result type of two tensors: a 0-d one counts only when of a higher category."""
+    a0, b0 = a._data.ndim == 0, b._data.ndim == 0
+    if a0 == b0:
+        return _dt.promote_types(a.dtype, b.dtype)
+    return _dt.result_type(b.dtype, a.dtype) if a0 else _dt.result_type(a.dtype, b.dtype)
+
+
 def operands(a, b):
     """``(a, b)`` ready for an elementwise op: Tensors share one dtype, scalars stay scalars."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             if a._device is b._device and a._data.dtype != b._data.dtype:
-                common = _dt.promote_types(a.dtype, b.dtype)
+                common = _tensors_result_type(a, b)
                 a, b = a.to(common), b.to(common)
             return a, b
         if isinstance(b, _SCALARS):
@@ -98,12 +109,89 @@ def _shape(x):
     return getattr(x, "shape", ())
 
 
+class IntegerDivisionError(ZeroDivisionError, RuntimeError):
+    """Integer ``//`` or ``%`` by zero: a ZeroDivisionError, and a RuntimeError as PyTorch's."""
+
+
+def _describe(x) -> str:
+    """An operand in an error message: ``int64 tensor of shape (3,)`` or ``Python int -1``."""
+    if isinstance(x, Tensor):
+        return f"{x.dtype.name} tensor of shape {x.shape}"
+    return f"Python {type(x).__name__} {x!r}"
+
+
+def _is_bool(x) -> bool:
+    return x.dtype is _dt.bool_ if isinstance(x, Tensor) else x.__class__ is bool
+
+
+def _as_uint8(x):
+    """A bool operand as uint8: how a backend without bool arithmetic (the array API standard) computes
+    ``mask + mask``, ``maximum(mask, mask)``, ``mask < mask`` (PyTorch and NumPy have them)."""
+    return x.to(_dt.uint8) if isinstance(x, Tensor) else int(x)
+
+
+def _refuse_bool(a, b) -> None:
+    """PyTorch's refusal of a bool operand (tensor or Python bool) in a subtraction."""
+    if _is_bool(a) or _is_bool(b):
+        raise TypeError(
+            f"sub({_describe(a)}, {_describe(b)}): subtraction with a bool operand is not supported (as in "
+            f"PyTorch); invert a mask with ~mask or logical_not(mask), combine two masks with ^ or logical_xor, "
+            f"or cast first (x.long(), x.float())")
+
+
+def _integer_division(name):
+    """The check of a floor division (``//``, ``%``) on promoted operands, as PyTorch: bool
+    operands raise, and so does an integer divisor with a zero (NumPy would give 0)."""
+
+    def check(a, b):
+        kind = (a if isinstance(a, Tensor) else b).dtype.kind
+        if kind == "b":
+            raise TypeError(f"{name} is not supported for bool operands ({_describe(a)}, {_describe(b)}); "
+                            f"cast them to an integer dtype first (x.long())")
+        if kind != "f" and (bool(b.xp.any(b._data == 0)) if isinstance(b, Tensor) else b == 0):
+            raise IntegerDivisionError(
+                f"{name}: integer division by zero (the divisor, {_describe(b)}, is or holds 0; the dividend is "
+                f"{_describe(a)}); mask the zeros first, or compute in floats (x.float()) to get inf and nan")
+
+    return check
+
+
+def _exact_pow(a, b):
+    """``a ** b`` on bool or integer operands where PyTorch's differs from NumPy's (None elsewhere):
+    a negative Python-int exponent raises; negative exponents in a tensor give ``1 / a**n`` truncated
+    (1 for base 1, +-1 for base -1, else 0); bools only as ``mask ** True`` (the mask) or ``** False``."""
+    t = a if isinstance(a, Tensor) else b
+    if t.dtype is _dt.bool_:
+        if isinstance(a, Tensor) and isinstance(b, bool):
+            return Tensor._make(a._data | (not b), a._device)
+        raise TypeError(f"pow is not supported for bool operands ({_describe(a)} ** {_describe(b)}); "
+                        f"cast the base to an integer or float dtype first (x.long() or x.float())")
+    if not isinstance(b, Tensor):
+        if b < 0:
+            raise RuntimeError(f"pow: Integers to negative integer powers are not allowed ({_describe(a)} ** {b}); "
+                               f"use a float exponent (x ** {float(b)}) or a float base (x.float() ** {b})")
+        return None
+    xp, exponent = b.xp, b._data
+    negative = exponent < 0
+    if (isinstance(a, Tensor) and a._device is not b._device) or not bool(xp.any(negative)):
+        return None
+    base = a._data if isinstance(a, Tensor) else a
+    powers = base ** xp.where(negative, xp.zeros_like(exponent), exponent)  # 1 where the exponent is negative
+    powers = xp.where(negative & (exponent % 2 != 0), base * powers, powers)  # (+-1) ** odd n = +-1
+    beyond_one = xp.abs(base) != 1 if isinstance(a, Tensor) else abs(base) != 1
+    return Tensor._make(xp.where(negative & beyond_one, xp.zeros_like(powers), powers), b._device)
+
+
 class _Binary(Function):
     """Base of broadcasting binary ops. ``compute(xp, a, b)`` is the raw array op (also used
     by ``fast_apply``); ``saves`` says whether backward needs the operands."""
 
     saves = True
     to_float = False  # integer operands become the default float dtype first (true division)
+    refuses_bool = False  # True: a bool operand raises, as in PyTorch's subtraction
+    # exact(a, b): run on bool or integer operands (after promotion) to raise where PyTorch does, or to
+    # return the result itself where NumPy's would differ; None: nothing to do
+    exact = None
 
     def forward(self, a, b):
         if self.needs_input_grad:  # only a recorded node needs shapes and operands
@@ -124,6 +212,7 @@ class Add(_Binary):
     saves = False
 
     @staticmethod
+    @float_errors_ignored
     def compute(xp, a, b):
         return a + b
 
@@ -133,8 +222,10 @@ class Add(_Binary):
 
 class Sub(_Binary):
     saves = False
+    refuses_bool = True
 
     @staticmethod
+    @float_errors_ignored
     def compute(xp, a, b):
         return a - b
 
@@ -144,6 +235,7 @@ class Sub(_Binary):
 
 class Mul(_Binary):
     @staticmethod
+    @float_errors_ignored
     def compute(xp, a, b):
         return a * b
 
@@ -156,6 +248,7 @@ class Mul(_Binary):
 class Div(_Binary):
     to_float = True
     @staticmethod
+    @float_errors_ignored
     def compute(xp, a, b):
         return a / b
 
@@ -168,6 +261,7 @@ class Div(_Binary):
 class Pow(_Binary):
     saves = False  # saves its output too, below
     autocast_policy = FLOAT32
+    exact = staticmethod(_exact_pow)
 
     def forward(self, a, b):
         out = super().forward(a, b)
@@ -175,6 +269,7 @@ class Pow(_Binary):
         return out
 
     @staticmethod
+    @float_errors_ignored
     def compute(xp, a, b):
         return a**b
 
@@ -232,7 +327,10 @@ class Atan2(_Binary):
 class Remainder(_Binary):
     """Python-style remainder (sign of the divisor), as ``%`` and ``torch.remainder``."""
 
+    exact = staticmethod(_integer_division("remainder"))
+
     @staticmethod
+    @float_errors_ignored
     def compute(xp, a, b):
         return a % b
 
@@ -249,6 +347,17 @@ def _broadcast_error(name, a, b, error):
     )
 
 
+def _overflow_error(name, a, b, error):
+    """The backend's refusal of a Python int outside an integer tensor's dtype, reworded (PyTorch
+    would wrap the value around silently)."""
+    t, scalar = (a, b) if isinstance(a, Tensor) else (b, a)
+    if isinstance(scalar, Tensor):
+        return error
+    wider = "x.double()" if t.dtype is _dt.int64 else "x.long()"
+    return OverflowError(f"{name}: the Python int {scalar} does not fit the tensor's dtype {t.dtype.name} (shape "
+                         f"{t.shape}); cast the tensor to a wider dtype first ({wider}) or use a value in its range")
+
+
 def _floating(x):
     if isinstance(x, Tensor) and x._device.dtypes[x._data.dtype].kind != "f":
         return x.to(_dt.get_default_dtype())
@@ -259,25 +368,43 @@ _DOCS = {
     "Add": "``a + b`` with broadcasting.", "Sub": "``a - b`` with broadcasting.",
     "Mul": "``a * b`` with broadcasting.",
     "Div": "``a / b`` (true division: integer operands give the default float dtype, as PyTorch).",
-    "Pow": "``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``.",
+    "Pow": "``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``. Integers as PyTorch: a negative "
+           "Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0).",
     "Maximum": "Elementwise maximum; tied elements share the gradient equally.",
     "Minimum": "Elementwise minimum; tied elements share the gradient equally.",
     "Atan2": "Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``).",
-    "Remainder": "Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``.",
+    "Remainder": "Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor "
+                 "of 0 raises ZeroDivisionError.",
 }
 
 
 def _binary(cls):
-    to_float = cls.to_float
+    to_float, exact, refuses_bool = cls.to_float, cls.exact, cls.refuses_bool
 
     def op(a, b):
-        a, b = operands(a, b)
+        x, y = operands(a, b)
+        if refuses_bool and (x is not a or y is not b):  # a bool operand is converted unless both are bools
+            _refuse_bool(a, b)
         if to_float:
-            a, b = _floating(a), _floating(b)
+            x, y = _floating(x), _floating(y)
         try:
-            return fast_apply(cls, a, b)
+            if exact is not None:
+                t = x if isinstance(x, Tensor) else y
+                if t._data.dtype not in t._device.floating:
+                    result = exact(x, y)
+                    if result is not None:
+                        return result
+            return fast_apply(cls, x, y)
         except ValueError as error:  # the backend's broadcasting error, reworded with both shapes
-            raise _broadcast_error(cls.__name__.lower(), a, b, error) from error
+            raise _broadcast_error(cls.__name__.lower(), x, y, error) from error
+        except OverflowError as error:
+            raise _overflow_error(cls.__name__.lower(), x, y, error) from error
+        except TypeError:  # two bools, which the backend may have no arithmetic for (exact ops decide themselves)
+            if refuses_bool:
+                _refuse_bool(a, b)
+            if exact is None and _is_bool(x) and _is_bool(y):
+                return op(_as_uint8(x), _as_uint8(y)).to(_dt.bool_)
+            raise
 
     op.__name__ = op.__qualname__ = cls.__name__.lower()
     op.__doc__ = _DOCS[cls.__name__] + " Python scalars are weak: ``float32 * 2.0`` stays float32."
@@ -291,8 +418,9 @@ true_divide = divide = div
 multiply, subtract = mul, sub
 
 
-def _nondiff(fn, name):
-    """A binary op without gradient (comparisons, floor division, logical and bitwise ops)."""
+def _nondiff(fn, name, check=None):
+    """A binary op without gradient (comparisons, floor division, logical and bitwise ops);
+    ``check(a, b)`` sees the promoted operands first and raises where PyTorch does."""
 
     def op(a, b):
         a, b = operands(a, b)
@@ -301,10 +429,18 @@ def _nondiff(fn, name):
             from .._backend.device import DeviceMismatchError
 
             raise DeviceMismatchError(f"{name} got tensors on {a._device} and {b._device}; move them to one device")
+        if check is not None:
+            check(a, b)
         try:
             result = fn(a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
         except ValueError as error:
             raise _broadcast_error(name, a, b, error) from error
+        except OverflowError as error:
+            raise _overflow_error(name, a, b, error) from error
+        except TypeError:  # two bools, which the backend may not order
+            if _is_bool(a) and _is_bool(b):
+                return op(_as_uint8(a), _as_uint8(b))
+            raise
         return Tensor._make(result, t._device)
 
     op.__name__ = op.__qualname__ = name
@@ -318,10 +454,23 @@ lt = _nondiff(operator.lt, "lt")
 le = _nondiff(operator.le, "le")
 gt = _nondiff(operator.gt, "gt")
 ge = _nondiff(operator.ge, "ge")
-floor_divide = _nondiff(operator.floordiv, "floor_divide")
-bitwise_and = _nondiff(operator.and_, "bitwise_and")
-bitwise_or = _nondiff(operator.or_, "bitwise_or")
-bitwise_xor = _nondiff(operator.xor, "bitwise_xor")
+
+
+def _bitwise(name):
+    """The check of a bitwise op on promoted operands: floats raise, as in PyTorch."""
+
+    def check(a, b):
+        if (a if isinstance(a, Tensor) else b).dtype.kind == "f":
+            raise TypeError(f"{name} needs bool or integer operands, got {_describe(a)} and {_describe(b)}; "
+                            f"compare first (x > 0) or cast (x.long())")
+
+    return check
+
+
+floor_divide = _nondiff(float_errors_ignored(operator.floordiv), "floor_divide", _integer_division("floor_divide"))
+bitwise_and = _nondiff(operator.and_, "bitwise_and", _bitwise("bitwise_and"))
+bitwise_or = _nondiff(operator.or_, "bitwise_or", _bitwise("bitwise_or"))
+bitwise_xor = _nondiff(operator.xor, "bitwise_xor", _bitwise("bitwise_xor"))
 
 
 def bitwise_not(x: Tensor) -> Tensor:

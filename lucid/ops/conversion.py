@@ -4,8 +4,12 @@ methods ``to``, ``cpu``, ``cuda``, ``type`` and the cast shorthands (``float()``
 from __future__ import annotations
 
 from .._backend.device import device as _parse_device
+from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor, _move, parse_to_args
 from ..autograd.function import Function
+
+# a cast that overflows (float32 -> float16) gives inf without NumPy's warning, as in PyTorch
+_astype = float_errors_ignored(lambda xp, x, native: xp.astype(x, native, copy=True))
 
 
 class ToCopy(Function):
@@ -16,7 +20,7 @@ class ToCopy(Function):
         self.out_device = device
         if device is not self.device:
             x = _move(x, self.device, device)
-        return device.xp.astype(x, device.backend.native_dtype(dtype), copy=True)
+        return _astype(device.xp, x, device.backend.native_dtype(dtype))
 
     def backward(self, grad):
         return grad.to(self.device, self.src_dtype)

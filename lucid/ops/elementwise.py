@@ -1,13 +1,17 @@
 """Unary elementwise math, one table row per op: how to compute it and its derivative.
 
 Each row becomes a :class:`Function` subclass. ``save`` says what backward needs: the
-input ``x``, the output ``y``, both, or nothing, so nothing more is kept alive.
+input ``x``, the output ``y``, both, or nothing, so nothing more is kept alive. Integer and
+bool inputs follow PyTorch: the math functions compute in the default float dtype, the others
+keep integer dtypes and refuse bools where PyTorch does.
 """
 
 from __future__ import annotations
 
 import math
 
+from .. import dtypes as _dt
+from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
 from ._fast_path import fast_apply
@@ -86,7 +90,7 @@ _TABLE = {
     "square": (lambda xp, x: x * x, lambda x, y, g: 2 * g * x, "x"),
     "erf": (erf_array, lambda x, y, g: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x"),
     # piecewise constant: zero gradient almost everywhere
-    "sign": (lambda xp, x: xp.sign(x), _zero_grad, ""),
+    "sign": (lambda xp, x: xp.where(xp.isnan(x), xp.zeros_like(x), xp.sign(x)), _zero_grad, ""),  # 0 at nan
     "floor": (lambda xp, x: xp.floor(x), _zero_grad, ""),
     "ceil": (lambda xp, x: xp.ceil(x), _zero_grad, ""),
     "round": (lambda xp, x: xp.round(x), _zero_grad, ""),
@@ -96,11 +100,39 @@ _TABLE = {
 # autocast runs these in float32: in float16 they overflow or lose too much precision
 _FLOAT32 = ("exp", "expm1", "log", "log2", "log10", "log1p", "rsqrt", "reciprocal", "tan", "sinh", "cosh", "asin",
             "acos")
+# where NumPy warns (log(0), sqrt(-1), overflow, sin(inf)) and PyTorch silently gives inf or nan
+_WARNS = ("exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "square", "sin", "cos",
+          "tan", "asin", "acos", "sinh", "cosh")
+_TABLE = {name: (float_errors_ignored(row[0]), *row[1:]) if name in _WARNS else row for name, row in _TABLE.items()}
+
+# the ops that keep integer dtypes (the others compute integers and bools in the default float
+# dtype), and what each does with bools: the dtype it computes them in, or PyTorch's refusal
+_KEEP_INTEGERS = {
+    **{name: f"{name} is not defined for bool tensors" for name in ("abs", "floor", "ceil", "round", "trunc")},
+    "neg": "negation, the - operator, is not supported on bool tensors; invert a mask with ~x or logical_not(x)",
+    "sign": _dt.bool_, "square": _dt.int64,
+}
+
+
+def _exact(cls, x: Tensor, name: str) -> Tensor:
+    """Op ``name`` of an integer or bool ``x``, in the dtype PyTorch computes it in."""
+    if name not in _KEEP_INTEGERS:
+        return fast_apply(cls, x.to(_dt.get_default_dtype()))
+    if x.dtype is _dt.bool_:
+        rule = _KEEP_INTEGERS[name]
+        if isinstance(rule, str):
+            raise TypeError(f"{name}: {rule} (got a bool tensor of shape {x.shape}); cast it first (x.long())")
+        if rule is _dt.bool_:  # the sign of a mask is the mask
+            return x.to(rule, copy=True)
+        x = x.to(rule)
+    return fast_apply(cls, x)
 
 
 def _unary(cls, name: str):
     def op(x: Tensor) -> Tensor:
-        return fast_apply(cls, x)
+        if x._data.dtype in x._device.floating:
+            return fast_apply(cls, x)
+        return _exact(cls, x, name)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"Elementwise ``{name}`` of ``x`` (differentiable)."
@@ -138,6 +170,9 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x if min is None else maximum(x, min)
         return out if max is None else minimum(out, max)
+    # number bounds are weak, as in PyTorch: a float bound makes an integer x the default float dtype
+    weak = [_dt.scalar_dtype(b) for b in (min, max) if b is not None]
+    x = x.to(_dt.result_type(x.dtype, scalar=_dt.promote_types(weak[0], weak[-1])))
     return Clamp.apply(x, lo=min, hi=max)
 
 

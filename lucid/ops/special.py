@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 
+from .._backend.numpy_backend import float_errors_ignored
+
 _SERIES_TERMS = 60  # 2**n x**(2n+1) / (2n+1)!! reaches 1e-17 of the sum for |x| <= 3
 _FRACTION_DEPTH = 60  # continued fraction of erfc, accurate to float64 for |x| >= 3
 
 
+@float_errors_ignored  # huge or infinite x overflow x * x silently, as erf(inf) = 1 needs
 def erf_generic(xp, x):
     """Error function to float64 accuracy from basic array ops.
 
@@ -34,8 +37,13 @@ def erf_generic(xp, x):
 
 
 def erf_array(xp, x):
-    """``erf`` of an array on the backend that owns ``xp`` (its native one when it has one)."""
-    return _native_erf(xp)(x) if _native_erf(xp) is not None else erf_generic(xp, x)
+    """``erf`` of an array on the backend that owns ``xp`` (its native one when it has one), in
+    ``x``'s dtype (SciPy computes float16 in float32)."""
+    native = _native_erf(xp)
+    if native is None:
+        return erf_generic(xp, x)
+    out = native(x)
+    return out if out.dtype == x.dtype else xp.astype(out, x.dtype)
 
 
 _NATIVE: dict[int, object] = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import operator
+import warnings
 
 import numpy as np
 import pytest
@@ -240,3 +242,131 @@ def test_true_division_of_integers_gives_default_float(device):
     np.testing.assert_allclose((i / 4).numpy(force=True), np.arange(6) / 4)
     assert lucid.atan2(i, i).dtype == lucid.float32
     assert lucid.add.__doc__ and "broadcasting" in lucid.eq.__doc__
+
+
+# ---- integer and bool inputs, special values, errors (as PyTorch) ---------------------------
+EXACT = ["int64", "int32", "int16", "int8", "uint8", "bool"]
+
+
+def _supported(device, names):
+    return [n for n in names if device.backend.supports(lucid.dtypes.to_dtype(n))]
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_ops_on_integers_and_bools_follow_pytorch(name, device):
+    torch = pytest.importorskip("torch")
+    for dtype in EXACT:
+        data = [True, False, True] if dtype == "bool" else [0, 1, 2]
+        x = lucid.tensor(data, dtype=getattr(lucid, dtype), device=device)
+        try:
+            want = getattr(torch, name)(torch.tensor(data, dtype=getattr(torch, dtype)))
+        except (RuntimeError, TypeError):  # PyTorch refuses bools here (abs, neg, floor, ...)
+            with pytest.raises(TypeError, match=rf"{name}: .*bool tensor.*cast it first"):
+                getattr(lucid, name)(x)
+            continue
+        got = getattr(lucid, name)(x)
+        assert got.dtype.name == str(want.dtype).removeprefix("torch."), f"{name}({dtype})"
+        np.testing.assert_allclose(got.numpy(force=True).astype(float), want.numpy().astype(float), rtol=1e-6,
+                                   err_msg=f"{name}({dtype})")
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_ops_keep_floating_dtypes(name, device):
+    for dtype in _supported(device, ["float16", "float32", "float64"]):
+        x = lucid.tensor([0.5, 1.0], dtype=getattr(lucid, dtype), device=device)
+        assert getattr(lucid, name)(x).dtype.name == dtype
+
+
+def test_special_values_give_inf_and_nan_without_warnings(device):
+    torch = pytest.importorskip("torch")
+    special = [0.0, -1.0, 1.0, math.inf, -math.inf, math.nan, 3e38, 100.0]
+    tx = torch.tensor(special)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in UNARY:
+            x = lucid.tensor(special, device=device, requires_grad=True)
+            np.testing.assert_allclose(getattr(lucid, name)(x).detach().numpy(force=True),
+                                       getattr(torch, name)(tx).numpy(), rtol=1e-6, err_msg=name)
+            getattr(lucid, name)(x).sum().backward()
+        x = lucid.tensor(special, device=device, requires_grad=True)
+        y = lucid.tensor(special[::-1], device=device)
+        ty = torch.tensor(special[::-1])
+        for op in ("add", "sub", "mul", "div", "pow", "remainder", "floor_divide"):
+            np.testing.assert_allclose(getattr(lucid, op)(x, y).detach().numpy(force=True),
+                                       getattr(torch, op)(tx, ty).numpy(), rtol=1e-6, err_msg=op)
+        i = lucid.tensor([-1, 0, 1], device=device)
+        np.testing.assert_array_equal((i / 0).numpy(force=True), [-math.inf, math.nan, math.inf])
+        x = lucid.tensor(special, device=device, requires_grad=True)
+        (x * lucid.tensor(1e300, dtype=lucid.float64, device=device)).sum().backward()  # casts overflow to inf
+
+
+@pytest.mark.parametrize("op", [operator.floordiv, operator.mod])
+def test_integer_division_by_zero_raises(op, device):
+    i = lucid.tensor([5, -5, 0], device=device)
+    for divisor in (0, lucid.tensor([1, 0, 2], device=device), lucid.tensor(0, device=device)):
+        with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+            op(i, divisor)
+    with pytest.raises(RuntimeError, match="integer division by zero"):  # PyTorch's type too
+        op(1, i)
+    assert op(i.float(), 0).dtype == lucid.float32  # floats give inf and nan
+    with pytest.raises(TypeError, match="bool operands"):
+        op(lucid.tensor([True], device=device), lucid.tensor([True], device=device))
+
+
+def test_integer_powers_follow_pytorch(device):
+    torch = pytest.importorskip("torch")
+    base, exponent = [0, 1, -1, 2, -2, 3], [-1, -2, -3, 0, 1, 2]
+    i, e = lucid.tensor(base, device=device), lucid.tensor(exponent, device=device)
+    ti, te = torch.tensor(base), torch.tensor(exponent)
+    for got, want in [(i ** e, ti ** te), (2 ** e, 2 ** te), ((-1) ** e, (-1) ** te), (i ** 0.5, ti ** 0.5),
+                      (i.to(lucid.int8) ** e.to(lucid.int8), ti.to(torch.int8) ** te.to(torch.int8)),
+                      (i ** lucid.tensor(-1, device=device), ti ** torch.tensor(-1)), (i ** 2, ti ** 2)]:
+        assert got.dtype.name == str(want.dtype).removeprefix("torch.")
+        np.testing.assert_allclose(got.numpy(force=True), want.numpy())
+    for x in (i, lucid.tensor(3, device=device), lucid.tensor([True], device=device)):
+        with pytest.raises(RuntimeError, match="Integers to negative integer powers are not allowed"):
+            x ** -1
+    mask = lucid.tensor([True, False], device=device)
+    assert (mask ** True).tolist() == [True, False] and (mask ** False).tolist() == [True, True]
+    with pytest.raises(TypeError, match="pow is not supported for bool operands"):
+        mask ** mask
+
+
+def test_bool_operands_where_pytorch_refuses_them(device):
+    mask = lucid.tensor([True, False], device=device)
+    x = lucid.ones(2, device=device)
+    for a, b in [(mask, mask), (x, mask), (mask, 1), (x, True), (True, x), (True, mask)]:
+        with pytest.raises(TypeError, match="subtraction with a bool operand.*logical_not"):
+            a - b
+    with pytest.raises(TypeError, match="bitwise_and needs bool or integer operands"):
+        x & x
+    with pytest.raises(TypeError, match="bitwise_or needs bool or integer operands"):
+        lucid.arange(2, device=device) | 1.5
+
+
+def test_bool_arithmetic_on_every_backend(device):
+    torch = pytest.importorskip("torch")
+    a, b = [True, True, False, False], [True, False, True, False]
+    la, lb = lucid.tensor(a, device=device), lucid.tensor(b, device=device)
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    for op in (operator.add, operator.mul, operator.lt, operator.ge, "maximum", "minimum"):
+        ours, theirs = (getattr(lucid, op), getattr(torch, op)) if isinstance(op, str) else (op, op)
+        for x, y, tx, ty in [(la, lb, ta, tb), (la, True, ta, True)][: 1 if isinstance(op, str) else 2]:
+            got, want = ours(x, y), theirs(tx, ty)
+            assert got.dtype == lucid.bool and got.tolist() == want.tolist(), op
+
+
+def test_python_int_outside_the_dtype_is_a_clear_error(device):
+    i8 = lucid.tensor([1, 100], dtype=lucid.int8, device=device)
+    with pytest.raises(OverflowError, match=r"add: the Python int 1000 does not fit the tensor's dtype int8"):
+        i8 + 1000
+    with pytest.raises(OverflowError, match="does not fit"):
+        lucid.tensor([1, 2], dtype=lucid.uint8, device=device) // -1
+
+
+def test_clamp_with_number_bounds_promotes_as_pytorch(device):
+    i = lucid.tensor([1, 5, 9], device=device)
+    assert i.clamp(2, 6).dtype == lucid.int64
+    out = i.clamp(2.5, 6)
+    assert out.dtype == lucid.float32 and out.tolist() == [2.5, 5.0, 6.0]
+    assert lucid.tensor([True, False], device=device).clamp(0, 1).dtype == lucid.int64
