@@ -79,12 +79,20 @@ _CACHE: dict[tuple[str, int | None], Device] = {}
 _PATTERN = re.compile(r"^([a-z_][a-z0-9_]*)(?::(\d+))?$")
 
 
+def _parse(text: str):
+    """The regex match of a device string and its canonical type (None when not a known one)."""
+    m = _PATTERN.match(text)
+    return m, m and registry.canonical_type(m.group(1))
+
+
 def device(spec=None, index: int | None = None) -> Device:
     """Parse ``spec`` into a :class:`Device`.
 
     Accepted: a Device, ``"cpu"``, ``"cuda"`` (the current CUDA device), ``"cuda:N"``, an
     integer N (``cuda:N``), ``"gpu"``/``"gpu:N"`` (upstream Lucid's alias of ``cuda``), and
-    the types of any backend registered with :func:`lucid.register_backend`.
+    the types of any backend registered with :func:`lucid.register_backend`. Strings are exact,
+    as ``torch.device``: ``"CPU"``, ``"Cuda:0"`` or ``" cpu"`` are refused (the error names the
+    form meant), so code written for lucid runs unchanged on PyTorch.
     """
     if isinstance(spec, Device):
         return spec
@@ -94,11 +102,14 @@ def device(spec=None, index: int | None = None) -> Device:
         spec, index = "cuda", spec
     if not isinstance(spec, str):
         spec = str(spec)  # backend device objects such as torch.device print as "cuda:0"
-    m = _PATTERN.match(spec.strip().lower())
-    kind = m and registry.canonical_type(m.group(1))
+    m, kind = _parse(spec)
     if kind is None:
+        meant = spec.strip().lower()
+        hint = ""
+        if meant != spec and _parse(meant)[1] is not None:
+            hint = f" (device strings are lowercase without spaces, as in PyTorch: did you mean {meant!r}?)"
         raise UnknownDeviceError(
-            f"unknown device {spec!r}; accepted forms: "
+            f"unknown device {spec!r}{hint}; accepted forms: "
             + ", ".join(registry.accepted_forms())
         )
     if m.group(2) is not None:

@@ -3,15 +3,39 @@ the ``*_like`` forms) and random ones (rand, randn, randint, normal, uniform, ..
 
 from __future__ import annotations
 
+import math
+import operator
+
 from .. import dtypes as _dt
 from .._backend.device import device as _device
 from .._tensor import Tensor
 
 
-def _shape(size):
+def _count(value, name: str, what: str) -> int:
+    """``value`` as a non-negative int (an int, or an integer scalar/tensor: anything with ``__index__``);
+    a float, bool or string is a TypeError naming ``what``, a negative number a RuntimeError, as PyTorch."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        n = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name}(): {what} must be an int, got {type(value).__name__} {value!r}; "
+                        f"pass a whole number (e.g. int(n))") from None
+    if n < 0:
+        raise RuntimeError(f"{name}(): {what} must be >= 0, got {n}")
+    return n
+
+
+def _shape(size, name: str) -> tuple:
+    """The sizes given one by one or as one tuple/list, as a tuple of non-negative ints."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(int(s) for s in size)
+    return tuple(_count(s, name, f"every entry of argument 'size' {tuple(size)!r}") for s in size)
+
+
+def _size(size, name: str) -> tuple:
+    """A ``size=`` argument (one int or a tuple/list of them) as a tuple of non-negative ints."""
+    return _shape(size if isinstance(size, (tuple, list)) else (size,), name)
 
 
 def _place(dtype, device, default=None):
@@ -27,26 +51,28 @@ def _finish(array, dev, requires_grad):
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it when not given)."""
+    if isinstance(fill_value, (str, bytes)) or not hasattr(fill_value, "__float__"):
+        raise TypeError(f"full(): fill_value must be a number, got {type(fill_value).__name__} {fill_value!r}")
     if dtype is None:
         dtype = _dt.bool_ if isinstance(fill_value, bool) else _dt.int64 if isinstance(fill_value, int) else None
     dev, dt = _place(dtype, device)
-    arr = dev.xp.full(_shape((size,)) if isinstance(size, int) else _shape(size), fill_value,
-                      dtype=dev.backend.native_dtype(dt), device=dev.native)
+    arr = dev.xp.full(_size(size, "full"), fill_value, dtype=dev.backend.native_dtype(dt), device=dev.native)
     return _finish(arr, dev, requires_grad)
 
 
-def _constant(fill):
+def _constant(fill, name):
     def make(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        shape = _shape(size, name)
         dev, dt = _place(dtype, device)
         xp = dev.xp
         fn = xp.zeros if fill == 0 else xp.ones if fill == 1 else xp.empty
-        return _finish(fn(_shape(size), dtype=dev.backend.native_dtype(dt), device=dev.native), dev, requires_grad)
+        return _finish(fn(shape, dtype=dev.backend.native_dtype(dt), device=dev.native), dev, requires_grad)
 
+    make.__name__ = make.__qualname__ = name
     return make
 
 
-zeros, ones, empty = _constant(0), _constant(1), _constant(None)
-zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
+zeros, ones, empty = _constant(0, "zeros"), _constant(1, "ones"), _constant(None, "empty")
 zeros.__doc__ = "A tensor of zeros with the given size (default dtype float32)."
 ones.__doc__ = "A tensor of ones with the given size (default dtype float32)."
 empty.__doc__ = "An uninitialised tensor with the given size."
@@ -54,6 +80,7 @@ empty.__doc__ = "An uninitialised tensor with the given size."
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """The ``n x m`` identity matrix."""
+    n, m = _count(n, "eye", "argument 'n'"), None if m is None else _count(m, "eye", "argument 'm'")
     dev, dt = _place(dtype, device)
     arr = dev.xp.eye(n, m, dtype=dev.backend.native_dtype(dt), device=dev.native)
     return _finish(arr, dev, requires_grad)
@@ -63,6 +90,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float."""
     if end is None:
         start, end = 0, start
+    _check_range(start, end, step)
     if dtype is None:
         dtype = _dt.int64 if all(isinstance(v, int) for v in (start, end, step)) else None
     dev, dt = _place(dtype, device)
@@ -70,35 +98,58 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     return _finish(arr, dev, requires_grad)
 
 
+def _check_range(start, end, step) -> None:
+    """PyTorch's RuntimeErrors for an ``arange`` that would not end, or that runs the wrong way."""
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, "__float__"):
+            raise TypeError(f"arange(): {name} must be a number, got {type(v).__name__} {v!r}")
+        if not math.isfinite(v):
+            raise RuntimeError(f"arange(): {name} must be finite, got {v}")
+    if step == 0:
+        raise RuntimeError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange(): the range from start={start} to end={end} runs the other way from step={step}; "
+                           f"flip the sign of step or swap start and end")
+
+
 def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    steps = _count(steps, "linspace", "argument 'steps'")
     dev, dt = _place(dtype, device)
     arr = dev.xp.linspace(start, end, steps, dtype=dev.backend.native_dtype(dt), device=dev.native)
     return _finish(arr, dev, requires_grad)
 
 
-def _like_kwargs(x, dtype, device):
-    return {"dtype": dtype if dtype is not None else x.dtype, "device": device if device is not None else x.device}
+def _like(x, dtype, device, name):
+    """``x``'s shape, and the dtype and device arguments: the given ones, else ``x``'s."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}() expects a Tensor to take the shape of, got {type(x).__name__}; pass a tensor, "
+                        f"or call {name.removesuffix('_like')}(size) with the size")
+    return x.shape, {"dtype": x.dtype if dtype is None else dtype, "device": x.device if device is None else device}
 
 
 def zeros_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Zeros with the shape (and, unless given, dtype and device) of ``x``."""
-    return zeros(x.shape, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
+    shape, kwargs = _like(x, dtype, device, "zeros_like")
+    return zeros(shape, **kwargs, requires_grad=requires_grad)
 
 
 def ones_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Ones with the shape (and, unless given, dtype and device) of ``x``."""
-    return ones(x.shape, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
+    shape, kwargs = _like(x, dtype, device, "ones_like")
+    return ones(shape, **kwargs, requires_grad=requires_grad)
 
 
 def empty_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor with the shape (and dtype, device) of ``x``."""
-    return empty(x.shape, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
+    shape, kwargs = _like(x, dtype, device, "empty_like")
+    return empty(shape, **kwargs, requires_grad=requires_grad)
 
 
 def full_like(x: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` everywhere, with the shape (and dtype, device) of ``x``."""
-    return full(x.shape, fill_value, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
+    shape, kwargs = _like(x, dtype, device, "full_like")
+    return full(shape, fill_value, **kwargs, requires_grad=requires_grad)
 
 
 # ---- random -------------------------------------------------------------------------
@@ -112,52 +163,59 @@ def _random(kind, size, dtype, device, requires_grad, default=None, **params):
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform random numbers in [0, 1)."""
-    return _random("uniform", _shape(size), dtype, device, requires_grad)
+    return _random("uniform", _shape(size, "rand"), dtype, device, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal random numbers."""
-    return _random("normal", _shape(size), dtype, device, requires_grad)
+    return _random("normal", _shape(size, "randn"), dtype, device, requires_grad)
 
 
 def uniform(low=0.0, high=1.0, size=(), *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform random numbers in [low, high)."""
-    return _random("uniform", _shape((size,)) if isinstance(size, int) else _shape(size), dtype, device,
-                   requires_grad, low=low, high=high)
+    if not low <= high:
+        raise ValueError(f"uniform needs low <= high, got low={low}, high={high}")
+    return _random("uniform", _size(size, "uniform"), dtype, device, requires_grad, low=low, high=high)
 
 
 def normal(mean=0.0, std=1.0, size=(), *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Normal random numbers with ``mean`` and ``std``."""
     if std < 0:
         raise ValueError(f"normal needs std >= 0, got {std}")
-    return _random("normal", _shape((size,)) if isinstance(size, int) else _shape(size), dtype, device,
-                   requires_grad, mean=mean, std=std)
+    return _random("normal", _size(size, "normal"), dtype, device, requires_grad, mean=mean, std=std)
 
 
 def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
     """Random integers in [low, high) (``randint(high, size)`` starts at 0); int64 by default."""
-    if high is None:
+    if isinstance(high, (tuple, list)) and size == ():  # randint(high, size), as PyTorch
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
+    for what, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not hasattr(v, "__index__"):
+            raise TypeError(f"randint(): {what} must be an int, got {type(v).__name__} {v!r}")
     if high <= low:
         raise ValueError(f"randint needs low < high, got low={low}, high={high}")
-    return _random("integers", _shape((size,)) if isinstance(size, int) else _shape(size), dtype, device,
-                   False, default=_dt.int64, low=low, high=high)
+    return _random("integers", _size(size, "randint"), dtype, device, False, default=_dt.int64, low=low, high=high)
 
 
 def randperm(n: int, *, dtype=None, device=None) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64)."""
+    n = _count(n, "randperm", "argument 'n'")
     dev, dt = _place(dtype, device, _dt.int64)
     return _finish(dev.backend.random("permutation", (n,), dt, dev.index or 0, n=n), dev, False)
 
 
 def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform [0, 1) random numbers with the shape (and, unless given, dtype and device) of ``x``."""
-    return rand(x.shape, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
+    shape, kwargs = _like(x, dtype, device, "rand_like")
+    return rand(shape, **kwargs, requires_grad=requires_grad)
 
 
 def randn_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal random numbers with the shape (and dtype, device) of ``x``."""
-    return randn(x.shape, **_like_kwargs(x, dtype, device), requires_grad=requires_grad)
+    shape, kwargs = _like(x, dtype, device, "randn_like")
+    return randn(shape, **kwargs, requires_grad=requires_grad)
 
 
 __all__ = [

@@ -19,6 +19,8 @@ import math
 import string
 from collections import Counter, namedtuple
 
+import numpy as np
+
 from .._tensor import Tensor
 from ..amp.autocast import casts_for
 from ..autograd import grad_mode
@@ -87,7 +89,13 @@ def _broadcast_batch(s: tuple, t: tuple, what: str) -> tuple:
     return tuple(out)
 
 
+def _check_tensor(name: str, x) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} expects a Tensor, got {type(x).__name__}; wrap it first: lucid.tensor(...)")
+
+
 def _check_float(name: str, x: Tensor) -> None:
+    _check_tensor(name, x)
     if x.dtype.kind != "f":
         raise TypeError(f"{name} needs a floating tensor, got {x.dtype.name}; cast it first, e.g. x.double()")
 
@@ -150,8 +158,8 @@ class MatMul(Function):
             ga = unbroadcast(matmul(g, b2.mT), a2.shape).reshape(a.shape)
         if need[1]:
             if b2.ndim == 2 and g.ndim > 2:  # sum over the batch inside one GEMM
-                k, p = b2.shape
-                gb = matmul(a2.reshape(-1, k).mT, g.reshape(-1, p))
+                (k, p), rows = b2.shape, math.prod(g.shape[:-1])  # rows, not -1: k or p may be 0
+                gb = matmul(a2.reshape(rows, k).mT, g.reshape(rows, p))
             else:
                 gb = unbroadcast(matmul(a2.mT, g), b2.shape)
             gb = gb.reshape(b.shape)
@@ -203,6 +211,13 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """Dot products of vectors along ``dim`` (other dimensions broadcast), as ``torch.linalg.vecdot``."""
+    _check_tensor("linalg.vecdot", x)
+    _check_tensor("linalg.vecdot", y)
+    try:
+        _broadcast_batch(x.shape, y.shape, "linalg.vecdot")
+    except RuntimeError:
+        raise RuntimeError(f"linalg.vecdot: shapes {x.shape} and {y.shape} do not broadcast (trailing dimensions must "
+                           f"be equal or 1)") from None
     return (x * y).sum(dim=dim)
 
 
@@ -572,7 +587,12 @@ class VectorNorm(Function):
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, ord, axes, keepdims):
-        out = self.xp.linalg.vector_norm(x, axis=axes, keepdims=keepdims, ord=ord)
+        xp = self.xp
+        half = x.dtype == getattr(xp, "float16", None)  # computed in float32, as PyTorch: 300² fits there
+        with np.errstate(all="ignore"):  # 0 ** -1 = inf, inf - inf, overflow: silently, as PyTorch
+            out = xp.linalg.vector_norm(xp.astype(x, xp.float32) if half else x, axis=axes, keepdims=keepdims,
+                                        ord=ord)
+        out = xp.astype(out, x.dtype) if half else out
         self.ord, self.axes, self.keepdims = ord, axes, keepdims
         self.save_for_backward(x, out)
         return out
@@ -602,12 +622,22 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     """The ``ord``-norm of ``x`` over ``dim`` (all dimensions, flattened, when None), as
     ``torch.linalg.vector_norm``: ``ord`` is any number, ``inf``, ``-inf`` or 0 (count of non-zeros)."""
     dim, keepdim = _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
+    _check_tensor("linalg.vector_norm", x)
     if dtype is not None:
         x = x.to(dtype)
     _check_float("linalg.vector_norm", x)
     if isinstance(ord, str) or not isinstance(ord, (int, float)):
         raise ValueError(f"linalg.vector_norm: ord must be a number (or inf), got {ord!r}")
     axes = _axes.normalize(dim, x.ndim)
+    if not x.ndim:  # a 0-d tensor is its own only element: dim 0 / -1 reduce nothing, as PyTorch
+        axes = ()
+    if ord < 0 or math.isinf(ord):
+        empty = [a for a in axes if x.shape[a] == 0]
+        if empty:
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {ord} norm over dimension {empty[0]} of the input (shape "
+                f"{x.shape}): it is empty and that norm has no identity element; use a non-negative finite ord "
+                f"or skip empty tensors")
     return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdims=bool(keepdim))
 
 
@@ -618,6 +648,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     """A matrix norm over the two dimensions ``dim``, as ``torch.linalg.matrix_norm``: ``'fro'``,
     ``'nuc'`` (sum of singular values), 2 / -2 (largest / smallest singular value), 1 / -1
     (max / min column abs-sum), ``inf`` / ``-inf`` (max / min row abs-sum)."""
+    _check_tensor("linalg.matrix_norm", A)
     if dtype is not None:
         A = A.to(dtype)
     _check_float("linalg.matrix_norm", A)
@@ -634,18 +665,30 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     reduced = tuple(n for i, n in enumerate(A.shape) if i not in (rows, cols))
     if ord in ("nuc", 2, -2):
         S = svdvals(movedim(A, (rows, cols), (-2, -1)))
-        out = S.sum(dim=-1) if ord == "nuc" else vector_norm(S, math.inf if ord == 2 else -math.inf, -1)
+        out = S.sum(dim=-1) if ord == "nuc" else _extreme_norm(S, -1, ord, A.shape)
     else:  # 1, -1: max/min over columns of column sums; inf, -inf: over rows of row sums
         summed, over = (rows, cols) if abs(ord) == 1 else (cols, rows)
         sums = A.abs().sum(dim=summed, keepdim=True)
-        out = vector_norm(sums, math.inf if ord > 0 else -math.inf, over, keepdim=True)
+        out = _extreme_norm(sums, over, ord, A.shape, keepdim=True)
     return out.reshape(kept if keepdim else reduced)
+
+
+def _extreme_norm(t: Tensor, dim: int, ord, shape, keepdim: bool = False) -> Tensor:
+    """The max (``ord > 0``) or min of the non-negative ``t`` along ``dim``, ties sharing the gradient. Over
+    nothing the max is 0 and the min has no value (IndexError), as ``torch.linalg.matrix_norm``."""
+    if t.shape[dim]:
+        return vector_norm(t, math.inf if ord > 0 else -math.inf, dim, keepdim)
+    if ord > 0:
+        return t.sum(dim=dim, keepdim=keepdim)
+    raise IndexError(f"linalg.matrix_norm: the ord={ord} norm of a matrix of shape {shape} takes a minimum over an "
+                     f"empty dimension, which has no value; use a positive ord or skip empty matrices")
 
 
 def linalg_norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """``torch.linalg.norm``: a vector norm when ``dim`` is an int (or ``A`` is 1-D), a matrix
     norm when ``dim`` is a pair (or ``A`` is 2-D); with ``ord`` and ``dim`` both None, the
     2-norm of the flattened tensor."""
+    _check_tensor("linalg.norm", A)
     if dim is not None:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         if len(dims) == 1:
@@ -667,6 +710,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None, *,
     """``torch.norm`` (and ``Tensor.norm``): the vector ``p``-norm over ``dim`` (the whole
     tensor when None); ``'fro'`` is the 2-norm, ``'nuc'`` the nuclear matrix norm."""
     dim, keepdim = _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
+    _check_tensor("norm", input)
     if isinstance(p, str):
         if p == "fro" and (dim is None or isinstance(dim, int) or len(dim) <= 2):
             return vector_norm(input, 2, dim, keepdim, dtype=dtype)

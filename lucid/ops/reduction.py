@@ -3,7 +3,8 @@
 Choices shared by all of them, as in PyTorch: ``dim=None`` and ``dim=()`` reduce over every
 axis; a 0-d tensor accepts ``dim`` 0 or -1; ``sum``/``prod``/``cumsum``/``cumprod`` of bool
 and small integer tensors accumulate in int64; ``max``/``min`` with a ``dim`` return a
-``(values, indices)`` named tuple.
+``(values, indices)`` named tuple. Non-finite results (the mean of nothing, a sum of ``inf`` and
+``-inf``, ``log(0)`` in ``logsumexp``) come out as PyTorch's silent inf/nan, without NumPy's warnings.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import builtins
 import collections
 import math
 import warnings
+
+import numpy as np
 
 from .. import dtypes as _dt
 from .._tensor import Tensor
@@ -32,30 +35,56 @@ _RESULTS = {"max": MaxResult, "min": MinResult}
 
 
 # ---- argument helpers ---------------------------------------------------------------------
-def _reduce_axes(x: Tensor, dim, axis) -> tuple:
-    """The axes a reduction works on: ``dim``/``axis`` as sorted non-negative axes, all of them for
-    None or ``()`` (as PyTorch), and none for a 0-d tensor (whose only element is the result)."""
+def _check_tensor(x, name: str) -> None:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}() expects a Tensor, got {type(x).__name__}; wrap it first: lucid.tensor(...)")
+
+
+def _index(d):
+    """``d`` as an int when it is one (numpy integers too, not bools), else None."""
+    return None if isinstance(d, bool) or not hasattr(d, "__index__") else d.__index__()
+
+
+def _reduce_axes(x: Tensor, dim, axis, name: str) -> tuple:
+    """The axes a reduction works on: ``dim``/``axis`` (an int or a sequence of them) as sorted
+    non-negative axes, all of them for None or ``()`` (as PyTorch), and none for a 0-d tensor (whose
+    only element is the result)."""
+    _check_tensor(x, name)
     d = _axes.pick(dim, axis)
-    if isinstance(d, (tuple, list)) and not d:
-        d = None
+    if d is not None:
+        many = isinstance(d, (tuple, list))
+        dims = [_index(v) for v in d] if many else [_index(d)]
+        if None in dims:
+            raise TypeError(f"{name}(): dim must be an int or a tuple of ints, got {d!r}")
+        d = (tuple(dims) or None) if many else dims[0]
     axes = _axes.normalize(d, x.ndim)
     return axes if x.ndim else ()
 
 
 def _one_axis(x: Tensor, dim, axis, name: str) -> int:
     """The single axis a scan or an index reduction works along (``dim`` or ``axis``, may be negative)."""
-    d = _axes.pick(dim, axis)
-    if isinstance(d, bool) or not isinstance(d, int):
-        raise TypeError(f"{name} works along one dimension and needs dim to be an int, got {d!r}")
+    _check_tensor(x, name)
+    d = _index(_axes.pick(dim, axis))
+    if d is None:
+        raise TypeError(f"{name} works along one dimension and needs dim to be an int, got {_axes.pick(dim, axis)!r}")
     return _axes.normalize(d, x.ndim)[0]
 
 
-def _check_nonempty(x: Tensor, axes, name: str) -> None:
-    if builtins.any(x.shape[a] == 0 for a in axes):
-        raise RuntimeError(
-            f"{name}() cannot reduce a zero-size dimension (tensor of shape {x.shape}, dims {axes}): "
-            f"the result has no identity element"
+def _check_nonempty(x: Tensor, axes, name: str, whole: bool = False, error=IndexError) -> None:
+    """PyTorch's error for a max/min-like reduction over a zero-size dimension: IndexError along a dim,
+    ``error`` when ``whole`` (no dim given: the whole tensor is reduced)."""
+    empty = [a for a in axes if x.shape[a] == 0]
+    if not empty:
+        return
+    if whole:
+        raise error(
+            f"{name}(): the input of shape {x.shape} has no elements and {name} of nothing is undefined (no "
+            f"identity element); pass a dim whose size is not zero, or skip empty tensors"
         )
+    raise IndexError(
+        f"{name}(): dimension {empty[0]} of the input (shape {x.shape}) is zero-size and {name} of nothing is "
+        f"undefined (no identity element); reduce over a dimension whose size is not zero, or skip empty tensors"
+    )
 
 
 def _accumulating(x: Tensor, dtype) -> Tensor:
@@ -70,6 +99,7 @@ def _accumulating(x: Tensor, dtype) -> Tensor:
 
 def _floating(x: Tensor, name: str, dtype=None) -> Tensor:
     """``x`` (cast to ``dtype`` when given), which must be floating, as PyTorch requires."""
+    _check_tensor(x, name)
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind != "f":
@@ -99,13 +129,19 @@ class _Reduce(Function):
         """The keepdims-shaped array ``y`` as the output shape."""
         return y if self.keepdims else self.xp.reshape(y, _dropped(self.in_shape, self.axes))
 
+    def filled(self, x, value):
+        """The output filled with ``value``: the result of reducing over zero elements."""
+        kept = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
+        return self.out(self.xp.full(kept, value, dtype=x.dtype, device=self.device.native))
+
 
 class Sum(_Reduce):
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
-        return self.xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+        with np.errstate(all="ignore"):  # inf + -inf is nan, silently, as PyTorch (CuPy never warns)
+            return self.xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
 
     def backward(self, g):
         if g._requires_grad and grad_mode.state.enabled:  # create_graph: stay differentiable
@@ -119,6 +155,25 @@ def _sum_kept(t: Tensor, axes) -> Tensor:
     return Sum.apply(t, axes=axes, keepdims=True)
 
 
+class Mean(Sum):
+    """The sum divided by the count; float16 accumulates in float32 (as PyTorch, so the mean of large
+    halves does not overflow). The mean of nothing is nan, without a warning, as PyTorch."""
+
+    def forward(self, x, axes, keepdims):
+        self.keep(x, axes, keepdims)
+        xp = self.xp
+        self.count = math.prod(x.shape[a] for a in axes)
+        if not self.count:
+            return self.filled(x, math.nan)
+        wide = xp.float32 if x.dtype == getattr(xp, "float16", None) else None
+        with np.errstate(all="ignore"):
+            total = xp.sum(x, axis=axes, keepdims=keepdims, dtype=wide or x.dtype) / self.count
+        return total if wide is None else xp.astype(total, x.dtype)
+
+    def backward(self, g):
+        return super().backward(g / self.count) if self.count else super().backward(g)
+
+
 class Var(_Reduce):
     """Variance: the mean first, then the centred sum of squares (no cancellation of E[x²]-E[x]²)."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
@@ -126,14 +181,15 @@ class Var(_Reduce):
     def forward(self, x, axes, keepdims, correction):
         self.keep(x, axes, keepdims)
         xp = self.xp
-        self.denom = builtins.max(math.prod(x.shape[a] for a in axes) - correction, 0)
-        d = x - xp.mean(x, axis=axes, keepdims=True)
+        count = math.prod(x.shape[a] for a in axes)
+        self.denom = builtins.max(count - correction, 0)
         self.save_for_backward(x)
-        squares = xp.sum(d * d, axis=axes, keepdims=keepdims)
-        if self.denom:
-            return squares / self.denom
-        # x / 0 (inf, or nan for 0 / 0) without NumPy's warning
-        return xp.where(squares > 0, xp.full_like(squares, math.inf), xp.full_like(squares, math.nan))
+        if not count:  # the variance of nothing: nan, as PyTorch
+            return self.filled(x, math.nan)
+        with np.errstate(all="ignore"):  # inf - inf, and x / 0 (inf, or nan for 0 / 0), silently as PyTorch
+            d = x - xp.sum(x, axis=axes, keepdims=True) / count
+            squares = xp.sum(d * d, axis=axes, keepdims=keepdims)
+            return squares / self.denom if self.denom else squares / xp.zeros_like(squares)
 
     def backward(self, g):
         (x,) = self.saved_tensors
@@ -165,7 +221,8 @@ class Prod(_Reduce):
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
-        y = self.xp.prod(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+        with np.errstate(all="ignore"):  # inf * 0 is nan, silently, as PyTorch
+            y = self.xp.prod(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
         self.save_for_backward(x, y)
         return y
 
@@ -240,15 +297,20 @@ _SELECT = {"max": MaxDim, "min": MinDim}
 
 class LogSumExp(_Reduce):
     """``log(sum(exp(x)))`` computed as ``m + log(sum(exp(x - m)))`` with ``m`` the max (0 where the max
-    is infinite, so all -inf gives -inf and any +inf gives +inf, as PyTorch)."""
+    is infinite, so all -inf gives -inf and any +inf gives +inf, as PyTorch). Over zero elements it is
+    ``log(0) = -inf``, as PyTorch."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
         xp = self.xp
-        m = xp.max(x, axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-        y = self.out(xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m)
+        if builtins.any(x.shape[a] == 0 for a in axes):
+            y = self.filled(x, -math.inf)
+        else:
+            m = xp.max(x, axis=axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+            with np.errstate(all="ignore"):  # log(0) = -inf for an all -inf slice, silently, as PyTorch
+                y = self.out(xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m)
         self.save_for_backward(x, y)
         return y
 
@@ -258,9 +320,10 @@ class LogSumExp(_Reduce):
 
 
 def _scan_sum(xp, x, axis, reverse):
-    if not reverse:
-        return xp.cumulative_sum(x, axis=axis, dtype=x.dtype)
-    return xp.flip(xp.cumulative_sum(xp.flip(x, axis=axis), axis=axis, dtype=x.dtype), axis=axis)
+    with np.errstate(all="ignore"):  # inf + -inf is nan, silently, as PyTorch
+        if not reverse:
+            return xp.cumulative_sum(x, axis=axis, dtype=x.dtype)
+        return xp.flip(xp.cumulative_sum(xp.flip(x, axis=axis), axis=axis, dtype=x.dtype), axis=axis)
 
 
 class Cumsum(Function):
@@ -283,7 +346,8 @@ class Cumprod(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        y = self.xp.cumulative_prod(x, axis=axis, dtype=x.dtype)
+        with np.errstate(all="ignore"):  # inf * 0 is nan, silently, as PyTorch
+            y = self.xp.cumulative_prod(x, axis=axis, dtype=x.dtype)
         self.save_for_backward(x, y)
         return y
 
@@ -300,15 +364,14 @@ class Cumprod(Function):
 # ---- public functions -------------------------------------------------------------------
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Sum over ``dim`` (all axes when None); bool and integer tensors sum in int64, as PyTorch."""
-    axes = _reduce_axes(x, dim, axis)
+    axes = _reduce_axes(x, dim, axis, "sum")
     return Sum.apply(_accumulating(x, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
-    """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch)."""
+    """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch); nan over zero elements."""
     x = _floating(x, "mean", dtype)
-    axes = _reduce_axes(x, dim, axis)
-    return Sum.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims)) / math.prod(x.shape[a] for a in axes)
+    return Mean.apply(x, axes=_reduce_axes(x, dim, axis, "mean"), keepdims=_axes.keep(keepdim, keepdims))
 
 
 def _correction(unbiased, correction) -> float:
@@ -338,13 +401,13 @@ def _spread(fn, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor
     if isinstance(dim, bool):  # PyTorch's legacy var(x, unbiased)
         dim, unbiased = None, dim
     x = _floating(x, name)
-    axes = _reduce_axes(x, dim, axis)
+    axes = _reduce_axes(x, dim, axis, name)
     correction = _correction(unbiased, correction)
     count = math.prod(x.shape[a] for a in axes)
-    if count - correction <= 0:
+    if count - correction <= 0:  # PyTorch's warning (a UserWarning); the result is then inf or nan
         warnings.warn(
-            f"{name}(): degrees of freedom <= 0 (reducing {count} elements with correction={correction}); "
-            f"the result is inf or nan", RuntimeWarning, stacklevel=3
+            f"{name}(): degrees of freedom is <= 0 ({count} elements reduced with correction={correction}), so "
+            f"the result is inf or nan; reduce over more elements or pass a smaller correction", stacklevel=3
         )
     return fn.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims), correction=correction)
 
@@ -352,13 +415,15 @@ def _spread(fn, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Product over ``dim`` (all axes when None; a tuple is accepted too). Integer products are int64
     as PyTorch; the gradient is exact where inputs contain zeros (see ``Prod``)."""
-    axes = _reduce_axes(x, dim, axis)
+    axes = _reduce_axes(x, dim, axis, "prod")
     return Prod.apply(_accumulating(x, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
 
 
-def _extreme(x: Tensor, dim, axis, keep, pick) -> Tensor:
-    axes = _reduce_axes(x, dim, axis)
-    _check_nonempty(x, axes, "a" + pick)
+def _extreme(x: Tensor, dim, axis, keep, pick, name=None) -> Tensor:
+    name = name or "a" + pick
+    axes = _reduce_axes(x, dim, axis, name)
+    whole = _axes.pick(dim, axis) is None
+    _check_nonempty(x, axes, name, whole, RuntimeError)
     if x.dtype is _dt.bool_:  # the array API has no max of bools: take it on uint8
         return _EXTREME[pick].apply(x.to(_dt.uint8), axes=axes, keepdims=keep).to(_dt.bool_)
     return _EXTREME[pick].apply(x, axes=axes, keepdims=keep)
@@ -392,7 +457,7 @@ def _max_or_min(pick, pairwise):
             return pairwise(x, dim)
         keep = _axes.keep(keepdim, keepdims)
         if _axes.pick(dim, axis) is None:
-            return _extreme(x, None, None, keep, pick)
+            return _extreme(x, None, None, keep, pick, pick)
         return _select(x, dim, axis, keep, pick)
 
     op.__name__ = op.__qualname__ = pick
@@ -408,16 +473,18 @@ def _arg(pick):
     name = "arg" + pick
 
     def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+        _check_tensor(x, name)
         xp, d, keep = x.xp, _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
         src = x.to(_dt.uint8) if x.dtype is _dt.bool_ else x
         shape = None
         if d is None or x.ndim == 0:  # over the flattened tensor
             if d is not None:
                 _one_axis(x, d, None, name)
+            _check_nonempty(x, range(x.ndim), name, whole=True)
             src, ax, shape = src.reshape(-1), 0, (1,) * x.ndim if keep else ()
         else:
             ax = _one_axis(x, d, None, name)
-        _check_nonempty(src, (ax,), name)
+            _check_nonempty(src, (ax,), name)
         found = getattr(xp, name)(src._data, axis=ax, keepdims=keep and shape is None)
         found = xp.astype(found, x._device.backend.native_dtype(_dt.int64), copy=False)
         return Tensor._make(found if shape is None else xp.reshape(found, shape), x._device)
@@ -438,10 +505,10 @@ argmax, argmin = _arg("max"), _arg("min")
 def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim`` without overflow (max subtracted first). ``dim=None`` reduces all
     axes (PyTorch requires a dim); integer tensors are computed in the default float dtype, as PyTorch."""
+    _check_tensor(x, "logsumexp")
     if x.dtype.kind != "f":
         x = x.to(_dt.get_default_dtype())
-    axes = _reduce_axes(x, dim, axis)
-    _check_nonempty(x, axes, "logsumexp")
+    axes = _reduce_axes(x, dim, axis, "logsumexp")
     return LogSumExp.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims))
 
 
@@ -466,7 +533,7 @@ cumprod = _scan(Cumprod, "cumprod", "Running product along ``dim`` (required); i
 
 def _truth(name):
     def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
-        axes = _reduce_axes(x, dim, axis)
+        axes = _reduce_axes(x, dim, axis, name)
         result = getattr(x.xp, name)(x._data, axis=axes, keepdims=_axes.keep(keepdim, keepdims))
         return Tensor._make(result, x._device)
 

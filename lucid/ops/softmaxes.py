@@ -1,10 +1,13 @@
 """Softmax and log-softmax along one dimension, each one fused op with a hand-written backward.
 
 Both subtract the max before ``exp`` so extreme logits (±1e4) stay finite. Backward is written
-in lucid ops on the saved output, so double backward works.
+in lucid ops on the saved output, so double backward works. As PyTorch: a slice of all ``-inf`` (or
+one holding ``+inf``) gives nan silently, and a zero-length dimension gives an empty result.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
@@ -20,8 +23,12 @@ class SoftmaxFunction(Function):
     def forward(self, x, axis):
         xp = self.xp
         self.axis = axis
-        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-        e /= xp.sum(e, axis=axis, keepdims=True)
+        if 0 in x.shape:
+            e = xp.empty_like(x)
+        else:
+            with np.errstate(all="ignore"):  # -inf - -inf and inf - inf are nan, silently, as PyTorch
+                e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+                e /= xp.sum(e, axis=axis, keepdims=True)
         self.save_for_backward(e)
         return e
 
@@ -37,8 +44,12 @@ class LogSoftmaxFunction(Function):
     def forward(self, x, axis):
         xp = self.xp
         self.axis = axis
-        shifted = x - xp.max(x, axis=axis, keepdims=True)
-        y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+        if 0 in x.shape:
+            y = xp.empty_like(x)
+        else:
+            with np.errstate(all="ignore"):  # -inf - -inf and inf - inf are nan, silently, as PyTorch
+                shifted = x - xp.max(x, axis=axis, keepdims=True)
+                y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         self.save_for_backward(y)
         return y
 
@@ -49,6 +60,8 @@ class LogSoftmaxFunction(Function):
 
 def _prepare(fn, name: str, x: Tensor, dim, axis, dtype):
     """Validate the arguments and run ``fn`` along the single requested axis (``name`` is for errors)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} expects a Tensor, got {type(x).__name__}; wrap it first: lucid.tensor(...)")
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind != "f":

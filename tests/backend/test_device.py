@@ -8,7 +8,7 @@ import lucid
 
 
 def test_device_parsing_and_identity():
-    assert lucid.device("cpu") is lucid.device("CPU") is lucid.device(lucid.device("cpu"))
+    assert lucid.device("cpu") is lucid.device(lucid.device("cpu"))
     assert str(lucid.device("cpu")) == "cpu" and lucid.device("cpu").index is None
     assert lucid.device("cuda:1") is lucid.device("gpu:1") is lucid.device("cuda", 1) is lucid.device(1)
     assert lucid.device("cuda:1").type == "cuda" and lucid.device("cuda:1").index == 1
@@ -25,6 +25,18 @@ def test_unknown_devices_list_accepted_forms(bad):
     assert isinstance(info.value, ValueError)
     if bad != "cpu:1":
         assert "'cpu'" in str(info.value) and "'cuda:N'" in str(info.value) and "'gpu'" in str(info.value)
+
+
+@pytest.mark.parametrize(("bad", "meant"), [("CPU", "cpu"), ("Cuda:0", "cuda:0"), (" cpu", "cpu"), ("GPU:1", "gpu:1")])
+def test_device_strings_are_exact_as_in_torch(bad, meant):
+    """torch.device("CPU") is an error; lucid refuses it too, and names the form meant."""
+    with pytest.raises(lucid.UnknownDeviceError, match=f"did you mean '{meant}'") as info:
+        lucid.device(bad)
+    assert "'cuda:N'" in str(info.value)
+    assert lucid.device("cpu") != bad
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError):
+        torch.device(bad)
 
 
 def test_naming_cuda_needs_no_gpu_but_using_it_explains(monkeypatch):

@@ -4,6 +4,7 @@ against PyTorch, in-place forms, modules, stability at extreme inputs and errors
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -232,3 +233,47 @@ def test_errors(device):
         F.prelu(x, make(np.ones(2), device))
     with pytest.raises(TypeError, match="Tensor"):
         F.relu([1.0, 2.0])
+
+
+# ---- float16 and infinite inputs, against PyTorch (issue 11) -----------------------------------------------
+def test_softplus_float16_near_threshold_does_not_overflow(device):
+    """beta * x just under the threshold used to take exp(20) in float16: inf instead of x."""
+    if not device.backend.supports(lucid.float16):
+        pytest.skip("no float16 on this backend")
+    a = np.array([10.0, 30.0, -30.0, 5.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.softplus(make(a, device, dtype=lucid.float16), beta=2.0)
+    torch = pytest.importorskip("torch")
+    want = torch.nn.functional.softplus(torch.tensor(a, dtype=torch.float16), beta=2.0).float().numpy()
+    np.testing.assert_allclose(host(y).astype(np.float32), want, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu", "mish", "softsign", "hardswish", "softplus", "logsigmoid", "elu",
+                                  "selu", "celu", "tanhshrink", "leaky_relu", "relu", "hardtanh"])
+def test_infinite_inputs_give_torchs_values_silently(device, name):
+    a = np.array([-math.inf, math.inf, math.nan, 0.0, -50.0, 50.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = getattr(F, name)(make(a, device))
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(host(y), getattr(torch.nn.functional, name)(torch.tensor(a)).numpy(), rtol=1e-14)
+
+
+def test_gelu_tanh_float16_overflow_is_silent(device):
+    if not device.backend.supports(lucid.float16):
+        pytest.skip("no float16 on this backend")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.gelu(make([-300.0, 300.0], device, dtype=lucid.float16), approximate="tanh")
+    np.testing.assert_array_equal(host(y), [0.0, 300.0])
+
+
+def test_activation_argument_errors(device):
+    x = make(np.ones((3, 4)), device)
+    with pytest.raises(IndexError, match="dimension 3 is out of range"):
+        F.glu(x, 3)
+    with pytest.raises(RuntimeError, match="0-d tensor"):
+        F.glu(make(1.0, device))
+    with pytest.raises(TypeError, match="prelu expects Tensors, got Tensor and float"):
+        F.prelu(x, 0.25)

@@ -3,6 +3,9 @@ reduction, stability at extreme logits, shapes, modules and errors."""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -333,3 +336,111 @@ def test_errors(device, rng):
         L.CrossEntropyLoss(reduction="batchmean")
     with pytest.warns(UserWarning, match="target size"):
         F.mse_loss(x, x[0])
+
+
+# ---- edge cases, against PyTorch (issue 11) ---------------------------------------------------------------
+IGNORED_KWARGS = {"plain": {}, "smoothing": {"label_smoothing": 0.1}, "weight": {"weight": [0.5, 1.0, 2.0, 1.5]},
+                  "weight_smoothing": {"weight": [0.5, 1.0, 2.0, 1.5], "label_smoothing": 0.2}}
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("kind", IGNORED_KWARGS)
+@pytest.mark.parametrize("shape", [(3, 4), (2, 4, 3), (4,), (0, 4)])
+def test_every_target_ignored_gives_torchs_nan_and_zero_gradient(device, rng, loss, kind, shape):
+    """Mean over no counted target: loss nan, gradient zeros (not nan), no NumPy warning; as PyTorch."""
+    kwargs = dict(IGNORED_KWARGS[kind])
+    if loss == "nll_loss" and "label_smoothing" in kwargs:
+        pytest.skip("nll_loss has no label smoothing")
+    a = rng.standard_normal(shape)
+    target = np.full(shape[:1] + shape[2:] if len(shape) > 1 else (), -100, dtype=np.int64)
+    for reduction in ("mean", "sum", "none"):
+        x = lucid_tensor(a, device, grad=True)
+        mine = {k: lucid_tensor(v, device) if k == "weight" else v for k, v in kwargs.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = getattr(F, loss)(x, lucid_tensor(target, device), reduction=reduction, **mine)
+            y.sum().backward()
+        if reduction == "mean":
+            assert math.isnan(float(y))
+        else:
+            assert (host(y) == 0).all()
+        np.testing.assert_array_equal(host(x.grad), np.zeros(shape))
+        torch = pytest.importorskip("torch")
+        tx = torch.tensor(a, requires_grad=True)
+        theirs = {k: torch.tensor(v, dtype=torch.float64) if k == "weight" else v for k, v in kwargs.items()}
+        ty = getattr(torch.nn.functional, loss)(tx, torch.tensor(target), reduction=reduction, **theirs)
+        ty.sum().backward()
+        np.testing.assert_array_equal(host(y), ty.detach().numpy())
+        np.testing.assert_array_equal(host(x.grad), tx.grad.numpy())
+
+
+def test_cross_entropy_second_derivative_with_every_target_ignored(device, rng):
+    x = lucid_tensor(rng.standard_normal((3, 4)), device, grad=True)
+    t = lucid_tensor(np.full(3, -100), device)
+    (g,) = lucid.autograd.grad(F.cross_entropy(x, t, label_smoothing=0.1), x, create_graph=True)
+    np.testing.assert_array_equal(host(g), np.zeros((3, 4)))
+    g.sum().backward()
+    np.testing.assert_array_equal(host(x.grad), np.zeros((3, 4)))
+
+
+def test_partly_ignored_batch_still_matches_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    a, t, w = rng.standard_normal((4, 3)), np.array([2, -100, 0, -100]), rng.uniform(0.5, 2, 3)
+    for kwargs in ({}, {"label_smoothing": 0.3}):
+        x = lucid_tensor(a, device, grad=True)
+        tx = torch.tensor(a, requires_grad=True)
+        y = F.cross_entropy(x, lucid_tensor(t, device), weight=lucid_tensor(w, device), **kwargs)
+        ty = torch.nn.functional.cross_entropy(tx, torch.tensor(t), weight=torch.tensor(w), **kwargs)
+        y.backward()
+        ty.backward()
+        np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-12)
+        np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+BAD_PROBABILITIES = {"input_nan": ([0.5, math.nan], [1.0, 0.0], "input"),
+                     "input_above": ([1.5, 0.2], [1.0, 0.0], "input"),
+                     "input_below": ([-0.5, 0.2], [1.0, 0.0], "input"),
+                     "target_above": ([0.5, 0.2], [2.0, 0.0], "target"),
+                     "target_below": ([0.5, 0.2], [0.0, -1.0], "target"),
+                     "target_nan": ([0.5, 0.2], [math.nan, 0.5], "target")}
+
+
+@pytest.mark.parametrize("case", BAD_PROBABILITIES)
+def test_bce_refuses_values_outside_unit_interval_as_torch(device, case):
+    x, t, which = BAD_PROBABILITIES[case]
+    with pytest.raises(RuntimeError, match=f"all elements of {which} should be between 0 and 1"):
+        F.binary_cross_entropy(lucid_tensor(x, device), lucid_tensor(t, device))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match=f"all elements of {which} should be between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(x), torch.tensor(t))
+
+
+# wrong calls that used to fail inside an arithmetic op (or NumPy) with a message naming that op
+WRONG_SHAPES = {
+    "mse_loss": (lambda F, x: F.mse_loss(x, x[0, :3]), "target of shape"),
+    "kl_div": (lambda F, x: F.kl_div(x, x[0, :3], reduction="batchmean"), "target of shape"),
+    "hinge_embedding_loss": (lambda F, x: F.hinge_embedding_loss(x, x[0, :3]), "target of shape"),
+    "multilabel_soft_margin_loss": (lambda F, x: F.multilabel_soft_margin_loss(x, x[:, :3]), "target of shape"),
+    "binary_cross_entropy": (lambda F, x: F.binary_cross_entropy(x.sigmoid(), x.sigmoid(), weight=x[0, :3]),
+                             "weight of shape"),
+    "bce_with_logits": (lambda F, x: F.binary_cross_entropy_with_logits(x, x, pos_weight=x[0, :3]),
+                        "pos_weight of shape"),
+    "cosine_embedding_loss": (lambda F, x: F.cosine_embedding_loss(x, x[:, :3], x[:, 0].sign()), "input2 of shape"),
+    "pairwise_distance": (lambda F, x: F.pairwise_distance(x, x[:, :3]), "x2 of shape"),
+    "cosine_similarity": (lambda F, x: F.cosine_similarity(x, x[:, :3]), "x2 of shape"),
+    "triplet_margin_loss": (lambda F, x: F.triplet_margin_loss(x, x[:, :3], x), "x2 of shape"),
+    "multi_margin_loss": (lambda F, x: F.multi_margin_loss(x, x[:2, 0].long().abs()), "one class index per sample"),
+}
+
+
+@pytest.mark.filterwarnings("ignore:.*target size")  # the broadcasting warning both libraries give first
+@pytest.mark.parametrize("name", WRONG_SHAPES)
+def test_loss_shape_errors_name_the_loss(device, rng, name):
+    call, message = WRONG_SHAPES[name]
+    x = lucid_tensor(rng.uniform(0.1, 0.9, (3, 4)), device)
+    with pytest.raises(RuntimeError, match=message) as info:
+        call(F, x)
+    assert str(x.shape) in str(info.value) or "(3," in str(info.value)
+    torch = pytest.importorskip("torch")
+    with pytest.raises((RuntimeError, ValueError)):  # torch refuses each too
+        call(torch.nn.functional, torch.tensor(x.numpy(force=True)))

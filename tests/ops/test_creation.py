@@ -54,3 +54,58 @@ def test_random_argument_errors():
         lucid.normal(0.0, -1.0, (2,))
     with pytest.raises(TypeError, match="floating"):
         lucid.randn(2, dtype=lucid.int64)
+
+
+# ---- wrong sizes and ranges: lucid's errors, where PyTorch errors too (issue 11) -------------------------
+SIZE = "every entry of argument 'size'"
+BAD_CALLS = {
+    "zeros(2.5)": (lambda L: L.zeros(2.5), TypeError, rf"zeros\(\): {SIZE} \(2.5,\) must be an int, got float"),
+    "ones(2.5)": (lambda L: L.ones(2.5), TypeError, rf"ones\(\): {SIZE}"),
+    "empty((2, 2.5))": (lambda L: L.empty((2, 2.5)), TypeError, rf"empty\(\): {SIZE} \(2, 2.5\)"),
+    "full(2.5, 1.0)": (lambda L: L.full(2.5, 1.0), TypeError, rf"full\(\): {SIZE}"),
+    "rand(2.5)": (lambda L: L.rand(2.5), TypeError, rf"rand\(\): {SIZE}"),
+    "randn(2, 2.5)": (lambda L: L.randn(2, 2.5), TypeError, rf"randn\(\): {SIZE}"),
+    "randint(0, 3, (2.5,))": (lambda L: L.randint(0, 3, (2.5,)), TypeError, rf"randint\(\): {SIZE}"),
+    "zeros(True)": (lambda L: L.zeros(True), TypeError, "got bool"),
+    "zeros('3')": (lambda L: L.zeros("3"), TypeError, "got str"),
+    "zeros(tensor(2.0))": (lambda L: L.zeros(L.tensor(2.0)), TypeError, "got Tensor"),
+    "zeros(-1)": (lambda L: L.zeros(-1), RuntimeError, rf"zeros\(\): {SIZE} \(-1,\) must be >= 0, got -1"),
+    "empty(3, -2)": (lambda L: L.empty(3, -2), RuntimeError, "must be >= 0, got -2"),
+    "rand(-1)": (lambda L: L.rand(-1), RuntimeError, "must be >= 0"),
+    "full((-1,), 2)": (lambda L: L.full((-1,), 2), RuntimeError, "must be >= 0"),
+    "eye(2.5)": (lambda L: L.eye(2.5), TypeError, r"eye\(\): argument 'n' must be an int, got float"),
+    "eye(-1)": (lambda L: L.eye(-1), RuntimeError, r"eye\(\): argument 'n' must be >= 0"),
+    "eye(2, -1)": (lambda L: L.eye(2, -1), RuntimeError, r"eye\(\): argument 'm' must be >= 0"),
+    "arange(0, 1, 0)": (lambda L: L.arange(0, 1, 0), RuntimeError, "step must be nonzero"),
+    "arange(1, 0, 1)": (lambda L: L.arange(1, 0, 1), RuntimeError, "runs the other way"),
+    "arange(0, inf)": (lambda L: L.arange(0, float("inf")), RuntimeError, "end must be finite"),
+    "linspace(0, 1, -1)": (lambda L: L.linspace(0, 1, -1), RuntimeError, "argument 'steps' must be >= 0"),
+    "linspace(0, 1, 2.5)": (lambda L: L.linspace(0, 1, 2.5), TypeError, "argument 'steps' must be an int"),
+    "randperm(-1)": (lambda L: L.randperm(-1), RuntimeError, r"randperm\(\): argument 'n' must be >= 0"),
+    "randperm(2.5)": (lambda L: L.randperm(2.5), TypeError, r"randperm\(\): argument 'n' must be an int"),
+    "full((2,), 'a')": (lambda L: L.full((2,), "a"), TypeError, "fill_value must be a number"),
+    "zeros_like([1, 2])": (lambda L: L.zeros_like([1, 2]), TypeError, r"zeros_like\(\) expects a Tensor"),
+    "randint(0, 2.5, (3,))": (lambda L: L.randint(0, 2.5, (3,)), TypeError, "high must be an int"),
+}
+
+
+@pytest.mark.parametrize("call", BAD_CALLS)
+def test_bad_sizes_and_ranges_raise_lucid_errors(call):
+    fn, error, message = BAD_CALLS[call]
+    with pytest.raises(error, match=message):
+        fn(lucid)
+    torch = pytest.importorskip("torch")
+    with pytest.raises((error, RuntimeError)):  # PyTorch refuses the same call
+        fn(torch)
+
+
+def test_sizes_accept_integer_scalars_and_tensors(device):
+    assert lucid.zeros(np.int64(2), lucid.tensor(3), device=device).shape == (2, 3)
+    assert lucid.full([np.int32(2)], 1.5, device=device).shape == (2,)
+
+
+def test_randint_high_size_form_as_torch(device):
+    x = lucid.randint(5, (3, 2), device=device)
+    assert x.shape == (3, 2) and x.dtype is lucid.int64
+    values = x.numpy(force=True)
+    assert (values >= 0).all() and (values < 5).all()

@@ -462,3 +462,82 @@ def test_torch_oracle(device, rng):
         for x, tx in zip(ours, theirs):
             expected = np.zeros(x.shape) if tx.grad is None else tx.grad.numpy()  # torch: None for ord=0 norms
             np.testing.assert_allclose(_np(x.grad), expected, rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+# ---- empty and 0-d operands, against PyTorch (issue 11) --------------------------------------------------------
+@pytest.mark.parametrize(("sa", "sb"), [((0, 3, 4), (4, 5)), ((2, 3, 0), (0, 5)), ((2, 3, 4), (4, 0)),
+                                        ((0, 3, 4), (1, 4, 5)), ((4,), (0, 4, 5)), ((0, 4), (4,))])
+def test_matmul_backward_with_empty_dimensions(device, rng, sa, sb):
+    a, b = _t(rng.standard_normal(sa), device), _t(rng.standard_normal(sb), device)
+    y = a @ b
+    y.sum().backward()
+    torch = pytest.importorskip("torch")
+    ta, tb = (torch.tensor(v, requires_grad=True) for v in (_np(a), _np(b)))
+    ty = ta @ tb
+    ty.sum().backward()
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_array_equal(_np(a.grad), ta.grad.numpy())
+    np.testing.assert_array_equal(_np(b.grad), tb.grad.numpy())
+
+
+NORMS_OF_0D = {
+    "linalg.norm dim=0": lambda L, t: L.linalg.norm(t, dim=0),
+    "linalg.norm dim=-1 keepdim": lambda L, t: L.linalg.norm(t, dim=-1, keepdim=True),
+    "vector_norm dim=0 ord=1": lambda L, t: L.linalg.vector_norm(t, 1, dim=0),
+    "Tensor.norm dim=0": lambda L, t: t.norm(dim=0),
+    "norm dim=(0,) p=3": lambda L, t: L.norm(t, 3, dim=(0,)),
+}
+
+
+@pytest.mark.parametrize("name", NORMS_OF_0D)
+def test_norm_of_a_0d_tensor_over_dim_0(device, name):
+    """A 0-d tensor accepts dim 0 / -1 (its only element), as PyTorch; it used to be NumPy's AxisError."""
+    fn = NORMS_OF_0D[name]
+    x = _t(-3.0, device)
+    y = fn(lucid, x)
+    y.backward()
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(-3.0, dtype=torch.float64, requires_grad=True)
+    ty = fn(torch, tx)
+    ty.backward()
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_allclose(_np(y), ty.detach().numpy())
+    np.testing.assert_allclose(_np(x.grad), tx.grad.numpy())
+
+
+@pytest.mark.parametrize("ord", [math.inf, -math.inf, -1, -0.5])
+def test_vector_norm_without_identity_on_empty_raises_as_torch(device, ord):
+    with pytest.raises(RuntimeError, match=f"cannot compute the {ord} norm over dimension 0"):
+        LA.vector_norm(_t(np.zeros((0, 3)), device), ord)
+    assert _np(LA.vector_norm(_t(np.zeros((0, 3)), device), ord, dim=1)).shape == (0,)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="empty"):
+        torch.linalg.vector_norm(torch.zeros(0, 3), ord)
+
+
+@pytest.mark.parametrize("ord", ["fro", "nuc", 2, -2, 1, -1, math.inf, -math.inf])
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (2, 0, 3)])
+def test_matrix_norm_of_empty_matrices_as_torch(device, ord, shape):
+    torch = pytest.importorskip("torch")
+    try:
+        want = torch.linalg.matrix_norm(torch.zeros(shape, dtype=torch.float64), ord).numpy()
+    except IndexError:
+        with pytest.raises(IndexError, match="linalg.matrix_norm"):
+            LA.matrix_norm(_t(np.zeros(shape), device), ord)
+        return
+    np.testing.assert_array_equal(_np(LA.matrix_norm(_t(np.zeros(shape), device), ord)), want)
+
+
+def test_norm_of_float16_does_not_overflow(device):
+    if not device.backend.supports(lucid.float16):
+        pytest.skip("no float16 on this backend")
+    x = lucid.tensor([300.0, 300.0], dtype=lucid.float16, device=device)
+    y = LA.vector_norm(x)
+    assert y.dtype is lucid.float16 and abs(float(y) - 424.26) < 0.5  # 300² overflows float16
+
+
+def test_vecdot_and_norm_errors_name_the_op(device):
+    with pytest.raises(RuntimeError, match=r"linalg.vecdot: shapes \(3, 4\) and \(5,\) do not broadcast"):
+        LA.vecdot(_t(np.ones((3, 4)), device), _t(np.ones(5), device))
+    with pytest.raises(TypeError, match="linalg.norm expects a Tensor, got list"):
+        LA.norm([1.0, 2.0])

@@ -4,6 +4,7 @@ gradients, dim handling, dtypes, errors, and PyTorch as an oracle."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -166,3 +167,32 @@ def test_against_torch(device, rng, name, scale):
         (gx * make(a, device)).sum().backward()
         (tgx * torch.tensor(a)).sum().backward()
         np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-9, atol=1e-9 * scale)
+
+
+# ---- edges, against PyTorch (issue 11) ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize(("shape", "dim"), [((2, 0), 1), ((0, 3), 1), ((0, 3), 0), ((0,), 0)])
+def test_zero_length_dimension_gives_empty_result(device, name, shape, dim):
+    x = make(np.zeros(shape), device, grad=True)
+    y = getattr(lucid, name)(x, dim)
+    assert y.shape == shape
+    y.sum().backward()
+    assert x.grad.shape == shape
+    torch = pytest.importorskip("torch")
+    assert tuple(getattr(torch, name)(torch.zeros(shape), dim).shape) == shape
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_infinite_logits_give_torchs_values_silently(device, name):
+    """A row of all -inf (or holding +inf) is nan, a row with some -inf is fine: as PyTorch, no NumPy warning."""
+    a = np.array([[-math.inf, -math.inf, -math.inf], [math.inf, 1.0, 0.0], [-math.inf, 0.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = getattr(lucid, name)(make(a, device), 1)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(host(y), getattr(torch, name)(torch.tensor(a), 1).numpy(), rtol=1e-15)
+
+
+def test_softmax_of_a_list_says_it_needs_a_tensor():
+    with pytest.raises(TypeError, match="softmax expects a Tensor, got list"):
+        lucid.softmax([1.0, 2.0], 0)

@@ -4,15 +4,20 @@ The pointwise ones are each ONE fused op: a table row gives the forward on raw a
 derivative written in lucid ops (so double backward works), as in :mod:`lucid.ops.elementwise`.
 ``elu``/``selu``/``celu`` share one row (PyTorch's ``scale``/``input_scale`` form), as do
 ``hardtanh``/``relu6``. Every ``inplace=True`` writes the result into the input (as PyTorch).
-``softmax``/``log_softmax`` are :mod:`lucid.ops.softmaxes`'s fused ops.
+``softmax``/``log_softmax`` are :mod:`lucid.ops.softmaxes`'s fused ops. Infinite inputs give
+PyTorch's inf/nan results without NumPy's warnings.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+
+import numpy as np
 
 from ... import ops as _ops
 from ..._tensor import Tensor
+from ...ops import _axes
 from ...ops._fast_path import fast_apply
 from ...ops.elementwise import _sigmoid, pointwise_ops
 from ...ops.inplace import inplace as _make_inplace
@@ -73,7 +78,7 @@ def _gelu_tanh_grad(x, y, g):
 
 def _softplus_fwd(xp, x, beta, threshold):
     bx = x * beta
-    return xp.where(bx > threshold, x, xp.log1p(xp.exp(xp.minimum(bx, threshold))) / beta)
+    return xp.where(bx > threshold, x, _softplus(xp, bx) / beta)
 
 
 def _softplus_grad(x, y, g, beta, threshold):
@@ -100,6 +105,17 @@ def _shrink_grad(x, y, g, lambd):
     return g * _mask(x.abs() > lambd, g)
 
 
+def _quiet(compute):
+    """``compute`` without NumPy's floating-point warnings, for the rows where an infinite input (or a
+    float16 overflow) makes inf * 0 or inf / inf: nan (or inf) silently, as PyTorch."""
+    @functools.wraps(compute)
+    def run(xp, x, **params):
+        with np.errstate(all="ignore"):
+            return compute(xp, x, **params)
+
+    return run
+
+
 # name: (forward(xp, x, **params), derivative(x, y, g, **params), what backward needs)
 _TABLE = {
     "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, g: g * _mask(y > 0, g), "y"),
@@ -108,17 +124,17 @@ _TABLE = {
     "hardtanh": (lambda xp, x, lo, hi: xp.clip(x, lo, hi),
                  lambda x, y, g, lo, hi: g * _mask((x > lo) & (x < hi), g), "x"),
     "elu": (_elu, _elu_grad, "x"),
-    "gelu": (_gelu, _gelu_grad, "x"),
-    "gelu_tanh": (_gelu_tanh, _gelu_tanh_grad, "x"),
-    "silu": (lambda xp, x: x * _sigmoid(xp, x), _silu_grad, "x"),
-    "mish": (lambda xp, x: x * xp.tanh(_softplus(xp, x)), _mish_grad, "x"),
+    "gelu": (_quiet(_gelu), _gelu_grad, "x"),
+    "gelu_tanh": (_quiet(_gelu_tanh), _gelu_tanh_grad, "x"),
+    "silu": (_quiet(lambda xp, x: x * _sigmoid(xp, x)), _silu_grad, "x"),
+    "mish": (_quiet(lambda xp, x: x * xp.tanh(_softplus(xp, x))), _mish_grad, "x"),
     "softplus": (_softplus_fwd, _softplus_grad, "x"),
     "logsigmoid": (lambda xp, x: xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))),
                    lambda x, y, g: g * (-x).sigmoid(), "x"),
     "hardsigmoid": (lambda xp, x: xp.clip(x / 6 + 0.5, 0, 1),
                     lambda x, y, g: g * _mask((x > -3) & (x < 3), g) / 6, "x"),
-    "hardswish": (lambda xp, x: x * xp.clip(x / 6 + 0.5, 0, 1), _hardswish_grad, "x"),
-    "softsign": (lambda xp, x: x / (1 + xp.abs(x)), lambda x, y, g: g / (1 + x.abs()).square(), "x"),
+    "hardswish": (_quiet(lambda xp, x: x * xp.clip(x / 6 + 0.5, 0, 1)), _hardswish_grad, "x"),
+    "softsign": (_quiet(lambda xp, x: x / (1 + xp.abs(x))), lambda x, y, g: g / (1 + x.abs()).square(), "x"),
     "threshold": (lambda xp, x, th, value: xp.where(x > th, x, value),
                   lambda x, y, g, th, value: g * _mask(x > th, g), "x"),
     "hardshrink": (lambda xp, x, lambd: xp.where(xp.abs(x) > lambd, x, 0), _shrink_grad, "x"),
@@ -277,6 +293,9 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``x`` where positive, else ``weight * x``; ``weight`` has 1 element or one per channel
     (dimension 1 of the input, as PyTorch)."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"prelu expects Tensors, got {type(input).__name__} and {type(weight).__name__}; pass the "
+                        f"weight as a tensor, e.g. lucid.tensor([0.25])")
     if weight.ndim > 1:
         raise RuntimeError(f"prelu: weight must be 0-D or 1-D, got shape {weight.shape}")
     n = weight.numel()
@@ -297,7 +316,10 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 def glu(input: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     """Gated linear unit: the input split in two halves ``a, b`` along ``dim``, ``a * sigmoid(b)``."""
     d = dim if axis is None else axis
-    if input.ndim == 0 or input.shape[d] % 2:
+    if input.ndim == 0:
+        raise RuntimeError("glu: the input is a 0-d tensor, which has no dimension to halve; pass at least 1-D")
+    d = _axes.normalize(d, input.ndim)[0]
+    if input.shape[d] % 2:
         raise RuntimeError(f"glu: dimension {d} of the input (shape {input.shape}) must have an even size")
     a, b = input.chunk(2, d)
     return a * b.sigmoid()

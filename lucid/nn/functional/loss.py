@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from ..._backend.device import DeviceMismatchError
 from ..._tensor import Tensor
 from ...autograd import grad_mode
@@ -72,6 +74,18 @@ def _same_size(input: Tensor, target: Tensor, name: str) -> None:
             f"this will likely lead to incorrect results due to broadcasting", stacklevel=3)
 
 
+def _broadcasts(name: str, what: str, other, shape: tuple, onto: bool = False, base: str = "input") -> None:
+    """A RuntimeError naming the loss when ``other`` (the tensor ``what``, or None) does not broadcast with
+    (``onto``: to) ``shape`` (the ``base``'s), instead of the error of an arithmetic op deep inside the loss."""
+    if other is None:
+        return
+    n = max(len(shape), len(other.shape))
+    a, b = (1,) * (n - len(shape)) + tuple(shape), (1,) * (n - other.ndim) + tuple(other.shape)
+    if (onto and other.ndim > len(shape)) or any(x != y and y != 1 and (onto or x != 1) for x, y in zip(a, b)):
+        raise RuntimeError(f"{name}: {what} of shape {other.shape} does not broadcast {'to' if onto else 'with'} "
+                           f"the {base}'s shape {shape}; give it the {base}'s shape")
+
+
 def _floating(input, name: str) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"{name} expects a Tensor input, got {type(input).__name__}")
@@ -86,6 +100,7 @@ def _elementwise(name, input, target, reduction, weight=None, by_weight=False):
     input = _floating(input, name)
     target = _tensor(target, input, name, "target")
     _same_size(input, target, name)
+    _broadcasts(name, "target", target, input.shape)
     weight = _weight_arg(weight, input, name)
     if weight is not None and weight.shape != input.shape:
         raise ValueError(f"{name}: weight of shape {weight.shape} must have the input's shape {input.shape}")
@@ -156,6 +171,10 @@ class CrossEntropy(Function):
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, target, weight, ignore_index, smoothing, reduction):
+        with np.errstate(all="ignore"):  # inf logits, and the mean over no counted target (0 / 0), silently
+            return self._forward(x, target, weight, ignore_index, smoothing, reduction)
+
+    def _forward(self, x, target, weight, ignore_index, smoothing, reduction):
         xp = self.xp
         m, c = x.shape
         shifted = x - xp.max(x, axis=1, keepdims=True)
@@ -172,18 +191,25 @@ class CrossEntropy(Function):
             weighted = xp.sum(shifted, axis=1) if weight is None else xp.matmul(shifted, weight)
             mass = c if weight is None else xp.sum(weight)
             loss = loss - (smoothing / c) * (weighted - mass * log_total) * validf
-        self.denominator = xp.sum(w_y) if reduction == "mean" else None
+        denominator = xp.sum(w_y) if reduction == "mean" else None
         if self.needs_input_grad:
             self.save_for_backward(x)
             # softmax = e / total: backward divides by total in its one scaling pass
             self.exp, self.total = e, total
             self.safe, self.w_y, self.validf, self.weight = safe, w_y, validf, weight
             self.smoothing, self.reduction = smoothing, reduction
+            # the mean's per-row factor 1 / denominator; 0 on ignored rows, so that a batch whose targets
+            # are all ignored (nan loss) gets a zero gradient, as PyTorch
+            self.per_row = None if denominator is None else xp.where(valid, 1 / denominator, 0)
         if reduction == "none":
             return loss
-        return xp.sum(loss) / self.denominator if reduction == "mean" else xp.sum(loss)
+        return xp.sum(loss) / denominator if reduction == "mean" else xp.sum(loss)
 
     def backward(self, g):
+        with np.errstate(all="ignore"):  # inf logits, and rows scaled by 1 / 0 (nan, as PyTorch)
+            return self._backward(g)
+
+    def _backward(self, g):
         (x,) = self.saved_tensors
         xp, dev, eps = self.xp, self.device, self.smoothing
         m, c = x.shape
@@ -201,10 +227,10 @@ class CrossEntropy(Function):
             base = x.softmax(dim=1) * Tensor._make(s[:, None], dev) - Tensor._make(q, dev)
             if self.reduction == "none":
                 return base * g.reshape(m, 1)
-            return base * (g / Tensor._make(self.denominator, dev) if self.reduction == "mean" else g)
+            return base * (g * Tensor._make(self.per_row[:, None], dev) if self.reduction == "mean" else g)
         # first-order backward on arrays: one pass over (M, C) plus a scatter at the targets
-        k = g._data / self.denominator if self.reduction == "mean" else g._data  # per-row scale, () or (M,)
-        k_rows = k if k.ndim else xp.broadcast_to(k, (m,))
+        k = g._data  # per-row scale, () or (M,)
+        k_rows = k * self.per_row if self.per_row is not None else k if k.ndim else xp.broadcast_to(k, (m,))
         # the first backward scales forward's exponentials into the gradient in place (no new
         # (M, C) array); a later one through a retained graph recomputes them from x
         grad, self.exp = self.exp, None
@@ -312,8 +338,10 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     picked = x.gather(1, safe.unsqueeze(1)).squeeze(1)
     w = valid.to(x.dtype) if weight is None else weight[safe] * valid.to(x.dtype)
     loss = -picked * w
-    if reduction == "mean":
-        return loss.sum() / w.sum()
+    if reduction == "mean":  # over no counted target: nan with a zero gradient, as PyTorch
+        total = w.sum()
+        nothing = total == 0
+        return where(nothing, math.nan, loss.sum() / where(nothing, 1.0, total))
     return loss.sum() if reduction == "sum" else loss.reshape(target.shape)
 
 
@@ -347,6 +375,19 @@ class BinaryCrossEntropy(Function):
         return gx, gt
 
 
+def _check_probabilities(input: Tensor, target: Tensor) -> None:
+    """PyTorch's RuntimeError when an input or target element of binary_cross_entropy is outside [0, 1]
+    or nan (one sync when both are fine)."""
+    xp = input.xp
+    outside = [xp.any(~((t._data >= 0) & (t._data <= 1))) for t in (input, target)]
+    if bool(outside[0] | outside[1]):
+        what = "input" if bool(outside[0]) else "target"
+        hint = ("pass probabilities (e.g. sigmoid(logits)), or logits to binary_cross_entropy_with_logits"
+                if what == "input" else "targets are probabilities: clamp or rescale them")
+        raise RuntimeError(f"binary_cross_entropy: all elements of {what} should be between 0 and 1 (found a value "
+                           f"outside [0, 1] or nan in the {what} of shape {input.shape}); {hint}")
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities ``input`` (in [0, 1]) against ``target`` of the same
@@ -356,9 +397,9 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     target = _tensor(target, input, "binary_cross_entropy", "target").to(input.dtype)
     if target.shape != input.shape:
         raise ValueError(f"binary_cross_entropy: target size {target.shape} must match the input size {input.shape}")
-    if bool(((input < 0) | (input > 1)).any()):
-        raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    _check_probabilities(input, target)
     weight = _weight_arg(weight, input, "binary_cross_entropy")
+    _broadcasts("binary_cross_entropy", "weight", weight, input.shape, onto=True)
     loss = BinaryCrossEntropy.apply(input, target)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
@@ -377,6 +418,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                          f"size {input.shape}")
     weight = _weight_arg(weight, input, "binary_cross_entropy_with_logits")
     pos_weight = _weight_arg(pos_weight, input, "binary_cross_entropy_with_logits", "pos_weight")
+    _broadcasts("binary_cross_entropy_with_logits", "weight", weight, input.shape, onto=True)
+    _broadcasts("binary_cross_entropy_with_logits", "pos_weight", pos_weight, input.shape, onto=True)
     log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     loss = (1 - target) * input - log_weight * logsigmoid(input)
     return _reduce(loss if weight is None else loss * weight, reduction)
@@ -397,6 +440,8 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
     input = _floating(input, "multilabel_soft_margin_loss")
     target = _tensor(target, input, "multilabel_soft_margin_loss", "target").to(input.dtype)
     weight = _weight_arg(weight, input, "multilabel_soft_margin_loss")
+    _broadcasts("multilabel_soft_margin_loss", "target", target, input.shape)
+    _broadcasts("multilabel_soft_margin_loss", "weight", weight, input.shape)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
@@ -412,6 +457,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     reduction = _reduction("kl_div", size_average, reduce, reduction, _REDUCTIONS + ("batchmean",))
     input = _floating(input, "kl_div")
     target = _tensor(target, input, "kl_div", "target")
+    _broadcasts("kl_div", "target", target, input.shape)
     if log_target:
         loss = target.exp() * (target - input)
     else:
@@ -468,12 +514,17 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False, ep
 # ---- distances and embedding losses -----------------------------------------------------------------
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """``||x1 - x2 + eps||_p`` along the last dimension (``eps`` keeps the gradient finite at 0, as PyTorch)."""
+    x1, x2 = _floating(x1, "pairwise_distance"), _floating(x2, "pairwise_distance")
+    _broadcasts("pairwise_distance", "x2", x2, x1.shape, base="x1")
     return vector_norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """``sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim`` (each norm clamped
     without blocking its gradient, as PyTorch)."""
+    x1, x2 = _floating(x1, "cosine_similarity"), _floating(x2, "cosine_similarity")
+    _broadcasts("cosine_similarity", "x2", x2, x1.shape, base="x1")
+
     def unit(x):
         norm = vector_norm(x, 2, dim=dim, keepdim=True)
         return x / (norm + (norm.clamp(min=eps) - norm).detach())
@@ -488,6 +539,11 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     reduction = _reduction("cosine_embedding_loss", size_average, reduce, reduction)
     input1 = _floating(input1, "cosine_embedding_loss")
     target = _tensor(target, input1, "cosine_embedding_loss", "target")
+    input2 = _floating(input2, "cosine_embedding_loss")
+    _broadcasts("cosine_embedding_loss", "input2", input2, input1.shape, base="input1")
+    if target.shape != input1.shape[:-1]:
+        raise RuntimeError(f"cosine_embedding_loss: the target must hold one label (1 or -1) per pair of vectors, "
+                           f"shape {input1.shape[:-1]} for inputs of shape {input1.shape}; got {target.shape}")
     dot = (input1 * input2).sum(dim=-1)
     norms = ((input1 * input1).sum(dim=-1) + 1e-12) * ((input2 * input2).sum(dim=-1) + 1e-12)
     cos = dot / norms.sqrt()
@@ -513,6 +569,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
     reduction = _reduction("hinge_embedding_loss", size_average, reduce, reduction)
     input = _floating(input, "hinge_embedding_loss")
     target = _tensor(target, input, "hinge_embedding_loss", "target")
+    _broadcasts("hinge_embedding_loss", "target", target, input.shape)
     not_neg, not_pos = (target != -1).to(input.dtype), (target != 1).to(input.dtype)
     return _reduce(not_neg * input + not_pos * (margin - input).clamp(min=0), reduction)
 
@@ -557,7 +614,11 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     input = _floating(input, "multi_margin_loss")
     x = input.reshape(1, -1) if input.ndim == 1 else input
     classes = x.shape[1]
-    target = _tensor(target, input, "multi_margin_loss", "target").reshape(-1)
+    target = _tensor(target, input, "multi_margin_loss", "target")
+    if target.shape != x.shape[:1] and not (input.ndim == 1 and target.numel() == 1):
+        raise RuntimeError(f"multi_margin_loss: the target must be 1-D with one class index per sample, shape "
+                           f"{x.shape[:1]} for an input of shape {input.shape}, got {target.shape}")
+    target = target.reshape(-1)
     _check_classes(target, classes, None, "multi_margin_loss")
     weight = _class_weight(weight, input, classes, "multi_margin_loss")
     picked = x.gather(1, target.unsqueeze(1))
