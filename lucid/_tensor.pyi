@@ -162,7 +162,7 @@ class Tensor:
     def __or__(self, b):
         """Elementwise ``bitwise_or`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def __pow__(self, b):
-        """``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``a ** b``; gradients as PyTorch's: 0 for ``a`` where ``b == 0`` (``0 ** 0`` too) and for ``b`` where ``a == 0`` and ``b >= 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __radd__(self, other): ...
     def __rand__(self, other): ...
     def __rfloordiv__(self, other): ...
@@ -176,15 +176,15 @@ class Tensor:
     def __sub__(self, b):
         """``a - b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __truediv__(self, b):
-        """``a / b`` (true division: integer operands give the default float dtype, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __xor__(self, b):
         """Elementwise ``bitwise_xor`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def add(self, b):
         """``a + b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def arctan2(self, b):
-        """Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``); the gradient at the origin is 0, as PyTorch's. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def atan2(self, b):
-        """Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``); the gradient at the origin is 0, as PyTorch's. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def bitwise_and(self, b):
         """Elementwise ``bitwise_and`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def bitwise_not(self) -> Tensor:
@@ -194,9 +194,9 @@ class Tensor:
     def bitwise_xor(self, b):
         """Elementwise ``bitwise_xor`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def div(self, b):
-        """``a / b`` (true division: integer operands give the default float dtype, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def divide(self, b):
-        """``a / b`` (true division: integer operands give the default float dtype, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def eq(self, b):
         """Elementwise ``eq`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def floor_divide(self, b):
@@ -228,7 +228,7 @@ class Tensor:
     def ne(self, b):
         """Elementwise ``ne`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def pow(self, b):
-        """``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``a ** b``; gradients as PyTorch's: 0 for ``a`` where ``b == 0`` (``0 ** 0`` too) and for ``b`` where ``a == 0`` and ``b >= 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def remainder(self, b):
         """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def sub(self, b):
@@ -236,7 +236,7 @@ class Tensor:
     def subtract(self, b):
         """``a - b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def true_divide(self, b):
-        """``a / b`` (true division: integer operands give the default float dtype, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
 
     # ---- registered by lucid.ops.conversion
     def astype(self, dtype):

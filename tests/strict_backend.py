@@ -83,6 +83,14 @@ class StrictBackend(Backend):
     def seed(self, seed):
         self._rng = np.random.default_rng(seed)
 
+    def rng_state(self, index):
+        return self._rng.bit_generator.state
+
+    def set_rng_state(self, state, index):
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state
+        self._rng = rng
+
     def random(self, kind, shape, dtype, index, **params):
         return self._wrap(draw(self._rng, kind, shape, np.dtype(dtype.name), **params), index)
 

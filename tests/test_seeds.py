@@ -390,3 +390,13 @@ def test_seed_000_custom_module_backward(device):
     np.testing.assert_array_equal(host(input_tensor.grad), [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(host(model.running_mean), [0.0, 0.0, 0.0])
     assert not model.running_mean.requires_grad and model.running_mean.grad is None
+
+
+def test_rng_state_round_trip_draws_the_same_numbers_again(device):
+    state = lucid.random.get_rng_state(device)
+    first = lucid.rand(5, device=device)
+    lucid.random.set_rng_state(state, device)
+    again = lucid.rand(5, device=device)
+    np.testing.assert_array_equal(first.to("cpu").numpy(), again.to("cpu").numpy())
+    with pytest.raises(ValueError, match="not a random generator state"):
+        lucid.random.set_rng_state({"bit_generator": "nonsense"}, device)

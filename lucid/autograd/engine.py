@@ -3,6 +3,7 @@ order (no recursion limit), summing the gradients that reach each node before ru
 
 from __future__ import annotations
 
+from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import RetainGradHook, Tensor
 from . import grad_mode
 
@@ -23,6 +24,9 @@ def _graph_dependencies(roots):
                     seen.add(nxt)
                     stack.append(nxt)
     return deps
+
+
+_add = float_errors_ignored(lambda a, b: a + b)  # inf + -inf is nan without a NumPy warning, as in PyTorch
 
 
 class _Sink:
@@ -49,7 +53,7 @@ class _Sink:
             tensor._grad = self.own(g)
         else:
             old = tensor._grad
-            old._data = old._data + g._data
+            old._data = _add(old._data, g._data)
             old._version[0] += 1
 
     def leaf(self, tensor, g):

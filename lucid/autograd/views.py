@@ -27,23 +27,36 @@ from .function import Function
 __all__ = ["ViewFn", "CopySlices", "view_apply", "rebase", "refresh", "check_writable"]
 
 
-class ViewFn:
-    """How a view is rebuilt from its base: ``parent`` (the ViewFn of the tensor it was taken
-    from, None for the base itself), then ``cls.apply(x, **params)`` and output ``index``."""
+class ViewFn(tuple):
+    """How a view is rebuilt from its base: ``(parent, cls, params, index)``: ``parent`` is the ViewFn
+    of the tensor it was taken from (None for the base itself), then ``cls.apply(x, **params)`` and
+    output ``index`` (None for a single output). A tuple: one is made per view op, so it must be cheap."""
 
-    __slots__ = ("parent", "cls", "params", "index", "overlapping", "multi")
-
-    def __init__(self, parent, cls, params, index):
-        self.parent, self.cls, self.params, self.index = parent, cls, params, index
-        # several elements of the view may share one memory location (expand, unfold): no writes
-        self.overlapping = cls.overlapping or (parent is not None and parent.overlapping)
-        # one of several views one op returned (split, chunk, unbind): no recorded writes, as PyTorch
-        self.multi = index is not None or (parent is not None and parent.multi)
+    __slots__ = ()
 
     def __call__(self, base: Tensor) -> Tensor:
-        x = base if self.parent is None else self.parent(base)
-        out = self.cls.apply(x, **self.params)
-        return out if self.index is None else out[self.index]
+        parent, cls, params, index = self
+        out = cls.apply(base if parent is None else parent(base), **params)
+        return out if index is None else out[index]
+
+    def _chain(self):
+        vf = self
+        while vf is not None:
+            yield vf
+            vf = vf[0]
+
+    @property
+    def overlapping(self) -> bool:
+        """Several elements of the view may share one memory location (expand, unfold): no writes."""
+        return any(vf[1].overlapping for vf in self._chain())
+
+    @property
+    def multi(self) -> bool:
+        """One of several views one op returned (split, chunk, unbind): no recorded writes, as PyTorch."""
+        return any(vf[3] is not None for vf in self._chain())
+
+
+_new_view_fn = tuple.__new__
 
 
 def view_apply(cls, x: Tensor, **params):
@@ -61,10 +74,15 @@ def view_apply(cls, x: Tensor, **params):
 def _mark(out: Tensor, x: Tensor, cls, params, index) -> None:
     if cls.may_copy and not x._device.backend.shares_memory(out._data, x._data):
         return
-    base = x._base if x._base is not None else x
+    base = x._base
+    if base is None:
+        base, parent, tracked = x, None, True
+    else:
+        parent = x._view_fn
+        tracked = parent is not None
     out._base, out._version, out._view_stamp = base, base._version, base._node
-    if grad_mode.state.enabled and (x._base is None or x._view_fn is not None):
-        out._view_fn = ViewFn(x._view_fn, cls, params, index)
+    if tracked and grad_mode.state.enabled:
+        out._view_fn = _new_view_fn(ViewFn, (parent, cls, params, index))
 
 
 def refresh(t: Tensor) -> Tensor:

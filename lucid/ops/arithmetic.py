@@ -76,33 +76,48 @@ def _tensors_result_type(a: Tensor, b: Tensor):
     return _dt.result_type(b.dtype, a.dtype) if a0 else _dt.result_type(a.dtype, b.dtype)
 
 
-def operands(a, b):
-    """``(a, b)`` ready for an elementwise op: Tensors share one dtype, scalars stay scalars."""
-    if isinstance(a, Tensor):
-        if isinstance(b, Tensor):
-            if a._device is b._device and a._data.dtype != b._data.dtype:
-                common = _tensors_result_type(a, b)
-                a, b = a.to(common), b.to(common)
-            return a, b
-        if isinstance(b, _SCALARS):
-            key = (a._data.dtype, type(b))
-            plain = a._device.plain_scalars
-            if key in plain:  # the common case in one lookup: nothing to convert
+def _operands(floating: bool):
+    """``operands``, or with ``floating`` its form for true division and atan2 (each its own function, so the
+    hot path passes no flag)."""
+
+    def operands(a, b):
+        """``(a, b)`` ready for an elementwise op: Tensors share one dtype, scalars stay scalars."""
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                if a._device is b._device and a._data.dtype != b._data.dtype:
+                    common = _tensors_result_type(a, b)
+                    if floating and common.kind != "f":
+                        common = _dt.get_default_dtype()
+                    a, b = a.to(common), b.to(common)
                 return a, b
-            b = _scalar(b)
-            a2 = _weak(a, b)
-            b2 = _match_kind(b, a2)
-            if a2 is a and b2 is b and type(b) is key[1]:
-                plain.add(key)
-            return a2, b2
-        return operands(a, _coerce(b, a))
-    if not isinstance(b, Tensor):
-        raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
-    if isinstance(a, _SCALARS):
-        a = _scalar(a)
-        b = _weak(b, a)
-        return _match_kind(a, b), b
-    return operands(_coerce(a, b), b)
+            if isinstance(b, _SCALARS):
+                key = (a._data.dtype, type(b))
+                plain = a._device.plain_scalars
+                if key in plain:  # the common case in one lookup: nothing to convert
+                    return a, b
+                b = _scalar(b)
+                a2 = _weak(a, b)
+                b2 = _match_kind(b, a2)
+                if a2 is a and b2 is b and type(b) is key[1]:
+                    plain.add(key)
+                return a2, b2
+            return operands(a, _coerce(b, a))
+        if not isinstance(b, Tensor):
+            raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and {type(b).__name__}")
+        if isinstance(a, _SCALARS):
+            a = _scalar(a)
+            b = _weak(b, a)
+            return _match_kind(a, b), b
+        return operands(_coerce(a, b), b)
+
+    return operands
+
+
+operands = _operands(False)
+# true division and atan2: two tensors whose result type is an integer one both go to the default float dtype
+# from their own values, as PyTorch (``uint8 (3,) / int32 0-d -6`` divides by -6, not by the uint8 wrap-around
+# 250: PyTorch's result type decides only the dtype); ``_floating`` converts the rest
+_float_operands = _operands(True)
 
 
 def _shape(x):
@@ -274,16 +289,25 @@ class Pow(_Binary):
         return a**b
 
     def grads(self, g):
+        """PyTorch's masking: d/da = b * a**(b - 1) is 0 where b == 0 (not 0 * inf at a = 0), and
+        d/db = a**b * log(a) is 0 where a == 0 and b >= 0 (-inf for b < 0, nan for a < 0)."""
         a, b, out = self.saved_tensors
         need = self.needs_input_grad
-        ga = g * b * a ** (b - 1) if need[0] else None
-        gb = None
-        if need[1]:  # d(a**b)/db = a**b * log(a), taken as 0 where a == 0
-            if isinstance(a, Tensor):
-                log_a = (a + (a == 0).to(a.dtype)).log()
+        ga = gb = None
+        if need[0]:
+            if isinstance(b, Tensor):
+                ga = (g * b * a ** (b - 1)).where(b != 0, 0.0)
+            elif b == 0:
+                ga = Tensor._make(g.xp.zeros_like(g._data), g._device)
             else:
-                log_a = math.log(a) if a > 0 else 0.0
-            gb = g * out * log_a
+                ga = g * b * a ** (b - 1)
+        if need[1]:
+            if isinstance(a, Tensor):
+                gb = (g * out * a.log()).where(~((a == 0) & (b >= 0)), 0.0)
+            elif a == 0:
+                gb = (g * out * -math.inf).where(~(b >= 0), 0.0)
+            else:
+                gb = g * out * (math.log(a) if a > 0 else math.nan)
         return ga, gb
 
 
@@ -319,9 +343,13 @@ class Atan2(_Binary):
         return xp.atan2(a, b)
 
     def grads(self, g):
+        """``(b, -a) / (a**2 + b**2)``, with the reciprocal taken as 0 where it is inf (at the origin),
+        as PyTorch, in lucid ops (differentiable again)."""
         a, b = self.saved_tensors
-        denom = a * a + b * b
-        return g * b / denom, -g * a / denom
+        need = self.needs_input_grad
+        recip = (a * a + b * b).reciprocal()
+        recip = recip.where(recip != math.inf, 0.0)
+        return (g * b * recip if need[0] else None), (g * -a * recip if need[1] else None)
 
 
 class Remainder(_Binary):
@@ -367,12 +395,15 @@ def _floating(x):
 _DOCS = {
     "Add": "``a + b`` with broadcasting.", "Sub": "``a - b`` with broadcasting.",
     "Mul": "``a * b`` with broadcasting.",
-    "Div": "``a / b`` (true division: integer operands give the default float dtype, as PyTorch).",
-    "Pow": "``a ** b``; the gradient for ``b`` is taken as 0 where ``a == 0``. Integers as PyTorch: a negative "
+    "Div": "``a / b`` (true division: integer operands give the default float dtype, each converted from its own "
+           "value, as PyTorch).",
+    "Pow": "``a ** b``; gradients as PyTorch's: 0 for ``a`` where ``b == 0`` (``0 ** 0`` too) and for ``b`` where "
+           "``a == 0`` and ``b >= 0``. Integers as PyTorch: a negative "
            "Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0).",
     "Maximum": "Elementwise maximum; tied elements share the gradient equally.",
     "Minimum": "Elementwise minimum; tied elements share the gradient equally.",
-    "Atan2": "Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``).",
+    "Atan2": "Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``); the gradient at the origin is 0, "
+             "as PyTorch's.",
     "Remainder": "Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor "
                  "of 0 raises ZeroDivisionError.",
 }
@@ -380,9 +411,10 @@ _DOCS = {
 
 def _binary(cls):
     to_float, exact, refuses_bool = cls.to_float, cls.exact, cls.refuses_bool
+    prepare = _float_operands if to_float else operands
 
     def op(a, b):
-        x, y = operands(a, b)
+        x, y = prepare(a, b)
         if refuses_bool and (x is not a or y is not b):  # a bool operand is converted unless both are bools
             _refuse_bool(a, b)
         if to_float:

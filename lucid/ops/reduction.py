@@ -109,6 +109,23 @@ def _floating(x: Tensor, name: str, dtype=None) -> Tensor:
     return x
 
 
+def _accumulator(xp, dtype):
+    """The dtype to accumulate ``dtype`` in: float32 for float16 (and bfloat16 where the backend has it),
+    as PyTorch's accumulation type, so long sums neither overflow nor drift; else ``dtype`` itself."""
+    for half in ("float16", "bfloat16"):
+        if getattr(xp, half, None) is not None and dtype == getattr(xp, half):
+            return xp.float32
+    return dtype
+
+
+def _narrowed(xp, y, dtype):
+    """``y`` (accumulated wider) cast back to ``dtype``; values too big become inf silently, as PyTorch."""
+    if y.dtype == dtype:
+        return y
+    with np.errstate(all="ignore"):
+        return xp.astype(y, dtype)
+
+
 def _dropped(shape, axes) -> tuple:
     return tuple(n for i, n in enumerate(shape) if i not in axes)
 
@@ -165,20 +182,26 @@ class Mean(Sum):
         self.count = math.prod(x.shape[a] for a in axes)
         if not self.count:
             return self.filled(x, math.nan)
-        wide = xp.float32 if x.dtype == getattr(xp, "float16", None) else None
+        wide = _accumulator(xp, x.dtype)
         with np.errstate(all="ignore"):
-            total = xp.sum(x, axis=axes, keepdims=keepdims, dtype=wide or x.dtype) / self.count
-        return total if wide is None else xp.astype(total, x.dtype)
+            total = xp.sum(x, axis=axes, keepdims=keepdims, dtype=wide) / self.count
+        return _narrowed(xp, total, x.dtype)
 
     def backward(self, g):
         return super().backward(g / self.count) if self.count else super().backward(g)
 
 
 class Var(_Reduce):
-    """Variance: the mean first, then the centred sum of squares (no cancellation of E[x²]-E[x]²)."""
+    """Variance: the mean first, then the centred sum of squares (no cancellation of E[x²]-E[x]²).
+    float16 is computed in float32 and the result cast back, as PyTorch (the float16 sum of squares
+    overflows to inf already for a few thousand values of size 10)."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims, correction):
+        return _narrowed(self.xp, self.wide_var(x, axes, keepdims, correction), x.dtype)
+
+    def wide_var(self, x, axes, keepdims, correction):
+        """The variance in the accumulation dtype (float32 for float16 ``x``; else ``x``'s dtype)."""
         self.keep(x, axes, keepdims)
         xp = self.xp
         count = math.prod(x.shape[a] for a in axes)
@@ -186,6 +209,9 @@ class Var(_Reduce):
         self.save_for_backward(x)
         if not count:  # the variance of nothing: nan, as PyTorch
             return self.filled(x, math.nan)
+        wide = _accumulator(xp, x.dtype)
+        if wide != x.dtype:
+            x = xp.astype(x, wide)
         with np.errstate(all="ignore"):  # inf - inf, and x / 0 (inf, or nan for 0 / 0), silently as PyTorch
             d = x - xp.sum(x, axis=axes, keepdims=True) / count
             squares = xp.sum(d * d, axis=axes, keepdims=keepdims)
@@ -204,7 +230,8 @@ class Std(Var):
     """``sqrt(var)``; where the result is 0 the gradient is 0 (PyTorch's choice), not nan."""
 
     def forward(self, x, axes, keepdims, correction):
-        y = self.xp.sqrt(super().forward(x, axes, keepdims, correction))
+        xp = self.xp
+        y = _narrowed(xp, xp.sqrt(self.wide_var(x, axes, keepdims, correction)), x.dtype)
         self.save_for_backward(x, y)
         return y
 
@@ -238,9 +265,11 @@ class Prod(_Reduce):
 
 
 class Amax(_Reduce):
-    """``amax``: the gradient is split evenly among the elements equal to the result (as PyTorch)."""
+    """``amax``: the gradient is split evenly among the elements equal to the result (as PyTorch). Where
+    the result is NaN no element equals it and the gradient is nan (0/0) over that slice, as PyTorch's amax."""
 
     pick = "max"
+    nan_wins = False  # see MaxAll
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
@@ -250,7 +279,12 @@ class Amax(_Reduce):
 
     def backward(self, g):
         x, y = self.saved_tensors
-        hit = (x == self.unreduce(y)).to(g.dtype)
+        y = self.unreduce(y)
+        if self.nan_wins and x.dtype.kind == "f":  # a NaN result: the NaN elements are the ones it came from
+            xp, xd, yd = self.xp, x._data, y._data
+            hit = Tensor._make(xp.astype((xd == yd) | (xp.isnan(xd) & xp.isnan(yd)), g._data.dtype), self.device)
+        else:
+            hit = (x == y).to(g.dtype)
         return hit * (self.unreduce(g) / _sum_kept(hit, self.axes))
 
 
@@ -258,6 +292,19 @@ class Amin(Amax):
     """``amin``: ties share the gradient evenly."""
 
     pick = "min"
+
+
+class MaxAll(Amax):
+    """``max(x)`` over all elements: as ``amax``, but a NaN result sends the gradient to the NaN elements
+    (shared evenly), as PyTorch's max()."""
+
+    nan_wins = True
+
+
+class MinAll(Amin):
+    """``min(x)`` over all elements: ties share the gradient; a NaN result sends it to the NaN elements."""
+
+    nan_wins = True
 
 
 class MaxDim(Function):
@@ -292,6 +339,7 @@ class MinDim(MaxDim):
 
 
 _EXTREME = {"max": Amax, "min": Amin}
+_WHOLE = {"max": MaxAll, "min": MinAll}
 _SELECT = {"max": MaxDim, "min": MinDim}
 
 
@@ -320,10 +368,14 @@ class LogSumExp(_Reduce):
 
 
 def _scan_sum(xp, x, axis, reverse):
+    """The running sum; float16 accumulates in float32 and is cast back, as PyTorch (no drift)."""
+    wide = _accumulator(xp, x.dtype)
     with np.errstate(all="ignore"):  # inf + -inf is nan, silently, as PyTorch
         if not reverse:
-            return xp.cumulative_sum(x, axis=axis, dtype=x.dtype)
-        return xp.flip(xp.cumulative_sum(xp.flip(x, axis=axis), axis=axis, dtype=x.dtype), axis=axis)
+            y = xp.cumulative_sum(x, axis=axis, dtype=wide)
+        else:
+            y = xp.flip(xp.cumulative_sum(xp.flip(x, axis=axis), axis=axis, dtype=wide), axis=axis)
+    return _narrowed(xp, y, x.dtype)
 
 
 class Cumsum(Function):
@@ -341,13 +393,15 @@ class Cumsum(Function):
 class Cumprod(Function):
     """Cumulative product. Backward: reversed cumsum of g*y divided by x where x != 0; the first zero of
     a slice gets the reversed cumsum of g times the cumprod with that zero set to 1; elements after it get
-    0. Exact for any number of zeros, no division by 0."""
+    0. Exact for any number of zeros, no division by 0. float16 accumulates in float32, as PyTorch."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axis):
         self.axis = axis
+        xp, wide = self.xp, _accumulator(self.xp, x.dtype)
         with np.errstate(all="ignore"):  # inf * 0 is nan, silently, as PyTorch
-            y = self.xp.cumulative_prod(x, axis=axis, dtype=x.dtype)
+            y = xp.cumulative_prod(x, axis=axis, dtype=wide)
+        y = _narrowed(xp, y, x.dtype)
         self.save_for_backward(x, y)
         return y
 
@@ -420,13 +474,15 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: boo
 
 
 def _extreme(x: Tensor, dim, axis, keep, pick, name=None) -> Tensor:
+    """``amax``/``amin``; with ``name`` given (``max(x)``/``min(x)``) a NaN result's gradient goes to the NaNs."""
+    fn = (_WHOLE if name else _EXTREME)[pick]
     name = name or "a" + pick
     axes = _reduce_axes(x, dim, axis, name)
     whole = _axes.pick(dim, axis) is None
     _check_nonempty(x, axes, name, whole, RuntimeError)
     if x.dtype is _dt.bool_:  # the array API has no max of bools: take it on uint8
-        return _EXTREME[pick].apply(x.to(_dt.uint8), axes=axes, keepdims=keep).to(_dt.bool_)
-    return _EXTREME[pick].apply(x, axes=axes, keepdims=keep)
+        return fn.apply(x.to(_dt.uint8), axes=axes, keepdims=keep).to(_dt.bool_)
+    return fn.apply(x, axes=axes, keepdims=keep)
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:

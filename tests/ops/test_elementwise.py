@@ -332,6 +332,57 @@ def test_integer_powers_follow_pytorch(device):
         mask ** mask
 
 
+
+def _values_and_grads(lib, fn, arrays, device):
+    """``fn`` on float64 tensors requiring grad (Python numbers stay numbers): the value and each tensor's grad."""
+    kw = {"device": device} if lib is lucid else {}
+    args = [lib.tensor(a, dtype=lib.float64, requires_grad=True, **kw) if isinstance(a, list) else a for a in arrays]
+    out = fn(*args)
+    out.sum().backward()
+    return [out.detach().numpy(**({"force": True} if lib is lucid else {}))] + [
+        t.grad.numpy(**({"force": True} if lib is lucid else {})) for t in args if not isinstance(t, float | int)]
+
+
+def _agree_with_torch(torch, fn, arrays, device):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's and NumPy's nan/inf
+        want = _values_and_grads(torch, fn, arrays, None)
+    got = _values_and_grads(lucid, fn, arrays, device)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, equal_nan=True)
+
+
+def test_pow_gradients_follow_pytorch_at_zero_and_negative_bases(device):
+    """d/da is 0 where the exponent is 0 (not 0 * inf at a = 0), d/db is 0 where a == 0 and b >= 0, -inf
+    where a == 0 and b < 0, nan for a negative base; negative bases with integer exponents are exact."""
+    torch = pytest.importorskip("torch")
+    base = [0.0, 0.0, 0.0, 0.0, 0.0, -2.0, -2.0, -2.0, -1.0, -2.0, 2.0, 1.5]
+    exponent = [0.0, 1.0, 2.0, -1.0, 0.5, 0.0, 2.0, 3.0, -1.0, 0.5, 0.0, -2.0]
+    _agree_with_torch(torch, lambda a, b: a**b, [base, exponent], device)
+    _agree_with_torch(torch, lambda a, b: a**b, [[[0.0], [-2.0], [3.0]], [0.0, 1.0, 2.0]], device)  # broadcast
+    for e in (0, 0.0, 1, 2, 3, -1, -2, 0.5, 2.0):  # Python exponents, 0 ** 0 included
+        _agree_with_torch(torch, lambda a, e=e: a**e, [[0.0, -2.0, 1.5, -1.0]], device)
+    for b in (0.0, 0, 2.0, -2.0, 1.0):  # Python bases: the exponent's gradient
+        _agree_with_torch(torch, lambda x, b=b: b**x, [exponent], device)
+    x = lucid.zeros(2, dtype=lucid.float64, requires_grad=True, device=device)
+    (x**0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    for e in (1, 2):  # the second derivative at 0 through x**(e - 1), as PyTorch: 0 and 2
+        x = lucid.zeros(2, dtype=lucid.float64, requires_grad=True, device=device)
+        (g,) = lucid.autograd.grad((x**e).sum(), x, create_graph=True)
+        assert lucid.autograd.grad(g.sum(), x)[0].tolist() == [2.0 * (e - 1)] * 2
+
+
+def test_atan2_gradient_is_zero_at_the_origin_and_differentiable(device, rng):
+    torch = pytest.importorskip("torch")
+    a, b = [0.0, 0.0, 1.0, -1e-170, 0.0, 2.0], [0.0, 1.0, 0.0, 1e-170, -0.0, -3.0]  # 1e-170**2 underflows to 0
+    _agree_with_torch(torch, lambda y, x: y.atan2(x), [a, b], device)
+    _agree_with_torch(torch, lambda y: y.atan2(0.0 if isinstance(y, lucid.Tensor) else torch.tensor(0.0).double()),
+                      [[0.0, 1.0]], device)  # a Python number for lucid (torch wants a 0-d tensor)
+    y = _rand(rng, (3,), -2, 2, device, requires_grad=True)
+    x = _rand(rng, (2, 1), -2, 2, device, requires_grad=True)
+    assert gradgradcheck(lucid.atan2, (y, x))
+
 def test_bool_operands_where_pytorch_refuses_them(device):
     mask = lucid.tensor([True, False], device=device)
     x = lucid.ones(2, device=device)

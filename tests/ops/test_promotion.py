@@ -107,3 +107,32 @@ def test_promotion_follows_the_default_dtype(device):
         assert lucid.ones(2, dtype=lucid.float32, device=device).mul(2.5).dtype == lucid.float32
     finally:
         lucid.set_default_dtype(lucid.float32)
+
+
+INTEGER_OPS = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "truediv": operator.truediv,
+    "floordiv": operator.floordiv, "mod": operator.mod, "pow": operator.pow, "eq": operator.eq, "lt": operator.lt,
+    "ge": operator.ge, "and": operator.and_, "xor": operator.xor, "maximum": lambda a, b: a.maximum(b),
+    "atan2": lambda a, b: a.atan2(b),
+}
+
+
+@pytest.mark.parametrize("op", sorted(INTEGER_OPS))
+def test_zero_dim_integer_operand_of_another_dtype_as_pytorch(op, device, torch):
+    """An n-d integer tensor meeting a 0-d one of another integer dtype: the result type is the n-d one's, and
+    PyTorch wraps the 0-d value around into it (uint8 and -6 give 250) except in true division and atan2,
+    which convert each operand's own value to the float dtype (``uint8 / int32 0-d -6`` divides by -6)."""
+    ints = [n for n in _names(device) if n not in ("bool",) and not n.startswith("float")]
+    fn = INTEGER_OPS[op]
+    for (nd, zd), value, zero_first in itertools.product(itertools.product(ints, repeat=2), (-6, 300, -129, 70000),
+                                                         (False, True)):
+        if nd == zd:
+            continue
+        n_values, z_value = np.array([1, 2, 3, 100], dtype=nd), np.array(value, dtype=np.int64).astype(zd)
+
+        def args(lib, n_values=n_values, z_value=z_value, zero_first=zero_first):
+            kw = {"device": device} if lib is lucid else {}
+            pair = lib.tensor(n_values, **kw), lib.tensor(z_value, **kw)
+            return pair[::-1] if zero_first else pair
+
+        _check(torch, fn, args, f"{op} {nd} (4,) and {zd} 0-d {z_value} first={zero_first}")

@@ -554,3 +554,94 @@ def test_numpy_integer_dims_are_accepted(device):
 def test_reductions_of_a_list_say_they_need_a_tensor(fn):
     with pytest.raises(TypeError, match="expects a Tensor, got list"):
         fn([1.0, 2.0], 0)
+
+
+# ---- NaN, inf and ties in max/min gradients, against torch ---------------------------------------------------
+NAN, INF = math.nan, math.inf
+EXTREME_DATA = {
+    "nan": [NAN, 1.0, 2.0], "two_nans": [NAN, NAN, 2.0], "nan_and_inf": [NAN, INF, NAN], "tie": [1.0, 2.0, 2.0],
+    "inf_tie": [INF, INF, 1.0], "minus_inf_tie": [-INF, -INF, -INF], "both_infs": [INF, -INF],
+    "rows": [[NAN, 1.0, 1.0], [2.0, 2.0, -INF], [INF, 0.0, INF]],
+}
+EXTREME_CALLS = {
+    "max": lambda m, x: m.max(x), "min": lambda m, x: m.min(x), "amax": lambda m, x: m.amax(x),
+    "amin": lambda m, x: m.amin(x), "amax_dim": lambda m, x: m.amax(x, -1), "amin_dim": lambda m, x: m.amin(x, -1),
+    "max_dim": lambda m, x: m.max(x, -1), "min_dim": lambda m, x: m.min(x, -1, keepdim=True),
+}
+
+
+@pytest.mark.parametrize("data", EXTREME_DATA)
+@pytest.mark.parametrize("call", EXTREME_CALLS)
+def test_max_min_gradients_with_nan_inf_and_ties_match_torch(device, call, data):
+    """max()/min() over everything send the gradient to the NaN elements when the result is NaN (shared
+    evenly), and share it among ties; amax/amin share ties but give nan where the result is NaN; max(dim)
+    gives it to the returned index. All as torch."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib, x in ((lucid, make(EXTREME_DATA[data], device, grad=True)),
+                   (torch, torch.tensor(EXTREME_DATA[data], dtype=torch.float64, requires_grad=True))):
+        y = EXTREME_CALLS[call](lib, x)
+        values, indices = (y, None) if not isinstance(y, tuple) else y
+        values.sum().backward()
+        as_np = (lambda t: np.asarray(t.detach().tolist())) if lib is torch else host
+        results.append([as_np(values), None if indices is None else as_np(indices), as_np(x.grad)])
+    (values, indices, grad), (t_values, t_indices, t_grad) = results
+    np.testing.assert_array_equal(values, t_values)
+    if indices is not None:
+        np.testing.assert_array_equal(indices, t_indices)
+    np.testing.assert_array_equal(grad, t_grad)
+
+
+def test_max_of_a_nan_sends_the_gradient_to_it(device):
+    x = make([NAN, 1.0, 2.0], device, grad=True)
+    x.max().backward()
+    assert host(x.grad).tolist() == [1.0, 0.0, 0.0]
+
+
+# ---- float16 accumulates in float32, as torch -------------------------------------------------------------------
+FLOAT16_CALLS = {
+    "var": lambda m, x: m.var(x), "std": lambda m, x: m.std(x), "var_dim": lambda m, x: m.var(x.reshape(64, 64), 1),
+    "std_dim0": lambda m, x: m.std(x.reshape(64, 64), 0, keepdim=True), "var_big": lambda m, x: m.var(x * 300),
+    "cumsum": lambda m, x: m.cumsum(x, 0), "cumsum_dim": lambda m, x: m.cumsum(x.reshape(8, 512), 1),
+    "cumprod": lambda m, x: m.cumprod(1 + x / 1000, 0), "cumprod_overflow": lambda m, x: m.cumprod(x, 0),
+    "sum": lambda m, x: m.sum(x), "mean": lambda m, x: m.mean(x), "logsumexp": lambda m, x: m.logsumexp(x, 0),
+}
+
+
+@pytest.mark.parametrize("call", FLOAT16_CALLS)
+def test_float16_reductions_and_scans_accumulate_in_float32_as_torch(device, call):
+    """float16 var/std (which overflowed to inf) and cumsum/cumprod (which drifted) match torch, and stay float16."""
+    if not device.backend.supports(lucid.float16):
+        pytest.skip("no float16 on this backend")
+    torch = pytest.importorskip("torch")
+    a = (np.random.default_rng(1).standard_normal(4096) * 10).astype(np.float16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy overflow warnings from the cast back to float16
+        y = FLOAT16_CALLS[call](lucid, make(a, device, dtype=lucid.float16))
+    t = FLOAT16_CALLS[call](torch, torch.tensor(a))
+    assert y.dtype is lucid.float16
+    np.testing.assert_allclose(host(y).astype(np.float64), t.numpy().astype(np.float64), rtol=2e-3, atol=0.05)
+
+
+def test_float16_var_backward_is_finite_and_float16(device):
+    if not device.backend.supports(lucid.float16):
+        pytest.skip("no float16 on this backend")
+    torch = pytest.importorskip("torch")
+    a = (np.random.default_rng(1).standard_normal(4096) * 10).astype(np.float16)
+    x, tx = make(a, device, grad=True, dtype=lucid.float16), torch.tensor(a, requires_grad=True)
+    x.std().backward()
+    tx.std().backward()
+    assert x.grad.dtype is lucid.float16
+    np.testing.assert_allclose(host(x.grad).astype(np.float64), tx.grad.numpy().astype(np.float64), rtol=1e-2,
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+def test_float16_scans_equal_torch_exactly(device, name):
+    """The running sum/product in float32, each step cast to float16: the same halves as torch."""
+    if not device.backend.supports(lucid.float16):
+        pytest.skip("no float16 on this backend")
+    torch = pytest.importorskip("torch")
+    a = np.full((2, 64), 1.01, dtype=np.float16)
+    y = getattr(lucid, name)(make(a, device, dtype=lucid.float16), 1)
+    np.testing.assert_array_equal(host(y), getattr(torch, name)(torch.tensor(a), 1).numpy())
