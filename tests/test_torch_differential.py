@@ -4,8 +4,8 @@ hypothesis, values and gradients compared (float64 gradients to a tight toleranc
 Covers elementwise ops (unary; binary with broadcasting, mixed dtypes and Python scalars), reductions
 over random dims, indexing and setitem (basic slices with steps, integer arrays, boolean masks),
 matmul (batch broadcasting, 1-d operands) and the common losses. Each test draws a fixed sequence of
-examples (``derandomize=True``), so CI sees the same cases every run. Cases where lucid disagrees
-with PyTorch because of a lucid bug are ``xfail(strict=True)`` with the reason.
+examples (``derandomize=True``), so CI sees the same cases every run. A disagreement found later that
+is a lucid bug is marked ``xfail(strict=True)`` with its reason until fixed (none is today).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import lucid.nn.functional as F  # noqa: E402
 TF = torch.nn.functional
 
 # The device fixture is immutable (a cached Device), so sharing it across examples is safe. No shrinking
-# by default: the xfail cases would shrink on every run (set LUCID_HYPOTHESIS_SHRINK=1 to get minimal examples).
+# by default, so a failing case costs CI one example, not a search (LUCID_HYPOTHESIS_SHRINK=1 gives minimal ones).
 _PHASES = (Phase.explicit, Phase.generate) + ((Phase.shrink,) if os.environ.get("LUCID_HYPOTHESIS_SHRINK") else ())
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, database=None, phases=_PHASES,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

@@ -119,21 +119,16 @@ def B(values):
 
 CASES: list = []  # pytest.param(case id, fn, specs, gradcheck kwargs)
 COVERED: set[str] = set()  # the public names the table checks
-XFAIL_ON: dict = {}  # case id -> (device types, reason) of a known bug on those backends only
 
 
-def add(name, fn, *specs, variant=None, also=(), xfail=None, xfail_on=None, needs=None, **gc):
+def add(name, fn, *specs, variant=None, also=(), needs=None, **gc):
     """A case for the public ``name`` (``lucid.x``, ``Tensor.x``, ``linalg.x``, ``F.x``), also covering
-    ``also``. ``gc`` goes to gradcheck (eps, atol, rtol). ``xfail`` is a reason: a known lucid bug, on the
-    device types ``xfail_on`` (all when None)."""
+    ``also``. ``gc`` goes to gradcheck (eps, atol, rtol)."""
     cid = name if variant is None else f"{name}[{variant}]"
     assert all(p.id != cid for p in CASES), f"duplicate case id {cid}"
     COVERED.add(name)
     COVERED.update(also)
-    marks = [pytest.mark.xfail(strict=True, reason=xfail)] if xfail and xfail_on is None else []
-    if xfail and xfail_on is not None:
-        XFAIL_ON[cid] = (xfail_on, xfail)
-    CASES.append(pytest.param(cid, fn, specs, gc, needs, id=cid, marks=marks))
+    CASES.append(pytest.param(cid, fn, specs, gc, needs, id=cid))
 
 
 def seeded(fn, seed=0):
@@ -725,9 +720,7 @@ add("F.scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_atten
 
 
 @pytest.mark.parametrize(("cid", "fn", "specs", "gc", "needs"), CASES)
-def test_gradcheck(cid, fn, specs, gc, needs, device, request):
-    if cid in XFAIL_ON and device.type in XFAIL_ON[cid][0]:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=XFAIL_ON[cid][1]))
+def test_gradcheck(cid, fn, specs, gc, needs, device):
     if needs == "cuda" and not lucid.cuda.is_available():
         pytest.skip("needs a CUDA device")
     if needs == "float16":
