@@ -273,6 +273,63 @@ class Div(_Binary):
         return ga, (-ga * a / b if self.needs_input_grad[1] else None)
 
 
+_PRODUCT_POWERS = 8  # other integer exponents up to this size: products (float32 in float64, rounded once)
+
+
+def _scalar_power(xp, a, b):
+    """``a ** b`` for an array ``a`` and a Python-number exponent by PyTorch's own formulas (its results bit
+    for bit, but sqrt's, which PyTorch rounds within an ulp; much faster than a general power): ``sqrt`` for
+    0.5 (``(-0.0) ** 0.5`` is -0.0, ``(-inf) ** 0.5`` nan), ``1 / sqrt`` for -0.5, ``x * x``, ``x * x * x``,
+    ``1 / x`` and ``1 / (x * x)`` for 2, 3, -1 and -2, ones for 0 (nan too) and a copy for 1. Other integers
+    up to ``_PRODUCT_POWERS`` are products by squaring, for integers and float32 (in float64, rounded once:
+    within an ulp of PyTorch's pow), not float64 (n ulp). float16 computes in float32 (but 2: exact as it
+    is; +-0.5: the general pow, as PyTorch). None: no fast form, use the general power."""
+    if b == 2:
+        return a * a
+    if a.dtype == getattr(xp, "float16", None):  # PyTorch computes float16 in float32 and rounds once, and
+        if b == 0.5 or b == -0.5:  # takes its general pow for +-0.5: (-inf) ** 0.5 is inf, (-0.0) ** -0.5 inf
+            return xp.pow(a, b)  # not a ** b, which NumPy turns into sqrt for 0.5
+        out = _scalar_power(xp, xp.astype(a, xp.float32), b)
+        return None if out is None else xp.astype(out, a.dtype)
+    if b == 0.5:
+        return xp.sqrt(a)
+    if b == 3:
+        return a * a * a
+    if b == -1:
+        return 1.0 / a
+    if b == -0.5:
+        return 1.0 / xp.sqrt(a)
+    if b == -2:
+        return 1.0 / (a * a)
+    if b == 0:
+        return xp.ones_like(a)
+    if b == 1:
+        return xp.asarray(a, copy=True)
+    if not -_PRODUCT_POWERS <= b <= _PRODUCT_POWERS or b != int(b):  # also inf and nan
+        return None
+    if a.dtype == xp.float64:  # products would err by up to n ulp: the general pow is within one
+        return None
+    n = abs(int(b))
+    wide = xp.astype(a, xp.float64) if xp.isdtype(a.dtype, "real floating") else a
+    out = _product_power(wide, n)
+    if b < 0:
+        out = 1.0 / out
+    return xp.astype(out, a.dtype) if wide is not a else out
+
+
+def _product_power(a, n):
+    """``a ** n`` for an integer ``n >= 2`` by repeated squaring."""
+    out = None
+    square = a
+    while True:
+        if n & 1:
+            out = square if out is None else out * square
+        n >>= 1
+        if not n:
+            return out
+        square = square * square
+
+
 class Pow(_Binary):
     saves = False  # saves its output too, below
     autocast_policy = FLOAT32
@@ -286,11 +343,16 @@ class Pow(_Binary):
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
+        if type(b) in _SCALARS and not isinstance(a, _SCALARS):
+            out = _scalar_power(xp, a, b)
+            if out is not None:
+                return out
         return a**b
 
     def grads(self, g):
         """PyTorch's masking: d/da = b * a**(b - 1) is 0 where b == 0 (not 0 * inf at a = 0), and
-        d/db = a**b * log(a) is 0 where a == 0 and b >= 0 (-inf for b < 0, nan for a < 0)."""
+        d/db = a**b * log(a) is 0 where a == 0 and b >= 0 (-inf for b < 0, nan for a < 0). A Python
+        exponent takes ``a ** (b - 1)``'s fast forms too (``x ** 3`` -> ``3 * (x * x)``)."""
         a, b, out = self.saved_tensors
         need = self.needs_input_grad
         ga = gb = None
@@ -299,8 +361,10 @@ class Pow(_Binary):
                 ga = (g * b * a ** (b - 1)).where(b != 0, 0.0)
             elif b == 0:
                 ga = Tensor._make(g.xp.zeros_like(g._data), g._device)
+            elif b == 2:
+                ga = g * (2 * a)
             else:
-                ga = g * b * a ** (b - 1)
+                ga = g * (b * a ** (b - 1))
         if need[1]:
             if isinstance(a, Tensor):
                 gb = (g * out * a.log()).where(~((a == 0) & (b >= 0)), 0.0)

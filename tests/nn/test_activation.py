@@ -277,3 +277,70 @@ def test_activation_argument_errors(device):
         F.glu(make(1.0, device))
     with pytest.raises(TypeError, match="prelu expects Tensors, got Tensor and float"):
         F.prelu(x, 0.25)
+
+
+# ---- exact GELU: the fused kernels (issue 13) ---------------------------------------------------------------
+def _gelu_reference(x):
+    """x Phi(x) through erfc (no cancellation for x < 0), in float64."""
+    return np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in np.asarray(x, dtype=np.float64).ravel()])
+
+
+def test_gelu_float64_values_over_a_wide_range(device):
+    a = np.concatenate([np.linspace(-3.0, 9.0, 1201), [0.0, -0.0, 1e-300, -1e-300, 40.0, -40.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = host(F.gelu(make(a, device)))
+    # 1 + erf cancels for x < 0 (as in PyTorch): the error is that of erf near -1, relative to 1
+    np.testing.assert_allclose(got, _gelu_reference(a), rtol=1e-14, atol=2e-15 * 3)
+    inf = host(F.gelu(make([math.inf, -math.inf, math.nan], device)))
+    assert inf[0] == math.inf and math.isnan(inf[2])  # -inf * 0: nan, as PyTorch
+    assert math.isnan(inf[1])
+
+
+def test_gelu_float32_is_rounded_once_from_float64(device, rng):
+    """float32 GELU and its gradient on a tensor larger than one kernel chunk (16384 elements): the value
+    within an ulp of the float64 one rounded (``1 + erf`` is computed in float64), both close to PyTorch."""
+    torch = pytest.importorskip("torch")
+    a = np.clip(rng.standard_normal((40, 1000)) * 2.5, -5.6, None).astype(np.float32)
+    x = make(a, device, grad=True, dtype=lucid.float32)
+    y = F.gelu(x)
+    assert y.dtype == lucid.float32
+    # float32's erf fit errs by 1e-11 relative to 1: that is all the error of 1 + erf (PyTorch's: 3e-8)
+    want = _gelu_reference(a).reshape(a.shape)
+    np.testing.assert_allclose(host(y), want, rtol=2**-24, atol=1e-10)
+    np.testing.assert_array_max_ulp(host(y)[a > -3], want.astype(np.float32)[a > -3], maxulp=1)
+    assert not host(F.gelu(make([-5.7, -8.0, -40.0], device, dtype=lucid.float32))).any()  # |true value| < 4e-8
+    g = rng.standard_normal(a.shape).astype(np.float32)
+    y.backward(lucid.tensor(g, device=device))
+    assert x.grad.dtype == lucid.float32
+    tx = torch.from_numpy(a).requires_grad_(True)
+    ty = torch.nn.functional.gelu(tx)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_gelu_float16_keeps_its_dtype(device):
+    try:
+        x = make([-3.0, -0.5, 0.0, 0.7, 4.0], device, grad=True, dtype=lucid.float16)
+    except TypeError:
+        pytest.skip(f"{device} has no float16")
+    y = F.gelu(x)
+    assert y.dtype == lucid.float16
+    np.testing.assert_array_equal(host(y), _gelu_reference(host(x)).astype(np.float16))
+    y.sum().backward()
+    assert x.grad.dtype == lucid.float16
+
+
+def test_gelu_third_derivative(device, rng):
+    """The fused backward is itself differentiable (gradgradcheck), and so is its backward."""
+    x = make(rng.uniform(-3, 3, (5,)), device, grad=True)
+    assert gradcheck(F.gelu, (x,))
+    assert gradgradcheck(F.gelu, (x,))
+    (g1,) = lucid.autograd.grad(F.gelu(x).sum(), x, create_graph=True)
+    (g2,) = lucid.autograd.grad(g1.sum(), x, create_graph=True)
+    (g3,) = lucid.autograd.grad(g2.sum(), x)
+    v = host(x)
+    phi = np.exp(-0.5 * v * v) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(host(g2), phi * (2 - v * v), rtol=1e-12)
+    np.testing.assert_allclose(host(g3), phi * (v**3 - 4 * v), rtol=1e-10, atol=1e-14)

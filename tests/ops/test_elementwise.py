@@ -421,3 +421,143 @@ def test_clamp_with_number_bounds_promotes_as_pytorch(device):
     out = i.clamp(2.5, 6)
     assert out.dtype == lucid.float32 and out.tolist() == [2.5, 5.0, 6.0]
     assert lucid.tensor([True, False], device=device).clamp(0, 1).dtype == lucid.int64
+
+
+# ---- erf and scalar powers: accuracy and PyTorch's forms (issue 13) ------------------------------------------
+def _erf_inputs():
+    ramp = np.linspace(-7.0, 7.0, 4001)
+    tiny = np.geomspace(1e-300, 6.0, 400)
+    return np.concatenate([ramp, tiny, -tiny, [0.0, -0.0, 5e-324, 1e300, -1e300]])
+
+
+def _supports(device, dtype):
+    try:
+        lucid.zeros(1, dtype=dtype, device=device)
+    except TypeError:
+        return False
+    return True
+
+
+def test_erf_float64_is_accurate_over_the_whole_range(device):
+    x = _erf_inputs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no NumPy warning, tails and huge inputs included
+        got = lucid.tensor(x, dtype=lucid.float64, device=device).erf().numpy(force=True)
+    want = np.array([math.erf(v) for v in x])
+    np.testing.assert_allclose(got, want, rtol=1.5e-15, atol=0)  # measured: 1e-15 (next to +-1), 1.1 ulp mean
+    assert np.abs(got).max() <= 1.0
+    assert np.array_equal(np.signbit(got), np.signbit(x))  # odd: erf(-0.0) is -0.0
+
+
+def test_erf_special_values(device):
+    x = lucid.tensor([math.inf, -math.inf, math.nan, 0.0, -0.0], dtype=lucid.float64, device=device)
+    for dtype in (lucid.float64, lucid.float32):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = x.to(dtype).erf()
+        assert got.dtype == dtype
+        values = got.numpy(force=True)
+        assert values[:2].tolist() == [1.0, -1.0] and math.isnan(values[2])
+        assert np.signbit(values[3:]).tolist() == [False, True]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_erf_narrow_floats_are_correctly_rounded(device, dtype):
+    """float32 and float16 are computed in float64 and rounded once: at most an ulp from the rounded true value
+    (in practice equal to it but for about 1 in 10^4 halfway cases), and the dtype is kept."""
+    ldt, ndt = getattr(lucid, dtype), np.dtype(dtype)
+    if not _supports(device, ldt):
+        pytest.skip(f"{device} has no {dtype}")
+    with np.errstate(over="ignore"):  # 1e300 becomes inf
+        x = _erf_inputs().astype(ndt)
+    got = lucid.tensor(x, dtype=ldt, device=device).erf()
+    assert got.dtype == ldt
+    want = np.array([math.erf(float(v)) for v in x]).astype(ndt)
+    np.testing.assert_array_max_ulp(got.numpy(force=True), want, maxulp=1)
+    assert (got.numpy(force=True) == want).mean() > 0.999
+
+
+def test_erf_agrees_with_torch_on_a_large_float32_tensor(device, rng):
+    """A tensor larger than one chunk of the kernel (16384 elements), transposed (not contiguous)."""
+    torch = pytest.importorskip("torch")
+    x = (rng.standard_normal((160, 300)) * 2).astype(np.float32)
+    got = lucid.tensor(x, device=device).mT.erf()
+    want = torch.erf(torch.from_numpy(x).T).numpy()
+    assert got.shape == (300, 160)
+    np.testing.assert_allclose(got.numpy(force=True), want, rtol=2e-7, atol=1e-7)
+
+
+def test_erf_gradients_in_the_tails(device):
+    x = lucid.tensor([-4.0, -2.7, -1.0, 0.3, 1.9, 3.5], dtype=lucid.float64, device=device, requires_grad=True)
+    assert gradcheck(lucid.erf, (x,))
+    assert gradgradcheck(lucid.erf, (x,))
+
+
+_SPECIAL_BASES = [-0.0, 0.0, -math.inf, math.inf, math.nan, -2.0, 3.0, 1e-30, -1e-30, 1.0, -1.0, 0.5, 7.25, -3.5]
+_TORCH_FORMS = (2, 3, -1, -2, 0, 1, 2.0, 3.0, -1.0, -2.0, 0.0, 1.0)  # PyTorch's own formulas: equal bit for bit
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_scalar_powers_match_torch(device, rng, dtype):
+    """``x ** e`` for a Python exponent: PyTorch's products, reciprocals, sqrt and rsqrt for 2, 3, -1, -2, +-0.5 (with
+    their signs of zero, infinities and nans), other small integers by products, the rest by the general pow:
+    to an ulp of PyTorch's results, and without NumPy warnings."""
+    torch = pytest.importorskip("torch")
+    ldt = getattr(lucid, dtype)
+    if not _supports(device, ldt):
+        pytest.skip(f"{device} has no {dtype}")
+    with np.errstate(all="ignore"):
+        x = np.concatenate([rng.standard_normal(3000) * 3, _SPECIAL_BASES]).astype(dtype)
+    t = torch.from_numpy(x)
+    for e in (*_TORCH_FORMS, 0.5, -0.5, 4, -3, 5, 8, -8, 9, 1.5, -2.5, math.inf, math.nan):
+        want = torch.pow(t, e).numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = (lucid.tensor(x, dtype=ldt, device=device) ** e).numpy(force=True)
+        assert got.dtype == want.dtype, e
+        nan = np.isnan(want)
+        np.testing.assert_array_equal(np.isnan(got), nan, err_msg=f"nans of x ** {e}")
+        np.testing.assert_array_equal(np.signbit(got[~nan]), np.signbit(want[~nan]), err_msg=f"signs of x ** {e}")
+        if e in _TORCH_FORMS:
+            np.testing.assert_array_equal(got, want, err_msg=f"x ** {e}")
+        else:
+            np.testing.assert_array_max_ulp(got[~nan], want[~nan], maxulp=1)
+
+
+def test_integer_scalar_powers_are_exact(device):
+    """Products of integers wrap around as PyTorch's powers do (1000 ** 8 overflows int64)."""
+    torch = pytest.importorskip("torch")
+    values = [-3, -1, 0, 2, 7, 1000]
+    x = lucid.tensor(values, device=device)
+    for e in (0, 1, 2, 3, 4, 5, 8):
+        assert (x**e).dtype == lucid.int64
+        assert (x**e).tolist() == (torch.tensor(values) ** e).tolist(), e
+
+
+@pytest.mark.parametrize("e", [3, 3.0, 2, 0.5, -0.5, -1, -2, 4, -3, 2.5, 1, 0])
+def test_scalar_power_gradients_match_torch(device, rng, e):
+    torch = pytest.importorskip("torch")
+    base = [0.3, 1.7, 2.5, 0.9] if e in (0.5, -0.5, 2.5) else [-1.5, -0.3, 0.7, 2.0]
+    _agree_with_torch(torch, lambda a: a**e, [base], device)
+    x = lucid.tensor(base, dtype=lucid.float64, device=device, requires_grad=True)
+    assert gradcheck(lambda a: a**e, (x,))
+    assert gradgradcheck(lambda a: a**e, (x,))
+
+
+def test_backward_of_a_cube_takes_the_product_form(device, monkeypatch):
+    """d(x**3)/dx = 3 * x**2 runs ``x * x``, not the general power (which NumPy makes slow for float exponents)."""
+    from lucid.ops import arithmetic
+
+    seen = []
+    fast = arithmetic._scalar_power
+
+    def spy(xp, a, b):
+        out = fast(xp, a, b)
+        seen.append((b, out is not None))
+        return out
+
+    monkeypatch.setattr(arithmetic, "_scalar_power", spy)
+    x = lucid.tensor([1.0, -2.0, 3.0], device=device, requires_grad=True)
+    (x**3.0).sum().backward()
+    assert seen == [(3.0, True), (2.0, True)]
+    assert x.grad.tolist() == [3.0, 12.0, 27.0]

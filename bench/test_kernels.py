@@ -1,0 +1,103 @@
+"""Pointwise kernels on one CPU core (issue 13): ``erf``, exact GELU and ``x ** 3.0`` / ``x ** 0.5``, forward
+and forward + backward, as lucid, hand-written NumPy (SciPy's ``erf`` where NumPy has none) and PyTorch.
+
+Each builder returns a callable that runs the work from scratch and returns the output (and the input's
+gradient, for the backward cases); ``test_numpy_matches_lucid`` compares the NumPy and lucid callables so
+the timed work cannot silently diverge. Run with one thread:
+``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 pytest bench/test_kernels.py --benchmark-only``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import lucid
+import lucid.nn.functional as F
+
+TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+INV_SQRT2 = 1.0 / math.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+ERF_SHAPE = (32, 16, 256)
+POW_SHAPE = (256, 1024)
+
+
+def _np_erf():
+    return pytest.importorskip("scipy.special").erf
+
+
+def _torch():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    return torch
+
+
+# one row per case: (shape, positive inputs only, lucid fn, numpy forward, numpy derivative, torch fn)
+CASES = {
+    "erf": (ERF_SHAPE, False, lambda x: x.erf(),
+            lambda x: _np_erf()(x), lambda x, y: TWO_OVER_SQRT_PI * np.exp(-x * x),
+            lambda t, x: t.erf(x)),
+    "gelu": (ERF_SHAPE, False, F.gelu,
+             lambda x: 0.5 * x * (1 + _np_erf()(x * INV_SQRT2)),
+             lambda x, y: 0.5 * (1 + _np_erf()(x * INV_SQRT2)) + x * np.exp(-0.5 * x * x) * INV_SQRT_2PI,
+             lambda t, x: t.nn.functional.gelu(x)),
+    "pow3": (POW_SHAPE, False, lambda x: x**3.0, lambda x: x * x * x, lambda x, y: 3 * (x * x),
+             lambda t, x: x**3.0),
+    "pow_half": (POW_SHAPE, True, lambda x: x**0.5, np.sqrt, lambda x, y: 0.5 / y, lambda t, x: x**0.5),
+}
+
+
+def build(impl, name, backward, seed=0):
+    shape, positive, lucid_fn, np_fwd, np_grad, torch_fn = CASES[name]
+    rng = np.random.default_rng(seed)
+    data = rng.standard_normal(shape, dtype=np.float32)
+    if positive:
+        data = np.abs(data) + np.float32(0.1)
+    seed_grad = rng.standard_normal(shape, dtype=np.float32)
+    if impl == "numpy":
+        def fn():
+            y = np_fwd(data)
+            return (y, seed_grad * np_grad(data, y)) if backward else (y,)
+    elif impl == "torch":
+        torch = _torch()
+        x = torch.from_numpy(data).requires_grad_(backward)
+        g = torch.from_numpy(seed_grad)
+
+        def fn():
+            if not backward:
+                with torch.no_grad():
+                    return (torch_fn(torch, x),)
+            x.grad = None
+            y = torch_fn(torch, x)
+            y.backward(g)
+            return y, x.grad
+    else:
+        x = lucid.tensor(data, requires_grad=backward)
+        g = lucid.tensor(seed_grad)
+
+        def fn():
+            if not backward:
+                return (lucid_fn(x),)
+            x.grad = None
+            y = lucid_fn(x)
+            y.backward(g)
+            return y, x.grad
+    return fn
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_kernel(benchmark, run, impl, name, backward):
+    run(benchmark, build(impl, name, backward))
+
+
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_numpy_matches_lucid(name, backward):
+    expected, got = build("numpy", name, backward)(), build("lucid", name, backward)()
+    for e, g in zip(expected, got, strict=True):
+        g = np.asarray(g.detach().numpy(force=True))
+        assert g.dtype == np.float32
+        np.testing.assert_allclose(g, e, rtol=2e-6, atol=1e-6)
