@@ -7,7 +7,16 @@ parameter. Numerics follow PyTorch's single-tensor implementations, operation by
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_betas, check_nonnegative, grad_with_decay, lerp_, state_like
+from .optimizer import (
+    Optimizer,
+    check_betas,
+    check_nonnegative,
+    ema_square_,
+    grad_with_decay,
+    lerp_,
+    row_chunks,
+    state_like,
+)
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
 
@@ -39,9 +48,7 @@ class _AdamBase(Optimizer):
     def _moments_update(g, s, beta1, beta2):
         """``exp_avg = lerp(exp_avg, g, 1 - beta1)``, ``exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) g^2``."""
         lerp_(s["exp_avg"], g, 1 - beta1)
-        v = s["exp_avg_sq"]
-        v *= beta2
-        v += (1 - beta2) * g * g
+        ema_square_(s["exp_avg_sq"], g, beta2)
 
 
 class Adam(_AdamBase):
@@ -64,21 +71,46 @@ class Adam(_AdamBase):
             state["max_exp_avg_sq"] = state_like(p)
         return state
 
-    def _update(self, xp, p, g, s, group):
-        g = self._decay(p, g, s, group)
-        beta1, beta2 = (float(b) for b in group["betas"])
-        self._moments_update(g, s, beta1, beta2)
+    def _update(self, xp, p, grad, s, group):
+        # slice by slice (row_chunks): every temporary (the gradient followed when maximize or L2 weight
+        # decay change it, the moments' updates, the denominator) is slice-sized; rounded as PyTorch's
+        # single-tensor Adam, operation by operation
+        s["step"] += 1
         step = s["step"]
-        step_size = float(group["lr"]) / (1 - beta1 ** step)
-        v = s["exp_avg_sq"]
-        if group["amsgrad"]:
-            v_max = s["max_exp_avg_sq"]
-            v_max[...] = xp.maximum(v_max, v)
-            v = v_max
-        denom = xp.sqrt(v)
-        denom /= (1 - beta2 ** step) ** 0.5
-        denom += float(group["eps"])
-        p += -step_size * s["exp_avg"] / denom
+        beta1, beta2 = (float(b) for b in group["betas"])
+        lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
+        decoupled = bool(group.get("decoupled_weight_decay"))
+        step_size = lr / (1 - beta1 ** step)
+        root = (1 - beta2 ** step) ** 0.5
+        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
+        for key in row_chunks(p):
+            pk = p[key]
+            sk = {name: s[name][key] for name in names}
+            if decoupled and wd != 0:
+                pk *= 1 - lr * wd
+            gk = grad[key]
+            g = grad_with_decay(pk, gk, group["maximize"], 0.0 if decoupled else wd)
+            self._moments_update(g, sk, beta1, beta2)
+            v = sk["exp_avg_sq"]
+            if group["amsgrad"]:
+                v_max = sk["max_exp_avg_sq"]
+                v_max[...] = xp.maximum(v_max, v)
+                v = v_max
+            denom = xp.sqrt(v)
+            denom /= root
+            denom += eps
+            # p += (-step_size * exp_avg) / denom, as torch's addcdiv_ rounds it; into g's memory when g
+            # is a temporary of ours already (maximize, weight decay)
+            if g is gk or pk.ndim == 0:  # (NumPy's 0-d results are scalars, which take no [...] =)
+                g = sk["exp_avg"] * -step_size
+            else:
+                g[...] = sk["exp_avg"]
+                g *= -step_size
+            g /= denom
+            pk += g
+            p[key] = pk
+            for name in names:
+                s[name][key] = sk[name]
 
 
 class AdamW(Adam):

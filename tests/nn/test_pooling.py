@@ -184,3 +184,74 @@ def test_pool_errors(device):
         F.avg_pool2d(lucid.tensor(np.ones((1, 1, 2, 2), dtype=np.int64), device=device), 2)
     with pytest.raises(ValueError, match="divisor_override"):
         F.avg_pool2d(x, 2, divisor_override=0)
+
+
+# ---- non-overlapping windows (the fast path) against PyTorch: ties, -inf, nan, padding ---------
+BLOCK_CASES = [
+    ("1d", "max_pool1d", (2, 3, 10), (2,), {}),
+    ("1d_rest", "max_pool1d", (2, 3, 11), (3,), dict(return_indices=True)),
+    ("2d", "max_pool2d", (2, 3, 8, 6), (2,), dict(return_indices=True)),
+    ("2d_rect", "max_pool2d", (2, 2, 9, 8), ((3, 2),), dict(return_indices=True)),
+    ("2d_pad", "max_pool2d", (2, 2, 7, 6), (2, 2, 1), dict(return_indices=True)),
+    ("2d_ceil", "max_pool2d", (1, 2, 7, 7), (2,), dict(ceil_mode=True, return_indices=True)),
+    ("3d", "max_pool3d", (1, 2, 4, 6, 4), (2,), dict(return_indices=True)),
+    ("3d_pad", "max_pool3d", (1, 2, 5, 4, 6), ((2, 2, 3),), dict(padding=(1, 0, 1), return_indices=True)),
+]
+
+
+@pytest.mark.parametrize("fill", ["distinct", "ties", "inf_nan"])
+@pytest.mark.parametrize("case", BLOCK_CASES, ids=[c[0] for c in BLOCK_CASES])
+def test_block_max_pool_matches_torch(case, fill, device, rng):
+    """Values, indices and gradients exactly as PyTorch's, with ties (the first maximum), -inf
+    windows (the first real element) and nan (the last nan of the window)."""
+    torch = pytest.importorskip("torch")
+    _, name, shape, args, kw = case
+    if fill == "distinct":
+        x = rng.standard_normal(shape)
+    else:
+        x = rng.integers(-2, 2, shape).astype(np.float64)
+        x[x == -2] = -np.inf
+        x.flat[::5] = -0.0
+        if fill == "inf_nan":
+            x[rng.random(shape) < 0.15] = np.nan
+            x[..., :2] = -np.inf  # whole windows of -inf, next to the padding
+    ours, theirs = make(x, device, True), torch.tensor(x, requires_grad=True)
+    out, tout = getattr(F, name)(ours, *args, **kw), getattr(torch.nn.functional, name)(theirs, *args, **kw)
+    if kw.get("return_indices"):
+        (out, idx), (tout, tidx) = out, tout
+        assert idx.dtype == lucid.int64
+        np.testing.assert_array_equal(host(idx), tidx.numpy())
+    np.testing.assert_array_equal(host(out), tout.detach().numpy())
+    np.testing.assert_array_equal(np.signbit(host(out)), np.signbit(tout.detach().numpy()))
+    g = rng.standard_normal(out.shape)
+    out.backward(make(g, device))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(host(ours.grad), theirs.grad.numpy())
+
+
+BLOCK_GRAD_CASES = [
+    ("1d", lambda x: F.max_pool1d(x.flatten(2), 2)),
+    ("1d_overlap", lambda x: F.max_pool1d(x.flatten(2), 3, 1, 1)),
+    ("2d", lambda x: F.max_pool2d(x, 2)),
+    ("2d_pad_ceil", lambda x: F.max_pool2d(x, 2, padding=1, ceil_mode=True)),
+    ("2d_overlap", lambda x: F.max_pool2d(x, 3, 1, 1)),
+    ("3d", lambda x: F.max_pool3d(x.reshape(1, 1, 2, 2, 5), (1, 2, 2))),
+    ("3d_overlap", lambda x: F.max_pool3d(x.reshape(1, 1, 2, 2, 5), 2, 1, 1)),
+]
+
+
+@pytest.mark.parametrize("case", BLOCK_GRAD_CASES, ids=[c[0] for c in BLOCK_GRAD_CASES])
+def test_max_pool_gradcheck_blocks_and_overlapping(case, device, rng):
+    x = make(rng.standard_normal((1, 1, 4, 5)), device, True)
+    assert gradcheck(case[1], (x,))
+    assert gradgradcheck(case[1], (x,))
+
+
+def test_block_max_pool_keeps_compact_offsets(device):
+    """The non-overlapping path records each window's argmax as a small unsigned offset."""
+    x = make(np.arange(16.0)[::-1].reshape(1, 1, 4, 4), device, True)
+    y = F.max_pool2d(x, 2)
+    assert type(y.grad_fn).__name__ == "BlockGather"
+    assert str(y.grad_fn.idx.dtype).endswith("uint8")
+    idx = lucid.Tensor._make(y.grad_fn.idx, x.device)
+    np.testing.assert_array_equal(host(idx), np.zeros((1, 1, 2, 2)))

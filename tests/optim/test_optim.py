@@ -4,6 +4,7 @@ documented algorithms, state_dict round trips, foreach, in-place updates, and ba
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 import pytest
@@ -295,6 +296,55 @@ def test_foreach_with_changing_parameter_sets(device, name, kwargs):
     for x, y in zip(runs[0][0], runs[1][0]):
         np.testing.assert_array_equal(x, y)
     assert runs[1][1]._layouts  # the flat path ran for the parameters in step with each other
+
+
+def _combos():
+    """Every combination of the options of SGD, Adam and AdamW (the updates written in place)."""
+    out = []
+    for momentum, dampening, wd, nesterov, maximize in itertools.product((0, 0.9), (0, 0.3), (0, 0.01),
+                                                                         (False, True), (False, True)):
+        if not nesterov or (momentum and not dampening):
+            out.append(("SGD", dict(lr=0.05, momentum=momentum, dampening=dampening, weight_decay=wd,
+                                    nesterov=nesterov, maximize=maximize)))
+    for amsgrad, wd, maximize, decoupled in itertools.product((False, True), (0, 0.1), (False, True), (False, True)):
+        out.append(("Adam", dict(lr=0.05, betas=(0.8, 0.9), amsgrad=amsgrad, weight_decay=wd, maximize=maximize,
+                                 decoupled_weight_decay=decoupled)))
+        if not decoupled:
+            out.append(("AdamW", dict(lr=0.05, amsgrad=amsgrad, weight_decay=wd, maximize=maximize)))
+    return out
+
+
+COMBOS = _combos()
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+@pytest.mark.parametrize("name,kwargs", COMBOS, ids=[f"{n}-{i}" for i, (n, _) in enumerate(COMBOS)])
+def test_every_option_combination_matches_torch(device, name, kwargs, foreach):
+    """Six steps on sum a (p - c)^2 (gradients given) over a parameter large enough to be updated in slices
+    (add_scaled_), a vector and a 0-d one, against torch.optim (float32)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    shapes = [(600, 257), (7,), ()]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    a = [rng.uniform(0.5, 2.0, s).astype(np.float32) for s in shapes]
+    c = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    ours = [leaf(x, device) for x in init]
+    theirs = [torch.tensor(x, requires_grad=True) for x in init]
+    opt = getattr(optim, name)(ours, foreach=foreach, **kwargs)
+    topt = getattr(torch.optim, name)(theirs, foreach=False, **kwargs)
+    for step in range(6):
+        for p, t, ai, ci in zip(ours, theirs, a, c):  # both get the gradient 2 a (p - c) at torch's p
+            g = 2 * ai * (t.detach().numpy() - ci)
+            p.grad, t.grad = lucid.tensor(g, device=device), torch.tensor(g)
+        opt.step()
+        topt.step()
+        for mine, t in zip(ours, theirs):
+            np.testing.assert_allclose(host(mine), t.detach().numpy(), rtol=2e-5, atol=2e-6,
+                                       err_msg=f"{name} {kwargs} step {step + 1}")
+        for p, t in zip(ours, theirs):
+            for k, v in topt.state[t].items():
+                if k != "step":
+                    np.testing.assert_allclose(host(opt.state[p][k]), v.numpy(), rtol=2e-5, atol=2e-6, err_msg=k)
 
 
 @pytest.mark.parametrize("foreach", [False, True])

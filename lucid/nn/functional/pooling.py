@@ -6,9 +6,12 @@ All dimension-generic, on the strided windows of :mod:`.conv`:
 - average pooling sums each window of the (zero-padded) view (``WindowSum``, whose
   adjoint ``WindowSpread`` adds each gradient back over its window) and divides by the
   window counts PyTorch uses (``count_include_pad``, ``divisor_override``, ``ceil_mode``);
-- max pooling finds each window's first maximum (ties: the first index, as PyTorch) on the
-  window view, then gathers those elements, so the gradient is scattered to the argmax
-  positions (and the second derivative gathers again);
+- max pooling finds each window's first maximum (ties: the first index; nan: the last nan, as
+  PyTorch) on the window view, then gathers those elements, so the gradient is scattered to the
+  argmax positions (and the second derivative gathers again). Non-overlapping windows (stride ==
+  kernel, dilation 1, the common ``max_pool2d(x, 2)``) take a fast path: the maximum over the
+  strided slices of each kernel offset, the argmax kept as a small per-window offset
+  (``BlockGather``/``BlockScatter``), int64 positions only for ``return_indices``;
 - adaptive average pooling multiplies each spatial dimension by an averaging matrix (the
   windows of a product region are a product of 1-D windows); adaptive max pooling gathers
   each (variable) window through an index table.
@@ -16,12 +19,13 @@ All dimension-generic, on the strided windows of :mod:`.conv`:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...ops.linalg import matmul
-from .conv import Geometry, add_windows, batched, floating, ntuple, window_count, windows
+from .conv import Geometry, add_windows, batched, floating, ntuple, pad_array, window_count, windows
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
@@ -53,6 +57,56 @@ class WindowSpread(Function):
 
     def backward(self, h):
         return WindowSum.apply(h, geo=self.geo)
+
+
+class BlockGather(Function):
+    """Max pooling's values over non-overlapping windows (stride == kernel, dilation 1): the
+    element of each window at its compact offset ``idx`` (row-major within the window, a small
+    unsigned int). ``values``, when given, are those elements already (the forward computed them).
+    The adjoint of ``BlockScatter``."""
+
+    def forward(self, x, idx, geo, values=None):
+        self.idx, self.geo = idx, geo
+        if values is not None:
+            return values
+        views = _block_views(self.device, x, geo, 0)
+        out = views[-1]
+        for j in range(len(views) - 2, -1, -1):
+            out = self.xp.where(idx == j, views[j], out)
+        return out
+
+    def backward(self, g):
+        return BlockScatter.apply(g, idx=self.idx, geo=self.geo)
+
+
+class BlockScatter(Function):
+    """Each value of ``g`` (one per window) put at its window's offset ``idx``, zero elsewhere: the
+    gradient of ``BlockGather``, written window offset by window offset through strided slices."""
+
+    def forward(self, g, idx, geo):
+        self.idx, self.geo = idx, geo
+        xp, dev = self.xp, self.device
+        lead = g.shape[:g.ndim - len(geo.kernel)]
+        tiled = all(o * k == n for o, k, n in zip(geo.out, geo.kernel, geo.padded))
+        make = xp.empty if tiled else xp.zeros  # the offsets tile [0, out * kernel) exactly
+        out = make(tuple(lead) + geo.padded, dtype=g.dtype, device=dev.native)
+        zero = xp.zeros((), dtype=g.dtype, device=dev.native)
+        head = (slice(None),) * len(lead)
+        for j, offset in enumerate(itertools.product(*(range(k) for k in geo.kernel))):
+            out[head + geo.offset_slices(offset)] = xp.where(idx == j, g, zero)
+        if any(lo or hi for lo, hi in geo.padding):
+            out = out[head + tuple(slice(lo, lo + n) for (lo, _), n in zip(geo.padding, geo.size))]
+        return out
+
+    def backward(self, h):
+        return BlockGather.apply(h, idx=self.idx, geo=self.geo)
+
+
+def _block_views(device, x, geo, fill):
+    """The (padded) input read at each kernel offset by every window, in row-major offset order."""
+    x = pad_array(device, x, geo.padding, fill)
+    head = (slice(None),) * (x.ndim - len(geo.kernel))
+    return [x[head + geo.offset_slices(offset)] for offset in itertools.product(*(range(k) for k in geo.kernel))]
 
 
 # ---- arguments ------------------------------------------------------------------------
@@ -113,11 +167,19 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     name = f"max_pool{nd}d"
     x, was_batched = batched(input, nd, name)
     geo = _window_args(nd, x, kernel_size, stride, padding, dilation, ceil_mode, name)
+    if geo.stride == geo.kernel and all(d == 1 for d in geo.dilation):
+        result = _max_pool_blocks(x, geo, return_indices)
+        if result is not None:
+            return _unbatch(result, was_batched)
     dev, xp = x._device, x.xp
     n, c = x.shape[:2]
-    view = windows(dev, x._data, geo, _lowest(x))
-    # the first maximum of each window
-    local = xp.argmax(xp.reshape(view, (n, c) + geo.out + (math.prod(geo.kernel),)), axis=-1)
+    view = xp.reshape(windows(dev, x._data, geo, _lowest(x)), (n, c) + geo.out + (math.prod(geo.kernel),))
+    # the first maximum of each window; PyTorch takes the last nan of a window that has any
+    local = xp.argmax(view, axis=-1)
+    if x.dtype.kind == "f" and xp.any(xp.isnan(x._data)):
+        isnan = xp.isnan(view)
+        last = view.shape[-1] - 1 - xp.argmax(xp.astype(xp.flip(isnan, axis=-1), xp.uint8), axis=-1)
+        local = xp.where(xp.any(isnan, axis=-1), last, local)
     coords, outside = [], None
     per_dim = zip(geo.kernel, geo.stride, geo.dilation, geo.padding, geo.size, geo.out)
     for i, (k, s, d, (lo, _), size, o) in enumerate(per_dim):
@@ -134,6 +196,45 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     flat = sum(xp.where(outside, first, coord) * stride_
                for (coord, first), stride_ in zip(coords, row_major_steps(geo.size)))
     return _unbatch(_pick(x, flat, geo.out, return_indices), was_batched)
+
+
+def _max_pool_blocks(x: Tensor, geo: Geometry, return_indices):
+    """Max pooling over non-overlapping windows (stride == kernel, dilation 1): the maximum over the
+    strided slices of each kernel offset, the first maximum's offset in the window kept as a small
+    unsigned int (no int64 index arithmetic); the gradient is scattered through those offsets.
+    None (the general path then runs) when padding could win a window (its real elements all the
+    lowest value)."""
+    xp, dev = x.xp, x._device
+    lowest = _lowest(x)
+    views = _block_views(dev, x._data, geo, lowest)
+    y = xp.asarray(views[0], copy=True) if len(views) == 1 else views[0]
+    for v in views[1:]:
+        y = xp.maximum(v, y)  # NumPy returns its second argument on ties: the first of -0.0 and 0.0, as PyTorch
+    if any(lo or hi for lo, hi in geo.padding) and xp.any(y == lowest):
+        return None
+    kind = next(t for t, top in ((xp.uint8, 255), (xp.uint16, 65535), (xp.int64, None))
+                if top is None or len(views) <= top)
+    # the offset of the first maximum: how many offsets before it hold something else
+    missed = views[0] != y
+    idx = xp.astype(missed, kind)
+    for v in views[1:-1]:
+        missed &= v != y
+        idx += xp.astype(missed, kind)
+    if x.dtype.kind == "f":
+        nan = xp.isnan(y)
+        if xp.any(nan):  # PyTorch takes the last nan of the window
+            for j, v in enumerate(views):
+                idx = xp.where(nan & xp.isnan(v), xp.asarray(j, dtype=kind, device=dev.native), idx)
+    out = BlockGather.apply(x, idx=idx, geo=geo, values=y)
+    if not return_indices:
+        return out
+    nd = len(geo.kernel)
+    flat = 0
+    for i, (k, (lo, _), o, stride_) in enumerate(zip(geo.kernel, geo.padding, geo.out, row_major_steps(geo.size))):
+        j = xp.astype((idx // math.prod(geo.kernel[i + 1:])) % k, xp.int64)
+        o_pos = xp.reshape(xp.arange(o, dtype=xp.int64, device=dev.native), (o,) + (1,) * (nd - 1 - i))
+        flat = flat + (o_pos * k - lo + j) * stride_
+    return out, Tensor._make(flat, dev)
 
 
 def _max_pool_fn(nd):
