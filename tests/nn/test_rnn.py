@@ -1,6 +1,7 @@
 """RNN, LSTM, GRU and their cells: parameter names/shapes/init (torch state_dicts load 1:1), shapes
 (batch_first, bidirectional, unbatched, proj_size), gradcheck, dropout between layers in training
-only, errors, and PyTorch as an oracle for outputs, final states and every gradient."""
+only, errors, the fused per-layer recurrence (gradcheck of its Function, double backward refused),
+and PyTorch as an oracle for outputs, final states and every gradient."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from test_attention import compare_with_torch, host, load_torch, make, module_gr
 
 import lucid
 import lucid.nn as nn
+from lucid.autograd import gradcheck
+from lucid.nn.functional.recurrent import RecurrentFunction
 
 LAYERS = {"RNN": {}, "RNN_relu": {"nonlinearity": "relu"}, "LSTM": {}, "LSTM_proj": {"proj_size": 2}, "GRU": {}}
 
@@ -158,3 +161,37 @@ def test_cells_match_torch(device, rng, name):
     load_torch(ours, theirs, device)
     a = rng.standard_normal((2, 3))
     compare_with_torch(torch, ours, theirs, [make(a, device, True)], [torch.tensor(a, requires_grad=True)], rng)
+
+
+# mode: (gates, proj_size)
+FUSED = {"RNN_TANH": (1, 0), "RNN_RELU": (1, 0), "LSTM": (4, 0), "LSTM_proj": (4, 2), "GRU": (3, 0)}
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("name", FUSED)
+def test_fused_function_gradcheck(device, rng, name, reverse):
+    """The fused Function of one layer and direction, every input (biases only forwards, to cover
+    bias=False too), float64 finite differences."""
+    (gates, proj), mode = FUSED[name], name.removesuffix("_proj")
+    steps, batch, size, inp = 3, 2, 3, 2
+    out = proj or size
+
+    def arg(*shape):
+        return make(rng.standard_normal(shape), device, True)
+
+    bias = not reverse
+    inputs = (arg(steps, batch, inp), arg(batch, out), arg(batch, size) if mode == "LSTM" else None,
+              arg(gates * size, inp), arg(gates * size, out), arg(gates * size) if bias else None,
+              arg(gates * size) if bias else None, arg(proj, size) if proj else None)
+    assert gradcheck(lambda *a: RecurrentFunction.apply(*a, mode=mode, reverse=reverse), inputs)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_fused_double_backward_is_refused(device, name):
+    layer = getattr(nn, name)(2, 3, device=device)
+    x = lucid.randn(4, 1, 2, device=device, requires_grad=True)
+    out, _ = layer(x)
+    with pytest.raises(RuntimeError, match="double backward"):
+        lucid.autograd.grad(out.sum(), x, create_graph=True)
+    (gx,) = lucid.autograd.grad(layer(x)[0].sum(), x)  # first order is fine
+    assert gx.shape == x.shape

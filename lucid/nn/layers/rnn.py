@@ -5,8 +5,11 @@ loads unchanged: ``weight_ih_l{k}{_reverse}`` ``(gates*hidden, input)``, ``weigh
 ``bias_ih_l{k}``, ``bias_hh_l{k}`` (and ``weight_hr_l{k}`` for an LSTM with ``proj_size``), all drawn
 from ``U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))``. Gates: LSTM ``i, f, g, o``; GRU ``r, z, n``.
 
-Each layer and direction projects the inputs of all time steps with one GEMM before a Python
-loop over the steps does the recurrent part.
+Each layer and direction is one fused autograd ``Function`` (:mod:`lucid.nn.functional.recurrent`): one
+GEMM projects the inputs of all time steps, a loop over the steps does the recurrent part, and backward
+takes one GEMM each for the weight and input gradients over the whole sequence. Its backward is written
+on arrays, so double backward (``create_graph=True``) through ``RNN``/``LSTM``/``GRU`` raises; the cells
+are written with lucid ops and support it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from .. import init
 from ..functional.activation import relu
 from ..functional.dropouts import dropout as _dropout
 from ..functional.linears import linear
+from ..functional.recurrent import RecurrentFunction
 from ..module import Module
 from ..parameter import Parameter
 
@@ -169,14 +173,13 @@ class RNNBase(Module):
 
     def _run_direction(self, x: Tensor, index: int, state, reverse: bool) -> tuple:
         """One layer and direction (``index`` in ``_weight_names``) over the sequence ``x`` from ``state``;
-        returns its outputs ``(L, N, H_out)`` in time order and its final state."""
+        returns its outputs ``(L, N, H_out)`` in time order and its final state (one fused ``Function``:
+        :mod:`lucid.nn.functional.recurrent`)."""
         w_ih, w_hh, b_ih, b_hh, w_hr = (None if n is None else getattr(self, n) for n in self._weight_names[index])
-        projected = linear(x, w_ih, b_ih).unbind(0)  # the input part of every step in one GEMM
-        step, hs = _MODES[self.mode][1], [None] * len(projected)
-        for t in reversed(range(len(projected))) if reverse else range(len(projected)):
-            state = step(projected[t], state, w_hh, b_hh, w_hr)
-            hs[t] = state[0] if isinstance(state, tuple) else state
-        return stack(hs, dim=0), state
+        lstm = self.mode == "LSTM"
+        h, c = state if lstm else (state, None)
+        outs = RecurrentFunction.apply(x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, mode=self.mode, reverse=reverse)
+        return outs[0], (outs[1], outs[2]) if lstm else outs[1]
 
     def _run_layers(self, x: Tensor, states: list) -> tuple:
         """The layers in turn, from ``states`` (one per layer and direction): each takes the previous one's
