@@ -74,6 +74,9 @@ class StrictBackend(Backend):
     def shares_memory(self, a, b):
         return np.may_share_memory(a._array, b._array)
 
+    def strides(self, x):
+        return tuple(s // x._array.itemsize for s in x._array.strides)
+
     def diagonal(self, x, offset, axis1, axis2):
         return self._wrap(strided_diagonal(np.lib.stride_tricks.as_strided, x._array, offset, axis1, axis2), x)
 

@@ -248,6 +248,9 @@ class CupyBackend(Backend):
     def shares_memory(self, a, b):
         return self.cupy.may_share_memory(a, b)
 
+    def strides(self, x):
+        return tuple(s // x.itemsize for s in x.strides)
+
     def diagonal(self, x, offset, axis1, axis2):
         return strided_diagonal(self.cupy.lib.stride_tricks.as_strided, x, offset, axis1, axis2)
 

@@ -175,6 +175,11 @@ class Backend:
         """Whether arrays ``a`` and ``b`` may share memory (``reshape`` asks, to know if it made a view)."""
         raise NotImplementedError
 
+    def strides(self, x) -> tuple | None:
+        """The strides of ``x`` in elements, or None when the backend cannot tell (layout-aware
+        kernels such as the convolutions then assume a C-contiguous array)."""
+        return None
+
     def diagonal(self, x, offset: int, axis1: int, axis2: int):
         """A writable view of the ``offset``-th diagonal of ``x`` over ``axis1``/``axis2``, as the last
         dimension (NumPy's own ``diagonal`` is read-only)."""

@@ -53,6 +53,25 @@ CONV_CASES = [
     ("2d_depthwise", 2, (2, 3, 5, 5), (6, 1, 3, 3), dict(groups=3, padding=1)),
     ("3d_plain", 3, (1, 2, 4, 5, 4), (3, 2, 2, 3, 2), dict(stride=(1, 2, 1), padding=1)),
     ("3d_groups", 3, (1, 4, 4, 4, 5), (2, 2, 2, 2, 3), dict(groups=2, dilation=(1, 2, 1), padding=(1, 0, 1))),
+    # >= 8 input channels: the input and weight gradients run one GEMM per kernel offset
+    ("1d_wide_same_dil", 1, (2, 8, 9), (5, 8, 3), dict(dilation=2, padding="same")),
+    ("2d_wide", 2, (2, 9, 6, 5), (10, 9, 3, 3), dict(padding=1, stride=(1, 2), dilation=(2, 1))),
+    ("2d_wide_valid", 2, (3, 8, 5, 5), (4, 8, 2, 3), {}),
+    ("3d_wide", 3, (1, 8, 3, 4, 3), (3, 8, 2, 2, 2), dict(padding=1, stride=(2, 1, 1))),
+    # >= 64 channels, stride 1, >= 256 positions: the input gradient is a correlation of the gradient
+    ("2d_corr", 2, (2, 64, 16, 16), (3, 64, 3, 3), dict(padding=1)),
+    ("2d_corr_same_asym", 2, (1, 64, 16, 17), (2, 64, 2, 3), dict(padding="same")),
+    ("2d_corr_dil_valid", 2, (1, 64, 17, 18), (2, 64, 3, 2), dict(dilation=(1, 2))),
+    ("2d_corr_wide_pad", 2, (1, 64, 16, 16), (2, 64, 3, 3), dict(padding=3)),  # padding > kernel reach
+    ("2d_corr_pointwise", 2, (1, 64, 16, 16), (2, 64, 1, 1), {}),
+    # 1x1 kernels with no padding: plain GEMMs on the input, no im2col
+    ("2d_pointwise", 2, (2, 8, 5, 4), (6, 8, 1, 1), {}),
+    ("2d_pointwise_stride", 2, (3, 5, 5, 6), (4, 5, 1, 1), dict(stride=2)),
+    ("2d_pointwise_groups", 2, (2, 8, 3, 3), (6, 4, 1, 1), dict(groups=2, stride=(1, 2))),
+    ("2d_pointwise_pad", 2, (2, 8, 3, 3), (4, 8, 1, 1), dict(padding=1)),
+    # groups with several channels per group, and depthwise with a channel multiplier
+    ("2d_groups_wide", 2, (2, 16, 5, 5), (8, 8, 3, 3), dict(groups=2, padding=1, dilation=2)),
+    ("2d_depthwise_mult", 2, (2, 4, 6, 5), (8, 1, 3, 3), dict(groups=4, stride=2, padding=1)),
 ]
 
 # id, spatial dims, input shape, weight shape (in, out/groups, *k), keyword arguments
@@ -65,6 +84,8 @@ TRANSPOSE_CASES = [
      dict(stride=(1, 2), padding=(2, 1), dilation=2, output_padding=(1, 0))),
     ("3d_all", 3, (1, 4, 3, 2, 3), (4, 1, 2, 3, 2), dict(stride=(2, 1, 2), padding=(0, 1, 1), output_padding=(1, 0, 1),
                                                      groups=2)),
+    ("2d_wide", 2, (2, 4, 3, 3), (4, 8, 3, 3), dict(stride=2, padding=1, output_padding=1)),
+    ("2d_pointwise", 2, (2, 8, 3, 4), (8, 5, 1, 1), dict(stride=2)),
 ]
 
 
@@ -130,6 +151,9 @@ GRAD_CASES = [
     ("conv2d", lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding="valid", groups=2), (1, 2, 4, 3), (2, 1, 2, 2)),
     ("conv2d_same", lambda x, w, b: F.conv2d(x, w, b, padding="same"), (1, 1, 3, 3), (1, 1, 2, 2)),
     ("conv3d", lambda x, w, b: F.conv3d(x, w, b, padding=(1, 0, 0)), (1, 1, 2, 3, 2), (2, 1, 2, 2, 2)),
+    ("conv2d_wide", lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1, dilation=(2, 1)), (2, 8, 3, 4),
+     (2, 8, 2, 2)),
+    ("conv2d_pointwise", lambda x, w, b: F.conv2d(x, w, b, stride=2), (2, 8, 3, 3), (3, 8, 1, 1)),
     ("conv_transpose1d", lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, output_padding=1, dilation=2),
      (1, 2, 3), (2, 1, 2)),
     ("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, groups=2, output_padding=1),
@@ -146,6 +170,42 @@ def test_conv_gradcheck(case, device, rng):
     b = make(rng.standard_normal(fn(x, w, None).shape[1]), device, True)
     assert gradcheck(fn, (x, w, b))
     assert gradgradcheck(fn, (x, w, b))
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 2, 3, 0), (1, 0, 2, 3), (0, 2, 3, 1)],
+                         ids=["nchw", "chwn", "cnhw", "nhwc"])
+def test_conv_input_memory_layouts(order, device, rng):
+    """The same values in any memory order (inputs and incoming gradients made by permuting a
+    differently laid out array) give the same convolution and gradients, also through a chain of
+    two convolutions whose second input is the first's output (the 1x1 path reads it in place)."""
+    x = rng.standard_normal((3, 8, 5, 6))
+    w1, w2 = rng.standard_normal((9, 8, 3, 3)), rng.standard_normal((4, 9, 1, 1))
+    inverse = tuple(order.index(i) for i in range(4))
+
+    def run(xs):
+        x_t = xs.detach().requires_grad_(True)
+        a, b = make(w1, device, True), make(w2, device, True)
+        y = F.conv2d(F.conv2d(x_t, a, padding=1), b)
+        g = make(np.ascontiguousarray(rng_g.transpose(order)), device).permute(*inverse)
+        y.backward(g)
+        return [host(t) for t in (y, x_t.grad, a.grad, b.grad)]
+
+    rng_g = np.random.default_rng(1).standard_normal((3, 4, 5, 6))
+    want = run(make(x, device))
+    got = run(make(np.ascontiguousarray(x.transpose(order)), device).permute(*inverse))
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+def test_conv_saves_no_columns(device):
+    """The forward keeps only its input and weight for backward (no im2col columns): the graph
+    holds nothing larger than the input."""
+    x = lucid.randn(2, 8, 6, 6, device=device, dtype=lucid.float64, requires_grad=True)
+    w = lucid.randn(4, 8, 3, 3, device=device, dtype=lucid.float64, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    node = y.grad_fn
+    assert all(not hasattr(node, name) or getattr(node, name) is None for name in ("cols", "columns"))
+    assert all(math.prod(t.shape) <= math.prod(x.shape) for t in node.saved_tensors)
 
 
 def test_unbatched_input(device, rng):
