@@ -62,7 +62,8 @@ def tests_cuda(session):
 def bench(session):
     """Benchmarks paired with hand-written NumPy (and PyTorch when installed)."""
     _install(session)
-    session.run("pytest", "bench", "--benchmark-only", "-q", *session.posargs)
+    one_core = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # as issue 13 measures
+    session.run("pytest", "bench", "--benchmark-only", "-q", *session.posargs, env=one_core)
 
 
 @nox.session

@@ -11,6 +11,12 @@ import pytest
 
 IMPLS = ["lucid", "numpy", "torch"]
 _MEDIANS: dict[str, dict[str, float]] = {}
+_MEMORY: dict[str, dict[str, int]] = {}
+
+
+def record_memory(case: str, impl: str, nbytes: int) -> None:
+    """Remember a memory figure (bytes) of ``impl`` for the summary's memory table."""
+    _MEMORY.setdefault(case, {})[impl] = nbytes
 
 
 @pytest.fixture(params=IMPLS)
@@ -40,9 +46,13 @@ def run(request, impl):
 
 
 def pytest_terminal_summary(terminalreporter):
+    tr = terminalreporter
+    for case, m in _MEMORY.items():
+        tr.section("memory (MiB; lucid / torch)")
+        ratio = f"{m['lucid'] / m['torch']:.2f}" if m.get("torch") else "-"
+        tr.write_line(f"{case}: " + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in m.items()) + f"  ratio {ratio}")
     if not _MEDIANS:
         return
-    tr = terminalreporter
     tr.section("lucid / reference (median time ratio; below 1 means lucid is faster)")
     tr.write_line(f"{'case':40s} {'lucid':>12s} {'numpy':>12s} {'torch':>12s} {'/numpy':>8s} {'/torch':>8s}")
     for case, m in _MEDIANS.items():

@@ -166,6 +166,7 @@ class Function:
         device = None
         record = False
         arrays = []
+        needs = []
         for t in inputs:
             if isinstance(t, Tensor):
                 if t._base is not None and t._view_stamp is not t._base._node:
@@ -178,15 +179,17 @@ class Function:
                         )
                     device = t._device
                 arrays.append(t._data)
-                if t._requires_grad:
-                    record = True
+                need = t._requires_grad
+                needs.append(need)
+                record = record or need
             else:
                 arrays.append(t)
+                needs.append(False)
         if device is None:
             raise TypeError(f"{cls.__name__} needs at least one Tensor input")
         ctx.device = device
         if record and grad_mode.state.enabled:
-            ctx.needs_input_grad = tuple(isinstance(t, Tensor) and t._requires_grad for t in inputs)
+            ctx.needs_input_grad = tuple(needs)
             outs = ctx.forward(*arrays, **params)
             return ctx._connect(inputs, arrays, outs)
         outs = ctx.forward(*arrays, **params)
