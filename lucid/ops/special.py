@@ -78,11 +78,16 @@ def _gelu(xp, x):
     return out if x.dtype == xp.float64 else xp.astype(out, x.dtype)
 
 
-def _gelu_grad(xp, x, g):
-    """``g (Phi(x) + x phi(x))``: Phi as in :func:`_gelu`, the density in ``x``'s dtype (as PyTorch)."""
+def _gelu_and_cdf(xp, x):
+    """``(x Phi(x), Phi(x))`` in ``x``'s dtype, from one evaluation of Phi (float32 and float16 in float64)."""
     cdf = _normal_cdf(xp, x)
-    if x.dtype != xp.float64:
-        cdf = xp.astype(cdf, x.dtype)
+    if x.dtype == xp.float64:
+        return x * cdf, cdf
+    return xp.astype(cdf * xp.astype(x, xp.float64), x.dtype), xp.astype(cdf, x.dtype)
+
+
+def _gelu_grad(xp, x, cdf, g):
+    """``g (Phi(x) + x phi(x))`` from ``Phi(x)`` (kept by the forward), the density in ``x``'s dtype (as PyTorch)."""
     density = x * x
     density *= -0.5
     density = xp.exp(density)
@@ -97,18 +102,25 @@ _CHUNK = 16384  # elements per pass: the float64 temporaries (128 KiB) stay in c
 
 
 def _chunked(fn, xp, x, *more):
-    """``fn(xp, x, *more)`` of a pointwise ``fn`` (``more``: arrays of ``x``'s shape), over runs of ``_CHUNK``
-    elements of a large ``x``: twice as fast on one core as one pass over the whole array, whose many
-    temporaries leave the cache and go back to the system (and fault in again) at every call."""
+    """``fn(xp, x, *more)`` of a pointwise ``fn`` (``more``: arrays of ``x``'s shape; ``fn`` returns an array
+    of ``x``'s dtype, or a tuple of them), over runs of ``_CHUNK`` elements of a large ``x``: twice as fast on
+    one core as one pass over the whole array, whose many temporaries leave the cache and go back to the
+    system (and fault in again) at every call."""
     n = math.prod(x.shape)
     if n <= _CHUNK or any(m.shape != x.shape for m in more):
         return fn(xp, x, *more)
     flat = [xp.reshape(a, (-1,)) for a in (x, *more)]
-    out = xp.empty((n,), dtype=x.dtype, device=x.device)
+    outs = None
     for start in range(0, n, _CHUNK):
         stop = min(start + _CHUNK, n)
-        out[start:stop] = fn(xp, *(a[start:stop] for a in flat))
-    return xp.reshape(out, x.shape)
+        piece = fn(xp, *(a[start:stop] for a in flat))
+        pieces = piece if isinstance(piece, tuple) else (piece,)
+        if outs is None:
+            outs = [xp.empty((n,), dtype=x.dtype, device=x.device) for _ in pieces]
+        for out, p in zip(outs, pieces):
+            out[start:stop] = p
+    results = tuple(xp.reshape(out, x.shape) for out in outs)
+    return results if isinstance(piece, tuple) else results[0]
 
 
 @float_errors_ignored  # nothing overflows (clipped first), but nan and inf inputs must stay silent
@@ -156,8 +168,22 @@ def gelu_array(xp, x):
 
 
 @float_errors_ignored
-def gelu_grad_array(xp, x, g):
-    """GELU's derivative times ``g``: ``g (Phi(x) + x phi(x))``, in ``x``'s dtype."""
+def gelu_and_cdf_array(xp, x):
+    """``(gelu(x), Phi(x))`` as :func:`gelu_array` computes them, for a forward that keeps Phi for backward."""
     if _native_erf(xp) is None:
-        return _chunked(_gelu_grad, xp, x, g)
-    return g * (0.5 * (1 + erf_array(xp, x * _INV_SQRT2)) + x * xp.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+        return _chunked(_gelu_and_cdf, xp, x)
+    cdf = 0.5 * (1 + erf_array(xp, x * _INV_SQRT2))
+    return x * cdf, cdf
+
+
+def gelu_grad_array(xp, x, cdf, g):
+    """GELU's derivative times ``g``: ``g (Phi(x) + x phi(x))``, in ``x``'s dtype, given ``cdf`` = Phi(x)
+    (no erf: the forward kept it)."""
+    return _quiet_gelu_grad(xp, x, (cdf, g))
+
+
+@float_errors_ignored  # x = +-inf: inf * 0 in the density is nan silently, as PyTorch
+def _quiet_gelu_grad(xp, x, cdf_and_g):
+    if _native_erf(xp) is None:
+        return _chunked(_gelu_grad, xp, x, *cdf_and_g)
+    return _gelu_grad(xp, x, *cdf_and_g)

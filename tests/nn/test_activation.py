@@ -344,3 +344,18 @@ def test_gelu_third_derivative(device, rng):
     phi = np.exp(-0.5 * v * v) / math.sqrt(2 * math.pi)
     np.testing.assert_allclose(host(g2), phi * (2 - v * v), rtol=1e-12)
     np.testing.assert_allclose(host(g3), phi * (v**3 - 4 * v), rtol=1e-10, atol=1e-14)
+
+
+def test_gelu_output_can_be_changed_in_place_before_backward(device, rng):
+    """GELU keeps Phi(x) for its backward, not its output: writing into the output is allowed, as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((3, 5))
+    x = lucid.tensor(a, device=device, requires_grad=True)
+    y = F.gelu(x)
+    y.mul_(2)
+    y.sum().backward()
+    tx = torch.tensor(a, requires_grad=True)
+    ty = torch.nn.functional.gelu(tx)
+    ty.mul_(2)
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.to("cpu").numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
