@@ -36,6 +36,24 @@ def float_errors_ignored(fn):
     return quiet
 
 
+class _Quiet:
+    """The context :func:`float_errors_quiet` returns (the error state set and reset directly)."""
+
+    __slots__ = ("token",)
+
+    def __enter__(self):
+        self.token = _ERROR_STATE.set(_IGNORE)
+
+    def __exit__(self, *exc):
+        _ERROR_STATE.reset(self.token)
+
+
+def float_errors_quiet():
+    """A context with NumPy's floating-point warnings off, for a block of array code: the same as
+    :func:`float_errors_ignored`, where wrapping a whole function does not fit."""
+    return np.errstate(all="ignore") if _ERROR_STATE is None else _Quiet()
+
+
 def draw(rng, kind: str, shape, np_dtype, **params):
     """Random numbers from a ``numpy.random.Generator``-like ``rng`` (CuPy's has the same methods)."""
     if kind == "permutation":

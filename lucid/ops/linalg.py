@@ -19,8 +19,7 @@ import math
 import string
 from collections import Counter, namedtuple
 
-import numpy as np
-
+from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..amp.autocast import casts_for
 from ..autograd import grad_mode
@@ -589,7 +588,7 @@ class VectorNorm(Function):
     def forward(self, x, ord, axes, keepdims):
         xp = self.xp
         half = x.dtype == getattr(xp, "float16", None)  # computed in float32, as PyTorch: 300² fits there
-        with np.errstate(all="ignore"):  # 0 ** -1 = inf, inf - inf, overflow: silently, as PyTorch
+        with float_errors_quiet():  # 0 ** -1 = inf, inf - inf, overflow: silently, as PyTorch
             out = xp.linalg.vector_norm(xp.astype(x, xp.float32) if half else x, axis=axes, keepdims=keepdims,
                                         ord=ord)
         out = xp.astype(out, x.dtype) if half else out

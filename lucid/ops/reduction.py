@@ -14,9 +14,8 @@ import collections
 import math
 import warnings
 
-import numpy as np
-
 from .. import dtypes as _dt
+from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, Function
@@ -122,7 +121,7 @@ def _narrowed(xp, y, dtype):
     """``y`` (accumulated wider) cast back to ``dtype``; values too big become inf silently, as PyTorch."""
     if y.dtype == dtype:
         return y
-    with np.errstate(all="ignore"):
+    with float_errors_quiet():
         return xp.astype(y, dtype)
 
 
@@ -157,7 +156,7 @@ class Sum(_Reduce):
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
-        with np.errstate(all="ignore"):  # inf + -inf is nan, silently, as PyTorch (CuPy never warns)
+        with float_errors_quiet():  # inf + -inf is nan, silently, as PyTorch (CuPy never warns)
             return self.xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
 
     def backward(self, g):
@@ -183,7 +182,7 @@ class Mean(Sum):
         if not self.count:
             return self.filled(x, math.nan)
         wide = _accumulator(xp, x.dtype)
-        with np.errstate(all="ignore"):
+        with float_errors_quiet():
             total = xp.sum(x, axis=axes, keepdims=keepdims, dtype=wide) / self.count
         return _narrowed(xp, total, x.dtype)
 
@@ -212,7 +211,7 @@ class Var(_Reduce):
         wide = _accumulator(xp, x.dtype)
         if wide != x.dtype:
             x = xp.astype(x, wide)
-        with np.errstate(all="ignore"):  # inf - inf, and x / 0 (inf, or nan for 0 / 0), silently as PyTorch
+        with float_errors_quiet():  # inf - inf, and x / 0 (inf, or nan for 0 / 0), silently as PyTorch
             d = x - xp.sum(x, axis=axes, keepdims=True) / count
             squares = xp.sum(d * d, axis=axes, keepdims=keepdims)
             return squares / self.denom if self.denom else squares / xp.zeros_like(squares)
@@ -248,7 +247,7 @@ class Prod(_Reduce):
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
-        with np.errstate(all="ignore"):  # inf * 0 is nan, silently, as PyTorch
+        with float_errors_quiet():  # inf * 0 is nan, silently, as PyTorch
             y = self.xp.prod(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
         self.save_for_backward(x, y)
         return y
@@ -357,7 +356,7 @@ class LogSumExp(_Reduce):
         else:
             m = xp.max(x, axis=axes, keepdims=True)
             m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-            with np.errstate(all="ignore"):  # log(0) = -inf for an all -inf slice, silently, as PyTorch
+            with float_errors_quiet():  # log(0) = -inf for an all -inf slice, silently, as PyTorch
                 y = self.out(xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m)
         self.save_for_backward(x, y)
         return y
@@ -370,7 +369,7 @@ class LogSumExp(_Reduce):
 def _scan_sum(xp, x, axis, reverse):
     """The running sum; float16 accumulates in float32 and is cast back, as PyTorch (no drift)."""
     wide = _accumulator(xp, x.dtype)
-    with np.errstate(all="ignore"):  # inf + -inf is nan, silently, as PyTorch
+    with float_errors_quiet():  # inf + -inf is nan, silently, as PyTorch
         if not reverse:
             y = xp.cumulative_sum(x, axis=axis, dtype=wide)
         else:
@@ -399,7 +398,7 @@ class Cumprod(Function):
     def forward(self, x, axis):
         self.axis = axis
         xp, wide = self.xp, _accumulator(self.xp, x.dtype)
-        with np.errstate(all="ignore"):  # inf * 0 is nan, silently, as PyTorch
+        with float_errors_quiet():  # inf * 0 is nan, silently, as PyTorch
             y = xp.cumulative_prod(x, axis=axis, dtype=wide)
         y = _narrowed(xp, y, x.dtype)
         self.save_for_backward(x, y)

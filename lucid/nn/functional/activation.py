@@ -13,9 +13,8 @@ from __future__ import annotations
 import functools
 import math
 
-import numpy as np
-
 from ... import ops as _ops
+from ..._backend.numpy_backend import float_errors_quiet
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...ops import _axes
@@ -140,7 +139,7 @@ def _quiet(compute):
     float16 overflow) makes inf * 0 or inf / inf: nan (or inf) silently, as PyTorch."""
     @functools.wraps(compute)
     def run(xp, x, **params):
-        with np.errstate(all="ignore"):
+        with float_errors_quiet():
             return compute(xp, x, **params)
 
     return run
