@@ -7,8 +7,7 @@ one holding ``+inf``) gives nan silently, and a zero-length dimension gives an e
 
 from __future__ import annotations
 
-import numpy as np
-
+from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
 from . import _axes
@@ -16,30 +15,8 @@ from . import _axes
 __all__ = ["softmax", "log_softmax"]
 
 
-class SoftmaxFunction(Function):
-    """``y = exp(x - max) / sum(exp(x - max))``; backward ``y * (g - sum(g * y))``."""
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
-
-    def forward(self, x, axis):
-        xp = self.xp
-        self.axis = axis
-        if 0 in x.shape:
-            e = xp.empty_like(x)
-        else:
-            with np.errstate(all="ignore"):  # -inf - -inf and inf - inf are nan, silently, as PyTorch
-                e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-                e /= xp.sum(e, axis=axis, keepdims=True)
-        self.save_for_backward(e)
-        return e
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        return y * (g - (g * y).sum(dim=self.axis, keepdim=True))
-
-
-class LogSoftmaxFunction(Function):
-    """``y = (x - max) - log(sum(exp(x - max)))``; backward ``g - exp(y) * sum(g)``."""
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+class _Normalized(Function):
+    """Forward shared by both: the max-shifted logits along ``axis``, handed to ``normalize``."""
 
     def forward(self, x, axis):
         xp = self.xp
@@ -47,11 +24,34 @@ class LogSoftmaxFunction(Function):
         if 0 in x.shape:
             y = xp.empty_like(x)
         else:
-            with np.errstate(all="ignore"):  # -inf - -inf and inf - inf are nan, silently, as PyTorch
-                shifted = x - xp.max(x, axis=axis, keepdims=True)
-                y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+            with float_errors_quiet():  # -inf - -inf and inf - inf are nan, silently, as PyTorch
+                y = self.normalize(xp, x - xp.max(x, axis=axis, keepdims=True), axis)
         self.save_for_backward(y)
         return y
+
+
+class SoftmaxFunction(_Normalized):
+    """``y = exp(x - max) / sum(exp(x - max))``; backward ``y * (g - sum(g * y))``."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
+
+    @staticmethod
+    def normalize(xp, shifted, axis):
+        e = xp.exp(shifted)
+        e /= xp.sum(e, axis=axis, keepdims=True)
+        return e
+
+    def backward(self, g):
+        (y,) = self.saved_tensors
+        return y * (g - (g * y).sum(dim=self.axis, keepdim=True))
+
+
+class LogSoftmaxFunction(_Normalized):
+    """``y = (x - max) - log(sum(exp(x - max)))``; backward ``g - exp(y) * sum(g)``."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
+
+    @staticmethod
+    def normalize(xp, shifted, axis):
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
     def backward(self, g):
         (y,) = self.saved_tensors
