@@ -82,8 +82,7 @@ def inplace(op, name: str):
 
     def method(self: Tensor, *args, **kwargs) -> Tensor:
         source = self
-        if _recording(self, args):
-            check_writable(self, True, name)
+        if _recording(self, args):  # assign() refuses what may not be written, before anything changes
             source = Tensor._make(self.xp.asarray(self._data, copy=True), self._device, self._requires_grad,
                                   self._node, self._out_idx)
         return assign(self, op(source, *args, **kwargs), name)
