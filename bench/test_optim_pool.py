@@ -17,11 +17,11 @@ temporaries it allocates) in units of the largest parameter.
 
 from __future__ import annotations
 
-import math
 import tracemalloc
 
 import numpy as np
 import pytest
+from test_training import np_adam, np_sgd_momentum
 
 import lucid
 import lucid.nn.functional as F
@@ -40,57 +40,33 @@ def _arrays(seed=0):
 
 
 # ---- optimizers -------------------------------------------------------------------------------
-def _lucid_opt(kind, params, grads):
-    ps = [lucid.tensor(p.copy(), requires_grad=True) for p in params]
+def _framework_opt(lib, kind, params, grads):
+    """``(params, step)`` of ``lib``'s optimizer (``lucid`` or ``torch``: the same API) with preset gradients."""
+    ps = [lib.tensor(p.copy(), requires_grad=True) for p in params]
     for p, g in zip(ps, grads):
-        p.grad = lucid.tensor(g.copy())
-    opt = lucid.optim.SGD(ps, lr=LR, momentum=MOMENTUM) if kind == "sgd" else lucid.optim.Adam(ps, lr=LR, betas=BETAS)
+        p.grad = lib.tensor(g.copy())
+    opt = lib.optim.SGD(ps, lr=LR, momentum=MOMENTUM) if kind == "sgd" else lib.optim.Adam(ps, lr=LR, betas=BETAS)
     return ps, opt.step
+
+
+def _lucid_opt(kind, params, grads):
+    return _framework_opt(lucid, kind, params, grads)
 
 
 def _torch_opt(kind, params, grads):
     import torch
 
-    ps = [torch.tensor(p.copy(), requires_grad=True) for p in params]
-    for p, g in zip(ps, grads):
-        p.grad = torch.tensor(g.copy())
-    opt = torch.optim.SGD(ps, lr=LR, momentum=MOMENTUM) if kind == "sgd" else torch.optim.Adam(ps, lr=LR, betas=BETAS)
-    return ps, opt.step
+    return _framework_opt(torch, kind, params, grads)
 
 
 def _numpy_opt(kind, params, grads):
+    """The hand-written in-place updates of ``test_training`` (``np_sgd_momentum``, ``np_adam``)."""
     ps = [p.copy() for p in params]
     if kind == "sgd":
-        bufs = [None] * len(ps)
-
-        def step():
-            for i, (p, g) in enumerate(zip(ps, grads)):
-                if bufs[i] is None:
-                    bufs[i] = g.copy()
-                else:
-                    bufs[i] *= MOMENTUM
-                    bufs[i] += g
-                p -= LR * bufs[i]
-        return ps, step
-
-    b1, b2 = BETAS
-    ms, vs, t = [np.zeros_like(p) for p in ps], [np.zeros_like(p) for p in ps], [0]
-
-    def step():
-        t[0] += 1
-        step_size, root = LR / (1 - b1 ** t[0]), math.sqrt(1 - b2 ** t[0])
-        for p, g, m, v in zip(ps, grads, ms, vs):
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            denom = np.sqrt(v)
-            denom /= root
-            denom += EPS
-            np.divide(m, denom, out=denom)
-            denom *= step_size
-            p -= denom
-    return ps, step
+        buffers = [None] * len(ps)
+        return ps, lambda: np_sgd_momentum(ps, grads, buffers, LR, MOMENTUM)
+    state = {"step": 0, "m": [np.zeros_like(p) for p in ps], "v": [np.zeros_like(p) for p in ps]}
+    return ps, lambda: np_adam(ps, grads, state, LR, BETAS, EPS)
 
 
 OPT_BUILDERS = {"lucid": _lucid_opt, "numpy": _numpy_opt, "torch": _torch_opt}

@@ -11,11 +11,11 @@ compares the losses and the updated weights, so the timed work cannot silently d
 from __future__ import annotations
 
 import numpy as np
-from test_nn import PEDANTIC, host, np_cross_entropy, state, torch_twin
+from test_nn import PEDANTIC, host, np_cross_entropy
+from test_training import _training_case
 
 import lucid
 import lucid.nn as nn
-import lucid.nn.functional as F
 
 LR = 0.1
 
@@ -119,29 +119,9 @@ def _lstm_lm(impl, steps=64, batch=32, vocab=1000, emb=128, hidden=256, dtype=np
     model = lstm_lm(nn, vocab, emb, hidden)
     tokens = rng.integers(0, vocab, (steps, batch))
     target = rng.integers(0, vocab, steps * batch)
-    weights = {k: v.astype(dtype) for k, v in state(model).items()}
-    if impl == "numpy":
-        params = [weights[name] for name, _ in model.named_parameters()]
-        return (lambda: np_lstm_lm_step(params, tokens, target)), params
-    if impl == "lucid":
-        model = model.to(lucid.float64) if dtype == np.float64 else model
-        tx, tt, loss_fn, optim = lucid.tensor(tokens), lucid.tensor(target), F.cross_entropy, lucid.optim
-    else:
-        import torch
-
-        model = torch_twin(lstm_lm(torch.nn, vocab, emb, hidden).to(getattr(torch, np.dtype(dtype).name)), weights)
-        tx, tt, optim = torch.from_numpy(tokens), torch.from_numpy(target), torch.optim
-        loss_fn = torch.nn.functional.cross_entropy
-    opt = optim.SGD(model.parameters(), lr=LR)
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(tx), tt)
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step, list(model.parameters())
+    return _training_case(impl, model, lambda tnn: lstm_lm(tnn, vocab, emb, hidden), tokens, target,
+                          lambda params, x, t: (lambda: np_lstm_lm_step(params, x, t)),
+                          lambda optim, params: optim.SGD(params, lr=LR), dtype)
 
 
 def test_lstm_lm_sgd_step(benchmark, run, impl):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from test_nn import PEDANTIC, host, np_conv2d, np_conv2d_backward, np_cross_entropy, randn, state, torch_twin
 
 import lucid
@@ -28,7 +29,7 @@ def np_sgd_momentum(params, grads, buffers, lr, momentum):
     ``buf = momentum * buf + g``; ``p -= lr * buf``."""
     for i, (p, g) in enumerate(zip(params, grads)):
         if buffers[i] is None:
-            buffers[i] = g
+            buffers[i] = g.copy()  # the buffer is updated in place: never the caller's gradient
         else:
             buffers[i] *= momentum
             buffers[i] += g
@@ -50,7 +51,9 @@ def np_adam(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8):
         denom = np.sqrt(v)
         denom /= root_correction
         denom += eps
-        p -= step_size * m / denom
+        np.divide(m, denom, out=denom)  # PyTorch's addcdiv: step_size * (m / denom), one temporary in all
+        denom *= step_size
+        p -= denom
 
 
 def np_linear_backward(g, x, w, relu_out=None):
@@ -128,12 +131,16 @@ def np_cnn_step(params, adam_state, x, target):
 def _training_case(impl, model, make_torch, x, target, numpy_step, optimizer, dtype):
     """``(step, params)``: ``step()`` runs one training step of ``impl`` and returns the loss;
     ``params`` are that implementation's parameters (in the lucid model's order), updated in place.
-    ``optimizer(optim, params)`` builds the optimizer from ``lucid.optim`` or ``torch.optim``.
+    ``make_torch(torch.nn)`` builds the torch twin; ``numpy_step(params, x, target)`` the NumPy step (None:
+    there is no NumPy version, and the case skips for it). ``optimizer(optim, params)`` builds the
+    optimizer from ``lucid.optim`` or ``torch.optim``.
     ``dtype``: float32 (benchmarks) or float64 (the guard of the Adam step, whose update
     ``m / sqrt(v)`` amplifies rounding noise)."""
-    x = x.astype(dtype)
+    x = x.astype(dtype) if x.dtype.kind == "f" else x  # token ids stay integers
     weights = {name: w.astype(dtype) if w.dtype.kind == "f" else w for name, w in state(model).items()}
     if impl == "numpy":
+        if numpy_step is None:
+            pytest.skip("no hand-written NumPy version of this model (it would re-implement lucid)")
         params = [weights[name] for name, _ in model.named_parameters()]
         return numpy_step(params, x, target), params
     if impl == "lucid":

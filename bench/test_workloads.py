@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 from conftest import record_memory
 from test_gpu import decoder_block, resnet18
-from test_nn import PEDANTIC, randn, state, torch_twin
+from test_nn import PEDANTIC, randn
+from test_training import _training_case
 
 import lucid
 import lucid.nn as nn
@@ -95,43 +96,24 @@ def gpt(tnn, tF, vocab=65, d=256, heads=4, layers=2, context=128):
             self.blocks = tnn.Sequential(*[decoder_block(tnn, tF, d, heads) for _ in range(layers)])
             self.ln, self.head = tnn.LayerNorm(d), tnn.Linear(d, vocab)
 
-        def forward(self, idx):
+        def forward(self, idx):  # logits of every position, (batch * time, vocab)
             positions = self.pos.weight[: idx.shape[1]]
-            return self.head(self.ln(self.blocks(self.tok(idx) + positions)))
+            return self.head(self.ln(self.blocks(self.tok(idx) + positions))).reshape(-1, vocab)
 
     return GPT()
 
 
-def _model_step(impl, build, x, target, optimizer, flatten_logits=False):
-    """One training step of ``build(nn, F)`` in ``impl``, from the lucid model's initial weights."""
-    if impl == "numpy":
-        pytest.skip("no hand-written NumPy version of this model (it would re-implement lucid)")
+def _model_step(impl, build, x, target, optimizer):
+    """One training step of ``build(nn)`` in ``impl`` (no NumPy version), from the lucid model's initial weights."""
     lucid.manual_seed(0)
-    model = build(nn, lucid.nn.functional)
-    if impl == "lucid":
-        lib, optim, loss_fn = lucid, lucid.optim, lucid.nn.functional.cross_entropy
-    else:
-        import torch
-
-        lib, optim, loss_fn = torch, torch.optim, torch.nn.functional.cross_entropy
-        model = torch_twin(build(torch.nn, torch.nn.functional), state(model))
-    opt = optimizer(optim, model.parameters())
-    tx, tt = lib.tensor(x), lib.tensor(target)
-
-    def step():
-        opt.zero_grad()
-        out = model(tx)
-        loss = loss_fn(out.reshape(-1, out.shape[-1]) if flatten_logits else out, tt.reshape(-1))
-        loss.backward()
-        opt.step()
-
+    step, _ = _training_case(impl, build(nn), build, x, target, None, optimizer, np.float32)
     return step
 
 
 def test_lenet_adam_step(benchmark, run, impl):
     """LeNet, batch 64, cross-entropy, Adam(lr=1e-3)."""
     rng = np.random.default_rng(0)
-    step = _model_step(impl, lambda tnn, tF: lenet(tnn), randn(rng, 64, 1, 28, 28), rng.integers(0, 10, 64),
+    step = _model_step(impl, lenet, randn(rng, 64, 1, 28, 28), rng.integers(0, 10, 64),
                        lambda optim, params: optim.Adam(params, lr=1e-3))
     run(benchmark, step, rounds=10, **PEDANTIC)
 
@@ -139,7 +121,7 @@ def test_lenet_adam_step(benchmark, run, impl):
 def test_resnet18_sgd_step(benchmark, run, impl):
     """ResNet-18 (CIFAR variant), batch 32 at 32x32, cross-entropy, SGD(lr=0.01, momentum=0.9)."""
     rng = np.random.default_rng(0)
-    step = _model_step(impl, lambda tnn, tF: resnet18(tnn), randn(rng, 32, 3, 32, 32), rng.integers(0, 10, 32),
+    step = _model_step(impl, resnet18, randn(rng, 32, 3, 32, 32), rng.integers(0, 10, 32),
                        lambda optim, params: optim.SGD(params, lr=0.01, momentum=0.9))
     run(benchmark, step, rounds=5, **PEDANTIC)
 
@@ -147,9 +129,9 @@ def test_resnet18_sgd_step(benchmark, run, impl):
 def test_gpt_adamw_step(benchmark, run, impl):
     """A 2-layer nanoGPT-style decoder (d 256, 4 heads, exact GELU), T 128, batch 8, AdamW(lr=3e-4)."""
     rng = np.random.default_rng(0)
-    idx, target = rng.integers(0, 65, (8, 128)), rng.integers(0, 65, (8, 128))
-    step = _model_step(impl, gpt, idx, target, lambda optim, params: optim.AdamW(params, lr=3e-4),
-                       flatten_logits=True)
+    idx, target = rng.integers(0, 65, (8, 128)), rng.integers(0, 65, 8 * 128)
+    step = _model_step(impl, lambda tnn: gpt(tnn, tnn.functional), idx, target,
+                       lambda optim, params: optim.AdamW(params, lr=3e-4))
     run(benchmark, step, rounds=5, **PEDANTIC)
 
 

@@ -47,6 +47,25 @@ CASES = [
 ]
 
 
+def _pool_both(torch, name, x, args, kw, device):
+    """``F.name`` in lucid and in torch on the same ``x``: ``(ours, theirs, out, tout)`` (inputs requiring grad,
+    outputs); with ``return_indices`` the indices are checked equal (int64) and the outputs are the values."""
+    ours, theirs = make(x, device, True), torch.tensor(x, requires_grad=True)
+    out, tout = getattr(F, name)(ours, *args, **kw), getattr(torch.nn.functional, name)(theirs, *args, **kw)
+    if kw.get("return_indices"):
+        (out, idx), (tout, tidx) = out, tout
+        assert idx.dtype == lucid.int64
+        np.testing.assert_array_equal(host(idx), tidx.numpy())
+    return ours, theirs, out, tout
+
+
+def _backward_both(torch, out, tout, device, rng):
+    """Backward of both outputs from one random gradient."""
+    g = rng.standard_normal(out.shape)
+    out.backward(make(g, device))
+    tout.backward(torch.tensor(g))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_pool_matches_torch(case, device, rng):
     torch = pytest.importorskip("torch")
@@ -54,16 +73,9 @@ def test_pool_matches_torch(case, device, rng):
     x = rng.standard_normal(shape)
     if name.startswith("lp"):
         x = np.abs(x) + 0.1  # lp pooling of negative values raised to non-integer powers is nan in both
-    ours, theirs = make(x, device, True), torch.tensor(x, requires_grad=True)
-    out, tout = getattr(F, name)(ours, *args, **kw), getattr(torch.nn.functional, name)(theirs, *args, **kw)
-    if kw.get("return_indices"):
-        (out, idx), (tout, tidx) = out, tout
-        assert idx.dtype == lucid.int64
-        np.testing.assert_array_equal(host(idx), tidx.numpy())
+    ours, theirs, out, tout = _pool_both(torch, name, x, args, kw, device)
     np.testing.assert_allclose(host(out), tout.detach().numpy(), atol=1e-12)
-    g = rng.standard_normal(out.shape)
-    out.backward(make(g, device))
-    tout.backward(torch.tensor(g))
+    _backward_both(torch, out, tout, device, rng)
     np.testing.assert_allclose(host(ours.grad), theirs.grad.numpy(), atol=1e-12)
 
 
@@ -215,17 +227,10 @@ def test_block_max_pool_matches_torch(case, fill, device, rng):
         if fill == "inf_nan":
             x[rng.random(shape) < 0.15] = np.nan
             x[..., :2] = -np.inf  # whole windows of -inf, next to the padding
-    ours, theirs = make(x, device, True), torch.tensor(x, requires_grad=True)
-    out, tout = getattr(F, name)(ours, *args, **kw), getattr(torch.nn.functional, name)(theirs, *args, **kw)
-    if kw.get("return_indices"):
-        (out, idx), (tout, tidx) = out, tout
-        assert idx.dtype == lucid.int64
-        np.testing.assert_array_equal(host(idx), tidx.numpy())
+    ours, theirs, out, tout = _pool_both(torch, name, x, args, kw, device)
     np.testing.assert_array_equal(host(out), tout.detach().numpy())
     np.testing.assert_array_equal(np.signbit(host(out)), np.signbit(tout.detach().numpy()))
-    g = rng.standard_normal(out.shape)
-    out.backward(make(g, device))
-    tout.backward(torch.tensor(g))
+    _backward_both(torch, out, tout, device, rng)
     np.testing.assert_array_equal(host(ours.grad), theirs.grad.numpy())
 
 
