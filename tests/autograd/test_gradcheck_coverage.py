@@ -14,6 +14,7 @@ each of gradcheck's evaluations then draws the same mask.
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import math
 import operator
@@ -23,130 +24,31 @@ import zlib
 
 import numpy as np
 import pytest
+from gradcheck_specs import (  # noqa: E402
+    AWAY,
+    CASES,
+    CONST,
+    COVERED,
+    DISTINCT,
+    GRID8,
+    PROB,
+    SIMPLEX,
+    SQUARE,
+    B,
+    I,
+    N,
+    P,
+    U,
+    _float,
+    add,
+    on_clone,
+    seeded,
+)
 
 import lucid
 import lucid.linalg as LA
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
-
-# ---- input specs: each is ``make(rng, device) -> Tensor`` --------------------------------------------
-
-
-def _float(draw, grad=True):
-    def make(rng, device):
-        return lucid.tensor(np.asarray(draw(rng), dtype=np.float64), dtype=lucid.float64, device=device,
-                            requires_grad=grad)
-
-    return make
-
-
-def N(*shape):
-    """Standard normal."""
-    return _float(lambda r: r.standard_normal(shape))
-
-
-def P(*shape, lo=0.5, hi=2.0):
-    """Positive, away from zero."""
-    return _float(lambda r: r.uniform(lo, hi, shape))
-
-
-def U(*shape, lo=-0.8, hi=0.8):
-    """Inside (-1, 1) (asin, acos, ...)."""
-    return _float(lambda r: r.uniform(lo, hi, shape))
-
-
-def AWAY(*shape):
-    """An integer plus 0.1..0.4: away from the jumps of floor, ceil, round, trunc and sign."""
-    return _float(lambda r: r.integers(-2, 3, shape) + r.uniform(0.1, 0.4, shape))
-
-
-def GRID8(*shape):
-    """Multiples of 1/8: exact in float16, so casts through half/float are exact with eps=1/8."""
-    return _float(lambda r: r.integers(-16, 17, shape) / 8.0)
-
-
-def DISTINCT(*shape, gap=0.1):
-    """A permutation of well-separated values: no ties for max/sort/pooling, no point near a kink."""
-    n = math.prod(shape)
-    return _float(lambda r: (r.permutation(n) - n / 2 + 0.37).reshape(shape) * gap)
-
-
-def SQUARE(n, batch=()):
-    """A well-conditioned square matrix (random plus 3 * identity)."""
-    return _float(lambda r: r.standard_normal((*batch, n, n)) * 0.5 + 3 * np.eye(n))
-
-
-def PROB(*shape):
-    """In (0.1, 0.9): probabilities for binary cross-entropy."""
-    return _float(lambda r: r.uniform(0.1, 0.9, shape))
-
-
-def SIMPLEX(*shape, dim=-1):
-    """Rows that sum to 1 (targets of kl_div and soft cross-entropy)."""
-    def draw(r):
-        a = r.uniform(0.2, 1.0, shape)
-        return a / a.sum(axis=dim, keepdims=True)
-
-    return _float(draw)
-
-
-def CONST(spec):
-    """A float input that does not require grad (targets, masks of weights, ...)."""
-    def make(rng, device):
-        return spec(rng, device).detach()
-
-    return make
-
-
-def I(values):  # noqa: E743  (int constant)
-    def make(rng, device):
-        v = values(rng) if callable(values) else values
-        return lucid.tensor(np.asarray(v, dtype=np.int64), device=device)
-
-    return make
-
-
-def B(values):
-    """A bool constant."""
-    def make(rng, device):
-        v = values(rng) if callable(values) else values
-        return lucid.tensor(np.asarray(v, dtype=bool), device=device)
-
-    return make
-
-
-# ---- the table -----------------------------------------------------------------------------------------
-
-CASES: list = []  # pytest.param(case id, fn, specs, gradcheck kwargs)
-COVERED: set[str] = set()  # the public names the table checks
-
-
-def add(name, fn, *specs, variant=None, also=(), needs=None, **gc):
-    """A case for the public ``name`` (``lucid.x``, ``Tensor.x``, ``linalg.x``, ``F.x``), also covering
-    ``also``. ``gc`` goes to gradcheck (eps, atol, rtol)."""
-    cid = name if variant is None else f"{name}[{variant}]"
-    assert all(p.id != cid for p in CASES), f"duplicate case id {cid}"
-    COVERED.add(name)
-    COVERED.update(also)
-    CASES.append(pytest.param(cid, fn, specs, gc, needs, id=cid))
-
-
-def seeded(fn, seed=0):
-    """``fn`` with lucid re-seeded first, so random masks are the same in every evaluation."""
-    def run(*args):
-        lucid.manual_seed(seed)
-        return fn(*args)
-
-    return run
-
-
-def on_clone(method, *extra, **kw):
-    """``x.clone().method(*args)``: an in-place method that leaves the leaf alone."""
-    def run(x, *args):
-        return getattr(x.clone(), method)(*args, *extra, **kw)
-
-    return run
-
 
 # -- unary elementwise: lucid.f, Tensor.f, Tensor.f_ -------------------------------------------------------
 UNARY_DOMAIN = {
@@ -719,6 +621,11 @@ add("F.scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_atten
     N(4, 2, 2), N(2, 3, 2), N(2, 3, 2), variant="gqa")
 
 
+# -- the families kept in their own files: gradcheck_cases_<family>.py next to this one ------------------------------
+FAMILY_MODULES = [importlib.import_module(f.stem)
+                  for f in sorted(pathlib.Path(__file__).parent.glob("gradcheck_cases_*.py"))]
+
+
 @pytest.mark.parametrize(("cid", "fn", "specs", "gc", "needs"), CASES)
 def test_gradcheck(cid, fn, specs, gc, needs, device):
     if needs == "cuda" and not lucid.cuda.is_available():
@@ -769,6 +676,8 @@ NOT_DIFFERENTIABLE = {
     # autograd controls: they manage the graph rather than compute on the tensor
     *(f"Tensor.{n}" for n in ("backward", "detach", "detach_", "requires_grad_", "register_hook", "retain_grad")),
 }
+for _module in FAMILY_MODULES:
+    NOT_DIFFERENTIABLE |= getattr(_module, "NOT_DIFFERENTIABLE", set())
 
 
 def _stub_methods() -> set[str]:
@@ -800,10 +709,14 @@ def _top_level_names() -> set[str]:
     return out
 
 
+NAMESPACES = ("special", "fft")  # further namespaces whose __all__ counts, as ``special.erfc``
+
+
 def public_names() -> set[str]:
     return ({f"lucid.{n}" for n in _top_level_names()} | {f"lucid.{n}" for n in lucid.ops.__all__}
             | {f"linalg.{n}" for n in LA.__all__} | {f"F.{n}" for n in F.__all__}
-            | {f"Tensor.{n}" for n in _stub_methods()})
+            | {f"Tensor.{n}" for n in _stub_methods()}
+            | {f"{ns}.{n}" for ns in NAMESPACES if hasattr(lucid, ns) for n in getattr(lucid, ns).__all__})
 
 
 def test_every_differentiable_public_name_has_a_case():
