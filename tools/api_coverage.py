@@ -2,7 +2,8 @@
 
 Introspects torch (must be installed) and counts, per namespace, the public callables and
 classes that lucid has under the same name. Internal (``_``-prefixed), quantized, sparse,
-jit/compile, named-tensor and storage names are excluded, as issue 12 asks.
+jit/compile/TorchScript, named-tensor and storage names, and names other libraries define (typing's ``Any``)
+are excluded, as issue 12 asks.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ EXCLUDE = re.compile(
     r"ipu|fx|export|library|Library|overrides|package|profiler|hub|onnx|masked|"
     r"functorch|vitals|python_dispatch|dispatch|cpp|classes|ops$|_C|"
     r"conv_tbc|_foreach|fused_|native_|batch_norm_(backward|elemt|gather|stats|update)|"
-    r"fbgemm|slow_conv|thnn|cudnn|miopen|segment_reduce|promote_types_"
+    r"fbgemm|slow_conv|thnn|cudnn|miopen|segment_reduce|promote_types_|^fork$|^wait$|torch_function|"
+    r"DataPipe|datapipe|_validation|^DataChunk$|^classproperty$"
 )
 
 NAMESPACES = {
@@ -64,8 +66,10 @@ def public_names(obj, is_class=False):
             value = getattr(obj, name)
         except Exception:
             continue
-        if inspect.ismodule(value):
+        if inspect.ismodule(value) or type(value).__name__ == "pybind11_type":  # JIT/TorchScript types
             continue
+        if not is_class and not str(getattr(value, "__module__", None) or "torch").startswith("torch"):
+            continue  # re-exported helpers of other libraries (typing's Any, functools' wraps, ...)
         if is_class:
             if callable(value) or isinstance(value, property) or not name.startswith("_"):
                 names.add(name)
