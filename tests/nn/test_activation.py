@@ -316,8 +316,10 @@ def test_gelu_float32_is_rounded_once_from_float64(device, rng):
     tx = torch.from_numpy(a).requires_grad_(True)
     ty = torch.nn.functional.gelu(tx)
     ty.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-5, atol=1e-6)
+    # PyTorch's float32 GELU computes 1 + erf in float32: its error near x = -3.5 (~1e-6 absolute) depends on
+    # which vector path its build picks on this CPU, so it is checked loosely; the exact reference above is tight
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-6, atol=4e-6)
+    np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-5, atol=4e-6)
 
 
 def test_gelu_float16_keeps_its_dtype(device):
