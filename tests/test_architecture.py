@@ -24,6 +24,7 @@ LAYERS = [
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
     ("ops", ["lucid.ops", "lucid.linalg"]),
+    ("distributed", ["lucid.distributed"]),
     ("nn", ["lucid.nn"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils"]),
     ("datasets", ["lucid.datasets"]),
