@@ -145,7 +145,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
 
 def _call_backward(node, grads):
-    if len(grads) > 1:
+    if len(grads) > 1 and node._fill_missing_grads:
         device = node.device
         for i, g in enumerate(grads):
             if g is None:  # an output that got no gradient counts as zeros
