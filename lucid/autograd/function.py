@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import functools
 import inspect
+import traceback
 
 from .._backend import registry
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from . import grad_mode
+from .anomaly_mode import state as _anomaly
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable", "register_interceptor", "LOWER", "FLOAT32"]
 
@@ -81,6 +83,17 @@ _FREED = (
     "freed): the first backward freed {name}'s saved tensors. Pass retain_graph=True to the first "
     "backward() if you need to go through the graph again."
 )
+
+
+_INFERENCE_SAVED = (
+    "Inference tensors cannot be saved for backward. To work around you can make a clone to get a normal "
+    "tensor and use it in autograd (the tensor was created under lucid.inference_mode())."
+)
+
+
+def _forward_trace() -> str:
+    """Where the op being recorded was called from (kept by anomaly mode, shown if its backward fails)."""
+    return "".join(traceback.format_stack()[:-3])
 
 
 class Function:
@@ -234,6 +247,8 @@ class Function:
             meta.append((a.shape, a.dtype, differentiable))
             wrapped.append(Tensor._make(a, device, differentiable, self if differentiable else None, i))
         self._out_meta = tuple(meta)
+        if _anomaly.enabled:
+            self._forward_trace = _forward_trace()
         edges = []
         for t, need in zip(inputs, self.needs_input_grad):
             edges.append(None if not need else (t._node, t._out_idx) if t._node is not None else t)
@@ -251,6 +266,8 @@ class Function:
             return (3, array, None, None)
         for t, a in zip(inputs, arrays):
             if a is array and hasattr(t, "_version"):
+                if t._is_inference:
+                    raise RuntimeError(_INFERENCE_SAVED)
                 return (0, t, t._version, t._version[0])
         for i, a in enumerate(outs):
             if a is array:
@@ -426,6 +443,8 @@ def _apply_torch_style(cls, *args, **kwargs):
         meta.append((o.shape, o._data.dtype, differentiable, o._device))
         results.append(t)
     ctx._out_meta = tuple(meta)
+    if _anomaly.enabled:
+        ctx._forward_trace = _forward_trace()
     to_save, ctx._to_save = ctx._to_save, None
     if to_save:
         ctx._saved = tuple(_save(t, outs, results) for t in to_save)
@@ -439,6 +458,8 @@ def _save(t, outs, results):
     for i, (o, r) in enumerate(zip(outs, results)):
         if (t is o or t is r) and r._node is not None:
             return (r._data, r._device), i, r._version, r._version[0]
+    if t._is_inference:
+        raise RuntimeError(_INFERENCE_SAVED)
     return t, None, t._version, t._version[0]
 
 
