@@ -66,7 +66,8 @@ def test_inference_mode_as_decorator_and_disabled(lib):
 def test_inference_mode_is_per_thread():
     seen = []
     with lucid.inference_mode():
-        t = threading.Thread(target=lambda: seen.append((lucid.is_inference_mode_enabled(), lucid.ones(1).is_inference())))
+        t = threading.Thread(
+            target=lambda: seen.append((lucid.is_inference_mode_enabled(), lucid.ones(1).is_inference())))
         t.start()
         t.join()
     assert seen == [(False, False)]
