@@ -17,6 +17,9 @@ from ._backend import (
 from ._tensor import Tensor, register_methods, tensor
 from .amp import autocast  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import functional as _autograd_functional  # noqa: F401  (built from ops: imported here)
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
+from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 from .dtypes import (
                        DType,
                        bool_,

@@ -19,11 +19,11 @@ STEPS, PER_RANK = 3, 4
 class Net(nn.Module):
     """Tied weights (fc1.weight is used twice) and an optional branch that may go unused."""
 
-    def __init__(self, hidden=6):
+    def __init__(self, hidden=6, spare=True):
         super().__init__()
         self.fc1 = nn.Linear(4, hidden, dtype=lucid.float64)
         self.fc2 = nn.Linear(hidden, hidden, dtype=lucid.float64)
-        self.spare = nn.Linear(hidden, 4, dtype=lucid.float64)
+        self.spare = nn.Linear(hidden, 4, dtype=lucid.float64) if spare else None
 
     def forward(self, x, use_spare=False):
         h = lucid.tanh(self.fc1(x))
@@ -48,9 +48,9 @@ def max_diff(a, b):
 
 def train(make_opt, bucket_cap_mb, micro_batches=1):
     lucid.manual_seed(rank)  # every rank starts from different weights: DDP must broadcast rank 0's
-    local = Net()
+    local = Net(spare=False)
     lucid.manual_seed(0)
-    reference = Net()  # rank 0's initial weights
+    reference = Net(spare=False)  # rank 0's initial weights
     model = DDP(local, bucket_cap_mb=bucket_cap_mb, find_unused_parameters=False)
     assert max_diff(local, reference) == 0.0, "construction did not broadcast rank 0's parameters"
     opt, ref_opt = make_opt(model.parameters()), make_opt(reference.parameters())
