@@ -18,7 +18,6 @@ accepts ``None`` or :data:`group.WORLD`.
 from __future__ import annotations
 
 from .collectives import (
-    ReduceOp,
     Work,
     all_gather,
     all_gather_into_tensor,
@@ -30,19 +29,22 @@ from .collectives import (
     reduce,
     reduce_scatter_tensor,
 )
-from .process_group import (
+from .common import (
     DistributedError,
-    destroy_process_group,
-    get_backend,
+    ReduceOp,
     get_node_local_rank,
-    get_rank,
-    get_world_size,
     group,
-    init_process_group,
     is_available,
-    is_initialized,
     is_mpi_available,
     is_nccl_available,
+)
+from .process_group import (
+    destroy_process_group,
+    get_backend,
+    get_rank,
+    get_world_size,
+    init_process_group,
+    is_initialized,
 )
 
 __all__ = [

@@ -8,28 +8,14 @@ tensor that autograd saved and a collective then overwrote is caught at backward
 
 from __future__ import annotations
 
-import enum
-
 from .._tensor import Tensor
-from .process_group import DistributedError, current_transport
+from .common import DistributedError, ReduceOp
+from .process_group import current_transport
 
 __all__ = [
     "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier",
     "broadcast", "broadcast_object_list", "reduce", "reduce_scatter_tensor",
 ]
-
-
-class ReduceOp(enum.Enum):
-    """How a reducing collective combines the processes' values."""
-
-    SUM = "sum"
-    AVG = "avg"  # SUM, then divided by the world size (floating tensors only)
-    PRODUCT = "product"
-    MIN = "min"
-    MAX = "max"
-    BAND = "band"
-    BOR = "bor"
-    BXOR = "bxor"
 
 
 class Work:

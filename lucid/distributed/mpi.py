@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-from .collectives import ReduceOp
-from .process_group import DistributedError
+from .common import DistributedError, ReduceOp
 
 _OPS = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD, ReduceOp.MIN: MPI.MIN,
         ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND, ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}

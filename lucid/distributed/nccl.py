@@ -17,8 +17,7 @@ import time
 
 import numpy  # the pickled bytes of object collectives, on the host
 
-from .collectives import ReduceOp
-from .process_group import DistributedError, get_node_local_rank, is_mpi_available
+from .common import DistributedError, ReduceOp, get_node_local_rank, is_mpi_available
 
 _STORE_TIMEOUT_S = 300.0
 _MPI_WORLD_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # set by MPICH/Hydra and Open MPI launchers

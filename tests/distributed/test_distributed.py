@@ -63,3 +63,11 @@ def test_launcher_rejects_bad_process_counts():
     with pytest.raises(SystemExit):
         run.command(["-n", "0", "train.py"])
     assert run.command(["-n", "2", "-m", "pkg.train", "--x"])[-4:] == [sys.executable, "-m", "pkg.train", "--x"]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_ddp_equals_single_process_training_on_the_whole_batch(n):
+    """SGD-momentum and Adam, tiny and large buckets, with and without no_sync, tied weights, unused
+    parameters, buffer broadcast, overlap of all-reduce with backward, a model mismatch raising everywhere."""
+    out = mpirun("ddp.py", n)
+    assert sorted(map(int, re.findall(r"rank (\d+): ddp ok", out))) == list(range(n)), out

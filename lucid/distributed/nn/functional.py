@@ -9,7 +9,7 @@ process's input is the sum over processes of the gradient slices that belong to 
 from __future__ import annotations
 
 from ...autograd.function import Function
-from ..collectives import ReduceOp
+from ..common import ReduceOp
 from ..process_group import current_transport
 
 __all__ = ["all_reduce", "all_gather"]

@@ -76,6 +76,24 @@ for name, make in OPTIMIZERS.items():
             diff = train(make, cap, micro)
             assert diff < 1e-6, (name, cap, micro, diff)
 
+# overlap: with one bucket per parameter, the first all-reduce starts while backward still has gradients to make
+lucid.manual_seed(0)
+overlapped = DDP(Net(spare=False), bucket_cap_mb=1e-5)
+seen, all_reduce = [], dist.all_reduce
+
+
+def spy(tensor, *args, **kwargs):
+    seen.append(sum(p.grad is not None for p in overlapped.parameters()))
+    return all_reduce(tensor, *args, **kwargs)
+
+
+dist.all_reduce = spy
+x, y = batch(0)
+F.mse_loss(overlapped(mine(x)), mine(y)).backward()
+dist.all_reduce = all_reduce
+n_params = len(list(overlapped.parameters()))
+assert len(seen) == n_params and seen[0] < n_params, seen
+
 # find_unused_parameters: the spare branch is used on rank 0 only; fc2 everywhere
 lucid.manual_seed(0)
 model = DDP(Net(), find_unused_parameters=True)
@@ -118,7 +136,7 @@ counter = DDP(Counter())
 counter(lucid.ones(1, 2))
 counter(lucid.ones(1, 2))
 assert float(counter.module.count) == 1 + rank + 1, float(counter.module.count)
-assert list(counter.state_dict()) == ["module.lin.weight", "module.lin.bias", "module.count"]
+assert list(counter.state_dict()) == ["module.count", "module.lin.weight", "module.lin.bias"]
 
 # different models on different ranks: every rank raises, none hangs
 if world > 1:
