@@ -71,3 +71,11 @@ def test_ddp_equals_single_process_training_on_the_whole_batch(n):
     parameters, buffer broadcast, overlap of all-reduce with backward, a model mismatch raising everywhere."""
     out = mpirun("ddp.py", n)
     assert sorted(map(int, re.findall(r"rank (\d+): ddp ok", out))) == list(range(n)), out
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_differentiable_collectives_and_sync_batchnorm(n):
+    """Gradients through lucid.distributed.nn.functional; SyncBatchNorm + DDP equal to BatchNorm on the whole
+    batch (parameters and running statistics after three SGD steps)."""
+    out = mpirun("syncbn.py", n)
+    assert sorted(map(int, re.findall(r"rank (\d+): syncbn ok", out))) == list(range(n)), out
