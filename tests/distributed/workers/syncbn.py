@@ -36,14 +36,16 @@ PER_RANK, STEPS = 3, 3
 
 def net():
     lucid.manual_seed(0)
-    return nn.Sequential(nn.Linear(4, 5, dtype=f64), nn.BatchNorm1d(5, dtype=f64), nn.Tanh(), nn.Linear(5, 2, dtype=f64))
+    return nn.Sequential(nn.Linear(4, 5, dtype=f64), nn.BatchNorm1d(5, dtype=f64), nn.Tanh(),
+                         nn.Linear(5, 2, dtype=f64))
 
 
 reference = net()
 local = net()
 bn = local[1]
 synced = nn.SyncBatchNorm.convert_sync_batchnorm(local)
-assert type(synced[1]) is nn.SyncBatchNorm and synced[1].weight is bn.weight and synced[1].running_var is bn.running_var
+assert type(synced[1]) is nn.SyncBatchNorm
+assert synced[1].weight is bn.weight and synced[1].running_var is bn.running_var
 model = DDP(synced)
 opt, ref_opt = lucid.optim.SGD(model.parameters(), lr=0.2), lucid.optim.SGD(reference.parameters(), lr=0.2)
 for step in range(STEPS):
