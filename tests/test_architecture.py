@@ -26,7 +26,8 @@ LAYERS = [
     ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional"]),
     ("distributed", ["lucid.distributed"]),
     ("nn", ["lucid.nn"]),
-    ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils"]),
+    ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
+                            "lucid.distributed.optim"]),
     ("datasets", ["lucid.datasets"]),
     ("applications", ["lucid", "lucid.examples", "lucid._stubgen"]),
 ]

@@ -79,3 +79,9 @@ def test_differentiable_collectives_and_sync_batchnorm(n):
     batch (parameters and running statistics after three SGD steps)."""
     out = mpirun("syncbn.py", n)
     assert sorted(map(int, re.findall(r"rank (\d+): syncbn ok", out))) == list(range(n)), out
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_zero_redundancy_optimizer_equals_adam_with_sharded_state(n):
+    out = mpirun("zero.py", n)
+    assert sorted(map(int, re.findall(r"rank (\d+): zero ok", out))) == list(range(n)), out
