@@ -22,7 +22,7 @@ TORCH = "torch==2.13.0"
 
 
 def _install(session, *extras):
-    session.install("-e", f".[{','.join(('test',) + extras)}]")
+    session.install("-e", f".[{','.join(('test', 'distributed') + extras)}]")  # MPI: tests/distributed
     if os.environ.get("LUCID_WITH_TORCH") == "1":
         session.install(TORCH)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import amp, autograd, backends, cuda, data, datasets, dtypes, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
+from . import amp, autograd, backends, cuda, data, datasets, distributed, dtypes, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
 from ._backend import (
     Backend,
     BackendUnavailableError,
@@ -17,6 +17,9 @@ from ._backend import (
 from ._tensor import Tensor, register_methods, tensor
 from .amp import autocast  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import functional as _autograd_functional  # noqa: F401  (built from ops: imported here)
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
+from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 from .dtypes import (
                        DType,
                        bool_,

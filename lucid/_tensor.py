@@ -10,6 +10,7 @@ in sync: regenerate it with ``python -m lucid._stubgen``).
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -20,6 +21,33 @@ from ._backend.device import device as _parse_device
 from ._backend.device import device_of as _owner  # the device of a backend-native array, or None
 
 __all__ = ["Tensor", "tensor"]
+
+
+class _InferenceState(threading.local):
+    """Per thread: whether ``inference_mode`` is on."""
+
+    on = False
+
+
+_inference = _InferenceState()
+_inference_threads = 0  # how many threads are inside inference mode: the one global the hot path reads
+
+
+post_hooks_registered = 0  # post-accumulate-grad hooks alive: backward looks for them only when there are some
+
+
+def set_inference_mode(on: bool) -> bool:
+    """Mark tensors created from now on in this thread as inference tensors (``lucid.inference_mode``
+    calls it); returns the previous setting."""
+    global _inference_threads
+    prev, _inference.on = _inference.on, bool(on)
+    _inference_threads += int(bool(on)) - int(prev)
+    return prev
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside ``lucid.inference_mode()``."""
+    return _inference.on
 
 
 def _host_array(data, dtype):
@@ -87,6 +115,8 @@ class Tensor:
     _out_idx = 0  # which output of _node this is
     _grad = None
     _hooks = None  # gradient hooks of a leaf
+    _post_hooks = None  # post-accumulate-grad hooks of a leaf
+    _is_inference = False  # created under inference_mode
     # views (lucid.autograd.views): the tensor owning the memory, how to rebuild this view from it,
     # and the base's node when this view's history was last set
     _base = None
@@ -101,6 +131,8 @@ class Tensor:
         self._data, self._device = as_array(data, dtype, device)
         self._version = [0]
         self._requires_grad = False
+        if _inference_threads and _inference.on:
+            self._is_inference = True
         if requires_grad:
             self.requires_grad_(True)
 
@@ -112,6 +144,8 @@ class Tensor:
         t._device = device
         t._requires_grad = requires_grad
         t._version = version or [0]
+        if _inference_threads and _inference.on:
+            t._is_inference = True
         if node is not None:
             t._node = node
             t._out_idx = index
@@ -189,6 +223,9 @@ class Tensor:
                 "requires_grad can only be turned off on leaf tensors; this tensor is the result of "
                 f"{self._node.name()}. Use detach() to get a tensor without history."
             )
+        if requires_grad and self._is_inference and not _inference.on:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not "
+                               "allowed; clone() it outside inference_mode first")
         if requires_grad and self.dtype.kind != "f":
             raise RuntimeError(f"only floating point tensors can require gradients, not {self.dtype.name}")
         self._requires_grad = requires_grad or self._node is not None
@@ -272,6 +309,24 @@ class Tensor:
             chain = self._node._out_hooks.setdefault(self._out_idx, [])
         chain.append(hook)
         return _HookHandle(chain, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` once per backward, after this leaf's ``.grad`` has been accumulated
+        (distributed data parallel starts reducing a gradient there). Returns a handle with ``remove()``."""
+        if self._node is not None or self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        global post_hooks_registered
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        post_hooks_registered += 1
+        return _PostHookHandle(self._post_hooks, hook)
+
+    def is_inference(self) -> bool:
+        """Whether this tensor was created under ``lucid.inference_mode()`` (it cannot join autograd later)."""
+        return self._is_inference
 
     # ---- host conversion ------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -365,7 +420,8 @@ class Tensor:
         return (_rebuild, (type(self), host, str(self._device), self._requires_grad, _user_state(self)))
 
 
-_AUTOGRAD_STATE = ("_node", "_out_idx", "_grad", "_hooks", "_base", "_view_fn", "_view_stamp")
+_AUTOGRAD_STATE = ("_node", "_out_idx", "_grad", "_hooks", "_base", "_view_fn", "_view_stamp", "_post_hooks",
+                   "_is_inference")
 
 
 def _user_state(t) -> dict:
@@ -443,6 +499,16 @@ class _HookHandle:
     def remove(self) -> None:
         if self._hook in self._chain:
             self._chain.remove(self._hook)
+
+
+class _PostHookHandle(_HookHandle):
+    """``register_post_accumulate_grad_hook``'s handle: removing also updates ``post_hooks_registered``."""
+
+    def remove(self) -> None:
+        global post_hooks_registered
+        if self._hook in self._chain:
+            self._chain.remove(self._hook)
+            post_hooks_registered -= 1
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

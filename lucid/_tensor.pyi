@@ -10,6 +10,27 @@ from ._backend.device import Device
 __all__: list
 
 
+class _InferenceState:
+    """Per thread: whether ``inference_mode`` is on."""
+    on: bool
+
+_inference: _InferenceState
+
+_inference_threads: int
+
+post_hooks_registered: int
+
+
+def set_inference_mode(on: bool) -> bool:
+    """Mark tensors created from now on in this thread as inference tensors (``lucid.inference_mode``
+    calls it); returns the previous setting.
+    """
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside ``lucid.inference_mode()``."""
+
+
 def _host_array(data, dtype):
     """Python data (numbers, nested lists, NumPy arrays) as a NumPy array of a lucid dtype."""
 
@@ -41,6 +62,8 @@ class Tensor:
     _out_idx: int
     _grad: Any
     _hooks: Any
+    _post_hooks: Any
+    _is_inference: bool
     _base: Any
     _view_fn: Any
     _view_stamp: Any
@@ -100,6 +123,12 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
         replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook.
         """
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` once per backward, after this leaf's ``.grad`` has been accumulated
+        (distributed data parallel starts reducing a gradient there). Returns a handle with ``remove()``.
+        """
+    def is_inference(self) -> bool:
+        """Whether this tensor was created under ``lucid.inference_mode()`` (it cannot join autograd later)."""
     def numpy(self, *, force: bool = ...):
         """The data as a NumPy array. On the CPU it shares memory with the tensor (as in
         PyTorch); elsewhere pass ``force=True`` to copy to the host (a sync point).
@@ -753,6 +782,11 @@ class RetainGradHook:
 class _HookHandle:
     """Returned by ``register_hook``: ``remove()`` takes the hook out again."""
     def __init__(self, chain, hook): ...
+    def remove(self) -> None: ...
+
+
+class _PostHookHandle:
+    """``register_post_accumulate_grad_hook``'s handle: removing also updates ``post_hooks_registered``."""
     def remove(self) -> None: ...
 
 

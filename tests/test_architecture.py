@@ -23,9 +23,11 @@ LAYERS = [
     ("tensor", ["lucid._tensor"]),
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
-    ("ops", ["lucid.ops", "lucid.linalg"]),
+    ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional"]),
+    ("distributed", ["lucid.distributed"]),
     ("nn", ["lucid.nn"]),
-    ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils"]),
+    ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
+                            "lucid.distributed.optim"]),
     ("datasets", ["lucid.datasets"]),
     ("applications", ["lucid", "lucid.examples", "lucid._stubgen"]),
 ]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from .._tensor import Tensor as Variable  # PyTorch's legacy name for a tensor
 from .._tensor import register_methods
+from . import graph
+from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .backprop import METHODS, backward, grad
 from .function import Function, register_interceptor
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
 
 __all__ = [
     "Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "gradcheck", "gradgradcheck", "register_interceptor",
+    "is_grad_enabled", "gradcheck", "gradgradcheck", "register_interceptor", "inference_mode",
+    "detect_anomaly", "set_detect_anomaly", "Variable", "graph",
 ]
 
 register_methods(METHODS)  # Tensor.backward
+# lucid.autograd.functional is built from lucid ops (a layer above): lucid/__init__.py imports it

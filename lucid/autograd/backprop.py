@@ -61,6 +61,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     for t, g in zip(inputs, results):
         if g is not None:
             sink.store(t, g)
+            for hook in list(t._post_hooks or ()):
+                hook(t)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False,

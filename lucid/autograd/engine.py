@@ -3,11 +3,32 @@ order (no recursion limit), summing the gradients that reach each node before ru
 
 from __future__ import annotations
 
+import threading
+
+from .. import _tensor
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import RetainGradHook, Tensor
-from . import grad_mode
+from . import anomaly_mode, grad_mode
 
-__all__ = ["run_backward"]
+__all__ = ["run_backward", "queue_callback"]
+
+
+class _Callbacks(threading.local):
+    queue: list = None  # the callbacks queued for the backward pass running in this thread (None: none runs)
+
+
+_callbacks = _Callbacks()
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the backward pass that is running now has finished (call it from a hook
+    during backward; distributed data parallel waits for its gradient reductions there)."""
+    queue = _callbacks.queue
+    if queue is None:
+        raise RuntimeError("queue_callback can only be called during the backward pass (from a hook)")
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+    queue.append(callback)
 
 
 def _graph_dependencies(roots):
@@ -24,6 +45,32 @@ def _graph_dependencies(roots):
                     seen.add(nxt)
                     stack.append(nxt)
     return deps
+
+
+def _post_hook_counts(roots, deps):
+    """For every leaf with post-accumulate-grad hooks: ``[edges into it, the leaf, whether a gradient
+    arrived]`` (a root that is such a leaf counts as one edge). ``deps`` names the reachable nodes."""
+    post = {}
+    for root in roots:
+        if root._node is None and root._post_hooks:
+            post.setdefault(id(root), [0, root, False])[0] += 1
+    for node in {*deps, *(r._node for r in roots if r._node is not None)}:
+        for edge in node._edges:
+            if edge is not None and type(edge) is not tuple and edge._post_hooks:
+                post.setdefault(id(edge), [0, edge, False])[0] += 1
+    return post
+
+
+def _leaf_done(post, leaf, got_grad) -> None:
+    """One edge into ``leaf`` delivered (a gradient or nothing): after the last, run its post hooks."""
+    entry = post.get(id(leaf))
+    if entry is None:
+        return
+    entry[0] -= 1
+    entry[2] = entry[2] or got_grad
+    if entry[0] == 0 and entry[2]:
+        for hook in list(leaf._post_hooks):
+            hook(leaf)
 
 
 _add = float_errors_ignored(lambda a, b: a + b)  # inf + -inf is nan without a NumPy warning, as in PyTorch
@@ -91,12 +138,18 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     for g in root_grads:
         sink.owned.add(id(g._data))
     deps = _graph_dependencies(roots)
+    post = None  # autograd.grad() accumulates into no .grad: no post-accumulate hooks fire
+    if _tensor.post_hooks_registered and capture is None:
+        post = _post_hook_counts(roots, deps)
+    call = _call_backward if not anomaly_mode.state.enabled else _checked_backward
     buffers = {}
     ready = []
     for root, g in zip(roots, root_grads):
         node = root._node
         if node is None:
             sink.leaf(root, g)
+            if post is not None:
+                _leaf_done(post, root, True)
             continue
         buf = buffers.get(node)
         if buf is None:
@@ -108,6 +161,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
+    callbacks = _callbacks
+    outer, callbacks.queue = callbacks.queue, []  # a backward run inside a hook has its own queue
     try:
         while ready:
             node = ready.pop()
@@ -122,7 +177,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                         if g is not None and (node, i) in capture:
                             prev = capture[(node, i)]
                             capture[(node, i)] = g if prev is None else prev + g
-                in_grads = _call_backward(node, grads)
+                in_grads = call(node, grads)
                 if not retain_graph:
                     node._release()
             for edge, g in zip(node._edges, in_grads):
@@ -138,14 +193,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     deps[nxt] -= 1
                     if deps[nxt] == 0:
                         ready.append(nxt)
-                elif g is not None:
-                    sink.leaf(edge, g)
+                else:
+                    if g is not None:
+                        sink.leaf(edge, g)
+                    if post is not None:
+                        _leaf_done(post, edge, g is not None)
+        queued = callbacks.queue
+        while queued:  # a callback may queue another: it runs in this pass too
+            queued.pop(0)()
     finally:
         grad_mode.state.enabled = prev_mode
+        callbacks.queue = outer
 
 
 def _call_backward(node, grads):
-    if len(grads) > 1:
+    if len(grads) > 1 and node._fill_missing_grads:
         device = node.device
         for i, g in enumerate(grads):
             if g is None:  # an output that got no gradient counts as zeros
@@ -160,3 +222,25 @@ def _call_backward(node, grads):
             f"{type(node).__name__}.backward returned {len(result)} gradients for {len(node._edges)} inputs"
         )
     return result
+
+
+def _checked_backward(node, grads):
+    """``_call_backward`` under anomaly mode: a failure or a NaN gradient names the node and shows
+    where its forward was called."""
+    try:
+        result = _call_backward(node, grads)
+    except Exception as error:
+        error.add_note(f"Error detected in {node.name()}.{_where(node)}")
+        raise
+    if anomaly_mode.state.check_nan:
+        for i, g in enumerate(result):
+            if g is not None and g.dtype.kind in "fc" and bool(g.xp.any(g.xp.isnan(g._data))):
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.{_where(node)}")
+    return result
+
+
+def _where(node) -> str:
+    trace = getattr(node, "_forward_trace", None)
+    if trace is None:
+        return " (its forward ran while anomaly mode was off, so where it was called is not known)"
+    return f" Traceback of the forward call that created it:\n{trace}"

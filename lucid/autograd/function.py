@@ -26,12 +26,17 @@ by version counters.
 
 from __future__ import annotations
 
+import functools
+import inspect
+import traceback
+
 from .._backend import registry
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from . import grad_mode
+from .anomaly_mode import state as _anomaly
 
-__all__ = ["Function", "register_interceptor", "LOWER", "FLOAT32"]
+__all__ = ["Function", "FunctionCtx", "once_differentiable", "register_interceptor", "LOWER", "FLOAT32"]
 
 # Values of ``Function.autocast_policy``: what ``lucid.amp.autocast`` does with an op's floating inputs.
 LOWER = "lower"  # float32 inputs are cast down to the autocast dtype (matmul, linear, conv, attention)
@@ -80,6 +85,17 @@ _FREED = (
 )
 
 
+_INFERENCE_SAVED = (
+    "Inference tensors cannot be saved for backward. To work around you can make a clone to get a normal "
+    "tensor and use it in autograd (the tensor was created under lucid.inference_mode())."
+)
+
+
+def _forward_trace() -> str:
+    """Where the op being recorded was called from (kept by anomaly mode, shown if its backward fails)."""
+    return "".join(traceback.format_stack()[:-3])
+
+
 class Function:
     """Base class of differentiable operations. Subclass it, write ``forward(ctx, *arrays,
     **params)`` and ``backward(ctx, *grads)``, and call ``YourFunction.apply(*tensors, **params)``.
@@ -103,12 +119,31 @@ class Function:
     # (reshape of a transposed array), or several of its elements may share memory (expand, unfold)
     may_copy = False
     overlapping = False
+    _fill_missing_grads = True  # the engine passes zeros for outputs that got no gradient (multi-output ops)
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass written in PyTorch's style (``@staticmethod forward(ctx, ...)`` on Tensors, or a
+        ``setup_context``) is routed through :class:`FunctionCtx`; decided once per class, so the
+        array-level ops keep their direct ``apply``."""
+        super().__init_subclass__(**kwargs)
+        forward = next(k.__dict__["forward"] for k in cls.__mro__ if "forward" in k.__dict__)
+        if isinstance(forward, staticmethod) or cls.setup_context is not Function.setup_context:
+            cls.apply = classmethod(_apply_torch_style)
+            cls._signature = inspect.signature(cls.forward)
+            cls._ctx_class = type(f"{cls.__name__}Backward", (FunctionCtx,),
+                                  {"_function": cls, "__module__": cls.__module__})
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     def backward(self, *grads):
         raise NotImplementedError(f"{type(self).__name__}.backward is not implemented")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """PyTorch style: define it to write ``forward(*args)`` without ``ctx``; it then stores what
+        ``backward`` needs on ``ctx`` from the forward's ``inputs`` tuple and ``output``."""
+        raise NotImplementedError("setup_context is not implemented")
 
     # ---- context helpers --------------------------------------------------------------
     @property
@@ -212,6 +247,8 @@ class Function:
             meta.append((a.shape, a.dtype, differentiable))
             wrapped.append(Tensor._make(a, device, differentiable, self if differentiable else None, i))
         self._out_meta = tuple(meta)
+        if _anomaly.enabled:
+            self._forward_trace = _forward_trace()
         edges = []
         for t, need in zip(inputs, self.needs_input_grad):
             edges.append(None if not need else (t._node, t._out_idx) if t._node is not None else t)
@@ -229,6 +266,8 @@ class Function:
             return (3, array, None, None)
         for t, a in zip(inputs, arrays):
             if a is array and hasattr(t, "_version"):
+                if t._is_inference:
+                    raise RuntimeError(_INFERENCE_SAVED)
                 return (0, t, t._version, t._version[0])
         for i, a in enumerate(outs):
             if a is array:
@@ -247,3 +286,206 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+# ---- PyTorch-style custom functions -------------------------------------------------------
+class FunctionCtx(Function):
+    """The ``ctx`` of a PyTorch-style Function and the node it leaves in the graph (as PyTorch's
+    ``XBackward`` objects): ``forward(ctx, *args)`` runs on Tensors under ``no_grad``, its Tensor
+    outputs are attached to this node, and ``backward(ctx, *grads)`` is written in Tensor ops (so
+    ``create_graph=True`` differentiates it again). One subclass per user Function, made at class
+    creation."""
+
+    _function = None  # the user's Function class
+    _fill_missing_grads = False  # backward() fills them itself (set_materialize_grads)
+    _materialize = True
+    _non_differentiable = frozenset()
+    _dirty = frozenset()
+    _in_shapes: tuple = ()
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """These outputs get no gradient: they do not require grad, and backward sees zeros for them."""
+        self._non_differentiable = self._non_differentiable | {id(t) for t in tensors}
+
+    def mark_dirty(self, *tensors) -> None:
+        """These inputs were modified in place by forward (and are returned): their history becomes this node."""
+        self._dirty = self._dirty | {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward gets None (not zeros) for outputs that received no gradient."""
+        self._materialize = bool(value)
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keep Tensors (or None) for backward; read them back, version-checked, from ``saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save tensors, but argument {i} is of type "
+                                f"{type(t).__name__}")
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is False:
+            raise RuntimeError(_FREED.format(name=self.name()))
+        if saved is None:  # not recorded (no input required grad): what forward saved, as it is
+            return tuple(self._to_save or ())
+        out = []
+        for t, index, counter, version in saved:
+            if counter is not None and counter[0] != version:
+                raise RuntimeError(
+                    f"one of the tensors needed by {self.name()} was modified by an in-place operation: "
+                    f"it was saved at version {version} and is now at version {counter[0]}. Use an "
+                    f"out-of-place operation or clone() the tensor before changing it."
+                )
+            if index is not None:  # an output: rebuilt pointing at this node (no reference cycle)
+                array, device = t
+                t = Tensor._make(array, device, True, self, index, counter)
+            out.append(t)
+        return tuple(out)
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def backward(self, *grads):
+        """Run the user's backward with the output gradients and check what it returns."""
+        fn = self._function
+        grads = list(grads)
+        if self._materialize:
+            for i, meta in enumerate(self._out_meta):
+                if grads[i] is None and meta[3] is not None:
+                    shape, dtype, _, device = meta
+                    grads[i] = Tensor._make(device.xp.zeros(shape, dtype=dtype, device=device.native), device)
+        result = fn.backward(self, *grads)
+        result = result if isinstance(result, tuple) else (result,)
+        n = len(self._edges)
+        if len(result) < n or any(g is not None for g in result[n:]):
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
+                               f"(expected {n}, got {len(result)})")
+        out = []
+        for i, (g, shape) in enumerate(zip(result, self._in_shapes)):
+            if g is not None and shape is None:
+                raise RuntimeError(f"function {self.name()} returned a gradient different than None at "
+                                   f"position {i}, but the corresponding forward input was not a Tensor")
+            out.append(None if g is None or self._edges[i] is None else _sum_to(g, shape, self.name(), i))
+        return tuple(out)
+
+
+def _sum_to(g, shape, name, i):
+    """``g`` summed down to ``shape`` when ``shape`` broadcasts to it (as PyTorch accepts); else an error."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f"function {name} returned a {type(g).__name__} as gradient {i}; expected a Tensor or None")
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead < 0 or any(s not in (1, gs) for s, gs in zip(shape, g.shape[lead:])):
+        raise RuntimeError(f"function {name} returned an invalid gradient at index {i} - got {list(g.shape)} "
+                           f"but expected shape compatible with {list(shape)}")
+    dims = tuple(range(lead)) + tuple(lead + k for k, s in enumerate(shape) if s == 1 and g.shape[lead + k] != 1)
+    return g.sum(dim=dims, keepdim=True).reshape(shape)
+
+
+def _bound_inputs(cls, args, kwargs) -> tuple:
+    """With ``setup_context``, forward's arguments are bound to its signature with defaults filled in,
+    as PyTorch does: they are ``setup_context``'s ``inputs`` and the inputs gradients are returned for."""
+    bound = cls._signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.args, bound.kwargs
+
+
+def _apply_torch_style(cls, *args, **kwargs):
+    """``apply`` of a PyTorch-style Function: forward on Tensors under no_grad, then the Tensor
+    outputs are attached to one :class:`FunctionCtx` node with an edge per positional input."""
+    ctx = object.__new__(cls._ctx_class)
+    setup = cls.setup_context is not Function.setup_context
+    if setup:
+        args, kwargs = _bound_inputs(cls, args, kwargs)
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)  # the property refreshes views
+    record = grad_mode.state.enabled and any(needs)
+    ctx.needs_input_grad = needs if record else (False,) * len(args)
+    ctx.device = next((a._device for a in args if isinstance(a, Tensor)), None)
+    prev, grad_mode.state.enabled = grad_mode.state.enabled, False
+    try:
+        if setup:
+            output = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, output)
+        else:
+            output = cls.forward(ctx, *args, **kwargs)
+    finally:
+        grad_mode.state.enabled = prev
+    if not record:
+        return output
+    ctx._edges = tuple(None if not n else (a._node, a._out_idx) if a._node is not None else a
+                       for a, n in zip(args, needs))
+    ctx._in_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
+    single = not isinstance(output, tuple)
+    outs, results = (output,) if single else output, []
+    meta, seen = [], set()
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            meta.append((None, None, False, None))
+            results.append(o)
+            continue
+        differentiable = o.dtype.kind in "fc" and id(o) not in ctx._non_differentiable
+        if id(o) in ctx._dirty:
+            if o._node is None and o._requires_grad:
+                raise RuntimeError(f"{cls.__name__}: a leaf tensor that requires grad was modified in place by "
+                                   f"forward (mark_dirty); clone() it first")
+            if o._base is not None:
+                raise NotImplementedError(f"{cls.__name__}: mark_dirty on a view is not supported; pass the base")
+            t = o
+        elif id(o) in seen or o._base is not None or any(o is a for a in args):
+            t = Tensor._make(o._data, o._device, version=o._version)  # an alias gets its own history
+        else:
+            t = o
+        seen.add(id(o))
+        t._node, t._out_idx, t._requires_grad = (ctx, i, True) if differentiable else (None, 0, False)
+        meta.append((o.shape, o._data.dtype, differentiable, o._device))
+        results.append(t)
+    ctx._out_meta = tuple(meta)
+    if _anomaly.enabled:
+        ctx._forward_trace = _forward_trace()
+    to_save, ctx._to_save = ctx._to_save, None
+    if to_save:
+        ctx._saved = tuple(_save(t, outs, results) for t in to_save)
+    return results[0] if single else tuple(results)
+
+
+def _save(t, outs, results):
+    """How a saved Tensor is kept: an output as (array, device) rebuilt at backward, else as it is."""
+    if t is None:
+        return None, None, None, None
+    for i, (o, r) in enumerate(zip(outs, results)):
+        if (t is o or t is r) and r._node is not None:
+            return (r._data, r._device), i, r._version, r._version[0]
+    if t._is_inference:
+        raise RuntimeError(_INFERENCE_SAVED)
+    return t, None, t._version, t._version[0]
+
+
+class _DelayedError(Function):
+    """Passes the gradient computed by a ``once_differentiable`` backward; differentiating it raises."""
+
+    def forward(self, g, *inputs):
+        return g
+
+    def backward(self, grad):
+        raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+def once_differentiable(backward):
+    """Decorate a PyTorch-style ``backward`` written without differentiable ops (it runs under no_grad):
+    a double backward through it raises instead of silently giving wrong second derivatives."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with grad_mode.no_grad():
+            result = backward(ctx, *grads)
+        live = [g for g in grads if isinstance(g, Tensor) and g.requires_grad]
+        if not (grad_mode.state.enabled and live):
+            return result
+        if not isinstance(result, tuple):
+            return _DelayedError.apply(result, *live) if isinstance(result, Tensor) else result
+        return tuple(_DelayedError.apply(r, *live) if isinstance(r, Tensor) else r for r in result)
+
+    return wrapper

@@ -6,7 +6,10 @@ from __future__ import annotations
 import functools
 import threading
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+from .._tensor import is_inference_mode_enabled, set_inference_mode
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled"]
 
 
 class _State(threading.local):
@@ -75,3 +78,38 @@ class set_grad_enabled(_GradMode):
     def __call__(self, func):
         state.enabled = self._prev  # used as a decorator: leave the current mode alone
         return super().__call__(func)
+
+
+class inference_mode:
+    """``no_grad`` for pure inference (context manager or decorator, with or without parentheses):
+    tensors made inside are inference tensors (``is_inference()``), which autograd later refuses to
+    save for backward, and which cannot be changed in place or made to require grad outside the mode.
+    ``inference_mode(False)`` turns both off inside it (grad mode on), as in PyTorch."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # used bare: @inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._prev = state.enabled, set_inference_mode(self.mode)
+        state.enabled = not self.mode
+        return self
+
+    def __exit__(self, *exc):
+        state.enabled = self._prev[0]
+        set_inference_mode(self._prev[1])
+        return False
+
+    def __call__(self, func):
+        mode = self.mode
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return func(*args, **kwargs)
+
+        return wrapper

@@ -20,7 +20,7 @@ error, as in PyTorch.
 
 from __future__ import annotations
 
-from .._tensor import Tensor, register_methods
+from .._tensor import Tensor, is_inference_mode_enabled, register_methods
 from . import grad_mode
 from .function import Function
 
@@ -101,6 +101,9 @@ def check_writable(t: Tensor, recording: bool, what: str) -> None:
     and while recording, into a leaf that requires grad (or a view of one), through a view made under
     no_grad, or into one of several views returned by one op."""
     base = t._base if t._base is not None else t
+    if t._is_inference and not is_inference_mode_enabled():
+        raise RuntimeError(f"{what}: Inplace update to inference tensor outside InferenceMode is not allowed; "
+                           f"clone() it first")
     if t._base is not None and t._view_fn is not None and t._view_fn.overlapping:
         raise RuntimeError(
             f"{what}: unsupported operation: more than one element of the written-to tensor (a view made by "

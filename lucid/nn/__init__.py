@@ -6,7 +6,7 @@ Parameter vs Buffer vs plain attribute: see :mod:`lucid.nn.parameter`.
 
 from __future__ import annotations
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .hooks import RemovableHandle
 from .layers import *  # noqa: F401,F403
@@ -16,5 +16,5 @@ from .parameter import Buffer, Parameter
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-    "RemovableHandle", "functional", "init", "utils", *_layers,
+    "RemovableHandle", "functional", "init", "parallel", "utils", *_layers,
 ]

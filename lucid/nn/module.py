@@ -182,8 +182,8 @@ class Module:
             if isinstance(value, kind):
                 if d.get(table, {}).get(name) is value:  # ``self.buf += x`` hands back the same object
                     return
-                self._table(table, table[1:])
-                self._forget(name)
+                if name not in self._table(table, table[1:]):  # replacing one of a kind keeps its place
+                    self._forget(name)
                 getattr(self, register)(name, value)  # a Buffer brings its own persistent flag
                 return
         if name in d.get("_parameters", ()):

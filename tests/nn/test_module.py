@@ -547,3 +547,17 @@ def test_copies_keep_types_flags_devices_and_share_nothing(device, clone):
     assert all((b.numpy(force=True) != 7).all() for b in net.buffers())
     out = twin(lucid.ones(3, device=device))
     np.testing.assert_array_equal(out.detach().numpy(force=True), [112.0] * 3)  # (7 * 7 + 7) * 7 + 7 + 7
+
+
+def test_replacing_a_member_keeps_its_place():
+    """``seq[1] = ...``-style replacement (what convert_sync_batchnorm does) keeps the order of children,
+    parameters and buffers, as PyTorch's dict assignment does; a change of kind re-registers at the end."""
+    seq = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    setattr(seq, "1", nn.Tanh())
+    assert [type(m).__name__ for m in seq] == ["Linear", "Tanh", "Linear"]
+    lin = nn.Linear(2, 2)
+    lin.register_buffer("stat", lucid.zeros(2))
+    lin.weight = nn.Parameter(lucid.ones(2, 2))
+    lin.stat = nn.Buffer(lucid.ones(2))
+    assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
+    assert list(lin.state_dict()) == ["weight", "bias", "stat"]

@@ -16,12 +16,13 @@ from . import (
     pooling,
     resample,
     rnn,
+    sync_batchnorm,
     transformer,
 )
 
 __all__: list[str] = []
 for _family in (activation, linear, dropout, embedding, loss, conv, pooling, normalization, resample, attention,
-                transformer, rnn):
+                transformer, rnn, sync_batchnorm):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)

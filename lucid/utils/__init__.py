@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from . import dtypes as _dt
-from .autograd.grad_mode import no_grad
+from .. import dtypes as _dt
+from ..autograd.grad_mode import no_grad
+from . import checkpoint  # noqa: F401  (lucid.utils.checkpoint, as torch.utils.checkpoint)
 
 __all__ = ["summary"]
 
@@ -14,7 +15,7 @@ def summary(model, input_shape, *, device=None, dtype=None, print_fn=print) -> s
 
     Returns the table as a string. The model is put in eval mode for the pass and restored.
     """
-    from .ops.creation import zeros
+    from ..ops.creation import zeros
 
     rows = []
 

@@ -1,0 +1,219 @@
+"""``DistributedDataParallel``: every process trains a replica; gradients are averaged while backward runs.
+
+At construction the replicas are made identical (rank 0's parameters and buffers are broadcast) after
+checking that every process built the same model (names, shapes, dtypes: a mismatch raises on every rank
+instead of hanging). Parameters are grouped into buckets of about ``bucket_cap_mb``, in reverse order
+(roughly the order backward produces their gradients). A post-accumulate-grad hook on each parameter
+marks it ready; a bucket whose parameters are all ready is all-reduced asynchronously while backward goes
+on, buckets always start in the same order on every process, and the last bucket's hook waits for all of
+them and writes the averages into ``.grad``. ``no_sync()`` skips the reduction (gradients accumulate
+locally; the next synchronised backward averages the sums). A parameter shared by two layers is reduced
+once. With ``find_unused_parameters=True`` the parameters that the forward's graph does not reach count as
+ready with a zero gradient; a parameter unused on every process keeps ``grad`` None.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ... import distributed as dist
+from ..._tensor import Tensor
+from ...autograd import is_grad_enabled, no_grad
+from ...ops import cat, zeros
+from ..module import Module
+
+__all__ = ["DistributedDataParallel"]
+
+
+class _Bucket:
+    """Parameters of one dtype whose gradients travel together in one flat all-reduce."""
+
+    def __init__(self, params):
+        self.params = params
+        self.ready: set[int] = set()
+        self.flat = None
+        self.work = None
+
+
+class DistributedDataParallel(Module):
+    """Wrap ``module`` for data-parallel training on the default process group (see the module docstring).
+
+    ``device_ids``/``output_device``/``dim`` are accepted for torch compatibility (one device per process);
+    ``gradient_as_bucket_view`` and ``static_graph`` are accepted and change nothing.
+    """
+
+    def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
+                 process_group=None, bucket_cap_mb=25, find_unused_parameters=False, gradient_as_bucket_view=False,
+                 static_graph=False):
+        super().__init__()
+        if not dist.is_initialized():
+            raise dist.DistributedError("DistributedDataParallel needs the default process group: call "
+                                        "lucid.distributed.init_process_group(backend) first")
+        if bucket_cap_mb is None or bucket_cap_mb <= 0:
+            raise ValueError(f"bucket_cap_mb must be positive, not {bucket_cap_mb!r}")
+        self.module = module
+        self.broadcast_buffers = broadcast_buffers
+        self.find_unused_parameters = find_unused_parameters
+        self.world_size = dist.get_world_size()
+        self._check_same_model()
+        self._broadcast(list(module.parameters()) + list(module.buffers()))
+        params = [p for p in module.parameters() if p.requires_grad]  # parameters() lists a shared one once
+        self._buckets = _buckets(params[::-1], int(bucket_cap_mb * 1024 * 1024))
+        self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
+        self._hooks = [p.register_post_accumulate_grad_hook(self._mark_ready) for p in params]
+        self._require_sync = True
+        self._expecting = False  # a forward ran with grad enabled and its backward has not finished
+        self._used: set[int] = set()
+
+    # ---- construction -------------------------------------------------------------------------------------
+    def _check_same_model(self):
+        mine = [(kind, name, list(t.shape), t.dtype.name) for kind, items in
+                (("parameter", self.module.named_parameters()), ("buffer", self.module.named_buffers()))
+                for name, t in items]
+        everyone = [None] * self.world_size
+        dist.all_gather_object(everyone, mine)
+        for rank, theirs in enumerate(everyone):
+            if theirs != everyone[0]:
+                diff = next(((a, b) for a, b in zip(everyone[0], theirs) if a != b), None)
+                detail = (f"rank 0 has {diff[0][0]} {diff[0][1]} {diff[0][2]} {diff[0][3]}, rank {rank} has "
+                          f"{diff[1][0]} {diff[1][1]} {diff[1][2]} {diff[1][3]}" if diff else
+                          f"rank 0 has {len(everyone[0])} parameters and buffers, rank {rank} {len(theirs)}")
+                raise dist.DistributedError(f"DistributedDataParallel: the processes built different models: "
+                                            f"{detail}")
+
+    def _broadcast(self, tensors):
+        if self.world_size > 1:
+            with no_grad():
+                for t in tensors:
+                    dist.broadcast(t, src=0)
+
+    # ---- forward and backward -------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        if self._require_sync and self._expecting and any(b.ready for b in self._buckets):
+            missing = [name for name, p in self.module.named_parameters()
+                       if p.requires_grad and id(p) not in self._bucket_of[id(p)].ready]
+            self._expecting = False
+            raise dist.DistributedError(
+                "DistributedDataParallel: the previous backward gave no gradient to parameters "
+                f"{missing}, so their gradients were never averaged. Pass find_unused_parameters=True when "
+                "some parameters do not take part in every forward")
+        if self.broadcast_buffers:
+            self._broadcast(list(self.module.buffers()))
+        out = self.module(*args, **kwargs)
+        if self._require_sync and is_grad_enabled() and self._buckets:
+            self._start_backward_pass(out)
+        return out
+
+    def _start_backward_pass(self, out):
+        for bucket in self._buckets:
+            bucket.ready.clear()
+            bucket.flat = bucket.work = None
+        self._next = 0
+        self._expecting = True
+        if self.find_unused_parameters:
+            reached = _reachable_leaves(out)
+            self._used = {id(p) for b in self._buckets for p in b.params if id(p) in reached}
+            for bucket in self._buckets:
+                for p in bucket.params:
+                    if id(p) not in reached:
+                        self._mark_ready(p)
+
+    def _mark_ready(self, param):
+        if not (self._require_sync and self._expecting):
+            return
+        bucket = self._bucket_of[id(param)]
+        bucket.ready.add(id(param))
+        while self._next < len(self._buckets) and len(self._buckets[self._next].ready) == \
+                len(self._buckets[self._next].params):  # start buckets in order: the same order on every rank
+            self._launch(self._buckets[self._next])
+            self._next += 1
+        if self._next == len(self._buckets):
+            self._finish()
+
+    def _launch(self, bucket):
+        with no_grad():
+            pieces = [(p.grad if p.grad is not None else zeros(p.shape, dtype=p.dtype, device=p.device)).reshape(-1)
+                      for p in bucket.params]
+            bucket.flat = cat(pieces) if len(pieces) > 1 else pieces[0].clone()
+            bucket.work = dist.all_reduce(bucket.flat, op=dist.ReduceOp.AVG, async_op=True)
+
+    def _finish(self):
+        self._expecting = False
+        used = None
+        if self.find_unused_parameters:  # which parameters some process used: the others keep grad None
+            params = [p for b in self._buckets for p in b.params]
+            mask = Tensor([id(p) in self._used for p in params], device=params[0].device)
+            dist.all_reduce(mask, op=dist.ReduceOp.MAX)
+            used = {id(p) for p, flag in zip(params, mask.tolist()) if flag}
+        with no_grad():
+            for bucket in self._buckets:
+                bucket.work.wait()
+                offset = 0
+                for p in bucket.params:
+                    n = p.numel()
+                    if used is None or id(p) in used:
+                        value = bucket.flat[offset:offset + n].reshape(p.shape)
+                        if p.grad is None:
+                            p.grad = value.clone()
+                        else:
+                            p.grad.copy_(value)
+                    offset += n
+                bucket.flat = bucket.work = None
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Inside, backward only accumulates local gradients; the first synchronised backward after it averages
+        the accumulated sums."""
+        previous, self._require_sync = self._require_sync, False
+        try:
+            yield
+        finally:
+            self._require_sync = previous
+
+
+def _buckets(params, cap_bytes):
+    """Consecutive runs of ``params`` of one dtype and device, each up to ``cap_bytes`` (a parameter larger than
+    the cap gets a bucket of its own)."""
+    buckets, current, size = [], [], 0
+    for p in params:
+        nbytes = p.numel() * p.dtype.itemsize
+        if current and (size + nbytes > cap_bytes or p.dtype is not current[0].dtype
+                        or p.device != current[0].device):
+            buckets.append(_Bucket(current))
+            current, size = [], 0
+        current.append(p)
+        size += nbytes
+    if current:
+        buckets.append(_Bucket(current))
+    return buckets
+
+
+def _reachable_leaves(out):
+    """``id``s of the leaf tensors the autograd graph behind ``out`` (a tensor or nested tuple/list/dict) reaches."""
+    stack, seen, leaves = [], set(), set()
+
+    def visit(obj):
+        if isinstance(obj, Tensor):
+            if obj._node is not None:
+                stack.append(obj._node)
+            elif obj.requires_grad:
+                leaves.add(id(obj))
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                visit(item)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                visit(item)
+
+    visit(out)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for edge in node._edges:
+            if type(edge) is tuple:
+                stack.append(edge[0])
+            elif edge is not None:
+                leaves.add(id(edge))
+    return leaves

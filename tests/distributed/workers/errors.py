@@ -1,0 +1,40 @@
+"""Run under mpiexec: wrong use of the collectives raises clear errors, on every rank, and changes nothing."""
+
+import numpy as np
+
+import lucid
+import lucid.distributed as dist
+
+
+def raises(exc, fragment, fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except exc as e:
+        assert fragment in str(e), (fragment, str(e))
+        return
+    raise AssertionError(f"{fn.__name__} did not raise {exc.__name__}")
+
+
+t = lucid.tensor([1.0, 2.0])
+raises(dist.DistributedError, "not initialised", dist.all_reduce, t)
+raises(dist.DistributedError, "not initialised", dist.get_rank)
+raises(ValueError, "unknown distributed backend", dist.init_process_group, "gloo")
+dist.init_process_group("mpi")
+rank, world = dist.get_rank(), dist.get_world_size()
+assert dist.get_backend() == "mpi" and dist.is_initialized()
+raises(dist.DistributedError, "already initialised", dist.init_process_group, "mpi")
+
+raises(TypeError, "lucid Tensors", dist.all_reduce, np.ones(2))
+raises(TypeError, "ReduceOp", dist.all_reduce, t, op="sum")
+raises(TypeError, "AVG needs a floating tensor", dist.all_reduce, lucid.tensor([1, 2]), op=dist.ReduceOp.AVG)
+raises(TypeError, "BXOR needs an integer", dist.all_reduce, t, op=dist.ReduceOp.BXOR)
+raises(dist.DistributedError, "src=99", dist.broadcast, t, src=99)
+raises(dist.DistributedError, "only the default group", dist.all_reduce, t, group="pairs")
+raises(dist.DistributedError, f"the world has {world}", dist.all_gather, [t] * (world + 1), t)
+raises(dist.DistributedError, "must match", dist.all_gather, [lucid.zeros(3)] * world, t)
+raises(dist.DistributedError, "must be", dist.all_gather_into_tensor, lucid.zeros(world * 2 + 1), t)
+raises(dist.DistributedError, "must be", dist.reduce_scatter_tensor, lucid.zeros(3), lucid.zeros(world * 2))
+assert t.tolist() == [1.0, 2.0]  # nothing was sent or written
+dist.barrier()
+dist.destroy_process_group()
+print(f"rank {rank}: errors ok")
