@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import contextlib
 
+from . import random as _random
 from ._backend.device import BackendUnavailableError
 from ._backend.device import device as _parse_device
-from . import random as _random
 from ._backend.registry import backend_for, fresh_seed
 
 __all__ = [

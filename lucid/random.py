@@ -107,7 +107,8 @@ class Generator:
         if not isinstance(new_state, Tensor) or new_state.dtype is not _dt.uint8 or new_state.ndim != 1:
             what = (f"a {new_state.dtype.name} tensor of shape {new_state.shape}" if isinstance(new_state, Tensor)
                     else type(new_state).__name__)
-            raise TypeError(f"set_state: the RNG state must be a 1-D uint8 tensor (what get_state returned), got {what}")
+            raise TypeError(f"set_state: the RNG state must be a 1-D uint8 tensor (what get_state returned), "
+                            f"got {what}")
         try:
             self._device.backend.set_rng_state(self.native, bytes(new_state.tolist()))
         except ValueError as e:

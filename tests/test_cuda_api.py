@@ -62,8 +62,8 @@ def test_no_gpu_functions_raise_with_the_reason(name):
 
 
 def test_every_exported_function_is_covered():
-    no_gpu_needed = {"is_available", "device_count", "synchronize", "manual_seed", "manual_seed_all", "seed", "seed_all",
-                     "stream"}
+    no_gpu_needed = {"is_available", "device_count", "synchronize", "manual_seed", "manual_seed_all", "seed",
+                     "seed_all", "stream"}
     assert set(cuda.__all__) == no_gpu_needed | set(NEEDS_GPU)
 
 
