@@ -216,7 +216,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         keys = xp.where(positive, -xp.log1p(-u) / xp.where(positive, p, 1.0), xp.inf)
         idx = xp.argsort(keys, axis=1)[:, :num_samples]
     idx = xp.astype(idx, dev.backend.native_dtype(_dt.int64))
-    return Tensor._make(idx if input.ndim == 2 else idx[0], dev)
+    return Tensor._make(idx if input.ndim == 2 else idx[0, ...], dev)
 
 
 def poisson(input: Tensor, generator=None) -> Tensor:
