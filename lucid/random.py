@@ -45,15 +45,14 @@ class Generator:
     (:meth:`manual_seed` or :meth:`seed` change it)."""
 
     def __init__(self, device="cpu") -> None:
-        self._device = _device(device)
-        self._default = False
+        self._spec, self._default = str(_device(device)), False
         self.manual_seed(DEFAULT_SEED)
 
     @classmethod
     def _of_device(cls, dev) -> Generator:
         """The default generator of ``dev``: a view of the backend's own, which ``lucid.manual_seed`` seeds."""
         gen = cls.__new__(cls)
-        gen._device, gen._default = dev, True
+        gen._spec, gen._default = str(dev), True
         return gen
 
     @classmethod
@@ -61,12 +60,18 @@ class Generator:
         """A Generator that draws from the backend-native generator ``rng`` itself (for code that
         already holds a ``numpy.random.Generator``)."""
         gen = cls.__new__(cls)
-        gen._device, gen._default, gen._rng, gen._seed = _device(device), False, rng, None
+        gen._spec, gen._default, gen._rng, gen._seed = str(_device(device)), False, rng, None
         return gen
 
     @property
     def device(self):
         return self._device
+
+    @property
+    def _device(self):
+        """The Device, looked up by name on each use (no Device object is made at import; lucid's
+        tests swap backends and device caches)."""
+        return _device(self._spec)
 
     @property
     def _index(self) -> int:
@@ -126,9 +131,9 @@ _DEFAULTS: dict = {}
 def default_generator_of(device) -> Generator:
     """The default generator of ``device`` (what random functions use without ``generator=``)."""
     dev = _device(device)
-    gen = _DEFAULTS.get(dev)
+    gen = _DEFAULTS.get(str(dev))
     if gen is None:
-        gen = _DEFAULTS[dev] = Generator._of_device(dev)
+        gen = _DEFAULTS[str(dev)] = Generator._of_device(dev)
     return gen
 
 
@@ -145,7 +150,8 @@ def rng_for(generator, dev):
     return generator.native
 
 
-default_generator = default_generator_of("cpu")
+default_generator = Generator._of_device("cpu")
+_DEFAULTS["cpu"] = default_generator
 
 
 def manual_seed(seed) -> Generator:

@@ -7,8 +7,7 @@ NOT_DIFFERENTIABLE = {
     # samplers: integer draws, or draws whose gradient PyTorch defines as zero
     *(f"lucid.{n}" for n in ("randint_like", "bernoulli", "multinomial", "poisson", "binomial")),
     # generators and seeding: not operations on tensors
-    *(f"lucid.{n}" for n in ("Generator", "default_generator", "seed", "initial_seed", "get_rng_state",
-                             "set_rng_state")),
+    *(f"lucid.{n}" for n in ("seed", "initial_seed", "get_rng_state", "set_rng_state")),
     # Tensor methods: samples and in-place random fills (they overwrite the tensor, whose gradient becomes zero)
     *(f"Tensor.{n}" for n in ("bernoulli", "multinomial", "normal_", "uniform_", "exponential_", "geometric_",
                               "cauchy_", "log_normal_", "random_", "bernoulli_")),
