@@ -85,7 +85,7 @@ class StrictBackend(NumpyRandom, Backend):
 
     def random(self, kind, shape, dtype, index, rng=None, **params):
         params = {k: _np(v) for k, v in params.items()}
-        return self._wrap(draw(rng or self._rng, kind, shape, np.dtype(dtype.name), **params), index)
+        return self._wrap(draw(self._rng if rng is None else rng, kind, shape, np.dtype(dtype.name), **params), index)
 
 
 def register() -> None:

@@ -278,7 +278,7 @@ class CupyBackend(Backend):
             return self.cupy.random.default_rng(seed)
 
     def random(self, kind, shape, dtype, index, rng=None, **params):
-        rng = rng or self.default_rng(index)
+        rng = rng if rng is not None else self.default_rng(index)
         with self.cupy.cuda.Device(index):
             if kind == "permutation":  # CuPy's Generator has no permutation
                 return self.cupy.argsort(rng.random(params["n"])).astype(self.native_dtype(dtype))

@@ -171,7 +171,7 @@ class NumpyBackend(NumpyRandom, Backend):
         return np.einsum(subscripts, *operands, optimize=True)
 
     def random(self, kind, shape, dtype, index, rng=None, **params):
-        return draw(rng or self._rng, kind, shape, self.native_dtype(dtype), **params)
+        return draw(self._rng if rng is None else rng, kind, shape, self.native_dtype(dtype), **params)
 
 
 def strided_diagonal(as_strided, x, offset: int, axis1: int, axis2: int):
