@@ -102,14 +102,16 @@ def _broadcast(a, b) -> tuple:
     return tuple(shapes[0]) if len(shapes) == 1 else tuple(a.xp.broadcast_shapes(*shapes))
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+def randint(low=None, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad: bool = False) -> Tensor:
-    """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)``, as
-    PyTorch; int64 by default."""
+    """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)`` (also
+    ``randint(high=h, size=s)``), as PyTorch; int64 by default."""
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:
         low, high = 0, low
+    elif low is None:
+        low = 0
     for what, v in (("low", low), ("high", high)):
         _check_int("randint", what, v)
     _check_range("randint", low, high)

@@ -147,6 +147,7 @@ def _calls(L, g, device, like, probs):
         "randint_high": lambda: L.randint(5, (4,), **kw, device=device),
         "randint_low_high": lambda: L.randint(-3, 5, (2, 2), **kw, device=device),
         "randint_size_kw": lambda: L.randint(0, 5, size=(3,), **kw, device=device),
+        "randint_keywords": lambda: L.randint(high=5, size=(3,), **kw, device=device),
         "randperm": lambda: L.randperm(7, **kw, device=device),
         "randperm_int32": lambda: L.randperm(7, **kw, dtype=L.int32, device=device),
         "rand_like": lambda: L.rand_like(like, **kw),
