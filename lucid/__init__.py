@@ -36,7 +36,7 @@ from .dtypes import (
 )
 from .ops import *  # noqa: F401,F403
 from .ops.arithmetic import unbroadcast
-from .random import manual_seed
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save  # noqa: E402
 
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)

@@ -632,6 +632,36 @@ class Tensor:
         ``unbiased=False`` means correction 0). ``var(x, False)`` is read as ``unbiased=False``, as in PyTorch.
         """
 
+    # ---- registered by lucid.ops.sampling
+    def bernoulli(self, p=..., *, generator=...) -> Tensor:
+        """0/1 samples, 1 with probability ``input`` (elementwise), or with probability ``p`` (a number)
+        in ``input``'s shape; ``input``'s dtype.
+        """
+    def bernoulli_(self, p=..., *, generator=...) -> Tensor:
+        """Fill with 0/1 samples, 1 with probability ``p`` (a number, or a tensor broadcast to ``t``)."""
+    def cauchy_(self, median=..., sigma=..., *, generator=...) -> Tensor:
+        """Fill with Cauchy samples of location ``median`` and scale ``sigma``."""
+    def exponential_(self, lambd=..., *, generator=...) -> Tensor:
+        """Fill with exponential samples of rate ``lambd``."""
+    def geometric_(self, p, *, generator=...) -> Tensor:
+        """Fill with the number of Bernoulli(``p``) trials up to the first success (1, 2, ...)."""
+    def log_normal_(self, mean=..., std=..., *, generator=...) -> Tensor:
+        """Fill with ``exp(N(mean, std^2))`` samples."""
+    def multinomial(self, num_samples: int, replacement: bool = ..., *, generator=...) -> Tensor:
+        """``num_samples`` category indices per row of the 1-D or 2-D ``input`` (non-negative weights,
+        not necessarily summing to one), with or without ``replacement``; int64. Without replacement,
+        categories of weight zero come only after every other one is drawn (as PyTorch's).
+        """
+    def normal_(self, mean=..., std=..., *, generator=...) -> Tensor:
+        """Fill with ``N(mean, std^2)`` samples."""
+    def random_(self, from_=..., to=..., *, generator=...) -> Tensor:
+        """Fill with random integers: ``random_()`` over the dtype's range (``[0, 2^mantissa]`` for
+        floats), ``random_(to)`` from ``[0, to)``, ``random_(from_, to)`` from ``[from_, to)`` (``to=None``:
+        up to the dtype's largest value).
+        """
+    def uniform_(self, from_=..., to=..., *, generator=...) -> Tensor:
+        """Fill with uniform samples from ``[from_, to)``."""
+
     # ---- registered by lucid.ops.shape
     @property
     def T(self) -> Tensor:

@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import contextlib
 
+from . import random as _random
 from ._backend.device import BackendUnavailableError
 from ._backend.device import device as _parse_device
-from ._backend.registry import backend_for
+from ._backend.registry import backend_for, fresh_seed
 
 __all__ = [
     "is_available", "device_count", "current_device", "set_device", "device", "synchronize",
     "Stream", "Event", "stream", "current_stream",
     "memory_allocated", "max_memory_allocated", "memory_reserved", "reset_peak_memory_stats", "empty_cache",
-    "manual_seed", "manual_seed_all", "get_device_name", "get_device_capability", "get_device_properties",
+    "manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
+    "get_device_name", "get_device_capability", "get_device_properties",
 ]
 
 
@@ -303,15 +305,53 @@ def empty_cache() -> None:
 
 
 # ---- random numbers ---------------------------------------------------------------------
+def _generators(all_devices: bool):
+    """The default generators of the current GPU (or of every GPU); none without a GPU."""
+    if not is_available():
+        return []
+    backend = _backend()
+    indices = range(backend.device_count()) if all_devices else (backend.current_index(),)
+    return [_random.default_generator_of(f"cuda:{i}") for i in indices]
+
+
 def manual_seed(seed: int) -> None:
-    """Seed the current GPU's generator (device N draws from ``seed + N``, as with
-    :func:`lucid.manual_seed`); a no-op without a GPU."""
-    if is_available():
-        backend = _backend()
-        backend.seed(int(seed), backend.current_index())
+    """Seed the current GPU's default generator with ``seed``; a no-op without a GPU."""
+    for gen in _generators(False):
+        gen.manual_seed(seed)
 
 
 def manual_seed_all(seed: int) -> None:
-    """Seed the generator of every GPU (device N from ``seed + N``); a no-op without a GPU."""
+    """Seed the default generator of every GPU (device N from ``seed + N``, as with
+    :func:`lucid.manual_seed`); a no-op without a GPU."""
     if is_available():
-        _backend().seed(int(seed))
+        _backend().seed(_random._seed_value(seed))
+
+
+def seed() -> None:
+    """Seed the current GPU's default generator from the operating system's entropy; a no-op without a GPU."""
+    for gen in _generators(False):
+        gen.seed()
+
+
+def seed_all() -> None:
+    """Seed every GPU's default generator from the operating system's entropy; a no-op without a GPU."""
+    if is_available():
+        manual_seed_all(fresh_seed())
+
+
+def initial_seed() -> int:
+    """The seed of the current GPU's default generator."""
+    _backend("initial_seed")
+    return _generators(False)[0].initial_seed()
+
+
+def get_rng_state(device="cuda"):
+    """The state of ``device``'s default generator (CuPy's generators cannot save it: NotImplementedError)."""
+    backend = _backend("get_rng_state")
+    return _random.get_rng_state(f"cuda:{_index(device, backend)}")
+
+
+def set_rng_state(new_state, device="cuda") -> None:
+    """Put ``device``'s default generator back in a state :func:`get_rng_state` returned."""
+    backend = _backend("set_rng_state")
+    _random.set_rng_state(new_state, f"cuda:{_index(device, backend)}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import lucid
-from lucid._backend.numpy_backend import draw, strided_diagonal
+from lucid._backend.numpy_backend import NumpyRandom, draw, strided_diagonal
 from lucid._backend.registry import Backend
 
 DEVICE_TYPE = "strict"
@@ -21,7 +21,7 @@ def _np(x):
     return x._array if hasattr(x, "_array") else x
 
 
-class StrictBackend(Backend):
+class StrictBackend(NumpyRandom, Backend):
     name = "array-api-strict"
     device_type = DEVICE_TYPE
 
@@ -31,8 +31,8 @@ class StrictBackend(Backend):
 
         self.xp, self._Array = xp, Array
         self._devices = [xp.Device("CPU_DEVICE"), xp.Device("device1"), xp.Device("device2")]
-        self._rng = np.random.default_rng()
         super().__init__()
+        self._init_random()
 
     def native_device(self, index):
         if not 0 <= index < len(self._devices):
@@ -83,19 +83,9 @@ class StrictBackend(Backend):
     def einsum(self, subscripts, *operands):
         return self._wrap(np.einsum(subscripts, *(o._array for o in operands)), operands[0])
 
-    def seed(self, seed):
-        self._rng = np.random.default_rng(seed)
-
-    def rng_state(self, index):
-        return self._rng.bit_generator.state
-
-    def set_rng_state(self, state, index):
-        rng = np.random.default_rng()
-        rng.bit_generator.state = state
-        self._rng = rng
-
-    def random(self, kind, shape, dtype, index, **params):
-        return self._wrap(draw(self._rng, kind, shape, np.dtype(dtype.name), **params), index)
+    def random(self, kind, shape, dtype, index, rng=None, **params):
+        params = {k: _np(v) for k, v in params.items()}
+        return self._wrap(draw(self._rng if rng is None else rng, kind, shape, np.dtype(dtype.name), **params), index)
 
 
 def register() -> None:

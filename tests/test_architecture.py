@@ -19,8 +19,8 @@ ROOT = pathlib.Path(lucid.__file__).parent
 # lowest first; a module belongs to the layer with its longest matching prefix
 LAYERS = [
     ("backend", ["lucid.dtypes", "lucid._backend"]),
-    ("device services", ["lucid.backends", "lucid.cuda", "lucid.random"]),
-    ("tensor", ["lucid._tensor"]),
+    ("device services", ["lucid.backends"]),
+    ("tensor", ["lucid._tensor", "lucid.random", "lucid.cuda"]),  # random: Generator states are Tensors
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
     ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional"]),

@@ -33,6 +33,9 @@ NEEDS_GPU = {
     "get_device_name": lambda: cuda.get_device_name(),
     "get_device_capability": lambda: cuda.get_device_capability(0),
     "get_device_properties": lambda: cuda.get_device_properties(),
+    "initial_seed": lambda: cuda.initial_seed(),
+    "get_rng_state": lambda: cuda.get_rng_state(),
+    "set_rng_state": lambda: cuda.set_rng_state(lucid.zeros(3, dtype=lucid.uint8)),
 }
 
 
@@ -59,7 +62,8 @@ def test_no_gpu_functions_raise_with_the_reason(name):
 
 
 def test_every_exported_function_is_covered():
-    no_gpu_needed = {"is_available", "device_count", "synchronize", "manual_seed", "manual_seed_all", "stream"}
+    no_gpu_needed = {"is_available", "device_count", "synchronize", "manual_seed", "manual_seed_all", "seed",
+                     "seed_all", "stream"}
     assert set(cuda.__all__) == no_gpu_needed | set(NEEDS_GPU)
 
 

@@ -426,7 +426,7 @@ def test_malformed_files_name_the_file_and_the_fault(tmp_path):
 
 
 def test_rng_state_survives_save_and_load(tmp_path):
-    """lucid.random.get_rng_state is plain data (128-bit ints included) that a checkpoint holds."""
+    """lucid.random.get_rng_state is a uint8 tensor (as PyTorch's) that a checkpoint holds."""
     lucid.manual_seed(7)
     lucid.randn(5)
     save({"rng": lucid.random.get_rng_state()}, tmp_path / "rng.lct")
@@ -435,4 +435,4 @@ def test_rng_state_survives_save_and_load(tmp_path):
     lucid.random.set_rng_state(load(tmp_path / "rng.lct")["rng"])
     np.testing.assert_array_equal(lucid.randn(5).numpy(), expected)
     with pytest.raises(ValueError, match="get_rng_state"):
-        lucid.random.set_rng_state({"bit_generator": "PCG64"})
+        lucid.random.set_rng_state(lucid.tensor(list(b'{"bit_generator": "PCG64"}'), dtype=lucid.uint8))

@@ -35,7 +35,7 @@ import numpy as np
 
 from .device import BackendUnavailableError
 from .numpy_backend import draw, strided_diagonal
-from .registry import Backend
+from .registry import Backend, fresh_seed
 
 INSTALL_HINT = "install CuPy for your CUDA version: pip install 'lucid[cuda12]' or 'lucid[cuda13]'"
 
@@ -258,17 +258,28 @@ class CupyBackend(Backend):
         return self.cupy.einsum(subscripts, *operands)
 
     def seed(self, seed, index: int | None = None):
-        """Seed the generator of ``cuda:index`` (every device when None) with ``seed + index``,
-        so devices draw different streams from one seed."""
+        """Seed the default generator of ``cuda:index`` with ``seed``, or every device's (device N
+        with ``seed + N``, so devices draw different streams from one seed) when None."""
         for i in range(self._count) if index is None else (index,):
-            self._seeds[i] = seed + i
+            self._seeds[i] = seed + i if index is None else seed
             self._rngs.pop(i, None)
 
-    def random(self, kind, shape, dtype, index, **params):
+    def initial_seed(self, index):
+        return self._seeds.setdefault(index, fresh_seed())
+
+    def default_rng(self, index):
         rng = self._rngs.get(index)
+        if rng is None:
+            rng = self._rngs[index] = self.new_rng(self.initial_seed(index), index)
+        return rng
+
+    def new_rng(self, seed, index):
         with self.cupy.cuda.Device(index):
-            if rng is None:
-                rng = self._rngs[index] = self.cupy.random.default_rng(self._seeds.get(index))
+            return self.cupy.random.default_rng(seed)
+
+    def random(self, kind, shape, dtype, index, rng=None, **params):
+        rng = rng if rng is not None else self.default_rng(index)
+        with self.cupy.cuda.Device(index):
             if kind == "permutation":  # CuPy's Generator has no permutation
                 return self.cupy.argsort(rng.random(params["n"])).astype(self.native_dtype(dtype))
             return draw(rng, kind, shape, self.native_dtype(dtype), **params)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
+import json
 
 import numpy as np
 
-from .registry import Backend
+from .registry import Backend, fresh_seed
 
 try:  # NumPy's error state is a context variable: setting it directly costs a tenth of np.errstate
     from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_STATE
@@ -60,6 +61,10 @@ def draw(rng, kind: str, shape, np_dtype, **params):
         return rng.permutation(params["n"]).astype(np_dtype, copy=False)
     if kind == "integers":
         return rng.integers(params["low"], params["high"], size=shape).astype(np_dtype, copy=False)
+    if kind == "poisson":
+        return rng.poisson(params["lam"]).astype(np_dtype, copy=False)
+    if kind == "binomial":
+        return rng.binomial(params["count"], params["prob"]).astype(np_dtype, copy=False)
     work = np_dtype if np_dtype in (np.float32, np.float64) else np.float32
     if kind == "normal":
         out = rng.standard_normal(size=shape, dtype=work)
@@ -73,14 +78,57 @@ def draw(rng, kind: str, shape, np_dtype, **params):
     return out.astype(np_dtype, copy=False)
 
 
-class NumpyBackend(Backend):
+def rng_state(rng) -> bytes:
+    """The state of the NumPy generator ``rng`` as bytes: its bit generator's state dict in JSON."""
+    return json.dumps(rng.bit_generator.state, sort_keys=True).encode()
+
+
+def set_rng_state(rng, state: bytes) -> None:
+    """Put the NumPy generator ``rng`` in ``state`` (from :func:`rng_state`) in place; ValueError,
+    with ``rng`` unchanged, when ``state`` is not one."""
+    try:
+        data = json.loads(bytes(state).decode())
+        type(rng.bit_generator)().state = data  # a throw-away generator checks the state first
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{type(e).__name__}: {e}") from None
+    rng.bit_generator.state = data
+
+
+class NumpyRandom:
+    """The random-number part of a backend whose draws come from NumPy (NumPy itself, and the
+    test backend array-api-strict): one default generator shared by the backend's devices."""
+
+    def _init_random(self):
+        self._rng, self._seed = None, None
+        self.seed(fresh_seed())
+
+    def seed(self, seed, index=None):
+        self._rng, self._seed = np.random.default_rng(seed), seed
+
+    def initial_seed(self, index):
+        return self._seed
+
+    def default_rng(self, index):
+        return self._rng
+
+    def new_rng(self, seed, index):
+        return np.random.default_rng(seed)
+
+    def rng_state(self, rng):
+        return rng_state(rng)
+
+    def set_rng_state(self, rng, state):
+        set_rng_state(rng, state)
+
+
+class NumpyBackend(NumpyRandom, Backend):
     name = "numpy"
     device_type = "cpu"
     xp = np
 
     def __init__(self):
         super().__init__()
-        self._rng = np.random.default_rng()
+        self._init_random()
 
     @staticmethod
     def dtype_key(native):
@@ -122,19 +170,8 @@ class NumpyBackend(Backend):
     def einsum(self, subscripts, *operands):
         return np.einsum(subscripts, *operands, optimize=True)
 
-    def seed(self, seed, index=None):
-        self._rng = np.random.default_rng(seed)
-
-    def random(self, kind, shape, dtype, index, **params):
-        return draw(self._rng, kind, shape, self.native_dtype(dtype), **params)
-
-    def rng_state(self, index):
-        return self._rng.bit_generator.state  # a fresh dict of str and int
-
-    def set_rng_state(self, state, index):
-        rng = np.random.default_rng()
-        rng.bit_generator.state = state  # raises on a malformed state, before the current generator changes
-        self._rng = rng
+    def random(self, kind, shape, dtype, index, rng=None, **params):
+        return draw(self._rng if rng is None else rng, kind, shape, self.native_dtype(dtype), **params)
 
 
 def strided_diagonal(as_strided, x, offset: int, axis1: int, axis2: int):

@@ -8,11 +8,12 @@ registered, as the tests do with array-api-strict and its fake devices.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from .. import dtypes as _dt
 
-__all__ = ["Backend", "register_backend", "backend_for", "loaded_backend", "loaded_backends"]
+__all__ = ["Backend", "register_backend", "backend_for", "loaded_backend", "loaded_backends", "fresh_seed"]
 
 
 class Backend:
@@ -189,22 +190,41 @@ class Backend:
         raise NotImplementedError
 
     def seed(self, seed: int, index: int | None = None) -> None:
-        """Seed the random generator of device ``index``, or of every device when None (only
-        :func:`lucid.cuda.manual_seed` passes an index)."""
+        """Seed the default random generator of device ``index`` with ``seed``, or of every device
+        when None (device N then gets ``seed + N``, so devices draw different streams)."""
         raise NotImplementedError
 
-    def random(self, kind: str, shape, dtype, index: int, **params):
-        """Random numbers: kind is ``"uniform"`` (low, high), ``"normal"`` (mean, std),
-        ``"integers"`` (low, high) or ``"permutation"`` (n)."""
+    def initial_seed(self, index: int) -> int:
+        """The seed of device ``index``'s default generator (a random one until it is seeded)."""
         raise NotImplementedError
 
-    def rng_state(self, index: int) -> dict:
-        """The state of device ``index``'s random generator, as plain Python data (for checkpoints)."""
-        raise NotImplementedError(f"the {self.name} backend cannot save its random generator's state")
+    def default_rng(self, index: int):
+        """The native generator that device ``index`` draws from when no ``generator=`` is given."""
+        raise NotImplementedError
 
-    def set_rng_state(self, state: dict, index: int) -> None:
-        """Put device ``index``'s random generator back in a state :meth:`rng_state` returned."""
-        raise NotImplementedError(f"the {self.name} backend cannot restore its random generator's state")
+    def new_rng(self, seed: int, index: int):
+        """A new native generator on device ``index``, seeded with ``seed`` (a ``lucid.Generator``)."""
+        raise NotImplementedError
+
+    def random(self, kind: str, shape, dtype, index: int, rng=None, **params):
+        """Random numbers from the native generator ``rng`` (device ``index``'s default when None):
+        kind is ``"uniform"`` (low, high), ``"normal"`` (mean, std), ``"integers"`` (low, high),
+        ``"permutation"`` (n), ``"poisson"`` (lam: an array) or ``"binomial"`` (count, prob: arrays)."""
+        raise NotImplementedError
+
+    def rng_state(self, rng) -> bytes:
+        """The state of the native generator ``rng``, as bytes (for checkpoints)."""
+        raise NotImplementedError(f"the {self.name} backend cannot save a random generator's state")
+
+    def set_rng_state(self, rng, state: bytes) -> None:
+        """Put ``rng`` back, in place, in a state :meth:`rng_state` returned; a malformed ``state``
+        raises ValueError and leaves ``rng`` as it was."""
+        raise NotImplementedError(f"the {self.name} backend cannot restore a random generator's state")
+
+
+def fresh_seed() -> int:
+    """A seed from the operating system's entropy (63 bits: it fits an int64 tensor)."""
+    return int.from_bytes(os.urandom(8), "little") >> 1
 
 
 _BACKENDS: dict[str, Backend | Callable[[], Backend]] = {}

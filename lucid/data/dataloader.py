@@ -3,9 +3,9 @@
 Batches are made on the host as NumPy (by workers when ``num_workers > 0``) and become lucid
 Tensors in the main process, once per batch, on the loader's ``device``. A loader yields the
 same batches with or without workers: the sampler runs in the main process and results are
-put back in order. Randomness (shuffling, the workers' seeds) comes from ``generator`` (an int
-seed or a ``numpy.random.Generator``) or else from lucid's global CPU generator, so
-``lucid.manual_seed`` makes a run reproducible.
+put back in order. Randomness (shuffling, the workers' seeds) comes from ``generator`` (a
+``lucid.Generator``, an int seed or a ``numpy.random.Generator``) or else from lucid's default CPU
+generator, so ``lucid.manual_seed`` makes a run reproducible.
 """
 
 from __future__ import annotations
@@ -416,8 +416,8 @@ class DataLoader:
     bound the wait for one, and ``persistent_workers`` keeps the processes between epochs.
     Workers should produce host data (NumPy, numbers, CPU tensors); ``device`` moves the batches.
 
-    ``generator`` is an int seed or a ``numpy.random.Generator`` (lucid has no Generator object);
-    without it shuffling and worker seeds follow ``lucid.manual_seed``. ``pin_memory`` is
+    ``generator`` is a ``lucid.Generator`` (or an int seed, or a ``numpy.random.Generator``); without
+    it shuffling and worker seeds follow ``lucid.manual_seed``. ``pin_memory`` is
     accepted for compatibility and does nothing on the CPU (pinned host buffers belong to the
     CUDA backend). ``device`` (a lucid extension) puts every batch there, one transfer per array.
     """

@@ -9,10 +9,12 @@ import math
 import warnings
 from collections.abc import Iterator, Sequence
 
-from .sampler import as_generator, rng_for
+from ..ops.sampling import randperm
+from .sampler import as_generator
 
 __all__ = [
-    "Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset", "Subset", "random_split",
+    "Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
+    "random_split",
 ]
 
 
@@ -55,6 +57,45 @@ class TensorDataset(Dataset):
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
+
+
+class StackDataset(Dataset):
+    """Samples of several datasets of one length side by side: ``StackDataset(a, b)[i]`` is
+    ``(a[i], b[i])``, ``StackDataset(x=a, y=b)[i]`` is ``{"x": a[i], "y": b[i]}``."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or ``dict``- (via ``kwargs``) like "
+                             "input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        self.datasets = args or kwargs
+        lengths = [len(d) for d in (args or kwargs.values())]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"Size mismatch between datasets: lengths {lengths}")
+        self._length = lengths[0]
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """A list of samples, each dataset fetched in one batch where it can be."""
+        def column(d):
+            getitems = getattr(d, "__getitems__", None)
+            items = getitems(indices) if callable(getitems) else [d[i] for i in indices]
+            if len(items) != len(indices):
+                raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, got {len(items)}")
+            return items
+
+        if isinstance(self.datasets, dict):
+            columns = {k: column(d) for k, d in self.datasets.items()}
+            return [{k: c[j] for k, c in columns.items()} for j in range(len(indices))]
+        return [tuple(row) for row in zip(*(column(d) for d in self.datasets))]
+
+    def __len__(self) -> int:
+        return self._length
 
 
 class ConcatDataset(Dataset):
@@ -143,8 +184,8 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
 
 def random_split(dataset, lengths: Sequence[float], generator=None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random subsets of the given lengths (or fractions
-    summing to 1). ``generator`` (an int seed or ``numpy.random.Generator``) fixes the split;
-    without it the split follows ``lucid.manual_seed``."""
+    summing to 1). ``generator`` (a ``lucid.Generator``, an int seed or a ``numpy.random.Generator``)
+    fixes the split; without it the split follows ``lucid.manual_seed``."""
     n = len(dataset)
     counts = _split_lengths(n, lengths)
     if any(c < 0 for c in counts) or sum(counts) != n:
@@ -152,6 +193,6 @@ def random_split(dataset, lengths: Sequence[float], generator=None) -> list[Subs
             f"Sum of input lengths does not equal the length of the input dataset! lengths={list(lengths)}, "
             f"len(dataset)={n}"
         )
-    order = rng_for(as_generator(generator)).permutation(n).tolist()
+    order = randperm(n, generator=as_generator(generator)).tolist()
     ends = itertools.accumulate(counts)
     return [Subset(dataset, order[end - count:end]) for end, count in zip(ends, counts)]

@@ -1,49 +1,55 @@
 """Samplers: the order in which a DataLoader visits a map-style dataset.
 
-Randomness: a sampler's ``generator`` may be an int seed or a ``numpy.random.Generator``
-(lucid has no ``Generator`` object of its own). Without one, each pass draws a fresh seed
-from lucid's global CPU generator, so ``lucid.manual_seed(s)`` makes the whole sequence of
-epochs reproducible while every epoch still gets a new order, as in PyTorch.
+Randomness: a sampler's ``generator`` is a ``lucid.Generator`` (on the CPU), as in PyTorch, or, as
+lucid extensions, an int seed (a new Generator seeded with it) or a ``numpy.random.Generator``
+(drawn from directly). Without one, ``RandomSampler`` draws a fresh seed per pass from lucid's
+default CPU generator and the others draw from it directly, so ``lucid.manual_seed(s)`` makes
+the whole sequence of epochs reproducible while every epoch still gets a new order, as in PyTorch.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .. import dtypes as _dt
+from .._tensor import Tensor
+from ..ops.sampling import multinomial, randint, randperm
+from ..random import Generator
+
 __all__ = [
     "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-    "BatchSampler",
+    "BatchSampler", "DistributedSampler",
 ]
 
 _SEED_BOUND = 2**63 - 1
+_CHUNK = 32  # RandomSampler with replacement draws this many indices at a time (as PyTorch), never all at once
 
 
-def as_generator(generator) -> np.random.Generator | None:
-    """``generator=`` as a NumPy Generator: None stays None (use the global one), an int seeds a new one."""
-    if generator is None or isinstance(generator, np.random.Generator):
+def as_generator(generator) -> Generator | None:
+    """``generator=`` as a lucid Generator: None stays None (the default CPU generator), an int seeds
+    a new one, a ``numpy.random.Generator`` is drawn from directly."""
+    if generator is None or isinstance(generator, Generator):
         return generator
+    if isinstance(generator, np.random.Generator):
+        return Generator._wrapping(generator)
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
-        return np.random.default_rng(int(generator))
-    raise TypeError(
-        f"generator must be None, an int seed or a numpy.random.Generator, not {type(generator).__name__}"
-    )
+        return Generator().manual_seed(int(generator))
+    raise TypeError(f"generator must be None, a lucid.Generator, an int seed or a numpy.random.Generator, "
+                    f"not {type(generator).__name__}")
 
 
-def draw_seed(rng: np.random.Generator | None) -> int:
-    """A 63-bit seed from ``rng``, or from lucid's global CPU generator (seeded by ``lucid.manual_seed``)."""
-    if rng is not None:
-        return int(rng.integers(0, _SEED_BOUND))
-    from ..ops.creation import randint
-
-    return int(randint(0, _SEED_BOUND, (), device="cpu").item())
+def draw_seed(generator: Generator | None) -> int:
+    """A 63-bit seed from ``generator``, or from lucid's default CPU generator (seeded by ``lucid.manual_seed``)."""
+    return int(randint(0, _SEED_BOUND, (), generator=generator).item())
 
 
-def rng_for(rng: np.random.Generator | None) -> np.random.Generator:
-    """``rng`` itself, or a new generator seeded from the global one (one draw per pass, as PyTorch)."""
-    return rng if rng is not None else np.random.default_rng(draw_seed(None))
+def _pass_generator(generator: Generator | None) -> Generator:
+    """``generator`` itself, or a new one seeded from the default generator (one draw per pass, as PyTorch)."""
+    return generator if generator is not None else Generator().manual_seed(draw_seed(None))
 
 
 def _positive_int(value, name: str) -> int:
@@ -91,7 +97,7 @@ class RandomSampler(Sampler):
         self.replacement = _check_bool(replacement, "replacement", TypeError)
         self._num_samples = num_samples
         self.generator = generator
-        self._rng = as_generator(generator)
+        self._gen = as_generator(generator)
         _positive_int(self.num_samples, "num_samples")
 
     @property
@@ -99,13 +105,15 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
-        n, rng = len(self.data_source), rng_for(self._rng)
-        if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples).tolist()
+        n, gen = len(self.data_source), _pass_generator(self._gen)
+        if self.replacement:  # lazily, a chunk at a time: num_samples may be huge
+            for _ in range(self.num_samples // _CHUNK):
+                yield from randint(n, (_CHUNK,), generator=gen).tolist()
+            yield from randint(n, (self.num_samples % _CHUNK,), generator=gen).tolist()
             return
         for _ in range(self.num_samples // n):
-            yield from rng.permutation(n).tolist()
-        yield from rng.permutation(n)[: self.num_samples % n].tolist()
+            yield from randperm(n, generator=gen).tolist()
+        yield from randperm(n, generator=gen).tolist()[: self.num_samples % n]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -117,10 +125,10 @@ class SubsetRandomSampler(Sampler):
     def __init__(self, indices: Sequence[int], generator=None) -> None:
         self.indices = indices
         self.generator = generator
-        self._rng = as_generator(generator)
+        self._gen = as_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
-        for i in rng_for(self._rng).permutation(len(self.indices)).tolist():
+        for i in randperm(len(self.indices), generator=self._gen).tolist():
             yield self.indices[i]
 
     def __len__(self) -> int:
@@ -145,14 +153,12 @@ class WeightedRandomSampler(Sampler):
                 f"cannot draw num_samples={num_samples} without replacement from only "
                 f"{np.count_nonzero(w)} indices with non-zero weight"
             )
-        self.weights = w
+        self.weights = Tensor(w, dtype=_dt.float64)
         self.generator = generator
-        self._rng = as_generator(generator)
+        self._gen = as_generator(generator)
 
     def __iter__(self) -> Iterator[int]:
-        p = self.weights / self.weights.sum()
-        draws = rng_for(self._rng).choice(len(p), size=self.num_samples, replace=self.replacement, p=p)
-        yield from draws.tolist()
+        yield from multinomial(self.weights, self.num_samples, self.replacement, generator=self._gen).tolist()
 
     def __len__(self) -> int:
         return self.num_samples
@@ -180,3 +186,62 @@ class BatchSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+def _world(num_replicas, rank) -> tuple[int, int]:
+    """``num_replicas`` and ``rank``, the missing ones from ``lucid.distributed`` (when lucid has it
+    and a process group is initialised)."""
+    if num_replicas is None or rank is None:
+        try:  # optional: lucid.distributed may be absent from this build
+            dist = importlib.import_module("lucid.distributed")
+        except ImportError:
+            dist = None
+        if dist is None or not dist.is_available() or not dist.is_initialized():
+            raise RuntimeError("DistributedSampler: pass num_replicas and rank, or initialise lucid.distributed "
+                               "(init_process_group) so that they can be read from it")
+        num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+        rank = dist.get_rank() if rank is None else rank
+    num_replicas = _positive_int(num_replicas, "num_replicas")
+    if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 0 <= rank < num_replicas:
+        raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
+    return num_replicas, int(rank)
+
+
+class DistributedSampler(Sampler):
+    """The share of ``dataset`` of process ``rank`` out of ``num_replicas``: every ``num_replicas``-th
+    index of one order (a permutation seeded by ``seed + epoch`` with ``shuffle``), padded by
+    repeating indices to a multiple of ``num_replicas`` or, with ``drop_last``, cut to one. The shares
+    are disjoint (apart from the padding) and together cover the dataset. Call :meth:`set_epoch`
+    before each epoch to shuffle differently."""
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False) -> None:
+        self.num_replicas, self.rank = _world(num_replicas, rank)
+        self.dataset, self.shuffle, self.seed, self.drop_last = dataset, shuffle, seed, drop_last
+        self.epoch = 0
+        n = len(dataset)
+        if drop_last and n % self.num_replicas:
+            self.num_samples = math.ceil((n - self.num_replicas) / self.num_replicas)
+        else:
+            self.num_samples = math.ceil(n / self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            indices = randperm(n, generator=Generator().manual_seed(self.seed + self.epoch)).tolist()
+        else:
+            indices = list(range(n))
+        if self.drop_last:
+            indices = indices[: self.total_size]
+        elif indices:
+            padding = self.total_size - n
+            indices += (indices * math.ceil(padding / n))[:padding]
+        return iter(indices[self.rank: self.total_size: self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def set_epoch(self, epoch: int) -> None:
+        """The epoch number, which seeds this epoch's shuffle (the same on every replica)."""
+        self.epoch = epoch

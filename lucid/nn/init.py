@@ -1,10 +1,10 @@
 """``lucid.nn.init``: fill a tensor in place with values for a layer's initial weights.
 
 Each function works without recording a graph (as PyTorch's, under ``no_grad``), on the
-tensor's own device, and draws from that device's random generator, so ``lucid.manual_seed``
-makes it reproducible. Fan-in is ``size(1) * receptive field`` and fan-out
-``size(0) * receptive field`` for a ``(out, in, *kernel)`` weight (upstream Lucid 2.5.8 had
-them swapped). Each returns the tensor.
+tensor's own device, and draws from ``generator=`` (a ``lucid.Generator``) or else that device's
+default generator, so ``lucid.manual_seed`` makes it reproducible. Fan-in is
+``size(1) * receptive field`` and fan-out ``size(0) * receptive field`` for a ``(out, in, *kernel)``
+weight (upstream Lucid 2.5.8 had them swapped). Each returns the tensor.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import warnings
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..random import rng_for
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
@@ -25,13 +26,9 @@ _LINEAR_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "con
 
 
 # ---- helpers ---------------------------------------------------------------------------------
-def _check(tensor, name: str, generator=None) -> None:
+def _check(tensor, name: str) -> None:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"nn.init.{name} expects a Tensor, got {type(tensor).__name__}")
-    if generator is not None:
-        raise TypeError(
-            f"nn.init.{name}: lucid has no Generator objects; make results reproducible with lucid.manual_seed(n)"
-        )
 
 
 def _write(tensor: Tensor, array) -> Tensor:
@@ -41,12 +38,14 @@ def _write(tensor: Tensor, array) -> Tensor:
     return tensor
 
 
-def _random(tensor: Tensor, kind: str, shape=None, **params):
-    """Random numbers from the generator of ``tensor``'s device, in its (floating) dtype."""
+def _random(tensor: Tensor, kind: str, generator, shape=None, **params):
+    """Random numbers from ``generator`` (a ``lucid.Generator``; None: the default generator of
+    ``tensor``'s device), in ``tensor``'s (floating) dtype."""
     if tensor.dtype.kind != "f":
         raise TypeError(f"random initialisation needs a floating tensor, got {tensor.dtype.name}")
     dev = tensor._device
-    return dev.backend.random(kind, tensor.shape if shape is None else shape, tensor.dtype, dev.index or 0, **params)
+    shape = tensor.shape if shape is None else shape
+    return dev.backend.random(kind, shape, tensor.dtype, dev.index or 0, rng_for(generator, dev), **params)
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
@@ -103,14 +102,14 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 # ---- distributions -----------------------------------------------------------------------------
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from ``U(a, b)``."""
-    _check(tensor, "uniform_", generator)
-    return _write(tensor, _random(tensor, "uniform", low=float(a), high=float(b)))
+    _check(tensor, "uniform_")
+    return _write(tensor, _random(tensor, "uniform", generator, low=float(a), high=float(b)))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from ``N(mean, std^2)``."""
-    _check(tensor, "normal_", generator)
-    return _write(tensor, _random(tensor, "normal", mean=float(mean), std=float(std)))
+    _check(tensor, "normal_")
+    return _write(tensor, _random(tensor, "normal", generator, mean=float(mean), std=float(std)))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
@@ -118,7 +117,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     """Fill with values from ``N(mean, std^2)`` restricted to ``[a, b]`` (``a``, ``b`` are absolute
     bounds, as in PyTorch). Drawn by rejection, so exactly that distribution; the interval must hold
     at least 1e-4 of the normal's mass."""
-    _check(tensor, "trunc_normal_", generator)
+    _check(tensor, "trunc_normal_")
     if std <= 0 or a >= b:
         raise ValueError(f"trunc_normal_ needs std > 0 and a < b, got std={std}, a={a}, b={b}")
     lo, hi = (a - mean) / std, (b - mean) / std
@@ -131,7 +130,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     xp, n = tensor.xp, tensor.numel()
     parts, got = [], 0
     while got < n:
-        z = _random(tensor, "normal", shape=(math.ceil((n - got) / mass * 1.1) + 16,))
+        z = _random(tensor, "normal", generator, shape=(math.ceil((n - got) / mass * 1.1) + 16,))
         kept = z[(z >= lo) & (z <= hi)]
         parts.append(kept)
         got += kept.shape[0]
@@ -187,17 +186,17 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot & Bengio (2010): ``U(-a, a)`` with ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
-    _check(tensor, "xavier_uniform_", generator)
+    _check(tensor, "xavier_uniform_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot & Bengio (2010): ``N(0, std^2)`` with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
-    _check(tensor, "xavier_normal_", generator)
+    _check(tensor, "xavier_normal_")
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def _kaiming_std(tensor: Tensor, a, mode: str, nonlinearity: str) -> float:
@@ -208,20 +207,20 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonline
                      generator=None) -> Tensor:
     """He et al. (2015): ``U(-b, b)`` with ``b = gain * sqrt(3 / fan)``; ``fan`` is fan-in or fan-out
     (``mode``), ``gain = calculate_gain(nonlinearity, a)``."""
-    _check(tensor, "kaiming_uniform_", generator)
+    _check(tensor, "kaiming_uniform_")
     if _empty(tensor, "kaiming_uniform_"):
         return tensor
     bound = math.sqrt(3.0) * _kaiming_std(tensor, a, mode, nonlinearity)
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
                     generator=None) -> Tensor:
     """He et al. (2015): ``N(0, std^2)`` with ``std = gain / sqrt(fan)``."""
-    _check(tensor, "kaiming_normal_", generator)
+    _check(tensor, "kaiming_normal_")
     if _empty(tensor, "kaiming_normal_"):
         return tensor
-    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity))
+    return normal_(tensor, 0.0, _kaiming_std(tensor, a, mode, nonlinearity), generator)
 
 
 def layer_default_(weight: Tensor, bias: Tensor | None = None) -> None:
@@ -237,7 +236,7 @@ def layer_default_(weight: Tensor, bias: Tensor | None = None) -> None:
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Saxe et al. (2013): a (semi-)orthogonal matrix (the tensor flattened to ``(size(0), -1)``)
     from the QR decomposition of a Gaussian matrix, times ``gain``."""
-    _check(tensor, "orthogonal_", generator)
+    _check(tensor, "orthogonal_")
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_ needs a tensor with 2 or more dimensions, got shape {tensor.shape}")
     if tensor.numel() == 0:
@@ -245,7 +244,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     xp = tensor.xp
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _random(tensor, "normal", shape=(rows, cols))
+    flat = _random(tensor, "normal", generator, shape=(rows, cols))
     if rows < cols:
         flat = xp.matrix_transpose(flat)
     q, r = xp.linalg.qr(flat)
@@ -258,11 +257,12 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
     """Martens (2010): a 2-D tensor drawn from ``N(0, std^2)`` with ``ceil(sparsity * rows)``
     randomly chosen zeros in every column."""
-    _check(tensor, "sparse_", generator)
+    _check(tensor, "sparse_")
     if tensor.ndim != 2:
         raise ValueError(f"sparse_ needs a 2-D tensor, got shape {tensor.shape}")
     xp = tensor.xp
     zeros_per_column = math.ceil(sparsity * tensor.shape[0])
-    values = _random(tensor, "normal", mean=0.0, std=float(std))
-    ranks = xp.argsort(xp.argsort(_random(tensor, "uniform"), axis=0), axis=0)  # a random permutation per column
+    values = _random(tensor, "normal", generator, mean=0.0, std=float(std))
+    # a random permutation per column
+    ranks = xp.argsort(xp.argsort(_random(tensor, "uniform", generator), axis=0), axis=0)
     return _write(tensor, xp.where(ranks < zeros_per_column, xp.zeros_like(values), values))

@@ -2,8 +2,8 @@
 
 One file per family: ``arithmetic`` (binary elementwise), ``elementwise`` (unary math),
 ``reduction``, ``shape``, ``indexing``, ``linalg``, ``softmaxes`` (softmax, log_softmax; plural
-so that the function ``lucid.ops.softmax`` does not hide the module), ``creation`` (factories and
-random), ``conversion`` (device/dtype moves), ``inplace``. Each family module lists its
+so that the function ``lucid.ops.softmax`` does not hide the module), ``creation`` (factories),
+``sampling`` (random tensors and fills), ``conversion`` (device/dtype moves), ``inplace``. Each family module lists its
 public functions in ``__all__``, the Tensor methods it provides in ``METHODS`` and the
 names that get an in-place ``name_`` form in ``INPLACE``; this file gathers them and
 registers the methods on Tensor.
@@ -12,9 +12,22 @@ registers the methods on Tensor.
 from __future__ import annotations
 
 from .._tensor import register_methods
-from . import arithmetic, conversion, creation, elementwise, indexing, inplace, linalg, reduction, shape, softmaxes
+from . import (
+    arithmetic,
+    conversion,
+    creation,
+    elementwise,
+    indexing,
+    inplace,
+    linalg,
+    reduction,
+    sampling,
+    shape,
+    softmaxes,
+)
 
-FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace)
+FAMILIES = (arithmetic, conversion, creation, sampling, elementwise, reduction, shape, indexing, linalg, softmaxes,
+            inplace)
 
 __all__ = []
 for _family in FAMILIES:

@@ -1,5 +1,5 @@
 """Factories: new tensors from a shape (zeros, ones, full, empty, eye, arange, linspace,
-the ``*_like`` forms) and random ones (rand, randn, randint, normal, uniform, ...)."""
+the ``*_like`` forms); random ones are in :mod:`lucid.ops.sampling`."""
 
 from __future__ import annotations
 
@@ -152,73 +152,7 @@ def full_like(x: Tensor, fill_value, *, dtype=None, device=None, requires_grad: 
     return full(shape, fill_value, **kwargs, requires_grad=requires_grad)
 
 
-# ---- random -------------------------------------------------------------------------
-def _random(kind, size, dtype, device, requires_grad, default=None, **params):
-    dev, dt = _place(dtype, device, default)
-    if kind != "integers" and dt.kind != "f":
-        raise TypeError(f"{kind} random numbers need a floating dtype, got {dt.name}")
-    arr = dev.backend.random(kind, size, dt, dev.index or 0, **params)
-    return _finish(arr, dev, requires_grad)
-
-
-def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform random numbers in [0, 1)."""
-    return _random("uniform", _shape(size, "rand"), dtype, device, requires_grad)
-
-
-def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal random numbers."""
-    return _random("normal", _shape(size, "randn"), dtype, device, requires_grad)
-
-
-def uniform(low=0.0, high=1.0, size=(), *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform random numbers in [low, high)."""
-    if not low <= high:
-        raise ValueError(f"uniform needs low <= high, got low={low}, high={high}")
-    return _random("uniform", _size(size, "uniform"), dtype, device, requires_grad, low=low, high=high)
-
-
-def normal(mean=0.0, std=1.0, size=(), *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Normal random numbers with ``mean`` and ``std``."""
-    if std < 0:
-        raise ValueError(f"normal needs std >= 0, got {std}")
-    return _random("normal", _size(size, "normal"), dtype, device, requires_grad, mean=mean, std=std)
-
-
-def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
-    """Random integers in [low, high) (``randint(high, size)`` starts at 0); int64 by default."""
-    if isinstance(high, (tuple, list)) and size == ():  # randint(high, size), as PyTorch
-        low, high, size = 0, low, high
-    elif high is None:
-        low, high = 0, low
-    for what, v in (("low", low), ("high", high)):
-        if isinstance(v, bool) or not hasattr(v, "__index__"):
-            raise TypeError(f"randint(): {what} must be an int, got {type(v).__name__} {v!r}")
-    if high <= low:
-        raise ValueError(f"randint needs low < high, got low={low}, high={high}")
-    return _random("integers", _size(size, "randint"), dtype, device, False, default=_dt.int64, low=low, high=high)
-
-
-def randperm(n: int, *, dtype=None, device=None) -> Tensor:
-    """A random permutation of ``0 .. n-1`` (int64)."""
-    n = _count(n, "randperm", "argument 'n'")
-    dev, dt = _place(dtype, device, _dt.int64)
-    return _finish(dev.backend.random("permutation", (n,), dt, dev.index or 0, n=n), dev, False)
-
-
-def rand_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform [0, 1) random numbers with the shape (and, unless given, dtype and device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "rand_like")
-    return rand(shape, **kwargs, requires_grad=requires_grad)
-
-
-def randn_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal random numbers with the shape (and dtype, device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "randn_like")
-    return randn(shape, **kwargs, requires_grad=requires_grad)
-
-
 __all__ = [
     "full", "zeros", "ones", "empty", "eye", "arange", "linspace", "zeros_like", "ones_like", "empty_like",
-    "full_like", "rand", "randn", "uniform", "normal", "randint", "randperm", "rand_like", "randn_like",
+    "full_like",
 ]

@@ -60,7 +60,7 @@ def test_registered_backend_devices(device):
 def test_manual_seed_reproduces_on_every_backend(device):
     lucid.manual_seed(123)
     a = lucid.randn(5, device=device).tolist()
-    lucid.random.seed(123)
+    lucid.random.manual_seed(123)
     b = lucid.randn(5, device=device).tolist()
     assert a == b
     assert lucid.random.initial_seed() == 123

@@ -311,7 +311,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     ``U(lower, upper)``; in evaluation the slope is ``(lower + upper) / 2``."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
-    from ...ops.creation import uniform
+    from ...ops.sampling import uniform
 
     slopes = uniform(lower, upper, input.shape, dtype=input.dtype, device=input.device)
     noise = _ops.where(input >= 0, 1.0, slopes)
@@ -375,7 +375,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     """A sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with Gumbel
     noise ``g``; ``hard=True`` returns one-hot samples whose gradient is the soft sample's
     (straight-through estimator). ``eps`` is accepted for compatibility and unused, as in PyTorch."""
-    from ...ops.creation import rand
+    from ...ops.sampling import rand
 
     u = rand(logits.shape, dtype=logits.dtype, device=logits.device)
     gumbels = -(-(u.clamp(min=1e-20)).log()).log()  # -log(Exponential(1)), never log(0)

@@ -14,7 +14,7 @@ from ..._tensor import Tensor
 from ...amp.autocast import casts_for
 from ...autograd.function import LOWER, Function
 from ...ops.arithmetic import unbroadcast
-from ...ops.creation import rand
+from ...ops.sampling import rand
 
 __all__ = ["scaled_dot_product_attention"]
 

@@ -8,7 +8,7 @@ or nothing is dropped. ``inplace=True`` writes the result into the input.
 from __future__ import annotations
 
 from ..._tensor import Tensor
-from ...ops.creation import rand
+from ...ops.sampling import rand
 
 __all__ = [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "drop_path",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import no_grad
-from ...ops.creation import randn
 from ...ops.linalg import vector_norm
+from ...ops.sampling import randn
 from ..parameter import Parameter
 from .weight_norm import _pre_hooks, _remove
 

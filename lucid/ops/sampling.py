@@ -1,0 +1,363 @@
+"""Random tensors (rand, randn, randint, randperm, normal, bernoulli, multinomial, poisson, ...) and
+the in-place random fills of a Tensor (``normal_``, ``uniform_``, ``random_``, ...).
+
+Every function takes ``generator=`` (a :class:`lucid.Generator` of the output's device type);
+without one it draws from the device's default generator, which ``lucid.manual_seed`` seeds.
+Draws are not differentiable, except that, as in PyTorch, ``normal`` with tensor parameters,
+``bernoulli`` and ``poisson`` give their parameters a zero gradient.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import dtypes as _dt
+from .._tensor import Tensor
+from ..autograd import grad_mode
+from ..random import rng_for
+from .creation import _count, _finish, _like, _place, _shape, _size
+from .indexing import where
+from .inplace import assign
+
+_UNSET = object()
+
+
+def _draw(kind, shape, dt, dev, generator, **params):
+    """A native array of random numbers of ``kind`` on ``dev`` from ``generator`` (or the default)."""
+    return dev.backend.random(kind, shape, dt, dev.index or 0, rng_for(generator, dev), **params)
+
+
+def _random(kind, size, dtype, device, requires_grad, generator, default=None, **params):
+    dev, dt = _place(dtype, device, default)
+    if kind != "integers" and dt.kind != "f":
+        raise TypeError(f"{kind} random numbers need a floating dtype, got {dt.name}")
+    return _finish(_draw(kind, size, dt, dev, generator, **params), dev, requires_grad)
+
+
+def _zero_gradient(out: Tensor, *params) -> Tensor:
+    """``out`` joined to the graph of the parameters that require grad through a zero (PyTorch
+    defines the gradient of ``normal``/``bernoulli``/``poisson`` samples w.r.t. them as zero)."""
+    if not grad_mode.state.enabled:
+        return out
+    for p in params:
+        if isinstance(p, Tensor) and p.requires_grad:
+            never = Tensor._make(p.xp.zeros(p.shape, dtype=p.xp.bool, device=p._device.native), p._device)
+            out = out + where(never, p, 0).to(out.dtype)
+    return out
+
+
+def _check_int(name: str, what: str, value) -> None:
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{name}(): {what} must be an int, got {type(value).__name__} {value!r}")
+
+
+def _check_range(name: str, low, high) -> None:
+    if high <= low:
+        raise RuntimeError(f"{name}(): low must be < high (random_ expects 'from' to be less than 'to'), "
+                           f"got low={low} >= high={high}")
+
+
+# ---- new random tensors ---------------------------------------------------------------------------
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform random numbers in [0, 1)."""
+    return _random("uniform", _shape(size, "rand"), dtype, device, requires_grad, generator)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal random numbers."""
+    return _random("normal", _shape(size, "randn"), dtype, device, requires_grad, generator)
+
+
+def uniform(low=0.0, high=1.0, size=(), *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    """Uniform random numbers in [low, high) (upstream Lucid's; PyTorch has ``Tensor.uniform_``)."""
+    if not low <= high:
+        raise ValueError(f"uniform needs low <= high, got low={low}, high={high}")
+    return _random("uniform", _size(size, "uniform"), dtype, device, requires_grad, generator, low=low, high=high)
+
+
+def normal(mean=0.0, std=1.0, size=(), *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal random numbers: ``normal(mean, std, size)`` with numbers, or ``normal(mean, std)`` where
+    ``mean`` and/or ``std`` are tensors (the result has their broadcast shape and a zero gradient
+    for them, as in PyTorch)."""
+    if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        return _random("normal", _size(size, "normal"), dtype, device, requires_grad, generator, mean=mean, std=std)
+    like = mean if isinstance(mean, Tensor) else std
+    if like.dtype.kind != "f":
+        raise TypeError(f"normal: mean and std must be floating tensors, got {like.dtype.name}")
+    if not isinstance(std, Tensor) and std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    if isinstance(std, Tensor) and bool((std < 0).any()):
+        raise RuntimeError("normal expects all elements of std >= 0.0")
+    z = Tensor._make(_draw("normal", _broadcast(mean, std), like.dtype, like._device, generator), like._device)
+    sample = (z * std + mean).detach()
+    return _zero_gradient(sample, mean, std)
+
+
+def _broadcast(a, b) -> tuple:
+    shapes = [t.shape for t in (a, b) if isinstance(t, Tensor)]
+    return tuple(shapes[0]) if len(shapes) == 1 else tuple(a.xp.broadcast_shapes(*shapes))
+
+
+def randint(low=None, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)`` (also
+    ``randint(high=h, size=s)``), as PyTorch; int64 by default."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    elif low is None:
+        low = 0
+    for what, v in (("low", low), ("high", high)):
+        _check_int("randint", what, v)
+    _check_range("randint", low, high)
+    size = () if size is None else _size(size, "randint")
+    return _random("integers", size, dtype, device, requires_grad, generator, default=_dt.int64, low=low, high=high)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64)."""
+    n = _count(n, "randperm", "argument 'n'")
+    dev, dt = _place(dtype, device, _dt.int64)
+    return _finish(_draw("permutation", (n,), dt, dev, generator, n=n), dev, requires_grad)
+
+
+def rand_like(x: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) random numbers with the shape (and, unless given, dtype and device) of ``x``."""
+    shape, kwargs = _like(x, dtype, device, "rand_like")
+    return rand(shape, generator=generator, **kwargs, requires_grad=requires_grad)
+
+
+def randn_like(x: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal random numbers with the shape (and dtype, device) of ``x``."""
+    shape, kwargs = _like(x, dtype, device, "randn_like")
+    return randn(shape, generator=generator, **kwargs, requires_grad=requires_grad)
+
+
+def randint_like(x: Tensor, low, high=None, *, generator=None, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
+    """Random integers in [low, high) (``randint_like(x, high)`` starts at 0) with the shape (and,
+    unless given, dtype and device) of ``x``."""
+    shape, kwargs = _like(x, dtype, device, "randint_like")
+    low, high = (0, low) if high is None else (low, high)
+    return randint(low, high, shape, generator=generator, **kwargs, requires_grad=requires_grad)
+
+
+# ---- samples from tensors of parameters -------------------------------------------------------------
+def _check_probabilities(p: Tensor, name: str) -> None:
+    if p.dtype.kind != "f":
+        raise TypeError(f"{name}: the probabilities must be a floating tensor, got {p.dtype.name}")
+    if p.numel() and not bool(((p >= 0) & (p <= 1)).all()):  # one host sync, as PyTorch's CPU check
+        raise RuntimeError(f"{name}: every probability must be in [0, 1] (Expected p_in >= 0 && p_in <= 1)")
+
+
+def _coin(shape, p, dev, generator, dtype):
+    """A native array of 0/1 in ``dtype``: 1 with probability ``p`` (a number or a native array)."""
+    u = _draw("uniform", shape, _dt.float64, dev, generator)
+    return dev.xp.astype(u < p, dev.backend.native_dtype(dtype))
+
+
+def _check_p(p, name: str) -> float:
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={p}")
+    return float(p)
+
+
+def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
+    """0/1 samples, 1 with probability ``input`` (elementwise), or with probability ``p`` (a number)
+    in ``input``'s shape; ``input``'s dtype."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"bernoulli() expects a Tensor of probabilities, got {type(input).__name__}")
+    if p is not None:
+        return Tensor._make(_coin(input.shape, _check_p(p, "bernoulli"), input._device, generator, input.dtype),
+                            input._device)
+    _check_probabilities(input, "bernoulli")
+    sample = Tensor._make(_coin(input.shape, input._data, input._device, generator, input.dtype), input._device)
+    return _zero_gradient(sample, input)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
+    """``num_samples`` category indices per row of the 1-D or 2-D ``input`` (non-negative weights,
+    not necessarily summing to one), with or without ``replacement``; int64. Without replacement,
+    categories of weight zero come only after every other one is drawn (as PyTorch's)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"multinomial() expects a Tensor of weights, got {type(input).__name__}")
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got {input.dtype.name}")
+    _check_int("multinomial", "num_samples", num_samples)
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: cannot sample n_sample <= 0 samples (num_samples={num_samples})")
+    n = input.shape[-1]
+    if not replacement and num_samples > n:
+        raise RuntimeError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+                           f"(num_samples={num_samples}, {n} categories)")
+    xp, dev = input.xp, input._device
+    p = xp.astype(input._data, xp.float64)
+    p = p if input.ndim == 2 else p[None, :]
+    rows = p.shape[0]
+    if not bool(xp.all((p >= 0) & (p < xp.inf))):  # host syncs, as PyTorch's CPU checks
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    if rows and not bool(xp.all(xp.sum(p, axis=1) > 0)):
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
+    u = _draw("uniform", (rows, num_samples if replacement else n), _dt.float64, dev, generator)
+    if replacement:  # one search over the rows' cumulative sums laid end to end (row r shifted by r)
+        cdf = xp.cumulative_sum(p, axis=1)
+        shift = xp.arange(rows, dtype=xp.float64, device=dev.native)[:, None]
+        flat = xp.reshape(cdf / cdf[:, -1:] + shift, (-1,))
+        found = xp.searchsorted(flat, xp.reshape(u + shift, (-1,)), side="right")
+        idx = xp.reshape(xp.astype(found, xp.int64), (rows, num_samples)) - xp.astype(shift, xp.int64) * n
+        idx = xp.clip(idx, 0, n - 1)
+    else:  # the smallest exponential(1) / p keys: weighted sampling without replacement
+        positive = p > 0
+        keys = xp.where(positive, -xp.log1p(-u) / xp.where(positive, p, 1.0), xp.inf)
+        idx = xp.argsort(keys, axis=1)[:, :num_samples]
+    idx = xp.astype(idx, dev.backend.native_dtype(_dt.int64))
+    return Tensor._make(idx if input.ndim == 2 else idx[0, ...], dev)
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """Poisson samples with rates ``input`` (non-negative), in ``input``'s dtype."""
+    if not isinstance(input, Tensor) or input.dtype.kind != "f":
+        raise TypeError(f"poisson() expects a floating Tensor of rates, got {getattr(input, 'dtype', type(input))}")
+    if input.numel() and not bool((input >= 0).all()):
+        raise RuntimeError("poisson: invalid Poisson rate, expected rate to be non-negative")
+    drawn = _draw("poisson", input.shape, input.dtype, input._device, generator, lam=input._data)
+    return _zero_gradient(Tensor._make(drawn, input._device), input)
+
+
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """Binomial samples: successes in ``count`` trials of probability ``prob`` (broadcast), in
+    ``count``'s floating dtype."""
+    if not isinstance(count, Tensor) or not isinstance(prob, Tensor):
+        raise TypeError("binomial() expects count and prob to be Tensors")
+    if count._device is not prob._device:
+        raise RuntimeError(f"binomial: count is on {count._device} but prob on {prob._device}")
+    _check_probabilities(prob, "binomial")
+    if count.numel() and not bool((count >= 0).all()):
+        raise RuntimeError("binomial: count must be non-negative")
+    xp, shape = count.xp, _broadcast(count, prob)
+    n = xp.broadcast_to(xp.astype(count._data, xp.int64), shape)
+    q = xp.broadcast_to(xp.astype(prob._data, xp.float64), shape)
+    dt = count.dtype if count.dtype.kind == "f" else _dt.get_default_dtype()
+    return Tensor._make(_draw("binomial", shape, dt, count._device, generator, count=n, prob=q), count._device)
+
+
+# ---- in-place random fills (Tensor methods) ----------------------------------------------------------
+def _fill(t: Tensor, values, name: str) -> Tensor:
+    """Write the native array ``values`` into ``t`` in place (its old values are not used)."""
+    return assign(t, Tensor._make(values, t._device), name, cast=True, overwrites=True)
+
+
+def _floating(t: Tensor, name: str) -> None:
+    if t.dtype.kind != "f":
+        raise TypeError(f"{name}: needs a floating tensor, got {t.dtype.name}")
+
+
+def _unit(t: Tensor, generator):
+    """Uniform [0, 1) numbers in ``t``'s shape, in its dtype if floating (float64 otherwise)."""
+    return _draw("uniform", t.shape, t.dtype if t.dtype.kind == "f" else _dt.float64, t._device, generator)
+
+
+def normal_(t: Tensor, mean=0.0, std=1.0, *, generator=None) -> Tensor:
+    """Fill with ``N(mean, std^2)`` samples."""
+    _floating(t, "normal_")
+    if std < 0:
+        raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
+    return _fill(t, _draw("normal", t.shape, t.dtype, t._device, generator, mean=mean, std=std), "normal_")
+
+
+def uniform_(t: Tensor, from_=0.0, to=1.0, *, generator=None) -> Tensor:
+    """Fill with uniform samples from ``[from_, to)``."""
+    _floating(t, "uniform_")
+    if from_ > to:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
+    return _fill(t, _draw("uniform", t.shape, t.dtype, t._device, generator, low=from_, high=to), "uniform_")
+
+
+def exponential_(t: Tensor, lambd=1.0, *, generator=None) -> Tensor:
+    """Fill with exponential samples of rate ``lambd``."""
+    _floating(t, "exponential_")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _fill(t, -t.xp.log1p(-_unit(t, generator)) / lambd, "exponential_")
+
+
+def geometric_(t: Tensor, p, *, generator=None) -> Tensor:
+    """Fill with the number of Bernoulli(``p``) trials up to the first success (1, 2, ...)."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    xp = t.xp
+    trials = xp.ceil(xp.log1p(-_unit(t, generator)) / math.log1p(-p))
+    return _fill(t, xp.clip(trials, 1, None), "geometric_")
+
+
+def cauchy_(t: Tensor, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
+    """Fill with Cauchy samples of location ``median`` and scale ``sigma``."""
+    _floating(t, "cauchy_")
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    return _fill(t, median + sigma * t.xp.tan(math.pi * (_unit(t, generator) - 0.5)), "cauchy_")
+
+
+def log_normal_(t: Tensor, mean=1.0, std=2.0, *, generator=None) -> Tensor:
+    """Fill with ``exp(N(mean, std^2))`` samples."""
+    _floating(t, "log_normal_")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    return _fill(t, t.xp.exp(_draw("normal", t.shape, t.dtype, t._device, generator, mean=mean, std=std)),
+                 "log_normal_")
+
+
+_RANDOM_BOUND = {"float16": 2**11 + 1, "float32": 2**24 + 1, "float64": 2**53 + 1, "bool": 2}  # floats: [0, 2^mantissa]
+
+
+def _dtype_end(dt) -> int:
+    """One past the largest value ``random_`` draws for dtype ``dt`` (PyTorch's ranges)."""
+    return _RANDOM_BOUND.get(dt.name) or (2 ** (8 * dt.itemsize) if dt.kind == "u" else 2 ** (8 * dt.itemsize - 1))
+
+
+def random_(t: Tensor, from_=_UNSET, to=_UNSET, *, generator=None) -> Tensor:
+    """Fill with random integers: ``random_()`` over the dtype's range (``[0, 2^mantissa]`` for
+    floats), ``random_(to)`` from ``[0, to)``, ``random_(from_, to)`` from ``[from_, to)`` (``to=None``:
+    up to the dtype's largest value)."""
+    if to is _UNSET:
+        from_, to = (0, None) if from_ is _UNSET else (0, from_)
+    elif from_ is _UNSET:
+        from_ = 0
+    for what, v in (("from", from_), ("to", to)):
+        if v is not None:
+            _check_int("random_", what, v)
+    end = _dtype_end(t.dtype) if to is None else to
+    if end <= from_:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={end}")
+    return _fill(t, _draw("integers", t.shape, _dt.int64, t._device, generator, low=from_, high=end), "random_")
+
+
+def bernoulli_(t: Tensor, p=0.5, *, generator=None) -> Tensor:
+    """Fill with 0/1 samples, 1 with probability ``p`` (a number, or a tensor broadcast to ``t``)."""
+    if isinstance(p, Tensor):
+        if p._device is not t._device:
+            raise RuntimeError(f"bernoulli_: p is on {p._device} but the tensor is on {t._device}")
+        _check_probabilities(p, "bernoulli_")
+        p = t.xp.broadcast_to(p._data, t.shape)
+    else:
+        p = _check_p(p, "bernoulli_")
+    return _fill(t, _coin(t.shape, p, t._device, generator, t.dtype), "bernoulli_")
+
+
+__all__ = [
+    "rand", "randn", "uniform", "normal", "randint", "randperm", "rand_like", "randn_like", "randint_like",
+    "bernoulli", "multinomial", "poisson", "binomial",
+]
+
+METHODS = {
+    "bernoulli": bernoulli, "multinomial": multinomial, "normal_": normal_, "uniform_": uniform_,
+    "exponential_": exponential_, "geometric_": geometric_, "cauchy_": cauchy_, "log_normal_": log_normal_,
+    "random_": random_, "bernoulli_": bernoulli_,
+}
