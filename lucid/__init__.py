@@ -19,7 +19,10 @@ from .amp import autocast  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .dtypes import (
                        DType,
+                       bfloat16,
                        bool_,
+                       complex64,
+                       complex128,
                        float16,
                        float32,
                        float64,
@@ -38,6 +41,7 @@ from .serialization import load, save  # noqa: E402
 
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
 half, float, double = float16, float32, float64  # noqa: A001
+cfloat, cdouble = complex64, complex128
 short, int, long = int16, int32, int64  # noqa: A001
 
 __version__ = "0.1.0"

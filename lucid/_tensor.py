@@ -30,6 +30,8 @@ def _host_array(data, dtype):
     if not isinstance(data, (np.ndarray, np.generic)):
         if arr.dtype == np.float64:  # Python floats take the default float dtype
             return arr.astype(_dt.get_default_dtype().name)
+        if arr.dtype == np.complex128:  # Python complex numbers its complex dtype, as in PyTorch
+            return arr.astype(_dt.get_default_dtype().to_complex.name)
         if arr.dtype.kind in "iu" and arr.dtype != np.uint8:
             return arr.astype(np.int64, copy=False)
     try:
@@ -189,8 +191,8 @@ class Tensor:
                 "requires_grad can only be turned off on leaf tensors; this tensor is the result of "
                 f"{self._node.name()}. Use detach() to get a tensor without history."
             )
-        if requires_grad and self.dtype.kind != "f":
-            raise RuntimeError(f"only floating point tensors can require gradients, not {self.dtype.name}")
+        if requires_grad and self.dtype.kind not in "fc":
+            raise RuntimeError(f"only floating point and complex tensors can require gradients, not {self.dtype.name}")
         self._requires_grad = requires_grad or self._node is not None
         return self
 
@@ -328,9 +330,11 @@ class Tensor:
     # ---- printing -----------------------------------------------------------------
     def __repr__(self) -> str:
         host = np.asarray(self._device.backend.to_numpy(self._data))
+        if self.dtype is _dt.bfloat16:  # NumPy prints ml_dtypes' bfloat16 without its decimal point
+            host = host.astype(np.float32)
         body = np.array2string(host, separator=", ", precision=4, prefix="Tensor(", threshold=1000)
         extras = []
-        if self.dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
+        if self.dtype not in (_dt.get_default_dtype(), _dt.get_default_dtype().to_complex, _dt.int64, _dt.bool_):
             extras.append(f"dtype=lucid.{self.dtype.name}")
         if self._device.type != "cpu":
             extras.append(f"device='{self._device}'")

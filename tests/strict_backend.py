@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import lucid
-from lucid._backend.numpy_backend import draw, strided_diagonal
+from lucid._backend.numpy_backend import draw, strided_as_complex, strided_complex_part, strided_diagonal
 from lucid._backend.registry import Backend
 
 DEVICE_TYPE = "strict"
@@ -82,6 +82,12 @@ class StrictBackend(Backend):
 
     def einsum(self, subscripts, *operands):
         return self._wrap(np.einsum(subscripts, *(o._array for o in operands)), operands[0])
+
+    def complex_part(self, x, part):
+        return self._wrap(strided_complex_part(x._array, part), x)
+
+    def as_complex(self, x):
+        return self._wrap(strided_as_complex(x._array), x)
 
     def seed(self, seed):
         self._rng = np.random.default_rng(seed)

@@ -17,6 +17,7 @@ from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
 from ._fast_path import fast_apply
+from .complexes import conj_if_complex
 from .inplace import inplace
 
 _SCALARS = (bool, int, float)
@@ -86,7 +87,7 @@ def _operands(floating: bool):
             if isinstance(b, Tensor):
                 if a._device is b._device and a._data.dtype != b._data.dtype:
                     common = _tensors_result_type(a, b)
-                    if floating and common.kind != "f":
+                    if floating and common.kind not in "fc":
                         common = _dt.get_default_dtype()
                     a, b = a.to(common), b.to(common)
                 return a, b
@@ -257,7 +258,7 @@ class Mul(_Binary):
     def grads(self, g):
         a, b = self.saved_tensors
         need = self.needs_input_grad
-        return (g * b if need[0] else None), (g * a if need[1] else None)
+        return (g * conj_if_complex(b) if need[0] else None), (g * conj_if_complex(a) if need[1] else None)
 
 
 class Div(_Binary):
@@ -269,8 +270,9 @@ class Div(_Binary):
 
     def grads(self, g):
         a, b = self.saved_tensors
+        b = conj_if_complex(b)  # holomorphic: the gradient takes the conjugate derivative (as in PyTorch)
         ga = g / b
-        return ga, (-ga * a / b if self.needs_input_grad[1] else None)
+        return ga, (-ga * conj_if_complex(a) / b if self.needs_input_grad[1] else None)
 
 
 _PRODUCT_POWERS = 8  # other integer exponents up to this size: products (float32 in float64, rounded once)
@@ -451,7 +453,7 @@ def _overflow_error(name, a, b, error):
 
 
 def _floating(x):
-    if isinstance(x, Tensor) and x._device.dtypes[x._data.dtype].kind != "f":
+    if isinstance(x, Tensor) and x._device.dtypes[x._data.dtype].kind not in "fc":
         return x.to(_dt.get_default_dtype())
     return float(x) if isinstance(x, (bool, int)) else x
 

@@ -155,7 +155,7 @@ def full_like(x: Tensor, fill_value, *, dtype=None, device=None, requires_grad: 
 # ---- random -------------------------------------------------------------------------
 def _random(kind, size, dtype, device, requires_grad, default=None, **params):
     dev, dt = _place(dtype, device, default)
-    if kind != "integers" and dt.kind != "f":
+    if kind != "integers" and dt.kind != "f" and not (kind == "normal" and dt.kind == "c"):
         raise TypeError(f"{kind} random numbers need a floating dtype, got {dt.name}")
     arr = dev.backend.random(kind, size, dt, dev.index or 0, **params)
     return _finish(arr, dev, requires_grad)

@@ -35,6 +35,8 @@ class Pointwise(Function):
 
     def backward(self, g):
         saved = dict(zip(self.save, self.saved_tensors))
+        if g._device.dtypes[g._data.dtype].kind == "c":  # a complex output (abs's is real): PyTorch's g * conj(f'),
+            saved = {k: v.conj() for k, v in saved.items()}  # as f' has real coefficients: f'(conj z) = conj f'(z)
         return self.derivative(saved.get("x"), saved.get("y"), g, **self.params)
 
 

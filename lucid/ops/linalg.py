@@ -26,6 +26,7 @@ from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, LOWER, Function
 from . import _axes
 from .arithmetic import _coerce, unbroadcast
+from .complexes import conj_if_complex
 from .shape import _dims, cat, movedim
 
 __all__ = ["matmul", "mm", "bmm", "dot", "outer", "tensordot", "einsum", "inverse", "det", "slogdet", "norm"]
@@ -153,6 +154,7 @@ class MatMul(Function):
             shape = g.shape + (1,) if b.ndim == 1 else g.shape
             g = g.reshape(shape[:-1] + (1, shape[-1]) if a.ndim == 1 else shape)
         ga = gb = None
+        a2, b2 = conj_if_complex(a2), conj_if_complex(b2)
         if need[0]:
             ga = unbroadcast(matmul(g, b2.mT), a2.shape).reshape(a.shape)
         if need[1]:

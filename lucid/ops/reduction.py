@@ -96,12 +96,13 @@ def _accumulating(x: Tensor, dtype) -> Tensor:
     return x
 
 
-def _floating(x: Tensor, name: str, dtype=None) -> Tensor:
-    """``x`` (cast to ``dtype`` when given), which must be floating, as PyTorch requires."""
+def _floating(x: Tensor, name: str, dtype=None, kinds: str = "f") -> Tensor:
+    """``x`` (cast to ``dtype`` when given), which must be floating (or of the other ``kinds``), as PyTorch
+    requires."""
     _check_tensor(x, name)
     if dtype is not None:
         x = x.to(dtype)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in kinds:
         raise TypeError(
             f"{name} needs a floating tensor, got {x.dtype.name}; pass dtype= or cast first (x.float())"
         )
@@ -423,7 +424,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch); nan over zero elements."""
-    x = _floating(x, "mean", dtype)
+    x = _floating(x, "mean", dtype, "fc")
     return Mean.apply(x, axes=_reduce_axes(x, dim, axis, "mean"), keepdims=_axes.keep(keepdim, keepdims))
 
 
