@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from .._tensor import register_methods
 from . import (arithmetic, complexes, conversion, creation, elementwise, indexing, inplace, linalg, reduction, shape,
-               softmaxes)
+               softmaxes, spectral)
 
 FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace,
-            complexes)
+            complexes, spectral)
 
 __all__ = []
 for _family in FAMILIES:

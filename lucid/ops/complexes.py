@@ -70,20 +70,17 @@ class AsComplex(Function):
 
 
 class Complex(Function):
-    """``real + i imag`` from two real tensors of one dtype (broadcast); the gradients are the parts of ``g``."""
+    """``real + i imag`` from two real tensors of one dtype and shape; the gradients are the parts of ``g``."""
 
     def forward(self, re, im):
         xp = self.xp
-        self.shapes = (re.shape, im.shape)
         unit = xp.asarray(1j, dtype=xp.complex128 if re.dtype == xp.float64 else xp.complex64, device=self.device.native)
         return re + unit * im
 
     def backward(self, g):
-        from .arithmetic import unbroadcast
-
         need = self.needs_input_grad
-        return (unbroadcast(ComplexPart.apply(g, part="real"), self.shapes[0]) if need[0] else None,
-                unbroadcast(ComplexPart.apply(g, part="imag"), self.shapes[1]) if need[1] else None)
+        return (ComplexPart.apply(g, part="real") if need[0] else None,
+                ComplexPart.apply(g, part="imag") if need[1] else None)
 
 
 class Angle(Function):
@@ -172,6 +169,9 @@ def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001  (torch.complex
     if real.dtype != imag.dtype or real.dtype not in (_dt.float32, _dt.float64):
         raise TypeError(f"complex needs real and imag of one dtype, float32 or float64; got {real.dtype.name} "
                         f"and {imag.dtype.name}")
+    if real.shape != imag.shape:  # broadcast first (broadcast_to's backward sums the gradient back)
+        shape = (real + imag).shape
+        real, imag = real.broadcast_to(shape), imag.broadcast_to(shape)
     return Complex.apply(real, imag)
 
 
