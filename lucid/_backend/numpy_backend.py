@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -68,8 +69,9 @@ def draw(rng, kind: str, shape, np_dtype, **params):
         return rng.integers(params["low"], params["high"], size=shape).astype(np_dtype, copy=False)
     if kind == "normal" and np.dtype(np_dtype).kind == "c":  # complex normal: real and imaginary parts
         parts = draw(rng, kind, (*shape, 2), np.float64 if np_dtype == np.complex128 else np.float32)  # of
-        out = (parts[..., 0] + 1j * parts[..., 1]).astype(np_dtype) * np.sqrt(0.5)  # variance 1/2, as PyTorch
-        return out * params.get("std", 1.0) + params.get("mean", 0.0) if params else out
+        out = (parts[..., 0] + 1j * parts[..., 1]) * math.sqrt(0.5)  # each part of variance 1/2, as PyTorch
+        out = out * params.get("std", 1.0) + params.get("mean", 0.0) if params else out
+        return out.astype(np_dtype, copy=False)
     work = np_dtype if np_dtype in (np.float32, np.float64) else np.float32
     if kind == "normal":
         out = rng.standard_normal(size=shape, dtype=work)

@@ -12,8 +12,20 @@ registers the methods on Tensor.
 from __future__ import annotations
 
 from .._tensor import register_methods
-from . import (arithmetic, complexes, conversion, creation, elementwise, indexing, inplace, linalg, reduction, shape,
-               softmaxes, spectral)
+from . import (
+    arithmetic,
+    complexes,
+    conversion,
+    creation,
+    elementwise,
+    indexing,
+    inplace,
+    linalg,
+    reduction,
+    shape,
+    softmaxes,
+    spectral,
+)
 
 FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace,
             complexes, spectral)

@@ -74,8 +74,8 @@ class Complex(Function):
 
     def forward(self, re, im):
         xp = self.xp
-        unit = xp.asarray(1j, dtype=xp.complex128 if re.dtype == xp.float64 else xp.complex64, device=self.device.native)
-        return re + unit * im
+        dtype = xp.complex128 if re.dtype == xp.float64 else xp.complex64
+        return re + xp.asarray(1j, dtype=dtype, device=self.device.native) * im
 
     def backward(self, g):
         need = self.needs_input_grad

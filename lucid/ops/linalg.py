@@ -139,8 +139,10 @@ class MatMul(Function):
         try:
             if b.ndim == 2 and a.ndim > 2:  # (..., k) @ (k, p) as one 2-D GEMM: 2x faster on NumPy
                 lead = a.shape[:-1]
-                return xp.reshape(xp.matmul(xp.reshape(a, (math.prod(lead), a.shape[-1])), b), lead + (b.shape[1],))
-            return xp.matmul(a, b)
+                out = xp.reshape(xp.matmul(xp.reshape(a, (math.prod(lead), a.shape[-1])), b), lead + (b.shape[1],))
+            else:
+                out = xp.matmul(a, b)
+            return out if out.dtype == a.dtype else xp.astype(out, a.dtype)  # ml_dtypes' bfloat16 GEMM: float32
         except (ValueError, TypeError) as e:
             raise _matmul_error(tuple(a.shape), tuple(b.shape)) from e
 

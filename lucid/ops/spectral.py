@@ -18,7 +18,7 @@ from .. import dtypes as _dt
 from .._backend.device import device as _device
 from .._tensor import Tensor
 from ..autograd.function import Function
-from .complexes import conj, view_as_complex, view_as_real
+from .complexes import conj, view_as_real
 from .indexing import scatter_add
 from .shape import pad
 

@@ -20,6 +20,8 @@ class LinearFunction(Function):
         xp = self.xp
         lead = tuple(x.shape[:-1])
         y = xp.matmul(xp.reshape(x, (math.prod(lead), x.shape[-1])), xp.matrix_transpose(weight))
+        if y.dtype != x.dtype:  # ml_dtypes' bfloat16 GEMM gives float32
+            y = xp.astype(y, x.dtype)
         if bias is not None:
             y += bias
         self.save_for_backward(x, weight)
