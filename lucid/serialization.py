@@ -49,8 +49,8 @@ import safetensors
 import safetensors.numpy
 
 from ._backend.device import BackendUnavailableError, UnknownDeviceError
-from ._backend.numpy_backend import _BFLOAT16
 from ._backend.device import device as _parse_device
+from ._backend.numpy_backend import BFLOAT16
 from ._tensor import Tensor
 from .dtypes import to_dtype
 from .nn.module import Module
@@ -264,7 +264,7 @@ def load(f, map_location=None):
 # safetensors' dtype names -> NumPy's (safetensors.numpy knows no BF16)
 _FILE_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "I64": "int64", "U64": "uint64",
                 "I32": "int32", "U32": "uint32", "I16": "int16", "U16": "uint16", "I8": "int8", "U8": "uint8",
-                "BOOL": "bool", "C64": "complex64", "BF16": _BFLOAT16}
+                "BOOL": "bool", "C64": "complex64", "BF16": BFLOAT16}
 
 
 def _load_arrays(data: bytes) -> dict:

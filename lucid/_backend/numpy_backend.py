@@ -11,9 +11,9 @@ from .. import dtypes as _dt
 from .registry import Backend
 
 try:  # bfloat16 for NumPy: the dtype extension JAX maintains
-    from ml_dtypes import bfloat16 as _BFLOAT16
+    from ml_dtypes import bfloat16 as BFLOAT16  # NumPy's bfloat16 type (None without ml_dtypes)
 except ImportError:  # without it lucid.bfloat16 raises "the numpy backend has no bfloat16 dtype"
-    _BFLOAT16 = None
+    BFLOAT16 = None
 
 try:  # NumPy's error state is a context variable: setting it directly costs a tenth of np.errstate
     from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_STATE
@@ -92,9 +92,9 @@ class NumpyBackend(Backend):
 
     def __init__(self):
         super().__init__()
-        if _BFLOAT16 is not None:
-            self._to_native[_dt.bfloat16] = _BFLOAT16
-            self._from_native[np.dtype(_BFLOAT16)] = _dt.bfloat16
+        if BFLOAT16 is not None:
+            self._to_native[_dt.bfloat16] = BFLOAT16
+            self._from_native[np.dtype(BFLOAT16)] = _dt.bfloat16
         self._rng = np.random.default_rng()
 
     @staticmethod

@@ -20,7 +20,7 @@ from ._fast_path import fast_apply
 from .complexes import conj_if_complex
 from .inplace import inplace
 
-_SCALARS = (bool, int, float)
+_SCALARS = (bool, int, float, complex)
 
 
 def unbroadcast(g: Tensor, shape) -> Tensor:
@@ -38,6 +38,8 @@ def _scalar(s):
     """A Python scalar of exact builtin type (NumPy scalars would not be weak)."""
     if type(s) in _SCALARS:
         return s
+    if isinstance(s, complex):
+        return complex(s)
     return bool(s) if isinstance(s, bool) else int(s) if isinstance(s, int) else float(s)
 
 
@@ -358,6 +360,8 @@ class Pow(_Binary):
         a, b, out = self.saved_tensors
         need = self.needs_input_grad
         ga = gb = None
+        if g._device.dtypes[g._data.dtype].kind == "c":  # complex: the conjugate derivative, as PyTorch
+            a, b, out = (conj_if_complex(v) for v in (a, b, out))
         if need[0]:
             if isinstance(b, Tensor):
                 ga = (g * b * a ** (b - 1)).where(b != 0, 0.0)

@@ -10,6 +10,8 @@ byte strides (NumPy, CuPy), as in PyTorch; on other backends they are copies.
 
 from __future__ import annotations
 
+import builtins
+
 from .. import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd.function import Function
@@ -26,7 +28,7 @@ def conj_if_complex(t):
     formulas multiply by, so that real gradients never pay for a conjugate."""
     if isinstance(t, Tensor):
         return Conj.apply(t) if t._device.dtypes[t._data.dtype].kind == "c" else t
-    return t.conjugate() if type(t) is complex else t
+    return t.conjugate() if type(t) is builtins.complex else t  # (this module's complex() hides the builtin)
 
 
 class Conj(Function):
@@ -50,8 +52,8 @@ class ComplexPart(Function):
         return self.backend.complex_part(x, part)
 
     def backward(self, g):
-        if self.part == "pairs":
-            return AsComplex.apply(g.contiguous())
+        if self.part == "pairs":  # not AsComplex: g may be any layout (broadcast, strided)
+            return Complex.apply(g[..., 0], g[..., 1])
         zero = g * 0
         return Complex.apply(g, zero) if self.part == "real" else Complex.apply(zero, g)
 
