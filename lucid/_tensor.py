@@ -417,7 +417,7 @@ def _is_dtype_like(arg) -> bool:
     try:
         _dt.to_dtype(arg)
     except TypeError:
-        # a name shaped like a dtype ("float128", "torch.bfloat16") is a dtype lucid lacks, not a device:
+        # a name shaped like a dtype ("float128", "torch.uint16") is a dtype lucid lacks, not a device:
         # to() then reports the unknown dtype and lists the valid ones
         name = arg.removeprefix("torch.").removeprefix("lucid.") if isinstance(arg, str) else ""
         return name.rstrip("0123456789") in {"float", "int", "uint", "bool", "complex", "bfloat", "half", "double",
