@@ -260,6 +260,8 @@ class Tensor:
         """Always False: lucid's ``conj`` is never lazy."""
     def is_neg(self) -> bool:
         """Always False: lucid has no lazy negation."""
+    def isreal(self) -> Tensor:
+        """Where the elements have no imaginary part (all True for real tensors)."""
     @property
     def mH(self) -> Tensor:
         """The conjugate transpose of the last two dimensions (``mH``)."""
@@ -272,6 +274,8 @@ class Tensor:
         """``x`` itself (nothing is ever lazily conjugated in lucid)."""
     def resolve_neg(self) -> Tensor:
         """``x`` itself (nothing is ever lazily conjugated in lucid)."""
+    def sgn(self) -> Tensor:
+        """``x / |x|`` for complex tensors (0 where ``x`` is 0), the sign for real ones (differentiable as PyTorch's)."""
 
     # ---- registered by lucid.ops.conversion
     def astype(self, dtype):
@@ -488,6 +492,8 @@ class Tensor:
         """In-place form of ``clamp``: writes the result into this tensor."""
     def clip_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``clamp``: writes the result into this tensor."""
+    def conj_physical_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``conj``: writes the result into this tensor."""
     def copy_(self, src) -> Tensor:
         """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype; the gradient
         flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch.
@@ -542,6 +548,8 @@ class Tensor:
         """In-place form of ``scatter``: writes the result into this tensor."""
     def scatter_add_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``scatter_add``: writes the result into this tensor."""
+    def sgn_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``sgn``: writes the result into this tensor."""
     def sigmoid_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``sigmoid``: writes the result into this tensor."""
     def sign_(self, *args, **kwargs) -> Tensor:

@@ -19,7 +19,8 @@ from ..autograd.views import view_apply
 
 __all__ = [
     "real", "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "is_complex",
-    "angle", "complex", "polar", "view_as_real", "view_as_complex", "adjoint",
+    "angle", "complex", "polar", "view_as_real", "view_as_complex", "adjoint", "sgn", "isreal", "view_as_real_copy",
+    "view_as_complex_copy",
 ]
 
 
@@ -187,6 +188,32 @@ def adjoint(x: Tensor) -> Tensor:
     return conj(x.mT)
 
 
+def sgn(x: Tensor) -> Tensor:
+    """``x / |x|`` for complex tensors (0 where ``x`` is 0), the sign for real ones (differentiable as PyTorch's)."""
+    if x.dtype.kind != "c":
+        return x.sign()
+    size = x.abs()
+    zero = size == 0
+    return (x / (size + zero)) * ~zero
+
+
+def isreal(x: Tensor) -> Tensor:
+    """Where the elements have no imaginary part (all True for real tensors)."""
+    if x.dtype.kind != "c":
+        return Tensor._make(x.xp.ones(x.shape, dtype=x.xp.bool, device=x._device.native), x._device)
+    return imag(x).detach() == 0
+
+
+def view_as_real_copy(x: Tensor) -> Tensor:
+    """:func:`view_as_real` as a new tensor (no shared memory)."""
+    return view_as_real(x).clone()
+
+
+def view_as_complex_copy(x: Tensor) -> Tensor:
+    """:func:`view_as_complex` as a new tensor (no shared memory)."""
+    return view_as_complex(x).clone()
+
+
 conj_physical = conj
 resolve_neg = resolve_conj
 
@@ -203,6 +230,6 @@ METHODS = {
     "real": property(real, _real_setter), "imag": property(imag, _imag_setter), "conj": conj,
     "conj_physical": conj_physical, "resolve_conj": resolve_conj, "resolve_neg": resolve_neg, "is_conj": is_conj,
     "is_neg": is_neg, "is_complex": is_complex, "angle": angle, "adjoint": adjoint, "mH": property(adjoint),
-    "H": property(adjoint),
+    "H": property(adjoint), "sgn": sgn, "isreal": isreal,
 }
-INPLACE = ()
+INPLACE = ("sgn", "conj_physical")

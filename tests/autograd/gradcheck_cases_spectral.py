@@ -48,6 +48,12 @@ add("lucid.complex", lambda a, b: _out(lucid.complex(a, b)), N(2, 3), N(3), vari
 add("lucid.polar", lambda r, t: _out(lucid.polar(r, t)), P(4), N(4))
 add("lucid.view_as_real", cx(lambda z: z * z), C(3))
 add("lucid.view_as_complex", lambda x: lucid.view_as_complex(x).abs(), N(3, 2))
+add("lucid.sgn", cx(lucid.sgn), C(4), also={"Tensor.sgn"})
+add("lucid.sgn", lambda x: lucid.sgn(x) * x, N(4), variant="real")
+add("Tensor.sgn_", cx(lambda z: z.clone().sgn_()), C(3))
+add("Tensor.conj_physical_", cx(lambda z: (z * 1).conj_physical_()), C(3))
+add("lucid.view_as_real_copy", cx(lambda z: lucid.view_as_real_copy(z) ** 2), C(3))
+add("lucid.view_as_complex_copy", lambda x: lucid.view_as_complex_copy(x).abs(), N(3, 2))
 add("lucid.adjoint", cx(lucid.adjoint), C(2, 3), also={"Tensor.adjoint", "Tensor.mH"})
 add("Tensor.H", cx(lambda z: z.H @ z), C(3, 2))
 add("Tensor.cdouble", lambda x: _out(x.cdouble() * (1 - 1j)), N(3))
@@ -106,7 +112,7 @@ add("lucid.istft", cx(lambda z: lucid.istft(z, 6, center=False, length=10)), C(2
 
 NOT_DIFFERENTIABLE = {
     *(f"lucid.{n}" for n in ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
-                             "is_complex", "is_conj", "is_neg")),
-    *(f"Tensor.{n}" for n in ("is_complex", "is_conj", "is_neg")),
+                             "is_complex", "is_conj", "is_neg", "isreal")),
+    *(f"Tensor.{n}" for n in ("is_complex", "is_conj", "is_neg", "isreal")),
     "fft.fftfreq", "fft.rfftfreq",
 }

@@ -86,6 +86,23 @@ def test_parts_and_functions_match_torch(device):
     assert lt.resolve_conj() is lt and lt.resolve_neg() is lt
 
 
+def test_sgn_isreal_and_copies_match_torch(device):
+    z = np.array([1 + 2j, 0, -3j, 4 + 0j])
+    lz, tz = lucid.tensor(z, device=device), torch.tensor(z)
+    _close(lucid.sgn(lz), torch.sgn(tz))
+    _close(lz.sgn(), tz.sgn())
+    _close(lucid.tensor([-2.0, 0.0, 3.0], device=device).sgn(), torch.tensor([-2.0, 0.0, 3.0]).sgn())
+    _close(lucid.isreal(lz), torch.isreal(tz))
+    _close(lucid.isreal(lucid.ones(2, device=device)), torch.isreal(torch.ones(2)))
+    copy = lucid.view_as_real_copy(lz)
+    copy[0, 0] = 100.0
+    assert lz[0].item() == 1 + 2j  # a copy, not a view
+    _close(lucid.view_as_complex_copy(copy), torch.view_as_complex_copy(torch.tensor(copy.numpy(force=True))))
+    y = lz.clone()
+    y.conj_physical_()
+    _close(y, tz.conj_physical())
+
+
 def test_real_angle_and_complex_constructors(device):
     x = np.array([-2.0, 0.0, 3.0])
     _close(lucid.tensor(x, device=device).angle(), torch.tensor(x).angle())
@@ -125,6 +142,23 @@ def test_views_share_memory_on_numpy():
     np.testing.assert_array_equal(z.numpy(), [10 + 4j, -1 + 8j])
     with pytest.raises(RuntimeError, match="stride 1"):
         lucid.view_as_complex(lucid.ones(2, 4)[:, ::2])
+
+
+def test_writes_through_part_views_give_torchs_gradients(device):
+    """A write into ``z.real`` keeps the gradient of the imaginary part (and the other way round)."""
+    grads = []
+    for m, dev in ((lucid, device), (torch, "cpu")):
+        a = m.tensor(np.array([1 + 2j, 3 - 1j]), device=dev, requires_grad=True)
+        w = m.tensor([2.0, 5.0], dtype=m.float64, device=dev, requires_grad=True)
+        b = a * 1
+        b.real[0:1] = w[0:1] * 3
+        b[1:] = b[1:] + 2j
+        b.imag.add_(w * w)
+        weights = m.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=m.float64, device=dev)
+        (m.view_as_real(b) * weights).sum().backward()
+        grads.append((a.grad, w.grad))
+    _close(grads[0][0], grads[1][0])
+    _close(grads[0][1], grads[1][1])
 
 
 def test_real_and_imag_setters():
