@@ -31,7 +31,7 @@ def _host_array(data, dtype):
         if arr.dtype == np.float64:  # Python floats take the default float dtype
             return arr.astype(_dt.get_default_dtype().name)
         if arr.dtype == np.complex128:  # Python complex numbers its complex dtype, as in PyTorch
-            return arr.astype(_dt.get_default_dtype().to_complex.name)
+            return arr.astype(_dt.get_default_dtype().to_complex().name)
         if arr.dtype.kind in "iu" and arr.dtype != np.uint8:
             return arr.astype(np.int64, copy=False)
     try:
@@ -334,7 +334,7 @@ class Tensor:
             host = host.astype(np.float32)
         body = np.array2string(host, separator=", ", precision=4, prefix="Tensor(", threshold=1000)
         extras = []
-        if self.dtype not in (_dt.get_default_dtype(), _dt.get_default_dtype().to_complex, _dt.int64, _dt.bool_):
+        if self.dtype not in (_dt.get_default_dtype(), _dt.get_default_dtype().to_complex(), _dt.int64, _dt.bool_):
             extras.append(f"dtype=lucid.{self.dtype.name}")
         if self._device.type != "cpu":
             extras.append(f"device='{self._device}'")

@@ -242,6 +242,8 @@ class Tensor:
     @property
     def H(self) -> Tensor:
         """The conjugate transpose of the last two dimensions (``mH``)."""
+    def __complex__(self):
+        """``complex(t)`` of a one-element tensor (a sync point on GPUs)."""
     def adjoint(self) -> Tensor:
         """The conjugate transpose of the last two dimensions (``mH``)."""
     def angle(self) -> Tensor:

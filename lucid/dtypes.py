@@ -33,12 +33,11 @@ class DType:
     def is_complex(self) -> bool:
         return self.kind == "c"
 
-    @property
     def to_real(self) -> DType:
-        """The real dtype of a complex one's parts (complex64 -> float32); other dtypes are their own."""
+        """The real dtype of a complex one's parts (complex64 -> float32); other dtypes are their own (as
+        ``torch.dtype.to_real()``)."""
         return _REAL_OF.get(self, self)
 
-    @property
     def to_complex(self) -> DType:
         """The complex dtype whose parts are this floating dtype (float64 -> complex128; float16 and
         bfloat16 -> complex64, lucid having no complex32)."""
@@ -133,8 +132,8 @@ def promote_types(a: DType, b: DType) -> DType:
     ra, rb = _KIND_RANK[a.kind], _KIND_RANK[b.kind]
     if ra != rb:
         high, low = (a, b) if ra > rb else (b, a)
-        if high.kind == "c" and low.kind == "f" and low.itemsize > high.to_real.itemsize:
-            return low.to_complex  # float64 + complex64: complex128, as PyTorch
+        if high.kind == "c" and low.kind == "f" and low.itemsize > high.to_real().itemsize:
+            return low.to_complex()  # float64 + complex64: complex128, as PyTorch
         return high
     if a.itemsize == b.itemsize and a.kind == "f":  # float16 with bfloat16: float32, as PyTorch
         return float32
@@ -155,7 +154,7 @@ def _combine(higher: DType | None, lower: DType | None) -> DType | None:
     if lower is None or higher.kind == "c":
         return higher
     if lower.kind == "c":  # a weak complex operand keeps the higher group's precision: float64 * 1j is complex128
-        return higher.to_complex if higher.kind == "f" else lower
+        return higher.to_complex() if higher.kind == "f" else lower
     if higher.kind == "f":
         return higher
     if higher.kind == "b" or lower.kind == "f":
@@ -179,7 +178,7 @@ def scalar_dtype(scalar) -> DType:
     if isinstance(scalar, float):
         return _default_float
     if isinstance(scalar, complex):
-        return _default_float.to_complex
+        return _default_float.to_complex()
     raise TypeError(f"unsupported operand type {type(scalar).__name__}; use a Tensor, bool, int, float or complex")
 
 

@@ -218,6 +218,11 @@ conj_physical = conj
 resolve_neg = resolve_conj
 
 
+def _as_python_complex(x: Tensor) -> builtins.complex:
+    """``complex(t)`` of a one-element tensor (a sync point on GPUs)."""
+    return builtins.complex(x.item())
+
+
 def _real_setter(x: Tensor, value) -> None:
     real(x).copy_(value)
 
@@ -230,6 +235,6 @@ METHODS = {
     "real": property(real, _real_setter), "imag": property(imag, _imag_setter), "conj": conj,
     "conj_physical": conj_physical, "resolve_conj": resolve_conj, "resolve_neg": resolve_neg, "is_conj": is_conj,
     "is_neg": is_neg, "is_complex": is_complex, "angle": angle, "adjoint": adjoint, "mH": property(adjoint),
-    "H": property(adjoint), "sgn": sgn, "isreal": isreal,
+    "H": property(adjoint), "sgn": sgn, "isreal": isreal, "__complex__": _as_python_complex,
 }
 INPLACE = ("sgn", "conj_physical")

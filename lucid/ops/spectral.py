@@ -74,7 +74,7 @@ class IRFFTn(Function):
             weight = [1.0] + [2.0] * mirrored + [1.0] * (m - 1 - mirrored)
             shape = [1] * grad.ndim
             shape[last] = m
-            grad = grad * Tensor(weight, dtype=grad.dtype.to_real, device=grad.device).reshape(shape)
+            grad = grad * Tensor(weight, dtype=grad.dtype.to_real(), device=grad.device).reshape(shape)
         return grad
 
 
@@ -129,7 +129,7 @@ def _as_complex(x: Tensor) -> Tensor:
         return x
     if kind != "f" or x.dtype.itemsize < 4:
         x = x.to(_dt.get_default_dtype() if kind != "f" else _dt.float32)
-    return x.to(x.dtype.to_complex)
+    return x.to(x.dtype.to_complex())
 
 
 def _as_real(x: Tensor, name: str) -> Tensor:

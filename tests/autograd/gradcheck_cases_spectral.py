@@ -113,6 +113,6 @@ add("lucid.istft", cx(lambda z: lucid.istft(z, 6, center=False, length=10)), C(2
 NOT_DIFFERENTIABLE = {
     *(f"lucid.{n}" for n in ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
                              "is_complex", "is_conj", "is_neg", "isreal")),
-    *(f"Tensor.{n}" for n in ("is_complex", "is_conj", "is_neg", "isreal")),
+    *(f"Tensor.{n}" for n in ("is_complex", "is_conj", "is_neg", "isreal", "__complex__")),  # __complex__: a number
     "fft.fftfreq", "fft.rfftfreq",
 }

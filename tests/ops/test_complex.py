@@ -45,6 +45,16 @@ def test_python_scalars_are_weak(device, name, scalar):
     assert (t * scalar).device == device
 
 
+def test_dtype_helpers_match_torch():
+    for name in NAMES[3:]:
+        d, t = getattr(lucid, name), getattr(torch, name)
+        assert d.is_complex == t.is_complex and d.is_floating_point == t.is_floating_point
+        assert d.to_real().name == str(t.to_real()).removeprefix("torch.")
+        if name != "float16":  # torch has complex32 (chalf); lucid gives complex64
+            assert d.to_complex().name == str(t.to_complex()).removeprefix("torch.")
+    assert complex(lucid.tensor([1 - 2j])) == 1 - 2j
+
+
 def test_zero_dim_complex_is_weak_but_lifts_the_category(device):
     x = lucid.ones(3, dtype=lucid.float64, device=device)
     z = lucid.tensor(1j, dtype=lucid.complex64, device=device)
