@@ -354,7 +354,7 @@ def _einsum_grad(g, ops, i, subs, out, sizes):
     unique = "".join(dict.fromkeys(sub))
     others = [out] + [s for j, s in enumerate(subs) if j != i]
     kept = "".join(c for c in unique if c in "".join(others))
-    grad = einsum(",".join(others) + "->" + kept, g, *(t for j, t in enumerate(ops) if j != i))
+    grad = einsum(",".join(others) + "->" + kept, g, *(conj_if_complex(t) for j, t in enumerate(ops) if j != i))
     if kept != unique:
         grad = grad.reshape(tuple(sizes[c] if c in kept else 1 for c in unique)).expand(tuple(sizes[c] for c in unique))
     if unique != sub:  # a repeated letter: grad lives on the diagonal, placed by identity matrices
@@ -628,6 +628,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     _check_tensor("linalg.vector_norm", x)
     if dtype is not None:
         x = x.to(dtype)
+    if x.dtype.kind == "c":  # the norm of the magnitudes (real), as PyTorch; abs's gradient is PyTorch's sgn
+        x = x.abs()
     _check_float("linalg.vector_norm", x)
     if isinstance(ord, str) or not isinstance(ord, (int, float)):
         raise ValueError(f"linalg.vector_norm: ord must be a number (or inf), got {ord!r}")

@@ -255,6 +255,8 @@ class Prod(_Reduce):
 
     def backward(self, g):
         x, y = self.saved_tensors
+        if x.dtype.kind == "c":  # the conjugate derivative, as PyTorch
+            x, y = x.conj(), y.conj()
         g = self.unreduce(g)
         zero = (x == 0).to(x.dtype)
         nonzero = 1 - zero
@@ -454,6 +456,10 @@ def _spread(fn, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor
     name = fn.__name__.lower()
     if isinstance(dim, bool):  # PyTorch's legacy var(x, unbiased)
         dim, unbiased = None, dim
+    if isinstance(x, Tensor) and x.dtype.kind == "c":  # as PyTorch: the spread of the parts, summed (real)
+        re, im = (_spread(Var, part, dim, unbiased, keepdim, correction, axis, keepdims) for part in (x.real, x.imag))
+        variance = re + im
+        return variance if fn is Var else variance.sqrt()
     x = _floating(x, name)
     axes = _reduce_axes(x, dim, axis, name)
     correction = _correction(unbiased, correction)

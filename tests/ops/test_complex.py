@@ -189,6 +189,11 @@ GRADS = {
     "rotary": lambda m, a, b: m.view_as_real(m.view_as_complex(m.view_as_real(a)) * m.polar(b.abs(), b.real))
     .sum(-1).pow(2).sum(),
     "scalar": lambda m, a, b: (a * (1 - 2j) + 3j / b).abs().sum(),
+    "einsum": lambda m, a, b: m.einsum("ij,jk->ik", a.reshape(2, 3), b.reshape(3, 2)).abs().sum(),
+    "prod": lambda m, a, b: (a.prod() * b).real.sum(),
+    "var std": lambda m, a, b: a.var() + b.reshape(2, 3).std(dim=1).sum(),
+    "norm": lambda m, a, b: m.linalg.vector_norm(a) + m.linalg.vector_norm(b, 1),
+    "linear": lambda m, a, b: m.nn.functional.linear(a.reshape(2, 3), b.reshape(2, 3), b[:2]).abs().sum(),
 }
 
 
