@@ -86,7 +86,7 @@ _TABLE = {
     "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, g: g * x.sinh(), "x"),
     "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, g: g * (1 - y * y), "y"),
     "sigmoid": (lambda xp, x: _sigmoid(xp, x), lambda x, y, g: g * y * (1 - y), "y"),
-    "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * x.sign(), "x"),
+    "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * (x.sgn() if x.dtype.kind == "c" else x.sign()), "x"),
     "neg": (lambda xp, x: -x, lambda x, y, g: -g, ""),
     "reciprocal": (lambda xp, x: 1 / x, lambda x, y, g: -g * y * y, "y"),
     "square": (lambda xp, x: x * x, lambda x, y, g: 2 * g * x, "x"),

@@ -191,3 +191,19 @@ def test_bad_arguments_raise_clearly(device):
                       return_complex=True)
     with pytest.raises(RuntimeError, match="NOLA"):
         lucid.istft(spec, 8, window=window, center=False)  # hann's zero at the ends is never covered
+
+
+SECOND_ORDER = {
+    "rfft": lambda x: lucid.view_as_real(lucid.fft.rfft(x.reshape(-1))) ** 2,
+    "irfft": lambda x: lucid.fft.irfft(lucid.view_as_complex(x), n=7) ** 3,
+    "fft times input": lambda x: lucid.view_as_real(lucid.fft.fft(lucid.view_as_complex(x)) * lucid.view_as_complex(x)),
+    "abs and angle": lambda x: lucid.view_as_complex(x).abs() ** 3 + lucid.view_as_complex(x).angle() ** 2,
+    "sgn exp div": lambda x: lucid.view_as_real(lucid.view_as_complex(x).exp() / lucid.view_as_complex(x).sgn()),
+    "stft": lambda x: lucid.view_as_real(lucid.stft(x.reshape(-1), 4, return_complex=True)),
+}
+
+
+@pytest.mark.parametrize("name", SECOND_ORDER)
+def test_second_derivatives(device, name):
+    x = lucid.tensor(np.random.default_rng(5).standard_normal((4, 2)), device=device, requires_grad=True)
+    assert lucid.autograd.gradgradcheck(SECOND_ORDER[name], (x,))
