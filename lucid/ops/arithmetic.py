@@ -562,7 +562,7 @@ def _bitwise(name):
     """The check of a bitwise op on promoted operands: floats raise, as in PyTorch."""
 
     def check(a, b):
-        if (a if isinstance(a, Tensor) else b).dtype.kind == "f":
+        if (a if isinstance(a, Tensor) else b).dtype.kind in "fc":
             raise TypeError(f"{name} needs bool or integer operands, got {_describe(a)} and {_describe(b)}; "
                             f"compare first (x > 0) or cast (x.long())")
 
@@ -578,7 +578,7 @@ bitwise_xor = _nondiff(operator.xor, "bitwise_xor", _bitwise("bitwise_xor"))
 def bitwise_not(x: Tensor) -> Tensor:
     """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
     kind = x.dtype.kind
-    if kind == "f":
+    if kind in "fc":
         raise TypeError(f"~ (bitwise_not) needs a bool or integer tensor, got {x.dtype.name}")
     xp = x.xp
     return Tensor._make(xp.logical_not(x._data) if kind == "b" else xp.bitwise_invert(x._data), x._device)

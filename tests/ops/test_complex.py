@@ -139,6 +139,10 @@ def test_bad_inputs_raise_clearly(device):
         lucid.complex(x, x.double())
     with pytest.raises(RuntimeError, match="only floating point and complex"):
         lucid.ones(2, dtype=lucid.int64).requires_grad_()
+    with pytest.raises(TypeError, match="bitwise_and needs bool or integer operands"):
+        lucid.tensor([1j], device=device) & lucid.tensor([1j], device=device)
+    with pytest.raises(TypeError, match="bitwise_not"):
+        ~lucid.tensor([1j], device=device)
     z = lucid.tensor([1j, 2j], requires_grad=True)
     with pytest.raises(RuntimeError, match="real scalar outputs"):
         z.sum().backward()
