@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import amp, autograd, backends, cuda, data, datasets, distributed, dtypes, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
+from . import amp, autograd, backends, cuda, data, datasets, distributed, dtypes, fft, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
 from ._backend import (
     Backend,
     BackendUnavailableError,
@@ -22,7 +22,10 @@ from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enab
 from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 from .dtypes import (
                        DType,
+                       bfloat16,
                        bool_,
+                       complex64,
+                       complex128,
                        float16,
                        float32,
                        float64,
@@ -41,6 +44,7 @@ from .serialization import load, save  # noqa: E402
 
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
 half, float, double = float16, float32, float64  # noqa: A001
+cfloat, cdouble = complex64, complex128
 short, int, long = int16, int32, int64  # noqa: A001
 
 __version__ = "0.1.0"

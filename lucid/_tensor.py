@@ -58,6 +58,8 @@ def _host_array(data, dtype):
     if not isinstance(data, (np.ndarray, np.generic)):
         if arr.dtype == np.float64:  # Python floats take the default float dtype
             return arr.astype(_dt.get_default_dtype().name)
+        if arr.dtype == np.complex128:  # Python complex numbers its complex dtype, as in PyTorch
+            return arr.astype(_dt.get_default_dtype().to_complex().name)
         if arr.dtype.kind in "iu" and arr.dtype != np.uint8:
             return arr.astype(np.int64, copy=False)
     try:
@@ -226,8 +228,8 @@ class Tensor:
         if requires_grad and self._is_inference and not _inference.on:
             raise RuntimeError("Setting requires_grad=True on inference tensor outside InferenceMode is not "
                                "allowed; clone() it outside inference_mode first")
-        if requires_grad and self.dtype.kind != "f":
-            raise RuntimeError(f"only floating point tensors can require gradients, not {self.dtype.name}")
+        if requires_grad and self.dtype.kind not in "fc":
+            raise RuntimeError(f"only floating point and complex tensors can require gradients, not {self.dtype.name}")
         self._requires_grad = requires_grad or self._node is not None
         return self
 
@@ -383,9 +385,11 @@ class Tensor:
     # ---- printing -----------------------------------------------------------------
     def __repr__(self) -> str:
         host = np.asarray(self._device.backend.to_numpy(self._data))
+        if self.dtype is _dt.bfloat16:  # NumPy prints ml_dtypes' bfloat16 without its decimal point
+            host = host.astype(np.float32)
         body = np.array2string(host, separator=", ", precision=4, prefix="Tensor(", threshold=1000)
         extras = []
-        if self.dtype not in (_dt.get_default_dtype(), _dt.int64, _dt.bool_):
+        if self.dtype not in (_dt.get_default_dtype(), _dt.get_default_dtype().to_complex(), _dt.int64, _dt.bool_):
             extras.append(f"dtype=lucid.{self.dtype.name}")
         if self._device.type != "cpu":
             extras.append(f"device='{self._device}'")
@@ -469,7 +473,7 @@ def _is_dtype_like(arg) -> bool:
     try:
         _dt.to_dtype(arg)
     except TypeError:
-        # a name shaped like a dtype ("float128", "torch.bfloat16") is a dtype lucid lacks, not a device:
+        # a name shaped like a dtype ("float128", "torch.uint16") is a dtype lucid lacks, not a device:
         # to() then reports the unknown dtype and lists the valid ones
         name = arg.removeprefix("torch.").removeprefix("lucid.") if isinstance(arg, str) else ""
         return name.rstrip("0123456789") in {"float", "int", "uint", "bool", "complex", "bfloat", "half", "double",

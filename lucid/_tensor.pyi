@@ -267,13 +267,60 @@ class Tensor:
     def true_divide(self, b):
         """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
 
+    # ---- registered by lucid.ops.complexes
+    @property
+    def H(self) -> Tensor:
+        """The conjugate transpose of the last two dimensions (``mH``)."""
+    def __complex__(self):
+        """``complex(t)`` of a one-element tensor (a sync point on GPUs)."""
+    def adjoint(self) -> Tensor:
+        """The conjugate transpose of the last two dimensions (``mH``)."""
+    def angle(self) -> Tensor:
+        """The argument of each element, in radians (real tensors: 0 for >= 0, pi for < 0)."""
+    def conj(self) -> Tensor:
+        """The complex conjugate (a new tensor; lucid has no lazy conjugation); a real tensor itself."""
+    def conj_physical(self) -> Tensor:
+        """The complex conjugate (a new tensor; lucid has no lazy conjugation); a real tensor itself."""
+    @property
+    def imag(self) -> Tensor:
+        """The imaginary part of a complex tensor, as a view; real tensors have none (an error, as PyTorch)."""
+    @imag.setter
+    def imag(self, value) -> None: ...
+    def is_complex(self) -> bool: ...
+    def is_conj(self) -> bool:
+        """Always False: lucid's ``conj`` is never lazy."""
+    def is_neg(self) -> bool:
+        """Always False: lucid has no lazy negation."""
+    def isreal(self) -> Tensor:
+        """Where the elements have no imaginary part (all True for real tensors)."""
+    @property
+    def mH(self) -> Tensor:
+        """The conjugate transpose of the last two dimensions (``mH``)."""
+    @property
+    def real(self) -> Tensor:
+        """The real part: a view of a complex tensor (writable, as in PyTorch); a real tensor itself."""
+    @real.setter
+    def real(self, value) -> None: ...
+    def resolve_conj(self) -> Tensor:
+        """``x`` itself (nothing is ever lazily conjugated in lucid)."""
+    def resolve_neg(self) -> Tensor:
+        """``x`` itself (nothing is ever lazily conjugated in lucid)."""
+    def sgn(self) -> Tensor:
+        """``x / |x|`` for complex tensors (0 where ``x`` is 0), the sign for real ones (differentiable as PyTorch's)."""
+
     # ---- registered by lucid.ops.conversion
     def astype(self, dtype):
         """``x`` cast to ``dtype`` (differentiable between floating dtypes)."""
+    def bfloat16(self):
+        """``self.to(lucid.bfloat16)``."""
     def bool(self):
         """``self.to(lucid.bool)``."""
     def byte(self):
         """``self.to(lucid.uint8)``."""
+    def cdouble(self):
+        """``self.to(lucid.complex128)``."""
+    def cfloat(self):
+        """``self.to(lucid.complex64)``."""
     def char(self):
         """``self.to(lucid.int8)``."""
     def cpu(self) -> Tensor:
@@ -476,6 +523,8 @@ class Tensor:
         """In-place form of ``clamp``: writes the result into this tensor."""
     def clip_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``clamp``: writes the result into this tensor."""
+    def conj_physical_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``conj``: writes the result into this tensor."""
     def copy_(self, src) -> Tensor:
         """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype; the gradient
         flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch.
@@ -530,6 +579,8 @@ class Tensor:
         """In-place form of ``scatter``: writes the result into this tensor."""
     def scatter_add_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``scatter_add``: writes the result into this tensor."""
+    def sgn_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``sgn``: writes the result into this tensor."""
     def sigmoid_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``sigmoid``: writes the result into this tensor."""
     def sign_(self, *args, **kwargs) -> Tensor:
@@ -779,6 +830,17 @@ class Tensor:
     def softmax(self, dim=..., dtype=..., *, axis=...) -> Tensor:
         """Softmax along ``dim``, numerically stable. ``dim=None`` means the last dimension (PyTorch's
         implicit-dim rule is deprecated; lucid always takes -1). ``dtype`` casts the input first.
+        """
+
+    # ---- registered by lucid.ops.spectral
+    def istft(self, n_fft, hop_length=..., win_length=..., window=..., center=..., normalized=..., onesided=..., length=..., return_complex=...) -> Tensor:
+        """The inverse of :func:`stft` by windowed overlap-add, divided by the summed squared window (as
+        ``torch.istft``; raises where that envelope is zero, as PyTorch).
+        """
+    def stft(self, n_fft, hop_length=..., win_length=..., window=..., center=..., pad_mode=..., normalized=..., onesided=..., return_complex=...) -> Tensor:
+        """The short-time Fourier transform of a 1-D signal or a batch ``(B, L)``, as ``torch.stft``: frames of
+        ``n_fft`` samples every ``hop_length`` (default n_fft // 4), windowed, transformed; the result is
+        ``(B?, freq, frames)``. ``return_complex`` must be given for real input, as PyTorch requires.
         """
 
 _AUTOGRAD_STATE: tuple

@@ -2,21 +2,23 @@
 
 A :class:`DType` compares equal to the NumPy spelling of the same type (``np.float32``,
 ``"float32"``), so code written for upstream Lucid (which used NumPy dtypes) keeps working.
-Type promotion follows PyTorch: a floating operand wins over an integer one, and 0-d tensors
-and Python scalars are weak: they change the result only when they are of a higher category
-(``float32 * 2.0`` and ``float32 (3,) + float64 0-d`` stay float32).
+Type promotion follows PyTorch: a floating operand wins over an integer one, a complex one over
+a floating one (``float64 + complex64`` is complex128), and 0-d tensors and Python scalars are weak:
+they change the result only when they are of a higher category (``float32 * 2.0`` and
+``float32 (3,) + float64 0-d`` stay float32, ``float32 * 1j`` is complex64). ``bfloat16`` comes to
+NumPy from the ``ml_dtypes`` package; ``bfloat16`` with ``float16`` gives float32, as in PyTorch.
 """
 
 from __future__ import annotations
 
 __all__ = [
-    "DType", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
-    "uint8", "bool_", "get_default_dtype", "set_default_dtype", "to_dtype", "promote_types",
+    "DType", "float16", "bfloat16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32",
+    "int64", "uint8", "bool_", "get_default_dtype", "set_default_dtype", "to_dtype", "promote_types",
 ]
 
 
 class DType:
-    """One element type. ``kind`` is ``"b"`` (bool), ``"i"``/``"u"`` (integers) or ``"f"``."""
+    """One element type. ``kind`` is ``"b"`` (bool), ``"i"``/``"u"`` (integers), ``"f"`` or ``"c"`` (complex)."""
 
     __slots__ = ("name", "kind", "itemsize")
 
@@ -26,6 +28,20 @@ class DType:
     @property
     def is_floating_point(self) -> bool:
         return self.kind == "f"
+
+    @property
+    def is_complex(self) -> bool:
+        return self.kind == "c"
+
+    def to_real(self) -> DType:
+        """The real dtype of a complex one's parts (complex64 -> float32); other dtypes are their own (as
+        ``torch.dtype.to_real()``)."""
+        return _REAL_OF.get(self, self)
+
+    def to_complex(self) -> DType:
+        """The complex dtype whose parts are this floating dtype (float64 -> complex128; float16 and
+        bfloat16 -> complex64, lucid having no complex32)."""
+        return self if self.kind == "c" else _COMPLEX_OF[self]
 
     def __repr__(self) -> str:
         return f"lucid.{self.name}"
@@ -46,8 +62,11 @@ class DType:
 
 
 float16 = DType("float16", "f", 2)
+bfloat16 = DType("bfloat16", "f", 2)
 float32 = DType("float32", "f", 4)
 float64 = DType("float64", "f", 8)
+complex64 = DType("complex64", "c", 8)
+complex128 = DType("complex128", "c", 16)
 int8 = DType("int8", "i", 1)
 int16 = DType("int16", "i", 2)
 int32 = DType("int32", "i", 4)
@@ -55,11 +74,14 @@ int64 = DType("int64", "i", 8)
 uint8 = DType("uint8", "u", 1)
 bool_ = DType("bool", "b", 1)
 
-ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+ALL = (float16, bfloat16, float32, float64, complex64, complex128, int8, int16, int32, int64, uint8, bool_)
+_REAL_OF = {complex64: float32, complex128: float64}
+_COMPLEX_OF = {float16: complex64, bfloat16: complex64, float32: complex64, float64: complex128}
 _BY_NAME = {d.name: d for d in ALL}
 _ALIASES = {
     "half": float16, "float": float32, "double": float64, "short": int16, "int": int32,
     "long": int64, "bool_": bool_, float: float32, int: int64, bool: bool_,
+    "cfloat": complex64, "cdouble": complex128, complex: complex128,
 }
 
 _default_float = float32
@@ -71,7 +93,7 @@ def get_default_dtype() -> DType:
 
 
 def set_default_dtype(dtype) -> None:
-    """Change the default floating dtype (float16, float32 or float64)."""
+    """Change the default floating dtype (float16, bfloat16, float32 or float64)."""
     global _default_float
     d = to_dtype(dtype)
     if d.kind != "f":
@@ -99,7 +121,7 @@ def to_dtype(spec) -> DType:
     )
 
 
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 _INT_BY_SIZE = {1: int8, 2: int16, 4: int32, 8: int64}
 
 
@@ -109,7 +131,12 @@ def promote_types(a: DType, b: DType) -> DType:
         return a
     ra, rb = _KIND_RANK[a.kind], _KIND_RANK[b.kind]
     if ra != rb:
-        return a if ra > rb else b
+        high, low = (a, b) if ra > rb else (b, a)
+        if high.kind == "c" and low.kind == "f" and low.itemsize > high.to_real().itemsize:
+            return low.to_complex()  # float64 + complex64: complex128, as PyTorch
+        return high
+    if a.itemsize == b.itemsize and a.kind == "f":  # float16 with bfloat16: float32, as PyTorch
+        return float32
     if a.kind == b.kind:
         return a if a.itemsize >= b.itemsize else b
     # one signed, one unsigned integer (only uint8 exists): the smallest signed type holding both
@@ -124,7 +151,11 @@ def _combine(higher: DType | None, lower: DType | None) -> DType | None:
     only when its category (bool < integer < float) is higher than the higher-priority group's."""
     if higher is None:
         return lower
-    if lower is None or higher.kind == "f":
+    if lower is None or higher.kind == "c":
+        return higher
+    if lower.kind == "c":  # a weak complex operand keeps the higher group's precision: float64 * 1j is complex128
+        return higher.to_complex() if higher.kind == "f" else lower
+    if higher.kind == "f":
         return higher
     if higher.kind == "b" or lower.kind == "f":
         return promote_types(higher, lower)
@@ -139,14 +170,16 @@ def result_type(dim: DType | None, zero_dim: DType | None = None, scalar: DType 
 
 
 def scalar_dtype(scalar) -> DType:
-    """The dtype a Python scalar stands for in promotion: bool, int64 or the default float."""
+    """The dtype a Python scalar stands for in promotion: bool, int64, the default float or its complex."""
     if isinstance(scalar, bool):
         return bool_
     if isinstance(scalar, int):
         return int64
     if isinstance(scalar, float):
         return _default_float
-    raise TypeError(f"unsupported operand type {type(scalar).__name__}; use a Tensor, bool, int or float")
+    if isinstance(scalar, complex):
+        return _default_float.to_complex()
+    raise TypeError(f"unsupported operand type {type(scalar).__name__}; use a Tensor, bool, int, float or complex")
 
 
 def scalar_result_type(dtype: DType, scalar) -> DType:

@@ -14,6 +14,11 @@ holds JSON describing the saved object:
 - strings, numbers (``NaN`` and infinities included), booleans and None are stored as
   themselves. So an optimizer's ``state_dict()`` round-trips.
 
+bfloat16 tensors are stored as safetensors' ``BF16``. safetensors has no complex128 (and older
+versions no complex64), so a complex tensor is stored as its real view (a last axis of size 2
+holding real and imaginary parts) with ``"complex": true`` in its entry; other readers see that
+float array.
+
 Loading parses JSON and raw arrays only: it never executes code (no pickle). A file whose
 tensors do not match their recorded CRC-32 checksums, or that is truncated or otherwise
 malformed, raises :class:`SerializationError`. A safetensors file without lucid metadata
@@ -40,10 +45,12 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 import numpy as np
+import safetensors
 import safetensors.numpy
 
 from ._backend.device import BackendUnavailableError, UnknownDeviceError
 from ._backend.device import device as _parse_device
+from ._backend.numpy_backend import BFLOAT16
 from ._tensor import Tensor
 from .dtypes import to_dtype
 from .nn.module import Module
@@ -187,6 +194,9 @@ class _Encoder:
         else:
             host, node = obj, {"kind": "ndarray"}
         host = np.asarray(host, order="C")
+        if host.dtype.kind == "c":  # as (real, imaginary) pairs: safetensors has no complex128
+            host = np.ascontiguousarray(host[..., None].view(host.real.dtype))
+            node["complex"] = True
         key = ".".join(str(p) for p in path) or "tensor"
         while key in self.arrays:
             key += "#"
@@ -218,7 +228,7 @@ def load(f, map_location=None):
         with open(os.fspath(f), "rb") as source:
             data = source.read()
     try:
-        arrays = safetensors.numpy.load(data)
+        arrays = _load_arrays(data)
         header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])
     except Exception as e:  # safetensors reports bad files with its own exception type
         if data[:1] == b"\x80" and data[8:9] != b"{" or data[:2] == b"PK":  # a pickle, or torch.save's zip
@@ -249,6 +259,24 @@ def load(f, map_location=None):
             raise SerializationError("its lucid metadata nests too deeply to decode here") from None
     except SerializationError as e:
         raise SerializationError(f"{name}: {e}") from None
+
+
+# safetensors' dtype names -> NumPy's (safetensors.numpy knows no BF16)
+_FILE_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "I64": "int64", "U64": "uint64",
+                "I32": "int32", "U32": "uint32", "I16": "int16", "U16": "uint16", "I8": "int8", "U8": "uint8",
+                "BOOL": "bool", "C64": "complex64", "BF16": BFLOAT16}
+
+
+def _load_arrays(data: bytes) -> dict:
+    """The arrays of a safetensors file as (read-only) NumPy arrays, ``BF16`` as ml_dtypes' bfloat16."""
+    out = {}
+    for key, view in safetensors.deserialize(data):
+        dtype = _FILE_DTYPES.get(view["dtype"])
+        if dtype is None:
+            raise SerializationError(f"tensor {key!r} has dtype {view['dtype']}, which lucid cannot read"
+                                     + (" (bfloat16 needs the ml_dtypes package)" if view["dtype"] == "BF16" else ""))
+        out[key] = np.frombuffer(view["data"], dtype=dtype).reshape(view["shape"])
+    return out
 
 
 def _foreign(key: str, host: np.ndarray, map_location) -> Tensor:
@@ -313,12 +341,17 @@ class _Decoder:
         if not isinstance(node["device"], str):
             raise SerializationError(f"tensor {key!r} has device {node['device']!r}; expected a device name")
         dev = _target(key, node["device"], self.map_location)
+        if node.get("complex", False) is not False:
+            if node["complex"] is not True or host.dtype not in (np.float32, np.float64) or host.shape[-1:] != (2,):
+                raise SerializationError(f"tensor {key!r} is marked complex but is not (real, imaginary) pairs of "
+                                         f"float32 or float64 (got {host.dtype} of shape {host.shape})")
+            host = np.ascontiguousarray(host).view(np.complex64 if host.dtype == np.float32 else np.complex128)[..., 0]
         dtype = to_dtype(host.dtype.name)
         if not dev.backend.supports(dtype):
             raise SerializationError(
                 f"tensor {key!r} is {dtype.name}, which {dev} does not support; pass another map_location to lucid.load"
             )
-        if node["requires_grad"] and dtype.kind != "f":
+        if node["requires_grad"] and dtype.kind not in "fc":
             raise SerializationError(f"tensor {key!r} is {dtype.name} but marked requires_grad; only floating "
                                      f"tensors can require gradients")
         t = Tensor(host, device=dev)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 import lucid
-from lucid._backend.numpy_backend import NumpyRandom, draw, strided_diagonal
+from lucid._backend.numpy_backend import NumpyRandom, draw, strided_as_complex, strided_complex_part, strided_diagonal
 from lucid._backend.registry import Backend
 
 DEVICE_TYPE = "strict"
@@ -86,6 +86,12 @@ class StrictBackend(NumpyRandom, Backend):
     def random(self, kind, shape, dtype, index, rng=None, **params):
         params = {k: _np(v) for k, v in params.items()}
         return self._wrap(draw(self._rng if rng is None else rng, kind, shape, np.dtype(dtype.name), **params), index)
+
+    def complex_part(self, x, part):
+        return self._wrap(strided_complex_part(x._array, part), x)
+
+    def as_complex(self, x):
+        return self._wrap(strided_as_complex(x._array), x)
 
 
 def register() -> None:

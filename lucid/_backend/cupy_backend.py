@@ -34,7 +34,7 @@ import threading
 import numpy as np
 
 from .device import BackendUnavailableError
-from .numpy_backend import draw, strided_diagonal
+from .numpy_backend import draw, strided_as_complex, strided_complex_part, strided_diagonal
 from .registry import Backend, fresh_seed
 
 INSTALL_HINT = "install CuPy for your CUDA version: pip install 'lucid[cuda12]' or 'lucid[cuda13]'"
@@ -256,6 +256,12 @@ class CupyBackend(Backend):
 
     def einsum(self, subscripts, *operands):
         return self.cupy.einsum(subscripts, *operands)
+
+    def complex_part(self, x, part):
+        return strided_complex_part(x, part)
+
+    def as_complex(self, x):
+        return strided_as_complex(x)
 
     def seed(self, seed, index: int | None = None):
         """Seed the default generator of ``cuda:index`` with ``seed``, or every device's (device N

@@ -45,13 +45,14 @@ class Device:
         """Resolve the backend the first time one of its attributes is read: ``backend`` (the
         :class:`~lucid.Backend`), ``xp`` (its array namespace), ``native``
         (what ``xp.asarray(..., device=)`` takes), and the hot-path dtype lookups ``dtypes``
-        (native -> lucid DType) and ``floating`` (native floating dtypes)."""
+        (native -> lucid DType) and ``floating`` (native floating and complex dtypes: those autograd
+        differentiates and the math functions take as they are)."""
         if name not in Device._RESOLVED:
             raise AttributeError(name)
         backend = registry.backend_for(self.type)
         self.native = backend.native_device(self.index or 0)  # raises when unusable
         self.backend, self.xp, self.dtypes = backend, backend.xp, backend._from_native
-        self.floating = frozenset(k for k, d in backend._from_native.items() if d.kind == "f")
+        self.floating = frozenset(k for k, d in backend._from_native.items() if d.kind in "fc")
         return getattr(self, name)
 
     def __repr__(self) -> str:

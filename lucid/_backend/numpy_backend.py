@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .registry import Backend, fresh_seed
+
+try:  # bfloat16 for NumPy: the dtype extension JAX maintains
+    from ml_dtypes import bfloat16 as BFLOAT16  # NumPy's bfloat16 type (None without ml_dtypes)
+except ImportError:  # without it lucid.bfloat16 raises "the numpy backend has no bfloat16 dtype"
+    BFLOAT16 = None
 
 try:  # NumPy's error state is a context variable: setting it directly costs a tenth of np.errstate
     from numpy._core._ufunc_config import _extobj_contextvar as _ERROR_STATE
@@ -65,6 +72,11 @@ def draw(rng, kind: str, shape, np_dtype, **params):
         return rng.poisson(params["lam"]).astype(np_dtype, copy=False)
     if kind == "binomial":
         return rng.binomial(params["count"], params["prob"]).astype(np_dtype, copy=False)
+    if kind == "normal" and np.dtype(np_dtype).kind == "c":  # complex normal: real and imaginary parts
+        parts = draw(rng, kind, (*shape, 2), np.float64 if np_dtype == np.complex128 else np.float32)  # of
+        out = (parts[..., 0] + 1j * parts[..., 1]) * math.sqrt(0.5)  # each part of variance 1/2, as PyTorch
+        out = out * params.get("std", 1.0) + params.get("mean", 0.0) if params else out
+        return out.astype(np_dtype, copy=False)
     work = np_dtype if np_dtype in (np.float32, np.float64) else np.float32
     if kind == "normal":
         out = rng.standard_normal(size=shape, dtype=work)
@@ -128,6 +140,9 @@ class NumpyBackend(NumpyRandom, Backend):
 
     def __init__(self):
         super().__init__()
+        if BFLOAT16 is not None:
+            self._to_native[_dt.bfloat16] = BFLOAT16
+            self._from_native[np.dtype(BFLOAT16)] = _dt.bfloat16
         self._init_random()
 
     @staticmethod
@@ -170,6 +185,12 @@ class NumpyBackend(NumpyRandom, Backend):
     def einsum(self, subscripts, *operands):
         return np.einsum(subscripts, *operands, optimize=True)
 
+    def complex_part(self, x, part):
+        return strided_complex_part(x, part)
+
+    def as_complex(self, x):
+        return strided_as_complex(x)
+
     def random(self, kind, shape, dtype, index, rng=None, **params):
         return draw(self._rng if rng is None else rng, kind, shape, self.native_dtype(dtype), **params)
 
@@ -184,3 +205,20 @@ def strided_diagonal(as_strided, x, offset: int, axis1: int, axis2: int):
     shape = tuple(y.shape[i] for i in keep) + (min(y.shape[axis1], y.shape[axis2]),)
     strides = tuple(y.strides[i] for i in keep) + (y.strides[axis1] + y.strides[axis2],)
     return as_strided(y, shape, strides)
+
+
+def strided_complex_part(x, part: str):
+    """``Backend.complex_part`` for arrays with byte strides (NumPy, CuPy): views of ``x``'s memory."""
+    if part == "pairs":  # a new last axis of size 1 is contiguous, so the real dtype can view it as 2
+        return x[..., None].view(x.real.dtype)
+    return x.real if part == "real" else x.imag
+
+
+def strided_as_complex(x):
+    """``Backend.as_complex`` for arrays with byte strides: a view, which needs the pairs adjacent in memory."""
+    complex_dtype = np.complex128 if x.dtype == np.float64 else np.complex64
+    if x.strides[-1] != x.itemsize or any(s % (2 * x.itemsize) for s in x.strides[:-1]):
+        raise RuntimeError(
+            f"view_as_complex needs the last dimension to have stride 1 and the others even strides (in elements), "
+            f"got strides {tuple(s // x.itemsize for s in x.strides)}; call contiguous() first")
+    return x.view(complex_dtype)[..., 0]

@@ -189,6 +189,21 @@ class Backend:
     def einsum(self, subscripts: str, *operands):
         raise NotImplementedError
 
+    def complex_part(self, x, part: str):
+        """``part`` of a complex array: ``"real"``, ``"imag"`` or ``"pairs"`` (both, as a last axis of
+        size 2). Backends with byte strides return views that share ``x``'s memory; this default copies."""
+        xp = self.xp
+        if part == "pairs":
+            return xp.stack([xp.real(x), xp.imag(x)], axis=-1)
+        return xp.real(x) if part == "real" else xp.imag(x)
+
+    def as_complex(self, x):
+        """A real array whose last axis holds (real, imaginary) pairs as a complex array (a view
+        where the backend has byte strides and the pairs are adjacent; this default copies)."""
+        xp = self.xp
+        unit = xp.asarray(1j, dtype=xp.complex128 if x.dtype == xp.float64 else xp.complex64, device=x.device)
+        return x[..., 0] + unit * x[..., 1]
+
     def seed(self, seed: int, index: int | None = None) -> None:
         """Seed the default random generator of device ``index`` with ``seed``, or of every device
         when None (device N then gets ``seed + N``, so devices draw different streams)."""

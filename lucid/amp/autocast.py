@@ -15,8 +15,9 @@ As in PyTorch: float64 tensors are never cast, integer and bool ones neither; th
 ordinary differentiable ``to()`` ops, so gradients reach float32 leaves (parameters) as
 float32; the float16 copy of a parameter is cached for the rest of the outermost autocast
 block (``cache_enabled``) and made again once the parameter changes in place. Run backward
-and the optimizer step outside the block. lucid has no bfloat16, so the dtype is float16 on
-every device (PyTorch's CPU default is bfloat16).
+and the optimizer step outside the block. The dtype is float16 unless ``dtype=lucid.bfloat16``
+is passed, on every device (PyTorch's CPU default is bfloat16; lucid keeps one default; CuPy has
+no bfloat16).
 
 The state is thread-local. While no autocast block is open, ops pay nothing: the hook in
 ``Function.apply`` (:func:`lucid.autograd.register_interceptor`) is registered only while one is.
@@ -115,8 +116,8 @@ class autocast:
     """Mixed precision for a block or a function: ``with autocast("cuda"): ...`` or ``@autocast("cuda")``.
 
     ``device_type``: the device type whose tensors are cast (``"cuda"``, ``"cpu"``, or another
-    registered type); ``dtype``: the lower precision, ``lucid.float16`` (the default and, as
-    lucid has no bfloat16, the only choice); ``enabled=False`` turns autocast off inside the
+    registered type); ``dtype``: the lower precision, ``lucid.float16`` (the default) or
+    ``lucid.bfloat16`` (NumPy only); ``enabled=False`` turns autocast off inside the
     block (it nests); ``cache_enabled``: reuse the float16 copy of each parameter within the
     outermost block. See the module docstring for what is cast.
     """
@@ -130,7 +131,7 @@ class autocast:
         dtype = _dt.float16 if dtype is None else _dt.to_dtype(dtype)
         if dtype.kind != "f" or dtype.itemsize != 2:
             raise ValueError(
-                f"autocast: dtype must be a 16-bit floating dtype (lucid.float16; lucid has no bfloat16), "
+                f"autocast: dtype must be a 16-bit floating dtype (lucid.float16 or lucid.bfloat16), "
                 f"got {dtype.name}"
             )
         self.device_type, self.dtype = kind, dtype

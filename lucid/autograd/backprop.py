@@ -27,6 +27,9 @@ def _root_grads(outputs, grad_outputs, create_graph):
                     f"grad can be created implicitly only for one-element outputs; this output has shape "
                     f"{out.shape}. Pass gradient= (a tensor of that shape), or reduce it first, e.g. out.sum()"
                 )
+            if out.dtype.kind == "c":
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs, this one is "
+                                   f"{out.dtype.name}; take a real loss first (out.abs(), out.real) or pass gradient=")
             g = Tensor._make(out.xp.ones(out._data.shape, dtype=out._data.dtype, device=out._device.native),
                              out._device)
         else:

@@ -148,14 +148,23 @@ class CopySlices(Function):
                 g_base = Tensor._make(self.xp.zeros_like(g._data), self.device)
             return g_base, g if need[1] else None
         if need[0]:
-            g_base = g * self._outside_mask()
+            mask = self._outside_mask()
+            if self.xp.isdtype(mask._data.dtype, "complex floating"):  # each part masked on its own: a write
+                xp = self.xp  # through z.real keeps the imaginary part's gradient
+                parts = [Tensor._make(f(mask._data), self.device) for f in (xp.real, xp.imag)]
+                g_base = g.real * parts[0] + (g.imag * parts[1]) * 1j
+            else:
+                g_base = g * mask
         if need[1]:
             g_value = self.view(g)
         return g_base, g_value
 
     def _outside_mask(self) -> Tensor:
-        """Ones with the base's memory layout, zero inside the region (so the view replays as a view)."""
+        """Ones with the base's memory layout, zero inside the region (so the view replays as a view); for a
+        complex base ``1 + 1j``, so that a view of one part (``z.real``) zeroes only that part."""
         mask = Tensor._make(self.xp.ones_like(self.layout), self.device)
+        if self.xp.isdtype(mask._data.dtype, "complex floating"):  # 1 + 1j: the parts of the region zero apart
+            mask._data = mask._data * (1 + 1j)
         with grad_mode.no_grad():
             region = self.view(mask)
             region._data[...] = 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 from .._tensor import register_methods
 from . import (
     arithmetic,
+    complexes,
     conversion,
     creation,
     elementwise,
@@ -24,10 +25,11 @@ from . import (
     sampling,
     shape,
     softmaxes,
+    spectral,
 )
 
 FAMILIES = (arithmetic, conversion, creation, sampling, elementwise, reduction, shape, indexing, linalg, softmaxes,
-            inplace)
+            inplace, complexes, spectral)
 
 __all__ = []
 for _family in FAMILIES:

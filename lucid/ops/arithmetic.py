@@ -17,9 +17,10 @@ from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
 from ._fast_path import fast_apply
+from .complexes import conj_if_complex
 from .inplace import inplace
 
-_SCALARS = (bool, int, float)
+_SCALARS = (bool, int, float, complex)
 
 
 def unbroadcast(g: Tensor, shape) -> Tensor:
@@ -37,6 +38,8 @@ def _scalar(s):
     """A Python scalar of exact builtin type (NumPy scalars would not be weak)."""
     if type(s) in _SCALARS:
         return s
+    if isinstance(s, complex):
+        return complex(s)
     return bool(s) if isinstance(s, bool) else int(s) if isinstance(s, int) else float(s)
 
 
@@ -86,7 +89,7 @@ def _operands(floating: bool):
             if isinstance(b, Tensor):
                 if a._device is b._device and a._data.dtype != b._data.dtype:
                     common = _tensors_result_type(a, b)
-                    if floating and common.kind != "f":
+                    if floating and common.kind not in "fc":
                         common = _dt.get_default_dtype()
                     a, b = a.to(common), b.to(common)
                 return a, b
@@ -257,7 +260,7 @@ class Mul(_Binary):
     def grads(self, g):
         a, b = self.saved_tensors
         need = self.needs_input_grad
-        return (g * b if need[0] else None), (g * a if need[1] else None)
+        return (g * conj_if_complex(b) if need[0] else None), (g * conj_if_complex(a) if need[1] else None)
 
 
 class Div(_Binary):
@@ -269,8 +272,9 @@ class Div(_Binary):
 
     def grads(self, g):
         a, b = self.saved_tensors
+        b = conj_if_complex(b)  # holomorphic: the gradient takes the conjugate derivative (as in PyTorch)
         ga = g / b
-        return ga, (-ga * a / b if self.needs_input_grad[1] else None)
+        return ga, (-ga * conj_if_complex(a) / b if self.needs_input_grad[1] else None)
 
 
 _PRODUCT_POWERS = 8  # other integer exponents up to this size: products (float32 in float64, rounded once)
@@ -356,6 +360,8 @@ class Pow(_Binary):
         a, b, out = self.saved_tensors
         need = self.needs_input_grad
         ga = gb = None
+        if g._device.dtypes[g._data.dtype].kind == "c":  # complex: the conjugate derivative, as PyTorch
+            a, b, out = (conj_if_complex(v) for v in (a, b, out))
         if need[0]:
             if isinstance(b, Tensor):
                 ga = (g * b * a ** (b - 1)).where(b != 0, 0.0)
@@ -451,7 +457,7 @@ def _overflow_error(name, a, b, error):
 
 
 def _floating(x):
-    if isinstance(x, Tensor) and x._device.dtypes[x._data.dtype].kind != "f":
+    if isinstance(x, Tensor) and x._device.dtypes[x._data.dtype].kind not in "fc":
         return x.to(_dt.get_default_dtype())
     return float(x) if isinstance(x, (bool, int)) else x
 
@@ -556,7 +562,7 @@ def _bitwise(name):
     """The check of a bitwise op on promoted operands: floats raise, as in PyTorch."""
 
     def check(a, b):
-        if (a if isinstance(a, Tensor) else b).dtype.kind == "f":
+        if (a if isinstance(a, Tensor) else b).dtype.kind in "fc":
             raise TypeError(f"{name} needs bool or integer operands, got {_describe(a)} and {_describe(b)}; "
                             f"compare first (x > 0) or cast (x.long())")
 
@@ -572,7 +578,7 @@ bitwise_xor = _nondiff(operator.xor, "bitwise_xor", _bitwise("bitwise_xor"))
 def bitwise_not(x: Tensor) -> Tensor:
     """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
     kind = x.dtype.kind
-    if kind == "f":
+    if kind in "fc":
         raise TypeError(f"~ (bitwise_not) needs a bool or integer tensor, got {x.dtype.name}")
     xp = x.xp
     return Tensor._make(xp.logical_not(x._data) if kind == "b" else xp.bitwise_invert(x._data), x._device)

@@ -23,6 +23,8 @@ class ToCopy(Function):
         return _astype(device.xp, x, device.backend.native_dtype(dtype))
 
     def backward(self, grad):
+        if self.src_dtype.kind != "c" and grad.dtype.kind == "c":  # a real source gets the real part, as PyTorch
+            grad = grad.real
         return grad.to(self.device, self.src_dtype)
 
 
@@ -78,4 +80,5 @@ __all__: list[str] = []
 METHODS = {"to": to, "cpu": cpu, "cuda": cuda, "type": type, "astype": astype} | {
     short: _cast(full) for short, full in {
         "half": "float16", "float": "float32", "double": "float64", "byte": "uint8", "char": "int8",
-        "short": "int16", "int": "int32", "long": "int64", "bool": "bool"}.items()}
+        "short": "int16", "int": "int32", "long": "int64", "bool": "bool", "bfloat16": "bfloat16",
+        "cfloat": "complex64", "cdouble": "complex128"}.items()}

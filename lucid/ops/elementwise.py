@@ -35,6 +35,8 @@ class Pointwise(Function):
 
     def backward(self, g):
         saved = dict(zip(self.save, self.saved_tensors))
+        if g._device.dtypes[g._data.dtype].kind == "c":  # a complex output (abs's is real): PyTorch's g * conj(f'),
+            saved = {k: v.conj() for k, v in saved.items()}  # as f' has real coefficients: f'(conj z) = conj f'(z)
         return self.derivative(saved.get("x"), saved.get("y"), g, **self.params)
 
 
@@ -84,7 +86,7 @@ _TABLE = {
     "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, g: g * x.sinh(), "x"),
     "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, g: g * (1 - y * y), "y"),
     "sigmoid": (lambda xp, x: _sigmoid(xp, x), lambda x, y, g: g * y * (1 - y), "y"),
-    "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * x.sign(), "x"),
+    "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * (x.sgn() if x.dtype.kind == "c" else x.sign()), "x"),
     "neg": (lambda xp, x: -x, lambda x, y, g: -g, ""),
     "reciprocal": (lambda xp, x: 1 / x, lambda x, y, g: -g * y * y, "y"),
     "square": (lambda xp, x: x * x, lambda x, y, g: 2 * g * x, "x"),

@@ -26,6 +26,7 @@ from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, LOWER, Function
 from . import _axes
 from .arithmetic import _coerce, unbroadcast
+from .complexes import conj_if_complex
 from .shape import _dims, cat, movedim
 
 __all__ = ["matmul", "mm", "bmm", "dot", "outer", "tensordot", "einsum", "inverse", "det", "slogdet", "norm"]
@@ -138,8 +139,10 @@ class MatMul(Function):
         try:
             if b.ndim == 2 and a.ndim > 2:  # (..., k) @ (k, p) as one 2-D GEMM: 2x faster on NumPy
                 lead = a.shape[:-1]
-                return xp.reshape(xp.matmul(xp.reshape(a, (math.prod(lead), a.shape[-1])), b), lead + (b.shape[1],))
-            return xp.matmul(a, b)
+                out = xp.reshape(xp.matmul(xp.reshape(a, (math.prod(lead), a.shape[-1])), b), lead + (b.shape[1],))
+            else:
+                out = xp.matmul(a, b)
+            return out if out.dtype == a.dtype else xp.astype(out, a.dtype)  # ml_dtypes' bfloat16 GEMM: float32
         except (ValueError, TypeError) as e:
             raise _matmul_error(tuple(a.shape), tuple(b.shape)) from e
 
@@ -153,6 +156,7 @@ class MatMul(Function):
             shape = g.shape + (1,) if b.ndim == 1 else g.shape
             g = g.reshape(shape[:-1] + (1, shape[-1]) if a.ndim == 1 else shape)
         ga = gb = None
+        a2, b2 = conj_if_complex(a2), conj_if_complex(b2)
         if need[0]:
             ga = unbroadcast(matmul(g, b2.mT), a2.shape).reshape(a.shape)
         if need[1]:
@@ -350,7 +354,7 @@ def _einsum_grad(g, ops, i, subs, out, sizes):
     unique = "".join(dict.fromkeys(sub))
     others = [out] + [s for j, s in enumerate(subs) if j != i]
     kept = "".join(c for c in unique if c in "".join(others))
-    grad = einsum(",".join(others) + "->" + kept, g, *(t for j, t in enumerate(ops) if j != i))
+    grad = einsum(",".join(others) + "->" + kept, g, *(conj_if_complex(t) for j, t in enumerate(ops) if j != i))
     if kept != unique:
         grad = grad.reshape(tuple(sizes[c] if c in kept else 1 for c in unique)).expand(tuple(sizes[c] for c in unique))
     if unique != sub:  # a repeated letter: grad lives on the diagonal, placed by identity matrices
@@ -624,6 +628,8 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     _check_tensor("linalg.vector_norm", x)
     if dtype is not None:
         x = x.to(dtype)
+    if x.dtype.kind == "c":  # the norm of the magnitudes (real), as PyTorch; abs's gradient is PyTorch's sgn
+        x = x.abs()
     _check_float("linalg.vector_norm", x)
     if isinstance(ord, str) or not isinstance(ord, (int, float)):
         raise ValueError(f"linalg.vector_norm: ord must be a number (or inf), got {ord!r}")

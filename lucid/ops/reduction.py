@@ -96,12 +96,13 @@ def _accumulating(x: Tensor, dtype) -> Tensor:
     return x
 
 
-def _floating(x: Tensor, name: str, dtype=None) -> Tensor:
-    """``x`` (cast to ``dtype`` when given), which must be floating, as PyTorch requires."""
+def _floating(x: Tensor, name: str, dtype=None, kinds: str = "f") -> Tensor:
+    """``x`` (cast to ``dtype`` when given), which must be floating (or of the other ``kinds``), as PyTorch
+    requires."""
     _check_tensor(x, name)
     if dtype is not None:
         x = x.to(dtype)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in kinds:
         raise TypeError(
             f"{name} needs a floating tensor, got {x.dtype.name}; pass dtype= or cast first (x.float())"
         )
@@ -254,6 +255,8 @@ class Prod(_Reduce):
 
     def backward(self, g):
         x, y = self.saved_tensors
+        if x.dtype.kind == "c":  # the conjugate derivative, as PyTorch
+            x, y = x.conj(), y.conj()
         g = self.unreduce(g)
         zero = (x == 0).to(x.dtype)
         nonzero = 1 - zero
@@ -423,7 +426,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch); nan over zero elements."""
-    x = _floating(x, "mean", dtype)
+    x = _floating(x, "mean", dtype, "fc")
     return Mean.apply(x, axes=_reduce_axes(x, dim, axis, "mean"), keepdims=_axes.keep(keepdim, keepdims))
 
 
@@ -453,6 +456,10 @@ def _spread(fn, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor
     name = fn.__name__.lower()
     if isinstance(dim, bool):  # PyTorch's legacy var(x, unbiased)
         dim, unbiased = None, dim
+    if isinstance(x, Tensor) and x.dtype.kind == "c":  # as PyTorch: the spread of the parts, summed (real)
+        re, im = (_spread(Var, part, dim, unbiased, keepdim, correction, axis, keepdims) for part in (x.real, x.imag))
+        variance = re + im
+        return variance if fn is Var else variance.sqrt()
     x = _floating(x, name)
     axes = _reduce_axes(x, dim, axis, name)
     correction = _correction(unbiased, correction)

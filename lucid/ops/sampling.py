@@ -29,7 +29,7 @@ def _draw(kind, shape, dt, dev, generator, **params):
 
 def _random(kind, size, dtype, device, requires_grad, generator, default=None, **params):
     dev, dt = _place(dtype, device, default)
-    if kind != "integers" and dt.kind != "f":
+    if kind != "integers" and dt.kind != "f" and not (kind == "normal" and dt.kind == "c"):
         raise TypeError(f"{kind} random numbers need a floating dtype, got {dt.name}")
     return _finish(_draw(kind, size, dt, dev, generator, **params), dev, requires_grad)
 

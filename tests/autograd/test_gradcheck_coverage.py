@@ -630,11 +630,11 @@ FAMILY_MODULES = [importlib.import_module(f.stem)
 def test_gradcheck(cid, fn, specs, gc, needs, device):
     if needs == "cuda" and not lucid.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    if needs == "float16":
+    if needs in ("float16", "bfloat16"):
         try:
-            lucid.zeros(1, dtype=lucid.float16, device=device)
+            lucid.zeros(1, dtype=getattr(lucid, needs), device=device)
         except TypeError:
-            pytest.skip(f"{device} has no float16")
+            pytest.skip(f"{device} has no {needs}")
     rng = np.random.default_rng(zlib.crc32(cid.encode()))
     inputs = [make(rng, device) for make in specs]
     assert gradcheck(fn, inputs, **gc)

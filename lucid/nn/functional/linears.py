@@ -7,6 +7,7 @@ import math
 from ..._tensor import Tensor
 from ...amp.autocast import casts_for
 from ...autograd.function import LOWER, Function
+from ...ops.complexes import conj_if_complex
 
 __all__ = ["linear", "bilinear"]
 
@@ -20,6 +21,8 @@ class LinearFunction(Function):
         xp = self.xp
         lead = tuple(x.shape[:-1])
         y = xp.matmul(xp.reshape(x, (math.prod(lead), x.shape[-1])), xp.matrix_transpose(weight))
+        if y.dtype != x.dtype:  # ml_dtypes' bfloat16 GEMM gives float32
+            y = xp.astype(y, x.dtype)
         if bias is not None:
             y += bias
         self.save_for_backward(x, weight)
@@ -29,8 +32,8 @@ class LinearFunction(Function):
         x, weight = self.saved_tensors
         need = self.needs_input_grad
         g2 = g.reshape(-1, weight.shape[0])
-        gx = (g2 @ weight).reshape(x.shape) if need[0] else None
-        gw = g2.mT @ x.reshape(-1, weight.shape[1]) if need[1] else None
+        gx = (g2 @ conj_if_complex(weight)).reshape(x.shape) if need[0] else None
+        gw = g2.mT @ conj_if_complex(x).reshape(-1, weight.shape[1]) if need[1] else None
         gb = g2.sum(dim=0) if need[2] else None
         return gx, gw, gb
 
@@ -48,8 +51,8 @@ def _check_same(name: str, *tensors) -> None:
                 f"{name}: all operands must have the same dtype, got {first.dtype.name} and {t.dtype.name}; "
                 f"cast one of them (e.g. x.to(weight.dtype))"
             )
-    if first.dtype.kind != "f":
-        raise TypeError(f"{name} needs floating tensors, got {first.dtype.name}")
+    if first.dtype.kind not in "fc":
+        raise TypeError(f"{name} needs floating or complex tensors, got {first.dtype.name}")
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

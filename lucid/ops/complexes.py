@@ -1,0 +1,240 @@
+"""Complex numbers: parts, conjugates, polar form and the real <-> complex views, as PyTorch has them.
+
+Gradients follow PyTorch's convention for complex autograd: the gradient of a real loss ``L`` with
+respect to ``z = x + iy`` is ``dL/dx + i dL/dy`` (the conjugate Wirtinger derivative times 2), so
+a holomorphic op's backward multiplies by the *conjugate* of its derivative (``mul``: ``g * conj(b)``).
+``conj`` copies (lucid has no lazy conjugate bit: ``is_conj()`` is always False and ``resolve_conj`` returns
+the tensor itself). ``real``, ``imag`` and ``view_as_real`` are views sharing memory where the backend has
+byte strides (NumPy, CuPy), as in PyTorch; on other backends they are copies.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from .. import dtypes as _dt
+from .._tensor import Tensor
+from ..autograd.function import Function
+from ..autograd.views import view_apply
+
+__all__ = [
+    "real", "imag", "conj", "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "is_complex",
+    "angle", "complex", "polar", "view_as_real", "view_as_complex", "adjoint", "sgn", "isreal", "view_as_real_copy",
+    "view_as_complex_copy",
+]
+
+
+def conj_if_complex(t):
+    """``t`` (a Tensor or a Python scalar) conjugated when complex, ``t`` itself otherwise: what backward
+    formulas multiply by, so that real gradients never pay for a conjugate."""
+    if isinstance(t, Tensor):
+        return Conj.apply(t) if t._device.dtypes[t._data.dtype].kind == "c" else t
+    return t.conjugate() if type(t) is builtins.complex else t  # (this module's complex() hides the builtin)
+
+
+class Conj(Function):
+    """The complex conjugate (a copy); its own adjoint."""
+
+    def forward(self, x):
+        return self.xp.conj(x)
+
+    def backward(self, g):
+        return Conj.apply(g)
+
+
+class ComplexPart(Function):
+    """``part`` (``"real"``, ``"imag"`` or ``"pairs"``: both on a last axis of size 2) of a complex tensor,
+    a view where the backend allows. Backward rebuilds a complex gradient: ``g``, ``i g`` or the pairs."""
+
+    may_copy = True
+
+    def forward(self, x, part):
+        self.part = part
+        return self.backend.complex_part(x, part)
+
+    def backward(self, g):
+        if self.part == "pairs":  # not AsComplex: g may be any layout (broadcast, strided)
+            return Complex.apply(g[..., 0], g[..., 1])
+        zero = g * 0
+        return Complex.apply(g, zero) if self.part == "real" else Complex.apply(zero, g)
+
+
+class AsComplex(Function):
+    """A real tensor of (real, imaginary) pairs on its last axis as a complex tensor (a view where the
+    backend allows)."""
+
+    may_copy = True
+
+    def forward(self, x):
+        return self.backend.as_complex(x)
+
+    def backward(self, g):
+        return ComplexPart.apply(g, part="pairs")
+
+
+class Complex(Function):
+    """``real + i imag`` from two real tensors of one dtype and shape; the gradients are the parts of ``g``."""
+
+    def forward(self, re, im):
+        xp = self.xp
+        dtype = xp.complex128 if re.dtype == xp.float64 else xp.complex64
+        return re + xp.asarray(1j, dtype=dtype, device=self.device.native) * im
+
+    def backward(self, g):
+        need = self.needs_input_grad
+        return (ComplexPart.apply(g, part="real") if need[0] else None,
+                ComplexPart.apply(g, part="imag") if need[1] else None)
+
+
+class Angle(Function):
+    """The argument of each element (for real tensors: 0 or pi, with no gradient, as PyTorch)."""
+
+    def forward(self, x):
+        xp = self.xp
+        self.save_for_backward(x)
+        if xp.isdtype(x.dtype, "complex floating"):
+            return xp.atan2(xp.imag(x), xp.real(x))
+        return xp.where(x < 0, xp.full_like(x, 3.141592653589793), xp.where(xp.isnan(x), x, xp.zeros_like(x)))
+
+    def backward(self, g):
+        (x,) = self.saved_tensors
+        if x.dtype.kind != "c":
+            return g * 0
+        size2 = x.abs() ** 2
+        # d angle: (-y, x) / |z|^2, as one complex number: i z / |z|^2 (0 at the origin, as PyTorch)
+        return (g * 1j) * x / (size2 + (size2 == 0))
+
+
+def _need_complex(x: Tensor, name: str) -> None:
+    if x.dtype.kind != "c":
+        raise RuntimeError(f"{name} expects a complex tensor, got {x.dtype.name} of shape {x.shape}")
+
+
+def real(x: Tensor) -> Tensor:
+    """The real part: a view of a complex tensor (writable, as in PyTorch); a real tensor itself."""
+    return view_apply(ComplexPart, x, part="real") if x.dtype.kind == "c" else x
+
+
+def imag(x: Tensor) -> Tensor:
+    """The imaginary part of a complex tensor, as a view; real tensors have none (an error, as PyTorch)."""
+    _need_complex(x, "imag")
+    return view_apply(ComplexPart, x, part="imag")
+
+
+def view_as_real(x: Tensor) -> Tensor:
+    """A complex tensor as a real one with a last axis of size 2 holding (real, imaginary), sharing memory."""
+    _need_complex(x, "view_as_real")
+    return view_apply(ComplexPart, x, part="pairs")
+
+
+def view_as_complex(x: Tensor) -> Tensor:
+    """A float32/float64 tensor whose last axis (of size 2, stride 1) holds (real, imaginary) as complex."""
+    if x.dtype not in (_dt.float32, _dt.float64) or x.ndim == 0 or x.shape[-1] != 2:
+        raise RuntimeError(
+            f"view_as_complex needs a float32 or float64 tensor whose last dimension has size 2, got "
+            f"{x.dtype.name} of shape {x.shape}")
+    return view_apply(AsComplex, x)
+
+
+def conj(x: Tensor) -> Tensor:
+    """The complex conjugate (a new tensor; lucid has no lazy conjugation); a real tensor itself."""
+    return Conj.apply(x) if x.dtype.kind == "c" else x
+
+
+def is_complex(x: Tensor) -> bool:
+    return x.dtype.kind == "c"
+
+
+def is_conj(x: Tensor) -> bool:
+    """Always False: lucid's ``conj`` is never lazy."""
+    return False
+
+
+def is_neg(x: Tensor) -> bool:
+    """Always False: lucid has no lazy negation."""
+    return False
+
+
+def resolve_conj(x: Tensor) -> Tensor:
+    """``x`` itself (nothing is ever lazily conjugated in lucid)."""
+    return x
+
+
+def angle(x: Tensor) -> Tensor:
+    """The argument of each element, in radians (real tensors: 0 for >= 0, pi for < 0)."""
+    if x.dtype.kind not in "fc":
+        x = x.to(_dt.get_default_dtype())
+    return Angle.apply(x)
+
+
+def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001  (torch.complex)
+    """``real + i imag`` from two float32 (complex64) or float64 (complex128) tensors of one dtype."""
+    if real.dtype != imag.dtype or real.dtype not in (_dt.float32, _dt.float64):
+        raise TypeError(f"complex needs real and imag of one dtype, float32 or float64; got {real.dtype.name} "
+                        f"and {imag.dtype.name}")
+    if real.shape != imag.shape:  # broadcast first (broadcast_to's backward sums the gradient back)
+        shape = (real + imag).shape
+        real, imag = real.broadcast_to(shape), imag.broadcast_to(shape)
+    return Complex.apply(real, imag)
+
+
+def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002  (torch's argument names)
+    """The complex tensor ``abs * (cos(angle) + i sin(angle))``."""
+    return complex(abs * angle.cos(), abs * angle.sin())
+
+
+def adjoint(x: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dimensions (``mH``)."""
+    return conj(x.mT)
+
+
+def sgn(x: Tensor) -> Tensor:
+    """``x / |x|`` for complex tensors (0 where ``x`` is 0), the sign for real ones (differentiable as PyTorch's)."""
+    if x.dtype.kind != "c":
+        return x.sign()
+    size = x.abs()
+    zero = size == 0
+    return (x / (size + zero)) * ~zero
+
+
+def isreal(x: Tensor) -> Tensor:
+    """Where the elements have no imaginary part (all True for real tensors)."""
+    if x.dtype.kind != "c":
+        return Tensor._make(x.xp.ones(x.shape, dtype=x.xp.bool, device=x._device.native), x._device)
+    return imag(x).detach() == 0
+
+
+def view_as_real_copy(x: Tensor) -> Tensor:
+    """:func:`view_as_real` as a new tensor (no shared memory)."""
+    return view_as_real(x).clone()
+
+
+def view_as_complex_copy(x: Tensor) -> Tensor:
+    """:func:`view_as_complex` as a new tensor (no shared memory)."""
+    return view_as_complex(x).clone()
+
+
+conj_physical = conj
+resolve_neg = resolve_conj
+
+
+def _as_python_complex(x: Tensor) -> builtins.complex:
+    """``complex(t)`` of a one-element tensor (a sync point on GPUs)."""
+    return builtins.complex(x.item())
+
+
+def _real_setter(x: Tensor, value) -> None:
+    real(x).copy_(value)
+
+
+def _imag_setter(x: Tensor, value) -> None:
+    imag(x).copy_(value)
+
+
+METHODS = {
+    "real": property(real, _real_setter), "imag": property(imag, _imag_setter), "conj": conj,
+    "conj_physical": conj_physical, "resolve_conj": resolve_conj, "resolve_neg": resolve_neg, "is_conj": is_conj,
+    "is_neg": is_neg, "is_complex": is_complex, "angle": angle, "adjoint": adjoint, "mH": property(adjoint),
+    "H": property(adjoint), "sgn": sgn, "isreal": isreal, "__complex__": _as_python_complex,
+}
+INPLACE = ("sgn", "conj_physical")

@@ -1,0 +1,114 @@
+"""bfloat16 (NumPy through ml_dtypes) against PyTorch: promotion, casts, math, printing, files, autocast; a
+clear TypeError on backends without it (array-api-strict)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import numpy as np
+import pytest
+
+import lucid
+from lucid import dtypes as _dt
+
+torch = pytest.importorskip("torch")
+
+NAMES = ["bool", "uint8", "int8", "int64", "float16", "bfloat16", "float32", "float64", "complex64", "complex128"]
+
+
+@pytest.fixture
+def bf16_device(device):
+    if not device.backend.supports(lucid.bfloat16):
+        with pytest.raises(TypeError, match=f"the {device.backend.name} backend has no bfloat16 dtype"):
+            lucid.ones(2, dtype=lucid.bfloat16, device=device)
+        with pytest.raises(TypeError, match="no bfloat16"):
+            lucid.ones(2, device=device).bfloat16()
+        pytest.skip(f"{device} has no bfloat16 (and says so)")
+    return device
+
+
+def _close(lucid_t, torch_t, rtol=0.0):
+    got = lucid_t.detach().float().numpy(force=True)
+    want = torch_t.detach().float().numpy()
+    assert lucid_t.dtype.name == str(torch_t.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=0)
+
+
+@pytest.mark.parametrize(("a", "b"), [(a, "bfloat16") for a in NAMES] + [("bfloat16", b) for b in NAMES])
+def test_promotion_matches_torch(a, b):
+    got = _dt.promote_types(_dt.to_dtype(a), _dt.to_dtype(b))
+    assert got.name == str(torch.promote_types(getattr(torch, a), getattr(torch, b))).removeprefix("torch.")
+
+
+def test_names_resolve():
+    assert _dt.to_dtype("bfloat16") is lucid.bfloat16 is _dt.to_dtype("torch.bfloat16")
+    assert lucid.bfloat16.is_floating_point and lucid.bfloat16.itemsize == 2
+    assert repr(lucid.bfloat16) == "lucid.bfloat16"
+
+
+@pytest.mark.parametrize(("other", "zero_dim"), itertools.product(["float16", "float32", "int64", "bool"], [0, 1]))
+def test_mixed_operands_match_torch(bf16_device, other, zero_dim):
+    values = [1.5, -2.25, 3.0]
+    lb, tb = lucid.tensor(values, device=bf16_device).bfloat16(), torch.tensor(values).bfloat16()
+    shape = () if zero_dim else (3,)
+    lo = lucid.full(shape, 2, dtype=other, device=bf16_device)
+    to = torch.full(shape, 2, dtype=getattr(torch, other))
+    _close(lb + lo, tb + to)
+    _close(lb * 2.5, tb * 2.5)
+
+
+def test_casts_round_as_torch(bf16_device):
+    x = np.random.default_rng(0).standard_normal(1000) * 100
+    _close(lucid.tensor(x, device=bf16_device).bfloat16(), torch.tensor(x).bfloat16())
+    _close(lucid.tensor(x, device=bf16_device).to(lucid.bfloat16).double(), torch.tensor(x).bfloat16().double())
+
+
+def test_math_matches_torch(bf16_device):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((8, 16)), rng.standard_normal((16, 4))
+    la, lb = lucid.tensor(a, device=bf16_device).bfloat16(), lucid.tensor(b, device=bf16_device).bfloat16()
+    ta, tb = torch.tensor(a).bfloat16(), torch.tensor(b).bfloat16()
+    _close(la * la + 1, ta * ta + 1)
+    _close(la.exp(), ta.exp(), rtol=1e-2)
+    _close(la @ lb, ta @ tb, rtol=2e-2)  # both accumulate in float32 and round once; summation orders differ
+    assert (la @ lb).dtype is lucid.bfloat16
+
+
+def test_gradients_flow_through_bfloat16(bf16_device):
+    x = lucid.tensor([0.5, -1.0, 2.0], device=bf16_device, requires_grad=True)
+    t = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    (x.bfloat16() ** 2).sum().backward()
+    (t.bfloat16() ** 2).sum().backward()
+    _close(x.grad, t.grad)
+
+
+def test_printing(bf16_device):
+    text = repr(lucid.tensor([1.0, 2.5], device=bf16_device).bfloat16())
+    assert text.startswith("Tensor([1. , 2.5]") and text.endswith("dtype=lucid.bfloat16)")
+
+
+def test_save_and_load_as_bf16(bf16_device):
+    t = lucid.tensor([1.0, -2.5, 3.25], device=bf16_device).bfloat16()
+    f = io.BytesIO()
+    lucid.save({"w": t}, f)
+    data = f.getvalue()
+    assert b'"BF16"' in data  # safetensors' own bfloat16: other readers get bfloat16 too
+    back = lucid.load(io.BytesIO(data))["w"]
+    assert back.dtype is lucid.bfloat16 and back.device == bf16_device
+    np.testing.assert_array_equal(back.float().numpy(force=True), [1.0, -2.5, 3.25])
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    assert safetensors_torch.load(data)["w"].dtype == torch.bfloat16
+    foreign = lucid.load(io.BytesIO(safetensors_torch.save({"x": torch.arange(3.0).bfloat16()})))["x"]
+    assert foreign.dtype is lucid.bfloat16 and foreign.float().tolist() == [0.0, 1.0, 2.0]
+
+
+def test_autocast_bfloat16(bf16_device):
+    layer = lucid.nn.Linear(4, 3).to(bf16_device)
+    x = lucid.randn(2, 4, device=bf16_device)
+    with lucid.amp.autocast(bf16_device.type, dtype=lucid.bfloat16):
+        y = layer(x)
+        assert y.dtype is lucid.bfloat16
+        z = y.float().softmax(-1)
+    z[:, 0].sum().backward()
+    assert layer.weight.grad.dtype is lucid.float32
