@@ -1,7 +1,9 @@
-"""``lucid.nn.utils``: gradient clipping, parameters as one vector, weight and spectral normalisation."""
+"""``lucid.nn.utils``: gradient clipping, parameters as one vector, weight and spectral normalisation,
+packed sequences (``rnn``)."""
 
 from __future__ import annotations
 
+from . import rnn
 from .clip_grad import clip_grad_norm_, clip_grad_value_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .spectral_norm import remove_spectral_norm, spectral_norm
@@ -9,5 +11,5 @@ from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
     "clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "weight_norm",
-    "remove_weight_norm", "spectral_norm", "remove_spectral_norm",
+    "remove_weight_norm", "spectral_norm", "remove_spectral_norm", "rnn",
 ]
