@@ -23,7 +23,7 @@ from ..parameter import Parameter
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-    "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm",
+    "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "SyncBatchNorm",
 ]
 
 
@@ -126,6 +126,39 @@ class BatchNorm3d(_BatchNorm):
     """Batch normalization over ``(N, C, D, H, W)``; see ``BatchNorm1d``."""
 
     dims = 3
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization over ``(N, C, *)`` whose statistics PyTorch reduces over all processes. lucid
+    runs one process (``lucid.distributed`` is not there yet), where that is exactly ``BatchNorm``;
+    ``process_group`` is kept for compatibility."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
+                 track_running_stats: bool = True, process_group=None, device=None, dtype=None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+        self.process_group = process_group
+
+    def _check_input(self, input: Tensor) -> None:
+        if not isinstance(input, Tensor) or input.ndim < 2:
+            raise ValueError(f"SyncBatchNorm: expected an input (N, C, *) of 2 or more dims, got "
+                             f"{getattr(input, 'shape', input)}")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """``module`` with every ``BatchNorm*d`` in it replaced by a ``SyncBatchNorm`` that shares its
+        parameters and buffers (a BatchNorm given directly is returned converted)."""
+        out = module
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            out = cls(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats,
+                      process_group)
+            if module.affine:
+                out.weight, out.bias = module.weight, module.bias
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                setattr(out, name, getattr(module, name))
+            out.training = module.training
+        for name, child in module.named_children():
+            out.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return out
 
 
 class _InstanceNorm(_NormBase):

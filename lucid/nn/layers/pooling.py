@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 from ..functional import pooling as F
+from ..functional import unpooling
 from .functional_layer import FunctionalLayer
 
 __all__ = [
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
+    "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
 ]
 
 
@@ -138,3 +140,32 @@ class LPPool3d(_LPPoolNd):
     """3-D power-average pooling; see ``lucid.nn.functional.lp_pool3d``."""
 
     function = staticmethod(F.lp_pool3d)
+
+
+class _MaxUnpoolNd(FunctionalLayer):
+    shown = ("kernel_size", "stride", "padding")
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__(kernel_size=kernel_size, stride=stride if stride is not None else kernel_size,
+                         padding=padding)
+
+    def forward(self, input, indices, output_size=None):
+        return self.function(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool1d``; see ``lucid.nn.functional.max_unpool1d``."""
+
+    function = staticmethod(unpooling.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool2d``; see ``lucid.nn.functional.max_unpool2d``."""
+
+    function = staticmethod(unpooling.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool3d``; see ``lucid.nn.functional.max_unpool3d``."""
+
+    function = staticmethod(unpooling.max_unpool3d)
