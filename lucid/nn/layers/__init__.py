@@ -10,6 +10,7 @@ from . import (
     conv,
     dropout,
     embedding,
+    lazy,
     linear,
     loss,
     normalization,
@@ -21,7 +22,7 @@ from . import (
 
 __all__: list[str] = []
 for _family in (activation, linear, dropout, embedding, loss, conv, pooling, normalization, resample, attention,
-                transformer, rnn):
+                transformer, rnn, lazy):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)
