@@ -27,7 +27,7 @@ LAYERS = [
     ("nn", ["lucid.nn"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils"]),
     ("datasets", ["lucid.datasets"]),
-    ("applications", ["lucid", "lucid.examples", "lucid._stubgen"]),
+    ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid._functional_aliases"]),
 ]
 
 

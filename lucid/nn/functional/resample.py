@@ -178,22 +178,26 @@ def channel_shuffle(input, groups):
     return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
 
 
-def _deprecated_upsample(name: str, mode: str | None, align_corners):
-    def upsample(input, size=None, scale_factor=None, *args):
-        warnings.warn(f"nn.functional.{name} is deprecated. Use nn.functional.interpolate instead.", stacklevel=2)
-        if mode is None:  # upsample(input, size, scale_factor, mode, align_corners)
-            return interpolate(input, size, scale_factor, *args)
-        return interpolate(input, size, scale_factor, mode=mode, align_corners=align_corners)
-
-    upsample.__name__ = upsample.__qualname__ = name
-    upsample.__doc__ = ("Deprecated alias of ``interpolate`` (warns, as PyTorch)"
-                        + (f": ``mode={mode!r}``, ``align_corners={align_corners}``." if mode else "."))
-    return upsample
+def _deprecated(name: str) -> None:
+    warnings.warn(f"nn.functional.{name} is deprecated. Use nn.functional.interpolate instead.", stacklevel=3)
 
 
-upsample = _deprecated_upsample("upsample", None, None)
-upsample_nearest = _deprecated_upsample("upsample_nearest", "nearest", None)
-upsample_bilinear = _deprecated_upsample("upsample_bilinear", "bilinear", True)
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of ``interpolate`` (warns, as PyTorch)."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode="nearest")`` (warns, as PyTorch)."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode="bilinear", align_corners=True)`` (warns, as PyTorch)."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # ---- affine grids and grid sampling -------------------------------------------------------------
