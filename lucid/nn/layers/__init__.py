@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from . import (
     activation,
+    adaptive,
     attention,
     conv,
     dropout,
@@ -14,6 +15,7 @@ from . import (
     linear,
     loss,
     normalization,
+    parallel,
     pooling,
     resample,
     rnn,
@@ -22,7 +24,7 @@ from . import (
 
 __all__: list[str] = []
 for _family in (activation, linear, dropout, embedding, loss, conv, pooling, normalization, resample, attention,
-                transformer, rnn, lazy):
+                transformer, rnn, lazy, adaptive, parallel):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)
