@@ -4,7 +4,8 @@
 Most are the functional op itself (``ALIASES``). Where PyTorch's top-level form has another signature
 the wrapper below takes PyTorch's: required ``train`` for the dropouts, ``batch_norm``/``instance_norm``
 with the weight and bias before the running statistics, ``embedding(weight, indices)``, the losses'
-integer ``reduction`` (0 none, 1 mean, 2 sum), ``grid_sampler``'s integer modes, and
+integer ``reduction`` (0 none, 1 mean, 2 sum; PyTorch's top-level functions default
+to 0, whatever their signature text says, and so do these), ``grid_sampler``'s integer modes, and
 ``adaptive_max_pool1d`` returning ``(values, indices)``. ``embedding_bag``, whose top-level form also
 returns PyTorch's internal bag bookkeeping, is not provided.
 """
@@ -96,29 +97,29 @@ def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool =
                        scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)
 
 
-def kl_div(input, target, reduction=1, log_target: bool = False):
+def kl_div(input, target, reduction=0, log_target: bool = False):
     return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=1):
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
     return F.binary_cross_entropy_with_logits(input, target, weight, reduction=_reduction(reduction),
                                               pos_weight=pos_weight)
 
 
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction=1):
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, reduction=0):
     return F.cosine_embedding_loss(input1, input2, target, margin, reduction=_reduction(reduction))
 
 
-def hinge_embedding_loss(input, target, margin: float = 1.0, reduction=1):
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction=0):
     return F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
 
 
-def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction=1):
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, reduction=0):
     return F.margin_ranking_loss(input1, input2, target, margin, reduction=_reduction(reduction))
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2, eps: float = 1e-6,
-                        swap: bool = False, reduction=1):
+                        swap: bool = False, reduction=0):
     return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap, reduction=_reduction(reduction))
 
 
@@ -126,7 +127,7 @@ def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float, red
     return F.poisson_nll_loss(input, target, log_input, full, eps=eps, reduction=_reduction(reduction))
 
 
-def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction=1,
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction=0,
              zero_infinity: bool = False):
     return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, _reduction(reduction), zero_infinity)
 

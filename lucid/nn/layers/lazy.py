@@ -159,7 +159,8 @@ class _LazyConv(LazyModuleMixin):
 
 
 class _LazyNorm(LazyModuleMixin):
-    """``BatchNorm*``/``InstanceNorm*`` whose ``num_features`` comes from the first input."""
+    """``BatchNorm*``/``InstanceNorm*`` whose ``num_features`` comes from the first input (for an unbatched
+    instance-norm input, its dim 0: PyTorch reads dim 1 there and then rejects the input)."""
 
     def __init__(self, eps: float = 1e-5, momentum=0.1, affine: bool = True, track_running_stats: bool = True,
                  device=None, dtype=None) -> None:
