@@ -128,3 +128,15 @@ def _quiet(fn):
 add("F.upsample", _quiet(lambda x: F.upsample(x, scale_factor=2, mode="linear")), N(1, 2, 3))
 add("F.upsample_nearest", _quiet(lambda x: F.upsample_nearest(x, size=(4, 6))), N(1, 1, 2, 3))
 add("F.upsample_bilinear", _quiet(lambda x: F.upsample_bilinear(x, scale_factor=2)), N(1, 1, 2, 3))
+
+# -- fractional max pooling (fixed window positions) ------------------------------------------------------------
+add("F.fractional_max_pool2d", lambda x, s: F.fractional_max_pool2d(x, 2, (3, 2), _random_samples=s),
+    DISTINCT(1, 2, 5, 4), CONST(U(1, 2, 2, lo=0.0, hi=1.0)))
+add("F.fractional_max_pool2d_with_indices",
+    lambda x, s: F.fractional_max_pool2d_with_indices(x, 2, output_ratio=0.5, _random_samples=s)[0],
+    DISTINCT(1, 2, 6, 4), CONST(U(1, 2, 2, lo=0.0, hi=1.0)))
+add("F.fractional_max_pool3d", lambda x, s: F.fractional_max_pool3d(x, 2, (2, 2, 3), _random_samples=s),
+    DISTINCT(1, 1, 4, 3, 4), CONST(U(1, 1, 3, lo=0.0, hi=1.0)))
+add("F.fractional_max_pool3d_with_indices",
+    lambda x, s: F.fractional_max_pool3d_with_indices(x, (2, 1, 2), (2, 3, 2), _random_samples=s)[0],
+    DISTINCT(1, 1, 4, 3, 4), CONST(U(1, 1, 3, lo=0.0, hi=1.0)))

@@ -1,6 +1,7 @@
 """The nnx additions against PyTorch: top-level functional forms (torch's signatures), max unpooling and
 the ``*_with_indices`` pools, channel shuffle, deprecated aliases (they warn), SyncBatchNorm, NLLLoss2d,
-lazy layers, AdaptiveLogSoftmaxWithLoss, DataParallel/Container and the nn.utils extras (norms, fusion)."""
+fractional max pooling, lazy layers, AdaptiveLogSoftmaxWithLoss, DataParallel/Container and the nn.utils
+extras (norms, fusion)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,8 @@ def test_top_level_inplace_forms_and_tensor_methods(device, rng):
         np.testing.assert_allclose(host(ours), theirs.numpy(), rtol=1e-12)
     ours, theirs = make(a, device), torch.tensor(a)
     np.testing.assert_allclose(host(ours.hardshrink(0.4)), theirs.hardshrink(0.4).numpy())
-    np.testing.assert_allclose(host(ours.prelu(make([0.2], device))), theirs.prelu(torch.tensor([0.2], dtype=torch.float64)).numpy())
+    slope = torch.tensor([0.2], dtype=torch.float64)
+    np.testing.assert_allclose(host(ours.prelu(make([0.2], device))), theirs.prelu(slope).numpy())
     assert ours.relu_() is ours and host(ours).min() == 0.0
     with pytest.raises(TypeError):
         lucid.dropout(ours, 0.5)  # train is required, as in torch
@@ -128,8 +130,9 @@ def test_deprecated_aliases_warn_and_match(device, rng):
                          ("upsample_bilinear", {"scale_factor": 2})):
         with pytest.warns(UserWarning, match="interpolate"):
             got = getattr(F, name)(make(x, device), **kwargs)
-        np.testing.assert_allclose(host(got), getattr(torch.nn.functional, name)(torch.tensor(x), **kwargs).numpy(),
-                                   rtol=1e-12)
+        with pytest.warns(UserWarning):  # torch's own warning
+            want = getattr(torch.nn.functional, name)(torch.tensor(x), **kwargs)
+        np.testing.assert_allclose(host(got), want.numpy(), rtol=1e-12)
     w = lucid.empty(3, 4)
     with pytest.warns(FutureWarning, match="nn.init.constant_"):
         assert nn.init.constant(w, 0.25) is w
@@ -321,3 +324,41 @@ def test_skip_init_and_memory_format(device):
         utils.skip_init(nn.ReLU)
     assert utils.convert_conv2d_weight_memory_format(layer, None) is layer
     assert utils.convert_conv3d_weight_memory_format(layer, None) is layer
+
+
+# ---- fractional max pooling ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("nd, shape, kernel, out", [(2, (2, 3, 9, 7), (2, 3), (4, 3)), (2, (3, 10, 10), 3, (8, 8)),
+                                                    (3, (1, 2, 6, 7, 8), 2, (3, 4, 5))])
+def test_fractional_max_pool_matches_torch(device, rng, nd, shape, kernel, out):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal(shape)
+    samples = rng.uniform(0, 1, (1 if len(shape) == nd + 1 else shape[0], shape[-nd - 1], nd))
+    ours = getattr(nn, f"FractionalMaxPool{nd}d")(kernel, out, return_indices=True,
+                                                  _random_samples=make(samples, device))
+    theirs = getattr(torch.nn, f"FractionalMaxPool{nd}d")(kernel, out, return_indices=True,
+                                                          _random_samples=torch.tensor(samples))
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["_random_samples"]
+    (y, idx), (t_y, t_idx) = ours(make(x, device)), theirs(torch.tensor(x))
+    np.testing.assert_array_equal(host(y), t_y.numpy())
+    np.testing.assert_array_equal(host(idx), t_idx.numpy())
+    lx, tx = make(x, device, grad=True), torch.tensor(x, requires_grad=True)
+    g = rng.standard_normal(t_y.shape)
+    (ours(lx)[0] * make(g, device)).sum().backward()
+    (theirs(tx)[0] * torch.tensor(g)).sum().backward()
+    np.testing.assert_array_equal(host(lx.grad), tx.grad.numpy())
+    ratio = getattr(F, f"fractional_max_pool{nd}d")(make(x, device), kernel, output_ratio=0.5)
+    assert ratio.shape == tuple(shape[:-nd]) + tuple(int(n * 0.5) for n in shape[-nd:])
+
+
+def test_fractional_max_pool_errors(device):
+    with pytest.raises(ValueError, match="either an output size"):
+        nn.FractionalMaxPool2d(2)
+    with pytest.raises(ValueError, match="only one"):
+        nn.FractionalMaxPool2d(2, 3, 0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.FractionalMaxPool2d(2, output_ratio=1.5)
+    with pytest.raises(ValueError, match="does not fit"):
+        F.fractional_max_pool2d(lucid.zeros(1, 1, 4, 4, device=device), 2, (4, 4))
+    with pytest.raises(ValueError, match="_random_samples"):
+        F.fractional_max_pool2d(lucid.zeros(1, 1, 4, 4, device=device), 2, (2, 2),
+                                _random_samples=lucid.zeros(1, 1, 3, device=device))

@@ -1,12 +1,15 @@
-"""``max_unpool1/2/3d`` (the partial inverse of max pooling) and the ``*_with_indices`` forms of the
-max pools, as ``torch.nn.functional``."""
+"""``max_unpool1/2/3d`` (the partial inverse of max pooling), the ``*_with_indices`` forms of the max
+pools and fractional max pooling, as ``torch.nn.functional``."""
 
 from __future__ import annotations
 
 import math
 
 from ..._tensor import Tensor
-from ...ops.creation import zeros
+from ...autograd.grad_mode import no_grad
+from ...dtypes import int64
+from ...ops.creation import arange, full, rand, zeros
+from ...ops.shape import cat
 from .conv import batched, ntuple
 from .pooling import (
     adaptive_max_pool1d,
@@ -15,12 +18,15 @@ from .pooling import (
     max_pool1d,
     max_pool2d,
     max_pool3d,
+    row_major_steps,
 )
 
 __all__ = [
     "max_unpool1d", "max_unpool2d", "max_unpool3d",
     "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
     "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
+    "fractional_max_pool2d", "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
 ]
 
 
@@ -85,3 +91,72 @@ max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices = (
     _with_indices(p) for p in (max_pool1d, max_pool2d, max_pool3d))
 adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices = (
     _with_indices(p) for p in (adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d))
+
+
+# ---- fractional max pooling (Graham, 2014) --------------------------------------------------------------------
+def _fractional_starts(sample: Tensor, size: int, out: int, kernel: int) -> Tensor:
+    """The first input position of each of the ``out`` windows (``(N, C, out)`` int64), PyTorch's pseudo-random
+    sequence: ``floor((i + u) * alpha) - floor(u * alpha)`` with ``alpha = (size - kernel) / (out - 1)``,
+    the last window ending at the input's end."""
+    last = full(sample.shape + (1,), size - kernel, dtype=int64, device=sample.device)
+    if out == 1:
+        return last
+    alpha = (size - kernel) / (out - 1)
+    u = sample.unsqueeze(-1)
+    i = arange(out - 1, dtype=sample.dtype, device=sample.device)
+    starts = ((i + u) * alpha).floor() - (u * alpha).floor()
+    return cat([starts.long(), last], dim=-1)
+
+
+def _fractional_max_pool(nd, input, kernel_size, output_size, output_ratio, return_indices, _random_samples):
+    name = f"fractional_max_pool{nd}d"
+    x, was_batched = batched(input, nd, name)
+    kernel = ntuple(kernel_size, nd, f"{name}: kernel_size", 1)
+    spatial = tuple(x.shape[2:])
+    if output_size is None:
+        if output_ratio is None:
+            raise ValueError(f"{name}: give output_size or output_ratio")
+        ratio = output_ratio if isinstance(output_ratio, (tuple, list)) else (output_ratio,) * nd
+        output_size = tuple(int(n * r) for n, r in zip(spatial, ratio))
+    out = ntuple(output_size, nd, f"{name}: output_size", 1)
+    if any(o + k - 1 > n for o, k, n in zip(out, kernel, spatial)):
+        raise ValueError(f"{name}: output_size {out} with kernel {kernel} does not fit the input size {spatial}")
+    n, c = x.shape[:2]
+    samples = (rand(n, c, nd, dtype=x.dtype, device=x.device) if _random_samples is None else _random_samples)
+    if tuple(samples.shape) != (n, c, nd):
+        raise ValueError(f"{name}: _random_samples must have shape {(n, c, nd)}, got {tuple(samples.shape)}")
+    order = (1, 0) if nd == 2 else tuple(range(nd))  # PyTorch: sample 0 is the width's in 2-D, time's in 3-D
+    with no_grad():
+        flat = 0
+        for d, (size, o, k, step) in enumerate(zip(spatial, out, kernel, row_major_steps(spatial))):
+            starts = _fractional_starts(samples[:, :, order[d]].detach(), size, o, k)  # (N, C, o)
+            pos = starts.unsqueeze(-1) + arange(k, device=x.device)  # (N, C, o, k)
+            shape = [n, c] + [1] * (2 * nd)
+            shape[2 + d], shape[2 + nd + d] = o, k
+            flat = flat + pos.reshape(shape) * step
+        flat = flat.reshape(n, c, math.prod(out), math.prod(kernel))
+        planes = x.detach().reshape(n, c, -1)
+        windows = planes.gather(2, flat.reshape(n, c, -1)).reshape(flat.shape)
+        index = flat.gather(3, windows.argmax(dim=3, keepdim=True)).squeeze(3)  # the first maximum, as PyTorch
+    y = x.reshape(n, c, -1).gather(2, index).reshape((n, c) + out)
+    result = (y, index.reshape((n, c) + out)) if return_indices else y
+    if was_batched:
+        return result
+    return tuple(r.squeeze(0) for r in result) if return_indices else result.squeeze(0)
+
+
+def _fractional_fn(nd, with_indices: bool):
+    def pool(input, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+        return _fractional_max_pool(nd, input, kernel_size, output_size, output_ratio,
+                                    return_indices or with_indices, _random_samples)
+
+    pool.__name__ = pool.__qualname__ = f"fractional_max_pool{nd}d" + ("_with_indices" if with_indices else "")
+    pool.__doc__ = (
+        f"{nd}-D fractional max pooling: ``kernel_size`` windows at pseudo-random positions (from ``_random_samples`` "
+        f"``(N, C, {nd})`` in [0, 1), drawn when not given) giving ``output_size`` (or ``output_ratio`` of the input)."
+    )
+    return pool
+
+
+fractional_max_pool2d, fractional_max_pool3d = (_fractional_fn(d, False) for d in (2, 3))
+fractional_max_pool2d_with_indices, fractional_max_pool3d_with_indices = (_fractional_fn(d, True) for d in (2, 3))
