@@ -239,6 +239,16 @@ def test_lazy_linear_initialises_and_trains(device, rng):
     assert type(buffer) is nn.Buffer and buffer.shape == (2, 3)
 
 
+def test_lazy_layer_loads_a_state_dict_before_its_first_forward(device, rng):
+    source = nn.Sequential(nn.Linear(5, 3), nn.BatchNorm1d(3)).to(device)
+    lazy = nn.Sequential(nn.LazyLinear(3), nn.LazyBatchNorm1d()).to(device)
+    lazy.load_state_dict(source.state_dict())
+    assert lazy[0].weight.shape == (3, 5) and type(lazy[0]).__name__ == "LazyLinear"
+    x = lucid.randn(4, 5, device=device)
+    np.testing.assert_allclose(host(lazy(x)), host(source(x)), rtol=1e-6)  # the loaded values, not re-drawn
+    assert type(lazy[0]) is nn.Linear and lazy[0].in_features == 5
+
+
 def test_lazy_instance_norm_unbatched(device):
     """PyTorch reads num_features from dim 1 even of unbatched input (then fails); lucid reads the channels."""
     norm = nn.LazyInstanceNorm1d(affine=True, device=device)

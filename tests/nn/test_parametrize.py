@@ -103,6 +103,15 @@ def test_register_errors_leave_module_unchanged(device):
         P.register_parametrization(layer, "weight", Shrink())
     with pytest.raises(ValueError, match="no parameter, buffer"):
         P.register_parametrization(layer, "nothing", Double())
+
+    class HalfShrink(Shrink):  # right_inverse runs, then the shape check fails: the original stays as it was
+        def right_inverse(self, x):
+            return x * 0
+
+    before = host(layer.weight).copy()
+    with pytest.raises(ValueError, match="keep the tensor's shape"):
+        P.register_parametrization(layer, "weight", HalfShrink())
+    np.testing.assert_array_equal(host(layer.weight), before)
     assert type(layer) is nn.Linear and list(layer.state_dict()) == ["weight", "bias"]
     P.register_parametrization(layer, "weight", Shrink(), unsafe=True)
     assert layer.weight.shape == (1, 2)

@@ -5,7 +5,8 @@
 The input size (``in_features``, ``in_channels``, ``num_features``) is read from the first input: a
 forward pre-hook materialises the parameters and buffers with that shape (the same objects, now
 ordinary Parameters/Buffers), initialises them as the eager layer does, and the module becomes that
-layer (``LazyLinear`` -> ``Linear``). Build optimizers after that first (dry) run.
+layer (``LazyLinear`` -> ``Linear``). Build optimizers after that first (dry) run. ``load_state_dict``
+before it materialises them with the checkpoint's shapes and values instead.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class LazyModuleMixin:
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._initialize_hook = self.register_forward_pre_hook(_infer_parameters)
+        self._load_hook = self.register_load_state_dict_pre_hook(_materialize_from_state_dict)
 
     def has_uninitialized_params(self) -> bool:
         """Whether a parameter or buffer of this module is still uninitialised."""
@@ -87,6 +89,8 @@ class LazyModuleMixin:
         if not isinstance(input, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got {type(input).__name__}")
         self._infer(input)
+        if not self.has_uninitialized_params():  # loaded from a state dict: keep those values
+            return
         with no_grad():
             for table, shapes in (("_parameters", self._param_shapes()), ("_buffers", self._buffer_shapes())):
                 for name, t in getattr(self, table).items():
@@ -98,9 +102,21 @@ class LazyModuleMixin:
 def _infer_parameters(module, args) -> None:
     module.initialize_parameters(*args)
     module._initialize_hook.remove()
-    del module._initialize_hook
+    module._load_hook.remove()
+    del module._initialize_hook, module._load_hook
     if module.cls_to_become is not None:
         module.__class__ = module.cls_to_become
+
+
+def _materialize_from_state_dict(module, state_dict, prefix, *args) -> None:
+    """Give each uninitialised tensor the shape of its entry in ``state_dict`` (as PyTorch), so the load
+    copies into it; the module becomes its eager layer on the first forward."""
+    with no_grad():
+        for table in ("_parameters", "_buffers"):
+            for name, t in getattr(module, table).items():
+                value = state_dict.get(prefix + name)
+                if isinstance(t, _Uninitialized) and isinstance(value, Tensor):
+                    t.materialize(value.shape)
 
 
 def _channels(module, input: Tensor) -> int:

@@ -74,6 +74,15 @@ class ParametrizationList(ModuleList):
                     new = module.right_inverse(new)
         self.is_tensor = isinstance(new, Tensor)
         self.ntensors = 1 if self.is_tensor else len(new)
+        if not self.is_tensor and not all(isinstance(t, Tensor) for t in new):
+            raise ValueError("register_parametrization: right_inverse must return a Tensor or a sequence of Tensors")
+        if not unsafe:  # checked on the new values before the original is written: an error changes nothing
+            with no_grad():
+                z = self._chain((new,) if self.is_tensor else tuple(new))
+            if not isinstance(z, Tensor) or z.shape != original.shape or z.dtype != original.dtype:
+                got = f"shape {z.shape} and dtype {z.dtype}" if isinstance(z, Tensor) else type(z).__name__
+                raise ValueError(f"register_parametrization: the parametrization must keep the tensor's shape "
+                                 f"{original.shape} and dtype {original.dtype}, got {got} (pass unsafe=True to allow)")
         if self.is_tensor:
             _assign(original, new, "register_parametrization")
             if isinstance(original, Parameter):
@@ -82,16 +91,7 @@ class ParametrizationList(ModuleList):
                 self.register_buffer("original", original)
         else:
             for i, tensor in enumerate(new):
-                if not isinstance(tensor, Tensor):
-                    raise ValueError(f"register_parametrization: right_inverse returned a sequence holding a "
-                                     f"{type(tensor).__name__}; it must hold Tensors")
                 _register_original(self, f"original{i}", original, tensor)
-        if not unsafe:
-            z = self()
-            if not isinstance(z, Tensor) or z.shape != original.shape or z.dtype != original.dtype:
-                got = f"shape {z.shape} and dtype {z.dtype}" if isinstance(z, Tensor) else type(z).__name__
-                raise ValueError(f"register_parametrization: the parametrization must keep the tensor's shape "
-                                 f"{original.shape} and dtype {original.dtype}, got {got} (pass unsafe=True to allow)")
 
     def right_inverse(self, value: Tensor) -> None:
         """Set the original(s) so that the parametrized tensor becomes ``value`` (each parametrization's
@@ -109,14 +109,16 @@ class ParametrizationList(ModuleList):
             for i, tensor in enumerate(value):
                 _assign(getattr(self, f"original{i}"), tensor, "right_inverse")
 
-    def forward(self) -> Tensor:
-        if self.is_tensor:
-            x = self[0](self.original)
-        else:
-            x = self[0](*(getattr(self, f"original{i}") for i in range(self.ntensors)))
+    def _chain(self, originals: tuple) -> Tensor:
+        x = self[0](*originals)
         for module in list(self)[1:]:
             x = module(x)
         return x
+
+    def forward(self) -> Tensor:
+        if self.is_tensor:
+            return self._chain((self.original,))
+        return self._chain(tuple(getattr(self, f"original{i}") for i in range(self.ntensors)))
 
 
 def _parametrized_property(name: str) -> property:
