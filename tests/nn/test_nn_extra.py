@@ -372,3 +372,15 @@ def test_fractional_max_pool_errors(device):
     with pytest.raises(ValueError, match="_random_samples"):
         F.fractional_max_pool2d(lucid.zeros(1, 1, 4, 4, device=device), 2, (2, 2),
                                 _random_samples=lucid.zeros(1, 1, 3, device=device))
+
+
+@pytest.mark.parametrize("size", [2, 3, 5, 8])
+def test_cross_map_lrn2d_values_match_torch(device, rng, size):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 6, 3, 2))
+    ours, theirs = nn.CrossMapLRN2d(size, 0.1, 0.75, 2.0), torch.nn.CrossMapLRN2d(size, 0.1, 0.75, 2.0)
+    np.testing.assert_allclose(host(ours(make(x, device))), theirs(torch.tensor(x)).numpy(), rtol=1e-12)
+    assert repr(ours) == "CrossMapLRN2d(" + theirs.extra_repr() + ")"
+    assert lucid.autograd.gradcheck(ours, [make(x[:1, :, :2, :1], device, grad=True)])  # the forward's derivative
+    with pytest.raises(ValueError, match="4-D"):
+        ours(make(x[0], device))
