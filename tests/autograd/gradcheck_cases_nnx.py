@@ -140,3 +140,9 @@ add("F.fractional_max_pool3d", lambda x, s: F.fractional_max_pool3d(x, 2, (2, 2,
 add("F.fractional_max_pool3d_with_indices",
     lambda x, s: F.fractional_max_pool3d_with_indices(x, (2, 1, 2), (2, 3, 2), _random_samples=s)[0],
     DISTINCT(1, 1, 4, 3, 4), CONST(U(1, 1, 3, lo=0.0, hi=1.0)))
+
+# -- linear cross-entropy (the logits are a Linear's) ------------------------------------------------------------
+add("F.linear_cross_entropy", lambda x, w, b, t: F.linear_cross_entropy(x, w, t, linear_bias=b, label_smoothing=0.1),
+    N(3, 4), N(3, 4), N(3), I([1, 0, 2]))
+add("F.linear_cross_entropy", lambda x, w, t: F.linear_cross_entropy(x, w, t, reduction="sum"),
+    N(2, 4), N(3, 2, 4), I([[0, 1], [2, 2]]), variant="k_dim")

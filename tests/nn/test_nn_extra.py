@@ -384,3 +384,44 @@ def test_cross_map_lrn2d_values_match_torch(device, rng, size):
     assert lucid.autograd.gradcheck(ours, [make(x[:1, :, :2, :1], device, grad=True)])  # the forward's derivative
     with pytest.raises(ValueError, match="4-D"):
         ours(make(x[0], device))
+
+
+@pytest.mark.parametrize("out_features, bias, probabilities", [((), False, False), ((), True, True), ((2, 3), True,
+                                                                                                    False)])
+def test_linear_cross_entropy_matches_torch(device, rng, out_features, bias, probabilities):
+    torch = pytest.importorskip("torch")
+    kwargs = {"out_features": out_features, "bias": bias, "label_smoothing": 0.1,
+              "weight": None if probabilities else rng.uniform(0.5, 1.5, 5)}
+    ours = nn.LinearCrossEntropyLoss(4, 5, **{**kwargs, "weight": None if kwargs["weight"] is None else
+                                              make(kwargs["weight"], device)}, options=nn.LinearCrossEntropyOptions())
+    theirs = torch.nn.LinearCrossEntropyLoss(4, 5, **{**kwargs, "weight": None if kwargs["weight"] is None else
+                                                      torch.tensor(kwargs["weight"])})
+    load_torch(ours, theirs, device)
+    x = rng.standard_normal((3, 4))
+    if probabilities:
+        p = rng.uniform(0.1, 1, (3, 5))
+        target, t_target = make(p / p.sum(1, keepdims=True), device), torch.tensor(p / p.sum(1, keepdims=True))
+    else:
+        t = rng.integers(0, 5, (3, *out_features))
+        target, t_target = lucid.tensor(t, device=device), torch.tensor(t)
+    lx, tx = make(x, device, grad=True), torch.tensor(x, requires_grad=True)
+    loss, t_loss = ours(lx, target), theirs(tx, t_target)
+    np.testing.assert_allclose(host(loss), t_loss.detach().numpy(), rtol=1e-10)
+    loss.backward()
+    t_loss.backward()
+    np.testing.assert_allclose(host(lx.grad), tx.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(host(ours.linear.weight.grad), theirs.linear.weight.grad.numpy(), rtol=1e-10,
+                               atol=1e-14)
+    if probabilities:
+        with pytest.raises(RuntimeError, match="ignore_index"):
+            F.linear_cross_entropy(lx, ours.linear.weight, target, ignore_index=0)
+
+
+def test_factory_kwargs():
+    assert nn.factory_kwargs({"device": "cpu", "factory_kwargs": {"dtype": lucid.float64}}) == {
+        "device": "cpu", "dtype": lucid.float64}
+    assert nn.factory_kwargs(None) == {}
+    with pytest.raises(TypeError, match="unexpected"):
+        nn.factory_kwargs({"size": 3})
+    with pytest.raises(TypeError, match="twice"):
+        nn.factory_kwargs({"dtype": lucid.float32, "factory_kwargs": {"dtype": lucid.float64}})

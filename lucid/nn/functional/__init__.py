@@ -15,6 +15,7 @@ from . import (
     conv,
     dropouts,
     embeddings,
+    linear_losses,
     linears,
     loss,
     normalization,
@@ -25,7 +26,7 @@ from . import (
 
 __all__: list[str] = []
 for _family in (activation, linears, dropouts, embeddings, loss, conv, pooling, normalization, resample, attention,
-                unpooling):
+                unpooling, linear_losses):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)

@@ -13,6 +13,7 @@ from . import (
     embedding,
     lazy,
     linear,
+    linear_loss,
     loss,
     normalization,
     parallel,
@@ -24,7 +25,7 @@ from . import (
 
 __all__: list[str] = []
 for _family in (activation, linear, dropout, embedding, loss, conv, pooling, normalization, resample, attention,
-                transformer, rnn, lazy, adaptive, parallel):
+                transformer, rnn, lazy, adaptive, parallel, linear_loss):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)
