@@ -14,6 +14,7 @@ from ._backend import (
     device,
     register_backend,
 )
+from ._functional_aliases import *  # noqa: F401,F403  (torch.relu, torch.conv2d, ...)
 from ._tensor import Tensor, register_methods, tensor
 from .amp import autocast  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -153,6 +153,11 @@ class Tensor:
     def __array_namespace__(self, api_version=...):
         """The namespace of functions on tensors, as the array API's ``x.__array_namespace__()``: lucid."""
 
+    # ---- registered by lucid._functional_aliases
+    def hardshrink(self, lambd: float = ...) -> Tensor: ...
+    def relu_(self, *args, **kwargs):
+        """In-place ``relu``."""
+
     # ---- registered by lucid.autograd.backprop
     def backward(self, gradient=..., retain_graph=..., create_graph=..., inputs=...) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see :func:`lucid.autograd.backward`)."""
@@ -162,6 +167,14 @@ class Tensor:
         """Whether this tensor shares its base's storage as a view (``t._base`` is the base)."""
     def _refresh_view(self) -> Tensor:
         """Bring a view's history up to date after its base was changed in place (no-op otherwise)."""
+
+    # ---- registered by lucid.nn.functional.activation
+    def prelu(self, weight: Tensor) -> Tensor:
+        """``x`` where positive, else ``weight * x``; ``weight`` has 1 element or one per channel
+        (dimension 1 of the input, as PyTorch).
+        """
+    def relu(self, inplace: bool = ...) -> Tensor:
+        """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch). Integer tensors are accepted."""
 
     # ---- registered by lucid.ops.arithmetic
     def __add__(self, b):

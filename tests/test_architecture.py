@@ -29,7 +29,7 @@ LAYERS = [
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
                             "lucid.distributed.optim"]),
     ("datasets", ["lucid.datasets"]),
-    ("applications", ["lucid", "lucid.examples", "lucid._stubgen"]),
+    ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid._functional_aliases"]),
 ]
 
 

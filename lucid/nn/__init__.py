@@ -16,5 +16,21 @@ from .parameter import Buffer, Parameter
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-    "RemovableHandle", "functional", "init", "parallel", "utils", *_layers,
+    "RemovableHandle", "functional", "init", "parallel", "utils", "factory_kwargs", *_layers,
 ]
+
+
+def factory_kwargs(kwargs: dict | None) -> dict:
+    """The ``device``/``dtype``/``memory_format`` entries of ``kwargs`` (merged with its ``factory_kwargs``
+    dict) to pass to tensor factories, as ``torch.nn.factory_kwargs``; other keys, or one given twice, raise."""
+    if kwargs is None:
+        return {}
+    simple = {"device", "dtype", "memory_format"}
+    if not kwargs.keys() <= simple | {"factory_kwargs"}:
+        raise TypeError(f"unexpected kwargs {kwargs.keys() - simple - {'factory_kwargs'}}")
+    out = dict(kwargs.get("factory_kwargs", {}))
+    for key in simple & kwargs.keys():
+        if key in out:
+            raise TypeError(f"{key} specified twice, in **kwargs and in factory_kwargs")
+        out[key] = kwargs[key]
+    return out

@@ -19,6 +19,8 @@ from ..random import rng_for
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
     "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
+    "uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+    "kaiming_normal", "orthogonal", "sparse",
 ]
 
 _LINEAR_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -266,3 +268,21 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     # a random permutation per column
     ranks = xp.argsort(xp.argsort(_random(tensor, "uniform", generator), axis=0), axis=0)
     return _write(tensor, xp.where(ranks < zeros_per_column, xp.zeros_like(values), values))
+
+
+def _deprecated(method):
+    """PyTorch's old name (no trailing underscore) of ``method``: the same, with a FutureWarning."""
+    old, new = method.__name__[:-1], method.__name__
+
+    def deprecated_init(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{new}`.", FutureWarning, stacklevel=2)
+        return method(*args, **kwargs)
+
+    deprecated_init.__name__ = deprecated_init.__qualname__ = old
+    deprecated_init.__doc__ = f"Deprecated alias of :func:`{new}` (warns, as PyTorch)."
+    return deprecated_init
+
+
+(uniform, normal, constant, eye, dirac, xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal, orthogonal,
+ sparse) = (_deprecated(m) for m in (uniform_, normal_, constant_, eye_, dirac_, xavier_uniform_, xavier_normal_,
+                                      kaiming_uniform_, kaiming_normal_, orthogonal_, sparse_))

@@ -2,17 +2,31 @@
 
 ``activation``, ``linears`` (linear, bilinear), ``dropouts``, ``embeddings``, ``loss``, ``conv``
 (convolution, unfold/fold), ``pooling``, ``normalization``, ``resample`` (padding, interpolation,
-pixel shuffle, grid sampling), ``attention``. Each family lists its names in ``__all__``; a family
+pixel shuffle, grid sampling), ``attention``, ``unpooling``. Each family lists its names in ``__all__``; a family
 named after one of its functions takes the plural (``dropouts``), so the function ``F.dropout`` does
 not hide the module.
 """
 
 from __future__ import annotations
 
-from . import activation, attention, conv, dropouts, embeddings, linears, loss, normalization, pooling, resample
+from . import (
+    activation,
+    attention,
+    conv,
+    dropouts,
+    embeddings,
+    linear_losses,
+    linears,
+    loss,
+    normalization,
+    pooling,
+    resample,
+    unpooling,
+)
 
 __all__: list[str] = []
-for _family in (activation, linears, dropouts, embeddings, loss, conv, pooling, normalization, resample, attention):
+for _family in (activation, linears, dropouts, embeddings, loss, conv, pooling, normalization, resample, attention,
+                unpooling, linear_losses):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)

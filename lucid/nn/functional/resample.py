@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 
 from ... import dtypes as _dt
 from ..._tensor import Tensor
@@ -21,7 +22,8 @@ from ...ops.linalg import matmul
 from ...ops.shape import pad, stack
 from .pooling import along, averaging_matrix, row_major_steps
 
-__all__ = ["pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample"]
+__all__ = ["pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample", "channel_shuffle",
+           "upsample", "upsample_nearest", "upsample_bilinear"]
 
 _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic coefficient
 _LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
@@ -161,6 +163,41 @@ def pixel_unshuffle(input, downscale_factor):
     y = input.reshape(lead + (c, h // r, r, w // r, r))
     y = y.permute(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
     return y.reshape(lead + (c * r * r, h // r, w // r))
+
+
+def channel_shuffle(input, groups):
+    """``(N, C, *)`` with its channels split into ``groups`` groups and interleaved: channel ``g * (C/groups) + i``
+    moves to ``i * groups + g`` (ShuffleNet)."""
+    groups = operator.index(groups)
+    if not isinstance(input, Tensor) or input.ndim < 3:
+        raise ValueError(f"channel_shuffle: expected an input (N, C, *) of 3 or more dims, got "
+                         f"{getattr(input, 'shape', type(input).__name__)}")
+    n, c, rest = input.shape[0], input.shape[1], tuple(input.shape[2:])
+    if groups <= 0 or c % groups:
+        raise ValueError(f"channel_shuffle: {c} channels are not divisible into {groups} groups")
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+
+
+def _deprecated(name: str) -> None:
+    warnings.warn(f"nn.functional.{name} is deprecated. Use nn.functional.interpolate instead.", stacklevel=3)
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of ``interpolate`` (warns, as PyTorch)."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode="nearest")`` (warns, as PyTorch)."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(..., mode="bilinear", align_corners=True)`` (warns, as PyTorch)."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 # ---- affine grids and grid sampling -------------------------------------------------------------

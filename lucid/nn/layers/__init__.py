@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from . import (
     activation,
+    adaptive,
     attention,
     conv,
     dropout,
     embedding,
+    lazy,
     linear,
+    linear_loss,
     loss,
     normalization,
+    parallel,
     pooling,
     resample,
     rnn,
@@ -22,7 +26,7 @@ from . import (
 
 __all__: list[str] = []
 for _family in (activation, linear, dropout, embedding, loss, conv, pooling, normalization, resample, attention,
-                transformer, rnn, sync_batchnorm):
+                transformer, rnn, lazy, adaptive, parallel, linear_loss, sync_batchnorm):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)

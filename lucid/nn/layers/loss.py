@@ -12,6 +12,7 @@ __all__ = [
     "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss", "CosineEmbeddingLoss", "MarginRankingLoss",
     "HingeEmbeddingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss", "MultiMarginLoss",
     "MultiLabelMarginLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss", "PairwiseDistance", "CosineSimilarity",
+    "NLLLoss2d",
 ]
 
 
@@ -78,6 +79,10 @@ class NLLLoss(_Loss):
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean") -> None:
         self._configure(size_average, reduce, reduction, {"weight": weight}, ignore_index=ignore_index)
+
+
+class NLLLoss2d(NLLLoss):
+    """PyTorch's old name for ``NLLLoss`` on ``(N, C, H, W)`` input (``NLLLoss`` takes any ``(N, C, *)``)."""
 
 
 class BCELoss(_Loss):

@@ -23,7 +23,7 @@ from ..parameter import Parameter
 
 __all__ = [
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-    "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm",
+    "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d",
 ]
 
 
@@ -269,3 +269,21 @@ class LocalResponseNorm(Module):
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
+
+
+class CrossMapLRN2d(LocalResponseNorm):
+    """PyTorch's legacy cross-channel LRN on ``(N, C, H, W)``: ``x / (k + alpha/size * sum x_j^2)^beta``
+    with its exact window, channels ``c - (size-1)//2 .. c + (size-1)//2`` *plus channel 0*
+    (the legacy loop never drops it), so outputs equal PyTorch's. The gradient is the derivative of that
+    forward; PyTorch's hand-written backward uses another window and does not match its own forward."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor) or input.ndim != 4:
+            raise ValueError(f"CrossMapLRN2d: expected a 4-D input, got {getattr(input, 'shape', input)}")
+        n, c, h, w = input.shape
+        half = int((self.size - 1) / 2 + 1)
+        window = [[1.0 if j == 0 or max(1, i - half + 1) <= j <= min(c - 1, i + half - 1) else 0.0
+                   for j in range(c)] for i in range(c)]
+        mix = Tensor(window, dtype=input.dtype, device=input.device)
+        scale = (mix @ (input * input).reshape(n, c, h * w)).reshape(n, c, h, w) * (self.alpha / self.size) + self.k
+        return input * scale.pow(-self.beta)

@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 from ..functional import pooling as F
+from ..functional import unpooling
+from ..module import Module
 from .functional_layer import FunctionalLayer
 
 __all__ = [
     "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
+    "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "FractionalMaxPool2d", "FractionalMaxPool3d",
 ]
 
 
@@ -138,3 +141,71 @@ class LPPool3d(_LPPoolNd):
     """3-D power-average pooling; see ``lucid.nn.functional.lp_pool3d``."""
 
     function = staticmethod(F.lp_pool3d)
+
+
+class _MaxUnpoolNd(FunctionalLayer):
+    shown = ("kernel_size", "stride", "padding")
+
+    def __init__(self, kernel_size, stride=None, padding=0) -> None:
+        super().__init__(kernel_size=kernel_size, stride=stride if stride is not None else kernel_size,
+                         padding=padding)
+
+    def forward(self, input, indices, output_size=None):
+        return self.function(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool1d``; see ``lucid.nn.functional.max_unpool1d``."""
+
+    function = staticmethod(unpooling.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool2d``; see ``lucid.nn.functional.max_unpool2d``."""
+
+    function = staticmethod(unpooling.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """The partial inverse of ``MaxPool3d``; see ``lucid.nn.functional.max_unpool3d``."""
+
+    function = staticmethod(unpooling.max_unpool3d)
+
+
+class _FractionalMaxPoolNd(Module):
+    """Fractional max pooling to ``output_size`` or ``output_ratio`` (one of the two, the ratio in (0, 1));
+    ``_random_samples`` (a buffer, as PyTorch) fixes the windows' positions."""
+
+    function = None
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices: bool = False,
+                 _random_samples=None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{name} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError(f"{name}: only one of output_size and output_ratio may be specified")
+        if output_ratio is not None:
+            ratios = output_ratio if isinstance(output_ratio, (tuple, list)) else (output_ratio,)
+            if not all(0 < r < 1 for r in ratios):
+                raise ValueError(f"{name}: output_ratio must be between 0 and 1 (got {output_ratio})")
+        self.kernel_size, self.output_size, self.output_ratio = kernel_size, output_size, output_ratio
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+
+    def forward(self, input):
+        return self.function(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                             _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """2-D fractional max pooling; see ``lucid.nn.functional.fractional_max_pool2d``."""
+
+    function = staticmethod(unpooling.fractional_max_pool2d)
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """3-D fractional max pooling; see ``lucid.nn.functional.fractional_max_pool3d``."""
+
+    function = staticmethod(unpooling.fractional_max_pool3d)

@@ -16,7 +16,7 @@ __all__ = [
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
     "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
     "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
-    "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+    "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ChannelShuffle",
 ]
 
 
@@ -68,6 +68,20 @@ class PixelShuffle(Module):
 
     def extra_repr(self) -> str:
         return f"upscale_factor={self.upscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of ``(N, C, *)`` across ``groups`` groups; see ``channel_shuffle``."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
 
 
 class PixelUnshuffle(Module):

@@ -27,6 +27,7 @@ from ..functional.linears import linear
 from ..functional.recurrent import RecurrentFunction
 from ..module import Module
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -98,6 +99,13 @@ def _check_state(name: str, what: str, state: Tensor, shape: tuple) -> None:
         raise RuntimeError(f"{name}: expected {what} of shape {shape}, got {got}")
 
 
+def _permute(state, order: Tensor):
+    """``state`` (``h`` or ``(h, c)``, batch along dim 1) with its batch entries reordered by ``order``."""
+    if isinstance(state, (tuple, list)):
+        return tuple(s.index_select(1, order) for s in state)
+    return state.index_select(1, order)
+
+
 class RNNBase(Module):
     """The multi-layer, optionally bidirectional recurrent network behind ``RNN``, ``LSTM``, ``GRU``
     (``mode`` is ``"RNN_TANH"``, ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``, as in PyTorch)."""
@@ -152,11 +160,12 @@ class RNNBase(Module):
         layers = self.num_layers * self._directions
         return (layers, batch, self.proj_size or self.hidden_size), (layers, batch, self.hidden_size)
 
-    def _initial_state(self, input: Tensor, hx, batched: bool) -> list:
-        """One state per layer and direction: ``h`` (or ``(h, c)`` for an LSTM)."""
+    def _initial_state(self, input: Tensor, hx, batched: bool, batch: int | None = None) -> list:
+        """One state per layer and direction: ``h`` (or ``(h, c)`` for an LSTM); ``batch`` defaults to
+        ``input.shape[1]``."""
         name = type(self).__name__
         lstm = self.mode == "LSTM"
-        h_shape, c_shape = self._state_shapes(input.shape[1])
+        h_shape, c_shape = self._state_shapes(input.shape[1] if batch is None else batch)
         if hx is None:
             h = zeros(h_shape, dtype=input.dtype, device=input.device)
             hx = (h, zeros(c_shape, dtype=input.dtype, device=input.device)) if lstm else h
@@ -181,16 +190,49 @@ class RNNBase(Module):
         outs = RecurrentFunction.apply(x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr, mode=self.mode, reverse=reverse)
         return outs[0], (outs[1], outs[2]) if lstm else outs[1]
 
-    def _run_layers(self, x: Tensor, states: list) -> tuple:
+    def _run_packed(self, data: Tensor, index: int, state, reverse: bool, segments: list) -> tuple:
+        """``_run_direction`` over packed ``data`` ``(rows, H_in)``: one fused run per stretch of time steps
+        with the same batch size (``segments``: ``(first row, steps, batch size)`` in time order). Forward,
+        the sequences that end leave the batch with their final state; in reverse they join it with their
+        initial state, so every sequence starts and ends at its own length. Returns ``(rows, H_out)``."""
+        lstm = self.mode == "LSTM"
+        first = state if lstm else (state,)
+        parts, outputs = list(first), [None] * len(segments)
+        done = [[] for _ in first]  # forward: final states of the rows that left, highest rows first
+        order = range(len(segments) - 1, -1, -1) if reverse else range(len(segments))
+        current = segments[-1][2] if reverse else segments[0][2]
+        if reverse:
+            parts = [s[:current] for s in first]
+        for k in order:
+            start, steps, size = segments[k]
+            if size < current:
+                for finished, s in zip(done, parts):
+                    finished.append(s[size:])
+                parts = [s[:size] for s in parts]
+            elif size > current:
+                parts = [cat([s, s0[current:size]], dim=0) for s, s0 in zip(parts, first)]
+            current = size
+            x = data[start:start + steps * size].reshape(steps, size, data.shape[1])
+            y, new = self._run_direction(x, index, tuple(parts) if lstm else parts[0], reverse)
+            parts = list(new) if lstm else [new]
+            outputs[k] = y.reshape(steps * size, y.shape[2])
+        finals = [cat([s, *finished[::-1]], dim=0) if finished else s for s, finished in zip(parts, done)]
+        output = outputs[0] if len(outputs) == 1 else cat(outputs, dim=0)
+        return output, tuple(finals) if lstm else finals[0]
+
+    def _run_layers(self, x: Tensor, states: list, segments: list | None = None) -> tuple:
         """The layers in turn, from ``states`` (one per layer and direction): each takes the previous one's
         outputs, the directions concatenated (dropout between layers in training). Returns the last
-        layer's outputs and the final states."""
+        layer's outputs and the final states. With ``segments``, ``x`` is packed data (``_run_packed``)."""
         directions, finals = self._directions, []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                output, state = self._run_direction(x, index, states[index], reverse=bool(direction))
+                if segments is None:
+                    output, state = self._run_direction(x, index, states[index], reverse=bool(direction))
+                else:
+                    output, state = self._run_packed(x, index, states[index], bool(direction), segments)
                 outputs.append(output)
                 finals.append(state)
             x = outputs[0] if directions == 1 else cat(outputs, dim=-1)
@@ -202,7 +244,11 @@ class RNNBase(Module):
         """``(output, h_n)`` (``(output, (h_n, c_n))`` for an LSTM) for ``input`` ``(L, N, H_in)``
         (``(N, L, H_in)`` with ``batch_first``, or unbatched ``(L, H_in)``); ``hx`` defaults to zeros of
         shape ``(num_layers * directions, N, H_out)``. ``output`` holds the last layer's states
-        ``(L, N, directions * H_out)``; dropout acts between layers in training mode only."""
+        ``(L, N, directions * H_out)``; dropout acts between layers in training mode only. A
+        ``PackedSequence`` input gives a ``PackedSequence`` output and each sequence's state at its own
+        last step in ``h_n`` (``hx`` and ``h_n`` in the caller's batch order, as PyTorch)."""
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         _check_input(type(self).__name__, input, self.input_size, (2, 3))
         batched = input.ndim == 3
         if not batched:
@@ -210,13 +256,40 @@ class RNNBase(Module):
         elif self.batch_first:
             input = input.transpose(0, 1)
         x, finals = self._run_layers(input, self._initial_state(input, hx, batched))
-        if self.mode == "LSTM":
-            hidden = tuple(stack(list(parts), dim=0) for parts in zip(*finals))
-        else:
-            hidden = stack(finals, dim=0)
+        hidden = self._stack_states(finals)
         if not batched:
             return x.squeeze(1), tuple(s.squeeze(1) for s in hidden) if isinstance(hidden, tuple) else hidden.squeeze(1)
         return (x.transpose(0, 1) if self.batch_first else x), hidden
+
+    def _stack_states(self, finals: list):
+        """The final states of every layer and direction as ``h_n`` (``(h_n, c_n)`` for an LSTM)."""
+        if self.mode == "LSTM":
+            return tuple(stack(list(parts), dim=0) for parts in zip(*finals))
+        return stack(finals, dim=0)
+
+    def _forward_packed(self, input: PackedSequence, hx) -> tuple:
+        """``forward`` for a ``PackedSequence``: ``hx`` is permuted into the packed (longest first) order,
+        ``h_n`` back into the caller's."""
+        data, sizes = input.data, input.batch_sizes.tolist()
+        _check_input(type(self).__name__, data, self.input_size, (2,))
+        segments, row = [], 0
+        for size in sizes:  # stretches of equal batch size: (first row, steps, batch size)
+            if segments and segments[-1][2] == size:
+                segments[-1][1] += 1
+            else:
+                segments.append([row, 1, size])
+            row += size
+        if hx is not None and input.sorted_indices is not None:
+            hx = _permute(hx, input.sorted_indices)
+        x, finals = self._run_layers(data, self._initial_state(data, hx, True, batch=sizes[0]), segments)
+        hidden = self._stack_states(finals)
+        if input.unsorted_indices is not None:
+            hidden = _permute(hidden, input.unsorted_indices)
+        return PackedSequence(x, input.batch_sizes, input.sorted_indices, input.unsorted_indices), hidden
+
+    def flatten_parameters(self) -> None:
+        """Does nothing: PyTorch packs the weights into one cuDNN buffer here; lucid's fused recurrence
+        reads the parameters as they are."""
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
