@@ -99,3 +99,24 @@ def test_to_still_reads_devices_and_known_dtype_names(device):
     assert x.dtype is lucid.float64 and x.device is device
     with pytest.raises(lucid.UnknownDeviceError, match="unknown device 'cpuu'"):
         x.to("cpuu")
+
+
+def test_in_place_writes_into_full_reduction_results(device):
+    """NumPy gives a scalar (not a 0-d array) for a full reduction; in-place ops on its tensor still work."""
+    x = lucid.tensor([1.0, 2.0, 3.0], device=device)
+    s = x.sum()
+    s.add_(1)
+    s.mul_(2)
+    assert s.item() == 14.0
+    m = x.max()
+    m[...] = 7
+    assert m.item() == 7.0
+    p = lucid.nn.Parameter(lucid.zeros((), device=device))
+    with lucid.no_grad():
+        p.copy_(x.mean())
+    assert p.item() == 2.0
+    y = lucid.tensor([1.0, 2.0], device=device, requires_grad=True)
+    z = (y * 2).sum()
+    z.mul_(3)
+    z.backward()
+    assert y.grad.tolist() == [6.0, 6.0]
