@@ -23,7 +23,7 @@ LAYERS = [
     ("tensor", ["lucid._tensor"]),
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
-    ("ops", ["lucid.ops", "lucid.linalg"]),
+    ("ops", ["lucid.ops", "lucid.linalg", "lucid.special"]),
     ("nn", ["lucid.nn"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils"]),
     ("datasets", ["lucid.datasets"]),
