@@ -292,7 +292,12 @@ class Logaddexp(Logaddexp2):
 def _float_binary(cls, name, doc):
     def op(input, other):
         a, b = _float_operands(input, other)
-        return cls.apply(_floating(a), _floating(b))
+        a, b = _floating(a), _floating(b)
+        if not isinstance(a, Tensor):  # the kernels take two arrays: a number becomes the other's dtype
+            a = Tensor(a, device=b._device, dtype=b.dtype)
+        elif not isinstance(b, Tensor):
+            b = Tensor(b, device=a._device, dtype=a.dtype)
+        return cls.apply(a, b)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
@@ -351,7 +356,8 @@ def fmin(input, other) -> Tensor:
 
 def ldexp(input, other) -> Tensor:
     """``input * 2 ** other`` (a float result, as PyTorch)."""
-    return _float_input(input, "ldexp") * 2.0 ** _float_input(other, "ldexp")
+    other = _float_input(other, "ldexp") if isinstance(other, Tensor) else float(other)
+    return _float_input(input, "ldexp") * 2.0**other
 
 
 def lerp(input: Tensor, end, weight) -> Tensor:
