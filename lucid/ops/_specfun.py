@@ -143,7 +143,7 @@ def _zeta(xp, s, q):
         b = b / w
         k += 1.0
     pole = (q <= 0) & (q == xp.floor(q))
-    total = _where(xp, pole, math.inf, total)
+    total = _where(xp, pole, math.inf, _where(xp, q == math.inf, 0.0, total))
     total = _where(xp, negative & (s != xp.floor(s)) & ~pole, math.nan, total)
     total = _where(xp, s == 1, math.inf, total)
     return _where(xp, s < 1, math.nan, total)
@@ -162,7 +162,8 @@ def polygamma(xp, x, n):
     """The ``n``-th derivative of digamma: ``(-1)^(n+1) n! zeta(n + 1, x)`` for ``n >= 1``."""
     if n == 0:
         return digamma(xp, x)
-    return (-1.0) ** (n + 1) * math.gamma(n + 1) * _zeta(xp, xp.full_like(x, n + 1.0), x)
+    out = (-1.0) ** (n + 1) * math.gamma(n + 1) * _zeta(xp, xp.full_like(x, n + 1.0), x)
+    return out if n == 1 else _where(xp, x == math.inf, math.nan, out)  # PyTorch: 0 for n = 1, nan above
 
 
 # ---- error functions --------------------------------------------------------------------------------------------
@@ -191,6 +192,7 @@ def erfc(xp, x):
     far = x >= _CF_FROM
     t = _where(xp, far, x, _CF_FROM)
     tail = _exp_minus_square(xp, t) * _erfcx_positive(xp, t)
+    tail = _where(xp, t == math.inf, 0.0, tail)
     return _where(xp, far, tail, 1.0 - erf_generic(xp, x))
 
 

@@ -167,35 +167,12 @@ def logit(input: Tensor, eps=None) -> Tensor:
     return (x / (1 - x)).log()
 
 
-def _zero_where(x: Tensor, other, fn) -> Tensor:
-    """``x * fn(other)``, 0 where ``x == 0`` unless ``other`` is nan (xlogy, xlog1py): the masked places
-    compute ``fn`` of a harmless value, so no nan reaches the gradient."""
-    x, other = _float_operands(x, other)
-    x, other = _floating(x), _floating(other)
-    if not isinstance(x, Tensor):
-        x = Tensor(x, device=other._device, dtype=other.dtype)
-    if not isinstance(other, Tensor):
-        other = Tensor(other, device=x._device, dtype=x.dtype)
-    zero = (x == 0) & ~other.isnan()
-    return where(zero, 0.0, x * fn(other.where(~zero, 0.5)))
-
-
-def xlogy(input, other) -> Tensor:
-    """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch."""
-    return _zero_where(input, other, lambda y: y.log())
-
-
-def xlog1py(input, other) -> Tensor:
-    """``x * log1p(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch."""
-    return _zero_where(input, other, lambda y: y.log1p())
-
-
 def entr(input: Tensor) -> Tensor:
     """Elementwise entropy ``-x log x``: 0 at 0, -inf below (as PyTorch)."""
     x = _float_input(input, "entr")
     positive = x > 0
-    inner = where(x == 0, 0.0, -math.inf)
-    return where(positive, -x * x.where(positive, 1.0).log(), inner.to(x.dtype))
+    rest = where(x < 0, -math.inf, x * 0)  # -inf below 0, 0 at 0, nan stays nan
+    return where(positive, -x * x.where(positive, 1.0).log(), rest)
 
 
 def frac(input: Tensor) -> Tensor:
@@ -411,6 +388,35 @@ def nan_to_num(input: Tensor, nan=0.0, posinf=None, neginf=None) -> Tensor:
     return where(input == -math.inf, neginf, out)
 
 
+class Xlogy(_Binary):
+    """``x log(y)``, 0 where ``x == 0`` unless ``y`` is nan; PyTorch's gradients: ``log(y)`` for ``x`` (0 where
+    ``x == 0`` and ``y <= 0``), ``x / y`` for ``y``."""
+
+    log, edge = staticmethod(lambda t: t.log()), 0.0
+
+    @staticmethod
+    @float_errors_ignored
+    def compute(xp, x, y):
+        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros_like(x * y), x * xp.log(y))
+
+    def grads(self, g):
+        x, y = self.saved_tensors
+        need = self.needs_input_grad
+        gx = g * self.log(y).where(~((x == 0) & (y <= self.edge)), 0.0) if need[0] else None
+        return gx, (g * x / (y - self.edge) if need[1] else None)
+
+
+class Xlog1py(Xlogy):
+    """``x log1p(y)``, as :class:`Xlogy` (``log1p``, and ``x / (1 + y)`` for ``y``)."""
+
+    log, edge = staticmethod(lambda t: t.log1p()), -1.0
+
+    @staticmethod
+    @float_errors_ignored
+    def compute(xp, x, y):
+        return xp.where((x == 0) & ~xp.isnan(y), xp.zeros_like(x * y), x * xp.log1p(y))
+
+
 class Gammainc(_Binary):
     """Regularized incomplete gamma ``P(a, x)`` (``Q`` in :class:`Gammaincc`); differentiable in ``x``
     (``+-x^(a-1) e^-x / Gamma(a)``) only: PyTorch has no derivative in ``a`` either, and raises."""
@@ -459,6 +465,8 @@ class Zeta(_Binary):
         return None, -g * s * zeta(s + 1, q)
 
 
+xlogy = _float_binary(Xlogy, "xlogy", "``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch.")
+xlog1py = _float_binary(Xlog1py, "xlog1py", "``x * log1p(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch.")
 zeta = _float_binary(Zeta, "zeta", "Hurwitz zeta ``sum_k (q + k)^-s`` (differentiable in ``q``).")
 
 
