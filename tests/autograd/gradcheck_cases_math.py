@@ -130,7 +130,8 @@ for _n, _bound in (("clamp_min", 0.1), ("clamp_max", -0.1)):
     add(f"lucid.{_n}", lambda x, f=_n, b=_bound: getattr(lucid, f)(x, b), DISTINCT(3, 2, gap=0.23))
     add(f"Tensor.{_n}", lambda x, f=_n, b=_bound: getattr(x, f)(b), DISTINCT(6, gap=0.23))
     add(f"Tensor.{_n}_", lambda x, f=_n, b=_bound: getattr(x.clone(), f + "_")(b), DISTINCT(6, gap=0.23))
-add("lucid.nan_to_num", lambda x: lucid.nan_to_num(_with_non_finite(x), nan=1.0, posinf=2.0, neginf=-3.0), N(4), variant="values")
+add("lucid.nan_to_num", lambda x: lucid.nan_to_num(_with_non_finite(x), nan=1.0, posinf=2.0, neginf=-3.0), N(4),
+    variant="values")
 
 
 def _zero_first(y):
