@@ -807,7 +807,9 @@ class Tensor:
     def lcm(self, other) -> Tensor:
         """Least common multiple of integers (``|a b| / gcd``, 0 if either is 0)."""
     def ldexp(self, other) -> Tensor:
-        """``input * 2 ** other`` (a float result, as PyTorch)."""
+        """``input * 2 ** other`` (a float result, as PyTorch), in two factors so a large ``other`` does not
+        overflow on the way.
+        """
     def lerp(self, end, weight) -> Tensor:
         """``input + weight (end - input)``, as PyTorch (``end - (end - input)(1 - weight)`` where
         ``|weight| >= 1/2``, exact at ``weight = 1``); ``weight`` a number or a tensor.
@@ -838,7 +840,7 @@ class Tensor:
         """``sign`` for real tensors (PyTorch's ``sgn`` extends it to complex ones)."""
     def signbit(self) -> Tensor:
         """True where the sign bit is set (``-0.0`` included)."""
-    def xlogy(self, other) -> Tensor:
+    def xlogy(self, other):
         """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch."""
 
     # ---- registered by lucid.ops.reduction

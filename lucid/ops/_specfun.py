@@ -534,6 +534,7 @@ def _gammainc(xp, a, x, upper):
     edge_zero, edge_one = (1.0, 0.0) if upper else (0.0, 1.0)
     out = _where(xp, x == 0, edge_zero, out)
     out = _where(xp, x == math.inf, edge_one, out)
+    out = _where(xp, (a == math.inf) & (x < math.inf), edge_zero, out)
     out = _where(xp, (a == 0) & (x > 0), edge_one, out)
     out = _where(xp, (a == 0) & (x == 0), math.nan, out)
     return _where(xp, (a < 0) | (x < 0) | xp.isnan(a) | xp.isnan(x), math.nan, out)

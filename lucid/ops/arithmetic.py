@@ -515,12 +515,16 @@ _plain_add, _plain_sub = add, sub  # the operators' forms (``+``, ``-``): no alp
 
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` (PyTorch's ``alpha=``); Python scalars are weak: ``float32 + 2.0`` stays float32."""
-    return _plain_add(input, other if alpha == 1 else mul(other, alpha))
+    return _plain_add(input, other if alpha == 1 else _scaled(other, alpha))
 
 
 def sub(input, other, *, alpha=1):
     """``input - alpha * other`` (PyTorch's ``alpha=``); a bool operand raises, as in PyTorch."""
-    return _plain_sub(input, other if alpha == 1 else mul(other, alpha))
+    return _plain_sub(input, other if alpha == 1 else _scaled(other, alpha))
+
+
+def _scaled(other, alpha):
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
 
 
 true_divide = divide = div

@@ -20,6 +20,7 @@ from ..autograd.function import Function
 from . import _specfun as K
 from .arithmetic import (
     _Binary,
+    _describe,
     _float_operands,
     _floating,
     _integer_division,
@@ -102,7 +103,7 @@ _SPECIAL_TABLE = {
     "ndtri": (K.ndtri, lambda x, y, g: _SQRT_2PI * g * (0.5 * y * y).exp(), "y"),
     "log_ndtr": (K.log_ndtr, lambda x, y, g: _INV_SQRT_2PI * g * (-(y + 0.5 * x * x)).exp(), "xy"),
 }
-_QUIET = ("asinh", "acosh", "atanh", "exp2")
+_QUIET = ("asinh", "acosh", "atanh", "exp2", "sinc")
 _TABLE = {name: (float_errors_ignored(row[0]), *row[1:]) if name in _QUIET else row for name, row in _TABLE.items()}
 
 FUNCTIONS = {name: _unary(cls, name) for name, cls in
@@ -266,9 +267,14 @@ class Logaddexp(Logaddexp2):
         return g * share, g * (1 - share)
 
 
-def _float_binary(cls, name, doc):
+def _float_binary(cls, name, doc, integers=True):
+    """The function of a binary Function on floats: integer operands (refused unless ``integers``, as PyTorch
+    refuses them there) compute in the default float dtype, a number takes the other operand's dtype."""
     def op(input, other):
         a, b = _float_operands(input, other)
+        if not integers and all(not isinstance(v, Tensor) or v.dtype.kind != "f" for v in (a, b)):
+            raise TypeError(f"{name} is not implemented for integer or bool tensors (as in PyTorch); got "
+                            f"{_describe(a)} and {_describe(b)}: cast to a float dtype first (x.float())")
         a, b = _floating(a), _floating(b)
         if not isinstance(a, Tensor):  # the kernels take two arrays: a number becomes the other's dtype
             a = Tensor(a, device=b._device, dtype=b.dtype)
@@ -281,10 +287,10 @@ def _float_binary(cls, name, doc):
     return op
 
 
-hypot = _float_binary(Hypot, "hypot", "``sqrt(a^2 + b^2)`` without overflow (differentiable in both).")
+hypot = _float_binary(Hypot, "hypot", "``sqrt(a^2 + b^2)`` without overflow (differentiable in both).", False)
 copysign = _float_binary(Copysign, "copysign", "``|a|`` with the sign of ``b`` (floats, as PyTorch's result).")
-logaddexp = _float_binary(Logaddexp, "logaddexp", "``log(exp(a) + exp(b))`` without overflow.")
-logaddexp2 = _float_binary(Logaddexp2, "logaddexp2", "``log2(2**a + 2**b)`` without overflow.")
+logaddexp = _float_binary(Logaddexp, "logaddexp", "``log(exp(a) + exp(b))`` without overflow.", False)
+logaddexp2 = _float_binary(Logaddexp2, "logaddexp2", "``log2(2**a + 2**b)`` without overflow.", False)
 
 
 class Fmod(_Binary):
@@ -332,9 +338,14 @@ def fmin(input, other) -> Tensor:
 
 
 def ldexp(input, other) -> Tensor:
-    """``input * 2 ** other`` (a float result, as PyTorch)."""
-    other = _float_input(other, "ldexp") if isinstance(other, Tensor) else float(other)
-    return _float_input(input, "ldexp") * 2.0**other
+    """``input * 2 ** other`` (a float result, as PyTorch), in two factors so a large ``other`` does not
+    overflow on the way."""
+    x = _float_input(input, "ldexp")
+    if not isinstance(other, Tensor):
+        return x * 2.0 ** (other // 2) * 2.0 ** (other - other // 2)
+    other = other if other.dtype.kind == "f" else other.to(x.dtype)
+    half = (other / 2).floor()
+    return x * 2.0**half * 2.0 ** (other - half)  # two factors: 2**1024 alone overflows (1.7e308 = 0.95 * 2**1024)
 
 
 def lerp(input: Tensor, end, weight) -> Tensor:
@@ -445,9 +456,9 @@ class Gammaincc(Gammainc):
 
 
 igamma = _float_binary(Gammainc, "igamma", "Regularized lower incomplete gamma ``P(a, x)`` "
-                                           "(differentiable in ``x``).")
+                                           "(differentiable in ``x``).", False)
 igammac = _float_binary(Gammaincc, "igammac", "Regularized upper incomplete gamma ``Q(a, x) = 1 - P(a, x)`` "
-                                              "(differentiable in ``x``).")
+                                              "(differentiable in ``x``).", False)
 
 
 class Zeta(_Binary):
@@ -612,7 +623,8 @@ def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equa
     exact = a == b
     if a.dtype.kind != "f":
         a, b = a.to(_dt.float64), b.to(_dt.float64)
-    close = exact | ((a - b).abs() <= atol + rtol * b.abs())
+    finite = a.isfinite() & b.isfinite()  # infinities are close only when equal
+    close = exact | (finite & ((a - b).abs() <= atol + rtol * b.abs()))
     if equal_nan:
         close = close | (a.isnan() & b.isnan())
     return close
@@ -675,7 +687,7 @@ def _top_inplace(name):
 
 # PyTorch's top-level in-place functions (each is the Tensor method of that name)
 TOP_INPLACE = (
-    "abs", "absolute", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh",
+    "abs", "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh",
     "atan", "atanh", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "deg2rad", "erf", "erfc",
     "exp", "exp2", "expm1", "fix", "floor", "frac", "gcd", "i0", "lcm", "ldexp", "log", "log10", "log1p", "log2",
     "logit", "nan_to_num", "neg", "negative", "rad2deg", "reciprocal", "round", "rsqrt", "sigmoid", "sin", "sinc",
