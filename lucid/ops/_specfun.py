@@ -487,6 +487,70 @@ def j1(xp, x):
     return _j(xp, x, 1)
 
 
+_MILLER_START = 80  # backward recurrence for J_n(x), 4 < x <= 25: J_80 is negligible there, and no overflow
+
+
+def _y_series(xp, x, nu):
+    """``Y_nu(x)`` for ``0 < x <= 4`` (DLMF 10.8.1/10.8.2): ``(2/pi) log(x/2) J_nu(x)`` plus power series."""
+    y = -x * x * 0.25
+    psi = [-_EULER]
+    for k in range(1, 40):
+        psi.append(psi[-1] + 1.0 / k)
+    s = xp.zeros_like(x)
+    for k in range(30, -1, -1):  # sum_k (psi(k+1) + psi(nu+k+1)) y^k / (k! (nu+k)!), Horner from the top
+        s = s * y / ((k + 1) * (k + 1 + nu)) + (psi[k] + psi[k + nu])
+    log_term = (2.0 / math.pi) * xp.log(0.5 * x) * _j_series(xp, x, nu)
+    if nu == 0:
+        return log_term - s / math.pi
+    return -2.0 / (math.pi * x) + log_term - (0.5 * x) * s / math.pi
+
+
+def _y_neumann(xp, x, nu):
+    """``Y_nu(x)`` for ``4 < x <= 25`` from Neumann's series in ``J_2k`` (A&S 9.1.88, and its derivative
+    for ``Y_1``), the ``J_n`` from Miller's backward recurrence normalised by ``J_0 + 2 sum J_2k = 1``."""
+    upper, current = xp.zeros_like(x), xp.full_like(x, 1e-250)
+    values = {}
+    for n in range(_MILLER_START, 0, -1):  # current = J_n (unnormalised); J_{n-1} = (2n/x) J_n - J_{n+1}
+        values[n] = current
+        upper, current = current, (2.0 * n / x) * current - upper
+    values[0] = current
+    norm = values[0] + 2.0 * sum(values[2 * k] for k in range(1, _MILLER_START // 2 + 1))
+    j = {n: v / norm for n, v in values.items()}
+    log_term = xp.log(0.5 * x) + _EULER
+    if nu == 0:
+        neumann = sum(((-1.0) ** k / k) * j[2 * k] for k in range(1, _MILLER_START // 2))
+        return (2.0 / math.pi) * (log_term * j[0] - 2.0 * neumann)
+    # Y_1 = -Y_0' with J_0' = -J_1 and J_2k' = (J_2k-1 - J_2k+1) / 2
+    neumann = sum(((-1.0) ** k / k) * (j[2 * k - 1] - j[2 * k + 1]) for k in range(1, _MILLER_START // 2))
+    return (2.0 / math.pi) * (log_term * j[1] - j[0] / x + neumann)
+
+
+def _y(xp, x, nu):
+    near = (x > 0) & (x <= _J_SERIES_TO)
+    mid = (x > _J_SERIES_TO) & (x <= _J_HANKEL_FROM)
+    series = _y_series(xp, _where(xp, near, x, 1.0), nu)
+    neumann = _y_neumann(xp, _where(xp, mid, x, 10.0), nu)
+    far = _where(xp, x > _J_HANKEL_FROM, x, _J_HANKEL_FROM)
+    p, q, chi = _hankel(xp, far, nu)
+    hankel = xp.sqrt(2.0 / (math.pi * far)) * (p * xp.sin(chi) + q * xp.cos(chi))
+    out = _where(xp, near, series, _where(xp, mid, neumann, hankel))
+    out = _where(xp, x == 0, -math.inf, out)
+    return _where(xp, (x < 0) | (x == math.inf) | xp.isnan(x), math.nan, out)  # nan at +inf too, as PyTorch
+
+
+@float64_kernel
+def y0(xp, x):
+    """Bessel function of the second kind ``Y_0`` (-inf at 0, nan below): series to 4, Neumann's series with
+    Miller's recurrence to 25, Hankel's expansion beyond (absolute error ~1e-15)."""
+    return _y(xp, x, 0)
+
+
+@float64_kernel
+def y1(xp, x):
+    """Bessel function of the second kind ``Y_1`` (as :func:`y0`)."""
+    return _y(xp, x, 1)
+
+
 # ---- incomplete gamma -------------------------------------------------------------------------------------------
 
 _GAMMAINC_MAX_TERMS = 2000
