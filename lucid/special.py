@@ -1,7 +1,7 @@
 """``lucid.special``: PyTorch's ``torch.special`` namespace.
 
 The differentiable functions are lucid's own ops (``lucid.ops.mathops`` and the core families) under
-torch.special's names, with PyTorch's derivatives. The Bessel functions of ``bessel_*``,
+torch.special's names, with PyTorch's derivatives. The Bessel functions of ``bessel_*``, ``airy_ai``,
 ``modified_bessel_*``, ``scaled_modified_bessel_*``, ``spherical_bessel_j0`` and the orthogonal
 polynomials carry no gradient, as in PyTorch (their outputs do not require grad).
 """
@@ -70,6 +70,7 @@ bessel_j0 = _no_grad(K.j0, "bessel_j0", "Bessel function of the first kind of or
 bessel_j1 = _no_grad(K.j1, "bessel_j1", "Bessel function of the first kind of order 1 (absolute error ~1e-16).")
 bessel_y0 = _no_grad(K.y0, "bessel_y0", "Bessel function of the second kind of order 0 (-inf at 0, nan below).")
 bessel_y1 = _no_grad(K.y1, "bessel_y1", "Bessel function of the second kind of order 1 (-inf at 0, nan below).")
+airy_ai = _no_grad(K.airy_ai, "airy_ai", "Airy function ``Ai`` (absolute error up to 3e-11 near -7).")
 modified_bessel_i0 = _no_grad(K.i0, "modified_bessel_i0", "Modified Bessel function ``I_0``.")
 modified_bessel_i1 = _no_grad(K.i1, "modified_bessel_i1", "Modified Bessel function ``I_1``.")
 modified_bessel_k0 = _no_grad(K.k0, "modified_bessel_k0", "Modified Bessel function ``K_0`` (inf at 0, nan below).")
@@ -139,7 +140,7 @@ __all__ = [
     "erf", "erfc", "erfcx", "erfinv", "expit", "logit", "xlogy", "xlog1py", "gammaln", "digamma", "psi", "polygamma",
     "multigammaln", "i0", "i0e", "i1", "i1e", "log_ndtr", "ndtr", "ndtri", "sinc", "entr", "log1p", "expm1", "exp2",
     "round", "softmax", "log_softmax", "logsumexp", "zeta", "gammainc", "gammaincc", "bessel_j0", "bessel_j1",
-    "bessel_y0", "bessel_y1",
+    "bessel_y0", "bessel_y1", "airy_ai",
     "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
     "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0", *_POLYNOMIALS,
 ]

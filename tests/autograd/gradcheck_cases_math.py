@@ -161,5 +161,5 @@ NOT_DIFFERENTIABLE = {
     "lucid.gcd_", "lucid.lcm_",
     # lucid.special's Bessel functions and orthogonal polynomials: no gradient, as in PyTorch
     *(f"special.{n}" for n in S.__all__ if n.startswith(("bessel", "modified_bessel", "scaled_modified_bessel",
-                                                         "spherical_bessel")) or "polynomial" in n),
+                                                         "spherical_bessel", "airy")) or "polynomial" in n),
 }
