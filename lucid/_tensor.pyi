@@ -567,8 +567,6 @@ class Tensor:
         """
     def fix_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``trunc``: writes the result into this tensor."""
-    def float_power_(self, *args, **kwargs) -> Tensor:
-        """In-place form of ``float_power``: writes the result into this tensor."""
     def floor_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``floor``: writes the result into this tensor."""
     def floor_divide_(self, *args, **kwargs) -> Tensor:
@@ -764,6 +762,8 @@ class Tensor:
         """Whether the two tensors have the same shape and the same elements (a Python bool)."""
     def float_power(self, exponent) -> Tensor:
         """``input ** exponent`` computed in float64 (PyTorch's result dtype), whatever the inputs' dtypes."""
+    def float_power_(self, exponent) -> Tensor:
+        """In-place :func:`float_power`: only a float64 tensor can hold its result (PyTorch refuses the rest)."""
     def fmax(self, other) -> Tensor:
         """Elementwise maximum that ignores nan (nan only where both are); a tie sends the gradient to ``input``."""
     def fmin(self, other) -> Tensor:
@@ -839,7 +839,7 @@ class Tensor:
     def sgn(self) -> Tensor:
         """``sign`` for real tensors (PyTorch's ``sgn`` extends it to complex ones)."""
     def signbit(self) -> Tensor:
-        """True where the sign bit is set (``-0.0`` included)."""
+        """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors)."""
     def xlogy(self, other):
         """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch."""
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes as _dt
+from .._backend.device import DeviceMismatchError
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import Function
@@ -487,6 +488,14 @@ def _make(x: Tensor, array) -> Tensor:
     return Tensor._make(array, x._device)
 
 
+def _one_device(name, *operands):
+    """Raise DeviceMismatchError unless the tensors among ``operands`` share one device."""
+    devices = {v._device for v in operands if isinstance(v, Tensor)}
+    if len(devices) > 1:
+        raise DeviceMismatchError(f"{name} got tensors on {' and '.join(sorted(map(str, devices)))}; move them to "
+                                  f"one device")
+
+
 def _predicate(name, floating, integer, doc):
     """A bool test: ``floating(xp, array)`` on floating tensors; ``integer`` (a constant) for the others."""
     def op(input: Tensor) -> Tensor:
@@ -510,16 +519,17 @@ isreal = _predicate("isreal", lambda xp, a: xp.ones_like(a, dtype=xp.bool), True
 
 
 def signbit(input: Tensor) -> Tensor:
-    """True where the sign bit is set (``-0.0`` included)."""
-    xp = input.xp
+    """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors)."""
+    xp, a = input.xp, input._data
     if input.dtype.kind == "f":
-        return _make(input, xp.signbit(input._data))
-    return _make(input, input._data < 0) if input.dtype.kind == "i" else _make(input, xp.zeros_like(
-        input._data, dtype=xp.bool))
+        return _make(input, xp.signbit(a))
+    return _make(input, a < 0 if input.dtype.kind == "i" else xp.zeros(a.shape, dtype=xp.bool,
+                                                                          device=input._device.native))
 
 
 def _integers(name, a, b):
     a, b = operands(a, b)
+    _one_device(name, a, b)
     t = a if isinstance(a, Tensor) else b
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name} needs integer operands, got {t.dtype.name}; cast first (x.long())")
@@ -566,13 +576,15 @@ def nextafter(input, other) -> Tensor:
     """The next floating value after ``input`` towards ``other`` (no gradient, as PyTorch)."""
     a, b = operands(input, other)
     if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.dtype.kind != "f":
-        raise TypeError("nextafter needs two floating tensors")
+        raise TypeError(f"nextafter needs two floating tensors, got {_describe(a)} and {_describe(b)}")
+    _one_device("nextafter", a, b)
     return _make(a, a.xp.nextafter(a._data, b._data))
 
 
 def heaviside(input: Tensor, values) -> Tensor:
     """Step function: 0 below 0, 1 above, ``values`` at 0 (same dtype as ``input``, as PyTorch; no gradient)."""
     values = values if isinstance(values, Tensor) else Tensor(values, device=input._device, dtype=input.dtype)
+    _one_device("heaviside", input, values)
     if values.dtype is not input.dtype:
         raise TypeError(f"heaviside: input ({input.dtype.name}) and values ({values.dtype.name}) must have the "
                         f"same dtype")
@@ -662,7 +674,7 @@ _HAS_METHOD = ("negative", "arccos", "arcsin", "arctan")  # elementwise's method
 METHODS = {**_OWN, **{n: f for n, f in _ALIASES.items() if n not in _HAS_METHOD}, "polygamma": _polygamma_method,
            **{f"{n}_": inplace(_ALIASES[n], f"{n}_") for n in _HAS_METHOD}}
 INPLACE = [*FUNCTIONS, "polygamma", "mvlgamma", "logit", "xlogy", "frac", "deg2rad", "rad2deg", "sgn",
-           "float_power", "hypot", "copysign", "fmod", "ldexp", "lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max",
+           "hypot", "copysign", "fmod", "ldexp", "lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max",
            "nan_to_num", "igamma", "igammac", "gcd", "lcm", "bitwise_left_shift", "bitwise_right_shift", "nextafter",
            "heaviside", *(n for n in _ALIASES if n not in _HAS_METHOD)]
 # the in-place forms of other families' methods PyTorch also has
@@ -673,6 +685,18 @@ _MORE_INPLACE = {
     "logical_not": logical_not, "subtract": sub, "arctan2": atan2,
 }
 METHODS.update({f"{name}_": inplace(fn, f"{name}_") for name, fn in _MORE_INPLACE.items()})
+
+
+def _float_power_(self: Tensor, exponent) -> Tensor:
+    """In-place :func:`float_power`: only a float64 tensor can hold its result (PyTorch refuses the rest)."""
+    if self.dtype is not _dt.float64:
+        raise TypeError(f"float_power_: the result is float64, which can't be stored in place in a {self.dtype.name} "
+                        f"tensor; use x = x.double() first, or float_power out of place")
+    return _float_power_inplace(self, exponent)
+
+
+_float_power_inplace = inplace(float_power, "float_power_")
+METHODS["float_power_"] = _float_power_
 
 
 def _top_inplace(name):

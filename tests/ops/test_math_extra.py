@@ -426,3 +426,28 @@ def test_errors_name_the_problem(device):
     with pytest.raises(NotImplementedError, match="first argument"):
         a = lucid.tensor([2.0], dtype=lucid.float64, device=device, requires_grad=True)
         lucid.igamma(a, lucid.tensor([1.0], dtype=lucid.float64, device=device)).backward()
+
+
+def test_integer_and_mask_ops_refuse_two_devices(device):
+    other = {"strict:0": "strict:1", "strict:1": "strict:0"}.get(str(device))
+    if other is None:
+        pytest.skip("needs array-api-strict's second device")
+    a, b = lucid.tensor([4, 6], device=device), lucid.tensor([2, 3], device=other)
+    for fn in (lucid.gcd, lucid.lcm, lucid.bitwise_left_shift):
+        with pytest.raises(lucid.DeviceMismatchError, match="one device"):
+            fn(a, b)
+    for fn in (lucid.nextafter, lucid.heaviside, lucid.hypot, lucid.xlogy, lucid.fmod):
+        with pytest.raises(lucid.DeviceMismatchError):
+            fn(a.double(), b.double())
+
+
+def test_float_power_in_place_needs_a_float64_tensor(device):
+    x = lucid.tensor([1.5, 2.0], device=device)
+    with pytest.raises(TypeError, match="float64"):
+        x.float_power_(2)
+    assert x.tolist() == [1.5, 2.0]
+    with pytest.raises(RuntimeError):
+        torch.tensor([1.5, 2.0]).float_power_(2)
+    y, t = _pair([1.5, 2.0], lucid.float64, torch.float64, device)
+    y.float_power_(3)
+    _close(y, t.float_power_(3))
