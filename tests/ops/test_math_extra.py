@@ -451,3 +451,29 @@ def test_float_power_in_place_needs_a_float64_tensor(device):
     y, t = _pair([1.5, 2.0], lucid.float64, torch.float64, device)
     y.float_power_(3)
     _close(y, t.float_power_(3))
+
+
+SECOND_ORDER = {  # the new Functions' backward is written in lucid ops: gradgradcheck each
+    "hypot": (lucid.hypot, [(0.5, 2.0), (-2.0, -0.5)]), "copysign": (lucid.copysign, [(0.5, 2.0), (-2.0, 2.0)]),
+    "logaddexp": (lucid.logaddexp, [(-2.0, 2.0), (-2.0, 2.0)]), "logaddexp2": (lucid.logaddexp2, [(-2.0, 2.0)] * 2),
+    "fmod": (lucid.fmod, [(0.5, 3.0), (0.7, 1.3)]), "xlogy": (lucid.xlogy, [(-2.0, 2.0), (0.5, 2.0)]),
+    "xlog1py": (lucid.special.xlog1py, [(-2.0, 2.0), (0.5, 2.0)]),
+    "igamma": (lambda x: lucid.igamma(lucid.tensor([1.5, 3.0], dtype=lucid.float64, device=x.device), x),
+               [(0.5, 3.0)]),
+    "zeta": (lambda q: lucid.special.zeta(3.0, q), [(0.5, 3.0)]),
+    "polygamma": (lambda x: lucid.polygamma(2, x), [(0.5, 3.0)]), "lgamma": (lucid.lgamma, [(0.5, 3.0)]),
+    "erfinv": (lucid.erfinv, [(-0.8, 0.8)]), "i0": (lucid.i0, [(-3.0, 3.0)]),
+    "i1e": (lucid.special.i1e, [(-3.0, 3.0)]), "ndtri": (lucid.special.ndtri, [(0.1, 0.9)]),
+    "log_ndtr": (lucid.special.log_ndtr, [(-5.0, 3.0)]), "sinc": (lucid.sinc, [(-2.0, 2.0)]),
+    "erfcx": (lucid.special.erfcx, [(-1.0, 3.0)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_second_derivatives(name, device, rng):
+    from lucid.autograd import gradgradcheck
+
+    fn, ranges = SECOND_ORDER[name]
+    inputs = [lucid.tensor(rng.uniform(lo, hi, 2), dtype=lucid.float64, device=device, requires_grad=True)
+              for lo, hi in ranges]
+    assert gradgradcheck(fn, inputs)
