@@ -284,7 +284,7 @@ MPMATH = {  # lucid.special name: (mpmath function of one mpf, inputs)
     "bessel_y0": (lambda m, v: m.bessely(0, v), [1e-5, 0.9, 3.9, 4.1, 4.986, 12.0, 24.9, 25.1, 60.0]),
     "bessel_y1": (lambda m, v: m.bessely(1, v), [1e-5, 0.9, 3.9, 4.1, 4.853, 12.0, 24.9, 25.1, 60.0]),
     "airy_ai": (lambda m, v: m.airyai(v), [-30.0, -7.5, -6.9, -3.0, 0.0, 0.7, 1.0, 5.0, 40.0], 3e-11),
-    "gammaln": (lambda m, v: m.log(abs(m.gamma(v))), [0.1, 3.7, -2.5, 50.0]),
+    "gammaln": (lambda m, v: m.loggamma(v).real, [0.1, 3.7, 50.0, 1 + 1e-10, 2 - 1e-9, 1.4616, 2.6, 9.9]),
     "digamma": (lambda m, v: m.digamma(v), [0.1, 3.7, -2.5, 50.0]),
     "modified_bessel_k0": (lambda m, v: m.besselk(0, v), [0.01, 0.9, 1.1, 7.0, 300.0]),
     "modified_bessel_k1": (lambda m, v: m.besselk(1, v), [0.01, 0.9, 1.1, 7.0, 300.0]),
@@ -298,8 +298,15 @@ def test_float64_accuracy_against_mpmath(name):
     mpmath = pytest.importorskip("mpmath")
     fn, values, *atol = MPMATH[name]
     ours = getattr(S, name)(lucid.tensor(values, dtype=lucid.float64)).numpy()
-    np.testing.assert_allclose(ours, [float(fn(mpmath.mp, mpmath.mpf(v))) for v in values], rtol=2e-14,
+    with mpmath.workdps(30):  # the references themselves must not cancel (log Gamma next to its zeros)
+        reference = [float(fn(mpmath.mp, mpmath.mpf(v))) for v in values]
+    np.testing.assert_allclose(ours, reference, rtol=2e-14,
                                atol=atol[0] if atol else 3e-15)
+
+
+def test_lgamma_is_exactly_zero_at_one_and_two(device):
+    for dtype in (lucid.float32, lucid.float64):
+        assert S.gammaln(lucid.tensor([1.0, 2.0], dtype=dtype, device=device)).tolist() == [0.0, 0.0]
 
 
 def test_trigamma_and_incomplete_gamma_against_mpmath():
