@@ -18,15 +18,31 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _EPS = 2.0**-53
 
 
+_CHUNK = 16384  # elements per pass: the kernels' many float64 temporaries stay in cache (and memory stays bounded)
+
+
 def float64_kernel(fn):
-    """``fn(xp, x, *args)`` on a float64 array, for any floating ``x``: computed in float64 and cast back."""
+    """``fn(xp, x, *args)`` on a float64 array, for any floating ``x``: computed in float64 and cast back, over
+    runs of 16384 elements of a large ``x`` (several times faster than whole-array passes, whose temporaries
+    leave the cache)."""
+
+    def whole(xp, x, *args):
+        if x.dtype == xp.float64:
+            return fn(xp, x, *args)
+        return xp.astype(fn(xp, xp.astype(x, xp.float64), *args), x.dtype)
 
     @functools.wraps(fn)
     def run(xp, x, *args):
         with float_errors_quiet():
-            if x.dtype == xp.float64:
-                return fn(xp, x, *args)
-            return xp.astype(fn(xp, xp.astype(x, xp.float64), *args), x.dtype)
+            n = math.prod(x.shape)
+            if n <= _CHUNK:
+                return whole(xp, x, *args)
+            flat = xp.reshape(x, (-1,))
+            out = xp.empty((n,), dtype=x.dtype, device=x.device)
+            for start in range(0, n, _CHUNK):
+                stop = min(start + _CHUNK, n)
+                out[start:stop] = whole(xp, flat[start:stop], *args)
+            return xp.reshape(out, x.shape)
 
     return run
 
@@ -259,10 +275,18 @@ def _erfinv_guess(xp, w, x):
     for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047,
               1.00167406, 2.83297682):
         q = c + q * tail
-    # far tail (past Giles' range): erfc(a) ~ exp(-a^2) / (a sqrt(pi)), solved by one fixed-point step
-    rough = xp.sqrt(xp.maximum(w - math.log(4.0), 1.0))
-    asymptotic = xp.sqrt(xp.maximum(w - math.log(4.0) - xp.log(rough * _SQRT_PI), 1.0)) * xp.sign(x)
-    return _where(xp, w < 5.0, p * x, _where(xp, w < 40.0, q * x, asymptotic))
+    # far tail (past Giles' range): erfc(a) = exp(-a^2) / (a sqrt pi) (1 - 1/(2a^2) + 3/(4a^4) - 15/(8a^6) ...)
+    # = 1 - |x|, solved by fixed-point steps (to ~1e-5 relative for w >= 16)
+    minus_log = w + xp.log1p(xp.abs(x))  # -log(1 - |x|)
+    a = xp.sqrt(minus_log)
+    for _ in range(3):
+        inv = 1.0 / (a * a)
+        a = xp.sqrt(minus_log - xp.log(a * _SQRT_PI) + xp.log1p(inv * (-0.5 + inv * (0.75 - 1.875 * inv))))
+    asymptotic = a * xp.sign(x)
+    return _where(xp, w < 5.0, p * x, _where(xp, w < 16.0, q * x, asymptotic))
+
+
+_NEWTON_STEPS = 2  # from Giles' 1e-7 (or the tail's 1e-5): ~1e-12, then below float64's resolution
 
 
 def _erfinv_refined(xp, y, x, complement):
@@ -273,7 +297,7 @@ def _erfinv_refined(xp, y, x, complement):
     small = xp.abs(x) <= 0.5
     a = xp.abs(y)
     log_complement = xp.log(complement)
-    for _ in range(5):
+    for _ in range(_NEWTON_STEPS):
         central = erf_generic(xp, a) - xp.abs(x)
         scaled = erfcx(xp, a)  # exp(a^2) erfc(a)
         step = _where(xp, small, central * _SQRT_PI / 2.0 * xp.exp(a * a),
@@ -544,23 +568,31 @@ def _y_series(xp, x, nu):
 
 
 def _y_neumann(xp, x, nu):
-    """``Y_nu(x)`` for ``4 < x <= 25`` from Neumann's series in ``J_2k`` (A&S 9.1.88, and its derivative
-    for ``Y_1``), the ``J_n`` from Miller's backward recurrence normalised by ``J_0 + 2 sum J_2k = 1``."""
-    upper, current = xp.zeros_like(x), xp.full_like(x, 1e-250)
-    values = {}
-    for n in range(_MILLER_START, 0, -1):  # current = J_n (unnormalised); J_{n-1} = (2n/x) J_n - J_{n+1}
-        values[n] = current
+    """``Y_nu(x)`` for ``4 < x <= 25`` from Neumann's series in ``J_2k`` (A&S 9.1.88, and its derivative for
+    ``Y_1``), the ``J_n`` from Miller's backward recurrence, normalised by ``J_0 + 2 sum J_2k = 1``: every sum is
+    linear in the unnormalised ``J_n``, so they accumulate during the recurrence and are divided at the end."""
+    upper, current = xp.zeros_like(x), xp.full_like(x, 1e-250)  # J_{n+1}, J_n (unnormalised), n from the top
+    norm, neumann = xp.zeros_like(x), xp.zeros_like(x)
+    for n in range(_MILLER_START, 0, -1):  # J_{n-1} = (2n/x) J_n - J_{n+1}
+        if n % 2 == 0:
+            norm = norm + 2.0 * current
+            if nu == 0 and n < _MILLER_START:
+                neumann = neumann + ((-1.0) ** (n // 2) / (n // 2)) * current
+        elif nu == 1:  # J_n with n = 2k - 1 enters term k, with n = 2k + 1 term k (with a minus sign)
+            k_below, k_above = (n + 1) // 2, (n - 1) // 2
+            if k_below < _MILLER_START // 2:
+                neumann = neumann + ((-1.0) ** k_below / k_below) * current
+            if k_above >= 1:
+                neumann = neumann - ((-1.0) ** k_above / k_above) * current
+        if n == 1:
+            j1 = current
         upper, current = current, (2.0 * n / x) * current - upper
-    values[0] = current
-    norm = values[0] + 2.0 * sum(values[2 * k] for k in range(1, _MILLER_START // 2 + 1))
-    j = {n: v / norm for n, v in values.items()}
+    norm = norm + current  # + J_0
     log_term = xp.log(0.5 * x) + _EULER
     if nu == 0:
-        neumann = sum(((-1.0) ** k / k) * j[2 * k] for k in range(1, _MILLER_START // 2))
-        return (2.0 / math.pi) * (log_term * j[0] - 2.0 * neumann)
+        return (2.0 / math.pi) * (log_term * current - 2.0 * neumann) / norm
     # Y_1 = -Y_0' with J_0' = -J_1 and J_2k' = (J_2k-1 - J_2k+1) / 2
-    neumann = sum(((-1.0) ** k / k) * (j[2 * k - 1] - j[2 * k + 1]) for k in range(1, _MILLER_START // 2))
-    return (2.0 / math.pi) * (log_term * j[1] - j[0] / x + neumann)
+    return (2.0 / math.pi) * (log_term * j1 - current / x + neumann) / norm
 
 
 def _y(xp, x, nu):
