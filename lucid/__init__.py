@@ -4,7 +4,23 @@ from __future__ import annotations
 
 import sys
 
-from . import amp, autograd, backends, cuda, data, datasets, distributed, dtypes, fft, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
+from . import (  # noqa: E402  (need Tensor)
+    amp,
+    autograd,
+    backends,
+    cuda,
+    data,
+    datasets,
+    distributed,
+    dtypes,
+    fft,
+    linalg,
+    nn,
+    optim,
+    random,
+    special,
+    utils,
+)
 from ._backend import (
     Backend,
     BackendUnavailableError,
@@ -22,21 +38,21 @@ from .autograd import functional as _autograd_functional  # noqa: F401  (built f
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 from .dtypes import (
-                       DType,
-                       bfloat16,
-                       bool_,
-                       complex64,
-                       complex128,
-                       float16,
-                       float32,
-                       float64,
-                       get_default_dtype,
-                       int8,
-                       int16,
-                       int32,
-                       int64,
-                       set_default_dtype,
-                       uint8,
+    DType,
+    bfloat16,
+    bool_,
+    complex64,
+    complex128,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
 )
 from .ops import *  # noqa: F401,F403
 from .ops.arithmetic import unbroadcast

@@ -221,8 +221,8 @@ class Tensor:
         """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __xor__(self, b):
         """Elementwise ``bitwise_xor`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def add(self, b):
-        """``a + b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def add(self, other, *, alpha=...):
+        """``input + alpha * other`` (PyTorch's ``alpha=``); Python scalars are weak: ``float32 + 2.0`` stays float32."""
     def arctan2(self, b):
         """Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``); the gradient at the origin is 0, as PyTorch's. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def atan2(self, b):
@@ -245,9 +245,17 @@ class Tensor:
         """Elementwise ``floor_divide`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def ge(self, b):
         """Elementwise ``ge`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def greater(self, b):
+        """Elementwise ``gt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def greater_equal(self, b):
+        """Elementwise ``ge`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def gt(self, b):
         """Elementwise ``gt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def le(self, b):
+        """Elementwise ``le`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def less(self, b):
+        """Elementwise ``lt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def less_equal(self, b):
         """Elementwise ``le`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def logical_and(self, b):
         """Elementwise ``logical_and`` of the truth values of ``a`` and ``b`` (bool result, no gradient)."""
@@ -269,14 +277,16 @@ class Tensor:
         """``a * b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def ne(self, b):
         """Elementwise ``ne`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def not_equal(self, b):
+        """Elementwise ``ne`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def pow(self, b):
         """``a ** b``; gradients as PyTorch's: 0 for ``a`` where ``b == 0`` (``0 ** 0`` too) and for ``b`` where ``a == 0`` and ``b >= 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def remainder(self, b):
         """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def sub(self, b):
-        """``a - b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def subtract(self, b):
-        """``a - b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def sub(self, other, *, alpha=...):
+        """``input - alpha * other`` (PyTorch's ``alpha=``); a bool operand raises, as in PyTorch."""
+    def subtract(self, other, *, alpha=...):
+        """``input - alpha * other`` (PyTorch's ``alpha=``); a bool operand raises, as in PyTorch."""
     def true_divide(self, b):
         """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
 
@@ -368,18 +378,32 @@ class Tensor:
         """Elementwise ``neg`` of ``x`` (differentiable)."""
     def abs(self) -> Tensor:
         """Elementwise ``abs`` of ``x`` (differentiable)."""
+    def absolute(self) -> Tensor:
+        """Elementwise ``abs`` of ``x`` (differentiable)."""
     def acos(self) -> Tensor:
         """Elementwise ``acos`` of ``x`` (differentiable)."""
+    def acosh(self) -> Tensor:
+        """Elementwise ``acosh`` of ``x`` (differentiable)."""
     def arccos(self) -> Tensor:
         """Elementwise ``acos`` of ``x`` (differentiable)."""
+    def arccosh(self) -> Tensor:
+        """Elementwise ``acosh`` of ``x`` (differentiable)."""
     def arcsin(self) -> Tensor:
         """Elementwise ``asin`` of ``x`` (differentiable)."""
+    def arcsinh(self) -> Tensor:
+        """Elementwise ``asinh`` of ``x`` (differentiable)."""
     def arctan(self) -> Tensor:
         """Elementwise ``atan`` of ``x`` (differentiable)."""
+    def arctanh(self) -> Tensor:
+        """Elementwise ``atanh`` of ``x`` (differentiable)."""
     def asin(self) -> Tensor:
         """Elementwise ``asin`` of ``x`` (differentiable)."""
+    def asinh(self) -> Tensor:
+        """Elementwise ``asinh`` of ``x`` (differentiable)."""
     def atan(self) -> Tensor:
         """Elementwise ``atan`` of ``x`` (differentiable)."""
+    def atanh(self) -> Tensor:
+        """Elementwise ``atanh`` of ``x`` (differentiable)."""
     def ceil(self) -> Tensor:
         """Elementwise ``ceil`` of ``x`` (differentiable)."""
     def clamp(self, min=..., max=...) -> Tensor:
@@ -390,14 +414,28 @@ class Tensor:
         """Elementwise ``cos`` of ``x`` (differentiable)."""
     def cosh(self) -> Tensor:
         """Elementwise ``cosh`` of ``x`` (differentiable)."""
+    def digamma(self) -> Tensor:
+        """Elementwise ``digamma`` of ``x`` (differentiable)."""
     def erf(self) -> Tensor:
         """Elementwise ``erf`` of ``x`` (differentiable)."""
+    def erfc(self) -> Tensor:
+        """Elementwise ``erfc`` of ``x`` (differentiable)."""
+    def erfinv(self) -> Tensor:
+        """Elementwise ``erfinv`` of ``x`` (differentiable)."""
     def exp(self) -> Tensor:
         """Elementwise ``exp`` of ``x`` (differentiable)."""
+    def exp2(self) -> Tensor:
+        """Elementwise ``exp2`` of ``x`` (differentiable)."""
     def expm1(self) -> Tensor:
         """Elementwise ``expm1`` of ``x`` (differentiable)."""
+    def fix(self) -> Tensor:
+        """Elementwise ``trunc`` of ``x`` (differentiable)."""
     def floor(self) -> Tensor:
         """Elementwise ``floor`` of ``x`` (differentiable)."""
+    def i0(self) -> Tensor:
+        """Elementwise ``i0`` of ``x`` (differentiable)."""
+    def lgamma(self) -> Tensor:
+        """Elementwise ``lgamma`` of ``x`` (differentiable)."""
     def log(self) -> Tensor:
         """Elementwise ``log`` of ``x`` (differentiable)."""
     def log10(self) -> Tensor:
@@ -422,6 +460,8 @@ class Tensor:
         """Elementwise ``sign`` of ``x`` (differentiable)."""
     def sin(self) -> Tensor:
         """Elementwise ``sin`` of ``x`` (differentiable)."""
+    def sinc(self) -> Tensor:
+        """Elementwise ``sinc`` of ``x`` (differentiable)."""
     def sinh(self) -> Tensor:
         """Elementwise ``sinh`` of ``x`` (differentiable)."""
     def sqrt(self) -> Tensor:
@@ -520,20 +560,62 @@ class Tensor:
         """In-place form of ``bitwise_xor``: writes the result into this tensor."""
     def abs_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``abs``: writes the result into this tensor."""
+    def absolute_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``abs``: writes the result into this tensor."""
     def acos_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``acos``: writes the result into this tensor."""
+    def acosh_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``acosh``: writes the result into this tensor."""
     def add_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``add``: writes the result into this tensor."""
+    def addcdiv_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``addcdiv``: writes the result into this tensor."""
+    def addcmul_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``addcmul``: writes the result into this tensor."""
+    def arccos_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``acos``: writes the result into this tensor."""
+    def arccosh_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``acosh``: writes the result into this tensor."""
+    def arcsin_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``asin``: writes the result into this tensor."""
+    def arcsinh_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``asinh``: writes the result into this tensor."""
+    def arctan2_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``atan2``: writes the result into this tensor."""
+    def arctan_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``atan``: writes the result into this tensor."""
+    def arctanh_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``atanh``: writes the result into this tensor."""
     def asin_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``asin``: writes the result into this tensor."""
+    def asinh_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``asinh``: writes the result into this tensor."""
     def atan2_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``atan2``: writes the result into this tensor."""
     def atan_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``atan``: writes the result into this tensor."""
+    def atanh_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``atanh``: writes the result into this tensor."""
+    def bitwise_and_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``bitwise_and``: writes the result into this tensor."""
+    def bitwise_left_shift_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``bitwise_left_shift``: writes the result into this tensor."""
+    def bitwise_not_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``bitwise_not``: writes the result into this tensor."""
+    def bitwise_or_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``bitwise_or``: writes the result into this tensor."""
+    def bitwise_right_shift_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``bitwise_right_shift``: writes the result into this tensor."""
+    def bitwise_xor_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``bitwise_xor``: writes the result into this tensor."""
     def ceil_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``ceil``: writes the result into this tensor."""
     def clamp_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``clamp``: writes the result into this tensor."""
+    def clamp_max_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``clamp_max``: writes the result into this tensor."""
+    def clamp_min_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``clamp_min``: writes the result into this tensor."""
     def clip_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``clamp``: writes the result into this tensor."""
     def conj_physical_(self, *args, **kwargs) -> Tensor:
@@ -542,14 +624,30 @@ class Tensor:
         """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype; the gradient
         flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch.
         """
+    def copysign_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``copysign``: writes the result into this tensor."""
     def cos_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``cos``: writes the result into this tensor."""
     def cosh_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``cosh``: writes the result into this tensor."""
+    def deg2rad_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``deg2rad``: writes the result into this tensor."""
+    def digamma_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``digamma``: writes the result into this tensor."""
     def div_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``div``: writes the result into this tensor."""
+    def divide_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``div``: writes the result into this tensor."""
+    def eq_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``eq``: writes the result into this tensor."""
     def erf_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``erf``: writes the result into this tensor."""
+    def erfc_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``erfc``: writes the result into this tensor."""
+    def erfinv_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``erfinv``: writes the result into this tensor."""
+    def exp2_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``exp2``: writes the result into this tensor."""
     def exp_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``exp``: writes the result into this tensor."""
     def expm1_(self, *args, **kwargs) -> Tensor:
@@ -558,8 +656,50 @@ class Tensor:
         """Fill with ``value`` in place: a number, or a one-element tensor (which then gets the sum of
         the gradient, as in PyTorch).
         """
+    def fix_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``trunc``: writes the result into this tensor."""
     def floor_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``floor``: writes the result into this tensor."""
+    def floor_divide_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``floor_divide``: writes the result into this tensor."""
+    def fmod_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``fmod``: writes the result into this tensor."""
+    def frac_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``frac``: writes the result into this tensor."""
+    def gcd_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``gcd``: writes the result into this tensor."""
+    def ge_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``ge``: writes the result into this tensor."""
+    def greater_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``gt``: writes the result into this tensor."""
+    def greater_equal_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``ge``: writes the result into this tensor."""
+    def gt_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``gt``: writes the result into this tensor."""
+    def heaviside_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``heaviside``: writes the result into this tensor."""
+    def hypot_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``hypot``: writes the result into this tensor."""
+    def i0_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``i0``: writes the result into this tensor."""
+    def igamma_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``igamma``: writes the result into this tensor."""
+    def igammac_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``igammac``: writes the result into this tensor."""
+    def lcm_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``lcm``: writes the result into this tensor."""
+    def ldexp_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``ldexp``: writes the result into this tensor."""
+    def le_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``le``: writes the result into this tensor."""
+    def lerp_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``lerp``: writes the result into this tensor."""
+    def less_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``lt``: writes the result into this tensor."""
+    def less_equal_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``le``: writes the result into this tensor."""
+    def lgamma_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``lgamma``: writes the result into this tensor."""
     def log10_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``log10``: writes the result into this tensor."""
     def log1p_(self, *args, **kwargs) -> Tensor:
@@ -568,6 +708,18 @@ class Tensor:
         """In-place form of ``log2``: writes the result into this tensor."""
     def log_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``log``: writes the result into this tensor."""
+    def logical_and_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``logical_and``: writes the result into this tensor."""
+    def logical_not_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``logical_not``: writes the result into this tensor."""
+    def logical_or_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``logical_or``: writes the result into this tensor."""
+    def logical_xor_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``logical_xor``: writes the result into this tensor."""
+    def logit_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``logit``: writes the result into this tensor."""
+    def lt_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``lt``: writes the result into this tensor."""
     def masked_fill_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``masked_fill``: writes the result into this tensor."""
     def maximum_(self, *args, **kwargs) -> Tensor:
@@ -576,10 +728,28 @@ class Tensor:
         """In-place form of ``minimum``: writes the result into this tensor."""
     def mul_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``mul``: writes the result into this tensor."""
+    def multiply_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``mul``: writes the result into this tensor."""
+    def mvlgamma_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``mvlgamma``: writes the result into this tensor."""
+    def nan_to_num_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``nan_to_num``: writes the result into this tensor."""
+    def ne_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``ne``: writes the result into this tensor."""
     def neg_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``neg``: writes the result into this tensor."""
+    def negative_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``neg``: writes the result into this tensor."""
+    def nextafter_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``nextafter``: writes the result into this tensor."""
+    def not_equal_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``ne``: writes the result into this tensor."""
+    def polygamma_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``_polygamma_method``: writes the result into this tensor."""
     def pow_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``pow``: writes the result into this tensor."""
+    def rad2deg_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``rad2deg``: writes the result into this tensor."""
     def reciprocal_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``reciprocal``: writes the result into this tensor."""
     def remainder_(self, *args, **kwargs) -> Tensor:
@@ -600,6 +770,8 @@ class Tensor:
         """In-place form of ``sign``: writes the result into this tensor."""
     def sin_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``sin``: writes the result into this tensor."""
+    def sinc_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``sinc``: writes the result into this tensor."""
     def sinh_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``sinh``: writes the result into this tensor."""
     def sqrt_(self, *args, **kwargs) -> Tensor:
@@ -607,6 +779,8 @@ class Tensor:
     def square_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``square``: writes the result into this tensor."""
     def sub_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``sub``: writes the result into this tensor."""
+    def subtract_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``sub``: writes the result into this tensor."""
     def tan_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``tan``: writes the result into this tensor."""
@@ -616,8 +790,12 @@ class Tensor:
         """In-place form of ``tril``: writes the result into this tensor."""
     def triu_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``triu``: writes the result into this tensor."""
+    def true_divide_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``div``: writes the result into this tensor."""
     def trunc_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``trunc``: writes the result into this tensor."""
+    def xlogy_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``xlogy``: writes the result into this tensor."""
     def zero_(self) -> Tensor:
         """Fill with zeros in place."""
 
@@ -651,6 +829,106 @@ class Tensor:
         """Outer product of two 1-D tensors: ``out[i, j] = a[i] * b[j]``."""
     def slogdet(self):
         """``(sign, logabsdet)`` of the determinant, without overflow; only ``logabsdet`` has a gradient."""
+
+    # ---- registered by lucid.ops.mathops
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value=...) -> Tensor:
+        """``input + value * tensor1 / tensor2`` (integer division refused, as PyTorch)."""
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value=...) -> Tensor:
+        """``input + value * tensor1 * tensor2``."""
+    def allclose(self, other, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> bool:
+        """Whether every element is :func:`isclose` (a Python bool)."""
+    def bitwise_left_shift(self, other) -> Tensor:
+        """Elementwise ``bitwise_left_shift`` of integers."""
+    def bitwise_right_shift(self, other) -> Tensor:
+        """Elementwise ``bitwise_right_shift`` of integers."""
+    def clamp_max(self, max) -> Tensor:
+        """``clamp(input, max=max)``."""
+    def clamp_min(self, min) -> Tensor:
+        """``clamp(input, min=min)``."""
+    def copysign(self, other):
+        """``|a|`` with the sign of ``b`` (floats, as PyTorch's result)."""
+    def deg2rad(self) -> Tensor:
+        """Degrees to radians (integers give the default float dtype)."""
+    def equal(self, other: Tensor) -> bool:
+        """Whether the two tensors have the same shape and the same elements (a Python bool)."""
+    def float_power(self, exponent) -> Tensor:
+        """``input ** exponent`` computed in float64 (PyTorch's result dtype), whatever the inputs' dtypes."""
+    def float_power_(self, exponent) -> Tensor:
+        """In-place :func:`float_power`: only a float64 tensor can hold its result (PyTorch refuses the rest)."""
+    def fmax(self, other) -> Tensor:
+        """Elementwise maximum that ignores nan (nan only where both are); a tie sends the gradient to ``input``."""
+    def fmin(self, other) -> Tensor:
+        """Elementwise minimum that ignores nan (nan only where both are); a tie sends the gradient to ``input``."""
+    def fmod(self, other) -> Tensor:
+        """C's remainder ``a - trunc(a / b) b`` with the sign of ``a`` (exact); an integer divisor of 0 raises,
+        as PyTorch.
+        """
+    def frac(self) -> Tensor:
+        """Fractional part ``x - trunc(x)`` (floating tensors only, as PyTorch); gradient 1."""
+    def frexp(self):
+        """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent``, ``0.5 <= |mantissa| < 1`` (0, inf and
+        nan have exponent 0 and mantissa ``input``); the exponent is int32, as PyTorch.
+        """
+    def gcd(self, other) -> Tensor:
+        """Greatest common divisor of integers (Euclid's algorithm elementwise; non-negative, gcd(0, 0) = 0)."""
+    def heaviside(self, values) -> Tensor:
+        """Step function: 0 below 0, 1 above, ``values`` at 0 (same dtype as ``input``, as PyTorch; no gradient)."""
+    def hypot(self, other):
+        """``sqrt(a^2 + b^2)`` without overflow (differentiable in both)."""
+    def igamma(self, other):
+        """Regularized lower incomplete gamma ``P(a, x)`` (differentiable in ``x``)."""
+    def igammac(self, other):
+        """Regularized upper incomplete gamma ``Q(a, x) = 1 - P(a, x)`` (differentiable in ``x``)."""
+    def isclose(self, other, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> Tensor:
+        """``|input - other| <= atol + rtol |other|`` elementwise (equal infinities are close; nan only with
+        ``equal_nan``).
+        """
+    def isfinite(self) -> Tensor:
+        """True where ``input`` is neither inf nor nan."""
+    def isinf(self) -> Tensor:
+        """True where ``input`` is +-inf."""
+    def isnan(self) -> Tensor:
+        """True where ``input`` is nan (never for integers)."""
+    def isneginf(self) -> Tensor:
+        """True where ``input`` is -inf."""
+    def isposinf(self) -> Tensor:
+        """True where ``input`` is +inf."""
+    def lcm(self, other) -> Tensor:
+        """Least common multiple of integers (``|a b| / gcd``, 0 if either is 0)."""
+    def ldexp(self, other) -> Tensor:
+        """``input * 2 ** other`` (a float result, as PyTorch), in two factors so a large ``other`` does not
+        overflow on the way.
+        """
+    def lerp(self, end, weight) -> Tensor:
+        """``input + weight (end - input)``, as PyTorch (``end - (end - input)(1 - weight)`` where
+        ``|weight| >= 1/2``, exact at ``weight = 1``); ``weight`` a number or a tensor.
+        """
+    def logaddexp(self, other):
+        """``log(exp(a) + exp(b))`` without overflow."""
+    def logaddexp2(self, other):
+        """``log2(2**a + 2**b)`` without overflow."""
+    def logit(self, eps=...) -> Tensor:
+        """``log(x / (1 - x))``; with ``eps``, ``x`` is clamped to ``[eps, 1 - eps]`` first (zero gradient
+        outside, as PyTorch).
+        """
+    def mvlgamma(self, p: int) -> Tensor:
+        """Multivariate log-gamma of dimension ``p``: ``sum_j<p lgamma(x - j/2) + p(p-1)/4 log pi``; every
+        element must exceed ``(p - 1) / 2`` (checked, as PyTorch).
+        """
+    def nan_to_num(self, nan=..., posinf=..., neginf=...) -> Tensor:
+        """nan, +inf and -inf replaced by ``nan`` and by ``posinf``/``neginf`` (default: the dtype's largest and
+        lowest finite values); integer tensors are returned as they are (copied). Gradient passes where finite.
+        """
+    def nextafter(self, other) -> Tensor:
+        """The next floating value after ``input`` towards ``other`` (no gradient, as PyTorch)."""
+    def polygamma(self, n: int) -> Tensor:
+        """``x.polygamma(n)`` is ``polygamma(n, x)``, as in PyTorch."""
+    def rad2deg(self) -> Tensor:
+        """Radians to degrees (integers give the default float dtype)."""
+    def signbit(self) -> Tensor:
+        """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors)."""
+    def xlogy(self, other):
+        """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch."""
 
     # ---- registered by lucid.ops.reduction
     def all(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:

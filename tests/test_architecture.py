@@ -23,7 +23,7 @@ LAYERS = [
     ("tensor", ["lucid._tensor", "lucid.random", "lucid.cuda"]),  # random: Generator states are Tensors
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
-    ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional", "lucid.fft"]),
+    ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional", "lucid.fft", "lucid.special"]),
     ("distributed", ["lucid.distributed"]),
     ("nn", ["lucid.nn"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",

@@ -39,6 +39,7 @@ NAMESPACES = [
     ("lucid.optim.lr_scheduler", "Learning-rate schedulers."),
     ("lucid.linalg", "Linear algebra with torch.linalg's names."),
     ("lucid.fft", "Discrete Fourier transforms with torch.fft's names."),
+    ("lucid.special", "Special functions with torch.special's names."),
     ("lucid.data", "Datasets, samplers and the DataLoader."),
     ("lucid.datasets", "Ready-made datasets."),
     ("lucid.cuda", "GPU availability and synchronisation."),
@@ -60,6 +61,7 @@ _SCALARS = (bool, int, float, complex, str, bytes, type(None))
 GROUP_TITLES = {
     "lucid.ops.arithmetic": "Arithmetic, comparison and logic",
     "lucid.ops.elementwise": "Elementwise math",
+    "lucid.ops.mathops": "Further elementwise math",
     "lucid.ops.reduction": "Reductions",
     "lucid.ops.creation": "Creation and random sampling",
     "lucid.ops.indexing": "Indexing, sorting and selection",

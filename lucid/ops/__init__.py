@@ -21,6 +21,7 @@ from . import (
     indexing,
     inplace,
     linalg,
+    mathops,
     reduction,
     sampling,
     shape,
@@ -29,7 +30,7 @@ from . import (
 )
 
 FAMILIES = (arithmetic, conversion, creation, sampling, elementwise, reduction, shape, indexing, linalg, softmaxes,
-            inplace, complexes, spectral)
+            inplace, complexes, spectral, mathops)
 
 __all__ = []
 for _family in FAMILIES:

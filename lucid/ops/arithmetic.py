@@ -516,6 +516,23 @@ def _binary(cls):
 add, sub, mul, div, pow, maximum, minimum, atan2, remainder = map(
     _binary, (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder)
 )
+_plain_add, _plain_sub = add, sub  # the operators' forms (``+``, ``-``): no alpha to look at
+
+
+def add(input, other, *, alpha=1):
+    """``input + alpha * other`` (PyTorch's ``alpha=``); Python scalars are weak: ``float32 + 2.0`` stays float32."""
+    return _plain_add(input, other if alpha == 1 else _scaled(other, alpha))
+
+
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other`` (PyTorch's ``alpha=``); a bool operand raises, as in PyTorch."""
+    return _plain_sub(input, other if alpha == 1 else _scaled(other, alpha))
+
+
+def _scaled(other, alpha):
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+
+
 true_divide = divide = div
 multiply, subtract = mul, sub
 
@@ -626,7 +643,7 @@ def _swap(fn):
     return reflected
 
 
-_OPERATORS = {"add": add, "sub": sub, "mul": mul, "truediv": div, "pow": pow, "mod": remainder,
+_OPERATORS = {"add": _plain_add, "sub": _plain_sub, "mul": mul, "truediv": div, "pow": pow, "mod": remainder,
               "floordiv": floor_divide, "and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor}
 # Tensor methods: the operators (with reflected and in-place forms) and the named binary ops
 METHODS = {
