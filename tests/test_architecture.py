@@ -19,7 +19,7 @@ ROOT = pathlib.Path(lucid.__file__).parent
 # lowest first; a module belongs to the layer with its longest matching prefix
 LAYERS = [
     ("backend", ["lucid.dtypes", "lucid._backend"]),
-    ("device services", ["lucid.backends", "lucid.cuda", "lucid.random"]),
+    ("device services", ["lucid.backends", "lucid.cuda", "lucid.random", "lucid.accelerator"]),
     ("tensor", ["lucid._tensor"]),
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
@@ -27,7 +27,7 @@ LAYERS = [
     ("nn", ["lucid.nn"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils"]),
     ("datasets", ["lucid.datasets"]),
-    ("applications", ["lucid", "lucid.examples", "lucid._stubgen"]),
+    ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid.torch_compat", "lucid.testing"]),
 ]
 
 
