@@ -20,7 +20,7 @@ ROOT = pathlib.Path(lucid.__file__).parent
 LAYERS = [
     ("backend", ["lucid.dtypes", "lucid._backend"]),
     ("device services", ["lucid.backends", "lucid.cuda", "lucid.random", "lucid.accelerator"]),
-    ("tensor", ["lucid._tensor"]),
+    ("tensor", ["lucid._tensor", "lucid._printing"]),
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
     ("ops", ["lucid.ops", "lucid.linalg"]),
