@@ -79,7 +79,7 @@ def as_array(data, dtype=None, device=None):
         dev = _owner(data) if not isinstance(data, (list, tuple, int, float, bool)) else None
         if dev is None or (dev.type == "cpu" and isinstance(data, (np.ndarray, np.generic))):
             host = _host_array(data, dtype)
-            target = device or _parse_device("cpu")
+            target = device or _parse_device(None)  # the default device
             return target.backend.from_numpy(host, target.index or 0), target
         arr = data
     if device is not None and device is not dev:

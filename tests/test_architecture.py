@@ -20,14 +20,15 @@ ROOT = pathlib.Path(lucid.__file__).parent
 LAYERS = [
     ("backend", ["lucid.dtypes", "lucid._backend"]),
     ("device services", ["lucid.backends", "lucid.cuda", "lucid.random", "lucid.accelerator"]),
-    ("tensor", ["lucid._tensor", "lucid._printing"]),
+    ("tensor", ["lucid._tensor", "lucid._printing", "lucid._typeinfo", "lucid._interop"]),
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
     ("ops", ["lucid.ops", "lucid.linalg"]),
     ("nn", ["lucid.nn"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils"]),
     ("datasets", ["lucid.datasets"]),
-    ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid.torch_compat", "lucid.testing"]),
+    ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid.torch_compat", "lucid.testing",
+                      "lucid._settings"]),
 ]
 
 

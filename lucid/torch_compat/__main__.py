@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
     if not os.path.isfile(script):
         print(f"lucid.torch_compat: can't open file {script!r}: no such file\n{USAGE}", file=sys.stderr)
         return 2
-    sys.argv = list(argv)
+    sys.argv[:] = argv  # as `python script.py args` sets it
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     install()
     runpy.run_path(script, run_name="__main__")
