@@ -12,7 +12,8 @@ import re
 
 from . import registry
 
-__all__ = ["Device", "device", "device_of", "set_default_device", "get_default_device", "UnknownDeviceError", "DeviceMismatchError", "BackendUnavailableError"]
+__all__ = ["Device", "device", "device_of", "set_default_device", "get_default_device", "UnknownDeviceError",
+           "DeviceMismatchError", "BackendUnavailableError"]
 
 
 class UnknownDeviceError(ValueError):
