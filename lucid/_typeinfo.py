@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
-from ._tensor import Tensor
+from ._tensor import Size, Tensor
 
 __all__ = [
     "finfo", "iinfo", "promote_types", "result_type", "can_cast", "typename",
@@ -32,7 +32,7 @@ class finfo:
         self.bits, self.dtype = info.bits, dtype.name
         self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
         self.tiny = self.smallest_normal = float(info.smallest_normal)
-        self.resolution = float(info.resolution)
+        self.resolution = 10.0 ** -info.precision
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
@@ -52,7 +52,7 @@ class iinfo:
         self.max, self.min = (1, 0) if dtype.kind == "b" else (int(info.max), int(info.min))
 
     def __repr__(self) -> str:
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
 
 
 def promote_types(type1, type2) -> _dt.DType:
@@ -123,12 +123,12 @@ class _LegacyType(type):
 
 def _legacy(name: str, dtype: _dt.DType) -> type:
     def new(cls, *args, device=None):
-        """``{name}(*sizes)`` is an uninitialised tensor of that size, ``{name}(data)`` one holding ``data``
-        (a sequence or tensor): PyTorch's legacy constructors."""
-        if len(args) == 1 and not isinstance(args[0], int):
+        """``T(*sizes)`` (or ``T(lucid.Size)``) is an uninitialised tensor of that size, ``T(data)`` one holding
+        ``data`` (a sequence, even a tuple, or a tensor): PyTorch's legacy constructors."""
+        if len(args) == 1 and not isinstance(args[0], (int, Size)):
             data = args[0]
             return (data.to(dtype) if isinstance(data, Tensor) else Tensor(data, dtype=dtype, device=device))
-        size = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+        size = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
         from_shape = Tensor(np.empty(tuple(int(s) for s in size), dtype=dtype.name))
         return from_shape if device is None else from_shape.to(device)
 
