@@ -12,7 +12,19 @@ registers the methods on Tensor.
 from __future__ import annotations
 
 from .._tensor import register_methods
-from . import arithmetic, conversion, creation, elementwise, indexing, inplace, linalg, metadata, reduction, shape, softmaxes
+from . import (
+    arithmetic,
+    conversion,
+    creation,
+    elementwise,
+    indexing,
+    inplace,
+    linalg,
+    metadata,
+    reduction,
+    shape,
+    softmaxes,
+)
 
 FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace,
             metadata)

@@ -136,7 +136,8 @@ def test_legacy_constructors():
     assert lucid.IntTensor(lucid.tensor([1.5])).dtype is lucid.int32
     assert not isinstance(lucid.ones(2), lucid.LongTensor) and not isinstance(3.0, lucid.FloatTensor)
     cls = lucid.nn.Linear
-    assert lucid.typename(3) == torch.typename(3) and lucid.typename(cls(1, 1)) == f"{cls.__module__}.{cls.__qualname__}"
+    assert lucid.typename(3) == torch.typename(3)
+    assert lucid.typename(cls(1, 1)) == f"{cls.__module__}.{cls.__qualname__}"
 
 
 def test_is_nonzero_and_same_size():
