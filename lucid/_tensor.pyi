@@ -672,7 +672,9 @@ class Tensor:
     def clone(self, *, memory_format=...) -> Tensor:
         """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through)."""
     def contiguous(self, memory_format=...) -> Tensor:
-        """``x`` itself: lucid leaves memory layout to the backend (kept for PyTorch code)."""
+        """``x`` itself when its elements lie in row-major order, else a row-major copy (differentiable), so that
+        ``view`` works on the result, as in PyTorch. ``memory_format`` is accepted; lucid keeps row-major layouts.
+        """
     def diagonal(self, offset: int = ..., dim1=..., dim2=..., *, axis1=..., axis2=...) -> Tensor:
         """The ``offset``-th diagonal of the matrices spanned by ``dim1`` and ``dim2``; both dimensions
         are removed and the diagonal becomes the last one (as PyTorch and NumPy).
