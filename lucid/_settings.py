@@ -27,7 +27,7 @@ from ._typeinfo import legacy_dtype
 from .backends import cuda as _cuda_switches
 
 __all__ = [
-    "set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads",
+    "set_num_threads", "get_num_threads", "init_num_threads", "set_num_interop_threads", "get_num_interop_threads",
     "set_default_tensor_type", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
     "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode", "get_deterministic_debug_mode",
@@ -51,6 +51,10 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The count :func:`set_num_threads` recorded, else ``os.cpu_count()``."""
     return _state["threads"] or os.cpu_count() or 1
+
+
+def init_num_threads() -> None:
+    """Nothing to do: lucid starts no thread pools of its own."""
 
 
 def set_num_interop_threads(n: int) -> None:

@@ -576,14 +576,22 @@ class Tensor:
         """``(sign, logabsdet)`` of the determinant, without overflow; only ``logabsdet`` has a gradient."""
 
     # ---- registered by lucid.ops.metadata
+    def data_ptr(self) -> int:
+        """The address of ``x``'s first element (host or GPU memory), from the backend's array interface."""
+    def dim_order(self) -> tuple:
+        """The dimensions from outermost to innermost in memory (``(0, 1, ..., n-1)`` for a row-major tensor)."""
     def get_device(self) -> int:
         """The CUDA device index of ``x``, -1 for a CPU tensor (as PyTorch)."""
     def is_contiguous(self, memory_format=...) -> bool:
         """Whether ``x``'s elements lie in row-major order without gaps (dimensions of size 1 do not count)."""
     @property
     def is_cpu(self): ...
+    @property
+    def is_meta(self): ...
     def is_nonzero(self) -> bool:
         """The truth of a one-element tensor; a RuntimeError for any other number of elements (as PyTorch)."""
+    def is_pinned(self, device=...) -> bool:
+        """False: lucid does not page-lock host memory."""
     def is_same_size(self, other: Tensor) -> bool:
         """Whether ``x`` and ``other`` have the same shape."""
     def is_signed(self) -> bool:
@@ -608,6 +616,8 @@ class Tensor:
         """A copy of ``data`` with this tensor's dtype and device unless given (as ``Tensor.new_tensor``)."""
     def new_zeros(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
         """``lucid.zeros`` with this tensor's dtype and device unless given."""
+    def pin_memory(self, device=...) -> Tensor:
+        """``x`` itself: lucid does not page-lock host memory (it only speeds up copies to a GPU)."""
     def stride(self, dim=...):
         """Element steps between neighbours along each dimension (``stride(dim)``: one of them), read from the
         backend's array; a backend that hides strides (array-api-strict) is C-contiguous by construction.

@@ -90,6 +90,30 @@ def get_device(x: Tensor) -> int:
     return -1 if x.device.type == "cpu" else (x.device.index or 0)
 
 
+def dim_order(x: Tensor) -> tuple:
+    """The dimensions from outermost to innermost in memory (``(0, 1, ..., n-1)`` for a row-major tensor)."""
+    steps = stride(x)
+    return tuple(sorted(range(x.ndim), key=lambda d: -steps[d]))
+
+
+def data_ptr(x: Tensor) -> int:
+    """The address of ``x``'s first element (host or GPU memory), from the backend's array interface."""
+    interface = getattr(x._data, "__array_interface__", None) or getattr(x._data, "__cuda_array_interface__", None)
+    if interface is None:
+        raise RuntimeError(f"data_ptr: the {x.device.type} backend does not expose memory addresses")
+    return interface["data"][0]
+
+
+def pin_memory(x: Tensor, device=None) -> Tensor:
+    """``x`` itself: lucid does not page-lock host memory (it only speeds up copies to a GPU)."""
+    return x
+
+
+def is_pinned(x: Tensor, device=None) -> bool:
+    """False: lucid does not page-lock host memory."""
+    return False
+
+
 def _new(make):
     def method(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, **extra):
         if make is creation.full:
@@ -121,10 +145,12 @@ def type_as(x: Tensor, other: Tensor) -> Tensor:
 
 
 __all__ = ["is_tensor", "numel", "detach", "is_floating_point", "is_signed", "is_nonzero", "is_same_size",
-           "scalar_tensor"]
+           "scalar_tensor", "get_device"]
 METHODS = {
     "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
     "get_device": get_device, "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
+    "dim_order": dim_order, "data_ptr": data_ptr, "pin_memory": pin_memory, "is_pinned": is_pinned,
+    "is_meta": property(lambda x: False, doc="False: lucid has no meta (data-less) tensors."),
     "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as,
     "is_cpu": property(lambda x: x.device.type == "cpu", doc="Whether the tensor is on the CPU."),
     "itemsize": property(lambda x: x.dtype.itemsize, doc="Bytes per element."),

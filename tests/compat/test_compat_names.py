@@ -106,6 +106,18 @@ def test_metadata_matches_torch(device):
             assert all(a.stride(d) == b.stride(d) for d in range(-a.ndim, a.ndim))
         assert a.contiguous().is_contiguous() and a.contiguous(memory_format=lucid.contiguous_format).tolist() == \
             b.tolist()
+    for make in (lambda t: t, lambda t: t.transpose(0, 2), lambda t: t.permute(1, 0, 2)):
+        if device.type != "strict":
+            assert make(ours).dim_order() == make(theirs).dim_order()
+    assert not ours.is_meta and not ours.is_pinned() and ours.pin_memory() is ours
+    assert lucid.get_device(ours) == ours.get_device()
+    if device.type == "cpu":
+        host = ours.numpy()
+        assert ours.data_ptr() == host.__array_interface__["data"][0]
+        assert ours[1].data_ptr() - ours.data_ptr() == theirs[1].data_ptr() - theirs.data_ptr()
+    elif device.type == "strict":
+        with pytest.raises(RuntimeError, match="does not expose memory addresses"):
+            ours.data_ptr()
     assert ours.is_cpu == (device.type == "cpu") and ours.get_device() == (-1 if device.type == "cpu" else
                                                                             device.index or 0)
     assert ours.layout is lucid.strided and repr(lucid.strided) == "lucid.strided"

@@ -24,6 +24,7 @@ def restore():
 def test_thread_counts_read_back(restore):
     settings._state["threads"] = settings._state["interop_threads"] = None  # never set in this process
     assert lucid.get_num_threads() == lucid.get_num_interop_threads() == (os.cpu_count() or 1)
+    lucid.init_num_threads()
     lucid.set_num_threads(3)
     lucid.set_num_interop_threads(2)
     assert lucid.get_num_threads() == 3 and lucid.get_num_interop_threads() == 2
