@@ -15,6 +15,8 @@
 - ``set_flush_denormal`` returns False: NumPy cannot flush denormals, and PyTorch answers False
   where it cannot either.
 - ``set_warn_always`` records the flag; lucid warns through :mod:`warnings`, whose filters decide.
+- ``compile(model)`` returns ``model`` unchanged (also as ``@compile`` / ``@compile(mode=...)``): lucid has
+  no graph compiler, and running uncompiled gives the same results, as ``torch.compile(disable=True)``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = [
     "set_default_tensor_type", "set_float32_matmul_precision", "get_float32_matmul_precision",
     "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
     "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode", "get_deterministic_debug_mode",
-    "set_flush_denormal", "set_warn_always", "is_warn_always_enabled",
+    "set_flush_denormal", "set_warn_always", "is_warn_always_enabled", "compile",
 ]
 
 _state = {"threads": None, "interop_threads": None, "deterministic": False, "warn_only": False, "warn_always": False}
@@ -137,3 +139,11 @@ def set_warn_always(b: bool) -> None:
 def is_warn_always_enabled() -> bool:
     """The flag :func:`set_warn_always` recorded."""
     return _state["warn_always"]
+
+
+def compile(model=None, **options):  # noqa: A001  (torch.compile)
+    """``model`` itself (lucid runs every model as written); without ``model``, a decorator that returns its
+    function unchanged. The options of ``torch.compile`` (``mode``, ``fullgraph``, ``backend`` ...) are accepted."""
+    if model is None:
+        return lambda fn: fn
+    return model

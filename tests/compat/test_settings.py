@@ -143,3 +143,14 @@ def test_load_accepts_weights_only(tmp_path):
     lucid.save({"w": lucid.ones(2)}, path)
     assert lucid.load(path, weights_only=True)["w"].tolist() == [1.0, 1.0]
     assert lucid.load(path, map_location="cpu", weights_only=False)["w"].tolist() == [1.0, 1.0]
+
+
+def test_compile_returns_the_model():
+    model = lucid.nn.Linear(2, 2)
+    assert lucid.compile(model) is model and lucid.compile(model, mode="max-autotune", fullgraph=True) is model
+
+    @lucid.compile(mode="reduce-overhead")
+    def double(x):
+        return x * 2
+
+    assert double(lucid.ones(1)).tolist() == [2.0] and lucid.compile(double) is double
