@@ -12,10 +12,14 @@ raises ``ModuleNotFoundError`` with the same words. :data:`ALIASES` is the table
 What differs from PyTorch (lucid's own semantics are kept, not emulated):
 
 - ``torch.save``/``torch.load`` write and read safetensors + JSON, never pickle: tensors,
-  state_dicts and nested dicts/lists of them and of plain Python values can be saved; a whole
-  ``nn.Module``, an optimizer object or other arbitrary objects cannot (save their
-  ``state_dict()`` instead). ``weights_only=`` is accepted and ignored, loading never runs code.
-  Files written by real PyTorch (zip/pickle) are not read.
+  state_dicts and nested dicts/lists of them and of plain Python values. ``torch.save(model)``
+  of a whole ``nn.Module`` stores its ``state_dict()``, so ``torch.load`` gives back that
+  state_dict, not the module (build the model, then ``load_state_dict``); other objects (an
+  optimizer itself, arbitrary classes) are refused. ``weights_only=`` is accepted and changes
+  nothing: loading never runs code. Files written by real PyTorch (zip/pickle) are not read.
+- DataLoader workers started with the ``spawn`` context re-import the script in a fresh
+  interpreter, where ``import torch`` finds real PyTorch (or nothing): use ``fork`` (Linux's
+  default) or call :func:`install` before ``import torch`` in the script.
 - ``torch.__version__`` is lucid's version.
 - Thread settings (``set_num_threads`` ...) are recorded but do not change how many threads
   NumPy's BLAS uses; cuDNN and determinism switches are recorded and change nothing (lucid
