@@ -20,6 +20,9 @@ What differs from PyTorch (lucid's own semantics are kept, not emulated):
 - DataLoader workers started with the ``spawn`` context re-import the script in a fresh
   interpreter, where ``import torch`` finds real PyTorch (or nothing): use ``fork`` (Linux's
   default) or call :func:`install` before ``import torch`` in the script.
+- ``torch.Tensor(...)`` is lucid's constructor ``Tensor(data, requires_grad, dtype, device)``:
+  ``torch.Tensor(2, 3)`` is not an empty 2x3 tensor and integer data stay int64; the legacy
+  ``torch.FloatTensor(2, 3)`` (and kin) build as in PyTorch.
 - ``torch.__version__`` is lucid's version.
 - Thread settings (``set_num_threads`` ...) are recorded but do not change how many threads
   NumPy's BLAS uses; cuDNN and determinism switches are recorded and change nothing (lucid
