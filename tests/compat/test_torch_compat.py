@@ -146,3 +146,9 @@ def test_cuda_amp_spelling_is_lucid_amp_on_cuda(aliased):
     assert isinstance(scaler, lucid.amp.GradScaler) and scaler.get_scale() == 1.0 and not scaler.is_enabled()
     block = torch.cuda.amp.autocast(enabled=False)
     assert isinstance(block, lucid.amp.autocast) and block.device_type == "cuda" and not block.enabled
+
+
+def test_runner_passes_the_scripts_exit_status(tmp_path):
+    script = tmp_path / "exits.py"
+    script.write_text("import sys\nimport torch\nif __name__ == '__main__':\n    sys.exit(3)\n")
+    assert _run(str(script)).returncode == 3
