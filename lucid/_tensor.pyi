@@ -583,7 +583,9 @@ class Tensor:
     def get_device(self) -> int:
         """The CUDA device index of ``x``, -1 for a CPU tensor (as PyTorch)."""
     def is_contiguous(self, memory_format=...) -> bool:
-        """Whether ``x``'s elements lie in row-major order without gaps (dimensions of size 1 do not count)."""
+        """Whether ``x``'s elements lie in row-major order without gaps (dimensions of size 1 do not count; an
+        empty tensor is contiguous).
+        """
     @property
     def is_cpu(self): ...
     @property

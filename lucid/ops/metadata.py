@@ -81,8 +81,10 @@ def stride(x: Tensor, dim: int | None = None):
 
 
 def is_contiguous(x: Tensor, memory_format=None) -> bool:
-    """Whether ``x``'s elements lie in row-major order without gaps (dimensions of size 1 do not count)."""
-    return all(size == 1 or got == want for size, got, want in zip(x.shape, stride(x), _c_strides(x.shape)))
+    """Whether ``x``'s elements lie in row-major order without gaps (dimensions of size 1 do not count; an
+    empty tensor is contiguous)."""
+    steps = zip(x.shape, stride(x), _c_strides(x.shape))
+    return x.numel() == 0 or all(size == 1 or got == want for size, got, want in steps)
 
 
 def get_device(x: Tensor) -> int:

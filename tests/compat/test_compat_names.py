@@ -97,7 +97,8 @@ def test_size_is_a_tuple_with_numel(device):
 def test_metadata_matches_torch(device):
     data = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
     ours, theirs = lucid.tensor(data, device=device), torch.tensor(data)
-    for make in (lambda m, t: t, lambda m, t: t.transpose(0, 2), lambda m, t: t[:, 1:, ::2], lambda m, t: t[0, 1]):
+    for make in (lambda m, t: t, lambda m, t: t.transpose(0, 2), lambda m, t: t[:, 1:, ::2], lambda m, t: t[0, 1],
+                 lambda m, t: t[:, :0].transpose(0, 1), lambda m, t: t[:1].expand(4, 3, 4)):
         a, b = make(lucid, ours), make(torch, theirs)
         assert a.nelement() == b.nelement() and a.ndimension() == b.ndimension()
         assert lucid.numel(a) == torch.numel(b) and a.itemsize == b.itemsize
