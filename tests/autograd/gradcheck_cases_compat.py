@@ -14,7 +14,7 @@ NOT_DIFFERENTIABLE = {
     "Tensor.nelement", "Tensor.new_empty", "Tensor.new_empty_strided", "Tensor.new_full", "Tensor.new_ones",
     "Tensor.new_tensor", "Tensor.new_zeros", "Tensor.stride", "Tensor.dim_order", "Tensor.data_ptr",
     "Tensor.pin_memory", "Tensor.is_pinned", "Tensor.is_meta", "lucid.get_device", "lucid.init_num_threads",
-    "lucid.compile",
+    "lucid.compile", "lucid.empty_strided",
     "lucid.as_tensor", "lucid.asarray", "lucid.from_dlpack", "lucid.from_numpy", "lucid.frombuffer", "lucid.to_dlpack",
     "lucid.detach", "lucid.is_floating_point", "lucid.is_nonzero", "lucid.is_same_size", "lucid.is_signed",
     "lucid.is_tensor", "lucid.numel", "lucid.scalar_tensor", "lucid.typename", "lucid.promote_types",

@@ -182,6 +182,9 @@ def test_new_factories_follow_the_tensor(device):
     assert x.new_zeros(2, dtype=lucid.int64).dtype is lucid.int64 and x.new_ones(1, requires_grad=True).requires_grad
     assert x.new_empty_strided((2, 3), (3, 1)).shape == (2, 3) and x.new_full((1,), fill_value=2).tolist() == [2.0]
     assert x.new_tensor([1.0]).device == device
+    made = lucid.empty_strided((2, 3), (1, 2), dtype=lucid.int32, device=device)
+    assert made.shape == tuple(torch.empty_strided((2, 3), (1, 2)).shape) and made.dtype is lucid.int32
+    assert made.device == device
 
 
 def test_type_as_casts_and_differentiates(device):
