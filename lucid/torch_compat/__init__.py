@@ -64,6 +64,7 @@ ALIASES = {
     "torch.utils.data.dataloader": "lucid.data.dataloader",
     "torch.utils.data.sampler": "lucid.data.sampler",
     "torch.utils.checkpoint": "lucid.utils.checkpoint",
+    "torch.utils.dlpack": "lucid._interop",  # from_dlpack, to_dlpack
     "torch.autograd": "lucid.autograd",
     "torch.autograd.functional": "lucid.autograd.functional",
     "torch.autograd.grad_mode": "lucid.autograd.grad_mode",

@@ -44,6 +44,9 @@ def test_torch_modules_resolve_to_lucid_objects(aliased):
     # a submodule reached by attribute, as after `import torch` alone
     assert torch.utils.data.TensorDataset is lucid.data.TensorDataset
     assert torch.cuda.is_available is lucid.cuda.is_available
+    from torch.utils.dlpack import from_dlpack, to_dlpack
+
+    assert from_dlpack is lucid.from_dlpack and to_dlpack is lucid.to_dlpack
 
 
 def test_missing_names_and_modules_say_lucid_lacks_them(aliased):
