@@ -5,6 +5,7 @@ equal and differ only by float rounding."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 import pathlib
@@ -23,15 +24,33 @@ def _size_as_tuple(match) -> str:
     return f"({sizes[0]},)" if len(sizes) == 1 else f"({', '.join(sizes)})"
 
 
-def _run(args, program) -> list:
-    """The program's output lines: the number ending each line, else the line in lucid's spelling
-    (``lucid.float32`` for ``torch.float32``, shapes as tuples, as lucid prints them)."""
+# runs every program under real PyTorch in one process (PyTorch takes seconds to import), printing
+# {program: its output} as JSON
+_UNDER_TORCH = """
+import contextlib, io, json, runpy, sys
+outputs = {}
+for path in sys.argv[1:]:
+    sys.argv[:] = [path]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        runpy.run_path(path, run_name="__main__")
+    outputs[path] = out.getvalue()
+print(json.dumps(outputs))
+"""
+
+
+def _python(args) -> str:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, *args, str(program)], capture_output=True, text=True, timeout=240,
-                          env=env, cwd=program.parent)
-    assert done.returncode == 0, f"{program.name} failed under {args or 'python'}:\n{done.stderr[-3000:]}"
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, env=env,
+                          cwd=PROGRAMS[0].parent)
+    assert done.returncode == 0, f"{args} failed:\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def _lines(output: str) -> list:
+    """The output lines: the number ending each line, else the line in lucid's spelling
+    (``lucid.float32`` for ``torch.float32``, shapes as tuples, as lucid prints them)."""
     lines = []
-    for line in done.stdout.splitlines():
+    for line in output.splitlines():
         try:
             lines.append(float(line.split()[-1]))
         except (ValueError, IndexError):
@@ -39,14 +58,23 @@ def _run(args, program) -> list:
     return lines
 
 
+@pytest.fixture(scope="module")
+def under_torch():
+    """{program path: its output lines under PyTorch}, or None without PyTorch."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    outputs = json.loads(_python(["-c", _UNDER_TORCH, *map(str, PROGRAMS)]))
+    return {path: _lines(text) for path, text in outputs.items()}
+
+
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
-def test_program_runs_on_lucid_as_on_torch(program):
-    ours = _run(["-m", "lucid.torch_compat"], program)
+def test_program_runs_on_lucid_as_on_torch(program, under_torch):
+    ours = _lines(_python(["-m", "lucid.torch_compat", str(program)]))
     numbers = [v for v in ours if isinstance(v, float)]
     assert len(numbers) >= 5 and all(math.isfinite(v) for v in numbers)
-    if importlib.util.find_spec("torch") is None:
+    if under_torch is None:
         return
-    theirs = _run([], program)
+    theirs = under_torch[str(program)]
     assert len(ours) == len(theirs)
     for i, (a, b) in enumerate(zip(ours, theirs)):
         if isinstance(a, float) and isinstance(b, float):
