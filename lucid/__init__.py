@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 from . import (  # noqa: E402  (need Tensor)
+    accelerator,
     amp,
     autograd,
     backends,
@@ -30,9 +32,24 @@ from ._backend import (
     device,
     register_backend,
 )
+from ._backend.device import get_default_device, set_default_device
 from ._functional_aliases import *  # noqa: F401,F403  (torch.relu, torch.conv2d, ...)
-from ._tensor import Tensor, register_methods, tensor
-from .amp import autocast  # noqa: E402
+from ._interop import as_tensor, asarray, from_dlpack, from_numpy, frombuffer, to_dlpack
+from ._printing import get_printoptions, set_printoptions
+from ._settings import *  # noqa: F401,F403  (PyTorch's global switches)
+from ._tensor import Size, Tensor, register_methods, tensor
+from ._typeinfo import *  # noqa: F401,F403  (finfo, iinfo, promotion, legacy tensor types, memory formats)
+from .amp import (  # noqa: E402
+    GradScaler,
+    autocast,
+    clear_autocast_cache,
+    get_autocast_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd import functional as _autograd_functional  # noqa: F401  (built from ops: imported here)
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
@@ -59,6 +76,8 @@ from .ops.arithmetic import unbroadcast
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save  # noqa: E402
 
+dtype = DType  # lucid.dtype in type hints and isinstance checks, as torch.dtype
+pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
 bool = bool_  # noqa: A001  (lucid.bool, as torch.bool)
 half, float, double = float16, float32, float64  # noqa: A001
 cfloat, cdouble = complex64, complex128

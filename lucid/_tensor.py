@@ -15,12 +15,37 @@ import weakref
 
 import numpy as np
 
+from . import _printing
 from . import dtypes as _dt
 from ._backend.device import Device
 from ._backend.device import device as _parse_device
 from ._backend.device import device_of as _owner  # the device of a backend-native array, or None
 
-__all__ = ["Tensor", "tensor"]
+__all__ = ["Tensor", "tensor", "Size"]
+
+
+class Size(tuple):
+    """A tensor's shape (``torch.Size``): a tuple of ints with :meth:`numel`; slicing or adding
+    gives a Size again. It prints as the plain tuple, so shapes in lucid's messages read ``(2, 3)``."""
+
+    __slots__ = ()
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, key):
+        item = tuple.__getitem__(self, key)
+        return Size(item) if isinstance(key, slice) else item
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, other)) if isinstance(other, tuple) else NotImplemented
+
+    def __radd__(self, other):
+        return Size(tuple.__add__(other, self)) if isinstance(other, tuple) else NotImplemented
 
 
 class _InferenceState(threading.local):
@@ -84,7 +109,7 @@ def as_array(data, dtype=None, device=None):
         dev = _owner(data) if not isinstance(data, (list, tuple, int, float, bool)) else None
         if dev is None or (dev.type == "cpu" and isinstance(data, (np.ndarray, np.generic))):
             host = _host_array(data, dtype)
-            target = device or _parse_device("cpu")
+            target = device or _parse_device(None)  # the default device
             return target.backend.from_numpy(host, target.index or 0), target
         arr = data
     if device is not None and device is not dev:
@@ -155,8 +180,8 @@ class Tensor:
 
     # ---- metadata -------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return tuple(self._data.shape)
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def ndim(self) -> int:
@@ -384,20 +409,22 @@ class Tensor:
 
     # ---- printing -----------------------------------------------------------------
     def __repr__(self) -> str:
+        """PyTorch's format (see :mod:`lucid._printing`); ``grad_fn`` names read ``AddBackward0`` as PyTorch's."""
+        node = self.grad_fn
         host = np.asarray(self._device.backend.to_numpy(self._data))
         if self.dtype is _dt.bfloat16:  # NumPy prints ml_dtypes' bfloat16 without its decimal point
             host = host.astype(np.float32)
-        body = np.array2string(host, separator=", ", precision=4, prefix="Tensor(", threshold=1000)
-        extras = []
-        if self.dtype not in (_dt.get_default_dtype(), _dt.get_default_dtype().to_complex(), _dt.int64, _dt.bool_):
-            extras.append(f"dtype=lucid.{self.dtype.name}")
-        if self._device.type != "cpu":
-            extras.append(f"device='{self._device}'")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self._node.name()}>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return f"{type(self).__name__}({body}" + "".join(", " + e for e in extras) + ")"
+        default = _dt.get_default_dtype()
+        return _printing.tensor_repr(
+            host, type_name=type(self).__name__, dtype=self.dtype,
+            default_dtypes=(default, default.to_complex(), _dt.int64, _dt.bool_), device=self._device,
+            grad_fn=None if node is None else node.name() + "0", requires_grad=self._requires_grad)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value; an n-d tensor takes no format spec (as PyTorch)."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
 
     # ---- copying and pickling ---------------------------------------------------------
     def __deepcopy__(self, memo):

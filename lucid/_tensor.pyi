@@ -10,6 +10,17 @@ from ._backend.device import Device
 __all__: list
 
 
+class Size:
+    """A tensor's shape (``torch.Size``): a tuple of ints with :meth:`numel`; slicing or adding
+    gives a Size again. It prints as the plain tuple, so shapes in lucid's messages read ``(2, 3)``.
+    """
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+    def __getitem__(self, key): ...
+    def __add__(self, other): ...
+    def __radd__(self, other): ...
+
+
 class _InferenceState:
     """Per thread: whether ``inference_mode`` is on."""
     on: bool
@@ -73,7 +84,7 @@ class Tensor:
     def _make(cls, data, device, requires_grad=..., node=..., index=..., version=...):
         """Wrap a backend array without checks (the hot path of every op)."""
     @property
-    def shape(self) -> tuple: ...
+    def shape(self): ...
     @property
     def ndim(self) -> int: ...
     def dim(self) -> int: ...
@@ -145,7 +156,10 @@ class Tensor:
     def __dlpack_device__(self): ...
     def __hash__(self, /):
         """Return hash(self)."""
-    def __repr__(self) -> str: ...
+    def __repr__(self) -> str:
+        """PyTorch's format (see :mod:`lucid._printing`); ``grad_fn`` names read ``AddBackward0`` as PyTorch's."""
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor's value; an n-d tensor takes no format spec (as PyTorch)."""
     def __deepcopy__(self, memo): ...
     def __reduce_ex__(self, protocol): ...
 
@@ -368,8 +382,10 @@ class Tensor:
         Returns ``self`` when nothing changes, else a new tensor (differentiable).
         ``non_blocking`` and ``copy`` are accepted as in PyTorch.
         """
-    def type(self, dtype=...):
-        """The dtype's name as ``"lucid.float32"`` without ``dtype``; a cast to ``dtype`` with it."""
+    def type(self, dtype=..., non_blocking: bool = ...):
+        """The legacy type name (``"lucid.FloatTensor"``) without ``dtype``; a cast to ``dtype`` with it: a dtype,
+        a legacy type (``lucid.LongTensor``) or its name (``"torch.LongTensor"`` too).
+        """
 
     # ---- registered by lucid.ops.elementwise
     def __abs__(self) -> Tensor:
@@ -930,6 +946,58 @@ class Tensor:
     def xlogy(self, other):
         """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch."""
 
+    # ---- registered by lucid.ops.metadata
+    def data_ptr(self) -> int:
+        """The address of ``x``'s first element (host or GPU memory), from the backend's array interface."""
+    def dim_order(self) -> tuple:
+        """The dimensions from outermost to innermost in memory (``(0, 1, ..., n-1)`` for a row-major tensor)."""
+    def get_device(self) -> int:
+        """The CUDA device index of ``x``, -1 for a CPU tensor (as PyTorch)."""
+    def is_contiguous(self, memory_format=...) -> bool:
+        """Whether ``x``'s elements lie in row-major order without gaps (dimensions of size 1 do not count; an
+        empty tensor is contiguous).
+        """
+    @property
+    def is_cpu(self): ...
+    @property
+    def is_meta(self): ...
+    def is_nonzero(self) -> bool:
+        """The truth of a one-element tensor; a RuntimeError for any other number of elements (as PyTorch)."""
+    def is_pinned(self, device=...) -> bool:
+        """False: lucid does not page-lock host memory."""
+    def is_same_size(self, other: Tensor) -> bool:
+        """Whether ``x`` and ``other`` have the same shape."""
+    def is_signed(self) -> bool:
+        """Whether ``x``'s dtype holds negative numbers (false for bool and uint8)."""
+    @property
+    def itemsize(self): ...
+    @property
+    def layout(self): ...
+    def ndimension(self) -> int:
+        """``dim()``'s other name."""
+    def nelement(self) -> int:
+        """``numel()``'s other name."""
+    def new_empty(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
+        """``lucid.empty`` with this tensor's dtype and device unless given."""
+    def new_empty_strided(self, size, stride, *, dtype=..., device=..., requires_grad: bool = ...) -> Tensor:
+        """``new_empty(size)``: lucid lays tensors out row-major whatever ``stride`` asks."""
+    def new_full(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
+        """``lucid.full`` with this tensor's dtype and device unless given."""
+    def new_ones(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
+        """``lucid.ones`` with this tensor's dtype and device unless given."""
+    def new_tensor(self, data, *, dtype=..., device=..., requires_grad: bool = ...) -> Tensor:
+        """A copy of ``data`` with this tensor's dtype and device unless given (as ``Tensor.new_tensor``)."""
+    def new_zeros(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
+        """``lucid.zeros`` with this tensor's dtype and device unless given."""
+    def pin_memory(self, device=...) -> Tensor:
+        """``x`` itself: lucid does not page-lock host memory (it only speeds up copies to a GPU)."""
+    def stride(self, dim=...):
+        """Element steps between neighbours along each dimension (``stride(dim)``: one of them), read from the
+        backend's array; a backend that hides strides (array-api-strict) is C-contiguous by construction.
+        """
+    def type_as(self, other: Tensor) -> Tensor:
+        """``x`` cast to ``other``'s dtype (differentiable between floating dtypes)."""
+
     # ---- registered by lucid.ops.reduction
     def all(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Whether every element over ``dim`` is nonzero. Always a bool tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool)."""
@@ -1017,7 +1085,9 @@ class Tensor:
     def clone(self, *, memory_format=...) -> Tensor:
         """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through)."""
     def contiguous(self, memory_format=...) -> Tensor:
-        """``x`` itself: lucid leaves memory layout to the backend (kept for PyTorch code)."""
+        """``x`` itself when its elements lie in row-major order, else a row-major copy (differentiable), so that
+        ``view`` works on the result, as in PyTorch. ``memory_format`` is accepted; lucid keeps row-major layouts.
+        """
     def diagonal(self, offset: int = ..., dim1=..., dim2=..., *, axis1=..., axis2=...) -> Tensor:
         """The ``offset``-th diagonal of the matrices spanned by ``dim1`` and ``dim2``; both dimensions
         are removed and the diagonal becomes the last one (as PyTorch and NumPy).

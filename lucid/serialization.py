@@ -211,7 +211,7 @@ def _where(path: tuple) -> str:
 
 
 # ---- loading --------------------------------------------------------------------------
-def load(f, map_location=None):
+def load(f, map_location=None, *, weights_only: bool | None = None):
     """Read what :func:`save` wrote to ``f`` (a path or a binary file object).
 
     Tensors go back to the device they were saved from, or to ``map_location``: a device
@@ -219,6 +219,8 @@ def load(f, map_location=None):
     Parameters and Buffers come back as such (with ``requires_grad`` / ``persistent``).
     A state dict loads as an ordered dict, ready for ``model.load_state_dict``.
     Any malformed file raises :class:`SerializationError` naming the file and the fault.
+    ``weights_only`` (PyTorch's switch against unpickling code) is accepted and changes nothing:
+    lucid never unpickles, so loading is always as safe as PyTorch's ``weights_only=True``.
     """
     if hasattr(f, "read"):
         name = repr(f.name) if isinstance(getattr(f, "name", None), str) else "the file object"

@@ -20,7 +20,8 @@ ROOT = pathlib.Path(lucid.__file__).parent
 LAYERS = [
     ("backend", ["lucid.dtypes", "lucid._backend"]),
     ("device services", ["lucid.backends"]),
-    ("tensor", ["lucid._tensor", "lucid.random", "lucid.cuda"]),  # random: Generator states are Tensors
+    ("tensor", ["lucid._tensor", "lucid._printing", "lucid._typeinfo", "lucid._interop",
+                "lucid.random", "lucid.cuda", "lucid.accelerator"]),  # random: Generator states are Tensors
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
     ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional", "lucid.fft", "lucid.special"]),
@@ -29,7 +30,8 @@ LAYERS = [
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
                             "lucid.distributed.optim"]),
     ("datasets", ["lucid.datasets"]),
-    ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid._functional_aliases"]),
+    ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid._functional_aliases", "lucid.torch_compat",
+                      "lucid.testing", "lucid._settings"]),
 ]
 
 

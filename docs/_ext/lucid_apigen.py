@@ -53,6 +53,10 @@ NAMESPACES = [
     ("lucid.serialization", "The file format of lucid.save and lucid.load."),
     ("lucid.backends.cuda", "Math settings of the CUDA backend."),
     ("lucid.backends.cudnn", "PyTorch's cuDNN switches, for compatibility."),
+    ("lucid.backends.mps", "Apple's Metal backend, which lucid does not have."),
+    ("lucid.accelerator", "The device-neutral accelerator API."),
+    ("lucid.testing", "assert_close, with PyTorch's tolerances."),
+    ("lucid.torch_compat", "Run unmodified PyTorch programs on lucid."),
 ]
 # Values that are equal by identity without being the same API object (True, 0, None, ...).
 _SCALARS = (bool, int, float, complex, str, bytes, type(None))
@@ -71,6 +75,11 @@ GROUP_TITLES = {
     "lucid.ops.complexes": "Complex numbers",
     "lucid.ops.spectral": "Fourier transforms, STFT and windows",
     "lucid.ops.conversion": "Device and dtype conversion",
+    "lucid.ops.metadata": "Tensor metadata and new_* factories",
+    "lucid._settings": "Global switches",
+    "lucid._typeinfo": "Dtype facts, legacy tensor types and memory formats",
+    "lucid._interop": "NumPy, buffers and DLPack",
+    "lucid._printing": "Printing",
     "lucid._backend.device": "Devices",
     "lucid._backend.registry": "Backends",
     "lucid.dtypes": "Dtypes",

@@ -12,7 +12,8 @@ import re
 
 from . import registry
 
-__all__ = ["Device", "device", "device_of", "UnknownDeviceError", "DeviceMismatchError", "BackendUnavailableError"]
+__all__ = ["Device", "device", "device_of", "set_default_device", "get_default_device", "UnknownDeviceError",
+           "DeviceMismatchError", "BackendUnavailableError"]
 
 
 class UnknownDeviceError(ValueError):
@@ -77,6 +78,7 @@ class Device:
 
 
 _CACHE: dict[tuple[str, int | None], Device] = {}
+_default_spec = None  # what set_default_device chose (None: the CPU)
 _PATTERN = re.compile(r"^([a-z_][a-z0-9_]*)(?::(\d+))?$")
 
 
@@ -98,7 +100,7 @@ def device(spec=None, index: int | None = None) -> Device:
     if isinstance(spec, Device):
         return spec
     if spec is None:
-        spec = "cpu"
+        spec = "cpu" if _default_spec is None else _default_spec
     if isinstance(spec, int) and not isinstance(spec, bool):
         spec, index = "cuda", spec
     if not isinstance(spec, str):
@@ -128,6 +130,21 @@ def device(spec=None, index: int | None = None) -> Device:
     if found is None:
         found = _CACHE[key] = Device(kind, index)
     return found
+
+
+def set_default_device(spec) -> None:
+    """Where factories (``zeros``, ``randn``, ``tensor`` ...) put new tensors when no ``device=`` is given;
+    ``None`` means the CPU again. ``"cuda"`` (no index) follows the current CUDA device, as in PyTorch."""
+    global _default_spec
+    if spec is not None:
+        device(spec)  # refuse an unknown device now, not at the next factory call
+        spec = str(spec) if not isinstance(spec, Device) else spec
+    _default_spec = spec
+
+
+def get_default_device() -> Device:
+    """The device factories use without ``device=`` (the CPU unless :func:`set_default_device` chose another)."""
+    return device(None)
 
 
 def device_of(array) -> Device | None:

@@ -2,7 +2,20 @@
 that gain from it in float16, :class:`GradScaler` scales the loss so float16 gradients do not
 underflow and skips steps whose gradients overflowed."""
 
-from .autocast import FLOAT32, LOWER, autocast, get_autocast_dtype, is_autocast_enabled
+from .autocast import (
+    FLOAT32,
+    LOWER,
+    autocast,
+    clear_autocast_cache,
+    get_autocast_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_dtype,
+    set_autocast_enabled,
+)
 from .grad_scaler import GradScaler
 
-__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype", "LOWER", "FLOAT32"]
+__all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype", "LOWER", "FLOAT32",
+           "set_autocast_enabled", "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
+           "clear_autocast_cache"]

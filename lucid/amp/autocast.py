@@ -35,7 +35,9 @@ from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, LOWER
 
-__all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "LOWER", "FLOAT32"]
+__all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "LOWER", "FLOAT32",
+           "set_autocast_enabled", "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
+           "clear_autocast_cache"]
 
 
 class _State(threading.local):
@@ -44,6 +46,8 @@ class _State(threading.local):
         self.depth = 0  # open autocast blocks (enabled or not); the cast cache lives until 0
         self.cache_enabled = True
         self.cache = {}  # id(parameter) -> (parameter, its version, its cast)
+        self.switched_on = set()  # device types set_autocast_enabled turned on (each holds one _install)
+        self.lower = {}  # device type -> the dtype set_autocast_dtype chose
 
 
 _state = _State()
@@ -190,5 +194,54 @@ def is_autocast_enabled(device_type: str = "cuda") -> bool:
 
 def get_autocast_dtype(device_type: str = "cuda"):
     """The lower-precision dtype autocast uses for ``device_type`` (``lucid.float16``)."""
-    return _state.dtypes.get(registry.canonical_type(device_type), _dt.float16)
+    kind = registry.canonical_type(device_type)
+    return _state.dtypes.get(kind, _state.lower.get(kind, _dt.float16))
+
+
+def _kind(device_type: str) -> str:
+    kind = registry.canonical_type(device_type) if isinstance(device_type, str) else None
+    if kind is None:
+        raise ValueError(f"expected a device type such as 'cuda' or 'cpu', got {device_type!r}")
+    return kind
+
+
+def set_autocast_enabled(device_type: str, enabled: bool) -> None:
+    """Turn autocast on or off for ``device_type`` in this thread outside a ``with autocast`` block (PyTorch's
+    low-level switch; an ``autocast`` block entered later still restores its own state on exit)."""
+    kind, st = _kind(device_type), _state
+    if enabled:
+        st.dtypes[kind] = st.lower.get(kind, _dt.float16)
+        if kind not in st.switched_on:
+            st.switched_on.add(kind)
+            _install()
+    else:
+        st.dtypes.pop(kind, None)
+        if kind in st.switched_on:
+            st.switched_on.discard(kind)
+            _uninstall()
+
+
+def set_autocast_dtype(device_type: str, dtype) -> None:
+    """The 16-bit dtype autocast uses for ``device_type`` from now on (lucid has float16 only)."""
+    kind, dtype = _kind(device_type), _dt.to_dtype(dtype)
+    if dtype.kind != "f" or dtype.itemsize != 2:
+        raise ValueError(f"set_autocast_dtype: dtype must be a 16-bit float (lucid.float16), got {dtype.name}")
+    _state.lower[kind] = dtype
+    if kind in _state.dtypes:
+        _state.dtypes[kind] = dtype
+
+
+def is_autocast_cache_enabled() -> bool:
+    """Whether autocast reuses the float16 copy of each parameter within a block (this thread)."""
+    return _state.cache_enabled
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    """Turn the cache of float16 parameter copies on or off for this thread."""
+    _state.cache_enabled = bool(enabled)
+
+
+def clear_autocast_cache() -> None:
+    """Drop this thread's cached float16 parameter copies."""
+    _state.cache.clear()
 

@@ -41,7 +41,7 @@ class Parameter(Tensor):
         (True, ['weight'])
         >>> (layer.weight * 2).sum().backward()
         >>> layer.weight.grad
-        Tensor([[2., 2., 2.],
+        tensor([[2., 2., 2.],
                 [2., 2., 2.]])
     """
 
@@ -90,7 +90,7 @@ class Buffer(Tensor):
         >>> x = lucid.tensor([1.0, 2.0], requires_grad=True)
         >>> norm(x).sum().backward()
         >>> x.grad, norm.mean.grad
-        (Tensor([1., 1.]), None)
+        (tensor([1., 1.]), None)
     """
 
     def __init__(self, data=None, dtype=None, persistent: bool = True):

@@ -22,6 +22,7 @@ from . import (
     inplace,
     linalg,
     mathops,
+    metadata,
     reduction,
     sampling,
     shape,
@@ -30,7 +31,7 @@ from . import (
 )
 
 FAMILIES = (arithmetic, conversion, creation, sampling, elementwise, reduction, shape, indexing, linalg, softmaxes,
-            inplace, complexes, spectral, mathops)
+            inplace, complexes, spectral, mathops, metadata)
 
 __all__ = []
 for _family in FAMILIES:

@@ -3,6 +3,7 @@ methods ``to``, ``cpu``, ``cuda``, ``type`` and the cast shorthands (``float()``
 
 from __future__ import annotations
 
+from .. import _typeinfo
 from .._backend.device import device as _parse_device
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor, _move, parse_to_args
@@ -54,11 +55,13 @@ def cuda(self: Tensor, device=None) -> Tensor:
     return self.to(_parse_device("cuda", device) if isinstance(device, int) else _parse_device(device))
 
 
-def type(self: Tensor, dtype=None):  # noqa: A001  (Tensor.type, as PyTorch's)
-    """The dtype's name as ``"lucid.float32"`` without ``dtype``; a cast to ``dtype`` with it."""
+def type(self: Tensor, dtype=None, non_blocking: bool = False):  # noqa: A001  (Tensor.type, as PyTorch's)
+    """The legacy type name (``"lucid.FloatTensor"``) without ``dtype``; a cast to ``dtype`` with it: a dtype,
+    a legacy type (``lucid.LongTensor``) or its name (``"torch.LongTensor"`` too)."""
     if dtype is None:
-        return f"lucid.{self.dtype.name}"
-    return self.to(dtype)
+        return _typeinfo.legacy_type_name(self)
+    legacy = _typeinfo.legacy_dtype(dtype)
+    return self.to(dtype if legacy is None else legacy)
 
 
 def astype(x, dtype):

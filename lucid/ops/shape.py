@@ -827,9 +827,15 @@ def clone(x: Tensor, *, memory_format=None) -> Tensor:
     return Clone.apply(x)
 
 
+class Contiguous(Clone):
+    def forward(self, x):
+        return self.xp.reshape(self.xp.reshape(x, (-1,)), x.shape)  # a flat reshape copies in row-major order
+
+
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
-    """``x`` itself: lucid leaves memory layout to the backend (kept for PyTorch code)."""
-    return x
+    """``x`` itself when its elements lie in row-major order, else a row-major copy (differentiable), so that
+    ``view`` works on the result, as in PyTorch. ``memory_format`` is accepted; lucid keeps row-major layouts."""
+    return x if x.is_contiguous() else Contiguous.apply(x)
 
 
 METHODS = {

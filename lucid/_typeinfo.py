@@ -1,0 +1,170 @@
+"""Facts about dtypes and tensor types, as PyTorch names them: :class:`finfo`/:class:`iinfo`,
+``promote_types``/``result_type``/``can_cast``, the legacy tensor types (``lucid.FloatTensor``
+...), and the memory-format and layout markers (``lucid.contiguous_format``, ``lucid.strided``)
+that PyTorch code passes around. lucid stores every tensor as its backend lays it out, so the
+markers are accepted and compared but choose nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from ._tensor import Size, Tensor
+
+__all__ = [
+    "finfo", "iinfo", "promote_types", "result_type", "can_cast", "typename",
+    "memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
+    "layout", "strided",
+    *(f"{n}Tensor" for n in ("Float", "Double", "Half", "Byte", "Char", "Short", "Int", "Long", "Bool")),
+]
+
+
+class finfo:
+    """Limits of a floating dtype (default: the default dtype): ``bits``, ``eps``, ``max``, ``min``,
+    ``tiny`` (= ``smallest_normal``), ``resolution``, ``dtype`` (its name), as ``torch.finfo``."""
+
+    def __init__(self, type=None):  # noqa: A002  (PyTorch's name)
+        dtype = _dt.get_default_dtype() if type is None else _dt.to_dtype(type)
+        if dtype.kind != "f":
+            raise TypeError(f"lucid.finfo() requires a floating point dtype, got lucid.{dtype.name}; "
+                            f"use lucid.iinfo for integer dtypes")
+        info = np.finfo(dtype.name)
+        self.bits, self.dtype = info.bits, dtype.name
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer (or bool) dtype: ``bits``, ``max``, ``min``, ``dtype`` (its name), as ``torch.iinfo``."""
+
+    def __init__(self, type):  # noqa: A002
+        dtype = _dt.to_dtype(type)
+        if dtype.kind not in "iub":
+            raise TypeError(f"lucid.iinfo() requires an integer dtype, got lucid.{dtype.name}; "
+                            f"use lucid.finfo for floating dtypes")
+        info = np.iinfo(np.uint8 if dtype.kind == "b" else dtype.name)
+        self.bits, self.dtype = info.bits, dtype.name
+        self.max, self.min = (1, 0) if dtype.kind == "b" else (int(info.max), int(info.min))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+def promote_types(type1, type2) -> _dt.DType:
+    """The dtype both ``type1`` and ``type2`` convert to in a binary op between tensors of them."""
+    return _dt.promote_types(_dt.to_dtype(type1), _dt.to_dtype(type2))
+
+
+def result_type(tensor1, tensor2) -> _dt.DType:
+    """The dtype of an elementwise op between two tensors and/or Python numbers (0-d tensors and
+    numbers count only when of a higher category: bool < integer < float), as ``torch.result_type``."""
+    groups = {"dim": None, "zero_dim": None, "scalar": None}
+    for x in (tensor1, tensor2):
+        key, dtype = (("dim" if x.ndim else "zero_dim"), x.dtype) if isinstance(x, Tensor) else \
+            ("scalar", _dt.scalar_dtype(x))
+        groups[key] = dtype if groups[key] is None else _dt.promote_types(groups[key], dtype)
+    return _dt.result_type(**groups)
+
+
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def can_cast(from_, to) -> bool:
+    """Whether PyTorch's casting rules allow ``from_`` to ``to`` in ops with an ``out``: never to a lower
+    category (float to integer, non-bool to bool), any size within a category."""
+    return _KIND_ORDER[_dt.to_dtype(from_).kind] <= _KIND_ORDER[_dt.to_dtype(to).kind]
+
+
+class memory_format:
+    """A memory layout request (``contiguous_format``, ``channels_last``, ...): accepted, compared and
+    printed; lucid's tensors keep the backend's (C-contiguous) layout whatever is asked."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"lucid.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+preserve_format = memory_format("preserve_format")
+
+
+class layout:
+    """A tensor's storage layout; lucid has dense tensors only: :data:`strided`."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"lucid.{self.name}"
+
+
+strided = layout("strided")
+
+
+class _LegacyType(type):
+    """The class of ``lucid.FloatTensor`` and its kin: ``isinstance(x, lucid.FloatTensor)`` holds for a
+    float32 tensor on the CPU (as in PyTorch, whose ``torch.cuda.FloatTensor`` lucid does not have)."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+
+    def __repr__(cls) -> str:
+        return f"<class 'lucid.{cls.__name__}'>"
+
+
+def _legacy(name: str, dtype: _dt.DType) -> type:
+    def new(cls, *args, device=None):
+        """``T(*sizes)`` (or ``T(lucid.Size)``) is an uninitialised tensor of that size, ``T(data)`` one holding
+        ``data`` (a sequence, even a tuple, or a tensor): PyTorch's legacy constructors."""
+        if len(args) == 1 and not isinstance(args[0], (int, Size)):
+            data = args[0]
+            return (data.to(dtype) if isinstance(data, Tensor) else Tensor(data, dtype=dtype, device=device))
+        size = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+        from_shape = Tensor(np.empty(tuple(int(s) for s in size), dtype=dtype.name))
+        return from_shape if device is None else from_shape.to(device)
+
+    return _LegacyType(name, (), {"dtype": dtype, "__new__": new, "__module__": "lucid",
+                                  "__doc__": f"Legacy constructor and isinstance check of CPU {dtype.name} tensors."})
+
+
+LEGACY_TYPES = {d: _legacy(n, d) for n, d in {
+    "FloatTensor": _dt.float32, "DoubleTensor": _dt.float64, "HalfTensor": _dt.float16, "ByteTensor": _dt.uint8,
+    "CharTensor": _dt.int8, "ShortTensor": _dt.int16, "IntTensor": _dt.int32, "LongTensor": _dt.int64,
+    "BoolTensor": _dt.bool_}.items()}
+globals().update({t.__name__: t for t in LEGACY_TYPES.values()})
+_BY_LEGACY_NAME = {t.__name__: t.dtype for t in LEGACY_TYPES.values()}
+
+
+def legacy_type_name(tensor: Tensor) -> str:
+    """``"lucid.FloatTensor"`` (``"lucid.cuda.FloatTensor"`` on a GPU): what ``Tensor.type()`` returns."""
+    legacy = LEGACY_TYPES.get(tensor.dtype)
+    name = legacy.__name__ if legacy is not None else f"{tensor.dtype.name}Tensor"
+    return f"lucid.{name}" if tensor.device.type == "cpu" else f"lucid.{tensor.device.type}.{name}"
+
+
+def legacy_dtype(spec):
+    """The dtype a legacy type or its name stands for (``lucid.FloatTensor``, ``"torch.cuda.LongTensor"``),
+    or None when ``spec`` is neither."""
+    if isinstance(spec, _LegacyType):
+        return spec.dtype
+    if isinstance(spec, str):
+        return _BY_LEGACY_NAME.get(spec.rpartition(".")[2])
+    return None
+
+
+def typename(obj) -> str:
+    """The type name PyTorch prints: ``"lucid.FloatTensor"`` for a tensor, else the qualified class name."""
+    if isinstance(obj, Tensor):
+        return legacy_type_name(obj)
+    cls = type(obj)
+    return cls.__qualname__ if cls.__module__ in ("builtins", "__builtin__", None) else \
+        f"{cls.__module__}.{cls.__qualname__}"

@@ -1,0 +1,167 @@
+"""PyTorch's questions about a tensor (``nelement``, ``stride``, ``is_contiguous``, ``is_signed``,
+``get_device`` ...) and its ``new_*`` factories, which make a tensor on the same device with the
+same dtype unless told otherwise. Nothing here is differentiable except ``type_as`` (a cast)."""
+
+from __future__ import annotations
+
+from .. import _typeinfo
+from .. import dtypes as _dt
+from .._tensor import Tensor, tensor
+from . import creation
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a lucid Tensor (a Parameter or Buffer counts)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(x: Tensor) -> int:
+    """The number of elements of ``x``."""
+    return x.numel()
+
+
+def detach(x: Tensor) -> Tensor:
+    """``x.detach()``: the same storage, cut from the graph."""
+    return x.detach()
+
+
+def is_floating_point(x: Tensor) -> bool:
+    """Whether ``x`` has a floating dtype."""
+    return x.is_floating_point()
+
+
+def is_signed(x: Tensor) -> bool:
+    """Whether ``x``'s dtype holds negative numbers (false for bool and uint8)."""
+    return x.dtype.kind in "if"
+
+
+def is_nonzero(x: Tensor) -> bool:
+    """The truth of a one-element tensor; a RuntimeError for any other number of elements (as PyTorch)."""
+    if x.numel() != 1:
+        raise RuntimeError(f"is_nonzero: a tensor with {x.numel()} elements has no single truth value; "
+                           f"it needs exactly one element")
+    return bool(x.item())
+
+
+def is_same_size(x: Tensor, other: Tensor) -> bool:
+    """Whether ``x`` and ``other`` have the same shape."""
+    return x.shape == other.shape
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A 0-d tensor of ``s`` (default float dtype whatever ``s`` is, as ``torch.scalar_tensor``)."""
+    return tensor(s, dtype=_dt.get_default_dtype() if dtype is None else dtype, device=device,
+                  requires_grad=requires_grad)
+
+
+def nelement(x: Tensor) -> int:
+    """``numel()``'s other name."""
+    return x.numel()
+
+
+def ndimension(x: Tensor) -> int:
+    """``dim()``'s other name."""
+    return x.ndim
+
+
+def _c_strides(shape) -> tuple:
+    strides, step = [], 1
+    for s in reversed(shape):
+        strides.append(step)
+        step *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+def stride(x: Tensor, dim: int | None = None):
+    """Element steps between neighbours along each dimension (``stride(dim)``: one of them), read from the
+    backend's array; a backend that hides strides (array-api-strict) is C-contiguous by construction."""
+    native = getattr(x._data, "strides", None)
+    steps = _c_strides(x.shape) if native is None else tuple(s // x.dtype.itemsize for s in native)
+    return steps if dim is None else steps[dim]
+
+
+def is_contiguous(x: Tensor, memory_format=None) -> bool:
+    """Whether ``x``'s elements lie in row-major order without gaps (dimensions of size 1 do not count; an
+    empty tensor is contiguous)."""
+    steps = zip(x.shape, stride(x), _c_strides(x.shape))
+    return x.numel() == 0 or all(size == 1 or got == want for size, got, want in steps)
+
+
+def get_device(x: Tensor) -> int:
+    """The CUDA device index of ``x``, -1 for a CPU tensor (as PyTorch)."""
+    return -1 if x.device.type == "cpu" else (x.device.index or 0)
+
+
+def dim_order(x: Tensor) -> tuple:
+    """The dimensions from outermost to innermost in memory (``(0, 1, ..., n-1)`` for a row-major tensor)."""
+    steps = stride(x)
+    return tuple(sorted(range(x.ndim), key=lambda d: -steps[d]))
+
+
+def data_ptr(x: Tensor) -> int:
+    """The address of ``x``'s first element (host or GPU memory), from the backend's array interface."""
+    interface = getattr(x._data, "__array_interface__", None) or getattr(x._data, "__cuda_array_interface__", None)
+    if interface is None:
+        raise RuntimeError(f"data_ptr: the {x.device.type} backend does not expose memory addresses")
+    return interface["data"][0]
+
+
+def pin_memory(x: Tensor, device=None) -> Tensor:
+    """``x`` itself: lucid does not page-lock host memory (it only speeds up copies to a GPU)."""
+    return x
+
+
+def is_pinned(x: Tensor, device=None) -> bool:
+    """False: lucid does not page-lock host memory."""
+    return False
+
+
+def _new(make):
+    def method(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, **extra):
+        if make is creation.full:
+            size, extra = (size[0],), {"fill_value": size[1] if len(size) > 1 else extra.pop("fill_value")}
+        extra.pop("layout", None), extra.pop("pin_memory", None)
+        return make(*size, dtype=x.dtype if dtype is None else dtype, device=x.device if device is None else device,
+                    requires_grad=requires_grad, **extra)
+
+    method.__name__ = method.__qualname__ = f"new_{make.__name__}"
+    method.__doc__ = f"``lucid.{make.__name__}`` with this tensor's dtype and device unless given."
+    return method
+
+
+def new_tensor(x: Tensor, data, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A copy of ``data`` with this tensor's dtype and device unless given (as ``Tensor.new_tensor``)."""
+    return tensor(data, dtype=x.dtype if dtype is None else dtype, device=x.device if device is None else device,
+                  requires_grad=requires_grad)
+
+
+def new_empty_strided(x: Tensor, size, stride, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``new_empty(size)``: lucid lays tensors out row-major whatever ``stride`` asks."""
+    return creation.empty(size, dtype=x.dtype if dtype is None else dtype,
+                          device=x.device if device is None else device, requires_grad=requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False, **extra) -> Tensor:
+    """``lucid.empty(size)``: lucid lays tensors out row-major whatever ``stride`` asks (``layout=`` and
+    ``pin_memory=`` are accepted)."""
+    return creation.empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def type_as(x: Tensor, other: Tensor) -> Tensor:
+    """``x`` cast to ``other``'s dtype (differentiable between floating dtypes)."""
+    return x.to(other.dtype)
+
+
+__all__ = ["is_tensor", "numel", "detach", "is_floating_point", "is_signed", "is_nonzero", "is_same_size",
+           "scalar_tensor", "get_device", "empty_strided"]
+METHODS = {
+    "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
+    "get_device": get_device, "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
+    "dim_order": dim_order, "data_ptr": data_ptr, "pin_memory": pin_memory, "is_pinned": is_pinned,
+    "is_meta": property(lambda x: False, doc="False: lucid has no meta (data-less) tensors."),
+    "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as,
+    "is_cpu": property(lambda x: x.device.type == "cpu", doc="Whether the tensor is on the CPU."),
+    "itemsize": property(lambda x: x.dtype.itemsize, doc="Bytes per element."),
+    "layout": property(lambda x: _typeinfo.strided, doc="``lucid.strided``: lucid's tensors are dense."),
+    **{f"new_{m.__name__}": _new(m) for m in (creation.zeros, creation.ones, creation.empty, creation.full)},
+}

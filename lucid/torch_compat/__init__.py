@@ -1,0 +1,180 @@
+"""``lucid.torch_compat``: run an unmodified PyTorch program on lucid.
+
+``python -m lucid.torch_compat script.py [args]`` (or :func:`install` from Python) makes
+``import torch`` and its submodules resolve to lucid's modules, then runs the script as
+``__main__``. Only modules are aliased (decision 9 of the design): ``torch.nn.Module is
+lucid.nn.Module``, ``torch.Tensor is lucid.Tensor``, so ``isinstance`` checks hold. Each
+``torch.*`` module is a thin proxy of its lucid module, made (and the lucid module imported)
+only when the script imports it; reading a name the lucid module lacks raises
+``AttributeError: lucid has no torch.X yet``, importing a ``torch.*`` module lucid lacks
+raises ``ModuleNotFoundError`` with the same words. :data:`ALIASES` is the table.
+
+What differs from PyTorch (lucid's own semantics are kept, not emulated):
+
+- ``torch.save``/``torch.load`` write and read safetensors + JSON, never pickle: tensors,
+  state_dicts and nested dicts/lists of them and of plain Python values. ``torch.save(model)``
+  of a whole ``nn.Module`` stores its ``state_dict()``, so ``torch.load`` gives back that
+  state_dict, not the module (build the model, then ``load_state_dict``); other objects (an
+  optimizer itself, arbitrary classes) are refused. ``weights_only=`` is accepted and changes
+  nothing: loading never runs code. Files written by real PyTorch (zip/pickle) are not read.
+- DataLoader workers started with the ``spawn`` context re-import the script in a fresh
+  interpreter, where ``import torch`` finds real PyTorch (or nothing): use ``fork`` (Linux's
+  default) or call :func:`install` before ``import torch`` in the script.
+- ``torch.Tensor(...)`` is lucid's constructor ``Tensor(data, requires_grad, dtype, device)``:
+  ``torch.Tensor(2, 3)`` is not an empty 2x3 tensor and integer data stay int64; the legacy
+  ``torch.FloatTensor(2, 3)`` (and kin) build as in PyTorch.
+- ``torch.__version__`` is lucid's version.
+- Thread settings (``set_num_threads`` ...) are recorded but do not change how many threads
+  NumPy's BLAS uses; cuDNN and determinism switches are recorded and change nothing (lucid
+  has no cuDNN path and its kernels are deterministic). See :mod:`lucid._settings`.
+- Names lucid does not have fail loudly instead of behaving differently.
+- Programs that check ``sys.modules["torch"]`` through other libraries (array-api-compat,
+  ...) will see lucid there while the aliases are installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import types
+
+__all__ = ["install", "uninstall", "installed", "ALIASES"]
+
+# torch module -> the lucid module it resolves to (None: a namespace holding only its submodules)
+ALIASES = {
+    "torch": "lucid",
+    "torch.nn": "lucid.nn",
+    "torch.nn.functional": "lucid.nn.functional",
+    "torch.nn.init": "lucid.nn.init",
+    "torch.nn.parameter": "lucid.nn.parameter",
+    "torch.nn.modules": "lucid.nn.layers",
+    "torch.nn.utils": "lucid.nn.utils",
+    "torch.nn.utils.rnn": "lucid.nn.utils.rnn",
+    "torch.nn.utils.parametrize": "lucid.nn.utils.parametrize",
+    "torch.nn.utils.parametrizations": "lucid.nn.utils.parametrizations",
+    "torch.nn.parallel": "lucid.nn.parallel",
+    "torch.optim": "lucid.optim",
+    "torch.optim.optimizer": "lucid.optim.optimizer",
+    "torch.optim.lr_scheduler": "lucid.optim.lr_scheduler",
+    "torch.utils": None,
+    "torch.utils.data": "lucid.data",
+    "torch.utils.data.dataset": "lucid.data.dataset",
+    "torch.utils.data.dataloader": "lucid.data.dataloader",
+    "torch.utils.data.sampler": "lucid.data.sampler",
+    "torch.utils.checkpoint": "lucid.utils.checkpoint",
+    "torch.utils.dlpack": "lucid._interop",  # from_dlpack, to_dlpack
+    "torch.autograd": "lucid.autograd",
+    "torch.autograd.functional": "lucid.autograd.functional",
+    "torch.autograd.grad_mode": "lucid.autograd.grad_mode",
+    "torch.func": "lucid.func",
+    "torch.cuda": "lucid.cuda",
+    "torch.cuda.amp": "lucid.torch_compat.cuda_amp",
+    "torch.amp": "lucid.amp",
+    "torch.accelerator": "lucid.accelerator",
+    "torch.distributed": "lucid.distributed",
+    "torch.backends": "lucid.backends",
+    "torch.backends.cuda": "lucid.backends.cuda",
+    "torch.backends.cudnn": "lucid.backends.cudnn",
+    "torch.backends.mps": "lucid.backends.mps",
+    "torch.linalg": "lucid.linalg",
+    "torch.fft": "lucid.fft",
+    "torch.special": "lucid.special",
+    "torch.testing": "lucid.testing",
+    "torch.random": "lucid.random",
+    "torch.serialization": "lucid.serialization",
+}
+
+
+class TorchAlias(types.ModuleType):
+    """``sys.modules["torch..."]``: reads and writes go to the lucid module, a missing name says so."""
+
+    def __init__(self, name: str, target: types.ModuleType | None):
+        super().__init__(name, f"lucid's {target.__name__ if target else 'namespace'} as {name}")
+        object.__setattr__(self, "_lucid_module", target)
+        object.__setattr__(self, "__path__", [])  # a package, so that torch.X.Y can be imported
+
+    def __getattr__(self, name: str):
+        sub = f"{self.__name__}.{name}"
+        if sub in ALIASES and not name.startswith("__"):
+            return importlib.import_module(sub)
+        target = self._lucid_module
+        if target is not None:
+            try:
+                return getattr(target, name)
+            except AttributeError:
+                pass
+        where = f" ({self.__name__} resolves to {target.__name__})" if target is not None else ""
+        raise AttributeError(f"lucid has no {sub} yet{where}")
+
+    def __setattr__(self, name: str, value) -> None:
+        # the import system sets each imported submodule on its parent: keep those here, so the lucid
+        # module is not changed; anything else (torch.backends.cudnn.benchmark = True) is the lucid module's
+        if isinstance(value, TorchAlias) or name.startswith("__") or self._lucid_module is None:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._lucid_module, name, value)
+
+    def __dir__(self):
+        own = [n.rpartition(".")[2] for n in ALIASES if n.rpartition(".")[0] == self.__name__]
+        return sorted(set(own) | set(dir(self._lucid_module) if self._lucid_module is not None else ()))
+
+
+class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolves ``torch`` and ``torch.*`` imports to :class:`TorchAlias` modules of lucid's."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "torch" and not fullname.startswith("torch."):
+            return None
+        if fullname not in ALIASES:
+            raise ModuleNotFoundError(f"lucid has no {fullname} yet (the torch modules lucid has are listed "
+                                      f"in lucid.torch_compat.ALIASES)", name=fullname)
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec):
+        lucid_name = ALIASES[spec.name]
+        if lucid_name is None:
+            return TorchAlias(spec.name, None)
+        try:
+            target = importlib.import_module(lucid_name)
+        except ModuleNotFoundError as e:
+            if e.name is None or not lucid_name.startswith(e.name):
+                raise  # a module the lucid module itself imports is missing: not ours to rename
+            raise ModuleNotFoundError(f"lucid has no {spec.name} yet (it would be {lucid_name})",
+                                      name=spec.name) from None
+        return TorchAlias(spec.name, target)
+
+    def exec_module(self, module):
+        pass
+
+
+_finder = _Finder()
+_saved: dict[str, types.ModuleType] = {}
+
+
+def installed() -> bool:
+    """Whether ``import torch`` currently resolves to lucid."""
+    return _finder in sys.meta_path
+
+
+def install() -> None:
+    """Make ``import torch`` (and ``torch.nn``, ``torch.optim``, ...) resolve to lucid from now on.
+    Real torch modules already imported are set aside and put back by :func:`uninstall`."""
+    if installed():
+        return
+    for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+        _saved[name] = sys.modules.pop(name)
+    sys.meta_path.insert(0, _finder)
+
+
+def uninstall() -> None:
+    """Undo :func:`install`: drop the ``torch`` aliases and restore the modules it set aside."""
+    if not installed():
+        return
+    sys.meta_path.remove(_finder)
+    for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+        if isinstance(sys.modules[name], TorchAlias):
+            del sys.modules[name]
+    sys.modules.update(_saved)
+    _saved.clear()

@@ -1,0 +1,87 @@
+"""Unmodified PyTorch-style programs (``programs/*.py``) run under ``python -m lucid.torch_compat`` and print
+the same losses as under PyTorch: each copies NumPy-made weights into its model, so the two runs start
+equal and differ only by float rounding."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+PROGRAMS = sorted((pathlib.Path(__file__).parent / "programs").glob("*.py"))
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _size_as_tuple(match) -> str:
+    sizes = match.group(1).split(", ") if match.group(1) else []
+    return f"({sizes[0]},)" if len(sizes) == 1 else f"({', '.join(sizes)})"
+
+
+# runs every program under real PyTorch in one process (PyTorch takes seconds to import), printing
+# {program: its output} as JSON
+_UNDER_TORCH = """
+import contextlib, io, json, runpy, sys
+outputs = {}
+for path in sys.argv[1:]:
+    sys.argv[:] = [path]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        runpy.run_path(path, run_name="__main__")
+    outputs[path] = out.getvalue()
+print(json.dumps(outputs))
+"""
+
+
+def _python(args) -> str:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, env=env,
+                          cwd=PROGRAMS[0].parent)
+    assert done.returncode == 0, f"{args} failed:\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def _lines(output: str) -> list:
+    """The output lines: the number ending each line, else the line in lucid's spelling
+    (``lucid.float32`` for ``torch.float32``, shapes as tuples, as lucid prints them)."""
+    lines = []
+    for line in output.splitlines():
+        try:
+            lines.append(float(line.split()[-1]))
+        except (ValueError, IndexError):
+            lines.append(re.sub(r"torch\.Size\(\[([^\]]*)\]\)", _size_as_tuple, line).replace("torch.", "lucid."))
+    return lines
+
+
+@pytest.fixture(scope="module")
+def under_torch():
+    """{program path: its output lines under PyTorch}, or None without PyTorch."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    outputs = json.loads(_python(["-c", _UNDER_TORCH, *map(str, PROGRAMS)]))
+    return {path: _lines(text) for path, text in outputs.items()}
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_program_runs_on_lucid_as_on_torch(program, under_torch):
+    ours = _lines(_python(["-m", "lucid.torch_compat", str(program)]))
+    numbers = [v for v in ours if isinstance(v, float)]
+    assert len(numbers) >= 5 and all(math.isfinite(v) for v in numbers)
+    if under_torch is None:
+        return
+    theirs = under_torch[str(program)]
+    assert len(ours) == len(theirs)
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        if isinstance(a, float) and isinstance(b, float):
+            assert a == pytest.approx(b, rel=2e-3, abs=2e-4), f"{program.name} line {i + 1}: lucid {a}, torch {b}"
+        else:
+            assert a == b, f"{program.name} line {i + 1}: lucid {a!r}, torch {b!r}"
+
+
+def test_there_are_programs():
+    assert len(PROGRAMS) >= 5

@@ -1,0 +1,157 @@
+"""``lucid.torch_compat``: ``import torch`` resolves to lucid's modules (lazily, keeping identities), missing
+names and modules say so, ``uninstall`` restores ``sys.modules``, and the runner behaves as ``python script.py``."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import lucid
+import lucid.torch_compat as tc
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def aliased():
+    tc.install()
+    yield
+    tc.uninstall()
+
+
+def _torch_names():
+    return {n: m for n, m in sys.modules.items() if n == "torch" or n.startswith("torch.")}
+
+
+def test_torch_modules_resolve_to_lucid_objects(aliased):
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    from torch.optim.lr_scheduler import StepLR
+    from torch.utils.data import DataLoader
+
+    assert torch.nn.Module is lucid.nn.Module and nn.Linear is lucid.nn.Linear and torch.Tensor is lucid.Tensor
+    assert F.relu is lucid.nn.functional.relu and DataLoader is lucid.data.DataLoader
+    assert StepLR is lucid.optim.lr_scheduler.StepLR and torch.float32 is lucid.float32
+    layer = nn.Linear(2, 3)
+    assert isinstance(layer, lucid.nn.Module) and isinstance(layer.weight, torch.Tensor)
+    assert isinstance(torch.zeros(2), lucid.Tensor)
+    # a submodule reached by attribute, as after `import torch` alone
+    assert torch.utils.data.TensorDataset is lucid.data.TensorDataset
+    assert torch.cuda.is_available is lucid.cuda.is_available
+    from torch.utils.dlpack import from_dlpack, to_dlpack
+
+    assert from_dlpack is lucid.from_dlpack and to_dlpack is lucid.to_dlpack
+
+
+def test_missing_names_and_modules_say_lucid_lacks_them(aliased):
+    import torch
+
+    with pytest.raises(AttributeError, match=r"lucid has no torch\.no_such_function yet"):
+        _ = torch.no_such_function
+    with pytest.raises(AttributeError, match=r"lucid has no torch\.nn\.functional\.no_such_op yet"):
+        _ = torch.nn.functional.no_such_op
+    with pytest.raises(AttributeError, match=r"lucid has no torch\.utils\.no_such_module yet"):
+        _ = torch.utils.no_such_module
+    with pytest.raises(ModuleNotFoundError, match=r"lucid has no torch\.distributions yet"):
+        import torch.distributions  # noqa: F401
+    assert not hasattr(torch, "no_such_function")  # hasattr sees the AttributeError
+
+
+def test_a_mapped_module_lucid_lacks_fails_on_import(aliased, monkeypatch):
+    monkeypatch.setitem(tc.ALIASES, "torch.not_there", "lucid.not_there")
+    with pytest.raises(ModuleNotFoundError, match=r"lucid has no torch\.not_there yet \(it would be lucid\.not_th"):
+        import torch.not_there  # noqa: F401
+
+
+def test_writes_go_to_the_lucid_module(aliased, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(lucid.backends.cudnn, "benchmark", False)
+    torch.backends.cudnn.benchmark = True
+    assert lucid.backends.cudnn.benchmark is True
+    assert torch.backends.mps.is_available() is False
+    assert "nn" not in vars(lucid) or vars(lucid)["nn"] is lucid.nn  # the import system's setattr stayed on the alias
+
+
+def test_uninstall_restores_sys_modules():
+    before = _torch_names()
+    tc.install()
+    try:
+        import torch
+
+        assert isinstance(torch, tc.TorchAlias) and tc.installed()
+        assert all(n not in sys.modules or isinstance(sys.modules[n], tc.TorchAlias) for n in before)
+    finally:
+        tc.uninstall()
+    assert _torch_names() == before and not tc.installed()
+    tc.uninstall()  # a second uninstall changes nothing
+    assert _torch_names() == before
+
+
+def test_install_is_idempotent(aliased):
+    tc.install()
+    assert sys.meta_path.count(tc._finder) == 1
+
+
+def _run(*args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "lucid.torch_compat", *args], capture_output=True, text=True,
+                          timeout=120, env=env, cwd=cwd)
+
+
+def test_runner_runs_the_script_as_main_with_its_argv(tmp_path):
+    (tmp_path / "helper.py").write_text("VALUE = 7\n")
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        import torch
+        import helper  # found next to the script, as python puts the script's folder first
+        import lucid
+        assert __name__ == "__main__"
+        assert torch.nn.Module is lucid.nn.Module
+        print(sys.argv, helper.VALUE, sys.path[0])
+        # lazy: a module the script never imports is not loaded
+        print("lucid.torch_compat.cuda_amp" in sys.modules)
+    """))
+    done = _run(str(script), "--epochs", "3", "x", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first == f"{[str(script), '--epochs', '3', 'x']} 7 {tmp_path}"
+    assert second == "False"
+
+
+def test_runner_without_a_script_prints_usage():
+    done = _run()
+    assert done.returncode == 2 and "usage: python -m lucid.torch_compat script.py" in done.stderr
+    done = _run("--help")
+    assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_runner_reports_a_missing_script_and_the_script_errors(tmp_path):
+    done = _run(str(tmp_path / "nope.py"))
+    assert done.returncode == 2 and "nope.py" in done.stderr
+    script = tmp_path / "bad.py"
+    script.write_text("import torch\ntorch.no_such_thing()\n")
+    done = _run(str(script))
+    assert done.returncode == 1 and "lucid has no torch.no_such_thing yet" in done.stderr
+
+
+def test_cuda_amp_spelling_is_lucid_amp_on_cuda(aliased):
+    import torch
+
+    scaler = torch.cuda.amp.GradScaler(init_scale=8.0, enabled=False)
+    assert isinstance(scaler, lucid.amp.GradScaler) and scaler.get_scale() == 1.0 and not scaler.is_enabled()
+    block = torch.cuda.amp.autocast(enabled=False)
+    assert isinstance(block, lucid.amp.autocast) and block.device_type == "cuda" and not block.enabled
+
+
+def test_runner_passes_the_scripts_exit_status(tmp_path):
+    script = tmp_path / "exits.py"
+    script.write_text("import sys\nimport torch\nif __name__ == '__main__':\n    sys.exit(3)\n")
+    assert _run(str(script)).returncode == 3
