@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from .._tensor import register_methods
 from . import (arithmetic, conversion, creation, elementwise, indexing, inplace, linalg, products, reduction, shape,
-               softmaxes, statistics)
+               searching, softmaxes, statistics)
 
 FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace,
-            products, statistics)
+            products, statistics, searching)
 
 __all__ = []
 for _family in FAMILIES:

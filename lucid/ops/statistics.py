@@ -359,4 +359,4 @@ def msort(x: Tensor) -> Tensor:
     return x.clone() if x.ndim == 0 else sort(x, 0).values
 
 
-METHODS = {name: globals()[name] for name in __all__}
+METHODS = {name: globals()[name] for name in __all__ if name not in ("var_mean", "std_mean")}  # as torch.Tensor
