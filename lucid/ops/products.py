@@ -1,6 +1,7 @@
-"""Matrix products beyond ``matmul``: the BLAS-style ``add*`` family (``beta * input + alpha * product``),
-``mv``, ``inner``, ``ger``, ``vdot``, ``chain_matmul``. All are composites of ``matmul``/``outer`` and
-arithmetic, so gradients of any order come from those.
+"""Products beyond ``matmul``: the BLAS-style ``add*`` family (``beta * input + alpha * product``), ``mv``,
+``inner``, ``ger``, ``vdot``, ``chain_matmul``, ``trace``; products of sets and tensors (``kron``,
+``cartesian_prod``, ``combinations``, ``vander``) and distances (``dist``, ``cdist``, ``pdist``, ``renorm``).
+All are composites of ``matmul``, norms, indexing and arithmetic, so gradients of any order come from those.
 
 As PyTorch: ``beta=0`` ignores ``input`` (its nan and inf do not reach the result; it still has to
 broadcast), ``alpha``/``beta`` equal to 1 cost nothing.
@@ -8,10 +9,19 @@ broadcast), ``alpha``/``beta`` equal to 1 cost nothing.
 
 from __future__ import annotations
 
-from .._tensor import Tensor
-from .linalg import matmul, outer, tensordot
+import itertools
+import numbers
 
-__all__ = ["addmm", "addbmm", "baddbmm", "addmv", "addr", "mv", "inner", "ger", "vdot", "chain_matmul"]
+from .. import dtypes as _dt
+from .._tensor import Tensor
+from .creation import ones_like
+from .linalg import matmul, outer, tensordot, vector_norm
+from .shape import _dim, cat, diagonal, meshgrid, stack
+
+__all__ = [
+    "addmm", "addbmm", "baddbmm", "addmv", "addr", "mv", "inner", "ger", "vdot", "chain_matmul", "trace", "kron",
+    "cartesian_prod", "combinations", "vander", "dist", "cdist", "pdist", "renorm",
+]
 
 
 def _need(name: str, **tensors) -> None:
@@ -119,6 +129,131 @@ def chain_matmul(*matrices) -> Tensor:
     return out if len(matrices) > 1 else out.clone()
 
 
-METHODS = {name: globals()[name] for name in
-           ("addmm", "addbmm", "baddbmm", "addmv", "addr", "mv", "inner", "ger", "vdot")}
-INPLACE = ["addmm", "addbmm", "baddbmm", "addmv", "addr"]
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a matrix (integers sum in int64, as ``sum``)."""
+    _need("trace", input=(input, 2))
+    return diagonal(input).sum()
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """The Kronecker product: every element of ``input`` times the whole of ``other``, laid out blockwise
+    (the shorter shape padded with leading 1s)."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise TypeError("kron(): both arguments must be Tensors")
+    n = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (n - input.ndim) + input.shape)
+    b = other.reshape((1,) * (n - other.ndim) + other.shape)
+    spread_a = sum(((m, 1) for m in a.shape), ())
+    spread_b = sum(((1, m) for m in b.shape), ())
+    return (a.reshape(spread_a) * b.reshape(spread_b)).reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
+
+
+def _vectors(name: str, tensors) -> tuple:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor) or t.ndim != 1:
+            got = t.shape if isinstance(t, Tensor) else type(t).__name__
+            raise RuntimeError(f"{name}(): expects 1-D tensors, argument {i} is {got}")
+    return tensors
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """All tuples of one element from each 1-D tensor, as rows (``itertools.product`` order); a single
+    tensor comes back as it is, as PyTorch."""
+    tensors = _vectors("cartesian_prod", tensors)
+    if not tensors:
+        raise RuntimeError("cartesian_prod(): expects at least one tensor")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-``r`` combinations of the elements of a 1-D tensor as rows (``itertools.combinations``
+    order, or ``combinations_with_replacement``); no rows when there are none."""
+    (input,) = _vectors("combinations", (input,))
+    if r < 0:
+        raise RuntimeError(f"combinations(): r must be non-negative, got {r}")
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(pick(range(input.shape[0]), r))
+    if r == 0 or not rows:
+        return input[:0] if r == 0 else input[:0].reshape(0, r)
+    index = Tensor(rows, dtype=_dt.int64, device=input._device)
+    return stack([input[index[:, k]] for k in range(r)], 1)
+
+
+def vander(x: Tensor, N=None, increasing: bool = False) -> Tensor:
+    """The Vandermonde matrix of a 1-D tensor: columns ``x**(N-1), ..., x**0`` (reversed when
+    ``increasing``); ``N`` defaults to ``len(x)``. Integers stay int64, as PyTorch."""
+    (x,) = _vectors("vander", (x,))
+    n = x.shape[0] if N is None else int(N)
+    if n < 0:
+        raise RuntimeError(f"vander(): N must be non-negative, got {N}")
+    if x.dtype.kind in "bu" or (x.dtype.kind == "i" and x.dtype.itemsize < 8):
+        x = x.to(_dt.int64)
+    column = x.reshape(-1, 1)
+    if n == 0:
+        return column[:, :0]
+    powers = cat([ones_like(column), column.expand(x.shape[0], n - 1)], 1).cumprod(1)
+    return powers if increasing else powers.flip(1)
+
+
+def _norm_over(d: Tensor, p, dim) -> Tensor:
+    if not isinstance(p, numbers.Real) or p < 0:
+        raise RuntimeError(f"the norm's p must be a non-negative number, got {p!r}")
+    return vector_norm(d, p, dim)
+
+
+def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcast), over all elements."""
+    return _norm_over(input - other, p, None)
+
+
+def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode=None) -> Tensor:
+    """The ``p``-norm distance between each row of ``x1`` (..., P, M) and each row of ``x2`` (..., R, M):
+    shape (..., P, R). ``compute_mode`` is accepted for PyTorch code; lucid always takes the exact
+    differences (PyTorch's matrix-product shortcut for p=2 trades accuracy for speed)."""
+    if not isinstance(x1, Tensor) or not isinstance(x2, Tensor):
+        raise TypeError("cdist(): x1 and x2 must be Tensors")
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist(): x1 and x2 need at least 2 dimensions, got {x1.shape} and {x2.shape}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist(): x1 and x2 must have the same number of columns, got {x1.shape} and {x2.shape}")
+    if x1.dtype.kind != "f" or x2.dtype.kind != "f":
+        raise RuntimeError(f"cdist(): needs floating tensors, got {x1.dtype.name} and {x2.dtype.name}")
+    return _norm_over(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
+
+
+def pdist(input: Tensor, p=2) -> Tensor:
+    """The ``p``-norm distances between the rows of an (N, M) matrix, each pair ``i < j`` once, in row-major
+    order (the upper triangle of ``cdist(input, input)`` without its diagonal)."""
+    _need("pdist", input=(input, 2))
+    n = input.shape[0]
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    if not pairs:
+        return input[:0, 0]
+    index = Tensor(pairs, dtype=_dt.int64, device=input._device)
+    return _norm_over(input[index[:, 0]] - input[index[:, 1]], p, -1)
+
+
+def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
+    """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled by ``maxnorm / (norm + 1e-7)``
+    (PyTorch's guard against 0), so its norm becomes about ``maxnorm``; the other slices unchanged."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"renorm(): input must be a Tensor, got {type(input).__name__}")
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm(): needs at least 2 dimensions, got shape {input.shape}")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm(): maxnorm must be non-negative, got {maxnorm}")
+    d = _dim(dim, input.ndim, "renorm")
+    norms = _norm_over(input, p, tuple(i for i in range(input.ndim) if i != d)).reshape(
+        tuple(n if i == d else 1 for i, n in enumerate(input.shape)))
+    over = (norms > maxnorm).detach()
+    scale = (maxnorm / (norms + 1e-7)) * over.to(norms.dtype) + (~over).to(norms.dtype)
+    return input * scale
+
+
+METHODS = {name: globals()[name] for name in __all__ if name not in (
+    "chain_matmul", "cartesian_prod", "combinations", "vander", "cdist", "pdist")}  # as torch.Tensor
+INPLACE = ["addmm", "addbmm", "baddbmm", "addmv", "addr", "renorm"]

@@ -1,5 +1,6 @@
 """Order statistics and other reductions PyTorch has beyond the basic ones in ``reduction``: median,
-quantile, mode, kthvalue, running max/min, nan-ignoring sums, ``var_mean``, ``aminmax``, counting.
+quantile, mode, kthvalue, running max/min, nan-ignoring sums, ``var_mean``, ``aminmax``, counting,
+covariance and correlation.
 
 Differentiable results are composites: the positions an order statistic picks are found on the arrays
 (no gradient), then the values are read with ``gather`` so that the gradient goes to the picked
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import collections
 import math
+import warnings
 
 from .. import dtypes as _dt
 from .._tensor import Tensor
 from .indexing import gather, sort, where
+from .linalg import matmul
 from .reduction import MaxAll, _check_tensor, _correction, _floating, _one_axis, amax, amin, mean, std, var
-from .shape import cat, movedim
+from .shape import cat, diagonal, movedim
 
 __all__ = [
     "median", "nanmedian", "quantile", "nanquantile", "mode", "kthvalue", "var_mean", "std_mean", "cummax",
-    "cummin", "logcumsumexp", "aminmax", "count_nonzero", "nansum", "nanmean", "msort",
+    "cummin", "logcumsumexp", "aminmax", "count_nonzero", "nansum", "nanmean", "msort", "cov", "corrcoef",
 ]
 
 _pair = collections.namedtuple  # the named tuples below match torch.return_types.<name>
@@ -357,6 +360,62 @@ def msort(x: Tensor) -> Tensor:
     """``x`` sorted along its first dimension (``sort(x, 0).values``)."""
     _check_tensor(x, "msort")
     return x.clone() if x.ndim == 0 else sort(x, 0).values
+
+
+def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``input`` (observations in the columns; a 1-D
+    input is one variable), with ``correction`` (1: unbiased), integer frequency weights ``fweights`` and
+    observation weights ``aweights``, as PyTorch (and NumPy's ``cov``)."""
+    _check_tensor(input, "cov")
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): input must have 2 or fewer dimensions, got shape {input.shape}")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    if x.dtype.kind != "f":
+        x = x.to(_dt.get_default_dtype())
+    n = x.shape[1]
+    w = None
+    for name, wt in (("fweights", fweights), ("aweights", aweights)):
+        if wt is None:
+            continue
+        _check_tensor(wt, "cov")
+        if wt.ndim > 1 or wt.numel() != n:
+            raise RuntimeError(f"cov(): {name} must be 0-D or 1-D with {n} elements, got shape {wt.shape}")
+        if name == "fweights" and wt.dtype.kind not in "iu":
+            raise RuntimeError(f"cov(): fweights must be integral, got {wt.dtype.name}")
+        if wt.numel() and bool(x.xp.any(wt._data < 0)):
+            raise RuntimeError(f"cov(): {name} cannot be negative")
+        wt = wt.reshape(-1).to(x.dtype)
+        w = wt if w is None else w * wt
+    if w is None:
+        total = Tensor(float(n), dtype=x.dtype, device=x._device)
+        avg = x.mean(1)
+        factor = total - correction
+    else:
+        total = w.sum()
+        avg = (x * w).sum(1) / total
+        if correction == 0:
+            factor = total
+        elif aweights is None:
+            factor = total - correction
+        else:
+            factor = total - correction * (w * aweights.reshape(-1).to(x.dtype)).sum() / total
+    if bool(factor.detach() <= 0):
+        warnings.warn("cov(): degrees of freedom is <= 0; the result is inf or nan", stacklevel=2)
+        factor = factor * 0
+    centred = x - avg.unsqueeze(1)
+    weighted = centred if w is None else centred * w
+    c = matmul(weighted, centred.mT) / factor
+    return c.reshape(()) if x.shape[0] == 1 else c  # one variable: a 0-d result, as PyTorch
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """The Pearson correlation matrix of the rows of ``input`` (``cov`` normalised by the standard
+    deviations), clipped to [-1, 1] as PyTorch."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    sd = diagonal(c).sqrt()
+    return (c / sd.unsqueeze(1) / sd.unsqueeze(0)).clamp(-1, 1)
 
 
 METHODS = {name: globals()[name] for name in __all__ if name not in ("var_mean", "std_mean")}  # as torch.Tensor
