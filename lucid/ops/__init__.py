@@ -12,11 +12,11 @@ registers the methods on Tensor.
 from __future__ import annotations
 
 from .._tensor import register_methods
-from . import (arithmetic, conversion, creation, elementwise, indexing, inplace, linalg, products, reduction, shape,
-               searching, softmaxes, statistics)
+from . import arithmetic, conversion, creation, elementwise, indexing, inplace, linalg, reduction, shape, softmaxes
+from . import calculus, products, searching, statistics  # issue 12: reductions, indexing, shape, products
 
-FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace,
-            products, statistics, searching)
+FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace)
+FAMILIES += (products, statistics, searching, calculus)
 
 __all__ = []
 for _family in FAMILIES:
