@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from .._tensor import register_methods
 from . import arithmetic, conversion, creation, elementwise, indexing, inplace, linalg, reduction, shape, softmaxes
-from . import calculus, products, searching, statistics  # issue 12: reductions, indexing, shape, products
 
 FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace)
+from . import calculus, products, searching, statistics  # issue 12: reductions, indexing, shape, products
+
 FAMILIES += (products, statistics, searching, calculus)
 
 __all__ = []
