@@ -15,9 +15,9 @@ from .._tensor import register_methods
 from . import arithmetic, conversion, creation, elementwise, indexing, inplace, linalg, reduction, shape, softmaxes
 
 FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace)
-from . import calculus, products, scatters, searching, statistics  # issue 12: reductions, indexing, shape, products
+from . import calculus, products, reshaping, scatters, searching, statistics  # issue 12's families
 
-FAMILIES += (products, statistics, searching, calculus, scatters)
+FAMILIES += (products, statistics, searching, calculus, scatters, reshaping)
 
 __all__ = []
 for _family in FAMILIES:
