@@ -16,6 +16,7 @@ import math
 import warnings
 
 from .. import dtypes as _dt
+from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from .indexing import gather, sort, where
 from .linalg import matmul
@@ -126,7 +127,7 @@ def _quantile(x: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: 
     if q.dtype is not x.dtype:
         raise TypeError(f"{name}(): q ({q.dtype.name}) and the input ({x.dtype.name}) must have the same dtype")
     if q._device is not x._device:
-        raise RuntimeError(f"{name}(): q is on {q._device} but the input on {x._device}")
+        raise DeviceMismatchError(f"{name}(): q is on {q._device} but the input on {x._device}; move one of them")
     xp = x.xp
     qd = q._data
     if q.numel() and bool(xp.any((qd < 0) | (qd > 1) | xp.isnan(qd))):
@@ -217,7 +218,8 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     for j in range(1, n):
         run_list.append(xp.where(same[..., j - 1], run_list[-1] + 1, xp.ones_like(run_list[-1])))
     run = xp.stack(run_list, axis=-1)
-    best = xp.argmax(run == xp.max(run, axis=-1, keepdims=True), axis=-1, keepdims=True)  # first: smallest value
+    longest = xp.astype(run == xp.max(run, axis=-1, keepdims=True), xp.int8)
+    best = xp.argmax(longest, axis=-1, keepdims=True)  # first: smallest value
     value = xp.take_along_axis(s, best, axis=-1)
     positions = xp.arange(n, dtype=xp.int64, device=x._device.native)
     last = xp.max(xp.where(a == value, positions, xp.full_like(positions, -1)), axis=-1, keepdims=True)
@@ -378,6 +380,8 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
         if wt is None:
             continue
         _check_tensor(wt, "cov")
+        if wt._device is not x._device:
+            raise DeviceMismatchError(f"cov(): {name} is on {wt._device} but the input on {x._device}")
         if wt.ndim > 1 or wt.numel() != n:
             raise RuntimeError(f"cov(): {name} must be 0-D or 1-D with {n} elements, got shape {wt.shape}")
         if name == "fweights" and wt.dtype.kind not in "iu":

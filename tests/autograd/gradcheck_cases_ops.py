@@ -7,6 +7,11 @@ from gradcheck_specs import CONST, DISTINCT, N, P, add, on_clone
 
 import lucid
 
+
+def _at(x, values):
+    return lucid.tensor(values, device=x.device)
+
+
 # ---- matrix products: lucid.f and Tensor.f (in-place forms on a clone) -----------------------------------------------
 _PRODUCTS = {  # name: (lucid function, specs)
     "addmm": (lambda i, a, b: lucid.addmm(i, a, b, beta=0.5, alpha=2.0), (N(2, 4), N(2, 3), N(3, 4))),
@@ -44,8 +49,8 @@ for _name in ("median", "nanmedian"):
     add(f"Tensor.{_name}", lambda x, _n=_name: getattr(x, _n)(0, keepdim=True), DISTINCT(3, 4))
 for _name in ("quantile", "nanquantile"):
     add(f"lucid.{_name}", lambda x, _n=_name: getattr(lucid, _n)(x, 0.3, dim=1), DISTINCT(3, 5))
-    add(f"Tensor.{_name}", lambda x, _n=_name: getattr(x, _n)(lucid.tensor([0.25, 0.9], dtype=lucid.float64),
-                                                               interpolation="midpoint"), DISTINCT(7))
+    add(f"Tensor.{_name}", lambda x, _n=_name: getattr(x, _n)(_at(x, [0.25, 0.9]), interpolation="midpoint"),
+        DISTINCT(7))
 add("lucid.mode", lambda x: lucid.mode(x, 0), DISTINCT(3, 2), also={"Tensor.mode"})
 add("lucid.kthvalue", lambda x: lucid.kthvalue(x, 2, 1), DISTINCT(3, 4), also={"Tensor.kthvalue"})
 add("lucid.var_mean", lambda x: lucid.var_mean(x, 1), N(3, 4))
@@ -58,7 +63,7 @@ add("lucid.nansum", lambda x: lucid.nansum(x, 1), N(3, 4), also={"Tensor.nansum"
 add("lucid.nanmean", lambda x: lucid.nanmean(x, 0), N(3, 4), also={"Tensor.nanmean"})
 add("lucid.msort", lucid.msort, DISTINCT(3, 4), also={"Tensor.msort"})
 add("lucid.cov", lucid.cov, N(3, 5), also={"Tensor.cov"})
-add("lucid.cov", lambda x, w: lucid.cov(x, fweights=lucid.tensor([1, 2, 1, 3, 1]), aweights=w), N(2, 5), P(5),
+add("lucid.cov", lambda x, w: lucid.cov(x, fweights=_at(x, [1, 2, 1, 3, 1]), aweights=w), N(2, 5), P(5),
     variant="weights")
 add("lucid.corrcoef", lucid.corrcoef, N(3, 5), also={"Tensor.corrcoef"})
 
@@ -72,10 +77,6 @@ add("lucid.trapz", lambda y: lucid.trapz(y, dx=0.5, dim=0), N(3, 2))
 add("lucid.cumulative_trapezoid", lambda y: lucid.cumulative_trapezoid(y), N(2, 4))
 
 # ---- scatters ----------------------------------------------------------------------------------------------------
-def _at(x, values):
-    return lucid.tensor(values, device=x.device)
-
-
 _SCATTERS = {  # name: (call(op, x, s) with op the function or the method, spec of s)
     "index_add": (lambda op, x, s: op(x, 0, _at(x, [0, 2, 2]), s, alpha=2), N(3, 3)),
     "index_copy": (lambda op, x, s: op(x, 1, _at(x, [2, 0]), s), N(4, 2)),
