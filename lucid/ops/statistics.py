@@ -125,7 +125,7 @@ def _quantile(x: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: 
     if q.ndim > 1:
         raise RuntimeError(f"{name}(): q must be a number or a 0-D or 1-D tensor, got shape {q.shape}")
     if q.dtype is not x.dtype:
-        raise TypeError(f"{name}(): q ({q.dtype.name}) and the input ({x.dtype.name}) must have the same dtype")
+        raise RuntimeError(f"{name}(): q ({q.dtype.name}) and the input ({x.dtype.name}) must have the same dtype")
     if q._device is not x._device:
         raise DeviceMismatchError(f"{name}(): q is on {q._device} but the input on {x._device}; move one of them")
     xp = x.xp

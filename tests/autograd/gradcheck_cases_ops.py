@@ -8,8 +8,8 @@ from gradcheck_specs import CONST, DISTINCT, N, P, add, on_clone
 import lucid
 
 
-def _at(x, values):
-    return lucid.tensor(values, device=x.device)
+def _at(x, values, dtype=None):
+    return lucid.tensor(values, dtype=dtype, device=x.device)
 
 
 # ---- matrix products: lucid.f and Tensor.f (in-place forms on a clone) -----------------------------------------------
@@ -49,7 +49,7 @@ for _name in ("median", "nanmedian"):
     add(f"Tensor.{_name}", lambda x, _n=_name: getattr(x, _n)(0, keepdim=True), DISTINCT(3, 4))
 for _name in ("quantile", "nanquantile"):
     add(f"lucid.{_name}", lambda x, _n=_name: getattr(lucid, _n)(x, 0.3, dim=1), DISTINCT(3, 5))
-    add(f"Tensor.{_name}", lambda x, _n=_name: getattr(x, _n)(_at(x, [0.25, 0.9]), interpolation="midpoint"),
+    add(f"Tensor.{_name}", lambda x, _n=_name: getattr(x, _n)(_at(x, [0.25, 0.9], x.dtype), interpolation="midpoint"),
         DISTINCT(7))
 add("lucid.mode", lambda x: lucid.mode(x, 0), DISTINCT(3, 2), also={"Tensor.mode"})
 add("lucid.kthvalue", lambda x: lucid.kthvalue(x, 2, 1), DISTINCT(3, 4), also={"Tensor.kthvalue"})
