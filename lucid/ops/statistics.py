@@ -145,8 +145,8 @@ def _quantile(x: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: 
     ordered = s.sort(-1).values
     nans = _nan_count(s, s.ndim - 1)
     count = (n - nans) if ignore_nan else xp.full_like(nans, n)
-    qs = xp.reshape(q.detach()._data, (1,) * (s.ndim - 1) + (-1,))
-    rank = qs * xp.astype(xp.maximum(count - 1, xp.zeros_like(count)), qs.dtype)
+    span = xp.astype(xp.maximum(count - 1, xp.zeros_like(count)), q._data.dtype)
+    rank = xp.reshape(q.detach()._data, (1,) * (s.ndim - 1) + (-1,)) * span
     if interpolation == "nearest":
         rank = xp.round(rank)
     lo, hi = xp.floor(rank), xp.ceil(rank)
@@ -159,7 +159,8 @@ def _quantile(x: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: 
     if interpolation == "midpoint":
         out = lo_v + (hi_v - lo_v) * 0.5
     elif interpolation == "linear":
-        out = lo_v + (hi_v - lo_v) * _const(x, rank - lo)
+        # the weight is differentiable in q too, as PyTorch's (the positions are constants)
+        out = lo_v + (hi_v - lo_v) * (q.reshape((1,) * (s.ndim - 1) + (-1,)) * _const(x, span) - _const(x, lo))
     else:
         out = lo_v
     if not ignore_nan:  # a slice with a NaN has NaN quantiles
@@ -352,7 +353,8 @@ def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 
 
 def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """The mean of the non-NaN elements over ``dim`` (NaN where there are none)."""
+    """The mean of the non-NaN elements over ``dim`` (NaN where there are none; there lucid's gradient is 0
+    where PyTorch's is NaN)."""
     x = _floating(x, "nanmean", dtype)
     keep = _not_nan(x).detach()
     return nansum(x, dim, keepdim) / keep.sum(dim, keepdim).to(x.dtype)
