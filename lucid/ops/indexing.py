@@ -699,7 +699,7 @@ def _unique_slices(x: Tensor, dim: int, return_inverse: bool, return_counts: boo
     for c in range(rows.shape[1] - 1, -1, -1):
         order = xp.take(order, xp.argsort(xp.take(rows[:, c], order), stable=True))
     ordered = xp.take(rows, order, axis=0)
-    changed = xp.any(ordered[1:] != ordered[:-1], axis=1) if rows.shape[1] else xp.zeros(
+    changed = xp.any(ordered[1:, ...] != ordered[:-1, ...], axis=1) if rows.shape[1] else xp.zeros(
         (max(n - 1, 0),), dtype=xp.bool, device=dev.native)
     first = xp.concat([xp.ones((min(n, 1),), dtype=xp.bool, device=dev.native), changed])
     picks = xp.take(order, _int64(xp, xp.nonzero(first)[0]))

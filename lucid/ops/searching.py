@@ -259,7 +259,7 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
         rows = xp.reshape(moved, (x.shape[axis], -1))
     n = rows.shape[0]
     if n:
-        changed = xp.any(rows[1:] != rows[:-1], axis=1) if rows.shape[1] else xp.zeros(
+        changed = xp.any(rows[1:, ...] != rows[:-1, ...], axis=1) if rows.shape[1] else xp.zeros(
             (n - 1,), dtype=xp.bool, device=dev.native)
         first = xp.concat([xp.ones((1,), dtype=xp.bool, device=dev.native), changed])
     else:

@@ -278,14 +278,14 @@ def _running(pick: str, result):
         floating = x.dtype.kind == "f"
         lead, step = (slice(None),) * ax, 1
         while step < n:  # a doubling scan: combine each element with the result ``step`` places before it
-            prev_v, prev_i = v[lead + (slice(0, n - step),)], idx[lead + (slice(0, n - step),)]
-            cur_v, cur_i = v[lead + (slice(step, n),)], idx[lead + (slice(step, n),)]
+            prev_v, prev_i = v[lead + (slice(0, n - step), ...)], idx[lead + (slice(0, n - step), ...)]
+            cur_v, cur_i = v[lead + (slice(step, n), ...)], idx[lead + (slice(step, n), ...)]
             # the later one wins when it is NaN, or better-or-equal while the earlier is not NaN (PyTorch's rule)
             take = better(cur_v, prev_v)
             if floating:
                 take = xp.isnan(cur_v) | (take & ~xp.isnan(prev_v))
-            v = xp.concat([v[lead + (slice(0, step),)], xp.where(take, cur_v, prev_v)], axis=ax)
-            idx = xp.concat([idx[lead + (slice(0, step),)], xp.where(take, cur_i, prev_i)], axis=ax)
+            v = xp.concat([v[lead + (slice(0, step), ...)], xp.where(take, cur_v, prev_v)], axis=ax)
+            idx = xp.concat([idx[lead + (slice(0, step), ...)], xp.where(take, cur_i, prev_i)], axis=ax)
             step *= 2
         indices = _const(x, idx)
         values = gather(src, ax, indices)
