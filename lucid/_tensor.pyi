@@ -472,6 +472,10 @@ class Tensor:
         """In-place form of ``cos``: writes the result into this tensor."""
     def cosh_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``cosh``: writes the result into this tensor."""
+    def cumprod_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``cumprod``: writes the result into this tensor."""
+    def cumsum_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``cumsum``: writes the result into this tensor."""
     def div_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``div``: writes the result into this tensor."""
     def erf_(self, *args, **kwargs) -> Tensor:
@@ -673,6 +677,19 @@ class Tensor:
         """
 
     # ---- registered by lucid.ops.reshaping
+    def as_strided(self, size, stride, storage_offset: int = ...) -> Tensor:
+        """The elements at ``storage_offset + sum(i_k * stride[k])`` of ``input``'s elements in row-major order,
+        shaped ``size`` (overlaps allowed; their gradients add up). lucid does not expose storage: the positions
+        count in ``input``'s logical row-major order, which is PyTorch's storage order for a contiguous tensor
+        (PyTorch also reads the storage outside a view), and the result is a copy, not a view (``as_strided_``
+        gives the tensor these elements in new memory).
+        """
+    def as_strided_(self, *args, **kwargs) -> Tensor:
+        """``as_strided`` in place: this tensor takes the new shape."""
+    def as_strided_scatter(self, src: Tensor, size, stride, storage_offset: int = ...) -> Tensor:
+        """``input`` with the elements ``as_strided`` would pick replaced by ``src`` (of shape ``size``; where they
+        overlap the last write wins), as a new tensor.
+        """
     def dsplit(self, indices_or_sections) -> tuple:
         """``tensor_split`` along dimension 2; an int must divide that dimension evenly, as NumPy's dsplit."""
     def fliplr(self) -> Tensor:
@@ -691,7 +708,7 @@ class Tensor:
         ``resize_`` of a tensor that requires grad.
         """
     def resize_as_(self, other: Tensor, memory_format=...) -> Tensor:
-        """``resize_as_``: ``resize_`` to ``other``'s shape."""
+        """``input.resize_as_(other)`` (PyTorch also has it as a function)."""
     def rot90(self, k: int = ..., dims=...) -> Tensor:
         """``input`` rotated by 90 degrees ``k`` times in the plane of ``dims``, from the first towards the
         second (negative ``k`` the other way), as PyTorch.
@@ -965,7 +982,9 @@ class Tensor:
     def msort(self) -> Tensor:
         """``x`` sorted along its first dimension (``sort(x, 0).values``)."""
     def nanmean(self, dim=..., keepdim: bool = ..., *, dtype=...) -> Tensor:
-        """The mean of the non-NaN elements over ``dim`` (NaN where there are none)."""
+        """The mean of the non-NaN elements over ``dim`` (NaN where there are none; there lucid's gradient is 0
+        where PyTorch's is NaN).
+        """
     def nanmedian(self, dim=..., keepdim: bool = ...):
         """``median`` ignoring NaNs (NaN only where a slice holds nothing else)."""
     def nanquantile(self, q, dim=..., keepdim: bool = ..., *, interpolation: str = ...) -> Tensor:

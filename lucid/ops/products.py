@@ -19,8 +19,8 @@ from .linalg import matmul, outer, tensordot, vector_norm
 from .shape import _dim, cat, diagonal, meshgrid, stack
 
 __all__ = [
-    "addmm", "addbmm", "baddbmm", "addmv", "addr", "mv", "inner", "ger", "vdot", "chain_matmul", "trace", "kron",
-    "cartesian_prod", "combinations", "vander", "dist", "cdist", "pdist", "renorm",
+    "addmm", "addbmm", "baddbmm", "addmv", "addmv_", "addr", "mv", "inner", "ger", "vdot", "chain_matmul", "trace",
+    "kron", "cartesian_prod", "combinations", "vander", "dist", "cdist", "pdist", "renorm",
 ]
 
 
@@ -75,6 +75,11 @@ def _same_batch(name: str, a: Tensor, b: Tensor) -> None:
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat @ vec)`` for a matrix and a vector."""
     return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
+
+
+def addmv_(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """``input.addmv_(mat, vec)``: ``addmv`` written into ``input`` (PyTorch also has it as a function)."""
+    return input.addmv_(mat, vec, beta=beta, alpha=alpha)
 
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
@@ -255,5 +260,5 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
 
 
 METHODS = {name: globals()[name] for name in __all__ if name not in (
-    "chain_matmul", "cartesian_prod", "combinations", "vander", "cdist", "pdist")}  # as torch.Tensor
+    "addmv_", "chain_matmul", "cartesian_prod", "combinations", "vander", "cdist", "pdist")}  # as torch.Tensor
 INPLACE = ["addmm", "addbmm", "baddbmm", "addmv", "addr", "renorm"]

@@ -51,7 +51,8 @@ __all__ = [
     "rot90", "fliplr", "flipud", "tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "unsafe_chunk",
     "unsafe_split", "unsafe_split_with_sizes", "atleast_1d", "atleast_2d", "atleast_3d", "column_stack",
     "row_stack", "dstack", "ravel", "broadcast_tensors", "broadcast_shapes", "block_diag", "range", "logspace",
-    "empty_strided", "empty_permuted", "fill", "fill_", "zero_",
+    "empty_strided", "empty_permuted", "fill", "fill_", "zero_", "as_strided", "as_strided_copy",
+    "as_strided_scatter", "resize_as_",
 ]
 
 
@@ -254,6 +255,51 @@ def sum_to_size(input: Tensor, *size) -> Tensor:
     return unbroadcast(input, size)
 
 
+# ---- as_strided: elements picked by sizes and strides ----------------------------------------------
+def _strided_positions(input: Tensor, size, stride, storage_offset, name: str) -> Tensor:
+    """The flat positions (an int64 tensor of ``size``) that ``size``/``stride``/``storage_offset`` pick from
+    ``input``'s elements in row-major order, checked to lie inside them."""
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    if len(size) != len(stride) or any(s < 0 for s in size + stride) or storage_offset < 0:
+        raise RuntimeError(f"{name}(): size {size} and stride {stride} need one non-negative entry per dimension "
+                           f"and storage_offset {storage_offset} must be non-negative")
+    last = storage_offset + builtins.sum((n - 1) * s for n, s in zip(size, stride)) if all(size) else -1
+    if last >= input.numel():
+        raise RuntimeError(f"{name}(): size {size}, stride {stride} and storage_offset {storage_offset} reach "
+                           f"element {last}, out of bounds for a tensor of {input.numel()} elements")
+    pos = arange(storage_offset, storage_offset + 1, dtype=_dt.int64, device=input.device).reshape(())
+    for axis, (n, s) in enumerate(zip(size, stride)):
+        step = (arange(n, dtype=_dt.int64, device=input.device) * s).reshape(
+            tuple(n if i == axis else 1 for i in builtins.range(len(size))))
+        pos = pos + step
+    return pos.expand(size) if size else pos
+
+
+def as_strided(input: Tensor, size, stride, storage_offset: int = 0) -> Tensor:
+    """The elements at ``storage_offset + sum(i_k * stride[k])`` of ``input``'s elements in row-major order,
+    shaped ``size`` (overlaps allowed; their gradients add up). lucid does not expose storage: the positions
+    count in ``input``'s logical row-major order, which is PyTorch's storage order for a contiguous tensor
+    (PyTorch also reads the storage outside a view), and the result is a copy, not a view (``as_strided_``
+    gives the tensor these elements in new memory)."""
+    pos = _strided_positions(input, size, stride, storage_offset, "as_strided")
+    return reshape(input, -1)[pos]
+
+
+as_strided_copy = as_strided
+
+
+def as_strided_scatter(input: Tensor, src: Tensor, size, stride, storage_offset: int = 0) -> Tensor:
+    """``input`` with the elements ``as_strided`` would pick replaced by ``src`` (of shape ``size``; where they
+    overlap the last write wins), as a new tensor."""
+    pos = _strided_positions(input, size, stride, storage_offset, "as_strided_scatter")
+    if not isinstance(src, Tensor) or src.shape != pos.shape:
+        got = src.shape if isinstance(src, Tensor) else type(src).__name__
+        raise RuntimeError(f"as_strided_scatter(): src must be a tensor of shape {pos.shape}, got {got}")
+    flat = reshape(input, -1).clone()
+    flat[pos] = src
+    return reshape(flat, input.shape)
+
+
 # ---- *_copy: the view ops followed by a copy (PyTorch's functionalization names) --------------
 def _slice_view(x: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
     return x[(slice(None),) * _dim(dim, x.ndim, "slice_copy") + (slice(start, end, step),)]
@@ -333,9 +379,9 @@ def _resize(self: Tensor, *sizes, memory_format=None) -> Tensor:
     return self
 
 
-def _resize_as(self: Tensor, other: Tensor, memory_format=None) -> Tensor:
-    """``resize_as_``: ``resize_`` to ``other``'s shape."""
-    return _resize(self, other.shape)
+def resize_as_(input: Tensor, other: Tensor, memory_format=None) -> Tensor:
+    """``input.resize_as_(other)`` (PyTorch also has it as a function)."""
+    return _resize(input, other.shape)
 
 
 def _swap(self: Tensor, dim0, dim1) -> Tensor:
@@ -343,7 +389,7 @@ def _swap(self: Tensor, dim0, dim1) -> Tensor:
 
 
 _IN_PLACE_SHAPES = {"t_": t, "transpose_": _swap, "swapaxes_": _swap, "swapdims_": _swap, "squeeze_": squeeze,
-                    "unsqueeze_": unsqueeze}
+                    "unsqueeze_": unsqueeze, "as_strided_": as_strided}
 
 
 # ---- factories ------------------------------------------------------------------------------
@@ -403,6 +449,7 @@ METHODS = {
     **{name: globals()[name] for name in (
         "rot90", "fliplr", "flipud", "tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes",
         "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes", "ravel", "narrow_copy")},
-    "sum_to_size": sum_to_size, "resize_": _resize, "resize_as_": _resize_as,
+    "sum_to_size": sum_to_size, "resize_": _resize, "resize_as_": resize_as_, "as_strided": as_strided,
+    "as_strided_scatter": as_strided_scatter,
     **{name: _reshaping_in_place(name, op) for name, op in _IN_PLACE_SHAPES.items()},
 }

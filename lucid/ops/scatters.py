@@ -38,7 +38,7 @@ from .shape import DiagonalScatter, _dim, cat, flatten
 from .shape import diagonal as _diagonal
 
 __all__ = [
-    "index_add", "index_copy", "index_fill", "index_reduce", "index_put", "scatter_reduce", "put", "take",
+    "index_add", "index_copy", "index_fill", "index_reduce", "index_put", "index_put_", "scatter_reduce", "put", "take",
     "masked_scatter", "diagonal_scatter", "select_scatter", "slice_scatter", "diag", "diag_embed", "diagflat",
     "nonzero_static",
 ]
@@ -248,6 +248,11 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     return IndexAdd.apply(input, value.expand(plan.region), plan=plan)
 
 
+def index_put_(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """``input.index_put_(indices, values)``: ``index_put`` written into ``input`` (also a function in PyTorch)."""
+    return input.index_put_(indices, values, accumulate)
+
+
 def put(input: Tensor, index, source: Tensor, accumulate: bool = False) -> Tensor:
     """``input`` (seen flat) with ``source``'s elements written (or added, ``accumulate``) at the flat
     positions ``index``; negative positions count from the end."""
@@ -375,7 +380,7 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     return cat([found, pad], 0)
 
 
-METHODS = {name: globals()[name] for name in __all__}
+METHODS = {name: globals()[name] for name in __all__ if name != "index_put_"}  # that one comes from INPLACE
 METHODS["fill_diagonal_"] = fill_diagonal_  # in place only, as torch.Tensor
 INPLACE = ["index_add", "index_copy", "index_fill", "index_reduce", "index_put", "scatter_reduce", "put",
            "masked_scatter"]

@@ -147,6 +147,15 @@ for _name, (_fn, _method) in _SHAPES.items():
     add(f"lucid.{_name}", _fn, N(3, 4, 2), also={f"Tensor.{_name}"} if _method else ())
 for _name, _fn in _COPIES.items():
     add(f"lucid.{_name}", _fn, N(3, 4, 2), also={"Tensor.narrow_copy"} if _name == "narrow_copy" else ())
+add("lucid.as_strided", lambda x: lucid.as_strided(x, (3, 3), (2, 1), 1), N(3, 4),
+    also={"Tensor.as_strided", "lucid.as_strided_copy"})
+add("Tensor.as_strided_", lambda x: (x * 1).as_strided_((2, 2), (1, 3)), N(2, 3))
+add("lucid.as_strided_scatter", lambda x, s: lucid.as_strided_scatter(x, s, (2, 2), (3, 1), 1), N(2, 3), N(2, 2),
+    also={"Tensor.as_strided_scatter"})
+add("lucid.addmv_", lambda i, m, v: lucid.addmv_(i * 1, m, v, alpha=2.0), N(2), N(2, 3), N(3))
+add("lucid.index_put_", lambda x, v: lucid.index_put_(x * 1, (_at(x, [1, 0]),), v), N(3, 2), N(2))
+add("Tensor.cumsum_", on_clone("cumsum_", 1), N(2, 3))
+add("Tensor.cumprod_", on_clone("cumprod_", 0), N(3, 2))
 add("Tensor.sum_to_size", lambda x: x.sum_to_size(1, 4, 1), N(3, 4, 2))
 _IN_PLACE = {"t_": (), "transpose_": (0, 1), "swapaxes_": (1, 0), "swapdims_": (0, -1), "squeeze_": (),
              "unsqueeze_": (1,)}
@@ -165,5 +174,5 @@ NOT_DIFFERENTIABLE = {
     *(f"lucid.{n}" for n in ("range", "logspace", "empty_strided", "empty_permuted", "broadcast_shapes")),
     "lucid.detach_copy",  # a copy without history
     # resize_ refuses tensors that require grad (as PyTorch): it only works outside the graph
-    "Tensor.resize_", "Tensor.resize_as_",
+    "Tensor.resize_", "Tensor.resize_as_", "lucid.resize_as_",
 }
