@@ -16,6 +16,7 @@ from .. import dtypes as _dt
 from .._tensor import Tensor
 from .creation import ones_like
 from .linalg import matmul, outer, tensordot, vector_norm
+from .searching import triu_indices
 from .shape import _dim, cat, diagonal, meshgrid, stack
 
 __all__ = [
@@ -235,11 +236,10 @@ def pdist(input: Tensor, p=2) -> Tensor:
     order (the upper triangle of ``cdist(input, input)`` without its diagonal)."""
     _need("pdist", input=(input, 2))
     n = input.shape[0]
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-    if not pairs:
+    if n < 2:
         return input[:0, 0]
-    index = Tensor(pairs, dtype=_dt.int64, device=input._device)
-    return _norm_over(input[index[:, 0]] - input[index[:, 1]], p, -1)
+    rows, cols = triu_indices(n, n, 1, device=input._device)
+    return _norm_over(input[rows] - input[cols], p, -1)
 
 
 def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
