@@ -17,11 +17,12 @@ from .creation import _place
 from .indexing import nonzero
 
 __all__ = [
-    "searchsorted", "bucketize", "isin", "bincount", "histc", "histogram", "unique_consecutive", "tril_indices",
-    "triu_indices", "unravel_index", "argwhere",
+    "searchsorted", "bucketize", "isin", "bincount", "histc", "histogram", "histogramdd", "unique_consecutive",
+    "tril_indices", "triu_indices", "unravel_index", "argwhere",
 ]
 
 HistogramResult = collections.namedtuple("histogram", ["hist", "bin_edges"])
+HistogramddResult = collections.namedtuple("histogramdd", ["hist", "bin_edges"])
 
 
 def _tensor(x, name: str, arg: str = "input") -> Tensor:
@@ -202,44 +203,92 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     return _make(x, _count_into(x, bins, index, keep))
 
 
+def _bin_edges(x: Tensor, column, bins, bounds, name: str):
+    """The edges of one dimension: ``bins`` (a 1-D tensor of increasing edges, or a count of equal bins over
+    ``bounds``, default the data's min and max) as an array of ``x``'s dtype."""
+    xp = x.xp
+    if isinstance(bins, Tensor):
+        _same_device(x, bins, name)
+        if bins.ndim != 1 or bins.shape[0] < 1:
+            raise RuntimeError(f"{name}(): bins must be a 1-D tensor of at least one edge, got shape {bins.shape}")
+        return xp.astype(bins.detach()._data, x._data.dtype)
+    count = int(bins)
+    if count <= 0:
+        raise RuntimeError(f"{name}(): bins must be positive, got {bins}")
+    lo, hi = (0.0, 0.0) if bounds is None else (float(bounds[0]), float(bounds[1]))
+    lo, hi = _data_range(_make(x, column), lo, hi, name)
+    return xp.linspace(lo, hi, count + 1, dtype=x._data.dtype, device=x._device.native)
+
+
+def _binned(x: Tensor, points, edges: list, weight, weight_shape, density: bool, name: str):
+    """The histogram of ``points`` (an (N, D) array) over the per-dimension ``edges``: counts, or the sum of
+    ``weight`` (of ``weight_shape``, one per point); the last bin of each dimension includes its right
+    edge; ``density`` divides by the total and the bins' volumes."""
+    xp, dev = x.xp, x._device
+    w = None
+    if weight is not None:
+        weight = _tensor(weight, name, "weight")
+        _same_device(x, weight, name)
+        if weight.shape != weight_shape:
+            raise RuntimeError(f"{name}(): weight of shape {weight.shape} must have shape {weight_shape}, one per "
+                               f"point of the input")
+        w = xp.astype(xp.reshape(weight.detach()._data, (-1,)), x._data.dtype)
+    sizes = tuple(e.shape[0] - 1 for e in edges)
+    keep = xp.ones((points.shape[0],), dtype=xp.bool, device=dev.native)
+    flat = xp.zeros((points.shape[0],), dtype=xp.int64, device=dev.native)
+    for d, (e, n) in enumerate(zip(edges, sizes)):
+        v = points[:, d]
+        keep = keep & (v >= e[0]) & (v <= e[-1])
+        index = xp.clip(xp.astype(xp.searchsorted(e, v, side="right"), xp.int64) - 1, 0, max(n - 1, 0))
+        flat = flat * n + index
+    total = math.prod(sizes)
+    hist = _count_into(x, total, flat, keep, w) if total else xp.zeros((0,), dtype=x._data.dtype,
+                                                                       device=dev.native)
+    hist = xp.reshape(hist, sizes)
+    if density and total:
+        volume = xp.ones((1,) * len(sizes), dtype=hist.dtype, device=dev.native)
+        for d, e in enumerate(edges):
+            volume = volume * xp.reshape(e[1:] - e[:-1], tuple(-1 if i == d else 1 for i in range(len(sizes))))
+        hist = hist / (xp.sum(hist) * volume)
+    return _make(x, hist)
+
+
+def _floating_input(input, name: str) -> Tensor:
+    x = _tensor(input, name)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{name}(): the input must be floating, got {x.dtype.name}")
+    return x
+
+
 def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False):
     """``(hist, bin_edges)``: counts (or summed ``weight``) of the flattened ``input`` in ``bins`` (a count
     of equal bins over ``range``, default the data's min and max, or a 1-D tensor of increasing edges).
     The last bin includes its right edge; ``density`` divides by the total and the bin widths."""
-    x = _tensor(input, "histogram")
-    if x.dtype.kind != "f":
-        raise RuntimeError(f"histogram(): the input must be floating, got {x.dtype.name}")
-    xp, dev = x.xp, x._device
-    if isinstance(bins, Tensor):
-        _same_device(x, bins, "histogram")
-        if bins.ndim != 1 or bins.shape[0] < 1:
-            raise RuntimeError(f"histogram(): bins must be a 1-D tensor of at least one edge, got shape {bins.shape}")
-        edges = xp.astype(bins.detach()._data, x._data.dtype)
-    else:
-        count = int(bins)
-        if count <= 0:
-            raise RuntimeError(f"histogram(): bins must be positive, got {bins}")
-        lo, hi = (0.0, 0.0) if range is None else (float(range[0]), float(range[1]))
-        lo, hi = _data_range(x, lo, hi, "histogram")
-        edges = xp.linspace(lo, hi, count + 1, dtype=x._data.dtype, device=dev.native)
-    n = edges.shape[0] - 1
-    v = xp.reshape(x._data, (-1,))
-    w = None
-    if weight is not None:
-        weight = _tensor(weight, "histogram", "weight")
-        if weight.shape != x.shape:
-            raise RuntimeError(f"histogram(): weight of shape {weight.shape} must match the input's {x.shape}")
-        w = xp.astype(xp.reshape(weight.detach()._data, (-1,)), x._data.dtype)
-    if n == 0:
-        hist = xp.zeros((0,), dtype=x._data.dtype, device=dev.native)
-    else:
-        keep = (v >= edges[0]) & (v <= edges[-1])
-        index = xp.clip(xp.astype(xp.searchsorted(edges, v, side="right"), xp.int64) - 1, 0, n - 1)
-        hist = _count_into(x, n, index, keep, w)
-    if density and n:
-        total = xp.sum(hist)
-        hist = hist / (total * (edges[1:] - edges[:-1]))
-    return HistogramResult(_make(x, hist), _make(x, edges))
+    x = _floating_input(input, "histogram")
+    points = x.xp.reshape(x._data, (-1, 1))
+    edges = _bin_edges(x, points[:, 0], bins, range, "histogram")
+    return HistogramResult(_binned(x, points, [edges], weight, x.shape, density, "histogram"), _make(x, edges))
+
+
+def histogramdd(input: Tensor, bins=10, *, range=None, weight=None, density: bool = False):
+    """``(hist, bin_edges)`` of the points in the last dimension of ``input`` (D coordinates each): ``bins`` is a
+    count for every dimension, one count per dimension, or one tensor of edges per dimension; ``range``
+    lists ``min, max`` per dimension (flat, as PyTorch). ``bin_edges`` is a tuple of D tensors."""
+    x = _floating_input(input, "histogramdd")
+    if x.ndim < 1:
+        raise RuntimeError("histogramdd(): the input needs at least one dimension (the coordinates)")
+    dims = x.shape[-1]
+    points = x.xp.reshape(x._data, (-1, dims))
+    per_dim = list(bins) if isinstance(bins, (list, tuple)) else [bins] * dims
+    if len(per_dim) != dims:
+        raise RuntimeError(f"histogramdd(): got {len(per_dim)} bin specifications for {dims} dimensions")
+    if range is not None and len(range) != 2 * dims:
+        raise RuntimeError(f"histogramdd(): range must list a min and a max for each of the {dims} dimensions, "
+                           f"got {len(range)} numbers")
+    edges = [_bin_edges(x, points[:, d], b, None if range is None else range[2 * d:2 * d + 2], "histogramdd")
+             for d, b in enumerate(per_dim)]
+    hist = _binned(x, points, edges, weight, x.shape[:-1], density, "histogramdd")
+    return HistogramddResult(hist, tuple(_make(x, e) for e in edges))
 
 
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim=None):

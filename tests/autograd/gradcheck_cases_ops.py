@@ -165,7 +165,7 @@ for _name, _args in _IN_PLACE.items():
 
 NOT_DIFFERENTIABLE = {
     # indices, counts, bools and bins: searching.py, and the integer-valued ones elsewhere
-    *(f"lucid.{n}" for n in ("searchsorted", "bucketize", "isin", "bincount", "histc", "histogram",
+    *(f"lucid.{n}" for n in ("searchsorted", "bucketize", "isin", "bincount", "histc", "histogram", "histogramdd",
                              "unique_consecutive", "tril_indices", "triu_indices", "unravel_index", "argwhere",
                              "count_nonzero", "nonzero_static")),
     *(f"Tensor.{n}" for n in ("bincount", "histc", "histogram", "unique_consecutive", "argwhere", "count_nonzero",
