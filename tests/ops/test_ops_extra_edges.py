@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import lucid
+from lucid.autograd import gradgradcheck
 
 
 def _t(values, device, **kw):
@@ -268,3 +269,39 @@ def test_factories(device):
     x = _f64([1.0, 2.0], device)
     assert lucid.fill(x, 3.0).tolist() == [3.0, 3.0] and x.tolist() == [1.0, 2.0]
     assert lucid.zero_(x) is x and x.tolist() == [0.0, 0.0]
+
+
+# ---- second derivatives: the composites and Functions above differentiate their own backward ---------------------
+def _idx(x, values):
+    return lucid.tensor(values, device=x.device)
+
+
+SECOND_ORDER = {
+    "median": (lambda x: lucid.median(x, 1).values * x.sum(), (3, 4)),
+    "quantile": (lambda x: lucid.quantile(x, 0.3, dim=0) ** 2, (4, 3)),
+    "cummax": (lambda x: lucid.cummax(x, 1).values ** 2, (2, 5)),
+    "logcumsumexp": (lambda x: lucid.logcumsumexp(x, 1), (2, 5)),
+    "cov": (lambda x: lucid.cov(x), (2, 5)),
+    "cdist": (lambda x: lucid.cdist(x, x * 0.5 + 1.0), (3, 2)),
+    "gradient": (lambda x: lucid.gradient(x * x, edge_order=2)[0], (4, 3)),
+    "addmm": (lambda x: lucid.addmm(x[0], x, x.T @ x) ** 2, (3, 3)),
+    "kron": (lambda x: lucid.kron(x, x), (2, 2)),
+    "renorm": (lambda x: lucid.renorm(x, 2, 0, 0.5), (3, 2)),
+    "scatter_reduce_prod": (lambda x: lucid.scatter_reduce(x, 0, _idx(x, [[0, 1], [0, 0]]), x[1:3] * 2, "prod"),
+                            (4, 2)),
+    "scatter_reduce_mean": (lambda x: lucid.scatter_reduce(x ** 2, 0, _idx(x, [[0, 1], [0, 0]]), x[:2], "mean"),
+                            (3, 2)),
+    "index_reduce_amax": (lambda x: lucid.index_reduce(x ** 2, 0, _idx(x, [1, 1]), x[:2] * 3, "amax"), (3, 2)),
+    "diag_embed": (lambda x: lucid.diag_embed(x ** 2, 1), (2, 3)),
+    "as_strided": (lambda x: lucid.as_strided(x ** 2, (2, 2), (1, 2)), (2, 3)),
+    "t_": (lambda x: (x ** 2).t_(), (2, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SECOND_ORDER))
+def test_gradgradcheck(name, device):
+    fn, shape = SECOND_ORDER[name]
+    rng = np.random.default_rng(len(name))
+    n = int(np.prod(shape))
+    x = _f64(((rng.permutation(n) - n / 2 + 0.37) * 0.3).reshape(shape), device, requires_grad=True)
+    assert gradgradcheck(fn, [x])
