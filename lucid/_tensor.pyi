@@ -304,6 +304,12 @@ class Tensor:
     def true_divide(self, b):
         """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
 
+    # ---- registered by lucid.ops.calculus
+    def diff(self, n: int = ..., dim: int = ..., prepend=..., append=...) -> Tensor:
+        """The ``n``-th forward difference along ``dim`` (``x[i+1] - x[i]``, repeated), after joining
+        ``prepend``/``append`` at the ends; bool tensors give ``x[i+1] != x[i]``, as PyTorch.
+        """
+
     # ---- registered by lucid.ops.complexes
     @property
     def H(self) -> Tensor:
@@ -545,10 +551,11 @@ class Tensor:
         """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, always in
         sorted order (allowed for ``sorted=False`` too); ties keep their order. ``values`` is differentiable.
         """
-    def unique(self, sorted: bool = ..., return_inverse: bool = ..., return_counts: bool = ...):
+    def unique(self, sorted: bool = ..., return_inverse: bool = ..., return_counts: bool = ..., dim=...):
         """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
         PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of
-        ``x``), with ``return_counts`` how often each value occurs. Not differentiable.
+        ``x``), with ``return_counts`` how often each value occurs. With ``dim``: the distinct slices along
+        ``dim``, in lexicographic order, and the inverse/counts per slice. Not differentiable.
         """
     def where(self, condition: Tensor, other) -> Tensor:
         """``x.where(condition, other)`` is ``where(condition, x, other)``, as in PyTorch."""
@@ -584,10 +591,18 @@ class Tensor:
         """In-place form of ``acosh``: writes the result into this tensor."""
     def add_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``add``: writes the result into this tensor."""
+    def addbmm_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``addbmm``: writes the result into this tensor."""
     def addcdiv_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``addcdiv``: writes the result into this tensor."""
     def addcmul_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``addcmul``: writes the result into this tensor."""
+    def addmm_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``addmm``: writes the result into this tensor."""
+    def addmv_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``addmv``: writes the result into this tensor."""
+    def addr_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``addr``: writes the result into this tensor."""
     def arccos_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``acos``: writes the result into this tensor."""
     def arccosh_(self, *args, **kwargs) -> Tensor:
@@ -612,6 +627,8 @@ class Tensor:
         """In-place form of ``atan``: writes the result into this tensor."""
     def atanh_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``atanh``: writes the result into this tensor."""
+    def baddbmm_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``baddbmm``: writes the result into this tensor."""
     def bitwise_and_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``bitwise_and``: writes the result into this tensor."""
     def bitwise_left_shift_(self, *args, **kwargs) -> Tensor:
@@ -646,6 +663,10 @@ class Tensor:
         """In-place form of ``cos``: writes the result into this tensor."""
     def cosh_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``cosh``: writes the result into this tensor."""
+    def cumprod_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``cumprod``: writes the result into this tensor."""
+    def cumsum_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``cumsum``: writes the result into this tensor."""
     def deg2rad_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``deg2rad``: writes the result into this tensor."""
     def digamma_(self, *args, **kwargs) -> Tensor:
@@ -702,6 +723,16 @@ class Tensor:
         """In-place form of ``igamma``: writes the result into this tensor."""
     def igammac_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``igammac``: writes the result into this tensor."""
+    def index_add_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``index_add``: writes the result into this tensor."""
+    def index_copy_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``index_copy``: writes the result into this tensor."""
+    def index_fill_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``index_fill``: writes the result into this tensor."""
+    def index_put_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``index_put``: writes the result into this tensor."""
+    def index_reduce_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``index_reduce``: writes the result into this tensor."""
     def lcm_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``lcm``: writes the result into this tensor."""
     def ldexp_(self, *args, **kwargs) -> Tensor:
@@ -738,6 +769,8 @@ class Tensor:
         """In-place form of ``lt``: writes the result into this tensor."""
     def masked_fill_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``masked_fill``: writes the result into this tensor."""
+    def masked_scatter_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``masked_scatter``: writes the result into this tensor."""
     def maximum_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``maximum``: writes the result into this tensor."""
     def minimum_(self, *args, **kwargs) -> Tensor:
@@ -764,12 +797,16 @@ class Tensor:
         """In-place form of ``_polygamma_method``: writes the result into this tensor."""
     def pow_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``pow``: writes the result into this tensor."""
+    def put_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``put``: writes the result into this tensor."""
     def rad2deg_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``rad2deg``: writes the result into this tensor."""
     def reciprocal_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``reciprocal``: writes the result into this tensor."""
     def remainder_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``remainder``: writes the result into this tensor."""
+    def renorm_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``renorm``: writes the result into this tensor."""
     def round_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``round``: writes the result into this tensor."""
     def rsqrt_(self, *args, **kwargs) -> Tensor:
@@ -778,6 +815,8 @@ class Tensor:
         """In-place form of ``scatter``: writes the result into this tensor."""
     def scatter_add_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``scatter_add``: writes the result into this tensor."""
+    def scatter_reduce_(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``scatter_reduce``: writes the result into this tensor."""
     def sgn_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``sgn``: writes the result into this tensor."""
     def sigmoid_(self, *args, **kwargs) -> Tensor:
@@ -998,6 +1037,40 @@ class Tensor:
     def type_as(self, other: Tensor) -> Tensor:
         """``x`` cast to ``other``'s dtype (differentiable between floating dtypes)."""
 
+    # ---- registered by lucid.ops.products
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``: the batch of products summed."""
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """``beta * input + alpha * (mat1 @ mat2)`` for matrices ``mat1`` (n, m) and ``mat2`` (m, p)."""
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """``beta * input + alpha * (mat @ vec)`` for a matrix and a vector."""
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """``beta * input + alpha * outer(vec1, vec2)``."""
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
+        """``beta * input + alpha * (batch1 @ batch2)``, one product per batch entry."""
+    def dist(self, other: Tensor, p=...) -> Tensor:
+        """The ``p``-norm of ``input - other`` (broadcast), over all elements."""
+    def ger(self, vec2: Tensor) -> Tensor:
+        """The outer product of two vectors (PyTorch's older name for ``outer``)."""
+    def inner(self, other: Tensor) -> Tensor:
+        """The inner product over the last dimension (shape ``input.shape[:-1] + other.shape[:-1]``); with a
+        0-d argument, the product, as PyTorch.
+        """
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product: every element of ``input`` times the whole of ``other``, laid out blockwise
+        (the shorter shape padded with leading 1s).
+        """
+    def mv(self, vec: Tensor) -> Tensor:
+        """The matrix-vector product of an (n, m) matrix and an m-vector."""
+    def renorm(self, p, dim: int, maxnorm) -> Tensor:
+        """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled by ``maxnorm / (norm + 1e-7)``
+        (PyTorch's guard against 0), so its norm becomes about ``maxnorm``; the other slices unchanged.
+        """
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a matrix (integers sum in int64, as ``sum``)."""
+    def vdot(self, other: Tensor) -> Tensor:
+        """The dot product of two 1-D tensors (lucid has no complex dtypes, so no conjugation is needed)."""
+
     # ---- registered by lucid.ops.reduction
     def all(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Whether every element over ``dim`` is nonzero. Always a bool tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool)."""
@@ -1042,6 +1115,68 @@ class Tensor:
         ``unbiased=False`` means correction 0). ``var(x, False)`` is read as ``unbiased=False``, as in PyTorch.
         """
 
+    # ---- registered by lucid.ops.reshaping
+    def as_strided(self, size, stride, storage_offset: int = ...) -> Tensor:
+        """The elements at ``storage_offset + sum(i_k * stride[k])`` of ``input``'s elements in row-major order,
+        shaped ``size`` (overlaps allowed; their gradients add up). lucid does not expose storage: the positions
+        count in ``input``'s logical row-major order, which is PyTorch's storage order for a contiguous tensor
+        (PyTorch also reads the storage outside a view), and the result is a copy, not a view (``as_strided_``
+        gives the tensor these elements in new memory).
+        """
+    def as_strided_(self, *args, **kwargs) -> Tensor:
+        """``as_strided`` in place: this tensor takes the new shape."""
+    def as_strided_scatter(self, src: Tensor, size, stride, storage_offset: int = ...) -> Tensor:
+        """``input`` with the elements ``as_strided`` would pick replaced by ``src`` (of shape ``size``; where they
+        overlap the last write wins), as a new tensor.
+        """
+    def dsplit(self, indices_or_sections) -> tuple:
+        """``tensor_split`` along dimension 2; an int must divide that dimension evenly, as NumPy's dsplit."""
+    def fliplr(self) -> Tensor:
+        """``input`` with its columns (dimension 1) reversed; needs at least 2 dimensions."""
+    def flipud(self) -> Tensor:
+        """``input`` with its rows (dimension 0) reversed; needs at least 1 dimension."""
+    def hsplit(self, indices_or_sections) -> tuple:
+        """``tensor_split`` along dimension 1 (0 for 1-D input); an int must divide that dimension evenly, as NumPy's hsplit."""
+    def narrow_copy(self, *args, **kwargs):
+        """``narrow`` as a new tensor with its own memory (a copy, not a view)."""
+    def ravel(self) -> Tensor:
+        """The elements as a 1-D tensor (a view where the layout allows)."""
+    def resize_(self, *sizes, memory_format=...) -> Tensor:
+        """``resize_``: a new shape; the same elements when the count is unchanged, else new memory holding the
+        old elements first (the rest uninitialised). Only for tensors without history: PyTorch refuses
+        ``resize_`` of a tensor that requires grad.
+        """
+    def resize_as_(self, other: Tensor, memory_format=...) -> Tensor:
+        """``input.resize_as_(other)`` (PyTorch also has it as a function)."""
+    def rot90(self, k: int = ..., dims=...) -> Tensor:
+        """``input`` rotated by 90 degrees ``k`` times in the plane of ``dims``, from the first towards the
+        second (negative ``k`` the other way), as PyTorch.
+        """
+    def split_with_sizes(self, split_sizes, dim: int = ...) -> tuple:
+        """``split`` with a list of sizes that add up to the dimension."""
+    def squeeze_(self, *args, **kwargs) -> Tensor:
+        """``squeeze`` in place: this tensor takes the new shape."""
+    def sum_to_size(self, *size) -> Tensor:
+        """``input`` summed down to ``size`` (which must expand to ``input``'s shape), the inverse of ``expand``."""
+    def swapaxes_(self, *args, **kwargs) -> Tensor:
+        """``swapaxes`` in place: this tensor takes the new shape."""
+    def swapdims_(self, *args, **kwargs) -> Tensor:
+        """``swapdims`` in place: this tensor takes the new shape."""
+    def t_(self, *args, **kwargs) -> Tensor:
+        """``t`` in place: this tensor takes the new shape."""
+    def tensor_split(self, indices_or_sections, dim: int = ...) -> tuple:
+        """Views of ``input`` along ``dim``: ``n`` nearly equal parts for an int (the first ``size % n`` one
+        longer), or the parts between the given indices (clamped to the dimension), as PyTorch and NumPy.
+        """
+    def transpose_(self, *args, **kwargs) -> Tensor:
+        """``transpose`` in place: this tensor takes the new shape."""
+    def unsafe_split_with_sizes(self, split_sizes, dim: int = ...) -> tuple:
+        """``split`` with a list of sizes that add up to the dimension."""
+    def unsqueeze_(self, *args, **kwargs) -> Tensor:
+        """``unsqueeze`` in place: this tensor takes the new shape."""
+    def vsplit(self, indices_or_sections) -> tuple:
+        """``tensor_split`` along dimension 0; an int must divide that dimension evenly, as NumPy's vsplit."""
+
     # ---- registered by lucid.ops.sampling
     def bernoulli(self, p=..., *, generator=...) -> Tensor:
         """0/1 samples, 1 with probability ``input`` (elementwise), or with probability ``p`` (a number)
@@ -1071,6 +1206,88 @@ class Tensor:
         """
     def uniform_(self, from_=..., to=..., *, generator=...) -> Tensor:
         """Fill with uniform samples from ``[from_, to)``."""
+
+    # ---- registered by lucid.ops.scatters
+    def diag(self, diagonal: int = ...) -> Tensor:
+        """A 1-D input as the ``diagonal``-th diagonal of a square matrix; a 2-D input's ``diagonal``-th diagonal
+        (a copy).
+        """
+    def diag_embed(self, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
+        """Matrices with the last dimension of ``input`` on their ``offset``-th diagonal over the new
+        dimensions ``dim1`` and ``dim2``, zeros elsewhere.
+        """
+    def diagflat(self, offset: int = ...) -> Tensor:
+        """The flattened ``input`` as the ``offset``-th diagonal of a square matrix."""
+    def diagonal_scatter(self, src: Tensor, offset: int = ..., dim1: int = ..., dim2: int = ...) -> Tensor:
+        """``input`` with its ``offset``-th diagonal over ``dim1``, ``dim2`` replaced by ``src``."""
+    def fill_diagonal_(self, fill_value, wrap: bool = ...) -> Tensor:
+        """Set the main diagonal (all indices equal) to ``fill_value`` in place. ``input`` has at least 2
+        dimensions, all of one size beyond 2; a tall matrix restarts the diagonal every ``cols + 1`` rows with
+        ``wrap``, as NumPy and PyTorch.
+        """
+    def index_add(self, dim: int, index, source: Tensor, *, alpha=...) -> Tensor:
+        """``input`` with ``alpha * source[..., i, ...]`` added to slice ``index[i]`` along ``dim`` (repeats add up)."""
+    def index_copy(self, dim: int, index, source: Tensor) -> Tensor:
+        """``input`` with slice ``index[i]`` along ``dim`` replaced by ``source``'s slice ``i`` (of repeats the
+        last wins; PyTorch leaves that undefined).
+        """
+    def index_fill(self, dim: int, index, value) -> Tensor:
+        """``input`` with the slices at ``index`` along ``dim`` set to ``value`` (a number or a 0-d tensor, which
+        then gets their gradient); negative indices count from the end.
+        """
+    def index_put(self, indices, values, accumulate: bool = ...) -> Tensor:
+        """``input`` with ``values`` (broadcast) written at ``input[indices]`` (a tuple of index tensors, as
+        ``x[indices] = values``), or added there with ``accumulate`` (repeated indices add up).
+        """
+    def index_reduce(self, dim: int, index, source: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
+        """``input`` with ``source``'s slices combined into slice ``index[i]`` along ``dim`` by ``reduce`` (``prod``,
+        ``mean``, ``amax``, ``amin``), as ``scatter_reduce``.
+        """
+    def masked_scatter(self, mask, source: Tensor) -> Tensor:
+        """``input`` with the positions where ``mask`` (broadcast to it) is true filled, in order, with the
+        first elements of ``source``.
+        """
+    def nonzero_static(self, *, size: int, fill_value: int = ...) -> Tensor:
+        """``nonzero(input)`` cut or padded with ``fill_value`` rows to exactly ``size`` rows (a shape known in
+        advance, as PyTorch's).
+        """
+    def put(self, index, source: Tensor, accumulate: bool = ...) -> Tensor:
+        """``input`` (seen flat) with ``source``'s elements written (or added, ``accumulate``) at the flat
+        positions ``index``; negative positions count from the end.
+        """
+    def scatter_reduce(self, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
+        """``input`` with each ``src[i]`` combined at ``index[i]`` along ``dim`` by ``reduce`` (``sum``,
+        ``prod``, ``mean``, ``amax``, ``amin``), counting ``input``'s own value when ``include_self``;
+        positions no index names keep ``input``'s value. Integer ``mean`` rounds down, as PyTorch.
+        """
+    def select_scatter(self, src: Tensor, dim: int, index: int) -> Tensor:
+        """``input`` with the slice at ``index`` along ``dim`` replaced by ``src``."""
+    def slice_scatter(self, src: Tensor, dim: int = ..., start=..., end=..., step: int = ...) -> Tensor:
+        """``input`` with ``input[start:end:step]`` along ``dim`` replaced by ``src``."""
+    def take(self, index) -> Tensor:
+        """The elements of ``input`` (seen flat) at ``index``, shaped as ``index``."""
+
+    # ---- registered by lucid.ops.searching
+    def argwhere(self) -> Tensor:
+        """The (N, ndim) int64 coordinates of the non-zero elements (``nonzero(input)``)."""
+    def bincount(self, weights=..., minlength: int = ...) -> Tensor:
+        """How often each value ``0..max`` occurs in the 1-D non-negative integer ``input`` (at least
+        ``minlength`` bins), or the sum of ``weights`` per value: float weights keep their dtype, others
+        count in float64, as PyTorch.
+        """
+    def histc(self, bins: int = ..., min=..., max=...) -> Tensor:
+        """Counts of ``input`` in ``bins`` equal-width bins over ``[min, max]`` (the data's range when both
+        are 0); elements outside are ignored and ``max`` itself falls into the last bin. Floating only.
+        """
+    def histogram(self, bins=..., *, range=..., weight=..., density: bool = ...):
+        """``(hist, bin_edges)``: counts (or summed ``weight``) of the flattened ``input`` in ``bins`` (a count
+        of equal bins over ``range``, default the data's min and max, or a 1-D tensor of increasing edges).
+        The last bin includes its right edge; ``density`` divides by the total and the bin widths.
+        """
+    def unique_consecutive(self, return_inverse: bool = ..., return_counts: bool = ..., dim=...):
+        """``input`` with each run of equal consecutive values (slices along ``dim`` when given; the
+        flattened tensor otherwise) kept once; optionally the run index of each element and the run lengths.
+        """
 
     # ---- registered by lucid.ops.shape
     @property
@@ -1174,6 +1391,14 @@ class Tensor:
         dimension becomes the window count and a new last dimension of ``size`` holds each window. A
         read-only view (windows overlap when ``step < size``).
         """
+    def unsafe_chunk(self, chunks: int, dim=..., *, axis=...) -> tuple:
+        """``x`` split into at most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``
+        (the last may be smaller, and fewer pieces may come back, as in PyTorch).
+        """
+    def unsafe_split(self, split_size_or_sections, dim=..., *, axis=...) -> tuple:
+        """A tuple of pieces along ``dim``: of size ``split_size_or_sections`` each (the last may be
+        smaller) when it is an int, or of the listed sizes (which must add up to the dimension).
+        """
     def unsqueeze(self, dim=..., *, axis=...) -> Tensor:
         """``x`` with a new size-1 dimension at position ``dim`` (``-1`` appends one)."""
     def view(self, *shape) -> Tensor:
@@ -1202,6 +1427,56 @@ class Tensor:
         """The short-time Fourier transform of a 1-D signal or a batch ``(B, L)``, as ``torch.stft``: frames of
         ``n_fft`` samples every ``hop_length`` (default n_fft // 4), windowed, transformed; the result is
         ``(B?, freq, frames)``. ``return_complex`` must be given for real input, as PyTorch requires.
+        """
+
+    # ---- registered by lucid.ops.statistics
+    def aminmax(self, *, dim=..., keepdim: bool = ...):
+        """``(min, max)`` over ``dim`` (all elements when None), as ``amin`` and ``amax``."""
+    def corrcoef(self) -> Tensor:
+        """The Pearson correlation matrix of the rows of ``input`` (``cov`` normalised by the standard
+        deviations), clipped to [-1, 1] as PyTorch.
+        """
+    def count_nonzero(self, dim=...) -> Tensor:
+        """How many elements over ``dim`` (an int or a tuple; all when None) are not zero, as int64."""
+    def cov(self, *, correction: int = ..., fweights=..., aweights=...) -> Tensor:
+        """The covariance matrix of the variables in the rows of ``input`` (observations in the columns; a 1-D
+        input is one variable), with ``correction`` (1: unbiased), integer frequency weights ``fweights`` and
+        observation weights ``aweights``, as PyTorch (and NumPy's ``cov``).
+        """
+    def cummax(self, dim: int, *, axis=...):
+        """The running maximum along ``dim`` and the index where it was reached (the latest of equal values; NaN, once met, stays), as PyTorch; the gradient goes to that index."""
+    def cummin(self, dim: int, *, axis=...):
+        """The running minimum along ``dim`` and the index where it was reached (the latest of equal values; NaN, once met, stays), as PyTorch; the gradient goes to that index."""
+    def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ...):
+        """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there."""
+    def logcumsumexp(self, dim: int, *, axis=...) -> Tensor:
+        """``log(cumsum(exp(x)))`` along ``dim`` without overflow or early underflow: a doubling scan of
+        pairwise log-add-exps (log2(n) steps), each shifted by its own max.
+        """
+    def median(self, dim=..., keepdim: bool = ...):
+        """The lower median (of an even count, the smaller middle value, as PyTorch). Without ``dim``: a 0-d
+        tensor of all elements; with ``dim``: ``(values, indices)``. NaN wherever a reduced slice has one.
+        """
+    def mode(self, dim: int = ..., keepdim: bool = ...):
+        """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the index of
+        its last occurrence, as PyTorch; the gradient goes to that element.
+        """
+    def msort(self) -> Tensor:
+        """``x`` sorted along its first dimension (``sort(x, 0).values``)."""
+    def nanmean(self, dim=..., keepdim: bool = ..., *, dtype=...) -> Tensor:
+        """The mean of the non-NaN elements over ``dim`` (NaN where there are none; there lucid's gradient is 0
+        where PyTorch's is NaN).
+        """
+    def nanmedian(self, dim=..., keepdim: bool = ...):
+        """``median`` ignoring NaNs (NaN only where a slice holds nothing else)."""
+    def nanquantile(self, q, dim=..., keepdim: bool = ..., *, interpolation: str = ...) -> Tensor:
+        """``quantile`` ignoring NaNs (NaN only where a slice holds nothing else)."""
+    def nansum(self, dim=..., keepdim: bool = ..., *, dtype=...) -> Tensor:
+        """``sum`` with NaNs counted as zero (their gradient is 0)."""
+    def quantile(self, q, dim=..., keepdim: bool = ..., *, interpolation: str = ...) -> Tensor:
+        """The ``q``-quantiles (a number or a 1-D tensor of them, in [0, 1]) over ``dim`` (flattened when
+        None); a 1-D ``q`` adds a leading dimension. Between two values ``interpolation`` picks one of
+        linear, lower, higher, midpoint, nearest (ties to even), as PyTorch. NaN where a slice holds NaN.
         """
 
 _AUTOGRAD_STATE: tuple

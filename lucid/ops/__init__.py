@@ -14,6 +14,7 @@ from __future__ import annotations
 from .._tensor import register_methods
 from . import (
     arithmetic,
+    calculus,
     complexes,
     conversion,
     creation,
@@ -23,15 +24,21 @@ from . import (
     linalg,
     mathops,
     metadata,
+    products,
     reduction,
+    reshaping,
     sampling,
+    scatters,
+    searching,
     shape,
     softmaxes,
     spectral,
+    statistics,
 )
 
 FAMILIES = (arithmetic, conversion, creation, sampling, elementwise, reduction, shape, indexing, linalg, softmaxes,
-            inplace, complexes, spectral, mathops, metadata)
+            inplace, complexes, spectral, mathops, metadata, products, statistics, searching, calculus, scatters,
+            reshaping)
 
 __all__ = []
 for _family in FAMILIES:

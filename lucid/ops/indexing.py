@@ -659,25 +659,52 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     return TopKResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "topk", check=False)), indices)
 
 
-def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False):
+def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
     """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
     PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of
-    ``x``), with ``return_counts`` how often each value occurs. Not differentiable."""
+    ``x``), with ``return_counts`` how often each value occurs. With ``dim``: the distinct slices along
+    ``dim``, in lexicographic order, and the inverse/counts per slice. Not differentiable."""
     xp, dev = x.xp, x._device
+    if dim is not None:
+        return _unique_slices(x, _dim(dim, x.ndim), return_inverse, return_counts)
     flat = xp.reshape(x._data, (-1,))
     n = flat.shape[0]
     order = xp.argsort(flat, stable=True)
     ordered = xp.take(flat, order)
     first = xp.concat([xp.ones((min(n, 1),), dtype=xp.bool, device=dev.native), _boundaries(xp, ordered, dev)])
-    results = [Tensor._make(ordered[first], dev)]
+    return _unique_results(x, Tensor._make(ordered[first], dev), order, first, x.shape, return_inverse, return_counts)
+
+
+def _unique_results(x: Tensor, values: Tensor, order, first, inverse_shape, return_inverse, return_counts):
+    """``values`` and, as asked, the inverse (each input's group, from the sorting ``order`` and the group
+    starts ``first`` in sorted order) and the group sizes."""
+    xp, dev = x.xp, x._device
+    results = [values]
     if return_inverse:
         group = xp.cumulative_sum(xp.astype(first, xp.int64)) - 1
-        results.append(Tensor._make(xp.reshape(xp.take(group, xp.argsort(order)), x.shape), dev))
+        results.append(Tensor._make(xp.reshape(xp.take(group, xp.argsort(order)), inverse_shape), dev))
     if return_counts:
         starts = _int64(xp, xp.nonzero(first)[0])
-        ends = xp.asarray([n], dtype=xp.int64, device=dev.native)
+        ends = xp.asarray([first.shape[0]], dtype=xp.int64, device=dev.native)
         results.append(Tensor._make(xp.diff(xp.concat([starts, ends])), dev))
     return results[0] if len(results) == 1 else tuple(results)
+
+
+def _unique_slices(x: Tensor, dim: int, return_inverse: bool, return_counts: bool):
+    """``unique(x, dim=dim)``: the slices sorted lexicographically (a stable sort per column, last first)."""
+    xp, dev = x.xp, x._device
+    rows = xp.reshape(xp.permute_dims(x._data, (dim, *(i for i in range(x.ndim) if i != dim))), (x.shape[dim], -1))
+    n = rows.shape[0]
+    order = xp.arange(n, dtype=xp.int64, device=dev.native)
+    for c in range(rows.shape[1] - 1, -1, -1):
+        order = xp.take(order, xp.argsort(xp.take(rows[:, c], order), stable=True))
+    ordered = xp.take(rows, order, axis=0)
+    changed = xp.any(ordered[1:, ...] != ordered[:-1, ...], axis=1) if rows.shape[1] else xp.zeros(
+        (max(n - 1, 0),), dtype=xp.bool, device=dev.native)
+    first = xp.concat([xp.ones((min(n, 1),), dtype=xp.bool, device=dev.native), changed])
+    picks = xp.take(order, _int64(xp, xp.nonzero(first)[0]))
+    values = Tensor._make(xp.take(x._data, picks, axis=dim), dev)
+    return _unique_results(x, values, order, first, (n,), return_inverse, return_counts)
 
 
 METHODS = {

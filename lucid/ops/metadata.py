@@ -141,19 +141,13 @@ def new_empty_strided(x: Tensor, size, stride, *, dtype=None, device=None, requi
                           device=x.device if device is None else device, requires_grad=requires_grad)
 
 
-def empty_strided(size, stride, *, dtype=None, device=None, requires_grad: bool = False, **extra) -> Tensor:
-    """``lucid.empty(size)``: lucid lays tensors out row-major whatever ``stride`` asks (``layout=`` and
-    ``pin_memory=`` are accepted)."""
-    return creation.empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
-
-
 def type_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` cast to ``other``'s dtype (differentiable between floating dtypes)."""
     return x.to(other.dtype)
 
 
 __all__ = ["is_tensor", "numel", "detach", "is_floating_point", "is_signed", "is_nonzero", "is_same_size",
-           "scalar_tensor", "get_device", "empty_strided"]
+           "scalar_tensor", "get_device"]
 METHODS = {
     "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
     "get_device": get_device, "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,

@@ -612,3 +612,4 @@ any, all = _truth("any"), _truth("all")
 
 # Tensor methods this module provides (name -> function taking the tensor first)
 METHODS = {name: globals()[name] for name in __all__}
+INPLACE = ["cumsum", "cumprod"]  # Tensor.cumsum_ / cumprod_, as PyTorch
