@@ -12,8 +12,19 @@ registers the methods on Tensor.
 from __future__ import annotations
 
 from .._tensor import register_methods
-from . import (arithmetic, conversion, creation, decompositions, elementwise, indexing, inplace, linalg, reduction, shape,
-               softmaxes)
+from . import (
+    arithmetic,
+    conversion,
+    creation,
+    decompositions,
+    elementwise,
+    indexing,
+    inplace,
+    linalg,
+    reduction,
+    shape,
+    softmaxes,
+)
 
 FAMILIES = (arithmetic, conversion, creation, elementwise, reduction, shape, indexing, linalg, softmaxes, inplace,
             decompositions)

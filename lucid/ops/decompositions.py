@@ -18,6 +18,7 @@ from .. import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from . import linalg as _la
 from .indexing import where
 from .linalg import (
     LinAlgError,
@@ -33,10 +34,8 @@ from .linalg import (
     inv,
     matmul,
     matrix_norm,
-    qr as _linalg_qr,
     slogdet,
     solve,
-    svd as _linalg_svd,
     svdvals,
 )
 from .shape import _dim, cat, movedim, stack
@@ -307,8 +306,7 @@ def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
 
 def cholesky(A: Tensor, upper: bool = False) -> Tensor:
     """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor)."""
-    from .linalg import cholesky as _linalg_cholesky
-    return _linalg_cholesky(A, upper=upper)
+    return _la.cholesky(A, upper=upper)
 
 
 def _leading_failure(xp, a) -> int:
@@ -895,7 +893,7 @@ def logdet(input: Tensor) -> Tensor:
 
 def qr(input: Tensor, some: bool = True) -> QRLegacyResult:
     """``torch.qr`` (legacy): reduced QR, or complete with ``some=False``."""
-    return QRLegacyResult(*_linalg_qr(input, "reduced" if some else "complete"))
+    return QRLegacyResult(*_la.qr(input, "reduced" if some else "complete"))
 
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SVDLegacyResult:
@@ -908,7 +906,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SVDLegacyR
         batch = input.shape[:-2]
         return SVDLegacyResult(_constant(input, xp.zeros(batch + (m, m), dtype=dt, device=dev)), svdvals(input),
                                _constant(input, xp.zeros(batch + (n, n), dtype=dt, device=dev)))
-    U, S, Vh = _linalg_svd(input, full_matrices=not some)
+    U, S, Vh = _la.svd(input, full_matrices=not some)
     return SVDLegacyResult(U, S, Vh.mT)
 
 
@@ -921,8 +919,7 @@ def nuclear_norm(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def frobenius_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:
     """``torch.frobenius_norm``: the 2-norm of the entries over ``dim``."""
-    from .linalg import vector_norm
-    return vector_norm(input, 2, dim, keepdim)
+    return _la.vector_norm(input, 2, dim, keepdim)
 
 
 def adjoint(input: Tensor) -> Tensor:

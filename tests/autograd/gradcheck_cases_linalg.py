@@ -60,7 +60,7 @@ add("lucid.lu_solve", lambda a, b: lucid.lu_solve(b, *lucid.lu(a)), SQUARE(3), N
 for _up in (True, False):
     for _left in (True, False):
         add("linalg.solve_triangular",
-            lambda a, b, u=_up, l=_left: LA.solve_triangular(_tri(a, u), b, upper=u, left=l),
+            lambda a, b, u=_up, lf=_left: LA.solve_triangular(_tri(a, u), b, upper=u, left=lf),
             N(2, 3, 3), N(2, 3, 3), variant=f"upper={_up},left={_left}")
 add("linalg.solve_triangular", lambda a, b: LA.solve_triangular(a, b, upper=False, unitriangular=True), N(3, 3),
     N(3, 2), variant="unitriangular")
