@@ -382,9 +382,21 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
 
 
 # ---- symmetric eigendecomposition --------------------------------------------------------------
+def _symmetrized(xp, a, UPLO: str):
+    """The symmetric matrix that the ``UPLO`` triangle of ``a`` describes (the array API's ``eigh`` has no
+    ``UPLO``)."""
+    t = xp.tril(a) if UPLO == "L" else xp.triu(a)
+    return t + xp.matrix_transpose(xp.tril(a, k=-1) if UPLO == "L" else xp.triu(a, k=1))
+
+
 class _Eigh(Function):
-    def forward(self, a):
-        w, v = _lapack("linalg.eigh", self.xp.linalg.eigh, a)
+    """Eigen-decomposition of the symmetric matrix one triangle of the input describes. The backward is
+    PyTorch's: a symmetric gradient over the whole input (it assumes symmetric perturbations), not one
+    confined to the triangle that was read."""
+
+    def forward(self, a, UPLO):
+        xp = self.xp
+        w, v = _lapack("linalg.eigh", xp.linalg.eigh, _symmetrized(xp, a, UPLO))
         self.save_for_backward(w, v)
         return w, v
 
@@ -393,32 +405,33 @@ class _Eigh(Function):
         E = L.reshape(L.shape[:-1] + (1, -1)) - L.reshape(L.shape + (1,))  # E[i, j] = L_j - L_i
         n = L.shape[-1]
         off = 1 - _eye(L, n)
-        inner = matmul(V.mT, gV) * off / (E + _eye(L, n)) + _diag_embed(gL)
+        VtgV = matmul(V.mT, gV)
+        skew = 0.5 * (VtgV - VtgV.mT)  # the tangent space of the orthogonal group: a symmetric gradient
+        inner = skew * off / (E + _eye(L, n)) + _diag_embed(gL)
         return matmul(V, matmul(inner, V.mT))
 
 
-def _symmetric(A: Tensor, UPLO: str, name: str) -> Tensor:
+def _check_uplo(A: Tensor, UPLO: str, name: str) -> None:
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"{name}: UPLO must be 'L' or 'U', got {UPLO!r}")
     _check_matrix(name, A)
-    T = A.tril() if UPLO == "L" else A.triu()
-    return T + (T.tril(-1) if UPLO == "L" else T.triu(1)).mT
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
     """``torch.linalg.eigh``: ascending eigenvalues and orthonormal eigenvectors of a symmetric matrix,
     read from its lower (``UPLO='L'``) or upper triangle. The gradient is PyTorch's: it needs distinct
     eigenvalues and a loss that does not depend on the eigenvectors' signs."""
-    w, v = _Eigh.apply(_symmetric(A, UPLO, "linalg.eigh"))
-    return EighResult(w, v)
+    _check_uplo(A, UPLO, "linalg.eigh")
+    return EighResult(*_Eigh.apply(A, UPLO=UPLO))
 
 
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """``torch.linalg.eigvalsh``: the ascending eigenvalues of a symmetric matrix (from one triangle)."""
-    S = _symmetric(A, UPLO, "linalg.eigvalsh")
-    if S.requires_grad and grad_mode.state.enabled:
-        return _Eigh.apply(S)[0]
-    return _constant(A, _lapack("linalg.eigvalsh", A.xp.linalg.eigvalsh, S._data))
+    _check_uplo(A, UPLO, "linalg.eigvalsh")
+    if A.requires_grad and grad_mode.state.enabled:
+        return _Eigh.apply(A, UPLO=UPLO)[0]
+    xp = A.xp
+    return _constant(A, _lapack("linalg.eigvalsh", xp.linalg.eigvalsh, _symmetrized(xp, A._data, UPLO)))
 
 
 def _no_complex(name: str):
