@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
-from .adam import Adam, Adamax, AdamW, NAdam, RAdam
+from .adam import Adam, Adamax, AdamW, NAdam, RAdam, SparseAdam
 from .lbfgs import LBFGS
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
@@ -15,5 +16,5 @@ from .sgd import ASGD, SGD
 
 __all__ = [
     "Optimizer", "SGD", "ASGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adagrad", "Adadelta", "RMSprop",
-    "Rprop", "LBFGS", "lr_scheduler",
+    "Rprop", "LBFGS", "Adafactor", "SparseAdam", "lr_scheduler", "swa_utils",
 ]

@@ -286,9 +286,11 @@ def _check_loaded_value(where: str, key: str, value, expected, p: Tensor) -> Non
         if not isinstance(value, Tensor):
             raise TypeError(f"{where}: state {key!r} must be a Tensor shaped like the parameter {p.shape}, "
                             f"got {_describe(value)}")
-        if value.shape != p.shape:
+        shape = expected.shape if isinstance(expected, Tensor) else p.shape  # reduced for Adafactor's moments
+        if value.shape != shape:
             raise ValueError(f"{where}: state {key!r} has shape {value.shape}, but the parameter has shape "
-                             f"{p.shape}; the state dict was saved for another model (or a changed one)")
+                             f"{p.shape} (so the state needs {shape}); the state dict was saved for another model "
+                             f"(or a changed one)")
         if value.dtype != p.dtype:
             raise TypeError(f"{where}: state {key!r} has dtype {value.dtype.name}, but the parameter is "
                             f"{p.dtype.name}; it must be floating like the parameter")
@@ -375,6 +377,11 @@ class Optimizer:
     def _init_state(self, p: Tensor, group: dict) -> dict:
         """The state of ``p`` before its first step."""
         return {}
+
+    def _state_shape(self, key: str, p: Tensor) -> tuple:
+        """The shape of the state Tensor ``key`` of ``p``: the parameter's, unless the optimizer keeps a reduced
+        one (Adafactor's row and column moments)."""
+        return p.shape
 
     def _update(self, xp, p, g, s: dict, group: dict) -> None:
         """One step on arrays: change ``p`` and the arrays in ``s`` in place."""
@@ -478,7 +485,8 @@ class Optimizer:
                         f"{p._device}; a gradient must match its parameter. Nothing was updated"
                     )
                 for key, value in self.state.get(p, {}).items():
-                    if isinstance(value, Tensor) and (value.shape != p.shape or value._device is not p._device):
+                    if isinstance(value, Tensor) and (value.shape != self._state_shape(key, p)
+                                                      or value._device is not p._device):
                         raise ValueError(
                             f"{where}: its state {key!r} is {value.shape} on {value._device}, but the parameter is "
                             f"{p.shape} on {p._device}; load a state dict saved for this model. Nothing was updated"
