@@ -15,6 +15,7 @@ import math
 from collections import namedtuple
 
 from .. import dtypes as _dt
+from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import Function
@@ -52,6 +53,8 @@ LUFactorExResult = namedtuple("LUFactorExResult", ["LU", "pivots", "info"])
 LULegacyResult = namedtuple("LULegacyResult", ["LU", "pivots"])
 LULegacyInfoResult = namedtuple("LULegacyInfoResult", ["LU", "pivots", "infos"])
 LUUnpackResult = namedtuple("LUUnpackResult", ["P", "L", "U"])
+LDLFactorResult = namedtuple("LDLFactorResult", ["LD", "pivots"])
+LDLFactorExResult = namedtuple("LDLFactorExResult", ["LD", "pivots", "info"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
 CholeskyExResult = namedtuple("CholeskyExResult", ["L", "info"])
 InvExResult = namedtuple("InvExResult", ["inverse", "info"])
@@ -379,6 +382,168 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = Fa
     vector = X.ndim < A.ndim
     mask = bad.reshape(bad.shape[:-1]) if vector else bad
     return SolveExResult(_mask_nan(X, mask), _constant(A, info))
+
+
+# ---- LDL (Bunch-Kaufman) -------------------------------------------------------------------------------
+_BK_ALPHA = (1 + math.sqrt(17)) / 8
+
+
+def _sytf2(xp, a):
+    """Bunch-Kaufman ``L D L^T`` of the symmetric 2-D array ``a`` (lower triangle read) step by step as LAPACK's
+    ``sytf2``: the factors packed in the lower triangle, LAPACK's 1-based pivots (negative pairs for 2x2
+    blocks) and info. Pivot choices read scalars on the host."""
+    n = a.shape[-1]
+    a = xp.tril(a)
+    ipiv, info, k = [0] * n, 0, 0
+
+    def val(i, j):
+        return float(a[i, j])
+
+    def swap_rows_cols(kk, kp):
+        if kp + 1 < n:
+            tail_kk, tail_kp = xp.asarray(a[kp + 1:, kk], copy=True), xp.asarray(a[kp + 1:, kp], copy=True)
+            a[kp + 1:, kk], a[kp + 1:, kp] = tail_kp, tail_kk
+        mid_col, mid_row = xp.asarray(a[kk + 1:kp, kk], copy=True), xp.asarray(a[kp, kk + 1:kp], copy=True)
+        a[kk + 1:kp, kk], a[kp, kk + 1:kp] = mid_row, mid_col
+        d_kk, d_kp = val(kk, kk), val(kp, kp)
+        a[kk, kk], a[kp, kp] = d_kp, d_kk
+
+    while k < n:
+        kstep, absakk = 1, abs(val(k, k))
+        imax, colmax = k, 0.0
+        if k + 1 < n:
+            imax = k + 1 + int(xp.argmax(xp.abs(a[k + 1:, k])))
+            colmax = abs(val(imax, k))
+        if max(absakk, colmax) == 0 or math.isnan(absakk):
+            info = info or k + 1
+            kp = k
+        else:
+            if absakk >= _BK_ALPHA * colmax:
+                kp = k
+            else:
+                rowmax = float(xp.max(xp.abs(a[imax, k:imax])))
+                if imax + 1 < n:
+                    rowmax = max(rowmax, float(xp.max(xp.abs(a[imax + 1:, imax]))))
+                if absakk >= _BK_ALPHA * colmax * (colmax / rowmax):
+                    kp = k
+                elif abs(val(imax, imax)) >= _BK_ALPHA * rowmax:
+                    kp = imax
+                else:
+                    kp, kstep = imax, 2
+            kk = k + kstep - 1
+            if kp != kk:
+                swap_rows_cols(kk, kp)
+                if kstep == 2:
+                    t = val(k + 1, k)
+                    a[k + 1, k] = val(kp, k)
+                    a[kp, k] = t
+            if kstep == 1:
+                if k + 1 < n:
+                    x = a[k + 1:, k] / val(k, k)
+                    a[k + 1:, k + 1:] = xp.tril(a[k + 1:, k + 1:] - x[:, None] * a[k + 1:, k][None, :])
+                    a[k + 1:, k] = x
+            elif k + 2 < n:
+                d21 = val(k + 1, k)
+                d11, d22 = val(k + 1, k + 1) / d21, val(k, k) / d21
+                d21 = (1 / (d11 * d22 - 1)) / d21
+                c0, c1 = a[k + 2:, k], a[k + 2:, k + 1]
+                wk = d21 * (d11 * c0 - c1)
+                wkp1 = d21 * (d22 * c1 - c0)
+                a[k + 2:, k + 2:] = xp.tril(a[k + 2:, k + 2:] - c0[:, None] * wk[None, :] - c1[:, None] * wkp1[None, :])
+                a[k + 2:, k], a[k + 2:, k + 1] = wk, wkp1
+        if kstep == 1:
+            ipiv[k] = kp + 1
+        else:
+            ipiv[k] = ipiv[k + 1] = -(kp + 1)
+        k += kstep
+    return a, ipiv, info
+
+
+def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False):
+    """``torch.linalg.ldl_factor_ex``: Bunch-Kaufman ``A = P L D L^T P^T`` of a symmetric matrix (lower triangle
+    read): ``(LD, pivots, info)`` in LAPACK's ``sytrf`` form (``L`` below the diagonal, ``D``'s 1x1 and 2x2
+    blocks on and next to it, int32 pivots negative for 2x2 blocks). Not differentiable, as in PyTorch;
+    ``hermitian`` is the same for real matrices."""
+    _check_matrix("linalg.ldl_factor_ex", A)
+    xp, dev = A.xp, A._device.native
+    flat = xp.reshape(A._data, (-1,) + A.shape[-2:])
+    n, batch = A.shape[-1], A.shape[:-2]
+    results = [_sytf2(xp, flat[i, ...]) for i in range(flat.shape[0])]
+    if not results:  # an empty batch
+        results = [(xp.zeros((n, n), dtype=A._data.dtype, device=dev), [0] * n, 0)]
+    count = flat.shape[0]
+    LD = xp.reshape(xp.stack([r[0] for r in results])[:count, ...], A.shape)
+    pivots = xp.reshape(xp.asarray([r[1] for r in results], dtype=xp.int32, device=dev)[:count, ...], batch + (n,))
+    info = xp.reshape(xp.asarray([r[2] for r in results], dtype=xp.int32, device=dev)[:count, ...], batch)
+    _check_info(xp, "linalg.ldl_factor_ex", info, check_errors, "is singular: D has a zero diagonal entry at")
+    return LDLFactorExResult(_constant(A, LD), _constant(A, pivots), _constant(A, info))
+
+
+def ldl_factor(A: Tensor, *, hermitian: bool = False):
+    """``torch.linalg.ldl_factor``: ``(LD, pivots)`` of ``ldl_factor_ex`` (a singular ``D`` is returned, not raised)."""
+    LD, pivots, _ = ldl_factor_ex(A, hermitian=hermitian)
+    return LDLFactorResult(LD, pivots)
+
+
+def _sytrs(xp, a, ipiv, b):
+    """``X`` with ``A X = B`` from ``_sytf2``'s factors, as LAPACK's ``sytrs`` (lower)."""
+    n = a.shape[-1]
+    b = xp.asarray(b, copy=True)
+
+    def swap(i, j):
+        if i != j:
+            bi, bj = xp.asarray(b[i, :], copy=True), xp.asarray(b[j, :], copy=True)
+            b[i, :], b[j, :] = bj, bi
+
+    k = 0
+    while k < n:  # L D Y = B
+        if ipiv[k] > 0:
+            swap(k, ipiv[k] - 1)
+            b[k + 1:, :] = b[k + 1:, :] - a[k + 1:, k][:, None] * b[k, :][None, :]
+            b[k, :] = b[k, :] / a[k, k]
+            k += 1
+        else:
+            swap(k + 1, -ipiv[k] - 1)
+            b[k + 2:, :] = (b[k + 2:, :] - a[k + 2:, k][:, None] * b[k, :][None, :]
+                            - a[k + 2:, k + 1][:, None] * b[k + 1, :][None, :])
+            akm1k = a[k + 1, k]
+            akm1, ak = a[k, k] / akm1k, a[k + 1, k + 1] / akm1k
+            denom = akm1 * ak - 1
+            bkm1, bk = b[k, :] / akm1k, b[k + 1, :] / akm1k
+            b[k, :], b[k + 1, :] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
+            k += 2
+    k = n - 1
+    while k >= 0:  # L^T X = Y
+        if ipiv[k] > 0:
+            b[k, :] = b[k, :] - xp.sum(a[k + 1:, k][:, None] * b[k + 1:, :], axis=0)
+            swap(k, ipiv[k] - 1)
+            k -= 1
+        else:
+            b[k, :] = b[k, :] - xp.sum(a[k + 1:, k][:, None] * b[k + 1:, :], axis=0)
+            b[k - 1, :] = b[k - 1, :] - xp.sum(a[k + 1:, k - 1][:, None] * b[k + 1:, :], axis=0)
+            swap(k, -ipiv[k] - 1)
+            k -= 2
+    return b
+
+
+def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False) -> Tensor:
+    """``torch.linalg.ldl_solve``: ``X`` with ``A X = B`` from ``ldl_factor``'s output (batch dimensions
+    broadcast); not differentiable, as in PyTorch."""
+    LD, B = _as_tensors("linalg.ldl_solve", LD, B)
+    _check_matrix("linalg.ldl_solve", LD)
+    n = LD.shape[-1]
+    if B.ndim < 2 or B.shape[-2] != n or pivots.shape != LD.shape[:-1] or pivots.dtype.kind not in "iu":
+        raise RuntimeError(f"linalg.ldl_solve: LD {LD.shape}, pivots {pivots.shape} ({pivots.dtype.name}) and B "
+                           f"{B.shape} do not fit: needs B (*, {n}, k) and integer pivots (*, {n})")
+    xp = LD.xp
+    batch = _broadcast_batch(LD.shape[:-2], B.shape[:-2], "linalg.ldl_solve")
+    a = xp.reshape(xp.broadcast_to(LD._data, batch + LD.shape[-2:]), (-1, n, n))
+    p = xp.reshape(xp.broadcast_to(pivots._data, batch + (n,)), (-1, n))
+    b = xp.reshape(xp.broadcast_to(B._data, batch + B.shape[-2:]), (-1,) + B.shape[-2:])
+    with float_errors_quiet():  # a singular D gives inf/nan, silently as PyTorch
+        out = [_sytrs(xp, a[i, ...], [int(v) for v in p[i, ...]], b[i, ...]) for i in range(a.shape[0])]
+    X = xp.stack(out) if out else xp.zeros(b.shape, dtype=b.dtype, device=LD._device.native)
+    return _constant(LD, xp.reshape(X, batch + B.shape[-2:]))
 
 
 # ---- symmetric eigendecomposition --------------------------------------------------------------

@@ -118,10 +118,12 @@ add("Tensor.H", lambda a: a.H, N(2, 3))
 NOT_DIFFERENTIABLE = {
     # integer results, results on a removed API (PyTorch raises too), and packed LAPACK data PyTorch does not
     # differentiate either
-    "linalg.matrix_rank", "lucid.matrix_rank", "lucid.geqrf", "Tensor.geqrf",
+    "linalg.matrix_rank", "lucid.matrix_rank", "lucid.geqrf", "Tensor.geqrf", "linalg.ldl_factor",
+    "linalg.ldl_factor_ex", "linalg.ldl_solve",
     "linalg.eig", "linalg.eigvals",  # raise NotImplementedError: lucid has no complex dtypes
     "lucid.eig", "Tensor.eig", "lucid.lstsq", "Tensor.lstsq",  # removed from PyTorch: they raise, as PyTorch's
     # result types (classes, not operations)
     *(f"linalg.{n}" for n in ("CholeskyExResult", "EighResult", "InvExResult", "LstsqResult", "LUFactorExResult",
-                              "LUFactorResult", "LUResult", "SolveExResult")),
+                              "LUFactorResult", "LUResult", "SolveExResult", "LDLFactorResult",
+                              "LDLFactorExResult")),
 }

@@ -374,3 +374,40 @@ def test_bad_inputs_raise_clear_errors(device):
         LA.solve_triangular(_l(np.eye(3), device), _l(np.ones(3), device), upper=True)
     with pytest.raises(RuntimeError, match="LU_pivots"):
         lucid.lu_unpack(_l(np.eye(3), device), _l(np.ones(3), device))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 6])
+@pytest.mark.parametrize("diagonal", ["random", "zero", "tiny"])
+def test_ldl_factor_and_solve_match_torch(device, rng, n, diagonal):
+    a = rng.standard_normal((3, n, n))
+    a = a + a.transpose(0, 2, 1)
+    if diagonal == "zero":  # forces 2x2 pivots and interchanges
+        a[:, np.arange(n), np.arange(n)] = 0
+    elif diagonal == "tiny":
+        a[:, 0, 0] = 1e-3
+    ours, theirs = LA.ldl_factor_ex(_l(a, device)), torch.linalg.ldl_factor_ex(_t(a))
+    _close(ours.LD, theirs.LD)
+    assert ours.pivots.dtype == lucid.int32
+    assert _np(ours.pivots).tolist() == theirs.pivots.numpy().tolist()
+    assert _np(ours.info).tolist() == theirs.info.numpy().tolist()
+    b = rng.standard_normal((3, n, 2))
+    LD, piv = LA.ldl_factor(_l(a, device))
+    _close(LA.ldl_solve(LD, piv, _l(b, device)), torch.linalg.ldl_solve(theirs.LD, theirs.pivots, _t(b)), 1e-8)
+
+
+def test_ldl_singular_and_bad_input(device):
+    z = _l(np.zeros((3, 3)), device)
+    assert int(LA.ldl_factor_ex(z).info.item()) == int(torch.linalg.ldl_factor_ex(torch.zeros(3, 3)).info) == 1
+    with pytest.raises(LA.LinAlgError, match="singular"):
+        LA.ldl_factor_ex(z, check_errors=True)
+    LD, piv = LA.ldl_factor(_l(np.eye(3), device))
+    with pytest.raises(RuntimeError, match="do not fit"):
+        LA.ldl_solve(LD, piv, _l(np.ones((2, 1)), device))
+
+
+def test_qr_complete_gradient_needs_wide_or_square(device, rng):
+    a = _l(rng.standard_normal((4, 3)), device, grad=True)
+    Q, R = LA.qr(a, "complete")
+    assert Q.shape == (4, 4) and R.shape == (4, 3)
+    with pytest.raises(RuntimeError, match="complete"):
+        Q.sum().backward()
