@@ -273,12 +273,6 @@ class Tensor:
         """The dtype's name as ``"lucid.float32"`` without ``dtype``; a cast to ``dtype`` with it."""
 
     # ---- registered by lucid.ops.decompositions
-    @property
-    def H(self) -> Tensor: ...
-    def adjoint(self) -> Tensor:
-        """``torch.adjoint`` / ``Tensor.mH`` / ``Tensor.H`` (2-D): the conjugate transpose; for real tensors the
-        transpose of the last two dimensions.
-        """
     def cholesky(self, upper: bool = ...) -> Tensor:
         """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor)."""
     def cholesky_inverse(self, upper: bool = ...) -> Tensor:
@@ -292,7 +286,7 @@ class Tensor:
         behaviour PyTorch keeps for compatibility).
         """
     def eig(*self, **kwargs):
-        """``torch.eig`` was removed from PyTorch (1.9); raises as PyTorch does, pointing to the replacement."""
+        """``torch.eig``: removed from PyTorch, it raises as PyTorch's does; use lucid.linalg.eig (complex results) or lucid.linalg.eigh for symmetric matrices."""
     def geqrf(self):
         """``torch.geqrf``: LAPACK's packed Householder QR ``(a, tau)`` (not differentiable, as in PyTorch); feed
         it to ``orgqr``/``ormqr`` or ``linalg.householder_product``.
@@ -300,16 +294,11 @@ class Tensor:
     def logdet(self) -> Tensor:
         """``torch.logdet``: ``log(det(A))``: NaN for a negative determinant, ``-inf`` for a singular matrix."""
     def lstsq(*self, **kwargs):
-        """``torch.lstsq`` was removed from PyTorch (1.9); raises as PyTorch does, pointing to the replacement."""
+        """``torch.lstsq``: removed from PyTorch, it raises as PyTorch's does; use lucid.linalg.lstsq(A, B) (note the reversed arguments)."""
     def lu(self, pivot: bool = ..., get_infos: bool = ...):
         """``torch.lu`` (legacy): ``(LU, pivots)`` or, with ``get_infos``, ``(LU, pivots, infos)``."""
     def lu_solve(self, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
         """``torch.lu_solve`` (legacy argument order): ``X`` with ``A X = b`` from ``torch.lu``'s output."""
-    @property
-    def mH(self) -> Tensor:
-        """``torch.adjoint`` / ``Tensor.mH`` / ``Tensor.H`` (2-D): the conjugate transpose; for real tensors the
-        transpose of the last two dimensions.
-        """
     def matrix_exp(self) -> Tensor:
         """``torch.linalg.matrix_exp``: the matrix exponential; its gradient is the upper-right block of
         ``exp([[A^T, G], [0, A^T]])``, so it has gradients of every order.

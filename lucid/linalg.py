@@ -35,7 +35,6 @@ from .ops.decompositions import (
     lu_factor_ex,
     matrix_exp,
     matrix_power,
-    matrix_rank,
     multi_dot,
     pinv,
     solve_ex,
@@ -49,6 +48,7 @@ from .ops.decompositions import linalg_eig as eig
 from .ops.decompositions import linalg_lstsq as lstsq
 from .ops.decompositions import linalg_lu as lu
 from .ops.decompositions import linalg_lu_solve as lu_solve
+from .ops.decompositions import linalg_matrix_rank as matrix_rank
 from .ops.decompositions import linalg_vander as vander
 from .ops.linalg import (
     LinAlgError,

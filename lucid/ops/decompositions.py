@@ -44,7 +44,7 @@ from .shape import _dim, cat, movedim, stack
 __all__ = [
     "cholesky", "cholesky_inverse", "cholesky_solve", "logdet", "pinverse", "lu", "lu_unpack", "lu_solve",
     "matrix_exp", "matrix_power", "qr", "svd", "triangular_solve", "geqrf", "orgqr", "ormqr", "nuclear_norm",
-    "frobenius_norm", "cross", "vander", "adjoint", "chain_matmul", "eig", "lstsq", "matrix_rank",
+    "frobenius_norm", "cross", "eig", "lstsq", "matrix_rank",
 ]
 
 LUResult = namedtuple("LUResult", ["P", "L", "U"])
@@ -616,16 +616,19 @@ def eigvals(A: Tensor):
     _no_complex("linalg.eigvals")
 
 
-def eig(*args, **kwargs):
-    """``torch.eig`` was removed from PyTorch (1.9); raises as PyTorch does, pointing to the replacement."""
-    raise RuntimeError("torch.eig was removed from PyTorch; use lucid.linalg.eig (complex results) or "
-                       "lucid.linalg.eigh for symmetric matrices")
+def _removed(name: str, use: str):
+    """A top-level function PyTorch removed (1.9) but still defines to raise, pointing to its replacement."""
+    def removed(*args, **kwargs):
+        raise RuntimeError(f"torch.{name} was removed from PyTorch; use {use}")
+
+    removed.__name__ = removed.__qualname__ = name
+    removed.__doc__ = f"``torch.{name}``: removed from PyTorch, it raises as PyTorch's does; use {use}."
+    return removed
 
 
-def lstsq(*args, **kwargs):
-    """``torch.lstsq`` was removed from PyTorch (1.9); raises as PyTorch does, pointing to the replacement."""
-    raise RuntimeError("torch.lstsq was removed from PyTorch; use lucid.linalg.lstsq(A, B) (note the reversed "
-                       "arguments)")
+eig = _removed("eig", "lucid.linalg.eig (complex results) or lucid.linalg.eigh for symmetric matrices")
+lstsq = _removed("lstsq", "lucid.linalg.lstsq(A, B) (note the reversed arguments)")
+matrix_rank = _removed("matrix_rank", "lucid.linalg.matrix_rank")
 
 
 # ---- pseudo-inverse, rank, lstsq, cond --------------------------------------------------------------
@@ -697,7 +700,7 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     return pinv(input, rtol=rcond)
 
 
-def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, tol=None) -> Tensor:
+def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, tol=None) -> Tensor:
     """``torch.linalg.matrix_rank``: the number of singular values (eigenvalue magnitudes when
     ``hermitian``) above ``max(atol, rtol * largest)``, as int64; ``tol`` is the old name of ``atol``."""
     _check_matrix("linalg.matrix_rank", A, square=hermitian)
@@ -879,13 +882,6 @@ def multi_dot(tensors) -> Tensor:
     return out
 
 
-def chain_matmul(*matrices) -> Tensor:
-    """``torch.chain_matmul`` (deprecated in PyTorch for ``linalg.multi_dot``): the product of 2-D tensors."""
-    if len(matrices) == 1:
-        return matrices[0]
-    return multi_dot(matrices)
-
-
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """``torch.linalg.householder_product`` (``orgqr``): the first ``n`` columns of
     ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^T`` with ``v_i`` column ``i`` of ``A`` below the diagonal
@@ -1016,20 +1012,6 @@ def linalg_vander(x: Tensor, *, N=None) -> Tensor:
     return stack(_powers(x, N), dim=-1)
 
 
-def vander(x: Tensor, N=None, increasing: bool = False) -> Tensor:
-    """``torch.vander``: the Vandermonde matrix of a 1-D ``x``, powers decreasing unless ``increasing``."""
-    _check_tensor("vander", x)
-    if x.ndim != 1:
-        raise RuntimeError(f"vander needs a 1-D tensor, got shape {x.shape}")
-    N = x.shape[0] if N is None else N
-    if N < 0:
-        raise RuntimeError(f"vander: N must be non-negative, got {N}")
-    if N == 0:
-        return _constant(x, x.xp.zeros((x.shape[0], 0), dtype=x._data.dtype, device=x._device.native))
-    cols = _powers(x, N)
-    return stack(cols if increasing else cols[::-1], dim=-1)
-
-
 def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """``torch.linalg.cross``: cross products of 3-vectors along ``dim`` (other dimensions broadcast)."""
     input, other = _as_tensors("linalg.cross", input, other)
@@ -1100,21 +1082,9 @@ def frobenius_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor
     return _la.vector_norm(input, 2, dim, keepdim)
 
 
-def adjoint(input: Tensor) -> Tensor:
-    """``torch.adjoint`` / ``Tensor.mH`` / ``Tensor.H`` (2-D): the conjugate transpose; for real tensors the
-    transpose of the last two dimensions."""
-    return input.mT
-
-
-def _H(x: Tensor) -> Tensor:
-    if x.ndim != 2:
-        raise RuntimeError(f"Tensor.H needs a 2-D tensor, got shape {x.shape}; use mH for batches of matrices")
-    return x.mT
-
-
 METHODS = {
     "cholesky": cholesky, "cholesky_inverse": cholesky_inverse, "cholesky_solve": cholesky_solve, "logdet": logdet,
     "pinverse": pinverse, "lu": lu, "lu_solve": lu_solve, "matrix_exp": matrix_exp, "matrix_power": matrix_power,
     "qr": qr, "svd": svd, "triangular_solve": triangular_solve, "geqrf": geqrf, "orgqr": orgqr, "ormqr": ormqr,
-    "cross": cross, "adjoint": adjoint, "mH": property(adjoint), "H": property(_H), "eig": eig, "lstsq": lstsq,
+    "cross": cross, "eig": eig, "lstsq": lstsq,
 }
