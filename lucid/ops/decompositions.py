@@ -83,16 +83,31 @@ def _eps(x: Tensor) -> float:
 
 
 # ---- LU --------------------------------------------------------------------------------------------
+def _swap_rows(xp, a, j: int, p):
+    """``a (..., m, n)`` with row ``j`` and row ``p`` (an index array of the batch shape) exchanged, per batch
+    element, by masks (the array API has no scatter)."""
+    hit = (xp.arange(a.shape[-2], device=a.device) == p[..., None])[..., None]
+    row_p = xp.sum(xp.where(hit, a, xp.zeros_like(a)), axis=-2)
+    a = xp.where(hit, a[..., j, None, :], a)
+    a[..., j, :] = row_p
+    return a
+
+
+def _permutation_matrix(xp, perm, dtype):
+    """``P`` with ``P[perm[i], i] = 1`` (so ``A = P (A[perm])``) from a ``(..., m, 1)`` permutation."""
+    m = perm.shape[-2]
+    return xp.astype(xp.matrix_transpose(perm) == xp.arange(m, device=perm.device)[:, None], dtype)
+
+
 def _getrf(xp, a, pivot: bool, device):
     """LU with partial pivoting of the ``(..., m, n)`` array ``a``, step by step as LAPACK's ``getrf``
     (largest magnitude pivot, first on ties; a zero pivot column is skipped): the packed factors, the
-    0-based sequential row swaps ``(..., k)``, the row permutation ``perm`` (``A[perm] = L U``) and
-    ``info`` (1-based index of the first zero pivot, 0 if none)."""
+    0-based sequential row swaps ``(..., k)``, the row permutation ``perm (..., m, 1)`` (``A[perm] = L U``)
+    and ``info`` (1-based index of the first zero pivot, 0 if none)."""
     m, n = a.shape[-2:]
     k, batch = min(m, n), a.shape[:-2]
     a = xp.asarray(a, copy=True)
-    rows = xp.arange(m, device=device)
-    perm = xp.asarray(xp.broadcast_to(rows, batch + (m,)), copy=True)
+    perm = xp.asarray(xp.broadcast_to(xp.arange(m, device=device)[:, None], batch + (m, 1)), copy=True)
     swaps = xp.asarray(xp.broadcast_to(xp.arange(k, device=device), batch + (k,)), copy=True)
     info = xp.zeros(batch, dtype=xp.int32, device=device)
     zero = xp.zeros((), dtype=a.dtype, device=device)
@@ -100,13 +115,7 @@ def _getrf(xp, a, pivot: bool, device):
         if pivot and m - j > 1:
             p = xp.argmax(xp.abs(a[..., j:, j]), axis=-1) + j
             swaps[..., j] = p
-            hit = rows == p[..., None]
-            row_p = xp.sum(xp.where(hit[..., None], a, zero), axis=-2)
-            a = xp.where(hit[..., None], a[..., j, None, :], a)
-            a[..., j, :] = row_p
-            perm_p = xp.sum(xp.where(hit, perm, xp.zeros_like(perm)), axis=-1)
-            perm = xp.where(hit, perm[..., j, None], perm)
-            perm[..., j] = perm_p
+            a, perm = _swap_rows(xp, a, j, p), _swap_rows(xp, perm, j, p)
         d = a[..., j, j]
         singular = d == zero
         info = xp.where(singular & (info == 0), xp.full_like(info, j + 1), info)
@@ -154,7 +163,7 @@ def _lu_parts(A: Tensor, pivot: bool, name: str):
     k = min(m, n)
     L = xp.tril(packed[..., :, :k], k=-1) + xp.eye(m, k, dtype=packed.dtype, device=dev)
     U = xp.triu(packed[..., :k, :])
-    P = xp.astype(perm[..., None, :] == xp.arange(m, device=dev)[:, None], packed.dtype)
+    P = _permutation_matrix(xp, perm, packed.dtype)
     P, L, U = _LUFactors.apply(A, factors=(P, L, U))
     return P, L, U, xp.astype(swaps + 1, xp.int32), info
 
@@ -202,19 +211,14 @@ def _check_info(xp, name: str, info, check_errors: bool, what: str) -> None:
 
 
 def _perm_from_pivots(LU: Tensor, pivots: Tensor):
-    """The row permutation (``A[perm] = L U``) that LAPACK's 1-based sequential swaps describe."""
-    xp, dev = LU.xp, LU._device.native
+    """The row permutation ``(..., m, 1)`` (``A[perm] = L U``) that LAPACK's 1-based sequential swaps describe."""
+    xp = LU.xp
     m = LU.shape[-2]
     piv = xp.astype(pivots._data, xp.int64) - 1
-    batch = piv.shape[:-1]
-    rows = xp.arange(m, device=dev)
-    perm = xp.asarray(xp.broadcast_to(rows, batch + (m,)), copy=True)
+    perm = xp.arange(m, device=LU._device.native)[:, None]
+    perm = xp.asarray(xp.broadcast_to(perm, piv.shape[:-1] + (m, 1)), copy=True)
     for j in range(piv.shape[-1]):
-        p = piv[..., j]
-        hit = rows == p[..., None]
-        perm_p = xp.sum(xp.where(hit, perm, xp.zeros_like(perm)), axis=-1)
-        perm = xp.where(hit, perm[..., j, None], perm)
-        perm[..., j] = perm_p
+        perm = _swap_rows(xp, perm, j, piv[..., j])
     return perm
 
 
@@ -233,10 +237,8 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
         L = LU_data.narrow(-1, 0, k).tril(-1) + _eye(LU_data, max(m, k)).narrow(-1, 0, k).narrow(-2, 0, m)
         U = LU_data.narrow(-2, 0, k).triu()
     if unpack_pivots:
-        xp = LU_data.xp
-        perm = _perm_from_pivots(LU_data, LU_pivots)
-        P = _constant(LU_data, xp.astype(perm[..., None, :] == xp.arange(m, device=LU_data._device.native)[:, None],
-                                         LU_data._data.dtype))
+        P = _constant(LU_data, _permutation_matrix(LU_data.xp, _perm_from_pivots(LU_data, LU_pivots),
+                                                   LU_data._data.dtype))
     return LUUnpackResult(P, L, U)
 
 
