@@ -20,6 +20,7 @@ from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from . import linalg as _la
+from .creation import randn
 from .indexing import where
 from .linalg import (
     LinAlgError,
@@ -44,7 +45,7 @@ from .shape import _dim, cat, movedim, stack
 __all__ = [
     "cholesky", "cholesky_inverse", "cholesky_solve", "logdet", "pinverse", "lu", "lu_unpack", "lu_solve",
     "matrix_exp", "matrix_power", "qr", "svd", "triangular_solve", "geqrf", "orgqr", "ormqr", "nuclear_norm",
-    "frobenius_norm", "cross", "eig", "lstsq", "matrix_rank",
+    "frobenius_norm", "cross", "eig", "lstsq", "matrix_rank", "svd_lowrank", "pca_lowrank",
 ]
 
 LUResult = namedtuple("LUResult", ["P", "L", "U"])
@@ -963,6 +964,45 @@ def geqrf(input: Tensor) -> GeqrfResult:
     _check_matrix("geqrf", input, square=False)
     a, tau = _geqrf_arrays(input.xp, input._data)
     return GeqrfResult(_constant(input, a), _constant(input, tau))
+
+
+# ---- randomized low-rank SVD ----------------------------------------------------------------------
+def _approximate_basis(A: Tensor, q: int, niter: int) -> Tensor:
+    """Orthonormal columns ``Q (*, m, q)`` spanning about the top-``q`` range of ``A`` (Halko et al.: subspace
+    iteration with QR) from a standard normal sketch."""
+    Q = _la.qr(matmul(A, randn(A.shape[-1], q, dtype=A.dtype, device=A.device))).Q
+    for _ in range(niter):
+        Q = _la.qr(matmul(A.mT, Q)).Q
+        Q = _la.qr(matmul(A, Q)).Q
+    return Q
+
+
+def svd_lowrank(A: Tensor, q: int = 6, niter: int = 2, M=None):
+    """``torch.svd_lowrank``: an approximate rank-``q`` SVD ``(U, S, V)`` of ``A - M`` by randomized subspace
+    iteration (``niter`` rounds), exact when the rank is at most ``q``; differentiable, random as PyTorch's
+    (seed with ``lucid.manual_seed``)."""
+    _check_matrix("svd_lowrank", A, square=False)
+    D = A if M is None else A - M.expand(A.shape)
+    wide = A.shape[-2] < A.shape[-1]
+    D = D.mT if wide else D
+    Q = _approximate_basis(D, 6 if q is None else q, 2 if niter is None else niter)
+    U, S, Vh = _la.svd(matmul(Q.mT, D), full_matrices=False)
+    U, V = matmul(Q, U), Vh.mT
+    return (V, S, U) if wide else (U, S, V)
+
+
+def pca_lowrank(A: Tensor, q=None, center: bool = True, niter: int = 2):
+    """``torch.pca_lowrank``: ``svd_lowrank`` of ``A`` with its column means removed (``center``); ``q``
+    defaults to ``min(6, m, n)``."""
+    _check_matrix("pca_lowrank", A, square=False)
+    m, n = A.shape[-2:]
+    if q is None:
+        q = min(6, m, n)
+    elif not 0 <= q <= min(m, n):
+        raise ValueError(f"q(={q}) must be non-negative integer and not greater than min(m, n)={min(m, n)}")
+    if not niter >= 0:
+        raise ValueError(f"niter(={niter}) must be non-negative integer")
+    return svd_lowrank(A - A.mean(dim=-2, keepdim=True) if center else A, q, niter=niter)
 
 
 # ---- tensor forms ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ eigenvectors and singular vectors, well-conditioned matrices for inverses."""
 
 from __future__ import annotations
 
-from gradcheck_specs import SQUARE, N, add
+from gradcheck_specs import SQUARE, N, add, seeded
 
 import lucid
 import lucid.linalg as LA
@@ -35,6 +35,10 @@ def _eigh_invariant(a):
 def _svd_legacy_invariant(a):
     u, s, v = lucid.svd(a)
     return s, u @ (s.unsqueeze(-1) * v.mT)
+
+
+def _low_rank_product(u, s, v):
+    return u @ (s.unsqueeze(-1) * v.mT)  # invariant under the singular vectors' signs
 
 
 def _lu_factor_pivots_fixed(a):
@@ -108,6 +112,8 @@ add("lucid.logdet", lambda a: lucid.logdet(a), SQUARE(3), also=("Tensor.logdet",
 add("lucid.qr", lambda a: lucid.qr(a), N(4, 3), also=("Tensor.qr",))
 add("linalg.qr", lambda a: LA.qr(a, "complete"), N(3, 4), variant="complete_wide")
 add("lucid.svd", _svd_legacy_invariant, N(4, 3), also=("Tensor.svd",))
+add("lucid.svd_lowrank", seeded(lambda a: _low_rank_product(*lucid.svd_lowrank(a, q=3))), N(5, 3))
+add("lucid.pca_lowrank", seeded(lambda a: _low_rank_product(*lucid.pca_lowrank(a, q=2))), N(3, 4))
 add("lucid.nuclear_norm", lucid.nuclear_norm, N(3, 2))
 add("lucid.frobenius_norm", lucid.frobenius_norm, N(2, 3, 2))
 

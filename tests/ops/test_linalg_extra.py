@@ -415,3 +415,24 @@ def test_torch_norm_forms(device, rng, args, kwargs):
     if args and args[0] == "nuc" and "dim" not in kwargs:
         x = x[0]
     _grads_match(lambda t: lucid.norm(t, *args, **kwargs), lambda t: torch.norm(t, *args, **kwargs), [x], device)
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (5, 7), (2, 6, 4)])
+def test_svd_lowrank_and_pca_lowrank(device, rng, shape):
+    rank = 3
+    a = rng.standard_normal(shape[:-1] + (rank,)) @ rng.standard_normal(shape[:-2] + (rank, shape[-1]))
+    A = _l(a, device)
+    U, S, V = lucid.svd_lowrank(A, q=4)
+    tU, tS, tV = torch.svd_lowrank(_t(a), q=4)
+    assert (U.shape, S.shape, V.shape) == (tuple(tU.shape), tuple(tS.shape), tuple(tV.shape))
+    _close((U * S.unsqueeze(-2)) @ V.mT, _t(a), 1e-8)  # exact for rank <= q
+    _close(S[..., :rank], torch.linalg.svdvals(_t(a))[..., :rank], 1e-8)
+    centered = a - a.mean(axis=-2, keepdims=True)
+    U, S, V = lucid.pca_lowrank(A)
+    _close((U * S.unsqueeze(-2)) @ V.mT, _t(centered), 1e-8)
+    lucid.manual_seed(3)
+    first = lucid.svd_lowrank(A, q=2, niter=0)[1]
+    lucid.manual_seed(3)
+    _close(lucid.svd_lowrank(A, q=2, niter=0)[1], _t(_np(first)), 0)  # seeded: reproducible
+    with pytest.raises(ValueError, match="q"):
+        lucid.pca_lowrank(A, q=10)
