@@ -393,6 +393,60 @@ class Tensor:
         a legacy type (``lucid.LongTensor``) or its name (``"torch.LongTensor"`` too).
         """
 
+    # ---- registered by lucid.ops.decompositions
+    def cholesky(self, upper: bool = ...) -> Tensor:
+        """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor)."""
+    def cholesky_inverse(self, upper: bool = ...) -> Tensor:
+        """``torch.cholesky_inverse``: ``(L L^T)^{-1}`` (``(U^T U)^{-1}`` when ``upper``) from the factor."""
+    def cholesky_solve(self, L: Tensor, upper: bool = ...) -> Tensor:
+        """``torch.cholesky_solve``: ``X`` with ``A X = B`` for ``A = L L^T`` (``U^T U`` when ``upper``) given
+        the factor; differentiable in both.
+        """
+    def cross(self, other: Tensor, dim=...) -> Tensor:
+        """``torch.cross``: as ``linalg.cross``, but with ``dim=None`` it uses the first dimension of size 3 (the
+        behaviour PyTorch keeps for compatibility).
+        """
+    def eig(*self, **kwargs):
+        """``torch.eig``: removed from PyTorch, it raises as PyTorch's does; use lucid.linalg.eig (complex results) or lucid.linalg.eigh for symmetric matrices."""
+    def geqrf(self):
+        """``torch.geqrf``: LAPACK's packed Householder QR ``(a, tau)`` (not differentiable, as in PyTorch); feed
+        it to ``orgqr``/``ormqr`` or ``linalg.householder_product``.
+        """
+    def logdet(self) -> Tensor:
+        """``torch.logdet``: ``log(det(A))``: NaN for a negative determinant, ``-inf`` for a singular matrix."""
+    def lstsq(*self, **kwargs):
+        """``torch.lstsq``: removed from PyTorch, it raises as PyTorch's does; use lucid.linalg.lstsq(A, B) (note the reversed arguments)."""
+    def lu(self, pivot: bool = ..., get_infos: bool = ...):
+        """``torch.lu`` (legacy): ``(LU, pivots)`` or, with ``get_infos``, ``(LU, pivots, infos)``."""
+    def lu_solve(self, LU_data: Tensor, LU_pivots: Tensor) -> Tensor:
+        """``torch.lu_solve`` (legacy argument order): ``X`` with ``A X = b`` from ``torch.lu``'s output."""
+    def matrix_exp(self) -> Tensor:
+        """``torch.linalg.matrix_exp``: the matrix exponential; its gradient is the upper-right block of
+        ``exp([[A^T, G], [0, A^T]])``, so it has gradients of every order.
+        """
+    def matrix_power(self, n: int) -> Tensor:
+        """``torch.linalg.matrix_power``: ``A`` multiplied by itself ``n`` times by repeated squaring; ``n = 0``
+        gives the identity, a negative ``n`` powers the inverse.
+        """
+    def orgqr(self, tau: Tensor) -> Tensor:
+        """``torch.orgqr``: the same as ``linalg.householder_product``."""
+    def ormqr(self, tau: Tensor, other: Tensor, left: bool = ..., transpose: bool = ...) -> Tensor:
+        """``torch.ormqr``: ``other`` multiplied by the full ``m x m`` ``Q`` of ``geqrf``'s reflectors (``Q`` on the
+        left or right, transposed when ``transpose``); differentiable.
+        """
+    def pinverse(self, rcond: float = ...) -> Tensor:
+        """``torch.pinverse``: ``pinv`` with relative tolerance ``rcond``."""
+    def qr(self, some: bool = ...):
+        """``torch.qr`` (legacy): reduced QR, or complete with ``some=False``."""
+    def svd(self, some: bool = ..., compute_uv: bool = ...):
+        """``torch.svd`` (legacy): ``(U, S, V)`` with ``V`` (not ``Vh``); ``some=False`` gives full ``U`` and
+        ``V``; without ``compute_uv``, ``U`` and ``V`` are zero matrices ``(m, m)``, ``(n, n)`` as PyTorch.
+        """
+    def triangular_solve(self, A: Tensor, upper: bool = ..., transpose: bool = ..., unitriangular: bool = ...):
+        """``torch.triangular_solve`` (legacy): ``(X, A.clone())`` with ``op(A) X = b``, ``op`` the transpose when
+        ``transpose``.
+        """
+
     # ---- registered by lucid.ops.elementwise
     def __abs__(self) -> Tensor:
         """Elementwise ``abs`` of ``x`` (differentiable)."""

@@ -18,6 +18,7 @@ from . import (
     complexes,
     conversion,
     creation,
+    decompositions,
     elementwise,
     indexing,
     inplace,
@@ -38,7 +39,7 @@ from . import (
 
 FAMILIES = (arithmetic, conversion, creation, sampling, elementwise, reduction, shape, indexing, linalg, softmaxes,
             inplace, complexes, spectral, mathops, metadata, products, statistics, searching, calculus, scatters,
-            reshaping)
+            reshaping, decompositions)
 
 __all__ = []
 for _family in FAMILIES:

@@ -518,12 +518,16 @@ def _qr_grad_deep(Q, R, gQ, gR):
 
 
 class QR(Function):
-    def forward(self, a):
-        q, r = self.xp.linalg.qr(a, mode="reduced")
+    def forward(self, a, mode):
+        q, r = self.xp.linalg.qr(a, mode=mode)
+        self.complete_tall = mode == "complete" and a.shape[-2] > a.shape[-1]
         self.save_for_backward(a, q, r)
         return q, r
 
     def backward(self, gQ, gR):
+        if self.complete_tall:
+            raise RuntimeError("linalg.qr: the gradient of mode='complete' needs m <= n (as PyTorch); use "
+                               "mode='reduced'")
         A, Q, R = self.saved_tensors
         m, n = A.shape[-2:]
         if m >= n:
@@ -535,12 +539,16 @@ class QR(Function):
 
 
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
-    """Reduced QR decomposition ``A = Q R`` (Q with orthonormal columns, R upper triangular).
-    Only ``mode='reduced'`` is supported; the gradient needs ``A`` of full rank."""
-    if mode != "reduced":
-        raise ValueError(f"linalg.qr: only mode='reduced' is supported, got {mode!r}")
+    """QR decomposition ``A = Q R`` (Q with orthonormal columns, R upper triangular), as
+    ``torch.linalg.qr``: ``mode`` ``'reduced'``, ``'complete'`` (square Q) or ``'r'`` (Q empty; R still
+    differentiable here, where PyTorch refuses). The gradient needs ``A`` of full rank."""
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     _check_matrix("linalg.qr", A, square=False)
-    return QRResult(*QR.apply(A))
+    Q, R = QR.apply(A, mode="complete" if mode == "complete" else "reduced")
+    if mode == "r":
+        Q = _constant(A, A.xp.zeros((0,), dtype=A._data.dtype, device=A._device.native))
+    return QRResult(Q, R)
 
 
 class SVD(Function):

@@ -18,7 +18,7 @@ from .optimizer import (
     state_like,
 )
 
-__all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam"]
+__all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SparseAdam"]
 
 
 class _AdamBase(Optimizer):
@@ -205,3 +205,14 @@ class RAdam(_AdamBase):
             update *= (1.0 / root) * bias_correction2 ** 0.5  # torch computes scalar / tensor this way
             update *= rect
         p -= update
+
+
+class SparseAdam(Optimizer):
+    """``torch.optim.SparseAdam`` exists for sparse gradients (``nn.Embedding(sparse=True)``), and lucid has no
+    sparse tensors: constructing it raises ``NotImplementedError`` that says so. Use ``Adam`` (dense
+    gradients; it also updates the moments of rows that got no gradient this step, which SparseAdam skips)."""
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, maximize: bool = False):
+        raise NotImplementedError(
+            "SparseAdam needs sparse gradients, and lucid has no sparse tensors; use lucid.optim.Adam (its moments "
+            "also decay on rows without a gradient this step, where SparseAdam leaves them)")

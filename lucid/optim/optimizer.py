@@ -36,24 +36,62 @@ import copy
 import functools
 import math
 import numbers
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 
 import numpy as np
 
 from .._tensor import Tensor, as_array
 from ..autograd import grad_mode
+from ..nn.hooks import RemovableHandle, add_hook
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
+
+_GLOBAL_STEP_PRE_HOOKS: OrderedDict = OrderedDict()
+_GLOBAL_STEP_POST_HOOKS: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook) -> RemovableHandle:
+    """Run ``hook(optimizer, args, kwargs)`` before every optimizer's ``step`` (before its own pre-hooks); it
+    may return ``(new_args, new_kwargs)`` for the step. As ``torch.optim.optimizer``'s."""
+    return add_hook(_GLOBAL_STEP_PRE_HOOKS, hook)
+
+
+def register_optimizer_step_post_hook(hook) -> RemovableHandle:
+    """Run ``hook(optimizer, args, kwargs)`` after every optimizer's ``step`` (after its own post-hooks)."""
+    return add_hook(_GLOBAL_STEP_POST_HOOKS, hook)
+
+
+_HOOK_TABLES = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+                "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+                "_optimizer_load_state_dict_post_hooks")
 
 
 def _marks_called(step):
-    """Wrap ``step`` so a scheduler can warn when it is stepped before the optimizer."""
+    """Wrap ``step`` so a scheduler can warn when it is stepped before the optimizer, and so the step hooks
+    (global pre, own pre, the step, own post, global post, as PyTorch) run once per outermost call (a
+    subclass's step that calls ``super().step()`` runs them once)."""
 
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
         self._opt_called = True
-        return step(self, *args, **kwargs)
+        if self.__dict__.get("_in_step"):
+            return step(self, *args, **kwargs)
+        for hook in [*_GLOBAL_STEP_PRE_HOOKS.values(), *self._optimizer_step_pre_hooks.values()]:
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"an optimizer step pre-hook must return None or a tuple (new_args, "
+                                       f"new_kwargs), but {hook!r} returned {_describe(result)}")
+                args, kwargs = result
+        self._in_step = True
+        try:
+            out = step(self, *args, **kwargs)
+        finally:
+            self._in_step = False
+        for hook in [*self._optimizer_step_post_hooks.values(), *_GLOBAL_STEP_POST_HOOKS.values()]:
+            hook(self, args, kwargs)
+        return out
 
     wrapper._marks_called = True
     return wrapper
@@ -248,9 +286,11 @@ def _check_loaded_value(where: str, key: str, value, expected, p: Tensor) -> Non
         if not isinstance(value, Tensor):
             raise TypeError(f"{where}: state {key!r} must be a Tensor shaped like the parameter {p.shape}, "
                             f"got {_describe(value)}")
-        if value.shape != p.shape:
+        shape = expected.shape if isinstance(expected, Tensor) else p.shape  # reduced for Adafactor's moments
+        if value.shape != shape:
             raise ValueError(f"{where}: state {key!r} has shape {value.shape}, but the parameter has shape "
-                             f"{p.shape}; the state dict was saved for another model (or a changed one)")
+                             f"{p.shape} (so the state needs {shape}); the state dict was saved for another model "
+                             f"(or a changed one)")
         if value.dtype != p.dtype:
             raise TypeError(f"{where}: state {key!r} has dtype {value.dtype.name}, but the parameter is "
                             f"{p.dtype.name}; it must be floating like the parameter")
@@ -278,6 +318,7 @@ class Optimizer:
         if isinstance(params, (set, frozenset)):
             raise TypeError(_SET_ERROR)
         self.defaults = dict(defaults)
+        self._init_hooks()
         self._check_group(self.defaults)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
@@ -289,6 +330,10 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    def _init_hooks(self) -> None:
+        for name in _HOOK_TABLES:
+            setattr(self, name, OrderedDict())
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -332,6 +377,11 @@ class Optimizer:
     def _init_state(self, p: Tensor, group: dict) -> dict:
         """The state of ``p`` before its first step."""
         return {}
+
+    def _state_shape(self, key: str, p: Tensor) -> tuple:
+        """The shape of the state Tensor ``key`` of ``p``: the parameter's, unless the optimizer keeps a reduced
+        one (Adafactor's row and column moments)."""
+        return p.shape
 
     def _update(self, xp, p, g, s: dict, group: dict) -> None:
         """One step on arrays: change ``p`` and the arrays in ``s`` in place."""
@@ -435,7 +485,8 @@ class Optimizer:
                         f"{p._device}; a gradient must match its parameter. Nothing was updated"
                     )
                 for key, value in self.state.get(p, {}).items():
-                    if isinstance(value, Tensor) and (value.shape != p.shape or value._device is not p._device):
+                    if isinstance(value, Tensor) and (value.shape != self._state_shape(key, p)
+                                                      or value._device is not p._device):
                         raise ValueError(
                             f"{where}: its state {key!r} is {value.shape} on {value._device}, but the parameter is "
                             f"{p.shape} on {p._device}; load a state dict saved for this model. Nothing was updated"
@@ -508,11 +559,47 @@ class Optimizer:
         self._layouts[key] = (flat, views)
         return flat
 
+    # ---- hooks (as PyTorch's; each returns a handle whose remove() takes it out) -------------------
+    def register_step_pre_hook(self, hook) -> RemovableHandle:
+        """Run ``hook(optimizer, args, kwargs)`` before ``step``; it may return ``(new_args, new_kwargs)``."""
+        return add_hook(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook) -> RemovableHandle:
+        """Run ``hook(optimizer, args, kwargs)`` after ``step``."""
+        return add_hook(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(optimizer)`` before :meth:`state_dict` builds the dict."""
+        return add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(optimizer, state_dict)`` on the dict :meth:`state_dict` built; a returned dict replaces it."""
+        return add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(optimizer, state_dict)`` before :meth:`load_state_dict`; a returned dict is loaded instead."""
+        return add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Run ``hook(optimizer)`` after :meth:`load_state_dict` has loaded."""
+        return add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
     # ---- saving and loading -----------------------------------------------------------------
     def state_dict(self) -> dict:
         """``{"state": {index: {name: value}}, "param_groups": [{option: value, "params":
         [index, ...]}]}`` as in PyTorch: parameters are numbered in group order, so the dict
-        holds no parameter, only its state (lucid Tensors and Python numbers)."""
+        holds no parameter, only its state (lucid Tensors and Python numbers). The state-dict
+        hooks run around it."""
+        for hook in list(self._optimizer_state_dict_pre_hooks.values()):
+            hook(self)
+        out = self._state_dict()
+        for hook in list(self._optimizer_state_dict_post_hooks.values()):
+            result = hook(self, out)
+            if result is not None:
+                out = result
+        return out
+
+    def _state_dict(self) -> dict:
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -530,7 +617,17 @@ class Optimizer:
         copied onto each parameter's device (floating ones in its dtype); the dict passed in is
         never aliased. Everything is checked first (group and parameter counts, option types and
         values, each state entry's keys, shapes and dtypes); on any mismatch a ``ValueError`` or
-        ``TypeError`` names the group, parameter and key, and nothing is changed."""
+        ``TypeError`` names the group, parameter and key, and nothing is changed. The load hooks
+        run before (and may replace the dict) and after."""
+        for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        self._load_state_dict(state_dict)
+        for hook in list(self._optimizer_load_state_dict_post_hooks.values()):
+            hook(self)
+
+    def _load_state_dict(self, state_dict) -> None:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects the dict that state_dict() returns, got {_describe(state_dict)}")
         for key in ("state", "param_groups"):
@@ -598,6 +695,7 @@ class Optimizer:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._layouts = {}
+        self._init_hooks()  # hooks are not copied or pickled (they are often bound to other objects)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

@@ -285,8 +285,8 @@ def test_qr(device, rng, shape):
     np.testing.assert_allclose(_np(q), ref_q, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(_np(r), ref_r, rtol=1e-10, atol=1e-12)
     assert gradcheck(lambda t: tuple(LA.qr(t)), (a,))
-    with pytest.raises(ValueError, match="reduced"):
-        LA.qr(a, mode="complete")
+    with pytest.raises(ValueError, match="'reduced', 'complete' or 'r'"):
+        LA.qr(a, mode="full")
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (3, 3), (3, 5), (2, 3, 2)])
