@@ -33,6 +33,7 @@ from ._backend import (
     register_backend,
 )
 from ._backend.device import get_default_device, set_default_device
+from ._control_flow import cond, while_loop
 from ._functional_aliases import *  # noqa: F401,F403  (torch.relu, torch.conv2d, ...)
 from ._interop import as_tensor, asarray, from_dlpack, from_numpy, frombuffer, to_dlpack
 from ._printing import get_printoptions, set_printoptions
@@ -49,6 +50,14 @@ from .amp import (  # noqa: E402
     set_autocast_cache_enabled,
     set_autocast_dtype,
     set_autocast_enabled,
+)
+from .amp.autocast import (  # PyTorch's deprecated per-device switches
+    get_autocast_cpu_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cpu_enabled,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_gpu_dtype,
 )
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd import functional as _autograd_functional  # noqa: F401  (built from ops: imported here)

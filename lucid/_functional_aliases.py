@@ -149,13 +149,48 @@ def affine_grid_generator(theta, size, align_corners: bool):
     return F.affine_grid(theta, size, align_corners)
 
 
+def constant_pad_nd(input, pad, value=0):
+    """``F.pad`` with a constant (``pad`` lists (before, after) pairs from the last dimension backwards)."""
+    return F.pad(input, pad, value=value)
+
+
+# ---- single recurrent steps (torch.rnn_tanh_cell, ...): the cells' math on explicit weights -------------------
+def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One Elman step: ``tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
+    return (F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh)).tanh()
+
+
+def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One Elman step with ReLU: ``relu(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
+    return (F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh)).relu()
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step: ``hx = (h, c)``, gates in PyTorch's order (input, forget, cell, output); returns ``(h, c)``."""
+    h, c = hx
+    i, f, g, o = (F.linear(input, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step, gates in PyTorch's order (reset, update, new); the reset gate scales ``h W_hn^T + b_hn``."""
+    ri, zi, ni = F.linear(input, w_ih, b_ih).chunk(3, -1)
+    rh, zh, nh = F.linear(hx, w_hh, b_hh).chunk(3, -1)
+    r, z = (ri + rh).sigmoid(), (zi + zh).sigmoid()
+    n = (ni + r * nh).tanh()
+    return (1 - z) * n + z * hx
+
+
 for _fn in (kl_div, binary_cross_entropy_with_logits, cosine_embedding_loss, hinge_embedding_loss,
             margin_ranking_loss, triplet_margin_loss, poisson_nll_loss, ctc_loss, affine_grid_generator):
     _fn.__doc__ = f"``F.{_fn.__name__}`` with PyTorch's top-level signature (integer ``reduction``)."
 for _fn in (convolution, adaptive_max_pool1d, batch_norm, instance_norm, embedding, kl_div,
             binary_cross_entropy_with_logits, cosine_embedding_loss, hinge_embedding_loss, margin_ranking_loss,
-            triplet_margin_loss, poisson_nll_loss, ctc_loss, grid_sampler, affine_grid_generator):
+            triplet_margin_loss, poisson_nll_loss, ctc_loss, grid_sampler, affine_grid_generator, constant_pad_nd,
+            rnn_tanh_cell, rnn_relu_cell, lstm_cell, gru_cell):
     ALIASES[_fn.__name__] = _fn
+ALIASES["grid_sampler_2d"] = ALIASES["grid_sampler_3d"] = grid_sampler  # PyTorch's per-rank entry points
 
 __all__ = sorted(ALIASES)
 globals().update(ALIASES)

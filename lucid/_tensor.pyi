@@ -1052,6 +1052,8 @@ class Tensor:
         """
     @property
     def is_cpu(self): ...
+    def is_distributed(self) -> bool:
+        """False: a lucid tensor lives on one device (``lucid.distributed`` moves copies between processes)."""
     @property
     def is_meta(self): ...
     def is_nonzero(self) -> bool:

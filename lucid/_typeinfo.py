@@ -15,7 +15,7 @@ __all__ = [
     "finfo", "iinfo", "promote_types", "result_type", "can_cast", "typename",
     "memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
     "layout", "strided",
-    *(f"{n}Tensor" for n in ("Float", "Double", "Half", "Byte", "Char", "Short", "Int", "Long", "Bool")),
+    *(f"{n}Tensor" for n in ("Float", "Double", "Half", "Byte", "Char", "Short", "Int", "Long", "Bool", "BFloat16")),
 ]
 
 
@@ -139,7 +139,7 @@ def _legacy(name: str, dtype: _dt.DType) -> type:
 LEGACY_TYPES = {d: _legacy(n, d) for n, d in {
     "FloatTensor": _dt.float32, "DoubleTensor": _dt.float64, "HalfTensor": _dt.float16, "ByteTensor": _dt.uint8,
     "CharTensor": _dt.int8, "ShortTensor": _dt.int16, "IntTensor": _dt.int32, "LongTensor": _dt.int64,
-    "BoolTensor": _dt.bool_}.items()}
+    "BoolTensor": _dt.bool_, "BFloat16Tensor": _dt.bfloat16}.items()}
 globals().update({t.__name__: t for t in LEGACY_TYPES.values()})
 _BY_LEGACY_NAME = {t.__name__: t.dtype for t in LEGACY_TYPES.values()}
 

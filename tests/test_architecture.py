@@ -31,7 +31,7 @@ LAYERS = [
                             "lucid.distributed.optim"]),
     ("datasets", ["lucid.datasets"]),
     ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid._functional_aliases", "lucid.torch_compat",
-                      "lucid.testing", "lucid._settings"]),
+                      "lucid.testing", "lucid._settings", "lucid._control_flow"]),
 ]
 
 

@@ -37,7 +37,8 @@ from ..autograd.function import FLOAT32, LOWER
 
 __all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "LOWER", "FLOAT32",
            "set_autocast_enabled", "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
-           "clear_autocast_cache"]
+           "clear_autocast_cache", "is_autocast_cpu_enabled", "set_autocast_cpu_enabled", "get_autocast_cpu_dtype",
+           "set_autocast_cpu_dtype", "get_autocast_gpu_dtype", "set_autocast_gpu_dtype"]
 
 
 class _State(threading.local):
@@ -245,3 +246,33 @@ def clear_autocast_cache() -> None:
     """Drop this thread's cached float16 parameter copies."""
     _state.cache.clear()
 
+
+# PyTorch's deprecated per-device spellings of the switches above
+def is_autocast_cpu_enabled() -> bool:
+    """``is_autocast_enabled("cpu")`` (deprecated in PyTorch)."""
+    return is_autocast_enabled("cpu")
+
+
+def set_autocast_cpu_enabled(enabled: bool) -> None:
+    """``set_autocast_enabled("cpu", enabled)`` (deprecated in PyTorch)."""
+    set_autocast_enabled("cpu", enabled)
+
+
+def get_autocast_cpu_dtype():
+    """``get_autocast_dtype("cpu")`` (deprecated in PyTorch)."""
+    return get_autocast_dtype("cpu")
+
+
+def set_autocast_cpu_dtype(dtype) -> None:
+    """``set_autocast_dtype("cpu", dtype)`` (deprecated in PyTorch)."""
+    set_autocast_dtype("cpu", dtype)
+
+
+def get_autocast_gpu_dtype():
+    """``get_autocast_dtype("cuda")`` (deprecated in PyTorch)."""
+    return get_autocast_dtype("cuda")
+
+
+def set_autocast_gpu_dtype(dtype) -> None:
+    """``set_autocast_dtype("cuda", dtype)`` (deprecated in PyTorch)."""
+    set_autocast_dtype("cuda", dtype)

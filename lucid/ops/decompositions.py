@@ -45,7 +45,7 @@ from .shape import _dim, cat, movedim, stack
 __all__ = [
     "cholesky", "cholesky_inverse", "cholesky_solve", "logdet", "pinverse", "lu", "lu_unpack", "lu_solve",
     "matrix_exp", "matrix_power", "qr", "svd", "triangular_solve", "geqrf", "orgqr", "ormqr", "nuclear_norm",
-    "frobenius_norm", "cross", "eig", "lstsq", "matrix_rank", "svd_lowrank", "pca_lowrank",
+    "frobenius_norm", "cross", "eig", "lstsq", "matrix_rank", "symeig", "svd_lowrank", "pca_lowrank",
 ]
 
 LUResult = namedtuple("LUResult", ["P", "L", "U"])
@@ -632,6 +632,7 @@ def _removed(name: str, use: str):
 eig = _removed("eig", "lucid.linalg.eig (complex results) or lucid.linalg.eigh for symmetric matrices")
 lstsq = _removed("lstsq", "lucid.linalg.lstsq(A, B) (note the reversed arguments)")
 matrix_rank = _removed("matrix_rank", "lucid.linalg.matrix_rank")
+symeig = _removed("symeig", "lucid.linalg.eigh (or lucid.linalg.eigvalsh for the eigenvalues only)")
 
 
 # ---- pseudo-inverse, rank, lstsq, cond --------------------------------------------------------------

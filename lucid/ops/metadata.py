@@ -146,11 +146,17 @@ def type_as(x: Tensor, other: Tensor) -> Tensor:
     return x.to(other.dtype)
 
 
+def is_distributed(x: Tensor) -> bool:
+    """False: a lucid tensor lives on one device (``lucid.distributed`` moves copies between processes)."""
+    return False
+
+
 __all__ = ["is_tensor", "numel", "detach", "is_floating_point", "is_signed", "is_nonzero", "is_same_size",
-           "scalar_tensor", "get_device"]
+           "scalar_tensor", "get_device", "is_distributed"]
 METHODS = {
     "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
-    "get_device": get_device, "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
+    "get_device": get_device, "is_distributed": is_distributed,
+    "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
     "dim_order": dim_order, "data_ptr": data_ptr, "pin_memory": pin_memory, "is_pinned": is_pinned,
     "is_meta": property(lambda x: False, doc="False: lucid has no meta (data-less) tensors."),
     "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as,

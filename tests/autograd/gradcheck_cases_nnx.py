@@ -111,7 +111,17 @@ add("lucid.ctc_loss", lambda x, t: lucid.ctc_loss(x.log_softmax(-1), t, [5, 4], 
 
 # -- sampling grids ---------------------------------------------------------------------------------------------
 add("lucid.grid_sampler", lambda x, g: lucid.grid_sampler(x, g, 0, 1, False), N(1, 2, 3, 4),
-    U(1, 3, 2, 2, lo=-0.95, hi=0.95))
+    U(1, 3, 2, 2, lo=-0.95, hi=0.95), also={"lucid.grid_sampler_2d"})
+add("lucid.grid_sampler_3d", lambda x, g: lucid.grid_sampler_3d(x, g, 0, 0, True), N(1, 1, 2, 2, 3),
+    U(1, 2, 1, 2, 3, lo=-0.95, hi=0.95))
+add("lucid.constant_pad_nd", lambda x: lucid.constant_pad_nd(x, [1, 2, 0, 1], 0.5), N(2, 3))
+
+# -- single recurrent steps on explicit weights -------------------------------------------------------------------
+for _cell, _gates in (("rnn_tanh_cell", 1), ("rnn_relu_cell", 1), ("gru_cell", 3)):
+    add(f"lucid.{_cell}", getattr(lucid, _cell), N(2, 3), N(2, 4), N(4 * _gates, 3), N(4 * _gates, 4), N(4 * _gates),
+        N(4 * _gates))
+add("lucid.lstm_cell", lambda x, h, c, wi, wh, bi, bh: lucid.lstm_cell(x, (h, c), wi, wh, bi, bh), N(2, 3), N(2, 4),
+    N(2, 4), N(16, 3), N(16, 4), N(16), N(16))
 add("lucid.affine_grid_generator", lambda t: lucid.affine_grid_generator(t, (2, 1, 3, 2), False), N(2, 2, 3))
 
 
