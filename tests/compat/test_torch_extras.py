@@ -39,7 +39,8 @@ def test_recurrent_steps_match_torch(device, rng, name, gates, bias):
 def test_constant_pad_nd_and_grid_samplers_match_torch(device, rng):
     x = rng.standard_normal((1, 2, 3, 4))
     got = lucid.constant_pad_nd(lucid.tensor(x, device=device), [1, 2, 0, 1], 0.5)
-    np.testing.assert_array_equal(got.numpy(force=True), torch.constant_pad_nd(torch.tensor(x), [1, 2, 0, 1], 0.5).numpy())
+    want = torch.constant_pad_nd(torch.tensor(x), [1, 2, 0, 1], 0.5)
+    np.testing.assert_array_equal(got.numpy(force=True), want.numpy())
     grid = rng.uniform(-1, 1, (1, 3, 2, 2))
     for mode, padding in ((0, 0), (1, 1), (2, 2)):
         got = lucid.grid_sampler_2d(lucid.tensor(x, device=device), lucid.tensor(grid, device=device), mode, padding,
