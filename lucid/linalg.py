@@ -5,7 +5,7 @@ The functions live in :mod:`lucid.ops.linalg` and :mod:`lucid.ops.decompositions
 ``torch.linalg`` forms; the top-level ``lucid.*`` names of the same spelling are PyTorch's legacy ones).
 Gradients need what PyTorch's need: invertible matrices for ``inv``/``det``/``solve``, symmetric
 positive-definite ones for ``cholesky``, full rank for ``qr``, distinct singular values for ``svd``'s
-vectors, distinct eigenvalues for ``eigh``'s. ``eig``/``eigvals`` need complex dtypes, which lucid lacks.
+vectors, distinct eigenvalues for ``eigh``'s; ``eig``/``eigvals`` return complex results (PyTorch's gradient too).
 """
 
 from __future__ import annotations

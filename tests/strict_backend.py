@@ -83,6 +83,10 @@ class StrictBackend(NumpyRandom, Backend):
     def einsum(self, subscripts, *operands):
         return self._wrap(np.einsum(subscripts, *(o._array for o in operands)), operands[0])
 
+    def eig(self, x):
+        w, v = np.linalg.eig(x._array)
+        return self._wrap(w, x), self._wrap(v, x)
+
     def random(self, kind, shape, dtype, index, rng=None, **params):
         params = {k: _np(v) for k, v in params.items()}
         return self._wrap(draw(self._rng if rng is None else rng, kind, shape, np.dtype(dtype.name), **params), index)

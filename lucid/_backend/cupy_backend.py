@@ -257,6 +257,12 @@ class CupyBackend(Backend):
     def einsum(self, subscripts, *operands):
         return self.cupy.einsum(subscripts, *operands)
 
+    def eig(self, x):
+        eig = getattr(self.cupy.linalg, "eig", None)  # CuPy has it only in recent versions
+        if eig is None:
+            return super().eig(x)
+        return eig(x)
+
     def complex_part(self, x, part):
         return strided_complex_part(x, part)
 

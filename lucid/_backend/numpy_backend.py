@@ -185,6 +185,9 @@ class NumpyBackend(NumpyRandom, Backend):
     def einsum(self, subscripts, *operands):
         return np.einsum(subscripts, *operands, optimize=True)
 
+    def eig(self, x):
+        return np.linalg.eig(x)
+
     def complex_part(self, x, part):
         return strided_complex_part(x, part)
 

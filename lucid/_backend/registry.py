@@ -189,6 +189,11 @@ class Backend:
     def einsum(self, subscripts: str, *operands):
         raise NotImplementedError
 
+    def eig(self, x):
+        """``(eigenvalues, eigenvectors)`` of square matrices (complex; the array API has only ``eigh``)."""
+        raise NotImplementedError(f"the {self.name} backend has no general eigendecomposition (linalg.eig); "
+                                  "for symmetric matrices use lucid.linalg.eigh")
+
     def complex_part(self, x, part: str):
         """``part`` of a complex array: ``"real"``, ``"imag"`` or ``"pairs"`` (both, as a last axis of
         size 2). Backends with byte strides return views that share ``x``'s memory; this default copies."""

@@ -57,6 +57,7 @@ LUUnpackResult = namedtuple("LUUnpackResult", ["P", "L", "U"])
 LDLFactorResult = namedtuple("LDLFactorResult", ["LD", "pivots"])
 LDLFactorExResult = namedtuple("LDLFactorExResult", ["LD", "pivots", "info"])
 EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
 CholeskyExResult = namedtuple("CholeskyExResult", ["L", "info"])
 InvExResult = namedtuple("InvExResult", ["inverse", "info"])
 SolveExResult = namedtuple("SolveExResult", ["result", "info"])
@@ -602,21 +603,52 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return _constant(A, _lapack("linalg.eigvalsh", xp.linalg.eigvalsh, _symmetrized(xp, A._data, UPLO)))
 
 
-def _no_complex(name: str):
-    raise NotImplementedError(
-        f"{name} returns complex eigenvalues/eigenvectors, and lucid has no complex dtypes yet; for a "
-        f"symmetric matrix use lucid.linalg.eigh / eigvalsh"
-    )
+class _Eig(Function):
+    """Eigen-decomposition of a general square matrix through the backend's ``eig`` (complex results). The
+    backward is PyTorch's (``linalg_eig_backward``): it needs distinct eigenvalues and a loss that does not
+    depend on each eigenvector's phase; a real input gets the real part of the complex gradient."""
+
+    def forward(self, a):
+        xp = self.xp
+        w, v = _lapack("linalg.eig", self.backend.eig, a)
+        if not xp.isdtype(w.dtype, "complex floating"):  # NumPy drops a zero imaginary part; PyTorch does not
+            kind = xp.complex128 if w.dtype == xp.float64 else xp.complex64
+            w, v = xp.astype(w, kind), xp.astype(v, kind)
+        self.complex_input = xp.isdtype(a.dtype, "complex floating")
+        self.save_for_backward(w, v)
+        return w, v
+
+    def backward(self, gL, gV):
+        L, V = self.saved_tensors
+        n = L.shape[-1]
+        Vh = V.mH
+        if gV is None:
+            inner = _diag_embed(gL)
+        else:
+            VhgV = matmul(Vh, gV)
+            VhgV = VhgV - matmul(Vh, V * VhgV.diagonal(0, -2, -1).real.unsqueeze(-2))  # the phase-free part
+            Lc = L.conj()
+            inner = VhgV / (Lc.unsqueeze(-2) - Lc.unsqueeze(-1) + _eye(L, n))
+            if gL is not None:
+                inner = inner + _diag_embed(gL - inner.diagonal(0, -2, -1))
+        gA = solve(Vh, matmul(inner, Vh))
+        return gA if self.complex_input else gA.real
 
 
-def linalg_eig(A: Tensor):
-    """``torch.linalg.eig``: needs complex tensors, which lucid does not have yet (raises NotImplementedError)."""
-    _no_complex("linalg.eig")
+def _eig(A: Tensor, name: str):
+    _check_matrix(name, A, kinds="fc")
+    return _Eig.apply(A)
 
 
-def eigvals(A: Tensor):
-    """``torch.linalg.eigvals``: needs complex tensors, which lucid does not have yet (raises NotImplementedError)."""
-    _no_complex("linalg.eigvals")
+def linalg_eig(A: Tensor) -> EigResult:
+    """``torch.linalg.eig``: eigenvalues and eigenvectors of a square matrix, complex (``complex64`` for
+    float32 input, ``complex128`` for float64), eigenvectors of norm 1, in the backend's (LAPACK's) order."""
+    return EigResult(*_eig(A, "linalg.eig"))
+
+
+def eigvals(A: Tensor) -> Tensor:
+    """``torch.linalg.eigvals``: the complex eigenvalues of a square matrix (LAPACK's order)."""
+    return _eig(A, "linalg.eigvals")[0]
 
 
 def _removed(name: str, use: str):

@@ -94,14 +94,15 @@ def _check_tensor(name: str, x) -> None:
         raise TypeError(f"{name} expects a Tensor, got {type(x).__name__}; wrap it first: lucid.tensor(...)")
 
 
-def _check_float(name: str, x: Tensor) -> None:
+def _check_float(name: str, x: Tensor, kinds: str = "f") -> None:
     _check_tensor(name, x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{name} needs a floating tensor, got {x.dtype.name}; cast it first, e.g. x.double()")
+    if x.dtype.kind not in kinds:
+        raise TypeError(f"{name} needs a {'floating or complex' if 'c' in kinds else 'floating'} tensor, got "
+                        f"{x.dtype.name}; cast it first, e.g. x.double()")
 
 
-def _check_matrix(name: str, x: Tensor, square: bool = True) -> None:
-    _check_float(name, x)
+def _check_matrix(name: str, x: Tensor, square: bool = True, kinds: str = "f") -> None:
+    _check_float(name, x, kinds)
     if x.ndim < 2 or (square and x.shape[-1] != x.shape[-2]):
         kind = "square matrices (shape (*, n, n))" if square else "matrices (shape (*, m, n))"
         raise RuntimeError(f"{name} needs a batch of {kind}, got shape {x.shape}")
@@ -449,6 +450,11 @@ def slogdet(A: Tensor) -> SlogdetResult:
     return SlogdetResult(*Slogdet.apply(A))
 
 
+def _adjoint(x: Tensor) -> Tensor:
+    """``x.mH``: the conjugate transpose (the transpose of a real matrix)."""
+    return x.mH if x.dtype.kind == "c" else x.mT
+
+
 class Solve(Function):
     """``X`` with ``A X = B`` for matrix right-hand sides whose batch dimensions broadcast."""
 
@@ -462,8 +468,8 @@ class Solve(Function):
 
     def backward(self, g):
         a, b, x = self.saved_tensors
-        gb = solve(a.mT, g)
-        ga = -matmul(gb, x.mT) if self.needs_input_grad[0] else None
+        gb = solve(_adjoint(a), g)
+        ga = -matmul(gb, _adjoint(x)) if self.needs_input_grad[0] else None
         return (None if ga is None else unbroadcast(ga, a.shape)), unbroadcast(gb, b.shape)
 
 
@@ -472,7 +478,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     ``torch.linalg.solve``, ``B`` is a (batch of) vector when it is 1-D or has ``A``'s shape
     without its last dimension, else a batch of matrices; batch dimensions broadcast."""
     A, B = _as_tensors("linalg.solve", A, B)
-    _check_matrix("linalg.solve", A)
+    _check_matrix("linalg.solve", A, kinds="fc")
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
     if not left:  # X A = B  is  A^T X^T = B^T
         return solve(A.mT, B) if vector else solve(A.mT, B.mT).mT

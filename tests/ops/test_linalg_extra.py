@@ -184,14 +184,29 @@ def test_eigh_matches_torch(device, rng, uplo):
         LA.eigh(_l(a, device), UPLO="X")
 
 
-def test_eig_needs_complex_dtypes(device):
-    a = _l(np.eye(2), device)
-    with pytest.raises(NotImplementedError, match="complex"):
-        LA.eig(a)
-    with pytest.raises(NotImplementedError, match="complex"):
-        LA.eigvals(a)
+@pytest.mark.parametrize("batch", [(), (2,)])
+def test_eig_and_eigvals_match_torch_with_gradients(device, rng, batch):
+    """Complex eigenpairs of real and complex matrices; gradients of losses that ignore each eigenvector's
+    phase (|w|^2 and weighted |v|^2), as PyTorch's eig backward requires."""
+    for a in (rng.standard_normal((*batch, 4, 4)),
+              rng.standard_normal((*batch, 3, 3)) + 1j * rng.standard_normal((*batch, 3, 3))):
+        ours = lucid.tensor(a, device=device, requires_grad=True)
+        theirs = torch.tensor(a, requires_grad=True)
+        w, v = LA.eig(ours)
+        tw, tv = torch.linalg.eig(theirs)
+        np.testing.assert_allclose(w.detach().numpy(force=True), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+        assert w.dtype is lucid.complex128 and v.dtype is lucid.complex128
+        n = a.shape[-1]
+        ((w.abs() ** 2).sum() + (v.abs() ** 2 * lucid.arange(n, dtype=lucid.float64, device=device)).sum()).backward()
+        ((tw.abs() ** 2).sum() + (tv.abs() ** 2 * torch.arange(n, dtype=torch.float64)).sum()).backward()
+        np.testing.assert_allclose(ours.grad.numpy(force=True), theirs.grad.numpy(), rtol=1e-8, atol=1e-10)
+        np.testing.assert_allclose(LA.eigvals(ours).detach().numpy(force=True), tw.detach().numpy(), rtol=1e-10,
+                                   atol=1e-12)
+    assert LA.eig(_l(np.eye(2), device).float())[0].dtype is lucid.complex64
     with pytest.raises(RuntimeError, match="removed"):
-        lucid.eig(a)
+        lucid.eig(_l(np.eye(2), device))
+    with pytest.raises(RuntimeError, match="square"):
+        LA.eig(_l(np.ones((2, 3)), device))
 
 
 @pytest.mark.parametrize("shape", [(4, 4), (5, 3), (3, 5), (2, 3, 3)])
