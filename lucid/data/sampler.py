@@ -9,12 +9,12 @@ the whole sequence of epochs reproducible while every epoch still gets a new ord
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .. import distributed as dist
 from .. import dtypes as _dt
 from .._tensor import Tensor
 from ..ops.sampling import multinomial, randint, randperm
@@ -189,14 +189,10 @@ class BatchSampler(Sampler):
 
 
 def _world(num_replicas, rank) -> tuple[int, int]:
-    """``num_replicas`` and ``rank``, the missing ones from ``lucid.distributed`` (when lucid has it
-    and a process group is initialised)."""
+    """``num_replicas`` and ``rank``, the missing ones from ``lucid.distributed`` (when a process group is
+    initialised)."""
     if num_replicas is None or rank is None:
-        try:  # optional: lucid.distributed may be absent from this build
-            dist = importlib.import_module("lucid.distributed")
-        except ImportError:
-            dist = None
-        if dist is None or not dist.is_available() or not dist.is_initialized():
+        if not dist.is_initialized():
             raise RuntimeError("DistributedSampler: pass num_replicas and rank, or initialise lucid.distributed "
                                "(init_process_group) so that they can be read from it")
         num_replicas = dist.get_world_size() if num_replicas is None else num_replicas

@@ -85,3 +85,23 @@ def test_differentiable_collectives_and_sync_batchnorm(n):
 def test_zero_redundancy_optimizer_equals_adam_with_sharded_state(n):
     out = mpirun("zero.py", n)
     assert sorted(map(int, re.findall(r"rank (\d+): zero ok", out))) == list(range(n)), out
+
+
+def test_training_example_runs_data_parallel(tmp_path):
+    """The README's training example with --distributed on 2 processes: it learns, only rank 0 prints, and the
+    checkpoint holds the plain model's state (no DDP "module." prefix), so a single process can resume it."""
+    checkpoint = tmp_path / "ddp.safetensors"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "lucid.distributed.run", "-n", "2", "-m", "lucid.examples.train",
+                           "--distributed", "--epochs", "3", "--quiet", "--checkpoint", str(checkpoint)],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("training on cpu for epochs 1..3 on 2 processes") == 1
+    accuracies = [float(a) for a in re.findall(r"test accuracy ([\d.]+)%", proc.stdout)]
+    assert len(accuracies) == 3 and accuracies[-1] > 75.0, proc.stdout
+    import lucid
+    from lucid.examples.train import DigitsCNN
+
+    state = lucid.load(str(checkpoint))
+    assert state["epoch"] == 3
+    DigitsCNN().load_state_dict(state["model"])  # strict: the keys are the plain model's
