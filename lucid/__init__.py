@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from . import amp, autograd, backends, cuda, data, datasets, dtypes, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
+from . import amp, autograd, backends, cuda, data, datasets, dtypes, func, linalg, nn, optim, random, utils  # noqa: E402  (need Tensor)
 from ._backend import (
     Backend,
     BackendUnavailableError,

@@ -25,7 +25,8 @@ LAYERS = [
     ("autocast", ["lucid.amp"]),
     ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional"]),
     ("nn", ["lucid.nn"]),
-    ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils"]),
+    ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
+                            "lucid.func"]),
     ("datasets", ["lucid.datasets"]),
     ("applications", ["lucid", "lucid.examples", "lucid._stubgen"]),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import stateless  # noqa: F401  (lucid.nn.utils.stateless.functional_call)
 from .clip_grad import clip_grad_norm_, clip_grad_value_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .spectral_norm import remove_spectral_norm, spectral_norm
