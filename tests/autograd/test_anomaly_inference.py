@@ -202,3 +202,14 @@ def test_register_multi_grad_hook(device):
     assert len(got) == 1
     with pytest.raises(ValueError, match="mode"):
         register_multi_grad_hook((a,), print, mode="some")
+
+
+def test_legacy_and_compatibility_names():
+    x = lucid.ones(1)
+    assert lucid.autograd.Variable is lucid.Tensor and isinstance(x, lucid.autograd.Variable)
+    assert lucid.autograd.is_tensor_like(x) and not lucid.autograd.is_tensor_like([1.0])
+    with pytest.raises(RuntimeError, match="deprecated"):
+        lucid.autograd.variable(1.0)
+    assert not lucid.autograd.is_multithreading_enabled()
+    with lucid.autograd.set_multithreading_enabled(True):
+        assert not lucid.autograd.is_multithreading_enabled()  # single-threaded engine either way
