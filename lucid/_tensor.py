@@ -34,12 +34,14 @@ _inference_threads = 0  # how many threads are inside inference mode: the one gl
 
 
 post_hooks_registered = 0  # post-accumulate-grad hooks alive: backward looks for them only when there are some
+inference_tensors_made = False  # whether inference_mode was ever entered: autograd checks for inference tensors then
 
 
 def set_inference_mode(on: bool) -> bool:
     """Mark tensors created from now on in this thread as inference tensors (``lucid.inference_mode``
     calls it); returns the previous setting."""
-    global _inference_threads
+    global _inference_threads, inference_tensors_made
+    inference_tensors_made = inference_tensors_made or bool(on)
     prev, _inference.on = _inference.on, bool(on)
     _inference_threads += int(bool(on)) - int(prev)
     return prev

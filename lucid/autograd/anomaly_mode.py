@@ -11,8 +11,9 @@ __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_ano
 
 
 class _State:
-    enabled = False
-    check_nan = True
+    def __init__(self):  # instance attributes: the check every recorded op makes is the cheapest lookup
+        self.enabled = False
+        self.check_nan = True
 
 
 state = _State()

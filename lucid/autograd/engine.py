@@ -3,7 +3,7 @@ order (no recursion limit), summing the gradients that reach each node before ru
 
 from __future__ import annotations
 
-import threading
+import sys
 
 from .. import _tensor
 from .._backend.numpy_backend import float_errors_ignored
@@ -13,22 +13,20 @@ from . import anomaly_mode, grad_mode
 __all__ = ["run_backward", "queue_callback"]
 
 
-class _Callbacks(threading.local):
-    queue: list = None  # the callbacks queued for the backward pass running in this thread (None: none runs)
-
-
-_callbacks = _Callbacks()
-
-
 def queue_callback(callback) -> None:
     """Run ``callback()`` once the backward pass that is running now has finished (call it from a hook
     during backward; distributed data parallel waits for its gradient reductions there)."""
-    queue = _callbacks.queue
-    if queue is None:
-        raise RuntimeError("queue_callback can only be called during the backward pass (from a hook)")
     if not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    queue.append(callback)
+    # The innermost run_backward frame of this thread owns the queue: found by walking up the stack, so
+    # that a backward pass pays nothing for callbacks beyond one empty list.
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is run_backward.__code__:
+            frame.f_locals["queued"].append(callback)
+            return
+        frame = frame.f_back
+    raise RuntimeError("queue_callback can only be called during the backward pass (from a hook)")
 
 
 def _graph_dependencies(roots):
@@ -134,6 +132,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     With ``capture`` (a dict keyed by ``id(leaf)`` or ``(node, index)``) the gradients
     reaching those places are collected there instead of accumulated into ``.grad``.
     """
+    queued = []  # queue_callback's callbacks (a backward run inside a hook has its own)
     sink = _Sink(create_graph, capture)
     for g in root_grads:
         sink.owned.add(id(g._data))
@@ -161,8 +160,6 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
-    callbacks = _callbacks
-    outer, callbacks.queue = callbacks.queue, []  # a backward run inside a hook has its own queue
     try:
         while ready:
             node = ready.pop()
@@ -198,12 +195,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                         sink.leaf(edge, g)
                     if post is not None:
                         _leaf_done(post, edge, g is not None)
-        queued = callbacks.queue
         while queued:  # a callback may queue another: it runs in this pass too
             queued.pop(0)()
     finally:
         grad_mode.state.enabled = prev_mode
-        callbacks.queue = outer
 
 
 def _call_backward(node, grads):

@@ -30,6 +30,7 @@ import functools
 import inspect
 import traceback
 
+from .. import _tensor
 from .._backend import registry
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
@@ -266,7 +267,7 @@ class Function:
             return (3, array, None, None)
         for t, a in zip(inputs, arrays):
             if a is array and hasattr(t, "_version"):
-                if t._is_inference:
+                if _tensor.inference_tensors_made and t._is_inference:
                     raise RuntimeError(_INFERENCE_SAVED)
                 return (0, t, t._version, t._version[0])
         for i, a in enumerate(outs):
