@@ -19,7 +19,7 @@ from .amp import autocast  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd import functional as _autograd_functional  # noqa: F401  (built from ops: imported here)
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
-from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
+from .autograd.grad_mode import inference_mode, is_inference, is_inference_mode_enabled
 from .dtypes import (
                        DType,
                        bool_,
@@ -34,6 +34,7 @@ from .dtypes import (
                        set_default_dtype,
                        uint8,
 )
+from .func import vmap
 from .ops import *  # noqa: F401,F403
 from .ops.arithmetic import unbroadcast
 from .random import manual_seed

@@ -266,3 +266,10 @@ def test_saved_tensors_hooks_reach_custom_functions_and_save_on_cpu(device):
     with pytest.raises(TypeError, match="two callables"):
         with lucid.autograd.graph.saved_tensors_hooks(print, None):
             pass
+
+
+def test_top_level_is_inference_and_vmap():
+    with lucid.inference_mode():
+        x = lucid.ones(2)
+    assert lucid.is_inference(x) and not lucid.is_inference(lucid.ones(2))
+    assert lucid.vmap is lucid.func.vmap
