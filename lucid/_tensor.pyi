@@ -20,6 +20,8 @@ _inference_threads: int
 
 post_hooks_registered: int
 
+inference_tensors_made: bool
+
 
 def set_inference_mode(on: bool) -> bool:
     """Mark tensors created from now on in this thread as inference tensors (``lucid.inference_mode``

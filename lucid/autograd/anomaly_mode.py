@@ -51,17 +51,18 @@ class detect_anomaly:
         return False
 
     def __call__(self, func):
+        mode, check_nan = self.mode, self.check_nan
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self._copy():
+            prev = (state.enabled, state.check_nan)
+            state.enabled, state.check_nan = mode, check_nan
+            try:
                 return func(*args, **kwargs)
+            finally:
+                state.enabled, state.check_nan = prev
 
         return wrapper
-
-    def _copy(self):
-        new = object.__new__(detect_anomaly)
-        new.mode, new.check_nan = self.mode, self.check_nan
-        return new
 
 
 class set_detect_anomaly(detect_anomaly):
