@@ -45,30 +45,37 @@ def _graph_dependencies(roots):
     return deps
 
 
-def _post_hook_counts(roots, deps):
-    """For every leaf with post-accumulate-grad hooks: ``[edges into it, the leaf, whether a gradient
-    arrived]`` (a root that is such a leaf counts as one edge). ``deps`` names the reachable nodes."""
-    post = {}
+def _leaf_hook_counts(roots, deps):
+    """For every leaf with hooks (gradient or post-accumulate): ``[edges into it, the leaf, the sum of the
+    gradients arrived so far]`` (a root that is such a leaf counts as one edge); None if there is none.
+    ``deps`` names the reachable nodes."""
+    counts = {}
     for root in roots:
-        if root._node is None and root._post_hooks:
-            post.setdefault(id(root), [0, root, False])[0] += 1
+        if root._node is None and (root._hooks or root._post_hooks):
+            counts.setdefault(id(root), [0, root, None])[0] += 1
     for node in {*deps, *(r._node for r in roots if r._node is not None)}:
         for edge in node._edges:
-            if edge is not None and type(edge) is not tuple and edge._post_hooks:
-                post.setdefault(id(edge), [0, edge, False])[0] += 1
-    return post
+            if edge is not None and type(edge) is not tuple and (edge._hooks or edge._post_hooks):
+                counts.setdefault(id(edge), [0, edge, None])[0] += 1
+    return counts or None
 
 
-def _leaf_done(post, leaf, got_grad) -> None:
-    """One edge into ``leaf`` delivered (a gradient or nothing): after the last, run its post hooks."""
-    entry = post.get(id(leaf))
+def _leaf_edge(counts, leaf, g, sink) -> None:
+    """One edge into ``leaf`` delivered ``g`` (or nothing). A leaf with hooks gets its gradient once, summed
+    over all its edges, as in PyTorch: its hooks see the total; then its post-accumulate hooks run."""
+    entry = counts.get(id(leaf))
     if entry is None:
+        if g is not None:
+            sink.leaf(leaf, g)
         return
+    if g is not None:
+        entry[2] = g if entry[2] is None else entry[2] + g
     entry[0] -= 1
-    entry[2] = entry[2] or got_grad
-    if entry[0] == 0 and entry[2]:
-        for hook in list(leaf._post_hooks):
-            hook(leaf)
+    if entry[0] == 0 and entry[2] is not None:
+        sink.leaf(leaf, entry[2])
+        if sink.capture is None:  # autograd.grad() accumulates into no .grad: no post-accumulate hooks
+            for hook in list(leaf._post_hooks or ()):
+                hook(leaf)
 
 
 _add = float_errors_ignored(lambda a, b: a + b)  # inf + -inf is nan without a NumPy warning, as in PyTorch
@@ -137,18 +144,17 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     for g in root_grads:
         sink.owned.add(id(g._data))
     deps = _graph_dependencies(roots)
-    post = None  # autograd.grad() accumulates into no .grad: no post-accumulate hooks fire
-    if _tensor.post_hooks_registered and capture is None:
-        post = _post_hook_counts(roots, deps)
+    hooked = _leaf_hook_counts(roots, deps) if _tensor.leaf_hooks_registered else None
     call = _call_backward if not anomaly_mode.state.enabled else _checked_backward
     buffers = {}
     ready = []
     for root, g in zip(roots, root_grads):
         node = root._node
         if node is None:
-            sink.leaf(root, g)
-            if post is not None:
-                _leaf_done(post, root, True)
+            if hooked is not None:
+                _leaf_edge(hooked, root, g, sink)
+            else:
+                sink.leaf(root, g)
             continue
         buf = buffers.get(node)
         if buf is None:
@@ -190,11 +196,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     deps[nxt] -= 1
                     if deps[nxt] == 0:
                         ready.append(nxt)
-                else:
-                    if g is not None:
-                        sink.leaf(edge, g)
-                    if post is not None:
-                        _leaf_done(post, edge, g is not None)
+                elif hooked is not None:
+                    _leaf_edge(hooked, edge, g, sink)
+                elif g is not None:
+                    sink.leaf(edge, g)
         while queued:  # a callback may queue another: it runs in this pass too
             queued.pop(0)()
     finally:

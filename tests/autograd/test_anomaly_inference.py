@@ -273,3 +273,15 @@ def test_top_level_is_inference_and_vmap():
         x = lucid.ones(2)
     assert lucid.is_inference(x) and not lucid.is_inference(lucid.ones(2))
     assert lucid.vmap is lucid.func.vmap
+
+
+@pytest.mark.parametrize("lib", ["lucid", "torch"])
+def test_leaf_hook_sees_the_summed_gradient_once(lib):
+    m = lucid if lib == "lucid" else torch
+    w = m.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    w.register_hook(lambda g: calls.append(g.tolist()) or g.clamp(max=6.0))  # clamps the total, not the parts
+    (w * 3 + w * w).sum().backward()
+    assert calls == [[5.0, 7.0]] and w.grad.tolist() == [5.0, 6.0]
+    (g,) = m.autograd.grad((w * 3 + w * w).sum(), w)
+    assert calls == [[5.0, 7.0], [5.0, 7.0]] and g.tolist() == [5.0, 6.0]
