@@ -16,6 +16,7 @@ from . import (  # noqa: E402  (need Tensor)
     distributed,
     dtypes,
     fft,
+    func,
     linalg,
     nn,
     optim,
@@ -62,7 +63,7 @@ from .amp.autocast import (  # PyTorch's deprecated per-device switches
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd import functional as _autograd_functional  # noqa: F401  (built from ops: imported here)
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
-from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
+from .autograd.grad_mode import inference_mode, is_inference, is_inference_mode_enabled
 from .dtypes import (
     DType,
     bfloat16,
@@ -80,6 +81,7 @@ from .dtypes import (
     set_default_dtype,
     uint8,
 )
+from .func import vmap
 from .ops import *  # noqa: F401,F403
 from .ops.arithmetic import unbroadcast
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state

@@ -58,13 +58,15 @@ _inference = _InferenceState()
 _inference_threads = 0  # how many threads are inside inference mode: the one global the hot path reads
 
 
-post_hooks_registered = 0  # post-accumulate-grad hooks alive: backward looks for them only when there are some
+leaf_hooks_registered = 0  # hooks on leaves (grad and post-accumulate) alive: backward looks for them only then
+inference_tensors_made = False  # whether inference_mode was ever entered: autograd checks for inference tensors then
 
 
 def set_inference_mode(on: bool) -> bool:
     """Mark tensors created from now on in this thread as inference tensors (``lucid.inference_mode``
     calls it); returns the previous setting."""
-    global _inference_threads
+    global _inference_threads, inference_tensors_made
+    inference_tensors_made = inference_tensors_made or bool(on)
     prev, _inference.on = _inference.on, bool(on)
     _inference_threads += int(bool(on)) - int(prev)
     return prev
@@ -326,14 +328,16 @@ class Tensor:
         replaces the gradient. Returns a handle whose ``remove()`` unregisters the hook."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
-        if self._node is None:
+        global leaf_hooks_registered
+        if self._node is None:  # a leaf: backward sums all its gradient contributions, then calls the hook once
             if self._hooks is None:
                 self._hooks = []
-            chain = self._hooks
-        else:
-            if self._node._out_hooks is None:
-                self._node._out_hooks = {}
-            chain = self._node._out_hooks.setdefault(self._out_idx, [])
+            self._hooks.append(hook)
+            leaf_hooks_registered += 1
+            return _LeafHookHandle(self._hooks, hook)
+        if self._node._out_hooks is None:
+            self._node._out_hooks = {}
+        chain = self._node._out_hooks.setdefault(self._out_idx, [])
         chain.append(hook)
         return _HookHandle(chain, hook)
 
@@ -344,12 +348,12 @@ class Tensor:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
-        global post_hooks_registered
+        global leaf_hooks_registered
         if self._post_hooks is None:
             self._post_hooks = []
         self._post_hooks.append(hook)
-        post_hooks_registered += 1
-        return _PostHookHandle(self._post_hooks, hook)
+        leaf_hooks_registered += 1
+        return _LeafHookHandle(self._post_hooks, hook)
 
     def is_inference(self) -> bool:
         """Whether this tensor was created under ``lucid.inference_mode()`` (it cannot join autograd later)."""
@@ -532,14 +536,14 @@ class _HookHandle:
             self._chain.remove(self._hook)
 
 
-class _PostHookHandle(_HookHandle):
-    """``register_post_accumulate_grad_hook``'s handle: removing also updates ``post_hooks_registered``."""
+class _LeafHookHandle(_HookHandle):
+    """The handle of a hook on a leaf: removing it also updates ``leaf_hooks_registered``."""
 
     def remove(self) -> None:
-        global post_hooks_registered
+        global leaf_hooks_registered
         if self._hook in self._chain:
             self._chain.remove(self._hook)
-            post_hooks_registered -= 1
+            leaf_hooks_registered -= 1
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -29,7 +29,9 @@ _inference: _InferenceState
 
 _inference_threads: int
 
-post_hooks_registered: int
+leaf_hooks_registered: int
+
+inference_tensors_made: bool
 
 
 def set_inference_mode(on: bool) -> bool:
@@ -1569,8 +1571,8 @@ class _HookHandle:
     def remove(self) -> None: ...
 
 
-class _PostHookHandle:
-    """``register_post_accumulate_grad_hook``'s handle: removing also updates ``post_hooks_registered``."""
+class _LeafHookHandle:
+    """The handle of a hook on a leaf: removing it also updates ``leaf_hooks_registered``."""
     def remove(self) -> None: ...
 
 

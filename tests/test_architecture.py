@@ -28,7 +28,7 @@ LAYERS = [
     ("distributed", ["lucid.distributed"]),
     ("nn", ["lucid.nn"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
-                            "lucid.distributed.optim"]),
+                            "lucid.distributed.optim", "lucid.func"]),
     ("datasets", ["lucid.datasets"]),
     ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid._functional_aliases", "lucid.torch_compat",
                       "lucid.testing", "lucid._settings", "lucid._control_flow"]),

@@ -11,8 +11,9 @@ __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_ano
 
 
 class _State:
-    enabled = False
-    check_nan = True
+    def __init__(self):  # instance attributes: the check every recorded op makes is the cheapest lookup
+        self.enabled = False
+        self.check_nan = True
 
 
 state = _State()
@@ -50,17 +51,18 @@ class detect_anomaly:
         return False
 
     def __call__(self, func):
+        mode, check_nan = self.mode, self.check_nan
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self._copy():
+            prev = (state.enabled, state.check_nan)
+            state.enabled, state.check_nan = mode, check_nan
+            try:
                 return func(*args, **kwargs)
+            finally:
+                state.enabled, state.check_nan = prev
 
         return wrapper
-
-    def _copy(self):
-        new = object.__new__(detect_anomaly)
-        new.mode, new.check_nan = self.mode, self.check_nan
-        return new
 
 
 class set_detect_anomaly(detect_anomaly):

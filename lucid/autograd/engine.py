@@ -3,7 +3,7 @@ order (no recursion limit), summing the gradients that reach each node before ru
 
 from __future__ import annotations
 
-import threading
+import sys
 
 from .. import _tensor
 from .._backend.numpy_backend import float_errors_ignored
@@ -13,22 +13,20 @@ from . import anomaly_mode, grad_mode
 __all__ = ["run_backward", "queue_callback"]
 
 
-class _Callbacks(threading.local):
-    queue: list = None  # the callbacks queued for the backward pass running in this thread (None: none runs)
-
-
-_callbacks = _Callbacks()
-
-
 def queue_callback(callback) -> None:
     """Run ``callback()`` once the backward pass that is running now has finished (call it from a hook
     during backward; distributed data parallel waits for its gradient reductions there)."""
-    queue = _callbacks.queue
-    if queue is None:
-        raise RuntimeError("queue_callback can only be called during the backward pass (from a hook)")
     if not callable(callback):
         raise TypeError(f"callback must be callable, got {type(callback).__name__}")
-    queue.append(callback)
+    # The innermost run_backward frame of this thread owns the queue: found by walking up the stack, so
+    # that a backward pass pays nothing for callbacks beyond one empty list.
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is run_backward.__code__:
+            frame.f_locals["queued"].append(callback)
+            return
+        frame = frame.f_back
+    raise RuntimeError("queue_callback can only be called during the backward pass (from a hook)")
 
 
 def _graph_dependencies(roots):
@@ -47,30 +45,37 @@ def _graph_dependencies(roots):
     return deps
 
 
-def _post_hook_counts(roots, deps):
-    """For every leaf with post-accumulate-grad hooks: ``[edges into it, the leaf, whether a gradient
-    arrived]`` (a root that is such a leaf counts as one edge). ``deps`` names the reachable nodes."""
-    post = {}
+def _leaf_hook_counts(roots, deps):
+    """For every leaf with hooks (gradient or post-accumulate): ``[edges into it, the leaf, the sum of the
+    gradients arrived so far]`` (a root that is such a leaf counts as one edge); None if there is none.
+    ``deps`` names the reachable nodes."""
+    counts = {}
     for root in roots:
-        if root._node is None and root._post_hooks:
-            post.setdefault(id(root), [0, root, False])[0] += 1
+        if root._node is None and (root._hooks or root._post_hooks):
+            counts.setdefault(id(root), [0, root, None])[0] += 1
     for node in {*deps, *(r._node for r in roots if r._node is not None)}:
         for edge in node._edges:
-            if edge is not None and type(edge) is not tuple and edge._post_hooks:
-                post.setdefault(id(edge), [0, edge, False])[0] += 1
-    return post
+            if edge is not None and type(edge) is not tuple and (edge._hooks or edge._post_hooks):
+                counts.setdefault(id(edge), [0, edge, None])[0] += 1
+    return counts or None
 
 
-def _leaf_done(post, leaf, got_grad) -> None:
-    """One edge into ``leaf`` delivered (a gradient or nothing): after the last, run its post hooks."""
-    entry = post.get(id(leaf))
+def _leaf_edge(counts, leaf, g, sink) -> None:
+    """One edge into ``leaf`` delivered ``g`` (or nothing). A leaf with hooks gets its gradient once, summed
+    over all its edges, as in PyTorch: its hooks see the total; then its post-accumulate hooks run."""
+    entry = counts.get(id(leaf))
     if entry is None:
+        if g is not None:
+            sink.leaf(leaf, g)
         return
+    if g is not None:
+        entry[2] = g if entry[2] is None else entry[2] + g
     entry[0] -= 1
-    entry[2] = entry[2] or got_grad
-    if entry[0] == 0 and entry[2]:
-        for hook in list(leaf._post_hooks):
-            hook(leaf)
+    if entry[0] == 0 and entry[2] is not None:
+        sink.leaf(leaf, entry[2])
+        if sink.capture is None:  # autograd.grad() accumulates into no .grad: no post-accumulate hooks
+            for hook in list(leaf._post_hooks or ()):
+                hook(leaf)
 
 
 _add = float_errors_ignored(lambda a, b: a + b)  # inf + -inf is nan without a NumPy warning, as in PyTorch
@@ -134,22 +139,22 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     With ``capture`` (a dict keyed by ``id(leaf)`` or ``(node, index)``) the gradients
     reaching those places are collected there instead of accumulated into ``.grad``.
     """
+    queued = []  # queue_callback's callbacks (a backward run inside a hook has its own)
     sink = _Sink(create_graph, capture)
     for g in root_grads:
         sink.owned.add(id(g._data))
     deps = _graph_dependencies(roots)
-    post = None  # autograd.grad() accumulates into no .grad: no post-accumulate hooks fire
-    if _tensor.post_hooks_registered and capture is None:
-        post = _post_hook_counts(roots, deps)
+    hooked = _leaf_hook_counts(roots, deps) if _tensor.leaf_hooks_registered else None
     call = _call_backward if not anomaly_mode.state.enabled else _checked_backward
     buffers = {}
     ready = []
     for root, g in zip(roots, root_grads):
         node = root._node
         if node is None:
-            sink.leaf(root, g)
-            if post is not None:
-                _leaf_done(post, root, True)
+            if hooked is not None:
+                _leaf_edge(hooked, root, g, sink)
+            else:
+                sink.leaf(root, g)
             continue
         buf = buffers.get(node)
         if buf is None:
@@ -161,8 +166,6 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
-    callbacks = _callbacks
-    outer, callbacks.queue = callbacks.queue, []  # a backward run inside a hook has its own queue
     try:
         while ready:
             node = ready.pop()
@@ -193,17 +196,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     deps[nxt] -= 1
                     if deps[nxt] == 0:
                         ready.append(nxt)
-                else:
-                    if g is not None:
-                        sink.leaf(edge, g)
-                    if post is not None:
-                        _leaf_done(post, edge, g is not None)
-        queued = callbacks.queue
+                elif hooked is not None:
+                    _leaf_edge(hooked, edge, g, sink)
+                elif g is not None:
+                    sink.leaf(edge, g)
         while queued:  # a callback may queue another: it runs in this pass too
             queued.pop(0)()
     finally:
         grad_mode.state.enabled = prev_mode
-        callbacks.queue = outer
 
 
 def _call_backward(node, grads):

@@ -30,6 +30,7 @@ import functools
 import inspect
 import traceback
 
+from .. import _tensor
 from .._backend import registry
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
@@ -46,6 +47,54 @@ FLOAT32 = "float32"  # lower-precision inputs are cast up to float32 (softmax, n
 # op's result when it ran the op itself, else None. Empty otherwise, so an op pays one global read.
 # Read it freely; change it only through register_interceptor.
 interceptors: tuple = ()
+
+
+# (pack_hook, unpack_hook) pairs of lucid.autograd.graph.saved_tensors_hooks, innermost last. Empty (the usual
+# case) costs a recorded op that saves tensors one global read. Change it only through the functions below.
+saved_tensors_hooks: tuple = ()
+
+
+def push_saved_tensors_hooks(pack_hook, unpack_hook) -> None:
+    """From now on, pass every tensor saved for backward through ``pack_hook`` and keep what it returns;
+    backward gets ``unpack_hook(packed)`` back (``lucid.autograd.graph.saved_tensors_hooks``)."""
+    global saved_tensors_hooks
+    if not (callable(pack_hook) and callable(unpack_hook)):
+        raise TypeError("saved_tensors_hooks needs two callables: pack_hook and unpack_hook")
+    saved_tensors_hooks = (*saved_tensors_hooks, (pack_hook, unpack_hook))
+
+
+def pop_saved_tensors_hooks() -> None:
+    """Undo the last :func:`push_saved_tensors_hooks`."""
+    global saved_tensors_hooks
+    saved_tensors_hooks = saved_tensors_hooks[:-1]
+
+
+def _pack(node, entry):
+    """A ``_saved`` entry passed through the innermost pack hook (Python values stay as they are)."""
+    kind, obj, counter, version = entry
+    if kind == 3:
+        return entry
+    if kind == 0:
+        tensor = obj
+    elif kind == 1:
+        array, index = obj
+        tensor = Tensor._make(array, node.device, node._out_meta[index][2], node, index, counter)
+    else:
+        tensor = Tensor._make(obj, node.device)
+    return 4, _call_pack(tensor), counter, version
+
+
+def _call_pack(tensor):
+    """``(pack(tensor), unpack)`` with the innermost hooks, which are off while ``pack`` runs (ops it calls
+    save nothing through it again)."""
+    global saved_tensors_hooks
+    hooks = saved_tensors_hooks
+    pack, unpack = hooks[-1]
+    saved_tensors_hooks = ()
+    try:
+        return pack(tensor), unpack
+    finally:
+        saved_tensors_hooks = hooks
 
 
 class InterceptorHandle:
@@ -184,6 +233,9 @@ class Function:
                 out.append(Tensor._make(array, self.device, self._out_meta[index][2], self, index, counter))
             elif kind == 2:  # a constant array
                 out.append(Tensor._make(obj, self.device))
+            elif kind == 4:  # packed by a saved_tensors_hooks pack hook
+                packed, unpack = obj
+                out.append(unpack(packed))
             else:  # a Python value (a scalar operand)
                 out.append(obj)
         return tuple(out)
@@ -257,6 +309,8 @@ class Function:
         if to_save is not None:
             self._to_save = None
             self._saved = tuple([self._record(a, inputs, arrays, outs, wrapped) for a in to_save])
+            if saved_tensors_hooks:
+                self._saved = tuple(_pack(self, entry) for entry in self._saved)
         return wrapped[0] if single else tuple(wrapped)
 
     @staticmethod
@@ -266,7 +320,7 @@ class Function:
             return (3, array, None, None)
         for t, a in zip(inputs, arrays):
             if a is array and hasattr(t, "_version"):
-                if t._is_inference:
+                if _tensor.inference_tensors_made and t._is_inference:
                     raise RuntimeError(_INFERENCE_SAVED)
                 return (0, t, t._version, t._version[0])
         for i, a in enumerate(outs):
@@ -338,7 +392,10 @@ class FunctionCtx(Function):
                     f"it was saved at version {version} and is now at version {counter[0]}. Use an "
                     f"out-of-place operation or clone() the tensor before changing it."
                 )
-            if index is not None:  # an output: rebuilt pointing at this node (no reference cycle)
+            if index == -1:  # packed by a saved_tensors_hooks pack hook
+                packed, unpack = t
+                t = unpack(packed)
+            elif index is not None:  # an output: rebuilt pointing at this node (no reference cycle)
                 array, device = t
                 t = Tensor._make(array, device, True, self, index, counter)
             out.append(t)
@@ -448,6 +505,8 @@ def _apply_torch_style(cls, *args, **kwargs):
     to_save, ctx._to_save = ctx._to_save, None
     if to_save:
         ctx._saved = tuple(_save(t, outs, results) for t in to_save)
+        if saved_tensors_hooks:
+            ctx._saved = tuple(_pack_ctx(ctx, entry) for entry in ctx._saved)
     return results[0] if single else tuple(results)
 
 
@@ -461,6 +520,17 @@ def _save(t, outs, results):
     if t._is_inference:
         raise RuntimeError(_INFERENCE_SAVED)
     return t, None, t._version, t._version[0]
+
+
+def _pack_ctx(ctx, entry):
+    """A FunctionCtx ``_saved`` entry passed through the innermost pack hook (index -1 marks it packed)."""
+    t, index, counter, version = entry
+    if t is None:
+        return entry
+    if index is not None:
+        array, device = t
+        t = Tensor._make(array, device, True, ctx, index, counter)
+    return _call_pack(t), -1, counter, version
 
 
 class _DelayedError(Function):

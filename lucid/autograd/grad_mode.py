@@ -9,7 +9,7 @@ import threading
 from .._tensor import is_inference_mode_enabled, set_inference_mode
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
-           "is_inference_mode_enabled"]
+           "is_inference_mode_enabled", "is_inference", "set_multithreading_enabled", "is_multithreading_enabled"]
 
 
 class _State(threading.local):
@@ -113,3 +113,27 @@ class inference_mode:
                 return func(*args, **kwargs)
 
         return wrapper
+
+
+def is_inference(input) -> bool:
+    """Whether ``input`` was created under ``inference_mode`` (``lucid.is_inference``, as ``torch.is_inference``)."""
+    return input.is_inference()
+
+
+def is_multithreading_enabled() -> bool:
+    """False: lucid's backward runs every node in the calling thread (PyTorch may use one per device)."""
+    return False
+
+
+class set_multithreading_enabled:
+    """Accepted for PyTorch compatibility (context manager or call); lucid's backward is single-threaded
+    either way, so it changes nothing."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

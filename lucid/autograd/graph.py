@@ -5,8 +5,41 @@ from __future__ import annotations
 
 from .engine import queue_callback
 from .function import Function as Node  # every grad_fn is a Function instance
+from .function import pop_saved_tensors_hooks, push_saved_tensors_hooks
 
-__all__ = ["Node", "queue_callback", "register_multi_grad_hook"]
+__all__ = ["Node", "queue_callback", "register_multi_grad_hook", "saved_tensors_hooks", "save_on_cpu"]
+
+
+class saved_tensors_hooks:
+    """Inside it, every tensor an op saves for backward goes through ``pack_hook(tensor)`` and backward
+    gets ``unpack_hook(packed)`` back (to compress, offload or log saved activations). The hooks are
+    global, not per thread (PyTorch keeps them per thread)."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        push_saved_tensors_hooks(self.pack_hook, self.unpack_hook)
+        return self
+
+    def __exit__(self, *exc):
+        pop_saved_tensors_hooks()
+        return False
+
+
+class save_on_cpu(saved_tensors_hooks):
+    """Keep the tensors saved for backward in host memory, and move each back to its device when backward
+    needs it (GPU memory for activations traded for copies). ``pin_memory`` is accepted."""
+
+    def __init__(self, pin_memory: bool = False, device_type: str = "cuda"):
+        def pack(t):
+            return t.device, t.detach().to("cpu")
+
+        def unpack(packed):
+            device, t = packed
+            return t.to(device)
+
+        super().__init__(pack, unpack)
 
 
 class _MultiHandle:

@@ -1,23 +1,24 @@
 """Activation checkpointing (``torch.utils.checkpoint``): keep a segment's inputs instead of its
 intermediate results, and run the segment again during backward to get them back.
 
-The forward runs once with grad enabled only to learn which outputs depend on something that
-requires grad; its graph is dropped at once, so one segment's intermediates live at a time. At
-backward the segment is recomputed with the random generators of the devices involved put back
-in their forward state (dropout draws the same mask), and a backward through the recomputed graph
-accumulates the gradients of the parameters the segment used into their ``.grad`` and returns the
-inputs' gradients. Both ``use_reentrant`` settings take this path; as with PyTorch's reentrant
-variant, the parameters' gradients reach ``.grad`` (``backward()``), not ``autograd.grad(..., params)``.
+The forward runs once with grad enabled on detached inputs, to learn which outputs need gradients
+and which leaves (the parameters the segment uses) it reaches; its graph is dropped at once, so one
+segment's intermediates live at a time. The segment becomes one node whose inputs are its tensor
+arguments and those parameters. At backward it is recomputed with the random generators of the
+devices involved put back in their forward state (dropout draws the same mask), and the gradients of
+the recomputed graph go to that node's inputs: ``backward()``, ``autograd.grad(loss, params)``,
+gradient hooks and post-accumulate hooks see them as without checkpointing. Both ``use_reentrant``
+settings take this path. A non-leaf tensor the segment captures from outside (rather than taking it
+as an argument) gets no gradient through the segment.
 """
 
 from __future__ import annotations
 
 from .. import random as _random
 from .._tensor import Tensor
-from ..autograd.backprop import backward as _backward
+from ..autograd.backprop import grad as _grad
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
-from ..ops.creation import zeros
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
 
@@ -26,29 +27,45 @@ def _rng_devices(args) -> list:
     return list(dict.fromkeys(["cpu", *(str(a.device) for a in args if isinstance(a, Tensor))]))
 
 
+def _leaves_reached(outputs, own) -> list:
+    """The leaves requiring grad that ``outputs``' graph reaches, other than ``own`` (the segment's inputs)."""
+    skip = {id(t) for t in own}
+    found, seen = {}, set()
+    stack = [o._node for o in outputs if isinstance(o, Tensor) and o._node is not None]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for edge in node._edges:
+            if type(edge) is tuple:
+                stack.append(edge[0])
+            elif edge is not None and id(edge) not in skip:
+                found[id(edge)] = edge
+    return list(found.values())
+
+
 class _Checkpoint(Function):
-    """The node standing for a whole checkpointed segment: ``apply(anchor, run, *args)``, where ``anchor``
-    is a 0-d tensor requiring grad that makes the node be recorded even when only parameters need grads."""
+    """The node standing for a whole checkpointed segment: ``apply(run, outputs, n, *args, *params)``
+    returns the forward's ``outputs`` (already computed); backward recomputes them and differentiates."""
 
     @staticmethod
-    def forward(ctx, anchor, run, *args):
-        ctx.run, ctx.args = run, args
-        ctx.rng = {d: _random.get_rng_state(d) for d in _rng_devices(args)} if run.preserve_rng_state else None
-        with enable_grad():
-            out = run(*args)
-        single = not isinstance(out, tuple)
-        outs = (out,) if single else out
-        detached = tuple(o.detach() if isinstance(o, Tensor) else o for o in outs)
-        ctx.mark_non_differentiable(*(d for d, o in zip(detached, outs)
+    def forward(ctx, run, outputs, n, *tensors):
+        ctx.run, ctx.args, ctx.params = run, tensors[:n], tensors[n:]
+        detached = tuple(o.detach() if isinstance(o, Tensor) else o for o in outputs)
+        ctx.mark_non_differentiable(*(d for d, o in zip(detached, outputs)
                                       if isinstance(o, Tensor) and not o.requires_grad))
-        return detached[0] if single else detached
+        return detached
 
     @staticmethod
     def backward(ctx, *grads):
-        inputs = tuple(a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a for a in ctx.args)
-        current = {d: _random.get_rng_state(d) for d in ctx.rng} if ctx.rng else {}
+        if is_grad_enabled():  # create_graph: the recomputation stays connected to the real inputs
+            inputs = tuple(a.view_as(a) if isinstance(a, Tensor) and a.requires_grad else a for a in ctx.args)
+        else:
+            inputs = _detached(ctx.args)
+        current = {d: _random.get_rng_state(d) for d in ctx.run.rng} if ctx.run.rng else {}
         try:
-            for d, state in (ctx.rng or {}).items():
+            for d, state in (ctx.run.rng or {}).items():
                 _random.set_rng_state(state, d)
             with enable_grad():
                 out = ctx.run(*inputs)
@@ -56,18 +73,26 @@ class _Checkpoint(Function):
             for d, state in current.items():
                 _random.set_rng_state(state, d)
         outs = out if isinstance(out, tuple) else (out,)
-        pairs = [(o, g) for o, g in zip(outs, grads)
-                 if isinstance(o, Tensor) and o.requires_grad and g is not None]
-        if pairs:
-            _backward([o for o, _ in pairs], [g for _, g in pairs])
-        return (None, None, *(x.grad if isinstance(x, Tensor) and x.requires_grad else None for x in inputs))
+        pairs = [(o, g) for o, g in zip(outs, grads) if isinstance(o, Tensor) and o.requires_grad and g is not None]
+        targets = [x for x in (*inputs, *ctx.params) if isinstance(x, Tensor) and x.requires_grad]
+        found = dict.fromkeys(map(id, targets))
+        if pairs and targets:
+            result = _grad([o for o, _ in pairs], targets, [g for _, g in pairs], create_graph=is_grad_enabled(),
+                           allow_unused=True)
+            found.update(zip(map(id, targets), result))
+        return (None, None, None, *(found.get(id(x)) if isinstance(x, Tensor) else None
+                                    for x in (*inputs, *ctx.params)))
+
+
+def _detached(args) -> tuple:
+    return tuple(a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a for a in args)
 
 
 class _Run:
     """The segment with its keyword arguments bound (``apply`` passes positional arguments only)."""
 
-    def __init__(self, function, kwargs, preserve_rng_state):
-        self.function, self.kwargs, self.preserve_rng_state = function, kwargs, preserve_rng_state
+    def __init__(self, function, kwargs, rng):
+        self.function, self.kwargs, self.rng = function, kwargs, rng  # rng: {device: state} or None
 
     def __call__(self, *args):
         return self.function(*args, **self.kwargs)
@@ -80,12 +105,18 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=No
     ``context_fn``, ``determinism_check`` and ``debug`` are accepted for PyTorch compatibility."""
     if not callable(function):
         raise TypeError(f"checkpoint expects a callable, got {type(function).__name__}")
-    run = _Run(function, kwargs, preserve_rng_state)
     if not is_grad_enabled():
-        return run(*args)
-    device = next((a.device for a in args if isinstance(a, Tensor)), "cpu")
-    anchor = zeros((), device=device).requires_grad_()
-    return _Checkpoint.apply(anchor, run, *args)
+        return function(*args, **kwargs)
+    rng = {d: _random.get_rng_state(d) for d in _rng_devices(args)} if preserve_rng_state else None
+    run = _Run(function, kwargs, rng)
+    inputs = _detached(args)
+    with enable_grad():
+        out = run(*inputs)
+    single = not isinstance(out, tuple)
+    outs = (out,) if single else out
+    params = _leaves_reached(outs, [x for x in inputs if isinstance(x, Tensor)])
+    result = _Checkpoint.apply(run, outs, len(args), *args, *params)
+    return result[0] if single else result
 
 
 def checkpoint_sequential(functions, segments: int, input, use_reentrant: bool | None = None, **kwargs):

@@ -202,3 +202,86 @@ def test_register_multi_grad_hook(device):
     assert len(got) == 1
     with pytest.raises(ValueError, match="mode"):
         register_multi_grad_hook((a,), print, mode="some")
+
+
+def test_legacy_and_compatibility_names():
+    x = lucid.ones(1)
+    assert lucid.autograd.Variable is lucid.Tensor and isinstance(x, lucid.autograd.Variable)
+    assert lucid.autograd.is_tensor_like(x) and not lucid.autograd.is_tensor_like([1.0])
+    with pytest.raises(RuntimeError, match="deprecated"):
+        lucid.autograd.variable(1.0)
+    assert not lucid.autograd.is_multithreading_enabled()
+    with lucid.autograd.set_multithreading_enabled(True):
+        assert not lucid.autograd.is_multithreading_enabled()  # single-threaded engine either way
+
+
+# ---- saved tensors hooks ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lib", ["lucid", "torch"])
+def test_saved_tensors_hooks_pack_and_unpack(lib):
+    m = lucid if lib == "lucid" else torch
+    graph = lucid.autograd.graph if lib == "lucid" else torch.autograd.graph
+    x = m.tensor([1.0, 2.0], requires_grad=True)
+    packed, unpacked = [], []
+
+    def pack(t):
+        packed.append(t.tolist())
+        return ("box", t * 10)  # ops inside a pack hook do not go through it again
+
+    def unpack(box):
+        unpacked.append(box[0])
+        return box[1]  # backward sees 10x the saved values
+
+    with graph.saved_tensors_hooks(pack, unpack):
+        y = x.sin().sum()
+    assert packed == [[1.0, 2.0]]  # sin saved its input
+    y.backward()
+    assert unpacked == ["box"]
+    np.testing.assert_allclose(np.asarray(x.grad.tolist()), np.cos([10.0, 20.0]), rtol=1e-6)
+
+
+def test_saved_tensors_hooks_reach_custom_functions_and_save_on_cpu(device):
+    class Square(lucid.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            out = a * a
+            ctx.save_for_backward(a, out)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            a, out = ctx.saved_tensors
+            return 2 * g * a
+
+    x = lucid.tensor([1.0, 3.0], device=device, requires_grad=True)
+    seen = []
+    with lucid.autograd.graph.saved_tensors_hooks(lambda t: seen.append(t) or t, lambda t: t):
+        Square.apply(x).sum().backward()
+    assert len(seen) == 2 and seen[0] is x and seen[1].grad_fn.name() == "SquareBackward"
+    np.testing.assert_allclose(x.grad.numpy(force=True), [2.0, 6.0])
+    x.grad = None
+    with lucid.autograd.graph.save_on_cpu():
+        loss = (x.exp() * x).sum()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(force=True), np.exp([1.0, 3.0]) * np.array([2.0, 4.0]), rtol=1e-6)
+    with pytest.raises(TypeError, match="two callables"):
+        with lucid.autograd.graph.saved_tensors_hooks(print, None):
+            pass
+
+
+def test_top_level_is_inference_and_vmap():
+    with lucid.inference_mode():
+        x = lucid.ones(2)
+    assert lucid.is_inference(x) and not lucid.is_inference(lucid.ones(2))
+    assert lucid.vmap is lucid.func.vmap
+
+
+@pytest.mark.parametrize("lib", ["lucid", "torch"])
+def test_leaf_hook_sees_the_summed_gradient_once(lib):
+    m = lucid if lib == "lucid" else torch
+    w = m.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    w.register_hook(lambda g: calls.append(g.tolist()) or g.clamp(max=6.0))  # clamps the total, not the parts
+    (w * 3 + w * w).sum().backward()
+    assert calls == [[5.0, 7.0]] and w.grad.tolist() == [5.0, 6.0]
+    (g,) = m.autograd.grad((w * 3 + w * w).sum(), w)
+    assert calls == [[5.0, 7.0], [5.0, 7.0]] and g.tolist() == [5.0, 6.0]

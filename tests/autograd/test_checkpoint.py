@@ -58,7 +58,7 @@ def test_backward_leaves_the_random_state_where_it_was(device):
     out = checkpoint(model, x, use_reentrant=False)
     state = lucid.random.get_rng_state(str(device))
     out.sum().backward()
-    assert lucid.random.get_rng_state(str(device)) == state
+    assert lucid.equal(lucid.random.get_rng_state(str(device)), state)
 
 
 def test_parameters_only_kwargs_and_mixed_outputs(device):
@@ -88,3 +88,28 @@ def test_bad_arguments_raise(device):
         checkpoint(3, lucid.ones(1, device=device))
     with pytest.raises(ValueError, match="segments"):
         checkpoint_sequential([], 2, lucid.ones(1, device=device))
+
+
+def test_parameter_gradients_reach_autograd_grad_and_hooks(device):
+    model = _model(device)
+    x = lucid.randn(5, 4, device=device, requires_grad=True)
+    params = list(model.parameters())
+    lucid.manual_seed(1)
+    want = lucid.autograd.grad((model(x) ** 2).sum(), [x, *params])
+    posted = []
+    for p in params:
+        p.register_post_accumulate_grad_hook(lambda p: posted.append(p))
+    lucid.manual_seed(1)
+    got = lucid.autograd.grad((checkpoint(model, x, use_reentrant=False) ** 2).sum(), [x, *params])
+    _assert_same([g.numpy(force=True) for g in got], [g.numpy(force=True) for g in want])
+    assert all(p.grad is None for p in params) and not posted  # autograd.grad touches no .grad
+    lucid.manual_seed(1)
+    (checkpoint(model, x, use_reentrant=False) ** 2).sum().backward()
+    assert len(posted) == len(params)
+
+
+def test_double_backward_through_a_checkpoint(device):
+    x = lucid.tensor([0.5, 1.5], dtype=lucid.float64, device=device, requires_grad=True)
+    (g,) = lucid.autograd.grad(checkpoint(lambda a: (a ** 3).sum(), x, use_reentrant=False), x, create_graph=True)
+    (gg,) = lucid.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(force=True), [3.0, 9.0])
