@@ -38,7 +38,7 @@ add("lucid.combinations", lambda x: lucid.combinations(x, 2, with_replacement=Tr
 add("lucid.vander", lambda x: lucid.vander(x, 4), N(3))
 add("lucid.cdist", lucid.cdist, DISTINCT(2, 3, 2), N(2, 4, 2))
 add("lucid.cdist", lambda a, b: lucid.cdist(a, b, 1.5), DISTINCT(3, 2), N(4, 2), variant="p1.5")
-add("lucid.pdist", lucid.pdist, DISTINCT(4, 3))
+add("lucid.pdist", lucid.pdist, DISTINCT(4, 3), also={"F.pdist"})
 add("lucid.renorm", lambda x: lucid.renorm(x, 2, 0, 1.0), P(3, 4), also={"Tensor.renorm"})
 add("Tensor.renorm_", on_clone("renorm_", 1, 1, 1.5), P(3, 4))
 

@@ -22,6 +22,7 @@ from ...autograd import grad_mode
 from ...autograd.function import FLOAT32, Function
 from ...ops.indexing import where
 from ...ops.linalg import vector_norm
+from ...ops.products import pdist  # F.pdist is torch.pdist
 from .activation import log_softmax, logsigmoid
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
     "binary_cross_entropy_with_logits", "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "cosine_embedding_loss",
     "margin_ranking_loss", "hinge_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
     "multi_margin_loss", "multilabel_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss", "ctc_loss",
-    "pairwise_distance", "cosine_similarity",
+    "pairwise_distance", "cosine_similarity", "pdist",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
