@@ -25,8 +25,10 @@ __all__ = ["Tensor", "tensor", "Size"]
 
 
 class Size(tuple):
-    """A tensor's shape (``torch.Size``): a tuple of ints with :meth:`numel`; slicing or adding
-    gives a Size again. It prints as the plain tuple, so shapes in lucid's messages read ``(2, 3)``."""
+    """A tensor's shape (``torch.Size``): a tuple of ints with :meth:`numel`. It prints as the plain tuple,
+    so shapes in lucid's messages read ``(2, 3)``. Unlike PyTorch's, a slice or a sum of a Size is a plain
+    tuple: indexing stays at tuple speed (``x.shape[-1]`` is on every op's path), at the cost of
+    ``x.shape[1:].numel()`` (write ``math.prod(x.shape[1:])``)."""
 
     __slots__ = ()
 
@@ -37,15 +39,6 @@ class Size(tuple):
             n *= s
         return n
 
-    def __getitem__(self, key):
-        item = tuple.__getitem__(self, key)
-        return Size(item) if isinstance(key, slice) else item
-
-    def __add__(self, other):
-        return Size(tuple.__add__(self, other)) if isinstance(other, tuple) else NotImplemented
-
-    def __radd__(self, other):
-        return Size(tuple.__add__(other, self)) if isinstance(other, tuple) else NotImplemented
 
 
 class _InferenceState(threading.local):

@@ -11,14 +11,13 @@ __all__: list
 
 
 class Size:
-    """A tensor's shape (``torch.Size``): a tuple of ints with :meth:`numel`; slicing or adding
-    gives a Size again. It prints as the plain tuple, so shapes in lucid's messages read ``(2, 3)``.
+    """A tensor's shape (``torch.Size``): a tuple of ints with :meth:`numel`. It prints as the plain tuple,
+    so shapes in lucid's messages read ``(2, 3)``. Unlike PyTorch's, a slice or a sum of a Size is a plain
+    tuple: indexing stays at tuple speed (``x.shape[-1]`` is on every op's path), at the cost of
+    ``x.shape[1:].numel()`` (write ``math.prod(x.shape[1:])``).
     """
     def numel(self) -> int:
         """The number of elements of a tensor of this shape."""
-    def __getitem__(self, key): ...
-    def __add__(self, other): ...
-    def __radd__(self, other): ...
 
 
 class _InferenceState:

@@ -28,6 +28,8 @@ def conj_if_complex(t):
     """``t`` (a Tensor or a Python scalar) conjugated when complex, ``t`` itself otherwise: what backward
     formulas multiply by, so that real gradients never pay for a conjugate."""
     if isinstance(t, Tensor):
+        if t._data.dtype in t._device.real_floating:  # the common case, one set lookup
+            return t
         return Conj.apply(t) if t._device.dtypes[t._data.dtype].kind == "c" else t
     return t.conjugate() if type(t) is builtins.complex else t  # (this module's complex() hides the builtin)
 

@@ -77,6 +77,13 @@ def _marks_called(step):
         self._opt_called = True
         if self.__dict__.get("_in_step"):
             return step(self, *args, **kwargs)
+        if not (_GLOBAL_STEP_PRE_HOOKS or _GLOBAL_STEP_POST_HOOKS or self._optimizer_step_pre_hooks
+                or self._optimizer_step_post_hooks):  # the common case: no hooks, no bookkeeping
+            self._in_step = True
+            try:
+                return step(self, *args, **kwargs)
+            finally:
+                self._in_step = False
         for hook in [*_GLOBAL_STEP_PRE_HOOKS.values(), *self._optimizer_step_pre_hooks.values()]:
             result = hook(self, args, kwargs)
             if result is not None:
@@ -381,7 +388,7 @@ class Optimizer:
     def _state_shape(self, key: str, p: Tensor) -> tuple:
         """The shape of the state Tensor ``key`` of ``p``: the parameter's, unless the optimizer keeps a reduced
         one (Adafactor's row and column moments)."""
-        return p.shape
+        return p._data.shape
 
     def _update(self, xp, p, g, s: dict, group: dict) -> None:
         """One step on arrays: change ``p`` and the arrays in ``s`` in place."""
@@ -478,15 +485,16 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
-                where = f"parameter {j} of group {i}"
-                if g.shape != p.shape or g._device is not p._device:
+                if g._data.shape != p._data.shape or g._device is not p._device:
+                    where = f"parameter {j} of group {i}"
                     raise ValueError(
                         f"{where}: its gradient is {g.shape} on {g._device}, but the parameter is {p.shape} on "
                         f"{p._device}; a gradient must match its parameter. Nothing was updated"
                     )
                 for key, value in self.state.get(p, {}).items():
-                    if isinstance(value, Tensor) and (value.shape != self._state_shape(key, p)
+                    if isinstance(value, Tensor) and (value._data.shape != self._state_shape(key, p)
                                                       or value._device is not p._device):
+                        where = f"parameter {j} of group {i}"
                         raise ValueError(
                             f"{where}: its state {key!r} is {value.shape} on {value._device}, but the parameter is "
                             f"{p.shape} on {p._device}; load a state dict saved for this model. Nothing was updated"
