@@ -85,3 +85,14 @@ def test_program_runs_on_lucid_as_on_torch(program, under_torch):
 
 def test_there_are_programs():
     assert len(PROGRAMS) >= 5
+
+
+def test_nanogpt_idioms_train_and_generate_under_the_runner(tmp_path):
+    """An unmodified nanoGPT-style script (tests/compat/smoke/nanogpt.py) trains, checkpoints, reloads and
+    samples under the runner; its batches are random, so the check is that the loss falls."""
+    script = pathlib.Path(__file__).parent / "smoke" / "nanogpt.py"
+    out = _python(["-m", "lucid.torch_compat", str(script), str(tmp_path / "ckpt.pt")])
+    losses = [float(x) for x in re.findall(r"iter \d+: loss ([\d.]+)", out)]
+    assert len(losses) == 20 and sum(losses[-5:]) < sum(losses[:5]), out
+    sample = eval(out.strip().splitlines()[-1])  # the generated token ids
+    assert len(sample) == 11 and all(0 <= t < 50 for t in sample)

@@ -67,7 +67,7 @@ for epoch in range(2):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         for p in model.parameters():
-            p.data.add_(-lr * p.grad)
+            p.data.add_(p.grad, alpha=-lr)  # as PyTorch's word_language_model example writes it
         total += loss.item()
         print(f"{loss.item():.6f}")
     print(f"{math.exp(total / (batch + 1)):.6f}")
