@@ -119,6 +119,18 @@ def _gradients(outputs, inputs, cotangents):
 
 
 # ---- grad, vjp, jvp -----------------------------------------------------------------------------------------------
+def _call_tracked(func, args, kwargs, nums, has_aux, name):
+    """``func`` called on ``args`` with the arguments ``nums`` replaced by tracked copies: ``(out, aux, flat,
+    inputs)``, ``flat[a]`` the flattened tracked argument ``a`` and ``inputs`` all their leaves, in order."""
+    tracked = list(args)
+    flat = {}
+    for a in nums:
+        tracked[a] = _map(_track, args[a])
+        flat[a] = _flatten(tracked[a])
+    out, aux = _split_aux(func(*tracked, **kwargs), has_aux, name)
+    return out, aux, flat, [leaf for a in nums for leaf in flat[a][0]]
+
+
 def grad_and_value(func, argnums=0, has_aux: bool = False):
     """A function returning ``(gradient of func's scalar output w.r.t. args[argnums], output)`` (with
     ``has_aux``: ``(gradient, (output, aux))``)."""
@@ -128,16 +140,10 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         nums = _argnums(argnums, len(args))
 
         def run(outermost):
-            tracked = list(args)
-            flat = {}
-            for a in nums:
-                tracked[a] = _map(_track, args[a])
-                flat[a] = _flatten(tracked[a])
-            out, aux = _split_aux(func(*tracked, **kwargs), has_aux, "grad")
+            out, aux, flat, inputs = _call_tracked(func, args, kwargs, nums, has_aux, "grad")
             if not isinstance(out, Tensor) or out.numel() != 1:
                 what = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
                 raise RuntimeError(f"grad(f)(*args): Expected f(*args) to return a scalar Tensor, got {what}")
-            inputs = [leaf for a in nums for leaf in flat[a][0]]
             grads = iter(_gradients([out], inputs, [out.detach() * 0 + 1]))
             per_arg = tuple(_unflatten([next(grads) for _ in flat[a][0]], flat[a][1]) for a in nums)
             g = per_arg[0] if isinstance(argnums, int) else per_arg
@@ -235,13 +241,7 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _prealloc
         nums = _argnums(argnums, len(args))
 
         def run(outermost):
-            tracked = list(args)
-            flat = {}
-            for a in nums:
-                tracked[a] = _map(_track, args[a])
-                flat[a] = _flatten(tracked[a])
-            out, aux = _split_aux(func(*tracked, **kwargs), has_aux, "jacrev")
-            inputs = [leaf for a in nums for leaf in flat[a][0]]
+            out, aux, flat, inputs = _call_tracked(func, args, kwargs, nums, has_aux, "jacrev")
 
             def jacobian_of(o):
                 rows = [[] for _ in inputs]
