@@ -14,9 +14,8 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
-
 from ..._backend.device import DeviceMismatchError
+from ..._backend.numpy_backend import float_errors_quiet
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.function import FLOAT32, Function
@@ -172,7 +171,7 @@ class CrossEntropy(Function):
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, target, weight, ignore_index, smoothing, reduction):
-        with np.errstate(all="ignore"):  # inf logits, and the mean over no counted target (0 / 0), silently
+        with float_errors_quiet():  # inf logits, and the mean over no counted target (0 / 0), silently
             return self._forward(x, target, weight, ignore_index, smoothing, reduction)
 
     def _forward(self, x, target, weight, ignore_index, smoothing, reduction):
@@ -207,7 +206,7 @@ class CrossEntropy(Function):
         return xp.sum(loss) / denominator if reduction == "mean" else xp.sum(loss)
 
     def backward(self, g):
-        with np.errstate(all="ignore"):  # inf logits, and rows scaled by 1 / 0 (nan, as PyTorch)
+        with float_errors_quiet():  # inf logits, and rows scaled by 1 / 0 (nan, as PyTorch)
             return self._backward(g)
 
     def _backward(self, g):
