@@ -49,6 +49,23 @@ def test_torch_modules_resolve_to_lucid_objects(aliased):
     assert from_dlpack is lucid.from_dlpack and to_dlpack is lucid.to_dlpack
 
 
+@pytest.mark.parametrize("name", sorted(n for n, target in tc.ALIASES.items() if target is not None))
+def test_every_alias_imports_its_lucid_module(aliased, name):
+    """Each entry of the table names a module lucid has (a typo or a module that moved fails here)."""
+    module = __import__(name, fromlist=["_"])
+    assert module._lucid_module.__name__ == tc.ALIASES[name]
+
+
+def test_distributed_paths_resolve(aliased):
+    from torch.distributed.optim import ZeroRedundancyOptimizer
+    from torch.nn.parallel import DistributedDataParallel
+    from torch.utils.data.distributed import DistributedSampler
+
+    assert DistributedDataParallel is lucid.nn.parallel.DistributedDataParallel
+    assert DistributedSampler is lucid.data.DistributedSampler
+    assert ZeroRedundancyOptimizer.__module__ == "lucid.distributed.optim"
+
+
 def test_missing_names_and_modules_say_lucid_lacks_them(aliased):
     import torch
 
