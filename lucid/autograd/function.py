@@ -134,6 +134,16 @@ _FREED = (
 )
 
 
+def _check_version(who: str, counter, version) -> None:
+    """Raise when a saved tensor (its version ``counter``) was changed in place after it was saved at ``version``."""
+    if counter is not None and counter[0] != version:
+        raise RuntimeError(
+            f"one of the tensors needed by {who} was modified by an in-place operation: it was saved at version "
+            f"{version} and is now at version {counter[0]}. Use an out-of-place operation (x = x + y instead of "
+            f"x += y) or clone() the tensor before changing it."
+        )
+
+
 _INFERENCE_SAVED = (
     "Inference tensors cannot be saved for backward. To work around you can make a clone to get a normal "
     "tensor and use it in autograd (the tensor was created under lucid.inference_mode())."
@@ -219,13 +229,7 @@ class Function:
             return ()
         out = []
         for kind, obj, counter, version in saved:
-            if counter is not None and counter[0] != version:
-                raise RuntimeError(
-                    f"one of the tensors needed by {type(self).__name__}'s backward was modified by an "
-                    f"in-place operation: it was saved at version {version} and is now at version "
-                    f"{counter[0]}. Use an out-of-place operation (x = x + y instead of x += y) or "
-                    f"clone() the tensor before changing it."
-                )
+            _check_version(f"{type(self).__name__}'s backward", counter, version)
             if kind == 0:  # an input Tensor, as it is
                 out.append(obj)
             elif kind == 1:  # an output: rebuilt pointing at this node (no reference cycle)
@@ -386,12 +390,7 @@ class FunctionCtx(Function):
             return tuple(self._to_save or ())
         out = []
         for t, index, counter, version in saved:
-            if counter is not None and counter[0] != version:
-                raise RuntimeError(
-                    f"one of the tensors needed by {self.name()} was modified by an in-place operation: "
-                    f"it was saved at version {version} and is now at version {counter[0]}. Use an "
-                    f"out-of-place operation or clone() the tensor before changing it."
-                )
+            _check_version(self.name(), counter, version)
             if index == -1:  # packed by a saved_tensors_hooks pack hook
                 packed, unpack = t
                 t = unpack(packed)
