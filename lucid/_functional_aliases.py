@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ._tensor import Tensor, register_methods
 from .nn import functional as F
+from .nn.layers.rnn import _MODES as _RNN_MODES  # one time step of each recurrent layer
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
@@ -154,32 +155,25 @@ def constant_pad_nd(input, pad, value=0):
     return F.pad(input, pad, value=value)
 
 
-# ---- single recurrent steps (torch.rnn_tanh_cell, ...): the cells' math on explicit weights -------------------
-def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One Elman step: ``tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
-    return (F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh)).tanh()
+# ---- single recurrent steps (torch.rnn_tanh_cell, ...): the RNN layers' own steps on explicit weights --------
+def _cell(mode: str, name: str, doc: str):
+    step = _RNN_MODES[mode][1]
+
+    def cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+        return step(F.linear(input, w_ih, b_ih), tuple(hx) if mode == "LSTM" else hx, w_hh, b_hh)
+
+    cell.__name__ = cell.__qualname__ = name
+    cell.__doc__ = doc
+    return cell
 
 
-def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One Elman step with ReLU: ``relu(x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
-    return (F.linear(input, w_ih, b_ih) + F.linear(hx, w_hh, b_hh)).relu()
-
-
-def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One LSTM step: ``hx = (h, c)``, gates in PyTorch's order (input, forget, cell, output); returns ``(h, c)``."""
-    h, c = hx
-    i, f, g, o = (F.linear(input, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
-
-
-def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One GRU step, gates in PyTorch's order (reset, update, new); the reset gate scales ``h W_hn^T + b_hn``."""
-    ri, zi, ni = F.linear(input, w_ih, b_ih).chunk(3, -1)
-    rh, zh, nh = F.linear(hx, w_hh, b_hh).chunk(3, -1)
-    r, z = (ri + rh).sigmoid(), (zi + zh).sigmoid()
-    n = (ni + r * nh).tanh()
-    return (1 - z) * n + z * hx
+rnn_tanh_cell = _cell("RNN_TANH", "rnn_tanh_cell", "One Elman step: ``tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)``.")
+rnn_relu_cell = _cell("RNN_RELU", "rnn_relu_cell",
+                      "One Elman step with ReLU: ``relu(x W_ih^T + b_ih + h W_hh^T + b_hh)``.")
+lstm_cell = _cell("LSTM", "lstm_cell", "One LSTM step: ``hx = (h, c)``, gates in PyTorch's order (input, forget, "
+                  "cell, output); returns ``(h, c)``.")
+gru_cell = _cell("GRU", "gru_cell", "One GRU step, gates in PyTorch's order (reset, update, new); the reset gate "
+                 "scales ``h W_hn^T + b_hn``.")
 
 
 for _fn in (kl_div, binary_cross_entropy_with_logits, cosine_embedding_loss, hinge_embedding_loss,
