@@ -91,13 +91,18 @@ class _NormBase(Module):
 
 
 class _BatchNorm(_NormBase):
+    def _momentum(self, counting: bool) -> float:
+        """The running statistics' update factor: ``momentum``, or with ``momentum=None`` the cumulative
+        average's ``1 / (batches + 1)`` (this batch included) when this forward counts a batch."""
+        if self.momentum is not None:
+            return self.momentum
+        return 1.0 / (self.num_batches_tracked.item() + 1) if counting else 0.0
+
     def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         self._check_channels(input)
         counting = self.training and self.track_running_stats
-        factor = 0.0 if self.momentum is None else self.momentum
-        if counting and self.momentum is None:  # cumulative moving average, this batch included
-            factor = 1.0 / (self.num_batches_tracked.item() + 1)
+        factor = self._momentum(counting)
         use_batch = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         y = F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,

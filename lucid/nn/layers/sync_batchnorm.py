@@ -13,6 +13,7 @@ from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...distributed.nn import functional as dist_functional
 from ...ops import cat, full, stack
+from ..functional.normalization import _update
 from ..module import Module
 from .normalization import _BatchNorm
 
@@ -53,10 +54,7 @@ class SyncBatchNorm(_BatchNorm):
             y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
         if self.track_running_stats:
             with grad_mode.no_grad():
-                factor = self.momentum if self.momentum is not None else 1.0 / (self.num_batches_tracked.item() + 1)
-                unbiased = var * n / (n - 1)
-                self.running_mean.copy_(self.running_mean * (1 - factor) + mean * factor)
-                self.running_var.copy_(self.running_var * (1 - factor) + unbiased * factor)
+                _update([(self.running_mean, mean), (self.running_var, var * n / (n - 1))], self._momentum(True))
                 self.num_batches_tracked.add_(1)
         return y
 
