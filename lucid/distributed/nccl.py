@@ -20,6 +20,9 @@ import numpy  # the pickled bytes of object collectives, on the host
 from .common import DistributedError, ReduceOp, get_node_local_rank, is_mpi_available
 
 _STORE_TIMEOUT_S = 300.0
+_NCCL_TYPES = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64", "int32": "NCCL_INT32",
+               "int64": "NCCL_INT64", "uint8": "NCCL_UINT8", "int8": "NCCL_INT8", "bool": "NCCL_UINT8",
+               "bfloat16": "NCCL_BFLOAT16"}  # array dtype -> the name of cupy.cuda.nccl's constant
 _MPI_WORLD_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # set by MPICH/Hydra and Open MPI launchers
 
 
@@ -132,11 +135,8 @@ class NcclTransport:
                                    f"(cuda:{self.device_index}); this one is on {device}")
 
     def _dtype(self, array):
-        kinds = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64",
-                 "int32": "NCCL_INT32", "int64": "NCCL_INT64", "uint8": "NCCL_UINT8", "int8": "NCCL_INT8",
-                 "bool": "NCCL_UINT8", "bfloat16": "NCCL_BFLOAT16"}
         try:
-            return getattr(self._nccl, kinds[str(array.dtype)])
+            return getattr(self._nccl, _NCCL_TYPES[str(array.dtype)])
         except (KeyError, AttributeError):
             raise DistributedError(f"backend 'nccl' cannot carry {array.dtype} tensors") from None
 
