@@ -3,10 +3,11 @@ order (no recursion limit), summing the gradients that reach each node before ru
 
 from __future__ import annotations
 
+import functools
 import sys
 
 from .. import _tensor
-from .._backend.numpy_backend import float_errors_ignored
+from .._backend.numpy_backend import float_errors_ignored, float_errors_quiet
 from .._tensor import RetainGradHook, Tensor
 from . import anomaly_mode, grad_mode
 
@@ -82,7 +83,8 @@ _add = float_errors_ignored(lambda a, b: a + b)  # inf + -inf is nan without a N
 
 
 class _Sink:
-    """Where gradients that reach leaves go: into ``.grad`` (backward) or a dict (grad())."""
+    """Where gradients that reach leaves go: into ``.grad`` (backward) or a dict (grad()). The gradients
+    that reach it are raw arrays in a first-order pass and Tensors when ``create_graph``."""
 
     def __init__(self, create_graph, capture):
         self.create_graph = create_graph
@@ -98,7 +100,7 @@ class _Sink:
         return g._make(data, g._device)
 
     def store(self, tensor, g):
-        """Accumulate ``g`` into ``tensor.grad`` (in place into the existing grad object)."""
+        """Accumulate the Tensor ``g`` into ``tensor.grad`` (in place into the existing grad object)."""
         if self.create_graph:
             tensor._grad = g if tensor._grad is None else tensor._grad + g
         elif tensor._grad is None:
@@ -109,6 +111,8 @@ class _Sink:
             old._version[0] += 1
 
     def leaf(self, tensor, g):
+        if not self.create_graph:
+            g = Tensor._make(g, tensor._device)
         for hook in tensor._hooks or ():
             new = hook(g)
             if new is not None:
@@ -120,17 +124,34 @@ class _Sink:
             self.capture[id(tensor)] = g if prev is None else prev + g
 
 
+def _as_tensors(node, grads, create_graph) -> list:
+    """``node``'s output gradients as Tensors (a first-order pass carries raw arrays)."""
+    if create_graph:
+        return grads
+    device = node.out_device or node.device
+    return [None if g is None else Tensor._make(g, device) for g in grads]
+
+
 def _run_output_hooks(node, grads, sink):
     """Hooks registered on non-leaf outputs of ``node``; ``retain_grad`` is one of them."""
+    tensors = _as_tensors(node, grads, sink.create_graph)
     for index, hooks in node._out_hooks.items():
-        g = grads[index]
+        g = tensors[index]
         if g is None:
             continue
         for hook in hooks:
             new = hook(g) if not isinstance(hook, RetainGradHook) else hook.retain(g, sink)
             if new is not None:
                 g = new
-        grads[index] = g
+        grads[index] = g if sink.create_graph else g._data
+
+
+def _capture_outputs(node, grads, capture, create_graph):
+    """``autograd.grad`` with respect to non-leaf tensors: the gradients reaching ``node``'s outputs."""
+    for i, g in enumerate(_as_tensors(node, grads, create_graph)):
+        if g is not None and (node, i) in capture:
+            prev = capture[(node, i)]
+            capture[(node, i)] = g if prev is None else prev + g
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
@@ -138,14 +159,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
 
     With ``capture`` (a dict keyed by ``id(leaf)`` or ``(node, index)``) the gradients
     reaching those places are collected there instead of accumulated into ``.grad``.
+    A first-order pass (no ``create_graph``) carries raw arrays between the nodes' ``vjp``s, under
+    one guard against NumPy's floating-point warnings; with ``create_graph`` the nodes' ``backward``
+    runs on Tensors and is recorded.
     """
     queued = []  # queue_callback's callbacks (a backward run inside a hook has its own)
     sink = _Sink(create_graph, capture)
+    if not create_graph:
+        root_grads = [g._data for g in root_grads]
     for g in root_grads:
-        sink.owned.add(id(g._data))
+        sink.owned.add(id(g) if not create_graph else id(g._data))
     deps = _graph_dependencies(roots)
     hooked = _leaf_hook_counts(roots, deps) if _tensor.leaf_hooks_registered else None
-    call = _call_backward if not anomaly_mode.state.enabled else _checked_backward
+    call = _call_vjp if not create_graph else _call_backward
+    if anomaly_mode.state.enabled:
+        call = functools.partial(_checked, call)
     buffers = {}
     ready = []
     for root, g in zip(roots, root_grads):
@@ -167,55 +195,55 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
     try:
-        while ready:
-            node = ready.pop()
-            grads = buffers.pop(node, None)  # a buffer exists only once some gradient arrived
-            if grads is None:
-                in_grads = (None,) * len(node._edges)
-            else:
-                if node._out_hooks:
-                    _run_output_hooks(node, grads, sink)
-                if capture is not None:
-                    for i, g in enumerate(grads):
-                        if g is not None and (node, i) in capture:
-                            prev = capture[(node, i)]
-                            capture[(node, i)] = g if prev is None else prev + g
-                in_grads = call(node, grads)
-                if not retain_graph:
-                    node._release()
-            for edge, g in zip(node._edges, in_grads):
-                if edge is None:
-                    continue
-                if type(edge) is tuple:
-                    nxt, i = edge
-                    if g is not None:
-                        buf = buffers.get(nxt)
-                        if buf is None:
-                            buf = buffers[nxt] = [None] * len(nxt._out_meta)
-                        buf[i] = g if buf[i] is None else buf[i] + g
-                    deps[nxt] -= 1
-                    if deps[nxt] == 0:
-                        ready.append(nxt)
-                elif hooked is not None:
-                    _leaf_edge(hooked, edge, g, sink)
-                elif g is not None:
-                    sink.leaf(edge, g)
+        with float_errors_quiet():
+            while ready:
+                node = ready.pop()
+                grads = buffers.pop(node, None)  # a buffer exists only once some gradient arrived
+                if grads is None:
+                    in_grads = (None,) * len(node._edges)
+                else:
+                    if node._out_hooks:
+                        _run_output_hooks(node, grads, sink)
+                    if capture is not None:
+                        _capture_outputs(node, grads, capture, create_graph)
+                    in_grads = call(node, grads)
+                    if not retain_graph:
+                        node._release()
+                for edge, g in zip(node._edges, in_grads):
+                    if edge is None:
+                        continue
+                    if type(edge) is tuple:
+                        nxt, i = edge
+                        if g is not None:
+                            buf = buffers.get(nxt)
+                            if buf is None:
+                                buf = buffers[nxt] = [None] * len(nxt._out_meta)
+                            buf[i] = g if buf[i] is None else buf[i] + g
+                        deps[nxt] -= 1
+                        if deps[nxt] == 0:
+                            ready.append(nxt)
+                    elif hooked is not None:
+                        _leaf_edge(hooked, edge, g, sink)
+                    elif g is not None:
+                        sink.leaf(edge, g)
         while queued:  # a callback may queue another: it runs in this pass too
             queued.pop(0)()
     finally:
         grad_mode.state.enabled = prev_mode
 
 
-def _call_backward(node, grads):
-    if len(grads) > 1 and node._fill_missing_grads:
-        device = node.device
-        for i, g in enumerate(grads):
-            if g is None:  # an output that got no gradient counts as zeros
-                shape, dtype, _ = node._out_meta[i]
-                zeros = device.xp.zeros(shape, dtype=dtype, device=device.native)
-                grads[i] = Tensor._make(zeros, device)
-    result = node.backward(*grads)
-    if not isinstance(result, tuple):
+def _zeros_for_missing(node, grads, as_arrays) -> None:
+    """An output of a multi-output node that got no gradient counts as zeros."""
+    device = node.out_device or node.device
+    for i, g in enumerate(grads):
+        if g is None:
+            shape, dtype, _ = node._out_meta[i]
+            zeros = device.xp.zeros(shape, dtype=dtype, device=device.native)
+            grads[i] = zeros if as_arrays else Tensor._make(zeros, device)
+
+
+def _checked_count(node, result) -> tuple:
+    if type(result) is not tuple:
         result = (result,)
     if len(result) != len(node._edges):
         raise RuntimeError(
@@ -224,17 +252,33 @@ def _call_backward(node, grads):
     return result
 
 
-def _checked_backward(node, grads):
-    """``_call_backward`` under anomaly mode: a failure or a NaN gradient names the node and shows
+def _call_vjp(node, grads):
+    """A first-order step: ``node.vjp`` on the gradient arrays of its outputs."""
+    if len(grads) > 1 and node._fill_missing_grads:
+        _zeros_for_missing(node, grads, True)
+    return _checked_count(node, node.vjp(*grads))
+
+
+def _call_backward(node, grads):
+    """A recorded step (``create_graph``): ``node.backward`` on Tensors."""
+    if len(grads) > 1 and node._fill_missing_grads:
+        _zeros_for_missing(node, grads, False)
+    return _checked_count(node, node.backward(*grads))
+
+
+def _checked(call, node, grads):
+    """``call(node, grads)`` under anomaly mode: a failure or a NaN gradient names the node and shows
     where its forward was called."""
     try:
-        result = _call_backward(node, grads)
+        result = call(node, grads)
     except Exception as error:
         error.add_note(f"Error detected in {node.name()}.{_where(node)}")
         raise
     if anomaly_mode.state.check_nan:
         for i, g in enumerate(result):
-            if g is not None and g.dtype.kind in "fc" and bool(g.xp.any(g.xp.isnan(g._data))):
+            data = getattr(g, "_data", g)
+            if g is not None and node.device.xp.isdtype(data.dtype, ("real floating", "complex floating")) \
+                    and bool(node.device.xp.any(node.device.xp.isnan(data))):
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.{_where(node)}")
     return result
 

@@ -150,6 +150,14 @@ _INFERENCE_SAVED = (
 )
 
 
+_PYTHON_VALUES = frozenset({bool, int, float, complex, type(None), tuple, str})  # saved as they are
+
+# ``_out_meta`` of a single-output node: the shape and dtype are needed only to fill in the missing gradients
+# of a multi-output node's outputs, so one shared tuple says whether the output is differentiable
+_ONE_DIFFERENTIABLE = ((None, None, True),)
+_ONE_CONSTANT = ((None, None, False),)
+
+
 def _forward_trace() -> str:
     """Where the op being recorded was called from (kept by anomaly mode, shown if its backward fails)."""
     return "".join(traceback.format_stack()[:-3])
@@ -222,6 +230,15 @@ class Function:
 
     @property
     def saved_tensors(self) -> tuple:
+        return self._unpack_saved(False)
+
+    @property
+    def saved_arrays(self) -> tuple:
+        """What ``saved_tensors`` gives, as raw backend arrays (Python values as they are): for ``vjp``."""
+        return self._unpack_saved(True)
+
+    def _unpack_saved(self, arrays: bool) -> tuple:
+        """The saved values, version-checked, as graph-connected Tensors or (``arrays``) raw arrays."""
         saved = self._saved
         if not saved:
             if saved is False:
@@ -229,20 +246,34 @@ class Function:
             return ()
         out = []
         for kind, obj, counter, version in saved:
-            _check_version(f"{type(self).__name__}'s backward", counter, version)
+            if counter is not None and counter[0] != version:
+                _check_version(f"{type(self).__name__}'s backward", counter, version)
             if kind == 0:  # an input Tensor, as it is
-                out.append(obj)
+                out.append(obj._data if arrays else obj)
             elif kind == 1:  # an output: rebuilt pointing at this node (no reference cycle)
                 array, index = obj
-                out.append(Tensor._make(array, self.device, self._out_meta[index][2], self, index, counter))
+                out.append(array if arrays else
+                           Tensor._make(array, self.device, self._out_meta[index][2], self, index, counter))
             elif kind == 2:  # a constant array
-                out.append(Tensor._make(obj, self.device))
+                out.append(obj if arrays else Tensor._make(obj, self.device))
             elif kind == 4:  # packed by a saved_tensors_hooks pack hook
                 packed, unpack = obj
-                out.append(unpack(packed))
+                tensor = unpack(packed)
+                out.append(tensor._data if arrays and isinstance(tensor, Tensor) else tensor)
             else:  # a Python value (a scalar operand)
                 out.append(obj)
         return tuple(out)
+
+    def vjp(self, *grads):
+        """The first-order backward on raw arrays: one gradient array (or None) per input from one array
+        (or None) per output. The engine calls it when no graph of the backward is recorded
+        (``create_graph=False``); ops override it to skip the Tensor wrapping of ``backward`` (the two must
+        agree: the gradcheck table checks it). This default runs ``backward`` on Tensors around the arrays."""
+        device = self.out_device or self.device
+        result = self.backward(*[None if g is None else Tensor._make(g, device) for g in grads])
+        if type(result) is not tuple:
+            return None if result is None else result._data
+        return tuple(None if r is None else r._data for r in result)
 
     # ---- running the op ---------------------------------------------------------------
     @classmethod
@@ -257,7 +288,6 @@ class Function:
         device = None
         record = False
         arrays = []
-        needs = []
         for t in inputs:
             if isinstance(t, Tensor):
                 if t._base is not None and t._view_stamp is not t._base._node:
@@ -270,30 +300,48 @@ class Function:
                         )
                     device = t._device
                 arrays.append(t._data)
-                need = t._requires_grad
-                needs.append(need)
-                record = record or need
+                if t._requires_grad:
+                    record = True
             else:
                 arrays.append(t)
-                needs.append(False)
         if device is None:
             raise TypeError(f"{cls.__name__} needs at least one Tensor input")
         ctx.device = device
-        if record and grad_mode.state.enabled:
-            ctx.needs_input_grad = tuple(needs)
+        if not (record and grad_mode.state.enabled):
             outs = ctx.forward(*arrays, **params)
-            return ctx._connect(inputs, arrays, outs)
+            device = ctx.out_device or device
+            if type(outs) is tuple:
+                return tuple(Tensor._make(a, device) for a in outs)
+            return Tensor._make(outs, device)
+        edges = []
+        needs = []
+        for t in inputs:
+            if isinstance(t, Tensor) and t._requires_grad:
+                edges.append(t if t._node is None else (t._node, t._out_idx))
+                needs.append(True)
+            else:
+                edges.append(None)
+                needs.append(False)
+        ctx.needs_input_grad = tuple(needs)
+        ctx._edges = tuple(edges)
         outs = ctx.forward(*arrays, **params)
-        device = ctx.out_device or device
+        if _anomaly.enabled:
+            ctx._forward_trace = _forward_trace()
         if type(outs) is tuple:
-            return tuple(Tensor._make(a, device) for a in outs)
-        return Tensor._make(outs, device)
+            return ctx._connect(inputs, arrays, outs)
+        out_device = ctx.out_device or device
+        if outs.dtype in out_device.floating:
+            ctx._out_meta = _ONE_DIFFERENTIABLE
+            out = Tensor._make(outs, out_device, True, ctx)
+        else:
+            ctx._out_meta = _ONE_CONSTANT
+            out = Tensor._make(outs, out_device)
+        if ctx._to_save is not None:
+            ctx._save(inputs, arrays, (outs,), (out,))
+        return out
 
     def _connect(self, inputs, arrays, outs):
-        """Wrap the outputs as graph-connected Tensors and record edges and saved tensors."""
-        single = type(outs) is not tuple
-        if single:
-            outs = (outs,)
+        """Wrap the outputs of a multi-output op as graph-connected Tensors and record the saved tensors."""
         device = self.out_device or self.device
         floating = device.floating
         meta = []
@@ -303,35 +351,37 @@ class Function:
             meta.append((a.shape, a.dtype, differentiable))
             wrapped.append(Tensor._make(a, device, differentiable, self if differentiable else None, i))
         self._out_meta = tuple(meta)
-        if _anomaly.enabled:
-            self._forward_trace = _forward_trace()
-        edges = []
-        for t, need in zip(inputs, self.needs_input_grad):
-            edges.append(None if not need else (t._node, t._out_idx) if t._node is not None else t)
-        self._edges = tuple(edges)
-        to_save = self._to_save
-        if to_save is not None:
-            self._to_save = None
-            self._saved = tuple([self._record(a, inputs, arrays, outs, wrapped) for a in to_save])
-            if saved_tensors_hooks:
-                self._saved = tuple(_pack(self, entry) for entry in self._saved)
-        return wrapped[0] if single else tuple(wrapped)
+        if self._to_save is not None:
+            self._save(inputs, arrays, outs, wrapped)
+        return tuple(wrapped)
 
-    @staticmethod
-    def _record(array, inputs, arrays, outs, wrapped):
-        """How one saved array is kept: as an input Tensor, as an output, or as a constant."""
-        if not hasattr(array, "shape"):
-            return (3, array, None, None)
-        for t, a in zip(inputs, arrays):
-            if a is array and hasattr(t, "_version"):
-                if _tensor.inference_tensors_made and t._is_inference:
-                    raise RuntimeError(_INFERENCE_SAVED)
-                return (0, t, t._version, t._version[0])
-        for i, a in enumerate(outs):
-            if a is array:
-                counter = wrapped[i]._version
-                return (1, (a, i), counter, counter[0])
-        return (2, array, None, None)
+    def _save(self, inputs, arrays, outs, wrapped) -> None:
+        """Keep what forward passed to ``save_for_backward``: each array as an input Tensor, as an output
+        (rebuilt at backward, no reference cycle), as a constant array, or a Python value as it is."""
+        saved = []
+        for array in self._to_save:
+            if type(array) in _PYTHON_VALUES:
+                saved.append((3, array, None, None))
+                continue
+            for t, a in zip(inputs, arrays):
+                if a is array and isinstance(t, Tensor):
+                    if _tensor.inference_tensors_made and t._is_inference:
+                        raise RuntimeError(_INFERENCE_SAVED)
+                    counter = t._version
+                    saved.append((0, t, counter, counter[0]))
+                    break
+            else:
+                for i, a in enumerate(outs):
+                    if a is array:
+                        counter = wrapped[i]._version
+                        saved.append((1, (a, i), counter, counter[0]))
+                        break
+                else:
+                    saved.append((2, array, None, None) if hasattr(array, "shape") else (3, array, None, None))
+        self._to_save = None
+        self._saved = tuple(saved)
+        if saved_tensors_hooks:
+            self._saved = tuple(_pack(self, entry) for entry in self._saved)
 
     def _release(self) -> None:
         """Free the saved tensors once backward is done (unless ``retain_graph``)."""

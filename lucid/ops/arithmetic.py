@@ -123,10 +123,6 @@ operands = _operands(False)
 _float_operands = _operands(True)
 
 
-def _shape(x):
-    return getattr(x, "shape", ())
-
-
 class IntegerDivisionError(ZeroDivisionError, RuntimeError):
     """Integer ``//`` or ``%`` by zero: a ZeroDivisionError, and a RuntimeError as PyTorch's."""
 
@@ -200,11 +196,25 @@ def _exact_pow(a, b):
     return Tensor._make(xp.where(negative & beyond_one, xp.zeros_like(powers), powers), b._device)
 
 
+def _same(x):
+    return x
+
+
+def _unbroadcast_array(device, g, shape):
+    """``unbroadcast`` for a raw gradient array (a reduction goes through the Tensor op, its dtype rules)."""
+    if g.shape == shape:
+        return g
+    return unbroadcast(Tensor._make(g, device), shape)._data
+
+
 class _Binary(Function):
     """Base of broadcasting binary ops. ``compute(xp, a, b)`` is the raw array op (also used
-    by ``fast_apply``); ``saves`` says whether backward needs the operands."""
+    by ``fast_apply``); ``saves`` says whether backward needs the operands. ``grads(g, a, b, conj)``
+    gives both gradients before unbroadcasting, written with operators only where it can be: then it
+    runs on Tensors for ``backward`` and, for real dtypes, on raw arrays for ``vjp`` (``on_arrays``)."""
 
     saves = True
+    on_arrays = False  # grads() also runs on raw real arrays (with conj the identity)
     to_float = False  # integer operands become the default float dtype first (true division)
     refuses_bool = False  # True: a bool operand raises, as in PyTorch's subtraction
     # exact(a, b): run on bool or integer operands (after promotion) to raise where PyTorch does, or to
@@ -213,21 +223,32 @@ class _Binary(Function):
 
     def forward(self, a, b):
         if self.needs_input_grad:  # only a recorded node needs shapes and operands
-            self.shapes = (_shape(a), _shape(b))
+            self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
             if self.saves:
-                self.save_for_backward(a, b)
-        return self.compute(self.xp, a, b)
+                self._to_save = (a, b)
+        return self.compute(self.device.xp, a, b)
 
     def backward(self, g):
-        ga, gb = self.grads(g)
+        ga, gb = self.grads(g, *self.saved_tensors)
         need = self.needs_input_grad
         sa, sb = self.shapes
         return (unbroadcast(ga, sa) if need[0] and ga is not None else None,
                 unbroadcast(gb, sb) if need[1] and gb is not None else None)
 
+    def vjp(self, g):
+        if not self.on_arrays or g.dtype not in self.device.real_floating:
+            return Function.vjp(self, g)
+        saved = self.saved_arrays
+        ga, gb = self.grads(g, *saved, conj=_same) if saved else self.grads(g)
+        need = self.needs_input_grad
+        sa, sb = self.shapes
+        return (_unbroadcast_array(self.device, ga, sa) if need[0] and ga is not None else None,
+                _unbroadcast_array(self.device, gb, sb) if need[1] and gb is not None else None)
+
 
 class Add(_Binary):
     saves = False
+    on_arrays = True
 
     @staticmethod
     @float_errors_ignored
@@ -240,6 +261,7 @@ class Add(_Binary):
 
 class Sub(_Binary):
     saves = False
+    on_arrays = True
     refuses_bool = True
 
     @staticmethod
@@ -252,29 +274,31 @@ class Sub(_Binary):
 
 
 class Mul(_Binary):
+    on_arrays = True
+
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
         return a * b
 
-    def grads(self, g):
-        a, b = self.saved_tensors
+    def grads(self, g, a, b, conj=conj_if_complex):
         need = self.needs_input_grad
-        return (g * conj_if_complex(b) if need[0] else None), (g * conj_if_complex(a) if need[1] else None)
+        return (g * conj(b) if need[0] else None), (g * conj(a) if need[1] else None)
 
 
 class Div(_Binary):
     to_float = True
+    on_arrays = True
+
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
         return a / b
 
-    def grads(self, g):
-        a, b = self.saved_tensors
-        b = conj_if_complex(b)  # holomorphic: the gradient takes the conjugate derivative (as in PyTorch)
+    def grads(self, g, a, b, conj=conj_if_complex):
+        b = conj(b)  # holomorphic: the gradient takes the conjugate derivative (as in PyTorch)
         ga = g / b
-        return ga, (-ga * conj_if_complex(a) / b if self.needs_input_grad[1] else None)
+        return ga, (-ga * conj(a) / b if self.needs_input_grad[1] else None)
 
 
 _PRODUCT_POWERS = 8  # other integer exponents up to this size: products (float32 in float64, rounded once)
@@ -335,7 +359,7 @@ def _product_power(a, n):
 
 
 class Pow(_Binary):
-    saves = False  # saves its output too, below
+    saves = False  # saves its output too, below: grads() takes the three
     autocast_policy = FLOAT32
     exact = staticmethod(_exact_pow)
 
@@ -353,11 +377,20 @@ class Pow(_Binary):
                 return out
         return a**b
 
-    def grads(self, g):
+    def vjp(self, g):
+        a, b, out = self.saved_arrays
+        if type(b) not in _SCALARS or g.dtype not in self.device.real_floating:  # tensor exponent or base: on Tensors
+            return Function.vjp(self, g)
+        if b == 0:
+            ga = self.xp.zeros_like(g)
+        else:  # the forward's fast forms for a ** (b - 1)
+            ga = g * (2 * a) if b == 2 else g * (b * self.compute(self.xp, a, b - 1))
+        return _unbroadcast_array(self.device, ga, self.shapes[0]), None
+
+    def grads(self, g, a, b, out):
         """PyTorch's masking: d/da = b * a**(b - 1) is 0 where b == 0 (not 0 * inf at a = 0), and
         d/db = a**b * log(a) is 0 where a == 0 and b >= 0 (-inf for b < 0, nan for a < 0). A Python
         exponent takes ``a ** (b - 1)``'s fast forms too (``x ** 3`` -> ``3 * (x * x)``)."""
-        a, b, out = self.saved_tensors
         need = self.needs_input_grad
         ga = gb = None
         if g._device.dtypes[g._data.dtype].kind == "c":  # complex: the conjugate derivative, as PyTorch
@@ -390,8 +423,7 @@ class Maximum(_Binary):
     def compute(xp, a, b):
         return xp.maximum(a, b)
 
-    def grads(self, g):
-        a, b = self.saved_tensors
+    def grads(self, g, a, b):
         wins = self.pick(a, b).to(g.dtype)
         ties = (a == b).to(g.dtype)
         share_a = wins + 0.5 * ties
@@ -412,10 +444,9 @@ class Atan2(_Binary):
     def compute(xp, a, b):
         return xp.atan2(a, b)
 
-    def grads(self, g):
+    def grads(self, g, a, b):
         """``(b, -a) / (a**2 + b**2)``, with the reciprocal taken as 0 where it is inf (at the origin),
         as PyTorch, in lucid ops (differentiable again)."""
-        a, b = self.saved_tensors
         need = self.needs_input_grad
         recip = (a * a + b * b).reciprocal()
         recip = recip.where(recip != math.inf, 0.0)
@@ -432,8 +463,7 @@ class Remainder(_Binary):
     def compute(xp, a, b):
         return a % b
 
-    def grads(self, g):
-        a, b = self.saved_tensors
+    def grads(self, g, a, b):
         return g, (-g * (a / b).floor() if self.needs_input_grad[1] else None)
 
 

@@ -21,36 +21,62 @@ from .special import erf_array
 class Pointwise(Function):
     """One pointwise op: ``compute(xp, x, **params)`` forward on arrays, ``derivative(x, y, g,
     **params)`` backward in lucid ops. ``save`` says what backward needs: the input ``"x"``,
-    the output ``"y"``, both ``"xy"`` or nothing ``""``, so nothing more is kept alive.
+    the output ``"y"``, both ``"xy"`` or nothing ``""``, so nothing more is kept alive. A derivative
+    written with operators only (``on_arrays``) also runs on raw real arrays, for ``vjp``.
     Shared by this table and the activations of ``lucid.nn.functional``."""
 
     save = "x"
+    on_arrays = False
 
     def forward(self, x, **params):
-        y = self.compute(self.xp, x, **params)
+        y = self.compute(self.device.xp, x, **params)
         if self.needs_input_grad:
             self.params = params
-            self.save_for_backward(*(x if c == "x" else y for c in self.save))
+            save = self.save
+            self._to_save = (y,) if save == "y" else (x,) if save == "x" else (x, y) if save else None
         return y
 
     def backward(self, g):
-        saved = dict(zip(self.save, self.saved_tensors))
+        saved = self.saved_tensors
         if g._device.dtypes[g._data.dtype].kind == "c":  # a complex output (abs's is real): PyTorch's g * conj(f'),
-            saved = {k: v.conj() for k, v in saved.items()}  # as f' has real coefficients: f'(conj z) = conj f'(z)
-        return self.derivative(saved.get("x"), saved.get("y"), g, **self.params)
+            saved = [v.conj() for v in saved]  # as f' has real coefficients: f'(conj z) = conj f'(z)
+        return self.derivative(*_x_and_y(self.save, saved), g, **self.params)
+
+    def vjp(self, g):
+        if not self.on_arrays or g.dtype not in self.device.real_floating:
+            return Function.vjp(self, g)
+        return self.derivative(*_x_and_y(self.save, self.saved_arrays), g, **self.params)
 
 
-def pointwise_ops(table: dict, module: str, doc: str, float32=()) -> dict:
+def _x_and_y(save: str, saved) -> tuple:
+    """``(x, y)`` from the values a Pointwise op saved (None for the one it did not)."""
+    if save == "y":
+        return None, saved[0]
+    if save == "x":
+        return saved[0], None
+    return tuple(saved) if save else (None, None)
+
+
+def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=()) -> dict:
     """``{name: Pointwise subclass}`` from rows ``name: (compute, derivative, save)``: each class is ``name`` in
     CamelCase (``leaky_relu`` -> ``LeakyRelu``) in ``module`` with the docstring ``doc.format(name)``; the names
-    in ``float32`` get ``autocast_policy = FLOAT32`` (autocast runs them in float32)."""
+    in ``float32`` get ``autocast_policy = FLOAT32`` (autocast runs them in float32), those in ``on_arrays``
+    (derivatives written with operators and ``mask`` only) run their derivative on arrays too."""
     return {
         name: type("".join(part.capitalize() for part in name.split("_")), (Pointwise,), {
             "compute": staticmethod(compute), "derivative": staticmethod(derivative), "save": save,
-            "autocast_policy": FLOAT32 if name in float32 else None, "__module__": module, "__doc__": doc.format(name),
+            "autocast_policy": FLOAT32 if name in float32 else None, "on_arrays": name in on_arrays,
+            "__module__": module, "__doc__": doc.format(name),
         })
         for name, (compute, derivative, save) in table.items()
     }
+
+
+def mask(cond, like):
+    """The bool ``cond`` as 0/1 in ``like``'s dtype, for Tensors or raw arrays (derivatives that run on both)."""
+    if isinstance(cond, Tensor):
+        return cond.to(like.dtype)
+    return like.__array_namespace__().astype(cond, like.dtype)
 
 
 def _zero_grad(x, y, g):
@@ -141,8 +167,11 @@ def _unary(cls, name: str):
     return op
 
 
-FUNCTIONS = {name: _unary(cls, name)
-             for name, cls in pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32).items()}
+# derivatives written with operators only: they also run on raw arrays (the first-order backward)
+_ON_ARRAYS = ("exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", "tan", "atan", "tanh", "sigmoid",
+              "neg", "reciprocal", "square")
+FUNCTIONS = {name: _unary(cls, name) for name, cls in
+             pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32, on_arrays=_ON_ARRAYS).items()}
 globals().update(FUNCTIONS)
 
 

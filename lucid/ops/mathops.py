@@ -214,8 +214,7 @@ class Hypot(_QuietBinary):
     def compute(xp, a, b):
         return xp.hypot(a, b)
 
-    def grads(self, g):
-        a, b = self.saved_tensors
+    def grads(self, g, a, b):
         h = hypot(a, b)
         return g * a / h, g * b / h
 
@@ -227,8 +226,7 @@ class Copysign(_QuietBinary):
     def compute(xp, a, b):
         return xp.copysign(a, b)
 
-    def grads(self, g):
-        a, b = self.saved_tensors
+    def grads(self, g, a, b):
         ratio = (copysign(a, b) / a.where(a != 0, 1.0)).where(a != 0, 0.0)
         return g * ratio, g * 0
 
@@ -243,8 +241,7 @@ class Logaddexp2(_QuietBinary):
         out = big + xp.log1p(2.0 ** -xp.abs(a - b)) / _LN2
         return xp.where(a == b, a + 1.0, out)  # also +-inf meeting itself (a - b is nan there)
 
-    def grads(self, g):
-        a, b = self.saved_tensors
+    def grads(self, g, a, b):
         share = ((a - b) * _LN2).sigmoid()
         return g * share, g * (1 - share)
 
@@ -257,8 +254,7 @@ class Logaddexp(Logaddexp2):
     def compute(xp, a, b):
         return xp.logaddexp(a, b)
 
-    def grads(self, g):
-        a, b = self.saved_tensors
+    def grads(self, g, a, b):
         share = (a - b).sigmoid()
         return g * share, g * (1 - share)
 
@@ -301,8 +297,7 @@ class Fmod(_Binary):
             return xp.copysign(magnitude, a)
         return xp.where(a < 0, -magnitude, magnitude)
 
-    def grads(self, g):
-        a, b = self.saved_tensors
+    def grads(self, g, a, b):
         return g, (-g * (a / b).trunc() if self.needs_input_grad[1] else None)
 
 
@@ -406,8 +401,7 @@ class Xlogy(_Binary):
     def compute(xp, x, y):
         return xp.where((x == 0) & ~xp.isnan(y), xp.zeros_like(x * y), x * xp.log(y))
 
-    def grads(self, g):
-        x, y = self.saved_tensors
+    def grads(self, g, x, y):
         need = self.needs_input_grad
         gx = g * self.log(y).where(~((x == 0) & (y <= self.edge)), 0.0) if need[0] else None
         return gx, (g * x / (y - self.edge) if need[1] else None)
@@ -434,8 +428,7 @@ class Gammainc(_Binary):
     def compute(xp, a, x):
         return K.gammainc(xp, a, x, False)
 
-    def grads(self, g):
-        a, x = self.saved_tensors
+    def grads(self, g, a, x):
         if self.needs_input_grad[0]:
             raise NotImplementedError("the derivative of igamma/igammac (gammainc) in its first argument `a` is "
                                       "not implemented (as in PyTorch); detach a")
@@ -464,8 +457,7 @@ class Zeta(_Binary):
     def compute(xp, s, q):
         return K.zeta(xp, s, q)
 
-    def grads(self, g):
-        s, q = self.saved_tensors
+    def grads(self, g, s, q):
         if self.needs_input_grad[0]:
             raise NotImplementedError("the derivative of zeta in its first argument is not implemented (as in "
                                       "PyTorch); detach it")

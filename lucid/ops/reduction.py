@@ -161,11 +161,12 @@ class Sum(_Reduce):
             return self.xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
 
     def backward(self, g):
-        if g._requires_grad and grad_mode.state.enabled:  # create_graph: stay differentiable
-            return self.unreduce(g).expand(self.in_shape)
-        # plain first-order backward (the hot case): one reshape and one broadcast view, no nodes
+        return self.unreduce(g).expand(self.in_shape)
+
+    def vjp(self, g):
+        """One reshape and one broadcast view, no nodes."""
         xp, kept = self.xp, tuple(1 if i in self.axes else n for i, n in enumerate(self.in_shape))
-        return Tensor._make(xp.broadcast_to(xp.reshape(g._data, kept), self.in_shape), g._device)
+        return xp.broadcast_to(xp.reshape(g, kept), self.in_shape)
 
 
 def _sum_kept(t: Tensor, axes) -> Tensor:
@@ -189,6 +190,9 @@ class Mean(Sum):
 
     def backward(self, g):
         return super().backward(g / self.count) if self.count else super().backward(g)
+
+    def vjp(self, g):
+        return super().vjp(g / self.count) if self.count else super().vjp(g)
 
 
 class Var(_Reduce):
