@@ -640,6 +640,34 @@ def test_gradcheck(cid, fn, specs, gc, needs, device):
     assert gradcheck(fn, inputs, **gc)
 
 
+@pytest.mark.parametrize(("cid", "fn", "specs", "gc", "needs"), CASES)
+def test_first_order_backward_matches_recorded_backward(cid, fn, specs, gc, needs, device):
+    """gradcheck above checks the first-order pass (each node's ``vjp``, on raw arrays); with ``create_graph``
+    the engine runs each node's ``backward`` on Tensors instead: both must give the same gradients."""
+    if needs is not None:
+        pytest.skip(f"needs {needs}: checked by test_gradcheck")
+    rng = np.random.default_rng(zlib.crc32(cid.encode()))
+    inputs = [make(rng, device) for make in specs]
+    wrt = [t for t in inputs if isinstance(t, lucid.Tensor) and t.requires_grad]
+    outs = fn(*inputs)
+    outs = [o for o in (outs if isinstance(outs, (tuple, list)) else [outs])
+            if isinstance(o, lucid.Tensor) and o.requires_grad and o.dtype.kind == "f"]
+    if not outs:
+        pytest.skip("no differentiable output")
+    cotangents = [lucid.tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device) for o in outs]
+    first = lucid.autograd.grad(outs, wrt, cotangents, retain_graph=True, allow_unused=True)
+    try:
+        recorded = lucid.autograd.grad(outs, wrt, cotangents, create_graph=True, allow_unused=True)
+    except RuntimeError as error:
+        if "double backward" in str(error) or "differentiate twice" in str(error):
+            pytest.skip(f"no recorded backward: {error}")
+        raise
+    for a, b in zip(first, recorded):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a.numpy(force=True), b.detach().numpy(force=True), rtol=1e-9, atol=1e-12)
+
+
 # ---- completeness ------------------------------------------------------------------------------------------------
 
 # Public names that are not differentiable, by reading the code: their outputs are integers or bools,
