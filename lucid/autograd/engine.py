@@ -199,17 +199,23 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
             while ready:
                 node = ready.pop()
                 grads = buffers.pop(node, None)  # a buffer exists only once some gradient arrived
+                edges = node._edges
                 if grads is None:
-                    in_grads = (None,) * len(node._edges)
+                    in_grads = (None,) * len(edges)
                 else:
                     if node._out_hooks:
                         _run_output_hooks(node, grads, sink)
                     if capture is not None:
                         _capture_outputs(node, grads, capture, create_graph)
                     in_grads = call(node, grads)
-                    if not retain_graph:
-                        node._release()
-                for edge, g in zip(node._edges, in_grads):
+                    if type(in_grads) is not tuple:
+                        in_grads = (in_grads,)
+                    if len(in_grads) != len(edges):
+                        raise RuntimeError(f"{type(node).__name__}.backward returned {len(in_grads)} gradients for "
+                                           f"{len(edges)} inputs")
+                    if not retain_graph and node._saved is not None:
+                        node._saved = False  # free the saved tensors
+                for edge, g in zip(edges, in_grads):
                     if edge is None:
                         continue
                     if type(edge) is tuple:
@@ -219,8 +225,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                             if buf is None:
                                 buf = buffers[nxt] = [None] * len(nxt._out_meta)
                             buf[i] = g if buf[i] is None else buf[i] + g
-                        deps[nxt] -= 1
-                        if deps[nxt] == 0:
+                        left = deps[nxt] - 1
+                        deps[nxt] = left
+                        if not left:
                             ready.append(nxt)
                     elif hooked is not None:
                         _leaf_edge(hooked, edge, g, sink)
@@ -242,28 +249,20 @@ def _zeros_for_missing(node, grads, as_arrays) -> None:
             grads[i] = zeros if as_arrays else Tensor._make(zeros, device)
 
 
-def _checked_count(node, result) -> tuple:
-    if type(result) is not tuple:
-        result = (result,)
-    if len(result) != len(node._edges):
-        raise RuntimeError(
-            f"{type(node).__name__}.backward returned {len(result)} gradients for {len(node._edges)} inputs"
-        )
-    return result
-
-
 def _call_vjp(node, grads):
     """A first-order step: ``node.vjp`` on the gradient arrays of its outputs."""
-    if len(grads) > 1 and node._fill_missing_grads:
+    if len(grads) == 1:
+        return node.vjp(grads[0])
+    if node._fill_missing_grads:
         _zeros_for_missing(node, grads, True)
-    return _checked_count(node, node.vjp(*grads))
+    return node.vjp(*grads)
 
 
 def _call_backward(node, grads):
     """A recorded step (``create_graph``): ``node.backward`` on Tensors."""
     if len(grads) > 1 and node._fill_missing_grads:
         _zeros_for_missing(node, grads, False)
-    return _checked_count(node, node.backward(*grads))
+    return node.backward(*grads)
 
 
 def _checked(call, node, grads):
@@ -274,6 +273,7 @@ def _checked(call, node, grads):
     except Exception as error:
         error.add_note(f"Error detected in {node.name()}.{_where(node)}")
         raise
+    result = result if type(result) is tuple else (result,)
     if anomaly_mode.state.check_nan:
         for i, g in enumerate(result):
             data = getattr(g, "_data", g)

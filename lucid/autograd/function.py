@@ -383,11 +383,6 @@ class Function:
         if saved_tensors_hooks:
             self._saved = tuple(_pack(self, entry) for entry in self._saved)
 
-    def _release(self) -> None:
-        """Free the saved tensors once backward is done (unless ``retain_graph``)."""
-        if self._saved is not None:
-            self._saved = False
-
     def name(self) -> str:
         """The node's name in ``grad_fn`` reprs: ``LinearFunction`` records ``LinearBackward``."""
         return type(self).__name__.removesuffix("Function") + "Backward"
