@@ -17,7 +17,6 @@ import warnings
 from .. import dtypes as _dt
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
-from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, Function
 from . import _axes
 from .arithmetic import maximum, minimum
