@@ -61,7 +61,7 @@ def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=()) 
     """``{name: Pointwise subclass}`` from rows ``name: (compute, derivative, save)``: each class is ``name`` in
     CamelCase (``leaky_relu`` -> ``LeakyRelu``) in ``module`` with the docstring ``doc.format(name)``; the names
     in ``float32`` get ``autocast_policy = FLOAT32`` (autocast runs them in float32), those in ``on_arrays``
-    (derivatives written with operators and ``mask`` only) run their derivative on arrays too."""
+    (derivatives that work on raw arrays as on Tensors: operators only) run their derivative on arrays too."""
     return {
         name: type("".join(part.capitalize() for part in name.split("_")), (Pointwise,), {
             "compute": staticmethod(compute), "derivative": staticmethod(derivative), "save": save,
@@ -70,13 +70,6 @@ def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=()) 
         })
         for name, (compute, derivative, save) in table.items()
     }
-
-
-def mask(cond, like):
-    """The bool ``cond`` as 0/1 in ``like``'s dtype, for Tensors or raw arrays (derivatives that run on both)."""
-    if isinstance(cond, Tensor):
-        return cond.to(like.dtype)
-    return like.__array_namespace__().astype(cond, like.dtype)
 
 
 def _zero_grad(x, y, g):
