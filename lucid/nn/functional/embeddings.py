@@ -50,7 +50,9 @@ def _padding(padding_idx, num: int, name: str):
 
 
 def _check_range(idx: Tensor, num: int, name: str) -> None:
-    if idx.numel() and (bool((idx < 0).any()) or bool((idx >= num).any())):
+    """IndexError naming the first index outside ``[0, num)``; on host devices only (see ``Backend.is_host``):
+    elsewhere the read would sync every call, and PyTorch checks on CUDA with an asynchronous device assert."""
+    if idx._device.host and idx.numel() and (bool((idx < 0).any()) or bool((idx >= num).any())):
         bad = idx[(idx < 0) | (idx >= num)].reshape(-1)[0].item()
         raise IndexError(f"{name}: index {bad} is out of range for a table of {num} rows")
 

@@ -256,7 +256,11 @@ def _class_target(input: Tensor, target, name: str) -> Tensor:
 
 
 def _check_classes(target: Tensor, classes: int, ignore_index: int | None, name: str) -> None:
-    """IndexError naming the first target outside ``[0, classes)`` that is not ``ignore_index`` (one sync)."""
+    """IndexError naming the first target outside ``[0, classes)`` that is not ``ignore_index``. It reads
+    the targets, so it runs on host devices only (see ``Backend.is_host``): on a GPU it would sync every
+    step; PyTorch checks there with an asynchronous device assert, lucid leaves bad targets unchecked."""
+    if not target._device.host:
+        return
     xp, t = target.xp, target._data
     bad = (t < 0) | (t >= classes)
     if ignore_index is not None:
