@@ -92,16 +92,17 @@ class SyncCounter:
 
 
 def _is_mask(key) -> bool:
+    import array_api_strict as xp
+
     keys = key if isinstance(key, tuple) else (key,)
-    return any(getattr(k, "ndim", 0) > 0 and str(getattr(k, "dtype", "")) == "bool" for k in keys)
+    return any(getattr(k, "ndim", 0) > 0 and getattr(k, "dtype", None) == xp.bool for k in keys)
 
 
 def install(monkeypatch) -> SyncCounter:
     """Patch array-api-strict and lucid's strict backend to count host syncs; returns the counter."""
     xp = pytest.importorskip("array_api_strict")
-    from array_api_strict._array_object import Array
-
     import strict_backend
+    from array_api_strict._array_object import Array
 
     counter = SyncCounter()
     for name in SCALAR_METHODS:

@@ -265,7 +265,8 @@ class _Key:
                 y_shape.append(count)
                 a += 1
             elif kind == "index":
-                adv.append((len(y_shape), _in_range(self.device, _int64(xp, p), shape[a], "indexing", a, negative=True)))
+                p = _in_range(self.device, _int64(xp, p), shape[a], "indexing", a, negative=True)
+                adv.append((len(y_shape), p))
                 basic.append(slice(None))
                 y_shape.append(shape[a])
                 a += 1

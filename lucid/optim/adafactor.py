@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from .._backend import arrays
 from ..ops.creation import zeros
 from .optimizer import _OPTION_TYPES, Optimizer, add_scaled_, check_nonnegative, lerp_
 
@@ -72,10 +73,10 @@ class Adafactor(Optimizer):
             row_var, col_var = s["row_var"], s["col_var"]
             lerp_(row_var, xp.linalg.vector_norm(g, axis=-1, keepdims=True) ** 2 / g.shape[-1], beta)
             lerp_(col_var, xp.linalg.vector_norm(g, axis=-2, keepdims=True) ** 2 / g.shape[-2], beta)
-            var = xp.matmul(row_var, col_var) / xp.clip(xp.mean(row_var, axis=-2, keepdims=True), min=eps1)
+            var = xp.matmul(row_var, col_var) / arrays.clip(xp, xp.mean(row_var, axis=-2, keepdims=True), eps1)
         else:
             lerp_(s["variance"], g * g, beta)
             var = s["variance"]
-        update = g / xp.sqrt(xp.clip(var, min=eps1 * eps1))
+        update = g / xp.sqrt(arrays.clip(xp, var, eps1 * eps1))
         denom = max(1.0, float(xp.linalg.vector_norm(update)) / (math.sqrt(math.prod(update.shape)) * d))
         add_scaled_(p, update, -alpha / denom)

@@ -9,6 +9,8 @@ itself only inserts casts, which never read data).
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sync_counting import gpu_like, host_syncs  # noqa: F401 (fixtures)
 
@@ -120,3 +122,121 @@ def test_training_step_has_no_hidden_host_sync(name, scaled, gpu_like, host_sync
     assert any(not lucid.equal(a, p.detach()) for a, p in zip(before, model.parameters()))
     if scaled:  # exactly the documented read: one per device per step
         assert len(host_syncs.events) == 1, host_syncs.report()
+
+
+# ---- single ops: forward and backward -------------------------------------------------------------
+def _op_cases(dev):
+    lucid.manual_seed(0)
+
+    def leaf(*shape):
+        return lucid.randn(*shape, device=dev, requires_grad=True)
+
+    x, x2 = leaf(4, 6), leaf(4, 6)
+    probs = lucid.rand(4, 6, device=dev, requires_grad=True)
+    soft = lucid.rand(4, 6, device=dev)
+    pm1 = lucid.where(lucid.rand(4, device=dev) > 0.5, 1.0, -1.0)
+    pm1_grid = lucid.where(soft > 0.5, 1.0, -1.0)
+    classes = lucid.randint(0, 6, (4,), device=dev)
+    rows = lucid.randint(0, 4, (3,), device=dev)
+    image = leaf(2, 3, 8, 8)
+    table = leaf(10, 3)
+    ids, offsets = lucid.randint(0, 10, (7,), device=dev), lucid.tensor([0, 3, 3, 5], device=dev)
+
+    def setitem():
+        y = x * 1
+        y[rows] = 0.0
+        y[:, 1] = x2[:, 2]
+        y[rows, classes[:3]] = x2[0, :3]
+        return y
+
+    return {
+        "clamp": lambda: x.clamp(-0.5, 0.5),
+        "clamp_min": lambda: x.clamp(min=0.1),
+        "clamp_tensors": lambda: x.clamp(min=x2, max=x2 + 1),
+        "hardtanh": lambda: F.hardtanh(x),
+        "relu6": lambda: F.relu6(x * 4),
+        "hardsigmoid": lambda: F.hardsigmoid(x * 4),
+        "hardswish": lambda: F.hardswish(x * 4),
+        "abs": lambda: x.abs(),
+        "sign": lambda: x.sign() * x,
+        "binary_cross_entropy": lambda: F.binary_cross_entropy(probs, soft),
+        "binary_cross_entropy_with_logits": lambda: F.binary_cross_entropy_with_logits(x, soft),
+        "normalize": lambda: F.normalize(x, dim=1),
+        "margin_ranking_loss": lambda: F.margin_ranking_loss(x[:, 0], x[:, 1], pm1),
+        "hinge_embedding_loss": lambda: F.hinge_embedding_loss(x, pm1_grid),
+        "soft_margin_loss": lambda: F.soft_margin_loss(x, pm1_grid),
+        "multi_margin_loss": lambda: F.multi_margin_loss(x, classes),
+        "multilabel_margin_loss": lambda: F.multilabel_margin_loss(x, lucid.randint(-1, 6, (4, 6), device=dev)),
+        "multilabel_soft_margin_loss": lambda: F.multilabel_soft_margin_loss(x, (soft > 0.5).float()),
+        "triplet_margin_loss": lambda: F.triplet_margin_loss(x, x2, probs),
+        "cosine_embedding_loss": lambda: F.cosine_embedding_loss(x, x2, pm1),
+        "cross_entropy": lambda: F.cross_entropy(x, classes),
+        "nll_loss": lambda: F.nll_loss(F.log_softmax(x, dim=1), classes, ignore_index=2),
+        "drop_block": lambda: F.drop_block(image, 3, 0.2),
+        "max_pool_padded": lambda: F.max_pool2d(image, 2, padding=1),
+        "max_pool_overlapping": lambda: F.max_pool2d(image, 3, stride=2, padding=1),
+        "embedding": lambda: F.embedding(ids, table, padding_idx=0),
+        **{f"embedding_bag_{mode}": (lambda mode=mode: F.embedding_bag(ids, table, offsets, mode=mode))
+           for mode in ("sum", "mean", "max")},
+        "embedding_bag_last_offset": lambda: F.embedding_bag(ids, table, offsets, include_last_offset=True,
+                                                             padding_idx=3),
+        "embedding_bag_2d": lambda: F.embedding_bag(ids[:6].reshape(2, 3), table, mode="max"),
+        "setitem": setitem,
+        "getitem": lambda: x[rows, classes[:3]] + x[rows][:, 1:3].sum(),
+        "scatter": lambda: x.scatter(1, classes.reshape(4, 1), x2[:, :1]),
+        "scatter_add": lambda: x.scatter_add(1, lucid.randint(0, 6, (4, 3), device=dev), x2[:, :3]),
+        "scatter_reduce_amax": lambda: x.scatter_reduce(1, lucid.randint(0, 6, (4, 3), device=dev), x2[:, :3], "amax"),
+        "gather": lambda: x.gather(1, lucid.randint(0, 6, (4, 3), device=dev)),
+        "index_put": lambda: x.index_put((rows,), x2[0]),
+    }
+
+
+OPS = list(_op_cases(lucid.device("cpu")))
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_op_forward_and_backward_have_no_host_sync(name, gpu_like, host_syncs):  # noqa: F811
+    op = _op_cases(gpu_like)[name]
+    op().sum().backward()  # warm-up (nothing is cached today; keeps the test honest if something is)
+    with host_syncs.watch():
+        out = op()
+        out.sum().backward()
+    host_syncs.assert_none()
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "Rprop", "RMSprop"])
+def test_optimizer_step_has_no_host_sync(optimizer, gpu_like, host_syncs):  # noqa: F811
+    w = nn.Parameter(lucid.randn(5, 3, device=gpu_like))
+    opt = getattr(lucid.optim, optimizer)([w], lr=0.01)
+    for watched in (False, True):
+        with host_syncs.watch() if watched else contextlib.nullcontext():
+            (w * w).sum().backward()
+            opt.step()
+            opt.zero_grad()
+    host_syncs.assert_none()
+
+
+def test_counter_sees_each_kind_of_host_read(gpu_like, host_syncs):  # noqa: F811
+    """The counter itself: every way of reading a device value is recorded, with the lucid frame."""
+    t = lucid.tensor([1.0, -2.0, 3.0], device=gpu_like)
+    with host_syncs.watch():
+        t.sum().item()
+        bool(t[0] > 0)
+        t.tolist()
+        t[t > 0]  # a boolean mask: the result's shape is data
+        t.nonzero()
+    kinds = [what for what, _ in host_syncs.events]
+    assert kinds.count("backend.to_numpy") == 3 and kinds.count("xp.nonzero") == 2, host_syncs.report()
+    assert all(where.startswith("lucid/") for _, where in host_syncs.events), host_syncs.report()
+    raw = t._data
+    with host_syncs.watch():
+        raw[raw > 0]
+        raw[raw > 0] = 0.0
+        float(raw[0])
+        raw[1:] = raw[:2]  # neither a read nor a mask: not counted
+    assert [what for what, _ in host_syncs.events[5:]] == ["boolean-mask indexing", "masked write", "Array.__float__"]
+    with pytest.raises(AssertionError, match="hidden host sync"):
+        host_syncs.assert_none()
+    host_syncs.clear()
+    t.sum().item()  # not watched: not counted
+    assert host_syncs.events == []
