@@ -18,10 +18,17 @@ import lucid
 import lucid.nn.functional as F
 from lucid import nn
 
-# The syncs a training step may make, in one place: ("file.py:function" found in the sync's frames, why).
+# The syncs a training step may make, in one place: a pattern of the sync's lucid frames -> why it stays.
 DOCUMENTED_SYNCS = {
-    "grad_scaler.py:": "GradScaler.step reads whether the unscaled gradients were finite, once per device, to skip "
-                       "the step (PyTorch's GradScaler makes the same read: found_inf.item())",
+    "amp/grad_scaler.py:": "GradScaler.step reads whether the unscaled gradients were finite, once per device, to "
+                           "skip the step (PyTorch's GradScaler makes the same read: found_inf.item())",
+    "optim/adafactor.py:": "Adafactor reads rms(p) as a number for each parameter's step size (PyTorch's Adafactor "
+                           "does too: param.norm().item())",
+}
+# optimizers outside the zero-sync check, and why
+UNCHECKED_OPTIMIZERS = {
+    "SparseAdam": "needs sparse gradients, which lucid does not have",
+    "LBFGS": "its line search decides on host numbers (losses, directional derivatives), as PyTorch's",
 }
 
 
@@ -89,7 +96,33 @@ def _lstm(dev):
     return _language_model(dev, nn.LSTM(16, 16, batch_first=True), lambda ps: lucid.optim.SGD(ps, lr=0.1), clip=None)
 
 
-MODELS = {"mlp": _mlp, "cnn": _cnn, "gpt": _gpt, "lstm": _lstm}
+def _encoder(dev):
+    """A TransformerEncoderLayer (MultiheadAttention, dropout, a causal mask), AdamW with weight decay."""
+    layer = nn.TransformerEncoderLayer(16, 2, dim_feedforward=32, dropout=0.1, batch_first=True)
+    mask = nn.Transformer.generate_square_subsequent_mask(5, device=dev)
+    opt = lambda ps: lucid.optim.AdamW(ps, lr=1e-3, weight_decay=0.1)  # noqa: E731
+    return _language_model(dev, _Masked(layer, mask), opt, clip=0.5)
+
+
+class _Masked(nn.Module):
+    def __init__(self, layer, mask):
+        super().__init__()
+        self.layer, self.mask = layer, mask
+
+    def forward(self, x):
+        return self.layer(x, src_mask=self.mask, is_causal=True)
+
+
+def _gru(dev):
+    """A two-layer GRU with dropout, label smoothing, Nesterov SGD with weight decay."""
+    vocab = 11
+    model = _Heads(vocab, 16, nn.GRU(16, 16, num_layers=2, batch_first=True, dropout=0.2)).to(dev)
+    x, y = lucid.randint(0, vocab, (3, 4), device=dev), lucid.randint(0, vocab, (3, 4), device=dev)
+    opt = lucid.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
+    return model, opt, lambda: F.cross_entropy(model(x).transpose(1, 2), y, label_smoothing=0.1)
+
+
+MODELS = {"mlp": _mlp, "cnn": _cnn, "gpt": _gpt, "lstm": _lstm, "encoder": _encoder, "gru": _gru}
 
 
 def _trainer(make, dev, scaled):
@@ -204,16 +237,21 @@ def test_op_forward_and_backward_have_no_host_sync(name, gpu_like, host_syncs): 
     host_syncs.assert_none()
 
 
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW", "Rprop", "RMSprop"])
+OPTIMIZERS = sorted(name for name, cls in vars(lucid.optim).items() if isinstance(cls, type)
+                    and issubclass(cls, lucid.optim.Optimizer) and cls is not lucid.optim.Optimizer
+                    and name not in UNCHECKED_OPTIMIZERS)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_optimizer_step_has_no_host_sync(optimizer, gpu_like, host_syncs):  # noqa: F811
     w = nn.Parameter(lucid.randn(5, 3, device=gpu_like))
     opt = getattr(lucid.optim, optimizer)([w], lr=0.01)
-    for watched in (False, True):
+    for watched in (False, True):  # the first step creates the state
         with host_syncs.watch() if watched else contextlib.nullcontext():
             (w * w).sum().backward()
             opt.step()
             opt.zero_grad()
-    host_syncs.assert_none()
+    host_syncs.assert_none(allowed=tuple(DOCUMENTED_SYNCS))
 
 
 def test_counter_sees_each_kind_of_host_read(gpu_like, host_syncs):  # noqa: F811
