@@ -18,6 +18,10 @@ Two kinds of plan:
 - ``_Positions``, flat positions into the input, for gather/scatter and for the writes of
   advanced ``x[key] = value``: the standard has no integer-array setitem, so a write is a
   ``where`` over the whole array that finds each position's value with ``searchsorted``.
+
+Host syncs: integer-array indexing, gather, scatter and writes wait for nothing (index ranges are
+checked on host devices only, see ``_in_range``); boolean masks, ``nonzero`` and ``unique`` do, as
+in PyTorch, because the size of their result is data.
 """
 
 from __future__ import annotations

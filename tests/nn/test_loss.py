@@ -324,8 +324,9 @@ def test_errors(device, rng):
             F.cross_entropy(x, t)
     with pytest.raises(ValueError, match="target of shape"):
         F.cross_entropy(x, lucid_tensor(np.array([0, 1]), device))
-    with pytest.raises(RuntimeError, match="between 0 and 1"):
-        F.binary_cross_entropy(x, x)
+    if device.host:
+        with pytest.raises(RuntimeError, match="between 0 and 1"):
+            F.binary_cross_entropy(x, x)
     with pytest.raises(RuntimeError, match="not differentiable"):
         F.cross_entropy(x, lucid_tensor(np.array([0, 1, 2]), device),
                         weight=lucid_tensor(np.ones(4), device, grad=True))

@@ -174,9 +174,10 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     dev, xp = x._device, x.xp
     n, c = x.shape[:2]
     view = xp.reshape(windows(dev, x._data, geo, _lowest(x)), (n, c) + geo.out + (math.prod(geo.kernel),))
-    # the first maximum of each window; PyTorch takes the last nan of a window that has any
+    # the first maximum of each window; PyTorch takes the last nan of a window that has any (off the
+    # host that rule is applied without asking whether there is a nan: asking is a sync)
     local = xp.argmax(view, axis=-1)
-    if x.dtype.kind == "f" and (not dev.host or xp.any(xp.isnan(x._data))):  # the nan rule unasked off the host
+    if x.dtype.kind == "f" and (not dev.host or xp.any(xp.isnan(x._data))):
         isnan = xp.isnan(view)
         last = view.shape[-1] - 1 - xp.argmax(xp.astype(xp.flip(isnan, axis=-1), xp.uint8), axis=-1)
         local = xp.where(xp.any(isnan, axis=-1), last, local)
