@@ -45,6 +45,9 @@ class StrictBackend(NumpyRandom, Backend):
     def index_of(self, array):
         return self._devices.index(array.device)
 
+    def is_host(self, index):
+        return index == 0  # "device1" and "device2" stand in for GPUs
+
     def owns(self, array):
         return isinstance(array, self._Array)
 

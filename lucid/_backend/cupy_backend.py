@@ -96,6 +96,9 @@ class CupyBackend(Backend):
     def owns(self, array):
         return isinstance(array, self.cupy.ndarray)
 
+    def is_host(self, index):
+        return False
+
     def synchronize(self, index):
         self.cupy.cuda.Device(index).synchronize()
 

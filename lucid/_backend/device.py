@@ -33,7 +33,7 @@ class Device:
     type) and ``index`` (``None`` for single-device types such as ``"cpu"``)."""
 
     # what the backend provides, filled in the first time one of them is read (see __getattr__)
-    _RESOLVED = ("backend", "xp", "native", "dtypes", "floating", "real_floating")
+    _RESOLVED = ("backend", "xp", "native", "dtypes", "floating", "real_floating", "host")
     __slots__ = ("type", "index", "plain_scalars", *_RESOLVED)
 
     def __init__(self, type: str, index: int | None):
@@ -47,7 +47,8 @@ class Device:
         :class:`~lucid.Backend`), ``xp`` (its array namespace), ``native``
         (what ``xp.asarray(..., device=)`` takes), and the hot-path dtype lookups ``dtypes``
         (native -> lucid DType), ``floating`` (native floating and complex dtypes: those autograd
-        differentiates and the math functions take as they are) and ``real_floating`` (without complex)."""
+        differentiates and the math functions take as they are), ``real_floating`` (without complex) and
+        ``host`` (its arrays are in host memory: reading one costs no sync, see ``Backend.is_host``)."""
         if name not in Device._RESOLVED:
             raise AttributeError(name)
         backend = registry.backend_for(self.type)
@@ -55,6 +56,7 @@ class Device:
         self.backend, self.xp, self.dtypes = backend, backend.xp, backend._from_native
         self.floating = frozenset(k for k, d in backend._from_native.items() if d.kind in "fc")
         self.real_floating = frozenset(k for k, d in backend._from_native.items() if d.kind == "f")
+        self.host = backend.is_host(self.index or 0)
         return getattr(self, name)
 
     def __repr__(self) -> str:

@@ -81,6 +81,12 @@ class Backend:
         making it a ``.grad``). Backends that cannot tell answer True."""
         return True
 
+    def is_host(self, index: int) -> bool:
+        """Whether arrays on device ``index`` live in host memory, so that reading a value back costs
+        no device sync. Checks that must read data (index ranges, class targets, NaN shortcuts) run
+        only there; on other devices they are skipped, as CUDA checks them asynchronously."""
+        return True
+
     def synchronize(self, index: int) -> None:
         """Wait for queued work on device ``index`` (no-op on synchronous backends)."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from .._backend import arrays
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..random import rng_for
@@ -137,7 +138,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         parts.append(kept)
         got += kept.shape[0]
     z = xp.concat(parts)[:n] if len(parts) > 1 else parts[0][:n]
-    return _write(tensor, xp.clip(xp.reshape(z * std + mean, tensor.shape), a, b))
+    return _write(tensor, arrays.clip(xp, xp.reshape(z * std + mean, tensor.shape), a, b))
 
 
 def constant_(tensor: Tensor, val) -> Tensor:
@@ -250,7 +251,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     if rows < cols:
         flat = xp.matrix_transpose(flat)
     q, r = xp.linalg.qr(flat)
-    q = q * xp.sign(xp.linalg.diagonal(r))  # makes the decomposition unique (uniform over matrices)
+    q = q * arrays.sign(xp, xp.linalg.diagonal(r))  # makes the decomposition unique (uniform over matrices)
     if rows < cols:
         q = xp.matrix_transpose(q)
     return _write(tensor, xp.reshape(q, tensor.shape) * gain)

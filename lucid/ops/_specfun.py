@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import math
 
+from .._backend import arrays
 from .._backend.numpy_backend import float_errors_quiet
 from .special import erf_generic
 
@@ -282,7 +283,7 @@ def _erfinv_guess(xp, w, x):
     for _ in range(3):
         inv = 1.0 / (a * a)
         a = xp.sqrt(minus_log - xp.log(a * _SQRT_PI) + xp.log1p(inv * (-0.5 + inv * (0.75 - 1.875 * inv))))
-    asymptotic = a * xp.sign(x)
+    asymptotic = a * arrays.sign(xp, x)
     return _where(xp, w < 5.0, p * x, _where(xp, w < 16.0, q * x, asymptotic))
 
 
@@ -293,7 +294,7 @@ def _erfinv_refined(xp, y, x, complement):
     """Newton steps on ``erf(y) = x`` where ``|x| <= 1/2``, and on ``log erfc(y) = log complement`` elsewhere
     (``complement`` = ``1 - |x|`` formed exactly, so the tails keep their relative precision; the logarithm
     makes Newton converge from far out in the tail, where ``erfc`` is nearly ``exp(-y^2)``)."""
-    sign = xp.sign(x)
+    sign = arrays.sign(xp, x)
     small = xp.abs(x) <= 0.5
     a = xp.abs(y)
     log_complement = xp.log(complement)
@@ -378,7 +379,7 @@ def _i_scaled(xp, x, nu):
     series = _i_series(xp, small, nu) * xp.exp(-xp.abs(small))
     far = _i_asymptotic_scaled(xp, _where(xp, near, _SERIES_TO, a), nu)
     if nu == 1:
-        far = xp.sign(x) * far
+        far = arrays.sign(xp, x) * far
     return _where(xp, near, series, far)
 
 
@@ -533,7 +534,7 @@ def _j(xp, x, nu):
     p, q, chi = _hankel(xp, far, nu)
     hankel = xp.sqrt(2.0 / (math.pi * far)) * (p * xp.cos(chi) - q * xp.sin(chi))
     out = _where(xp, near, series, _where(xp, mid, trapezoid, hankel))
-    return out if nu == 0 else xp.sign(x) * out
+    return out if nu == 0 else arrays.sign(xp, x) * out
 
 
 @float64_kernel

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes as _dt
+from .._backend import arrays
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
@@ -111,7 +112,7 @@ _TABLE = {
     "square": (lambda xp, x: x * x, lambda x, y, g: 2 * g * x, "x"),
     "erf": (erf_array, lambda x, y, g: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x"),
     # piecewise constant: zero gradient almost everywhere
-    "sign": (lambda xp, x: xp.where(xp.isnan(x), xp.zeros_like(x), xp.sign(x)), _zero_grad, ""),  # 0 at nan
+    "sign": (lambda xp, x: arrays.sign(xp, x), _zero_grad, ""),  # 0 at nan
     "floor": (lambda xp, x: xp.floor(x), _zero_grad, ""),
     "ceil": (lambda xp, x: xp.ceil(x), _zero_grad, ""),
     "round": (lambda xp, x: xp.round(x), _zero_grad, ""),
@@ -174,7 +175,7 @@ class Clamp(Function):
     def forward(self, x, lo, hi):
         self.save_for_backward(x)
         self.lo, self.hi = lo, hi
-        return self.xp.clip(x, lo, hi)
+        return arrays.clip(self.xp, x, lo, hi)
 
     def backward(self, g):
         (x,) = self.saved_tensors

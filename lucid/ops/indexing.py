@@ -18,6 +18,10 @@ Two kinds of plan:
 - ``_Positions``, flat positions into the input, for gather/scatter and for the writes of
   advanced ``x[key] = value``: the standard has no integer-array setitem, so a write is a
   ``where`` over the whole array that finds each position's value with ``searchsorted``.
+
+Host syncs: integer-array indexing, gather, scatter and writes wait for nothing (index ranges are
+checked on host devices only, see ``_in_range``); boolean masks, ``nonzero`` and ``unique`` do, as
+in PyTorch, because the size of their result is data.
 """
 
 from __future__ import annotations
@@ -75,12 +79,16 @@ def _cast_scalar(value, dtype: _dt.DType):
     return {"f": float, "i": int, "u": int, "b": bool}[dtype.kind](value)
 
 
-def _in_range(xp, idx, n: int, what: str, dim: int, negative: bool):
+def _in_range(device, idx, n: int, what: str, dim: int, negative: bool):
     """``idx`` (int64) with negative entries wrapped when ``negative`` is allowed; IndexError
-    naming the first bad index if any is out of range (one device sync)."""
-    bad = ((idx < -n) if negative else (idx < 0)) | (idx >= n)
-    if bool(xp.any(bad)):
-        raise IndexError(f"{what}: index {int(idx[bad][0])} is out of bounds for dimension {dim} with size {n}")
+    naming the first bad index if any is out of range. The check reads the indices, so it runs on
+    host devices only: elsewhere it would sync every call, and bad indices are the caller's error
+    (PyTorch checks them on CUDA with an asynchronous device assert)."""
+    xp = device.xp
+    if device.host:
+        bad = ((idx < -n) if negative else (idx < 0)) | (idx >= n)
+        if bool(xp.any(bad)):
+            raise IndexError(f"{what}: index {int(idx[bad][0])} is out of bounds for dimension {dim} with size {n}")
     return xp.where(idx < 0, idx + n, idx) if negative else idx
 
 
@@ -168,14 +176,14 @@ class _Positions:
         xp = self.device.xp
         if self.flat.shape[0] == 0:
             return xp.asarray(x, copy=True)
-        order, ordered, last = self._last_writes()
+        order, ordered, _ = self._last_writes()
         values = xp.reshape(xp.broadcast_to(_value_array(v, x, self.device), self.region), (-1,))
-        targets, values = ordered[last], xp.take(values, order)[last]
         flat = xp.reshape(x, (-1,))
         every = xp.arange(flat.shape[0], dtype=xp.int64, device=self.device.native)
-        j = xp.clip(xp.searchsorted(targets, every), 0, targets.shape[0] - 1)
-        hit = xp.take(targets, j) == every
-        return xp.reshape(xp.where(hit, xp.take(values, j), flat), self.shape)
+        # the last sorted entry at each position is its last write; no boolean mask (a host sync on CuPy)
+        j = xp.maximum(xp.searchsorted(ordered, every, side="right") - 1, 0)
+        hit = xp.take(ordered, j) == every
+        return xp.reshape(xp.where(hit, xp.take(xp.take(values, order), j), flat), self.shape)
 
     def winners(self):
         """Bool array of ``pos``'s shape: which entries' writes survive (the last of each repeat)."""
@@ -261,7 +269,8 @@ class _Key:
                 y_shape.append(count)
                 a += 1
             elif kind == "index":
-                adv.append((len(y_shape), _in_range(xp, _int64(xp, p), shape[a], "indexing", a, negative=True)))
+                p = _in_range(self.device, _int64(xp, p), shape[a], "indexing", a, negative=True)
+                adv.append((len(y_shape), p))
                 basic.append(slice(None))
                 y_shape.append(shape[a])
                 a += 1
@@ -483,7 +492,7 @@ def _dim_positions(x: Tensor, dim: int, index: Tensor, what: str, negative: bool
     strides = _strides(x.shape)
     pos = _int64(xp, index._data)
     if check:
-        pos = _in_range(xp, pos, x.shape[dim], what, dim, negative)
+        pos = _in_range(dev, pos, x.shape[dim], what, dim, negative)
     pos = pos * strides[dim]
     for d, n in enumerate(index.shape):
         if d != dim:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes as _dt
+from .._backend import arrays
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..random import rng_for
@@ -212,7 +213,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         flat = xp.reshape(cdf / cdf[:, -1:] + shift, (-1,))
         found = xp.searchsorted(flat, xp.reshape(u + shift, (-1,)), side="right")
         idx = xp.reshape(xp.astype(found, xp.int64), (rows, num_samples)) - xp.astype(shift, xp.int64) * n
-        idx = xp.clip(idx, 0, n - 1)
+        idx = arrays.clip(xp, idx, 0, n - 1)
     else:  # the smallest exponential(1) / p keys: weighted sampling without replacement
         positive = p > 0
         keys = xp.where(positive, -xp.log1p(-u) / xp.where(positive, p, 1.0), xp.inf)
@@ -294,7 +295,7 @@ def geometric_(t: Tensor, p, *, generator=None) -> Tensor:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     xp = t.xp
     trials = xp.ceil(xp.log1p(-_unit(t, generator)) / math.log1p(-p))
-    return _fill(t, xp.clip(trials, 1, None), "geometric_")
+    return _fill(t, arrays.clip(xp, trials, 1, None), "geometric_")
 
 
 def cauchy_(t: Tensor, median=0.0, sigma=1.0, *, generator=None) -> Tensor:

@@ -11,6 +11,7 @@ import math
 import numbers
 
 from .. import dtypes as _dt
+from .._backend import arrays
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from .creation import _place
@@ -116,7 +117,7 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     if t.shape[0] == 0:
         found = xp.zeros(e.shape, dtype=xp.bool, device=like._device.native)
     else:
-        j = xp.clip(xp.searchsorted(t, e), 0, t.shape[0] - 1)
+        j = arrays.clip(xp, xp.searchsorted(t, e), 0, t.shape[0] - 1)
         found = xp.take(t, j) == e
     if invert:
         found = ~found
@@ -199,7 +200,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     v = xp.reshape(x._data, (-1,))
     keep = (v >= lo) & (v <= hi)
     index = xp.astype(xp.floor((v - lo) * (bins / (hi - lo))), xp.int64)
-    index = xp.clip(index, 0, bins - 1)
+    index = arrays.clip(xp, index, 0, bins - 1)
     return _make(x, _count_into(x, bins, index, keep))
 
 
@@ -239,7 +240,7 @@ def _binned(x: Tensor, points, edges: list, weight, weight_shape, density: bool,
     for d, (e, n) in enumerate(zip(edges, sizes)):
         v = points[:, d]
         keep = keep & (v >= e[0]) & (v <= e[-1])
-        index = xp.clip(xp.astype(xp.searchsorted(e, v, side="right"), xp.int64) - 1, 0, max(n - 1, 0))
+        index = arrays.clip(xp, xp.astype(xp.searchsorted(e, v, side="right"), xp.int64) - 1, 0, max(n - 1, 0))
         flat = flat * n + index
     total = math.prod(sizes)
     hist = _count_into(x, total, flat, keep, w) if total else xp.zeros((0,), dtype=x._data.dtype,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from .._backend import arrays
 from .._backend.numpy_backend import float_errors_ignored
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -45,7 +46,7 @@ def _polynomial(z, coefficients, monic=False):
 
 def _erf_rational(xp, x, bound, numerator, denominator):
     """``x R(x^2) / S(x^2)`` with ``x`` clipped to [-bound, bound] (nan stays nan, +-inf gives +-1)."""
-    x = xp.clip(x, -bound, bound)
+    x = arrays.clip(xp, x, -bound, bound)
     z = x * x
     out = _polynomial(z, numerator)
     out *= x
@@ -55,14 +56,14 @@ def _erf_rational(xp, x, bound, numerator, denominator):
 
 def _erf(xp, x):
     if x.dtype == xp.float64:
-        return xp.clip(_erf_rational(xp, x, 6.0, _R64, _S64), -1.0, 1.0)
+        return arrays.clip(xp, _erf_rational(xp, x, 6.0, _R64, _S64), -1.0, 1.0)
     return xp.astype(_erf_rational(xp, xp.astype(x, xp.float64), 4.0, _R32, _S32), x.dtype)
 
 
 def _normal_cdf(xp, x):
     """``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` in float64 (float32 and float16 ``x`` too)."""
     if x.dtype == xp.float64:
-        out = xp.clip(_erf_rational(xp, x * _INV_SQRT2, 6.0, _R64, _S64), -1.0, 1.0)  # exactly -1 from -6 on
+        out = arrays.clip(xp, _erf_rational(xp, x * _INV_SQRT2, 6.0, _R64, _S64), -1.0, 1.0)  # exactly -1 from -6 on
     else:  # the float32 fit is 1.5e-8 above -1 at its bound -4: Phi is 0 from there on (Phi(-4 sqrt 2) = 8e-9)
         t = xp.astype(x, xp.float64) * _INV_SQRT2
         out = xp.where(t < -4.0, -1.0, _erf_rational(xp, t, 4.0, _R32, _S32))

@@ -15,6 +15,7 @@ import math
 import operator
 
 from .. import dtypes as _dt
+from .._backend import arrays
 from .._backend.device import device as _device
 from .._tensor import Tensor
 from ..autograd.function import Function
@@ -371,7 +372,7 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, device
     def formula(xp, k, m):
         r = 2 * k / (m - 1) - 1
         beta_array = xp.full_like(k[:1], float(beta))
-        return _i0(xp, beta * xp.sqrt(xp.clip(1 - r * r, 0.0, None))) / _i0(xp, beta_array)
+        return _i0(xp, beta * xp.sqrt(arrays.clip(xp, 1 - r * r, 0.0, None))) / _i0(xp, beta_array)
 
     return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad, formula)
 

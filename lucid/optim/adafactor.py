@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from .._backend import arrays
 from ..ops.creation import zeros
 from .optimizer import _OPTION_TYPES, Optimizer, add_scaled_, check_nonnegative, lerp_
 
@@ -17,7 +18,8 @@ class Adafactor(Optimizer):
     """Adafactor (as ``torch.optim.Adafactor``): ``beta2_t = t ** beta2_decay``; a matrix gradient (the last
     two dimensions) updates row and column means of ``g^2``, a vector one a full variance; the step is
     ``max(eps2, rms(p)) * min(lr, 1/sqrt(t))`` along ``g / sqrt(v)``, clipped to RMS ``d``. ``eps`` is
-    ``(eps1, eps2)``, ``eps1 = None`` meaning the dtype's machine epsilon."""
+    ``(eps1, eps2)``, ``eps1 = None`` meaning the dtype's machine epsilon. One host sync per parameter and
+    step, as in PyTorch: ``rms(p)`` is read to a number for the step size (PyTorch's ``.item()``)."""
 
     option_types = {**{k: v for k, v in _OPTION_TYPES.items() if k != "eps"}, "beta2_decay": "number", "d": "number"}
 
@@ -72,10 +74,10 @@ class Adafactor(Optimizer):
             row_var, col_var = s["row_var"], s["col_var"]
             lerp_(row_var, xp.linalg.vector_norm(g, axis=-1, keepdims=True) ** 2 / g.shape[-1], beta)
             lerp_(col_var, xp.linalg.vector_norm(g, axis=-2, keepdims=True) ** 2 / g.shape[-2], beta)
-            var = xp.matmul(row_var, col_var) / xp.clip(xp.mean(row_var, axis=-2, keepdims=True), min=eps1)
+            var = xp.matmul(row_var, col_var) / arrays.clip(xp, xp.mean(row_var, axis=-2, keepdims=True), eps1)
         else:
             lerp_(s["variance"], g * g, beta)
             var = s["variance"]
-        update = g / xp.sqrt(xp.clip(var, min=eps1 * eps1))
-        denom = max(1.0, float(xp.linalg.vector_norm(update)) / (math.sqrt(math.prod(update.shape)) * d))
-        add_scaled_(p, update, -alpha / denom)
+        update = g / xp.sqrt(arrays.clip(xp, var, eps1 * eps1))
+        update = update / xp.maximum(xp.linalg.vector_norm(update) / (math.sqrt(math.prod(update.shape)) * d), 1.0)
+        add_scaled_(p, update, -alpha)

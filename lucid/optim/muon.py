@@ -19,7 +19,7 @@ def _newton_schulz(xp, g, coefficients, steps: int, eps: float):
     a, b, c = (float(v) for v in coefficients)
     tall = g.shape[0] > g.shape[1]
     x = xp.matrix_transpose(g) if tall else g
-    x = x / max(float(xp.linalg.vector_norm(x)), eps)
+    x = x / xp.maximum(xp.linalg.vector_norm(x), eps)  # on the device, as PyTorch (a float() would sync)
     for _ in range(steps):
         gram = xp.matmul(x, xp.matrix_transpose(x))
         x = a * x + xp.matmul(b * gram + c * xp.matmul(gram, gram), x)

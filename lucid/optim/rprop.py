@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._backend import arrays
 from .optimizer import Optimizer, state_like
 
 __all__ = ["Rprop"]
@@ -37,11 +38,10 @@ class Rprop(Optimizer):
         prev, step_size = s["prev"], s["step_size"]
         agreement = g * prev
         flipped = agreement < 0
-        factor = xp.full_like(g, 1.0)
-        factor[agreement > 0] = etaplus
-        factor[flipped] = etaminus
+        # where, not masked writes: a masked write reads its mask's count back to the host on CuPy
+        factor = xp.where(agreement > 0, etaplus, xp.where(flipped, etaminus, xp.ones_like(g)))
         step_size *= factor
-        step_size[...] = xp.clip(step_size, low, high)
+        step_size[...] = arrays.clip(xp, step_size, low, high)
         g = xp.where(flipped, 0.0, g)
-        p -= xp.sign(g) * step_size
+        p -= arrays.sign(xp, g) * step_size
         prev[...] = g

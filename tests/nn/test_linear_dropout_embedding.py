@@ -243,8 +243,9 @@ def test_embedding_default_init_and_shapes(device):
     assert m(ints(np.zeros((2, 3, 4)), device)).shape == (2, 3, 4, 64)
     assert m(ints(7, device)).shape == (64,)
     assert repr(L.Embedding(10, 3, padding_idx=1)) == "Embedding(10, 3, padding_idx=1)"
-    with pytest.raises(IndexError, match="out of range"):
-        m(ints([1000], device))
+    if device.host:  # off the host the range is not checked (a sync): tests/backend/test_host_syncs.py
+        with pytest.raises(IndexError, match="out of range"):
+            m(ints([1000], device))
     with pytest.raises(TypeError, match="integer"):
         m(make([1.0], device))
 

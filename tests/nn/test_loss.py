@@ -319,12 +319,14 @@ def test_errors(device, rng):
     t = lucid_tensor(np.array([0, 1, 4]), device)
     with pytest.raises(ValueError, match="reduction"):
         F.mse_loss(x, x, reduction="avg")
-    with pytest.raises(IndexError, match="out of bounds"):
-        F.cross_entropy(x, t)
+    if device.host:  # off the host target ranges are not checked (a sync): tests/backend/test_host_sync_checks.py
+        with pytest.raises(IndexError, match="out of bounds"):
+            F.cross_entropy(x, t)
     with pytest.raises(ValueError, match="target of shape"):
         F.cross_entropy(x, lucid_tensor(np.array([0, 1]), device))
-    with pytest.raises(RuntimeError, match="between 0 and 1"):
-        F.binary_cross_entropy(x, x)
+    if device.host:
+        with pytest.raises(RuntimeError, match="between 0 and 1"):
+            F.binary_cross_entropy(x, x)
     with pytest.raises(RuntimeError, match="not differentiable"):
         F.cross_entropy(x, lucid_tensor(np.array([0, 1, 2]), device),
                         weight=lucid_tensor(np.ones(4), device, grad=True))
@@ -408,8 +410,9 @@ BAD_PROBABILITIES = {"input_nan": ([0.5, math.nan], [1.0, 0.0], "input"),
 @pytest.mark.parametrize("case", BAD_PROBABILITIES)
 def test_bce_refuses_values_outside_unit_interval_as_torch(device, case):
     x, t, which = BAD_PROBABILITIES[case]
-    with pytest.raises(RuntimeError, match=f"all elements of {which} should be between 0 and 1"):
-        F.binary_cross_entropy(lucid_tensor(x, device), lucid_tensor(t, device))
+    if device.host:  # off the host the check is skipped (a sync): tests/backend/test_host_sync_checks.py
+        with pytest.raises(RuntimeError, match=f"all elements of {which} should be between 0 and 1"):
+            F.binary_cross_entropy(lucid_tensor(x, device), lucid_tensor(t, device))
     torch = pytest.importorskip("torch")
     with pytest.raises(RuntimeError, match=f"all elements of {which} should be between 0 and 1"):
         torch.nn.functional.binary_cross_entropy(torch.tensor(x), torch.tensor(t))

@@ -139,8 +139,9 @@ def test_getitem_errors(device):
     x = _t(np.zeros(SHAPE), device)
     with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
         x[3]
-    with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 1"):
-        x[:, _t([0, 4], device)]
+    if device.host:  # off the host index tensors are not range-checked (a sync): tests/backend/test_host_syncs.py
+        with pytest.raises(IndexError, match="index 4 is out of bounds for dimension 1"):
+            x[:, _t([0, 4], device)]
     with pytest.raises(IndexError, match="too many indices"):
         x[0, 0, 0, 0]
     with pytest.raises(IndexError, match="single ellipsis"):
@@ -328,8 +329,9 @@ def test_gather_errors(device):
     x = _t(np.zeros((3, 4)), device)
     with pytest.raises(RuntimeError, match="index has 1 dimensions but the tensor has 2"):
         x.gather(1, _t([0, 1], device))
-    with pytest.raises(IndexError, match="index -1 is out of bounds for dimension 1 with size 4"):
-        x.gather(1, _t([[0], [-1], [0]], device))
+    if device.host:  # off the host index tensors are not range-checked (a sync)
+        with pytest.raises(IndexError, match="index -1 is out of bounds for dimension 1 with size 4"):
+            x.gather(1, _t([[0], [-1], [0]], device))
     with pytest.raises(TypeError, match="integer tensor"):
         x.gather(1, _t([[0.0]], device))
     with pytest.raises(RuntimeError, match="index has size 5 in dimension 0"):

@@ -142,5 +142,5 @@ def drop_block(input: Tensor, block_size: int, p: float = 0.1, eps: float = 1e-7
     seeds = xp.concat([pad_w, seeds, pad_w], axis=3)
     blocks = xp.max(backend.sliding_window_view(seeds, (size, size), axis=(2, 3)), axis=(-2, -1))
     keep = Tensor._make(1 - blocks, input.device)
-    kept = float(keep.sum().item())
-    return input * (keep * (keep.numel() / kept if kept else 0.0))
+    # the scale stays on the device (no sync); when nothing is kept, keep is all zeros whatever it is
+    return input * (keep * (keep.numel() / keep.sum().clamp(min=1)))

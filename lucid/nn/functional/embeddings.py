@@ -50,7 +50,9 @@ def _padding(padding_idx, num: int, name: str):
 
 
 def _check_range(idx: Tensor, num: int, name: str) -> None:
-    if idx.numel() and (bool((idx < 0).any()) or bool((idx >= num).any())):
+    """IndexError naming the first index outside ``[0, num)``; on host devices only (see ``Backend.is_host``):
+    elsewhere the read would sync every call, and PyTorch checks on CUDA with an asynchronous device assert."""
+    if idx._device.host and idx.numel() and (bool((idx < 0).any()) or bool((idx >= num).any())):
         bad = idx[(idx < 0) | (idx >= num)].reshape(-1)[0].item()
         raise IndexError(f"{name}: index {bad} is out of range for a table of {num} rows")
 
@@ -116,13 +118,18 @@ def _lookup(weight: Tensor, index: Tensor, counted: Tensor, padding_idx, scale_g
 
 
 def _bags(input: Tensor, offsets, include_last_offset: bool):
-    """``(index, valid)`` arrays of shape ``(bags, longest)``: the indices of each bag, padded (with
-    index 0, ``valid`` false) to the longest bag."""
+    """``(entries, bag, valid, bags)``: the indices as one 1-D array, the bag of each entry, whether it
+    is in one (with ``include_last_offset``, entries past the last offset are not), and the number of
+    bags. Bags come from ``searchsorted`` on the device: the offsets are never read back (a host sync
+    every call on a GPU); they are checked on host devices only (see ``Backend.is_host``)."""
     xp, dev = input.xp, input.device
     if input.ndim == 2:
         if offsets is not None:
             raise ValueError("embedding_bag: offsets must be None for a 2-D input (each row is a bag)")
-        return input._data, xp.ones(input.shape, dtype=xp.bool, device=dev.native)
+        bags, length = input.shape
+        bag = xp.reshape(xp.broadcast_to(xp.reshape(xp.arange(bags, dtype=xp.int64, device=dev.native), (-1, 1)),
+                                         input.shape), (-1,))
+        return xp.reshape(input._data, (-1,)), bag, xp.ones(bag.shape, dtype=xp.bool, device=dev.native), bags
     if input.ndim != 1 or offsets is None:
         raise ValueError(
             f"embedding_bag: expected a 2-D input (bags as rows), or a 1-D input with 1-D offsets; got input "
@@ -133,21 +140,16 @@ def _bags(input: Tensor, offsets, include_last_offset: bool):
         raise ValueError(f"embedding_bag: offsets must be 1-D, got shape {offsets.shape}")
     n = input.shape[0]
     starts = xp.astype(offsets._data, xp.int64)
-    if include_last_offset:
-        ends, starts = starts[1:], starts[:-1]
-    else:
-        ends = xp.concat([starts[1:], xp.asarray([n], dtype=xp.int64, device=dev.native)])
-    if starts.shape[0] and (int(starts[0]) != 0 or bool(xp.any(ends < starts)) or int(ends[-1]) > n):
-        raise ValueError("embedding_bag: offsets must start at 0, never decrease and stay within the input")
-    lengths = ends - starts
-    longest = int(xp.max(lengths)) if lengths.shape[0] else 0
-    step = xp.arange(longest, dtype=xp.int64, device=dev.native)
-    valid = step[None, :] < lengths[:, None]
-    position = xp.where(valid, starts[:, None] + step[None, :], 0)
-    flat = xp.astype(input._data, xp.int64)
-    if n == 0:
-        return xp.zeros(position.shape, dtype=xp.int64, device=dev.native), valid
-    return xp.reshape(xp.take(flat, xp.reshape(position, (-1,))), position.shape), valid
+    end = xp.asarray(n, dtype=xp.int64, device=dev.native)
+    if include_last_offset and starts.shape[0]:
+        end, starts = starts[-1], starts[:-1]
+    if dev.host and starts.shape[0]:
+        ends = xp.concat([starts[1:], xp.reshape(end, (1,))])
+        if int(starts[0]) != 0 or bool(xp.any(ends < starts)) or int(ends[-1]) > n:
+            raise ValueError("embedding_bag: offsets must start at 0, never decrease and stay within the input")
+    position = xp.arange(n, dtype=xp.int64, device=dev.native)
+    bag = xp.searchsorted(starts, position, side="right") - 1  # the last bag starting at or before each entry
+    return input._data, bag, (bag >= 0) & (position < end), starts.shape[0]
 
 
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, max_norm: float | None = None,
@@ -155,9 +157,9 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
                   per_sample_weights: Tensor | None = None, include_last_offset: bool = False,
                   padding_idx: int | None = None) -> Tensor:
     """Sums, means or maxima of bags of embeddings: a 2-D ``input`` holds one bag per row; a 1-D
-    ``input`` is cut into bags at ``offsets``. The rows are gathered into one ``(bags, longest bag,
-    dim)`` block and reduced over it (a reference implementation, no per-bag Python loop).
-    Entries equal to ``padding_idx`` are left out of their bag; an empty bag gives zeros.
+    ``input`` is cut into bags at ``offsets``. Each looked-up row is scatter-added (or, for ``max``,
+    scatter-maxed) into its bag: no per-bag Python loop, and no host sync (the bag sizes are never
+    read). Entries equal to ``padding_idx`` are left out of their bag; an empty bag gives zeros.
     ``per_sample_weights`` (``mode="sum"`` only) weight each looked-up row."""
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
@@ -171,33 +173,27 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         )
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
-    index, valid = _bags(input, offsets, include_last_offset)
+    entries, bag, valid, bags = _bags(input, offsets, include_last_offset)
+    xp, dev, width = input.xp, input.device, weight.shape[1]
     if padding_idx is not None:
-        valid = valid & (index != padding_idx)
-    if index.shape[1] == 0:  # every bag is empty
-        return zeros(index.shape[0], weight.shape[1], dtype=weight.dtype, device=weight.device)
-    rows = _lookup(weight, Tensor._make(index, input.device), input, None, scale_grad_by_freq)  # (bags, longest, dim)
-    keep = Tensor._make(input.xp.astype(valid, weight._data.dtype), input.device).unsqueeze(-1)
+        valid = valid & (entries != padding_idx)
+    if bags == 0 or entries.shape[0] == 0:
+        return zeros(bags, width, dtype=weight.dtype, device=weight.device)
+    rows = _lookup(weight, Tensor._make(entries, dev), input, None, scale_grad_by_freq)  # (entries, width)
+    keep = Tensor._make(xp.astype(valid, weight._data.dtype), dev)
+    target = Tensor._make(xp.where(valid, bag, 0), dev)  # entries of no bag go to bag 0 with no weight
+    count = zeros(bags, dtype=weight.dtype, device=weight.device).scatter_add(0, target, keep).unsqueeze(1)
+    target = target.unsqueeze(1).expand(-1, width)
     if mode == "max":
-        best = where(keep > 0, rows, -float("inf")).max(dim=1).values
-        return where(keep.sum(dim=1) > 0, best, 0.0)
+        rows = where(keep.unsqueeze(1) > 0, rows, -float("inf"))
+        best = zeros(bags, width, dtype=weight.dtype, device=weight.device).scatter_reduce(
+            0, target, rows, "amax", include_self=False)
+        return where(count > 0, best, 0.0)
     if per_sample_weights is not None:
-        w = per_sample_weights if input.ndim == 2 else _per_bag(per_sample_weights, offsets, include_last_offset)
-        keep = keep * w.unsqueeze(-1)
-    total = (rows * keep).sum(dim=1)
-    if mode == "sum":
-        return total
-    count = Tensor._make(input.xp.astype(valid, weight._data.dtype), input.device).sum(dim=1, keepdim=True)
-    return total / count.clamp(min=1)
-
-
-def _per_bag(values: Tensor, offsets, include_last_offset: bool) -> Tensor:
-    """A 1-D per-entry tensor laid out like the bags of ``_bags`` (padding entries 0), differentiably."""
-    xp = values.xp
-    positions = xp.arange(values.shape[0], dtype=xp.int64, device=values.device.native)
-    index, valid = _bags(Tensor._make(positions, values.device), offsets, include_last_offset)
-    picked = values[Tensor._make(index, values.device)]
-    return where(Tensor._make(valid, values.device), picked, 0.0)
+        keep = keep * per_sample_weights.reshape(-1)
+    total = zeros(bags, width, dtype=weight.dtype, device=weight.device).scatter_add(
+        0, target, rows * keep.unsqueeze(1))
+    return total if mode == "sum" else total / count.clamp(min=1)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

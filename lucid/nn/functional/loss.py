@@ -256,7 +256,11 @@ def _class_target(input: Tensor, target, name: str) -> Tensor:
 
 
 def _check_classes(target: Tensor, classes: int, ignore_index: int | None, name: str) -> None:
-    """IndexError naming the first target outside ``[0, classes)`` that is not ``ignore_index`` (one sync)."""
+    """IndexError naming the first target outside ``[0, classes)`` that is not ``ignore_index``. It reads
+    the targets, so it runs on host devices only (see ``Backend.is_host``): on a GPU it would sync every
+    step; PyTorch checks there with an asynchronous device assert, lucid leaves bad targets unchecked."""
+    if not target._device.host:
+        return
     xp, t = target.xp, target._data
     bad = (t < 0) | (t >= classes)
     if ignore_index is not None:
@@ -278,7 +282,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     """Cross-entropy between logits ``input`` ``(N, C, d1, ...)`` (or ``(C,)``) and ``target``: class
     indices ``(N, d1, ...)`` (fused op; ``ignore_index`` entries count for nothing) or class
     probabilities of the input's shape. ``weight`` (per class) and ``label_smoothing`` as PyTorch;
-    finite and exact for logits of any size."""
+    finite and exact for logits of any size. Class targets out of range raise on host devices only (the
+    check is a sync elsewhere; PyTorch asserts on CUDA asynchronously)."""
     reduction = _reduction("cross_entropy", size_average, reduce, reduction)
     input = _floating(input, "cross_entropy")
     if input.ndim == 0:
@@ -323,7 +328,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: ``-w[t] * input[i, t]`` per sample for log-probabilities ``input``
     ``(N, C, d1, ...)`` (or ``(C,)``) and class indices ``target`` ``(N, d1, ...)``; the mean divides
-    by the sum of the targets' weights. One value per sample (upstream Lucid 2.5.8 gave an N x N matrix)."""
+    by the sum of the targets' weights. One value per sample (upstream Lucid 2.5.8 gave an N x N matrix).
+    Targets out of range raise on host devices only (the check is a sync elsewhere)."""
     reduction = _reduction("nll_loss", size_average, reduce, reduction)
     input = _floating(input, "nll_loss")
     if input.ndim == 0:
@@ -377,7 +383,11 @@ class BinaryCrossEntropy(Function):
 
 def _check_probabilities(input: Tensor, target: Tensor) -> None:
     """PyTorch's RuntimeError when an input or target element of binary_cross_entropy is outside [0, 1]
-    or nan (one sync when both are fine)."""
+    or nan. It reads the data, so it runs on host devices only (see ``Backend.is_host``): on a GPU it
+    would sync every step (PyTorch checks there with an asynchronous device assert); bad values then
+    give a nan or meaningless loss instead of an error."""
+    if not input._device.host:
+        return
     xp = input.xp
     outside = [xp.any(~((t._data >= 0) & (t._data <= 1))) for t in (input, target)]
     if bool(outside[0] | outside[1]):
@@ -391,7 +401,8 @@ def _check_probabilities(input: Tensor, target: Tensor) -> None:
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities ``input`` (in [0, 1]) against ``target`` of the same
-    shape; logs clamped at -100 as PyTorch. Prefer ``binary_cross_entropy_with_logits`` (stable)."""
+    shape; logs clamped at -100 as PyTorch. Prefer ``binary_cross_entropy_with_logits`` (stable).
+    Values outside [0, 1] raise on host devices only (the check is a sync elsewhere)."""
     reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
     input = _floating(input, "binary_cross_entropy")
     target = _tensor(target, input, "binary_cross_entropy", "target").to(input.dtype)
@@ -607,7 +618,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                       size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss: ``sum_{j != y} max(0, margin - x[y] + x[j])^p / C`` (``p`` 1 or 2),
-    each term weighted by ``weight[y]``."""
+    each term weighted by ``weight[y]``. Targets out of range raise on host devices only (a sync elsewhere)."""
     reduction = _reduction("multi_margin_loss", size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 are supported, got {p}")

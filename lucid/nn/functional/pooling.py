@@ -174,9 +174,10 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     dev, xp = x._device, x.xp
     n, c = x.shape[:2]
     view = xp.reshape(windows(dev, x._data, geo, _lowest(x)), (n, c) + geo.out + (math.prod(geo.kernel),))
-    # the first maximum of each window; PyTorch takes the last nan of a window that has any
+    # the first maximum of each window; PyTorch takes the last nan of a window that has any (off the
+    # host that rule is applied without asking whether there is a nan: asking is a sync)
     local = xp.argmax(view, axis=-1)
-    if x.dtype.kind == "f" and xp.any(xp.isnan(x._data)):
+    if x.dtype.kind == "f" and (not dev.host or xp.any(xp.isnan(x._data))):
         isnan = xp.isnan(view)
         last = view.shape[-1] - 1 - xp.argmax(xp.astype(xp.flip(isnan, axis=-1), xp.uint8), axis=-1)
         local = xp.where(xp.any(isnan, axis=-1), last, local)
@@ -203,14 +204,17 @@ def _max_pool_blocks(x: Tensor, geo: Geometry, return_indices):
     strided slices of each kernel offset, the first maximum's offset in the window kept as a small
     unsigned int (no int64 index arithmetic); the gradient is scattered through those offsets.
     None (the general path then runs) when padding could win a window (its real elements all the
-    lowest value)."""
+    lowest value), and off the host whenever there is padding (telling would read the data: a sync)."""
     xp, dev = x.xp, x._device
+    padded = any(lo or hi for lo, hi in geo.padding)
+    if padded and not dev.host:  # whether padding wins a window is a read of the data: a sync off the host
+        return None
     lowest = _lowest(x)
     views = _block_views(dev, x._data, geo, lowest)
     y = xp.asarray(views[0], copy=True) if len(views) == 1 else views[0]
     for v in views[1:]:
         y = xp.maximum(v, y)  # NumPy returns its second argument on ties: the first of -0.0 and 0.0, as PyTorch
-    if any(lo or hi for lo, hi in geo.padding) and xp.any(y == lowest):
+    if padded and xp.any(y == lowest):
         return None
     kind = next(t for t, top in ((xp.uint8, 255), (xp.uint16, 65535), (xp.int64, None))
                 if top is None or len(views) <= top)
@@ -222,7 +226,7 @@ def _max_pool_blocks(x: Tensor, geo: Geometry, return_indices):
         idx += xp.astype(missed, kind)
     if x.dtype.kind == "f":
         nan = xp.isnan(y)
-        if xp.any(nan):  # PyTorch takes the last nan of the window
+        if not dev.host or xp.any(nan):  # PyTorch takes the last nan of the window (not asked off the host: a sync)
             for j, v in enumerate(views):
                 idx = xp.where(nan & xp.isnan(v), xp.asarray(j, dtype=kind, device=dev.native), idx)
     out = BlockGather.apply(x, idx=idx, geo=geo, values=y)

@@ -22,7 +22,8 @@ def _grads(parameters) -> list[Tensor]:
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """The ``norm_type``-norm of ``tensors`` taken together (the norm of the per-tensor norms; ``inf``
     for the largest magnitude). Tensors on several devices are measured each on its own device and
-    combined on the first one's. ``foreach`` is accepted for compatibility."""
+    combined on the first one's. ``foreach`` is accepted for compatibility. ``error_if_nonfinite`` reads the
+    norm on the host (a device sync, as in PyTorch); without it nothing waits."""
     tensors = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
     if not tensors:
         return zeros(())

@@ -1,0 +1,29 @@
+"""Array helpers every backend shares, for what array-api-compat does with a host sync on CuPy.
+
+array-api-compat's CuPy ``clip`` and ``sign`` patch their results with boolean-mask writes
+(``out[mask] = ...``), and CuPy must read the mask's count back to the host for each: two
+device syncs per call. These are the same functions in elementwise ``where``/``maximum``/``minimum``
+form, which never read data; ``tests/test_host_syncs_architecture.py`` keeps ``xp.clip``/``xp.sign``
+out of lucid.
+"""
+
+from __future__ import annotations
+
+__all__ = ["clip", "sign"]
+
+
+def clip(xp, x, lo=None, hi=None):
+    """``x`` limited to ``[lo, hi]`` (numbers or arrays; None: no limit on that side). nan stays nan;
+    where ``lo > hi`` every value becomes ``hi``, as ``torch.clamp``. Always a new array."""
+    if lo is None and hi is None:
+        return xp.asarray(x, copy=True)
+    if lo is not None:
+        x = xp.maximum(x, lo)
+    return x if hi is None else xp.minimum(x, hi)
+
+
+def sign(xp, x):
+    """-1, 0 or 1 by the sign of the real ``x``, in its dtype; 0 at nan and at -0.0, as ``torch.sign``."""
+    if xp.isdtype(x.dtype, "unsigned integer"):
+        return xp.astype(x > 0, x.dtype)
+    return xp.where(x > 0, 1, xp.where(x < 0, -1, xp.zeros_like(x)))
