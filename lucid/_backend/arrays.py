@@ -3,7 +3,7 @@
 array-api-compat's CuPy ``clip`` and ``sign`` patch their results with boolean-mask writes
 (``out[mask] = ...``), and CuPy must read the mask's count back to the host for each: two
 device syncs per call. These are the same functions in elementwise ``where``/``maximum``/``minimum``
-form, which never read data; ``tests/test_host_syncs_architecture.py`` keeps ``xp.clip``/``xp.sign``
+form, which never read data; ``tests/backend/test_host_sync_checks.py`` keeps ``xp.clip``/``xp.sign``
 out of lucid.
 """
 
@@ -23,7 +23,8 @@ def clip(xp, x, lo=None, hi=None):
 
 
 def sign(xp, x):
-    """-1, 0 or 1 by the sign of the real ``x``, in its dtype; 0 at nan and at -0.0, as ``torch.sign``."""
+    """-1, 0 or 1 by the sign of the real ``x``, in its dtype; 0 at nan and at -0.0, as ``torch.sign``. A
+    difference of two masks, not a ``where``: NumPy's ``where`` over an irregular mask is 10x slower."""
     if xp.isdtype(x.dtype, "unsigned integer"):
         return xp.astype(x > 0, x.dtype)
-    return xp.where(x > 0, 1, xp.where(x < 0, -1, xp.zeros_like(x)))
+    return xp.astype(x > 0, x.dtype) - xp.astype(x < 0, x.dtype)
