@@ -191,7 +191,8 @@ def _reduction(cupy, name: str, acc: str):
 
 @functools.cache
 def _row_kernel(cupy, name: str, acc: str):
-    return cupy.RawModule(code=_preamble(acc) + _ROWS).get_function(f"lucid_{name}")
+    """Row kernel ``name`` for ``acc`` (a ``RawKernel`` compiles and loads itself on each device it runs on)."""
+    return cupy.RawKernel(_preamble(acc) + _ROWS, f"lucid_{name}")
 
 
 def _block(cols: int) -> int:
