@@ -257,7 +257,7 @@ _BACKENDS: dict[str, Backend | Callable[[], Backend]] = {}
 _ALIASES: dict[str, str] = {}
 _SINGLE: set[str] = set()
 _ON_CREATED: list[Callable[[Backend], None]] = []
-_BY_NAMESPACE: dict[int, Backend] = {}  # id(xp) -> the first backend created with that namespace
+_BY_NAMESPACE: dict[int, Backend] = {}  # id(xp) -> the backend created last with that namespace
 _SEED: list[int | None] = [None]  # the last lucid.manual_seed, applied to backends created later
 
 
@@ -292,7 +292,7 @@ def backend_for(device_type: str) -> Backend:
     entry = _BACKENDS[device_type]
     if not isinstance(entry, Backend):
         entry = _BACKENDS[device_type] = entry()
-        _BY_NAMESPACE.setdefault(id(entry.xp), entry)
+        _BY_NAMESPACE[id(entry.xp)] = entry
         if _SEED[0] is not None:
             entry.seed(_SEED[0])
         for callback in _ON_CREATED:
@@ -301,9 +301,9 @@ def backend_for(device_type: str) -> Backend:
 
 
 def kernels_for(xp) -> GenericKernels:
-    """The fused kernels for arrays of the namespace ``xp``: those of the backend created with it (the first,
-    should two share it), for array code that is handed only ``xp`` (an op's no-graph ``compute``, an
-    optimizer's ``_update``); the generic ones for a namespace no backend has."""
+    """The fused kernels for arrays of the namespace ``xp``: those of the backend created with it (the latest,
+    should two share it: both work on the same arrays), for array code that is handed only ``xp`` (an op's
+    no-graph ``compute``, an optimizer's ``_update``); the generic ones for a namespace no backend has."""
     found = _BY_NAMESPACE.get(id(xp))
     if found is None:
         found = GenericKernels()
