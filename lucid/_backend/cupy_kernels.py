@@ -79,10 +79,9 @@ _REDUCTIONS = {
 }
 
 # Row kernels: one block per row of a C-contiguous (rows, cols) array, in float or double (float16 is
-# converted around them). block_reduce: a warp-shuffle reduction (sum, or a max that keeps nan).
-_ROWS = r"""
-__device__ inline A pick_max(A a, A b) { return (b > a || b != b) ? b : a; }
-
+# converted around them). block_reduce: a warp-shuffle reduction over the block (a sum, or a max that keeps nan).
+_PICK_MAX = "__device__ inline A pick_max(A a, A b) { return (b > a || b != b) ? b : a; }\n"
+_BLOCK_REDUCE = r"""
 __device__ A block_reduce(A v, bool is_max) {
     __shared__ A partial[32];
     for (int o = 16; o > 0; o >>= 1) {
@@ -104,7 +103,8 @@ __device__ A block_reduce(A v, bool is_max) {
     __syncthreads();
     return partial[0];
 }
-
+"""
+_ROW_KERNELS = r"""
 extern "C" __global__ void lucid_softmax_rows(const A* x, A* y, long long cols, int log_out) {
     const A* xr = x + (long long)blockIdx.x * cols;
     A* yr = y + (long long)blockIdx.x * cols;
@@ -192,7 +192,7 @@ def _reduction(cupy, name: str, acc: str):
 @functools.cache
 def _row_kernel(cupy, name: str, acc: str):
     """Row kernel ``name`` for ``acc`` (a ``RawKernel`` compiles and loads itself on each device it runs on)."""
-    return cupy.RawKernel(_preamble(acc) + _ROWS, f"lucid_{name}")
+    return cupy.RawKernel(_preamble(acc) + _PICK_MAX + _BLOCK_REDUCE + _ROW_KERNELS, f"lucid_{name}")
 
 
 def _block(cols: int) -> int:
