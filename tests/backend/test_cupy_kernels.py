@@ -19,7 +19,7 @@ import cupy  # noqa: E402
 
 BACKEND = lucid.device("cuda").backend
 DTYPES = ["float16", "float32", "float64"]
-TOLERANCE = {"float16": (2e-3, 2e-3), "float32": (2e-5, 1e-6), "float64": (1e-12, 1e-13)}
+TOLERANCE = {"float16": (2e-3, 2e-3), "float32": (2e-5, 5e-6), "float64": (1e-12, 1e-13)}  # (rtol, atol)
 
 
 def arrays(rng, dtype, *shapes, scale=1.0):
@@ -67,7 +67,7 @@ def test_softmax_kernels(rng, dtype, cols, name):
     x, g = arrays(rng, dtype, (6, cols), (6, cols), scale=3)
     y_kernel, y_generic = both(name, x, 1)
     same(y_kernel, y_generic, dtype)
-    same(*both(f"{name}_grad", y_generic, g, 1), dtype, factor=4)
+    same(*both(f"{name}_grad", y_generic, g, 1), dtype, factor=10)  # a sum of `cols` terms, rounded differently
 
 
 def test_softmax_kernel_special_values():
