@@ -25,9 +25,8 @@ _ACC = {"float16": "float", "float32": "float", "float64": "double"}  # dtype ->
 _SCALAR = {"float": "float32", "double": "float64"}  # the accumulation type as CuPy names a scalar parameter
 _MATH = ("exp", "log", "sqrt", "erfc")
 
-# name: (in_params, out_params, body). ``A`` is the accumulation type and ``{S}`` its CuPy dtype (of scalars,
-# and of the sums of _REDUCTIONS);
-# ``l_exp``/``l_log``/``l_sqrt``/``l_erfc`` its math functions (see _preamble)
+# name: (in_params, out_params, body). ``A`` is the accumulation type, ``{S}`` its CuPy dtype (of scalars and of
+# the sums of _REDUCTIONS), ``l_exp``/``l_log``/``l_sqrt``/``l_erfc`` its math functions (see _preamble)
 _ELEMENTWISE = {
     "gelu": ("T x", "T y", "A v = (A)x; y = (T)(v * (A)0.5 * l_erfc(-v * (A)0.7071067811865476));"),
     "gelu_and_cdf": ("T x", "T y, T cdf",
