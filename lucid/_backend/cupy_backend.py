@@ -22,6 +22,8 @@ streams, events, memory statistics, seeding, pinned host memory) and the TF32 sw
   from CuPy's pinned pool; ``from_numpy(pinned, index, non_blocking=True)`` then copies it
   on the current stream without waiting, and keeps the host buffer alive until the copy's
   event has completed.
+- **Fused kernels.** The hot composites (GELU, softmax, cross-entropy rows, normalization, SGD and
+  Adam updates) run as CUDA kernels of :mod:`.cupy_kernels` instead of the generic array code.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import threading
 
 import numpy as np
 
+from .cupy_kernels import CupyKernels
 from .device import BackendUnavailableError
 from .numpy_backend import draw, strided_as_complex, strided_complex_part, strided_diagonal
 from .registry import Backend, fresh_seed
@@ -40,7 +43,7 @@ from .registry import Backend, fresh_seed
 INSTALL_HINT = "install CuPy for your CUDA version: pip install 'lucid[cuda12]' or 'lucid[cuda13]'"
 
 
-class CupyBackend(Backend):
+class CupyBackend(CupyKernels, Backend):
     name = "cupy"
     device_type = "cuda"
     aliases = ("gpu",)

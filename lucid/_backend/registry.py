@@ -2,8 +2,9 @@
 
 A backend is an array namespace ``xp`` that follows the array API standard, plus the few
 extras the standard lacks (scatter-add, sliding windows, random numbers, host transfer,
-einsum). numpy (``"cpu"``) and cupy (``"cuda"``, alias ``"gpu"``) are built in; more can be
-registered, as the tests do with array-api-strict and its fake devices.
+einsum) and the fused kernels of the hot composites (:mod:`.fused`: generic by default). numpy
+(``"cpu"``) and cupy (``"cuda"``, alias ``"gpu"``) are built in; more can be registered, as the
+tests do with array-api-strict and its fake devices.
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ import os
 from collections.abc import Callable
 
 from .. import dtypes as _dt
+from .fused import GenericKernels
 
-__all__ = ["Backend", "register_backend", "backend_for", "loaded_backend", "loaded_backends", "fresh_seed"]
+__all__ = [
+    "Backend", "register_backend", "backend_for", "loaded_backend", "loaded_backends", "fresh_seed", "kernels_for",
+]
 
 
-class Backend:
+class Backend(GenericKernels):
     """Base class of a backend (register one with :func:`lucid.register_backend`).
 
     Subclasses set ``name``, ``device_type`` and ``xp`` and implement the methods below that
     raise ``NotImplementedError``; the others default to one synchronous device. The services
     of :mod:`lucid.cuda` (current device, properties, streams, events, memory statistics,
-    pinned memory) are declared here too, and raise a clear error on backends without them."""
+    pinned memory) are declared here too, and raise a clear error on backends without them. The
+    fused kernels (``gelu``, ``softmax``, ``cross_entropy_rows``, ``normalize``, ``adam_update``, ...)
+    come from :class:`~lucid._backend.fused.GenericKernels`, generic; a backend may override them."""
 
     name: str = ""
     device_type: str = ""
@@ -257,6 +263,7 @@ _BACKENDS: dict[str, Backend | Callable[[], Backend]] = {}
 _ALIASES: dict[str, str] = {}
 _SINGLE: set[str] = set()
 _ON_CREATED: list[Callable[[Backend], None]] = []
+_BY_NAMESPACE: dict[int, Backend] = {}  # id(xp) -> the backend created last with that namespace
 _SEED: list[int | None] = [None]  # the last lucid.manual_seed, applied to backends created later
 
 
@@ -291,11 +298,23 @@ def backend_for(device_type: str) -> Backend:
     entry = _BACKENDS[device_type]
     if not isinstance(entry, Backend):
         entry = _BACKENDS[device_type] = entry()
+        _BY_NAMESPACE[id(entry.xp)] = entry
         if _SEED[0] is not None:
             entry.seed(_SEED[0])
         for callback in _ON_CREATED:
             callback(entry)
     return entry
+
+
+def kernels_for(xp) -> GenericKernels:
+    """The fused kernels for arrays of the namespace ``xp``: those of the backend created with it (the latest,
+    should two share it: both work on the same arrays), for array code that is handed only ``xp`` (an op's
+    no-graph ``compute``, an optimizer's ``_update``); the generic ones for a namespace no backend has."""
+    found = _BY_NAMESPACE.get(id(xp))
+    if found is None:
+        found = GenericKernels()
+        found.xp = xp
+    return found
 
 
 def loaded_backend(device_type: str) -> Backend | None:

@@ -1,4 +1,5 @@
-"""Softmax and log-softmax along one dimension, each one fused op with a hand-written backward.
+"""Softmax and log-softmax along one dimension, each one fused op (the backend's kernel, see
+:mod:`lucid._backend.fused`) with a hand-written backward.
 
 Both subtract the max before ``exp`` so extreme logits (±1e4) stay finite. Backward is written
 in lucid ops on the saved output, so double backward works. As PyTorch: a slice of all ``-inf`` (or
@@ -7,8 +8,8 @@ one holding ``+inf``) gives nan silently, and a zero-length dimension gives an e
 
 from __future__ import annotations
 
-from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, Function
 from . import _axes
 
@@ -16,46 +17,40 @@ __all__ = ["softmax", "log_softmax"]
 
 
 class _Normalized(Function):
-    """Forward shared by both: the max-shifted logits along ``axis``, handed to ``normalize``."""
+    """Shared by both: the forward is the backend's fused ``kernel`` along ``axis``; the backward its
+    fused ``grad_kernel`` on arrays, or with ``create_graph`` the ``differentiable`` form in lucid ops."""
 
     def forward(self, x, axis):
-        xp = self.xp
         self.axis = axis
-        if 0 in x.shape:
-            y = xp.empty_like(x)
-        else:
-            with float_errors_quiet():  # -inf - -inf and inf - inf are nan, silently, as PyTorch
-                y = self.normalize(xp, x - xp.max(x, axis=axis, keepdims=True), axis)
+        y = getattr(self.backend, self.kernel)(x, axis)
         self.save_for_backward(y)
         return y
+
+    def backward(self, g):
+        (y,) = self.saved_tensors
+        if grad_mode.is_grad_enabled():  # create_graph: in lucid ops, so that it is differentiable again
+            return self.differentiable(y, g, self.axis)
+        return Tensor._make(getattr(self.backend, self.grad_kernel)(y._data, g._data, self.axis), g._device)
 
 
 class SoftmaxFunction(_Normalized):
     """``y = exp(x - max) / sum(exp(x - max))``; backward ``y * (g - sum(g * y))``."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
+    kernel, grad_kernel = "softmax", "softmax_grad"
 
     @staticmethod
-    def normalize(xp, shifted, axis):
-        e = xp.exp(shifted)
-        e /= xp.sum(e, axis=axis, keepdims=True)
-        return e
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        return y * (g - (g * y).sum(dim=self.axis, keepdim=True))
+    def differentiable(y, g, axis):
+        return y * (g - (g * y).sum(dim=axis, keepdim=True))
 
 
 class LogSoftmaxFunction(_Normalized):
     """``y = (x - max) - log(sum(exp(x - max)))``; backward ``g - exp(y) * sum(g)``."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
+    kernel, grad_kernel = "log_softmax", "log_softmax_grad"
 
     @staticmethod
-    def normalize(xp, shifted, axis):
-        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-
-    def backward(self, g):
-        (y,) = self.saved_tensors
-        return g - y.exp() * g.sum(dim=self.axis, keepdim=True)
+    def differentiable(y, g, axis):
+        return g - y.exp() * g.sum(dim=axis, keepdim=True)
 
 
 def _prepare(fn, name: str, x: Tensor, dim, axis, dtype):

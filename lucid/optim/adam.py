@@ -7,6 +7,7 @@ parameter. Numerics follow PyTorch's single-tensor implementations, operation by
 
 from __future__ import annotations
 
+from .._backend.registry import kernels_for
 from .optimizer import (
     Optimizer,
     check_betas,
@@ -14,7 +15,6 @@ from .optimizer import (
     ema_square_,
     grad_with_decay,
     lerp_,
-    row_chunks,
     state_like,
 )
 
@@ -72,45 +72,13 @@ class Adam(_AdamBase):
         return state
 
     def _update(self, xp, p, grad, s, group):
-        # slice by slice (row_chunks): every temporary (the gradient followed when maximize or L2 weight
-        # decay change it, the moments' updates, the denominator) is slice-sized; rounded as PyTorch's
-        # single-tensor Adam, operation by operation
         s["step"] += 1
-        step = s["step"]
         beta1, beta2 = (float(b) for b in group["betas"])
-        lr, wd, eps = float(group["lr"]), float(group["weight_decay"]), float(group["eps"])
-        decoupled = bool(group.get("decoupled_weight_decay"))
-        step_size = lr / (1 - beta1 ** step)
-        root = (1 - beta2 ** step) ** 0.5
-        names = ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
-        for key in row_chunks(p):
-            pk = p[key]
-            sk = {name: s[name][key] for name in names}
-            if decoupled and wd != 0:
-                pk *= 1 - lr * wd
-            gk = grad[key]
-            g = grad_with_decay(pk, gk, group["maximize"], 0.0 if decoupled else wd)
-            self._moments_update(g, sk, beta1, beta2)
-            v = sk["exp_avg_sq"]
-            if group["amsgrad"]:
-                v_max = sk["max_exp_avg_sq"]
-                v_max[...] = xp.maximum(v_max, v)
-                v = v_max
-            denom = xp.sqrt(v)
-            denom /= root
-            denom += eps
-            # p += (-step_size * exp_avg) / denom, as torch's addcdiv_ rounds it; into g's memory when g
-            # is a temporary of ours already (maximize, weight decay)
-            if g is gk or pk.ndim == 0:  # (NumPy's 0-d results are scalars, which take no [...] =)
-                g = sk["exp_avg"] * -step_size
-            else:
-                g[...] = sk["exp_avg"]
-                g *= -step_size
-            g /= denom
-            pk += g
-            p[key] = pk
-            for name in names:
-                s[name][key] = sk[name]
+        kernels_for(xp).adam_update(
+            p, grad, s["exp_avg"], s["exp_avg_sq"], s.get("max_exp_avg_sq") if group["amsgrad"] else None,
+            step=s["step"], lr=float(group["lr"]), beta1=beta1, beta2=beta2, eps=float(group["eps"]),
+            weight_decay=float(group["weight_decay"]), decoupled=bool(group.get("decoupled_weight_decay")),
+            maximize=bool(group["maximize"]))
 
 
 class AdamW(Adam):

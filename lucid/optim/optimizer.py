@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import copy
 import functools
-import math
 import numbers
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 
 import numpy as np
 
+from .._backend.fused import add_scaled_, ema_square_, grad_with_decay, lerp_, row_chunks  # noqa: F401 (re-exported)
 from .._tensor import Tensor, as_array
 from ..autograd import grad_mode
 from ..nn.hooks import RemovableHandle, add_hook
@@ -102,72 +102,6 @@ def _marks_called(step):
 
     wrapper._marks_called = True
     return wrapper
-
-
-def lerp_(a, b, weight: float) -> None:
-    """``a += weight * (b - a)`` in place, rounded as ``torch.lerp_`` does (its form depends on
-    whether ``weight < 0.5``); one temporary shaped like ``a``."""
-    t = b - a
-    if abs(weight) < 0.5:
-        t *= weight
-        a += t
-    else:
-        t *= 1 - weight
-        a[...] = b
-        a -= t
-
-
-def ema_square_(avg, g, decay: float) -> None:
-    """``avg = decay * avg + (1 - decay) * g^2`` in place: the running mean of squares of
-    ``Adadelta``, ``RMSprop`` and ``Adam``; one temporary shaped like ``g``."""
-    avg *= decay
-    t = g * (1 - decay)
-    t *= g
-    avg += t
-
-
-_CHUNK = 1 << 16  # elements per slice of row_chunks
-
-
-def row_chunks(a) -> list:
-    """Index keys splitting ``a`` into slices of whole rows of about ``_CHUNK`` elements, for an update
-    written slice by slice: its temporaries are slice-sized and stay in cache (about twice as fast on
-    NumPy as whole-array operations). A single key, ``...``, for a small or 0-d array, or for one on a
-    GPU (where each slice would cost kernel launches). Written back with ``a[key] = piece``, which
-    NumPy skips when ``piece`` is the view ``a[key]`` itself."""
-    size = math.prod(a.shape)
-    if a.ndim == 0 or size <= 2 * _CHUNK or hasattr(a, "__cuda_array_interface__"):
-        return [...]
-    n = a.shape[0]
-    rows = max(1, _CHUNK // (size // n))
-    return [(slice(i, min(i + rows, n)), ...) for i in range(0, n, rows)]
-
-
-def add_scaled_(a, b, alpha: float) -> None:
-    """``a += alpha * b`` in place, rounded exactly so, with ``alpha * b`` computed a slice of rows
-    at a time (``row_chunks``): no temporary the size of ``a``."""
-    if alpha == 1 or alpha == -1:  # 1 * b and -1 * b are exact: no temporary at all
-        if alpha == 1:
-            a += b
-        else:
-            a -= b
-        return
-    for key in row_chunks(a):
-        a[key] += alpha * b[key]
-
-
-def grad_with_decay(p, g, maximize: bool, weight_decay: float):
-    """The gradient an optimizer follows: negated for ``maximize``, plus ``weight_decay * p``
-    (L2 penalty), in PyTorch's order. Never changes ``g`` itself; makes one temporary (none
-    when there is nothing to add or negate)."""
-    if weight_decay != 0:
-        d = p * weight_decay
-        if maximize:
-            d -= g  # -g + wd * p, rounded the same
-        else:
-            d += g
-        return d
-    return -g if maximize else g
 
 
 def check_nonnegative(group: dict, *names: str) -> None:

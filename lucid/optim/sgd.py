@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, add_scaled_, check_nonnegative, grad_with_decay, row_chunks, state_like
+from .._backend.registry import kernels_for
+from .optimizer import Optimizer, check_nonnegative, grad_with_decay, state_like
 
 __all__ = ["SGD", "ASGD"]
 
@@ -29,44 +30,13 @@ class SGD(Optimizer):
         return {"momentum_buffer": None} if group["momentum"] != 0 else {}
 
     def _update(self, xp, p, g, s, group):
-        # slice by slice (row_chunks), so temporaries are slice-sized; d = sign * g, or g + weight_decay
-        # * p (then a temporary of our own, sign 1); rounded as PyTorch's single-tensor SGD, op by op
-        wd, lr, momentum = float(group["weight_decay"]), float(group["lr"]), float(group["momentum"])
-        own = wd != 0
-        sign0 = -1.0 if group["maximize"] and not own else 1.0
-        buf = s.get("momentum_buffer") if momentum != 0 else None
-        first = momentum != 0 and buf is None
-        if first:
-            buf = s["momentum_buffer"] = xp.empty_like(p)
-        for key in row_chunks(p):
-            pk, gk, sign = p[key], g[key], sign0
-            d = grad_with_decay(pk, gk, group["maximize"], wd) if own else gk
-            if own and pk.ndim == 0:
-                d = xp.asarray(d)  # NumPy gives a scalar, which += would not change in place
-            if momentum != 0:
-                bk = buf[key]
-                if first:
-                    bk[...] = d
-                    if sign < 0:
-                        bk *= -1.0
-                else:
-                    bk *= momentum
-                    add_scaled_(bk, d, sign * (1 - float(group["dampening"])))
-                buf[key] = bk
-                if group["nesterov"]:  # d + momentum * buf
-                    if own:
-                        add_scaled_(d, bk, momentum)
-                    else:
-                        d = bk * momentum
-                        if sign > 0:
-                            d += gk
-                        else:
-                            d -= gk
-                        sign = 1.0
-                else:
-                    d, sign = bk, 1.0
-            add_scaled_(pk, d, -lr * sign)
-            p[key] = pk
+        momentum = float(group["momentum"])
+        buf = kernels_for(xp).sgd_update(
+            p, g, s.get("momentum_buffer"), lr=float(group["lr"]), momentum=momentum,
+            dampening=float(group["dampening"]), weight_decay=float(group["weight_decay"]),
+            nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]))
+        if momentum != 0:
+            s["momentum_buffer"] = buf
 
 
 class ASGD(Optimizer):

@@ -16,13 +16,13 @@ import math
 from ... import ops as _ops
 from ..._backend import arrays
 from ..._backend.numpy_backend import float_errors_quiet
+from ..._backend.registry import kernels_for
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...ops import _axes
 from ...ops._fast_path import fast_apply
 from ...ops.elementwise import Pointwise, _sigmoid, pointwise_ops
 from ...ops.inplace import inplace as _make_inplace
-from ...ops.special import gelu_and_cdf_array, gelu_array, gelu_grad_array
 
 __all__ = [
     "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "swish", "mish", "softplus",
@@ -68,12 +68,14 @@ class Gelu(Pointwise):
     """Exact GELU ``x Phi(x)``. A recorded forward keeps ``Phi(x)`` (a constant, not the output: in-place
     writes to the output stay allowed, as in PyTorch), so the backward needs no erf: a third of its cost."""
 
-    compute = staticmethod(gelu_array)  # the no-graph path (fast_apply)
+    @staticmethod
+    def compute(xp, x):  # the no-graph path (fast_apply): the backend's fused kernel
+        return kernels_for(xp).gelu(x)
 
     def forward(self, x):
         if not self.needs_input_grad:
-            return gelu_array(self.xp, x)
-        y, cdf = gelu_and_cdf_array(self.xp, x)
+            return self.backend.gelu(x)
+        y, cdf = self.backend.gelu_and_cdf(x)
         self.save_for_backward(x, cdf)
         return y
 
@@ -83,7 +85,7 @@ class Gelu(Pointwise):
 
     def vjp(self, g):
         x, cdf = self.saved_arrays
-        return gelu_grad_array(self.xp, x, cdf, g)
+        return self.backend.gelu_grad(x, cdf, g)
 
 
 class GeluBackward(Function):
@@ -93,7 +95,7 @@ class GeluBackward(Function):
 
     def forward(self, x, cdf, g):
         self.save_for_backward(x, cdf, g)
-        return gelu_grad_array(self.xp, x, cdf, g)
+        return self.backend.gelu_grad(x, cdf, g)
 
     def backward(self, grad):
         x, cdf, g = self.saved_tensors

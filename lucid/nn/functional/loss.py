@@ -177,18 +177,13 @@ class CrossEntropy(Function):
     def _forward(self, x, target, weight, ignore_index, smoothing, reduction):
         xp = self.xp
         m, c = x.shape
-        shifted = x - xp.max(x, axis=1, keepdims=True)
-        e = xp.exp(shifted)
-        total = xp.sum(e, axis=1, keepdims=True)
-        log_total = xp.log(total)[:, 0]
         valid = target != ignore_index
         safe = xp.where(valid, target, 0)
+        e, total, log_total, picked, weighted = self.backend.cross_entropy_rows(x, safe, weight, bool(smoothing))
         validf = xp.astype(valid, x.dtype)
         w_y = validf if weight is None else xp.take(weight, safe) * validf
-        picked = xp.take_along_axis(shifted, safe[:, None], axis=1)[:, 0] - log_total
         loss = ((smoothing - 1) * w_y) * picked
         if smoothing:
-            weighted = xp.sum(shifted, axis=1) if weight is None else xp.matmul(shifted, weight)
             mass = c if weight is None else xp.sum(weight)
             loss = loss - (smoothing / c) * (weighted - mass * log_total) * validf
         denominator = xp.sum(w_y) if reduction == "mean" else None
@@ -220,7 +215,7 @@ class CrossEntropy(Function):
             w = xp.ones((c,), dtype=self.w_y.dtype, device=dev.native) if self.weight is None else self.weight
             spread = (eps / c) * w[None, :] * self.validf[:, None]
             s = s + (eps / c) * xp.sum(w) * self.validf
-        rows, cols = xp.arange(m, device=dev.native), self.safe
+        cols = self.safe
         if grad_mode.state.enabled:  # create_graph: keep the dependence on x for higher derivatives
             q = xp.astype(xp.arange(c, dtype=cols.dtype, device=dev.native)[None, :] == cols[:, None], s.dtype)
             q = q * target_q[:, None] + (0 if spread is None else spread)
@@ -236,11 +231,9 @@ class CrossEntropy(Function):
         grad, self.exp = self.exp, None
         if grad is None:
             grad = xp.exp(x._data - xp.max(x._data, axis=1, keepdims=True))
-        grad *= (s * k_rows)[:, None] / self.total
-        if spread is not None:
-            grad -= spread * k_rows[:, None]
-        self.backend.add_at(grad, (rows, cols), -(target_q * k_rows))
-        return Tensor._make(grad, dev)
+        spread = None if spread is None else spread * k_rows[:, None]
+        return Tensor._make(self.backend.cross_entropy_grad(grad, self.total, s * k_rows, cols, target_q * k_rows,
+                                                            spread), dev)
 
 
 def _class_target(input: Tensor, target, name: str) -> Tensor:

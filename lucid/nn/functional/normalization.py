@@ -1,14 +1,15 @@
 """Normalization: ``batch_norm``, ``instance_norm``, ``layer_norm``, ``group_norm``, ``rms_norm``,
 ``local_response_norm``.
 
-Batch, instance, layer, group and RMS normalization are one Function, ``Normalize``: the
-statistics are taken over some axes of the input seen in some shape (``(N, G, -1)`` for
-group norm), or given (running statistics in eval mode); the affine weight and bias
-broadcast in another shape. Its forward computes the mean, the centred values (reused for
-the output) and the variance in one sweep of array ops, updating the arrays it just made in
-place; its first-order backward is the closed form ``rstd * (g - mean(g) - x̂ * mean(g * x̂))``
-on arrays (for batch norm from the weight and bias gradients' sums). With ``create_graph`` the
-backward rebuilds ``x̂`` from ``x`` with lucid ops, so second derivatives are exact.
+Batch, instance, layer, group and RMS normalization are one Function, ``Normalize``, on the
+backend's fused ``normalize*`` kernels (:mod:`lucid._backend.fused`): the statistics are taken
+over some axes of the input seen in some shape (``(N, G, -1)`` for group norm), or given
+(running statistics in eval mode); the affine weight and bias broadcast in another shape. Its
+forward computes the mean, the centred values (reused for the output) and the variance in one
+sweep of array ops, updating the arrays it just made in place; its first-order backward is the
+closed form ``rstd * (g - mean(g) - x̂ * mean(g * x̂))`` on arrays (for batch norm from the
+weight and bias gradients' sums). With ``create_graph`` the backward rebuilds ``x̂`` from ``x``
+with lucid ops, so second derivatives are exact.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import math
 import operator
 
+from ..._backend.fused import fresh_op
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.function import FLOAT32, Function
@@ -41,18 +43,9 @@ class Normalize(Function):
     def forward(self, x, weight, bias, view, axes, param_shape, eps, center=True, given=None, stats=None):
         xp = self.xp
         self.view, self.axes, self.param_shape, self.eps, self.center = view, axes, param_shape, eps, center
-        v = xp.reshape(x, view)
-        if given is None:
-            mean = xp.mean(v, axis=axes, keepdims=True) if center else None
-            d = v - mean if center else v
-            var = xp.mean(d * d, axis=axes, keepdims=True)
-            if stats is not None:
-                stats.append((mean, var))
-        else:
-            mean, var = given
-            d = v - mean
-        rstd = 1 / xp.sqrt(var + eps)
-        d = _fresh_op(xp, operator.imul, d, rstd) if d is not v else d * rstd  # d is ours unless it is x
+        d, mean, var, rstd = self.backend.normalize(xp.reshape(x, view), axes, eps, center, given)
+        if given is None and stats is not None:
+            stats.append((mean, var))
         xhat = xp.reshape(d, x.shape)
         self.given = None if given is None else mean
         self.bias_shape = None if bias is None else bias.shape
@@ -62,7 +55,7 @@ class Normalize(Function):
             y = y * xp.reshape(weight, param_shape)
         if bias is not None:
             b = xp.reshape(bias, param_shape)
-            y = _fresh_op(xp, operator.iadd, y, b) if y is not xhat else y + b
+            y = fresh_op(xp, operator.iadd, y, b) if y is not xhat else y + b
         return y
 
     def _rebuild(self, x, rstd):
@@ -100,26 +93,6 @@ class Normalize(Function):
         lead = ndim - len(self.param_shape)
         return tuple(i for i in range(ndim) if i < lead or self.param_shape[i - lead] == 1)
 
-    def _input_grad_from_sums(self, g, xhat, w, rstd, gw, gb):
-        """``gx = w rstd (g - gb/m - x̂ gw/m)`` when the statistics are taken per parameter (batch norm):
-        then ``mean(g w) = w gb/m`` and ``mean(g w x̂) = w gw/m``, so the parameter sums are reused."""
-        xp = self.xp
-        m = math.prod(xhat.shape[a] for a in self.axes)
-        gx = g - gb / m if self.center else xp.asarray(g, copy=True)
-        gx -= xhat * (gw / m)
-        return _fresh_op(xp, operator.imul, gx, rstd if w is None else w * rstd)
-
-    def _input_grad(self, g, xhat, w, rstd):
-        """The general closed form ``gx = rstd (gh - mean(gh) - x̂ mean(gh x̂))``, ``gh = g w``, with means
-        over the statistics' axes of the view (no ``mean(gh)`` term without centring: RMS norm)."""
-        xp = self.xp
-        gh = xp.reshape(g * w if w is not None else xp.asarray(g, copy=True), self.view)
-        xh = xp.reshape(xhat, self.view)
-        gh -= xh * xp.mean(gh * xh, axis=self.axes, keepdims=True)
-        if self.center:
-            gh -= xp.mean(gh, axis=self.axes, keepdims=True)
-        return xp.reshape(_fresh_op(xp, operator.imul, gh, rstd), xhat.shape)
-
     def _backward_arrays(self, g, weight, xhat, rstd, need):
         """First-order backward on arrays, updating its own temporaries in place; the input's
         gradient from the parameter gradients' sums where the statistics are taken per parameter."""
@@ -132,23 +105,16 @@ class Normalize(Function):
         gx = None
         if need[0] and self.given is not None:  # constant statistics
             gx = g * (rstd if w is None else w * rstd)
-        elif need[0] and fused:
-            gx = self._input_grad_from_sums(g, xhat, w, rstd, gw, gb)
+        elif need[0] and fused:  # mean(g w) = w gb/m and mean(g w x̂) = w gw/m: the parameter sums are reused
+            count = math.prod(shape[a] for a in self.axes)
+            gx = self.backend.normalize_grad_from_sums(g, xhat, rstd if w is None else w * rstd, gw, gb, count,
+                                                       self.center)
         elif need[0]:
-            gx = self._input_grad(g, xhat, w, rstd)
+            gx = self.backend.normalize_grad(g, xhat, w, rstd, self.view, self.axes, self.center)
         device = self.device
         return (None if gx is None else Tensor._make(gx, device),
                 Tensor._make(xp.reshape(gw, weight.shape), device) if need[1] else None,
                 Tensor._make(xp.reshape(gb, self.bias_shape), device) if need[2] else None)
-
-
-_OUT_OF_PLACE = {operator.imul: operator.mul, operator.iadd: operator.add}
-
-
-def _fresh_op(xp, op, a, b):
-    """``op(a, b)`` for an in-place operator ``op`` (``operator.imul`` or ``iadd``) on ``a``, an
-    array the caller just made (no allocation); out of place where ``b`` would promote ``a``."""
-    return op(a, b) if xp.result_type(a, b) == a.dtype else _OUT_OF_PLACE[op](a, b)
 
 
 def _check_param(name, what, t, numel, x):

@@ -1,0 +1,431 @@
+"""The fused extras of the backend protocol, with their generic implementation in ``xp``.
+
+:class:`GenericKernels` is a base of :class:`~lucid._backend.registry.Backend`: each method is one hot
+composite of the ops (exact GELU and its derivative, softmax and log-softmax along an axis and their
+backward, log-softmax + NLL rows of the cross-entropy and its gradient, the statistics and input gradient
+of the normalizations, the SGD and Adam/AdamW updates of one parameter or one flattened group) on raw
+arrays. The default here is the array-API code the ops ran inline before (moved, not copied: NumPy and
+array-api-strict compute exactly as before); a backend with a faster way overrides a method (the CUDA
+backend: CuPy kernels, :mod:`.cupy_kernels`), and may call ``super()`` for the cases it does not cover.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+
+from . import arrays
+from .float_errors import float_errors_ignored, float_errors_quiet
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+# float64 erf: x R(x^2) / S(x^2) on [-6, 6] (erf(6) rounds to 1), a degree-13/13 rational fitted (minimax in
+# relative error, in 60-digit arithmetic) to 3e-18; its float64 evaluation errs by at most 1e-15 relative
+# (9 ulp, next to +-1; 1.1 ulp on average). No exp: as fast as SciPy's Cephes erf on one core (float32: 2x).
+_R64 = (0.019082858445339093, 21.415454960637653, 472.5905158743506, -199898.97971935742, -10470044.549779173,
+        -483550061.4678972, -11843201052.592636, -300472864650.1874, -4259483413547.9976, -69679095693512.555,
+        -543814111957490.8, -5639867001399137.0, -1.828843237076634e+16, -9.985237066579722e+16)
+_S64 = (217.3642069690954, -14358.944209421363, -1538377.7686698318, -75330697.6405985, -2488801914.067124,
+        -61497680094.9562, -1179111408668.4988, -17703297400474.86, -206234295221726.84, -1813063621880680.8,
+        -1.1384011939202846e+16, -4.570498767606785e+16, -8.849185945431864e+16)
+
+# float32 and float16 erf: one rational x R(x^2) / S(x^2) on [-4, 4] (erf(4) rounds to 1 in float32), fitted
+# (minimax in relative error, degree 7/7) to 8.4e-12 relative, evaluated in float64 and rounded once: the
+# correctly rounded float32 value but for ~1 in 10^4 halfway cases (1 ulp). Highest power first; S monic.
+_R32 = (0.040991750468718495, 10.270604281413044, 297.28059829978895, 6999.849003228275, 67704.7712960016,
+        792936.115489178, 2733432.5476416233, 15394659.358022077)
+_S32 = (61.66001023957708, 1521.5382705494178, 23402.445280093005, 241753.45264613684, 1661792.577175304,
+        6970162.060490321, 13643161.631364793)
+
+
+def _polynomial(z, coefficients, monic=False):
+    """``sum c_k z^k`` (``coefficients`` from the highest power down; ``monic``: after a leading 1) by Horner's
+    rule with in-place steps, so no temporary per step."""
+    if monic:
+        out, rest = z + coefficients[0], coefficients[1:]
+    else:
+        out, rest = z * coefficients[0], coefficients[2:]
+        out += coefficients[1]
+    for c in rest:
+        out *= z
+        out += c
+    return out
+
+
+def _erf_rational(xp, x, bound, numerator, denominator):
+    """``x R(x^2) / S(x^2)`` with ``x`` clipped to [-bound, bound] (nan stays nan, +-inf gives +-1)."""
+    x = arrays.clip(xp, x, -bound, bound)
+    z = x * x
+    out = _polynomial(z, numerator)
+    out *= x
+    out /= _polynomial(z, denominator, monic=True)
+    return out
+
+
+def erf_float(xp, x):
+    """``erf`` of a float64, float32 or float16 array by the rationals above (see ``lucid.ops.special.erf_generic``)."""
+    if x.dtype == xp.float64:
+        return arrays.clip(xp, _erf_rational(xp, x, 6.0, _R64, _S64), -1.0, 1.0)
+    return xp.astype(_erf_rational(xp, xp.astype(x, xp.float64), 4.0, _R32, _S32), x.dtype)
+
+
+def _normal_cdf(xp, x):
+    """``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` in float64 (float32 and float16 ``x`` too)."""
+    if x.dtype == xp.float64:
+        out = arrays.clip(xp, _erf_rational(xp, x * _INV_SQRT2, 6.0, _R64, _S64), -1.0, 1.0)  # exactly -1 from -6 on
+    else:  # the float32 fit is 1.5e-8 above -1 at its bound -4: Phi is 0 from there on (Phi(-4 sqrt 2) = 8e-9)
+        t = xp.astype(x, xp.float64) * _INV_SQRT2
+        out = xp.where(t < -4.0, -1.0, _erf_rational(xp, t, 4.0, _R32, _S32))
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+def _gelu(xp, x):
+    """``x Phi(x)``; float32 and float16 in float64, rounded once."""
+    out = _normal_cdf(xp, x)
+    out *= x if x.dtype == xp.float64 else xp.astype(x, xp.float64)
+    return out if x.dtype == xp.float64 else xp.astype(out, x.dtype)
+
+
+def _gelu_and_cdf(xp, x):
+    """``(x Phi(x), Phi(x))`` in ``x``'s dtype, from one evaluation of Phi (float32 and float16 in float64)."""
+    cdf = _normal_cdf(xp, x)
+    if x.dtype == xp.float64:
+        return x * cdf, cdf
+    return xp.astype(cdf * xp.astype(x, xp.float64), x.dtype), xp.astype(cdf, x.dtype)
+
+
+def _gelu_grad(xp, x, cdf, g):
+    """``g (Phi(x) + x phi(x))`` from ``Phi(x)`` (kept by the forward), the density in ``x``'s dtype (as PyTorch)."""
+    density = x * x
+    density *= -0.5
+    density = xp.exp(density)
+    density *= x
+    density *= _INV_SQRT_2PI
+    density += cdf
+    density *= g
+    return density
+
+
+_CHUNK = 16384  # elements per pass: the float64 temporaries (128 KiB) stay in cache and are reused by malloc
+
+
+def chunked(fn, xp, x, *more):
+    """``fn(xp, x, *more)`` of a pointwise ``fn`` (``more``: arrays of ``x``'s shape; ``fn`` returns an array
+    of ``x``'s dtype, or a tuple of them), over runs of ``_CHUNK`` elements of a large ``x``: twice as fast on
+    one core as one pass over the whole array, whose many temporaries leave the cache and go back to the
+    system (and fault in again) at every call."""
+    n = math.prod(x.shape)
+    if n <= _CHUNK or any(m.shape != x.shape for m in more):
+        return fn(xp, x, *more)
+    flat = [xp.reshape(a, (-1,)) for a in (x, *more)]
+    outs = None
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        piece = fn(xp, *(a[start:stop] for a in flat))
+        pieces = piece if isinstance(piece, tuple) else (piece,)
+        if outs is None:
+            outs = [xp.empty((n,), dtype=x.dtype, device=x.device) for _ in pieces]
+        for out, p in zip(outs, pieces):
+            out[start:stop] = p
+    results = tuple(xp.reshape(out, x.shape) for out in outs)
+    return results if isinstance(piece, tuple) else results[0]
+
+
+
+
+@float_errors_ignored
+def _gelu_array(xp, x):
+    return chunked(_gelu, xp, x)
+
+
+@float_errors_ignored
+def _gelu_and_cdf_array(xp, x):
+    return chunked(_gelu_and_cdf, xp, x)
+
+
+@float_errors_ignored  # x = +-inf: inf * 0 in the density is nan silently, as PyTorch
+def _gelu_grad_array(xp, x, cdf_and_g):
+    return chunked(_gelu_grad, xp, x, *cdf_and_g)
+
+
+_OUT_OF_PLACE = {operator.imul: operator.mul, operator.iadd: operator.add}
+
+
+def fresh_op(xp, op, a, b):
+    """``op(a, b)`` for an in-place operator ``op`` (``operator.imul`` or ``iadd``) on ``a``, an
+    array the caller just made (no allocation); out of place where ``b`` would promote ``a``."""
+    return op(a, b) if xp.result_type(a, b) == a.dtype else _OUT_OF_PLACE[op](a, b)
+
+
+# ---- in-place helpers of the optimizers' updates (lucid.optim.optimizer re-exports them) ----------------
+def lerp_(a, b, weight: float) -> None:
+    """``a += weight * (b - a)`` in place, rounded as ``torch.lerp_`` does (its form depends on
+    whether ``weight < 0.5``); one temporary shaped like ``a``."""
+    t = b - a
+    if abs(weight) < 0.5:
+        t *= weight
+        a += t
+    else:
+        t *= 1 - weight
+        a[...] = b
+        a -= t
+
+
+def ema_square_(avg, g, decay: float) -> None:
+    """``avg = decay * avg + (1 - decay) * g^2`` in place: the running mean of squares of
+    ``Adadelta``, ``RMSprop`` and ``Adam``; one temporary shaped like ``g``."""
+    avg *= decay
+    t = g * (1 - decay)
+    t *= g
+    avg += t
+
+
+_ROW_CHUNK = 1 << 16  # elements per slice of row_chunks
+
+
+def row_chunks(a) -> list:
+    """Index keys splitting ``a`` into slices of whole rows of about ``_ROW_CHUNK`` elements, for an update
+    written slice by slice: its temporaries are slice-sized and stay in cache (about twice as fast on
+    NumPy as whole-array operations). A single key, ``...``, for a small or 0-d array, or for one on a
+    GPU (where each slice would cost kernel launches). Written back with ``a[key] = piece``, which
+    NumPy skips when ``piece`` is the view ``a[key]`` itself."""
+    size = math.prod(a.shape)
+    if a.ndim == 0 or size <= 2 * _ROW_CHUNK or hasattr(a, "__cuda_array_interface__"):
+        return [...]
+    n = a.shape[0]
+    rows = max(1, _ROW_CHUNK // (size // n))
+    return [(slice(i, min(i + rows, n)), ...) for i in range(0, n, rows)]
+
+
+def add_scaled_(a, b, alpha: float) -> None:
+    """``a += alpha * b`` in place, rounded exactly so, with ``alpha * b`` computed a slice of rows
+    at a time (``row_chunks``): no temporary the size of ``a``."""
+    if alpha == 1 or alpha == -1:  # 1 * b and -1 * b are exact: no temporary at all
+        if alpha == 1:
+            a += b
+        else:
+            a -= b
+        return
+    for key in row_chunks(a):
+        a[key] += alpha * b[key]
+
+
+def grad_with_decay(p, g, maximize: bool, weight_decay: float):
+    """The gradient an optimizer follows: negated for ``maximize``, plus ``weight_decay * p``
+    (L2 penalty), in PyTorch's order. Never changes ``g`` itself; makes one temporary (none
+    when there is nothing to add or negate)."""
+    if weight_decay != 0:
+        d = p * weight_decay
+        if maximize:
+            d -= g  # -g + wd * p, rounded the same
+        else:
+            d += g
+        return d
+    return -g if maximize else g
+
+
+class GenericKernels:
+    """The fused extras of the backend protocol (see the module's docstring), in generic ``xp`` code.
+
+    Arrays in, arrays out, in the inputs' dtype and on their device; the methods that update in place
+    say so. Overrides must give the same values up to rounding (the CUDA tests compare them)."""
+
+    xp = None  # the array namespace (set by every backend)
+
+    # ---- exact GELU ------------------------------------------------------------------------
+    def gelu(self, x):
+        """Exact GELU ``x Phi(x)`` in ``x``'s dtype: float32 and float16 computed in float64 and rounded
+        once (``1 + erf`` would cancel in float32 for x < -3), 0 below -4 sqrt 2 (|x Phi(x)| < 4e-8)."""
+        return _gelu_array(self.xp, x)
+
+    def gelu_and_cdf(self, x):
+        """``(gelu(x), Phi(x))`` as :meth:`gelu` computes them, for a forward that keeps Phi for backward."""
+        return _gelu_and_cdf_array(self.xp, x)
+
+    def gelu_grad(self, x, cdf, g):
+        """GELU's derivative times ``g``: ``g (Phi(x) + x phi(x))`` in ``x``'s dtype, given ``cdf`` = Phi(x)."""
+        return _gelu_grad_array(self.xp, x, (cdf, g))
+
+    # ---- softmax and log-softmax along one axis (None: a 0-d array) ----------------------------------
+    def softmax(self, x, axis):
+        """``exp(x - max) / sum(exp(x - max))`` along ``axis``; a slice of all ``-inf`` (or holding ``+inf``)
+        gives nan silently, as PyTorch."""
+        return self._normalized(x, axis, False)
+
+    def log_softmax(self, x, axis):
+        """``(x - max) - log(sum(exp(x - max)))`` along ``axis`` (finite for any finite ``x``)."""
+        return self._normalized(x, axis, True)
+
+    def _normalized(self, x, axis, log: bool):
+        xp = self.xp
+        if 0 in x.shape:
+            return xp.empty_like(x)
+        with float_errors_quiet():  # -inf - -inf and inf - inf are nan, silently, as PyTorch
+            shifted = x - xp.max(x, axis=axis, keepdims=True)
+            if log:
+                return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+            e = xp.exp(shifted)
+            e /= xp.sum(e, axis=axis, keepdims=True)
+            return e
+
+    def softmax_grad(self, y, g, axis):
+        """Softmax's backward from its output ``y``: ``y (g - sum(g y))`` along ``axis``."""
+        xp = self.xp
+        with float_errors_quiet():
+            return y * (g - xp.sum(g * y, axis=axis, keepdims=True))
+
+    def log_softmax_grad(self, y, g, axis):
+        """Log-softmax's backward from its output ``y``: ``g - exp(y) sum(g)`` along ``axis``."""
+        xp = self.xp
+        with float_errors_quiet():
+            return g - xp.exp(y) * xp.sum(g, axis=axis, keepdims=True)
+
+    # ---- cross-entropy (log-softmax + NLL) of (M, C) logits --------------------------------------------
+    def cross_entropy_rows(self, x, target, weight, smoothing: bool):
+        """``(e, total, log_total, picked, weighted)`` of ``(M, C)`` logits ``x`` and ``(M,)`` class indices
+        ``target`` (all in range): ``e = exp(x - max)`` per row, ``total`` its row sums ``(M, 1)``,
+        ``log_total`` their logs ``(M,)``, ``picked`` the log-softmax at each row's target ``(M,)``, and with
+        ``smoothing`` ``weighted`` the row sums of ``x - max`` (weighted by ``weight`` ``(C,)`` if given; else None)."""
+        xp = self.xp
+        shifted = x - xp.max(x, axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        total = xp.sum(e, axis=1, keepdims=True)
+        log_total = xp.log(total)[:, 0]
+        picked = xp.take_along_axis(shifted, target[:, None], axis=1)[:, 0] - log_total
+        weighted = None
+        if smoothing:
+            weighted = xp.sum(shifted, axis=1) if weight is None else xp.matmul(shifted, weight)
+        return e, total, log_total, picked, weighted
+
+    def cross_entropy_grad(self, e, total, row_scale, target, target_scale, spread):
+        """The cross-entropy's gradient written into ``e`` (from :meth:`cross_entropy_rows`) and returned:
+        ``e * row_scale / total - spread``, less ``target_scale`` at each row's ``target`` (``row_scale``,
+        ``target_scale``: ``(M,)``; ``spread``: ``(M, C)`` or None)."""
+        xp = self.xp
+        e *= row_scale[:, None] / total
+        if spread is not None:
+            e -= spread
+        self.add_at(e, (xp.arange(e.shape[0], device=e.device), target), -target_scale)
+        return e
+
+    # ---- normalization statistics and input gradient -----------------------------------------------
+    def normalize(self, v, axes, eps: float, center: bool = True, given=None):
+        """``(x̂, mean, var, rstd)`` of ``v`` normalized over ``axes`` (kept, in the statistics):
+        ``x̂ = (v - mean) rstd``, ``rstd = 1 / sqrt(var + eps)``, the biased ``var``; ``center=False``: no
+        mean (None; RMS normalization); ``given``: constant ``(mean, var)`` to use instead."""
+        xp = self.xp
+        if given is None:
+            mean = xp.mean(v, axis=axes, keepdims=True) if center else None
+            d = v - mean if center else v
+            var = xp.mean(d * d, axis=axes, keepdims=True)
+        else:
+            mean, var = given
+            d = v - mean
+        rstd = 1 / xp.sqrt(var + eps)
+        d = fresh_op(xp, operator.imul, d, rstd) if d is not v else d * rstd  # d is ours unless it is v
+        return d, mean, var, rstd
+
+    def normalize_grad_from_sums(self, g, xhat, scale, gw, gb, count: int, center: bool):
+        """``gx = scale (g - gb/count - x̂ gw/count)`` (no ``gb`` term without ``center``): the input gradient
+        when the statistics are taken per parameter (batch norm), from the parameter gradients' sums
+        ``gw = sum(g x̂)``, ``gb = sum(g)`` over the ``count`` elements of each statistic."""
+        xp = self.xp
+        gx = g - gb / count if center else xp.asarray(g, copy=True)
+        gx -= xhat * (gw / count)
+        return fresh_op(xp, operator.imul, gx, scale)
+
+    def normalize_grad(self, g, xhat, w, rstd, view, axes, center: bool):
+        """The general input gradient ``rstd (gh - mean(gh) - x̂ mean(gh x̂))``, ``gh = g w`` (``w`` None: 1),
+        means over ``axes`` of ``view`` (``x̂`` seen in it); no ``mean(gh)`` term without ``center``."""
+        xp = self.xp
+        gh = xp.reshape(g * w if w is not None else xp.asarray(g, copy=True), view)
+        xh = xp.reshape(xhat, view)
+        gh -= xh * xp.mean(gh * xh, axis=axes, keepdims=True)
+        if center:
+            gh -= xp.mean(gh, axis=axes, keepdims=True)
+        return xp.reshape(fresh_op(xp, operator.imul, gh, rstd), xhat.shape)
+
+    # ---- optimizer updates: one parameter (or one flattened group), in place ----------------------------
+    def sgd_update(self, p, g, buf, *, lr: float, momentum: float, dampening: float, weight_decay: float,
+                   nesterov: bool, maximize: bool):
+        """One SGD step on ``p`` in place, as PyTorch's single-tensor SGD rounds it; returns the momentum
+        buffer (updated in place, or new when ``buf`` is None: the first step), None without momentum."""
+        # slice by slice (row_chunks), so temporaries are slice-sized; d = sign * g, or g + weight_decay
+        # * p (then a temporary of our own, sign 1); rounded as PyTorch's single-tensor SGD, op by op
+        xp = self.xp
+        own = weight_decay != 0
+        sign0 = -1.0 if maximize and not own else 1.0
+        first = momentum != 0 and buf is None
+        if first:
+            buf = xp.empty_like(p)
+        for key in row_chunks(p):
+            pk, gk, sign = p[key], g[key], sign0
+            d = grad_with_decay(pk, gk, maximize, weight_decay) if own else gk
+            if own and pk.ndim == 0:
+                d = xp.asarray(d)  # NumPy gives a scalar, which += would not change in place
+            if momentum != 0:
+                bk = buf[key]
+                if first:
+                    bk[...] = d
+                    if sign < 0:
+                        bk *= -1.0
+                else:
+                    bk *= momentum
+                    add_scaled_(bk, d, sign * (1 - dampening))
+                buf[key] = bk
+                if nesterov:  # d + momentum * buf
+                    if own:
+                        add_scaled_(d, bk, momentum)
+                    else:
+                        d = bk * momentum
+                        if sign > 0:
+                            d += gk
+                        else:
+                            d -= gk
+                        sign = 1.0
+                else:
+                    d, sign = bk, 1.0
+            add_scaled_(pk, d, -lr * sign)
+            p[key] = pk
+        return buf if momentum != 0 else None
+
+    def adam_update(self, p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, *, step: int, lr: float, beta1: float,
+                    beta2: float, eps: float, weight_decay: float, decoupled: bool, maximize: bool) -> None:
+        """One Adam step (``decoupled``: AdamW) on ``p`` and its moments in place, ``step`` counted already
+        (1 on the first); ``max_exp_avg_sq`` (AMSGrad's running maximum) or None. Rounded as PyTorch's
+        single-tensor Adam, operation by operation."""
+        # slice by slice (row_chunks): every temporary (the gradient followed when maximize or L2 weight
+        # decay change it, the moments' updates, the denominator) is slice-sized
+        xp = self.xp
+        step_size = lr / (1 - beta1 ** step)
+        root = (1 - beta2 ** step) ** 0.5
+        states = [exp_avg, exp_avg_sq] + ([] if max_exp_avg_sq is None else [max_exp_avg_sq])
+        for key in row_chunks(p):
+            pk = p[key]
+            m, v, *v_max = (s[key] for s in states)
+            if decoupled and weight_decay != 0:
+                pk *= 1 - lr * weight_decay
+            gk = g[key]
+            d = grad_with_decay(pk, gk, maximize, 0.0 if decoupled else weight_decay)
+            lerp_(m, d, 1 - beta1)
+            ema_square_(v, d, beta2)
+            if v_max:
+                v_max[0][...] = xp.maximum(v_max[0], v)
+            denom = xp.sqrt(v_max[0] if v_max else v)
+            denom /= root
+            denom += eps
+            # p += (-step_size * exp_avg) / denom, as torch's addcdiv_ rounds it; into d's memory when d
+            # is a temporary of ours already (maximize, weight decay)
+            if d is gk or pk.ndim == 0:  # (NumPy's 0-d results are scalars, which take no [...] =)
+                d = m * -step_size
+            else:
+                d[...] = m
+                d *= -step_size
+            d /= denom
+            pk += d
+            p[key] = pk
+            for s, piece in zip(states, (m, v, *v_max)):
+                s[key] = piece
