@@ -59,14 +59,10 @@ def np_chain_step(x0):
     return x.sum(), g
 
 
-def test_elementwise60_forward_backward(benchmark, run, impl):
-    """60 elementwise ops on (16,) float32, summed, then the gradient with respect to the input."""
-    data = randn(np.random.default_rng(0), 16)
-    if impl == "numpy":
-        run(benchmark, lambda: np_chain_step(data))
-        return
+def chain_step(impl):
+    """The chain's step in lucid or torch: forward on a (16,) leaf, sum, backward."""
     lib = lucid if impl == "lucid" else pytest.importorskip("torch")
-    x = lib.tensor(data, requires_grad=True)
+    x = lib.tensor(randn(np.random.default_rng(0), 16), requires_grad=True)
 
     def step():
         x.grad = None
@@ -75,7 +71,16 @@ def test_elementwise60_forward_backward(benchmark, run, impl):
             y = (y * 0.9 + 0.1).tanh()
         y.sum().backward()
 
-    run(benchmark, step)
+    return step
+
+
+def test_elementwise60_forward_backward(benchmark, run, impl):
+    """60 elementwise ops on (16,) float32, summed, then the gradient with respect to the input."""
+    if impl == "numpy":
+        data = randn(np.random.default_rng(0), 16)
+        run(benchmark, lambda: np_chain_step(data))
+        return
+    run(benchmark, chain_step(impl))
 
 
 # ---- training steps of whole models ----------------------------------------------------------------
@@ -110,29 +115,38 @@ def _model_step(impl, build, x, target, optimizer):
     return step
 
 
-def test_lenet_adam_step(benchmark, run, impl):
+def lenet_step(impl):
     """LeNet, batch 64, cross-entropy, Adam(lr=1e-3)."""
     rng = np.random.default_rng(0)
-    step = _model_step(impl, lenet, randn(rng, 64, 1, 28, 28), rng.integers(0, 10, 64),
+    return _model_step(impl, lenet, randn(rng, 64, 1, 28, 28), rng.integers(0, 10, 64),
                        lambda optim, params: optim.Adam(params, lr=1e-3))
-    run(benchmark, step, rounds=10, **PEDANTIC)
 
 
-def test_resnet18_sgd_step(benchmark, run, impl):
+def resnet18_step(impl):
     """ResNet-18 (CIFAR variant), batch 32 at 32x32, cross-entropy, SGD(lr=0.01, momentum=0.9)."""
     rng = np.random.default_rng(0)
-    step = _model_step(impl, resnet18, randn(rng, 32, 3, 32, 32), rng.integers(0, 10, 32),
+    return _model_step(impl, resnet18, randn(rng, 32, 3, 32, 32), rng.integers(0, 10, 32),
                        lambda optim, params: optim.SGD(params, lr=0.01, momentum=0.9))
-    run(benchmark, step, rounds=5, **PEDANTIC)
 
 
-def test_gpt_adamw_step(benchmark, run, impl):
+def gpt_step(impl):
     """A 2-layer nanoGPT-style decoder (d 256, 4 heads, exact GELU), T 128, batch 8, AdamW(lr=3e-4)."""
     rng = np.random.default_rng(0)
     idx, target = rng.integers(0, 65, (8, 128)), rng.integers(0, 65, 8 * 128)
-    step = _model_step(impl, lambda tnn: gpt(tnn, tnn.functional), idx, target,
+    return _model_step(impl, lambda tnn: gpt(tnn, tnn.functional), idx, target,
                        lambda optim, params: optim.AdamW(params, lr=3e-4))
-    run(benchmark, step, rounds=5, **PEDANTIC)
+
+
+def test_lenet_adam_step(benchmark, run, impl):
+    run(benchmark, lenet_step(impl), rounds=10, **PEDANTIC)
+
+
+def test_resnet18_sgd_step(benchmark, run, impl):
+    run(benchmark, resnet18_step(impl), rounds=5, **PEDANTIC)
+
+
+def test_gpt_adamw_step(benchmark, run, impl):
+    run(benchmark, gpt_step(impl), rounds=5, **PEDANTIC)
 
 
 # ---- peak memory of a ResNet-18 step ------------------------------------------------------------------

@@ -1,0 +1,62 @@
+"""Issue 13's workloads, lucid against PyTorch, in interleaved rounds of process CPU time (one thread).
+
+pytest-benchmark (``nox -s bench``) times wall clock, which on a shared machine measures the other jobs as
+much as the code; CPU time does not count the time the process waits for a core. Run::
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/compare.py [workload ...]
+
+and, to compare two trees, the same with ``PYTHONPATH`` pointing at each (a ``git archive`` of the other).
+Each round times ``steps`` calls of lucid's step, then of torch's, and prints both medians and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from test_rnn import _lstm_lm  # noqa: E402
+from test_training import _mlp  # noqa: E402
+from test_workloads import chain_step, gpt_step, lenet_step, resnet18_step  # noqa: E402
+
+WORKLOADS = {  # name: (impl -> step, calls per round)
+    "chain": (chain_step, 300),
+    "mlp": (lambda impl: _mlp(impl, 256)[0], 10),
+    "lenet": (lenet_step, 10),
+    "resnet18": (resnet18_step, 3),
+    "gpt": (gpt_step, 5),
+    "lstm": (lambda impl: _lstm_lm(impl)[0], 5),
+}
+
+
+def median_cpu_time(step, calls: int) -> float:
+    step()  # warm-up
+    times = []
+    for _ in range(calls):
+        start = time.process_time()
+        step()
+        times.append(time.process_time() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    for name in args.workloads:
+        build, calls = WORKLOADS[name]
+        lucid_step, torch_step = build("lucid"), build("torch")
+        for _ in range(args.rounds):
+            a, b = median_cpu_time(lucid_step, calls), median_cpu_time(torch_step, calls)
+            print(f"{name:9s} lucid {a * 1e3:9.3f} ms  torch {b * 1e3:9.3f} ms  lucid/torch {a / b:5.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
