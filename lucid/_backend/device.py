@@ -57,6 +57,18 @@ class Device:
         self.real_floating = frozenset(k for k, d in backend._from_native.items() if d.kind == "f")
         return getattr(self, name)
 
+    def context(self):
+        """A context in which the backend's namespace creates arrays on this device (``Backend.on_device``):
+        what CuPy needs with several GPUs, a no-op elsewhere."""
+        return self.backend.on_device(self.index or 0)
+
+    def create(self, name: str, *args, **kwargs):
+        """``xp.<name>(*args, **kwargs, device=<this device>)`` run inside :meth:`context`: how lucid makes a new
+        array (``"zeros"``, ``"full_like"``, ``"asarray"`` with ``copy=True`` ...) outside an op's forward
+        (which ``Function.apply`` already runs on its inputs' device)."""
+        with self.backend.on_device(self.index or 0):
+            return getattr(self.xp, name)(*args, device=self.native, **kwargs)
+
     def __repr__(self) -> str:
         return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
 

@@ -163,8 +163,7 @@ def eye_(tensor: Tensor) -> Tensor:
     _check(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError(f"eye_ needs a 2-D tensor, got shape {tensor.shape}")
-    xp, dev = tensor.xp, tensor._device
-    return _write(tensor, xp.eye(*tensor.shape, dtype=tensor._data.dtype, device=dev.native))
+    return _write(tensor, tensor._device.create("eye", *tensor.shape, dtype=tensor._data.dtype))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
@@ -177,8 +176,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     if groups < 1 or out_channels % groups:
         raise ValueError(f"dirac_: dimension 0 (size {out_channels}) must be divisible by groups ({groups})")
     per_group = out_channels // groups
-    xp, dev = tensor.xp, tensor._device
-    out = xp.zeros(tensor.shape, dtype=tensor._data.dtype, device=dev.native)
+    out = tensor._device.create("zeros", tensor.shape, dtype=tensor._data.dtype)
     centre = tuple(k // 2 for k in tensor.shape[2:])
     for g in range(groups):
         for d in range(min(per_group, tensor.shape[1])):
@@ -267,7 +265,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     values = _random(tensor, "normal", generator, mean=0.0, std=float(std))
     # a random permutation per column
     ranks = xp.argsort(xp.argsort(_random(tensor, "uniform", generator), axis=0), axis=0)
-    return _write(tensor, xp.where(ranks < zeros_per_column, xp.zeros_like(values), values))
+    return _write(tensor, xp.where(ranks < zeros_per_column, tensor._device.create("zeros_like", values), values))
 
 
 def _deprecated(method):

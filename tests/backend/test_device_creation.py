@@ -1,0 +1,262 @@
+"""Every way lucid creates an array puts it on the tensor's own device, with several devices.
+
+Two fake multi-device backends stand in for several GPUs: array-api-strict (``strict:2``), whose
+creation functions honour ``device=``, and ``cupylike`` below, whose creation functions *ignore*
+``device=`` and allocate on the backend's current device unless called inside its
+``Backend.on_device`` context, as CuPy's do under array-api-compat. Arrays on different fake devices
+refuse to meet in one operation, so a misplaced array also fails the step that uses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import array_api_strict
+import numpy as np
+import pytest
+from strict_backend import StrictBackend
+
+import lucid
+from lucid import nn
+from lucid.autograd.function import register_interceptor
+
+_CREATION = frozenset({"zeros", "ones", "full", "empty", "arange", "eye", "linspace", "zeros_like", "ones_like",
+                       "full_like", "empty_like"})
+
+
+class _CurrentDeviceNamespace:
+    """array_api_strict whose creation functions put arrays on the backend's current device whatever
+    ``device=`` says, and whose ``asarray`` copies there too (an array passed without a copy stays put)."""
+
+    def __init__(self, backend):
+        self._backend = backend
+
+    def __getattr__(self, name):
+        fn = getattr(array_api_strict, name)
+        if name == "asarray":
+            return self._asarray
+        if name not in _CREATION:
+            return fn
+
+        def on_current(*args, device=None, **kwargs):
+            return fn(*args, device=self._backend.current_native(), **kwargs)
+
+        return on_current
+
+    def _asarray(self, obj, /, *, dtype=None, device=None, copy=None):
+        if isinstance(obj, array_api_strict._array_object.Array) and not copy:
+            return obj if dtype in (None, obj.dtype) else array_api_strict.astype(obj, dtype)
+        if isinstance(obj, array_api_strict._array_object.Array):
+            obj = obj.to_device(self._backend.current_native())
+        return array_api_strict.asarray(obj, dtype=dtype, device=self._backend.current_native(), copy=copy)
+
+
+class CurrentDeviceBackend(StrictBackend):
+    """A CuPy-like test backend: strict's three devices, a current device (0 unless changed), and
+    creation functions that follow the current device only."""
+
+    name = "cupy-like"
+    device_type = "cupylike"
+
+    def __init__(self):
+        super().__init__()
+        self.xp = _CurrentDeviceNamespace(self)
+        self._current = 0
+
+    def current_index(self):
+        return self._current
+
+    def current_native(self):
+        return self._devices[self._current]
+
+    @contextlib.contextmanager
+    def on_device(self, index):
+        previous, self._current = self._current, index
+        try:
+            yield
+        finally:
+            self._current = previous
+
+
+lucid.register_backend(CurrentDeviceBackend.device_type, CurrentDeviceBackend)
+
+
+@pytest.fixture(params=["strict:2", "cupylike:2"])
+def far(request):
+    """Device 2 of a three-device backend; on ``cupylike`` the backend's op interceptor runs ops on their
+    inputs' device (as the CUDA backend's does with several GPUs), removed again after the test."""
+    dev = lucid.device(request.param)
+    handle = None
+    if dev.type == "cupylike":
+        handle = register_interceptor(dev.backend.run_on_inputs_device)
+    yield dev
+    if handle is not None:
+        handle.remove()
+
+
+def where(t):
+    """The index of the device the tensor's array really lives on (not what the Tensor says)."""
+    return t._device.backend.index_of(t._data)
+
+
+def assert_on(t, dev):
+    assert t.device == dev and where(t) == dev.index, f"{t.device} says {dev}, array on {where(t)}"
+
+
+FACTORIES = {
+    "zeros": lambda d: lucid.zeros(2, 3, device=d),
+    "ones": lambda d: lucid.ones((2, 3), device=d),
+    "full": lambda d: lucid.full((2,), 1.5, device=d),
+    "empty": lambda d: lucid.empty(4, device=d),
+    "arange": lambda d: lucid.arange(5, device=d),
+    "eye": lambda d: lucid.eye(3, device=d),
+    "linspace": lambda d: lucid.linspace(0, 1, 5, device=d),
+    "rand": lambda d: lucid.rand(3, device=d),
+    "randn": lambda d: lucid.randn(3, device=d),
+    "randint": lambda d: lucid.randint(0, 5, (3,), device=d),
+    "randperm": lambda d: lucid.randperm(4, device=d),
+    "tensor": lambda d: lucid.tensor([1.0, 2.0], device=d),
+    "tensor(copy of a tensor)": lambda d: lucid.tensor(lucid.ones(2, device=d)),
+    "clone": lambda d: lucid.ones(2, device=d).clone(),
+}
+
+LIKE = {
+    "zeros_like": lambda x: lucid.zeros_like(x),
+    "ones_like": lambda x: lucid.ones_like(x),
+    "full_like": lambda x: lucid.full_like(x, 2.0),
+    "empty_like": lambda x: lucid.empty_like(x),
+    "rand_like": lambda x: lucid.rand_like(x),
+    "randn_like": lambda x: lucid.randn_like(x),
+    "randint_like": lambda x: lucid.randint_like(x, 0, 4),
+    "new_zeros": lambda x: x.new_zeros(2),
+    "new_ones": lambda x: x.new_ones((2, 2)),
+    "new_full": lambda x: x.new_full((2,), 3.0),
+    "new_empty": lambda x: x.new_empty(3),
+    "new_tensor": lambda x: x.new_tensor([1.0, 2.0]),
+    "new_tensor(tensor)": lambda x: x.new_tensor(x),
+}
+
+
+# lucid/_tensor.py's tensor() copies a backend array with ``xp.asarray(source, copy=True)`` outside the device's
+# context (the fix, owed there: ``result._device.create("asarray", source, copy=True)``); strict: a fix shows
+_TENSOR_COPY = pytest.mark.xfail(strict=True, reason="lucid.tensor(array) copies on the current device (_tensor.py)")
+
+
+def _mark_tensor_copy(request, far, name):
+    if far.type == "cupylike" and name in ("tensor(copy of a tensor)", "new_tensor(tensor)"):
+        request.applymarker(_TENSOR_COPY)
+
+
+@pytest.mark.parametrize("name", FACTORIES)
+def test_factories_land_on_the_device_asked(request, far, name):
+    _mark_tensor_copy(request, far, name)
+    t = FACTORIES[name](far)
+    assert_on(t, far)
+    assert_on(t + 1, far)  # and it computes there
+
+
+@pytest.mark.parametrize("name", LIKE)
+def test_like_and_new_forms_land_on_their_tensors_device(request, far, name):
+    _mark_tensor_copy(request, far, name)
+    x = lucid.ones(3, device=far)
+    assert_on(LIKE[name](x), far)
+
+
+def test_the_current_device_is_not_where_factories_go_on_cupylike():
+    """The fake backend does ignore device= outside its context: what the tests above rely on to fail."""
+    backend = lucid.device("cupylike:2").backend
+    raw = backend.xp.zeros((2,), device=backend.native_device(2))
+    assert backend.index_of(raw) == 0
+    with backend.on_device(2):
+        assert backend.index_of(backend.xp.zeros((2,), device=None)) == 2
+
+
+def test_set_default_device_factories(far):
+    lucid.set_default_device(far)
+    try:
+        for t in (lucid.zeros(2), lucid.arange(3), lucid.tensor([1.0]), lucid.randn(2)):
+            assert_on(t, far)
+    finally:
+        lucid.set_default_device(None)
+
+
+def test_backward_and_grad_materialize_on_the_device(far):
+    x = lucid.randn(3, device=far, requires_grad=True)
+    unused = lucid.randn(2, device=far, requires_grad=True)
+    (x * x).sum().backward()
+    assert_on(x.grad, far)
+    gx, gu = lucid.autograd.grad((x * 2).sum(), (x, unused), allow_unused=True, materialize_grads=True)
+    assert_on(gx, far)
+    assert_on(gu, far)
+
+
+def _model():
+    lucid.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.LayerNorm(8), nn.Linear(8, 2))
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda ps: lucid.optim.SGD(ps, lr=0.1, momentum=0.9, foreach=False),
+    lambda ps: lucid.optim.SGD(ps, lr=0.1, momentum=0.9, foreach=True),
+    lambda ps: lucid.optim.Adam(ps, lr=0.01, foreach=False),
+    lambda ps: lucid.optim.AdamW(ps, lr=0.01, amsgrad=True, foreach=True),
+    lambda ps: lucid.optim.RMSprop(ps, lr=0.01, momentum=0.5),
+    lambda ps: lucid.optim.Adagrad(ps, lr=0.01),
+    lambda ps: lucid.optim.Rprop(ps, lr=0.01),
+], ids=["sgd", "sgd-foreach", "adam", "adamw-amsgrad-foreach", "rmsprop", "adagrad", "rprop"])
+def test_module_to_then_train_steps_stay_on_the_device(far, make_optimizer):
+    model = _model().to(far)
+    for p in model.parameters():
+        assert_on(p, far)
+    opt = make_optimizer(model.parameters())
+    x, y = lucid.randn(5, 4, device=far), lucid.randn(5, 2, device=far)
+    for _ in range(2):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+    for p in model.parameters():
+        assert_on(p, far)
+        assert_on(p.grad, far)
+        for value in opt.state[p].values():
+            if isinstance(value, lucid.Tensor):
+                assert_on(value, far)
+    assert_on(model(x), far)
+
+
+def test_grad_scaler_step_on_the_device(far):
+    model = _model().to(far)
+    opt = lucid.optim.Adam(model.parameters(), lr=0.01)
+    scaler = lucid.amp.GradScaler("cuda", init_scale=4.0)
+    x, y = lucid.randn(5, 4, device=far), lucid.randn(5, 2, device=far)
+    for _ in range(2):
+        opt.zero_grad()
+        scaler.scale(nn.functional.mse_loss(model(x), y)).backward()
+        scaler.unscale_(opt)
+        scaler.step(opt)
+        scaler.update()
+    for p in model.parameters():
+        assert_on(p, far)
+        assert_on(p.grad, far)
+        assert all(where(v) == far.index for v in opt.state[p].values() if isinstance(v, lucid.Tensor))
+
+
+@pytest.mark.parametrize("init", ["eye_", "dirac_", "zeros_", "ones_", "constant_", "normal_", "uniform_",
+                                  "xavier_uniform_", "kaiming_normal_", "orthogonal_", "sparse_", "trunc_normal_"])
+def test_nn_init_writes_on_the_device(far, init):
+    shape = (4, 2, 3) if init == "dirac_" else (4, 3)
+    w = lucid.empty(shape, device=far)
+    args = {"constant_": (0.5,), "sparse_": (0.5,)}.get(init, ())
+    getattr(nn.init, init)(w, *args)
+    assert_on(w, far)
+    assert_on(w * 2, far)
+
+
+@pytest.mark.parametrize("collate_fn", [None, lambda batch: lucid.data.default_collate(batch)],
+                         ids=["default", "custom"])
+def test_data_loader_puts_batches_on_the_device(far, collate_fn):
+    data = [(np.full(2, float(i), dtype=np.float32), i) for i in range(4)]
+    for xb, yb in lucid.data.DataLoader(data, batch_size=2, device=far, collate_fn=collate_fn):
+        assert_on(xb, far)
+        assert_on(yb, far)
+        assert_on(xb * yb[:, None], far)
