@@ -41,7 +41,7 @@ def _zero_gradient(out: Tensor, *params) -> Tensor:
         return out
     for p in params:
         if isinstance(p, Tensor) and p.requires_grad:
-            never = Tensor._make(p.xp.zeros(p.shape, dtype=p.xp.bool, device=p._device.native), p._device)
+            never = Tensor._make(p._device.create("zeros", p.shape, dtype=p.xp.bool), p._device)
             out = out + where(never, p, 0).to(out.dtype)
     return out
 
@@ -208,7 +208,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     u = _draw("uniform", (rows, num_samples if replacement else n), _dt.float64, dev, generator)
     if replacement:  # one search over the rows' cumulative sums laid end to end (row r shifted by r)
         cdf = xp.cumulative_sum(p, axis=1)
-        shift = xp.arange(rows, dtype=xp.float64, device=dev.native)[:, None]
+        shift = dev.create("arange", rows, dtype=xp.float64)[:, None]
         flat = xp.reshape(cdf / cdf[:, -1:] + shift, (-1,))
         found = xp.searchsorted(flat, xp.reshape(u + shift, (-1,)), side="right")
         idx = xp.reshape(xp.astype(found, xp.int64), (rows, num_samples)) - xp.astype(shift, xp.int64) * n

@@ -134,6 +134,13 @@ LIKE = {
     "new_empty": lambda x: x.new_empty(3),
     "new_tensor": lambda x: x.new_tensor([1.0, 2.0]),
     "new_tensor(tensor)": lambda x: x.new_tensor(x),
+    "normal(mean=x)": lambda x: lucid.normal(x.detach().requires_grad_(), 1.0),
+    "bernoulli": lambda x: lucid.bernoulli(x * 0.5),
+    "poisson": lambda x: lucid.poisson(x),
+    "multinomial": lambda x: lucid.multinomial(x, 2, replacement=True),
+    "multinomial(no replacement)": lambda x: lucid.multinomial(x, 2),
+    "fill_": lambda x: x.clone().fill_(2.0),
+    "zero_": lambda x: x.clone().zero_(),
 }
 
 
