@@ -169,8 +169,10 @@ class Backend:
         """A NumPy array with the contents of ``array`` (a copy unless already on the host)."""
         raise NotImplementedError
 
-    def from_numpy(self, array, index: int):
-        """This backend's array on device ``index`` holding the NumPy ``array``."""
+    def from_numpy(self, array, index: int, non_blocking: bool = False):
+        """This backend's array on device ``index`` holding the NumPy ``array``; ``non_blocking`` lets a
+        backend with asynchronous copies return before a copy from pinned memory (:meth:`pin`) is done
+        (synchronous backends ignore it)."""
         raise NotImplementedError
 
     def move(self, array, index: int):
