@@ -152,7 +152,8 @@ class Clamp(Function):
     def forward(self, x, lo, hi):
         self.save_for_backward(x)
         self.lo, self.hi = lo, hi
-        return self.xp.clip(x, lo, hi)
+        out = self.xp.clip(x, lo, hi)
+        return out if out.dtype == x.dtype else self.xp.astype(out, x.dtype)  # NumPy widens bfloat16 here
 
     def backward(self, g):
         (x,) = self.saved_tensors

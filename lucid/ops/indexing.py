@@ -413,7 +413,10 @@ class Where(Function):
 
     def forward(self, a, b, cond):
         self.cond, self.shapes = cond, (getattr(a, "shape", ()), getattr(b, "shape", ()))
-        return self.xp.where(cond, a, b)
+        out = self.xp.where(cond, a, b)
+        # NumPy widens ml_dtypes' bfloat16 against a Python number that comes first; the number is weak
+        like = b if isinstance(a, (int, float, complex)) else a
+        return out if out.dtype == getattr(like, "dtype", out.dtype) else self.xp.astype(out, like.dtype)
 
     def backward(self, g):
         need, (sa, sb) = self.needs_input_grad, self.shapes

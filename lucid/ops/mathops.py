@@ -289,6 +289,15 @@ logaddexp = _float_binary(Logaddexp, "logaddexp", "``log(exp(a) + exp(b))`` with
 logaddexp2 = _float_binary(Logaddexp2, "logaddexp2", "``log2(2**a + 2**b)`` without overflow.", False)
 
 
+def _real_floating(xp, dtype) -> bool:
+    """``xp.isdtype(dtype, "real floating")``, also for the floating dtypes NumPy's isdtype refuses (ml_dtypes'
+    bfloat16): NumPy knows every other dtype lucid has."""
+    try:
+        return xp.isdtype(dtype, "real floating")
+    except TypeError:
+        return True
+
+
 class Fmod(_Binary):
     """C's remainder, with the sign of the dividend: ``sign(a) (|a| mod |b|)``, exact; gradients ``1`` and
     ``-trunc(a / b)``, as PyTorch."""
@@ -297,7 +306,7 @@ class Fmod(_Binary):
     @float_errors_ignored
     def compute(xp, a, b):
         magnitude = abs(a) % abs(b)
-        if xp.isdtype(magnitude.dtype, "real floating"):
+        if _real_floating(xp, magnitude.dtype):
             return xp.copysign(magnitude, a)
         return xp.where(a < 0, -magnitude, magnitude)
 
