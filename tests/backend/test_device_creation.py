@@ -199,7 +199,7 @@ def test_backward_and_grad_materialize_on_the_device(far):
 
 def _model():
     lucid.manual_seed(0)
-    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.LayerNorm(8), nn.Linear(8, 2))
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.LayerNorm(8), nn.Linear(8, 2))
 
 
 @pytest.mark.parametrize("make_optimizer", [
@@ -228,7 +228,10 @@ def test_module_to_then_train_steps_stay_on_the_device(far, make_optimizer):
         for value in opt.state[p].values():
             if isinstance(value, lucid.Tensor):
                 assert_on(value, far)
-    assert_on(model(x), far)
+    for b in model.buffers():  # BatchNorm's running statistics, updated in place by the steps
+        assert_on(b, far)
+    assert int(model[1].num_batches_tracked) == 2
+    assert_on(model.eval()(x), far)
 
 
 def test_grad_scaler_step_on_the_device(far):
@@ -267,3 +270,21 @@ def test_data_loader_puts_batches_on_the_device(far, collate_fn):
         assert_on(xb, far)
         assert_on(yb, far)
         assert_on(xb * yb[:, None], far)
+
+
+def test_lbfgs_steps_on_the_device(far):
+    model = _model().to(far)
+    opt = lucid.optim.LBFGS(model.parameters(), lr=0.5, max_iter=4, history_size=3, line_search_fn="strong_wolfe")
+    x, y = lucid.randn(5, 4, device=far), lucid.randn(5, 2, device=far)
+
+    def closure():
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+
+    first = float(opt.step(closure))
+    assert float(opt.step(closure)) < first
+    for p in model.parameters():
+        assert_on(p, far)
+    assert all(where(v) == far.index for v in opt.state[opt._params[0]].values() if isinstance(v, lucid.Tensor))
