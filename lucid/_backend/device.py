@@ -8,12 +8,13 @@ machine without CUDA, making a tensor there raises :class:`BackendUnavailableErr
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import registry
 
 __all__ = ["Device", "device", "device_of", "set_default_device", "get_default_device", "UnknownDeviceError",
-           "DeviceMismatchError", "BackendUnavailableError"]
+           "DeviceMismatchError", "BackendUnavailableError", "on_input_device"]
 
 
 class UnknownDeviceError(ValueError):
@@ -167,3 +168,19 @@ def device_of(array) -> Device | None:
         if backend.owns(array):
             return device(backend.device_type, None if backend.single_device else backend.index_of(array))
     return None
+
+
+def on_input_device(fn):
+    """``fn(tensor, ...)`` run in the device context (:meth:`Device.context`) of its first argument, for code
+    that computes on raw arrays outside ``Function.apply`` (random sampling, ``nn.init``): what it allocates
+    lands beside the tensor, where CuPy with several GPUs would use the current device."""
+
+    @functools.wraps(fn)
+    def run(first, *args, **kwargs):
+        dev = getattr(first, "_device", None)
+        if dev is None:  # not a tensor: fn reports it
+            return fn(first, *args, **kwargs)
+        with dev.backend.on_device(dev.index or 0):
+            return fn(first, *args, **kwargs)
+
+    return run

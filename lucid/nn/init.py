@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..random import rng_for
@@ -114,6 +115,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
     return _write(tensor, _random(tensor, "normal", generator, mean=float(mean), std=float(std)))
 
 
+@on_input_device
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None) -> Tensor:
     """Fill with values from ``N(mean, std^2)`` restricted to ``[a, b]`` (``a``, ``b`` are absolute
@@ -233,6 +235,7 @@ def layer_default_(weight: Tensor, bias: Tensor | None = None) -> None:
         uniform_(bias, -bound, bound)
 
 
+@on_input_device
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Saxe et al. (2013): a (semi-)orthogonal matrix (the tensor flattened to ``(size(0), -1)``)
     from the QR decomposition of a Gaussian matrix, times ``gain``."""
@@ -254,6 +257,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     return _write(tensor, xp.reshape(q, tensor.shape) * gain)
 
 
+@on_input_device
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
     """Martens (2010): a 2-D tensor drawn from ``N(0, std^2)`` with ``ceil(sparsity * rows)``
     randomly chosen zeros in every column."""
@@ -265,7 +269,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) 
     values = _random(tensor, "normal", generator, mean=0.0, std=float(std))
     # a random permutation per column
     ranks = xp.argsort(xp.argsort(_random(tensor, "uniform", generator), axis=0), axis=0)
-    return _write(tensor, xp.where(ranks < zeros_per_column, tensor._device.create("zeros_like", values), values))
+    return _write(tensor, xp.where(ranks < zeros_per_column, xp.zeros_like(values), values))
 
 
 def _deprecated(method):

@@ -30,7 +30,8 @@ class ToCopy(Function):
                 x = device.backend.from_numpy(self.backend.to_numpy(x), device.index or 0, non_blocking=True)
             else:
                 x = _move(x, self.device, device)
-        return _astype(device.xp, x, device.backend.native_dtype(dtype))
+        with device.context():  # the cast's copy on the target (the op itself runs on the source's device)
+            return _astype(device.xp, x, device.backend.native_dtype(dtype))
 
     def backward(self, grad):
         if self.src_dtype.kind != "c" and grad.dtype.kind == "c":  # a real source gets the real part, as PyTorch
