@@ -28,7 +28,7 @@ import operator
 from collections import namedtuple
 
 from .. import dtypes as _dt
-from .._backend.device import DeviceMismatchError
+from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import Function
@@ -426,6 +426,7 @@ class Where(Function):
 
 
 # ---- x[key] and x[key] = value ------------------------------------------------------------
+@on_input_device
 def getitem(x: Tensor, key) -> Tensor:
     """``x[key]`` with PyTorch's rules: ints, slices (negative steps too, as NumPy), None,
     ``...``, integer tensors/lists (several broadcast together) and bool masks. Differentiable;
@@ -455,6 +456,7 @@ def _fit_value(x: Tensor, value, region):
     return value.reshape(shape[extra:]) if extra else value
 
 
+@on_input_device
 def setitem(x: Tensor, key, value) -> None:
     """``x[key] = value``: writes ``value`` (a number or tensor, broadcast, cast to ``x``'s dtype)
     into ``x`` in place and bumps its version. When autograd records, ``x`` takes a node whose
@@ -611,6 +613,7 @@ def _where_method(x: Tensor, condition: Tensor, other) -> Tensor:
     return where(condition, x, other)
 
 
+@on_input_device
 def nonzero(x: Tensor, *, as_tuple: bool = False):
     """Indices of the non-zero elements: an ``(n, x.ndim)`` int64 tensor, or with ``as_tuple``
     one 1-D tensor per dimension (a 0-d input counts as 1-D there, as PyTorch)."""
@@ -631,6 +634,7 @@ SortResult = namedtuple("sort", ["values", "indices"])
 TopKResult = namedtuple("topk", ["values", "indices"])
 
 
+@on_input_device
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
     which is also a valid answer for ``stable=False``; NaNs count as the largest value."""
@@ -643,6 +647,7 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     return Tensor._make((x.shape[dim] - 1) - xp.flip(rev, axis=dim), x._device)
 
 
+@on_input_device
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """``(values, indices)`` of ``x`` sorted along ``dim`` (always stable, see ``argsort``);
     ``values`` is differentiable."""
@@ -651,6 +656,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     return SortResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "sort", check=False)), indices)
 
 
+@on_input_device
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, always in
     sorted order (allowed for ``sorted=False`` too); ties keep their order. ``values`` is differentiable."""
@@ -662,6 +668,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     return TopKResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "topk", check=False)), indices)
 
 
+@on_input_device
 def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
     """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
     PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes as _dt
-from .._backend.device import DeviceMismatchError
+from .._backend.device import DeviceMismatchError, on_input_device
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import Function
@@ -391,6 +391,7 @@ def clamp_max(input: Tensor, max) -> Tensor:
     return clamp(input, max=max)
 
 
+@on_input_device
 def nan_to_num(input: Tensor, nan=0.0, posinf=None, neginf=None) -> Tensor:
     """nan, +inf and -inf replaced by ``nan`` and by ``posinf``/``neginf`` (default: the dtype's largest and
     lowest finite values); integer tensors are returned as they are (copied). Gradient passes where finite."""
@@ -502,6 +503,7 @@ def _one_device(name, *operands):
 
 def _predicate(name, floating, integer, doc):
     """A bool test: ``floating(xp, array)`` on floating tensors; ``integer`` (a constant) for the others."""
+    @on_input_device
     def op(input: Tensor) -> Tensor:
         xp = input.xp
         if input.dtype.kind == "f":

@@ -11,7 +11,7 @@ import math
 import numbers
 
 from .. import dtypes as _dt
-from .._backend.device import DeviceMismatchError
+from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
 from .creation import _place
 from .indexing import nonzero
@@ -44,6 +44,7 @@ def _index_dtype(like: Tensor, out_int32: bool):
     return like._device.backend.native_dtype(_dt.int32 if out_int32 else _dt.int64)
 
 
+@on_input_device
 def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, right: bool = False, side=None,
                  sorter=None) -> Tensor:
     """Where ``values`` would be inserted into the innermost dimension of ``sorted_sequence`` to keep it
@@ -88,6 +89,7 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, ri
     return out.reshape(()) if scalar else out
 
 
+@on_input_device
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
     """The index of the bucket of each element among the 1-D sorted ``boundaries``: ``i`` with
     ``boundaries[i-1] < x <= boundaries[i]`` (``<=`` and ``<`` swapped for ``right=True``), as PyTorch."""
@@ -132,6 +134,7 @@ def _nonnegative_ints(x: Tensor, name: str) -> None:
         raise RuntimeError(f"{name}(): the input must be non-negative")
 
 
+@on_input_device
 def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
     """How often each value ``0..max`` occurs in the 1-D non-negative integer ``input`` (at least
     ``minlength`` bins), or the sum of ``weights`` per value: float weights keep their dtype, others
@@ -186,6 +189,7 @@ def _data_range(x: Tensor, lo: float, hi: float, name: str):
     return lo, hi
 
 
+@on_input_device
 def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     """Counts of ``input`` in ``bins`` equal-width bins over ``[min, max]`` (the data's range when both
     are 0); elements outside are ignored and ``max`` itself falls into the last bin. Floating only."""
