@@ -551,6 +551,7 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
     return getitem(x, (slice(None),) * dim + (index.reshape(-1),))
 
 
+@on_input_device
 def take_along_dim(x: Tensor, indices, dim: int | None = None) -> Tensor:
     """``gather`` with ``x`` and ``indices`` broadcast against each other outside ``dim``; with
     ``dim=None`` both are flattened. Negative indices count from the end, as in PyTorch."""

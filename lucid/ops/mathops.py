@@ -522,6 +522,7 @@ isposinf = _predicate("isposinf", lambda xp, a: a == math.inf, False, "True wher
 isneginf = _predicate("isneginf", lambda xp, a: a == -math.inf, False, "True where ``input`` is -inf.")
 
 
+@on_input_device
 def signbit(input: Tensor) -> Tensor:
     """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors)."""
     xp, a = input.xp, input._data
@@ -576,6 +577,7 @@ bitwise_left_shift = _shift("bitwise_left_shift", lambda xp, a, b: xp.bitwise_le
 bitwise_right_shift = _shift("bitwise_right_shift", lambda xp, a, b: xp.bitwise_right_shift(a, b))
 
 
+@on_input_device
 def nextafter(input, other) -> Tensor:
     """The next floating value after ``input`` towards ``other`` (no gradient, as PyTorch)."""
     a, b = operands(input, other)
@@ -585,6 +587,7 @@ def nextafter(input, other) -> Tensor:
     return _make(a, a.xp.nextafter(a._data, b._data))
 
 
+@on_input_device
 def heaviside(input: Tensor, values) -> Tensor:
     """Step function: 0 below 0, 1 above, ``values`` at 0 (same dtype as ``input``, as PyTorch; no gradient)."""
     values = values if isinstance(values, Tensor) else Tensor(values, device=input._device, dtype=input.dtype)
@@ -598,6 +601,7 @@ def heaviside(input: Tensor, values) -> Tensor:
     return _make(input, xp.where(a == 0, v, step))
 
 
+@on_input_device
 def frexp(input: Tensor):
     """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent``, ``0.5 <= |mantissa| < 1`` (0, inf and
     nan have exponent 0 and mantissa ``input``); the exponent is int32, as PyTorch."""

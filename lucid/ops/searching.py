@@ -99,6 +99,7 @@ def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
+@on_input_device
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
     """A bool tensor of ``elements``' shape: whether each element occurs in ``test_elements`` (either may
     be a number); ``invert`` negates it."""
@@ -264,6 +265,7 @@ def _floating_input(input, name: str) -> Tensor:
     return x
 
 
+@on_input_device
 def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False):
     """``(hist, bin_edges)``: counts (or summed ``weight``) of the flattened ``input`` in ``bins`` (a count
     of equal bins over ``range``, default the data's min and max, or a 1-D tensor of increasing edges).
@@ -274,6 +276,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool
     return HistogramResult(_binned(x, points, [edges], weight, x.shape, density, "histogram"), _make(x, edges))
 
 
+@on_input_device
 def histogramdd(input: Tensor, bins=10, *, range=None, weight=None, density: bool = False):
     """``(hist, bin_edges)`` of the points in the last dimension of ``input`` (D coordinates each): ``bins`` is a
     count for every dimension, one count per dimension, or one tensor of edges per dimension; ``range``
@@ -295,6 +298,7 @@ def histogramdd(input: Tensor, bins=10, *, range=None, weight=None, density: boo
     return HistogramddResult(hist, tuple(_make(x, e) for e in edges))
 
 
+@on_input_device
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim=None):
     """``input`` with each run of equal consecutive values (slices along ``dim`` when given; the
     flattened tensor otherwise) kept once; optionally the run index of each element and the run lengths."""

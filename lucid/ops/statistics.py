@@ -208,6 +208,7 @@ def _finish(x: Tensor, src: Tensor, axis: int, idx, keepdim: bool, result):
     return result(values, idx)
 
 
+@on_input_device
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the index of
     its last occurrence, as PyTorch; the gradient goes to that element."""
@@ -274,6 +275,7 @@ def _running(pick: str, result):
     name = "cum" + pick
     better = (lambda new, old: new >= old) if pick == "max" else (lambda new, old: new <= old)
 
+    @on_input_device
     def op(x: Tensor, dim: int, *, axis=None):
         _check_tensor(x, name)
         ax = _one_axis(x, dim, axis, name)

@@ -373,21 +373,8 @@ _ARGS = {  # tried in this order; the first the function accepts is used
 }
 _NOT_ON_INPUT = {"lucid.tensor", "lucid.scalar_tensor"}  # make a new tensor on the default device, as PyTorch's
 # Known gap (see the issue-16 report): on a backend that computes on its current device (CuPy with several
-# GPUs) these still compute partly outside Function.apply, so on the current device. strict: a fix shows.
-OFF_DEVICE = {
-    "lucid.bitwise_not", "lucid.cholesky_inverse", "lucid.cummax", "lucid.cummin", "lucid.frexp", "lucid.geqrf",
-    "lucid.heaviside", "lucid.histogram", "lucid.histogramdd", "lucid.isin", "lucid.isreal", "lucid.logical_not",
-    "lucid.lu", "lucid.mode", "lucid.nextafter", "lucid.signbit", "lucid.take_along_dim", "lucid.unique_consecutive",
-    "linalg.cholesky_ex", "linalg.eigvalsh", "linalg.inv_ex", "linalg.ldl_factor", "linalg.ldl_factor_ex",
-    "linalg.lstsq", "linalg.lu", "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.matrix_rank", "linalg.vander",
-    *(f"special.{n}" for n in (
-        "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
-        "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
-        "spherical_bessel_j0", "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
-        "chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l",
-        "legendre_polynomial_p", "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
-        "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w")),
-}
+# GPUs) these still compute outside Function.apply, so on the current device. strict: a fix shows.
+OFF_DEVICE = {"lucid.bitwise_not", "lucid.logical_not"}  # lucid/ops/arithmetic.py (the lead's): not decorated
 # array-api-strict's messages for arrays of two devices meeting in one function
 _MISPLACED = ("different devices", "must all use the same device", "must all be on the same device",
               "mismatched devices")
