@@ -178,9 +178,10 @@ def on_input_device(fn):
     @functools.wraps(fn)
     def run(first, *args, **kwargs):
         dev = getattr(first, "_device", None)
-        if dev is None:  # not a tensor: fn reports it
+        context = registry.NO_CONTEXT if dev is None else dev.backend.on_device(dev.index or 0)
+        if context is registry.NO_CONTEXT:  # not a tensor (fn reports it), or a backend that needs none
             return fn(first, *args, **kwargs)
-        with dev.backend.on_device(dev.index or 0):
+        with context:
             return fn(first, *args, **kwargs)
 
     return run

@@ -78,7 +78,7 @@ class Backend:
         ``eye``, ``linspace``, ``asarray(copy=True)``, the ``*_like`` forms) make arrays on device ``index``.
         CuPy's ignore ``device=`` and allocate on the current device, so its backend makes ``index`` current;
         backends whose functions honour ``device=`` need nothing (this shared no-op context)."""
-        return _NO_CONTEXT
+        return NO_CONTEXT
 
     def run_on_inputs_device(self, cls, inputs, params):
         """An ``op_interceptor`` for backends with a current device (CuPy with several GPUs): an op whose first
@@ -272,7 +272,8 @@ def fresh_seed() -> int:
     return int.from_bytes(os.urandom(8), "little") >> 1
 
 
-_NO_CONTEXT = contextlib.nullcontext()  # reusable: entering it twice, even nested, is fine
+# what Backend.on_device returns where nothing needs doing (callers may skip entering it); reusable, nestable
+NO_CONTEXT = contextlib.nullcontext()
 _BACKENDS: dict[str, Backend | Callable[[], Backend]] = {}
 _ALIASES: dict[str, str] = {}
 _SINGLE: set[str] = set()
