@@ -369,8 +369,10 @@ class Tensor:
         """``self.to(lucid.int8)``."""
     def cpu(self) -> Tensor:
         """A copy on the host (``self`` when already there)."""
-    def cuda(self, device=...) -> Tensor:
-        """A copy on a CUDA device: ``device`` is an index, ``"cuda:N"`` or a Device (default: current)."""
+    def cuda(self, device=..., non_blocking: bool = ...) -> Tensor:
+        """A copy on a CUDA device: ``device`` is an index, ``"cuda:N"`` or a Device (default: current);
+        ``non_blocking`` as in :func:`to`.
+        """
     def double(self):
         """``self.to(lucid.float64)``."""
     def float(self):
@@ -379,15 +381,25 @@ class Tensor:
         """``self.to(lucid.float16)``."""
     def int(self):
         """``self.to(lucid.int32)``."""
+    def is_pinned(self, device=...) -> bool:
+        """Whether this tensor's memory is page-locked (made by :func:`pin_memory`; always False without a
+        backend that pins, and for tensors on a device).
+        """
     def long(self):
         """``self.to(lucid.int64)``."""
+    def pin_memory(self, device=...) -> Tensor:
+        """A copy of this CPU tensor in page-locked host memory, from which ``to("cuda", non_blocking=True)``
+        copies asynchronously (already pinned: itself). Where no backend can pin (no CuPy or no GPU) it returns
+        the tensor itself, since pinning only speeds up copies to a GPU: lucid's choice, where PyTorch raises.
+        """
     def short(self):
         """``self.to(lucid.int16)``."""
     def to(self, *args, **kwargs) -> Tensor:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``, then optionally
+        ``non_blocking`` and ``copy`` (by keyword or, as in PyTorch, positionally after them).
 
-        Returns ``self`` when nothing changes, else a new tensor (differentiable).
-        ``non_blocking`` and ``copy`` are accepted as in PyTorch.
+        Returns ``self`` when nothing changes, else a new tensor (differentiable). ``non_blocking=True`` from
+        pinned memory (:func:`pin_memory`) to a GPU queues the copy and returns at once.
         """
     def type(self, dtype=..., non_blocking: bool = ...):
         """The legacy type name (``"lucid.FloatTensor"``) without ``dtype``; a cast to ``dtype`` with it: a dtype,
@@ -1059,8 +1071,6 @@ class Tensor:
     def is_meta(self): ...
     def is_nonzero(self) -> bool:
         """The truth of a one-element tensor; a RuntimeError for any other number of elements (as PyTorch)."""
-    def is_pinned(self, device=...) -> bool:
-        """False: lucid does not page-lock host memory."""
     def is_same_size(self, other: Tensor) -> bool:
         """Whether ``x`` and ``other`` have the same shape."""
     def is_signed(self) -> bool:
@@ -1085,8 +1095,6 @@ class Tensor:
         """A copy of ``data`` with this tensor's dtype and device unless given (as ``Tensor.new_tensor``)."""
     def new_zeros(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
         """``lucid.zeros`` with this tensor's dtype and device unless given."""
-    def pin_memory(self, device=...) -> Tensor:
-        """``x`` itself: lucid does not page-lock host memory (it only speeds up copies to a GPU)."""
     def stride(self, dim=...):
         """Element steps between neighbours along each dimension (``stride(dim)``: one of them), read from the
         backend's array; a backend that hides strides (array-api-strict) is C-contiguous by construction.

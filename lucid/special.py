@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from ._backend.device import on_input_device
 from ._tensor import Tensor
 from .ops import _specfun as K
 from .ops.elementwise import FUNCTIONS as _BASIC
@@ -52,6 +53,7 @@ def round(input: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001  (torch.spe
 
 def _no_grad(kernel, name, doc):
     """A special function without gradient (as PyTorch's): ``kernel(xp, array)`` on a float tensor."""
+    @on_input_device
     def fn(input: Tensor) -> Tensor:
         x = _float_input(input, name)
         return Tensor._make(kernel(x.xp, x._data), x._device)
@@ -104,6 +106,7 @@ for _kind in "tuvw":
 
 
 def _polynomial(name, first, step, transform):
+    @on_input_device
     def fn(input, n) -> Tensor:
         if not isinstance(input, Tensor):
             input = Tensor(input, device=n._device) if isinstance(n, Tensor) else Tensor(input)

@@ -61,7 +61,7 @@ class StrictBackend(NumpyRandom, Backend):
     def to_numpy(self, array):
         return np.array(array._array, copy=True)
 
-    def from_numpy(self, array, index):
+    def from_numpy(self, array, index, non_blocking=False):
         return self._wrap(np.array(array, copy=True), index)
 
     def move(self, array, index):

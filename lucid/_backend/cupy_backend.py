@@ -12,7 +12,8 @@ streams, events, memory statistics, seeding, pinned host memory) and the TF32 sw
   offers an ``op_interceptor`` (which :mod:`lucid.autograd` registers for ``Function.apply``)
   that runs an op whose inputs live on ``cuda:N`` with ``N`` current (``with
   cupy.cuda.Device(N)``) and restores the previous device after it. On single-GPU machines
-  there is none (no per-op cost).
+  there is none (no per-op cost). Code outside ops creates arrays inside :meth:`CupyBackend.on_device`
+  (``Device.create``), since CuPy's creation functions ignore ``device=``.
 - **Memory.** ``memory_allocated`` / ``memory_reserved`` are the used / total bytes of CuPy's
   default memory pool on that device. The pool keeps no peak, so ``reset_peak_memory_stats``
   starts a CuPy ``MemoryHook`` (in the calling thread) that keeps a running count of the
@@ -71,7 +72,7 @@ class CupyBackend(CupyKernels, Backend):
         self._in_flight = collections.deque()  # (event, pinned host array) of non-blocking copies
         super().__init__()
         if count > 1:
-            self.op_interceptor = self._on_inputs_device
+            self.op_interceptor = self.run_on_inputs_device
 
     @staticmethod
     def dtype_key(native):
@@ -105,19 +106,9 @@ class CupyBackend(CupyKernels, Backend):
     def synchronize(self, index):
         self.cupy.cuda.Device(index).synchronize()
 
-    def _on_inputs_device(self, cls, inputs, params):
-        """The multi-GPU interceptor of ``Function.apply``: an op whose tensors live on a GPU
-        other than the current one is run with that GPU current (None: nothing to do)."""
-        for t in inputs:
-            device = getattr(t, "_device", None)
-            if device is not None:
-                break
-        else:
-            return None
-        if device.type != "cuda" or device.index == self.cupy.cuda.runtime.getDevice():
-            return None
-        with self.cupy.cuda.Device(device.index):
-            return cls.apply(*inputs, **params)
+    def on_device(self, index: int):
+        """``cupy.cuda.Device(index)``: CuPy creates arrays on the current device whatever ``device=`` says."""
+        return self.cupy.cuda.Device(index)
 
     def properties(self, index: int) -> dict:
         """The CUDA runtime's properties of ``cuda:index`` (``name`` decoded to str)."""

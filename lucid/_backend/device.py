@@ -8,12 +8,13 @@ machine without CUDA, making a tensor there raises :class:`BackendUnavailableErr
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import registry
 
 __all__ = ["Device", "device", "device_of", "set_default_device", "get_default_device", "UnknownDeviceError",
-           "DeviceMismatchError", "BackendUnavailableError"]
+           "DeviceMismatchError", "BackendUnavailableError", "on_input_device"]
 
 
 class UnknownDeviceError(ValueError):
@@ -58,6 +59,18 @@ class Device:
         self.real_floating = frozenset(k for k, d in backend._from_native.items() if d.kind == "f")
         self.host = backend.is_host(self.index or 0)
         return getattr(self, name)
+
+    def context(self):
+        """A context in which the backend's namespace creates arrays on this device (``Backend.on_device``):
+        what CuPy needs with several GPUs, a no-op elsewhere."""
+        return self.backend.on_device(self.index or 0)
+
+    def create(self, name: str, *args, **kwargs):
+        """``xp.<name>(*args, **kwargs, device=<this device>)`` run inside :meth:`context`: how lucid makes a new
+        array (``"zeros"``, ``"full_like"``, ``"asarray"`` with ``copy=True`` ...) outside an op's forward
+        (which ``Function.apply`` already runs on its inputs' device)."""
+        with self.backend.on_device(self.index or 0):
+            return getattr(self.xp, name)(*args, device=self.native, **kwargs)
 
     def __repr__(self) -> str:
         return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")
@@ -157,3 +170,20 @@ def device_of(array) -> Device | None:
         if backend.owns(array):
             return device(backend.device_type, None if backend.single_device else backend.index_of(array))
     return None
+
+
+def on_input_device(fn):
+    """``fn(tensor, ...)`` run in the device context (:meth:`Device.context`) of its first argument, for code
+    that computes on raw arrays outside ``Function.apply`` (random sampling, ``nn.init``): what it allocates
+    lands beside the tensor, where CuPy with several GPUs would use the current device."""
+
+    @functools.wraps(fn)
+    def run(first, *args, **kwargs):
+        dev = getattr(first, "_device", None)
+        context = registry.NO_CONTEXT if dev is None else dev.backend.on_device(dev.index or 0)
+        if context is registry.NO_CONTEXT:  # not a tensor (fn reports it), or a backend that needs none
+            return fn(first, *args, **kwargs)
+        with context:
+            return fn(first, *args, **kwargs)
+
+    return run

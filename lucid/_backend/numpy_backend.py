@@ -113,7 +113,7 @@ class NumpyBackend(NumpyRandom, Backend):
     def to_numpy(self, array):
         return array
 
-    def from_numpy(self, array, index):
+    def from_numpy(self, array, index, non_blocking=False):
         return np.asarray(array)
 
     def move(self, array, index):

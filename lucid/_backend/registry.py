@@ -9,6 +9,7 @@ tests do with array-api-strict and its fake devices.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 
@@ -77,6 +78,28 @@ class Backend(GenericKernels):
     def index_of(self, array) -> int:
         """Index of the device that holds ``array``."""
         return 0
+
+    def on_device(self, index: int):
+        """A context in which ``xp``'s creation functions (``zeros``, ``ones``, ``full``, ``empty``, ``arange``,
+        ``eye``, ``linspace``, ``asarray(copy=True)``, the ``*_like`` forms) make arrays on device ``index``.
+        CuPy's ignore ``device=`` and allocate on the current device, so its backend makes ``index`` current;
+        backends whose functions honour ``device=`` need nothing (this shared no-op context)."""
+        return NO_CONTEXT
+
+    def run_on_inputs_device(self, cls, inputs, params):
+        """An ``op_interceptor`` for backends with a current device (CuPy with several GPUs): an op whose first
+        tensor input lives on another device of this backend than the current one runs inside
+        :meth:`on_device` of that device, so what it allocates lands beside its inputs (None: nothing to do)."""
+        for t in inputs:
+            device = getattr(t, "_device", None)
+            if device is not None:
+                break
+        else:
+            return None
+        if device.type != self.device_type or device.index == self.current_index():
+            return None
+        with self.on_device(device.index):
+            return cls.apply(*inputs, **params)
 
     def owns(self, array) -> bool:
         """Whether ``array`` is this backend's array type."""
@@ -158,8 +181,10 @@ class Backend(GenericKernels):
         """A NumPy array with the contents of ``array`` (a copy unless already on the host)."""
         raise NotImplementedError
 
-    def from_numpy(self, array, index: int):
-        """This backend's array on device ``index`` holding the NumPy ``array``."""
+    def from_numpy(self, array, index: int, non_blocking: bool = False):
+        """This backend's array on device ``index`` holding the NumPy ``array``; ``non_blocking`` lets a
+        backend with asynchronous copies return before a copy from pinned memory (:meth:`pin`) is done
+        (synchronous backends ignore it)."""
         raise NotImplementedError
 
     def move(self, array, index: int):
@@ -259,6 +284,8 @@ def fresh_seed() -> int:
     return int.from_bytes(os.urandom(8), "little") >> 1
 
 
+# what Backend.on_device returns where nothing needs doing (callers may skip entering it); reusable, nestable
+NO_CONTEXT = contextlib.nullcontext()
 _BACKENDS: dict[str, Backend | Callable[[], Backend]] = {}
 _ALIASES: dict[str, str] = {}
 _SINGLE: set[str] = set()

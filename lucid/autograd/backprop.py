@@ -30,8 +30,7 @@ def _root_grads(outputs, grad_outputs, create_graph):
             if out.dtype.kind == "c":
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs, this one is "
                                    f"{out.dtype.name}; take a real loss first (out.abs(), out.real) or pass gradient=")
-            g = Tensor._make(out.xp.ones(out._data.shape, dtype=out._data.dtype, device=out._device.native),
-                             out._device)
+            g = Tensor._make(out._device.create("ones", out._data.shape, dtype=out._data.dtype), out._device)
         else:
             if not isinstance(g, Tensor):
                 g = Tensor(g, dtype=out.dtype, device=out._device)
@@ -55,7 +54,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     retain_graph = create_graph if retain_graph is None else retain_graph
     roots = _root_grads(outputs, grads, create_graph)
     if inputs is None:
-        run_backward(outputs, roots, retain_graph, create_graph)
+        with outputs[0]._device.context():  # what the engine allocates lands there (see grad())
+            run_backward(outputs, roots, retain_graph, create_graph)
         return
     inputs = _as_list(inputs)
     results = grad(outputs, inputs, roots, retain_graph=retain_graph, create_graph=create_graph,
@@ -82,13 +82,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"input {i} of grad() does not require grad")
         keys.append(id(t) if t._node is None else (t._node, t._out_idx))
     capture = dict.fromkeys(keys)
-    run_backward(outputs, roots, retain_graph, create_graph, capture=capture)
+    # on the outputs' device: the arrays the engine makes itself (copies for .grad, zeros for missing
+    # gradients) use the namespace's creation functions, which on CuPy follow the current device
+    with outputs[0]._device.context():
+        run_backward(outputs, roots, retain_graph, create_graph, capture=capture)
     result = []
     for i, (t, key) in enumerate(zip(inputs, keys)):
         g = capture[key]
         if g is None:
             if materialize_grads:
-                g = t.xp.zeros(t._data.shape, dtype=t._data.dtype, device=t._device.native)
+                g = t._device.create("zeros", t._data.shape, dtype=t._data.dtype)
                 g = type(t)._make(g, t._device)
             elif not allow_unused:
                 raise RuntimeError(

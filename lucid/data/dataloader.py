@@ -417,9 +417,10 @@ class DataLoader:
     Workers should produce host data (NumPy, numbers, CPU tensors); ``device`` moves the batches.
 
     ``generator`` is a ``lucid.Generator`` (or an int seed, or a ``numpy.random.Generator``); without
-    it shuffling and worker seeds follow ``lucid.manual_seed``. ``pin_memory`` is
-    accepted for compatibility and does nothing on the CPU (pinned host buffers belong to the
-    CUDA backend). ``device`` (a lucid extension) puts every batch there, one transfer per array.
+    it shuffling and worker seeds follow ``lucid.manual_seed``. ``pin_memory`` copies every CPU tensor of a
+    batch into page-locked memory (``Tensor.pin_memory``; a no-op where no backend pins: no CuPy or no GPU).
+    ``device`` (a lucid extension) puts every batch there, one transfer per array, which with ``pin_memory``
+    is non-blocking (the copy from pinned memory overlaps the host's next work, as in PyTorch).
     """
 
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
@@ -472,10 +473,20 @@ class DataLoader:
         return (self.dataset, self._iterable, self.batch_sampler is not None, self._host_fn, self.drop_last)
 
     def _finish(self, batch):
-        """The main process's one step per batch: arrays become Tensors on ``device``."""
+        """The main process's one step per batch: arrays become Tensors on ``device`` (through pinned memory
+        with ``pin_memory``)."""
         if self._default_collate:
-            return default_convert(batch, self.device)
-        return batch if self.device is None else _to_device(batch, self.device)
+            batch = default_convert(batch, None if self.pin_memory else self.device)
+            if not self.pin_memory:
+                return batch
+        elif not self.pin_memory and self.device is None:
+            return batch
+        return _map_tensors(batch, self._place)
+
+    def _place(self, t: Tensor) -> Tensor:
+        if self.pin_memory and t.device.type == "cpu":
+            t = t.pin_memory()
+        return t if self.device is None else t.to(self.device, non_blocking=self.pin_memory)
 
     def __iter__(self):
         if self.num_workers == 0:
@@ -502,14 +513,14 @@ def _identity(sample):
     return sample
 
 
-def _to_device(data, device):
-    """Tensors anywhere in ``data`` moved to ``device`` (for batches from a custom ``collate_fn``)."""
+def _map_tensors(data, fn):
+    """``fn`` applied to the Tensors anywhere in ``data`` (dicts, lists, tuples, namedtuples keep their type)."""
     if isinstance(data, Tensor):
-        return data.to(device)
+        return fn(data)
     if isinstance(data, dict):
-        return type(data)({k: _to_device(v, device) for k, v in data.items()})
+        return type(data)({k: _map_tensors(v, fn) for k, v in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
-        return type(data)(*(_to_device(v, device) for v in data))
+        return type(data)(*(_map_tensors(v, fn) for v in data))
     if isinstance(data, (list, tuple)):
-        return type(data)(_to_device(v, device) for v in data)
+        return type(data)(_map_tensors(v, fn) for v in data)
     return data

@@ -13,6 +13,7 @@ import math
 import warnings
 
 from .._backend import arrays
+from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..random import rng_for
@@ -115,6 +116,7 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
     return _write(tensor, _random(tensor, "normal", generator, mean=float(mean), std=float(std)))
 
 
+@on_input_device
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None) -> Tensor:
     """Fill with values from ``N(mean, std^2)`` restricted to ``[a, b]`` (``a``, ``b`` are absolute
@@ -164,8 +166,7 @@ def eye_(tensor: Tensor) -> Tensor:
     _check(tensor, "eye_")
     if tensor.ndim != 2:
         raise ValueError(f"eye_ needs a 2-D tensor, got shape {tensor.shape}")
-    xp, dev = tensor.xp, tensor._device
-    return _write(tensor, xp.eye(*tensor.shape, dtype=tensor._data.dtype, device=dev.native))
+    return _write(tensor, tensor._device.create("eye", *tensor.shape, dtype=tensor._data.dtype))
 
 
 def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
@@ -178,8 +179,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     if groups < 1 or out_channels % groups:
         raise ValueError(f"dirac_: dimension 0 (size {out_channels}) must be divisible by groups ({groups})")
     per_group = out_channels // groups
-    xp, dev = tensor.xp, tensor._device
-    out = xp.zeros(tensor.shape, dtype=tensor._data.dtype, device=dev.native)
+    out = tensor._device.create("zeros", tensor.shape, dtype=tensor._data.dtype)
     centre = tuple(k // 2 for k in tensor.shape[2:])
     for g in range(groups):
         for d in range(min(per_group, tensor.shape[1])):
@@ -236,6 +236,7 @@ def layer_default_(weight: Tensor, bias: Tensor | None = None) -> None:
         uniform_(bias, -bound, bound)
 
 
+@on_input_device
 def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Saxe et al. (2013): a (semi-)orthogonal matrix (the tensor flattened to ``(size(0), -1)``)
     from the QR decomposition of a Gaussian matrix, times ``gain``."""
@@ -257,6 +258,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     return _write(tensor, xp.reshape(q, tensor.shape) * gain)
 
 
+@on_input_device
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
     """Martens (2010): a 2-D tensor drawn from ``N(0, std^2)`` with ``ceil(sparsity * rows)``
     randomly chosen zeros in every column."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 
 from .. import dtypes as _dt
+from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..autograd.function import Function
 from ..autograd.views import view_apply
@@ -199,6 +200,7 @@ def sgn(x: Tensor) -> Tensor:
     return (x / (size + zero)) * ~zero
 
 
+@on_input_device
 def isreal(x: Tensor) -> Tensor:
     """Where the elements have no imaginary part (all True for real tensors)."""
     if x.dtype.kind != "c":

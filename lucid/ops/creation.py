@@ -56,23 +56,23 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     if dtype is None:
         dtype = _dt.bool_ if isinstance(fill_value, bool) else _dt.int64 if isinstance(fill_value, int) else None
     dev, dt = _place(dtype, device)
-    arr = dev.xp.full(_size(size, "full"), fill_value, dtype=dev.backend.native_dtype(dt), device=dev.native)
+    arr = dev.create("full", _size(size, "full"), fill_value, dtype=dev.backend.native_dtype(dt))
     return _finish(arr, dev, requires_grad)
 
 
-def _constant(fill, name):
+def _constant(name):
+    """The factory ``name`` (``zeros``, ``ones``, ``empty``): the namespace function of that name on a shape."""
+
     def make(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
         shape = _shape(size, name)
         dev, dt = _place(dtype, device)
-        xp = dev.xp
-        fn = xp.zeros if fill == 0 else xp.ones if fill == 1 else xp.empty
-        return _finish(fn(shape, dtype=dev.backend.native_dtype(dt), device=dev.native), dev, requires_grad)
+        return _finish(dev.create(name, shape, dtype=dev.backend.native_dtype(dt)), dev, requires_grad)
 
     make.__name__ = make.__qualname__ = name
     return make
 
 
-zeros, ones, empty = _constant(0, "zeros"), _constant(1, "ones"), _constant(None, "empty")
+zeros, ones, empty = _constant("zeros"), _constant("ones"), _constant("empty")
 zeros.__doc__ = "A tensor of zeros with the given size (default dtype float32)."
 ones.__doc__ = "A tensor of ones with the given size (default dtype float32)."
 empty.__doc__ = "An uninitialised tensor with the given size."
@@ -82,7 +82,7 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad:
     """The ``n x m`` identity matrix."""
     n, m = _count(n, "eye", "argument 'n'"), None if m is None else _count(m, "eye", "argument 'm'")
     dev, dt = _place(dtype, device)
-    arr = dev.xp.eye(n, m, dtype=dev.backend.native_dtype(dt), device=dev.native)
+    arr = dev.create("eye", n, m, dtype=dev.backend.native_dtype(dt))
     return _finish(arr, dev, requires_grad)
 
 
@@ -94,7 +94,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if dtype is None:
         dtype = _dt.int64 if all(isinstance(v, int) for v in (start, end, step)) else None
     dev, dt = _place(dtype, device)
-    arr = dev.xp.arange(start, end, step, dtype=dev.backend.native_dtype(dt), device=dev.native)
+    arr = dev.create("arange", start, end, step, dtype=dev.backend.native_dtype(dt))
     return _finish(arr, dev, requires_grad)
 
 
@@ -116,7 +116,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: 
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     steps = _count(steps, "linspace", "argument 'steps'")
     dev, dt = _place(dtype, device)
-    arr = dev.xp.linspace(start, end, steps, dtype=dev.backend.native_dtype(dt), device=dev.native)
+    arr = dev.create("linspace", start, end, steps, dtype=dev.backend.native_dtype(dt))
     return _finish(arr, dev, requires_grad)
 
 

@@ -15,6 +15,7 @@ import math
 from collections import namedtuple
 
 from .. import dtypes as _dt
+from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -170,6 +171,7 @@ def _lu_parts(A: Tensor, pivot: bool, name: str):
     return P, L, U, xp.astype(swaps + 1, xp.int32), info
 
 
+@on_input_device
 def linalg_lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     """``torch.linalg.lu``: ``A = P L U`` with ``L`` unit lower ``(m, k)`` and ``U`` upper ``(k, n)``
     (``k = min(m, n)``); differentiable. ``pivot=False`` factors without row swaps (PyTorch allows it
@@ -178,6 +180,7 @@ def linalg_lu(A: Tensor, *, pivot: bool = True) -> LUResult:
     return LUResult(P if pivot else _empty(A), L, U)
 
 
+@on_input_device
 def lu_factor_ex(A: Tensor, *, pivot: bool = True, check_errors: bool = False) -> LUFactorExResult:
     """``torch.linalg.lu_factor_ex``: packed ``LU`` (``L``'s unit diagonal implied), LAPACK's 1-based int32
     row-swap ``pivots`` and int32 ``info`` (first zero pivot, 1-based; 0 when none)."""
@@ -198,6 +201,7 @@ def _zero_pad(x: Tensor, rows: int, cols: int) -> Tensor:
     return x
 
 
+@on_input_device
 def lu_factor(A: Tensor, *, pivot: bool = True) -> LUFactorResult:
     """``torch.linalg.lu_factor``: ``(LU, pivots)``; a singular matrix is factored anyway (as LAPACK),
     its ``U`` has a zero on the diagonal."""
@@ -261,6 +265,7 @@ def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
     return solve_triangular(U, Y, upper=True)
 
 
+@on_input_device
 def lu(A: Tensor, pivot: bool = True, get_infos: bool = False):
     """``torch.lu`` (legacy): ``(LU, pivots)`` or, with ``get_infos``, ``(LU, pivots, infos)``."""
     LU, pivots, info = lu_factor_ex(A, pivot=pivot)
@@ -305,6 +310,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     return solve_triangular(low.mT, solve_triangular(low, B, upper=False), upper=True)
 
 
+@on_input_device
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
     """``torch.cholesky_inverse``: ``(L L^T)^{-1}`` (``(U^T U)^{-1}`` when ``upper``) from the factor."""
     _check_matrix("cholesky_inverse", L)
@@ -328,6 +334,7 @@ def _leading_failure(xp, a) -> int:
     return 0
 
 
+@on_input_device
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -> CholeskyExResult:
     """``torch.linalg.cholesky_ex``: ``(L, info)``, ``info`` the order of the first leading minor that is not
     positive-definite (0 on success), per matrix. Where it fails, ``L`` is NaN (PyTorch leaves partial
@@ -365,6 +372,7 @@ def _mask_nan(x: Tensor, bad: Tensor) -> Tensor:
     return where(bad, _constant(x, x.xp.full((), math.nan, dtype=x._data.dtype, device=x._device.native)), x)
 
 
+@on_input_device
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     """``torch.linalg.inv_ex``: ``(inverse, info)`` with LAPACK's info (first zero pivot of the LU); a
     singular matrix's inverse is NaN (PyTorch leaves LAPACK's partial result), the others are exact."""
@@ -463,6 +471,7 @@ def _sytf2(xp, a):
     return a, ipiv, info
 
 
+@on_input_device
 def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False):
     """``torch.linalg.ldl_factor_ex``: Bunch-Kaufman ``A = P L D L^T P^T`` of a symmetric matrix (lower triangle
     read): ``(LD, pivots, info)`` in LAPACK's ``sytrf`` form (``L`` below the diagonal, ``D``'s 1x1 and 2x2
@@ -483,6 +492,7 @@ def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = Fa
     return LDLFactorExResult(_constant(A, LD), _constant(A, pivots), _constant(A, info))
 
 
+@on_input_device
 def ldl_factor(A: Tensor, *, hermitian: bool = False):
     """``torch.linalg.ldl_factor``: ``(LD, pivots)`` of ``ldl_factor_ex`` (a singular ``D`` is returned, not raised)."""
     LD, pivots, _ = ldl_factor_ex(A, hermitian=hermitian)
@@ -594,6 +604,7 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
     return EighResult(*_Eigh.apply(A, UPLO=UPLO))
 
 
+@on_input_device
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """``torch.linalg.eigvalsh``: the ascending eigenvalues of a symmetric matrix (from one triangle)."""
     _check_uplo(A, UPLO, "linalg.eigvalsh")
@@ -736,6 +747,7 @@ def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     return pinv(input, rtol=rcond)
 
 
+@on_input_device
 def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False, tol=None) -> Tensor:
     """``torch.linalg.matrix_rank``: the number of singular values (eigenvalue magnitudes when
     ``hermitian``) above ``max(atol, rtol * largest)``, as int64; ``tol`` is the old name of ``atol``."""
@@ -757,6 +769,7 @@ def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = Fal
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
+@on_input_device
 def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResult:
     """``torch.linalg.lstsq``: the minimum-norm least-squares solution of ``A X = B`` (through the
     pseudo-inverse with relative tolerance ``rcond``, default ``eps * max(m, n)``; for full-rank ``A``
@@ -991,6 +1004,7 @@ def _geqrf_arrays(xp, a):
     return a, tau
 
 
+@on_input_device
 def geqrf(input: Tensor) -> GeqrfResult:
     """``torch.geqrf``: LAPACK's packed Householder QR ``(a, tau)`` (not differentiable, as in PyTorch); feed
     it to ``orgqr``/``ormqr`` or ``linalg.householder_product``."""
@@ -1075,6 +1089,7 @@ def _powers(x: Tensor, N: int) -> list:
     return out
 
 
+@on_input_device
 def linalg_vander(x: Tensor, *, N=None) -> Tensor:
     """``torch.linalg.vander``: columns ``x^0, x^1, ..., x^(N-1)`` (``N`` defaults to ``x.shape[-1]``) over
     the batch ``x (*, n)``; built by repeated products, so the gradient is exact at 0."""

@@ -32,7 +32,7 @@ import operator
 from collections import namedtuple
 
 from .. import dtypes as _dt
-from .._backend.device import DeviceMismatchError
+from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import Function
@@ -422,7 +422,10 @@ class Where(Function):
 
     def forward(self, a, b, cond):
         self.cond, self.shapes = cond, (getattr(a, "shape", ()), getattr(b, "shape", ()))
-        return self.xp.where(cond, a, b)
+        out = self.xp.where(cond, a, b)
+        # NumPy widens ml_dtypes' bfloat16 against a Python number that comes first; the number is weak
+        like = b if isinstance(a, (int, float, complex)) else a
+        return out if out.dtype == getattr(like, "dtype", out.dtype) else self.xp.astype(out, like.dtype)
 
     def backward(self, g):
         need, (sa, sb) = self.needs_input_grad, self.shapes
@@ -432,6 +435,7 @@ class Where(Function):
 
 
 # ---- x[key] and x[key] = value ------------------------------------------------------------
+@on_input_device
 def getitem(x: Tensor, key) -> Tensor:
     """``x[key]`` with PyTorch's rules: ints, slices (negative steps too, as NumPy), None,
     ``...``, integer tensors/lists (several broadcast together) and bool masks. Differentiable;
@@ -461,6 +465,7 @@ def _fit_value(x: Tensor, value, region):
     return value.reshape(shape[extra:]) if extra else value
 
 
+@on_input_device
 def setitem(x: Tensor, key, value) -> None:
     """``x[key] = value``: writes ``value`` (a number or tensor, broadcast, cast to ``x``'s dtype)
     into ``x`` in place and bumps its version. When autograd records, ``x`` takes a node whose
@@ -555,6 +560,7 @@ def index_select(x: Tensor, dim: int, index) -> Tensor:
     return getitem(x, (slice(None),) * dim + (index.reshape(-1),))
 
 
+@on_input_device
 def take_along_dim(x: Tensor, indices, dim: int | None = None) -> Tensor:
     """``gather`` with ``x`` and ``indices`` broadcast against each other outside ``dim``; with
     ``dim=None`` both are flattened. Negative indices count from the end, as in PyTorch."""
@@ -617,6 +623,7 @@ def _where_method(x: Tensor, condition: Tensor, other) -> Tensor:
     return where(condition, x, other)
 
 
+@on_input_device
 def nonzero(x: Tensor, *, as_tuple: bool = False):
     """Indices of the non-zero elements: an ``(n, x.ndim)`` int64 tensor, or with ``as_tuple``
     one 1-D tensor per dimension (a 0-d input counts as 1-D there, as PyTorch)."""
@@ -637,6 +644,7 @@ SortResult = namedtuple("sort", ["values", "indices"])
 TopKResult = namedtuple("topk", ["values", "indices"])
 
 
+@on_input_device
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
     which is also a valid answer for ``stable=False``; NaNs count as the largest value."""
@@ -649,6 +657,7 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = F
     return Tensor._make((x.shape[dim] - 1) - xp.flip(rev, axis=dim), x._device)
 
 
+@on_input_device
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """``(values, indices)`` of ``x`` sorted along ``dim`` (always stable, see ``argsort``);
     ``values`` is differentiable."""
@@ -657,6 +666,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     return SortResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "sort", check=False)), indices)
 
 
+@on_input_device
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, always in
     sorted order (allowed for ``sorted=False`` too); ties keep their order. ``values`` is differentiable."""
@@ -668,6 +678,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     return TopKResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "topk", check=False)), indices)
 
 
+@on_input_device
 def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
     """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
     PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of

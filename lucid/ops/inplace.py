@@ -83,8 +83,8 @@ def inplace(op, name: str):
     def method(self: Tensor, *args, **kwargs) -> Tensor:
         source = self
         if _recording(self, args):  # assign() refuses what may not be written, before anything changes
-            source = Tensor._make(self.xp.asarray(self._data, copy=True), self._device, self._requires_grad,
-                                  self._node, self._out_idx)
+            source = Tensor._make(self._device.create("asarray", self._data, copy=True), self._device,
+                                  self._requires_grad, self._node, self._out_idx)
         return assign(self, op(source, *args, **kwargs), name)
 
     method.__name__ = name
@@ -105,7 +105,7 @@ def fill_(t: Tensor, value) -> Tensor:
             raise RuntimeError(f"fill_ takes a number or a one-element tensor, got a tensor of shape {value.shape}")
         value = value.reshape(())
     else:
-        value = Tensor._make(t.xp.asarray(value, dtype=t._data.dtype, device=t._device.native), t._device)
+        value = Tensor._make(t._device.create("asarray", value, dtype=t._data.dtype), t._device)
     return assign(t, value, "fill_", cast=True, overwrites=True)
 
 

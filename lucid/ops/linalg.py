@@ -605,7 +605,8 @@ class VectorNorm(Function):
 
     def forward(self, x, ord, axes, keepdims):
         xp = self.xp
-        half = x.dtype == getattr(xp, "float16", None)  # computed in float32, as PyTorch: 300² fits there
+        # float16 and bfloat16 (x is real floating here) are computed in float32, as PyTorch: 300² fits there
+        half = self.backend.lucid_dtype(x.dtype).itemsize == 2
         with float_errors_quiet():  # 0 ** -1 = inf, inf - inf, overflow: silently, as PyTorch
             out = xp.linalg.vector_norm(xp.astype(x, xp.float32) if half else x, axis=axes, keepdims=keepdims,
                                         ord=ord)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from .. import dtypes as _dt
-from .._backend.device import DeviceMismatchError
+from .._backend.device import DeviceMismatchError, on_input_device
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import Function
@@ -285,6 +285,15 @@ logaddexp = _float_binary(Logaddexp, "logaddexp", "``log(exp(a) + exp(b))`` with
 logaddexp2 = _float_binary(Logaddexp2, "logaddexp2", "``log2(2**a + 2**b)`` without overflow.", False)
 
 
+def _real_floating(xp, dtype) -> bool:
+    """``xp.isdtype(dtype, "real floating")``, also for the floating dtypes NumPy's isdtype refuses (ml_dtypes'
+    bfloat16): NumPy knows every other dtype lucid has."""
+    try:
+        return xp.isdtype(dtype, "real floating")
+    except TypeError:
+        return True
+
+
 class Fmod(_Binary):
     """C's remainder, with the sign of the dividend: ``sign(a) (|a| mod |b|)``, exact; gradients ``1`` and
     ``-trunc(a / b)``, as PyTorch."""
@@ -293,7 +302,7 @@ class Fmod(_Binary):
     @float_errors_ignored
     def compute(xp, a, b):
         magnitude = abs(a) % abs(b)
-        if xp.isdtype(magnitude.dtype, "real floating"):
+        if _real_floating(xp, magnitude.dtype):
             return xp.copysign(magnitude, a)
         return xp.where(a < 0, -magnitude, magnitude)
 
@@ -377,6 +386,7 @@ def clamp_max(input: Tensor, max) -> Tensor:
     return clamp(input, max=max)
 
 
+@on_input_device
 def nan_to_num(input: Tensor, nan=0.0, posinf=None, neginf=None) -> Tensor:
     """nan, +inf and -inf replaced by ``nan`` and by ``posinf``/``neginf`` (default: the dtype's largest and
     lowest finite values); integer tensors are returned as they are (copied). Gradient passes where finite."""
@@ -485,6 +495,7 @@ def _one_device(name, *operands):
 
 def _predicate(name, floating, integer, doc):
     """A bool test: ``floating(xp, array)`` on floating tensors; ``integer`` (a constant) for the others."""
+    @on_input_device
     def op(input: Tensor) -> Tensor:
         xp = input.xp
         if input.dtype.kind == "f":
@@ -503,6 +514,7 @@ isposinf = _predicate("isposinf", lambda xp, a: a == math.inf, False, "True wher
 isneginf = _predicate("isneginf", lambda xp, a: a == -math.inf, False, "True where ``input`` is -inf.")
 
 
+@on_input_device
 def signbit(input: Tensor) -> Tensor:
     """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors)."""
     xp, a = input.xp, input._data
@@ -557,6 +569,7 @@ bitwise_left_shift = _shift("bitwise_left_shift", lambda xp, a, b: xp.bitwise_le
 bitwise_right_shift = _shift("bitwise_right_shift", lambda xp, a, b: xp.bitwise_right_shift(a, b))
 
 
+@on_input_device
 def nextafter(input, other) -> Tensor:
     """The next floating value after ``input`` towards ``other`` (no gradient, as PyTorch)."""
     a, b = operands(input, other)
@@ -566,6 +579,7 @@ def nextafter(input, other) -> Tensor:
     return _make(a, a.xp.nextafter(a._data, b._data))
 
 
+@on_input_device
 def heaviside(input: Tensor, values) -> Tensor:
     """Step function: 0 below 0, 1 above, ``values`` at 0 (same dtype as ``input``, as PyTorch; no gradient)."""
     values = values if isinstance(values, Tensor) else Tensor(values, device=input._device, dtype=input.dtype)
@@ -579,6 +593,7 @@ def heaviside(input: Tensor, values) -> Tensor:
     return _make(input, xp.where(a == 0, v, step))
 
 
+@on_input_device
 def frexp(input: Tensor):
     """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent``, ``0.5 <= |mantissa| < 1`` (0, inf and
     nan have exponent 0 and mantissa ``input``); the exponent is int32, as PyTorch."""

@@ -106,16 +106,6 @@ def data_ptr(x: Tensor) -> int:
     return interface["data"][0]
 
 
-def pin_memory(x: Tensor, device=None) -> Tensor:
-    """``x`` itself: lucid does not page-lock host memory (it only speeds up copies to a GPU)."""
-    return x
-
-
-def is_pinned(x: Tensor, device=None) -> bool:
-    """False: lucid does not page-lock host memory."""
-    return False
-
-
 def _new(make):
     def method(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, **extra):
         if make is creation.full:
@@ -157,7 +147,7 @@ METHODS = {
     "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
     "get_device": get_device, "is_distributed": is_distributed,
     "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
-    "dim_order": dim_order, "data_ptr": data_ptr, "pin_memory": pin_memory, "is_pinned": is_pinned,
+    "dim_order": dim_order, "data_ptr": data_ptr,
     "is_meta": property(lambda x: False, doc="False: lucid has no meta (data-less) tensors."),
     "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as,
     "is_cpu": property(lambda x: x.device.type == "cpu", doc="Whether the tensor is on the CPU."),

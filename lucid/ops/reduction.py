@@ -15,6 +15,7 @@ import math
 import warnings
 
 from .. import dtypes as _dt
+from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
@@ -537,6 +538,7 @@ def _max_or_min(pick, pairwise):
 def _arg(pick):
     name = "arg" + pick
 
+    @on_input_device
     def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
         _check_tensor(x, name)
         xp, d, keep = x.xp, _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
@@ -597,6 +599,7 @@ cumprod = _scan(Cumprod, "cumprod", "Running product along ``dim`` (required); i
 
 
 def _truth(name):
+    @on_input_device
     def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
         axes = _reduce_axes(x, dim, axis, name)
         result = getattr(x.xp, name)(x._data, axis=axes, keepdims=_axes.keep(keepdim, keepdims))

@@ -13,6 +13,7 @@ import math
 
 from .. import dtypes as _dt
 from .._backend import arrays
+from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..random import rng_for
@@ -42,7 +43,7 @@ def _zero_gradient(out: Tensor, *params) -> Tensor:
         return out
     for p in params:
         if isinstance(p, Tensor) and p.requires_grad:
-            never = Tensor._make(p.xp.zeros(p.shape, dtype=p.xp.bool, device=p._device.native), p._device)
+            never = Tensor._make(p._device.create("zeros", p.shape, dtype=p.xp.bool), p._device)
             out = out + where(never, p, 0).to(out.dtype)
     return out
 
@@ -168,6 +169,7 @@ def _check_p(p, name: str) -> float:
     return float(p)
 
 
+@on_input_device
 def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     """0/1 samples, 1 with probability ``input`` (elementwise), or with probability ``p`` (a number)
     in ``input``'s shape; ``input``'s dtype."""
@@ -181,6 +183,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
     return _zero_gradient(sample, input)
 
 
+@on_input_device
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
     """``num_samples`` category indices per row of the 1-D or 2-D ``input`` (non-negative weights,
     not necessarily summing to one), with or without ``replacement``; int64. Without replacement,
@@ -209,7 +212,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     u = _draw("uniform", (rows, num_samples if replacement else n), _dt.float64, dev, generator)
     if replacement:  # one search over the rows' cumulative sums laid end to end (row r shifted by r)
         cdf = xp.cumulative_sum(p, axis=1)
-        shift = xp.arange(rows, dtype=xp.float64, device=dev.native)[:, None]
+        shift = dev.create("arange", rows, dtype=xp.float64)[:, None]
         flat = xp.reshape(cdf / cdf[:, -1:] + shift, (-1,))
         found = xp.searchsorted(flat, xp.reshape(u + shift, (-1,)), side="right")
         idx = xp.reshape(xp.astype(found, xp.int64), (rows, num_samples)) - xp.astype(shift, xp.int64) * n
@@ -222,6 +225,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
     return Tensor._make(idx if input.ndim == 2 else idx[0, ...], dev)
 
 
+@on_input_device
 def poisson(input: Tensor, generator=None) -> Tensor:
     """Poisson samples with rates ``input`` (non-negative), in ``input``'s dtype."""
     if not isinstance(input, Tensor) or input.dtype.kind != "f":
@@ -232,6 +236,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
     return _zero_gradient(Tensor._make(drawn, input._device), input)
 
 
+@on_input_device
 def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     """Binomial samples: successes in ``count`` trials of probability ``prob`` (broadcast), in
     ``count``'s floating dtype."""
@@ -281,6 +286,7 @@ def uniform_(t: Tensor, from_=0.0, to=1.0, *, generator=None) -> Tensor:
     return _fill(t, _draw("uniform", t.shape, t.dtype, t._device, generator, low=from_, high=to), "uniform_")
 
 
+@on_input_device
 def exponential_(t: Tensor, lambd=1.0, *, generator=None) -> Tensor:
     """Fill with exponential samples of rate ``lambd``."""
     _floating(t, "exponential_")
@@ -289,6 +295,7 @@ def exponential_(t: Tensor, lambd=1.0, *, generator=None) -> Tensor:
     return _fill(t, -t.xp.log1p(-_unit(t, generator)) / lambd, "exponential_")
 
 
+@on_input_device
 def geometric_(t: Tensor, p, *, generator=None) -> Tensor:
     """Fill with the number of Bernoulli(``p``) trials up to the first success (1, 2, ...)."""
     if not 0 < p < 1:
@@ -298,6 +305,7 @@ def geometric_(t: Tensor, p, *, generator=None) -> Tensor:
     return _fill(t, arrays.clip(xp, trials, 1, None), "geometric_")
 
 
+@on_input_device
 def cauchy_(t: Tensor, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
     """Fill with Cauchy samples of location ``median`` and scale ``sigma``."""
     _floating(t, "cauchy_")
@@ -306,6 +314,7 @@ def cauchy_(t: Tensor, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
     return _fill(t, median + sigma * t.xp.tan(math.pi * (_unit(t, generator) - 0.5)), "cauchy_")
 
 
+@on_input_device
 def log_normal_(t: Tensor, mean=1.0, std=2.0, *, generator=None) -> Tensor:
     """Fill with ``exp(N(mean, std^2))`` samples."""
     _floating(t, "log_normal_")
@@ -340,6 +349,7 @@ def random_(t: Tensor, from_=_UNSET, to=_UNSET, *, generator=None) -> Tensor:
     return _fill(t, _draw("integers", t.shape, _dt.int64, t._device, generator, low=from_, high=end), "random_")
 
 
+@on_input_device
 def bernoulli_(t: Tensor, p=0.5, *, generator=None) -> Tensor:
     """Fill with 0/1 samples, 1 with probability ``p`` (a number, or a tensor broadcast to ``t``)."""
     if isinstance(p, Tensor):

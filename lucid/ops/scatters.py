@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 
 from .. import dtypes as _dt
+from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..autograd.function import Function
 from .creation import full
@@ -234,6 +235,7 @@ def index_fill(input: Tensor, dim: int, index, value) -> Tensor:
     return where(mask, value, input)
 
 
+@on_input_device
 def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """``input`` with ``values`` (broadcast) written at ``input[indices]`` (a tuple of index tensors, as
     ``x[indices] = values``), or added there with ``accumulate`` (repeated indices add up)."""
@@ -248,6 +250,7 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     return IndexAdd.apply(input, value.expand(plan.region), plan=plan)
 
 
+@on_input_device
 def index_put_(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
     """``input.index_put_(indices, values)``: ``index_put`` written into ``input`` (also a function in PyTorch)."""
     return input.index_put_(indices, values, accumulate)

@@ -12,7 +12,7 @@ import numbers
 
 from .. import dtypes as _dt
 from .._backend import arrays
-from .._backend.device import DeviceMismatchError
+from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
 from .creation import _place
 from .indexing import nonzero
@@ -45,6 +45,7 @@ def _index_dtype(like: Tensor, out_int32: bool):
     return like._device.backend.native_dtype(_dt.int32 if out_int32 else _dt.int64)
 
 
+@on_input_device
 def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, right: bool = False, side=None,
                  sorter=None) -> Tensor:
     """Where ``values`` would be inserted into the innermost dimension of ``sorted_sequence`` to keep it
@@ -89,6 +90,7 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, ri
     return out.reshape(()) if scalar else out
 
 
+@on_input_device
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
     """The index of the bucket of each element among the 1-D sorted ``boundaries``: ``i`` with
     ``boundaries[i-1] < x <= boundaries[i]`` (``<=`` and ``<`` swapped for ``right=True``), as PyTorch."""
@@ -98,6 +100,7 @@ def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
+@on_input_device
 def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
     """A bool tensor of ``elements``' shape: whether each element occurs in ``test_elements`` (either may
     be a number); ``invert`` negates it."""
@@ -133,6 +136,7 @@ def _nonnegative_ints(x: Tensor, name: str) -> None:
         raise RuntimeError(f"{name}(): the input must be non-negative")
 
 
+@on_input_device
 def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
     """How often each value ``0..max`` occurs in the 1-D non-negative integer ``input`` (at least
     ``minlength`` bins), or the sum of ``weights`` per value: float weights keep their dtype, others
@@ -187,6 +191,7 @@ def _data_range(x: Tensor, lo: float, hi: float, name: str):
     return lo, hi
 
 
+@on_input_device
 def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
     """Counts of ``input`` in ``bins`` equal-width bins over ``[min, max]`` (the data's range when both
     are 0); elements outside are ignored and ``max`` itself falls into the last bin. Floating only."""
@@ -261,6 +266,7 @@ def _floating_input(input, name: str) -> Tensor:
     return x
 
 
+@on_input_device
 def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False):
     """``(hist, bin_edges)``: counts (or summed ``weight``) of the flattened ``input`` in ``bins`` (a count
     of equal bins over ``range``, default the data's min and max, or a 1-D tensor of increasing edges).
@@ -271,6 +277,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool
     return HistogramResult(_binned(x, points, [edges], weight, x.shape, density, "histogram"), _make(x, edges))
 
 
+@on_input_device
 def histogramdd(input: Tensor, bins=10, *, range=None, weight=None, density: bool = False):
     """``(hist, bin_edges)`` of the points in the last dimension of ``input`` (D coordinates each): ``bins`` is a
     count for every dimension, one count per dimension, or one tensor of edges per dimension; ``range``
@@ -292,6 +299,7 @@ def histogramdd(input: Tensor, bins=10, *, range=None, weight=None, density: boo
     return HistogramddResult(hist, tuple(_make(x, e) for e in edges))
 
 
+@on_input_device
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim=None):
     """``input`` with each run of equal consecutive values (slices along ``dim`` when given; the
     flattened tensor otherwise) kept once; optionally the run index of each element and the run lengths."""

@@ -16,7 +16,7 @@ import math
 import warnings
 
 from .. import dtypes as _dt
-from .._backend.device import DeviceMismatchError
+from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
 from .indexing import gather, sort, where
 from .linalg import matmul
@@ -101,12 +101,14 @@ def _median(x: Tensor, dim, keepdim: bool, ignore_nan: bool, result):
     return result(*_pick_along(x, axis, rank, keepdim))
 
 
+@on_input_device
 def median(x: Tensor, dim=None, keepdim: bool = False):
     """The lower median (of an even count, the smaller middle value, as PyTorch). Without ``dim``: a 0-d
     tensor of all elements; with ``dim``: ``(values, indices)``. NaN wherever a reduced slice has one."""
     return _median(x, dim, keepdim, False, MedianResult)
 
 
+@on_input_device
 def nanmedian(x: Tensor, dim=None, keepdim: bool = False):
     """``median`` ignoring NaNs (NaN only where a slice holds nothing else)."""
     return _median(x, dim, keepdim, True, NanMedianResult)
@@ -172,6 +174,7 @@ def _quantile(x: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: 
     return out[0] if one_q else out
 
 
+@on_input_device
 def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
     """The ``q``-quantiles (a number or a 1-D tensor of them, in [0, 1]) over ``dim`` (flattened when
     None); a 1-D ``q`` adds a leading dimension. Between two values ``interpolation`` picks one of
@@ -179,6 +182,7 @@ def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: st
     return _quantile(x, q, dim, keepdim, interpolation, False, "quantile")
 
 
+@on_input_device
 def nanquantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
     """``quantile`` ignoring NaNs (NaN only where a slice holds nothing else)."""
     return _quantile(x, q, dim, keepdim, interpolation, True, "nanquantile")
@@ -204,6 +208,7 @@ def _finish(x: Tensor, src: Tensor, axis: int, idx, keepdim: bool, result):
     return result(values, idx)
 
 
+@on_input_device
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the index of
     its last occurrence, as PyTorch; the gradient goes to that element."""
@@ -270,6 +275,7 @@ def _running(pick: str, result):
     name = "cum" + pick
     better = (lambda new, old: new >= old) if pick == "max" else (lambda new, old: new <= old)
 
+    @on_input_device
     def op(x: Tensor, dim: int, *, axis=None):
         _check_tensor(x, name)
         ax = _one_axis(x, dim, axis, name)

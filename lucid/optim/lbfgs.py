@@ -306,6 +306,10 @@ class LBFGS(Optimizer):
 
     def step(self, closure):
         """Run the iterations; returns the loss the closure gave at the starting point."""
+        with self._params[0]._device.context():  # the flat arrays it makes beside the parameters (several GPUs)
+            return self._iterate(closure)
+
+    def _iterate(self, closure):
         if closure is None:
             raise TypeError("LBFGS.step needs a closure that clears the gradients, computes the loss, "
                             "calls backward() and returns the loss")

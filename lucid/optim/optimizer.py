@@ -124,7 +124,7 @@ def check_betas(group: dict) -> None:
 
 def state_like(p: Tensor, fill: float = 0.0) -> Tensor:
     """A state Tensor shaped, typed and placed like ``p``, filled with ``fill``."""
-    return Tensor._make(p.xp.full_like(p._data, fill), p._device)
+    return Tensor._make(p._device.create("full_like", p._data, fill), p._device)
 
 
 def _copy_to(value, param: Tensor):
@@ -134,7 +134,7 @@ def _copy_to(value, param: Tensor):
         dtype = param.dtype if value.dtype.kind == "f" and param.dtype.kind == "f" else None
         arr, dev = as_array(value, dtype, param._device)
         if arr is value._data:
-            arr = dev.xp.asarray(arr, copy=True)
+            arr = dev.create("asarray", arr, copy=True)
         return Tensor._make(arr, dev)
     if isinstance(value, dict):
         return {k: _copy_to(v, param) for k, v in value.items()}
@@ -408,7 +408,8 @@ class Optimizer:
             if params and self._wants_foreach(group, params):
                 params = self._foreach_step(index, group, params)
             for p in params:
-                self._single_step(p, group)
+                with p._device.context():  # the update's temporaries beside p (CuPy with several GPUs)
+                    self._single_step(p, group)
         return loss
 
     def _check_step(self) -> None:
@@ -462,10 +463,11 @@ class Optimizer:
                 continue
             xp, states = device.xp, [self.state[p] for p in bucket]
             scalars = {k: v for k, v in signature if v is not _ARRAY}
-            s = dict(scalars, **self._flat_state(index, bucket, states))
-            flat_p = xp.concat([xp.reshape(p._data, (-1,)) for p in bucket])
-            flat_g = xp.concat([xp.reshape(p.grad._data, (-1,)) for p in bucket])
-            self._update(xp, flat_p, flat_g, s, group)
+            with device.context():
+                s = dict(scalars, **self._flat_state(index, bucket, states))
+                flat_p = xp.concat([xp.reshape(p._data, (-1,)) for p in bucket])
+                flat_g = xp.concat([xp.reshape(p.grad._data, (-1,)) for p in bucket])
+                self._update(xp, flat_p, flat_g, s, group)
             start = 0
             for p, state in zip(bucket, states):
                 n = p.numel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from ..._backend.device import on_input_device
 from ..._tensor import Tensor
 from ...amp.autocast import casts_for
 from ...autograd.function import LOWER, Function
@@ -145,6 +146,7 @@ def _causal(query: Tensor, key: Tensor) -> Tensor:
     return Tensor._make(cols[None, :] <= rows[:, None], dev)
 
 
+@on_input_device
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
                                  dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False) -> Tensor:

@@ -7,7 +7,7 @@ index that occurs several times gets the sum of its gradients (upstream Lucid 2.
 from __future__ import annotations
 
 from ... import dtypes as _dt
-from ..._backend.device import DeviceMismatchError
+from ..._backend.device import DeviceMismatchError, on_input_device
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
@@ -84,6 +84,7 @@ def _checked(input, weight: Tensor, padding_idx, sparse: bool, name: str):
     return input, padding_idx
 
 
+@on_input_device
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` ``(num_embeddings, dim)`` at the integer ``input`` (any shape): output

@@ -157,7 +157,8 @@ def _with_running_stats(name, when, input, running_mean, running_var, weight, bi
     if running_mean is None or running_var is None:
         raise ValueError(f"{name}: running_mean and running_var are needed when {when}")
     xp = input.xp
-    given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
+    with input._device.context():  # the casts' copies beside the input (CuPy computes on the current device)
+        given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
     return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, given=given)
 
 

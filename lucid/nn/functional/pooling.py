@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 
+from ..._backend.device import on_input_device
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...ops.linalg import matmul
@@ -199,6 +200,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     return _unbatch(_pick(x, flat, geo.out, return_indices), was_batched)
 
 
+@on_input_device
 def _max_pool_blocks(x: Tensor, geo: Geometry, return_indices):
     """Max pooling over non-overlapping windows (stride == kernel, dilation 1): the maximum over the
     strided slices of each kernel offset, the first maximum's offset in the window kept as a small
