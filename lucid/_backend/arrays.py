@@ -25,6 +25,4 @@ def clip(xp, x, lo=None, hi=None):
 def sign(xp, x):
     """-1, 0 or 1 by the sign of the real ``x``, in its dtype; 0 at nan and at -0.0, as ``torch.sign``. A
     difference of two masks, not a ``where``: NumPy's ``where`` over an irregular mask is 10x slower."""
-    if xp.isdtype(x.dtype, "unsigned integer"):
-        return xp.astype(x > 0, x.dtype)
-    return xp.astype(x > 0, x.dtype) - xp.astype(x < 0, x.dtype)
+    return xp.astype(x > 0, x.dtype) - xp.astype(x < 0, x.dtype)  # unsigned: minus zero
