@@ -432,7 +432,7 @@ class Tensor:
             )
         new = object.__new__(type(self))
         memo[id(self)] = new
-        new._data = self._device.xp.asarray(self._data, copy=True)
+        new._data = self._device.create("asarray", self._data, copy=True)
         new._device = self._device
         new._version = [0]
         new._requires_grad = self._requires_grad
@@ -544,7 +544,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     source = data._data if isinstance(data, Tensor) else data
     result = Tensor(data.detach() if isinstance(data, Tensor) else data, dtype=dtype, device=device)
     if result._data is source:
-        result._data = result.xp.asarray(source, copy=True)
+        result._data = result._device.create("asarray", source, copy=True)
     return result.requires_grad_(True) if requires_grad else result
 
 

@@ -95,7 +95,7 @@ class _Sink:
         """``g`` itself, or a copy if its array may be shared with another ``.grad``."""
         data = g._data
         if id(data) in self.owned or g._device.backend.may_share_memory(data):
-            data = g._device.xp.asarray(data, copy=True)
+            data = g._device.create("asarray", data, copy=True)
         self.owned.add(id(data))
         return g._make(data, g._device)
 
@@ -245,7 +245,7 @@ def _zeros_for_missing(node, grads, as_arrays) -> None:
     for i, g in enumerate(grads):
         if g is None:
             shape, dtype, _ = node._out_meta[i]
-            zeros = device.xp.zeros(shape, dtype=dtype, device=device.native)
+            zeros = device.create("zeros", shape, dtype=dtype)
             grads[i] = zeros if as_arrays else Tensor._make(zeros, device)
 
 

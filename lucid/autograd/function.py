@@ -456,7 +456,7 @@ class FunctionCtx(Function):
             for i, meta in enumerate(self._out_meta):
                 if grads[i] is None and meta[3] is not None:
                     shape, dtype, _, device = meta
-                    grads[i] = Tensor._make(device.xp.zeros(shape, dtype=dtype, device=device.native), device)
+                    grads[i] = Tensor._make(device.create("zeros", shape, dtype=dtype), device)
         result = fn.backward(self, *grads)
         result = result if isinstance(result, tuple) else (result,)
         n = len(self._edges)

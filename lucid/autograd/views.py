@@ -102,7 +102,7 @@ def check_writable(t: Tensor, recording: bool, what: str) -> None:
     no_grad, or into one of several views returned by one op. A tensor holding a NumPy scalar (what a
     full reduction returns) gets a 0-d array in its place, so that it can be written."""
     if not hasattr(t._data, "__setitem__"):
-        t._data = t.xp.asarray(t._data, copy=True)
+        t._data = t._device.create("asarray", t._data, copy=True)
     base = t._base if t._base is not None else t
     if t._is_inference and not is_inference_mode_enabled():
         raise RuntimeError(f"{what}: Inplace update to inference tensor outside InferenceMode is not allowed; "

@@ -13,6 +13,7 @@ import math
 import operator
 
 from .. import dtypes as _dt
+from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
@@ -622,6 +623,7 @@ bitwise_or = _nondiff(operator.or_, "bitwise_or", _bitwise("bitwise_or"))
 bitwise_xor = _nondiff(operator.xor, "bitwise_xor", _bitwise("bitwise_xor"))
 
 
+@on_input_device
 def bitwise_not(x: Tensor) -> Tensor:
     """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
     kind = x.dtype.kind
@@ -631,6 +633,7 @@ def bitwise_not(x: Tensor) -> Tensor:
     return Tensor._make(xp.logical_not(x._data) if kind == "b" else xp.bitwise_invert(x._data), x._device)
 
 
+@on_input_device
 def logical_not(x: Tensor) -> Tensor:
     """Elementwise ``not``: True where ``x`` is zero/False (bool result, no gradient)."""
     return bitwise_not(_truth(x))

@@ -177,28 +177,15 @@ LIKE = {
 }
 
 
-# lucid/_tensor.py's tensor() copies a backend array with ``xp.asarray(source, copy=True)`` outside the device's
-# context (the fix, owed there: ``result._device.create("asarray", source, copy=True)``); strict on the fake
-# backend, so the fix shows; not strict on real GPUs, where CuPy's copy may follow the source array
-_TENSOR_COPY = "lucid.tensor(array) copies on the current device (lucid/_tensor.py)"
-
-
-def _mark_tensor_copy(request, far, name):
-    if far.type in ("cupylike", "cuda") and name in ("tensor(copy of a tensor)", "new_tensor(tensor)"):
-        request.applymarker(pytest.mark.xfail(strict=far.type == "cupylike", reason=_TENSOR_COPY))
-
-
 @pytest.mark.parametrize("name", FACTORIES)
-def test_factories_land_on_the_device_asked(request, far, name):
-    _mark_tensor_copy(request, far, name)
+def test_factories_land_on_the_device_asked(far, name):
     t = FACTORIES[name](far)
     assert_on(t, far)
     assert_on(t + 1, far)  # and it computes there
 
 
 @pytest.mark.parametrize("name", LIKE)
-def test_like_and_new_forms_land_on_their_tensors_device(request, far, name):
-    _mark_tensor_copy(request, far, name)
+def test_like_and_new_forms_land_on_their_tensors_device(far, name):
     x = lucid.ones(3, device=far)
     assert_on(LIKE[name](x), far)
 
@@ -374,7 +361,6 @@ _ARGS = {  # tried in this order; the first the function accepts is used
 _NOT_ON_INPUT = {"lucid.tensor", "lucid.scalar_tensor"}  # make a new tensor on the default device, as PyTorch's
 # Known gap (see the issue-16 report): on a backend that computes on its current device (CuPy with several
 # GPUs) these still compute outside Function.apply, so on the current device. strict: a fix shows.
-OFF_DEVICE = {"lucid.bitwise_not", "lucid.logical_not"}  # lucid/ops/arithmetic.py (the lead's): not decorated
 # array-api-strict's messages for arrays of two devices meeting in one function
 _MISPLACED = ("different devices", "must all use the same device", "must all be on the same device",
               "mismatched devices")
@@ -393,9 +379,7 @@ def _public():
 
 
 @pytest.mark.parametrize("path", list(_public()))
-def test_public_functions_compute_on_their_inputs_device(request, far, path):
-    if far.type == "cupylike" and path in OFF_DEVICE:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="computes outside Function.apply (ops layer)"))
+def test_public_functions_compute_on_their_inputs_device(far, path):
     prefix, name = path.split(".")
     fn = getattr(_MODULES[prefix], name)
     lucid.manual_seed(0)
