@@ -479,6 +479,8 @@ def parse_to_args(args, kwargs):
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for arg in args:
+        if arg is None:  # to(device, None): no dtype given
+            continue
         if isinstance(arg, Tensor):
             device, dtype = arg._device, arg.dtype
         elif _is_dtype_like(arg):

@@ -106,6 +106,15 @@ def test_copies_to_the_device_pass_pinned_source_and_flag(fake_cuda, move, expec
     np.testing.assert_allclose(y.cpu().numpy(), x.numpy())
 
 
+@pytest.mark.parametrize("move", [lambda m: m.to("cuda", non_blocking=True), lambda m: m.to("cuda", None, True)],
+                         ids=["keyword", "positional"])
+def test_module_to_passes_non_blocking_for_every_parameter_and_buffer(fake_cuda, move):
+    model = lucid.nn.BatchNorm1d(3)  # two parameters, two float buffers and an int64 one
+    assert move(model) is model
+    assert fake_cuda.copies == [(False, True)] * 5
+    assert all(t.device == "cuda:0" for t in (*model.parameters(), *model.buffers()))
+
+
 def test_non_blocking_from_pageable_memory_reaches_the_backend_too(fake_cuda):
     lucid.ones(2).to("cuda", non_blocking=True)
     assert fake_cuda.copies == [(False, True)]
