@@ -322,22 +322,28 @@ class Function:
             else:
                 edges.append(None)
                 needs.append(False)
-        ctx.needs_input_grad = tuple(needs)
-        ctx._edges = tuple(edges)
-        outs = ctx.forward(*arrays, **params)
+        return ctx._record(inputs, arrays, tuple(needs), tuple(edges), params)
+
+    def _record(self, inputs, arrays, needs, edges, params):
+        """The recorded half of ``apply`` (``self.device`` set; ``edges`` per input: None, the leaf Tensor
+        or ``(node, output index)``): run ``forward`` and connect its outputs to this node. ``fast_apply``
+        enters here directly for the small ops, whose operands it has already sorted out."""
+        self.needs_input_grad = needs
+        self._edges = edges
+        outs = self.forward(*arrays, **params)
         if _anomaly.enabled:
-            ctx._forward_trace = _forward_trace()
+            self._forward_trace = _forward_trace()
         if type(outs) is tuple:
-            return ctx._connect(inputs, arrays, outs)
-        out_device = ctx.out_device or device
+            return self._connect(inputs, arrays, outs)
+        out_device = self.out_device or self.device
         if outs.dtype in out_device.floating:
-            ctx._out_meta = _ONE_DIFFERENTIABLE
-            out = Tensor._make(outs, out_device, True, ctx)
+            self._out_meta = _ONE_DIFFERENTIABLE
+            out = Tensor._make(outs, out_device, True, self)
         else:
-            ctx._out_meta = _ONE_CONSTANT
+            self._out_meta = _ONE_CONSTANT
             out = Tensor._make(outs, out_device)
-        if ctx._to_save is not None:
-            ctx._save(inputs, arrays, (outs,), (out,))
+        if self._to_save is not None:
+            self._save(inputs, arrays, (outs,), (out,))
         return out
 
     def _connect(self, inputs, arrays, outs):
