@@ -101,10 +101,11 @@ def _pinning_backend(device):
 def pin_memory(self: Tensor, device=None) -> Tensor:
     """A copy of this CPU tensor in page-locked host memory, from which ``to("cuda", non_blocking=True)``
     copies asynchronously (already pinned: itself). Where no backend can pin (no CuPy or no GPU) it returns
-    the tensor itself, since pinning only speeds up copies to a GPU: lucid's choice, where PyTorch raises."""
-    if self.device.type != "cpu":
+    the tensor itself, since pinning only speeds up copies to a GPU: lucid's choice, where PyTorch raises.
+    A tensor on a device raises, as in PyTorch (one in host memory on another backend: itself)."""
+    if not self._device.host:
         raise RuntimeError(f"pin_memory: only CPU tensors can be pinned, this one is on {self.device}")
-    backend = _pinning_backend(device)
+    backend = _pinning_backend(device) if self.device.type == "cpu" else None
     if backend is None or backend.is_pinned(self._data):
         return self
     return PinMemory.apply(self, backend=backend)
@@ -113,7 +114,7 @@ def pin_memory(self: Tensor, device=None) -> Tensor:
 def is_pinned(self: Tensor, device=None) -> bool:
     """Whether this tensor's memory is page-locked (made by :func:`pin_memory`; always False without a
     backend that pins, and for tensors on a device)."""
-    if self.device.type != "cpu":
+    if self.device.type != "cpu":  # pinned memory is the CPU backend's (another host backend's is never pinned)
         return False
     backend = _pinning_backend(device)
     return backend is not None and backend.is_pinned(self._data)
