@@ -36,6 +36,9 @@ class RecordingCudaBackend(NumpyBackend):
     def native_device(self, index):
         return "cpu"
 
+    def is_host(self, index):
+        return False  # device memory, as CuPy's
+
     def owns(self, array):
         return isinstance(array, _DeviceArray)
 
