@@ -391,6 +391,7 @@ class Tensor:
         """A copy of this CPU tensor in page-locked host memory, from which ``to("cuda", non_blocking=True)``
         copies asynchronously (already pinned: itself). Where no backend can pin (no CuPy or no GPU) it returns
         the tensor itself, since pinning only speeds up copies to a GPU: lucid's choice, where PyTorch raises.
+        A tensor on a device raises, as in PyTorch (one in host memory on another backend: itself).
         """
     def short(self):
         """``self.to(lucid.int16)``."""
