@@ -260,3 +260,26 @@ def test_block_max_pool_keeps_compact_offsets(device):
     assert str(y.grad_fn.idx.dtype).endswith("uint8")
     idx = lucid.Tensor._make(y.grad_fn.idx, x.device)
     np.testing.assert_array_equal(host(idx), np.zeros((1, 1, 2, 2)))
+
+
+def test_max_pool_gradient_is_laid_out_as_its_input(device, rng):
+    """A convolution's output keeps the batch innermost in memory; the non-overlapping max-pool's gradient is
+    laid out the same way, so the ReLU backward that meets both reads one memory order (values as torch's)."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((3, 8, 8, 4)).astype(np.float32)  # (C, H, W, N) memory
+    base = lucid.tensor(a, device=device, requires_grad=True)
+    r = base.permute(3, 0, 1, 2).relu()  # (N, C, H, W), batch innermost, as a convolution's output
+    arrived = []
+    r.register_hook(arrived.append)
+    y = F.max_pool2d(r, 2)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    (y * lucid.tensor(g, device=device)).sum().backward()
+    tb = torch.from_numpy(a).requires_grad_(True)
+    torch.nn.functional.max_pool2d(tb.permute(3, 0, 1, 2).relu(), 2).mul(torch.from_numpy(g)).sum().backward()
+    np.testing.assert_array_equal(base.grad.numpy(force=True), tb.grad.numpy())
+    strides = base._device.backend.strides
+    if strides(r._data) is not None:  # a backend that tells strides: the gradient follows the input's order
+        def order(array):
+            return np.argsort([-abs(s) for s in strides(array)]).tolist()
+
+        assert order(arrived[0]._data) == order(r._data) == [1, 2, 3, 0]

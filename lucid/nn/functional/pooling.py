@@ -89,8 +89,8 @@ class BlockScatter(Function):
         xp, dev = self.xp, self.device
         lead = g.shape[:g.ndim - len(geo.kernel)]
         tiled = all(o * k == n for o, k, n in zip(geo.out, geo.kernel, geo.padded))
-        make = xp.empty if tiled else xp.zeros  # the offsets tile [0, out * kernel) exactly
-        out = make(tuple(lead) + geo.padded, dtype=g.dtype, device=dev.native)
+        # laid out as the pooled input (whose layout idx, made from its views, has); tiled: the offsets cover it all
+        out = _laid_out_as(dev, idx, tuple(lead) + geo.padded, g.dtype, zeros=not tiled)
         zero = xp.zeros((), dtype=g.dtype, device=dev.native)
         head = (slice(None),) * len(lead)
         for j, offset in enumerate(itertools.product(*(range(k) for k in geo.kernel))):
@@ -101,6 +101,20 @@ class BlockScatter(Function):
 
     def backward(self, h):
         return BlockGather.apply(h, idx=self.idx, geo=self.geo)
+
+
+def _laid_out_as(device, like, shape, dtype, zeros: bool):
+    """A new array of ``shape`` and ``dtype`` (as many axes as ``like``) whose axes lie in memory in ``like``'s
+    order: the gradient of a pooling laid out as the tensor it flows back into (a convolution's output keeps
+    the batch innermost), so that the elementwise ops meeting both read memory in one order (crossing orders
+    made ReLU's backward 11x slower). C order where the backend does not tell strides."""
+    strides = device.backend.strides(like)
+    xp, make = device.xp, (device.xp.zeros if zeros else device.xp.empty)
+    if strides is None:
+        return make(shape, dtype=dtype, device=device.native)
+    order = sorted(range(len(shape)), key=lambda i: -abs(strides[i]))  # outermost axis first
+    out = make(tuple(shape[i] for i in order), dtype=dtype, device=device.native)
+    return xp.permute_dims(out, tuple(order.index(i) for i in range(len(shape))))
 
 
 def _block_views(device, x, geo, fill):
