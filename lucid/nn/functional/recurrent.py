@@ -27,6 +27,12 @@ _DOUBLE = ("double backward (create_graph=True) through the fused {} is not supp
            "from nn.{}Cell steps (written with lucid ops) to differentiate its gradient again")
 
 
+def _transposed_copy(xp, w):
+    """``w.T`` as a row-major copy, made once per sequence: each step's ``h @ w.T`` with a batch of a few dozen
+    rows is 30% faster on OpenBLAS from a row-major right operand than from the transposed view."""
+    return xp.reshape(xp.reshape(xp.matrix_transpose(w), (-1,)), (w.shape[1], w.shape[0]))
+
+
 class RecurrentFunction(Function):
     """One layer and direction of an RNN (``mode`` ``"RNN_TANH"``, ``"RNN_RELU"``), LSTM or GRU over a
     sequence: ``apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode=..., reverse=...)`` with ``x``
@@ -75,7 +81,7 @@ class RecurrentFunction(Function):
         relu = self.mode == "RNN_RELU"
         ys = self._new((gx.shape[0], gx.shape[1], w_hh.shape[0]), gx)
         zero = self._new((), gx)
-        w_t = xp.matrix_transpose(w_hh)
+        w_t = _transposed_copy(xp, w_hh)
         h = h0
         for t in order:
             pre = gx[t, ...] + xp.matmul(h, w_t)
@@ -85,8 +91,8 @@ class RecurrentFunction(Function):
 
     def _lstm(self, xp, gx, h0, c0, w_hh, b_hh, w_hr, order, record):
         size = w_hh.shape[0] // 4  # gx, w_hh: the i, f, o rows halved (sigmoid(a) = 0.5 * tanh(a / 2) + 0.5)
-        w_t = xp.matrix_transpose(w_hh)
-        w_hr_t = None if w_hr is None else xp.matrix_transpose(w_hr)
+        w_t = _transposed_copy(xp, w_hh)
+        w_hr_t = None if w_hr is None else _transposed_copy(xp, w_hr)
         steps, batch = gx.shape[0], gx.shape[1]
         ys = self._new((steps, batch, w_hh.shape[1]), gx)
         if record:
@@ -114,7 +120,7 @@ class RecurrentFunction(Function):
 
     def _gru(self, xp, gx, h0, c0, w_hh, b_hh, w_hr, order, record):
         size = w_hh.shape[0] // 3  # gx, w_hh, b_hh: the r, z rows halved (see _lstm)
-        w_t, b = xp.matrix_transpose(w_hh), b_hh
+        w_t, b = _transposed_copy(xp, w_hh), b_hh
         steps, batch = gx.shape[0], gx.shape[1]
         ys = self._new((steps, batch, size), gx)
         if record:
