@@ -27,10 +27,15 @@ _DOUBLE = ("double backward (create_graph=True) through the fused {} is not supp
            "from nn.{}Cell steps (written with lucid ops) to differentiate its gradient again")
 
 
-def _transposed_copy(xp, w):
-    """``w.T`` as a row-major copy, made once per sequence: each step's ``h @ w.T`` with a batch of a few dozen
-    rows is 30% faster on OpenBLAS from a row-major right operand than from the transposed view."""
-    return xp.reshape(xp.reshape(xp.matrix_transpose(w), (-1,)), (w.shape[1], w.shape[0]))
+_COPY_FROM_STEPS = 16  # sequences at least this long take the row-major copy of the recurrent weight
+
+
+def _transposed_copy(xp, w, steps: int):
+    """``w.T`` for the steps' ``h @ w.T``: as a row-major copy for a long sequence (with a batch of a few dozen
+    rows the GEMM is 30% faster on OpenBLAS from a row-major right operand than from the transposed view; the
+    copy, up to a few steps' worth at power-of-two sizes, is made once), the view for a short one."""
+    t = xp.matrix_transpose(w)
+    return xp.reshape(xp.reshape(t, (-1,)), t.shape) if steps >= _COPY_FROM_STEPS else t
 
 
 class RecurrentFunction(Function):
@@ -81,7 +86,7 @@ class RecurrentFunction(Function):
         relu = self.mode == "RNN_RELU"
         ys = self._new((gx.shape[0], gx.shape[1], w_hh.shape[0]), gx)
         zero = self._new((), gx)
-        w_t = _transposed_copy(xp, w_hh)
+        w_t = _transposed_copy(xp, w_hh, gx.shape[0])
         h = h0
         for t in order:
             pre = gx[t, ...] + xp.matmul(h, w_t)
@@ -91,8 +96,8 @@ class RecurrentFunction(Function):
 
     def _lstm(self, xp, gx, h0, c0, w_hh, b_hh, w_hr, order, record):
         size = w_hh.shape[0] // 4  # gx, w_hh: the i, f, o rows halved (sigmoid(a) = 0.5 * tanh(a / 2) + 0.5)
-        w_t = _transposed_copy(xp, w_hh)
-        w_hr_t = None if w_hr is None else _transposed_copy(xp, w_hr)
+        w_t = _transposed_copy(xp, w_hh, gx.shape[0])
+        w_hr_t = None if w_hr is None else _transposed_copy(xp, w_hr, gx.shape[0])
         steps, batch = gx.shape[0], gx.shape[1]
         ys = self._new((steps, batch, w_hh.shape[1]), gx)
         if record:
@@ -120,7 +125,7 @@ class RecurrentFunction(Function):
 
     def _gru(self, xp, gx, h0, c0, w_hh, b_hh, w_hr, order, record):
         size = w_hh.shape[0] // 3  # gx, w_hh, b_hh: the r, z rows halved (see _lstm)
-        w_t, b = _transposed_copy(xp, w_hh), b_hh
+        w_t, b = _transposed_copy(xp, w_hh, gx.shape[0]), b_hh
         steps, batch = gx.shape[0], gx.shape[1]
         ys = self._new((steps, batch, size), gx)
         if record:
