@@ -276,9 +276,9 @@ def _checked(call, node, grads):
     result = result if type(result) is tuple else (result,)
     if anomaly_mode.state.check_nan:
         for i, g in enumerate(result):
-            data = getattr(g, "_data", g)
-            if g is not None and node.device.xp.isdtype(data.dtype, ("real floating", "complex floating")) \
-                    and bool(node.device.xp.any(node.device.xp.isnan(data))):
+            data = getattr(g, "_data", g)  # a Tensor under create_graph, an array otherwise
+            xp = node.device.xp
+            if g is not None and data.dtype in node.device.floating and bool(xp.any(xp.isnan(data))):
                 raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.{_where(node)}")
     return result
 

@@ -123,6 +123,20 @@ def test_check_nan_false_and_errors_get_a_note(device):
     assert any("Error detected in FailsBackward" in n and "run" in n for n in info.value.__notes__)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
+def test_detect_anomaly_checks_narrow_float_gradients(device, dtype):
+    """The nan check reads every floating gradient, bfloat16 (ml_dtypes, which NumPy's isdtype refuses) too."""
+    try:
+        x = lucid.ones(3, dtype=getattr(lucid, dtype), device=device, requires_grad=True)
+    except TypeError:
+        pytest.skip(f"{device} has no {dtype}")
+    with lucid.autograd.detect_anomaly():
+        (x * 2).sum().backward()
+        assert x.grad.dtype == x.dtype and x.grad.tolist() == [2.0, 2.0, 2.0]
+        with pytest.raises(RuntimeError, match="returned nan values"):
+            (x * lucid.tensor(float("nan"), dtype=x.dtype, device=device)).sum().backward()
+
+
 def test_set_detect_anomaly_and_set_anomaly_enabled():
     lucid.autograd.set_detect_anomaly(True)
     try:
