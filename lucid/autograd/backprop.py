@@ -54,8 +54,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     retain_graph = create_graph if retain_graph is None else retain_graph
     roots = _root_grads(outputs, grads, create_graph)
     if inputs is None:
-        with outputs[0]._device.context():  # what the engine allocates lands there (see grad())
-            run_backward(outputs, roots, retain_graph, create_graph)
+        run_backward(outputs, roots, retain_graph, create_graph)
         return
     inputs = _as_list(inputs)
     results = grad(outputs, inputs, roots, retain_graph=retain_graph, create_graph=create_graph,
@@ -82,10 +81,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"input {i} of grad() does not require grad")
         keys.append(id(t) if t._node is None else (t._node, t._out_idx))
     capture = dict.fromkeys(keys)
-    # on the outputs' device: the arrays the engine makes itself (copies for .grad, zeros for missing
-    # gradients) use the namespace's creation functions, which on CuPy follow the current device
-    with outputs[0]._device.context():
-        run_backward(outputs, roots, retain_graph, create_graph, capture=capture)
+    run_backward(outputs, roots, retain_graph, create_graph, capture=capture)
     result = []
     for i, (t, key) in enumerate(zip(inputs, keys)):
         g = capture[key]

@@ -195,46 +195,49 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     prev_mode = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
     try:
-        with float_errors_quiet():
-            while ready:
-                node = ready.pop()
-                grads = buffers.pop(node, None)  # a buffer exists only once some gradient arrived
-                edges = node._edges
-                if grads is None:
-                    in_grads = (None,) * len(edges)
-                else:
-                    if node._out_hooks:
-                        _run_output_hooks(node, grads, sink)
-                    if capture is not None:
-                        _capture_outputs(node, grads, capture, create_graph)
-                    in_grads = call(node, grads)
-                    if type(in_grads) is not tuple:
-                        in_grads = (in_grads,)
-                    if len(in_grads) != len(edges):
-                        raise RuntimeError(f"{type(node).__name__}.backward returned {len(in_grads)} gradients for "
-                                           f"{len(edges)} inputs")
-                    if not retain_graph and node._saved is not None:
-                        node._saved = False  # free the saved tensors
-                for edge, g in zip(edges, in_grads):
-                    if edge is None:
-                        continue
-                    if type(edge) is tuple:
-                        nxt, i = edge
-                        if g is not None:
-                            buf = buffers.get(nxt)
-                            if buf is None:
-                                buf = buffers[nxt] = [None] * len(nxt._out_meta)
-                            buf[i] = g if buf[i] is None else buf[i] + g
-                        left = deps[nxt] - 1
-                        deps[nxt] = left
-                        if not left:
-                            ready.append(nxt)
-                    elif hooked is not None:
-                        _leaf_edge(hooked, edge, g, sink)
-                    elif g is not None:
-                        sink.leaf(edge, g)
-        while queued:  # a callback may queue another: it runs in this pass too
-            queued.pop(0)()
+        # in the outputs' device context: what a backward (or a queued callback) allocates with the namespace's
+        # creation functions follows the current device on CuPy
+        with roots[0]._device.context():
+            with float_errors_quiet():  # NumPy's float warnings off: PyTorch's inf and nan are silent
+                while ready:
+                    node = ready.pop()
+                    grads = buffers.pop(node, None)  # a buffer exists only once some gradient arrived
+                    edges = node._edges
+                    if grads is None:
+                        in_grads = (None,) * len(edges)
+                    else:
+                        if node._out_hooks:
+                            _run_output_hooks(node, grads, sink)
+                        if capture is not None:
+                            _capture_outputs(node, grads, capture, create_graph)
+                        in_grads = call(node, grads)
+                        if type(in_grads) is not tuple:
+                            in_grads = (in_grads,)
+                        if len(in_grads) != len(edges):
+                            raise RuntimeError(f"{type(node).__name__}.backward returned {len(in_grads)} gradients for "
+                                               f"{len(edges)} inputs")
+                        if not retain_graph and node._saved is not None:
+                            node._saved = False  # free the saved tensors
+                    for edge, g in zip(edges, in_grads):
+                        if edge is None:
+                            continue
+                        if type(edge) is tuple:
+                            nxt, i = edge
+                            if g is not None:
+                                buf = buffers.get(nxt)
+                                if buf is None:
+                                    buf = buffers[nxt] = [None] * len(nxt._out_meta)
+                                buf[i] = g if buf[i] is None else buf[i] + g
+                            left = deps[nxt] - 1
+                            deps[nxt] = left
+                            if not left:
+                                ready.append(nxt)
+                        elif hooked is not None:
+                            _leaf_edge(hooked, edge, g, sink)
+                        elif g is not None:
+                            sink.leaf(edge, g)
+            while queued:  # a callback may queue another: it runs in this pass too
+                queued.pop(0)()
     finally:
         grad_mode.state.enabled = prev_mode
 

@@ -158,6 +158,11 @@ _ONE_DIFFERENTIABLE = ((None, None, True),)
 _ONE_CONSTANT = ((None, None, False),)
 
 
+def edge_to(t):
+    """The graph edge to a Tensor that requires grad: the leaf itself, or its node and output index."""
+    return t if t._node is None else (t._node, t._out_idx)
+
+
 def _forward_trace() -> str:
     """Where the op being recorded was called from (kept by anomaly mode, shown if its backward fails)."""
     return "".join(traceback.format_stack()[:-3])
@@ -317,7 +322,7 @@ class Function:
         needs = []
         for t in inputs:
             if isinstance(t, Tensor) and t._requires_grad:
-                edges.append(t if t._node is None else (t._node, t._out_idx))
+                edges.append(edge_to(t))
                 needs.append(True)
             else:
                 edges.append(None)
@@ -522,8 +527,7 @@ def _apply_torch_style(cls, *args, **kwargs):
         grad_mode.state.enabled = prev
     if not record:
         return output
-    ctx._edges = tuple(None if not n else (a._node, a._out_idx) if a._node is not None else a
-                       for a, n in zip(args, needs))
+    ctx._edges = tuple(edge_to(a) if n else None for a, n in zip(args, needs))
     ctx._in_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
     single = not isinstance(output, tuple)
     outs, results = (output,) if single else output, []

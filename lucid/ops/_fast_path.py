@@ -10,11 +10,7 @@ _make = Tensor._make  # bound once: at this size the wrapping is a good part of 
 _NO_PARAMS: dict = {}
 _ONE_NEEDS = (True,)
 _new = object.__new__
-
-
-def _edge(t):
-    """The graph edge to a tensor that requires grad: the leaf itself, or its node and output index."""
-    return t if t._node is None else (t._node, t._out_idx)
+_edge_to = _function.edge_to
 
 
 def fast_apply(cls, a, b=None, params=_NO_PARAMS):
@@ -32,7 +28,7 @@ def fast_apply(cls, a, b=None, params=_NO_PARAMS):
                 return _make(cls.compute(a._device.xp, a._data, **params), a._device)
             ctx = _new(cls)
             ctx.device = a._device
-            return ctx._record((a,), (a._data,), _ONE_NEEDS, (_edge(a),), params)
+            return ctx._record((a,), (a._data,), _ONE_NEEDS, (_edge_to(a),), params)
         ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
         if ta and a._base is not None:
             a._refresh_view()
@@ -46,5 +42,5 @@ def fast_apply(cls, a, b=None, params=_NO_PARAMS):
             ctx = _new(cls)
             ctx.device = device
             return ctx._record((a, b), (a._data if ta else a, b._data if tb else b), (need_a, need_b),
-                               (_edge(a) if need_a else None, _edge(b) if need_b else None), _NO_PARAMS)
+                               (_edge_to(a) if need_a else None, _edge_to(b) if need_b else None), _NO_PARAMS)
     return cls.apply(a, **params) if b is None else cls.apply(a, b)
