@@ -469,16 +469,25 @@ def _rebuild(cls, host, device, requires_grad, state):
 
 
 def parse_to_args(args, kwargs):
-    """``(device, dtype, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``: a device,
-    a dtype, both, or a tensor to match; ``device=``, ``dtype=``, ``copy=``, ``non_blocking=``.
-    Device and dtype are resolved (None where not given)."""
+    """``(device, dtype, non_blocking, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``: a device,
+    a dtype, both, or a tensor to match, then optionally ``non_blocking`` and ``copy`` (by keyword or, as in
+    PyTorch, positionally after them); ``device=``, ``dtype=`` too. Device and dtype are resolved (None where
+    not given)."""
+    n = len(args)
+    while n and isinstance(args[n - 1], bool):
+        n -= 1
+    if len(args) - n > 2:
+        raise TypeError(f"to() takes (device, dtype, non_blocking, copy) or (tensor, non_blocking, copy), got {args}")
     kwargs = dict(kwargs)
+    for name, value in zip(("non_blocking", "copy"), args[n:]):
+        if name in kwargs:
+            raise TypeError(f"to() got multiple values for argument {name!r}")
+        kwargs[name] = value
     device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-    copy = kwargs.pop("copy", False)
-    kwargs.pop("non_blocking", None)
+    non_blocking, copy = bool(kwargs.pop("non_blocking", False)), kwargs.pop("copy", False)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    for arg in args:
+    for arg in args[:n]:
         if arg is None:  # to(device, None): no dtype given
             continue
         if isinstance(arg, Tensor):
@@ -488,7 +497,7 @@ def parse_to_args(args, kwargs):
         else:
             device = arg
     device = None if device is None else _parse_device(device)
-    return device, None if dtype is None else _dt.to_dtype(dtype), copy
+    return device, None if dtype is None else _dt.to_dtype(dtype), non_blocking, copy
 
 
 def _is_dtype_like(arg) -> bool:

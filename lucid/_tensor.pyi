@@ -1556,9 +1556,10 @@ def _rebuild(cls, host, device, requires_grad, state): ...
 
 
 def parse_to_args(args, kwargs):
-    """``(device, dtype, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``: a device,
-    a dtype, both, or a tensor to match; ``device=``, ``dtype=``, ``copy=``, ``non_blocking=``.
-    Device and dtype are resolved (None where not given).
+    """``(device, dtype, non_blocking, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``: a device,
+    a dtype, both, or a tensor to match, then optionally ``non_blocking`` and ``copy`` (by keyword or, as in
+    PyTorch, positionally after them); ``device=``, ``dtype=`` too. Device and dtype are resolved (None where
+    not given).
     """
 
 

@@ -392,10 +392,7 @@ class Module:
         buffers only (an int64 ``num_batches_tracked`` stays int64), as in PyTorch; the dtype
         must be floating. ``non_blocking=True`` (keyword, or after the device and dtype) copies each tensor to
         a GPU without waiting, as ``Tensor.to``. Returns self."""
-        if args and isinstance(args[-1], bool):  # to(device, dtype, non_blocking), as PyTorch
-            args, kwargs = args[:-1], {**kwargs, "non_blocking": args[-1]}
-        non_blocking = bool(kwargs.get("non_blocking", False))
-        device, dtype, _ = parse_to_args(args, kwargs)
+        device, dtype, non_blocking, _ = parse_to_args(args, kwargs)
         if dtype is not None and dtype.kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, got lucid.{dtype.name}")
         return self._apply(lambda t: t.to(device=device, dtype=dtype if t.dtype.kind == "f" else None,

@@ -46,17 +46,7 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
     Returns ``self`` when nothing changes, else a new tensor (differentiable). ``non_blocking=True`` from
     pinned memory (:func:`pin_memory`) to a GPU queues the copy and returns at once.
     """
-    n = len(args)
-    while n and isinstance(args[n - 1], bool):
-        n -= 1
-    if len(args) - n > 2:
-        raise TypeError(f"to() takes (device, dtype, non_blocking, copy) or (tensor, non_blocking, copy), got {args}")
-    for name, value in zip(("non_blocking", "copy"), args[n:]):
-        if name in kwargs:
-            raise TypeError(f"to() got multiple values for argument {name!r}")
-        kwargs = {**kwargs, name: value}
-    non_blocking = bool(kwargs.get("non_blocking", False))
-    device, dtype, copy = parse_to_args(args[:n], kwargs)
+    device, dtype, non_blocking, copy = parse_to_args(args, kwargs)
     device = self._device if device is None else device
     dtype = self.dtype if dtype is None else dtype
     if device is self._device and dtype is self.dtype and not copy:
