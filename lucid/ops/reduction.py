@@ -146,10 +146,13 @@ class _Reduce(Function):
         """The keepdims-shaped array ``y`` as the output shape."""
         return y if self.keepdims else self.xp.reshape(y, _dropped(self.in_shape, self.axes))
 
+    def kept_shape(self) -> tuple:
+        """The input's shape with the reduced axes as size 1 (the keepdims shape of the result)."""
+        return tuple(1 if i in self.axes else n for i, n in enumerate(self.in_shape))
+
     def filled(self, x, value):
         """The output filled with ``value``: the result of reducing over zero elements."""
-        kept = tuple(1 if i in self.axes else n for i, n in enumerate(x.shape))
-        return self.out(self.xp.full(kept, value, dtype=x.dtype, device=self.device.native))
+        return self.out(self.xp.full(self.kept_shape(), value, dtype=x.dtype, device=self.device.native))
 
 
 class Sum(_Reduce):
@@ -165,8 +168,8 @@ class Sum(_Reduce):
 
     def vjp(self, g):
         """One reshape and one broadcast view, no nodes."""
-        xp, kept = self.xp, tuple(1 if i in self.axes else n for i, n in enumerate(self.in_shape))
-        return xp.broadcast_to(xp.reshape(g, kept), self.in_shape)
+        xp = self.xp
+        return xp.broadcast_to(xp.reshape(g, self.kept_shape()), self.in_shape)
 
 
 def _sum_kept(t: Tensor, axes) -> Tensor:
