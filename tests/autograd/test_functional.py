@@ -46,6 +46,14 @@ def _call(mod, lib, fn, name, inputs, *rest, single):
     return getattr(mod, name)(f, inputs[0] if single else inputs, *rest)
 
 
+def _vectors(vs, device, single):
+    """The float64 vectors ``vs`` as the extra argument of a lucid and of a torch call: one tensor when
+    ``single``, else a tuple."""
+    ours = tuple(lucid.tensor(v, dtype=lucid.float64, device=device) for v in vs)
+    theirs = tuple(torch.tensor(v, dtype=torch.float64) for v in vs)
+    return (ours[0] if single else ours,), (theirs[0] if single else theirs,)
+
+
 @pytest.mark.parametrize("key", list(FUNCS))
 @pytest.mark.parametrize("name", ["jacobian", "vjp", "jvp"])
 def test_first_order_matches_torch(device, rng, key, name):
@@ -58,10 +66,7 @@ def test_first_order_matches_torch(device, rng, key, name):
             out = fn(torch, *theirs)
         like = theirs if name == "jvp" else (out if isinstance(out, tuple) else (out,))
         vs = [rng.standard_normal(tuple(t.shape)) for t in like]
-        v_ours = tuple(lucid.tensor(v, dtype=lucid.float64, device=device) for v in vs)
-        v_theirs = tuple(torch.tensor(v, dtype=torch.float64) for v in vs)
-        one = len(vs) == 1
-        rest_ours, rest_theirs = (v_ours[0] if one else v_ours,), (v_theirs[0] if one else v_theirs,)
+        rest_ours, rest_theirs = _vectors(vs, device, len(vs) == 1)
     got = _call(LF, lucid, fn, name, ours, *rest_ours, single=single)
     want = _call(TF, torch, fn, name, theirs, *rest_theirs, single=single)
     _same(got, want)
@@ -76,9 +81,7 @@ def test_second_order_matches_torch(device, rng, key, name):
     rest_ours, rest_theirs = (), ()
     if name != "hessian":
         vs = [rng.standard_normal(s) for s in shapes]
-        v_ours = tuple(lucid.tensor(v, dtype=lucid.float64, device=device) for v in vs)
-        v_theirs = tuple(torch.tensor(v, dtype=torch.float64) for v in vs)
-        rest_ours, rest_theirs = (v_ours[0] if single else v_ours,), (v_theirs[0] if single else v_theirs,)
+        rest_ours, rest_theirs = _vectors(vs, device, single)
     _same(_call(LF, lucid, fn, name, ours, *rest_ours, single=single),
           _call(TF, torch, fn, name, theirs, *rest_theirs, single=single))
 
