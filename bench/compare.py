@@ -44,13 +44,16 @@ def median_cpu_time(step, calls: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=list(WORKLOADS), choices=list(WORKLOADS))
+    parser.add_argument("workloads", nargs="*", help="some of " + ", ".join(WORKLOADS) + " (default: all)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workloads {sorted(unknown)}; choose from {list(WORKLOADS)}")
     import torch
 
     torch.set_num_threads(1)
-    for name in args.workloads:
+    for name in args.workloads or list(WORKLOADS):
         build, calls = WORKLOADS[name]
         lucid_step, torch_step = build("lucid"), build("torch")
         for _ in range(args.rounds):
