@@ -18,8 +18,8 @@ def fast_apply(cls, a, b=None, params=_NO_PARAMS):
     may then be a Python scalar), where ``cls.compute(xp, *arrays, **params)`` is the forward on arrays. With no
     interceptor (autocast, device switch) and one device, ``compute`` runs without the Function object when
     there is nothing to record (no input requires grad, or grad is off): half the cost of a small op; when
-    there is, the node is recorded directly (``Function._record``), without ``apply``'s general scan of its
-    inputs. The one-operand case is decided on its own: it is the commonest and the cheapest."""
+    there is, the node is recorded directly (``ComputedFunction._record_computed``), without ``apply``'s
+    general scan of its inputs. The one-operand case is decided on its own: it is the commonest and the cheapest."""
     if not _function.interceptors:
         if b is None:
             if a._base is not None:
@@ -28,7 +28,7 @@ def fast_apply(cls, a, b=None, params=_NO_PARAMS):
                 return _make(cls.compute(a._device.xp, a._data, **params), a._device)
             ctx = _new(cls)
             ctx.device = a._device
-            return ctx._record((a,), (a._data,), _ONE_NEEDS, (_edge_to(a),), params)
+            return ctx._record_computed((a,), (a._data,), _ONE_NEEDS, (_edge_to(a),), params)
         ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
         if ta and a._base is not None:
             a._refresh_view()
@@ -41,6 +41,6 @@ def fast_apply(cls, a, b=None, params=_NO_PARAMS):
                 return _make(cls.compute(device.xp, a._data if ta else a, b._data if tb else b), device)
             ctx = _new(cls)
             ctx.device = device
-            return ctx._record((a, b), (a._data if ta else a, b._data if tb else b), (need_a, need_b),
+            return ctx._record_computed((a, b), (a._data if ta else a, b._data if tb else b), (need_a, need_b),
                                (_edge_to(a) if need_a else None, _edge_to(b) if need_b else None), _NO_PARAMS)
     return cls.apply(a, **params) if b is None else cls.apply(a, b)

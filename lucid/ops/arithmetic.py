@@ -16,7 +16,7 @@ from .. import dtypes as _dt
 from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
-from ..autograd.function import FLOAT32, Function
+from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function
 from ._fast_path import fast_apply
 from .complexes import conj_if_complex
 from .inplace import inplace
@@ -208,13 +208,14 @@ def _unbroadcast_array(device, g, shape):
     return unbroadcast(Tensor._make(g, device), shape)._data
 
 
-class _Binary(Function):
+class _Binary(ComputedFunction):
     """Base of broadcasting binary ops. ``compute(xp, a, b)`` is the raw array op (also used
-    by ``fast_apply``); ``saves`` says whether backward needs the operands. ``grads(g, a, b, conj)``
-    gives both gradients before unbroadcasting, written with operators only where it can be: then it
-    runs on Tensors for ``backward`` and, for real dtypes, on raw arrays for ``vjp`` (``on_arrays``)."""
+    by ``fast_apply``); ``kept`` says what backward needs: both operands, or nothing ``()``.
+    ``grads(g, a, b, conj)`` gives both gradients before unbroadcasting, written with operators only
+    where it can be: then it runs on Tensors for ``backward`` and, for real dtypes, on raw arrays for
+    ``vjp`` (``on_arrays``)."""
 
-    saves = True
+    kept = (0, 1)
     on_arrays = False  # grads() also runs on raw real arrays (with conj the identity)
     to_float = False  # integer operands become the default float dtype first (true division)
     refuses_bool = False  # True: a bool operand raises, as in PyTorch's subtraction
@@ -222,12 +223,8 @@ class _Binary(Function):
     # return the result itself where NumPy's would differ; None: nothing to do
     exact = None
 
-    def forward(self, a, b):
-        if self.needs_input_grad:  # only a recorded node needs shapes and operands
-            self.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
-            if self.saves:
-                self._to_save = (a, b)
-        return self.compute(self.device.xp, a, b)
+    def remember(self, arrays, params) -> None:
+        self.shapes = (getattr(arrays[0], "shape", ()), getattr(arrays[1], "shape", ()))
 
     def backward(self, g):
         ga, gb = self.grads(g, *self.saved_tensors)
@@ -248,7 +245,7 @@ class _Binary(Function):
 
 
 class Add(_Binary):
-    saves = False
+    kept = ()
     on_arrays = True
 
     @staticmethod
@@ -261,7 +258,7 @@ class Add(_Binary):
 
 
 class Sub(_Binary):
-    saves = False
+    kept = ()
     on_arrays = True
     refuses_bool = True
 
@@ -373,14 +370,9 @@ def _zeros_like(t: Tensor) -> Tensor:
 
 
 class Pow(_Binary):
-    saves = False  # saves its output too, below: grads() takes the three
+    kept = (0, 1, OUTPUT)  # grads() takes the three
     autocast_policy = FLOAT32
     exact = staticmethod(_exact_pow)
-
-    def forward(self, a, b):
-        out = super().forward(a, b)
-        self.save_for_backward(a, b, out)
-        return out
 
     @staticmethod
     @float_errors_ignored

@@ -14,12 +14,12 @@ from .. import dtypes as _dt
 from .._backend import arrays
 from .._backend.numpy_backend import float_errors_ignored
 from .._tensor import Tensor
-from ..autograd.function import FLOAT32, Function
+from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function
 from ._fast_path import fast_apply
 from .special import erf_array
 
 
-class Pointwise(Function):
+class Pointwise(ComputedFunction):
     """One pointwise op: ``compute(xp, x, **params)`` forward on arrays, ``derivative(x, y, g,
     **params)`` backward in lucid ops. ``save`` says what backward needs: the input ``"x"``,
     the output ``"y"``, both ``"xy"`` or nothing ``""``, so nothing more is kept alive. A derivative
@@ -27,15 +27,11 @@ class Pointwise(Function):
     Shared by this table and the activations of ``lucid.nn.functional``."""
 
     save = "x"
+    kept = (0,)  # ``save`` as ComputedFunction's positions
     on_arrays = False
 
-    def forward(self, x, **params):
-        y = self.compute(self.device.xp, x, **params)
-        if self.needs_input_grad:
-            self.params = params
-            save = self.save
-            self._to_save = (y,) if save == "y" else (x,) if save == "x" else (x, y) if save else None
-        return y
+    def remember(self, arrays, params) -> None:
+        self.params = params
 
     def backward(self, g):
         saved = self.saved_tensors
@@ -47,6 +43,9 @@ class Pointwise(Function):
         if not self.on_arrays or g.dtype not in self.device.real_floating:
             return Function.vjp(self, g)
         return self.derivative(*_x_and_y(self.save, self.saved_arrays), g, **self.params)
+
+
+_KEPT = {"x": (0,), "y": (OUTPUT,), "xy": (0, OUTPUT), "": ()}
 
 
 def _x_and_y(save: str, saved) -> tuple:
@@ -66,6 +65,7 @@ def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=()) 
     return {
         name: type("".join(part.capitalize() for part in name.split("_")), (Pointwise,), {
             "compute": staticmethod(compute), "derivative": staticmethod(derivative), "save": save,
+            "kept": _KEPT[save],
             "autocast_policy": FLOAT32 if name in float32 else None, "on_arrays": name in on_arrays,
             "__module__": module, "__doc__": doc.format(name),
         })

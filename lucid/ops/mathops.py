@@ -202,11 +202,7 @@ def float_power(input, exponent) -> Tensor:
     return wide(input) ** wide(exponent)
 
 
-class _QuietBinary(_Binary):
-    saves = True
-
-
-class Hypot(_QuietBinary):
+class Hypot(_Binary):
     """``sqrt(a^2 + b^2)`` without overflow; gradients ``a / hypot`` and ``b / hypot``."""
 
     @staticmethod
@@ -219,7 +215,7 @@ class Hypot(_QuietBinary):
         return g * a / h, g * b / h
 
 
-class Copysign(_QuietBinary):
+class Copysign(_Binary):
     """``|a|`` with the sign of ``b``; gradient ``sign(a) sign(result)`` for ``a`` (0 at ``a = 0``), 0 for ``b``."""
 
     @staticmethod
@@ -231,7 +227,7 @@ class Copysign(_QuietBinary):
         return g * ratio, g * 0
 
 
-class Logaddexp2(_QuietBinary):
+class Logaddexp2(_Binary):
     """``log2(2^a + 2^b)`` without overflow; gradients ``sigmoid((a - b) ln 2)`` and its complement."""
 
     @staticmethod

@@ -68,6 +68,8 @@ class Gelu(Pointwise):
     """Exact GELU ``x Phi(x)``. A recorded forward keeps ``Phi(x)`` (a constant, not the output: in-place
     writes to the output stay allowed, as in PyTorch), so the backward needs no erf: a third of its cost."""
 
+    kept = None  # its forward saves Phi(x), not an input or the output
+
     @staticmethod
     def compute(xp, x):  # the no-graph path (fast_apply): the backend's fused kernel
         return kernels_for(xp).gelu(x)

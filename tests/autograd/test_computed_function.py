@@ -1,0 +1,95 @@
+"""``ComputedFunction``: ``fast_apply`` records the node in one step from ``kept``; the node must be the one
+``Function.apply``'s general recording (``forward`` + the search for the saved arrays) makes."""
+
+import numpy as np
+import pytest
+
+import lucid
+from lucid.autograd.function import ComputedFunction
+from lucid.ops._fast_path import fast_apply
+from lucid.ops.arithmetic import Add, Div, Mul, Pow
+
+
+def _node_state(t):
+    """What backward reads of ``t``'s node: its flags, edges, remembered attributes and saved entries (the
+    kinds and the objects, Tensors by identity, arrays by value, version counters by identity)."""
+    node = t._node
+    saved = []
+    for kind, obj, counter, version in node._saved or ():
+        if kind == 1:
+            obj = (lucid.Tensor._make(obj[0], t._device).tolist(), obj[1])
+        saved.append((kind, id(obj) if kind == 0 else obj, counter is t._version if kind == 1 else id(counter),
+                      version))
+    extra = {k: v for k, v in vars(node).items() if k not in ("_saved", "_edges", "_to_save")}
+    return type(node), node.needs_input_grad, node._edges, extra, saved, node._out_meta
+
+
+def _both_ways(cls, a, b=None, params=None):
+    """The output's node as ``fast_apply`` records it and as ``cls.apply`` does."""
+    params = params or {}
+    fast = fast_apply(cls, a, b, params) if b is not None or params else fast_apply(cls, a)
+    general = cls.apply(a, **params) if b is None else cls.apply(a, b)
+    return fast, general
+
+
+@pytest.mark.parametrize("name", ["tanh", "exp", "log", "sigmoid", "neg", "square", "sqrt", "sin"])
+def test_unary_node_matches_general_recording(name, device):
+    x = lucid.tensor(np.random.default_rng(0).uniform(0.5, 2.0, 5), dtype=lucid.float64, device=device,
+                     requires_grad=True)
+    fast, general = _both_ways(_cls(name), x)
+    state_fast, state_general = _node_state(fast), _node_state(general)
+    assert state_fast[:4] == state_general[:4]
+    assert [s[0] for s in state_fast[4]] == [s[0] for s in state_general[4]]  # same kinds (input / output)
+    assert state_fast[5] == state_general[5]
+    assert fast.tolist() == general.tolist()
+
+
+def _cls(name):
+    """The Pointwise class of the table op ``name`` (as recorded on an output's node)."""
+    x = lucid.tensor([1.0], requires_grad=True)
+    return type(getattr(lucid, name)(x)._node)
+
+
+@pytest.mark.parametrize("cls", [Add, Mul, Div, Pow])
+@pytest.mark.parametrize("other", ["tensor", "scalar", "constant"])
+def test_binary_node_matches_general_recording(cls, other, device):
+    rng = np.random.default_rng(1)
+    a = lucid.tensor(rng.uniform(0.5, 2.0, (2, 3)), device=device, requires_grad=True)
+    b = {"tensor": lucid.tensor(rng.uniform(0.5, 2.0, (3,)), device=device, requires_grad=True),
+         "scalar": 1.5, "constant": lucid.tensor(rng.uniform(0.5, 2.0, (3,)), device=device)}[other]
+    fast, general = _both_ways(cls, a, b)
+    state_fast, state_general = _node_state(fast), _node_state(general)
+    assert state_fast[0] is state_general[0] and state_fast[1:4] == state_general[1:4]
+    assert [(s[0], s[1] if s[0] == 3 else None) for s in state_fast[4]] == \
+        [(s[0], s[1] if s[0] == 3 else None) for s in state_general[4]]
+    # the same operand Tensors kept, by identity
+    assert [s[1] for s in state_fast[4] if s[0] == 0] == [s[1] for s in state_general[4] if s[0] == 0]
+    ga, gb = (lucid.autograd.grad(y.sum(), [a] + ([b] if other == "tensor" else [])) for y in (fast, general))
+    for u, v in zip(ga, gb):
+        assert u.tolist() == v.tolist()
+
+
+def test_kept_input_modified_in_place_is_detected(device):
+    """The direct recording keeps the input's version, as the general one: an in-place write before backward
+    raises."""
+    x = lucid.tensor([0.5, 1.0], device=device, requires_grad=True)
+    y = x * 1.0
+    z = y.log()  # keeps its input y
+    y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.sum().backward()
+
+
+def test_every_computed_class_saves_as_it_declares():
+    """A ComputedFunction that overrides ``forward`` must say ``kept = None`` (its forward saves something
+    else), or the one-step recording would keep the wrong values."""
+    def subclasses(c):
+        for s in c.__subclasses__():
+            yield s
+            yield from subclasses(s)
+
+    classes = list(subclasses(ComputedFunction))
+    assert len(classes) > 50  # the elementwise table, the activations and the binary ops
+    for c in classes:
+        if "forward" in vars(c) or any("forward" in vars(k) for k in c.__mro__[1:c.__mro__.index(ComputedFunction)]):
+            assert c.kept is None, f"{c.__qualname__} overrides forward but records through kept={c.kept}"
