@@ -433,7 +433,7 @@ class ComputedFunction(Function):
         self.needs_input_grad = needs
         self._edges = edges
         device = self.device
-        y = self.compute(device.xp, *arrays, **params)
+        y = self.compute(device.xp, *arrays, **params) if params else self.compute(device.xp, *arrays)
         if y.dtype not in device.floating:  # no gradient flows through it: nothing to record
             return Tensor._make(y, device)
         self.remember(arrays, params)

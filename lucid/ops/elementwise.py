@@ -30,8 +30,11 @@ class Pointwise(ComputedFunction):
     kept = (0,)  # ``save`` as ComputedFunction's positions
     on_arrays = False
 
+    params: dict = {}  # the op's keyword parameters, when it has some (set by remember)
+
     def remember(self, arrays, params) -> None:
-        self.params = params
+        if params:
+            self.params = params
 
     def backward(self, g):
         saved = self.saved_tensors
@@ -42,7 +45,8 @@ class Pointwise(ComputedFunction):
     def vjp(self, g):
         if not self.on_arrays or g.dtype not in self.device.real_floating:
             return Function.vjp(self, g)
-        return self.derivative(*_x_and_y(self.save, self.saved_arrays), g, **self.params)
+        x, y = _x_and_y(self.save, self.saved_arrays)
+        return self.derivative(x, y, g, **self.params) if self.params else self.derivative(x, y, g)
 
 
 _KEPT = {"x": (0,), "y": (OUTPUT,), "xy": (0, OUTPUT), "": ()}
