@@ -31,17 +31,17 @@ def queue_callback(callback) -> None:
 
 
 def _graph_dependencies(roots):
-    """For every node reachable from ``roots``: how many edges point into it."""
-    deps = {}
-    stack = list(dict.fromkeys(r._node for r in roots if r._node is not None))  # each node once
-    seen = set(stack)
+    """For every node reachable from ``roots``: how many edges point into it (0 for a root no edge reaches)."""
+    deps = dict.fromkeys((r._node for r in roots if r._node is not None), 0)  # each node once; a key: seen
+    stack = list(deps)
     while stack:
         for edge in stack.pop()._edges:
             if type(edge) is tuple:
                 nxt = edge[0]
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
                     stack.append(nxt)
     return deps
 
@@ -172,8 +172,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     deps = _graph_dependencies(roots)
     hooked = _leaf_hook_counts(roots, deps) if _tensor.leaf_hooks_registered else None
     call = _call_vjp if not create_graph else _call_backward
+    direct = call is _call_vjp  # one output's vjp is called in the loop itself
     if anomaly_mode.state.enabled:
-        call = functools.partial(_checked, call)
+        call, direct = functools.partial(_checked, call), False
     buffers = {}
     ready = []
     for root, g in zip(roots, root_grads):
@@ -210,7 +211,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                             _run_output_hooks(node, grads, sink)
                         if capture is not None:
                             _capture_outputs(node, grads, capture, create_graph)
-                        in_grads = call(node, grads)
+                        in_grads = node.vjp(grads[0]) if direct and len(grads) == 1 else call(node, grads)
                         if type(in_grads) is not tuple:
                             in_grads = (in_grads,)
                         if len(in_grads) != len(edges):
