@@ -514,6 +514,8 @@ def _binary(cls):
     prepare = _float_operands if to_float else operands
 
     def op(a, b):
+        if type(b) is float and type(a) is Tensor and (a._data.dtype, float) in a._device.plain_scalars:
+            return fast_apply(cls, a, b)  # the commonest case (a tensor and a float that needs no conversion)
         x, y = prepare(a, b)
         if refuses_bool and (x is not a or y is not b):  # a bool operand is converted unless both are bools
             _refuse_bool(a, b)
