@@ -9,7 +9,10 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .float_errors import float_errors_ignored, float_errors_quiet  # noqa: F401 (their old home)
+from .host_memory import keep_freed_memory
 from .registry import Backend, fresh_seed
+
+keep_freed_memory()  # a step's large freed arrays stay with the process for the next one (see host_memory)
 
 try:  # bfloat16 for NumPy: the dtype extension JAX maintains
     from ml_dtypes import bfloat16 as BFLOAT16  # NumPy's bfloat16 type (None without ml_dtypes)
