@@ -49,6 +49,7 @@ import lucid
 import lucid.linalg as LA
 import lucid.nn.functional as F
 from lucid.autograd import gradcheck
+from lucid.nn.functional.attention import attention as _attention
 
 # -- unary elementwise: lucid.f, Tensor.f, Tensor.f_ -------------------------------------------------------
 UNARY_DOMAIN = {
@@ -619,6 +620,13 @@ add("F.scaled_dot_product_attention", seeded(lambda q, k, v: F.scaled_dot_produc
     N(1, 3, 2), N(1, 3, 2), N(1, 3, 2), variant="dropout")
 add("F.scaled_dot_product_attention", lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
     N(4, 2, 2), N(2, 3, 2), N(2, 3, 2), variant="gqa")
+# the attention weights as an output too (MultiheadAttention's need_weights): only they, or both, get a gradient
+add("F.scaled_dot_product_attention", lambda q, k, v: _attention(q, k, v)[1], N(2, 3, 2), N(2, 4, 2), N(2, 4, 3),
+    variant="weights_only")
+add("F.scaled_dot_product_attention", lambda q, k, v: (lambda o, w: o.sum(dim=-1, keepdim=True) * w)(
+    *_attention(q, k, v)), N(2, 3, 2), N(2, 4, 2), N(2, 4, 3), variant="output_and_weights")
+add("F.scaled_dot_product_attention", seeded(lambda q, k, v: (lambda o, w: o.sum(dim=-1, keepdim=True) * w)(
+    *_attention(q, k, v, dropout_p=0.3))), N(1, 3, 2), N(1, 3, 2), N(1, 3, 2), variant="output_and_weights_dropout")
 
 
 # -- the families kept in their own files: gradcheck_cases_<family>.py next to this one ------------------------------

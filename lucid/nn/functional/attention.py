@@ -9,8 +9,10 @@ gradients work. The attention weights are a second output, which is what
 from __future__ import annotations
 
 import math
+import operator
 
 from ..._backend.device import on_input_device
+from ..._backend.fused import fresh_op
 from ..._tensor import Tensor
 from ...amp.autocast import casts_for
 from ...autograd.function import LOWER, Function
@@ -47,18 +49,23 @@ class Attention(Function):
         self.save_for_backward(q, k, v, p, drop)
         return out, p
 
+    _fill_missing_grads = False  # an unused output (the weights, usually) gets no zeros: its term is skipped
+
     def backward(self, g, g_weights):
         q, k, v, p, drop = self.saved_tensors
         need = self.needs_input_grad
         gq = gk = gv = gbias = None
-        if need[2]:
+        if need[2] and g is not None:
             gv = unbroadcast((p if drop is None else p * drop).mT @ g, v.shape)
         if not (need[0] or need[1] or need[3]):
             return gq, gk, gv, gbias
-        gp = g @ v.mT
-        if drop is not None:
-            gp = gp * drop
-        gp = gp + g_weights
+        gp = None
+        if g is not None:
+            gp = g @ v.mT
+            if drop is not None:
+                gp = gp * drop
+        if g_weights is not None:
+            gp = g_weights if gp is None else gp + g_weights
         gs = p * (gp - (gp * p).sum(dim=-1, keepdim=True))  # through the softmax
         if need[0]:
             gq = unbroadcast((gs @ k) * self.scale, q.shape)
@@ -67,6 +74,38 @@ class Attention(Function):
         if need[3]:
             gbias = unbroadcast(gs, self.bias_shape)
         return gq, gk, gv, gbias
+
+    def vjp(self, g, g_weights):
+        """``backward``'s formulas on arrays, each step rounded alike, with the score-sized temporaries
+        updated in place; the Tensor ``backward`` when inputs broadcast, a bias takes a gradient or the
+        dtype is complex."""
+        q, k, v, p, drop = self.saved_arrays
+        grad = g if g is not None else g_weights
+        if (need := self.needs_input_grad)[3] or grad.dtype not in self.device.real_floating or not (
+                q.shape[:-2] == k.shape[:-2] == v.shape[:-2] == p.shape[:-2]):
+            return Function.vjp(self, g, g_weights)
+        xp = self.xp
+        gq = gk = gv = None
+        if need[2] and g is not None:
+            gv = xp.matmul(xp.matrix_transpose(p if drop is None else p * drop), g)
+        if not (need[0] or need[1]):
+            return gq, gk, gv, None
+        gp = None
+        if g is not None:
+            gp = xp.matmul(g, xp.matrix_transpose(v))
+            if drop is not None:
+                gp *= drop
+        if g_weights is not None:
+            gp = xp.asarray(g_weights, copy=True) if gp is None else fresh_op(xp, operator.iadd, gp, g_weights)
+        gp -= xp.sum(gp * p, axis=-1, keepdims=True)
+        gp *= p  # now the scores' gradient
+        if need[0]:
+            gq = xp.matmul(gp, k)
+            gq *= self.scale
+        if need[1]:
+            gk = xp.matmul(xp.matrix_transpose(gp), q)
+            gk *= self.scale
+        return gq, gk, gv, None
 
 
 def _broadcast_shapes(a: tuple, b: tuple) -> tuple | None:
