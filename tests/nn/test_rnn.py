@@ -156,14 +156,12 @@ def test_layers_match_torch(device, rng, name):
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_long_sequences_match_torch(device, rng, name):
-    """A sequence of >= 16 steps takes a row-major copy of the recurrent weight (and of a projected LSTM's
-    projection) for its step GEMMs: the same values and gradients as PyTorch's, both directions."""
-    from lucid.nn.functional.recurrent import _COPY_FROM_STEPS
-
+    """A sequence of 17 steps (the in-place step loops, rounding over many steps): the same values and
+    gradients as PyTorch's, both directions."""
     torch = pytest.importorskip("torch")
     theirs, ours = _layer(torch.nn, name, 3, 4, bidirectional=True), _layer(nn, name, 3, 4, bidirectional=True)
     load_torch(ours, theirs, device)
-    a = rng.standard_normal((_COPY_FROM_STEPS + 1, 2, 3))
+    a = rng.standard_normal((17, 2, 3))
     compare_with_torch(torch, ours, theirs, [make(a, device, True)], [torch.tensor(a, requires_grad=True)], rng)
 
 
