@@ -81,13 +81,14 @@ class RecurrentFunction(Function):
         return xp.concat([half, half, one, half] if self.mode == "LSTM" else [half, half, one])
 
     # ---- forward loops -------------------------------------------------------------------------
-    def _new(self, shape, like):
-        return self.xp.zeros(shape, dtype=like.dtype, device=self.device.native)
+    def _empty(self, shape, like):
+        """An uninitialised array of ``like``'s dtype on this device (every element is written before use)."""
+        return self.xp.empty(shape, dtype=like.dtype, device=self.device.native)
 
     def _simple(self, xp, gx, h0, c0, w_hh, b_hh, w_hr, order, record):
         relu = self.mode == "RNN_RELU"
-        ys = self._new((gx.shape[0], gx.shape[1], w_hh.shape[0]), gx)
-        zero = self._new((), gx)
+        ys = self._empty((gx.shape[0], gx.shape[1], w_hh.shape[0]), gx)
+        zero = xp.zeros((), dtype=gx.dtype, device=self.device.native)
         h = h0
         for t in order:
             pre = gx[t, ...] + _times_transposed(xp, h, w_hh)
@@ -100,7 +101,7 @@ class RecurrentFunction(Function):
         i_, f_, g_, o_ = _gate_slices(size, 4)
         scale, shift = self._affine
         steps = gx.shape[0]
-        ys = xp.empty((steps, gx.shape[1], w_hh.shape[1]), dtype=gx.dtype, device=self.device.native)
+        ys = self._empty((steps, gx.shape[1], w_hh.shape[1]), gx)
         acts, cs, tcs, rs = ([None] * steps for _ in range(4))  # the step's own arrays, kept as made
         h, c = h0, c0
         for t in order:  # in place wherever the array is the step's own: fewer passes and allocations
@@ -121,27 +122,25 @@ class RecurrentFunction(Function):
 
     def _gru(self, xp, gx, h0, c0, w_hh, b_hh, w_hr, order, record):
         size = w_hh.shape[0] // 3  # gx, w_hh, b_hh: the r, z rows halved (see _lstm)
-        b = b_hh
-        steps, batch = gx.shape[0], gx.shape[1]
-        ys = self._new((steps, batch, size), gx)
-        if record:
-            rzs = self._new((steps, batch, 2 * size), gx)
-            ns = self._new((steps, batch, size), gx)
-            ghns = self._new((steps, batch, size), gx)
+        steps = gx.shape[0]
+        ys = self._empty((steps, gx.shape[1], size), gx)
+        rzs, ns, ghns = ([None] * steps for _ in range(3))  # the step's own arrays, kept as made (see _lstm)
         h = h0
         for t in order:
             gh = _times_transposed(xp, h, w_hh)
-            if b is not None:
-                gh += b
-            rz = xp.tanh(gx[t, :, :2 * size] + gh[:, :2 * size]) * 0.5 + 0.5
+            if b_hh is not None:
+                gh += b_hh
+            rz = xp.tanh(gx[t, :, :2 * size] + gh[:, :2 * size])
+            rz *= 0.5
+            rz += 0.5
             ghn = gh[:, 2 * size:]
-            n = xp.tanh(gx[t, :, 2 * size:] + rz[:, :size] * ghn)
+            n = rz[:, :size] * ghn
+            n += gx[t, :, 2 * size:]
+            n = xp.tanh(n)
             h = n + rz[:, size:] * (h - n)
             ys[t, ...] = h
             if record:
-                rzs[t, ...] = rz
-                ns[t, ...] = n
-                ghns[t, ...] = ghn
+                rzs[t], ns[t], ghns[t] = rz, n, ghn
         return (ys, h), ((rzs, ns, ghns) if record else ())
 
     # ---- backward ------------------------------------------------------------------------------
@@ -182,7 +181,7 @@ class RecurrentFunction(Function):
     def _simple_back(self, xp, gy, dh, dc, h_prev, c0, w_hh, w_hr, ys, extras, back):
         steps, batch, size = ys.shape
         deriv = xp.astype(ys > 0, ys.dtype) if self.mode == "RNN_RELU" else 1 - ys * ys
-        dg = self._new((steps, batch, size), ys)
+        dg = self._empty((steps, batch, size), ys)
         w_hh_t = w_hh.mT
         for t in back:
             d = (dh + gy[t, ...]) * deriv[t, ...]
@@ -196,8 +195,8 @@ class RecurrentFunction(Function):
         steps, batch = ys.shape[0], ys.shape[1]
         size = w_hh.shape[1] if w_hr is None else w_hr.shape[1]
         i_, f_, g_, o_ = _gate_slices(size, 4)
-        dgates = xp.empty((steps, batch, 4 * size), dtype=ys.dtype, device=self.device.native)
-        dhs = None if w_hr is None else xp.empty(ys.shape, dtype=ys.dtype, device=self.device.native)
+        dgates = self._empty((steps, batch, 4 * size), ys)
+        dhs = None if w_hr is None else self._empty(ys.shape, ys)
         dc = xp.asarray(dc, copy=True)  # updated in place below
         w_hh_t = w_hh.mT
         for t in back:  # step by step: the (N, 4H) temporaries stay in cache
@@ -235,22 +234,22 @@ class RecurrentFunction(Function):
 
     def _gru_back(self, xp, gy, dh, dc, h_prev, c0, w_hh, w_hr, ys, extras, back):
         rzs, ns, ghns = extras
-        steps, batch, size = ns.shape
-        r, z = rzs[:, :, :size], rzs[:, :, size:]
-        q = (1 - z) * (1 - ns * ns)  # dh -> n's pre-activation
-        dz = z * (1 - z) * (h_prev - ns)  # dh -> z's pre-activation
-        gr = ghns * r * (1 - r)  # n's pre-activation -> r's
-        dgh = self._new((steps, batch, 3, size), ns)
+        steps, batch, size = ys.shape
+        new = (steps, batch, 3 * size)
+        dgh = self._empty(new, ys)  # the gradients of W_hh h + b_hh
+        dgx = self._empty(new, ys)  # and of W_ih x + b_ih: n's differs
         w_hh_t = w_hh.mT
-        dn_all = self._new((steps, batch, size), ns)
-        for t in back:
+        for t in back:  # step by step: the (N, H) temporaries stay in cache
+            rz, n = rzs[t], ns[t]
+            r, z = rz[:, :size], rz[:, size:]
             dh = dh + gy[t, ...]
-            dn = dh * q[t, ...]
-            dn_all[t, ...] = dn
-            dgh[t, :, 0, :] = dn * gr[t, ...]
-            dgh[t, :, 1, :] = dh * dz[t, ...]
-            dgh[t, :, 2, :] = dn * r[t, ...]
-            dh = dh * z[t, ...] + _times_transposed(xp, xp.reshape(dgh[t, ...], (batch, 3 * size)), w_hh_t)
+            dn = dh * ((1 - z) * (1 - n * n))  # n's pre-activation
+            dg, dx = dgh[t, ...], dgx[t, ...]
+            dg[:, :size] = dn * (ghns[t] * r * (1 - r))  # r's pre-activation
+            dg[:, size:2 * size] = dh * (z * (1 - z) * (h_prev[t, ...] - n))  # z's pre-activation
+            dg[:, 2 * size:] = dn * r
+            dx[:, :2 * size] = dg[:, :2 * size]
+            dx[:, 2 * size:] = dn
+            dh = dh * z + _times_transposed(xp, dg, w_hh_t)
         rows = steps * batch
-        dgx = xp.reshape(xp.concat([dgh[:, :, 0:2, :], xp.expand_dims(dn_all, axis=2)], axis=2), (rows, 3 * size))
-        return dgx, xp.reshape(dgh, (rows, 3 * size)), dh, None, None
+        return xp.reshape(dgx, (rows, 3 * size)), xp.reshape(dgh, (rows, 3 * size)), dh, None, None
