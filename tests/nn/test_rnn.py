@@ -211,7 +211,7 @@ def test_fused_double_backward_is_refused(device, name):
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
 def test_bias_gradients_are_separate_arrays(device, rng, name):
     """RNN and LSTM sum the shared gate gradient once for both biases; each bias still gets its own
-    gradient array: an in-place change of one (gradient clipping, zero_) leaves the other alone."""
+    gradient array (in .grad and from autograd.grad): an in-place change of one leaves the other alone."""
     lucid.manual_seed(0)
     layer = getattr(nn, name)(2, 3, device=device)
     layer(make(rng.standard_normal((4, 2, 2)), device, False))[0].sum().backward()
@@ -220,3 +220,7 @@ def test_bias_gradients_are_separate_arrays(device, rng, name):
         np.testing.assert_array_equal(host(layer.bias_ih_l0.grad), expected)
     layer.bias_ih_l0.grad.zero_()
     np.testing.assert_array_equal(host(layer.bias_hh_l0.grad), expected)
+    x = make(rng.standard_normal((4, 2, 2)), device, False)
+    g_ih, g_hh = lucid.autograd.grad(layer(x)[0].sum(), [layer.bias_ih_l0, layer.bias_hh_l0])
+    g_ih.zero_()
+    assert np.abs(host(g_hh)).sum() > 0

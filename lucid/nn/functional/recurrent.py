@@ -161,9 +161,9 @@ class RecurrentFunction(Function):
         rows = steps * batch
 
         db_ih = xp.sum(dgx, axis=0) if need[5] or (need[6] and dgh is dgx) else None
-        # LSTM and RNN: both biases get the same gradient, summed once (the engine copies an array handed
-        # to two .grad's)
-        db_hh = (db_ih if dgh is dgx else xp.sum(dgh, axis=0)) if need[6] else None
+        # LSTM and RNN: both biases get the same gradient, summed once; each its own array (autograd.grad
+        # returns both, and hooks see both)
+        db_hh = (xp.asarray(db_ih, copy=True) if dgh is dgx else xp.sum(dgh, axis=0)) if need[6] else None
 
         def wrap(a):
             return Tensor._make(a, device)
