@@ -140,7 +140,7 @@ class RecurrentFunction(Function):
             h = n + rz[:, size:] * (h - n)
             ys[t, ...] = h
             if record:
-                rzs[t], ns[t], ghns[t] = rz, n, ghn
+                rzs[t], ns[t], ghns[t] = rz, n, xp.asarray(ghn, copy=True)  # a copy: the view would keep gh
         return (ys, h), ((rzs, ns, ghns) if record else ())
 
     # ---- backward ------------------------------------------------------------------------------
