@@ -156,14 +156,12 @@ def test_layers_match_torch(device, rng, name):
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_long_sequences_match_torch(device, rng, name):
-    """A sequence of >= 16 steps takes a row-major copy of the recurrent weight (and of a projected LSTM's
-    projection) for its step GEMMs: the same values and gradients as PyTorch's, both directions."""
-    from lucid.nn.functional.recurrent import _COPY_FROM_STEPS
-
+    """A sequence of 17 steps (the in-place step loops, rounding over many steps): the same values and
+    gradients as PyTorch's, both directions."""
     torch = pytest.importorskip("torch")
     theirs, ours = _layer(torch.nn, name, 3, 4, bidirectional=True), _layer(nn, name, 3, 4, bidirectional=True)
     load_torch(ours, theirs, device)
-    a = rng.standard_normal((_COPY_FROM_STEPS + 1, 2, 3))
+    a = rng.standard_normal((17, 2, 3))
     compare_with_torch(torch, ours, theirs, [make(a, device, True)], [torch.tensor(a, requires_grad=True)], rng)
 
 
@@ -208,3 +206,21 @@ def test_fused_double_backward_is_refused(device, name):
         lucid.autograd.grad(out.sum(), x, create_graph=True)
     (gx,) = lucid.autograd.grad(layer(x)[0].sum(), x)  # first order is fine
     assert gx.shape == x.shape
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_bias_gradients_are_separate_arrays(device, rng, name):
+    """RNN and LSTM sum the shared gate gradient once for both biases; each bias still gets its own
+    gradient array (in .grad and from autograd.grad): an in-place change of one leaves the other alone."""
+    lucid.manual_seed(0)
+    layer = getattr(nn, name)(2, 3, device=device)
+    layer(make(rng.standard_normal((4, 2, 2)), device, False))[0].sum().backward()
+    expected = host(layer.bias_hh_l0.grad)
+    if name != "GRU":
+        np.testing.assert_array_equal(host(layer.bias_ih_l0.grad), expected)
+    layer.bias_ih_l0.grad.zero_()
+    np.testing.assert_array_equal(host(layer.bias_hh_l0.grad), expected)
+    x = make(rng.standard_normal((4, 2, 2)), device, False)
+    g_ih, g_hh = lucid.autograd.grad(layer(x)[0].sum(), [layer.bias_ih_l0, layer.bias_hh_l0])
+    g_ih.zero_()
+    assert np.abs(host(g_hh)).sum() > 0

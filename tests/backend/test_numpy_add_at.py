@@ -1,0 +1,33 @@
+"""The NumPy backend's ``add_at``: its row-scatter path (an embedding's backward) gives ``np.add.at``'s
+values bit for bit, with repeated and negative indices, and falls back to it for every other index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lucid._backend import numpy_backend
+from lucid._backend.numpy_backend import NumpyBackend
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows, trailing", [(2048, (7,)), (300, (3, 4)), (64, (1,))])
+def test_row_scatter_matches_np_add_at(rng, dtype, rows, trailing):
+    target = rng.standard_normal((50, *trailing)).astype(dtype)
+    index = rng.integers(-50, 50, rows)  # many repeats, some negative
+    values = rng.standard_normal((rows, *trailing)).astype(dtype)
+    assert numpy_backend._is_row_scatter(target, index, values)
+    expected = target.copy()
+    np.add.at(expected, index, values)
+    NumpyBackend().add_at(target, index, values)
+    np.testing.assert_array_equal(target, expected)
+
+
+def test_other_indices_take_np_add_at(rng):
+    target = np.zeros((5, 3))
+    small = np.array([0, 0, 4])
+    assert not numpy_backend._is_row_scatter(target, small, np.ones((3, 3)))  # few rows
+    assert not numpy_backend._is_row_scatter(target, (small, small), np.ones(3))  # a tuple of indices
+    assert not numpy_backend._is_row_scatter(target, np.zeros(100, int), np.ones(3))  # broadcast values
+    NumpyBackend().add_at(target, (small, np.array([1, 1, 2])), np.ones(3))
+    assert target[0, 1] == 2 and target[4, 2] == 1 and target.sum() == 3
