@@ -64,37 +64,39 @@ def _erf_rational(xp, x, bound, numerator, denominator):
 
 
 def erf_float(xp, x):
-    """``erf`` of a float64, float32 or float16 array by the rationals above (see ``lucid.ops.special.erf_generic``)."""
+    """``erf`` of a float64, float32 or float16 array by the rationals above (see ``lucid.ops.special.erf_generic``),
+    in float64 (``chunked`` rounds a float32 or float16 result to ``x``'s dtype once)."""
     if x.dtype == xp.float64:
         return arrays.clip(xp, _erf_rational(xp, x, 6.0, _R64, _S64), -1.0, 1.0)
-    return xp.astype(_erf_rational(xp, xp.astype(x, xp.float64), 4.0, _R32, _S32), x.dtype)
+    return _erf_rational(xp, xp.astype(x, xp.float64), 4.0, _R32, _S32)
 
 
 def _normal_cdf(xp, x):
-    """``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` in float64 (float32 and float16 ``x`` too)."""
+    """``(Phi(x), x in float64)``: ``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` in float64 (float32 and float16 ``x``
+    too)."""
     if x.dtype == xp.float64:
         out = arrays.clip(xp, _erf_rational(xp, x * _INV_SQRT2, 6.0, _R64, _S64), -1.0, 1.0)  # exactly -1 from -6 on
+        wide = x
     else:  # the float32 fit is 1.5e-8 above -1 at its bound -4: Phi is 0 from there on (Phi(-4 sqrt 2) = 8e-9)
-        t = xp.astype(x, xp.float64) * _INV_SQRT2
+        wide = xp.astype(x, xp.float64)
+        t = wide * _INV_SQRT2
         out = xp.where(t < -4.0, -1.0, _erf_rational(xp, t, 4.0, _R32, _S32))
     out += 1.0
     out *= 0.5
-    return out
+    return out, wide
 
 
 def _gelu(xp, x):
-    """``x Phi(x)``; float32 and float16 in float64, rounded once."""
-    out = _normal_cdf(xp, x)
-    out *= x if x.dtype == xp.float64 else xp.astype(x, xp.float64)
-    return out if x.dtype == xp.float64 else xp.astype(out, x.dtype)
+    """``x Phi(x)`` in float64 (``chunked`` rounds a float32 or float16 result to ``x``'s dtype once)."""
+    out, wide = _normal_cdf(xp, x)
+    out *= wide
+    return out
 
 
 def _gelu_and_cdf(xp, x):
-    """``(x Phi(x), Phi(x))`` in ``x``'s dtype, from one evaluation of Phi (float32 and float16 in float64)."""
-    cdf = _normal_cdf(xp, x)
-    if x.dtype == xp.float64:
-        return x * cdf, cdf
-    return xp.astype(cdf * xp.astype(x, xp.float64), x.dtype), xp.astype(cdf, x.dtype)
+    """``(x Phi(x), Phi(x))`` from one evaluation of Phi, in float64 (rounded by ``chunked``)."""
+    cdf, wide = _normal_cdf(xp, x)
+    return wide * cdf, cdf
 
 
 def _gelu_grad(xp, x, cdf, g):
@@ -113,13 +115,17 @@ _CHUNK = 16384  # elements per pass: the float64 temporaries (128 KiB) stay in c
 
 
 def chunked(fn, xp, x, *more):
-    """``fn(xp, x, *more)`` of a pointwise ``fn`` (``more``: arrays of ``x``'s shape; ``fn`` returns an array
-    of ``x``'s dtype, or a tuple of them), over runs of ``_CHUNK`` elements of a large ``x``: twice as fast on
-    one core as one pass over the whole array, whose many temporaries leave the cache and go back to the
-    system (and fault in again) at every call."""
+    """``fn(xp, x, *more)`` of a pointwise ``fn`` (``more``: arrays of ``x``'s shape; ``fn`` returns an array,
+    or a tuple of them, of ``x``'s shape in ``x``'s dtype or a wider float one: the results come in ``x``'s
+    dtype, each rounded once, written straight into the output), over runs of ``_CHUNK`` elements of a large
+    ``x``: twice as fast on one core as one pass over the whole array, whose many temporaries leave the cache
+    and go back to the system (and fault in again) at every call."""
     n = math.prod(x.shape)
     if n <= _CHUNK or any(m.shape != x.shape for m in more):
-        return fn(xp, x, *more)
+        piece = fn(xp, x, *more)
+        pieces = tuple(p if p.dtype == x.dtype else xp.astype(p, x.dtype)
+                       for p in (piece if isinstance(piece, tuple) else (piece,)))
+        return pieces if isinstance(piece, tuple) else pieces[0]
     flat = [xp.reshape(a, (-1,)) for a in (x, *more)]
     outs = None
     for start in range(0, n, _CHUNK):
@@ -129,11 +135,12 @@ def chunked(fn, xp, x, *more):
         if outs is None:
             outs = [xp.empty((n,), dtype=x.dtype, device=x.device) for _ in pieces]
         for out, p in zip(outs, pieces):
-            out[start:stop] = p
+            try:  # rounded to x's dtype by the assignment (NumPy, CuPy), as astype would, without its temporary
+                out[start:stop] = p
+            except TypeError:  # the standard leaves a mixed-dtype assignment open: array-api-strict refuses it
+                out[start:stop] = xp.astype(p, out.dtype)
     results = tuple(xp.reshape(out, x.shape) for out in outs)
     return results if isinstance(piece, tuple) else results[0]
-
-
 
 
 @float_errors_ignored
