@@ -18,8 +18,9 @@ from .. import dtypes as _dt
 from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
-from ..autograd.function import FLOAT32, Function
+from ..autograd.function import FLOAT32, ComputedFunction, Function
 from . import _axes
+from ._fast_path import fast_apply
 from .arithmetic import maximum, minimum
 
 __all__ = [
@@ -155,13 +156,17 @@ class _Reduce(Function):
         return self.out(self.xp.full(self.kept_shape(), value, dtype=x.dtype, device=self.device.native))
 
 
-class Sum(_Reduce):
+class Sum(ComputedFunction, _Reduce):
     autocast_policy = FLOAT32  # see lucid.amp.autocast
+    kept = ()  # backward needs only the shapes
 
-    def forward(self, x, axes, keepdims):
-        self.keep(x, axes, keepdims)
+    @staticmethod
+    def compute(xp, x, axes, keepdims):
         with float_errors_quiet():  # inf + -inf is nan, silently, as PyTorch (CuPy never warns)
-            return self.xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+            return xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+
+    def remember(self, arrays, params) -> None:
+        self.keep(arrays[0], params["axes"], params["keepdims"])
 
     def backward(self, g):
         return self.unreduce(g).expand(self.in_shape)
@@ -179,6 +184,8 @@ def _sum_kept(t: Tensor, axes) -> Tensor:
 class Mean(Sum):
     """The sum divided by the count; float16 accumulates in float32 (as PyTorch, so the mean of large
     halves does not overflow). The mean of nothing is nan, without a warning, as PyTorch."""
+
+    kept = None  # its forward keeps the count too
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
@@ -428,7 +435,7 @@ class Cumprod(Function):
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Sum over ``dim`` (all axes when None); bool and integer tensors sum in int64, as PyTorch."""
     axes = _reduce_axes(x, dim, axis, "sum")
-    return Sum.apply(_accumulating(x, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
+    return fast_apply(Sum, _accumulating(x, dtype), None, {"axes": axes, "keepdims": _axes.keep(keepdim, keepdims)})
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
