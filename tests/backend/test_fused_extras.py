@@ -281,3 +281,22 @@ def test_optimizer_steps_against_torch(device, rng, name, options, foreach):
         for key, value in topt.state[tp].items():
             if isinstance(value, torch.Tensor) and value.ndim:
                 close(opt.state[p][key], value, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape, axes", [((4, 3, 5, 6), (0, 2, 3)), ((4, 3, 5, 6), (-1,)), ((7, 9), (0,)),
+                                         ((2, 3, 40), (2,)), ((5,), (0,))])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16"])
+def test_numpy_sums_over_axes_match_the_generic_kernels(rng, shape, axes, dtype):
+    """NumPy's statistics by one einsum (float32/float64; float16 keeps ``mean``'s float32 sum) equal the
+    generic ``sum``/``mean`` of the array API, with and without a second factor."""
+    ours, generic = NumpyBackend(), fused.GenericKernels()
+    generic.xp = np
+    a, b = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    tol = {"float64": 1e-12, "float32": 1e-5, "float16": 0}[dtype]
+    for times in (None, b):
+        for name in ("sum_kept", "mean_kept"):
+            got, want = getattr(ours, name)(a, axes, times), getattr(generic, name)(a, axes, times)
+            assert got.shape == want.shape and got.dtype == want.dtype, (name, got.shape, want.shape)
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+    broadcast = b[..., :1]  # a second factor of another shape takes the generic sum
+    np.testing.assert_array_equal(ours.sum_kept(a, axes[-1:], broadcast), generic.sum_kept(a, axes[-1:], broadcast))

@@ -100,8 +100,9 @@ class Normalize(Function):
         param_axes = self._param_axes(len(shape))
         fused = self.given is None and self.view == shape and param_axes == tuple(sorted(self.axes))
         w = None if weight is None else xp.reshape(weight._data, self.param_shape)
-        gw = xp.sum(g * xhat, axis=param_axes, keepdims=True) if need[1] or (need[0] and fused) else None
-        gb = xp.sum(g, axis=param_axes, keepdims=True) if need[2] or (need[0] and fused and self.center) else None
+        kernels = self.backend
+        gw = kernels.sum_kept(g, param_axes, xhat) if need[1] or (need[0] and fused) else None
+        gb = kernels.sum_kept(g, param_axes) if need[2] or (need[0] and fused and self.center) else None
         gx = None
         if need[0] and self.given is not None:  # constant statistics
             gx = g * (rstd if w is None else w * rstd)
