@@ -31,3 +31,19 @@ def test_other_indices_take_np_add_at(rng):
     assert not numpy_backend._is_row_scatter(target, np.zeros(100, int), np.ones(3))  # broadcast values
     NumpyBackend().add_at(target, (small, np.array([1, 1, 2])), np.ones(3))
     assert target[0, 1] == 2 and target[4, 2] == 1 and target.sum() == 3
+
+
+@pytest.mark.parametrize("heavy", [0, 1, 4])
+def test_row_scatter_with_a_much_repeated_index_matches_np_add_at(rng, heavy):
+    """An index repeated thousands of times (a padding token): the rounds stop when they get small and
+    the occurrences left go through ``np.add.at`` in order; still bit for bit (float32 sums are order-sensitive)."""
+    target = rng.standard_normal((30, 5)).astype(np.float32)
+    index = rng.integers(0, 30, 3000)
+    index[rng.random(3000) < 0.8] = 7  # most rows hit one index
+    if heavy:
+        index[:heavy * 100] = rng.integers(0, 3, heavy * 100)  # and a few others a hundred times
+    values = rng.standard_normal((3000, 5)).astype(np.float32)
+    expected = target.copy()
+    np.add.at(expected, index, values)
+    numpy_backend.add_rows_at(target, index, values)
+    np.testing.assert_array_equal(target, expected)
