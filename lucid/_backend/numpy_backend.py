@@ -95,6 +95,9 @@ class NumpyBackend(NumpyRandom, Backend):
     name = "numpy"
     device_type = "cpu"
     xp = np
+    # convolutions with >= 256 output positions per image run one image at a time: its columns and
+    # GEMMs stay in the caches (ResNet-18's 32x32 layers 1.3-1.5x faster than one GEMM over the batch)
+    conv_by_image_from = 256
 
     def __init__(self):
         super().__init__()

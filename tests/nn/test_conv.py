@@ -89,12 +89,21 @@ TRANSPOSE_CASES = [
 ]
 
 
+@pytest.fixture(params=["columns", "by_image"])
+def conv_path(request, device, monkeypatch):
+    """Each convolution test runs both ways a face can go: over the whole batch's columns (a GPU's way)
+    and one image at a time (NumPy's from 256 positions per image), whatever the backend would pick."""
+    monkeypatch.setattr(device.backend, "conv_by_image_from", None if request.param == "columns" else 1,
+                        raising=False)
+    return request.param
+
+
 def _conv(nd, transposed=False):
     return getattr(F, f"conv_transpose{nd}d" if transposed else f"conv{nd}d")
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=[c[0] for c in CONV_CASES])
-def test_conv_matches_numpy(case, device, rng):
+def test_conv_matches_numpy(case, device, conv_path, rng):
     _, nd, xs, ws, kw = case
     x, w, b = rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])
     got = _conv(nd)(make(x, device), make(w, device), make(b, device), **kw)
@@ -128,7 +137,7 @@ def _torch_compare(torch, lucid_fn, torch_fn, arrays, device, rng, atol=1e-9):
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=[c[0] for c in CONV_CASES])
-def test_conv_matches_torch(case, device, rng):
+def test_conv_matches_torch(case, device, conv_path, rng):
     torch = pytest.importorskip("torch")
     _, nd, xs, ws, kw = case
     arrays = [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[0])]
@@ -137,7 +146,7 @@ def test_conv_matches_torch(case, device, rng):
 
 
 @pytest.mark.parametrize("case", TRANSPOSE_CASES, ids=[c[0] for c in TRANSPOSE_CASES])
-def test_conv_transpose_matches_torch(case, device, rng):
+def test_conv_transpose_matches_torch(case, device, conv_path, rng):
     torch = pytest.importorskip("torch")
     _, nd, xs, ws, kw = case
     arrays = [rng.standard_normal(xs), rng.standard_normal(ws), rng.standard_normal(ws[1] * kw.get("groups", 1))]
@@ -164,7 +173,7 @@ GRAD_CASES = [
 
 
 @pytest.mark.parametrize("case", GRAD_CASES, ids=[c[0] for c in GRAD_CASES])
-def test_conv_gradcheck(case, device, rng):
+def test_conv_gradcheck(case, device, conv_path, rng):
     _, fn, xs, ws = case
     x, w = make(rng.standard_normal(xs), device, True), make(rng.standard_normal(ws), device, True)
     b = make(rng.standard_normal(fn(x, w, None).shape[1]), device, True)
@@ -174,7 +183,7 @@ def test_conv_gradcheck(case, device, rng):
 
 @pytest.mark.parametrize("order", [(0, 1, 2, 3), (1, 2, 3, 0), (1, 0, 2, 3), (0, 2, 3, 1)],
                          ids=["nchw", "chwn", "cnhw", "nhwc"])
-def test_conv_input_memory_layouts(order, device, rng):
+def test_conv_input_memory_layouts(order, device, conv_path, rng):
     """The same values in any memory order (inputs and incoming gradients made by permuting a
     differently laid out array) give the same convolution and gradients, also through a chain of
     two convolutions whose second input is the first's output (the 1x1 path reads it in place)."""
