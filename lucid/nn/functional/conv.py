@@ -6,8 +6,7 @@ loop over positions) copied once, with the batch as the innermost axis, and each
 convolution is ONE GEMM per group with the batch folded into its columns (see ``Conv``).
 col2im, the adjoint of im2col, adds back with one strided slice per kernel offset (a loop
 over the k*k offsets, not over positions: NumPy's scatter-add ``add.at`` measured 14x
-slower for this); with 8 or more channels the input and weight gradients run one GEMM per
-kernel offset instead, so no columns ``prod(kernel)`` times the input's size are made.
+slower for this). A CPU backend runs large images one at a time instead (see ``Conv``).
 
 A convolution is the bilinear form ``T(x, w, y) = <y, conv(x, w)>`` seen from three sides,
 the ``Conv`` Function's three *faces*: ``"y"`` (the convolution), ``"x"`` (the transposed
@@ -221,13 +220,12 @@ class Conv(Function):
     with the flipped kernel (ResNet-18's 32x32 layers 154 -> 107 ms fwd+bwd at batch 32, one core).
 
     Face ``"y"`` keeps only its inputs for backward (``x`` and ``w``, as oneDNN), not its columns
-    (``prod(kernel)`` times the input's memory per layer until backward). With one group and >= 8
-    channels the ``"w"`` and ``"x"`` faces run one GEMM per kernel offset on a strided slice of
-    the padded input / into one of the padded gradient (transient memory: one input's worth);
-    with >= 64 channels, stride 1 and >= 256 positions the ``"x"`` face is instead the correlation
-    of the padded gradient with the flipped kernel (one deep GEMM, no strided adds). Otherwise a
-    face makes all its columns at once. Backward hands both faces the incoming gradient already
-    laid out as ``(O, L*N)`` (``flat``), made once.
+    (``prod(kernel)`` times the input's memory per layer until backward); the ``"w"`` face makes
+    them again, one layer at a time (transient). With >= 64 channels, stride 1 and >= 256
+    positions the ``"x"`` face is the correlation of the padded gradient with the flipped kernel
+    (one deep GEMM, no strided adds); otherwise it is one GEMM into columns summed back by
+    col2im (measured as fast as, or up to 20% faster than, one GEMM per kernel offset). Backward
+    hands both faces the incoming gradient already laid out as ``(O, L*N)`` (``flat``), made once.
     """
     autocast_policy = LOWER  # see lucid.amp.autocast
 
@@ -278,15 +276,6 @@ class Conv(Function):
                                device=self.device.native)
         padded[(slice(None),) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(geo.size, geo.padding)) + (...,)] = xl
         return padded
-
-    def _per_offset(self, channels) -> bool:
-        """Whether the ``"x"`` and ``"w"`` faces run one GEMM per kernel offset (no ``prod(kernel)``
-        times larger columns: the transient memory is one input's worth, and with >= 8 channels
-        the GEMMs are as fast as the one large one) rather than one GEMM over all the columns."""
-        return self.groups == 1 and channels >= 8 and not self._pointwise()
-
-    def _offsets(self):
-        return itertools.product(*(range(k) for k in self.geo.kernel))
 
     def _columns(self, x, geo=None, groups=None):
         """The columns of ``x`` (``(N, C, *size)``, or ``(C, *size, N)`` when ``geo`` is given) as
@@ -356,12 +345,21 @@ class Conv(Function):
             return a
         return self.xp.reshape(self.xp.reshape(a, (-1,)), a.shape)
 
+    def _image_columns(self, x, geo):
+        """A function of ``i``: the columns ``(C*K, L)`` of image ``i`` of ``x`` ``(N, C, *size)``, copied
+        from one window view of the whole (padded) batch."""
+        xp, nd = self.xp, len(geo.kernel)
+        view = windows(self.device, self._images(x), geo)  # (N, C, *out, *kernel)
+        view = xp.permute_dims(view, (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))
+        shape = (x.shape[1] * math.prod(geo.kernel), math.prod(geo.out))
+        return lambda i: xp.reshape(view[i, ...], shape)
+
     def _y_by_image(self, x, w, geo=None):
         xp, geo = self.xp, geo or self.geo
-        x, wm = self._images(x), xp.reshape(w, (w.shape[0], -1))
+        columns, wm = self._image_columns(x, geo), xp.reshape(w, (w.shape[0], -1))
         y = xp.empty((x.shape[0], w.shape[0], math.prod(geo.out)), dtype=x.dtype, device=self.device.native)
         for i in range(x.shape[0]):
-            y[i, ...] = xp.matmul(wm, im2col(self.device, x[i:i + 1, ...], geo)[0, ...])
+            y[i, ...] = xp.matmul(wm, columns(i))
         return xp.reshape(y, y.shape[:2] + geo.out)
 
     def _x_by_image(self, y, w):
@@ -379,12 +377,11 @@ class Conv(Function):
 
     def _w_by_image(self, x, y):
         xp, geo = self.xp, self.geo
-        x, y = self._images(x), self._images(y)
+        columns, y = self._image_columns(x, geo), self._images(y)
         # (C*K, O): the columns on the left of the GEMM measured 1.3-1.5x faster than on the right
         dwt = xp.zeros((x.shape[1] * math.prod(geo.kernel), y.shape[1]), dtype=x.dtype, device=self.device.native)
         for i in range(x.shape[0]):
-            dwt += xp.matmul(im2col(self.device, x[i:i + 1, ...], geo)[0, ...],
-                             xp.matrix_transpose(xp.reshape(y[i, ...], (y.shape[1], -1))))
+            dwt += xp.matmul(columns(i), xp.matrix_transpose(xp.reshape(y[i, ...], (y.shape[1], -1))))
         dw = xp.reshape(xp.matrix_transpose(dwt), (-1,))  # C order
         return xp.reshape(dw, (y.shape[1], x.shape[1]) + geo.kernel)
 
@@ -404,35 +401,24 @@ class Conv(Function):
             geo, flipped = adjoint
             cols = self._columns(xp.reshape(flat, (w.shape[0],) + geo.size + (n,)), geo, 1)
             return self._batch_first(self._mm(xp.reshape(flipped, (1, c, cols.shape[1])), cols), n, geo.out)
-        if self._per_offset(c):
-            x = xp.zeros((c,) + geo.padded + (n,), dtype=flat.dtype, device=self.device.native)
-            wt = xp.permute_dims(w, tuple(range(2, w.ndim)) + (1, 0))  # (*kernel, C, O)
-            for offset in self._offsets():
-                x[(slice(None),) + geo.offset_slices(offset) + (...,)] += xp.reshape(
-                    xp.matmul(wt[offset + (...,)], flat[0, ...]), (c,) + geo.out + (n,))
-        else:
-            cols = self._mm(xp.matrix_transpose(self._matrices(w)), flat)  # (G, C/G*K, L*N)
-            if self._pointwise() and all(s == 1 for s in geo.stride):
-                return self._batch_first(cols, n)
-            cols = xp.reshape(cols, (c,) + geo.kernel + geo.out + (n,))
-            x = xp.zeros((c,) + geo.padded + (n,), dtype=cols.dtype, device=self.device.native)
-            for offset in self._offsets():
-                x[(slice(None),) + geo.offset_slices(offset) + (...,)] += cols[(slice(None),) + offset + (...,)]
-            del cols
+        cols = self._mm(xp.matrix_transpose(self._matrices(w)), flat)  # (G, C/G*K, L*N)
+        if self._pointwise() and all(s == 1 for s in geo.stride):
+            return self._batch_first(cols, n)
+        cols = xp.reshape(cols, (c,) + geo.kernel + geo.out + (n,))
+        x = xp.zeros((c,) + geo.padded + (n,), dtype=cols.dtype, device=self.device.native)
+        for offset in itertools.product(*(range(k) for k in geo.kernel)):
+            x[(slice(None),) + geo.offset_slices(offset) + (...,)] += cols[(slice(None),) + offset + (...,)]
+        del cols
         x = x[(slice(None),) + tuple(slice(lo, lo + m) for (lo, _), m in zip(geo.padding, geo.size)) + (...,)]
         return xp.permute_dims(x, (x.ndim - 1,) + tuple(range(x.ndim - 1)))  # (N, C, *size), a view
 
     def _w(self, x, y, flat=None):
         xp, geo = self.xp, self.geo
         flat = self._flat(y) if flat is None else flat
-        if self._per_offset(x.shape[1]):
-            xl, size = self._padded(self._last(x)), (x.shape[1], math.prod(geo.out) * x.shape[0])
-            parts = [xp.matmul(flat[0, ...], xp.matrix_transpose(
-                xp.reshape(xl[(slice(None),) + geo.offset_slices(offset) + (...,)], size)))
-                for offset in self._offsets()]  # each (O, C)
-            return xp.reshape(xp.stack(parts, axis=-1), (y.shape[1], x.shape[1]) + geo.kernel)
-        dw = self._mm(flat, xp.matrix_transpose(self._columns(x)))  # (G, O/G, C/G*K)
-        return xp.reshape(dw, (y.shape[1], x.shape[1] // self.groups) + self.geo.kernel)
+        # (G, C/G*K, O/G): the columns on the left of the GEMM measured 1.1-1.5x faster than on the right
+        dwt = self._mm(self._columns(x), xp.matrix_transpose(flat))
+        dw = xp.reshape(xp.matrix_transpose(dwt), (-1,))  # C order
+        return xp.reshape(dw, (y.shape[1], x.shape[1] // self.groups) + geo.kernel)
 
     def backward(self, h):
         a, b = self.saved_tensors
