@@ -16,6 +16,8 @@ import pathlib
 import sys
 import time
 
+import lucid  # noqa: F401  (first, as a user's program would: it picks BLAS kernels before NumPy loads)
+
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 from test_rnn import _lstm_lm  # noqa: E402

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+import lucid  # noqa: F401  (before the cases load NumPy: lucid picks BLAS kernels then, see lucid/_blas_kernels.py)
+
 IMPLS = ["lucid", "numpy", "torch"]
 _MEDIANS: dict[str, dict[str, float]] = {}
 _MEMORY: dict[str, dict[str, int]] = {}

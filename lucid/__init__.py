@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 import sys
 
+from ._blas_kernels import pick_blas_kernels
+
+pick_blas_kernels()  # before anything loads NumPy (see _blas_kernels)
+
 from . import (  # noqa: E402  (need Tensor)
     accelerator,
     amp,
