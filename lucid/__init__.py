@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 import sys
 
-from ._blas_kernels import pick_blas_kernels
+from . import _blas_kernels
 
-pick_blas_kernels()  # before anything loads NumPy (see _blas_kernels)
+_blas_kernels.pick_blas_kernels()  # before anything loads NumPy
 
 from . import (  # noqa: E402  (need Tensor)
     accelerator,
