@@ -341,6 +341,12 @@ class GenericKernels:
         self.add_at(e, (xp.arange(e.shape[0], device=e.device), target), -target_scale)
         return e
 
+    # ---- a gradient routed by a mask ------------------------------------------------------------------
+    def masked(self, mask, values):
+        """``values`` where the boolean ``mask`` holds, zero elsewhere (max pooling's backward: each window's
+        gradient at its maximum); nan and inf stay where the mask holds and never reach the other places."""
+        return self.xp.where(mask, values, self.xp.zeros((), dtype=values.dtype, device=values.device))
+
     # ---- normalization statistics and input gradient -----------------------------------------------
     def sum_kept(self, a, axes, times=None):
         """The sum over ``axes`` (kept, as size 1) of ``a``, or of ``a * times`` (``times``: ``a``'s shape)."""

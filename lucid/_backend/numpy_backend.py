@@ -134,6 +134,11 @@ class NumpyBackend(NumpyRandom, Backend):
         else:
             np.add.at(target, index, values)
 
+    def masked(self, mask, values):
+        # values * mask: 6x faster than where over an irregular mask, for finite values (inf * 0 is nan); -0.0
+        # where a negative value is masked out
+        return values * mask if np.isfinite(values).all() else super().masked(mask, values)
+
     def sum_kept(self, a, axes, times=None):
         total = _einsum_sum(a, axes, times)
         return super().sum_kept(a, axes, times) if total is None else total

@@ -283,3 +283,19 @@ def test_max_pool_gradient_is_laid_out_as_its_input(device, rng):
             return np.argsort([-abs(s) for s in strides(array)]).tolist()
 
         assert order(arrived[0]._data) == order(r._data) == [1, 2, 3, 0]
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 1)], ids=["blocks", "overlapping"])
+def test_max_pool_gradient_with_inf_and_nan_reaches_only_the_maxima(kernel, stride, device, rng):
+    """An inf or nan in the incoming gradient goes to its window's maximum only: the other places get 0, not
+    the nan of inf * 0 (as PyTorch), on every float dtype and either kind of window."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 6, 6))
+    ours, theirs = make(x, device, True), torch.tensor(x, requires_grad=True)
+    out, tout = F.max_pool2d(ours, kernel, stride), torch.nn.functional.max_pool2d(theirs, kernel, stride)
+    g = rng.standard_normal(out.shape)
+    g.flat[::7], g.flat[3::11], g.flat[5::13] = np.inf, -np.inf, np.nan
+    out.backward(make(g, device))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(host(ours.grad), theirs.grad.numpy())
+    assert np.isfinite(host(ours.grad)).sum() == np.isfinite(theirs.grad.numpy()).sum() > x.size // 2

@@ -86,15 +86,14 @@ class BlockScatter(Function):
 
     def forward(self, g, idx, geo):
         self.idx, self.geo = idx, geo
-        xp, dev = self.xp, self.device
+        dev = self.device
         lead = g.shape[:g.ndim - len(geo.kernel)]
         tiled = all(o * k == n for o, k, n in zip(geo.out, geo.kernel, geo.padded))
         # laid out as the pooled input (whose layout idx, made from its views, has); tiled: the offsets cover it all
         out = _laid_out_as(dev, idx, tuple(lead) + geo.padded, g.dtype, zeros=not tiled)
-        zero = xp.zeros((), dtype=g.dtype, device=dev.native)
         head = (slice(None),) * len(lead)
         for j, offset in enumerate(itertools.product(*(range(k) for k in geo.kernel))):
-            out[head + geo.offset_slices(offset)] = xp.where(idx == j, g, zero)
+            out[head + geo.offset_slices(offset)] = self.backend.masked(idx == j, g)
         if any(lo or hi for lo, hi in geo.padding):
             out = out[head + tuple(slice(lo, lo + n) for (lo, _), n in zip(geo.padding, geo.size))]
         return out
