@@ -363,3 +363,35 @@ def test_gelu_output_can_be_changed_in_place_before_backward(device, rng):
     ty.mul_(2)
     ty.sum().backward()
     np.testing.assert_allclose(x.grad.to("cpu").numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+MASKED_GRADS = [  # activations whose derivative is 0 on part of the line: name, lucid, torch's name and arguments
+    ("relu", lambda F, t: F.relu(t), "relu", {}),
+    ("relu6", lambda F, t: F.relu6(t), "relu6", {}),
+    ("hardtanh", lambda F, t: F.hardtanh(t, -2.0, 2.0), "hardtanh", dict(min_val=-2.0, max_val=2.0)),
+    ("hardsigmoid", lambda F, t: F.hardsigmoid(t), "hardsigmoid", {}),
+    ("hardswish", lambda F, t: F.hardswish(t), "hardswish", {}),
+    ("threshold", lambda F, t: F.threshold(t, 0.5, -1.0), "threshold", dict(threshold=0.5, value=-1.0)),
+    ("hardshrink", lambda F, t: F.hardshrink(t, 0.5), "hardshrink", dict(lambd=0.5)),
+    ("softshrink", lambda F, t: F.softshrink(t, 0.5), "softshrink", dict(lambd=0.5)),
+]
+
+
+@pytest.mark.parametrize("case", MASKED_GRADS, ids=[c[0] for c in MASKED_GRADS])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_masked_derivatives_keep_inf_and_nan_gradients_where_they_apply(case, dtype, device, rng):
+    """An inf or nan arriving where the derivative is 0 gives 0 (not inf * 0 = nan), and the kinks (-3 and 3,
+    the thresholds) take PyTorch's side: the gradients equal PyTorch's, nan for nan."""
+    torch = pytest.importorskip("torch")
+    _, ours, name, kwargs = case
+    kinks = np.array([-3.0, 3.0, -2.0, 2.0, 0.5, -0.5, 0.0, 6.0])
+    x = np.concatenate([np.repeat(kinks, 3), rng.standard_normal(20000) * 4])
+    g = rng.standard_normal(x.size)
+    g[rng.random(x.size) < 0.1], g[rng.random(x.size) < 0.1], g[rng.random(x.size) < 0.1] = np.inf, -np.inf, np.nan
+    lx = lucid.tensor(x, dtype=getattr(lucid, dtype), device=device, requires_grad=True)
+    ours(F, lx).backward(lucid.tensor(g, dtype=getattr(lucid, dtype), device=device))
+    tx = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
+    getattr(torch.nn.functional, name)(tx, **kwargs).backward(torch.tensor(g, dtype=getattr(torch, dtype)))
+    # nan where PyTorch has nan, 0 where it has 0 (rtol: PyTorch's hardsigmoid multiplies by a float32 1/6)
+    np.testing.assert_allclose(host(lx.grad), tx.grad.numpy(), rtol=1e-6, atol=0)
+    assert np.isnan(host(lx.grad)).sum() < np.isnan(g).sum() + np.isinf(g).sum()  # zeros did stop some

@@ -49,6 +49,15 @@ def _mask(cond, like):
     return like.__array_namespace__().astype(cond, like.dtype)
 
 
+def _masked(cond, g):
+    """``g`` where the bool ``cond`` holds, 0 elsewhere, for Tensors (a ``where``, differentiable in ``g``) or
+    raw arrays (the backend's ``masked``: NumPy multiplies by the mask unless ``g`` holds inf or nan): an inf or
+    nan gradient stays where the derivative is 1 and never turns the zeros into nan, as in PyTorch."""
+    if isinstance(g, Tensor):
+        return _ops.where(cond, g, 0.0)
+    return kernels_for(g.__array_namespace__()).masked(cond, g)
+
+
 def _softplus(xp, x):
     """``log(1 + exp(x))`` without overflow."""
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
@@ -140,12 +149,12 @@ def _mish_grad(x, y, g):
 
 
 def _hardswish_grad(x, y, g):
-    middle = _mask((x >= -3) & (x <= 3), g)
-    return g * (middle * (x / 3 + 0.5) + _mask(x > 3, g))
+    middle = _mask((x > -3) & (x < 3), g)  # the kinks take PyTorch's sides: 0 at -3, g at 3
+    return _masked(x > -3, g * (middle * (x / 3 + 0.5) + _mask(x >= 3, g)))
 
 
 def _shrink_grad(x, y, g, lambd):
-    return g * _mask(abs(x) > lambd, g)
+    return _masked(abs(x) > lambd, g)
 
 
 def _quiet(compute):
@@ -161,11 +170,11 @@ def _quiet(compute):
 
 # name: (forward(xp, x, **params), derivative(x, y, g, **params), what backward needs)
 _TABLE = {
-    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, g: g * _mask(y > 0, g), "y"),
+    "relu": (lambda xp, x: xp.maximum(x, 0), lambda x, y, g: _masked(y > 0, g), "y"),
     "leaky_relu": (lambda xp, x, slope: xp.where(x > 0, x, x * slope),
                    lambda x, y, g, slope: _ops.where(x > 0, g, g * slope), "x"),
     "hardtanh": (lambda xp, x, lo, hi: arrays.clip(xp, x, lo, hi),
-                 lambda x, y, g, lo, hi: g * _mask((x > lo) & (x < hi), g), "x"),
+                 lambda x, y, g, lo, hi: _masked((x > lo) & (x < hi), g), "x"),
     "elu": (_elu, _elu_grad, "x"),
     "gelu_tanh": (_quiet(_gelu_tanh), _gelu_tanh_grad, "x"),
     "silu": (_quiet(lambda xp, x: x * _sigmoid(xp, x)), _silu_grad, "x"),
@@ -174,11 +183,11 @@ _TABLE = {
     "logsigmoid": (lambda xp, x: xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x))),
                    lambda x, y, g: g * (-x).sigmoid(), "x"),
     "hardsigmoid": (lambda xp, x: arrays.clip(xp, x / 6 + 0.5, 0, 1),
-                    lambda x, y, g: g * _mask((x > -3) & (x < 3), g) / 6, "x"),
+                    lambda x, y, g: _masked((x > -3) & (x < 3), g) / 6, "x"),
     "hardswish": (_quiet(lambda xp, x: x * arrays.clip(xp, x / 6 + 0.5, 0, 1)), _hardswish_grad, "x"),
     "softsign": (_quiet(lambda xp, x: x / (1 + xp.abs(x))), lambda x, y, g: g / (1 + x.abs()).square(), "x"),
     "threshold": (lambda xp, x, th, value: xp.where(x > th, x, value),
-                  lambda x, y, g, th, value: g * _mask(x > th, g), "x"),
+                  lambda x, y, g, th, value: _masked(x > th, g), "x"),
     "hardshrink": (lambda xp, x, lambd: xp.where(xp.abs(x) > lambd, x, 0), _shrink_grad, "x"),
     "softshrink": (lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)),
                    _shrink_grad, "x"),
