@@ -364,3 +364,29 @@ def test_empty_batch(device):
     y.sum().backward()
     assert not host(w.grad).any() and x.grad.shape == x.shape
     assert F.conv_transpose2d(lucid.randn(0, 6, 3, 3, device=device), w.detach()).shape == (0, 2, 5, 5)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("call", [
+    lambda x, w: F.conv2d(x, w, padding=1),
+    lambda x, w: F.conv2d(x, w, stride=2, padding=1),
+    lambda x, w: F.conv2d(x, w[:, :2], groups=2),
+    lambda x, w: F.conv_transpose2d(x, w.permute(1, 0, 2, 3), stride=2),
+], ids=["same", "strided", "groups", "transposed"])
+def test_half_convolutions_keep_their_dtype(call, dtype, device, conv_path, rng):
+    """float16 and bfloat16 convolutions give results and gradients in their dtype on both paths (ml_dtypes'
+    bfloat16 GEMM returns float32: no silent widening), close to the float32 computation."""
+    kind = getattr(lucid, dtype)
+    try:
+        x = lucid.tensor(rng.standard_normal((2, 4, 9, 9)), device=device).to(kind).requires_grad_()
+    except TypeError:
+        pytest.skip(f"{device} has no {dtype}")
+    w = lucid.tensor(rng.standard_normal((4, 4, 3, 3)) / 6, device=device).to(kind).requires_grad_()
+    y = call(x, w)
+    y.sum().backward()
+    assert y.dtype == x.grad.dtype == w.grad.dtype == kind
+    xf, wf = (t.detach().float().requires_grad_() for t in (x, w))
+    yf = call(xf, wf)
+    yf.sum().backward()
+    for got, want in ((y, yf), (x.grad, xf.grad), (w.grad, wf.grad)):
+        np.testing.assert_allclose(host(got.float()), host(want), rtol=0.05, atol=0.1)

@@ -306,11 +306,14 @@ class Conv(Function):
         return self.xp.reshape(w, (self.groups, w.shape[0] // self.groups, math.prod(w.shape[1:])))
 
     def _mm(self, a, b):
-        """``a @ b`` over the groups (one 2-D GEMM when there is one group)."""
+        """``a @ b`` over the groups (one 2-D GEMM when there is one group), in ``a``'s dtype (ml_dtypes'
+        bfloat16 GEMM gives float32)."""
         xp = self.xp
         if a.shape[0] == 1:
-            return xp.reshape(xp.matmul(a[0, ...], b[0, ...]), (1, a.shape[1], b.shape[2]))
-        return xp.matmul(a, b)
+            out = xp.reshape(xp.matmul(a[0, ...], b[0, ...]), (1, a.shape[1], b.shape[2]))
+        else:
+            out = xp.matmul(a, b)
+        return out if out.dtype == a.dtype else xp.astype(out, a.dtype)
 
     def _batch_first(self, a, n, spatial=None):
         """``(groups, rows, L*N)`` as the ``(N, groups*rows, *spatial)`` view (``spatial``: ``geo.out``)."""
