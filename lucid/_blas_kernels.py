@@ -32,11 +32,17 @@ def is_zen4(cpuinfo: str) -> bool:
 
 
 def _cpuinfo() -> str:
+    """The first processor's block of ``/proc/cpuinfo`` (not the whole file: one block per core)."""
+    lines = []
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            return f.read()
+            for line in f:
+                if not line.strip():
+                    break
+                lines.append(line)
     except OSError:
-        return ""
+        pass
+    return "".join(lines)
 
 
 def pick_blas_kernels(environ=os.environ, modules=sys.modules, cpuinfo=_cpuinfo) -> bool:

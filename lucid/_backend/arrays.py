@@ -1,4 +1,5 @@
-"""Array helpers every backend shares, for what array-api-compat does with a host sync on CuPy.
+"""Array helpers every backend shares: what array-api-compat does with a host sync on CuPy, and what the
+standard leaves out (a row-major copy).
 
 array-api-compat's CuPy ``clip`` and ``sign`` patch their results with boolean-mask writes
 (``out[mask] = ...``), and CuPy must read the mask's count back to the host for each: two
@@ -9,7 +10,7 @@ out of lucid.
 
 from __future__ import annotations
 
-__all__ = ["clip", "sign"]
+__all__ = ["clip", "sign", "row_major"]
 
 
 def clip(xp, x, lo=None, hi=None):
@@ -26,3 +27,9 @@ def sign(xp, x):
     """-1, 0 or 1 by the sign of the real ``x``, in its dtype; 0 at nan and at -0.0, as ``torch.sign``. A
     difference of two masks, not a ``where``: NumPy's ``where`` over an irregular mask is 10x slower."""
     return xp.astype(x > 0, x.dtype) - xp.astype(x < 0, x.dtype)  # unsigned: minus zero
+
+
+def row_major(xp, x):
+    """A row-major (C-ordered) copy of ``x``: the standard has no ``order=``, but a flat reshape of a strided
+    array copies in row-major order, and reshaping it back is a view."""
+    return xp.reshape(xp.reshape(x, (-1,)), x.shape)

@@ -14,6 +14,7 @@ import math
 import operator
 
 from .. import dtypes as _dt
+from .._backend.arrays import row_major
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from ..autograd.function import Function
@@ -829,7 +830,7 @@ def clone(x: Tensor, *, memory_format=None) -> Tensor:
 
 class Contiguous(Clone):
     def forward(self, x):
-        return self.xp.reshape(self.xp.reshape(x, (-1,)), x.shape)  # a flat reshape copies in row-major order
+        return row_major(self.xp, x)
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:

@@ -26,6 +26,7 @@ import math
 import operator
 from dataclasses import dataclass
 
+from ..._backend import arrays
 from ..._tensor import Tensor
 from ...amp.autocast import casts_for
 from ...autograd.function import LOWER, Function
@@ -159,13 +160,18 @@ def add_windows(device, piece, lead: tuple, geo: Geometry, dtype):
     return out[head + tuple(slice(lo, lo + n) for (lo, _), n in zip(geo.padding, geo.size))]
 
 
+def column_view(device, x, geo: Geometry):
+    """The im2col columns of ``x`` ``(N, C, *size)`` as a view ``(N, C, *kernel, *out)`` (no copy yet)."""
+    nd = len(geo.kernel)
+    view = windows(device, x, geo)  # (N, C, *out, *kernel)
+    return device.xp.permute_dims(view, (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))
+
+
 def im2col(device, x, geo: Geometry):
     """Columns ``(N, C*K, L)`` of ``x`` ``(N, C, *size)``: row ``c*K + k`` holds kernel offset ``k``
     of channel ``c`` for each of the ``L`` windows (PyTorch's ``unfold`` layout)."""
-    nd = len(geo.kernel)
-    view = windows(device, x, geo)  # (N, C, *out, *kernel)
-    view = device.xp.permute_dims(view, (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))
-    return device.xp.reshape(view, (x.shape[0], x.shape[1] * math.prod(geo.kernel), math.prod(geo.out)))
+    shape = (x.shape[0], x.shape[1] * math.prod(geo.kernel), math.prod(geo.out))
+    return device.xp.reshape(column_view(device, x, geo), shape)
 
 
 def col2im(device, cols, geo: Geometry):
@@ -348,16 +354,14 @@ class Conv(Function):
         strides = self.device.backend.strides(a)
         if strides is not None and all(abs(s) >= abs(t) for s, t in zip(strides, strides[1:])):
             return a
-        return self.xp.reshape(self.xp.reshape(a, (-1,)), a.shape)
+        return arrays.row_major(self.xp, a)
 
     def _image_columns(self, x, geo):
         """A function of ``i``: the columns ``(C*K, L)`` of image ``i`` of ``x`` ``(N, C, *size)``, copied
         from one window view of the whole (padded) batch."""
-        xp, nd = self.xp, len(geo.kernel)
-        view = windows(self.device, self._c_order(x), geo)  # (N, C, *out, *kernel)
-        view = xp.permute_dims(view, (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))
+        view = column_view(self.device, self._c_order(x), geo)
         shape = (x.shape[1] * math.prod(geo.kernel), math.prod(geo.out))
-        return lambda i: xp.reshape(view[i, ...], shape)
+        return lambda i: self.xp.reshape(view[i, ...], shape)
 
     def _y_by_image(self, x, w, geo=None):
         xp, geo = self.xp, geo or self.geo
@@ -387,8 +391,7 @@ class Conv(Function):
         dwt = xp.zeros((x.shape[1] * math.prod(geo.kernel), y.shape[1]), dtype=x.dtype, device=self.device.native)
         for i in range(x.shape[0]):
             dwt += xp.matmul(columns(i), xp.matrix_transpose(xp.reshape(y[i, ...], (y.shape[1], -1))))
-        dw = xp.reshape(xp.matrix_transpose(dwt), (-1,))  # C order
-        return xp.reshape(dw, (y.shape[1], x.shape[1]) + geo.kernel)
+        return arrays.row_major(xp, xp.reshape(xp.matrix_transpose(dwt), (y.shape[1], x.shape[1]) + geo.kernel))
 
     # ---- faces
     def _y(self, x, w):
@@ -422,8 +425,8 @@ class Conv(Function):
         flat = self._flat(y) if flat is None else flat
         # (G, C/G*K, O/G): the columns on the left of the GEMM measured 1.1-1.5x faster than on the right
         dwt = self._mm(self._columns(x), xp.matrix_transpose(flat))
-        dw = xp.reshape(xp.matrix_transpose(dwt), (-1,))  # C order
-        return xp.reshape(dw, (y.shape[1], x.shape[1] // self.groups) + geo.kernel)
+        return arrays.row_major(xp, xp.reshape(xp.matrix_transpose(dwt), (y.shape[1], x.shape[1] // self.groups)
+                                               + geo.kernel))
 
     def backward(self, h):
         a, b = self.saved_tensors
