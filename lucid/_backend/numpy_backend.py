@@ -14,6 +14,8 @@ from .registry import Backend, fresh_seed
 
 keep_freed_memory()  # a step's large freed arrays stay with the process for the next one (see host_memory)
 
+BOOL_SCALARS = (bool, np.bool_)  # Python's and NumPy's bool scalars: flags, not numbers, in argument checks
+
 try:  # bfloat16 for NumPy: the dtype extension JAX maintains
     from ml_dtypes import bfloat16 as BFLOAT16  # NumPy's bfloat16 type (None without ml_dtypes)
 except ImportError:  # without it lucid.bfloat16 raises "the numpy backend has no bfloat16 dtype"

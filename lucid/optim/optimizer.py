@@ -38,9 +38,8 @@ import numbers
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 
-import numpy as np
-
 from .._backend.fused import add_scaled_, ema_square_, grad_with_decay, lerp_, row_chunks  # noqa: F401 (re-exported)
+from .._backend.numpy_backend import BOOL_SCALARS
 from .._tensor import Tensor, as_array
 from ..autograd import grad_mode
 from ..nn.hooks import RemovableHandle, add_hook
@@ -168,7 +167,7 @@ def _is_number(value) -> bool:
     """A real number (a one-element real Tensor too, as PyTorch accepts); not a bool, which is a flag."""
     if isinstance(value, Tensor):
         return value.numel() == 1 and value.dtype.kind in "iuf"
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, numbers.Real) and not isinstance(value, BOOL_SCALARS)
 
 
 def _describe(value) -> str:
@@ -189,11 +188,11 @@ def _check_option_type(name: str, value, kind: str) -> None:
     if kind == "number":
         ok = _is_number(value)
     elif kind == "int":
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, BOOL_SCALARS)
     elif kind == "bool":
-        ok = isinstance(value, (bool, np.bool_))
+        ok = isinstance(value, BOOL_SCALARS)
     elif kind == "bool or None":
-        ok = value is None or isinstance(value, (bool, np.bool_))
+        ok = value is None or isinstance(value, BOOL_SCALARS)
     elif kind == "str or None":
         ok = value is None or isinstance(value, str)
     else:  # a pair
