@@ -29,10 +29,9 @@ _MATH = ("exp", "log", "sqrt", "erfc")
 # the sums of _REDUCTIONS), ``l_exp``/``l_log``/``l_sqrt``/``l_erfc`` its math functions (see _preamble)
 _ELEMENTWISE = {
     "gelu": ("T x", "T y", "A v = (A)x; y = (T)(v * (A)0.5 * l_erfc(-v * (A)0.7071067811865476));"),
-    "gelu_and_cdf": ("T x", "T y, T cdf",
-                     "A v = (A)x; A c = (A)0.5 * l_erfc(-v * (A)0.7071067811865476); cdf = (T)c; y = (T)(v * c);"),
-    "gelu_grad": ("T x, T cdf, T g", "T gx",
-                  "A v = (A)x; gx = (T)((A)g * ((A)cdf + v * l_exp((A)-0.5 * v * v) * (A)0.3989422804014327));"),
+    "gelu_and_slope": ("T x", "T y, T slope",
+                       "A v = (A)x; A c = (A)0.5 * l_erfc(-v * (A)0.7071067811865476); y = (T)(v * c); "
+                       "slope = (T)(c + v * l_exp((A)-0.5 * v * v) * (A)0.3989422804014327);"),
     "cross_entropy_grad": (
         "T total, T row_scale, U spread, int64 t, T tscale, int64 cols", "T grad",
         "A v = (A)grad * ((A)row_scale / (A)total) - (A)spread; if ((long long)(i % cols) == t) v -= (A)tscale; "
@@ -217,13 +216,9 @@ class CupyKernels(GenericKernels):
         acc = self._acc(x)
         return super().gelu(x) if acc is None else self._run("gelu", acc, x)
 
-    def gelu_and_cdf(self, x):
+    def gelu_and_slope(self, x):
         acc = self._acc(x)
-        return super().gelu_and_cdf(x) if acc is None else self._run("gelu_and_cdf", acc, x)
-
-    def gelu_grad(self, x, cdf, g):
-        acc = self._acc(x, cdf, g)
-        return super().gelu_grad(x, cdf, g) if acc is None else self._run("gelu_grad", acc, x, cdf, g)
+        return super().gelu_and_slope(x) if acc is None else self._run("gelu_and_slope", acc, x)
 
     # ---- rows (last axis) --------------------------------------------------------------------------
     def _rows(self, x, axis):

@@ -41,16 +41,17 @@ _S32 = (61.66001023957708, 1521.5382705494178, 23402.445280093005, 241753.452646
 
 # float32 and float16 Phi: with s = |x|, Phi(x) is h for x < 0 and 1 - h for x >= 0, where h = erfc(s / sqrt 2) / 2
 # = exp(-x^2 / 2) R(s): R(s) = erfcx(s / sqrt 2) / 2 (erfcx(u) = exp(u^2) erfc(u), smooth, from 1 at 0 down like
-# 1 / (u sqrt pi)) is a degree-4/5 rational fitted (minimax in relative error on [0, 13.3]; beyond, Phi(-x) is 0
-# in float32) to 5e-9. h is computed in float64 (x^2 is exact there) and rounded once; the rest in float32.
-# Neither side cancels (1 + erf would, for x < 0): GELU within 2 ulp of the exact value for x >= -12.9, the left
-# tail included (measured over 7 million values; below, Phi(x) is subnormal in float32: within 8 ulp), where
-# PyTorch's float32 GELU errs by up to ~2000 ulp near x = -3 and is 0 below -5.5. Half the float64 passes of
-# the float64 erf (GELU fwd+bwd of 2^20 float32 values 12.0-12.4 -> 10.4-10.9 ms on one core); a float32
-# rational would save another 20% at up to 8 ulp. Highest power first; the denominator monic.
+# 1 / (u sqrt pi)) is a degree-4/5 rational fitted (minimax in relative error on [0, 13.3]) to 5e-9. Everything is
+# float32 but x^2, squared exactly in float64 and split into its float32 rounding and the remainder, so that
+# exp(-x^2 / 2) is float32's exp of an exact argument times (1 - remainder / 2): NumPy's float64 exp is a scalar
+# loop without AVX-512 (5 ns an element on AVX2; float32: 1.8). Neither side cancels (1 + erf would, for x < 0):
+# GELU within 8 ulp of the exact value for x >= -12.9 (0.8 ulp on average; measured over 700,000 values; the
+# rounding of the float32 rational is most of it), where PyTorch's float32 GELU errs by up to ~2000 ulp near
+# x = -3 and is 0 below -5.5. Past |x| = 14.5 exp(-x^2 / 2) is 0 in float32: s stops there (+-inf stay finite).
+# Highest power first; the denominator monic.
 _P32 = (0.398947950203924, 3.9678746232507978, 17.992186007793542, 43.23584299910294, 49.61809224215022)
 _Q32 = (9.946719198400343, 46.08331898556767, 118.5360379953477, 165.65074062662865, 99.23618399103177)
-_TAIL32 = 13.3
+_TAIL32 = 14.5
 
 
 def _polynomial(z, coefficients, monic=False):
@@ -85,73 +86,81 @@ def erf_float(xp, x):
     return _erf_rational(xp, xp.astype(x, xp.float64), 4.0, _R32, _S32)
 
 
+def _gaussian32(xp, s):
+    """``exp(-s^2 / 2)`` of a float32 ``s >= 0`` (see ``_P32``): float32's exp of ``-fl(s^2) / 2``, an exact
+    argument, times ``1 - r / 2`` for the remainder ``r = s^2 - fl(s^2)`` (|r| < 2^-17: the first-order term
+    is all that float32 holds)."""
+    square = xp.astype(s, xp.float64)
+    square *= square  # exact: 24-bit s
+    rounded = xp.astype(square, xp.float32)
+    square -= xp.astype(rounded, xp.float64)
+    correction = xp.astype(square, xp.float32)
+    correction *= -0.5
+    correction += 1.0
+    rounded *= -0.5
+    out = xp.exp(rounded)
+    out *= correction
+    return out
+
+
 def _normal_cdf(xp, x):
-    """``(Phi(x), x in the dtype Phi is computed in)``: float64 ``(1 + erf(x / sqrt 2)) / 2`` for float64 ``x``;
-    for float32 and float16 ``x``, float32 ``Phi`` from ``exp(-x^2 / 2)`` and ``erfcx`` (see ``_P32``)."""
+    """``(Phi(x), exp(-x^2 / 2) or None, x)`` in the dtype they are computed in: float64 for float64 ``x`` (Phi as
+    ``(1 + erf(x / sqrt 2)) / 2``, no exp: None); float32 for float32 and float16 ``x`` (see ``_P32``)."""
     if x.dtype == xp.float64:
         out = arrays.clip(xp, _erf_rational(xp, x * _INV_SQRT2, 6.0, _R64, _S64), -1.0, 1.0)  # exactly -1 from -6 on
         out += 1.0
         out *= 0.5
-        return out, x
+        return out, None, x
     wide = x if x.dtype == xp.float32 else xp.astype(x, xp.float32)
-    double = xp.astype(wide, xp.float64)
-    s = arrays.clip(xp, xp.abs(double), None, _TAIL32)  # finite at +-inf (where exp(-x^2 / 2) is 0)
+    s = arrays.clip(xp, xp.abs(wide), None, _TAIL32)
     half_erfc = _polynomial(s, _P32)
     half_erfc /= _polynomial(s, _Q32, monic=True)
-    double *= double
-    double *= -0.5
-    half_erfc *= xp.exp(double)
-    half_erfc = xp.astype(half_erfc, xp.float32)
-    right = xp.astype(wide >= 0, xp.float32)  # 1 for x >= 0 (and -0.0); 0 for x < 0 and nan
-    # right - (2 right - 1) h: 1 - h or h, one rounding each (no where: NumPy's is slow over irregular masks)
-    half_erfc *= right + right - 1.0
-    return right - half_erfc, wide
+    gaussian = _gaussian32(xp, s)
+    half_erfc *= gaussian
+    # 1 - h for x >= +0, h for x <= -0 (Phi(0) = 1/2 either way): right - copysign(h, x), right = 1 or 0 by x's
+    # sign bit; no where (NumPy's is slow over irregular masks), one rounding
+    right = xp.copysign(xp.full_like(wide, 0.5), wide)
+    right += 0.5
+    return right - xp.copysign(half_erfc, wide), gaussian, wide
 
 
 def _gelu(xp, x):
     """``x Phi(x)`` in float64 or float32 (``chunked`` rounds a float16 result to ``x``'s dtype)."""
-    out, wide = _normal_cdf(xp, x)
+    out, _, wide = _normal_cdf(xp, x)
     out *= wide
     return out
 
 
-def _gelu_and_cdf(xp, x):
-    """``(x Phi(x), Phi(x))`` from one evaluation of Phi (rounded to ``x``'s dtype by ``chunked``)."""
-    cdf, wide = _normal_cdf(xp, x)
-    return wide * cdf, cdf
+def _gelu_and_slope(xp, x):
+    """``(x Phi(x), Phi(x) + x phi(x))``: GELU and its derivative from one evaluation of Phi and of
+    ``exp(-x^2 / 2)`` (rounded to ``x``'s dtype by ``chunked``). At +-inf the slope is nan (inf * 0), as PyTorch."""
+    cdf, gaussian, wide = _normal_cdf(xp, x)
+    slope = wide * _INV_SQRT_2PI
+    slope *= xp.exp(-0.5 * wide * wide) if gaussian is None else gaussian
+    slope += cdf
+    return wide * cdf, slope
 
 
-def _gelu_grad(xp, x, cdf, g):
-    """``g (Phi(x) + x phi(x))`` from ``Phi(x)`` (kept by the forward), the density in ``x``'s dtype (as PyTorch)."""
-    density = x * x
-    density *= -0.5
-    density = xp.exp(density)
-    density *= x
-    density *= _INV_SQRT_2PI
-    density += cdf
-    density *= g
-    return density
+_CHUNK = 32768  # elements per pass: the float64 temporaries (256 KiB) stay in cache and are reused by malloc
+_CHUNK32 = 65536  # the same for float32 temporaries
 
 
-_CHUNK = 16384  # elements per pass: the temporaries (up to 128 KiB) stay in cache and are reused by malloc
-
-
-def chunked(fn, xp, x, *more):
+def chunked(fn, xp, x, *more, size=_CHUNK):
     """``fn(xp, x, *more)`` of a pointwise ``fn`` (``more``: arrays of ``x``'s shape; ``fn`` returns an array,
     or a tuple of them, of ``x``'s shape in ``x``'s dtype or a wider float one: the results come in ``x``'s
-    dtype, each rounded once, written straight into the output), over runs of ``_CHUNK`` elements of a large
-    ``x``: twice as fast on one core as one pass over the whole array, whose many temporaries leave the cache
+    dtype, each rounded once, written straight into the output), over runs of ``size`` elements of a large
+    ``x``: 1.5-2x as fast on one core as one pass over the whole array, whose many temporaries leave the cache
     and go back to the system (and fault in again) at every call."""
     n = math.prod(x.shape)
-    if n <= _CHUNK or any(m.shape != x.shape for m in more):
+    if n <= size or any(m.shape != x.shape for m in more):
         piece = fn(xp, x, *more)
         pieces = tuple(p if p.dtype == x.dtype else xp.astype(p, x.dtype)
                        for p in (piece if isinstance(piece, tuple) else (piece,)))
         return pieces if isinstance(piece, tuple) else pieces[0]
     flat = [xp.reshape(a, (-1,)) for a in (x, *more)]
     outs = None
-    for start in range(0, n, _CHUNK):
-        stop = min(start + _CHUNK, n)
+    for start in range(0, n, size):
+        stop = min(start + size, n)
         piece = fn(xp, *(a[start:stop] for a in flat))
         pieces = piece if isinstance(piece, tuple) else (piece,)
         if outs is None:
@@ -165,19 +174,19 @@ def chunked(fn, xp, x, *more):
     return results if isinstance(piece, tuple) else results[0]
 
 
+def _gelu_chunk(xp, x):
+    """Elements per chunk of GELU: float64 temporaries for float64 ``x``, float32 ones otherwise."""
+    return _CHUNK if x.dtype == xp.float64 else _CHUNK32
+
+
 @float_errors_ignored
 def _gelu_array(xp, x):
-    return chunked(_gelu, xp, x)
+    return chunked(_gelu, xp, x, size=_gelu_chunk(xp, x))
 
 
-@float_errors_ignored
-def _gelu_and_cdf_array(xp, x):
-    return chunked(_gelu_and_cdf, xp, x)
-
-
-@float_errors_ignored  # x = +-inf: inf * 0 in the density is nan silently, as PyTorch
-def _gelu_grad_array(xp, x, cdf_and_g):
-    return chunked(_gelu_grad, xp, x, *cdf_and_g)
+@float_errors_ignored  # x = +-inf: inf * 0 in the slope is nan silently, as PyTorch
+def _gelu_and_slope_array(xp, x):
+    return chunked(_gelu_and_slope, xp, x, size=_gelu_chunk(xp, x))
 
 
 _OUT_OF_PLACE = {operator.imul: operator.mul, operator.iadd: operator.add}
@@ -267,17 +276,14 @@ class GenericKernels:
     # ---- exact GELU ------------------------------------------------------------------------
     def gelu(self, x):
         """Exact GELU ``x Phi(x)`` in ``x``'s dtype: float64 from ``1 + erf``; float32 (and float16, rounded
-        from it) from ``erfc`` on either side of 0, with no cancellation: within 2 ulp of the exact value for
+        from it) from ``erfc`` on either side of 0, with no cancellation: within 8 ulp of the exact value for
         x >= -12.9, the left tail included (see ``_P32``)."""
         return _gelu_array(self.xp, x)
 
-    def gelu_and_cdf(self, x):
-        """``(gelu(x), Phi(x))`` as :meth:`gelu` computes them, for a forward that keeps Phi for backward."""
-        return _gelu_and_cdf_array(self.xp, x)
-
-    def gelu_grad(self, x, cdf, g):
-        """GELU's derivative times ``g``: ``g (Phi(x) + x phi(x))`` in ``x``'s dtype, given ``cdf`` = Phi(x)."""
-        return _gelu_grad_array(self.xp, x, (cdf, g))
+    def gelu_and_slope(self, x):
+        """``(gelu(x), Phi(x) + x phi(x))``, GELU and its derivative in ``x``'s dtype, for a forward that keeps the
+        derivative: the backward is then one product (``phi`` is the normal density)."""
+        return _gelu_and_slope_array(self.xp, x)
 
     # ---- softmax and log-softmax along one axis (None: a 0-d array) ----------------------------------
     def softmax(self, x, axis):

@@ -18,7 +18,7 @@ from lucid._backend.numpy_backend import NumpyBackend
 
 torch = pytest.importorskip("torch")
 
-EXTRAS = ["gelu", "gelu_and_cdf", "gelu_grad", "softmax", "log_softmax", "softmax_grad", "log_softmax_grad",
+EXTRAS = ["gelu", "gelu_and_slope", "softmax", "log_softmax", "softmax_grad", "log_softmax_grad",
           "cross_entropy_rows", "cross_entropy_grad", "normalize", "normalize_grad_from_sums", "normalize_grad",
           "sgd_update", "adam_update"]
 
@@ -51,7 +51,7 @@ def test_every_extra_is_a_backend_method_with_the_generic_default():
 def test_the_cuda_backend_overrides_every_extra_with_a_kernel():
     for name in EXTRAS:
         assert getattr(cupy_backend.CupyBackend, name) is getattr(cupy_kernels.CupyKernels, name), name
-    assert set(cupy_kernels._ELEMENTWISE) >= {"gelu", "gelu_and_cdf", "gelu_grad", "adam", "adam_amsgrad", "sgd",
+    assert set(cupy_kernels._ELEMENTWISE) >= {"gelu", "gelu_and_slope", "adam", "adam_amsgrad", "sgd",
                                                "sgd_momentum", "cross_entropy_grad", "norm_apply"}
 
 

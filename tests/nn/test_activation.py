@@ -297,20 +297,22 @@ def test_gelu_float64_values_over_a_wide_range(device):
     assert math.isnan(inf[1])
 
 
-def test_gelu_float32_within_two_ulp(device, rng):
-    """float32 GELU and its gradient on a tensor larger than one kernel chunk (16384 elements): the value
-    within 2 ulp of the exact one on both sides of 0 (no ``1 + erf`` to cancel), the left tail too, down to
-    where Phi(x) itself leaves float32's normal range (x = -12.9); both close to PyTorch."""
+def test_gelu_float32_within_eight_ulp(device, rng):
+    """float32 GELU and its gradient on a tensor larger than one kernel chunk (65536 elements): the value
+    within 8 ulp of the exact one on both sides of 0 (no ``1 + erf`` to cancel), the left tail too, down to
+    where Phi(x) itself leaves float32's normal range (x = -12.9), and 0 where exp(-x^2 / 2) is; both close
+    to PyTorch."""
     torch = pytest.importorskip("torch")
-    a = np.clip(rng.standard_normal((40, 1000)) * 2.5, -5.6, None).astype(np.float32)
+    a = np.clip(rng.standard_normal((40, 2000)) * 2.5, -5.6, None).astype(np.float32)
     x = make(a, device, grad=True, dtype=lucid.float32)
     y = F.gelu(x)
     assert y.dtype == lucid.float32
     want = _gelu_reference(a).reshape(a.shape)
-    np.testing.assert_array_max_ulp(host(y), want.astype(np.float32), maxulp=2)
+    np.testing.assert_array_max_ulp(host(y), want.astype(np.float32), maxulp=8)
+    assert np.mean(np.abs(host(y) - want) / np.spacing(np.abs(want.astype(np.float32)))) < 1  # ulp on average
     tail = np.array([-5.7, -8.0, -10.5, -12.0, -12.9], np.float32)  # PyTorch gives 0 here
     np.testing.assert_array_max_ulp(host(F.gelu(make(tail, device, dtype=lucid.float32))),
-                                    _gelu_reference(tail).astype(np.float32), maxulp=2)
+                                    _gelu_reference(tail).astype(np.float32), maxulp=8)
     assert host(F.gelu(make([-40.0], device, dtype=lucid.float32)))[0] == 0  # |x Phi(x)| < 1e-300
     g = rng.standard_normal(a.shape).astype(np.float32)
     y.backward(lucid.tensor(g, device=device))

@@ -74,10 +74,11 @@ def _elu_grad(x, y, g, alpha, scale, input_scale):
 
 
 class Gelu(Pointwise):
-    """Exact GELU ``x Phi(x)``. A recorded forward keeps ``Phi(x)`` (a constant, not the output: in-place
-    writes to the output stay allowed, as in PyTorch), so the backward needs no erf: a third of its cost."""
+    """Exact GELU ``x Phi(x)``. A recorded forward keeps the derivative ``Phi(x) + x phi(x)``, computed with the
+    value from the same Phi and exp(-x^2 / 2) (a constant, not the output: in-place writes to the output stay
+    allowed, as in PyTorch), so the first-order backward is one product."""
 
-    kept = None  # its forward saves Phi(x), not an input or the output
+    kept = None  # its forward saves the derivative, not an input or the output
 
     @staticmethod
     def compute(xp, x):  # the no-graph path (fast_apply): the backend's fused kernel
@@ -86,36 +87,35 @@ class Gelu(Pointwise):
     def forward(self, x):
         if not self.needs_input_grad:
             return self.backend.gelu(x)
-        y, cdf = self.backend.gelu_and_cdf(x)
-        self.save_for_backward(x, cdf)
+        y, slope = self.backend.gelu_and_slope(x)
+        self.save_for_backward(x, slope)
         return y
 
     def backward(self, g):
-        x, cdf = self.saved_tensors
-        return GeluBackward.apply(x, cdf, g)
+        x, slope = self.saved_tensors
+        return GeluBackward.apply(x, slope, g)
 
     def vjp(self, g):
-        x, cdf = self.saved_arrays
-        return self.backend.gelu_grad(x, cdf, g)
+        return g * self.saved_arrays[1]
 
 
 class GeluBackward(Function):
-    """GELU's backward as one fused op, ``g (Phi(x) + x phi(x))`` given ``cdf`` = Phi(x) (a dozen lucid ops
-    otherwise); its own backward, in lucid ops and itself, keeps GELU differentiable to any order (``cdf``
-    is a function of ``x`` that the formula for ``x``'s gradient already accounts for: it gets none)."""
+    """GELU's backward ``g (Phi(x) + x phi(x))`` given that derivative as ``slope``; its own backward, in lucid
+    ops and itself, keeps GELU differentiable to any order (``slope`` is a function of ``x`` that the formula
+    for ``x``'s gradient already accounts for: it gets none)."""
 
-    def forward(self, x, cdf, g):
-        self.save_for_backward(x, cdf, g)
-        return self.backend.gelu_grad(x, cdf, g)
+    def forward(self, x, slope, g):
+        self.save_for_backward(x, slope, g)
+        return g * slope
 
     def backward(self, grad):
-        x, cdf, g = self.saved_tensors
+        x, slope, g = self.saved_tensors
         need = self.needs_input_grad
         gx = gg = None
         if need[0]:  # d/dx (Phi + x phi) = phi (2 - x^2)
             gx = grad * g * (-0.5 * x * x).exp() * _INV_SQRT_2PI * (2 - x * x)
         if need[2]:
-            gg = GeluBackward.apply(x, cdf, grad)
+            gg = GeluBackward.apply(x, slope, grad)
         return gx, None, gg
 
 
