@@ -1,5 +1,5 @@
-"""Issue 13's workloads on one CPU core: lucid against PyTorch eager (and hand-written NumPy where
-one is short enough to write by hand), same weights and batches, one training step per call.
+"""Issue 13's workloads on one CPU core: lucid against PyTorch eager and hand-written NumPy (the models'
+steps in ``np_convnets.py`` and ``np_gpt.py``), same weights and batches, one training step per call.
 
 Run on one core, as the issue measures::
 
@@ -23,6 +23,8 @@ import textwrap
 import numpy as np
 import pytest
 from conftest import record_memory
+from np_convnets import LENET_LR, RESNET18_LR, RESNET18_MOMENTUM, np_lenet_step_factory, np_resnet18_step_factory
+from np_gpt import GPT_LR, np_gpt_step_factory
 from test_gpu import decoder_block, resnet18
 from test_nn import PEDANTIC, randn
 from test_training import _training_case
@@ -108,10 +110,11 @@ def gpt(tnn, tF, vocab=65, d=256, heads=4, layers=2, context=128):
     return GPT()
 
 
-def _model_step(impl, build, x, target, optimizer):
-    """One training step of ``build(nn)`` in ``impl`` (no NumPy version), from the lucid model's initial weights."""
+def _model_step(impl, build, x, target, optimizer, numpy_step):
+    """One training step of ``build(nn)`` in ``impl`` (``numpy_step``: the hand-written NumPy factory), from the
+    lucid model's initial weights."""
     lucid.manual_seed(0)
-    step, _ = _training_case(impl, build(nn), build, x, target, None, optimizer, np.float32)
+    step, _ = _training_case(impl, build(nn), build, x, target, numpy_step, optimizer, np.float32)
     return step
 
 
@@ -119,14 +122,15 @@ def lenet_step(impl):
     """LeNet, batch 64, cross-entropy, Adam(lr=1e-3)."""
     rng = np.random.default_rng(0)
     return _model_step(impl, lenet, randn(rng, 64, 1, 28, 28), rng.integers(0, 10, 64),
-                       lambda optim, params: optim.Adam(params, lr=1e-3))
+                       lambda optim, params: optim.Adam(params, lr=LENET_LR), np_lenet_step_factory)
 
 
 def resnet18_step(impl):
     """ResNet-18 (CIFAR variant), batch 32 at 32x32, cross-entropy, SGD(lr=0.01, momentum=0.9)."""
     rng = np.random.default_rng(0)
     return _model_step(impl, resnet18, randn(rng, 32, 3, 32, 32), rng.integers(0, 10, 32),
-                       lambda optim, params: optim.SGD(params, lr=0.01, momentum=0.9))
+                       lambda optim, params: optim.SGD(params, lr=RESNET18_LR, momentum=RESNET18_MOMENTUM),
+                       np_resnet18_step_factory)
 
 
 def gpt_step(impl):
@@ -134,7 +138,7 @@ def gpt_step(impl):
     rng = np.random.default_rng(0)
     idx, target = rng.integers(0, 65, (8, 128)), rng.integers(0, 65, 8 * 128)
     return _model_step(impl, lambda tnn: gpt(tnn, tnn.functional), idx, target,
-                       lambda optim, params: optim.AdamW(params, lr=3e-4))
+                       lambda optim, params: optim.AdamW(params, lr=GPT_LR), np_gpt_step_factory)
 
 
 def test_lenet_adam_step(benchmark, run, impl):
@@ -156,22 +160,27 @@ _MEMORY_PROBE = textwrap.dedent("""
     sys.path.insert(0, {bench!r})
     from test_gpu import resnet18
     impl = sys.argv[1]
-    if impl == "lucid":
-        import lucid as lib, lucid.nn as tnn, lucid.optim as optim
-        from lucid.nn.functional import cross_entropy
-    else:
-        import torch as lib, torch.nn as tnn, torch.optim as optim
-        from torch.nn.functional import cross_entropy
-        lib.set_num_threads(1)
     rng = np.random.default_rng(0)
-    x = lib.tensor(rng.standard_normal((32, 3, 32, 32), dtype=np.float32))
-    y = lib.tensor(rng.integers(0, 10, 32))
-    model = resnet18(tnn)
-    opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    def step():
-        opt.zero_grad()
-        cross_entropy(model(x), y).backward()
-        opt.step()
+    x, y = rng.standard_normal((32, 3, 32, 32), dtype=np.float32), rng.integers(0, 10, 32)
+    if impl == "numpy":  # the lucid model's initial weights, then the hand-written step
+        import lucid.nn as tnn
+        from np_convnets import np_resnet18_step_factory
+        step = np_resnet18_step_factory([p.detach().numpy().copy() for p in resnet18(tnn).parameters()], x, y)
+    else:
+        if impl == "lucid":
+            import lucid as lib, lucid.nn as tnn, lucid.optim as optim
+            from lucid.nn.functional import cross_entropy
+        else:
+            import torch as lib, torch.nn as tnn, torch.optim as optim
+            from torch.nn.functional import cross_entropy
+            lib.set_num_threads(1)
+        x, y = lib.tensor(x), lib.tensor(y)
+        model = resnet18(tnn)
+        opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        def step():
+            opt.zero_grad()
+            cross_entropy(model(x), y).backward()
+            opt.step()
     def peak_kib():  # this process's own high-water mark (ru_maxrss would include the parent's, kept across exec)
         with open("/proc/self/status") as status:
             return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
@@ -184,9 +193,7 @@ _MEMORY_PROBE = textwrap.dedent("""
 
 def test_resnet18_peak_memory(impl):
     """How much two ResNet-18 steps (batch 32) raise the process's peak resident memory above what
-    the loaded library, the model and the batch hold (the momentum buffers count: the same for both)."""
-    if impl == "numpy":
-        pytest.skip("no hand-written NumPy ResNet-18")
+    the loaded library, the model and the batch hold (the momentum buffers count: the same for all)."""
     if not os.path.exists("/proc/self/status"):
         pytest.skip("reads the peak resident set from Linux's /proc/self/status")
     if impl == "torch":

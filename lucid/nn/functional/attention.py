@@ -35,16 +35,18 @@ class Attention(Function):
         xp = self.xp
         self.scale = scale
         self.bias_shape = None if bias is None else tuple(bias.shape)
-        s = xp.matmul(q, xp.matrix_transpose(k)) * scale
+        s = xp.matmul(q, xp.matrix_transpose(k))
+        s *= scale  # in place, as the steps below: s is this op's own score-sized temporary
         if bias is not None:
             s = s + bias
         if keep is not None:
             s = xp.where(keep, s, xp.asarray(-math.inf, dtype=s.dtype, device=self.device.native))
         top = xp.max(s, axis=-1, keepdims=True)
         zero = xp.zeros((), dtype=s.dtype, device=self.device.native)
-        e = xp.exp(s - xp.where(xp.isfinite(top), top, zero))  # a row of -inf gives exp(-inf) = 0
-        total = xp.sum(e, axis=-1, keepdims=True)
-        p = e / xp.where(total > 0, total, zero + 1)
+        s -= xp.where(xp.isfinite(top), top, zero)
+        p = xp.exp(s)  # a row of -inf gives exp(-inf) = 0
+        total = xp.sum(p, axis=-1, keepdims=True)
+        p /= xp.where(total > 0, total, zero + 1)
         out = xp.matmul(p if drop is None else p * drop, v)
         self.save_for_backward(q, k, v, p, drop)
         return out, p
