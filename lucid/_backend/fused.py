@@ -117,11 +117,11 @@ def _normal_cdf(xp, x):
     half_erfc /= _polynomial(s, _Q32, monic=True)
     gaussian = _gaussian32(xp, s)
     half_erfc *= gaussian
-    # 1 - h for x >= +0, h for x <= -0 (Phi(0) = 1/2 either way): right - copysign(h, x), right = 1 or 0 by x's
-    # sign bit; no where (NumPy's is slow over irregular masks), one rounding
-    right = xp.copysign(xp.full_like(wide, 0.5), wide)
-    right += 0.5
-    return right - xp.copysign(half_erfc, wide), gaussian, wide
+    # right - (2 right - 1) h with right = 1 for x >= 0 (and -0.0), 0 for x < 0 and nan: 1 - h or h, one rounding.
+    # Arithmetic, not where (NumPy's is slow over irregular masks) nor copysign (a scalar loop in NumPy: 7x a product)
+    right = xp.astype(wide >= 0, xp.float32)
+    half_erfc *= right + right - 1.0
+    return right - half_erfc, gaussian, wide
 
 
 def _gelu(xp, x):
