@@ -509,13 +509,33 @@ _DOCS = {
 }
 
 
+def _by_number(cls, gradient):
+    """``cls`` for a tensor and a Python float, the commonest case of ``*`` and ``/``: the same forward, but the
+    node keeps the number instead of both operands (the tensor's gradient, ``gradient(g, number)``, reads only
+    the number): no version-checked entries to save and read back. Its node has ``cls``'s name."""
+
+    def remember(self, arrays, params):
+        cls.remember(self, arrays, params)
+        self.number = arrays[1]
+
+    def grads(self, g, conj=None):
+        return gradient(g, self.number), None
+
+    return type(cls.__name__, (cls,), {"kept": (), "remember": remember, "grads": grads, "__module__": __name__,
+                                       "__qualname__": f"{cls.__name__}ByNumber", "__doc__": cls.__doc__})
+
+
+_BY_NUMBER = {Mul: _by_number(Mul, operator.mul), Div: _by_number(Div, operator.truediv)}
+
+
 def _binary(cls):
     to_float, exact, refuses_bool = cls.to_float, cls.exact, cls.refuses_bool
     prepare = _float_operands if to_float else operands
+    by_number = _BY_NUMBER.get(cls, cls)
 
     def op(a, b):
         if type(b) is float and type(a) is Tensor and (a._data.dtype, float) in a._device.plain_scalars:
-            return fast_apply(cls, a, b)  # the commonest case (a tensor and a float that needs no conversion)
+            return fast_apply(by_number, a, b)  # the commonest case (a tensor and a float that needs no conversion)
         x, y = prepare(a, b)
         if refuses_bool and (x is not a or y is not b):  # a bool operand is converted unless both are bools
             _refuse_bool(a, b)

@@ -93,3 +93,33 @@ def test_every_computed_class_saves_as_it_declares():
     for c in classes:
         if "forward" in vars(c) or any("forward" in vars(k) for k in c.__mro__[1:c.__mro__.index(ComputedFunction)]):
             assert c.kept is None, f"{c.__qualname__} overrides forward but records through kept={c.kept}"
+
+
+@pytest.mark.parametrize("op", ["mul", "div"])
+def test_tensor_by_number_keeps_only_the_number(op, device):
+    """``tensor * 2.5`` and ``tensor / 2.5`` record a node that keeps the number, not the tensor (as PyTorch's
+    Scalar overloads): the same values and first and second derivatives as with the number as a tensor, the
+    node named as the op's, and an in-place write to the input after the op does not stop backward."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    a = rng.uniform(0.5, 2.0, (2, 3))
+    x = lucid.tensor(a, device=device, requires_grad=True)
+    y = getattr(lucid, op)(x, 2.5)
+    assert y.grad_fn.name() == f"{op.capitalize()}Backward" and y._node._saved is None and y._node.number == 2.5
+    as_tensor = getattr(lucid, op)(x, lucid.tensor(2.5, dtype=lucid.float64, device=device))
+    assert y.tolist() == as_tensor.tolist()
+    (g,) = lucid.autograd.grad((y * y).sum(), x, create_graph=True)
+    (g2,) = lucid.autograd.grad(g.sum(), x)
+    (h,) = lucid.autograd.grad((as_tensor * as_tensor).sum(), x, create_graph=True)
+    (h2,) = lucid.autograd.grad(h.sum(), x)
+    assert g.tolist() == h.tolist() and g2.tolist() == h2.tolist()
+    assert lucid.autograd.gradcheck(lambda t: getattr(lucid, op)(t, 2.5), (x,))
+    # the input changed in place after the op: the node never read it, so backward runs, as in PyTorch
+    base = lucid.tensor(a, device=device, requires_grad=True)
+    tb = torch.tensor(a, requires_grad=True)
+    for lib, leaf in ((lucid, base), (torch, tb)):
+        mid = leaf * 1.0
+        out = getattr(lib, op)(mid, 2.5)
+        mid.add_(1.0)
+        out.sum().backward()
+    np.testing.assert_allclose(base.grad.numpy(force=True), tb.grad.numpy(), rtol=1e-15)
