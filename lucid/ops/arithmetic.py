@@ -510,7 +510,7 @@ _DOCS = {
 
 
 def _by_number(cls, gradient):
-    """``cls`` for a tensor and a Python float, the commonest case of ``*`` and ``/``: the same forward, but the
+    """``cls`` for a tensor and a real Python number, the commonest case of ``*`` and ``/``: the same forward, but the
     node keeps the number instead of both operands (the tensor's gradient, ``gradient(g, number)``, reads only
     the number): no version-checked entries to save and read back. Its node has ``cls``'s name."""
 
@@ -526,6 +526,7 @@ def _by_number(cls, gradient):
 
 
 _BY_NUMBER = {Mul: _by_number(Mul, operator.mul), Div: _by_number(Div, operator.truediv)}
+_REAL_NUMBERS = (float, int)  # not complex: the gradient would take the number's conjugate
 
 
 def _binary(cls):
@@ -548,7 +549,7 @@ def _binary(cls):
                     result = exact(x, y)
                     if result is not None:
                         return result
-            return fast_apply(cls, x, y)
+            return fast_apply(by_number if type(y) in _REAL_NUMBERS and type(x) is Tensor else cls, x, y)
         except ValueError as error:  # the backend's broadcasting error, reworded with both shapes
             raise _broadcast_error(cls.__name__.lower(), x, y, error) from error
         except OverflowError as error:
@@ -688,10 +689,11 @@ __all__ = [
 
 
 def _swap(fn):
-    """``fn`` with its operands swapped: the reflected operator (``2 - x`` calls ``x.__rsub__(2)``)."""
+    """``fn`` with its operands swapped: the reflected operator (``2 - x`` calls ``x.__rsub__(2)``). Except for
+    ``mul``, exactly commutative: ``2.0 * x`` is ``x * 2.0``, whose node keeps only the number."""
 
     def reflected(self, other):
-        return fn(other, self)
+        return fn(self, other) if fn is mul else fn(other, self)
 
     reflected.__name__ = f"r{fn.__name__}"
     return reflected

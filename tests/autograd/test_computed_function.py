@@ -95,31 +95,51 @@ def test_every_computed_class_saves_as_it_declares():
             assert c.kept is None, f"{c.__qualname__} overrides forward but records through kept={c.kept}"
 
 
-@pytest.mark.parametrize("op", ["mul", "div"])
-def test_tensor_by_number_keeps_only_the_number(op, device):
-    """``tensor * 2.5`` and ``tensor / 2.5`` record a node that keeps the number, not the tensor (as PyTorch's
-    Scalar overloads): the same values and first and second derivatives as with the number as a tensor, the
-    node named as the op's, and an in-place write to the input after the op does not stop backward."""
+_BY_NUMBER_FORMS = {  # (the op of x and the number n, the same op with n as a tensor t)
+    "x * n": (lambda x, n: x * n, lambda x, t: x * t), "n * x": (lambda x, n: n * x, lambda x, t: t * x),
+    "mul(x, n)": (lambda x, n: lucid.mul(x, n), lambda x, t: lucid.mul(x, t)),
+    "x / n": (lambda x, n: x / n, lambda x, t: x / t), "div(x, n)": (lambda x, n: lucid.div(x, n), lambda x, t: x / t),
+}
+
+
+@pytest.mark.parametrize("number", [2.5, 3])
+@pytest.mark.parametrize("form", list(_BY_NUMBER_FORMS))
+def test_tensor_by_number_keeps_only_the_number(form, number, device):
+    """``x * n``, ``n * x`` and ``x / n`` for a real Python number ``n`` record a node that keeps the number, not
+    the tensor (as PyTorch's Scalar overloads): the same values and first and second derivatives as with the
+    number as a tensor, the node named as the op's, and an in-place write to the input after the op does not
+    stop backward. (An int takes the general path, a float the fast one: both record the same node.)"""
     torch = pytest.importorskip("torch")
+    by_number, by_tensor = _BY_NUMBER_FORMS[form]
     rng = np.random.default_rng(2)
     a = rng.uniform(0.5, 2.0, (2, 3))
     x = lucid.tensor(a, device=device, requires_grad=True)
-    y = getattr(lucid, op)(x, 2.5)
-    assert y.grad_fn.name() == f"{op.capitalize()}Backward" and y._node._saved is None and y._node.number == 2.5
-    as_tensor = getattr(lucid, op)(x, lucid.tensor(2.5, dtype=lucid.float64, device=device))
+    y = by_number(x, number)
+    name = "Div" if "/" in form or "div" in form else "Mul"
+    assert y.grad_fn.name() == f"{name}Backward" and y._node._saved is None and y._node.number == number
+    as_tensor = by_tensor(x, lucid.tensor(float(number), dtype=lucid.float64, device=device))
     assert y.tolist() == as_tensor.tolist()
     (g,) = lucid.autograd.grad((y * y).sum(), x, create_graph=True)
     (g2,) = lucid.autograd.grad(g.sum(), x)
     (h,) = lucid.autograd.grad((as_tensor * as_tensor).sum(), x, create_graph=True)
     (h2,) = lucid.autograd.grad(h.sum(), x)
     assert g.tolist() == h.tolist() and g2.tolist() == h2.tolist()
-    assert lucid.autograd.gradcheck(lambda t: getattr(lucid, op)(t, 2.5), (x,))
+    assert lucid.autograd.gradcheck(lambda t: by_number(t, number), (x,))
     # the input changed in place after the op: the node never read it, so backward runs, as in PyTorch
     base = lucid.tensor(a, device=device, requires_grad=True)
     tb = torch.tensor(a, requires_grad=True)
-    for lib, leaf in ((lucid, base), (torch, tb)):
+    for leaf, op in ((base, by_number), (tb, (lambda t, n: t / n) if name == "Div" else (lambda t, n: t * n))):
         mid = leaf * 1.0
-        out = getattr(lib, op)(mid, 2.5)
+        out = op(mid, number)
         mid.add_(1.0)
         out.sum().backward()
     np.testing.assert_allclose(base.grad.numpy(force=True), tb.grad.numpy(), rtol=1e-15)
+
+
+def test_a_complex_number_keeps_the_general_node(device):
+    """``x * 1j``: the gradient takes the number's conjugate, which the by-number node does not: the general one."""
+    x = lucid.tensor([1.0, 2.0], device=device, requires_grad=True)
+    y = x * 1j
+    assert type(y._node) is Mul
+    (g,) = lucid.autograd.grad((y * y.conj()).real.sum(), x)
+    assert g.tolist() == [2.0, 4.0]
