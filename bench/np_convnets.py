@@ -15,7 +15,7 @@ from itertools import islice
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from test_nn import np_batch_norm, np_batch_norm_backward, np_cross_entropy
-from test_training import np_adam, np_linear_backward, np_sgd_momentum
+from test_training import np_adam, np_adam_state, np_linear_backward, np_sgd_momentum
 
 LENET_LR = 1e-3  # Adam, as lenet_step
 RESNET18_LR, RESNET18_MOMENTUM = 0.01, 0.9  # SGD, as resnet18_step
@@ -181,7 +181,7 @@ def np_lenet_step(params, adam_state, x, target):
 
 def np_lenet_step_factory(params, x, target):
     """``step()`` of LeNet with Adam(lr=1e-3) on ``params`` (in the model's order, updated in place)."""
-    adam = {"step": 0, "m": [np.zeros_like(p) for p in params], "v": [np.zeros_like(p) for p in params]}
+    adam = np_adam_state(params)
     return lambda: np_lenet_step(params, adam, x, target)
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from test_nn import np_cross_entropy, np_layer_norm, np_layer_norm_backward, np_mha_backward, np_softmax
-from test_training import np_adam
+from test_nn import np_cross_entropy, np_layer_norm, np_layer_norm_backward, np_mha, np_mha_backward
+from test_training import np_adam, np_adam_state
 
 GPT_LR, WEIGHT_DECAY = 3e-4, 1e-2
 BLOCK_PARAMS = 12  # ln1 w/b, ln2 w/b, qkv w/b, proj w/b, fc1 w/b, fc2 w/b: a block's named_parameters order
@@ -71,35 +71,13 @@ def np_gelu(x):
     return cdf, slope
 
 
-# ---- causal self-attention -----------------------------------------------------------------------
-def np_causal_attention(x, w_qkv, b_qkv, w_proj, b_proj, heads):
-    """``proj(scaled_dot_product_attention(q, k, v, is_causal=True))`` of ``x (B, T, d)`` with ``q, k, v``
-    from one GEMM, as ``decoder_block``. Returns ``(out (B, T, d), cache)``; the cache is
-    ``test_nn.np_mha``'s, so ``np_mha_backward`` is the backward (masked scores have ``p = 0``)."""
-    b, t, d = x.shape
-    hd = d // heads
-    x2 = x.reshape(b * t, d)
-    qkv = x2 @ w_qkv.T
-    qkv += b_qkv
-    q, k, v = qkv.reshape(b, t, 3, heads, hd).transpose(2, 0, 3, 1, 4)  # each (B, heads, T, hd)
-    scale = 1 / math.sqrt(hd)
-    s = q @ k.transpose(0, 1, 3, 2)
-    s *= scale
-    s += np.triu(np.full((t, t), -np.inf, dtype=s.dtype), 1)  # position i attends to j <= i
-    p = np_softmax(s)
-    o = (p @ v).transpose(0, 2, 1, 3).reshape(b * t, d)
-    out = o @ w_proj.T
-    out += b_proj
-    return out.reshape(b, t, d), (x2, q, k, v, p, o, w_qkv, w_proj, scale)
-
-
 # ---- the model -----------------------------------------------------------------------------------
 def np_block_forward(h, block, heads):
     """One pre-LN block on ``h (B, T, d)``: ``h + attn(ln1(h))``, then ``+ fc2(gelu(fc1(ln2(h))))``.
     Returns ``(h, cache)``."""
     ln1_w, ln1_b, ln2_w, ln2_b, w_qkv, b_qkv, w_proj, b_proj, w1, b1, w2, b2 = block
     a, ln1 = np_layer_norm(h, ln1_w, ln1_b)
-    out, attn = np_causal_attention(a, w_qkv, b_qkv, w_proj, b_proj, heads)
+    out, attn = np_mha(a, w_qkv, b_qkv, w_proj, b_proj, heads, causal=True)
     h = h + out
     m, ln2 = np_layer_norm(h.reshape(-1, h.shape[-1]), ln2_w, ln2_b)
     u = m @ w1.T
@@ -164,7 +142,7 @@ def np_adamw(params, grads, state, lr, weight_decay=WEIGHT_DECAY):
 def np_gpt_step_factory(params, tokens, target, heads=4, lr=GPT_LR):
     """``step()``: one training step of ``gpt`` (forward, backward, AdamW) on ``params`` in place, returning
     the loss; the AdamW moments and step count live in the closure (``_training_case``'s ``numpy_step``)."""
-    state = {"step": 0, "m": [np.zeros_like(p) for p in params], "v": [np.zeros_like(p) for p in params]}
+    state = np_adam_state(params)
 
     def step():
         loss, grads = np_gpt_loss_and_grads(params, tokens, target, heads)

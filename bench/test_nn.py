@@ -181,10 +181,11 @@ def np_cross_entropy(z, target):
     return loss, e
 
 
-def np_mha(x, w_in, b_in, w_out, b_out, heads):
-    """Batch-first self-attention (PyTorch's MultiheadAttention, no masks, no dropout): one GEMM
-    for the q/k/v projections, scaled scores, softmax, weighted sum, output projection.
-    Returns ``(out, cache)``."""
+def np_mha(x, w_in, b_in, w_out, b_out, heads, causal=False):
+    """Batch-first self-attention (PyTorch's MultiheadAttention, no dropout; ``causal``: position i sees
+    positions up to i, as ``scaled_dot_product_attention(is_causal=True)``): one GEMM for the q/k/v
+    projections, scaled scores, softmax, weighted sum, output projection. Returns ``(out, cache)``;
+    ``np_mha_backward`` is its backward either way (masked scores have ``p = 0``)."""
     n, length, e = x.shape
     d = e // heads
     x2 = x.reshape(n * length, e)
@@ -194,6 +195,8 @@ def np_mha(x, w_in, b_in, w_out, b_out, heads):
     scale = 1 / math.sqrt(d)
     s = q @ k.transpose(0, 1, 3, 2)
     s *= scale
+    if causal:
+        s += np.triu(np.full((length, length), -np.inf, dtype=s.dtype), 1)
     p = np_softmax(s)
     o = (p @ v).transpose(0, 2, 1, 3).reshape(n * length, e)
     out = o @ w_out.T

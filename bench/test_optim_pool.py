@@ -21,7 +21,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from test_training import np_adam, np_sgd_momentum
+from test_training import np_adam, np_adam_state, np_sgd_momentum
 
 import lucid
 import lucid.nn.functional as F
@@ -65,7 +65,7 @@ def _numpy_opt(kind, params, grads):
     if kind == "sgd":
         buffers = [None] * len(ps)
         return ps, lambda: np_sgd_momentum(ps, grads, buffers, LR, MOMENTUM)
-    state = {"step": 0, "m": [np.zeros_like(p) for p in ps], "v": [np.zeros_like(p) for p in ps]}
+    state = np_adam_state(ps)
     return ps, lambda: np_adam(ps, grads, state, LR, BETAS, EPS)
 
 

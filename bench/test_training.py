@@ -36,6 +36,11 @@ def np_sgd_momentum(params, grads, buffers, lr, momentum):
         p -= lr * buffers[i]
 
 
+def np_adam_state(params):
+    """Adam's state for ``params`` before the first step: no steps, zero moments (``np_adam`` updates it)."""
+    return {"step": 0, "m": [np.zeros_like(p) for p in params], "v": [np.zeros_like(p) for p in params]}
+
+
 def np_adam(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8):
     """PyTorch's Adam, in place: ``m``, ``v`` moments, bias-corrected step
     ``p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)``."""
@@ -205,7 +210,7 @@ def _cnn(impl, batch, dtype=np.float32):
     lucid.manual_seed(0)
 
     def numpy_step(params, x, target):
-        adam = {"step": 0, "m": [np.zeros_like(p) for p in params], "v": [np.zeros_like(p) for p in params]}
+        adam = np_adam_state(params)
         return lambda: np_cnn_step(params, adam, x, target)
 
     def optimizer(optim, params):
