@@ -205,6 +205,17 @@ class Backend(GenericKernels):
         """``target[index] += values`` in place, with repeated indices accumulating."""
         raise NotImplementedError
 
+    def add_into(self, out, a, b) -> None:
+        """``out[...] = a + b`` (``out`` may be a view: it is written through); this default copies
+        ``a`` then adds ``b`` in place, a backend with ``out=`` ufuncs makes it one pass."""
+        out[...] = a
+        out += b
+
+    def subtract_into(self, out, a, b) -> None:
+        """``out[...] = a - b``, as ``add_into``."""
+        out[...] = a
+        out -= b
+
     def sliding_window_view(self, x, window_shape, axis):
         """A read-only view of the sliding windows of ``x`` (as numpy's)."""
         raise NotImplementedError

@@ -72,6 +72,14 @@ CONV_CASES = [
     # groups with several channels per group, and depthwise with a channel multiplier
     ("2d_groups_wide", 2, (2, 16, 5, 5), (8, 8, 3, 3), dict(groups=2, padding=1, dilation=2)),
     ("2d_depthwise_mult", 2, (2, 4, 6, 5), (8, 1, 3, 3), dict(groups=4, stride=2, padding=1)),
+    # 3x3 at stride 1: Winograd F(2x2, 3x3) on the "winograd" path; odd and even sizes (the last tile
+    # hangs over), every padding up to and beyond the input gradient's reach (2), a single pixel
+    ("2d_3x3_odd", 2, (2, 5, 7, 6), (4, 5, 3, 3), dict(padding=1)),
+    ("2d_3x3_valid", 2, (3, 4, 6, 5), (6, 4, 3, 3), {}),
+    ("2d_3x3_pad_2_0", 2, (2, 3, 5, 8), (2, 3, 3, 3), dict(padding=(2, 0))),
+    ("2d_3x3_pad_3", 2, (2, 4, 9, 4), (3, 4, 3, 3), dict(padding=3)),
+    ("2d_3x3_pixel", 2, (1, 4, 1, 1), (3, 4, 3, 3), dict(padding=1)),
+    ("2d_3x3_empty_batch", 2, (0, 3, 4, 5), (2, 3, 3, 3), dict(padding=1)),
 ]
 
 # id, spatial dims, input shape, weight shape (in, out/groups, *k), keyword arguments
@@ -86,15 +94,25 @@ TRANSPOSE_CASES = [
                                                      groups=2)),
     ("2d_wide", 2, (2, 4, 3, 3), (4, 8, 3, 3), dict(stride=2, padding=1, output_padding=1)),
     ("2d_pointwise", 2, (2, 8, 3, 4), (8, 5, 1, 1), dict(stride=2)),
+    ("2d_3x3", 2, (2, 4, 5, 6), (4, 3, 3, 3), dict(padding=1)),
+    ("2d_3x3_pad_2", 2, (1, 3, 4, 5), (3, 2, 3, 3), dict(padding=2)),
 ]
 
 
-@pytest.fixture(params=["columns", "by_image"])
+@pytest.fixture(params=["columns", "by_image", "winograd"])
 def conv_path(request, device, monkeypatch):
-    """Each convolution test runs both ways a face can go: over the whole batch's columns (a GPU's way)
-    and one image at a time (NumPy's from 256 positions per image), whatever the backend would pick."""
-    monkeypatch.setattr(device.backend, "conv_by_image_from", None if request.param == "columns" else 1,
+    """Each convolution test runs every way a face can go: over the whole batch's columns (a GPU's way),
+    one image at a time (NumPy's from 256 positions per image), and as Winograd F(2x2, 3x3) where the
+    convolution allows it (NumPy's from 128 channels), whatever the backend would pick."""
+    monkeypatch.setattr(device.backend, "conv_by_image_from", 1 if request.param == "by_image" else None,
                         raising=False)
+    monkeypatch.setattr(device.backend, "conv_winograd_from", 1 if request.param == "winograd" else None,
+                        raising=False)
+    if request.param == "winograd":  # one tile row per block: the blocks' seams are tested too
+        from lucid.nn.functional import winograd
+
+        monkeypatch.setattr(winograd, "_BLOCK", 1)
+        monkeypatch.setattr(winograd, "_LEAST_TILES", 1)
     return request.param
 
 
@@ -163,6 +181,8 @@ GRAD_CASES = [
     ("conv2d_wide", lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1, dilation=(2, 1)), (2, 8, 3, 4),
      (2, 8, 2, 2)),
     ("conv2d_pointwise", lambda x, w, b: F.conv2d(x, w, b, stride=2), (2, 8, 3, 3), (3, 8, 1, 1)),
+    ("conv2d_3x3", lambda x, w, b: F.conv2d(x, w, b, padding=1), (2, 2, 3, 4), (3, 2, 3, 3)),
+    ("conv_transpose2d_3x3", lambda x, w, b: F.conv_transpose2d(x, w, b), (1, 2, 3, 2), (2, 2, 3, 3)),
     ("conv_transpose1d", lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, output_padding=1, dilation=2),
      (1, 2, 3), (2, 1, 2)),
     ("conv_transpose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, groups=2, output_padding=1),
@@ -204,6 +224,56 @@ def test_conv_input_memory_layouts(order, device, conv_path, rng):
     got = run(make(np.ascontiguousarray(x.transpose(order)), device).permute(*inverse))
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, atol=1e-10)
+
+
+@pytest.mark.parametrize("padding, calls", [(1, {"correlate": 2, "weight_gradient": 1}),
+                                             (3, {"correlate": 1, "weight_gradient": 1})])
+def test_winograd_runs_where_the_backend_asks(device, rng, monkeypatch, padding, calls):
+    """From ``conv_winograd_from`` channels a 3x3 stride-1 convolution's three faces run as Winograd
+    F(2x2, 3x3) (the input gradient only while the padding is <= 2); below it, or strided, none does."""
+    from lucid.nn.functional import winograd
+
+    counted = dict.fromkeys(calls, 0)
+
+    def spy(name):
+        real = getattr(winograd, name)
+
+        def counting(*args, **kwargs):
+            counted[name] += 1
+            return real(*args, **kwargs)
+        return counting
+
+    for name in calls:
+        monkeypatch.setattr(winograd, name, spy(name))
+    x, w = make(rng.standard_normal((2, 4, 6, 5)), device, True), make(rng.standard_normal((4, 4, 3, 3)), device, True)
+
+    def step(least, **kw):
+        monkeypatch.setattr(device.backend, "conv_winograd_from", least, raising=False)
+        F.conv2d(x, w, padding=padding, **kw).sum().backward()
+        seen = dict(counted)
+        counted.update(dict.fromkeys(calls, 0))
+        return seen
+
+    assert step(4) == calls
+    assert step(5) == dict.fromkeys(calls, 0)
+    assert step(1, stride=2) == dict.fromkeys(calls, 0)
+    assert step(None) == dict.fromkeys(calls, 0)
+
+
+def test_winograd_float32_within_a_few_ulp_of_float64(device, rng, monkeypatch):
+    """Winograd's float32 rounding: each face within a few units of float32 rounding of the exact
+    float64 result, relative to its largest value (the transforms add at most 4 terms of mixed signs)."""
+    monkeypatch.setattr(device.backend, "conv_winograd_from", 1, raising=False)
+    x, w = rng.standard_normal((4, 16, 9, 8)), rng.standard_normal((8, 16, 3, 3))
+    g = rng.standard_normal((4, 8, 9, 8))
+    results = {}
+    for dtype in (lucid.float32, lucid.float64):
+        xt, wt = (lucid.tensor(a, dtype=dtype, device=device, requires_grad=True) for a in (x, w))
+        y = F.conv2d(xt, wt, padding=1)
+        y.backward(lucid.tensor(g, dtype=dtype, device=device))
+        results[dtype] = [host(t).astype(np.float64) for t in (y, xt.grad, wt.grad)]
+    for single, double in zip(results[lucid.float32], results[lucid.float64]):
+        assert np.abs(single - double).max() <= 16 * np.finfo(np.float32).eps * np.abs(double).max()
 
 
 def test_conv_saves_no_columns(device):

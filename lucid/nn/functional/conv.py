@@ -30,6 +30,7 @@ from ..._backend import arrays
 from ..._tensor import Tensor
 from ...amp.autocast import casts_for
 from ...autograd.function import LOWER, Function
+from . import winograd
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold"]
 
@@ -224,6 +225,8 @@ class Conv(Function):
     positions per image run one image at a time instead, in C order: each image's columns
     ``(C*K, L)`` and GEMMs stay in the caches, and the ``"x"`` face at stride 1 is the correlation
     with the flipped kernel (ResNet-18's 32x32 layers 154 -> 107 ms fwd+bwd at batch 32, one core).
+    Before either, a backend may ask (``conv_winograd_from``, NumPy: 64 channels) that 3x3 stride-1
+    convolutions run as Winograd F(2x2, 3x3) (``winograd.py``): 2.25x fewer multiplications.
 
     Face ``"y"`` keeps only its inputs for backward (``x`` and ``w``, as oneDNN), not its columns
     (``prod(kernel)`` times the input's memory per layer until backward); the ``"w"`` face makes
@@ -238,10 +241,13 @@ class Conv(Function):
     def forward(self, a, b, face, geo, groups, flat=None):
         self.face, self.geo, self.groups = face, geo, groups
         self.save_for_backward(a, b)
+        self.winograd = self._winograd(a, b)
         hook = getattr(self.backend, "conv", None)
         out = hook(face, a, b, geo, groups) if hook is not None else None
         if out is not None:
             return out
+        if self.winograd:
+            return {"y": self._y_winograd, "x": self._x_winograd, "w": self._w_winograd}[face](a, b)
         if self._by_image():
             return {"y": self._y_by_image, "x": self._x_by_image, "w": self._w_by_image}[face](a, b)
         if face == "w":
@@ -340,6 +346,28 @@ class Conv(Function):
         flipped = xp.permute_dims(xp.flip(w, axis=spatial), (1, 0) + spatial)
         return Geometry(geo.out, geo.kernel, geo.stride, geo.dilation, pads, geo.size), flipped
 
+    # ---- faces as Winograd F(2x2, 3x3)
+    def _winograd(self, a, b) -> bool:
+        """Whether the faces run as Winograd F(2x2, 3x3) (``winograd.py``): a 2-D 3x3 kernel at stride 1 with
+        in and out channels from the backend's ``conv_winograd_from`` (NumPy: 64; a GPU keeps im2col); the
+        ``"x"`` face also needs padding <= 2 (it correlates the gradient padded by ``2 - padding``)."""
+        channels = (a.shape[1], b.shape[1]) if self.face == "w" else (b.shape[1], b.shape[0])
+        return (winograd.worth(getattr(self.backend, "conv_winograd_from", None), self.geo, self.groups, channels,
+                               a.dtype in (self.xp.float32, self.xp.float64))
+                and (self.face != "x" or all(lo <= 2 and hi <= 2 for lo, hi in self.geo.padding)))
+
+    def _y_winograd(self, x, w):
+        y = winograd.correlate(self.device, self._last(x), w, self.geo.padding)
+        return self.xp.permute_dims(y, (3, 0, 1, 2))
+
+    def _x_winograd(self, y, w):
+        pads = tuple((2 - lo, 2 - hi) for lo, hi in self.geo.padding)
+        x = winograd.correlate(self.device, self._last(y), w, pads, flipped=True)
+        return self.xp.permute_dims(x, (3, 0, 1, 2))
+
+    def _w_winograd(self, x, y):
+        return winograd.weight_gradient(self.device, self._last(x), self._last(y), self.geo.padding)
+
     # ---- faces, one image at a time
     def _by_image(self) -> bool:
         """Whether the faces run one image at a time: with one group, on a backend that asks for it
@@ -436,7 +464,7 @@ class Conv(Function):
         wanted = {"y": ("x", "w"), "x": ("y", "w"), "w": ("x", "y")}[self.face]
         args = {"y": (x, w), "x": (y, w), "w": (x, y)}
         known = {"x": {}, "w": {}, "y": {}}
-        if self.face == "y" and all(need) and not self._by_image():  # the layout computed once for both faces
+        if self.face == "y" and all(need) and not (self._by_image() or self.winograd):  # one layout for both faces
             known["x"]["flat"] = known["w"]["flat"] = self._flat(h._data)
         return tuple(Conv.apply(*args[f], face=f, geo=self.geo, groups=self.groups, **known[f]) if need[i] else None
                      for i, f in enumerate(wanted))
