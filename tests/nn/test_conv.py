@@ -260,6 +260,23 @@ def test_winograd_runs_where_the_backend_asks(device, rng, monkeypatch, padding,
     assert step(None) == dict.fromkeys(calls, 0)
 
 
+def test_by_image_only_where_the_batch_is_not_innermost(device, rng, monkeypatch):
+    """One image at a time (``conv_by_image_from``) for an input in C order; an input with the batch
+    innermost in memory (as a convolution's output) goes as one GEMM over the batch, read in place."""
+    from lucid.nn.functional.conv import Conv
+
+    seen = []
+    monkeypatch.setattr(Conv, "_y_by_image", lambda self, *args, **kw: seen.append(1) or Conv._y(self, *args))
+    monkeypatch.setattr(device.backend, "conv_by_image_from", 1, raising=False)
+    monkeypatch.setattr(device.backend, "conv_winograd_from", None, raising=False)
+    x, w = rng.standard_normal((3, 4, 5, 6)), make(rng.standard_normal((2, 4, 3, 3)), device)
+    c_order = F.conv2d(make(x, device), w)
+    assert seen == [1]
+    batch_last = F.conv2d(make(np.ascontiguousarray(x.transpose(1, 2, 3, 0)), device).permute(3, 0, 1, 2), w)
+    assert seen == [1]
+    np.testing.assert_allclose(host(batch_last), host(c_order), atol=1e-12)
+
+
 def test_winograd_float32_within_a_few_ulp_of_float64(device, rng, monkeypatch):
     """Winograd's float32 rounding: each face within a few units of float32 rounding of the exact
     float64 result, relative to its largest value (the transforms add at most 4 terms of mixed signs)."""
