@@ -36,6 +36,7 @@ SHAPES = {
     "resnet_512x4": (32, 512, 4, 3, 512, 1, 1, 6),
     "resnet_down_3x3_s2": (32, 64, 32, 3, 128, 2, 1, 6),
     "resnet_down_1x1_s2": (32, 64, 32, 1, 128, 2, 0, 10),
+    "first_layer_3x64_5x5": (16, 3, 64, 5, 64, 1, 2, 6),  # an input gradient through few channels
     "lenet_conv1": (64, 1, 28, 5, 32, 1, 2, 10),
     "lenet_conv2": (64, 32, 14, 5, 64, 1, 2, 10),
 }

@@ -64,6 +64,8 @@ CONV_CASES = [
     ("2d_corr_dil_valid", 2, (1, 64, 17, 18), (2, 64, 3, 2), dict(dilation=(1, 2))),
     ("2d_corr_wide_pad", 2, (1, 64, 16, 16), (2, 64, 3, 3), dict(padding=3)),  # padding > kernel reach
     ("2d_corr_pointwise", 2, (1, 64, 16, 16), (2, 64, 1, 1), {}),
+    # few channels, large images: the input gradient one image at a time by strided adds (not the correlation)
+    ("2d_few_channels_large", 2, (2, 3, 33, 32), (4, 3, 3, 3), dict(padding=1)),
     # 1x1 kernels with no padding: plain GEMMs on the input, no im2col
     ("2d_pointwise", 2, (2, 8, 5, 4), (6, 8, 1, 1), {}),
     ("2d_pointwise_stride", 2, (3, 5, 5, 6), (4, 5, 1, 1), dict(stride=2)),

@@ -248,7 +248,7 @@ class Conv(Function):
             return out
         if self.winograd:
             return {"y": self._y_winograd, "x": self._x_winograd, "w": self._w_winograd}[face](a, b)
-        if self._by_image(a):
+        if self._by_image(face, a, b):
             return {"y": self._y_by_image, "x": self._x_by_image, "w": self._w_by_image}[face](a, b)
         if face == "w":
             return self._w(a, b, flat)
@@ -369,14 +369,18 @@ class Conv(Function):
         return winograd.weight_gradient(self.device, self._last(x), self._last(y), self.geo.padding)
 
     # ---- faces, one image at a time
-    def _by_image(self, a) -> bool:
-        """Whether the faces run one image at a time: with one group, on a backend that asks for it
-        from ``conv_by_image_from`` output positions per image (NumPy: 256; a GPU keeps the large GEMMs),
-        unless the face's first array ``a`` has the batch innermost in memory (as this Function's outputs
-        do): one GEMM over the batch reads it in place, one image at a time would copy it to C order
-        first (ResNet-18's 64 -> 128 channel 3x3 stride-2 layer fwd+bwd 77 -> 58 ms from batch-last)."""
+    def _by_image(self, face, a, b) -> bool:
+        """Whether ``face`` (of arrays ``a``, ``b``) runs one image at a time: with one group, on a backend
+        that asks for it from ``conv_by_image_from`` output positions per image (NumPy: 256; a GPU keeps
+        the large GEMMs), unless ``a`` has the batch innermost in memory (as this Function's outputs do):
+        one GEMM over the batch reads it in place, one image at a time would copy it to C order first
+        (ResNet-18's 64 -> 128 channel 3x3 stride-2 layer fwd+bwd 77 -> 58 ms from batch-last). An ``"x"``
+        face with less than 2048 numbers per image (e.g. one 28x28 channel) goes over the batch: per image
+        its strided adds are too small (5 ms against 13 for LeNet's first layer at batch 64)."""
         least = getattr(self.backend, "conv_by_image_from", None)
         if least is None or self.groups != 1 or math.prod(self.geo.out) < least:
+            return False
+        if face == "x" and b.shape[1] * math.prod(self.geo.size) < 2048:
             return False
         strides = self.device.backend.strides(a)
         return a.shape[0] == 1 or strides is None or abs(strides[0]) > min(map(abs, strides[1:]))
@@ -407,8 +411,10 @@ class Conv(Function):
 
     def _x_by_image(self, y, w):
         xp, geo = self.xp, self.geo
-        adjoint = self._adjoint(w)
-        if adjoint is not None:  # one im2col copy instead of prod(kernel) strided adds: 48 -> 35 ms at 64x32x32
+        # one im2col copy instead of prod(kernel) strided adds: 48 -> 35 ms at 64x32x32; below 32 channels
+        # (out of this face) its columns are too many for the GEMM (3 channels at 64x64, 5x5: 102 -> 15 ms)
+        adjoint = self._adjoint(w) if w.shape[1] >= 32 else None
+        if adjoint is not None:
             geo, flipped = adjoint
             return self._y_by_image(y, flipped, geo)
         y, wt = self._c_order(y), xp.matrix_transpose(xp.reshape(w, (w.shape[0], -1)))
@@ -470,8 +476,9 @@ class Conv(Function):
         wanted = {"y": ("x", "w"), "x": ("y", "w"), "w": ("x", "y")}[self.face]
         args = {"y": (x, w), "x": (y, w), "w": (x, y)}
         known = {"x": {}, "w": {}, "y": {}}
-        if self.face == "y" and all(need) and not (self._by_image(h._data) or self.winograd):  # one layout, two faces
-            known["x"]["flat"] = known["w"]["flat"] = self._flat(h._data)
+        if self.face == "y" and all(need) and not (self.winograd or self._by_image("x", h._data, b._data)
+                                                    or self._by_image("w", a._data, h._data)):
+            known["x"]["flat"] = known["w"]["flat"] = self._flat(h._data)  # one layout for both faces
         return tuple(Conv.apply(*args[f], face=f, geo=self.geo, groups=self.groups, **known[f]) if need[i] else None
                      for i, f in enumerate(wanted))
 
