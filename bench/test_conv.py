@@ -39,6 +39,7 @@ SHAPES = {
     "first_layer_3x64_5x5": (16, 3, 64, 5, 64, 1, 2, 6),  # an input gradient through few channels
     "lenet_conv1": (64, 1, 28, 5, 32, 1, 2, 10),
     "lenet_conv2": (64, 32, 14, 5, 64, 1, 2, 10),
+    "lenet_workload_conv2": (64, 32, 12, 5, 64, 1, 0, 10),  # bench/test_workloads.py's LeNet: no padding
 }
 
 

@@ -113,7 +113,6 @@ def conv_path(request, device, monkeypatch):
     if request.param == "winograd":  # one tile row per block: the blocks' seams are tested too
         from lucid.nn.functional import winograd
 
-        monkeypatch.setattr(winograd, "_BLOCK", 1)
         monkeypatch.setattr(winograd, "_LEAST_TILES", 1)
     return request.param
 

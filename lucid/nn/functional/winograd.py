@@ -19,8 +19,6 @@ output); a backend asks for it with ``conv_winograd_from`` (see ``Conv``).
 
 from __future__ import annotations
 
-from ..._backend import arrays
-
 # G (4, 3): the kernel transform; B^T (the input's) and A^T (the output's) are written out as the
 # sums and differences in _input_transform and _output_transform
 _G = ((1.0, 0.0, 0.0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0.0, 0.0, 1.0))
@@ -68,16 +66,16 @@ def _b_transpose(backend, d0, d1, d2, d3, out) -> None:
     backend.subtract_into(out[3, ...], d1, d3)
 
 
-# tile rows per block: a block's transformed tiles (16 * channels * tiles) stay within _BLOCK elements, so that
-# its transforms and GEMM run in the caches (64 channels at 32x32: forward 39 -> 29 ms), with at least
-# _LEAST_TILES tiles per GEMM (the weight gradient's inner dimension)
-_BLOCK, _LEAST_TILES = 1 << 19, 512
+# tile rows per block: the fewest that give _LEAST_TILES tiles (the weight gradient's GEMMs are this deep), so
+# that a block's transforms and GEMM run in the caches (64 channels at 32x32: forward 39 -> 28 ms against the
+# whole batch at once; larger blocks measured slower for every ResNet-18 layer, the weight gradient's too)
+_LEAST_TILES = 256
 
 
-def _row_blocks(count, channels: int, n: int) -> list:
-    """The ``(first, last + 1)`` tile rows of each block (see ``_BLOCK``)."""
+def _row_blocks(count, n: int) -> list:
+    """The ``(first, last + 1)`` tile rows of each block (see ``_LEAST_TILES``), for ``n`` images."""
     t, per_row = count[0], max(1, count[1] * n)  # an empty batch: one block
-    rows = max(1, _BLOCK // (16 * channels * per_row), -(-_LEAST_TILES // per_row))
+    rows = -(-_LEAST_TILES // per_row)
     return [(i, min(i + rows, t)) for i in range(0, t, rows)]
 
 
@@ -151,7 +149,7 @@ def correlate(device, xl, w, padding, flipped: bool = False):
         o, c, u = c, o, xp.matrix_transpose(u)
     d = _deinterleaved(device, xl, padding, count)
     y = xp.empty((o, count[0], 2, count[1], 2, n), dtype=xl.dtype, device=device.native)
-    for first, last in _row_blocks(count, max(o, c), n):
+    for first, last in _row_blocks(count, n):
         _output_transform(device, xp.matmul(u, _input_transform(device, d, first, last)), y[:, first:last, ...])
     return xp.reshape(y, (o, 2 * count[0], 2 * count[1], n))[:, :out[0], :out[1], :]
 
@@ -163,16 +161,16 @@ def weight_gradient(device, xl, gl, padding):
     d = _deinterleaved(device, xl, padding, count)
     dg = _deinterleaved(device, gl, ((0, 0), (0, 0)), (count[0] - 1, count[1] - 1))  # (O, t, 2, 2, u, N)
     du = None  # (16, O, C)
-    for first, last in _row_blocks(count, max(o, c), xl.shape[-1]):
+    for first, last in _row_blocks(count, xl.shape[-1]):
         part = xp.matmul(_output_adjoint(device, dg, first, last),
                          xp.matrix_transpose(_input_transform(device, d, first, last)))
         if du is None:
             du = part
         else:
             du += part
-    gt = xp.matrix_transpose(_constant(device, _kron(_G_SIGNED), du.dtype))  # (9, 16)
-    dw = xp.reshape(xp.matmul(gt, xp.reshape(du, (16, o * c))), (3, 3, o, c))
-    return arrays.row_major(xp, xp.permute_dims(dw, (2, 3, 0, 1)))
+    # (O*C, 16) @ (16, 9): the product is (O, C, 3, 3) in C order, no permuting copy
+    dw = xp.matmul(xp.matrix_transpose(xp.reshape(du, (16, o * c))), _constant(device, _kron(_G_SIGNED), du.dtype))
+    return xp.reshape(dw, (o, c, 3, 3))
 
 
 def worth(least, geo, groups: int, channels: tuple, single_or_double: bool) -> bool:
