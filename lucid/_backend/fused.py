@@ -355,6 +355,10 @@ class GenericKernels:
         gradient at its maximum); nan and inf stay where the mask holds and never reach the other places."""
         return self.xp.where(mask, values, self.xp.zeros((), dtype=values.dtype, device=values.device))
 
+    def clip(self, x, lo=None, hi=None):
+        """``x`` limited to ``[lo, hi]``: see :func:`lucid._backend.arrays.clip`."""
+        return arrays.clip_generic(self.xp, x, lo, hi)
+
     # ---- normalization statistics and input gradient -----------------------------------------------
     def sum_kept(self, a, axes, times=None):
         """The sum over ``axes`` (kept, as size 1) of ``a``, or of ``a * times`` (``times``: ``a``'s shape)."""

@@ -158,6 +158,11 @@ class NumpyBackend(NumpyRandom, Backend):
         total /= math.prod(a.shape[i] for i in axes)
         return total
 
+    def clip(self, x, lo=None, hi=None):
+        if lo is None and hi is None:
+            return np.array(x, copy=True)
+        return np.clip(x, lo, hi)
+
     def add_into(self, out, a, b):
         np.add(a, b, out=out)
 

@@ -397,3 +397,33 @@ def test_masked_derivatives_keep_inf_and_nan_gradients_where_they_apply(case, dt
     # nan where PyTorch has nan, 0 where it has 0 (rtol: PyTorch's hardsigmoid multiplies by a float32 1/6)
     np.testing.assert_allclose(host(lx.grad), tx.grad.numpy(), rtol=1e-6, atol=0)
     assert np.isnan(host(lx.grad)).sum() < np.isnan(g).sum() + np.isinf(g).sum()  # zeros did stop some
+
+
+FLOAT32_FORMS = {  # activations whose float32 forms differ from float64's (no scalar-loop expm1/log1p/where)
+    "sigmoid": F.sigmoid, "silu": F.silu, "softplus": F.softplus, "logsigmoid": F.logsigmoid, "elu": F.elu,
+    "selu": F.selu, "celu": lambda x: F.celu(x, 1.3), "leaky_relu": F.leaky_relu, "mish": F.mish,
+    "leaky_relu_steep": lambda x: F.leaky_relu(x, 1.5), "leaky_relu_zero": lambda x: F.leaky_relu(x, 0.0),
+}
+
+
+@pytest.mark.parametrize("name", FLOAT32_FORMS)
+def test_float32_forms_within_a_few_ulp(device, name):
+    """float32 values and gradients against the float64 computation at the same (float32) inputs: within
+    8 ulp of the value plus 8 ulp of 1 (derivatives cross 0 and saturate); the tails of sigmoid, logsigmoid
+    and softplus keep their relative precision."""
+    fn = FLOAT32_FORMS[name]
+    x = np.concatenate([np.linspace(-30, 30, 6001), -np.logspace(-8, 1, 200), np.logspace(-8, 1, 200),
+                        [-87.0, -80.0, 80.0, 87.0]]).astype(np.float32)
+    results = {}
+    for dtype in (lucid.float32, lucid.float64):
+        t = lucid.tensor(x, dtype=dtype, device=device, requires_grad=True)
+        y = fn(t)
+        y.sum().backward()
+        results[dtype] = host(y).astype(np.float64), host(t.grad).astype(np.float64)
+    eps = float(np.finfo(np.float32).eps)
+    for single, double in zip(results[lucid.float32], results[lucid.float64]):
+        np.testing.assert_array_less(np.abs(single - double), 8 * eps * (np.abs(double) + 1) + 1e-38)
+    tail = x <= -20
+    if name in ("sigmoid", "logsigmoid", "softplus"):
+        single, double = results[lucid.float32][0][tail], results[lucid.float64][0][tail]
+        np.testing.assert_allclose(single[np.abs(double) > 1e-37], double[np.abs(double) > 1e-37], rtol=8 * eps)
