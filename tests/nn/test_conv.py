@@ -74,6 +74,11 @@ CONV_CASES = [
     # groups with several channels per group, and depthwise with a channel multiplier
     ("2d_groups_wide", 2, (2, 16, 5, 5), (8, 8, 3, 3), dict(groups=2, padding=1, dilation=2)),
     ("2d_depthwise_mult", 2, (2, 4, 6, 5), (8, 1, 3, 3), dict(groups=4, stride=2, padding=1)),
+    # depthwise (one input and one output channel per group): multiply-adds per kernel offset
+    ("1d_depthwise", 1, (2, 3, 9), (3, 1, 3), dict(groups=3, padding=2, dilation=2)),
+    ("2d_depthwise_1", 2, (2, 4, 7, 6), (4, 1, 3, 3), dict(groups=4, padding=1)),
+    ("2d_depthwise_strided", 2, (2, 3, 9, 8), (3, 1, 3, 2), dict(groups=3, stride=2, padding=(1, 0), dilation=(1, 2))),
+    ("3d_depthwise", 3, (1, 2, 4, 5, 4), (2, 1, 2, 2, 2), dict(groups=2, padding=1)),
     # 3x3 at stride 1: Winograd F(2x2, 3x3) on the "winograd" path; odd and even sizes (the last tile
     # hangs over), every padding up to and beyond the input gradient's reach (2), a single pixel
     ("2d_3x3_odd", 2, (2, 5, 7, 6), (4, 5, 3, 3), dict(padding=1)),
@@ -98,6 +103,7 @@ TRANSPOSE_CASES = [
     ("2d_pointwise", 2, (2, 8, 3, 4), (8, 5, 1, 1), dict(stride=2)),
     ("2d_3x3", 2, (2, 4, 5, 6), (4, 3, 3, 3), dict(padding=1)),
     ("2d_3x3_pad_2", 2, (1, 3, 4, 5), (3, 2, 3, 3), dict(padding=2)),
+    ("2d_depthwise", 2, (2, 3, 4, 5), (3, 1, 3, 3), dict(padding=1, groups=3, stride=2, output_padding=1)),
 ]
 
 
@@ -183,6 +189,8 @@ GRAD_CASES = [
      (2, 8, 2, 2)),
     ("conv2d_pointwise", lambda x, w, b: F.conv2d(x, w, b, stride=2), (2, 8, 3, 3), (3, 8, 1, 1)),
     ("conv2d_3x3", lambda x, w, b: F.conv2d(x, w, b, padding=1), (2, 2, 3, 4), (3, 2, 3, 3)),
+    ("conv2d_depthwise", lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=1, groups=2), (2, 2, 3, 4),
+     (2, 1, 2, 3)),
     ("conv_transpose2d_3x3", lambda x, w, b: F.conv_transpose2d(x, w, b), (1, 2, 3, 2), (2, 2, 3, 3)),
     ("conv_transpose1d", lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, output_padding=1, dilation=2),
      (1, 2, 3), (2, 1, 2)),
@@ -259,6 +267,23 @@ def test_winograd_runs_where_the_backend_asks(device, rng, monkeypatch, padding,
     assert step(5) == dict.fromkeys(calls, 0)
     assert step(1, stride=2) == dict.fromkeys(calls, 0)
     assert step(None) == dict.fromkeys(calls, 0)
+
+
+def test_depthwise_faces_take_the_per_offset_path(device, rng, monkeypatch):
+    """A depthwise convolution's three faces (one channel in and out per group) run as per-offset multiply-adds;
+    a grouped one with two channels per group, or a channel multiplier, does not."""
+    from lucid.nn.functional.conv import Conv
+
+    seen = []
+    for face in ("y", "x", "w"):
+        real = getattr(Conv, f"_{face}_depthwise")
+        monkeypatch.setattr(Conv, f"_{face}_depthwise",
+                            lambda self, *args, _face=face, _real=real: seen.append(_face) or _real(self, *args))
+    x = make(rng.standard_normal((2, 4, 5, 6)), device, True)
+    for w_shape, groups, want in [((4, 1, 3, 3), 4, ["y", "x", "w"]), ((4, 2, 3, 3), 2, []), ((8, 1, 3, 3), 4, [])]:
+        seen.clear()
+        F.conv2d(x, make(rng.standard_normal(w_shape), device, True), padding=1, groups=groups).sum().backward()
+        assert sorted(seen) == sorted(want), (w_shape, groups, seen)
 
 
 def test_by_image_only_where_the_batch_is_not_innermost(device, rng, monkeypatch):

@@ -206,6 +206,9 @@ class FoldFunction(Function):
         return UnfoldFunction.apply(g, geo=self.geo)
 
 
+_DEPTHWISE_BLOCK = 1 << 16  # elements per channel block of the depthwise faces (see Conv._channel_blocks)
+
+
 class Conv(Function):
     """One face of the convolution ``y = conv(x, w)`` with ``x`` ``(N, C, *size)``, ``w``
     ``(O, C/groups, *kernel)``, ``y`` ``(N, O, *out)``: ``face="y"`` computes ``y`` from
@@ -248,6 +251,8 @@ class Conv(Function):
             return out
         if self.winograd:
             return {"y": self._y_winograd, "x": self._x_winograd, "w": self._w_winograd}[face](a, b)
+        if self._depthwise(a, b):
+            return {"y": self._y_depthwise, "x": self._x_depthwise, "w": self._w_depthwise}[face](a, b)
         if self._by_image(face, a, b):
             return {"y": self._y_by_image, "x": self._x_by_image, "w": self._w_by_image}[face](a, b)
         if face == "w":
@@ -367,6 +372,61 @@ class Conv(Function):
 
     def _w_winograd(self, x, y):
         return winograd.weight_gradient(self.device, self._last(x), self._last(y), self.geo.padding)
+
+    # ---- depthwise faces: one multiply-add per kernel offset
+    def _depthwise(self, a, b) -> bool:
+        """A depthwise convolution (one input and one output channel per group, as MobileNet's and ConvNeXt's):
+        its faces are sums over the kernel offsets of shifted windows times per-channel weights. As im2col, one
+        GEMM per channel has a single row: it only read back the ``prod(kernel)`` times larger columns it had
+        just written (3x3 over 64 channels at 56x56, batch 32, batch-last arrays: 281 -> 108 ms fwd+bwd)."""
+        c, o = (a.shape[1], b.shape[1]) if self.face == "w" else (self.groups * b.shape[1], b.shape[0])
+        return self.groups > 1 and c == o == self.groups
+
+    def _offsets(self):
+        return itertools.product(*(range(k) for k in self.geo.kernel))
+
+    def _channel_weights(self, w, offset):
+        """``w[:, 0, *offset]`` shaped to broadcast over ``(C, *spatial, N)``."""
+        return self.xp.reshape(w[(slice(None), 0) + offset], (w.shape[0],) + (1,) * (len(offset) + 1))
+
+    def _channel_blocks(self, a) -> list:
+        """Slices of ``a``'s first (channel) axis holding about ``_DEPTHWISE_BLOCK`` elements each: a block's
+        multiply-adds stay in the caches (the whole batch at once measured 1.7x slower); one block on a GPU."""
+        if hasattr(a, "__cuda_array_interface__"):
+            return [slice(None)]
+        step = max(1, _DEPTHWISE_BLOCK // max(1, math.prod(a.shape[1:])))
+        return [slice(c, min(c + step, a.shape[0])) for c in range(0, a.shape[0], step)]
+
+    def _y_depthwise(self, x, w):
+        xp, geo = self.xp, self.geo
+        xl = self._padded(self._last(x))  # (C, *padded, N), batch innermost: long contiguous runs
+        y = xp.zeros((x.shape[1],) + geo.out + (x.shape[0],), dtype=x.dtype, device=self.device.native)
+        for block in self._channel_blocks(y):
+            part, source = y[block, ...], xl[block, ...]
+            for offset in self._offsets():
+                part += source[(slice(None),) + geo.offset_slices(offset) + (...,)] * self._channel_weights(
+                    w[block, ...], offset)
+        return xp.permute_dims(y, (y.ndim - 1,) + tuple(range(y.ndim - 1)))
+
+    def _x_depthwise(self, y, w):
+        xp, geo = self.xp, self.geo
+        yl = self._c_order(self._last(y))  # (C, *out, N)
+        x = xp.zeros((w.shape[0],) + geo.padded + (y.shape[0],), dtype=y.dtype, device=self.device.native)
+        for block in self._channel_blocks(x):
+            part, source = x[block, ...], yl[block, ...]
+            for offset in self._offsets():
+                part[(slice(None),) + geo.offset_slices(offset) + (...,)] += source * self._channel_weights(
+                    w[block, ...], offset)
+        x = x[(slice(None),) + tuple(slice(lo, lo + m) for (lo, _), m in zip(geo.padding, geo.size)) + (...,)]
+        return xp.permute_dims(x, (x.ndim - 1,) + tuple(range(x.ndim - 1)))
+
+    def _w_depthwise(self, x, y):
+        xp, geo = self.xp, self.geo
+        xl, yl = self._padded(self._last(x)), self._c_order(self._last(y))
+        axes = tuple(range(1, yl.ndim))
+        sums = [xp.reshape(self.backend.sum_kept(xl[(slice(None),) + geo.offset_slices(offset) + (...,)], axes, yl),
+                           (yl.shape[0],)) for offset in self._offsets()]
+        return xp.reshape(xp.stack(sums, axis=1), (yl.shape[0], 1) + geo.kernel)
 
     # ---- faces, one image at a time
     def _by_image(self, face, a, b) -> bool:
