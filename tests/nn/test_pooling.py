@@ -198,7 +198,8 @@ def test_pool_errors(device):
         F.avg_pool2d(x, 2, divisor_override=0)
 
 
-# ---- non-overlapping windows (the fast path) against PyTorch: ties, -inf, nan, padding ---------
+# ---- max pooling by kernel offsets (the fast path; windows apart or overlapping) against PyTorch: ties, -inf,
+# nan, padding, dilation ------------------------------------------------------------------------------------
 BLOCK_CASES = [
     ("1d", "max_pool1d", (2, 3, 10), (2,), {}),
     ("1d_rest", "max_pool1d", (2, 3, 11), (3,), dict(return_indices=True)),
@@ -208,6 +209,10 @@ BLOCK_CASES = [
     ("2d_ceil", "max_pool2d", (1, 2, 7, 7), (2,), dict(ceil_mode=True, return_indices=True)),
     ("3d", "max_pool3d", (1, 2, 4, 6, 4), (2,), dict(return_indices=True)),
     ("3d_pad", "max_pool3d", (1, 2, 5, 4, 6), ((2, 2, 3),), dict(padding=(1, 0, 1), return_indices=True)),
+    ("2d_overlap_stem", "max_pool2d", (2, 3, 9, 8), (3, 2, 1), dict(return_indices=True)),
+    ("2d_overlap_ceil", "max_pool2d", (1, 2, 8, 7), (3, 2), dict(ceil_mode=True, return_indices=True)),
+    ("1d_overlap_dilated", "max_pool1d", (2, 3, 12), (3, 2, 1), dict(dilation=2, return_indices=True)),
+    ("3d_overlap", "max_pool3d", (1, 2, 5, 6, 5), (3, 1, 1), dict(return_indices=True)),
 ]
 
 
@@ -231,7 +236,7 @@ def test_block_max_pool_matches_torch(case, fill, device, rng):
     np.testing.assert_array_equal(host(out), tout.detach().numpy())
     np.testing.assert_array_equal(np.signbit(host(out)), np.signbit(tout.detach().numpy()))
     _backward_both(torch, out, tout, device, rng)
-    np.testing.assert_array_equal(host(ours.grad), theirs.grad.numpy())
+    np.testing.assert_array_equal(host(ours.grad), theirs.grad.numpy())  # overlapping windows: summed in torch's order
 
 
 BLOCK_GRAD_CASES = [
@@ -252,10 +257,11 @@ def test_max_pool_gradcheck_blocks_and_overlapping(case, device, rng):
     assert gradgradcheck(case[1], (x,))
 
 
-def test_block_max_pool_keeps_compact_offsets(device):
-    """The non-overlapping path records each window's argmax as a small unsigned offset."""
-    x = make(np.arange(16.0)[::-1].reshape(1, 1, 4, 4), device, True)
-    y = F.max_pool2d(x, 2)
+@pytest.mark.parametrize("size, args", [(4, (2,)), (5, (3, 2))], ids=["apart", "overlapping"])
+def test_block_max_pool_keeps_compact_offsets(device, size, args):
+    """Max pooling records each window's argmax as a small unsigned offset, windows apart or overlapping."""
+    x = make(np.arange(size * size, dtype=np.float64)[::-1].reshape(1, 1, size, size), device, True)
+    y = F.max_pool2d(x, *args)
     assert type(y.grad_fn).__name__ == "BlockGather"
     assert str(y.grad_fn.idx.dtype).endswith("uint8")
     idx = lucid.Tensor._make(y.grad_fn.idx, x.device)
