@@ -70,6 +70,32 @@ def test_interpolate_gradcheck(mode, shape, device, rng):
     assert gradgradcheck(fn, (x,))
 
 
+@pytest.mark.parametrize("shape, kw", [((2, 3, 5), dict(scale_factor=2)), ((2, 3, 5, 4), dict(scale_factor=2.0)),
+                                       ((1, 2, 3, 4, 2), dict(size=(6, 8, 4))), ((2, 2, 5, 4), dict(size=(10, 4))),
+                                       ((1, 2, 20), dict(scale_factor=2.04)), ((1, 2, 20), dict(scale_factor=1.04)),
+                                       ((2, 2, 3, 4), dict(size=(3, 4)))],
+                         ids=["1d", "2d", "3d", "one_dim", "scale_2.04", "scale_1.04", "same_size"])
+def test_nearest_doubling_matches_torch(device, rng, shape, kw):
+    """Nearest at 1x and 2x per dimension repeats the elements (PyTorch's shortcuts; a scale factor that only
+    rounds to 1x or 2x takes its float32 rule instead, as PyTorch's forward: its backward takes the shortcut
+    anyway, not the adjoint of its forward, so there the gradient is checked by finite differences only); the
+    gradient sums them back; the same size gives a copy, not the input."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal(shape)
+    x, tx = make(a, device, True), torch.tensor(a, requires_grad=True)
+    y, ty = F.interpolate(x, **kw), torch.nn.functional.interpolate(tx, **kw)
+    np.testing.assert_array_equal(host(y), ty.detach().numpy())
+    g = rng.standard_normal(ty.shape)
+    y.backward(make(g, device))
+    ty.backward(torch.tensor(g))
+    if float(kw.get("scale_factor", 2)).is_integer():
+        np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-14, atol=1e-15)
+    assert gradcheck(lambda t: F.interpolate(t, **kw), (make(a, device, True),))
+    assert gradgradcheck(lambda t: F.interpolate(t, **kw), (make(a, device, True),))
+    if kw.get("size") == shape[2:]:
+        assert not np.shares_memory(host(y), a) and y._data is not x._data
+
+
 def test_interpolate_matches_numpy(device, rng):
     x = rng.standard_normal((2, 3, 4, 5))
     up = F.interpolate(make(x, device), scale_factor=2)

@@ -16,6 +16,7 @@ import warnings
 
 from ... import dtypes as _dt
 from ..._tensor import Tensor
+from ...autograd.function import Function
 from ...ops.creation import arange, linspace, ones
 from ...ops.indexing import where
 from ...ops.linalg import matmul
@@ -44,12 +45,20 @@ def _cubic_weights(t: Tensor) -> list:
 
 
 # ---- interpolate ----------------------------------------------------------------------------
+def _shortcut(size, out, scale) -> bool:
+    """Whether nearest interpolation along a dimension keeps or doubles it exactly: PyTorch's shortcuts, taken
+    without a scale factor; with one (1 or 2 exactly) its float32 rule gives the same indices. (A scale factor
+    such as 2.04 that rounds to 2x takes the rule in PyTorch's forward, and here; PyTorch's backward takes the
+    shortcut there, not its forward's adjoint: lucid's gradient is the adjoint.)"""
+    return out in (size, 2 * size) and (scale is None or scale == out // size)
+
+
 def _interp_taps(mode, size, out, scale, align_corners, like):
     """``[(index, weight), ...]`` of one dimension: int64 source indices and weights, each of
     length ``out``, following PyTorch's kernels (nearest in float32, as PyTorch computes it)."""
     dev, dtype = like._device, like.dtype
     if mode in ("nearest", "nearest-exact"):
-        if mode == "nearest" and out in (size, 2 * size):  # PyTorch's exact shortcuts
+        if mode == "nearest" and _shortcut(size, out, scale):
             return [(arange(out, device=dev) // (out // size), None)]
         f32 = _dt.float32
         ratio = Tensor(1.0 / scale, dtype=f32, device=dev) if scale else Tensor(size, dtype=f32, device=dev) / out
@@ -80,6 +89,38 @@ def _matrix(taps, size, like) -> Tensor:
         term = hit if weight is None else hit * weight.unsqueeze(1)
         m = term if m is None else m + term
     return m
+
+
+class Doubled(Function):
+    """Each element of ``x`` ``(N, C, *spatial)`` repeated twice along the spatial dims in ``dims``: PyTorch's
+    nearest interpolation at 2x (one of its own shortcuts, whatever the scale factor). Its gradient sums the
+    pairs (``Paired``) and the other way round: 2x over (16, 64, 56, 56) fwd+bwd 109 -> 36 ms, where two
+    products by 0/1 matrices ran before (and a sum over the broadcast pairs of an expand measured 116 ms)."""
+
+    def forward(self, x, dims):
+        self.dims = dims
+        if not dims:  # every size kept: a copy, as PyTorch's
+            return self.xp.asarray(x, copy=True)
+        for d in dims:
+            x = self.xp.repeat(x, 2, axis=d)
+        return x
+
+    def backward(self, g):
+        return Paired.apply(g, dims=self.dims)
+
+
+class Paired(Function):
+    """The sums of neighbouring pairs along the spatial dims in ``dims`` (halving them): ``Doubled``'s adjoint."""
+
+    def forward(self, g, dims):
+        self.dims = dims
+        for d in dims:
+            lead = (slice(None),) * d
+            g = g[lead + (slice(0, None, 2), ...)] + g[lead + (slice(1, None, 2), ...)]
+        return g
+
+    def backward(self, h):
+        return Doubled.apply(h, dims=self.dims)
 
 
 def _out_sizes(x, nd, size, scale_factor, name):
@@ -128,6 +169,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = (None,) * nd
     if mode == "area":
         return along(input, [averaging_matrix(n, o, input) for n, o in zip(input.shape[2:], sizes)])
+    if mode == "nearest" and all(map(_shortcut, input.shape[2:], sizes, scales)):
+        return Doubled.apply(input, dims=tuple(2 + d for d, (n, o) in enumerate(zip(input.shape[2:], sizes))
+                                               if o == 2 * n))
     mats = [_matrix(_interp_taps(mode, n, o, s, bool(align_corners), input), n, input)
             for n, o, s in zip(input.shape[2:], sizes, scales)]
     return along(input, mats)
