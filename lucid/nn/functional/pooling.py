@@ -37,13 +37,19 @@ __all__ = [
 
 # ---- Functions ------------------------------------------------------------------------
 class WindowSum(Function):
-    """The sum of each window (zero padding) over the last axes; the adjoint of ``WindowSpread``."""
+    """The sum of each window (zero padding) over the last axes, added offset by offset in the window's row-major
+    order (PyTorch's order: the same rounding); the adjoint of ``WindowSpread``. NumPy's sum over the small
+    window axes of a strided view measured 7x slower (a 3x3 avg_pool2d over (32, 64, 56, 56): forward 360 -> 43 ms)."""
 
     def forward(self, x, geo):
         self.geo = geo
-        nd = len(geo.kernel)
-        view = windows(self.device, x, geo)
-        return self.xp.sum(view, axis=tuple(range(view.ndim - nd, view.ndim)))
+        views = _block_views(self.device, x, geo, 0)
+        if len(views) == 1:
+            return self.xp.asarray(views[0], copy=True)
+        total = views[0] + views[1]
+        for v in views[2:]:
+            total += v
+        return total
 
     def backward(self, g):
         return WindowSpread.apply(g, geo=self.geo)
