@@ -3,15 +3,16 @@
 
 All dimension-generic, on the strided windows of :mod:`.conv`:
 
-- average pooling sums each window of the (zero-padded) view (``WindowSum``, whose
-  adjoint ``WindowSpread`` adds each gradient back over its window) and divides by the
-  window counts PyTorch uses (``count_include_pad``, ``divisor_override``, ``ceil_mode``);
-- max pooling finds each window's first maximum (ties: the first index; nan: the last nan, as
-  PyTorch) on the window view, then gathers those elements, so the gradient is scattered to the
-  argmax positions (and the second derivative gathers again). Non-overlapping windows (stride ==
-  kernel, dilation 1, the common ``max_pool2d(x, 2)``) take a fast path: the maximum over the
-  strided slices of each kernel offset, the argmax kept as a small per-window offset
-  (``BlockGather``/``BlockScatter``), int64 positions only for ``return_indices``;
+- average pooling sums each window of the (zero-padded) input, kernel offset by offset
+  (``WindowSum``, whose adjoint ``WindowSpread`` adds each gradient back over its window) and
+  divides by the window counts PyTorch uses (``count_include_pad``, ``divisor_override``,
+  ``ceil_mode``);
+- max pooling takes the maximum over the strided slices of each kernel offset and keeps each
+  window's first maximum (ties: the first index; nan: the last nan, as PyTorch) as a small
+  per-window offset (``BlockGather``/``BlockScatter``; int64 positions only for
+  ``return_indices``). Where padding could win a window, and off the host with padding, it finds
+  the argmax on the window view and gathers those elements instead, so the gradient is scattered
+  to the argmax positions (and the second derivative gathers again);
 - adaptive average pooling multiplies each spatial dimension by an averaging matrix (the
   windows of a product region are a product of 1-D windows); adaptive max pooling gathers
   each (variable) window through an index table.
