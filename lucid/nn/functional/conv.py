@@ -6,7 +6,9 @@ loop over positions) copied once, with the batch as the innermost axis, and each
 convolution is ONE GEMM per group with the batch folded into its columns (see ``Conv``).
 col2im, the adjoint of im2col, adds back with one strided slice per kernel offset (a loop
 over the k*k offsets, not over positions: NumPy's scatter-add ``add.at`` measured 14x
-slower for this). A CPU backend runs large images one at a time instead (see ``Conv``).
+slower for this). A CPU backend runs large images one at a time instead, and 3x3 stride-1
+convolutions as Winograd F(2x2, 3x3) (``winograd.py``); depthwise convolutions (one channel per
+group) are multiply-adds per kernel offset (see ``Conv``).
 
 A convolution is the bilinear form ``T(x, w, y) = <y, conv(x, w)>`` seen from three sides,
 the ``Conv`` Function's three *faces*: ``"y"`` (the convolution), ``"x"`` (the transposed
