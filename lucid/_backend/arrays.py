@@ -10,21 +10,13 @@ out of lucid.
 
 from __future__ import annotations
 
-__all__ = ["clip", "clip_generic", "sign", "row_major"]
+__all__ = ["clip", "sign", "row_major"]
 
 
 def clip(xp, x, lo=None, hi=None):
     """``x`` limited to ``[lo, hi]`` (numbers or arrays; None: no limit on that side). nan stays nan;
-    where ``lo > hi`` every value becomes ``hi``, as ``torch.clamp``. Always a new array. The backend of
-    ``xp`` computes it (its ``clip`` extra: NumPy's one pass is 4x faster than ``maximum`` against a
-    number, a scalar loop without AVX-512); ``clip_generic`` is the default."""
-    from .registry import kernels_for  # a cycle at import time: registry -> fused -> arrays
-
-    return kernels_for(xp).clip(x, lo, hi)
-
-
-def clip_generic(xp, x, lo=None, hi=None):
-    """``clip`` as elementwise ``maximum``/``minimum``: no data read back on any backend."""
+    where ``lo > hi`` every value becomes ``hi``, as ``torch.clamp``. Always a new array. (The backends'
+    ``clip`` extra: NumPy's one pass is 4x faster than ``maximum`` against a number.)"""
     if lo is None and hi is None:
         return xp.asarray(x, copy=True)
     if lo is not None:

@@ -161,6 +161,8 @@ class NumpyBackend(NumpyRandom, Backend):
     def clip(self, x, lo=None, hi=None):
         if (lo is None and hi is None) or x.dtype.kind not in "fiub":  # ml_dtypes' bfloat16: clip would promote
             return super().clip(x, lo, hi)
+        if x.dtype.kind == "f":  # with one bound NumPy's clip is maximum's scalar loop: infinity for the other
+            lo, hi = -math.inf if lo is None else lo, math.inf if hi is None else hi
         return np.clip(x, lo, hi)
 
     def add_into(self, out, a, b):

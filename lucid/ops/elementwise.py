@@ -187,7 +187,7 @@ class Clamp(Function):
     def forward(self, x, lo, hi):
         self.save_for_backward(x)
         self.lo, self.hi = lo, hi
-        return arrays.clip(self.xp, x, lo, hi)
+        return self.backend.clip(x, lo, hi)
 
     def backward(self, g):
         (x,) = self.saved_tensors
