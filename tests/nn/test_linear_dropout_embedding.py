@@ -324,6 +324,117 @@ def test_embedding_bag_module_and_gradcheck(device, rng):
         F.embedding_bag(ints([1, 2], device), m.weight)
 
 
+def _bag_pair(torch, device, w0, idx, offsets, psw=None, dtype=lucid.float64, **kwargs):
+    """``embedding_bag`` of lucid and of torch on the same data, each output's backward run with the same
+    gradient: ``((y, w, psw), (ty, tw, tpsw))``."""
+    tdtype = torch.float64 if dtype is lucid.float64 else torch.float32
+    w, tw = make(w0, device, grad=True, dtype=dtype), torch.tensor(w0, dtype=tdtype, requires_grad=True)
+    p = None if psw is None else make(psw, device, grad=True, dtype=dtype)
+    tp = None if psw is None else torch.tensor(psw, dtype=tdtype, requires_grad=True)
+    y = F.embedding_bag(ints(idx, device), w, None if offsets is None else ints(offsets, device), per_sample_weights=p,
+                        **kwargs)
+    ty = torch.nn.functional.embedding_bag(torch.tensor(np.asarray(idx)), tw,
+                                           None if offsets is None else torch.tensor(np.asarray(offsets)),
+                                           per_sample_weights=tp, **kwargs)
+    g = np.random.default_rng(11).standard_normal(tuple(ty.shape))
+    y.backward(make(g, device, dtype=dtype))
+    ty.backward(torch.tensor(g, dtype=tdtype))
+    return (y, w, p), (ty, tw, tp)
+
+
+def _assert_bags_match(mine, theirs, **tolerance):
+    """The outputs, and the gradients of the weight and of the per-sample weights (if any), match."""
+    np.testing.assert_allclose(host(mine[0]), theirs[0].detach().numpy(), **tolerance)
+    for m, t in zip(mine[1:], theirs[1:]):
+        if t is not None:
+            np.testing.assert_allclose(host(m.grad), t.grad.numpy(), **tolerance)
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max", "sum_weighted"])
+@pytest.mark.parametrize("skewed", [False, True])
+def test_embedding_bag_large_and_uneven_against_torch(device, mode, skewed):
+    """Thousands of entries in bags of very uneven sizes (a bag of 2000, many empty ones) and rows looked up
+    thousands of times: the fused host op reduces these in several levels of pieces and several chunks."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    num, entries = 600, 6000
+    idx = np.minimum(rng.zipf(1.3, entries), num) - 1 if skewed else rng.integers(0, num, entries)
+    sizes = np.concatenate([[2000], np.minimum(rng.zipf(1.6, 800), 400)])
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    offsets = offsets[offsets < entries]
+    psw = rng.standard_normal(entries) if mode == "sum_weighted" else None
+    mine, theirs = _bag_pair(torch, device, rng.standard_normal((num, 40)), idx, offsets, psw,
+                             mode=mode.split("_")[0], padding_idx=0)
+    _assert_bags_match(mine, theirs, rtol=1e-10, atol=1e-11)
+
+
+def test_embedding_bag_float32_against_torch(device):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    idx, offsets = rng.integers(0, 500, 5000), np.arange(0, 5000, 25)
+    for mode in ("sum", "mean", "max"):
+        mine, theirs = _bag_pair(torch, device, rng.standard_normal((500, 16)), idx, offsets, dtype=lucid.float32,
+                                 mode=mode)
+        assert mine[0].dtype is lucid.float32 and mine[1].grad.dtype is lucid.float32
+        _assert_bags_match(mine, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_embedding_bag_max_ties_infinities_and_padding_rows(device):
+    """Of equal maxima the first entry gets the gradient (as PyTorch; off the host the scatter shares it);
+    a bag of -inf rows keeps -inf; an inf or nan in a padding row or a left-out entry reaches no bag."""
+    torch = pytest.importorskip("torch")
+    w0 = np.array([[1.0, 5.0], [1.0, 5.0], [3.0, 2.0], [-np.inf, -np.inf], [np.inf, np.nan]])
+    idx, offsets = [0, 1, 2, 1, 0, 3, 3, 4, 2, 4], [0, 3, 5, 7, 7]
+    for mode in ("sum", "mean", "max"):
+        mine, theirs = _bag_pair(torch, device, w0, idx, offsets, mode=mode, padding_idx=4)
+        if mode == "max" and not device.host:
+            np.testing.assert_array_equal(host(mine[0]), theirs[0].detach().numpy())
+            continue
+        _assert_bags_match(mine, theirs, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kwargs", [{"mode": "sum"}, {"mode": "mean", "padding_idx": 2}, {"mode": "max"},
+                                    {"mode": "sum", "per_sample_weights": True},
+                                    {"mode": "sum", "scale_grad_by_freq": True, "per_sample_weights": True},
+                                    {"mode": "max", "scale_grad_by_freq": True}])
+def test_embedding_bag_second_derivative(device, rng, kwargs):
+    """create_graph runs the backward as recorded ops: it gives the first-order gradients, and differentiates
+    (but for ``scale_grad_by_freq``, whose gradient is no derivative)."""
+    kwargs = dict(kwargs)
+    idx, off = ints([0, 2, 2, 4, 1, 3, 4, 0], device), ints([0, 2, 2, 5], device)
+    inputs = [make(rng.permutation(15).reshape(5, 3) / 7.0, device, grad=True)]
+    if kwargs.pop("per_sample_weights", False):
+        inputs.append(make(rng.standard_normal(8), device, grad=True))
+
+    def fn(w, psw=None):
+        return F.embedding_bag(idx, w, off, per_sample_weights=psw, **kwargs)
+
+    assert kwargs.get("scale_grad_by_freq") or gradgradcheck(fn, inputs)
+    out = fn(*inputs)
+    g = make(rng.standard_normal(out.shape), device)
+    first = lucid.autograd.grad(out, inputs, g, retain_graph=True)
+    recorded = lucid.autograd.grad(out, inputs, g, create_graph=True)
+    for a, b in zip(first, recorded):
+        np.testing.assert_allclose(host(a), host(b), rtol=1e-12)
+
+
+def test_embedding_bag_scale_grad_by_freq(device, rng):
+    """Each row's gradient divided by how often the input looks it up: the bags of ``F.embedding``'s rows with
+    ``scale_grad_by_freq`` (PyTorch's CPU embedding_bag divides by the wrong rows' counts)."""
+    idx, offsets = [3, 1, 3, 0, 3, 2, 1, 4], [0, 3, 3, 6]
+    w0, g = rng.standard_normal((5, 2)), rng.standard_normal((4, 2))
+    for mode in ("sum", "mean", "max"):
+        w, ref = make(w0, device, grad=True), make(w0, device, grad=True)
+        F.embedding_bag(ints(idx, device), w, ints(offsets, device), mode=mode, scale_grad_by_freq=True).backward(
+            make(g, device))
+        rows = F.embedding(ints(idx, device), ref, scale_grad_by_freq=True)
+        reduce = {"sum": lambda r: r.sum(dim=0), "mean": lambda r: r.mean(dim=0), "max": lambda r: r.max(dim=0)[0]}
+        bags = [reduce[mode](rows[a:b]) if b > a else lucid.zeros(2, dtype=lucid.float64, device=device)
+                for a, b in zip(offsets, offsets[1:] + [len(idx)])]
+        lucid.stack(bags).backward(make(g, device))
+        np.testing.assert_allclose(host(w.grad), host(ref.grad), rtol=1e-12)
+
+
 def test_one_hot(device):
     t = ints([[0, 2], [1, 3]], device)
     y = F.one_hot(t)

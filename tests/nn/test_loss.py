@@ -447,3 +447,113 @@ def test_loss_shape_errors_name_the_loss(device, rng, name):
     torch = pytest.importorskip("torch")
     with pytest.raises((RuntimeError, ValueError)):  # torch refuses each too
         call(torch.nn.functional, torch.tensor(x.numpy(force=True)))
+
+
+# ---- fused elementwise and class-index losses against PyTorch (values, gradients, second derivatives) -------------
+# |d| exactly at the bound (0.7 and 2.3 - 3.0), zero, infinities, nan, a tiny difference
+SMOOTH_X = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 1.5, -2.0, 0.7, -0.7, np.inf, -np.inf, np.nan, 1e-30, 3.0])
+SMOOTH_T = np.array([0.0] * 13 + [2.3])
+
+
+@pytest.mark.parametrize("loss,kwargs", [("smooth_l1_loss", {"beta": 1.0}), ("smooth_l1_loss", {"beta": 0.7}),
+                                         ("smooth_l1_loss", {"beta": 0.0}), ("smooth_l1_loss", {"beta": 2.5}),
+                                         ("huber_loss", {"delta": 1.0}), ("huber_loss", {"delta": 0.7}),
+                                         ("huber_loss", {"delta": 2.5})])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+def test_smooth_l1_and_huber_edges_match_torch(device, loss, kwargs, reduction):
+    torch = pytest.importorskip("torch")
+    x, t = lucid_tensor(SMOOTH_X, device, grad=True), lucid_tensor(SMOOTH_T, device, grad=True)
+    tx, tt = torch.tensor(SMOOTH_X, requires_grad=True), torch.tensor(SMOOTH_T, requires_grad=True)
+    y = getattr(F, loss)(x, t, reduction=reduction, **kwargs)
+    ty = getattr(torch.nn.functional, loss)(tx, tt, reduction=reduction, **kwargs)
+    exact = dict(rtol=1e-14, atol=0, equal_nan=True)
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), **exact)
+    g = np.linspace(-1, 1, SMOOTH_X.size) if reduction == "none" else np.array(0.7)
+    first = lucid.autograd.grad(y, (x, t), lucid_tensor(g, device), retain_graph=True)
+    recorded = lucid.autograd.grad(y, (x, t), lucid_tensor(g, device), create_graph=True)
+    theirs = torch.autograd.grad(ty, (tx, tt), torch.tensor(g), create_graph=True)
+    for a, b, c in zip(first, recorded, theirs):
+        np.testing.assert_allclose(host(a), c.detach().numpy(), **exact)
+        np.testing.assert_allclose(host(b), c.detach().numpy(), **exact)
+    if kwargs.get("beta") != 0:  # second derivative: 1/beta (1) strictly inside the bound, else 0
+        weights = np.nan_to_num(theirs[0].detach().numpy())
+        (h,) = lucid.autograd.grad((recorded[0] * lucid_tensor(weights, device)).sum(), (x,))
+        (th,) = torch.autograd.grad((theirs[0] * torch.tensor(weights)).sum(), (tx,))
+        np.testing.assert_allclose(host(h), th.numpy(), **exact)
+
+
+@pytest.mark.parametrize("loss", ["smooth_l1_loss", "huber_loss"])
+def test_smooth_l1_and_huber_float32_match_torch(device, loss):
+    """float32 stays float32; 300 x 300 elements run in several chunks."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    a, b = (rng.standard_normal((300, 300)).astype(np.float32) * 2 for _ in range(2))
+    x = lucid.tensor(a, device=device, requires_grad=True)
+    tx = torch.tensor(a, requires_grad=True)
+    y, ty = getattr(F, loss)(x, lucid.tensor(b, device=device)), getattr(torch.nn.functional, loss)(tx, torch.tensor(b))
+    y.backward()
+    ty.backward()
+    assert y.dtype is lucid.float32 and x.grad.dtype is lucid.float32
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["nll_loss", "cross_entropy"])
+@pytest.mark.parametrize("shape", [(5,), (6, 4), (3, 4, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_class_index_losses_match_torch_in_any_layout(device, rng, loss, shape, weighted):
+    """Class axis 1 of any rank, ignored targets (an ignored -inf log-probability counts for nothing), weights,
+    every reduction; the gradient, its recorded form, and the recorded form's derivative in the output gradient."""
+    torch = pytest.importorskip("torch")
+    classes = shape[1] if len(shape) > 1 else shape[0]
+    a = rng.standard_normal(shape)
+    target = rng.integers(0, classes, shape[:1] + shape[2:] if len(shape) > 1 else ())
+    if target.size > 2:
+        target.flat[1] = -100
+        n, *rest = np.unravel_index(1, target.shape)
+        a[(n, 0, *rest)] = -np.inf
+    w = rng.uniform(0.2, 2, classes) if weighted else None
+    for reduction in ("none", "sum", "mean"):
+        x, tx = lucid_tensor(a, device, grad=True), torch.tensor(a, requires_grad=True)
+        y = getattr(F, loss)(x, lucid_tensor(target, device), weight=None if w is None else lucid_tensor(w, device),
+                             reduction=reduction)
+        ty = getattr(torch.nn.functional, loss)(tx, torch.tensor(target), reduction=reduction,
+                                                weight=None if w is None else torch.tensor(w))
+        np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=reduction)
+        g0 = rng.standard_normal(ty.shape)
+        g, tg = lucid_tensor(g0, device, grad=True), torch.tensor(g0, requires_grad=True)
+        (first,) = lucid.autograd.grad(y, (x,), g, retain_graph=True)
+        (recorded,) = lucid.autograd.grad(y, (x,), g, create_graph=True)
+        (theirs,) = torch.autograd.grad(ty, (tx,), tg, create_graph=True)
+        for mine in (first, recorded):
+            np.testing.assert_allclose(host(mine), theirs.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=reduction)
+        c = rng.standard_normal(shape)
+        (dg,) = lucid.autograd.grad((recorded * lucid_tensor(c, device)).sum(), (g,))
+        (tdg,) = torch.autograd.grad((theirs * torch.tensor(c)).sum(), (tg,))
+        np.testing.assert_allclose(host(dg), tdg.numpy(), rtol=1e-12, atol=1e-14, err_msg=reduction)
+
+
+@pytest.mark.parametrize("loss", ["nll_loss", "cross_entropy"])
+def test_segmentation_float32_matches_torch(device, rng, loss):
+    """(N, C, H, W) float32 logits or log-probabilities with (N, H, W) targets: dtype and values."""
+    torch = pytest.importorskip("torch")
+    a = rng.standard_normal((4, 5, 16, 16)).astype(np.float32)
+    target = rng.integers(0, 5, (4, 16, 16))
+    target[0, 0, :3] = -100
+    x, tx = lucid.tensor(a, device=device, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y = getattr(F, loss)(x, lucid.tensor(target, device=device))
+    ty = getattr(torch.nn.functional, loss)(tx, torch.tensor(target))
+    y.backward()
+    ty.backward()
+    assert y.dtype is lucid.float32 and x.grad.dtype is lucid.float32
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-4, atol=1e-8)
+
+
+def test_nll_loss_weight_gradient(device, rng):
+    """A weight that requires grad gets one (PyTorch refuses it): recorded ops instead of the fused op."""
+    x = lucid_tensor(rng.standard_normal((6, 4)), device, grad=True)
+    w = lucid_tensor(rng.uniform(0.5, 2, 4), device, grad=True)
+    t = lucid_tensor(np.array([0, 3, 1, 2, -100, 1]), device)
+    for reduction in ("mean", "sum", "none"):
+        assert gradcheck(lambda x, w, reduction=reduction: F.nll_loss(x, t, weight=w, reduction=reduction), (x, w))
