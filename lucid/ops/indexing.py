@@ -26,6 +26,7 @@ in PyTorch, because the size of their result is data.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -644,17 +645,21 @@ SortResult = namedtuple("sort", ["values", "indices"])
 TopKResult = namedtuple("topk", ["values", "indices"])
 
 
+def _stable_order(xp, a, axis: int, descending: bool):
+    """The permutation that sorts ``a`` along ``axis`` stably (ties keep their order, NaN counts as the largest
+    value). Descending without a ``descending=`` argument (NumPy has none): sort the reversed array ascending,
+    reverse the order and map the positions back."""
+    if not descending:
+        return xp.argsort(a, axis=axis, stable=True)
+    rev = xp.argsort(xp.flip(a, axis=axis), axis=axis, stable=True)
+    return (a.shape[axis] - 1) - xp.flip(rev, axis=axis)
+
+
 @on_input_device
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
     which is also a valid answer for ``stable=False``; NaNs count as the largest value."""
-    xp, dim = x.xp, _dim(dim, x.ndim)
-    if not descending:
-        return Tensor._make(xp.argsort(x._data, axis=dim, stable=True), x._device)
-    # stable descending without relying on a ``descending=`` argument (NumPy has none):
-    # sort the reversed array ascending, reverse the order and map positions back
-    rev = xp.argsort(xp.flip(x._data, axis=dim), axis=dim, stable=True)
-    return Tensor._make((x.shape[dim] - 1) - xp.flip(rev, axis=dim), x._device)
+    return Tensor._make(_stable_order(x.xp, x._data, _dim(dim, x.ndim), descending), x._device)
 
 
 @on_input_device
@@ -666,6 +671,39 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
     return SortResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "sort", check=False)), indices)
 
 
+_FEW_CANDIDATES = 2  # topk sorts candidate blocks instead of whole rows when they hold at most half a row
+
+
+def _leading(xp, a, kind: str, k: int, largest: bool):
+    """Positions (along the last axis) of the first ``k`` elements of ``a`` (of dtype kind ``kind``) in stable
+    order, descending when ``largest``: the first ``k`` of a stable argsort. For small ``k`` without sorting
+    whole rows (the array API has no partition): with each row cut into blocks of ``b`` (about sqrt(n/k)), the
+    ``k`` blocks whose best elements come first in that order hold the answer, so only the blocks' best elements
+    and the ``k * b`` elements of those blocks, taken in row order, are sorted."""
+    n = a.shape[-1]
+    b = 2 ** round(math.log2(math.sqrt(n / k))) if k else 1
+    if not k or k * b * _FEW_CANDIDATES > n or kind not in "fiu":
+        return _stable_order(xp, a, a.ndim - 1, largest)[..., :k]
+    m, floating = -(-n // b), kind == "f"
+    if m * b != n:  # filled with values that sort after every element of the row
+        info = xp.finfo(a.dtype) if floating else xp.iinfo(a.dtype)
+        fill = (-math.inf if floating else info.min) if largest else (math.nan if floating else info.max)
+        a = xp.concat([a, xp.full(a.shape[:-1] + (m * b - n,), fill, dtype=a.dtype, device=a.device)], axis=-1)
+    if largest:  # the best of a block is its max, NaN if it has one
+        best = functools.reduce(xp.maximum, (a[..., j::b] for j in range(b)))
+    elif floating:  # its min, ignoring NaNs unless it holds nothing else
+        nan = xp.isnan(a)
+        best = functools.reduce(xp.minimum, (xp.where(nan[..., j::b], math.inf, a[..., j::b]) for j in range(b)))
+        best = xp.where(functools.reduce(xp.logical_and, (nan[..., j::b] for j in range(b))), math.nan, best)
+    else:
+        best = functools.reduce(xp.minimum, (a[..., j::b] for j in range(b)))
+    blocks = xp.sort(_stable_order(xp, best, best.ndim - 1, largest)[..., :k], axis=-1)
+    picked = blocks[..., None] * b + xp.arange(b, dtype=blocks.dtype, device=a.device)
+    picked = xp.reshape(picked, a.shape[:-1] + (-1,))
+    order = _stable_order(xp, xp.take_along_axis(a, picked, axis=-1), a.ndim - 1, largest)[..., :k]
+    return xp.take_along_axis(picked, order, axis=-1)
+
+
 @on_input_device
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, always in
@@ -674,7 +712,9 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     n = x.shape[dim]
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
-    indices = getitem(argsort(x, dim, descending=largest), (slice(None),) * dim + (slice(0, k),))
+    xp = x.xp
+    first = _leading(xp, xp.moveaxis(x._data, dim, -1), x.dtype.kind, k, largest)
+    indices = Tensor._make(_int64(xp, xp.moveaxis(first, -1, dim)), x._device)
     return TopKResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "topk", check=False)), indices)
 
 

@@ -1,7 +1,8 @@
 """Products beyond ``matmul``: the BLAS-style ``add*`` family (``beta * input + alpha * product``), ``mv``,
 ``inner``, ``ger``, ``vdot``, ``chain_matmul``, ``trace``; products of sets and tensors (``kron``,
 ``cartesian_prod``, ``combinations``, ``vander``) and distances (``dist``, ``cdist``, ``pdist``, ``renorm``).
-All are composites of ``matmul``, norms, indexing and arithmetic, so gradients of any order come from those.
+All are composites of ``matmul``, norms, indexing and arithmetic, so gradients of any order come from those
+(``cdist``'s p=inf distance is a Function whose backward is again such a composite).
 
 As PyTorch: ``beta=0`` ignores ``input`` (its nan and inf do not reach the result; it still has to
 broadcast), ``alpha``/``beta`` equal to 1 cost nothing.
@@ -10,11 +11,14 @@ broadcast), ``alpha``/``beta`` equal to 1 cost nothing.
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 
 from .. import dtypes as _dt
 from .._tensor import Tensor
+from ..autograd.function import Function
 from .creation import ones_like
+from .indexing import where
 from .linalg import matmul, outer, tensordot, vector_norm
 from .searching import triu_indices
 from .shape import _dim, cat, diagonal, meshgrid, stack
@@ -216,10 +220,17 @@ def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
     return _norm_over(input - other, p, None)
 
 
-def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode=None) -> Tensor:
+# PyTorch's compute modes: whether p=2 distances come from a matrix product (None: when either side has > 25 rows)
+_CDIST_MM = {"use_mm_for_euclid_dist_if_necessary": None, "use_mm_for_euclid_dist": True,
+             "donot_use_mm_for_euclid_dist": False}
+
+
+def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """The ``p``-norm distance between each row of ``x1`` (..., P, M) and each row of ``x2`` (..., R, M):
-    shape (..., P, R). ``compute_mode`` is accepted for PyTorch code; lucid always takes the exact
-    differences (PyTorch's matrix-product shortcut for p=2 trades accuracy for speed)."""
+    shape (..., P, R). As PyTorch, p=2 distances of more than 25 rows (or with ``compute_mode=
+    "use_mm_for_euclid_dist"``) come from a matrix product, ``|a|^2 + |b|^2 - 2 a.b`` clamped at 0 (fast, less
+    exact for near points), the others from the differences; a zero distance has gradient 0, and of equal largest
+    coordinates (p=inf) each gets the whole gradient."""
     if not isinstance(x1, Tensor) or not isinstance(x2, Tensor):
         raise TypeError("cdist(): x1 and x2 must be Tensors")
     if x1.ndim < 2 or x2.ndim < 2:
@@ -228,7 +239,41 @@ def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode=None) -> Tensor:
         raise RuntimeError(f"cdist(): x1 and x2 must have the same number of columns, got {x1.shape} and {x2.shape}")
     if x1.dtype.kind != "f" or x2.dtype.kind != "f":
         raise RuntimeError(f"cdist(): needs floating tensors, got {x1.dtype.name} and {x2.dtype.name}")
-    return _norm_over(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
+    if x1.dtype is not x2.dtype:
+        raise RuntimeError(f"cdist(): x1 and x2 must have the same dtype, got {x1.dtype.name} and {x2.dtype.name}")
+    if compute_mode not in _CDIST_MM:
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    use_mm = _CDIST_MM[compute_mode]
+    if p == 2 and (use_mm or (use_mm is None and max(x1.shape[-2], x2.shape[-2]) > 25)):
+        return _euclidean_by_matmul(x1, x2)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return _LargestGap.apply(diff) if p == math.inf else _norm_over(diff, p, -1)
+
+
+def _euclidean_by_matmul(x1: Tensor, x2: Tensor) -> Tensor:
+    """p=2 ``cdist`` as PyTorch's ``_euclidean_dist``: one product of the rows extended by their squared norms
+    and ones; where the squared distance is not positive the distance is 0 and so is its gradient."""
+    n1, n2 = (x1 * x1).sum(-1, keepdim=True), (x2 * x2).sum(-1, keepdim=True)
+    squared = matmul(cat([x1 * -2, n1, ones_like(n1)], -1), cat([x2, ones_like(n2), n2], -1).mT)
+    flat = (squared <= 0).detach()  # not NaN: that stays
+    return where(flat, 0.0, where(flat, 1.0, squared).sqrt())
+
+
+class _LargestGap(Function):
+    """The largest absolute coordinate of ``diff`` (the p=inf distance) over the last axis; as PyTorch's cdist,
+    every coordinate that reaches it gets the whole gradient (``amax`` shares it among them)."""
+
+    def forward(self, diff):
+        xp = self.xp
+        out = xp.max(xp.abs(diff), axis=-1) if diff.shape[-1] else xp.zeros(
+            diff.shape[:-1], dtype=diff.dtype, device=self.device.native)
+        self.save_for_backward(diff, out)
+        return out
+
+    def backward(self, g):
+        diff, out = self.saved_tensors
+        out = out.unsqueeze(-1)
+        return g.unsqueeze(-1) * diff.sign() * (diff.abs() == out).to(diff.dtype)
 
 
 def pdist(input: Tensor, p=2) -> Tensor:

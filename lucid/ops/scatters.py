@@ -24,6 +24,7 @@ from .indexing import (
     IndexPut,
     _dim_positions,
     _fit_value,
+    _in_range,
     _index_arg,
     _Key,
     _mask_arg,
@@ -32,7 +33,6 @@ from .indexing import (
     getitem,
     nonzero,
     scatter,
-    scatter_add,
     where,
 )
 from .shape import DiagonalScatter, _dim, cat, flatten
@@ -162,12 +162,6 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *, 
 
 def _along(index: Tensor, dim: int, source: Tensor) -> Tensor:
     """A 1-D ``index`` along ``dim`` spread over ``source``'s shape (what gather/scatter take)."""
-    if index.ndim > 1:
-        raise IndexError(f"the index must be 0-D or 1-D, got shape {index.shape}")
-    index = index.reshape(-1)
-    if source.ndim and source.shape[dim] != index.shape[0]:
-        raise RuntimeError(f"the source has {source.shape[dim]} slices along dimension {dim} but the index "
-                           f"{index.shape[0]} entries; they must match")
     return index.reshape(tuple(-1 if i == dim else 1 for i in range(max(source.ndim, 1)))).expand(
         source.shape if source.ndim else (index.shape[0],))
 
@@ -183,25 +177,39 @@ def _source(source, x: Tensor, dim: int, name: str) -> Tensor:
 
 def _index_op(name: str):
     def prepare(x: Tensor, dim, index, source):
+        """``(dim, index as 1-D, source)``, checked."""
         d = _dim(dim, max(x.ndim, 1), name)
         index = _index_arg(index, x, name)
         source = _source(source, x, d, name)
-        return d, _along(index, d, source), source
+        if index.ndim > 1:
+            raise IndexError(f"the index must be 0-D or 1-D, got shape {index.shape}")
+        index = index.reshape(-1)
+        if source.ndim and source.shape[d] != index.shape[0]:
+            raise RuntimeError(f"the source has {source.shape[d]} slices along dimension {d} but the index "
+                               f"{index.shape[0]} entries; they must match")
+        return d, index, source
 
     return prepare
 
 
 def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Tensor:
     """``input`` with ``alpha * source[..., i, ...]`` added to slice ``index[i]`` along ``dim`` (repeats add up)."""
-    d, idx, source = _index_op("index_add")(input, dim, index, source)
-    return scatter_add(input, d, idx, source if alpha == 1 else source * alpha)
+    d, index, source = _index_op("index_add")(input, dim, index, source)
+    if source.dtype is not input.dtype:
+        raise TypeError(f"index_add(): source has dtype {source.dtype.name} but the tensor has {input.dtype.name}; "
+                        f"cast one of them")
+    if input.ndim == 0:
+        return index_add(input.reshape(1), 0, index, source.reshape(1), alpha=alpha).reshape(())
+    _in_range(input._device, index._data, input.shape[d], "index_add", d, negative=False)
+    plan = _Key(input, (slice(None),) * d + (index,))  # that of input[..., index]: whole slices, not every element
+    return IndexAdd.apply(input, source if alpha == 1 else source * alpha, plan=plan)
 
 
 def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """``input`` with slice ``index[i]`` along ``dim`` replaced by ``source``'s slice ``i`` (of repeats the
     last wins; PyTorch leaves that undefined)."""
-    d, idx, source = _index_op("index_copy")(input, dim, index, source)
-    return scatter(input, d, idx, source)
+    d, index, source = _index_op("index_copy")(input, dim, index, source)
+    return scatter(input, d, _along(index, d, source), source)
 
 
 def index_reduce(input: Tensor, dim: int, index, source: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
@@ -209,8 +217,8 @@ def index_reduce(input: Tensor, dim: int, index, source: Tensor, reduce: str, *,
     ``mean``, ``amax``, ``amin``), as ``scatter_reduce``."""
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): reduce must be one of prod, mean, amax, amin, got {reduce!r}")
-    d, idx, source = _index_op("index_reduce")(input, dim, index, source)
-    return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
+    d, index, source = _index_op("index_reduce")(input, dim, index, source)
+    return scatter_reduce(input, d, _along(index, d, source), source, reduce, include_self=include_self)
 
 
 def index_fill(input: Tensor, dim: int, index, value) -> Tensor:

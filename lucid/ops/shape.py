@@ -174,32 +174,64 @@ class Pad(Function):
         return Pad.apply(g, widths=tuple((-lo, -hi) for lo, hi in self.widths), value=0)
 
 
-class Take(Function):
-    """The slices at ``index`` (a tuple of ints, repeats allowed) along ``axis``."""
+_SLICED_RUNS = 8  # Take/TakeAdd work run by run up to this many runs, beyond it by one take/add_at of the index
 
-    def forward(self, x, index, axis):
-        self.index, self.axis, self.size = index, axis, x.shape[axis]
+
+def _run_key(axis: int, first: int, step: int, count: int) -> tuple:
+    """The key of the ``count`` positions ``first, first + step, ...`` along ``axis`` (just ``first`` for step 0)."""
+    if step == 0:
+        return (slice(None),) * axis + (slice(first, first + 1), ...)
+    stop = first + step * count
+    return (slice(None),) * axis + (slice(first, stop if stop >= 0 else None, step), ...)
+
+
+def _run_index(xp, device, runs):
+    """The index ``runs`` stand for, as an int64 array."""
+    flat = [first + step * t for first, step, count in runs for t in range(count)]
+    return xp.asarray(flat, dtype=xp.int64, device=device.native)
+
+
+class Take(Function):
+    """The slices along ``axis`` at the positions ``runs`` lists: ``(first, step, count)`` stands for ``count``
+    positions ``first, first + step, ...`` (``step`` may be 0 or negative). A few runs (padding has 1-3 per
+    axis, one more per extra circular wrap) are copied as slices and their adjoint adds slices: ``take``'s
+    adjoint, ``add_at`` with repeated positions, is many times slower."""
+
+    def forward(self, x, runs, axis):
+        self.runs, self.axis, self.size = runs, axis, x.shape[axis]
         xp = self.xp
-        return xp.take(x, xp.asarray(index, dtype=xp.int64, device=self.device.native), axis=axis)
+        if len(runs) > _SLICED_RUNS:
+            return xp.take(x, _run_index(xp, self.device, runs), axis=axis)
+        pieces = []
+        for first, step, count in runs:
+            piece = x[_run_key(axis, first, step, count)]  # of step 0: one slice, repeated by the broadcast
+            pieces.append(xp.broadcast_to(piece, piece.shape[:axis] + (count,) + piece.shape[axis + 1:]))
+        return xp.concat(pieces, axis=axis)
 
     def backward(self, g):
-        return TakeAdd.apply(g, index=self.index, axis=self.axis, size=self.size)
+        return TakeAdd.apply(g, runs=self.runs, axis=self.axis, size=self.size)
 
 
 class TakeAdd(Function):
     """The adjoint of ``Take``: zeros of length ``size`` along ``axis``, with slice ``i`` of the
-    input added at ``index[i]`` (repeated indices accumulate)."""
+    input added at the ``i``-th position of ``runs`` (repeated positions accumulate)."""
 
-    def forward(self, x, index, axis, size):
-        self.index, self.axis = index, axis
+    def forward(self, x, runs, axis, size):
+        self.runs, self.axis = runs, axis
         xp = self.xp
         out = xp.zeros(x.shape[:axis] + (size,) + x.shape[axis + 1:], dtype=x.dtype, device=self.device.native)
-        where = (slice(None),) * axis + (xp.asarray(index, dtype=xp.int64, device=self.device.native),)
-        self.backend.add_at(out, where, x)
+        if len(runs) > _SLICED_RUNS:
+            self.backend.add_at(out, (slice(None),) * axis + (_run_index(xp, self.device, runs),), x)
+            return out
+        start = 0
+        for first, step, count in runs:
+            piece = x[(slice(None),) * axis + (slice(start, start + count), ...)]
+            out[_run_key(axis, first, step, count)] += xp.sum(piece, axis=axis, keepdims=True) if step == 0 else piece
+            start += count
         return out
 
     def backward(self, g):
-        return Take.apply(g, index=self.index, axis=self.axis)
+        return Take.apply(g, runs=self.runs, axis=self.axis)
 
 
 class Diagonal(Function):
@@ -675,7 +707,7 @@ def repeat_interleave(x: Tensor, repeats, dim=None, *, axis=None) -> Tensor:
             f"repeat_interleave: needs one non-negative count per element of dimension {d} "
             f"(size {x.shape[d]}), got {len(repeats)} counts {repeats}"
         )
-    return Take.apply(x, index=tuple(i for i, r in enumerate(repeats) for _ in range(r)), axis=d)
+    return Take.apply(x, runs=tuple((i, 0, r) for i, r in enumerate(repeats)), axis=d)
 
 
 # ---- reordering -----------------------------------------------------------------------
@@ -715,21 +747,31 @@ def roll(x: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def _pad_source(mode: str, n: int, lo: int, hi: int, axis: int, shape) -> tuple:
-    """For a non-constant pad of one axis of size ``n``: the input index each output element reads."""
+def _pad_runs(mode: str, n: int, lo: int, hi: int, axis: int, shape) -> tuple:
+    """For a non-constant pad of one axis of size ``n``: the runs (see ``Take``) of the input positions the
+    output reads."""
     where = f"padding ({lo}, {hi}) of dimension {axis} of a tensor of shape {shape}"
-    if mode == "reflect":
-        if lo >= n or hi >= n:
-            raise ValueError(f"pad: reflect padding must be smaller than the dimension, got {where}")
-        return tuple(abs(j) if j < n else 2 * (n - 1) - j for j in range(-lo, n + hi))
-    if mode == "replicate":
-        if n == 0:
-            raise ValueError(f"pad: replicate padding needs a non-empty dimension, got {where}")
-        return tuple(min(max(j, 0), n - 1) for j in range(-lo, n + hi))
-    start, m = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)  # circular: crop first, then wrap (as PyTorch)
-    if m == 0 and (lo > 0 or hi > 0):
-        raise ValueError(f"pad: circular padding needs a non-empty dimension after cropping, got {where}")
-    return tuple(start + j % m for j in range(-max(lo, 0), m + max(hi, 0)))
+    if mode == "circular":  # crop first, then wrap (as PyTorch), one run per wrap
+        start, m = max(-lo, 0), n - max(-lo, 0) - max(-hi, 0)
+        if m == 0 and (lo > 0 or hi > 0):
+            raise ValueError(f"pad: circular padding needs a non-empty dimension after cropping, got {where}")
+        runs, j, end = [], -max(lo, 0), m + max(hi, 0)
+        while j < end or not runs:
+            k = j % m if m else 0
+            runs.append((start + k, 1, min(m - k, end - j)))
+            j += runs[-1][2]
+        return tuple(runs)
+    if mode == "reflect" and (lo >= n or hi >= n):
+        raise ValueError(f"pad: reflect padding must be smaller than the dimension, got {where}")
+    if mode == "replicate" and n == 0:
+        raise ValueError(f"pad: replicate padding needs a non-empty dimension, got {where}")
+    start, stop = -lo, n + hi  # output position j reads input position j, folded back into [0, n) outside it
+    before, after = max(min(stop, 0) - start, 0), max(stop - max(start, n), 0)
+    runs = [((lo, -1, before) if mode == "reflect" else (0, 0, before))] if before else []
+    runs.append((min(max(start, 0), n), 1, max(min(stop, n) - max(start, 0), 0)))
+    if after:
+        runs.append((2 * (n - 1) - max(start, n), -1, after) if mode == "reflect" else (n - 1, 0, after))
+    return tuple(runs)
 
 
 def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
@@ -762,7 +804,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     shape = x.shape
     for i, ((lo, hi), n) in enumerate(zip(widths, shape)):
         if lo or hi:
-            x = Take.apply(x, index=_pad_source(mode, n, lo, hi, i, shape), axis=i)
+            x = Take.apply(x, runs=_pad_runs(mode, n, lo, hi, i, shape), axis=i)
     return x
 
 

@@ -61,6 +61,10 @@ BAD = {
     "vdot sizes": (lambda x, d: lucid.vdot(x[0], x[:, 0]), RuntimeError, "same size"),
     "inner last dims": (lambda x, d: lucid.inner(x, x.T), RuntimeError, "last dimensions"),
     "cdist columns": (lambda x, d: lucid.cdist(x, x[:, :2]), RuntimeError, "columns"),
+    "cdist compute_mode": (lambda x, d: lucid.cdist(x, x, compute_mode="fast"), ValueError, "not a valid value"),
+    "cdist dtypes": (lambda x, d: lucid.cdist(x, x.float()), RuntimeError, "same dtype"),
+    "index_add_ source dtype": (lambda x, d: x.index_add_(0, _t([0], d), x[:1].float()), TypeError, "dtype"),
+    "index_add_ out of range": (lambda x, d: x.index_add_(0, _t([0, 4], d), x[:2]), IndexError, "out of bounds"),
     "pdist 3-d": (lambda x, d: lucid.pdist(x.reshape(2, 2, 3)), RuntimeError, "2-D"),
     "trace 1-d": (lambda x, d: lucid.trace(x[0]), RuntimeError, "2-D"),
     "chain_matmul 1-d": (lambda x, d: lucid.chain_matmul(x, x[0]), RuntimeError, "2-D"),
@@ -175,12 +179,16 @@ def test_empty_inputs_against_torch(device):
         "index_add": lambda m, x: m.index_add(x, 0, x[:, 0].long(), x),
         "take": lambda m, x: m.take(x, x[:, 0].long()),
         "cumulative_trapezoid": lambda m, x: m.cumulative_trapezoid(x, dim=1),
+        "cumprod": lambda m, x: m.cumprod(x, 0), "topk none": lambda m, x: x.topk(0, 1).values,
     }
     for name, fn in cases.items():
         mine = fn(lucid, lucid.tensor(e, dtype=lucid.float64, device=device))
         theirs = fn(torch, torch.tensor(e))
         assert mine.shape == tuple(theirs.shape), name
         np.testing.assert_array_equal(mine.numpy(force=True), theirs.numpy(), err_msg=name)
+    x = lucid.tensor(e, dtype=lucid.float64, device=device, requires_grad=True)
+    (x.cumprod(0).sum() + x.cumprod(1).sum() + x.cummin(0).values.sum() + x.topk(0, 0).values.sum()).backward()
+    assert x.grad.shape == (0, 3)
 
 
 # ---- views, copies and in-place shape changes -------------------------------------------------------------------
@@ -245,6 +253,43 @@ def test_order_statistics_pick_the_first_equal_element(device):
     assert x.mode(1).indices.tolist() == [4]  # the last occurrence, as PyTorch
 
 
+def _stable_rank_positions(a, rank):
+    """Positions along the last axis of the elements of stable sorted rank ``rank`` (NaN last), by NumPy."""
+    return np.take_along_axis(np.argsort(a, axis=-1, kind="stable"), rank, -1)[..., 0]
+
+
+def test_order_statistics_of_long_rows_follow_the_stable_order(device):
+    """Long rows take faster paths (topk: candidate blocks; kthvalue/median: a sort of values and counting);
+    their indices are still those of a stable sort with NaN last, ties and all."""
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 12, (5, 301)).astype(np.float64)
+    a[rng.random(a.shape) < 0.03] = np.nan
+    a[1] = np.nan  # all NaN
+    a[2, ::2] = np.inf
+    a[3, :150] = -0.0
+    x = _f64(a, device)
+    for k in (1, 5, 17):
+        for largest in (True, False):
+            # descending: NaN first, then the rest from the largest; ties keep their order (lexsort is stable)
+            order = (np.lexsort((np.where(np.isnan(a), 0, -a), ~np.isnan(a)), axis=1) if largest
+                     else np.argsort(a, axis=1, kind="stable"))
+            got = x.topk(k, dim=1, largest=largest)
+            np.testing.assert_array_equal(got.indices.numpy(force=True), order[:, :k])
+            np.testing.assert_array_equal(x.T.topk(k, dim=0, largest=largest).indices.numpy(force=True).T, order[:, :k])
+    for k in (1, 2, 150, 301):
+        got = x.kthvalue(k, 1).indices.numpy(force=True)
+        np.testing.assert_array_equal(got, _stable_rank_positions(a, np.full((5, 1), k - 1)))
+    nans = np.isnan(a).sum(1, keepdims=True)
+    valid = a.shape[1] - nans
+    np.testing.assert_array_equal(x.median(1).indices.numpy(force=True),
+                                  _stable_rank_positions(a, np.where(nans > 0, valid, (a.shape[1] - 1) // 2)))
+    np.testing.assert_array_equal(x.nanmedian(1).indices.numpy(force=True),
+                                  _stable_rank_positions(a, np.maximum((valid - 1) // 2, 0)))
+    ints = rng.integers(-3, 3, (4, 200))
+    np.testing.assert_array_equal(_t(ints, device).topk(9, dim=1, largest=False).indices.numpy(force=True),
+                                  np.argsort(ints, axis=1, kind="stable")[:, :9])
+
+
 def test_index_copy_repeated_index_last_write_wins(device):
     x = _f64(np.zeros((2, 2)), device)
     out = x.index_copy(0, _t([1, 1], device), _f64([[1.0, 2.0], [3.0, 4.0]], device))
@@ -283,6 +328,12 @@ SECOND_ORDER = {
     "logcumsumexp": (lambda x: lucid.logcumsumexp(x, 1), (2, 5)),
     "cov": (lambda x: lucid.cov(x), (2, 5)),
     "cdist": (lambda x: lucid.cdist(x, x * 0.5 + 1.0), (3, 2)),
+    "cdist_matmul": (lambda x: lucid.cdist(x, x * 0.5 + 1.0), (30, 2)),
+    "cummin_blocked": (lambda x: lucid.cummin(x, 1).values ** 2, (2, 11)),
+    "cumprod_blocked_zeros": (lambda x: (x * _idx(x, (np.arange(288).reshape(9, 32) % 7 != 3) * 0.02)).cumprod(0),
+                              (9, 32)),
+    "topk_blocks": (lambda x: x.topk(3, dim=1).values ** 2, (2, 40)),
+    "index_add_repeats": (lambda x: lucid.index_add(x ** 2, 0, _idx(x, [0, 2, 0, 0]), x * x[:1]), (4, 2)),
     "gradient": (lambda x: lucid.gradient(x * x, edge_order=2)[0], (4, 3)),
     "addmm": (lambda x: lucid.addmm(x[0], x, x.T @ x) ** 2, (3, 3)),
     "kron": (lambda x: lucid.kron(x, x), (2, 2)),

@@ -40,6 +40,20 @@ def _fixed(values, dtype=None):
     return lambda r: np.asarray(values, dtype=dtype)
 
 
+def _sprinkled(draw, value, fraction):
+    """``draw`` with about ``fraction`` of its entries replaced by ``value`` (ties, zeros, NaNs)."""
+    def sprinkle(r):
+        a = draw(r)
+        return np.where(r.random(a.shape) < fraction, value, a)
+
+    return sprinkle
+
+
+def _float_ints(low, high, *shape):
+    """Whole numbers as float64: many ties, differentiable."""
+    return lambda r: r.integers(low, high, shape).astype(np.float64)
+
+
 D, N_, P_ = _distinct, _normal, _positive
 NAN_ROWS = _fixed([[1.0, np.nan, 3.0, 0.5], [2.0, -1.0, 0.0, 4.0], [np.nan, np.nan, np.nan, np.nan]])
 TIES = _fixed([[1.0, 2.0, 2.0, 3.0, 2.0, 1.0], [5.0, 5.0, 4.0, 4.0, 1.0, 1.0]])
@@ -59,6 +73,11 @@ CASES = {
     "nanmedian_all": (lambda m, x: x.nanmedian(), [NAN_ROWS], False),
     "median_int": (lambda m, x: m.median(x, 0), [_ints(-5, 5, 5, 3)], False),
     "median_0d": (lambda m, x: m.median(x, 0), [_fixed(2.5)], True),
+    # long slices: ranks found without an argsort; along dim 0 the counting runs as a blocked scan
+    "median_long": (lambda m, x: m.median(x, 1), [D(4, 301)], True),
+    "median_long_dim0": (lambda m, x: x.median(0, keepdim=True), [D(120, 40)], True),
+    "median_long_nan": (lambda m, x: m.median(x, 1).values, [_sprinkled(N_(5, 200), np.nan, 0.01)], False),
+    "nanmedian_long_nan": (lambda m, x: m.nanmedian(x, 0).values, [_sprinkled(N_(90, 40), np.nan, 0.3)], False),
     "quantile_scalar": (lambda m, x: m.quantile(x, 0.35), [D(3, 5)], True),
     "quantile_dim_keep": (lambda m, x: m.quantile(x, 0.8, dim=0, keepdim=True), [D(3, 5)], True),
     "quantile_nan": (lambda m, x: m.quantile(x, 0.5, dim=1), [NAN_ROWS], False),
@@ -72,6 +91,12 @@ CASES = {
     "mode_int_keep": (lambda m, x: x.mode(keepdim=True), [_ints(0, 3, 3, 7)], False),
     "kthvalue": (lambda m, x: m.kthvalue(x, 3, 1), [D(3, 5)], True),
     "kthvalue_keep": (lambda m, x: x.kthvalue(1, 0, True), [D(3, 5)], True),
+    "kthvalue_long": (lambda m, x: m.kthvalue(x, 37, 1), [D(4, 200)], True),
+    "kthvalue_long_dim0": (lambda m, x: x.kthvalue(90, 0), [D(100, 40)], True),
+    # long rows: only candidate blocks are sorted
+    "topk_long": (lambda m, x: x.topk(5, dim=1), [D(4, 300)], True),
+    "topk_long_smallest_dim0": (lambda m, x: m.topk(x, 12, dim=0, largest=False), [D(250, 3)], True),
+    "topk_long_int": (lambda m, x: x.topk(7), [_ints(-10**6, 10**6, 3, 301)], False),
     "var_mean": (lambda m, x: m.var_mean(x, 1), [N_(3, 4)], True),
     "var_mean_unbiased": (lambda m, x: m.var_mean(x, 0, False, keepdim=True), [N_(3, 4)], True),
     "std_mean_correction": (lambda m, x: m.std_mean(x, dim=(0, 1), correction=2), [N_(3, 4)], True),
@@ -80,6 +105,14 @@ CASES = {
     "cummin_dim0": (lambda m, x: x.cummin(0), [D(5, 2)], True),
     "cummax_ties_nan": (lambda m, x: m.cummax(x, 0), [_fixed([1.0, 3.0, 3.0, 2.0, np.nan, 5.0, np.nan])], False),
     "cummin_ties_int": (lambda m, x: m.cummin(x, 0), [_fixed([3, 1, 1, 2, 0, 0], np.int64)], False),
+    # long scans (blocked): ties go to the latest index, NaN stays; the gradient goes to that index
+    "cummax_long_ties": (lambda m, x: m.cummax(x, 1), [_float_ints(0, 6, 4, 150)], True),
+    "cummin_long_ties_dim0": (lambda m, x: x.cummin(0), [_float_ints(0, 6, 70, 40)], True),
+    "cummax_long_nan": (lambda m, x: m.cummax(x, 1), [_sprinkled(_float_ints(0, 9, 3, 100), np.nan, 0.02)], False),
+    "cummin_long_int": (lambda m, x: m.cummin(x, 1), [_ints(-50, 50, 3, 77)], False),
+    "cumsum_long_dim0": (lambda m, x: x.cumsum(0), [N_(75, 40)], True),
+    "cumprod_long_zeros": (lambda m, x: x.cumprod(1), [_sprinkled(P_(3, 90), 0.0, 0.03)], True),
+    "cumprod_long_zeros_dim0": (lambda m, x: x.cumprod(0), [_sprinkled(P_(60, 40), 0.0, 0.03)], True),
     "logcumsumexp": (lambda m, x: m.logcumsumexp(x, 1), [N_(2, 9)], True),
     "logcumsumexp_wide": (lambda m, x: x.logcumsumexp(0), [_fixed([-1000.0, 0.0, 800.0, -5.0])], True),
     "aminmax": (lambda m, x: m.aminmax(x), [D(3, 4)], False),
@@ -130,6 +163,21 @@ CASES = {
     "cdist": (lambda m, a, b: m.cdist(a, b), [N_(2, 3, 4), N_(2, 5, 4)], True),
     "cdist_p1": (lambda m, a, b: m.cdist(a, b, p=1), [N_(3, 4), N_(2, 4)], True),
     "cdist_inf": (lambda m, a, b: m.cdist(a, b, p=math.inf), [D(3, 4), N_(2, 4)], True),
+    # over 25 rows p=2 goes through a matrix product, as PyTorch; compute_mode forces either way
+    "cdist_mm": (lambda m, a, b: m.cdist(a, b), [N_(30, 4), N_(27, 4)], True),
+    "cdist_mm_batched": (lambda m, a, b: m.cdist(a, b), [N_(2, 1, 30, 3), N_(3, 5, 3)], True),
+    # whole numbers: the product is exact, so equal rows are at distance exactly 0, whose gradient is 0
+    "cdist_mm_same_points": (lambda m, a: m.cdist(a, a * 1), [_float_ints(-2, 2, 40, 2)], True),
+    "cdist_mm_forced": (lambda m, a, b: m.cdist(a, b, compute_mode="use_mm_for_euclid_dist"), [N_(3, 4), N_(2, 4)],
+                        True),
+    "cdist_exact_forced": (lambda m, a, b: m.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist"),
+                           [N_(30, 3), N_(26, 3)], True),
+    # identical points: zero distances, whose gradient is 0 (not nan) for every p
+    **{f"cdist_same_points_p{p}": (lambda m, a, _p=p: m.cdist(a, a[:2] * 1, p=_p), [N_(4, 3)], True)
+       for p in (0, 0.5, 1, 2, 3, math.inf)},
+    "cdist_inf_ties": (lambda m, a, b: m.cdist(a, b, p=math.inf), [_fixed([[0.0, 0.0], [1.0, 3.0]]),
+                                                                     _fixed([[1.0, -1.0], [2.0, 0.0]])], True),
+    "cdist_empty_columns": (lambda m, a, b: m.cdist(a, b, p=math.inf), [N_(3, 0), N_(30, 0)], True),
     "pdist": (lambda m, a: m.pdist(a), [N_(4, 3)], True),
     "pdist_p3": (lambda m, a: m.pdist(a, 3), [N_(3, 2)], True),
     "renorm": (lambda m, a: m.renorm(a, 2, 1, 1.0), [N_(3, 4, 2)], True),
@@ -197,6 +245,14 @@ CASES = {
                                                                            _fixed([3, 0, 3], np.int64)], True),
     "index_add_inplace": (lambda m, x, s, i: (x * 1).index_add_(0, i, s), [N_(4, 2), N_(3, 2),
                                                                           _fixed([1, 1, 1], np.int64)], True),
+    # many repeated rows (the backend's row scatter), and along a later dim
+    "index_add_repeats": (lambda m, x, s, i: m.index_add(x, 0, i, s), [N_(10, 3), N_(100, 3), _ints(0, 10, 100)],
+                          True),
+    "index_add_repeats_dim1": (lambda m, x, s, i: x.index_add(1, i, s, alpha=2.0), [N_(2, 9, 3), N_(2, 80, 3),
+                                                                                    _ints(0, 9, 80)], True),
+    "index_add_int": (lambda m, x, s, i: x.index_add(0, i, s, alpha=3), [_ints(-5, 5, 4, 2), _ints(-5, 5, 70, 2),
+                                                                          _ints(0, 4, 70)], False),
+    "index_add_0d": (lambda m, x, s, i: x.index_add(0, i, s), [_fixed(1.5), _fixed(2.0), _fixed(0, np.int64)], True),
     "index_copy": (lambda m, x, s, i: x.index_copy(0, i, s), [N_(4, 2), N_(2, 2), _fixed([3, 0], np.int64)], True),
     "index_fill": (lambda m, x, i: m.index_fill(x, 1, i, -2.0), [N_(3, 4), _fixed([0, 2], np.int64)], True),
     "index_fill_tensor": (lambda m, x, i, v: x.index_fill(0, i, v), [N_(3, 4), _fixed([2], np.int64), N_()], True),

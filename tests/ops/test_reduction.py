@@ -247,6 +247,11 @@ def test_cumprod_gradient_with_zeros(device, rng, zeros):
     x.cumprod(0).backward(make(g, device))
     np.testing.assert_allclose(host(x.grad), _cumprod_grad(a, g), rtol=1e-10, atol=1e-14)
     gradcheck(lambda t: t.cumprod(0), (x,))
+    # the same slice along the first axis of a wide tensor: the blocked scan
+    wide = make(np.repeat(a[:, None], 40, axis=1), device, grad=True)
+    wide.cumprod(0).backward(make(np.repeat(g[:, None], 40, axis=1), device))
+    np.testing.assert_allclose(host(wide.grad), np.repeat(_cumprod_grad(a, g)[:, None], 40, axis=1), rtol=1e-10,
+                               atol=1e-14)
 
 
 # ---- scans ----------------------------------------------------------------------------
@@ -265,6 +270,20 @@ def test_scans_match_numpy(device, rng, name):
         getattr(x, name)((0, 1))
     with pytest.raises(IndexError, match="out of range"):
         getattr(x, name)(3)
+
+
+@pytest.mark.parametrize("n", [1, 8, 9, 64, 65, 531])
+def test_scans_along_long_and_leading_axes_match_numpy(device, rng, n):
+    """Off the last axis (32 or more elements after it) the scans are blocked: blocks of positions, a scan of
+    the block totals (recursively), and a fill where ``n`` is no multiple of the block."""
+    a = rng.uniform(0.9, 1.1, (2, n, 33))
+    x = make(a, device)
+    for name in ("cumsum", "cumprod"):
+        np.testing.assert_allclose(host(getattr(x, name)(1)), getattr(np, name)(a, axis=1), rtol=1e-12)
+        np.testing.assert_allclose(host(getattr(x[0], name)(0)), getattr(np, name)(a[0], axis=0), rtol=1e-12)
+    np.testing.assert_allclose(host(x.cummax(1).values), np.maximum.accumulate(a, axis=1))
+    ints = rng.integers(-3, 4, (n, 40))
+    np.testing.assert_array_equal(host(make(ints, device).cumsum(0)), np.cumsum(ints, axis=0))
 
 
 # ---- integer and bool dtypes ------------------------------------------------------------

@@ -26,6 +26,8 @@ def np_pad(a, widths, mode="constant", **kw):
     return np.pad(a, pairs, mode=mode, **kw)
 
 
+MANY_REPEATS = [1, 0, 2, 3, 1, 1, 0, 2, 1, 4, 1]
+
 # id, input shapes, lucid function of tensors, NumPy function of arrays
 CASES = [
     ("flatten", [(2, 3, 4)], lambda x: lucid.flatten(x, 1), lambda a: a.reshape(2, 12)),
@@ -67,6 +69,8 @@ CASES = [
     ("repeat_interleave_dim", [(2, 3)], lambda x: x.repeat_interleave(3, dim=0), lambda a: np.repeat(a, 3, 0)),
     ("repeat_interleave_list", [(2, 3)], lambda x: lucid.repeat_interleave(x, [1, 0, 2], dim=-1),
      lambda a: np.repeat(a, [1, 0, 2], axis=-1)),
+    ("repeat_interleave_many", [(2, 11)], lambda x: lucid.repeat_interleave(x, MANY_REPEATS, dim=1),
+     lambda a: np.repeat(a, MANY_REPEATS, axis=1)),  # more runs than Take copies one by one
     ("flip", [(2, 3, 4)], lambda x: lucid.flip(x, (0, 2)), lambda a: np.flip(a, (0, 2))),
     ("flip_method", [(2, 3, 4)], lambda x: x.flip(-1, 0), lambda a: np.flip(a, (-1, 0))),
     ("roll", [(2, 3, 4)], lambda x: x.roll((1, -2), (0, 2)), lambda a: np.roll(a, (1, -2), (0, 2))),
@@ -82,6 +86,8 @@ CASES = [
      lambda a: np_pad(a, (2, 3, 1, 0), "wrap")),
     ("pad_circular_wraps", [(2, 3)], lambda x: lucid.pad(x, (5, 0), mode="circular"),
      lambda a: np_pad(a, (5, 0), "wrap")),
+    ("pad_replicate_3d", [(1, 2, 3, 4, 3)], lambda x: lucid.pad(x, (2, 1, 0, 3, 1, 1), mode="replicate"),
+     lambda a: np_pad(a, (2, 1, 0, 3, 1, 1), "edge")),
     ("tril", [(2, 3, 4)], lambda x: x.tril(-1), lambda a: np.tril(a, -1)),
     ("triu", [(2, 3, 4)], lambda x: lucid.triu(x, 1), lambda a: np.triu(a, 1)),
     ("diagonal", [(3, 4)], lambda x: x.diagonal(), np.diagonal),
@@ -127,7 +133,8 @@ def test_gradcheck(case, device, rng):
 
 SECOND_ORDER = ["permute", "movedim", "cat_last", "stack_mid", "split_list", "chunk", "unbind", "narrow",
                 "repeat", "repeat_interleave_list", "flip", "roll", "pad_constant", "pad_crop", "pad_reflect",
-                "pad_circular", "tril", "diagonal_neg_dims", "meshgrid_xy", "clone"]
+                "pad_circular", "pad_replicate_3d", "repeat_interleave_many", "tril", "diagonal_neg_dims",
+                "meshgrid_xy", "clone"]
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
@@ -334,6 +341,15 @@ PAD_CASES = [
     ("circular", (2, 3, 4), (1, 2)),
     ("circular", (1, 2, 3, 4), (2, 1, 1, 3)),
     ("circular", (1, 2, 3), (-1, 2)),
+    # longer axes, 1-d and 3-d padding in every mode, crops mixed with pads
+    ("reflect", (2, 3, 40), (5, 7)),
+    ("reflect", (1, 2, 9, 10), (3, -2, 4, 1)),
+    ("replicate", (2, 3, 6), (4, 5)),
+    ("replicate", (1, 2, 3, 4, 5), (2, 1, 0, 3, 1, 1)),
+    ("replicate", (2, 3, 7, 6), (-2, 3, 2, -1)),
+    ("circular", (2, 5), (2, 3)),
+    ("circular", (1, 2, 3, 4, 3), (1, 2, 2, 1, 1, 2)),
+    ("circular", (1, 2, 6), (-2, 3)),
 ]
 
 
