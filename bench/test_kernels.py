@@ -1,5 +1,6 @@
-"""Pointwise kernels on one CPU core (issue 13): ``erf``, exact GELU and ``x ** 3.0`` / ``x ** 0.5``, forward
-and forward + backward, as lucid, hand-written NumPy (SciPy's ``erf`` where NumPy has none) and PyTorch.
+"""Pointwise kernels on one CPU core (issue 13): ``erf``, exact GELU, ``x ** 3.0`` / ``x ** 0.5`` and ``erfinv``,
+forward and forward + backward, as lucid, hand-written NumPy (SciPy's ``erf`` and ``erfinv`` where NumPy has none)
+and PyTorch.
 
 Each builder returns a callable that runs the work from scratch and returns the output (and the input's
 gradient, for the backward cases); ``test_numpy_matches_lucid`` compares the NumPy and lucid callables so
@@ -22,10 +23,16 @@ INV_SQRT2 = 1.0 / math.sqrt(2.0)
 INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 ERF_SHAPE = (32, 16, 256)
 POW_SHAPE = (256, 1024)
+ERFINV_SHAPE = (1024, 1024)
+SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
 
 
 def _np_erf():
     return pytest.importorskip("scipy.special").erf
+
+
+def _np_erfinv():
+    return pytest.importorskip("scipy.special").erfinv
 
 
 def _torch():
@@ -34,27 +41,33 @@ def _torch():
     return torch
 
 
-# one row per case: (shape, positive inputs only, lucid fn, numpy forward, numpy derivative, torch fn)
+# one row per case: (shape, the inputs from a standard normal draw (None: the draw itself), lucid fn, numpy forward,
+# numpy derivative, torch fn)
 CASES = {
-    "erf": (ERF_SHAPE, False, lambda x: x.erf(),
+    "erf": (ERF_SHAPE, None, lambda x: x.erf(),
             lambda x: _np_erf()(x), lambda x, y: TWO_OVER_SQRT_PI * np.exp(-x * x),
             lambda t, x: t.erf(x)),
-    "gelu": (ERF_SHAPE, False, F.gelu,
+    "gelu": (ERF_SHAPE, None, F.gelu,
              lambda x: 0.5 * x * (1 + _np_erf()(x * INV_SQRT2)),
              lambda x, y: 0.5 * (1 + _np_erf()(x * INV_SQRT2)) + x * np.exp(-0.5 * x * x) * INV_SQRT_2PI,
              lambda t, x: t.nn.functional.gelu(x)),
-    "pow3": (POW_SHAPE, False, lambda x: x**3.0, lambda x: x * x * x, lambda x, y: 3 * (x * x),
+    "pow3": (POW_SHAPE, None, lambda x: x**3.0, lambda x: x * x * x, lambda x, y: 3 * (x * x),
              lambda t, x: x**3.0),
-    "pow_half": (POW_SHAPE, True, lambda x: x**0.5, np.sqrt, lambda x, y: 0.5 / y, lambda t, x: x**0.5),
+    "pow_half": (POW_SHAPE, lambda d: np.abs(d) + np.float32(0.1), lambda x: x**0.5, np.sqrt, lambda x, y: 0.5 / y,
+                 lambda t, x: x**0.5),
+    # timm's trunc_normal_ initialisation runs erfinv on every weight
+    "erfinv": (ERFINV_SHAPE, lambda d: np.tanh(d) * np.float32(0.9), lambda x: x.erfinv(),
+               lambda x: _np_erfinv()(x), lambda x, y: SQRT_PI_OVER_2 * np.exp(y * y),
+               lambda t, x: t.erfinv(x)),
 }
 
 
 def build(impl, name, backward, seed=0):
-    shape, positive, lucid_fn, np_fwd, np_grad, torch_fn = CASES[name]
+    shape, domain, lucid_fn, np_fwd, np_grad, torch_fn = CASES[name]
     rng = np.random.default_rng(seed)
     data = rng.standard_normal(shape, dtype=np.float32)
-    if positive:
-        data = np.abs(data) + np.float32(0.1)
+    if domain is not None:
+        data = domain(data)
     seed_grad = rng.standard_normal(shape, dtype=np.float32)
     if impl == "numpy":
         def fn():

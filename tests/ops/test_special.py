@@ -288,7 +288,9 @@ MPMATH = {  # lucid.special name: (mpmath function of one mpf, inputs)
     "digamma": (lambda m, v: m.digamma(v), [0.1, 3.7, -2.5, 50.0]),
     "modified_bessel_k0": (lambda m, v: m.besselk(0, v), [0.01, 0.9, 1.1, 7.0, 300.0]),
     "modified_bessel_k1": (lambda m, v: m.besselk(1, v), [0.01, 0.9, 1.1, 7.0, 300.0]),
-    "erfinv": (lambda m, v: m.erfinv(v), [-0.999999, 0.3, 0.9999999999]),
+    "erfinv": (lambda m, v: m.erfinv(v), [-0.999999, 0.3, 0.9999999999, 1e-300, -1e-10, 0.49, 0.5, 0.51, 0.97,
+                                          1 - 1e-7, 1 - 2**-52]),
+    "ndtri": (lambda m, v: m.sqrt(2) * m.erfinv(2 * v - 1), [1e-12, 0.02, 0.3, 0.7, 0.999]),
     "ndtr": (lambda m, v: m.ncdf(v), [-37.0, -20.0, -8.5, 0.3, 5.0]),
 }
 
@@ -329,3 +331,45 @@ def test_large_inputs_run_in_chunks_with_the_same_values(name, device, rng):
     assert out.shape == (150, 250)
     atol = 1e-6 if name == "bessel_y1" else 1e-14  # PyTorch's Y1 errs by ~1e-6
     _close(out, getattr(torch.special, name)(torch.tensor(values)), 1e-12, atol)
+
+
+def _float32_erfinv_grid():
+    """Every 509th float32 in [2^-30, 1), each of the last 65536 below 1 (the tail, down to 1 - 2^-8), and their
+    negatives."""
+    one = np.float32(1.0).view(np.int32)
+    bits = np.concatenate([np.arange(np.float32(2.0**-30).view(np.int32), one, 509, dtype=np.int32),
+                           np.arange(one - 65536, one, dtype=np.int32)])
+    x = bits.view(np.float32)
+    return np.concatenate([x, -x])
+
+
+def test_erfinv_float32_is_within_0_55_ulp_of_the_exact_value(device):
+    """float32 erfinv (a rational to 1.4e-9, computed in float64 and rounded once) against the float64 path (checked
+    against mpmath and PyTorch above) over the whole range, tails included: within 0.55 ulp."""
+    x = _float32_erfinv_grid()
+    ours = S.erfinv(lucid.tensor(x, device=device)).numpy(force=True)
+    exact = S.erfinv(lucid.tensor(x.astype(np.float64), device=device)).numpy(force=True)
+    assert ours.dtype == np.float32
+    ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(ours - exact) / ulp) < 0.55
+
+
+def test_erfinv_float32_special_values(device):
+    """+-0 keep their sign, +-1 give +-inf, anything past them nan; the largest float32 below 1 and subnormals are
+    the float64 value rounded."""
+    x = [0.0, -0.0, 1.0, -1.0, 1.5, -1.5, INF, -INF, NAN, 1 - 2**-24, -(1 - 2**-24), 1e-45, -1e-45, 1e-38]
+    out = S.erfinv(lucid.tensor(x, dtype=lucid.float32, device=device)).numpy(force=True)
+    assert out[:4].tolist() == [0.0, 0.0, INF, -INF] and np.signbit(out[:2]).tolist() == [False, True]
+    assert np.isnan(out[4:9]).all()
+    wide = S.erfinv(lucid.tensor(np.float32(x[9:]).astype(np.float64), device=device)).numpy(force=True)
+    np.testing.assert_array_equal(out[9:], wide.astype(np.float32))
+
+
+def test_erfinv_float16_is_the_float64_value_rounded_once():
+    """Every float16 in [-1, 1]: the float64 value rounded to float16, bit for bit (-0.0 and +-inf included)."""
+    half = np.arange(0, 0x3C01, dtype=np.uint16).view(np.float16)
+    half = np.concatenate([half, -half])
+    out = S.erfinv(lucid.tensor(half)).numpy()
+    assert out.dtype == np.float16
+    wide = S.erfinv(lucid.tensor(half.astype(np.float64))).numpy().astype(np.float16)
+    np.testing.assert_array_equal(out.view(np.uint16), wide.view(np.uint16))
