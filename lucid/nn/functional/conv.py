@@ -336,8 +336,17 @@ class Conv(Function):
 
     def _batch_first(self, a, n, spatial=None):
         """``(groups, rows, L*N)`` as the ``(N, groups*rows, *spatial)`` view (``spatial``: ``geo.out``)."""
-        a = self.xp.reshape(a, (a.shape[0] * a.shape[1],) + (spatial or self.geo.out) + (n,))
+        return self._from_last(self.xp.reshape(a, (a.shape[0] * a.shape[1],) + (spatial or self.geo.out) + (n,)))
+
+    def _from_last(self, a):
+        """``(C, *spatial, N)`` as the ``(N, C, *spatial)`` view (the inverse of ``_last``)."""
         return self.xp.permute_dims(a, (a.ndim - 1,) + tuple(range(a.ndim - 1)))
+
+    def _unpadded(self, a):
+        """``(C, *padded, N)`` without its padding, as the ``(N, C, *size)`` view."""
+        geo = self.geo
+        return self._from_last(a[(slice(None),) + tuple(slice(lo, lo + m) for (lo, _), m in zip(geo.padding, geo.size))
+                                 + (...,)])
 
     def _adjoint(self, w):
         """With one group and stride 1, the ``"x"`` face is the correlation of the (fully padded)
@@ -354,23 +363,25 @@ class Conv(Function):
         return Geometry(geo.out, geo.kernel, geo.stride, geo.dilation, pads, geo.size), flipped
 
     # ---- faces as Winograd F(2x2, 3x3)
+    def _channels(self, a, b) -> tuple:
+        """``(input channels, output channels)`` of the convolution whose face takes ``a`` and ``b``."""
+        return (a.shape[1], b.shape[1]) if self.face == "w" else (self.groups * b.shape[1], b.shape[0])
+
     def _winograd(self, a, b) -> bool:
         """Whether the faces run as Winograd F(2x2, 3x3) (``winograd.py``): a 2-D 3x3 kernel at stride 1 with
         in and out channels from the backend's ``conv_winograd_from`` (NumPy: 64; a GPU keeps im2col); the
         ``"x"`` face also needs padding <= 2 (it correlates the gradient padded by ``2 - padding``)."""
-        channels = (a.shape[1], b.shape[1]) if self.face == "w" else (b.shape[1], b.shape[0])
-        return (winograd.worth(getattr(self.backend, "conv_winograd_from", None), self.geo, self.groups, channels,
+        return (winograd.worth(getattr(self.backend, "conv_winograd_from", None), self.geo, self.groups,
+                               self._channels(a, b),
                                a.dtype in (self.xp.float32, self.xp.float64))
                 and (self.face != "x" or all(lo <= 2 and hi <= 2 for lo, hi in self.geo.padding)))
 
     def _y_winograd(self, x, w):
-        y = winograd.correlate(self.device, self._last(x), w, self.geo.padding)
-        return self.xp.permute_dims(y, (3, 0, 1, 2))
+        return self._from_last(winograd.correlate(self.device, self._last(x), w, self.geo.padding))
 
     def _x_winograd(self, y, w):
         pads = tuple((2 - lo, 2 - hi) for lo, hi in self.geo.padding)
-        x = winograd.correlate(self.device, self._last(y), w, pads, flipped=True)
-        return self.xp.permute_dims(x, (3, 0, 1, 2))
+        return self._from_last(winograd.correlate(self.device, self._last(y), w, pads, flipped=True))
 
     def _w_winograd(self, x, y):
         return winograd.weight_gradient(self.device, self._last(x), self._last(y), self.geo.padding)
@@ -381,8 +392,7 @@ class Conv(Function):
         its faces are sums over the kernel offsets of shifted windows times per-channel weights. As im2col, one
         GEMM per channel has a single row: it only read back the ``prod(kernel)`` times larger columns it had
         just written (3x3 over 64 channels at 56x56, batch 32, batch-last arrays: 281 -> 108 ms fwd+bwd)."""
-        c, o = (a.shape[1], b.shape[1]) if self.face == "w" else (self.groups * b.shape[1], b.shape[0])
-        return self.groups > 1 and c == o == self.groups
+        return self.groups > 1 and self._channels(a, b) == (self.groups, self.groups)
 
     def _offsets(self):
         return itertools.product(*(range(k) for k in self.geo.kernel))
@@ -408,7 +418,7 @@ class Conv(Function):
             for offset in self._offsets():
                 part += source[(slice(None),) + geo.offset_slices(offset) + (...,)] * self._channel_weights(
                     w[block, ...], offset)
-        return xp.permute_dims(y, (y.ndim - 1,) + tuple(range(y.ndim - 1)))
+        return self._from_last(y)
 
     def _x_depthwise(self, y, w):
         xp, geo = self.xp, self.geo
@@ -419,8 +429,7 @@ class Conv(Function):
             for offset in self._offsets():
                 part[(slice(None),) + geo.offset_slices(offset) + (...,)] += source * self._channel_weights(
                     w[block, ...], offset)
-        x = x[(slice(None),) + tuple(slice(lo, lo + m) for (lo, _), m in zip(geo.padding, geo.size)) + (...,)]
-        return xp.permute_dims(x, (x.ndim - 1,) + tuple(range(x.ndim - 1)))
+        return self._unpadded(x)
 
     def _w_depthwise(self, x, y):
         xp, geo = self.xp, self.geo
@@ -516,11 +525,10 @@ class Conv(Function):
             return self._batch_first(cols, n)
         cols = xp.reshape(cols, (c,) + geo.kernel + geo.out + (n,))
         x = xp.zeros((c,) + geo.padded + (n,), dtype=cols.dtype, device=self.device.native)
-        for offset in itertools.product(*(range(k) for k in geo.kernel)):
+        for offset in self._offsets():
             x[(slice(None),) + geo.offset_slices(offset) + (...,)] += cols[(slice(None),) + offset + (...,)]
         del cols
-        x = x[(slice(None),) + tuple(slice(lo, lo + m) for (lo, _), m in zip(geo.padding, geo.size)) + (...,)]
-        return xp.permute_dims(x, (x.ndim - 1,) + tuple(range(x.ndim - 1)))  # (N, C, *size), a view
+        return self._unpadded(x)
 
     def _w(self, x, y, flat=None):
         xp, geo = self.xp, self.geo
@@ -538,7 +546,8 @@ class Conv(Function):
         wanted = {"y": ("x", "w"), "x": ("y", "w"), "w": ("x", "y")}[self.face]
         args = {"y": (x, w), "x": (y, w), "w": (x, y)}
         known = {"x": {}, "w": {}, "y": {}}
-        if self.face == "y" and all(need) and not (self.winograd or self._by_image("x", h._data, b._data)
+        if self.face == "y" and all(need) and not (self.winograd or self._depthwise(a._data, b._data)
+                                                    or self._by_image("x", h._data, b._data)
                                                     or self._by_image("w", a._data, h._data)):
             known["x"]["flat"] = known["w"]["flat"] = self._flat(h._data)  # one layout for both faces
         return tuple(Conv.apply(*args[f], face=f, geo=self.geo, groups=self.groups, **known[f]) if need[i] else None

@@ -95,22 +95,24 @@ def _input_transform(device, d, first, last):
     return xp.reshape(v, (16, c, b * u * n))
 
 
+def _a_transpose(backend, m0, m1, m2, m3, first, second) -> None:
+    """``A^T`` applied along one axis whose four entries are ``m0..m3``: ``m0 + m1 + m2`` into ``first``,
+    ``m1 - m2 - m3`` into ``second``."""
+    backend.add_into(first, m0, m1)
+    first += m2
+    backend.subtract_into(second, m1, m2)
+    second -= m3
+
+
 def _output_transform(device, m, y) -> None:
     """``A^T M A`` of every tile of ``m`` ``(16, O, P)`` into ``y`` ``(O, rows, 2, u, 2, N)``."""
     xp, backend = device.xp, device.backend
     m = xp.reshape(m, (4, 4) + y.shape[:2] + y.shape[3:4] + y.shape[5:])
     rows = xp.empty((2,) + m.shape[1:], dtype=m.dtype, device=device.native)
-    first, second = rows[0, ...], rows[1, ...]
-    backend.add_into(first, m[0, ...], m[1, ...])
-    first += m[2, ...]
-    backend.subtract_into(second, m[1, ...], m[2, ...])
-    second -= m[3, ...]
+    _a_transpose(backend, m[0, ...], m[1, ...], m[2, ...], m[3, ...], rows[0, ...], rows[1, ...])
     for a in range(2):
-        r, even, odd = rows[a, ...], y[:, :, a, :, 0, :], y[:, :, a, :, 1, :]
-        backend.add_into(even, r[0, ...], r[1, ...])
-        even += r[2, ...]
-        backend.subtract_into(odd, r[1, ...], r[2, ...])
-        odd -= r[3, ...]
+        r = rows[a, ...]
+        _a_transpose(backend, r[0, ...], r[1, ...], r[2, ...], r[3, ...], y[:, :, a, :, 0, :], y[:, :, a, :, 1, :])
 
 
 def _output_adjoint(device, d, first, last):
