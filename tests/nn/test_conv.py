@@ -64,6 +64,9 @@ CONV_CASES = [
     ("2d_corr_dil_valid", 2, (1, 64, 17, 18), (2, 64, 3, 2), dict(dilation=(1, 2))),
     ("2d_corr_wide_pad", 2, (1, 64, 16, 16), (2, 64, 3, 3), dict(padding=3)),  # padding > kernel reach
     ("2d_corr_pointwise", 2, (1, 64, 16, 16), (2, 64, 1, 1), {}),
+    # ... in groups too (the flipped kernel's channels swapped within each group), with a channel multiplier
+    ("2d_corr_groups", 2, (2, 64, 16, 16), (8, 16, 3, 3), dict(padding=1, groups=4)),
+    ("2d_corr_groups_mult", 2, (1, 64, 16, 16), (128, 2, 3, 2), dict(padding=(0, 1), groups=32)),
     # few channels, large images: the input gradient one image at a time by strided adds (not the correlation)
     ("2d_few_channels_large", 2, (2, 3, 33, 32), (4, 3, 3, 3), dict(padding=1)),
     # 1x1 kernels with no padding: plain GEMMs on the input, no im2col

@@ -349,18 +349,19 @@ class Conv(Function):
                                  + (...,)])
 
     def _adjoint(self, w):
-        """With one group and stride 1, the ``"x"`` face is the correlation of the (fully padded)
-        gradient with the flipped kernel: ``(its Geometry, the flipped weight (C, O, *kernel))``;
-        None otherwise (or where the padding reaches beyond the kernel)."""
+        """At stride 1, the ``"x"`` face is the correlation of the (fully padded) gradient with the flipped
+        kernel, in the same groups: ``(its Geometry, the flipped weight (C, O/groups, *kernel))``; None
+        otherwise (or where the padding reaches beyond the kernel)."""
         geo = self.geo
         full = tuple(d * (k - 1) for k, d in zip(geo.kernel, geo.dilation))
-        if (self.groups != 1 or any(s != 1 for s in geo.stride)
-                or any(lo > f or hi > f for f, (lo, hi) in zip(full, geo.padding))):
+        if any(s != 1 for s in geo.stride) or any(lo > f or hi > f for f, (lo, hi) in zip(full, geo.padding)):
             return None
         pads = tuple((f - lo, f - hi) for f, (lo, hi) in zip(full, geo.padding))
-        xp, spatial = self.xp, tuple(range(2, w.ndim))
-        flipped = xp.permute_dims(xp.flip(w, axis=spatial), (1, 0) + spatial)
-        return Geometry(geo.out, geo.kernel, geo.stride, geo.dilation, pads, geo.size), flipped
+        xp, g, k = self.xp, self.groups, w.shape[2:]
+        by_group = xp.reshape(xp.flip(w, axis=tuple(range(2, w.ndim))), (g, w.shape[0] // g, w.shape[1]) + k)
+        flipped = xp.permute_dims(by_group, (0, 2, 1) + tuple(range(3, w.ndim + 1)))
+        return (Geometry(geo.out, geo.kernel, geo.stride, geo.dilation, pads, geo.size),
+                xp.reshape(flipped, (g * w.shape[1], w.shape[0] // g) + k))
 
     # ---- faces as Winograd F(2x2, 3x3)
     def _channels(self, a, b) -> tuple:
@@ -441,17 +442,18 @@ class Conv(Function):
 
     # ---- faces, one image at a time
     def _by_image(self, face, a, b) -> bool:
-        """Whether ``face`` (of arrays ``a``, ``b``) runs one image at a time: with one group, on a backend
+        """Whether ``face`` (of arrays ``a``, ``b``) runs one image at a time (one GEMM per group), on a backend
         that asks for it from ``conv_by_image_from`` output positions per image (NumPy: 256; a GPU keeps
-        the large GEMMs), unless ``a`` has the batch innermost in memory (as this Function's outputs do):
-        one GEMM over the batch reads it in place, one image at a time would copy it to C order first
-        (ResNet-18's 64 -> 128 channel 3x3 stride-2 layer fwd+bwd 77 -> 58 ms from batch-last). An ``"x"``
-        face with less than 2048 numbers per image (e.g. one 28x28 channel) goes over the batch: per image
-        its strided adds are too small (5 ms against 13 for LeNet's first layer at batch 64)."""
+        the large GEMMs; 8 groups of 16 channels at 28x28, batch 32: 180 -> 86 ms fwd+bwd, with the grouped
+        adjoint), unless ``a`` has the batch innermost in memory (as this Function's outputs do): one GEMM over
+        the batch reads it in place, one image at a time would copy it to C order first (ResNet-18's 64 -> 128
+        channel 3x3 stride-2 layer fwd+bwd 77 -> 58 ms from batch-last). An ``"x"`` face with less than 2048
+        numbers per image (e.g. one 28x28 channel) goes over the batch: per image its strided adds are too small
+        (5 ms against 13 for LeNet's first layer at batch 64)."""
         least = getattr(self.backend, "conv_by_image_from", None)
-        if least is None or self.groups != 1 or math.prod(self.geo.out) < least:
+        if least is None or math.prod(self.geo.out) < least:
             return False
-        if face == "x" and b.shape[1] * math.prod(self.geo.size) < 2048:
+        if face == "x" and self._channels(a, b)[0] * math.prod(self.geo.size) < 2048:
             return False
         strides = self.device.backend.strides(a)
         return a.shape[0] == 1 or strides is None or abs(strides[0]) > min(map(abs, strides[1:]))
@@ -466,43 +468,48 @@ class Conv(Function):
         return arrays.row_major(self.xp, a)
 
     def _image_columns(self, x, geo):
-        """A function of ``i``: the columns ``(C*K, L)`` of image ``i`` of ``x`` ``(N, C, *size)``, copied
-        from one window view of the whole (padded) batch."""
-        view = column_view(self.device, self._c_order(x), geo)
-        shape = (x.shape[1] * math.prod(geo.kernel), math.prod(geo.out))
-        return lambda i: self.xp.reshape(view[i, ...], shape)
+        """A function of ``i``: the columns ``(groups, C/groups*K, L)`` of image ``i`` of ``x`` ``(N, C, *size)``,
+        copied from one window view of the whole (padded) batch."""
+        view, positions = column_view(self.device, self._c_order(x), geo), math.prod(geo.out)
+        return lambda i: self._grouped(view[i, ...], positions)
+
+    def _grouped(self, a, positions=None):
+        """One image's ``(C, ..., *spatial)`` as ``(groups, C/groups * ..., positions)`` (default: the output's)."""
+        return self.xp.reshape(a, (self.groups, -1, positions or math.prod(self.geo.out)))
 
     def _y_by_image(self, x, w, geo=None):
         xp, geo = self.xp, geo or self.geo
-        columns, wm = self._image_columns(x, geo), xp.reshape(w, (w.shape[0], -1))
+        columns, wm = self._image_columns(x, geo), self._matrices(w)
         y = xp.empty((x.shape[0], w.shape[0], math.prod(geo.out)), dtype=x.dtype, device=self.device.native)
         for i in range(x.shape[0]):
-            y[i, ...] = xp.matmul(wm, columns(i))
+            y[i, ...] = xp.reshape(self._mm(wm, columns(i)), y.shape[1:])
         return xp.reshape(y, y.shape[:2] + geo.out)
 
     def _x_by_image(self, y, w):
         xp, geo = self.xp, self.geo
         # one im2col copy instead of prod(kernel) strided adds: 48 -> 35 ms at 64x32x32; below 32 channels
         # (out of this face) its columns are too many for the GEMM (3 channels at 64x64, 5x5: 102 -> 15 ms)
-        adjoint = self._adjoint(w) if w.shape[1] >= 32 else None
+        adjoint = self._adjoint(w) if self.groups * w.shape[1] >= 32 else None
         if adjoint is not None:
             geo, flipped = adjoint
             return self._y_by_image(y, flipped, geo)
-        y, wt = self._c_order(y), xp.matrix_transpose(xp.reshape(w, (w.shape[0], -1)))
-        x = xp.empty((y.shape[0], w.shape[1]) + geo.size, dtype=y.dtype, device=self.device.native)
+        y, wt = self._c_order(y), xp.matrix_transpose(self._matrices(w))
+        x = xp.empty((y.shape[0], self.groups * w.shape[1]) + geo.size, dtype=y.dtype, device=self.device.native)
         for i in range(y.shape[0]):
-            cols = xp.matmul(wt, xp.reshape(y[i, ...], (y.shape[1], -1)))  # (C*K, L)
-            x[i, ...] = col2im(self.device, cols[None, ...], geo)[0, ...]
+            cols = self._mm(wt, self._grouped(y[i, ...]))  # (G, C/G*K, L)
+            x[i, ...] = col2im(self.device, xp.reshape(cols, (1, -1, cols.shape[-1])), geo)[0, ...]
         return x
 
     def _w_by_image(self, x, y):
         xp, geo = self.xp, self.geo
         columns, y = self._image_columns(x, geo), self._c_order(y)
-        # (C*K, O): the columns on the left of the GEMM measured 1.3-1.5x faster than on the right
-        dwt = xp.zeros((x.shape[1] * math.prod(geo.kernel), y.shape[1]), dtype=x.dtype, device=self.device.native)
+        # (G, C/G*K, O/G): the columns on the left of the GEMM measured 1.3-1.5x faster than on the right
+        rows = x.shape[1] // self.groups * math.prod(geo.kernel)
+        dwt = xp.zeros((self.groups, rows, y.shape[1] // self.groups), dtype=x.dtype, device=self.device.native)
         for i in range(x.shape[0]):
-            dwt += xp.matmul(columns(i), xp.matrix_transpose(xp.reshape(y[i, ...], (y.shape[1], -1))))
-        return arrays.row_major(xp, xp.reshape(xp.matrix_transpose(dwt), (y.shape[1], x.shape[1]) + geo.kernel))
+            dwt += self._mm(columns(i), xp.matrix_transpose(self._grouped(y[i, ...])))
+        return arrays.row_major(xp, xp.reshape(xp.matrix_transpose(dwt), (y.shape[1], x.shape[1] // self.groups)
+                                               + geo.kernel))
 
     # ---- faces
     def _y(self, x, w):
@@ -518,8 +525,8 @@ class Conv(Function):
             # than per-offset GEMMs from 64 channels and 16x16 up; its columns are prod(kernel) times
             # the gradient's size)
             geo, flipped = adjoint
-            cols = self._columns(xp.reshape(flat, (w.shape[0],) + geo.size + (n,)), geo, 1)
-            return self._batch_first(self._mm(xp.reshape(flipped, (1, c, cols.shape[1])), cols), n, geo.out)
+            cols = self._columns(xp.reshape(flat, (w.shape[0],) + geo.size + (n,)), geo)
+            return self._batch_first(self._mm(self._matrices(flipped), cols), n, geo.out)
         cols = self._mm(xp.matrix_transpose(self._matrices(w)), flat)  # (G, C/G*K, L*N)
         if self._pointwise() and all(s == 1 for s in geo.stride):
             return self._batch_first(cols, n)
