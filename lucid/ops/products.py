@@ -17,7 +17,8 @@ import numbers
 from .. import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd.function import Function
-from .creation import ones_like
+from .arithmetic import unbroadcast
+from .creation import ones_like, zeros
 from .indexing import where
 from .linalg import matmul, outer, tensordot, vector_norm
 from .searching import triu_indices
@@ -244,8 +245,10 @@ def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode="use_mm_for_euclid_dist_if
     if compute_mode not in _CDIST_MM:
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     use_mm = _CDIST_MM[compute_mode]
-    if p == 2 and (use_mm or (use_mm is None and max(x1.shape[-2], x2.shape[-2]) > 25)):
-        return _euclidean_by_matmul(x1, x2)
+    if p == 2:
+        if use_mm or (use_mm is None and max(x1.shape[-2], x2.shape[-2]) > 25):
+            return _euclidean_by_matmul(x1, x2)
+        return _Euclidean.apply(x1, x2)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     return _LargestGap.apply(diff) if p == math.inf else _norm_over(diff, p, -1)
 
@@ -257,6 +260,53 @@ def _euclidean_by_matmul(x1: Tensor, x2: Tensor) -> Tensor:
     squared = matmul(cat([x1 * -2, n1, ones_like(n1)], -1), cat([x2, ones_like(n2), n2], -1).mT)
     flat = (squared <= 0).detach()  # not NaN: that stays
     return where(flat, 0.0, where(flat, 1.0, squared).sqrt())
+
+
+_BLOCK = 1 << 18  # numbers of differences per block of _Euclidean's forward
+
+
+class _Euclidean(Function):
+    """p=2 distances from the differences (exact for near points, as PyTorch's direct form): ``cdist(x1, x2)``,
+    or with ``pairs`` (``x1`` and ``x2`` the same (N, M) rows) ``pdist``'s upper triangle, row after row. A block
+    of rows at a time, so no array of all differences exists. Backward needs no differences either: with ``w =
+    g / d`` (0 where ``d`` is 0, as PyTorch) as an (P, R) matrix (pdist: zero below the diagonal), row i of ``x1``
+    gets ``sum_j w_ij (x1_i - x2_j)`` = ``rowsum(w) x1 - w @ x2`` and ``x2`` the transposed: two matrix products
+    (pdist over 512 rows of 64, fwd+bwd: 105 -> 10 ms, torch 3); their rounding is relative to the rows' norms rather
+    than to their differences."""
+
+    def forward(self, x1, x2, pairs=False):
+        xp, native = self.xp, self.device.native
+        self.pairs = pairs
+        step = max(1, _BLOCK // max(1, x2.shape[-2] * x2.shape[-1]))
+        pieces = []
+        rows = x1.shape[-2]
+        for s in range(0, rows, step):
+            right = x2[..., s + 1 if pairs else 0:, :]
+            diff = x1[..., s:min(s + step, rows), None, :] - right[..., None, :, :]
+            d = xp.sqrt(xp.vecdot(diff, diff))  # NumPy: 2.5x faster than sum(diff * diff)
+            if pairs:  # row s + i against rows s + 1 + j, j >= i
+                d = d[xp.arange(d.shape[1], device=native) >= xp.arange(d.shape[0], device=native)[:, None]]
+            pieces.append(d)
+        if pairs or pieces:
+            out = xp.concat(pieces, axis=-1 if pairs else -2) if len(pieces) != 1 else pieces[0]
+        else:  # no rows in x1
+            shape = xp.broadcast_shapes(x1.shape[:-2], x2.shape[:-2]) + (0, x2.shape[-2])
+            out = xp.zeros(shape, dtype=x1.dtype, device=native)
+        self.save_for_backward(x1, x2, out)
+        return out
+
+    def backward(self, g):
+        x1, x2, d = self.saved_tensors
+        flat = (d == 0).detach()
+        w = where(flat, 0.0, g / where(flat, 1.0, d))
+        if self.pairs:
+            n = x1.shape[0]
+            rows, cols = triu_indices(n, n, 1, device=w.device)
+            # scatter_add, not scatter: the positions are distinct, no sorting out of repeated ones
+            w = zeros(n * n, dtype=w.dtype, device=w.device).scatter_add(0, rows * n + cols, w).reshape(n, n)
+        g1 = w.sum(-1, keepdim=True) * x1 - matmul(w, x2)
+        g2 = w.sum(-2).unsqueeze(-1) * x2 - matmul(w.mT, x1)
+        return unbroadcast(g1, x1.shape), unbroadcast(g2, x2.shape)
 
 
 class _LargestGap(Function):
@@ -283,6 +333,8 @@ def pdist(input: Tensor, p=2) -> Tensor:
     n = input.shape[0]
     if n < 2:
         return input[:0, 0]
+    if p == 2:
+        return _Euclidean.apply(input, input, pairs=True)
     rows, cols = triu_indices(n, n, 1, device=input._device)
     return _norm_over(input[rows] - input[cols], p, -1)
 

@@ -329,6 +329,8 @@ SECOND_ORDER = {
     "cov": (lambda x: lucid.cov(x), (2, 5)),
     "cdist": (lambda x: lucid.cdist(x, x * 0.5 + 1.0), (3, 2)),
     "cdist_matmul": (lambda x: lucid.cdist(x, x * 0.5 + 1.0), (30, 2)),
+    "cdist_batched": (lambda x: lucid.cdist(x, x[:1, :2] * 0.5 + 1.0), (2, 3, 2)),
+    "pdist": (lambda x: lucid.pdist(x), (4, 3)),
     "cummin_blocked": (lambda x: lucid.cummin(x, 1).values ** 2, (2, 11)),
     "cumprod_blocked_zeros": (lambda x: (x * _idx(x, (np.arange(288).reshape(9, 32) % 7 != 3) * 0.02)).cumprod(0),
                               (9, 32)),
@@ -356,3 +358,30 @@ def test_gradgradcheck(name, device):
     n = int(np.prod(shape))
     x = _f64(((rng.permutation(n) - n / 2 + 0.37) * 0.3).reshape(shape), device, requires_grad=True)
     assert gradgradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("block", [1, 50, 200])
+def test_euclidean_blocks_match_torch(block, device, monkeypatch):
+    """p=2 ``pdist`` and exact ``cdist`` run a block of rows at a time (``_BLOCK`` differences): every block size,
+    seams included, gives PyTorch's distances and gradients; a repeated row's zero distances have gradient 0."""
+    torch = pytest.importorskip("torch")
+    from lucid.ops import products
+
+    monkeypatch.setattr(products, "_BLOCK", block)
+    rng = np.random.default_rng(block)
+    a, b = rng.standard_normal((2, 7, 3)), rng.standard_normal((1, 5, 3))
+    a[1, 4] = a[1, 2]
+    cases = [(lambda m, x, y: m.pdist(x[1]), "pdist"),
+             (lambda m, x, y: m.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist"), "cdist")]
+    for fn, name in cases:
+        ours = [_f64(v, device, requires_grad=True) for v in (a, b)]
+        theirs = [torch.tensor(v, requires_grad=True) for v in (a, b)]
+        out, want = fn(lucid, *ours), fn(torch, *theirs)
+        g = rng.standard_normal(tuple(want.shape))
+        out.backward(lucid.tensor(g, device=device))
+        want.backward(torch.tensor(g))
+        np.testing.assert_allclose(out.detach().cpu().numpy(), want.detach().numpy(), rtol=1e-12, err_msg=name)
+        for o, t in zip(ours, theirs):
+            got = np.zeros(o.shape) if o.grad is None else o.grad.cpu().numpy()
+            want_grad = np.zeros(o.shape) if t.grad is None else t.grad.numpy()
+            np.testing.assert_allclose(got, want_grad, rtol=1e-10, atol=1e-12, err_msg=name)

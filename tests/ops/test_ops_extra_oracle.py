@@ -178,7 +178,11 @@ CASES = {
     "cdist_inf_ties": (lambda m, a, b: m.cdist(a, b, p=math.inf), [_fixed([[0.0, 0.0], [1.0, 3.0]]),
                                                                      _fixed([[1.0, -1.0], [2.0, 0.0]])], True),
     "cdist_empty_columns": (lambda m, a, b: m.cdist(a, b, p=math.inf), [N_(3, 0), N_(30, 0)], True),
+    "cdist_exact_batched": (lambda m, a, b: m.cdist(a, b), [N_(2, 1, 4, 3), N_(3, 5, 3)], True),
+    "cdist_no_rows": (lambda m, a, b: m.cdist(a, b), [N_(0, 3), N_(4, 3)], True),
     "pdist": (lambda m, a: m.pdist(a), [N_(4, 3)], True),
+    "pdist_same_points": (lambda m, a: m.pdist(a), [_float_ints(-1, 1, 6, 2)], True),  # zero distances: gradient 0
+    "pdist_two_rows": (lambda m, a: m.pdist(a), [N_(2, 5)], True),
     "pdist_p3": (lambda m, a: m.pdist(a, 3), [N_(3, 2)], True),
     "renorm": (lambda m, a: m.renorm(a, 2, 1, 1.0), [N_(3, 4, 2)], True),
     "renorm_inplace": (lambda m, a: (a * 1).renorm_(1, 0, 2.0), [N_(3, 4)], True),
