@@ -1,4 +1,4 @@
-"""A sweep for pathological kernels: about 140 ops, forward + backward, lucid against PyTorch on one core.
+"""A sweep for pathological kernels: about 210 ops, forward + backward, lucid against PyTorch on one core.
 
 Each case builds float32 inputs (one seed), runs ``op(...).sum().backward()`` (forward only for ops without
 a gradient) in lucid and in torch, and prints the median CPU times and their ratio, flagging ratios above
@@ -7,7 +7,7 @@ a kernel worth a look. Run::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python bench/sweep.py [group ...] [--flag 2.5]
 
-with groups ``unary``, ``reduce``, ``index``, ``shape``, ``nn``, ``loss``, ``linalg`` (default: all).
+with groups ``unary``, ``reduce``, ``index``, ``shape``, ``nn``, ``loss``, ``linalg``, ``random`` (default: all).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _ints(rng, high, shape):
 
 def cases(rng):
     """``{group: [(name, input shapes, fn(F, lib, *tensors, *ints), {grad, positive, ints})]}``."""
-    table = {"unary": [], "reduce": [], "index": [], "shape": [], "nn": [], "loss": [], "linalg": []}
+    table = {"unary": [], "reduce": [], "index": [], "shape": [], "nn": [], "loss": [], "linalg": [], "random": []}
     for op in UNARY:
         table["unary"].append((op, [BIG], lambda F, L, x, op=op: getattr(x, op)(), dict(positive=op in POSITIVE)))
     table["unary"] += [
@@ -68,6 +68,20 @@ def cases(rng):
         ("cummax", [BIG], lambda F, L, x: x.cummax(dim=-1)[0], {}),
         ("argmax", [BIG], lambda F, L, x: x.argmax(dim=-1), dict(grad=False)),
         ("cdist", [(512, 64), (512, 64)], lambda F, L, x, y: L.cdist(x, y), {}),
+        ("pdist", [(512, 64)], lambda F, L, x: F.pdist(x), {}),
+        ("unique", [(1 << 20,)], lambda F, L, x: L.unique((x * 100).round()), dict(grad=False)),
+        ("sort 1-d", [(1 << 20,)], lambda F, L, x: L.sort(x)[0], {}),
+        ("argsort", [BIG], lambda F, L, x: L.argsort(x, dim=-1), dict(grad=False)),
+        ("searchsorted", [(4096,), (1 << 20,)], lambda F, L, a, v: L.searchsorted(L.sort(a)[0], v), dict(grad=False)),
+        ("bincount", [], lambda F, L, i: L.bincount(i), dict(grad=False, ints=[_ints(rng, 1000, 1 << 20)])),
+        ("histc", [(1 << 20,)], lambda F, L, x: L.histc(x, bins=100, min=-3, max=3), dict(grad=False)),
+        ("logcumsumexp", [BIG], lambda F, L, x: L.logcumsumexp(x, dim=-1), {}),
+        ("cumsum dim 0", [BIG], lambda F, L, x: L.cumsum(x, dim=0), {}),
+        ("diff", [BIG], lambda F, L, x: L.diff(x, dim=-1), {}),
+        ("vector_norm p3", [BIG], lambda F, L, x: L.linalg.vector_norm(x, ord=3, dim=-1), {}),
+        ("cosine_similarity", [BIG, BIG], lambda F, L, a, b: F.cosine_similarity(a, b), {}),
+        ("normalize", [BIG], lambda F, L, x: F.normalize(x, dim=-1), {}),
+        ("softmax 3-d dim 1", [(64, 128, 128)], lambda F, L, x: F.softmax(x, dim=1), {}),
     ]
     many, grid = _ints(rng, 1024, 100000), _ints(rng, 1024, (1024, 512))
     table["index"] += [
@@ -84,6 +98,13 @@ def cases(rng):
          dict(ints=[_ints(rng, 10000, 50000), np.arange(0, 50000, 50)])),
         ("take_along_dim", [BIG], lambda F, L, x, i: L.take_along_dim(x, i, dim=1),
          dict(ints=[_ints(rng, 1024, (1024, 64))])),
+        ("scatter_reduce amax", [BIG, (1024, 512)], lambda F, L, x, s, i: x.scatter_reduce(1, i, s, "amax"),
+         dict(ints=[grid])),
+        ("index_put accumulate", [BIG, (5000, 1024)], lambda F, L, x, s, i: x.index_put((i,), s, accumulate=True),
+         dict(ints=[_ints(rng, 1024, 5000)])),
+        ("masked_scatter", [BIG, BIG], lambda F, L, x, s: x.masked_scatter(x > 0, s), {}),
+        ("nonzero", [BIG], lambda F, L, x: L.nonzero(x > 0), dict(grad=False)),
+        ("repeat_interleave", [(4096, 256)], lambda F, L, x: L.repeat_interleave(x, 3, dim=0), {}),
     ]
     table["shape"] += [
         ("cat", [BIG, BIG], lambda F, L, x, y: L.cat([x, y], dim=1), {}),
@@ -93,6 +114,9 @@ def cases(rng):
         ("flip", [BIG], lambda F, L, x: x.flip(0), {}),
         ("roll", [BIG], lambda F, L, x: x.roll(3, 1), {}),
         ("tril", [BIG], lambda F, L, x: x.tril(), {}),
+        ("pixel_shuffle", [(32, 64, 28, 28)], lambda F, L, x: F.pixel_shuffle(x, 2), {}),
+        ("unfold", [(16, 32, 32, 32)], lambda F, L, x: F.unfold(x, 3, padding=1), {}),
+        ("fold", [(16, 288, 1024)], lambda F, L, x: F.fold(x, (32, 32), 3, padding=1), {}),
     ] + [(f"pad {mode}", [(32, 64, 64, 64)], lambda F, L, x, mode=mode: F.pad(x, (2, 2, 2, 2), mode=mode), {})
          for mode in ("constant", "reflect", "replicate", "circular")]
     table["nn"] += [
@@ -119,6 +143,32 @@ def cases(rng):
         ("linear", [(4096, 512), (512, 512), (512,)], lambda F, L, x, w, b: F.linear(x, w, b), {}),
         ("grid_sample", [(8, 16, 64, 64), (8, 64, 64, 2)],
          lambda F, L, x, g: F.grid_sample(x, g.tanh(), align_corners=False), {}),
+        ("interpolate linear", [(64, 64, 1024)], lambda F, L, x: F.interpolate(x, scale_factor=2, mode="linear"), {}),
+        ("interpolate bicubic", [(16, 32, 32, 32)], lambda F, L, x: F.interpolate(x, scale_factor=2, mode="bicubic"),
+         {}),
+        ("interpolate trilinear", [(4, 16, 16, 32, 32)],
+         lambda F, L, x: F.interpolate(x, scale_factor=2, mode="trilinear"), {}),
+        ("affine_grid", [(64, 2, 3)], lambda F, L, t: F.affine_grid(t, (64, 3, 128, 128), align_corners=False), {}),
+        ("instance_norm", [IMAGES], lambda F, L, x: F.instance_norm(x), {}),
+        ("rms_norm", [(64, 256, 512), (512,)], lambda F, L, x, w: F.rms_norm(x, (512,), w), {}),
+        ("local_response_norm", [(16, 64, 28, 28)], lambda F, L, x: F.local_response_norm(x, 5), {}),
+        ("adaptive_max_pool2d 7", [IMAGES], lambda F, L, x: F.adaptive_max_pool2d(x, 7), {}),
+        ("max_pool1d 2", [(64, 128, 1024)], lambda F, L, x: F.max_pool1d(x, 2), {}),
+        ("max_pool3d 2", [(8, 32, 16, 32, 32)], lambda F, L, x: F.max_pool3d(x, 2), {}),
+        ("avg_pool3d 2", [(8, 32, 16, 32, 32)], lambda F, L, x: F.avg_pool3d(x, 2), {}),
+        ("lp_pool2d", [IMAGES], lambda F, L, x: F.lp_pool2d(x, 2, 2), {}),
+        ("conv3d 3x3x3", [(4, 32, 16, 32, 32), (32, 32, 3, 3, 3)], lambda F, L, x, w: F.conv3d(x, w, padding=1), {}),
+        ("conv2d 7x7 s2 stem", [(32, 3, 112, 112), (64, 3, 7, 7)],
+         lambda F, L, x, w: F.conv2d(x, w, stride=2, padding=3), {}),
+        ("conv2d 3x3 s2", [(32, 64, 56, 56), (128, 64, 3, 3)], lambda F, L, x, w: F.conv2d(x, w, stride=2, padding=1),
+         {}),
+        ("grouped conv2d g8 s2", [(32, 128, 28, 28), (128, 16, 3, 3)],
+         lambda F, L, x, w: F.conv2d(x, w, stride=2, padding=1, groups=8), {}),
+        ("conv2d dilated", [(16, 64, 32, 32), (64, 64, 3, 3)], lambda F, L, x, w: F.conv2d(x, w, padding=2, dilation=2),
+         {}),
+        ("conv_transpose1d s2", [(32, 64, 512), (64, 64, 4)],
+         lambda F, L, x, w: F.conv_transpose1d(x, w, stride=2, padding=1), {}),
+        ("dropout", [BIG], lambda F, L, x: F.dropout(x, 0.5), {}),
     ]
     rows = _ints(rng, 1000, 4096)
     table["loss"] += [
@@ -132,6 +182,18 @@ def cases(rng):
         ("bce_with_logits", [BIG, BIG], lambda F, L, x, y: F.binary_cross_entropy_with_logits(x, y.sigmoid()), {}),
         ("kl_div", [BIG, BIG], lambda F, L, x, y: F.kl_div(F.log_softmax(x, -1), F.softmax(y, -1),
                                                            reduction="batchmean"), {}),
+        ("ctc_loss", [(64, 16, 32)], lambda F, L, x, t, i, n: F.ctc_loss(x.log_softmax(-1), t, i, n),
+         dict(ints=[_ints(rng, 31, (16, 20)) + 1, np.full(16, 64), np.full(16, 20)])),
+        ("multi_margin", [(4096, 100)], lambda F, L, x, t: F.multi_margin_loss(x, t), dict(ints=[rows % 100])),
+        ("triplet_margin", [BIG, BIG, BIG], lambda F, L, a, p, n: F.triplet_margin_loss(a, p, n), {}),
+        ("margin_ranking", [(1 << 20,)] * 3, lambda F, L, a, b, y: F.margin_ranking_loss(a, b, y.sign()), {}),
+        ("poisson_nll", [BIG, BIG], lambda F, L, a, b: F.poisson_nll_loss(a, b.abs()), {}),
+        ("gaussian_nll", [BIG, BIG, BIG], lambda F, L, a, b, v: F.gaussian_nll_loss(a, b, v.abs() + 0.1), {}),
+        ("bce", [BIG, BIG], lambda F, L, a, b: F.binary_cross_entropy(a.sigmoid(), b.sigmoid()), {}),
+        ("multilabel_soft_margin", [(4096, 100), (4096, 100)],
+         lambda F, L, a, b: F.multilabel_soft_margin_loss(a, (b > 0).float()), {}),
+        ("cosine_embedding", [BIG, BIG, (1024,)], lambda F, L, a, b, y: F.cosine_embedding_loss(a, b, y.sign()), {}),
+        ("l1", [BIG, BIG], lambda F, L, a, b: F.l1_loss(a, b), {}),
     ]
     table["linalg"] += [
         ("inv", [(64, 64, 64)], lambda F, L, x: L.linalg.inv(x + 8 * L.eye(64)), {}),
@@ -139,6 +201,26 @@ def cases(rng):
         ("svd", [(16, 64, 64)], lambda F, L, x: L.linalg.svd(x)[1], {}),
         ("qr", [(16, 128, 64)], lambda F, L, x: L.linalg.qr(x)[0], {}),
         ("rfft", [(64, 4096)], lambda F, L, x: L.fft.rfft(x).abs(), {}),
+        ("irfft", [(64, 4096)], lambda F, L, x: L.fft.irfft(L.fft.rfft(x)), {}),
+        ("fft2", [(64, 128, 128)], lambda F, L, x: L.fft.fft2(x).abs(), {}),
+        ("det", [(256, 32, 32)], lambda F, L, x: L.linalg.det(x), {}),
+        ("slogdet", [(256, 32, 32)], lambda F, L, x: L.linalg.slogdet(x)[1], {}),
+        ("cholesky", [(256, 32, 32)], lambda F, L, x: L.linalg.cholesky(x @ x.mT + 32 * L.eye(32)), {}),
+        ("eigh", [(64, 32, 32)], lambda F, L, x: L.linalg.eigh(x + x.mT)[0], {}),
+        ("pinv", [(64, 48, 32)], lambda F, L, x: L.linalg.pinv(x), {}),
+        ("lstsq", [(64, 48, 32), (64, 48, 4)], lambda F, L, a, b: L.linalg.lstsq(a, b).solution, {}),
+        ("matrix_exp", [(64, 16, 16)], lambda F, L, x: L.linalg.matrix_exp(x * 0.1), {}),
+        ("einsum bij,bjk", [(64, 128, 128)] * 2, lambda F, L, a, b: L.einsum("bij,bjk->bik", a, b), {}),
+        ("baddbmm", [(64, 128, 128)] * 3, lambda F, L, c, a, b: L.baddbmm(c, a, b), {}),
+        ("kron", [(64, 64), (32, 32)], lambda F, L, a, b: L.kron(a, b), {}),
+    ]
+    table["random"] += [
+        ("randn", [], lambda F, L: L.randn(1024, 1024), dict(grad=False)),
+        ("rand", [], lambda F, L: L.rand(1024, 1024), dict(grad=False)),
+        ("randperm", [], lambda F, L: L.randperm(1 << 20), dict(grad=False)),
+        ("multinomial", [(256, 1000)], lambda F, L, p: L.multinomial(p.abs() + 0.01, 100, replacement=True),
+         dict(grad=False)),
+        ("bernoulli", [BIG], lambda F, L, p: L.bernoulli(p.sigmoid()), dict(grad=False)),
     ]
     return table
 

@@ -194,6 +194,12 @@ def _gelu_and_slope_array(xp, x):
 _OUT_OF_PLACE = {operator.imul: operator.mul, operator.iadd: operator.add}
 
 
+def reshaped(xp, a, shape):
+    """``a`` in ``shape``: ``a`` itself where it has that shape (NumPy's reshape would make a view, and the
+    engine copies a gradient that is a view before it becomes a ``.grad``)."""
+    return a if a.shape == tuple(shape) else xp.reshape(a, shape)
+
+
 def fresh_op(xp, op, a, b):
     """``op(a, b)`` for an in-place operator ``op`` (``operator.imul`` or ``iadd``) on ``a``, an
     array the caller just made (no allocation); out of place where ``b`` would promote ``a``."""
@@ -360,6 +366,58 @@ class GenericKernels:
         than ``maximum`` against a number, a scalar loop without AVX-512)."""
         return arrays.clip(self.xp, x, lo, hi)
 
+    # ---- elementwise math where NumPy's own is a scalar libm loop (the NumPy backend: .numpy_kernels) ------
+    def expm1(self, x):
+        """``exp(x) - 1`` in ``x``'s dtype."""
+        return self.xp.expm1(x)
+
+    def log1p(self, x):
+        """``log(1 + x)`` in ``x``'s dtype."""
+        return self.xp.log1p(x)
+
+    def atan(self, x):
+        """``atan(x)`` in ``x``'s dtype."""
+        return self.xp.atan(x)
+
+    def atan2(self, y, x):
+        """``atan2(y, x)`` of two arrays of one dtype (broadcast), C99's special values."""
+        return self.xp.atan2(y, x)
+
+    def hypot(self, a, b):
+        """``sqrt(a^2 + b^2)`` of two arrays of one dtype (broadcast), without overflow; inf if either is inf."""
+        return self.xp.hypot(a, b)
+
+    def sign(self, x):
+        """-1, 0 or 1 by the sign of the real ``x``, in its dtype (0 at nan and -0.0): :func:`.arrays.sign`."""
+        return arrays.sign(self.xp, x)
+
+    # ---- gather and its backward --------------------------------------------------------------------------
+    def gathered(self, x, positions):
+        """The elements of ``x`` at the flat positions ``positions`` (an int64 array of any shape, in range) of
+        it, in ``positions``' shape."""
+        xp = self.xp
+        flat = xp.take(xp.reshape(x, (-1,)), xp.reshape(positions, (-1,)), axis=0)
+        return xp.reshape(flat, positions.shape)
+
+    def scattered(self, shape, flat, values):
+        """A new array of ``shape`` in ``values``' dtype: zeros, with the 1-D ``values`` added at the flat
+        positions ``flat`` (1-D, in range) of it in their order, repeated positions accumulating (``add_at``)."""
+        xp = self.xp
+        out = xp.zeros((math.prod(shape),), dtype=values.dtype, device=values.device)
+        self.add_at(out, flat, values)
+        return xp.reshape(out, shape)
+
+    # ---- sorting ------------------------------------------------------------------------------------------
+    def stable_argsort(self, a, axis, descending):
+        """The permutation that sorts ``a`` along ``axis`` stably (ties keep their order, NaN counts as the largest
+        value). Descending without a ``descending=`` argument (NumPy has none): sort the reversed array ascending,
+        reverse the order and map the positions back."""
+        xp = self.xp
+        if not descending:
+            return xp.argsort(a, axis=axis, stable=True)
+        rev = xp.argsort(xp.flip(a, axis=axis), axis=axis, stable=True)
+        return (a.shape[axis] - 1) - xp.flip(rev, axis=axis)
+
     # ---- normalization statistics and input gradient -----------------------------------------------
     def sum_kept(self, a, axes, times=None):
         """The sum over ``axes`` (kept, as size 1) of ``a``, or of ``a * times`` (``times``: ``a``'s shape)."""
@@ -385,6 +443,33 @@ class GenericKernels:
         d = fresh_op(xp, operator.imul, d, rstd) if d is not v else d * rstd  # d is ours unless it is v
         return d, mean, var, rstd
 
+    # ---- folded normalization (group and instance norm): ``v`` ``(B, K, F)``, statistics per row ``(B, 1, 1)``
+    def row_moments(self, v):
+        """``(mean, var)`` of each row of ``v``, ``(B, 1, 1)``, by the corrected two-pass algorithm: the rows
+        centred on their computed mean, whose own mean ``c`` (that mean's rounding error) corrects both (the
+        biased ``var = mean(d²) - c²``, at least 0)."""
+        mean = self.mean_kept(v, (1, 2))
+        d = v - mean
+        c = self.mean_kept(d, (1, 2))
+        return mean + c, self.clip(self.mean_kept(d, (1, 2), d) - c * c, 0)
+
+    def row_sums(self, g, v, mean):
+        """``(sum(g), sum(g * (v - mean)))`` over the last axis (kept: ``(B, K, 1)``) of ``g`` and ``v``: the sums
+        of a normalization's backward."""
+        return self.sum_kept(g, (2,)), self.sum_kept(g, (2,), v - mean)
+
+    def centred_affine(self, v, mean, scale, shift=None, g=None, g_scale=None, shape=None):
+        """``(v - mean) * scale + shift + g * g_scale`` (``shift`` and ``g``: optional; ``scale``, ``shift`` and
+        ``g_scale``: ``(B, K, 1)``), all of ``v``'s dtype: a folded normalization's output or input gradient,
+        reshaped to ``shape`` (of ``v``'s size; default ``v``'s)."""
+        d = v - mean
+        d *= scale
+        if shift is not None:
+            d += shift
+        if g is not None:
+            d += g * g_scale
+        return d if shape is None else self.xp.reshape(d, shape)
+
     def normalize_grad_from_sums(self, g, xhat, scale, gw, gb, count: int, center: bool):
         """``gx = scale (g - gb/count - x̂ gw/count)`` (no ``gb`` term without ``center``): the input gradient
         when the statistics are taken per parameter (batch norm), from the parameter gradients' sums
@@ -398,12 +483,12 @@ class GenericKernels:
         """The general input gradient ``rstd (gh - mean(gh) - x̂ mean(gh x̂))``, ``gh = g w`` (``w`` None: 1),
         means over ``axes`` of ``view`` (``x̂`` seen in it); no ``mean(gh)`` term without ``center``."""
         xp = self.xp
-        gh = xp.reshape(g * w if w is not None else xp.asarray(g, copy=True), view)
-        xh = xp.reshape(xhat, view)
+        gh = reshaped(xp, g * w if w is not None else xp.asarray(g, copy=True), view)
+        xh = reshaped(xp, xhat, view)
         gh -= xh * self.mean_kept(gh, axes, xh)
         if center:
             gh -= self.mean_kept(gh, axes)
-        return xp.reshape(fresh_op(xp, operator.imul, gh, rstd), xhat.shape)
+        return reshaped(xp, fresh_op(xp, operator.imul, gh, rstd), xhat.shape)
 
     # ---- optimizer updates: one parameter (or one flattened group), in place ----------------------------
     def sgd_update(self, p, g, buf, *, lr: float, momentum: float, dampening: float, weight_decay: float,

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .. import dtypes as _dt
+from . import numpy_kernels
 from .float_errors import float_errors_ignored, float_errors_quiet  # noqa: F401 (their old home)
 from .host_memory import keep_freed_memory
 from .registry import Backend, fresh_seed
@@ -144,7 +145,11 @@ class NumpyBackend(NumpyRandom, Backend):
         # values * mask as 0/1 in values' dtype (1.5x faster than with the bool itself): 10x faster than where
         # over an irregular mask, for finite values (inf * 0 is nan); -0.0 where a negative value is masked out
         if np.isfinite(values).all():
-            return values * mask.astype(values.dtype)
+            factor = mask.astype(values.dtype)
+            if factor.shape != values.shape:  # a mask broadcast against the values
+                return values * factor
+            factor *= values  # in place: twice as fast as a product into new memory
+            return factor
         return super().masked(mask, values)
 
     def sum_kept(self, a, axes, times=None):
@@ -158,12 +163,78 @@ class NumpyBackend(NumpyRandom, Backend):
         total /= math.prod(a.shape[i] for i in axes)
         return total
 
+    # the folded normalization slice by slice of rows (_row_parts), each slice's temporaries staying in cache,
+    # variances and the backward's products by vecdot (3x faster than einsum in cache): 1.5x faster than whole arrays
+    def row_moments(self, v):
+        if v.dtype not in _EINSUM_SUM_DTYPES:
+            return super().row_moments(v)
+        rows, size = v.reshape(v.shape[0], -1), math.prod(v.shape[1:])
+        mean, var = np.empty((v.shape[0], 1, 1), v.dtype), np.empty((v.shape[0], 1, 1), v.dtype)
+        for part in _row_parts(v):
+            m = np.einsum("ij->i", rows[part]) / size
+            d = rows[part] - m[:, None]
+            c = np.einsum("ij->i", d) / size
+            mean[part, 0, 0], var[part, 0, 0] = m + c, np.vecdot(d, d) / size - c * c
+        return mean, np.maximum(var, 0, out=var)
+
+    def row_sums(self, g, v, mean):
+        if v.dtype not in _EINSUM_SUM_DTYPES:
+            return super().row_sums(g, v, mean)
+        sums = np.empty((2,) + v.shape[:2] + (1,), v.dtype)
+        for part in _row_parts(v):
+            gp = np.ascontiguousarray(g[part])  # a broadcast gradient (of a sum) is 5x slower to sum or vecdot
+            sums[0, part, :, 0], sums[1, part, :, 0] = gp.sum(axis=2), np.vecdot(gp, v[part] - mean[part])
+        return sums[0], sums[1]
+
+    def centred_affine(self, v, mean, scale, shift=None, g=None, g_scale=None, shape=None):
+        if v.dtype not in _EINSUM_SUM_DTYPES:
+            return super().centred_affine(v, mean, scale, shift, g, g_scale, shape)
+        out = np.empty(v.shape if shape is None else shape, v.dtype)  # owns its memory (a .grad is not copied)
+        folded = out.reshape(v.shape)
+        for part in _row_parts(v):
+            d = np.subtract(v[part], mean[part], out=folded[part])
+            d *= scale[part]
+            if shift is not None:
+                d += shift[part]
+            if g is not None:
+                d += g[part] * g_scale[part]
+        return out
+
     def clip(self, x, lo=None, hi=None):
         if (lo is None and hi is None) or x.dtype.kind not in "fiub":  # ml_dtypes' bfloat16: clip would promote
             return super().clip(x, lo, hi)
         if x.dtype.kind == "f":  # with one bound NumPy's clip is maximum's scalar loop: infinity for the other
             lo, hi = -math.inf if lo is None else lo, math.inf if hi is None else hi
         return np.clip(x, lo, hi)
+
+    # float32 expm1, log1p, atan, atan2, hypot by vectorized kernels (NumPy's are scalar libm loops); sign by masks
+    expm1, log1p, atan = (staticmethod(numpy_kernels.expm1), staticmethod(numpy_kernels.log1p),
+                          staticmethod(numpy_kernels.atan))
+    atan2, hypot, sign = (staticmethod(numpy_kernels.atan2), staticmethod(numpy_kernels.hypot),
+                          staticmethod(numpy_kernels.sign))
+
+    def gathered(self, x, positions):
+        # one take in positions' shape: a result that owns its memory (the engine copies a reshaped one that
+        # becomes a .grad; out= keeps a 0-d result an array); mode="wrap" for in-range positions skips take's bounds
+        # check (1.3-1.7x faster)
+        return np.take(x.reshape(-1), positions, out=np.empty(positions.shape, dtype=x.dtype), mode="wrap")
+
+    def scattered(self, shape, flat, values):
+        # added through a flat view of an array of shape: the result owns its memory, which a reshape of a
+        # flat array would not, and the engine would copy that (4 MB: 0.5 ms) to make it a .grad
+        out = np.zeros(shape, dtype=values.dtype)
+        np.add.at(out.reshape(-1), flat, values)
+        return out
+
+    def stable_argsort(self, a, axis, descending):
+        # NumPy's stable argsort is a merge sort, 2-3x slower than its SIMD sort of 64-bit integers, which sorts
+        # keys made so that their order is the stable one (_sort_key)
+        key = _sort_key(a, axis, descending)
+        if key is None:
+            return super().stable_argsort(a, axis, descending)
+        key.sort(axis=axis)
+        key &= _POSITION_BITS
+        return key.view(np.int64)
 
     def add_into(self, out, a, b):
         np.add(a, b, out=out)
@@ -219,6 +290,45 @@ def _einsum_sum(a, axes, times=None):
     operands = (a,) if times is None else (a, times)
     total = np.einsum(",".join([letters] * len(operands)) + "->" + kept, *operands)
     return np.asarray(total).reshape(tuple(1 if i in axes else n for i, n in enumerate(a.shape)))
+
+
+_POSITION_BITS = np.uint64(0xFFFFFFFF)
+
+
+def _sort_key(a, axis: int, descending: bool):
+    """uint64 keys whose plain sort along ``axis`` is the stable sort of ``a`` (descending: largest first, ties
+    still in order): the value's order-preserving 32-bit image high (all NaNs one image, above +inf; -0 that of
+    +0), its position along ``axis`` low. None for other dtypes (64-bit, complex, bfloat16), 0-d arrays and
+    axes of 2^32 elements or more."""
+    if a.ndim == 0 or a.shape[axis] > 1 << 32:
+        return None
+    if a.dtype in (np.float16, np.float32):
+        v = a.astype(np.float32)  # a copy, made canonical in place
+        nan = np.isnan(v)
+        if nan.any():
+            v[nan] = np.nan  # quiet: no signalling NaN in the add
+        v += np.float32(0)  # -0 + 0 is +0
+        # negative values: all bits flipped; the others: the sign bit set
+        image = v.view(np.uint32) ^ ((v.view(np.int32) >> 31).view(np.uint32) | np.uint32(1 << 31))
+    elif a.dtype.kind in "biu" and a.dtype.itemsize <= 4:
+        image = (a.astype(np.int64) - (np.iinfo(a.dtype).min if a.dtype.kind == "i" else 0)).astype(np.uint32)
+    else:
+        return None
+    if descending:
+        image = ~image
+    key = image.astype(np.uint64)
+    key <<= np.uint64(32)
+    key |= np.arange(a.shape[axis], dtype=np.uint64).reshape([-1 if i == axis % a.ndim else 1 for i in range(a.ndim)])
+    return key
+
+
+_ROW_PART = 1 << 17  # elements per slice of _row_parts (512 KiB of float32: the L2 cache of a core)
+
+
+def _row_parts(a) -> list:
+    """Slices of ``a``'s first axis of about ``_ROW_PART`` elements (at least one row each)."""
+    rows = max(1, _ROW_PART // max(1, math.prod(a.shape[1:])))
+    return [slice(i, i + rows) for i in range(0, a.shape[0], rows)]
 
 
 def _is_row_scatter(target, index, values) -> bool:

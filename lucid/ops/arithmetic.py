@@ -15,6 +15,7 @@ import operator
 from .. import dtypes as _dt
 from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_ignored
+from .._backend.registry import kernels_for
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function
 from ._fast_path import fast_apply
@@ -441,8 +442,9 @@ class Minimum(Maximum):
 class Atan2(_Binary):
     to_float = True
     @staticmethod
+    @float_errors_ignored  # a signalling nan operand: silent, as PyTorch
     def compute(xp, a, b):
-        return xp.atan2(a, b)
+        return kernels_for(xp).atan2(a, b)
 
     def grads(self, g, a, b):
         """``(b, -a) / (a**2 + b**2)``, with the reciprocal taken as 0 where it is inf (at the origin),

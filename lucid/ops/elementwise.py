@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 from .. import dtypes as _dt
-from .._backend import arrays
 from .._backend.float_errors import float_errors_ignored, float_errors_quiet
+from .._backend.registry import kernels_for
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function
 from ._fast_path import fast_apply
@@ -61,13 +61,18 @@ def _x_and_y(save: str, saved) -> tuple:
     return tuple(saved) if save else (None, None)
 
 
+def class_name(op: str) -> str:
+    """The Function class name of the op ``op``: ``leaky_relu`` -> ``LeakyRelu``."""
+    return "".join(part.capitalize() for part in op.split("_"))
+
+
 def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=()) -> dict:
-    """``{name: Pointwise subclass}`` from rows ``name: (compute, derivative, save)``: each class is ``name`` in
-    CamelCase (``leaky_relu`` -> ``LeakyRelu``) in ``module`` with the docstring ``doc.format(name)``; the names
+    """``{name: Pointwise subclass}`` from rows ``name: (compute, derivative, save)``: each class is
+    ``class_name(name)`` in ``module`` with the docstring ``doc.format(name)``; the names
     in ``float32`` get ``autocast_policy = FLOAT32`` (autocast runs them in float32), those in ``on_arrays``
     (derivatives that work on raw arrays as on Tensors: operators only) run their derivative on arrays too."""
     return {
-        name: type("".join(part.capitalize() for part in name.split("_")), (Pointwise,), {
+        name: type(class_name(name), (Pointwise,), {
             "compute": staticmethod(compute), "derivative": staticmethod(derivative), "save": save,
             "kept": _KEPT[save],
             "autocast_policy": FLOAT32 if name in float32 else None, "on_arrays": name in on_arrays,
@@ -95,6 +100,17 @@ def _sigmoid(xp, x):
     return xp.where(x >= 0, xp.ones_like(e), e) / (1 + e)
 
 
+def _sigmoid_grad(x, y, g):
+    """``g (1 - y) y`` in PyTorch's order; on raw arrays in place in ``1 - y`` (a product into new memory costs twice
+    one in place)."""
+    d = 1 - y
+    if isinstance(d, Tensor):
+        return d * g * y
+    d *= g
+    d *= y
+    return d
+
+
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -104,8 +120,8 @@ _TABLE = {
     "log": (lambda xp, x: xp.log(x), lambda x, y, g: g / x, "x"),
     "log2": (lambda xp, x: xp.log2(x), lambda x, y, g: g / (x * _LN2), "x"),
     "log10": (lambda xp, x: xp.log10(x), lambda x, y, g: g / (x * _LN10), "x"),
-    "log1p": (lambda xp, x: xp.log1p(x), lambda x, y, g: g / (x + 1), "x"),
-    "expm1": (lambda xp, x: xp.expm1(x), lambda x, y, g: g * (y + 1), "y"),
+    "log1p": (lambda xp, x: kernels_for(xp).log1p(x), lambda x, y, g: g / (x + 1), "x"),
+    "expm1": (lambda xp, x: kernels_for(xp).expm1(x), lambda x, y, g: g * (y + 1), "y"),
     "sqrt": (lambda xp, x: xp.sqrt(x), lambda x, y, g: g / (2 * y), "y"),
     "rsqrt": (lambda xp, x: 1 / xp.sqrt(x), lambda x, y, g: g * -0.5 * y * y * y, "y"),
     "sin": (lambda xp, x: xp.sin(x), lambda x, y, g: g * x.cos(), "x"),
@@ -113,18 +129,18 @@ _TABLE = {
     "tan": (lambda xp, x: xp.tan(x), lambda x, y, g: g * (1 + y * y), "y"),
     "asin": (lambda xp, x: xp.asin(x), lambda x, y, g: g * (1 - x * x).rsqrt(), "x"),
     "acos": (lambda xp, x: xp.acos(x), lambda x, y, g: -g * (1 - x * x).rsqrt(), "x"),
-    "atan": (lambda xp, x: xp.atan(x), lambda x, y, g: g / (1 + x * x), "x"),
+    "atan": (lambda xp, x: kernels_for(xp).atan(x), lambda x, y, g: g / (1 + x * x), "x"),
     "sinh": (lambda xp, x: xp.sinh(x), lambda x, y, g: g * x.cosh(), "x"),
     "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, g: g * x.sinh(), "x"),
     "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, g: g * (1 - y * y), "y"),
-    "sigmoid": (lambda xp, x: _sigmoid(xp, x), lambda x, y, g: g * y * (1 - y), "y"),
+    "sigmoid": (lambda xp, x: _sigmoid(xp, x), _sigmoid_grad, "y"),
     "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * (x.sgn() if x.dtype.kind == "c" else x.sign()), "x"),
     "neg": (lambda xp, x: -x, lambda x, y, g: -g, ""),
     "reciprocal": (lambda xp, x: 1 / x, lambda x, y, g: -g * y * y, "y"),
     "square": (lambda xp, x: x * x, lambda x, y, g: 2 * g * x, "x"),
     "erf": (erf_array, lambda x, y, g: g * _TWO_OVER_SQRT_PI * (-x * x).exp(), "x"),
     # piecewise constant: zero gradient almost everywhere
-    "sign": (lambda xp, x: arrays.sign(xp, x), _zero_grad, ""),  # 0 at nan
+    "sign": (lambda xp, x: kernels_for(xp).sign(x), _zero_grad, ""),  # 0 at nan
     "floor": (lambda xp, x: xp.floor(x), _zero_grad, ""),
     "ceil": (lambda xp, x: xp.ceil(x), _zero_grad, ""),
     "round": (lambda xp, x: xp.round(x), _zero_grad, ""),
@@ -134,9 +150,9 @@ _TABLE = {
 # autocast runs these in float32: in float16 they overflow or lose too much precision
 _FLOAT32 = ("exp", "expm1", "log", "log2", "log10", "log1p", "rsqrt", "reciprocal", "tan", "sinh", "cosh", "asin",
             "acos")
-# where NumPy warns (log(0), sqrt(-1), overflow, sin(inf)) and PyTorch silently gives inf or nan
+# where NumPy warns (log(0), sqrt(-1), overflow, sin(inf), a signalling nan) and PyTorch silently gives inf or nan
 _WARNS = ("exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "square", "sin", "cos",
-          "tan", "asin", "acos", "sinh", "cosh")
+          "tan", "asin", "acos", "atan", "sinh", "cosh")
 _TABLE = {name: (float_errors_ignored(row[0]), *row[1:]) if name in _WARNS else row for name, row in _TABLE.items()}
 
 # the ops that keep integer dtypes (the others compute integers and bools in the default float

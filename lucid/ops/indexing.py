@@ -70,6 +70,12 @@ def _int64(xp, arr):
     return arr if arr.dtype == xp.int64 else xp.astype(arr, xp.int64)
 
 
+def _reshaped(xp, a, shape):
+    """``a`` in ``shape``; ``a`` itself when it has it: NumPy's reshape would give a view, which the engine
+    copies when it becomes a ``.grad``."""
+    return a if tuple(a.shape) == tuple(shape) else xp.reshape(a, shape)
+
+
 def _value_array(v, like, device):
     """``v`` (an array or a Python number) as an array of ``like``'s dtype."""
     return v if hasattr(v, "shape") else device.xp.asarray(v, dtype=like.dtype, device=device.native)
@@ -86,10 +92,13 @@ def _in_range(device, idx, n: int, what: str, dim: int, negative: bool):
     host devices only: elsewhere it would sync every call, and bad indices are the caller's error
     (PyTorch checks them on CUDA with an asynchronous device assert)."""
     xp = device.xp
-    if device.host:
-        bad = ((idx < -n) if negative else (idx < 0)) | (idx >= n)
-        if bool(xp.any(bad)):
-            raise IndexError(f"{what}: index {int(idx[bad][0])} is out of bounds for dimension {dim} with size {n}")
+    low = -n if negative else 0
+    if device.host and math.prod(idx.shape):
+        least = int(xp.min(idx))  # the extremes: two reductions, no temporaries
+        if least < low or int(xp.max(idx)) >= n:
+            bad = idx[(idx < low) | (idx >= n)]
+            raise IndexError(f"{what}: index {int(bad[0])} is out of bounds for dimension {dim} with size {n}")
+        negative = negative and least < 0  # nothing to wrap
     return xp.where(idx < 0, idx + n, idx) if negative else idx
 
 
@@ -149,18 +158,14 @@ class _Positions:
 
     def __init__(self, device, pos, shape):
         self.device, self.shape, self.region = device, tuple(shape), tuple(pos.shape)
-        self.flat = device.xp.reshape(pos, (-1,))
+        self.pos, self.flat = pos, device.xp.reshape(pos, (-1,))
         self._sorted = None
 
     def gather(self, x):
-        xp = self.device.xp
-        return xp.reshape(xp.take(xp.reshape(x, (-1,)), self.flat, axis=0), self.region)
+        return self.device.backend.gathered(x, self.pos)
 
     def scatter(self, src):
-        xp, dev = self.device.xp, self.device
-        out = xp.zeros((math.prod(self.shape),), dtype=src.dtype, device=dev.native)
-        dev.backend.add_at(out, self.flat, xp.reshape(src, (-1,)))
-        return xp.reshape(out, self.shape)
+        return self.device.backend.scattered(self.shape, self.flat, self.device.xp.reshape(src, (-1,)))
 
     def _last_writes(self):
         """``(order, sorted positions, last)``: ``last[i]`` says the i-th sorted entry is the last
@@ -325,7 +330,7 @@ class _Key:
             return y
         if self.perm_in:
             y = xp.permute_dims(y, self.perm_in)
-        y = xp.reshape(xp.take(xp.reshape(y, self.merged), self.linear, axis=0), self.taken)
+        y = _reshaped(xp, xp.take(xp.reshape(y, self.merged), self.linear, axis=0), self.taken)
         return xp.permute_dims(y, self.perm_out) if self.perm_out else y
 
     def scatter(self, src):
@@ -336,7 +341,7 @@ class _Key:
                 y = xp.permute_dims(y, _inverse(self.perm_out))
             rows = xp.zeros(self.merged, dtype=src.dtype, device=dev.native)
             dev.backend.add_at(rows, self.linear, xp.reshape(y, (self.linear.shape[0], *self.merged[1:])))
-            y = xp.reshape(rows, self.unmerged)
+            y = _reshaped(xp, rows, self.unmerged)
             if self.perm_in:
                 y = xp.permute_dims(y, _inverse(self.perm_in))
         if self.basic is None:
@@ -499,12 +504,14 @@ def _dim_positions(x: Tensor, dim: int, index: Tensor, what: str, negative: bool
     pos = _int64(xp, index._data)
     if check:
         pos = _in_range(dev, pos, x.shape[dim], what, dim, negative)
-    pos = pos * strides[dim]
+    # the offsets of the other coordinates, summed over a small array (1 along dim) first: then one pass
+    # over the index (two for a stride other than 1 along dim)
+    offsets = xp.zeros((), dtype=xp.int64, device=dev.native)
     for d, n in enumerate(index.shape):
         if d != dim:
             coord = xp.arange(n, dtype=xp.int64, device=dev.native) * strides[d]
-            pos = pos + xp.reshape(coord, tuple(n if e == d else 1 for e in range(x.ndim)))
-    return _Positions(dev, pos, x.shape)
+            offsets = offsets + xp.reshape(coord, tuple(n if e == d else 1 for e in range(x.ndim)))
+    return _Positions(dev, (pos * strides[dim] if strides[dim] != 1 else pos) + offsets, x.shape)
 
 
 def _src_arg(src, x: Tensor, index: Tensor, what: str) -> Tensor:
@@ -645,21 +652,11 @@ SortResult = namedtuple("sort", ["values", "indices"])
 TopKResult = namedtuple("topk", ["values", "indices"])
 
 
-def _stable_order(xp, a, axis: int, descending: bool):
-    """The permutation that sorts ``a`` along ``axis`` stably (ties keep their order, NaN counts as the largest
-    value). Descending without a ``descending=`` argument (NumPy has none): sort the reversed array ascending,
-    reverse the order and map the positions back."""
-    if not descending:
-        return xp.argsort(a, axis=axis, stable=True)
-    rev = xp.argsort(xp.flip(a, axis=axis), axis=axis, stable=True)
-    return (a.shape[axis] - 1) - xp.flip(rev, axis=axis)
-
-
 @on_input_device
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
     which is also a valid answer for ``stable=False``; NaNs count as the largest value."""
-    return Tensor._make(_stable_order(x.xp, x._data, _dim(dim, x.ndim), descending), x._device)
+    return Tensor._make(x._device.backend.stable_argsort(x._data, _dim(dim, x.ndim), descending), x._device)
 
 
 @on_input_device
@@ -674,16 +671,16 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
 _FEW_CANDIDATES = 2  # topk sorts candidate blocks instead of whole rows when they hold at most half a row
 
 
-def _leading(xp, a, kind: str, k: int, largest: bool):
+def _leading(backend, a, kind: str, k: int, largest: bool):
     """Positions (along the last axis) of the first ``k`` elements of ``a`` (of dtype kind ``kind``) in stable
     order, descending when ``largest``: the first ``k`` of a stable argsort. For small ``k`` without sorting
     whole rows (the array API has no partition): with each row cut into blocks of ``b`` (about sqrt(n/k)), the
     ``k`` blocks whose best elements come first in that order hold the answer, so only the blocks' best elements
     and the ``k * b`` elements of those blocks, taken in row order, are sorted."""
-    n = a.shape[-1]
+    xp, n = backend.xp, a.shape[-1]
     b = 2 ** round(math.log2(math.sqrt(n / k))) if k else 1
     if not k or k * b * _FEW_CANDIDATES > n or kind not in "fiu":
-        return _stable_order(xp, a, a.ndim - 1, largest)[..., :k]
+        return backend.stable_argsort(a, a.ndim - 1, largest)[..., :k]
     m, floating = -(-n // b), kind == "f"
     if m * b != n:  # filled with values that sort after every element of the row
         info = xp.finfo(a.dtype) if floating else xp.iinfo(a.dtype)
@@ -697,10 +694,10 @@ def _leading(xp, a, kind: str, k: int, largest: bool):
         best = xp.where(functools.reduce(xp.logical_and, (nan[..., j::b] for j in range(b))), math.nan, best)
     else:
         best = functools.reduce(xp.minimum, (a[..., j::b] for j in range(b)))
-    blocks = xp.sort(_stable_order(xp, best, best.ndim - 1, largest)[..., :k], axis=-1)
+    blocks = xp.sort(backend.stable_argsort(best, best.ndim - 1, largest)[..., :k], axis=-1)
     picked = blocks[..., None] * b + xp.arange(b, dtype=blocks.dtype, device=a.device)
     picked = xp.reshape(picked, a.shape[:-1] + (-1,))
-    order = _stable_order(xp, xp.take_along_axis(a, picked, axis=-1), a.ndim - 1, largest)[..., :k]
+    order = backend.stable_argsort(xp.take_along_axis(a, picked, axis=-1), a.ndim - 1, largest)[..., :k]
     return xp.take_along_axis(picked, order, axis=-1)
 
 
@@ -713,7 +710,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
     xp = x.xp
-    first = _leading(xp, xp.moveaxis(x._data, dim, -1), x.dtype.kind, k, largest)
+    first = _leading(x._device.backend, xp.moveaxis(x._data, dim, -1), x.dtype.kind, k, largest)
     indices = Tensor._make(_int64(xp, xp.moveaxis(first, -1, dim)), x._device)
     return TopKResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "topk", check=False)), indices)
 

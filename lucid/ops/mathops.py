@@ -16,8 +16,9 @@ import math
 from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError, on_input_device
 from .._backend.numpy_backend import float_errors_ignored
+from .._backend.registry import kernels_for
 from .._tensor import Tensor
-from ..autograd.function import Function
+from ..autograd.function import OUTPUT, Function
 from . import _specfun as K
 from .arithmetic import (
     _Binary,
@@ -203,16 +204,19 @@ def float_power(input, exponent) -> Tensor:
 
 
 class Hypot(_Binary):
-    """``sqrt(a^2 + b^2)`` without overflow; gradients ``a / hypot`` and ``b / hypot``."""
+    """``sqrt(a^2 + b^2)`` without overflow; gradients ``a / hypot`` and ``b / hypot``, from the saved output."""
+
+    kept = (0, 1, OUTPUT)
+    on_arrays = True
 
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
-        return xp.hypot(a, b)
+        return kernels_for(xp).hypot(a, b)
 
-    def grads(self, g, a, b):
-        h = hypot(a, b)
-        return g * a / h, g * b / h
+    def grads(self, g, a, b, h, conj=None):
+        need = self.needs_input_grad
+        return (g * a / h if need[0] else None), (g * b / h if need[1] else None)
 
 
 class Copysign(_Binary):

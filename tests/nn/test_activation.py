@@ -427,3 +427,78 @@ def test_float32_forms_within_a_few_ulp(device, name):
     if name in ("sigmoid", "logsigmoid", "softplus"):
         single, double = results[lucid.float32][0][tail], results[lucid.float64][0][tail]
         np.testing.assert_allclose(single[np.abs(double) > 1e-37], double[np.abs(double) > 1e-37], rtol=8 * eps)
+
+
+GRADIENT_EDGES = [  # name, lucid, torch's name and arguments
+    ("relu", lambda t: F.relu(t), "relu", {}),
+    ("leaky_relu", lambda t: F.leaky_relu(t, 0.2), "leaky_relu", dict(negative_slope=0.2)),
+    ("leaky_relu_zero", lambda t: F.leaky_relu(t, 0.0), "leaky_relu", dict(negative_slope=0.0)),
+    ("leaky_relu_steep", lambda t: F.leaky_relu(t, 1.5), "leaky_relu", dict(negative_slope=1.5)),
+    ("leaky_relu_negative", lambda t: F.leaky_relu(t, -0.3), "leaky_relu", dict(negative_slope=-0.3)),
+    ("hardswish", lambda t: F.hardswish(t), "hardswish", {}),
+    ("hardsigmoid", lambda t: F.hardsigmoid(t), "hardsigmoid", {}),
+    ("elu", lambda t: F.elu(t), "elu", {}),
+    ("selu", lambda t: F.selu(t), "selu", {}),
+    ("silu", lambda t: F.silu(t), "silu", {}),
+    ("softplus", lambda t: F.softplus(t, 2.0, 5.0), "softplus", dict(beta=2.0, threshold=5.0)),
+    ("logsigmoid", lambda t: F.logsigmoid(t), "logsigmoid", {}),
+    ("sigmoid", lambda t: F.sigmoid(t), "sigmoid", {}),
+]
+
+
+@pytest.mark.parametrize("case", GRADIENT_EDGES, ids=[c[0] for c in GRADIENT_EDGES])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gradients_at_infinite_inputs_and_kinks_match_torch(case, dtype, device):
+    """Values and gradients at +-inf, +-0 and the kinks (hardswish's -3 and 3: 0 and 1), silently: no inf * 0 in a
+    derivative (hardswish at +inf is 1, leaky_relu with slope 0 at -inf is 0)."""
+    torch = pytest.importorskip("torch")
+    _, ours, name, kwargs = case
+    x = np.array([-np.inf, np.inf, 0.0, -0.0, -3.0, 3.0, -1.5, 2.0, -50.0, 50.0, -100.0, 100.0])
+    g = np.linspace(-2.0, 3.0, x.size)
+    lx = lucid.tensor(x, dtype=getattr(lucid, dtype), device=device, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = ours(lx)
+        y.backward(lucid.tensor(g, dtype=getattr(lucid, dtype), device=device))
+    tx = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
+    ty = getattr(torch.nn.functional, name)(tx, **kwargs)
+    ty.backward(torch.tensor(g, dtype=getattr(torch, dtype)))
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-6, atol=1e-40)  # atol: float32 subnormals
+    np.testing.assert_allclose(host(lx.grad), tx.grad.numpy(), rtol=1e-6, atol=1e-40)
+
+
+def test_relu_gradient_at_nan_is_the_incoming_one(device):
+    """relu passes the gradient where its output is nan (PyTorch's ``y <= 0`` test fails there)."""
+    x = make([np.nan, -1.0, 2.0], device, grad=True)
+    F.relu(x).backward(make([5.0, 6.0, 7.0], device))
+    np.testing.assert_array_equal(host(x.grad), [5.0, 0.0, 7.0])
+
+
+SLOPE_KEPT = {"leaky_relu": lambda x: F.leaky_relu(x, 0.2), "leaky_relu_steep": lambda x: F.leaky_relu(x, 1.5),
+              "silu": F.silu, "softplus": lambda x: F.softplus(x, 2.0, 5.0), "logsigmoid": F.logsigmoid}
+
+
+@pytest.mark.parametrize("name", SLOPE_KEPT)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_kept_slope_matches_the_recorded_derivative(name, dtype, device, rng):
+    """The derivative a recorded forward keeps (the first-order backward: one product) equals the one built
+    again in lucid ops (create_graph), over both sides, the threshold of softplus and the far tails."""
+    fn = SLOPE_KEPT[name]
+    a = np.concatenate([rng.standard_normal(200) * 4, [0.0, -0.0, 2.5, -2.5, 30.0, -30.0, -80.0, 80.0]])
+    x = make(a, device, grad=True, dtype=getattr(lucid, dtype))
+    g = make(rng.standard_normal(a.size), device, dtype=getattr(lucid, dtype))
+    fn(x).backward(g)
+    (recorded,) = lucid.autograd.grad(fn(x), x, g, create_graph=True)
+    rtol = 4e-7 if dtype == "float32" else 1e-14
+    np.testing.assert_allclose(host(x.grad), host(recorded), rtol=rtol, atol=1e-37)
+
+
+def test_softplus_and_logsigmoid_derivatives_keep_float32_tails(device):
+    """sigmoid(x) for softplus' and sigmoid(-x) for logsigmoid' come from exp(-|x|): no overflow, so the float32
+    derivative deep in the tail is the (subnormal) value, not 0."""
+    x = make([-95.0, 95.0], device, grad=True, dtype=lucid.float32)
+    (sp,) = lucid.autograd.grad(F.softplus(x).sum(), x)
+    (ls,) = lucid.autograd.grad(F.logsigmoid(x).sum(), x)
+    tail = math.exp(-95.0)
+    np.testing.assert_allclose(host(sp), [tail, 1.0], rtol=1e-3)
+    np.testing.assert_allclose(host(ls), [1.0, tail], rtol=1e-3)

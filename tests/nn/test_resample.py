@@ -129,8 +129,8 @@ def test_grid_sample_matches_torch(mode, pad, align, nd, rng):
 @pytest.mark.parametrize("mode,pad", [("bilinear", "zeros"), ("bilinear", "reflection"), ("bicubic", "border"),
                                       ("nearest", "zeros")])
 def test_grid_sample_gradcheck(mode, pad, device, rng):
-    x = make(rng.standard_normal((1, 1, 2, 3)), device, True)
-    grid = make(rng.uniform(-1.2, 1.2, (1, 1, 2, 2)), device, mode != "nearest")
+    x = make(rng.standard_normal((2, 2, 2, 3)), device, True)  # several samples and channels: each its own plane
+    grid = make(rng.uniform(-1.2, 1.2, (2, 1, 2, 2)), device, mode != "nearest")
     fn = lambda a, g: F.grid_sample(a, g, mode, pad, align_corners=False)  # noqa: E731
     assert gradcheck(fn, (x, grid))
     if mode == "bilinear":  # the other modes reuse the same machinery; their second derivatives are slow to check

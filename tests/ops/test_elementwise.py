@@ -423,6 +423,103 @@ def test_clamp_with_number_bounds_promotes_as_pytorch(device):
     assert lucid.tensor([True, False], device=device).clamp(0, 1).dtype == lucid.int64
 
 
+# ---- float32 expm1, log1p, atan, atan2, hypot, sign: the NumPy backend's vectorized kernels ---------------------
+_EDGES = [0.0, -0.0, math.inf, -math.inf, math.nan, 1e-45, -1e-45, 1e-38, -1e-38, 3e-8, -3e-8, 0.5, -0.5, 1.0, -1.0,
+          -0.99999994, -1.0000001, 88.37, 88.376, 88.72, 88.73, -88.0, -104.0, 3e38, -3e38]
+
+
+def _float32_inputs(rng, n=40000):
+    """Every scale from subnormal to huge, random float32 bit patterns (nan and inf among them) and the edge values,
+    more than one run (65536 elements) of the kernels."""
+    scaled = [rng.standard_normal(n) * s for s in (1e-30, 1e-6, 0.01, 0.3, 1.0, 10.0, 40.0, 1e5)]
+    bits = rng.integers(0, 2**32, n, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    with np.errstate(over="ignore"):
+        return np.concatenate([v.astype(np.float32) for v in scaled] + [bits, np.tile(np.float32(_EDGES), 40)])
+
+
+def _assert_float32_close(got, want64, maxulp):
+    """``got`` (float32) within ``maxulp`` of ``want64`` (the float64 reference) where that rounds to a finite
+    float32, equal to it elsewhere (infinities, nan), with its sign of zero."""
+    want = want64.astype(np.float32)
+    finite = np.isfinite(want)
+    ulps = np.abs(got[finite].astype(np.float64) - want64[finite]) / np.spacing(np.abs(want[finite]))
+    assert ulps.max() <= maxulp, (ulps.max(), got[finite][ulps.argmax()], want64[finite][ulps.argmax()])
+    np.testing.assert_array_equal(got[~finite], want[~finite])
+    zero = want == 0
+    assert np.array_equal(np.signbit(got[zero]), np.signbit(want[zero]))
+
+
+# the float64 reference of each, and the most ulps measured (expm1 1.30, log1p 0.82, atan 1.30, atan2 1.73)
+_FLOAT32_KERNELS = {"expm1": (np.expm1, 1.5), "log1p": (np.log1p, 1.0), "atan": (np.arctan, 1.5)}
+
+
+@pytest.mark.parametrize("name", sorted(_FLOAT32_KERNELS))
+def test_float32_unary_kernels_are_accurate_over_the_whole_range(name, device, rng):
+    ref, maxulp = _FLOAT32_KERNELS[name]
+    x = _float32_inputs(rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing warns, overflow and nan included
+        got = getattr(lucid.tensor(x, device=device), name)()
+    assert got.dtype == lucid.float32
+    with np.errstate(all="ignore"):
+        _assert_float32_close(got.numpy(force=True), ref(x.astype(np.float64)), maxulp)
+
+
+@pytest.mark.parametrize("name", ["atan2", "hypot"])
+def test_float32_binary_kernels_are_accurate_with_c99_special_values(name, device, rng):
+    """Random pairs, and every pair of the edge values (signed zeros, infinities, nan: atan2(+-0, -0) = +-pi, hypot(inf,
+    nan) = inf), broadcast from a column and a row."""
+    ref, maxulp = {"atan2": (np.arctan2, 2.0), "hypot": (np.hypot, 0.5)}[name]
+    y, x = _float32_inputs(rng), _float32_inputs(rng)[::-1]
+    edges = np.float32(_EDGES)
+    column, row = np.tile(edges, 200)[:, None], edges[None, :]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = getattr(lucid, name)(lucid.tensor(y, device=device), lucid.tensor(x, device=device))
+        grid = getattr(lucid, name)(lucid.tensor(column, device=device), lucid.tensor(row, device=device))
+    assert got.dtype == grid.dtype == lucid.float32 and grid.shape == (200 * len(_EDGES), len(_EDGES))
+    with np.errstate(all="ignore"):
+        _assert_float32_close(got.numpy(force=True), ref(y.astype(np.float64), x.astype(np.float64)), maxulp)
+        _assert_float32_close(grid.numpy(force=True).ravel(),
+                              np.broadcast_to(ref(np.float64(column), np.float64(row)), grid.shape).ravel(), maxulp)
+
+
+def test_float32_kernels_agree_with_torch_values_and_gradients(device, rng):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((300, 200)).astype(np.float32) * 3
+    y = rng.standard_normal((300, 200)).astype(np.float32)
+    cases = [(lambda L, a, b: a.expm1(), x), (lambda L, a, b: (a.abs() - 0.9).log1p(), x),
+             (lambda L, a, b: a.atan(), x), (lambda L, a, b: L.atan2(a, b), x), (lambda L, a, b: L.hypot(a, b), x),
+             (lambda L, a, b: a.abs() * a.sign(), x)]
+    for fn, data in cases:
+        results = []
+        for lib, dev in ((lucid, device), (torch, None)):
+            a = lib.tensor(data, requires_grad=True, **({"device": dev} if dev else {}))
+            b = lib.tensor(y, requires_grad=True, **({"device": dev} if dev else {}))
+            out = fn(lib, a, b)
+            out.sum().backward()
+            grads = [t.grad for t in (a, b) if t.grad is not None]
+            results.append([v.numpy(force=True) if lib is lucid else v.detach().numpy() for v in (out, *grads)])
+        for got, want in zip(*results, strict=True):
+            np.testing.assert_allclose(got, want, rtol=3e-6, atol=1e-7)
+
+
+def test_sign_of_nan_zeros_and_integers(device):
+    x = lucid.tensor(np.tile(np.float32([math.nan, -0.0, 0.0, -2.5, 1e-45, -math.inf]), 1000), device=device)
+    got = x.sign().numpy(force=True)
+    assert got.dtype == np.float32 and got[:6].tolist() == [0.0, 0.0, 0.0, -1.0, 1.0, -1.0]
+    assert not np.signbit(got[:3]).any()  # +0.0 at nan and -0.0, as torch.sign
+    ints = lucid.tensor(np.tile(np.int64([-7, 0, 3]), 2000), device=device).sign()
+    assert ints.dtype == lucid.int64 and ints[:3].tolist() == [-1, 0, 1]
+
+
+def test_hypot_gradient_reads_the_saved_output(device, rng):
+    a = _rand(rng, (3, 4), -2, 2, device, requires_grad=True)
+    b = _rand(rng, (4,), -2, 2, device, requires_grad=True)
+    assert gradcheck(lucid.hypot, (a, b))
+    assert gradgradcheck(lucid.hypot, (a, b))
+
+
 # ---- erf and scalar powers: accuracy and PyTorch's forms (issue 13) ------------------------------------------
 def _erf_inputs():
     ramp = np.linspace(-7.0, 7.0, 4001)

@@ -338,6 +338,28 @@ def test_gather_errors(device):
         x.gather(1, _t(np.zeros((5, 1), dtype=np.int64), device))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64"])
+def test_numpy_gather_and_scatter_extras_match_the_generic_kernels(rng, dtype):
+    """NumPy's ``gathered`` (one take in the positions' shape, no bounds check) and ``scattered`` (added through a
+    flat view) equal the generic ones bit for bit, repeated positions accumulating in order; their results own
+    their memory (the engine copies a view that becomes a .grad)."""
+    from lucid._backend import fused
+    from lucid._backend.numpy_backend import NumpyBackend
+
+    ours, generic = NumpyBackend(), fused.GenericKernels()
+    generic.xp, generic.add_at = np, lambda target, index, values: np.add.at(target, index, values)
+    x = (rng.standard_normal((6, 7)) * 100).astype(dtype)
+    for positions in (rng.integers(0, 42, (5, 9)), rng.integers(0, 42, ()), np.zeros((0, 3), dtype=np.int64)):
+        got, want = ours.gathered(x, positions), generic.gathered(x, positions)
+        assert got.shape == want.shape == positions.shape and got.dtype == x.dtype and got.base is None
+        np.testing.assert_array_equal(got, want)
+    flat = rng.integers(0, 42, 300)  # about 7 per position
+    values = (rng.standard_normal(300) * 100).astype(dtype)
+    got, want = ours.scattered((6, 7), flat, values), generic.scattered((6, 7), flat, values)
+    assert got.shape == (6, 7) and got.dtype == x.dtype and got.base is None
+    np.testing.assert_array_equal(got, want)
+
+
 def test_scatter_add_matches_numpy_and_gradchecks(device, rng):
     a = rng.standard_normal((3, 4))
     idx = rng.integers(0, 3, size=(4, 4))  # repeats along dim 0
@@ -486,6 +508,55 @@ def test_sort_and_argsort(device, rng):
     xg = _t(rng.standard_normal((3, 5)), device, requires_grad=True)
     assert gradcheck(lambda t: t.sort(dim=1, descending=True).values, (xg,))
     assert gradgradcheck(lambda t: t.sort(dim=0).values ** 2, (xg,))
+
+
+_NAN_PAYLOADS = np.array([0x7FC00001, 0xFFC00000, 0x7F800001], dtype=np.uint32).view(np.float32)  # -nan, signalling
+_EDGES = np.concatenate([np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45, 1e-40, 3.4e38, -3.4e38, 1.0, 1.0,
+                                   -1.0, 2.5], dtype=np.float32), _NAN_PAYLOADS])
+
+
+def _stable_reference(a, axis, descending):
+    """NumPy's stable argsort (NaN last, -0 equal to 0); descending by sorting the reversed array."""
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable")
+    return a.shape[axis] - 1 - np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int8", "int16", "int32", "uint8", "float64", "int64"])
+def test_argsort_is_stable_on_edge_values_of_every_dtype(device, dtype, rng):
+    """NumPy sorts 32-bit and narrower dtypes by keys (value image, position) in one integer sort: the order is
+    still the stable one with every NaN (any sign or payload) last, -0 tied with 0, extremes and ties kept."""
+    if not device.backend.supports(getattr(lucid, dtype)):
+        pytest.skip(f"the {device.backend.name} backend has no {dtype}")
+    if dtype.startswith("float"):
+        a = rng.choice(_EDGES, (9, 40))
+        with np.errstate(over="ignore", invalid="ignore"):  # 3.4e38 is inf in float16; a signalling NaN
+            a = a.astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        a = rng.choice(np.array([info.min, info.min + 1, 0, 1, info.max - 1, info.max], dtype=dtype), (9, 40))
+    x = lucid.tensor(a, device=device)
+    for dim in (0, 1):
+        for descending in (False, True):
+            want = _stable_reference(a, dim, descending)
+            got = x.argsort(dim=dim, descending=descending)
+            assert got.dtype is lucid.int64
+            np.testing.assert_array_equal(_host(got), want, err_msg=f"dim {dim} descending {descending}")
+    if a.dtype.kind == "f":  # topk's candidate blocks (long rows) order with the same keys
+        long = rng.choice(_EDGES, (3, 300)).astype(np.float32)
+        for largest in (True, False):
+            got = lucid.tensor(long, device=device).topk(7, largest=largest).indices
+            np.testing.assert_array_equal(_host(got), _stable_reference(long, 1, largest)[:, :7])
+
+
+def test_sort_of_float32_edge_values_against_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    a = rng.choice(_EDGES[:14], (6, 50))  # torch's stable sort: NaN last, -0 tied with 0
+    for descending in (False, True):
+        values, indices = lucid.tensor(a, device=device).sort(dim=1, descending=descending)
+        tvalues, tindices = torch.sort(torch.tensor(a), dim=1, descending=descending, stable=True)
+        np.testing.assert_array_equal(_host(indices), tindices.numpy())
+        np.testing.assert_array_equal(_host(values), tvalues.numpy())
 
 
 def test_topk(device, rng):

@@ -17,10 +17,10 @@ from ... import ops as _ops
 from ..._backend.numpy_backend import float_errors_quiet
 from ..._backend.registry import kernels_for
 from ..._tensor import Tensor
-from ...autograd.function import Function
+from ...autograd.function import FLOAT32, Function
 from ...ops import _axes
 from ...ops._fast_path import fast_apply
-from ...ops.elementwise import Pointwise, _sigmoid, pointwise_ops
+from ...ops.elementwise import Pointwise, _sigmoid, class_name, pointwise_ops
 from ...ops.inplace import inplace as _make_inplace
 
 __all__ = [
@@ -57,6 +57,15 @@ def _masked(cond, g):
     return kernels_for(g.__array_namespace__()).masked(cond, g)
 
 
+def _times(factor, g):
+    """``factor * g``: on raw arrays in place in ``factor``, which the caller just made (NumPy: a product into new
+    memory costs twice one in place); a new Tensor for Tensors (the recorded backward)."""
+    if isinstance(factor, Tensor):
+        return factor * g
+    factor *= g
+    return factor
+
+
 # ---- the same formula on Tensors (recorded: create_graph) and on raw arrays (the first-order backward)
 def _exp(v):
     return v.exp() if isinstance(v, Tensor) else v.__array_namespace__().exp(v)
@@ -80,11 +89,10 @@ def _where(cond, a, b):
 
 
 # ---- fast forms of what NumPy computes in scalar loops
-def _log1p_unit(xp, e):
+def _log1p_unit(xp, e, u):
     """``log(1 + e)`` for ``e`` in [0, 1] as ``log(u) - ((u - 1) - e) / u``, ``u = 1 + e`` rounded: the
     correction restores what rounding ``u`` lost (full relative precision down to the tiniest ``e``).
     NumPy's ``log1p`` is a scalar loop: 6x slower than ``log`` in float32, 2x in float64."""
-    u = 1 + e
     c = u - 1
     c -= e
     c /= u
@@ -100,18 +108,38 @@ def _expm1_nonpositive(xp, x):
     if x.dtype != xp.float32:
         return xp.expm1(x)
     t = xp.tanh(x * 0.5)
-    return (t + t) / (1 - t)
+    denominator = 1 - t
+    t += t
+    t /= denominator
+    return t
+
+
+def _exp_parts(xp, x):
+    """``(e, 1 + e, log(1 + e))`` for ``e = exp(-|x|)``: what softplus, logsigmoid and their derivatives share."""
+    e = xp.exp(-xp.abs(x))
+    u = 1 + e
+    return e, u, _log1p_unit(xp, e, u)
+
+
+def _sigmoid_from_parts(xp, e, u, positive):
+    """``sigmoid(x)`` from ``_exp_parts(x)`` and the mask ``x >= 0`` (or of ``-x``'s for ``sigmoid(-x)``, with
+    ``x < 0``): ``max(e, mask) / u``, ``1 / u`` on the mask's side and ``e / u`` on the other, at no extra exp."""
+    out = xp.maximum(e, xp.astype(positive, e.dtype))
+    out /= u
+    return out
 
 
 def _softplus(xp, x):
     """``log(1 + exp(x))`` without overflow."""
-    return _bounded(xp, x, 0, None) + _log1p_unit(xp, xp.exp(-xp.abs(x)))
+    return _bounded(xp, x, 0, None) + _exp_parts(xp, x)[2]
 
 
 def _elu(xp, x, alpha, scale, input_scale):
     """``scale max(x, 0) + alpha scale expm1(input_scale min(x, 0))``: no ``where`` (5x slower over an irregular
     mask than a pass)."""
-    inner = _bounded(xp, x, None, 0) * input_scale
+    inner = _bounded(xp, x, None, 0)
+    if input_scale != 1:
+        inner *= input_scale
     negative = _expm1_nonpositive(xp, inner) if input_scale > 0 else xp.expm1(inner)
     negative *= alpha * scale
     positive = _bounded(xp, x, 0, None)
@@ -122,9 +150,17 @@ def _elu(xp, x, alpha, scale, input_scale):
 
 
 def _elu_grad(x, y, g, alpha, scale, input_scale):
-    positive = _mask(x > 0, g)
-    negative = _exp(_clip(x, None, 0) * input_scale) * (alpha * scale * input_scale)
-    return g * (positive * scale + (1 - positive) * negative)
+    """``g`` times ``scale`` where ``x > 0``, else ``alpha scale input_scale exp(input_scale x)``: one exp of
+    ``min(x, 0)``, which is the whole derivative where ``alpha scale input_scale == scale`` (ELU's and CELU's
+    defaults), else two mask products put ``scale`` on the positive side (no where)."""
+    inner = _clip(x, None, 0)
+    negative = _exp(inner if input_scale == 1 else inner * input_scale)
+    if alpha * scale * input_scale != 1:
+        negative = _times(negative, alpha * scale * input_scale)
+    if alpha * scale * input_scale != scale:
+        positive = _mask(x > 0, g)
+        negative = _times(negative, 1 - positive) + _times(positive, scale)
+    return _times(negative, g)
 
 
 class Gelu(Pointwise):
@@ -187,6 +223,26 @@ def _softplus_fwd(xp, x, beta, threshold):
     return xp.where(bx > threshold, x, _softplus(xp, bx) / beta)
 
 
+def _softplus_and_slope(xp, x, beta, threshold):
+    """``(softplus(x), sigmoid(beta x))``, 1 where ``beta x > threshold`` (``max`` with that mask: no where)."""
+    bx = x * beta
+    e, u, log1p = _exp_parts(xp, bx)
+    above = bx > threshold
+    slope = _sigmoid_from_parts(xp, e, u, bx >= 0)
+    slope = xp.maximum(slope, xp.astype(above, slope.dtype))
+    return xp.where(above, x, (_bounded(xp, bx, 0, None) + log1p) / beta), slope
+
+
+def _logsigmoid(xp, x):
+    return _bounded(xp, x, None, 0) - _exp_parts(xp, x)[2]
+
+
+def _logsigmoid_and_slope(xp, x):
+    """``(logsigmoid(x), sigmoid(-x))`` from one exp."""
+    e, u, log1p = _exp_parts(xp, x)
+    return _bounded(xp, x, None, 0) - log1p, _sigmoid_from_parts(xp, e, u, x < 0)
+
+
 def _softplus_grad(x, y, g, beta, threshold):
     bx = x * beta
     return _where(bx > threshold, g, g * _sig(bx))
@@ -207,41 +263,54 @@ def _leaky_relu(xp, x, slope):
     return xp.where(x > 0, x, x * slope)
 
 
+def _leaky_relu_slope(x, slope):
+    """The derivative, exactly 1 or ``slope`` (PyTorch's at 0 and nan): ``max(x > 0, slope)`` for a slope in
+    (0, 1] (the mask clipped: one pass), ``x > 0`` plus ``slope`` times the rest for the others."""
+    positive = _mask(x > 0, x)
+    if 0 < slope <= 1:
+        return _clip(positive, slope)
+    return positive + (1 - positive) * slope
+
+
+def _leaky_relu_and_slope(xp, x, slope):
+    """``(leaky_relu(x), its derivative)``: the value as ``x`` times the derivative, exactly ``_leaky_relu``'s."""
+    d = _leaky_relu_slope(x, slope)
+    return x * d, d
+
+
 def _leaky_relu_grad(x, y, g, slope):
-    positive = _mask(x > 0, g)
-    return g * (positive + (1 - positive) * slope)  # exactly g or g * slope
+    return _times(_leaky_relu_slope(x, slope), g)
 
 
-class Silu(Pointwise):
-    """``x sigmoid(x)``. A recorded forward also makes the derivative ``s (1 + x (1 - s))`` from the same
-    ``s = sigmoid(x)`` and keeps it (a constant, as GELU's), so the first-order backward is one product; with
-    create_graph the derivative is built again from ``x`` in lucid ops."""
+class SlopeKept(Pointwise):
+    """A pointwise op whose recorded forward also makes its derivative from the same intermediate values
+    (``with_slope(xp, x, **params)``: the value and the derivative) and keeps it (a constant, as GELU's), so the
+    first-order backward is one product; with create_graph the derivative is built again from ``x`` in lucid ops
+    (``derivative``). The no-graph forward is ``compute``."""
 
     kept = None  # its forward saves the input and the derivative
 
-    @staticmethod
-    def compute(xp, x):
-        with float_errors_quiet():  # -inf * 0: nan, silently (as PyTorch)
-            return x * _sigmoid(xp, x)
-
-    def forward(self, x):
+    def forward(self, x, **params):
         if not self.needs_input_grad:
-            return self.compute(self.xp, x)
-        with float_errors_quiet():
-            s = _sigmoid(self.xp, x)
-            y = x * s
-            slope = 1 - s
-            slope *= x
-            slope += 1
-            slope *= s
+            return self.compute(self.xp, x, **params)
+        self.remember((x,), params)
+        with float_errors_quiet():  # inf * 0: nan, silently (as PyTorch)
+            y, slope = self.with_slope(self.xp, x, **params)
         self.save_for_backward(x, slope)
         return y
 
-    def backward(self, g):
-        return _silu_grad(self.saved_tensors[0], None, g)
-
     def vjp(self, g):
         return g * self.saved_arrays[1]
+
+
+def _silu_and_slope(xp, x):
+    """``(x s, s (1 + x (1 - s)))`` from one ``s = sigmoid(x)``."""
+    s = _sigmoid(xp, x)
+    slope = 1 - s
+    slope *= x
+    slope += 1
+    slope *= s
+    return x * s, slope
 
 
 def _mish_grad(x, y, g):
@@ -249,9 +318,25 @@ def _mish_grad(x, y, g):
     return g * (tsp + x * x.sigmoid() * (1 - tsp * tsp))
 
 
+def _hard_sigmoid(xp, x):
+    """``clip(x / 6 + 0.5, 0, 1)``, the sum in place."""
+    t = x / 6
+    t += 0.5
+    return _bounded(xp, t, 0, 1)
+
+
+def _hardswish(xp, x):
+    out = _hard_sigmoid(xp, x)
+    out *= x
+    return out
+
+
 def _hardswish_grad(x, y, g):
-    middle = _mask((x > -3) & (x < 3), g)  # the kinks take PyTorch's sides: 0 at -3, g at 3
-    return _masked(x > -3, g * (middle * (x / 3 + 0.5) + _mask(x >= 3, g)))
+    """``g`` times 0 up to -3, ``x / 3 + 0.5`` inside, 1 from 3 on (PyTorch's sides of the kinks): ``x / 3 + 0.5``
+    of ``x`` clipped to [-3, 3] (finite at +-inf), less 0.5 from 3 on (1.5 - 0.5: exact), times the masked ``g``."""
+    slope = _clip(x, -3.0, 3.0) / 3 + 0.5
+    slope = slope - _times(_mask(x >= 3, g), 0.5)
+    return _times(slope, _masked(x > -3, g))
 
 
 def _shrink_grad(x, y, g, lambd):
@@ -271,19 +356,14 @@ def _quiet(compute):
 
 # name: (forward(xp, x, **params), derivative(x, y, g, **params), what backward needs)
 _TABLE = {
-    "relu": (lambda xp, x: _bounded(xp, x, 0, None), lambda x, y, g: _masked(y > 0, g), "y"),
-    "leaky_relu": (_leaky_relu, _leaky_relu_grad, "x"),
+    "relu": (lambda xp, x: _bounded(xp, x, 0, None), lambda x, y, g: _masked(y != 0, g), "y"),  # nan: g, as PyTorch
     "hardtanh": (lambda xp, x, lo, hi: _bounded(xp, x, lo, hi),
                  lambda x, y, g, lo, hi: _masked((x > lo) & (x < hi), g), "x"),
     "elu": (_quiet(_elu), _elu_grad, "x"),
     "gelu_tanh": (_quiet(_gelu_tanh), _gelu_tanh_grad, "x"),
     "mish": (_quiet(lambda xp, x: x * xp.tanh(_softplus(xp, x))), _mish_grad, "x"),
-    "softplus": (_softplus_fwd, _softplus_grad, "x"),
-    "logsigmoid": (lambda xp, x: _bounded(xp, x, None, 0) - _log1p_unit(xp, xp.exp(-xp.abs(x))),
-                   lambda x, y, g: g * _sig(-x), "x"),
-    "hardsigmoid": (lambda xp, x: _bounded(xp, x / 6 + 0.5, 0, 1),
-                    lambda x, y, g: _masked((x > -3) & (x < 3), g) / 6, "x"),
-    "hardswish": (_quiet(lambda xp, x: x * _bounded(xp, x / 6 + 0.5, 0, 1)), _hardswish_grad, "x"),
+    "hardsigmoid": (_hard_sigmoid, lambda x, y, g: _masked((x > -3) & (x < 3), g) / 6, "x"),
+    "hardswish": (_quiet(_hardswish), _hardswish_grad, "x"),
     "softsign": (_quiet(lambda xp, x: x / (1 + xp.abs(x))), lambda x, y, g: g / (1 + x.abs()).square(), "x"),
     "threshold": (lambda xp, x, th, value: xp.where(x > th, x, value),
                   lambda x, y, g, th, value: _masked(x > th, g), "x"),
@@ -295,10 +375,23 @@ _TABLE = {
 
 # derivatives written with operators, _mask and the helpers above that take Tensors or arrays: they also run on
 # raw arrays (the first-order backward)
-_ON_ARRAYS = ("relu", "leaky_relu", "hardtanh", "elu", "softplus", "logsigmoid", "hardsigmoid", "hardswish",
+_ON_ARRAYS = ("relu", "hardtanh", "elu", "hardsigmoid", "hardswish",
               "threshold", "hardshrink", "softshrink")
-_FUNCTIONS = {**pointwise_ops(_TABLE, __name__, "Fused ``{}`` activation.", float32=("softplus",),
-                              on_arrays=_ON_ARRAYS), "gelu": Gelu, "silu": Silu}
+# name: (forward, forward with the derivative, derivative in lucid ops, autocast policy): SlopeKept ops
+_SLOPE_KEPT = {
+    "leaky_relu": (_quiet(_leaky_relu), _leaky_relu_and_slope, _leaky_relu_grad, None),
+    "silu": (_quiet(lambda xp, x: x * _sigmoid(xp, x)), _silu_and_slope, _silu_grad, None),
+    "softplus": (_softplus_fwd, _softplus_and_slope, _softplus_grad, FLOAT32),
+    "logsigmoid": (_logsigmoid, _logsigmoid_and_slope, lambda x, y, g: g * _sig(-x), None),
+}
+_FUNCTIONS = {
+    **pointwise_ops(_TABLE, __name__, "Fused ``{}`` activation.", on_arrays=_ON_ARRAYS), "gelu": Gelu,
+    **{name: type(class_name(name), (SlopeKept,), {
+        "compute": staticmethod(compute), "with_slope": staticmethod(with_slope),
+        "derivative": staticmethod(derivative), "autocast_policy": policy, "__module__": __name__,
+        "__doc__": f"Fused ``{name}`` activation, its derivative kept by the recorded forward."})
+       for name, (compute, with_slope, derivative, policy) in _SLOPE_KEPT.items()},
+}
 # ``inplace=True``: the result written into ``x`` (autograd-aware, see lucid.ops.inplace)
 _IN_PLACE = {
     name: _make_inplace(lambda x, params, cls=cls: fast_apply(cls, x, None, params), f"{name}_")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 import operator
 
-from ..._backend.fused import fresh_op
+from ..._backend.float_errors import float_errors_quiet
+from ..._backend.fused import fresh_op, reshaped
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.function import FLOAT32, Function
@@ -34,7 +35,7 @@ class Normalize(Function):
     ``x`` is seen as ``view`` and its statistics are taken over ``axes`` of that view
     (``center=False``: no mean, RMS normalization), unless ``given`` holds constant ``(mean,
     var)`` arrays broadcasting against the view. ``weight`` and ``bias`` (either may be None)
-    are reshaped to ``param_shape``, which broadcasts against ``x``. When ``stats`` is a list,
+    are reshaped to ``param_shape``, which broadcasts against the view. When ``stats`` is a list,
     the batch ``(mean, var)`` arrays (biased variance, kept axes) are appended to it, for
     running statistics.
     """
@@ -43,62 +44,96 @@ class Normalize(Function):
     def forward(self, x, weight, bias, view, axes, param_shape, eps, center=True, given=None, stats=None):
         xp = self.xp
         self.view, self.axes, self.param_shape, self.eps, self.center = view, axes, param_shape, eps, center
-        d, mean, var, rstd = self.backend.normalize(xp.reshape(x, view), axes, eps, center, given)
+        v = xp.reshape(x, view)
+        w = None if weight is None else xp.reshape(weight, param_shape)
+        b = None if bias is None else xp.reshape(bias, param_shape)
+        self.fold = self._fold_shape(x, weight, bias, given)
+        if self.fold:
+            v = xp.reshape(x, self.fold)
+            with float_errors_quiet():  # inf and nan silently, as PyTorch
+                mean, var = self.backend.row_moments(v)
+                rstd = 1 / xp.sqrt(var + eps)
+                y = self.backend.centred_affine(v, mean, rstd if w is None else rstd * self._per_scale(w),
+                                                None if b is None else self._per_scale(b), shape=x.shape)
+            kept = mean  # the backward recentres x
+        else:
+            y, mean, var, rstd = self.backend.normalize(v, axes, eps, center, given)
+            kept = y  # x̂
+            if w is not None:
+                y = y * w
+            if b is not None:
+                y = fresh_op(xp, operator.iadd, y, b) if y is not kept else y + b
         if given is None and stats is not None:
             stats.append((mean, var))
-        xhat = xp.reshape(d, x.shape)
         self.given = None if given is None else mean
         self.bias_shape = None if bias is None else bias.shape
-        self.save_for_backward(x, weight, xhat, rstd)
-        y = xhat
-        if weight is not None:
-            y = y * xp.reshape(weight, param_shape)
-        if bias is not None:
-            b = xp.reshape(bias, param_shape)
-            y = fresh_op(xp, operator.iadd, y, b) if y is not xhat else y + b
-        return y
+        self.save_for_backward(x, weight, kept, rstd)
+        return reshaped(xp, y, x.shape)
+
+    def _fold_shape(self, x, weight, bias, given):
+        """``(B, K, F)`` where the statistics and the parameters fold into one scale and shift per row of ``K``
+        of ``F`` elements, the view's last ``F`` elements being ones the parameters broadcast over (group norm:
+        ``(N * groups, C / groups, H * W)``, instance norm ``(N * C, 1, H * W)``); else None. Folded, the output
+        is one pass of ``(x - mean) * scale + shift`` and the backward two, with no ``x̂`` kept. The statistics
+        must be over the last axes of the view, not the first (the passes go slice by slice along it), and
+        the parameters of ``x``'s dtype."""
+        view, axes, first = self.view, self.axes, self.axes[0]
+        param_axes = self._param_axes(len(view))
+        split = min([a for a in axes if a in param_axes] or [len(view)])
+        if (given is not None or not self.center or first == 0 or axes != tuple(range(first, len(view)))
+                or any(a not in param_axes for a in axes if a > split) or math.prod(view[split:]) <= 1
+                or any(t is not None and t.dtype != x.dtype for t in (weight, bias))):
+            return None
+        self.scale_shape = view[:split] + (1,) * (len(view) - split)
+        return math.prod(view[:first]), math.prod(view[first:split]), math.prod(view[split:])
+
+    def _per_scale(self, p):
+        """A parameter (in ``param_shape``) as one value per row of the folded shape ``(B, K, 1)``."""
+        xp = self.xp
+        return xp.reshape(xp.broadcast_to(p, self.scale_shape), self.fold[:2] + (1,))
 
     def _rebuild(self, x, rstd):
-        """``(x̂, rstd)`` recomputed from ``x`` with lucid ops, so that they carry its graph
+        """``(x̂, rstd)`` recomputed from ``x`` with lucid ops, ``x̂`` in the view, so that they carry its graph
         (the given statistics, and so ``rstd``, are constants)."""
         v = x.reshape(self.view)
         if self.given is not None:
-            return ((v - Tensor._make(self.given, self.device)) * rstd).reshape(x.shape), rstd
+            return (v - Tensor._make(self.given, self.device)) * rstd, rstd
         d = v - v.mean(dim=self.axes, keepdim=True) if self.center else v
         rstd = ((d * d).mean(dim=self.axes, keepdim=True) + self.eps).rsqrt()
-        return (d * rstd).reshape(x.shape), rstd
+        return d * rstd, rstd
 
     def backward(self, g):
-        x, weight, xhat, rstd = self.saved_tensors
+        x, weight, kept, rstd = self.saved_tensors
         need = self.needs_input_grad
         if not grad_mode.is_grad_enabled():
-            return self._backward_arrays(g._data, weight, xhat._data, rstd._data, need)
+            arrays = self._backward_folded if self.fold else self._backward_arrays
+            return arrays(reshaped(self.xp, g._data, self.view), x._data, weight, kept._data, rstd._data, need)
         xhat, rstd = self._rebuild(x, rstd)  # create_graph: x̂ and rstd must depend on x
+        g = g.reshape(self.view)
         gw = unbroadcast(g * xhat, self.param_shape).reshape(weight.shape) if need[1] else None
         gb = unbroadcast(g, self.param_shape).reshape(self.bias_shape) if need[2] else None
         gx = None
         if need[0]:
-            gh = (g * weight.reshape(self.param_shape) if weight is not None else g).reshape(self.view)
+            gh = g * weight.reshape(self.param_shape) if weight is not None else g
             if self.given is None:
-                xh = xhat.reshape(self.view)
-                gh = gh - xh * (gh * xh).mean(dim=self.axes, keepdim=True)
+                gh = gh - xhat * (gh * xhat).mean(dim=self.axes, keepdim=True)
                 if self.center:
                     gh = gh - gh.mean(dim=self.axes, keepdim=True)
             gx = (gh * rstd).reshape(x.shape)
         return gx, gw, gb
 
     def _param_axes(self, ndim: int) -> tuple:
-        """The axes of ``x`` (of ``ndim`` dims) that ``weight`` and ``bias`` broadcast over: their
+        """The axes of the view (of ``ndim`` dims) that ``weight`` and ``bias`` broadcast over: their
         gradients are sums over these."""
         lead = ndim - len(self.param_shape)
         return tuple(i for i in range(ndim) if i < lead or self.param_shape[i - lead] == 1)
 
-    def _backward_arrays(self, g, weight, xhat, rstd, need):
-        """First-order backward on arrays, updating its own temporaries in place; the input's
-        gradient from the parameter gradients' sums where the statistics are taken per parameter."""
-        xp, shape = self.xp, xhat.shape
-        param_axes = self._param_axes(len(shape))
-        fused = self.given is None and self.view == shape and param_axes == tuple(sorted(self.axes))
+    def _backward_arrays(self, g, x, weight, xhat, rstd, need):
+        """First-order backward on arrays (``g`` in the view), updating its own temporaries in place; the
+        input's gradient from the parameter gradients' sums where the statistics are taken per parameter."""
+        xp = self.xp
+        param_axes = self._param_axes(len(self.view))
+        fused = self.given is None and param_axes == tuple(sorted(self.axes))
         w = None if weight is None else xp.reshape(weight._data, self.param_shape)
         kernels = self.backend
         gw = kernels.sum_kept(g, param_axes, xhat) if need[1] or (need[0] and fused) else None
@@ -107,13 +142,40 @@ class Normalize(Function):
         if need[0] and self.given is not None:  # constant statistics
             gx = g * (rstd if w is None else w * rstd)
         elif need[0] and fused:  # mean(g w) = w gb/m and mean(g w x̂) = w gw/m: the parameter sums are reused
-            count = math.prod(shape[a] for a in self.axes)
+            count = math.prod(self.view[a] for a in self.axes)
             gx = self.backend.normalize_grad_from_sums(g, xhat, rstd if w is None else w * rstd, gw, gb, count,
                                                        self.center)
         elif need[0]:
             gx = self.backend.normalize_grad(g, xhat, w, rstd, self.view, self.axes, self.center)
-        device = self.device
-        return (None if gx is None else Tensor._make(gx, device),
+        return self._gradients(x, weight, gx, gw, gb, need)
+
+    def _backward_folded(self, g, x, weight, mean, rstd, need):
+        """First-order backward of the folded forward: from the sums of ``g`` and of ``g (x - mean)`` per scale,
+        ``gx = (x - mean) (-rstd² q) - rstd p + g rstd w`` with ``p = mean(g w)``, ``q = mean(g w x̂)`` over each
+        statistic's elements, in one more pass."""
+        xp = self.xp
+        v, g = xp.reshape(x, self.fold), xp.reshape(g, self.fold)
+        with float_errors_quiet():
+            s1, s2 = self.backend.row_sums(g, v, mean)
+        s2 *= rstd  # sum(g x̂) per scale
+        param_axes = self._param_axes(len(self.view))
+        gw, gb = (xp.sum(xp.reshape(s, self.scale_shape), axis=param_axes, keepdims=True) if n else None
+                  for s, n in ((s2, need[1]), (s1, need[2])))
+        gx = None
+        if need[0]:
+            w = None if weight is None else self._per_scale(xp.reshape(weight._data, self.param_shape))
+            if w is not None:
+                s1, s2 = s1 * w, s2 * w
+            p, q = (xp.sum(s, axis=(1, 2), keepdims=True) / (self.fold[1] * self.fold[2]) for s in (s1, s2))
+            with float_errors_quiet():
+                gx = self.backend.centred_affine(v, mean, -(rstd * rstd * q), -(rstd * p), g,
+                                                 rstd if w is None else rstd * w, shape=x.shape)
+        return self._gradients(x, weight, gx, gw, gb, need)
+
+    def _gradients(self, x, weight, gx, gw, gb, need) -> tuple:
+        """The arrays ``gx`` (in the view), ``gw`` and ``gb`` as the gradients of ``x``, ``weight`` and ``bias``."""
+        xp, device = self.xp, self.device
+        return (None if gx is None else Tensor._make(reshaped(xp, gx, x.shape), device),
                 Tensor._make(xp.reshape(gw, weight.shape), device) if need[1] else None,
                 Tensor._make(xp.reshape(gb, self.bias_shape), device) if need[2] else None)
 
@@ -260,9 +322,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"{name}: {c} channels can't be split into num_groups={num_groups} groups")
     for what, t in (("weight", weight), ("bias", bias)):
         _check_param(name, what, t, c, input)
-    view = (input.shape[0], num_groups, c // num_groups * math.prod(input.shape[2:]))
-    shape = (1, c) + (1,) * (input.ndim - 2)
-    return Normalize.apply(input, weight, bias, view=view, axes=(2,), param_shape=shape, eps=eps)
+    view = (input.shape[0], num_groups, c // num_groups, math.prod(input.shape[2:]))
+    return Normalize.apply(input, weight, bias, view=view, axes=(2, 3), param_shape=(1,) + view[1:3] + (1,), eps=eps)
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

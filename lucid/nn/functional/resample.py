@@ -18,7 +18,7 @@ from ... import dtypes as _dt
 from ..._tensor import Tensor
 from ...autograd.function import Function
 from ...ops.creation import arange, linspace, ones
-from ...ops.indexing import where
+from ...ops.indexing import Index, _Positions, where
 from ...ops.linalg import matmul
 from ...ops.shape import pad, stack
 from .pooling import along, averaging_matrix, row_major_steps
@@ -329,11 +329,13 @@ def _combine_taps(per_dim: list, sizes: tuple, n: int, points: int, dtype) -> tu
 
 def _gather_taps(input: Tensor, flat: Tensor, weight: Tensor) -> Tensor:
     """``(N, C, points)``: per point, the sum of ``input``'s values at the flat spatial indices ``flat``
-    ``(N, *taps, points)``, times their ``weight``."""
+    ``(N, *taps, points)``, times their ``weight``. The flat positions in ``input`` come from one broadcast
+    sum (``gather`` builds them dimension by dimension and checks their range: 3x slower)."""
     n, c = input.shape[:2]
-    taps, points = math.prod(flat.shape[1:-1]), flat.shape[-1]
-    index = flat.reshape(n, 1, taps * points).expand(n, c, taps * points)
-    values = input.reshape(n, c, math.prod(input.shape[2:])).gather(2, index).reshape(n, c, taps, points)
+    size, taps, points = math.prod(input.shape[2:]), math.prod(flat.shape[1:-1]), flat.shape[-1]
+    planes = arange(n * c, device=flat.device).reshape(n, c, 1) * size  # each (sample, channel)'s first element
+    pos = flat.reshape(n, 1, taps * points) + planes
+    values = Index.apply(input, plan=_Positions(input._device, pos._data, input.shape)).reshape(n, c, taps, points)
     return (values * weight.reshape(n, 1, taps, points)).sum(2)
 
 
