@@ -147,6 +147,18 @@ _CHUNK = 32768  # elements per pass: the float64 temporaries (256 KiB) stay in c
 _CHUNK32 = 65536  # the same for float32 temporaries
 
 
+def scatter_identity(xp, reduce: str, dtype):
+    """Where ``scatter_reduced`` without ``include_self`` starts a position: the identity of ``reduce``."""
+    if reduce == "prod":
+        return 1
+    if xp.isdtype(dtype, "bool"):
+        return reduce == "amin"
+    if xp.isdtype(dtype, "real floating"):
+        return -math.inf if reduce == "amax" else math.inf
+    info = xp.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
 def chunked(fn, xp, x, *more, size=_CHUNK):
     """``fn(xp, x, *more)`` of a pointwise ``fn`` (``more``: arrays of ``x``'s shape; ``fn`` returns an array,
     or a tuple of them, of ``x``'s shape in ``x``'s dtype or a wider float one: the results come in ``x``'s
@@ -406,6 +418,40 @@ class GenericKernels:
         out = xp.zeros((math.prod(shape),), dtype=values.dtype, device=values.device)
         self.add_at(out, flat, values)
         return xp.reshape(out, shape)
+
+    def scatter_reduced(self, x, flat, values, reduce: str, include_self: bool):
+        """``x`` (unchanged) with the 1-D ``values`` combined by ``reduce`` (``"amax"``, ``"amin"``, ``"prod"``) at its
+        flat positions ``flat`` (1-D, in range) in their order, as ``ufunc.at``; without ``include_self`` the
+        positions named start from the reduction's identity. NaN wins amax and amin, as PyTorch. Here the entries
+        are sorted by position (amax/amin: by value first, so a position's last entry is its extreme) and each
+        position finds its own by ``searchsorted``: no boolean mask, so no host sync for amax/amin."""
+        xp = self.xp
+        out = xp.reshape(x, (-1,))
+        n = flat.shape[0]
+        if n == 0:
+            return xp.asarray(x, copy=True)
+        floating = xp.isdtype(x.dtype, "real floating")
+        order = xp.arange(n, dtype=xp.int64, device=flat.device)
+        if reduce != "prod":  # ascending (amin: descending), NaN last
+            order = xp.argsort(-values if reduce == "amin" and floating else values, stable=True)
+            order = xp.flip(order) if reduce == "amin" and not floating else order
+        by_position = xp.take(order, xp.argsort(xp.take(flat, order), stable=True))
+        ordered = xp.take(flat, by_position)
+        every = xp.arange(out.shape[0], dtype=xp.int64, device=flat.device)
+        first = xp.searchsorted(ordered, every)
+        count = xp.searchsorted(ordered, every, side="right") - first  # entries at each position
+
+        def entry(rank):  # each position's entry of this rank (any entry where it has none)
+            return xp.take(values, xp.take(by_position, self.clip(first + rank, 0, n - 1)))
+
+        if not include_self:
+            out = xp.where(count > 0, xp.full_like(out, scatter_identity(xp, reduce, x.dtype)), out)
+        if reduce == "prod":  # in rounds: each position's r-th entry in round r, in the entries' order
+            for r in range(int(xp.max(count))):
+                out = xp.where(count > r, out * entry(r), out)
+        else:
+            out = xp.where(count > 0, (xp.maximum if reduce == "amax" else xp.minimum)(out, entry(count - 1)), out)
+        return xp.reshape(out, x.shape)
 
     # ---- sorting ------------------------------------------------------------------------------------------
     def stable_argsort(self, a, axis, descending):

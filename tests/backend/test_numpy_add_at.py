@@ -11,7 +11,7 @@ from lucid._backend.numpy_backend import NumpyBackend
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("rows, trailing", [(2048, (7,)), (300, (3, 4)), (64, (1,))])
+@pytest.mark.parametrize("rows, trailing", [(2048, (16,)), (300, (4, 5)), (64, (33,))])
 def test_row_scatter_matches_np_add_at(rng, dtype, rows, trailing):
     target = rng.standard_normal((50, *trailing)).astype(dtype)
     index = rng.integers(-50, 50, rows)  # many repeats, some negative
@@ -29,6 +29,8 @@ def test_other_indices_take_np_add_at(rng):
     assert not numpy_backend._is_row_scatter(target, small, np.ones((3, 3)))  # few rows
     assert not numpy_backend._is_row_scatter(target, (small, small), np.ones(3))  # a tuple of indices
     assert not numpy_backend._is_row_scatter(target, np.zeros(100, int), np.ones(3))  # broadcast values
+    narrow = np.zeros((5, 15))  # rows of fewer than 16 elements (grid_sample's few channels): add.at is faster
+    assert not numpy_backend._is_row_scatter(narrow, np.zeros(100, int), np.ones((100, 15)))
     NumpyBackend().add_at(target, (small, np.array([1, 1, 2])), np.ones(3))
     assert target[0, 1] == 2 and target[4, 2] == 1 and target.sum() == 3
 

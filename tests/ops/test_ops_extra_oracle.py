@@ -223,6 +223,7 @@ CASES = {
     "bincount_weights": (lambda m, x, w: x.bincount(w, minlength=9), [_ints(0, 6, 10), N_(10)], False),
     "bincount_int_weights": (lambda m, x, w: m.bincount(x, w), [_ints(0, 4, 6), _ints(0, 3, 6)], False),
     "bincount_empty": (lambda m, x: m.bincount(x, minlength=3), [_fixed([], np.int64)], False),
+    "bincount_int32": (lambda m, x, w: m.bincount(x.int(), w.double()), [_ints(0, 6, 10), N_(10)], False),
     "histc": (lambda m, x: m.histc(x, 5), [N_(20)], False),
     "histc_range": (lambda m, x: x.histc(4, -1, 1), [N_(3, 7)], False),
     "histogram": (lambda m, x: m.histogram(x, 6), [N_(30)], False),
@@ -276,6 +277,11 @@ CASES = {
     "scatter_reduce_prod_zeros": (lambda m, x, src, i: m.scatter_reduce(x, 0, i, src, "prod"),
                                   [_fixed([[0.0, 2.0], [3.0, 0.0]]), _fixed([[0.0, 1.5], [2.0, 0.0], [0.5, 0.0]]),
                                    _fixed([[0, 1], [0, 1], [1, 1]], np.int64)], True),
+    **{f"scatter_reduce_{r}_{s}_nan_inf": (  # NaN wins amax and amin from either side, as PyTorch
+        lambda m, x, src, i, _r=r, _s=s: m.scatter_reduce(x, 0, i, src, _r, include_self=_s),
+        [_fixed([1.0, np.nan, -np.inf, 2.0, 0.5]), _fixed([np.nan, 3.0, np.inf, -1.0, -np.inf, 4.0, np.nan, -2.0]),
+         _fixed([0, 0, 1, 2, 2, 3, 3, 3], np.int64)], False)
+       for r in ("amax", "amin", "prod") for s in (True, False)},
     "scatter_reduce_mean_int": (lambda m, x, src, i: m.scatter_reduce(x, 0, i, src, "mean"),
                                 [_ints(-9, 9, 3), _ints(-9, 9, 4), _fixed([0, 0, 2, 0], np.int64)], False),
     "scatter_reduce_inplace": (lambda m, x, src, i: (x * 1).scatter_reduce_(0, i, src, "amax"),
