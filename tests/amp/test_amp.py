@@ -221,7 +221,8 @@ def test_exactly_these_ops_have_an_autocast_policy():
         "linears.LinearFunction": lower, "conv.Conv": lower, "attention.Attention": lower,
         "softmaxes.SoftmaxFunction": float32, "softmaxes.LogSoftmaxFunction": float32,
         "normalization.Normalize": float32, "loss.CrossEntropy": float32, "loss.BinaryCrossEntropy": float32,
-        "loss.CTCLossFunction": float32, "activation.Softplus": float32, "arithmetic.Pow": float32,
+        "loss.CTCLossFunction": float32, "loss.BinaryCrossEntropyWithLogits": float32, "activation.Softplus": float32,
+        "arithmetic.Pow": float32,
         "recurrent.RecurrentFunction": lower,
         **{f"elementwise.{name}": float32 for name in (
             "Exp", "Expm1", "Log", "Log2", "Log10", "Log1p", "Rsqrt", "Reciprocal", "Tan", "Sinh", "Cosh",

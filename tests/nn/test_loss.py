@@ -97,6 +97,8 @@ CASES = {
                               (r.uniform(0.5, 2, (2, 3)), False), (r.uniform(0.5, 3, 3), False)],
                    lambda F, x, t, w, pw, **k: F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw, **k),
                    RED3),
+    "bce_logits_fused": (lambda r: [(r.standard_normal((2, 3)) * 3, True), (r.uniform(0, 1, (2, 3)), True)],
+                         lambda F, x, t, **k: F.binary_cross_entropy_with_logits(x, t, **k), RED3),
     "kl_div": (lambda r: [(log_probs(r, (2, 3)), True), (probs(r, (2, 3)), True)],
                lambda F, x, t, **k: F.kl_div(x, t, **k), RED3 + ("batchmean",)),
     "kl_div_log_target": (lambda r: [(log_probs(r, (2, 3)), True), (log_probs(r, (2, 3)), True)],
@@ -190,6 +192,24 @@ def test_ctc_gradient_is_exact(device, rng):
     assert gradcheck(lambda lp: F.ctc_loss(lp, t[0], 3, 2), (lp[:, 0].detach().requires_grad_(),))  # unbatched
 
 
+def test_ctc_long_batch_matches_torch(device, rng):
+    """The recursions over many frames with mixed input and target lengths (0 included) and repeated labels."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((40, 6, 5)) * 3
+    targets = rng.integers(1, 5, (6, 12))
+    targets[:, 1::2] = targets[:, ::2]  # repeats: their blank is not skipped
+    lengths, target_lengths = [40, 33, 40, 25, 40, 1], [12, 7, 0, 9, 3, 0]
+    lp = lucid_tensor(x, device, grad=True)
+    y = F.ctc_loss(F.log_softmax(lp, 2), lucid_tensor(targets, device), lengths, target_lengths, reduction="none")
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.ctc_loss(tx.log_softmax(2), torch.tensor(targets), torch.tensor(lengths),
+                                      torch.tensor(target_lengths), reduction="none")
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-10)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(host(lp.grad), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def test_ctc_impossible_alignment(device, rng):
     lp = lucid_tensor(np.log(probs(rng, (2, 1, 3))), device, grad=True)
     t = lucid_tensor(np.array([[1, 1]]), device)  # needs 3 frames (a blank between the repeats)
@@ -231,6 +251,38 @@ def test_stable_at_extreme_logits(device, dtype):
         assert np.isfinite(host(y)).all() and np.isfinite(host(x.grad)).all()
         np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-6)
         np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [lucid.float16, lucid.float32, lucid.float64])
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast")  # 1e30 in float16
+def test_bce_with_logits_edges(device, dtype):
+    """The fused op keeps the dtype and PyTorch's nan and inf pattern (values and both gradients) at 0, -0, tiny,
+    subnormal, huge and infinite logits; its ``log1p(exp(-|x|))`` keeps full precision where PyTorch's form
+    cancels (``x = -20, t = 0``: 2.06e-9, not 0); gradients have second derivatives."""
+    torch = pytest.importorskip("torch")
+    if not device.backend.supports(dtype):
+        pytest.skip(f"no {dtype} on this backend")
+    edge = [0.0, -0.0, 1e-45, 1e-30, 0.5, -3, 20, -20, 100, -100, 1e30, -1e30, np.inf, -np.inf, np.nan]
+    x, t = np.repeat(edge, 3), np.tile([0.0, 0.5, 1.0], len(edge))
+    ours = [lucid.tensor(v, dtype=dtype, device=device, requires_grad=True) for v in (x, t)]
+    theirs = [torch.tensor(host(v), requires_grad=True) for v in ours]
+    y = F.binary_cross_entropy_with_logits(*ours, reduction="none")
+    ty = torch.nn.functional.binary_cross_entropy_with_logits(*theirs, reduction="none")
+    y.backward(lucid.ones_like(y))
+    ty.backward(torch.ones_like(ty))
+    assert y.dtype is dtype and ours[0].grad.dtype is dtype
+    for a, b in ((y, ty), (ours[0].grad, theirs[0].grad), (ours[1].grad, theirs[1].grad)):
+        a, b = host(a), b.detach().numpy()
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
+    x64, t64 = host(ours[0]).astype(np.float64), host(ours[1]).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        exact = (1 - t64) * x64 + np.maximum(-x64, 0) + np.log1p(np.exp(-np.abs(x64)))
+    finite, kind = np.isfinite(exact), host(y).dtype
+    np.testing.assert_allclose(host(y)[finite], exact[finite].astype(kind), rtol=4 * np.finfo(kind).eps, atol=0)
+    a = lucid_tensor(np.array([-3.0, 0.2, 4.0]), device, grad=True)
+    b = lucid_tensor(np.array([0.1, 0.5, 1.0]), device, grad=True)
+    assert gradgradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction="sum"), (a, b))
 
 
 def test_bce_clamps_log_like_torch(device):

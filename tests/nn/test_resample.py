@@ -96,6 +96,49 @@ def test_nearest_doubling_matches_torch(device, rng, shape, kw):
         assert not np.shares_memory(host(y), a) and y._data is not x._data
 
 
+LONG = [("nearest", (1, 2, 160), 1.7, None), ("nearest-exact", (1, 2, 160), 0.6, None),
+        ("nearest", (1, 2, 3, 120), (2.0, 3.0), None), ("linear", (2, 2, 400), 2.0, False),
+        ("linear", (2, 2, 400), 2.0, True), ("linear", (1, 2, 300), 0.3, False), ("linear", (1, 2, 300), 3.7, True),
+        ("bilinear", (1, 2, 160, 9), 1.5, False), ("bicubic", (1, 1, 340, 6), 1.6, False),
+        ("bicubic", (1, 1, 340, 6), 0.45, True), ("trilinear", (1, 1, 4, 3, 170), 1.4, True)]
+LONG_IDS = [f"{m}-{s[2:]}-{f}-{a}" for m, s, f, a in LONG]
+
+
+@pytest.mark.parametrize("mode,shape,factor,align", LONG, ids=LONG_IDS)
+def test_interpolate_long_dims_match_torch(mode, shape, factor, align, rng):
+    """Dimensions longer than ``_DENSE`` resample by their taps (``Tapped``): values and gradients as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    kw = dict(scale_factor=factor, mode=mode, align_corners=align)
+    torch_compare(torch, lambda x: F.interpolate(x, **kw), lambda x: torch.nn.functional.interpolate(x, **kw),
+                  [rng.standard_normal(shape)], "cpu", rng)
+
+
+@pytest.mark.parametrize("mode,shape,factor,align", LONG[::2], ids=LONG_IDS[::2])
+def test_interpolate_taps_as_dense(mode, shape, factor, align, device, rng, monkeypatch):
+    """``Tapped`` and its adjoint give the dense matrices' values and gradients, to rounding, on every backend."""
+    from lucid.nn.functional import resample
+
+    a, kw = rng.standard_normal(shape), dict(scale_factor=factor, mode=mode, align_corners=align)
+    runs = []
+    for dense in (resample._DENSE, dict.fromkeys(resample._DENSE, 10**6)):
+        monkeypatch.setattr(resample, "_DENSE", dense)
+        x = make(a, device, True)
+        y = F.interpolate(x, **kw)
+        y.backward(make(np.cos(np.arange(y.numel())).reshape(y.shape), device))
+        runs.append((host(y), host(x.grad)))
+    for tapped, dense in zip(*runs):
+        np.testing.assert_allclose(tapped, dense, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode,factor", [("nearest", 1.7), ("linear", 1.4), ("bicubic", 0.7)])
+def test_interpolate_long_dim_gradcheck(mode, factor, device, rng):
+    x = make(rng.standard_normal((1, 1, 330 if mode == "bicubic" else 160)), device, True)
+    fn = lambda t: F.interpolate(t.unsqueeze(2), scale_factor=(1, factor), mode=mode) if mode == "bicubic" else \
+        F.interpolate(t, scale_factor=factor, mode=mode)  # noqa: E731
+    assert gradcheck(fn, (x,))
+    assert gradgradcheck(fn, (x,))
+
+
 def test_interpolate_matches_numpy(device, rng):
     x = rng.standard_normal((2, 3, 4, 5))
     up = F.interpolate(make(x, device), scale_factor=2)

@@ -23,7 +23,7 @@ from ...autograd.function import FLOAT32, Function
 from ...ops.indexing import where
 from ...ops.linalg import vector_norm
 from ...ops.products import pdist  # F.pdist is torch.pdist
-from .activation import log_softmax, logsigmoid
+from .activation import _bounded, _exp_parts, _sigmoid_from_parts, log_softmax, logsigmoid
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
@@ -457,6 +457,37 @@ class BinaryCrossEntropy(Function):
         return gx, gt
 
 
+class BinaryCrossEntropyWithLogits(Function):
+    """``(1 - t) x - logsigmoid(x)`` as PyTorch's ``(1 - t) x + max(-x, 0) + log(1 + exp(-|x|))``, in one op from
+    one exp (``_exp_parts``); a recorded forward keeps x's derivative ``sigmoid(x) - t`` (from the same exp), so the
+    first-order backward is a product: (1024, 1024) fwd+bwd 20.9 -> 18.2 ms (PyTorch 11.9), where five ops ran."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
+
+    def forward(self, x, t):
+        xp = self.xp
+        with float_errors_quiet():  # inf - inf: nan, as PyTorch
+            e, u, log1p = _exp_parts(xp, x)
+            loss = (1 - t) * x
+            loss -= _bounded(xp, x, None, 0)
+            loss += log1p
+            if self.needs_input_grad:
+                slope = _sigmoid_from_parts(xp, e, u, x >= 0) if self.needs_input_grad[0] else None
+                if slope is not None:
+                    slope -= t
+                self.save_for_backward(x, t, slope)
+        return loss
+
+    def backward(self, g):
+        x, t, _ = self.saved_tensors
+        need = self.needs_input_grad
+        return g * (x.sigmoid() - t) if need[0] else None, -g * x if need[1] else None
+
+    def vjp(self, g):
+        x, _, slope = self.saved_arrays
+        need = self.needs_input_grad
+        return g * slope if need[0] else None, -g * x if need[1] else None
+
+
 def _check_probabilities(input: Tensor, target: Tensor) -> None:
     """PyTorch's RuntimeError when an input or target element of binary_cross_entropy is outside [0, 1]
     or nan. It reads the data, so it runs on host devices only (see ``Backend.is_host``): on a GPU it
@@ -507,8 +538,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     pos_weight = _weight_arg(pos_weight, input, "binary_cross_entropy_with_logits", "pos_weight")
     _broadcasts("binary_cross_entropy_with_logits", "weight", weight, input.shape, onto=True)
     _broadcasts("binary_cross_entropy_with_logits", "pos_weight", pos_weight, input.shape, onto=True)
-    log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
-    loss = (1 - target) * input - log_weight * logsigmoid(input)
+    if pos_weight is None:
+        loss = BinaryCrossEntropyWithLogits.apply(input, target)
+    else:
+        loss = (1 - target) * input - (1 + (pos_weight - 1) * target) * logsigmoid(input)
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
@@ -747,54 +780,52 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
 
 
 # ---- CTC ------------------------------------------------------------------------------------------
-def _logsumexp(xp, *arrays):
-    """Elementwise ``log(sum(exp(a)))`` of equally shaped arrays; ``-inf`` where all are ``-inf``."""
-    top = arrays[0]
-    for a in arrays[1:]:
-        top = xp.maximum(top, a)
-    top = xp.where(xp.isfinite(top), top, 0.0)
-    total = xp.exp(arrays[0] - top)
-    for a in arrays[1:]:
-        total = total + xp.exp(a - top)
-    return xp.where(total > 0, xp.log(xp.where(total > 0, total, 1.0)) + top, -math.inf)
-
-
 def _shift(xp, a, k: int, right: bool):
     """``a`` moved ``k`` places along the last axis, filled with ``-inf``."""
     fill = xp.full(a.shape[:-1] + (k,), -math.inf, dtype=a.dtype, device=a.device)
     return xp.concat([fill, a[..., :-k]], axis=-1) if right else xp.concat([a[..., k:], fill], axis=-1)
 
 
+def _step(xp, here, one, two, lp):
+    """One step of the CTC recursions: ``log(exp(here) + exp(one) + exp(two)) + lp``, by ``logaddexp`` (exact at
+    ``-inf``; four array ops a step where a max-shifted log-sum-exp took twenty)."""
+    return xp.logaddexp(xp.logaddexp(here, one), two) + lp
+
+
 class CTCLossFunction(Function):
     """Per-sample CTC negative log-likelihood by the log-space forward (alpha) recursion, batched over
     samples, one step per time frame; backward runs the beta recursion and returns the exact
-    gradient with respect to the log-probabilities (``-occupancy``)."""
+    gradient with respect to the log-probabilities (``-occupancy``). Both recursions write into one array with
+    two ``-inf`` states on the side they read from, so the neighbouring states of a step are views."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, lp, ext, skip, input_lengths, label_lengths, zero_infinity):
         xp = self.xp
         frames, n, _ = lp.shape
+        width = ext.shape[1]
         lpe = xp.take_along_axis(lp, xp.broadcast_to(ext[None, ...], (frames,) + ext.shape), axis=2)  # (T, N, L)
         first = 1 + xp.astype(label_lengths > 0, xp.int64)  # the blank, and the first label if any
-        alpha = xp.where(xp.arange(ext.shape[1], device=lp.device)[None, :] < first[:, None], lpe[0, ...], -math.inf)
-        alphas = [alpha]
+        blocked = xp.full(skip.shape, -math.inf, dtype=lp.dtype, device=lp.device)
+        skip_from = xp.where(skip, 0.0, blocked)  # 0 where s - 2 -> s is allowed
+        alphas = xp.full((frames, n, width + 2), -math.inf, dtype=lp.dtype, device=lp.device)
+        alphas[0, :, 2:] = xp.where(xp.arange(width, device=lp.device)[None, :] < first[:, None], lpe[0, ...],
+                                    -math.inf)
         for t in range(1, frames):
-            two_back = xp.where(skip, _shift(xp, alpha, 2, True), -math.inf)
-            alpha = _logsumexp(xp, alpha, _shift(xp, alpha, 1, True), two_back) + lpe[t, ...]
-            alphas.append(alpha)
-        alphas = xp.stack(alphas)
+            prev = alphas[t - 1, ...]
+            alphas[t, :, 2:] = _step(xp, prev[:, 2:], prev[:, 1:-1], prev[:, :-2] + skip_from, lpe[t, ...])
+        alphas = alphas[:, :, 2:]
         last = xp.take_along_axis(alphas, xp.broadcast_to((input_lengths - 1)[None, :, None],
-                                                          (1, n, ext.shape[1])), axis=0)[0, ...]  # (N, L)
+                                                          (1, n, width)), axis=0)[0, ...]  # (N, L)
         end = 2 * label_lengths
-        ll = _logsumexp(xp, xp.take_along_axis(last, end[:, None], axis=1)[:, 0],
-                        xp.where(label_lengths > 0,
-                                 xp.take_along_axis(last, xp.maximum(end - 1, 0)[:, None], axis=1)[:, 0], -math.inf))
+        ll = xp.logaddexp(xp.take_along_axis(last, end[:, None], axis=1)[:, 0],
+                          xp.where(label_lengths > 0,
+                                   xp.take_along_axis(last, xp.maximum(end - 1, 0)[:, None], axis=1)[:, 0], -math.inf))
         nll = -ll
         if zero_infinity:
             nll = xp.where(xp.isinf(nll), 0.0, nll)
         if self.needs_input_grad:
-            self.lpe, self.alphas, self.nll, self.ext, self.skip = lpe, alphas, -ll, ext, skip
-            self.lengths, self.label_lengths, self.classes = input_lengths, label_lengths, lp.shape[2]
+            self.lpe, self.alphas, self.nll, self.skip_ahead = lpe, alphas, -ll, _shift(xp, skip_from, 2, False)
+            self.ext, self.lengths, self.label_lengths, self.classes = ext, input_lengths, label_lengths, lp.shape[2]
         return nll
 
     def backward(self, g):
@@ -804,19 +835,18 @@ class CTCLossFunction(Function):
         positions = xp.arange(width, device=dev.native)[None, :]
         end = 2 * self.label_lengths
         start = (positions == end[:, None]) | ((positions == end[:, None] - 1) & (self.label_lengths > 0)[:, None])
-        blocked = xp.full(self.skip.shape, -math.inf, dtype=lpe.dtype, device=dev.native)
-        skip_ahead = _shift(xp, xp.where(self.skip, 0.0, blocked), 2, False)  # 0 where s -> s + 2 is allowed
-        beta = xp.full((n, width), -math.inf, dtype=lpe.dtype, device=dev.native)
-        betas = [None] * frames
-        for t in range(frames - 1, -1, -1):
-            ahead = (beta, _shift(xp, beta, 1, False), _shift(xp, beta, 2, False) + skip_ahead)
-            step = _logsumexp(xp, *ahead) + lpe[t, ...]
-            initial = xp.where(start, lpe[t, ...], -math.inf)
-            beta = xp.where((t == lengths - 1)[:, None], initial, xp.where((t < lengths - 1)[:, None], step, -math.inf))
-            betas[t] = beta
+        initial = xp.where(start[None, ...], lpe, -math.inf)
+        times = xp.arange(frames, device=dev.native)[:, None, None]
+        final, active = times == (lengths - 1)[None, :, None], times < (lengths - 1)[None, :, None]  # (T, N, 1)
+        betas = xp.full((frames, n, width + 2), -math.inf, dtype=lpe.dtype, device=dev.native)
+        betas[frames - 1, :, :width] = xp.where(final[frames - 1, ...], initial[frames - 1, ...], -math.inf)
+        for t in range(frames - 2, -1, -1):
+            after = betas[t + 1, ...]
+            step = _step(xp, after[:, :width], after[:, 1:-1], after[:, 2:] + self.skip_ahead, lpe[t, ...])
+            betas[t, :, :width] = xp.where(final[t, ...], initial[t, ...], xp.where(active[t, ...], step, -math.inf))
         # alpha + beta counts lp twice; impossible alignments (nll = inf) and -inf log-probs get no gradient
         possible = xp.isfinite(self.nll)
-        log_occupancy = (self.alphas + xp.stack(betas) - xp.where(xp.isfinite(lpe), lpe, 0.0)
+        log_occupancy = (self.alphas + betas[:, :, :width] - xp.where(xp.isfinite(lpe), lpe, 0.0)
                          + xp.where(possible, self.nll, 0.0)[None, :, None])
         finite = xp.isfinite(log_occupancy) & possible[None, :, None]
         occupancy = xp.where(finite, xp.exp(xp.where(finite, log_occupancy, 0.0)), 0.0)  # (T, N, L)
