@@ -1,4 +1,4 @@
-"""A sweep for pathological kernels: about 210 ops, forward + backward, lucid against PyTorch on one core.
+"""A sweep for pathological kernels: about 190 ops, forward + backward, lucid against PyTorch on one core.
 
 Each case builds float32 inputs (one seed), runs ``op(...).sum().backward()`` (forward only for ops without
 a gradient) in lucid and in torch, and prints the median CPU times and their ratio, flagging ratios above
