@@ -141,6 +141,7 @@ def test_weight_norm_matches_torch(device, rng, dim):
 @pytest.mark.parametrize("kind", ["Linear", "ConvTranspose2d"])
 def test_spectral_norm_matches_torch(device, rng, kind):
     torch = pytest.importorskip("torch")
+    torch.manual_seed(0)  # torch's initial weights: a few power iterations from them estimate sigma within 10%
     args = (3, 4) if kind == "Linear" else (2, 3, 2)
     ours, theirs = PZ.spectral_norm(getattr(nn, kind)(*args)), torch.nn.utils.parametrizations.spectral_norm(
         getattr(torch.nn, kind)(*args))
