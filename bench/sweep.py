@@ -1,4 +1,4 @@
-"""A sweep for pathological kernels: about 190 ops, forward + backward, lucid against PyTorch on one core.
+"""A sweep for pathological kernels: about 215 ops, forward + backward, lucid against PyTorch on one core.
 
 Each case builds float32 inputs (one seed), runs ``op(...).sum().backward()`` (forward only for ops without
 a gradient) in lucid and in torch, and prints the median CPU times and their ratio, flagging ratios above
@@ -27,10 +27,10 @@ from compare import median_cpu_time  # noqa: E402
 
 BIG, CUBE, IMAGES = (1024, 1024), (64, 256, 256), (32, 64, 56, 56)
 UNARY = ["exp", "log", "sin", "cos", "tanh", "sigmoid", "sqrt", "rsqrt", "abs", "reciprocal", "expm1", "log1p",
-         "erf", "atan", "asinh"]
-POSITIVE = {"log", "sqrt", "rsqrt", "reciprocal", "log1p"}
+         "erf", "atan", "asinh", "tan", "sinh", "cosh", "exp2", "i0", "lgamma", "digamma"]
+POSITIVE = {"log", "sqrt", "rsqrt", "reciprocal", "log1p", "lgamma", "digamma"}
 ACTIVATIONS = ["relu", "silu", "softplus", "elu", "leaky_relu", "mish", "hardswish", "hardsigmoid", "selu", "celu",
-               "gelu", "logsigmoid", "softsign", "tanhshrink", "hardtanh", "relu6"]
+               "gelu", "logsigmoid", "softsign", "tanhshrink", "hardtanh", "relu6", "softshrink", "hardshrink"]
 REDUCTIONS = ["sum", "mean", "amax", "amin", "logsumexp", "var", "std", "prod", "cumsum", "cumprod"]
 
 
@@ -54,6 +54,13 @@ def cases(rng):
         ("hypot", [BIG, BIG], lambda F, L, x, y: L.hypot(x, y), {}),
         ("maximum", [BIG, BIG], lambda F, L, x, y: L.maximum(x, y), {}),
         ("gelu tanh", [BIG], lambda F, L, x: F.gelu(x, approximate="tanh"), {}),
+        ("atanh", [BIG], lambda F, L, x: (x.tanh() * 0.9).atanh(), {}),
+        ("logaddexp", [BIG, BIG], lambda F, L, x, y: L.logaddexp(x, y), {}),
+        ("floor_divide", [BIG, BIG], lambda F, L, x, y: L.floor_divide(x, y.abs() + 1), dict(grad=False)),
+        ("remainder", [BIG, BIG], lambda F, L, x, y: L.remainder(x, y.abs() + 1), {}),
+        ("fmod", [BIG, BIG], lambda F, L, x, y: L.fmod(x, y.abs() + 1), {}),
+        ("nan_to_num", [BIG], lambda F, L, x: L.nan_to_num(x / (x > 0).float()), {}),
+        ("round decimals", [BIG], lambda F, L, x: L.round(x, decimals=2), dict(grad=False)),
     ] + [("F." + op, [BIG], lambda F, L, x, op=op: getattr(F, op)(x), {}) for op in ACTIVATIONS]
     table["reduce"] += [(f"{op} dim {dim}", [BIG], lambda F, L, x, op=op, dim=dim: getattr(x, op)(dim=dim), {})
                         for op in REDUCTIONS for dim in (0, -1)]
@@ -82,6 +89,8 @@ def cases(rng):
         ("cosine_similarity", [BIG, BIG], lambda F, L, a, b: F.cosine_similarity(a, b), {}),
         ("normalize", [BIG], lambda F, L, x: F.normalize(x, dim=-1), {}),
         ("softmax 3-d dim 1", [(64, 128, 128)], lambda F, L, x: F.softmax(x, dim=1), {}),
+        ("tril_indices", [], lambda F, L: L.tril_indices(2048, 2048), dict(grad=False)),
+        ("triu_indices", [], lambda F, L: L.triu_indices(2048, 2048, 1), dict(grad=False)),
     ]
     many, grid = _ints(rng, 1024, 100000), _ints(rng, 1024, (1024, 512))
     table["index"] += [
@@ -105,6 +114,7 @@ def cases(rng):
         ("masked_scatter", [BIG, BIG], lambda F, L, x, s: x.masked_scatter(x > 0, s), {}),
         ("nonzero", [BIG], lambda F, L, x: L.nonzero(x > 0), dict(grad=False)),
         ("repeat_interleave", [(4096, 256)], lambda F, L, x: L.repeat_interleave(x, 3, dim=0), {}),
+        ("masked_select", [BIG], lambda F, L, x: x.masked_select(x > 0), {}),
     ]
     table["shape"] += [
         ("cat", [BIG, BIG], lambda F, L, x, y: L.cat([x, y], dim=1), {}),
@@ -169,6 +179,12 @@ def cases(rng):
         ("conv_transpose1d s2", [(32, 64, 512), (64, 64, 4)],
          lambda F, L, x, w: F.conv_transpose1d(x, w, stride=2, padding=1), {}),
         ("dropout", [BIG], lambda F, L, x: F.dropout(x, 0.5), {}),
+        ("threshold", [BIG], lambda F, L, x: F.threshold(x, 0.1, 2.0), {}),
+        ("prelu", [IMAGES, (64,)], lambda F, L, x, w: F.prelu(x, w), {}),
+        ("max_unpool2d", [(32, 64, 28, 28)],
+         lambda F, L, x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2), {}),
+        ("conv_transpose3d s2", [(4, 16, 8, 16, 16), (16, 16, 4, 4, 4)],
+         lambda F, L, x, w: F.conv_transpose3d(x, w, stride=2, padding=1), {}),
     ]
     rows = _ints(rng, 1000, 4096)
     table["loss"] += [

@@ -540,8 +540,10 @@ class Tensor:
         """Elementwise ``neg`` of ``x`` (differentiable)."""
     def reciprocal(self) -> Tensor:
         """Elementwise ``reciprocal`` of ``x`` (differentiable)."""
-    def round(self) -> Tensor:
-        """Elementwise ``round`` of ``x`` (differentiable)."""
+    def round(self, *, decimals: int = ...) -> Tensor:
+        """Round half to even; with ``decimals``, PyTorch's formula ``round(x * 10^d) / 10^d`` (``round(x / 10^-d)
+        * 10^-d`` for negative ``d``), in float32 for float16 and bfloat16 (as PyTorch); the gradient is 0.
+        """
     def rsqrt(self) -> Tensor:
         """Elementwise ``rsqrt`` of ``x`` (differentiable)."""
     def sigmoid(self) -> Tensor:
@@ -1312,6 +1314,10 @@ class Tensor:
     def masked_scatter(self, mask, source: Tensor) -> Tensor:
         """``input`` with the positions where ``mask`` (broadcast to it) is true filled, in order, with the
         first elements of ``source``.
+        """
+    def masked_select(self, mask) -> Tensor:
+        """The elements of ``input`` where ``mask`` is true, the two broadcast to one shape, in order (1-D); the
+        gradient goes back to the selected places (summed over what the broadcast repeated).
         """
     def nonzero_static(self, *, size: int, fill_value: int = ...) -> Tensor:
         """``nonzero(input)`` cut or padded with ``fill_value`` rows to exactly ``size`` rows (a shape known in

@@ -391,6 +391,18 @@ class GenericKernels:
         """``atan(x)`` in ``x``'s dtype."""
         return self.xp.atan(x)
 
+    def sinh(self, x):
+        """``sinh(x)`` in ``x``'s dtype."""
+        return self.xp.sinh(x)
+
+    def cosh(self, x):
+        """``cosh(x)`` in ``x``'s dtype."""
+        return self.xp.cosh(x)
+
+    def atanh(self, x):
+        """``atanh(x)`` in ``x``'s dtype (nan outside [-1, 1])."""
+        return self.xp.atanh(x)
+
     def atan2(self, y, x):
         """``atan2(y, x)`` of two arrays of one dtype (broadcast), C99's special values."""
         return self.xp.atan2(y, x)
@@ -399,11 +411,29 @@ class GenericKernels:
         """``sqrt(a^2 + b^2)`` of two arrays of one dtype (broadcast), without overflow; inf if either is inf."""
         return self.xp.hypot(a, b)
 
+    def floor_divide(self, a, b):
+        """``floor(a / b)`` of two arrays or an array and a number (broadcast), as the ``//`` operator."""
+        return a // b
+
+    def remainder(self, a, b):
+        """``a`` mod ``b`` with ``b``'s sign, of two arrays or an array and a number, as the ``%`` operator."""
+        return a % b
+
     def sign(self, x):
         """-1, 0 or 1 by the sign of the real ``x``, in its dtype (0 at nan and -0.0): :func:`.arrays.sign`."""
         return arrays.sign(self.xp, x)
 
     # ---- gather and its backward --------------------------------------------------------------------------
+    def repeated(self, values, counts, total: int):
+        """The 1-D ``values`` with element ``i`` repeated ``counts[i]`` times (``total`` their sum, known to the
+        caller): each position's source is a running count of the sources starting at or before it (a scatter-add
+        and a cumulative sum; CuPy's ``repeat`` takes only host counts)."""
+        xp = self.xp
+        first = xp.cumulative_sum(counts) - counts
+        starts = xp.zeros((total + 1,), dtype=xp.int64, device=values.device)
+        self.add_at(starts, first, xp.ones_like(first))
+        return xp.take(values, xp.cumulative_sum(starts[:total]) - 1)
+
     def gathered(self, x, positions):
         """The elements of ``x`` at the flat positions ``positions`` (an int64 array of any shape, in range) of
         it, in ``positions``' shape."""
@@ -418,6 +448,20 @@ class GenericKernels:
         out = xp.zeros((math.prod(shape),), dtype=values.dtype, device=values.device)
         self.add_at(out, flat, values)
         return xp.reshape(out, shape)
+
+    def written(self, x, flat, values):
+        """A copy of ``x`` with the 1-D ``values`` written at its flat positions ``flat`` (1-D, in range), the last
+        write winning at a repeated position: here each position finds its last entry among the entries sorted
+        stably by position (``searchsorted``; no boolean mask, which is a host sync on CuPy)."""
+        xp = self.xp
+        if flat.shape[0] == 0:
+            return xp.asarray(x, copy=True)
+        order = xp.argsort(flat, stable=True)
+        ordered = xp.take(flat, order)
+        every = xp.arange(math.prod(x.shape), dtype=xp.int64, device=flat.device)
+        j = xp.maximum(xp.searchsorted(ordered, every, side="right") - 1, 0)
+        hit = xp.take(ordered, j) == every
+        return xp.reshape(xp.where(hit, xp.take(xp.take(values, order), j), xp.reshape(x, (-1,))), x.shape)
 
     def scatter_reduced(self, x, flat, values, reduce: str, include_self: bool):
         """``x`` (unchanged) with the 1-D ``values`` combined by ``reduce`` (``"amax"``, ``"amin"``, ``"prod"``) at its

@@ -1,5 +1,5 @@
 """NumPy kernels of the elementwise math extras of :class:`~lucid._backend.fused.GenericKernels` (``expm1``,
-``log1p``, ``atan``, ``atan2``, ``hypot``, ``sign``) for the NumPy backend.
+``log1p``, ``atan``, ``atan2``, ``hypot``, ``sinh``, ``cosh``, ``atanh``, ``sign``) for the NumPy backend.
 
 NumPy's float32 ``expm1``, ``log1p``, ``arctan``, ``arctan2`` and ``hypot`` are scalar libm loops (14-30 ms for
 10^6 elements on one core, against 2 ms for ``exp``). Here float32 arrays are computed by runs of 65536 elements
@@ -78,6 +78,27 @@ def _expm1(xp, x):
     return _with_sign_of(r, x)
 
 
+def _sinh(xp, x):
+    """``(t + t / (t + 1)) / 2`` for ``t = expm1(|x|)`` (musl's sinhf: no cancellation near 0), in float64 from the
+    kernel's ``t``, with ``x``'s sign."""
+    t = _expm1(xp, np.abs(x)).astype(np.float64)
+    out = t + 1.0
+    np.divide(t, out, out=out)
+    out += t
+    out *= 0.5
+    return _with_sign_of(out.astype(_F32), x)
+
+
+def _cosh(xp, x):
+    """``(u + 1 / u) / 2`` for ``u = expm1(|x|) + 1`` in float64 (an error in ``u`` cancels to first order near 0)."""
+    u = _expm1(xp, np.abs(x)).astype(np.float64)
+    u += 1.0
+    out = 1.0 / u
+    out += u
+    out *= 0.5
+    return out
+
+
 def _log1p(xp, x):
     """``k ln2 + log(m) + c`` for ``1 + x = 2^k m`` rounded to ``u`` (``m`` in [sqrt(1/2), sqrt(2)), taken from the
     bits of ``u``) and ``c = (x - (u - 1)) / u``, the first-order correction for that rounding (musl's log1pf)."""
@@ -110,6 +131,23 @@ def _log1p(xp, x):
     k *= _F32(_LN2_HI)
     out += k
     return _with_sign_of(out, x)
+
+
+def _atanh(xp, x):
+    """``log1p(y) / 2`` for ``y = 2x / (1 - x)`` (musl's atanhf), ``y`` in float64 rounded to float32 for the
+    ``_log1p`` kernel and what that rounding lost added back as ``(y - fl(y)) / (1 + fl(y))``; for ``|x| < 1``."""
+    a = np.abs(x).astype(np.float64)
+    y = 1.0 - a
+    np.divide(a, y, out=y)
+    y *= 2.0
+    rounded = y.astype(_F32)
+    out = _log1p(xp, rounded).astype(np.float64)
+    y -= rounded
+    rounded += _F32(1.0)
+    y /= rounded
+    out += y
+    out *= 0.5
+    return _with_sign_of(out.astype(_F32), x)
 
 
 def _atan_parts(x):
@@ -168,12 +206,44 @@ def _hypot(xp, a, b):
     return np.sqrt(out, out=out)
 
 
+def _floor_quotient(a, b):
+    """``floor(a / b)`` in float64: exact for float32 operands whose quotient is below 2^29 in magnitude (the float64
+    rounding of ``a / b`` cannot reach the next integer there)."""
+    q = a.astype(np.float64)
+    q /= b
+    return np.floor(q, out=q)
+
+
+def _floor_divide(xp, a, b):
+    return _floor_quotient(a, b)
+
+
+def _remainder(xp, a, b):
+    """``a - floor(a / b) b`` in float64: ``n b`` exact (two 24-bit factors), the difference (``fmod(a, b)``, or it
+    plus ``b``) rounded once, so to float32 as PyTorch's ``fmod`` then ``+ b``; with ``b``'s sign, zeros too (as
+    NumPy's ``remainder``)."""
+    out = _floor_quotient(a, b)
+    out *= b
+    np.subtract(a, out, out=out)
+    return np.copysign(out, b, out=out)
+
+
+def _far_quotient(out, a, b):
+    """Where the float64 forms above are not NumPy's and PyTorch's divmod: quotients of 2^21 and more (theirs rounds
+    ``a - fmod(a, b)`` to float32: from ~2^22 on it can miss the floor by one), nan, a divisor 0 or +-inf, an
+    infinite dividend."""
+    return ~(np.abs(a) < np.abs(b) * _F32(2.0**21)) | (np.abs(b) == _F32(np.inf))
+
+
 def _float32(kernel, native, size=_CHUNK32, redo=None):
     """``native(*arrays)`` (NumPy's function), computed by ``kernel`` over runs of ``size`` elements for float32
-    arrays of 4096 elements or more; ``redo(out, *arrays)``: the mask of the elements ``native`` computes instead."""
+    arrays of 4096 elements or more (a Python number next to them taken in float32, as NumPy and PyTorch do);
+    ``redo(out, *arrays)``: the mask of the elements ``native`` computes instead."""
 
     def run(*arrays):
-        if any(a.dtype != _F32 for a in arrays) or max(a.size for a in arrays) < _SMALL:
+        if any(getattr(a, "dtype", None) == _F32 for a in arrays):
+            arrays = tuple(_F32(a) if isinstance(a, (int, float)) else a for a in arrays)
+        if any(getattr(a, "dtype", None) != _F32 for a in arrays) or max(np.size(a) for a in arrays) < _SMALL:
             return native(*arrays)
         arrays = np.broadcast_arrays(*arrays)
         with float_errors_quiet():
@@ -195,8 +265,13 @@ def _nan(out, *arrays):
 expm1 = _float32(_expm1, np.expm1, redo=lambda out, x: x > _F32(_EXPM1_MAX))
 log1p = _float32(_log1p, np.log1p, redo=lambda out, x: ~(x > _F32(-1.0)) | (x == _F32(np.inf)))
 atan = _float32(_atan, np.arctan)
+sinh = _float32(_sinh, np.sinh, size=_CHUNK, redo=lambda out, x: np.abs(x) > _F32(_EXPM1_MAX))
+cosh = _float32(_cosh, np.cosh, size=_CHUNK, redo=lambda out, x: np.abs(x) > _F32(_EXPM1_MAX))
+atanh = _float32(_atanh, np.arctanh, size=_CHUNK, redo=lambda out, x: ~(np.abs(x) < _F32(1.0)))
 atan2 = _float32(_atan2, np.arctan2, redo=_nan)  # 0/0 and inf/inf (and nan inputs)
 hypot = _float32(_hypot, np.hypot, size=_CHUNK, redo=_nan)  # hypot(+-inf, nan) is inf
+floor_divide = _float32(_floor_divide, np.floor_divide, size=_CHUNK, redo=_far_quotient)
+remainder = _float32(_remainder, np.remainder, size=_CHUNK, redo=_far_quotient)
 
 
 _SIGN_DTYPES = tuple(np.dtype(t) for t in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,

@@ -10,7 +10,7 @@ import functools
 import math
 
 from .._backend import arrays
-from .._backend.fused import chunked
+from .._backend.fused import _polynomial, chunked
 from .._backend.numpy_backend import float_errors_quiet
 from .special import erf_generic
 
@@ -57,9 +57,14 @@ def _where(xp, mask, a, b):
 
 # Stirling: lgamma(x) = (x - 1/2) log x - x + log sqrt(2 pi) + sum B_2k / (2k (2k - 1) x^(2k - 1)), x >= 10
 _STIRLING = (1 / 12, -1 / 360, 1 / 1260, -1 / 1680, 1 / 1188, -691 / 360360, 1 / 156, -3617 / 122400)
-# digamma: psi(x) = log x - 1/(2x) - sum B_2k / (2k x^2k), x >= 10
-_PSI_ASYMPTOTIC = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12)
 _SHIFT = 10.0  # the recurrences shift arguments up to this, where the asymptotic series are exact in float64
+# B_2, B_4, ..., B_22: psi(z) = log z - 1/(2z) - sum B_2k / (2k z^2k), psi'(z) = 1/z + 1/(2z^2) + sum B_2k / z^(2k+1),
+# exact in float64 from z = 8 on with 9 and 11 terms (highest power first, as _polynomial takes them)
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798, -174611 / 330,
+              854513 / 138)
+_DIGAMMA_SERIES = tuple(b / (2 * k) for k, b in enumerate(_BERNOULLI[:9], 1))[::-1]
+_TRIGAMMA_SERIES = _BERNOULLI[::-1]
+_PSI_SHIFT = 8
 
 
 def _series(z, coefficients):
@@ -68,10 +73,6 @@ def _series(z, coefficients):
     for c in reversed(coefficients[:-1]):
         out = out * z + c
     return out * z
-
-
-def _distance_to_integer(xp, x):
-    return xp.abs(x - xp.round(x))
 
 
 def _lgamma_positive(xp, x):
@@ -118,15 +119,14 @@ def _zeta_of_integer(k: int) -> float:
 
 # lgamma(1 + z) = -gamma z + sum_k>=2 (-1)^k zeta(k) z^k / k for |z| <= 1/2 (to 1e-17 with 56 terms): full relative
 # precision next to the zeros of lgamma at 1 and 2, where Stirling's value after shifting cancels
-_LGAMMA_TAYLOR = [(-1.0) ** k * _zeta_of_integer(k) / k for k in range(2, 58)]
+_LGAMMA_TAYLOR = (*((-1.0) ** k * _zeta_of_integer(k) / k for k in range(57, 1, -1)), -_EULER)  # highest first
 
 
 def _lgamma_near_one(xp, z):
-    """``lgamma(1 + z)`` for ``|z| <= 1/2`` by its Taylor series."""
-    out = xp.zeros_like(z)
-    for c in reversed(_LGAMMA_TAYLOR):
-        out = (out + c) * z
-    return (out - _EULER) * z
+    """``lgamma(1 + z)`` for ``|z| <= 1/2`` by its Taylor series (Horner in place)."""
+    out = _polynomial(z, _LGAMMA_TAYLOR)
+    out *= z
+    return out
 
 
 @float64_kernel
@@ -134,23 +134,65 @@ def lgamma(xp, x):
     """``log |Gamma(x)|``: inf at 0 and the negative integers, negative ``x`` by the reflection formula (relative
     error ~1e-15 for x > 0, exact zeros at 1 and 2)."""
     positive = x > 0
-    safe = _where(xp, positive, x, 1.0 - x)  # 1 - x > 1 for the reflected ones
-    out = _lgamma_positive(xp, safe)
-    sine = xp.sin(math.pi * _distance_to_integer(xp, x))  # |sin(pi x)|, exact at the integers
-    reflected = math.log(math.pi) - xp.log(sine) - out
-    out = _where(xp, positive, out, reflected)
+    out = _lgamma_positive(xp, _where(xp, positive, x, 1.0 - x))  # 1 - x > 1 for the reflected ones
+    out = _reflected(xp, x, positive, out, _lgamma_reflected)
     return _where(xp, xp.isinf(x), xp.abs(x), out)
 
 
+def _lgamma_reflected(xp, x, out, r):
+    """``log |Gamma(x)| = log(pi / |sin(pi x)|) - lgamma(1 - x)`` (``sin(pi r)``: exact zeros at the integers)."""
+    return math.log(math.pi) - xp.log(xp.abs(xp.sin(math.pi * r))) - out
+
+
 def _digamma_positive(xp, x):
-    shift = xp.zeros_like(x)
-    z = x
-    for _ in range(int(_SHIFT)):
-        below = z < _SHIFT
-        shift = _where(xp, below, shift + 1.0 / z, shift)
-        z = _where(xp, below, z + 1.0, z)
+    """``psi(x)`` for ``x > 0``: ``psi(x + 8)`` by its asymptotic series, less ``sum_k<8 1/(x + k)`` (the
+    recurrence unrolled for every element: a few divisions, against a ``where`` pass a step)."""
+    z = x + _PSI_SHIFT
     inv = 1.0 / z
-    return xp.log(z) - 0.5 * inv - _series(inv * inv, _PSI_ASYMPTOTIC) - shift
+    w = inv * inv
+    out = _polynomial(w, _DIGAMMA_SERIES)
+    out *= w
+    out += 0.5 * inv
+    for k in range(_PSI_SHIFT):
+        out += 1.0 / (x + k) if k else 1.0 / x
+    return xp.log(z) - out
+
+
+def _trigamma_positive(xp, x):
+    """``psi'(x)`` for ``x > 0``: ``psi'(x + 8)`` by its asymptotic series, plus ``sum_k<8 1/(x + k)^2``."""
+    z = x + _PSI_SHIFT
+    inv = 1.0 / z
+    w = inv * inv
+    out = _polynomial(w, _TRIGAMMA_SERIES)
+    out *= w
+    out += 0.5 * inv
+    out += 1.0
+    out *= inv
+    for k in reversed(range(_PSI_SHIFT)):
+        term = 1.0 / (x + k) if k else 1.0 / x
+        term *= term
+        out += term
+    return out
+
+
+def _reflected(xp, x, positive, out, fn):
+    """``fn(xp, x, out, r)`` where ``x`` is not ``positive`` (``out`` computed at ``1 - x`` there; ``r``: ``x``
+    less its nearest integer, exact), ``out`` elsewhere; the reflection's ``tan`` or ``sin`` skipped (host
+    read) when every element is positive."""
+    if bool(xp.all(positive)):
+        return out
+    return _where(xp, positive, out, fn(xp, x, out, x - xp.round(x)))
+
+
+def _digamma_reflected(xp, x, out, r):
+    """``psi(x) = psi(1 - x) - pi / tan(pi x)`` (tan has period pi: tan(pi x) = tan(pi r)); nan at the poles."""
+    return _where(xp, r == 0, math.nan, out - math.pi / xp.tan(math.pi * r))
+
+
+def _trigamma_reflected(xp, x, out, r):
+    """``psi'(x) = pi^2 / sin^2(pi x) - psi'(1 - x)``: inf at the poles."""
+    sine = xp.sin(math.pi * r)
+    return math.pi**2 / (sine * sine) - out
 
 
 @float64_kernel
@@ -158,12 +200,17 @@ def digamma(xp, x):
     """``d/dx log Gamma(x)``: -inf at 0 (as PyTorch), nan at the negative integers, reflection below 0."""
     positive = x > 0
     out = _digamma_positive(xp, _where(xp, positive, x, 1.0 - x))
-    r = x - xp.round(x)  # tan has period pi: tan(pi x) = tan(pi r), exact at the integers
-    reflected = out - math.pi / xp.tan(math.pi * r)
-    reflected = _where(xp, r == 0, math.nan, reflected)
-    out = _where(xp, positive, out, reflected)
+    out = _reflected(xp, x, positive, out, _digamma_reflected)
     out = _where(xp, x == 0, xp.copysign(xp.full_like(x, math.inf), -x), out)  # -inf at +0, inf at -0
     return _where(xp, x == math.inf, math.inf, _where(xp, x == -math.inf, math.nan, out))
+
+
+@float64_kernel
+def trigamma(xp, x):
+    """``psi'(x)``, digamma's derivative: inf at 0 and the negative integers, 0 at inf, nan at -inf."""
+    positive = x > 0
+    out = _trigamma_positive(xp, _where(xp, positive, x, 1.0 - x))
+    return _reflected(xp, x, positive, out, _trigamma_reflected)
 
 
 _ZETA_TERMS = 9
@@ -218,8 +265,10 @@ def polygamma(xp, x, n):
     """The ``n``-th derivative of digamma: ``(-1)^(n+1) n! zeta(n + 1, x)`` for ``n >= 1``."""
     if n == 0:
         return digamma(xp, x)
+    if n == 1:
+        return trigamma(xp, x)
     out = (-1.0) ** (n + 1) * math.gamma(n + 1) * _zeta(xp, xp.full_like(x, n + 1.0), x)
-    return out if n == 1 else _where(xp, x == math.inf, math.nan, out)  # PyTorch: 0 for n = 1, nan above
+    return _where(xp, x == math.inf, math.nan, out)  # PyTorch: nan above n = 1 (trigamma: 0)
 
 
 # ---- error functions --------------------------------------------------------------------------------------------
@@ -422,24 +471,34 @@ def log_ndtr(xp, x):
 _SERIES_TO, _SERIES_TERMS, _ASYMPTOTIC_TERMS = 30.0, 56, 32
 
 
+def _i_series_coefficients(nu):
+    """``1 / (k! (k + nu)!)`` for k = _SERIES_TERMS down to 0: I_nu's power series in ``(x/2)^2``."""
+    return tuple(1.0 / (math.factorial(k) * math.factorial(k + nu)) for k in range(_SERIES_TERMS, -1, -1))
+
+
+def _asymptotic_coefficients(nu):
+    """``prod_j<=k -(4 nu^2 - (2j - 1)^2) / (8j)`` for k = _ASYMPTOTIC_TERMS - 1 down to 0: ``exp(-a) I_nu(a)
+    sqrt(2 pi a)`` as a series in ``1/a``."""
+    terms = [1.0]
+    for k in range(1, _ASYMPTOTIC_TERMS):
+        terms.append(terms[-1] * -(4.0 * nu * nu - (2 * k - 1) ** 2) / (8.0 * k))
+    return tuple(reversed(terms))
+
+
+_I_SERIES = {nu: _i_series_coefficients(nu) for nu in (0, 1)}
+_I_ASYMPTOTIC = {nu: _asymptotic_coefficients(nu) for nu in (0, 1)}
+
+
 def _i_series(xp, x, nu):
-    """``I_nu(x)`` for nu = 0, 1 by its power series (positive terms; Horner from the top)."""
-    y = x * x * 0.25
-    s = xp.ones_like(x)
-    for k in range(_SERIES_TERMS, 0, -1):
-        s = 1.0 + s * y / (k * (k + nu))
+    """``I_nu(x)`` for nu = 0, 1 by its power series (positive terms; Horner in place on precomputed
+    coefficients: two passes a term)."""
+    s = _polynomial(x * x * 0.25, _I_SERIES[nu])
     return s if nu == 0 else s * x * 0.5
 
 
 def _i_asymptotic_scaled(xp, a, nu):
     """``exp(-a) I_nu(a)`` for ``a >= 30``: sum of (-1)^k prod (4 nu^2 - (2j - 1)^2) / (k! (8a)^k)."""
-    mu = 4.0 * nu * nu
-    term = xp.ones_like(a)
-    total = term
-    for k in range(1, _ASYMPTOTIC_TERMS):
-        term = term * (-(mu - (2 * k - 1) ** 2)) / (8.0 * k * a)
-        total = total + term
-    return total / xp.sqrt(2.0 * math.pi * a)
+    return _polynomial(1.0 / a, _I_ASYMPTOTIC[nu]) / xp.sqrt(2.0 * math.pi * a)
 
 
 def _i_scaled(xp, x, nu):
@@ -466,20 +525,26 @@ def i1e(xp, x):
     return _i_scaled(xp, x, 1)
 
 
+def _i(xp, x, nu):
+    """``I_nu(x)``: the series to |x| = 30, the scaled asymptotic expansion times ``exp(|x|)`` beyond."""
+    a = xp.abs(x)
+    near = a <= _SERIES_TO
+    far = _i_asymptotic_scaled(xp, _where(xp, near, _SERIES_TO, a), nu) * xp.exp(a)
+    if nu == 1:
+        far = arrays.sign(xp, x) * far
+    return _where(xp, near, _i_series(xp, _where(xp, near, x, 0.0), nu), far)
+
+
 @float64_kernel
 def i0(xp, x):
     """Modified Bessel function ``I_0`` (inf beyond |x| ~ 713)."""
-    a = xp.abs(x)
-    return _where(xp, a <= _SERIES_TO, _i_series(xp, _where(xp, a <= _SERIES_TO, x, 0.0), 0),
-                  _i_scaled(xp, x, 0) * xp.exp(a))
+    return _i(xp, x, 0)
 
 
 @float64_kernel
 def i1(xp, x):
     """Modified Bessel function ``I_1`` (+-inf beyond |x| ~ 713; nan at +-inf, as PyTorch)."""
-    a = xp.abs(x)
-    return _where(xp, a <= _SERIES_TO, _i_series(xp, _where(xp, a <= _SERIES_TO, x, 0.0), 1),
-                  _i_scaled(xp, x, 1) * xp.exp(a))
+    return _i(xp, x, 1)
 
 
 _K_SERIES_TO, _K_STEP, _K_NODES = 1.0, 0.2, 51

@@ -463,7 +463,7 @@ class Remainder(_Binary):
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
-        return a % b
+        return kernels_for(xp).remainder(a, b)
 
     def grads(self, g, a, b):
         return g, (-g * (a / b).floor() if self.needs_input_grad[1] else None)
@@ -641,7 +641,16 @@ def _bitwise(name):
     return check
 
 
-floor_divide = _nondiff(float_errors_ignored(operator.floordiv), "floor_divide", _integer_division("floor_divide"))
+
+
+@float_errors_ignored
+def _floor_divide(a, b):
+    """``a // b`` of raw arrays (or an array and a number) by the backend's extra."""
+    array = a if hasattr(a, "__array_namespace__") else b
+    return kernels_for(array.__array_namespace__()).floor_divide(a, b)
+
+
+floor_divide = _nondiff(_floor_divide, "floor_divide", _integer_division("floor_divide"))
 bitwise_and = _nondiff(operator.and_, "bitwise_and", _bitwise("bitwise_and"))
 bitwise_or = _nondiff(operator.or_, "bitwise_or", _bitwise("bitwise_or"))
 bitwise_xor = _nondiff(operator.xor, "bitwise_xor", _bitwise("bitwise_xor"))

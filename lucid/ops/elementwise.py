@@ -9,6 +9,7 @@ keep integer dtypes and refuse bools where PyTorch does.
 from __future__ import annotations
 
 import math
+import numbers
 
 from .. import dtypes as _dt
 from .._backend.float_errors import float_errors_ignored, float_errors_quiet
@@ -130,8 +131,8 @@ _TABLE = {
     "asin": (lambda xp, x: xp.asin(x), lambda x, y, g: g * (1 - x * x).rsqrt(), "x"),
     "acos": (lambda xp, x: xp.acos(x), lambda x, y, g: -g * (1 - x * x).rsqrt(), "x"),
     "atan": (lambda xp, x: kernels_for(xp).atan(x), lambda x, y, g: g / (1 + x * x), "x"),
-    "sinh": (lambda xp, x: xp.sinh(x), lambda x, y, g: g * x.cosh(), "x"),
-    "cosh": (lambda xp, x: xp.cosh(x), lambda x, y, g: g * x.sinh(), "x"),
+    "sinh": (lambda xp, x: kernels_for(xp).sinh(x), lambda x, y, g: g * x.cosh(), "x"),
+    "cosh": (lambda xp, x: kernels_for(xp).cosh(x), lambda x, y, g: g * x.sinh(), "x"),
     "tanh": (lambda xp, x: xp.tanh(x), lambda x, y, g: g * (1 - y * y), "y"),
     "sigmoid": (lambda xp, x: _sigmoid(xp, x), _sigmoid_grad, "y"),
     "abs": (lambda xp, x: xp.abs(x), lambda x, y, g: g * (x.sgn() if x.dtype.kind == "c" else x.sign()), "x"),
@@ -194,6 +195,26 @@ _ON_ARRAYS = ("exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", 
               "neg", "reciprocal", "square")
 FUNCTIONS = {name: _unary(cls, name) for name, cls in
              pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32, on_arrays=_ON_ARRAYS).items()}
+
+
+def _round(x: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even; with ``decimals``, PyTorch's formula ``round(x * 10^d) / 10^d`` (``round(x / 10^-d)
+    * 10^-d`` for negative ``d``), in float32 for float16 and bfloat16 (as PyTorch); the gradient is 0."""
+    if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral):
+        raise TypeError(f"round(): decimals must be an int, got {type(decimals).__name__}")
+    if decimals == 0:
+        return _unrounded(x)
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f"round(): decimals is not implemented for {x.dtype.name} tensors")
+    digits = decimals if decimals > 0 else -decimals  # (this module's abs is the Tensor op)
+    scale = float(10 ** digits) if digits <= 308 else math.inf  # C's pow(10, d): inf beyond float64
+    wide = x.float() if x.dtype.itemsize < 4 else x
+    out = (wide * scale).round() / scale if decimals > 0 else (wide / scale).round() * scale
+    return out.to(x.dtype)
+
+
+_unrounded, FUNCTIONS["round"] = FUNCTIONS["round"], _round
+_round.__name__ = _round.__qualname__ = "round"
 globals().update(FUNCTIONS)
 
 

@@ -180,16 +180,8 @@ class _Positions:
 
     def write(self, x, v):
         xp = self.device.xp
-        if self.flat.shape[0] == 0:
-            return xp.asarray(x, copy=True)
-        order, ordered, _ = self._last_writes()
         values = xp.reshape(xp.broadcast_to(_value_array(v, x, self.device), self.region), (-1,))
-        flat = xp.reshape(x, (-1,))
-        every = xp.arange(flat.shape[0], dtype=xp.int64, device=self.device.native)
-        # the last sorted entry at each position is its last write; no boolean mask (a host sync on CuPy)
-        j = xp.maximum(xp.searchsorted(ordered, every, side="right") - 1, 0)
-        hit = xp.take(ordered, j) == every
-        return xp.reshape(xp.where(hit, xp.take(xp.take(values, order), j), flat), self.shape)
+        return self.device.backend.written(xp.reshape(x, self.shape), self.flat, values)
 
     def winners(self):
         """Bool array of ``pos``'s shape: which entries' writes survive (the last of each repeat)."""

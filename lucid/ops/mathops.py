@@ -86,7 +86,7 @@ def _i1e_grad(x, y, g):
 _TABLE = {
     "asinh": (lambda xp, x: xp.asinh(x), lambda x, y, g: g * (x * x + 1).rsqrt(), "x"),
     "acosh": (lambda xp, x: xp.acosh(x), lambda x, y, g: g * (x * x - 1).rsqrt(), "x"),
-    "atanh": (lambda xp, x: xp.atanh(x), lambda x, y, g: g / (1 - x * x), "x"),
+    "atanh": (lambda xp, x: kernels_for(xp).atanh(x), lambda x, y, g: g / (1 - x * x), "x"),
     "erfc": (K.erfc, lambda x, y, g: -_TWO_OVER_SQRT_PI * g * (-x * x).exp(), "x"),
     "erfinv": (K.erfinv, lambda x, y, g: _SQRT_PI_OVER_2 * g * (y * y).exp(), "y"),
     "exp2": (lambda xp, x: 2.0 ** x, lambda x, y, g: _LN2 * g * y, "y"),

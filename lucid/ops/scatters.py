@@ -1,7 +1,7 @@
 """Writes at indices and their relatives: the ``index_*`` family (``index_add``, ``index_copy``,
 ``index_fill``, ``index_reduce``, ``index_put``), ``scatter_reduce``, ``put``/``take``, ``masked_scatter``,
-the ``*_scatter`` ops that embed a tensor into a region of another (diagonal, select, slice), ``diag``,
-``diag_embed``, ``diagflat``, ``fill_diagonal_`` and ``nonzero_static``.
+``masked_select``, the ``*_scatter`` ops that embed a tensor into a region of another (diagonal, select,
+slice), ``diag``, ``diag_embed``, ``diagflat``, ``fill_diagonal_`` and ``nonzero_static``.
 
 They are built on indexing's plans (``Index``/``IndexAdd``/``IndexPut``), so repeated indices accumulate
 or keep the last write as there, and gradients of any order work. ``scatter_reduce``'s ``amax``/``amin``
@@ -35,13 +35,14 @@ from .indexing import (
     scatter,
     where,
 )
+from .reshaping import broadcast_shapes
 from .shape import DiagonalScatter, _dim, cat, flatten
 from .shape import diagonal as _diagonal
 
 __all__ = [
     "index_add", "index_copy", "index_fill", "index_reduce", "index_put", "index_put_", "scatter_reduce", "put", "take",
-    "masked_scatter", "diagonal_scatter", "select_scatter", "slice_scatter", "diag", "diag_embed", "diagflat",
-    "nonzero_static",
+    "masked_scatter", "masked_select", "diagonal_scatter", "select_scatter", "slice_scatter", "diag", "diag_embed",
+    "diagflat", "nonzero_static",
 ]
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
@@ -278,6 +279,14 @@ def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
         return where(mask, 0, input)
     plan = _Positions(input._device, xp.reshape(xp.maximum(taken - 1, 0), input.shape), (source.numel(),))
     return where(mask, Index.apply(source.reshape(-1).to(input.dtype), plan=plan), input)
+
+
+def masked_select(input: Tensor, mask) -> Tensor:
+    """The elements of ``input`` where ``mask`` is true, the two broadcast to one shape, in order (1-D); the
+    gradient goes back to the selected places (summed over what the broadcast repeated)."""
+    mask = _mask_arg(mask, input, "masked_select")
+    shape = broadcast_shapes(input.shape, mask.shape)
+    return getitem(input.expand(shape), mask.expand(shape))
 
 
 def _embed(name: str, input: Tensor, src: Tensor, region) -> Tensor:

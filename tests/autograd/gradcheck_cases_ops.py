@@ -32,6 +32,10 @@ for _name, _specs in {"mv": (N(2, 3), N(3)), "inner": (N(2, 3), N(4, 3)), "ger":
     add(f"Tensor.{_name}", lambda a, b, _n=_name: getattr(a, _n)(b), *_specs)
 add("lucid.dist", lambda a, b: lucid.dist(a, b, 3), N(2, 3), N(3), variant="p3")
 add("lucid.trace", lucid.trace, N(3, 4), also={"Tensor.trace"})
+# the input broadcast against the mask: its gradient sums the repeated selections
+add("lucid.masked_select", lambda x: lucid.masked_select(
+    x, lucid.tensor([[True], [False], [True]], device=x.device) | (x.detach() > 0)), N(1, 4),
+    also={"Tensor.masked_select"})
 add("lucid.chain_matmul", lucid.chain_matmul, N(2, 3), N(3, 4), N(4, 2))
 add("lucid.cartesian_prod", lucid.cartesian_prod, N(3), N(2))
 add("lucid.combinations", lambda x: lucid.combinations(x, 2, with_replacement=True), N(4))

@@ -443,6 +443,11 @@ GRADIENT_EDGES = [  # name, lucid, torch's name and arguments
     ("softplus", lambda t: F.softplus(t, 2.0, 5.0), "softplus", dict(beta=2.0, threshold=5.0)),
     ("logsigmoid", lambda t: F.logsigmoid(t), "logsigmoid", {}),
     ("sigmoid", lambda t: F.sigmoid(t), "sigmoid", {}),
+    ("threshold", lambda t: F.threshold(t, -1.5, 2.0), "threshold", dict(threshold=-1.5, value=2.0)),
+    ("threshold_inf", lambda t: F.threshold(t, 2.0, -math.inf), "threshold", dict(threshold=2.0, value=-math.inf)),
+    ("softshrink", lambda t: F.softshrink(t, 2.0), "softshrink", dict(lambd=2.0)),
+    ("softshrink_zero", lambda t: F.softshrink(t, 0.0), "softshrink", dict(lambd=0.0)),
+    ("hardshrink", lambda t: F.hardshrink(t, 2.0), "hardshrink", dict(lambd=2.0)),
 ]
 
 
@@ -465,6 +470,38 @@ def test_gradients_at_infinite_inputs_and_kinks_match_torch(case, dtype, device)
     ty.backward(torch.tensor(g, dtype=getattr(torch, dtype)))
     np.testing.assert_allclose(host(y), ty.detach().numpy(), rtol=1e-6, atol=1e-40)  # atol: float32 subnormals
     np.testing.assert_allclose(host(lx.grad), tx.grad.numpy(), rtol=1e-6, atol=1e-40)
+
+
+SHRINKS = {  # lucid, torch: value x where x is above the threshold (or outside [-lambd, lambd]), nan kept
+    "threshold": (lambda F, t: F.threshold(t, 0.25, -2.0), lambda F, t: F.threshold(t, 0.25, -2.0)),
+    "softshrink": (lambda F, t: F.softshrink(t, 0.25), lambda F, t: F.softshrink(t, 0.25)),
+    "hardshrink": (lambda F, t: F.hardshrink(t, 0.25), lambda F, t: F.hardshrink(t, 0.25)),
+}
+
+
+@pytest.mark.parametrize("name", SHRINKS)
+def test_shrinks_keep_nan_and_edges_as_torch(device, rng, name):
+    """float32 values and gradients at nan (value kept; gradient passed by threshold, 0 by the shrinks, as PyTorch's
+    vectorized kernels), +-inf, +-0,
+    the thresholds and their float32 neighbours, subnormals and huge values, and random ones: equal to PyTorch's."""
+    torch = pytest.importorskip("torch")
+    ours, theirs = SHRINKS[name]
+    edge = np.float32(0.25)
+    near = [np.nextafter(edge, np.float32(0)), edge, np.nextafter(edge, np.float32(1))]
+    x = np.concatenate([[np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-45, -1e-45, 1e-38, 3e38, -3e38], near,
+                        np.negative(near), rng.standard_normal(1000)]).astype(np.float32)
+    g = rng.standard_normal(x.size).astype(np.float32)
+    lx = lucid.tensor(x, device=device, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = ours(F, lx)
+        y.backward(lucid.tensor(g, device=device))
+    tx = torch.tensor(x, requires_grad=True)
+    ty = theirs(torch.nn.functional, tx)
+    ty.backward(torch.tensor(g))
+    assert y.dtype == lucid.float32
+    np.testing.assert_array_equal(host(y), ty.detach().numpy())
+    np.testing.assert_array_equal(host(lx.grad), tx.grad.numpy())
 
 
 def test_relu_gradient_at_nan_is_the_incoming_one(device):

@@ -112,6 +112,25 @@ def test_max_unpool_matches_torch(device, rng, nd):
     np.testing.assert_array_equal(host(a_idx), t_ai.numpy())
 
 
+def test_max_unpool_repeated_indices_match_torch(device, rng):
+    """Overlapping windows name a position more than once: it holds the value (equal for all) and each entry's
+    gradient is the output gradient read back there, repeats included (not only the last write's, as scatter)."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 6, 5))
+    out, idx = F.max_pool2d(make(x, device), 3, stride=1, return_indices=True)
+    t_out, t_idx = torch.nn.functional.max_pool2d(torch.tensor(x), 3, stride=1, return_indices=True)
+    values = make(host(out), device, grad=True)
+    t_values = t_out.detach().requires_grad_()
+    got = F.max_unpool2d(values, idx, 3, stride=1)
+    expect = torch.nn.functional.max_unpool2d(t_values, t_idx, 3, stride=1)
+    np.testing.assert_array_equal(host(got), expect.detach().numpy())
+    g = rng.standard_normal(tuple(expect.shape))
+    (got * make(g, device)).sum().backward()
+    (expect * torch.tensor(g)).sum().backward()
+    assert len(np.unique(t_idx.numpy())) < t_idx.numel()  # the case has repeats
+    np.testing.assert_allclose(host(values.grad), t_values.grad.numpy(), rtol=1e-12)
+
+
 def test_channel_shuffle(device, rng):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((2, 6, 3))

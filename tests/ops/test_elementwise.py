@@ -449,8 +449,10 @@ def _assert_float32_close(got, want64, maxulp):
     assert np.array_equal(np.signbit(got[zero]), np.signbit(want[zero]))
 
 
-# the float64 reference of each, and the most ulps measured (expm1 1.30, log1p 0.82, atan 1.30, atan2 1.73)
-_FLOAT32_KERNELS = {"expm1": (np.expm1, 1.5), "log1p": (np.log1p, 1.0), "atan": (np.arctan, 1.5)}
+# the float64 reference of each, and the most ulps measured (expm1 1.30, log1p 0.82, atan 1.30, atan2 1.73, sinh
+# 1.71, cosh 1.77, atanh 1.24; NumPy's own float32 sinh 1.83, cosh 1.71, atanh 1.66)
+_FLOAT32_KERNELS = {"expm1": (np.expm1, 1.5), "log1p": (np.log1p, 1.0), "atan": (np.arctan, 1.5),
+                    "sinh": (np.sinh, 2.0), "cosh": (np.cosh, 2.0), "atanh": (np.arctanh, 2.0)}
 
 
 @pytest.mark.parametrize("name", sorted(_FLOAT32_KERNELS))
@@ -490,7 +492,8 @@ def test_float32_kernels_agree_with_torch_values_and_gradients(device, rng):
     y = rng.standard_normal((300, 200)).astype(np.float32)
     cases = [(lambda L, a, b: a.expm1(), x), (lambda L, a, b: (a.abs() - 0.9).log1p(), x),
              (lambda L, a, b: a.atan(), x), (lambda L, a, b: L.atan2(a, b), x), (lambda L, a, b: L.hypot(a, b), x),
-             (lambda L, a, b: a.abs() * a.sign(), x)]
+             (lambda L, a, b: a.abs() * a.sign(), x), (lambda L, a, b: a.sinh(), x), (lambda L, a, b: a.cosh(), x),
+             (lambda L, a, b: (a.tanh() * 0.5).atanh(), x)]
     for fn, data in cases:
         results = []
         for lib, dev in ((lucid, device), (torch, None)):
@@ -658,3 +661,27 @@ def test_backward_of_a_cube_takes_the_product_form(device, monkeypatch):
     (x**3.0).sum().backward()
     assert seen == [(3.0, True), (2.0, True)]
     assert x.grad.tolist() == [3.0, 12.0, 27.0]
+
+
+def test_float32_floor_divide_and_remainder_are_numpys_divmod(device, rng):
+    """Large float32 ``//`` and ``%`` (the NumPy backend's float64 forms, NumPy's divmod for far quotients, zero and
+    infinite divisors, nan) give NumPy's divmod bit for bit, signs of zero included, with a tensor or a number as
+    divisor; ``floor_divide`` is also PyTorch's."""
+    scales = np.array([1e-30, 1e-3, 1.0, 1e3, 1e6, 1e10, 1e30])
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 3.0, -3.0, 1e-45, -1e-45, 3.4e38, -3.4e38])
+    grid_a, grid_b = np.meshgrid(special, special)
+    a = np.concatenate([rng.standard_normal(20000) * rng.choice(scales, 20000), grid_a.ravel(), [-4.0, 4.0, 7.0]])
+    b = np.concatenate([rng.standard_normal(20000) * rng.choice(scales, 20000), grid_b.ravel(), [2.0, -2.0, 2.0]])
+    a, b = a.astype(np.float32), b.astype(np.float32)
+    for name in ("floor_divide", "remainder"):
+        for divisor, want_divisor in ((lucid.tensor(b, device=device), b), (2.5, np.float32(2.5))):
+            got = getattr(lucid, name)(lucid.tensor(a, device=device), divisor).numpy(force=True)
+            with np.errstate(all="ignore"):
+                want = getattr(np, name)(a, want_divisor)
+            assert got.dtype == np.float32
+            np.testing.assert_array_equal(got, want, err_msg=name)
+            np.testing.assert_array_equal(np.signbit(got), np.signbit(want), err_msg=name)
+    torch = pytest.importorskip("torch")
+    want = torch.floor_divide(torch.from_numpy(a), torch.from_numpy(b)).numpy()
+    np.testing.assert_array_equal(lucid.floor_divide(lucid.tensor(a, device=device), lucid.tensor(b, device=device))
+                                  .numpy(force=True), want)

@@ -57,6 +57,7 @@ TERNARY = {
     "addcmul": lambda lib, a, b: lib.addcmul(a, a, b, value=0.5),
     "addcdiv": lambda lib, a, b: lib.addcdiv(a, a, b + 2, value=0.5),
     "clamp": lambda lib, a, b: lib.clamp(a, -0.5, 0.5),
+    "round(decimals)": lambda lib, a, b: lib.round(a * 10, decimals=1),  # in float32, rounded to half once
     "clamp(tensors)": lambda lib, a, b: lib.clamp(a, min=b - 1, max=b),
     "clip": lambda lib, a, b: lib.clip(a, max=0.25),
     "clamp_min": lambda lib, a, b: lib.clamp_min(a, 0.1),

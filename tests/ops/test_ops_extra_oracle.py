@@ -296,6 +296,17 @@ CASES = {
     "masked_scatter": (lambda m, x, k, s: m.masked_scatter(x, k > 0, s), [N_(3, 4), _ints(0, 2, 4), N_(3, 5)], True),
     "masked_scatter_inplace": (lambda m, x, k, s: (x * 1).masked_scatter_(k > 0, s), [N_(2, 3), _ints(0, 2, 2, 3),
                                                                                       N_(7)], True),
+    "masked_select": (lambda m, x, k: m.masked_select(x, k > 0), [N_(3, 4), _ints(0, 2, 3, 4)], True),
+    # the mask broadcast against the input, and the input against the mask (its gradient summed back)
+    "masked_select_mask_broadcast": (lambda m, x, k: x.masked_select(k > 0), [N_(3, 4), _ints(0, 2, 4)], True),
+    "masked_select_input_broadcast": (lambda m, x, k: m.masked_select(x, k > 0), [N_(3, 1), _ints(0, 2, 2, 3, 4)],
+                                      True),
+    "masked_select_none": (lambda m, x: m.masked_select(x, x > 99), [N_(2, 3)], True),
+    # round half to even with decimals, PyTorch's formula (x 10^d, or / 10^-d); the gradient is 0
+    "round_decimals": (lambda m, x: m.round(x * 100, decimals=1), [_fixed([0.0125, 0.0135, -0.0125, 0.5, 1.23456])],
+                       True),
+    "round_negative_decimals": (lambda m, x: (x * 1000).round(decimals=-2), [_fixed([0.25, 0.35, -0.15, 1.2])], True),
+    "round_decimals_float32": (lambda m, x: m.round(x.float() * 100, decimals=2), [N_(3, 4)], False),
     "diagonal_scatter": (lambda m, x, s: m.diagonal_scatter(x, s, -1), [N_(3, 4), N_(2)], True),
     "diagonal_scatter_dims": (lambda m, x, s: x.diagonal_scatter(s, 1, 2, 0), [N_(3, 2, 4), N_(2, 2)], True),
     "select_scatter": (lambda m, x, s: m.select_scatter(x, s, 1, -2), [N_(3, 4), N_(3)], True),
@@ -410,3 +421,17 @@ def test_against_torch(cid, device):
             expect = t.grad if t.grad is not None else torch.zeros_like(t)
             got = m.grad.numpy(force=True) if m.grad is not None else np.zeros(m.shape)
             np.testing.assert_allclose(got, expect.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["tril_indices", "triu_indices"])
+def test_triangle_indices_against_torch(name, device):
+    """Every row/column count and diagonal offset, empty and clipped triangles included (each row's columns are
+    computed from its count, not from a mask)."""
+    for row in (0, 1, 3, 6):
+        for col in (0, 1, 4, 7):
+            for offset in (-8, -3, -1, 0, 1, 2, 9):
+                got = getattr(lucid, name)(row, col, offset, device=device)
+                expect = getattr(torch, name)(row, col, offset)
+                assert got.dtype == lucid.int64 and got.shape == tuple(expect.shape), (row, col, offset)
+                np.testing.assert_array_equal(got.numpy(force=True), expect.numpy())
+    assert getattr(lucid, name)(5, 4, 1, dtype=lucid.int32, device=device).dtype == lucid.int32

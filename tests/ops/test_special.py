@@ -285,7 +285,7 @@ MPMATH = {  # lucid.special name: (mpmath function of one mpf, inputs)
     "bessel_y1": (lambda m, v: m.bessely(1, v), [1e-5, 0.9, 3.9, 4.1, 4.853, 12.0, 24.9, 25.1, 60.0]),
     "airy_ai": (lambda m, v: m.airyai(v), [-30.0, -7.5, -6.9, -3.0, 0.0, 0.7, 1.0, 5.0, 40.0], 3e-11),
     "gammaln": (lambda m, v: m.loggamma(v).real, [0.1, 3.7, 50.0, 1 + 1e-10, 2 - 1e-9, 1.4616, 2.6, 9.9]),
-    "digamma": (lambda m, v: m.digamma(v), [0.1, 3.7, -2.5, 50.0]),
+    "digamma": (lambda m, v: m.digamma(v), [0.1, 3.7, -2.5, 50.0, 7.9, 8.0, 1e-5, -7.3, 1e8]),
     "modified_bessel_k0": (lambda m, v: m.besselk(0, v), [0.01, 0.9, 1.1, 7.0, 300.0]),
     "modified_bessel_k1": (lambda m, v: m.besselk(1, v), [0.01, 0.9, 1.1, 7.0, 300.0]),
     "erfinv": (lambda m, v: m.erfinv(v), [-0.999999, 0.3, 0.9999999999, 1e-300, -1e-10, 0.49, 0.5, 0.51, 0.97,
@@ -317,6 +317,12 @@ def test_trigamma_and_incomplete_gamma_against_mpmath():
     for n in (1, 2, 3, 6):
         np.testing.assert_allclose(S.polygamma(n, lucid.tensor(x, dtype=lucid.float64)).numpy(),
                                    [float(mpmath.psi(n, v)) for v in x], rtol=1e-14)
+    # trigamma by its own series, reflected below 0: inf at the poles, nan at -inf (as PyTorch)
+    x = [-7.3, -2.5, -0.6, -1e-8, 1e-8, 0.3, 1.4616, 2.0, 7.5, 8.0, 12.0, 1e4]
+    np.testing.assert_allclose(S.polygamma(1, lucid.tensor(x, dtype=lucid.float64)).numpy(),
+                               [float(mpmath.psi(1, v)) for v in x], rtol=2e-15)
+    edges = S.polygamma(1, lucid.tensor([0.0, -0.0, -3.0, math.inf, -math.inf, math.nan], dtype=lucid.float64))
+    np.testing.assert_array_equal(edges.numpy(), [math.inf, math.inf, math.inf, 0.0, math.nan, math.nan])
     a, z = [35.178, 0.5, 3.0, 20.0], [24.6786, 2.0, 0.1, 30.0]
     np.testing.assert_allclose(S.gammainc(lucid.tensor(a, dtype=lucid.float64), lucid.tensor(z, dtype=lucid.float64))
                                .numpy(), [float(mpmath.gammainc(p, 0, q, regularized=True)) for p, q in zip(a, z)],

@@ -343,6 +343,27 @@ def _shrink_grad(x, y, g, lambd):
     return _masked(abs(x) > lambd, g)
 
 
+def _softshrink(xp, x, lambd):
+    """``x - clip(x, -lambd, lambd)`` (nan kept, as PyTorch; 0 inside, where PyTorch's float32 kernel gives -0 for
+    negatives, its float64 one +0): two passes, no ``where`` (NumPy's is 5x slower over an irregular mask)."""
+    return x - _bounded(xp, x, -lambd, lambd)
+
+
+def _threshold(xp, x, th, value):
+    """``value`` where ``x <= th``, else ``x`` (nan kept, as PyTorch): ``max(x, th)`` and ``value`` blended by the
+    0/1 mask, for finite ``th`` and ``value`` (no ``where``, 5x slower over an irregular mask); exact but for the
+    sign of a zero result."""
+    if not (math.isfinite(th) and math.isfinite(value)):
+        return xp.where(x <= th, xp.asarray(value, dtype=x.dtype, device=x.device), x)
+    kept = _mask(~(x <= th), x)
+    out = _bounded(xp, x, th, None)
+    out *= kept
+    kept -= 1
+    kept *= -value
+    out += kept
+    return out
+
+
 def _quiet(compute):
     """``compute`` without NumPy's floating-point warnings, for the rows where an infinite input (or a
     float16 overflow) makes inf * 0 or inf / inf: nan (or inf) silently, as PyTorch."""
@@ -365,11 +386,9 @@ _TABLE = {
     "hardsigmoid": (_hard_sigmoid, lambda x, y, g: _masked((x > -3) & (x < 3), g) / 6, "x"),
     "hardswish": (_quiet(_hardswish), _hardswish_grad, "x"),
     "softsign": (_quiet(lambda xp, x: x / (1 + xp.abs(x))), lambda x, y, g: g / (1 + x.abs()).square(), "x"),
-    "threshold": (lambda xp, x, th, value: xp.where(x > th, x, value),
-                  lambda x, y, g, th, value: _masked(x > th, g), "x"),
-    "hardshrink": (lambda xp, x, lambd: xp.where(xp.abs(x) > lambd, x, 0), _shrink_grad, "x"),
-    "softshrink": (lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)),
-                   _shrink_grad, "x"),
+    "threshold": (_threshold, lambda x, y, g, th, value: _masked(~(x <= th), g), "x"),
+    "hardshrink": (lambda xp, x, lambd: _masked(~(xp.abs(x) <= lambd), x), _shrink_grad, "x"),
+    "softshrink": (_softshrink, _shrink_grad, "x"),
     "tanhshrink": (lambda xp, x: x - xp.tanh(x), lambda x, y, g: g * x.tanh().square(), "x"),
 }
 

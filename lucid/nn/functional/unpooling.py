@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 
 from ..._tensor import Tensor
+from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ...dtypes import int64
-from ...ops.creation import arange, full, zeros
+from ...ops.creation import arange, full
+from ...ops.indexing import Index, _dim_positions
 from ...ops.sampling import rand
 from ...ops.shape import cat
 from .conv import batched, ntuple
@@ -51,6 +53,19 @@ def _unpool_size(nd, x, kernel_size, stride, padding, output_size, name) -> tupl
     return size
 
 
+class MaxUnpool(Function):
+    """A zero array of ``plan``'s shape with the values of ``x`` written at ``plan``'s positions (the last write
+    wins at a repeated position); the gradient is ``g`` read back at every position, a repeated one included (as
+    PyTorch)."""
+
+    def forward(self, x, plan):
+        self.plan = plan
+        return plan.write(self.xp.zeros(plan.shape, dtype=x.dtype, device=plan.device.native), x)
+
+    def backward(self, g):
+        return Index.apply(g, plan=self.plan)
+
+
 def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
     name = f"max_unpool{nd}d"
     x, was_batched = batched(input, nd, name)
@@ -60,8 +75,9 @@ def _max_unpool(nd, input, indices, kernel_size, stride, padding, output_size):
     index = indices if was_batched else indices.unsqueeze(0)
     size = _unpool_size(nd, x, kernel_size, stride, padding, output_size, name)
     n, c = x.shape[:2]
-    out = zeros((n, c, math.prod(size)), dtype=x.dtype, device=x.device)
-    out = out.scatter(2, index.reshape(n, c, -1), x.reshape(n, c, -1)).reshape((n, c) + size)
+    planes = x.reshape(n, c, -1)
+    plan = _dim_positions(planes.new_empty((n, c, math.prod(size))), 2, index.reshape(n, c, -1), name)
+    out = MaxUnpool.apply(planes, plan=plan).reshape((n, c) + size)
     return out if was_batched else out.squeeze(0)
 
 
