@@ -1,5 +1,5 @@
 """Array helpers every backend shares: what array-api-compat does with a host sync on CuPy, and what the
-standard leaves out (a row-major copy).
+standard leaves out (a row-major copy, a reshape that keeps an array of the right shape itself).
 
 array-api-compat's CuPy ``clip`` and ``sign`` patch their results with boolean-mask writes
 (``out[mask] = ...``), and CuPy must read the mask's count back to the host for each: two
@@ -10,7 +10,7 @@ out of lucid.
 
 from __future__ import annotations
 
-__all__ = ["clip", "sign", "row_major"]
+__all__ = ["clip", "sign", "row_major", "reshaped"]
 
 
 def clip(xp, x, lo=None, hi=None):
@@ -34,3 +34,9 @@ def row_major(xp, x):
     """A row-major (C-ordered) copy of ``x``: the standard has no ``order=``, but a flat reshape of a strided
     array copies in row-major order, and reshaping it back is a view."""
     return xp.reshape(xp.reshape(x, (-1,)), x.shape)
+
+
+def reshaped(xp, a, shape):
+    """``a`` in ``shape``: ``a`` itself where it has that shape (NumPy's reshape would make a view, and the
+    engine copies a gradient that is a view before it becomes a ``.grad``)."""
+    return a if tuple(a.shape) == tuple(shape) else xp.reshape(a, shape)

@@ -206,12 +206,6 @@ def _gelu_and_slope_array(xp, x):
 _OUT_OF_PLACE = {operator.imul: operator.mul, operator.iadd: operator.add}
 
 
-def reshaped(xp, a, shape):
-    """``a`` in ``shape``: ``a`` itself where it has that shape (NumPy's reshape would make a view, and the
-    engine copies a gradient that is a view before it becomes a ``.grad``)."""
-    return a if a.shape == tuple(shape) else xp.reshape(a, shape)
-
-
 def fresh_op(xp, op, a, b):
     """``op(a, b)`` for an in-place operator ``op`` (``operator.imul`` or ``iadd``) on ``a``, an
     array the caller just made (no allocation); out of place where ``b`` would promote ``a``."""
@@ -573,12 +567,12 @@ class GenericKernels:
         """The general input gradient ``rstd (gh - mean(gh) - x̂ mean(gh x̂))``, ``gh = g w`` (``w`` None: 1),
         means over ``axes`` of ``view`` (``x̂`` seen in it); no ``mean(gh)`` term without ``center``."""
         xp = self.xp
-        gh = reshaped(xp, g * w if w is not None else xp.asarray(g, copy=True), view)
-        xh = reshaped(xp, xhat, view)
+        gh = arrays.reshaped(xp, g * w if w is not None else xp.asarray(g, copy=True), view)
+        xh = arrays.reshaped(xp, xhat, view)
         gh -= xh * self.mean_kept(gh, axes, xh)
         if center:
             gh -= self.mean_kept(gh, axes)
-        return reshaped(xp, fresh_op(xp, operator.imul, gh, rstd), xhat.shape)
+        return arrays.reshaped(xp, fresh_op(xp, operator.imul, gh, rstd), xhat.shape)
 
     # ---- optimizer updates: one parameter (or one flattened group), in place ----------------------------
     def sgd_update(self, p, g, buf, *, lr: float, momentum: float, dampening: float, weight_decay: float,

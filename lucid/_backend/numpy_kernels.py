@@ -206,7 +206,7 @@ def _hypot(xp, a, b):
     return np.sqrt(out, out=out)
 
 
-def _floor_quotient(a, b):
+def _floor_divide(xp, a, b):
     """``floor(a / b)`` in float64: exact for float32 operands whose quotient is below 2^29 in magnitude (the float64
     rounding of ``a / b`` cannot reach the next integer there)."""
     q = a.astype(np.float64)
@@ -214,15 +214,11 @@ def _floor_quotient(a, b):
     return np.floor(q, out=q)
 
 
-def _floor_divide(xp, a, b):
-    return _floor_quotient(a, b)
-
-
 def _remainder(xp, a, b):
     """``a - floor(a / b) b`` in float64: ``n b`` exact (two 24-bit factors), the difference (``fmod(a, b)``, or it
     plus ``b``) rounded once, so to float32 as PyTorch's ``fmod`` then ``+ b``; with ``b``'s sign, zeros too (as
     NumPy's ``remainder``)."""
-    out = _floor_quotient(a, b)
+    out = _floor_divide(xp, a, b)
     out *= b
     np.subtract(a, out, out=out)
     return np.copysign(out, b, out=out)

@@ -501,16 +501,22 @@ def _i_asymptotic_scaled(xp, a, nu):
     return _polynomial(1.0 / a, _I_ASYMPTOTIC[nu]) / xp.sqrt(2.0 * math.pi * a)
 
 
-def _i_scaled(xp, x, nu):
-    """``exp(-|x|) I_nu(x)``: series to |x| = 30, asymptotic beyond (to ~1e-15 relative)."""
+def _i_parts(xp, x, nu):
+    """``(near, |x| there else 0, I_nu(x) there, exp(-|x|) I_nu(x) elsewhere)``: the series to |x| = 30, the scaled
+    asymptotic expansion beyond (to ~1e-15 relative), each at arguments where it is finite."""
     a = xp.abs(x)
     near = a <= _SERIES_TO
     small = _where(xp, near, x, 0.0)
-    series = _i_series(xp, small, nu) * xp.exp(-xp.abs(small))
     far = _i_asymptotic_scaled(xp, _where(xp, near, _SERIES_TO, a), nu)
     if nu == 1:
         far = arrays.sign(xp, x) * far
-    return _where(xp, near, series, far)
+    return near, xp.abs(small), _i_series(xp, small, nu), far
+
+
+def _i_scaled(xp, x, nu):
+    """``exp(-|x|) I_nu(x)``."""
+    near, small, series, far = _i_parts(xp, x, nu)
+    return _where(xp, near, series * xp.exp(-small), far)
 
 
 @float64_kernel
@@ -526,13 +532,9 @@ def i1e(xp, x):
 
 
 def _i(xp, x, nu):
-    """``I_nu(x)``: the series to |x| = 30, the scaled asymptotic expansion times ``exp(|x|)`` beyond."""
-    a = xp.abs(x)
-    near = a <= _SERIES_TO
-    far = _i_asymptotic_scaled(xp, _where(xp, near, _SERIES_TO, a), nu) * xp.exp(a)
-    if nu == 1:
-        far = arrays.sign(xp, x) * far
-    return _where(xp, near, _i_series(xp, _where(xp, near, x, 0.0), nu), far)
+    """``I_nu(x)``: the scaled expansion times ``exp(|x|)`` beyond |x| = 30."""
+    near, _, series, far = _i_parts(xp, x, nu)
+    return _where(xp, near, series, far * xp.exp(xp.abs(x)))
 
 
 @float64_kernel

@@ -33,6 +33,7 @@ import operator
 from collections import namedtuple
 
 from .. import dtypes as _dt
+from .._backend import arrays
 from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -68,12 +69,6 @@ def _inverse(perm):
 
 def _int64(xp, arr):
     return arr if arr.dtype == xp.int64 else xp.astype(arr, xp.int64)
-
-
-def _reshaped(xp, a, shape):
-    """``a`` in ``shape``; ``a`` itself when it has it: NumPy's reshape would give a view, which the engine
-    copies when it becomes a ``.grad``."""
-    return a if tuple(a.shape) == tuple(shape) else xp.reshape(a, shape)
 
 
 def _value_array(v, like, device):
@@ -322,7 +317,7 @@ class _Key:
             return y
         if self.perm_in:
             y = xp.permute_dims(y, self.perm_in)
-        y = _reshaped(xp, xp.take(xp.reshape(y, self.merged), self.linear, axis=0), self.taken)
+        y = arrays.reshaped(xp, xp.take(xp.reshape(y, self.merged), self.linear, axis=0), self.taken)
         return xp.permute_dims(y, self.perm_out) if self.perm_out else y
 
     def scatter(self, src):
@@ -333,7 +328,7 @@ class _Key:
                 y = xp.permute_dims(y, _inverse(self.perm_out))
             rows = xp.zeros(self.merged, dtype=src.dtype, device=dev.native)
             dev.backend.add_at(rows, self.linear, xp.reshape(y, (self.linear.shape[0], *self.merged[1:])))
-            y = _reshaped(xp, rows, self.unmerged)
+            y = arrays.reshaped(xp, rows, self.unmerged)
             if self.perm_in:
                 y = xp.permute_dims(y, _inverse(self.perm_in))
         if self.basic is None:

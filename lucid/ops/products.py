@@ -287,9 +287,9 @@ class _Euclidean(Function):
             if pairs:  # row s + i against rows s + 1 + j, j >= i
                 d = d[xp.arange(d.shape[1], device=native) >= xp.arange(d.shape[0], device=native)[:, None]]
             pieces.append(d)
-        if pairs or pieces:
+        if pieces:
             out = xp.concat(pieces, axis=-1 if pairs else -2) if len(pieces) != 1 else pieces[0]
-        else:  # no rows in x1
+        else:  # no rows in x1 (pdist has two at least)
             shape = xp.broadcast_shapes(x1.shape[:-2], x2.shape[:-2]) + (0, x2.shape[-2])
             out = xp.zeros(shape, dtype=x1.dtype, device=native)
         self.save_for_backward(x1, x2, out)

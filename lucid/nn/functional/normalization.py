@@ -17,8 +17,9 @@ from __future__ import annotations
 import math
 import operator
 
+from ..._backend.arrays import reshaped
 from ..._backend.float_errors import float_errors_quiet
-from ..._backend.fused import fresh_op, reshaped
+from ..._backend.fused import fresh_op
 from ..._tensor import Tensor
 from ...autograd import grad_mode
 from ...autograd.function import FLOAT32, Function
