@@ -3,6 +3,7 @@
     nox -s tests-numpy     # NumPy backend ("cpu")
     nox -s tests-strict    # array-api-strict, with its fake second device
     nox -s tests-cuda      # CuPy on a GPU; skips with a reason where none is usable
+    nox -s cuda-compile    # the CUDA kernels compiled by NVRTC, no GPU needed
     nox -s bench           # pytest-benchmark suite in bench/
     nox -s lint            # ruff
 
@@ -15,7 +16,7 @@ import os
 
 import nox
 
-nox.options.sessions = ["tests-numpy", "tests-strict"]
+nox.options.sessions = ["tests-numpy", "tests-strict", "cuda-compile"]
 nox.options.reuse_existing_virtualenvs = True
 
 TORCH = "torch==2.13.0"
@@ -56,6 +57,14 @@ def tests_cuda(session):
     except Exception:
         session.skip("no usable CUDA GPU (CuPy missing, no driver, or no device): nothing to test on cuda")
     _pytest(session, "cuda")
+
+
+@nox.session(name="cuda-compile")
+def cuda_compile(session):
+    """lucid's CUDA kernels compiled by NVRTC against CuPy's and CUDA's headers: no GPU needed, so CI runs it.
+    CuPy with just the compiler and the runtime headers, not ``[ctk]``'s gigabyte of CUDA libraries."""
+    session.install("-e", ".[test]", "cupy-cuda12x>=14", "nvidia-cuda-nvrtc-cu12", "nvidia-cuda-runtime-cu12")
+    session.run("pytest", "-q", "tests/backend/test_cupy_kernels_nvrtc.py", *session.posargs)
 
 
 @nox.session
