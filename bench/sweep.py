@@ -111,6 +111,8 @@ def cases(rng):
          dict(ints=[grid])),
         ("index_put accumulate", [BIG, (5000, 1024)], lambda F, L, x, s, i: x.index_put((i,), s, accumulate=True),
          dict(ints=[_ints(rng, 1024, 5000)])),
+        ("index_put (repeats)", [BIG, (5000, 1024)], lambda F, L, x, s, i: x.index_put((i,), s),
+         dict(ints=[_ints(rng, 1024, 5000)])),
         ("masked_scatter", [BIG, BIG], lambda F, L, x, s: x.masked_scatter(x > 0, s), {}),
         ("nonzero", [BIG], lambda F, L, x: L.nonzero(x > 0), dict(grad=False)),
         ("repeat_interleave", [(4096, 256)], lambda F, L, x: L.repeat_interleave(x, 3, dim=0), {}),

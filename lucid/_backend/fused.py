@@ -443,19 +443,21 @@ class GenericKernels:
         self.add_at(out, flat, values)
         return xp.reshape(out, shape)
 
-    def written(self, x, flat, values):
-        """A copy of ``x`` with the 1-D ``values`` written at its flat positions ``flat`` (1-D, in range), the last
-        write winning at a repeated position: here each position finds its last entry among the entries sorted
-        stably by position (``searchsorted``; no boolean mask, which is a host sync on CuPy)."""
+    def written(self, x, rows, values, stable_order=None):
+        """A copy of ``x`` (``(n, ...)``) with row ``rows[k]`` replaced by ``values[k]`` (``rows``: 1-D, in range;
+        ``values``: ``(len(rows), ...)``), the last write winning at a repeated row: here each row finds its last
+        entry among the entries sorted stably by row (``searchsorted``; no boolean mask, which is a host sync on
+        CuPy). ``stable_order``: None, or a function giving that sort (``rows``' stable argsort) from the
+        caller's cache, which a backward then reuses."""
         xp = self.xp
-        if flat.shape[0] == 0:
+        if rows.shape[0] == 0:
             return xp.asarray(x, copy=True)
-        order = xp.argsort(flat, stable=True)
-        ordered = xp.take(flat, order)
-        every = xp.arange(math.prod(x.shape), dtype=xp.int64, device=flat.device)
+        order = xp.argsort(rows, stable=True) if stable_order is None else stable_order()
+        ordered = xp.take(rows, order)
+        every = xp.arange(x.shape[0], dtype=xp.int64, device=rows.device)
         j = xp.maximum(xp.searchsorted(ordered, every, side="right") - 1, 0)
-        hit = xp.take(ordered, j) == every
-        return xp.reshape(xp.where(hit, xp.take(xp.take(values, order), j), xp.reshape(x, (-1,))), x.shape)
+        hit = xp.reshape(xp.take(ordered, j) == every, (-1, *(1,) * (x.ndim - 1)))
+        return xp.where(hit, xp.take(values, xp.take(order, j), axis=0), x)
 
     def scatter_reduced(self, x, flat, values, reduce: str, include_self: bool):
         """``x`` (unchanged) with the 1-D ``values`` combined by ``reduce`` (``"amax"``, ``"amin"``, ``"prod"``) at its

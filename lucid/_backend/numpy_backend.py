@@ -235,10 +235,11 @@ class NumpyBackend(NumpyRandom, Backend):
         np.add.at(out.reshape(-1), flat, values)
         return out
 
-    def written(self, x, flat, values):
-        # one fancy assignment (in order: the last write wins), not the generic sort and searchsorted (10x slower)
+    def written(self, x, rows, values, stable_order=None):
+        # one fancy assignment (in order: the last write wins), not the generic sort and searchsorted (10x slower);
+        # so no sort is asked of stable_order
         out = x.copy()
-        out.reshape(-1)[flat] = values
+        out[rows] = values
         return out
 
     def scatter_reduced(self, x, flat, values, reduce, include_self):

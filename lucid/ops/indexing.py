@@ -145,7 +145,33 @@ def _boundaries(xp, ordered, device):
 
 
 # ---- plans ------------------------------------------------------------------------------
-class _Positions:
+class _RowWrites:
+    """Writes of whole rows (along axis 0) at the 1-D int64 ``index``, the last write to a repeated row
+    winning. The plans below set ``index``; its stable sort is made once, when the generic ``written`` of a
+    forward or :meth:`_last_wins` of its backward first asks (NumPy's ``written`` needs none)."""
+
+    device = index = None
+    _sorted = None
+
+    def _order(self):
+        if self._sorted is None:
+            self._sorted = self.device.backend.stable_argsort(self.index, 0, False)
+        return self._sorted
+
+    def _write_rows(self, rows, values):
+        """A copy of ``rows`` (``(n, ...)``) with ``values[k]`` written at row ``index[k]``."""
+        return self.device.backend.written(rows, self.index, values, self._order)
+
+    def _last_wins(self, n: int):
+        """Bool ``(len(index),)``: whether each entry is the last write to its row (of ``n`` rows); the entries'
+        numbers are written as values are, then read back at each entry's row."""
+        xp, native = self.device.xp, self.device.native
+        entries = xp.arange(self.index.shape[0], dtype=xp.int64, device=native)
+        last = self._write_rows(xp.full((n,), -1, dtype=xp.int64, device=native), entries)
+        return xp.take(last, self.index) == entries
+
+
+class _Positions(_RowWrites):
     """The elements at flat positions ``pos`` (an in-range int64 array of any shape) of an array
     of ``shape``; the result of ``gather`` has ``pos``'s shape."""
 
@@ -153,38 +179,22 @@ class _Positions:
 
     def __init__(self, device, pos, shape):
         self.device, self.shape, self.region = device, tuple(shape), tuple(pos.shape)
-        self.pos, self.flat = pos, device.xp.reshape(pos, (-1,))
-        self._sorted = None
+        self.pos, self.index = pos, device.xp.reshape(pos, (-1,))
 
     def gather(self, x):
         return self.device.backend.gathered(x, self.pos)
 
     def scatter(self, src):
-        return self.device.backend.scattered(self.shape, self.flat, self.device.xp.reshape(src, (-1,)))
-
-    def _last_writes(self):
-        """``(order, sorted positions, last)``: ``last[i]`` says the i-th sorted entry is the last
-        write to its position (a stable sort keeps repeated positions in writing order)."""
-        if self._sorted is None:
-            xp, dev = self.device.xp, self.device
-            order = xp.argsort(self.flat, stable=True)
-            ordered = xp.take(self.flat, order)
-            last = xp.concat([_boundaries(xp, ordered, dev), xp.ones((1,), dtype=xp.bool, device=dev.native)])
-            self._sorted = (order, ordered, last)
-        return self._sorted
+        return self.device.backend.scattered(self.shape, self.index, self.device.xp.reshape(src, (-1,)))
 
     def write(self, x, v):
         xp = self.device.xp
         values = xp.reshape(xp.broadcast_to(_value_array(v, x, self.device), self.region), (-1,))
-        return self.device.backend.written(xp.reshape(x, self.shape), self.flat, values)
+        return xp.reshape(self._write_rows(xp.reshape(x, (-1,)), values), self.shape)
 
     def winners(self):
         """Bool array of ``pos``'s shape: which entries' writes survive (the last of each repeat)."""
-        xp = self.device.xp
-        if self.flat.shape[0] == 0:
-            return xp.ones(self.region, dtype=xp.bool, device=self.device.native)
-        order, _, last = self._last_writes()
-        return xp.reshape(xp.take(last, xp.argsort(order)), self.region)
+        return self.device.xp.reshape(self._last_wins(math.prod(self.shape)), self.region)
 
 
 def _parse(e, x: Tensor):
@@ -234,7 +244,7 @@ def _expand_ellipsis(items, ndim: int):
     return items + fill
 
 
-class _Key:
+class _Key(_RowWrites):
     """``x[key]`` as a plan (see the module docstring)."""
 
     def __init__(self, x: Tensor, key):
@@ -284,7 +294,6 @@ class _Key:
         self.set_shape = tuple(n for i, n in enumerate(y_shape) if i not in new_axes)
         self.region = self.y_shape = tuple(y_shape)
         self.views = not adv  # basic indexing gives views of x
-        self._positions = None
         if adv:
             self._plan_advanced(adv)
 
@@ -296,7 +305,7 @@ class _Key:
         linear = arrays[0]
         for p, arr in zip(axes[1:], arrays[1:]):
             linear = linear * y_shape[p] + arr
-        self.linear = xp.reshape(linear, (-1,))
+        self.linear = self.index = xp.reshape(linear, (-1,))  # the rows of the merged axes (_RowWrites' index)
         rest = [i for i in range(len(y_shape)) if i not in axes]
         order = axes + rest
         self.perm_in = order if order != sorted(order) else None
@@ -309,6 +318,7 @@ class _Key:
         b, r = len(batch), len(rest)
         self.perm_out = [*range(b, b + lead), *range(b), *range(b + lead, b + r)] if lead else None
         self.region = (*rest_shape[:lead], *batch, *rest_shape[lead:])
+        self.batch_in_region = (*(1,) * lead, *batch, *(1,) * (r - lead))  # batch's place among region's axes
 
     def gather(self, x):
         xp = self.device.xp
@@ -340,28 +350,41 @@ class _Key:
     def write_into(self, x, v) -> None:
         """Replace the planned elements of the array ``x`` by ``v``, in place."""
         if not self.views:
-            x[...] = self.positions().write(x, v)
+            x[...] = self.write(x, v)
             return
         xp = self.device.xp
         x[self.set_key] = xp.reshape(xp.broadcast_to(_value_array(v, x, self.device), self.region), self.set_shape)
 
     def write(self, x, v):
-        if not self.views:
-            return self.positions().write(x, v)
-        out = self.device.xp.asarray(x, copy=True)
-        self.write_into(out, v)
+        """A copy of ``x`` with the planned elements replaced by ``v``. Advanced keys write whole rows of the
+        merged axes (``x[basic]`` permuted and reshaped as ``gather`` reads it), then put them back."""
+        xp = self.device.xp
+        if self.views:
+            out = xp.asarray(x, copy=True)
+            self.write_into(out, v)
+            return out
+        values = xp.broadcast_to(_value_array(v, x, self.device), self.region)
+        if self.perm_out:
+            values = xp.permute_dims(values, _inverse(self.perm_out))
+        block = x[self.basic] if self.basic is not None else x
+        if self.perm_in:
+            block = xp.permute_dims(block, self.perm_in)
+        rows = self._write_rows(xp.reshape(block, self.merged), xp.reshape(values, (-1, *self.merged[1:])))
+        block = xp.reshape(rows, self.unmerged)
+        if self.perm_in:
+            block = xp.permute_dims(block, _inverse(self.perm_in))
+        if self.basic is None:
+            return block
+        out = xp.asarray(x, copy=True)
+        out[self.set_key] = xp.reshape(block, self.set_shape)
         return out
 
-    def positions(self) -> _Positions:
-        """The same elements as flat positions (what integer-array writes need)."""
-        if self._positions is None:
-            xp, dev = self.device.xp, self.device
-            every = xp.reshape(xp.arange(math.prod(self.shape), dtype=xp.int64, device=dev.native), self.shape)
-            self._positions = _Positions(dev, self.gather(every), self.shape)
-        return self._positions
-
     def winners(self):
-        return None if self.views else self.positions().winners()
+        """None for views, else bool, broadcasting to ``region``: which entries' writes survive (the last of
+        each repeated row of the merged axes)."""
+        if self.views:
+            return None
+        return self.device.xp.reshape(self._last_wins(self.merged[0]), self.batch_in_region)
 
 
 # ---- the Functions ------------------------------------------------------------------------

@@ -58,7 +58,7 @@ class ScatterExtreme(Function):
     gradient is shared evenly among the elements (of ``x`` and ``src``) equal to the result."""
 
     def forward(self, x, src, plan, pick, include_self):
-        written = self.backend.scatter_reduced(x, plan.flat, self.xp.reshape(src, (-1,)), pick, include_self)
+        written = self.backend.scatter_reduced(x, plan.index, self.xp.reshape(src, (-1,)), pick, include_self)
         self.plan, self.include_self = plan, include_self
         self.save_for_backward(x, src, written)
         return written
@@ -85,7 +85,7 @@ class ScatterProd(Function):
     as PyTorch's: exact for zeros, by products with the zeros replaced by 1."""
 
     def forward(self, x, src, plan, include_self):
-        out = self.backend.scatter_reduced(x, plan.flat, self.xp.reshape(src, (-1,)), "prod", include_self)
+        out = self.backend.scatter_reduced(x, plan.index, self.xp.reshape(src, (-1,)), "prod", include_self)
         self.plan, self.include_self = plan, include_self
         self.save_for_backward(x, src, out)
         return out

@@ -397,6 +397,22 @@ def test_scatter_gradcheck_with_repeats(device, rng):
     assert gradcheck(lambda t: t.scatter(1, idx, value=2.0), (x,))
 
 
+def test_index_write_and_its_backward_sort_the_positions_at_most_once(device, rng, monkeypatch):
+    """The generic ``written`` of the forward and the winners of the backward share one stable sort of the
+    positions (NumPy's ``written`` needs none); the values' gradient still goes to the last write alone."""
+    sorts = []
+    argsort = device.xp.argsort
+    monkeypatch.setattr(device.xp, "argsort", lambda *a, **k: sorts.append(1) or argsort(*a, **k))
+    x = _t(rng.standard_normal(6), device, requires_grad=True)
+    v = _t(rng.standard_normal(5), device, requires_grad=True)
+    y = x * 1.0
+    y[_t([4, 1, 4, 0, 1], device)] = v
+    (y * _t(np.arange(1.0, 7.0), device)).sum().backward()
+    assert len(sorts) <= 1
+    np.testing.assert_array_equal(_host(v.grad), [0.0, 0.0, 5.0, 1.0, 2.0])
+    np.testing.assert_array_equal(_host(x.grad), [0.0, 0.0, 3.0, 4.0, 0.0, 6.0])
+
+
 def test_inplace_scatter_forms(device, rng):
     a = rng.standard_normal((2, 4))
     idx = np.array([[3, 0], [1, 1]])

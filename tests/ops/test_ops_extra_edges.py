@@ -145,8 +145,15 @@ BAD = {
 }
 
 
+# index ranges are read on host devices only (lucid.ops.indexing._in_range: elsewhere a check would sync every
+# call); these writes read no element at the indices either, so nothing raises on a device, as on CUDA
+UNCHECKED_ON_DEVICES = {"put_ out of range"}
+
+
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_input_raises_and_changes_nothing(case, device):
+    if case in UNCHECKED_ON_DEVICES and not device.host:
+        pytest.skip("index ranges are checked on host devices only")
     call, error, part = BAD[case]
     values = np.arange(12, dtype=np.float64).reshape(4, 3) / 7
     x = _f64(values, device)
