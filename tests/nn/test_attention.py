@@ -371,3 +371,99 @@ def test_mha_self_attention_matches_torch(device, rng):
     a = rng.standard_normal((2, 5, 8))
     x, tx = make(a, device, True), torch.tensor(a, requires_grad=True)
     compare_with_torch(torch, SelfCall(ours), SelfCall(theirs), [x], [tx], rng)
+
+
+# ---- F.multi_head_attention_forward ---------------------------------------------------------------------
+_E, _HEADS, _L, _S, _N = 6, 2, 3, 4, 2
+MHA_CASES = {
+    # name: (tensor arguments as shapes (None: not given), keyword arguments, unbatched)
+    "packed, masks, static k/v, zero attn": (
+        {"in_proj_weight": (3 * _E, _E), "in_proj_bias": (3 * _E,), "static_k": (_N * _HEADS, _S, _E // _HEADS),
+         "static_v": (_N * _HEADS, _S, _E // _HEADS)},
+        {"add_zero_attn": True, "key_padding_mask": "pad", "attn_mask": "float"}, False),
+    "separate kdim/vdim, bias_k/v, per-head weights": (
+        {"q_proj_weight": (_E, _E), "k_proj_weight": (_E, 5), "v_proj_weight": (_E, 3), "in_proj_bias": (3 * _E,),
+         "bias_k": (1, 1, _E), "bias_v": (1, 1, _E)},
+        {"use_separate_proj_weight": True, "attn_mask": "bool", "average_attn_weights": False}, False),
+    "unbatched, no weights": (
+        {"in_proj_weight": (3 * _E, _E)}, {"key_padding_mask": "pad", "need_weights": False}, True),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")  # torch's, for bool + float masks
+@pytest.mark.parametrize("case", sorted(MHA_CASES))
+def test_multi_head_attention_forward_matches_torch(device, rng, case):
+    """Values and the gradients of every tensor argument (inputs and weights) against torch's function."""
+    torch = pytest.importorskip("torch")
+    tensors, options, unbatched = MHA_CASES[case]
+    kdim, vdim = (tensors.get("k_proj_weight", (0, _E))[1], tensors.get("v_proj_weight", (0, _E))[1])
+    batch = () if unbatched else (_N,)
+    arrays = {"query": rng.standard_normal((_L, *batch, _E)), "key": rng.standard_normal((_S, *batch, kdim)),
+              "value": rng.standard_normal((_S, *batch, vdim)), "out_proj_weight": rng.standard_normal((_E, _E)),
+              "out_proj_bias": rng.standard_normal(_E)}
+    arrays.update({name: rng.standard_normal(shape) for name, shape in tensors.items()})
+    pad = rng.random((*batch, _S)) < 0.4
+    pad[..., 0] = False
+    masks = {"pad": pad, "float": rng.standard_normal((_L, _S)), "bool": rng.random((_L, _S)) < 0.3}
+    fixed = {k: masks[v] if isinstance(v, str) else v for k, v in options.items()}
+    names = list(arrays)
+
+    def call(module, tensor, values):
+        kw = {"bias_k": None, "bias_v": None, "add_zero_attn": False, "in_proj_weight": None, "in_proj_bias": None,
+              "dropout_p": 0.0, "training": True}
+        kw.update(zip(names, values))
+        kw.update({k: tensor(v) if isinstance(v, np.ndarray) else v for k, v in fixed.items()})
+        return module.multi_head_attention_forward(embed_dim_to_check=_E, num_heads=_HEADS, **kw)
+
+    mine = [make(arrays[n], device, True) for n in names]
+    ref = [torch.tensor(arrays[n], requires_grad=True) for n in names]
+    ours, theirs = call(F, lambda a: make(a, device), mine), call(torch.nn.functional, torch.tensor, ref)
+    assert (ours[1] is None) == (theirs[1] is None) == (fixed.get("need_weights") is False)
+    outs = [(o, t) for o, t in zip(ours, theirs) if t is not None]
+    weights = [rng.standard_normal(tuple(t.shape)) for _, t in outs]
+    for (o, t) in outs:
+        np.testing.assert_allclose(host(o), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    sum((o * make(w, device)).sum() for (o, _), w in zip(outs, weights)).backward()
+    sum((t * torch.tensor(w)).sum() for (_, t), w in zip(outs, weights)).backward()
+    for name, a, b in zip(names, mine, ref):
+        if b.grad is None:  # key/value under static_k/static_v: projected, then replaced
+            assert a.grad is None or not host(a.grad).any(), name
+            continue
+        np.testing.assert_allclose(host(a.grad), b.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_multi_head_attention_forward_gradcheck(device, rng):
+    """Inputs and weights together, with a static key and the zero key (second order through attention())."""
+    q, k, v = (make(rng.standard_normal(s), device, True) for s in ((2, 1, 4), (3, 1, 4), (3, 1, 4)))
+    w_in, w_out = make(rng.standard_normal((12, 4)), device, True), make(rng.standard_normal((4, 4)), device, True)
+    static_k = make(rng.standard_normal((2, 3, 2)), device, True)
+
+    def f(q, k, v, w_in, w_out, static_k):
+        return F.multi_head_attention_forward(q, k, v, 4, 2, w_in, None, None, None, True, 0.0, w_out, None,
+                                              static_k=static_k)[0]
+
+    assert gradcheck(f, (q, k, v, w_in, w_out, static_k))
+    assert gradgradcheck(f, (q, k, v, w_in, w_out, static_k))
+
+
+def test_multi_head_attention_forward_errors(device, rng):
+    x = make(rng.standard_normal((3, 2, 4)), device)
+    w, wo = make(rng.standard_normal((12, 4)), device), make(rng.standard_normal((4, 4)), device)
+    bias_k = make(rng.standard_normal((1, 1, 4)), device)
+
+    def call(**kw):
+        args = dict(query=x, key=x, value=x, embed_dim_to_check=4, num_heads=2, in_proj_weight=w, in_proj_bias=None,
+                    bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0.0, out_proj_weight=wo,
+                    out_proj_bias=None)
+        return F.multi_head_attention_forward(**{**args, **kw})
+
+    with pytest.raises(RuntimeError, match=r"static_k must have shape \(4, S, 2\)"):
+        call(static_k=make(rng.standard_normal((2, 3, 2)), device))
+    with pytest.raises(RuntimeError, match="cannot be added to static_k"):
+        call(bias_k=bias_k, bias_v=bias_k, static_k=make(rng.standard_normal((4, 3, 2)), device))
+    with pytest.raises(RuntimeError, match="projection weights are missing"):
+        call(use_separate_proj_weight=True)
+    with pytest.raises(ValueError, match="positive multiple of num_heads"):
+        call(num_heads=3)
+    with pytest.raises(RuntimeError, match="must have 6 features"):
+        call(embed_dim_to_check=6)

@@ -2,9 +2,9 @@
 
 ``activation``, ``linears`` (linear, bilinear), ``dropouts``, ``embeddings``, ``loss``, ``conv``
 (convolution, unfold/fold), ``pooling``, ``normalization``, ``resample`` (padding, interpolation,
-pixel shuffle, grid sampling), ``attention``, ``unpooling``. Each family lists its names in ``__all__``; a family
-named after one of its functions takes the plural (``dropouts``), so the function ``F.dropout`` does
-not hide the module.
+pixel shuffle, grid sampling), ``attention``, ``multihead_attention``, ``unpooling``. Each family lists
+its names in ``__all__``; a family named after one of its functions takes the plural (``dropouts``), so
+the function ``F.dropout`` does not hide the module.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from . import (
     linear_losses,
     linears,
     loss,
+    multihead_attention,
     normalization,
     pooling,
     resample,
@@ -26,7 +27,7 @@ from . import (
 
 __all__: list[str] = []
 for _family in (activation, linears, dropouts, embeddings, loss, conv, pooling, normalization, resample, attention,
-                unpooling, linear_losses):
+                multihead_attention, unpooling, linear_losses):
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)
