@@ -8,6 +8,11 @@
 # Usage: bash bench/gpu.sh
 #   PYTHON=python3.12        the interpreter to use (default: python)
 #   WHEELS=/path/to/wheels   install missing pure-Python packages from that folder, offline
+#   TESTS="tests/backend tests/nn"   what pytest runs on CUDA (default: tests)
+#   JOBS=8                   pytest-xdist workers sharing the GPU (default: 8 where xdist is installed, else 1):
+#                            the suite's ops are small, so one process leaves the GPU mostly idle
+#   TEST_TIMEOUT=300         stop the test run after so many seconds (default: none), so the benchmarks still run
+#   OUT=/some/folder         also copy the results there (a lent device machine returns only that folder)
 # Exit status: non-zero when a requirement is missing, a test failed or a benchmark failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +58,14 @@ name=$("$PY" -c "import lucid, re; print(re.sub(r'[^A-Za-z0-9]+', '-', lucid.cud
 mkdir -p bench/results
 
 # ---- 2. the test suite on CUDA ----------------------------------------------------------------
-LUCID_TEST_DEVICES=cuda "$PY" -m pytest -q -rs tests 2>&1 | tee "bench/results/tests-$name.txt"
+jobs=${JOBS:-$("$PY" -c "import importlib.util as u; print(8 if u.find_spec('xdist') else 1)")}
+parallel=()
+[ "$jobs" -gt 1 ] && parallel=(-n "$jobs")
+limit=()
+[ -n "${TEST_TIMEOUT:-}" ] && limit=(timeout "$TEST_TIMEOUT")
+# shellcheck disable=SC2086
+LUCID_TEST_DEVICES=cuda "${limit[@]}" "$PY" -m pytest -q -rfEs -p no:cacheprovider "${parallel[@]}" ${TESTS:-tests} 2>&1 \
+    | tee "bench/results/tests-$name.txt"
 tests_rc=${PIPESTATUS[0]}
 
 # ---- 3. benchmarks and the ratio table -----------------------------------------------------------
@@ -62,5 +74,6 @@ json="bench/results/gpu-$name.json"
 bench_rc=$?
 PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" "$PY" bench/test_gpu.py "$json" | tee "bench/results/gpu-$name.md"
 
+[ -n "${OUT:-}" ] && cp "bench/results/tests-$name.txt" "$json" "bench/results/gpu-$name.md" "$OUT"/
 echo "tests: exit $tests_rc, benchmarks: exit $bench_rc; results in bench/results/*-$name.*"
 [ "$tests_rc" -eq 0 ] && [ "$bench_rc" -eq 0 ]
