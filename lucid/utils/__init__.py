@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import no_grad
-from . import checkpoint  # noqa: F401  (lucid.utils.checkpoint, as torch.utils.checkpoint)
+from . import checkpoint, data  # noqa: F401  (lucid.utils.checkpoint and .data, as torch.utils')
 
 __all__ = ["summary"]
 

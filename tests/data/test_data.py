@@ -530,3 +530,14 @@ def test_batch_sampler_loader():
     loader = DataLoader(Squares(6), batch_sampler=[[5, 0], [3], [1, 2, 4]])
     assert [host(b[1]).tolist() for b in loader] == [[5, 0], [3], [1, 2, 4]] and len(loader) == 3
     assert loader.batch_size is None
+
+
+def test_lucid_utils_data_is_lucid_data():
+    """``from lucid.utils.data import ...``, as PyTorch programs write it, gives lucid.data's names."""
+    import lucid.data
+    import lucid.utils.data as utils_data
+
+    assert lucid.utils.data is utils_data
+    assert sorted(utils_data.__all__) == sorted(lucid.data.__all__)
+    for name in lucid.data.__all__:
+        assert getattr(utils_data, name) is getattr(lucid.data, name), name
