@@ -71,11 +71,15 @@ def is_inference_mode_enabled() -> bool:
 
 
 def _host_array(data, dtype):
-    """Python data (numbers, nested lists, NumPy arrays) as a NumPy array of a lucid dtype."""
+    """Python data (numbers, nested lists, NumPy arrays) as a NumPy array of a lucid dtype. Python numbers
+    that do not fit the integer dtype they become raise OverflowError (as PyTorch), NumPy arrays are cast."""
+    python = not isinstance(data, (np.ndarray, np.generic))
     arr = np.asarray(data)
+    if python and arr.size and (dtype is None and arr.dtype.kind in "uO" or dtype is not None and dtype.kind in "iu"):
+        _check_fits(arr, np.int64 if dtype is None else dtype.name)
     if dtype is not None:
         return arr.astype(dtype.name, copy=False)
-    if not isinstance(data, (np.ndarray, np.generic)):
+    if python:
         if arr.dtype == np.float64:  # Python floats take the default float dtype
             return arr.astype(_dt.get_default_dtype().name)
         if arr.dtype == np.complex128:  # Python complex numbers its complex dtype, as in PyTorch
@@ -90,6 +94,21 @@ def _host_array(data, dtype):
             f"{', '.join(d.name for d in _dt.ALL)}"
         ) from None
     return arr
+
+
+def _check_fits(arr, name) -> None:
+    """OverflowError unless every number of ``arr`` (Python data) is finite and within the integer dtype ``name``
+    (uint8 also takes -128..-1, which wrap, as in PyTorch)."""
+    info = np.iinfo(name)
+    low = -128 if info.dtype == np.uint8 else info.min
+    if arr.dtype.kind == "O":  # ints beyond 64 bits (or not numbers: the caller's TypeError follows)
+        bad = [v for v in arr.ravel().tolist() if isinstance(v, (int, float)) and not low <= v <= info.max]
+    elif arr.dtype.kind in "iuf":
+        bad = arr[~((arr >= low) & (arr <= info.max))].tolist()  # nan fails both comparisons
+    else:
+        bad = []
+    if bad:
+        raise OverflowError(f"the Python number {bad[0]} cannot be converted to {info.dtype} without overflow")
 
 
 def as_array(data, dtype=None, device=None):
@@ -226,6 +245,13 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
+    def __iter__(self):
+        """The slices ``self[0]``, ``self[1]``, ... along the first dimension; TypeError for a 0-d tensor, as
+        PyTorch (Python's fallback through ``__getitem__`` would give an empty iteration)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
     # ---- autograd state -----------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
@@ -281,8 +307,9 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        """A tensor sharing this one's storage, without history (as in PyTorch)."""
-        return self.detach()
+        """A tensor sharing this one's storage, without history, and (unlike ``detach()``) with a version
+        counter of its own, as in PyTorch: changing ``x.data`` in place is not seen by autograd's checks."""
+        return Tensor._make(self._writable_data(), self._device)
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -292,9 +319,20 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing storage (and version counter) with this one, cut from the graph."""
-        return Tensor._make(self._data, self._device, version=self._version)
+        return Tensor._make(self._writable_data(), self._device, version=self._version)
+
+    def _writable_data(self):
+        """``self._data``, first turned from a NumPy scalar (what a full reduction returns) into a 0-d array,
+        so that a tensor sharing it sees what is written into either (a scalar can't be written in place)."""
+        if not hasattr(self._data, "__setitem__"):
+            self._data = self._device.create("asarray", self._data, copy=True)
+        return self._data
 
     def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place (it becomes a leaf that does not require grad). A view
+        can't be detached in place, as in PyTorch: its history is its base's; use ``detach()``."""
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
         self._node, self._requires_grad = None, False
         return self
 
@@ -525,7 +563,7 @@ class RetainGradHook:
 
     def retain(self, g, sink):
         tensor = self.ref()
-        if tensor is not None and sink.capture is None:
+        if tensor is not None:  # autograd.grad() fills it too, as in PyTorch
             sink.store(tensor, g)
 
 

@@ -44,7 +44,15 @@ def is_inference_mode_enabled() -> bool:
 
 
 def _host_array(data, dtype):
-    """Python data (numbers, nested lists, NumPy arrays) as a NumPy array of a lucid dtype."""
+    """Python data (numbers, nested lists, NumPy arrays) as a NumPy array of a lucid dtype. Python numbers
+    that do not fit the integer dtype they become raise OverflowError (as PyTorch), NumPy arrays are cast.
+    """
+
+
+def _check_fits(arr, name) -> None:
+    """OverflowError unless every number of ``arr`` (Python data) is finite and within the integer dtype ``name``
+    (uint8 also takes -128..-1, which wrap, as in PyTorch).
+    """
 
 
 def as_array(data, dtype=..., device=...):
@@ -105,6 +113,10 @@ class Tensor:
     @property
     def nbytes(self) -> int: ...
     def __len__(self) -> int: ...
+    def __iter__(self):
+        """The slices ``self[0]``, ``self[1]``, ... along the first dimension; TypeError for a 0-d tensor, as
+        PyTorch (Python's fallback through ``__getitem__`` would give an empty iteration).
+        """
     @property
     def requires_grad(self) -> bool: ...
     @requires_grad.setter
@@ -121,12 +133,21 @@ class Tensor:
     def grad(self, value) -> None: ...
     @property
     def data(self) -> Tensor:
-        """A tensor sharing this one's storage, without history (as in PyTorch)."""
+        """A tensor sharing this one's storage, without history, and (unlike ``detach()``) with a version
+        counter of its own, as in PyTorch: changing ``x.data`` in place is not seen by autograd's checks.
+        """
     @data.setter
     def data(self, value) -> None: ...
     def detach(self) -> Tensor:
         """A tensor sharing storage (and version counter) with this one, cut from the graph."""
-    def detach_(self) -> Tensor: ...
+    def _writable_data(self):
+        """``self._data``, first turned from a NumPy scalar (what a full reduction returns) into a 0-d array,
+        so that a tensor sharing it sees what is written into either (a scalar can't be written in place).
+        """
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place (it becomes a leaf that does not require grad). A view
+        can't be detached in place, as in PyTorch: its history is its base's; use ``detach()``.
+        """
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
     @property
@@ -196,8 +217,8 @@ class Tensor:
         """``a + b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __and__(self, b):
         """Elementwise ``bitwise_and`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def __eq__(self, b):
-        """Elementwise ``eq`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def __eq__(self, other):
+        """``self == other``; against None, False (as PyTorch's ``x == None``), not an error."""
     def __floordiv__(self, b):
         """Elementwise ``floor_divide`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def __ge__(self, b):
@@ -214,8 +235,8 @@ class Tensor:
         """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __mul__(self, b):
         """``a * b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def __ne__(self, b):
-        """Elementwise ``ne`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def __ne__(self, other):
+        """``self != other``; against None, True (as PyTorch's ``x != None``)."""
     def __or__(self, b):
         """Elementwise ``bitwise_or`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def __pow__(self, b):
@@ -250,10 +271,18 @@ class Tensor:
         """Elementwise ``bitwise_or`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def bitwise_xor(self, b):
         """Elementwise ``bitwise_xor`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def div(self, b):
-        """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def divide(self, b):
-        """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def div(self, other, *, rounding_mode=...):
+        """``input / other``: true division (integer operands give the default float dtype) with ``rounding_mode=None``;
+        the quotient rounded down (``"floor"``) or towards zero (``"trunc"``) otherwise, in the operands' promoted dtype
+        (integers stay integers), with a zero gradient, as PyTorch. Python scalars are weak: ``float32 / 2.0`` stays
+        float32.
+        """
+    def divide(self, other, *, rounding_mode=...):
+        """``input / other``: true division (integer operands give the default float dtype) with ``rounding_mode=None``;
+        the quotient rounded down (``"floor"``) or towards zero (``"trunc"``) otherwise, in the operands' promoted dtype
+        (integers stay integers), with a zero gradient, as PyTorch. Python scalars are weak: ``float32 / 2.0`` stays
+        float32.
+        """
     def eq(self, b):
         """Elementwise ``eq`` of ``a`` and ``b`` with broadcasting (no gradient)."""
     def floor_divide(self, b):
@@ -497,9 +526,15 @@ class Tensor:
     def ceil(self) -> Tensor:
         """Elementwise ``ceil`` of ``x`` (differentiable)."""
     def clamp(self, min=..., max=...) -> Tensor:
-        """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor."""
+        """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
+        gradient where it is the value (``x`` beyond it), ``x`` where it lies within the bounds (ties included), as
+        in PyTorch.
+        """
     def clip(self, min=..., max=...) -> Tensor:
-        """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor."""
+        """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
+        gradient where it is the value (``x`` beyond it), ``x`` where it lies within the bounds (ties included), as
+        in PyTorch.
+        """
     def cos(self) -> Tensor:
         """Elementwise ``cos`` of ``x`` (differentiable)."""
     def cosh(self) -> Tensor:
@@ -637,6 +672,8 @@ class Tensor:
         """In-place form of ``bitwise_and``: writes the result into this tensor."""
     def __ifloordiv__(self, *args, **kwargs) -> Tensor:
         """In-place form of ``floor_divide``: writes the result into this tensor."""
+    def __ilshift__(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``bitwise_left_shift``: writes the result into this tensor."""
     def __imod__(self, *args, **kwargs) -> Tensor:
         """In-place form of ``remainder``: writes the result into this tensor."""
     def __imul__(self, *args, **kwargs) -> Tensor:
@@ -645,10 +682,12 @@ class Tensor:
         """In-place form of ``bitwise_or``: writes the result into this tensor."""
     def __ipow__(self, *args, **kwargs) -> Tensor:
         """In-place form of ``pow``: writes the result into this tensor."""
+    def __irshift__(self, *args, **kwargs) -> Tensor:
+        """In-place form of ``bitwise_right_shift``: writes the result into this tensor."""
     def __isub__(self, *args, **kwargs) -> Tensor:
         """In-place form of ``sub``: writes the result into this tensor."""
     def __itruediv__(self, *args, **kwargs) -> Tensor:
-        """In-place form of ``div``: writes the result into this tensor."""
+        """In-place form of ``true_divide``: writes the result into this tensor."""
     def __ixor__(self, *args, **kwargs) -> Tensor:
         """In-place form of ``bitwise_xor``: writes the result into this tensor."""
     def abs_(self, *args, **kwargs) -> Tensor:
@@ -956,6 +995,14 @@ class Tensor:
         """``(sign, logabsdet)`` of the determinant, without overflow; only ``logabsdet`` has a gradient."""
 
     # ---- registered by lucid.ops.mathops
+    def __lshift__(self, other) -> Tensor:
+        """Elementwise ``bitwise_left_shift`` of integers."""
+    def __rlshift__(self, other) -> Tensor:
+        """``bitwise_left_shift(other, self)``: the reflected operator."""
+    def __rrshift__(self, other) -> Tensor:
+        """``bitwise_right_shift(other, self)``: the reflected operator."""
+    def __rshift__(self, other) -> Tensor:
+        """Elementwise ``bitwise_right_shift`` of integers."""
     def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value=...) -> Tensor:
         """``input + value * tensor1 / tensor2`` (integer division refused, as PyTorch)."""
     def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value=...) -> Tensor:
@@ -1141,7 +1188,7 @@ class Tensor:
 
     # ---- registered by lucid.ops.reduction
     def all(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
-        """Whether every element over ``dim`` is nonzero. Always a bool tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool)."""
+        """Whether every element over ``dim`` is nonzero. Always a bool tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool). ``dim=()`` reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."""
     def amax(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Largest value over ``dim`` (one int or a tuple; all axes when None). The gradient is shared
         evenly by the elements that tie for the max, as PyTorch's amax.
@@ -1149,7 +1196,7 @@ class Tensor:
     def amin(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Smallest value over ``dim`` (one int or a tuple; all axes when None); ties share the gradient."""
     def any(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
-        """Whether any element over ``dim`` is nonzero. Always a bool tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool)."""
+        """Whether any element over ``dim`` is nonzero. Always a bool tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool). ``dim=()`` reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."""
     def argmax(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Index (int64) of the first maximum along ``dim``, or in the flattened tensor when ``dim`` is None (then ``keepdim`` gives all dims size 1, as PyTorch)."""
     def argmin(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
@@ -1410,9 +1457,12 @@ class Tensor:
         """``x`` tiled ``sizes[i]`` times along each dimension (``Tensor.repeat``; extra leading sizes
         add dimensions). Not NumPy's ``repeat``: that one is ``repeat_interleave``.
         """
-    def repeat_interleave(self, repeats, dim=..., *, axis=...) -> Tensor:
+    def repeat_interleave(self, repeats=..., dim=..., *, axis=..., output_size=...) -> Tensor:
         """Each element repeated ``repeats`` times (an int, or one count per element) along ``dim``;
-        over the flattened tensor when ``dim`` is None (NumPy's ``repeat``).
+        over the flattened tensor when ``dim`` is None (NumPy's ``repeat``). With ``x`` alone, a 1-D tensor
+        of counts: each index ``i`` repeated ``x[i]`` times (PyTorch's ``repeat_interleave(repeats)``, e.g. a
+        segment id per element from segment lengths). ``output_size`` (PyTorch's hint of the result's length)
+        is accepted and checked.
         """
     def reshape(self, *shape) -> Tensor:
         """The same elements in a new shape (one entry may be -1)."""
@@ -1531,7 +1581,9 @@ class Tensor:
         """
     def mode(self, dim: int = ..., keepdim: bool = ...):
         """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the index of
-        its last occurrence, as PyTorch; the gradient goes to that element.
+        its last occurrence, as PyTorch; the gradient goes to that element. NaNs count as equal to each other
+        (greater than every number): a row of NaNs has the mode NaN (PyTorch's CPU result with NaNs depends on
+        its sort).
         """
     def msort(self) -> Tensor:
         """``x`` sorted along its first dimension (``sort(x, 0).values``)."""

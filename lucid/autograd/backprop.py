@@ -57,23 +57,35 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         run_backward(outputs, roots, retain_graph, create_graph)
         return
     inputs = _as_list(inputs)
+    for t in inputs:  # a non-leaf input gets its .grad as PyTorch gives it: it retains its gradient from now on
+        if t.grad_fn is not None:
+            t.retain_grad()
     results = grad(outputs, inputs, roots, retain_graph=retain_graph, create_graph=create_graph,
                    allow_unused=True)
     sink = _Sink(create_graph, None)
     for t, g in zip(inputs, results):
-        if g is not None:
+        if g is not None and t._node is None:  # a non-leaf's retain_grad stored its gradient during the pass
             sink.store(t, g)
             for hook in list(t._post_hooks or ()):
                 hook(t)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False,
-         materialize_grads=False):
-    """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple; no ``.grad``
-    is touched. ``allow_unused=False`` raises if an input does not affect the outputs."""
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         is_grads_batched=False, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple; the ``.grad`` of the
+    inputs is not touched (that of non-leaf tensors that ``retain_grad()`` on the way is, as in PyTorch).
+    ``allow_unused=False`` (the default unless ``materialize_grads``) raises if an input does not affect the
+    outputs. ``is_grads_batched``: the first dimension of each of ``grad_outputs`` is a batch of cotangents,
+    and each result gets that dimension too (lucid runs one backward pass per batch entry)."""
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    allow_unused = materialize_grads if allow_unused is None else allow_unused
     outputs, inputs = _as_list(outputs), _as_list(inputs)
     grads = _as_list(grad_outputs) if grad_outputs is not None else [None] * len(outputs)
     retain_graph = create_graph if retain_graph is None else retain_graph
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused, materialize_grads)
     roots = _root_grads(outputs, grads, create_graph)
     keys = []
     for i, t in enumerate(inputs):
@@ -96,6 +108,31 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 )
         result.append(g)
     return tuple(result)
+
+
+def _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused, materialize_grads):
+    """``grad(..., is_grads_batched=True)``: one pass per entry of the grad_outputs' first dimension, stacked."""
+    sizes = {g.shape[0] if isinstance(g, Tensor) and g.ndim else None for g in grads}
+    if len(sizes) != 1 or None in sizes or 0 in sizes:
+        shapes = [getattr(g, "shape", None) for g in grads]
+        raise RuntimeError("is_grads_batched=True needs a tensor in grad_outputs for every output, all with the "
+                           f"same non-empty first (batch) dimension; got shapes {shapes}")
+    (n,) = sizes
+    per_entry = [grad(outputs, inputs, [g[i] for g in grads], retain_graph=retain_graph or i < n - 1,
+                      create_graph=create_graph, allow_unused=allow_unused, materialize_grads=materialize_grads)
+                 for i in range(n)]
+    return tuple(None if column[0] is None else _stacked(column) for column in zip(*per_entry))
+
+
+def _stacked(tensors) -> Tensor:
+    """``lucid.stack(tensors)`` written with Tensor methods (``x[i] = t`` records the write): autograd sits
+    below the ops layer and imports none of it."""
+    first = tensors[0]
+    out = Tensor._make(first._device.create("zeros", (len(tensors), *first.shape), dtype=first._data.dtype),
+                       first._device)
+    for i, t in enumerate(tensors):
+        out[i] = t
+    return out
 
 
 def _tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:

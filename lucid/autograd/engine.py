@@ -111,12 +111,14 @@ class _Sink:
             old._version[0] += 1
 
     def leaf(self, tensor, g):
+        if self.capture is not None and id(tensor) not in self.capture:
+            return  # grad() does not reach this leaf, as in PyTorch: its hooks do not run
         if not self.create_graph:
             g = Tensor._make(g, tensor._device)
         for hook in tensor._hooks or ():
             new = hook(g)
             if new is not None:
-                g = new
+                g = _checked_hook_result(hook, g, new)
         if self.capture is None:
             self.store(tensor, g)
         elif id(tensor) in self.capture:
@@ -132,17 +134,32 @@ def _as_tensors(node, grads, create_graph) -> list:
     return [None if g is None else Tensor._make(g, device) for g in grads]
 
 
+def _checked_hook_result(hook, g, new):
+    """What a gradient hook returned in place of ``g``: it must keep its shape (PyTorch refuses it too)."""
+    if not isinstance(new, Tensor) or new.shape != g.shape:
+        raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} has changed the size of value: it returned "
+                           f"{getattr(new, 'shape', type(new).__name__)} for a gradient of shape {g.shape}")
+    return new
+
+
 def _run_output_hooks(node, grads, sink):
-    """Hooks registered on non-leaf outputs of ``node``; ``retain_grad`` is one of them."""
+    """Hooks registered on non-leaf outputs of ``node``; ``retain_grad`` is one of them, and runs after the
+    others whatever the order they were registered in, as in PyTorch (``.grad`` holds what the hooks made)."""
     tensors = _as_tensors(node, grads, sink.create_graph)
     for index, hooks in node._out_hooks.items():
         g = tensors[index]
         if g is None:
             continue
+        retains = None
         for hook in hooks:
-            new = hook(g) if not isinstance(hook, RetainGradHook) else hook.retain(g, sink)
+            if isinstance(hook, RetainGradHook):
+                retains = hook
+                continue
+            new = hook(g)
             if new is not None:
-                g = new
+                g = _checked_hook_result(hook, g, new)
+        if retains is not None:
+            retains.retain(g, sink)
         grads[index] = g if sink.create_graph else g._data
 
 
@@ -152,6 +169,30 @@ def _capture_outputs(node, grads, capture, create_graph):
         if g is not None and (node, i) in capture:
             prev = capture[(node, i)]
             capture[(node, i)] = g if prev is None else prev + g
+
+
+def _needed_nodes(deps, capture) -> set:
+    """For ``grad()``: the reachable nodes (``deps``) from which a captured place can be reached, the ones whose
+    backward must run. PyTorch runs no other node, so no hook of a tensor off those paths is called."""
+    left, order = dict(deps), []
+    stack = [node for node, n in left.items() if not n]
+    while stack:  # a topological order, outputs first
+        node = stack.pop()
+        order.append(node)
+        for edge in node._edges:
+            if type(edge) is tuple:
+                left[edge[0]] -= 1
+                if not left[edge[0]]:
+                    stack.append(edge[0])
+    needed = set()
+    for node in reversed(order):
+        for edge in node._edges:
+            if edge is None:
+                continue
+            if (edge in capture or edge[0] in needed) if type(edge) is tuple else id(edge) in capture:
+                needed.add(node)
+                break
+    return needed
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capture=None):
@@ -170,6 +211,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     for g in root_grads:
         sink.owned.add(id(g) if not create_graph else id(g._data))
     deps = _graph_dependencies(roots)
+    needed = observed = None  # grad(): the nodes whose backward runs; those whose outputs' hooks run
+    if capture is not None:
+        needed = _needed_nodes(deps, capture)
+        observed = needed | {key[0] for key in capture if type(key) is tuple}
     hooked = _leaf_hook_counts(roots, deps) if _tensor.leaf_hooks_registered else None
     call = _call_vjp if not create_graph else _call_backward
     direct = call is _call_vjp  # one output's vjp is called in the loop itself
@@ -204,21 +249,24 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                     node = ready.pop()
                     grads = buffers.pop(node, None)  # a buffer exists only once some gradient arrived
                     edges = node._edges
-                    if grads is None:
+                    if grads is None or (observed is not None and node not in observed):
                         in_grads = (None,) * len(edges)
                     else:
                         if node._out_hooks:
                             _run_output_hooks(node, grads, sink)
                         if capture is not None:
                             _capture_outputs(node, grads, capture, create_graph)
-                        in_grads = node.vjp(grads[0]) if direct and len(grads) == 1 else call(node, grads)
-                        if type(in_grads) is not tuple:
-                            in_grads = (in_grads,)
-                        if len(in_grads) != len(edges):
-                            raise RuntimeError(f"{type(node).__name__}.backward returned {len(in_grads)} gradients for "
-                                               f"{len(edges)} inputs")
-                        if not retain_graph and node._saved is not None:
-                            node._saved = False  # free the saved tensors
+                        if needed is not None and node not in needed:  # grad() needs nothing below it
+                            in_grads = (None,) * len(edges)
+                        else:
+                            in_grads = node.vjp(grads[0]) if direct and len(grads) == 1 else call(node, grads)
+                            if type(in_grads) is not tuple:
+                                in_grads = (in_grads,)
+                            if len(in_grads) != len(edges):
+                                raise RuntimeError(f"{type(node).__name__}.backward returned {len(in_grads)} "
+                                                   f"gradients for {len(edges)} inputs")
+                            if not retain_graph and node._saved is not None:
+                                node._saved = False  # free the saved tensors
                     for edge, g in zip(edges, in_grads):
                         if edge is None:
                             continue

@@ -4,6 +4,7 @@ context managers and as decorators (as in PyTorch)."""
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 from .._tensor import is_inference_mode_enabled, set_inference_mode
@@ -39,6 +40,8 @@ class _GradMode:
 
     def __call__(self, func):
         mode = self.mode
+        if inspect.isgeneratorfunction(func):
+            return _generator_in_mode(func, lambda: _set_enabled(mode))
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
@@ -51,16 +54,61 @@ class _GradMode:
         return wrapper
 
 
+def _set_enabled(mode: bool):
+    """A context manager that sets grad mode to ``mode`` (``_GradMode`` without the immediate effect of
+    ``set_grad_enabled``)."""
+    manager = _GradMode()
+    manager.mode = mode
+    return manager
+
+
+def _generator_in_mode(func, context):
+    """``func`` (a generator function) decorated with a grad mode: as in PyTorch, the mode holds while the
+    generator's own code runs (each resumption), not while the caller runs between two ``next()``."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        gen = func(*args, **kwargs)
+        try:
+            with context():
+                request = gen.send(None)
+            while True:
+                try:
+                    sent = yield request
+                except GeneratorExit:
+                    with context():
+                        gen.close()
+                    raise
+                except BaseException as error:
+                    with context():
+                        request = gen.throw(error)
+                else:
+                    with context():
+                        request = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+
+    return wrapper
+
+
 class no_grad(_GradMode):
-    """Do not record operations: results have ``requires_grad=False``."""
+    """Do not record operations: results have ``requires_grad=False``. A decorator with or without
+    parentheses (``@no_grad()`` or ``@no_grad``, as in PyTorch)."""
 
     mode = False
 
+    def __new__(cls, func=None):
+        if func is not None:  # used bare: @no_grad
+            return cls()(func)
+        return object.__new__(cls)
+
 
 class enable_grad(_GradMode):
-    """Record operations again (inside a ``no_grad`` block)."""
+    """Record operations again (inside a ``no_grad`` block). A decorator with or without parentheses."""
 
     mode = True
+
+    __new__ = no_grad.__new__
 
 
 class set_grad_enabled(_GradMode):
@@ -106,6 +154,8 @@ class inference_mode:
 
     def __call__(self, func):
         mode = self.mode
+        if inspect.isgeneratorfunction(func):
+            return _generator_in_mode(func, lambda: inference_mode(mode))
 
         @functools.wraps(func)
         def wrapper(*args, **kwargs):

@@ -20,7 +20,7 @@ error, as in PyTorch.
 
 from __future__ import annotations
 
-from .._tensor import Tensor, is_inference_mode_enabled, register_methods
+from .._tensor import RetainGradHook, Tensor, is_inference_mode_enabled, register_methods
 from . import grad_mode
 from .function import Function
 
@@ -61,7 +61,9 @@ _new_view_fn = tuple.__new__
 
 def view_apply(cls, x: Tensor, **params):
     """``cls.apply(x, **params)`` for a view op: each output that shares ``x``'s memory becomes a
-    view of ``x``'s base (an op may fall back to a copy, as ``reshape`` of a transposed tensor does)."""
+    view of ``x``'s base (an op may fall back to a copy, as ``reshape`` of a transposed tensor does). A NumPy
+    scalar in ``x`` (what a full reduction returns) becomes a 0-d array first, so that the view shares it."""
+    x._writable_data()
     out = cls.apply(x, **params)
     if type(out) is tuple:
         for i, o in enumerate(out):
@@ -81,6 +83,8 @@ def _mark(out: Tensor, x: Tensor, cls, params, index) -> None:
         parent = x._view_fn
         tracked = parent is not None
     out._base, out._version, out._view_stamp = base, base._version, base._node
+    if base._is_inference:  # a view of an inference tensor is one too (PyTorch): no writes outside the mode
+        out._is_inference = True
     if tracked and grad_mode.state.enabled:
         out._view_fn = _new_view_fn(ViewFn, (parent, cls, params, index))
 
@@ -91,9 +95,23 @@ def refresh(t: Tensor) -> Tensor:
     if base is not None and t._view_stamp is not base._node and t._view_fn is not None:
         with grad_mode.enable_grad():
             rebuilt = t._view_fn(base)
+        old = t._node, t._out_idx
         t._node, t._out_idx, t._requires_grad = rebuilt._node, rebuilt._out_idx, rebuilt._requires_grad
         t._view_stamp = base._node
+        _carry_retain_grad(t, *old)
     return t
+
+
+def _carry_retain_grad(t: Tensor, node, index) -> None:
+    """``t``'s history just changed from output ``index`` of ``node``: a ``retain_grad`` of ``t`` moves to the
+    new history, as in PyTorch, so that ``t.grad`` is the gradient of the value ``t`` holds now (hooks from
+    ``register_hook`` stay where they were: they see the gradient of the old value)."""
+    chain = node._out_hooks.get(index) if node is not None and node._out_hooks else None
+    for hook in chain or ():
+        if isinstance(hook, RetainGradHook) and hook.ref() is t:
+            chain.remove(hook)
+            t.retain_grad()
+            return
 
 
 def check_writable(t: Tensor, recording: bool, what: str) -> None:
@@ -179,14 +197,18 @@ def rebase(t: Tensor, value: Tensor, overwrites: bool) -> None:
     ``value`` was not computed from ``t`` (``copy_``, ``fill_``), so ``t``'s old history gets zeros."""
     base = t._base
     if base is None:
+        old = t._node, t._out_idx
         if value._requires_grad and not (overwrites and t._requires_grad):
             t._node, t._out_idx = value._node, value._out_idx
         else:
             t._node, t._out_idx = CopySlices.apply(t, value, view=None, layout=None)._node, 0
         t._requires_grad = True
+        _carry_retain_grad(t, *old)
         return
     new = CopySlices.apply(base, value, view=t._view_fn, layout=base._data)
+    old = base._node, base._out_idx
     base._node, base._out_idx, base._requires_grad = new._node, 0, True
+    _carry_retain_grad(base, *old)
     refresh(t)
 
 

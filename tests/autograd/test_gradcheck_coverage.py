@@ -216,6 +216,7 @@ add("lucid.unbind", lambda x: lucid.unbind(x, 1), N(2, 3))
 add("Tensor.split", lambda x: x.split(2), N(5, 2))
 add("Tensor.chunk", lambda x: x.chunk(2, -1), N(2, 4))
 add("Tensor.unbind", lambda x: x.unbind(), N(2, 3))
+add("Tensor.__iter__", lambda x: tuple(row * (i + 1) for i, row in enumerate(x)), N(3, 2))
 add("lucid.pad", lambda x: lucid.pad(x, (1, 2, 0, 1), value=0.5), N(2, 3, 4))
 for _mode in ("reflect", "replicate", "circular"):
     add("lucid.pad", lambda x, m=_mode: lucid.pad(x, (2, 1, 1, 2), mode=m), N(2, 3, 4), variant=_mode)
@@ -627,6 +628,9 @@ add("F.scaled_dot_product_attention", lambda q, k, v: (lambda o, w: o.sum(dim=-1
     *_attention(q, k, v)), N(2, 3, 2), N(2, 4, 2), N(2, 4, 3), variant="output_and_weights")
 add("F.scaled_dot_product_attention", seeded(lambda q, k, v: (lambda o, w: o.sum(dim=-1, keepdim=True) * w)(
     *_attention(q, k, v, dropout_p=0.3))), N(1, 3, 2), N(1, 3, 2), N(1, 3, 2), variant="output_and_weights_dropout")
+add("F.multi_head_attention_forward", lambda q, k, v, w, b, wo: (lambda o, a: o.sum() * a)(
+    *F.multi_head_attention_forward(q, k, v, 4, 2, w, b, None, None, False, 0.0, wo, None)),
+    N(3, 1, 4), N(2, 1, 4), N(2, 1, 4), N(12, 4), N(12), N(4, 4))
 
 
 # -- the families kept in their own files: gradcheck_cases_<family>.py next to this one ------------------------------
