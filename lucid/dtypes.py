@@ -33,6 +33,11 @@ class DType:
     def is_complex(self) -> bool:
         return self.kind == "c"
 
+    @property
+    def is_signed(self) -> bool:
+        """Whether the dtype holds negative numbers: all but bool and uint8 (as ``torch.dtype.is_signed``)."""
+        return self.kind not in "bu"
+
     def to_real(self) -> DType:
         """The real dtype of a complex one's parts (complex64 -> float32); other dtypes are their own (as
         ``torch.dtype.to_real()``)."""

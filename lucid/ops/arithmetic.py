@@ -416,7 +416,8 @@ class Pow(_Binary):
 
 
 class Maximum(_Binary):
-    """Elementwise max; where the operands tie, each gets half the gradient (as PyTorch)."""
+    """Elementwise max; where the operands tie, each gets half the gradient, and where either is nan (which
+    the result is) both get all of it (PyTorch's rule: an operand's gradient is zero only where it loses)."""
 
     pick = staticmethod(operator.gt)
 
@@ -425,10 +426,8 @@ class Maximum(_Binary):
         return xp.maximum(a, b)
 
     def grads(self, g, a, b):
-        wins = self.pick(a, b).to(g.dtype)
-        ties = (a == b).to(g.dtype)
-        share_a = wins + 0.5 * ties
-        return g * share_a, g * (1 - share_a)
+        half_ties = 0.5 * (a == b).to(g.dtype)
+        return g * (1 - self.pick(b, a).to(g.dtype) - half_ties), g * (1 - self.pick(a, b).to(g.dtype) - half_ties)
 
 
 class Minimum(Maximum):
@@ -469,6 +468,56 @@ class Remainder(_Binary):
         return g, (-g * (a / b).floor() if self.needs_input_grad[1] else None)
 
 
+def _zero_grads(self, g):
+    """Zeros for both operands: a rounded quotient is piecewise constant (PyTorch's gradient of ``div`` with a
+    ``rounding_mode``)."""
+    need = self.needs_input_grad
+    zero = _zeros_like(g)
+    return (zero if need[0] else None), (zero if need[1] else None)
+
+
+def _integral(xp, a, b) -> bool:
+    """Whether the array among ``a`` and ``b`` (the other may be a Python number) has an integer dtype
+    (bfloat16, which NumPy's ``isdtype`` does not know, is floating)."""
+    array = a if hasattr(a, "dtype") else b
+    try:
+        return xp.isdtype(array.dtype, "integral")
+    except TypeError:
+        return False
+
+
+class DivFloor(_Binary):
+    """``a / b`` rounded down, as ``div(rounding_mode="floor")`` (the same values as ``floor_divide``)."""
+
+    kept = ()
+    op_name = "div(rounding_mode='floor')"
+    exact = staticmethod(_integer_division(op_name))
+    grads = _zero_grads
+
+    @staticmethod
+    @float_errors_ignored
+    def compute(xp, a, b):
+        return kernels_for(xp).floor_divide(a, b)
+
+
+class DivTrunc(_Binary):
+    """``a / b`` rounded towards zero, as ``div(rounding_mode="trunc")``: integers exactly (the floor quotient,
+    one up where the division is inexact and the signs differ), floats as ``trunc(a / b)``, as PyTorch."""
+
+    kept = ()
+    op_name = "div(rounding_mode='trunc')"
+    exact = staticmethod(_integer_division(op_name))
+    grads = _zero_grads
+
+    @staticmethod
+    @float_errors_ignored
+    def compute(xp, a, b):
+        if not _integral(xp, a, b):
+            return xp.trunc(a / b)
+        q = a // b
+        return xp.where((q * b != a) & ((a < 0) != (b < 0)), q + 1, q)
+
+
 def _broadcast_error(name, a, b, error):
     shape_a, shape_b = getattr(a, "shape", ()), getattr(b, "shape", ())
     return RuntimeError(
@@ -506,6 +555,10 @@ _DOCS = {
     "Minimum": "Elementwise minimum; tied elements share the gradient equally.",
     "Atan2": "Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``); the gradient at the origin is 0, "
              "as PyTorch's.",
+    "DivFloor": "``a / b`` rounded down (``div(a, b, rounding_mode='floor')``); integers stay integers and a zero "
+                "integer divisor raises; the gradient is zero, as PyTorch's.",
+    "DivTrunc": "``a / b`` rounded towards zero (``div(a, b, rounding_mode='trunc')``); integers stay integers and a "
+                "zero integer divisor raises; the gradient is zero, as PyTorch's.",
     "Remainder": "Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor "
                  "of 0 raises ZeroDivisionError.",
 }
@@ -535,6 +588,7 @@ def _binary(cls):
     to_float, exact, refuses_bool = cls.to_float, cls.exact, cls.refuses_bool
     prepare = _float_operands if to_float else operands
     by_number = _BY_NUMBER.get(cls, cls)
+    name = getattr(cls, "op_name", cls.__name__.lower())  # the name in error messages
 
     def op(a, b):
         if type(b) is float and type(a) is Tensor and (a._data.dtype, float) in a._device.plain_scalars:
@@ -553,9 +607,9 @@ def _binary(cls):
                         return result
             return fast_apply(by_number if type(y) in _REAL_NUMBERS and type(x) is Tensor else cls, x, y)
         except ValueError as error:  # the backend's broadcasting error, reworded with both shapes
-            raise _broadcast_error(cls.__name__.lower(), x, y, error) from error
+            raise _broadcast_error(name, x, y, error) from error
         except OverflowError as error:
-            raise _overflow_error(cls.__name__.lower(), x, y, error) from error
+            raise _overflow_error(name, x, y, error) from error
         except TypeError:  # two bools, which the backend may have no arithmetic for (exact ops decide themselves)
             if refuses_bool:
                 _refuse_bool(a, b)
@@ -568,9 +622,26 @@ def _binary(cls):
     return op
 
 
-add, sub, mul, div, pow, maximum, minimum, atan2, remainder = map(
-    _binary, (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder)
+add, sub, mul, true_divide, pow, maximum, minimum, atan2, remainder, _div_floor, _div_trunc = map(
+    _binary, (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder, DivFloor, DivTrunc)
 )
+true_divide.__name__ = true_divide.__qualname__ = "true_divide"
+_ROUNDED = {"floor": _div_floor, "trunc": _div_trunc}
+
+
+def div(input, other, *, rounding_mode=None):
+    """``input / other``: true division (integer operands give the default float dtype) with ``rounding_mode=None``;
+    the quotient rounded down (``"floor"``) or towards zero (``"trunc"``) otherwise, in the operands' promoted dtype
+    (integers stay integers), with a zero gradient, as PyTorch. Python scalars are weak: ``float32 / 2.0`` stays
+    float32."""
+    if rounding_mode is None:
+        return true_divide(input, other)
+    rounded = _ROUNDED.get(rounding_mode) if isinstance(rounding_mode, str) else None
+    if rounded is None:
+        raise ValueError(f"div(): rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    return rounded(input, other)
+
+
 _plain_add, _plain_sub = add, sub  # the operators' forms (``+``, ``-``): no alpha to look at
 
 
@@ -588,7 +659,7 @@ def _scaled(other, alpha):
     return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
 
 
-true_divide = divide = div
+divide = div
 multiply, subtract = mul, sub
 
 
@@ -710,16 +781,27 @@ def _swap(fn):
     return reflected
 
 
-_OPERATORS = {"add": _plain_add, "sub": _plain_sub, "mul": mul, "truediv": div, "pow": pow, "mod": remainder,
+def _eq_operator(self, other):
+    """``self == other``; against None, False (as PyTorch's ``x == None``), not an error."""
+    return False if other is None else eq(self, other)
+
+
+def _ne_operator(self, other):
+    """``self != other``; against None, True (as PyTorch's ``x != None``)."""
+    return True if other is None else ne(self, other)
+
+
+_OPERATORS = {"add": _plain_add, "sub": _plain_sub, "mul": mul, "truediv": true_divide, "pow": pow, "mod": remainder,
               "floordiv": floor_divide, "and": bitwise_and, "or": bitwise_or, "xor": bitwise_xor}
 # Tensor methods: the operators (with reflected and in-place forms) and the named binary ops
 METHODS = {
     **{f"__{name}__": fn for name, fn in _OPERATORS.items()},
     **{f"__r{name}__": _swap(fn) for name, fn in _OPERATORS.items()},
     **{f"__i{name}__": inplace(fn, f"__i{name}__") for name, fn in _OPERATORS.items()},
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge, "__invert__": bitwise_not,
+    "__eq__": _eq_operator, "__ne__": _ne_operator, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__invert__": bitwise_not,
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div,
-    "true_divide": div, "pow": pow, "maximum": maximum, "minimum": minimum, "atan2": atan2, "arctan2": atan2,
+    "true_divide": true_divide, "pow": pow, "maximum": maximum, "minimum": minimum, "atan2": atan2, "arctan2": atan2,
     "remainder": remainder, "floor_divide": floor_divide, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor, "logical_not": logical_not,
     "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "bitwise_not": bitwise_not,

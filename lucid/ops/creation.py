@@ -63,8 +63,12 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
 def _constant(name):
     """The factory ``name`` (``zeros``, ``ones``, ``empty``): the namespace function of that name on a shape."""
 
-    def make(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-        shape = _shape(size, name)
+    def make(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        if size is not None:  # PyTorch's keyword form, zeros(size=(2, 3))
+            if sizes:
+                raise TypeError(f"{name}() got the size both as arguments {sizes} and as size={size!r}; pass one")
+            sizes = (size,)
+        shape = _shape(sizes, name)
         dev, dt = _place(dtype, device)
         return _finish(dev.create(name, shape, dtype=dev.backend.native_dtype(dt)), dev, requires_grad)
 
@@ -90,12 +94,28 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float."""
     if end is None:
         start, end = 0, start
+    start, end, step = (_bound(v, name) for v, name in ((start, "start"), (end, "end"), (step, "step")))
     _check_range(start, end, step)
     if dtype is None:
         dtype = _dt.int64 if all(isinstance(v, int) for v in (start, end, step)) else None
     dev, dt = _place(dtype, device)
     arr = dev.create("arange", start, end, step, dtype=dev.backend.native_dtype(dt))
     return _finish(arr, dev, requires_grad)
+
+
+def _bound(value, name: str):
+    """An ``arange`` bound as a Python number: an integer one (a NumPy integer, a 0-d integer tensor such as
+    ``lengths.max()``) as an int, so that it counts as one for the int64 result, as in PyTorch; another number
+    as a float. A tensor with dimensions is a TypeError, as in PyTorch; bools and strings are left to
+    ``_check_range``."""
+    if isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise TypeError(f"arange(): {name} must be a number or a 0-d tensor, got a tensor of shape {value.shape}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        return float(value) if hasattr(value, "__float__") else value
 
 
 def _check_range(start, end, step) -> None:

@@ -235,15 +235,57 @@ class Clamp(Function):
         return g
 
 
-def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor."""
-    from .arithmetic import maximum, minimum
+class ClampTensors(Function):
+    """``clamp(x, min, max)`` with a tensor bound (the other None, a number or a tensor; all of one dtype):
+    ``minimum(maximum(x, min), max)``, broadcast. Gradients as PyTorch's, never split at ties (as
+    ``maximum``'s are): ``x`` gets it where ``min <= x <= max``, ``min`` where ``x < min`` (and ``min < max``),
+    ``max`` where ``x > max`` or ``max < min``; each summed back to its operand's shape."""
 
+    def forward(self, x, lo, hi):
+        xp = self.xp
+        out = x if lo is None else xp.maximum(x, lo)
+        out = out if hi is None else xp.minimum(out, hi)
+        self.shapes = tuple(getattr(v, "shape", ()) for v in (x, lo, hi))
+        self.save_for_backward(x, lo, hi)
+        return out
+
+    def backward(self, g):
+        from .arithmetic import unbroadcast
+
+        x, lo, hi = self.saved_tensors
+        need = self.needs_input_grad
+        zero = 0.0
+        passes = None if lo is None else x >= lo
+        if hi is not None:
+            passes = x <= hi if passes is None else passes & (x <= hi)
+        gx = g.where(passes, zero) if need[0] else None
+        glo = ghi = None
+        if need[1]:
+            glo = g.where((x < lo) & (lo < hi) if hi is not None else x < lo, zero)
+        if need[2]:
+            ghi = g.where((x > hi) | (hi < lo) if lo is not None else x > hi, zero)
+        return tuple(None if v is None else unbroadcast(v, shape) for v, shape in zip((gx, glo, ghi), self.shapes))
+
+
+def _clamp_tensors(x: Tensor, lo, hi) -> Tensor:
+    """``clamp`` with a tensor bound: the operands promoted together (a number bound weak), then ClampTensors."""
+    from .arithmetic import operands
+
+    for bound in (lo, hi):
+        if bound is not None:
+            x, _ = operands(x, bound)
+    lo, hi = (b.to(x.dtype) if isinstance(b, Tensor) else b for b in (lo, hi))
+    return ClampTensors.apply(x, lo, hi)
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
+    gradient where it is the value (``x`` beyond it), ``x`` where it lies within the bounds (ties included), as
+    in PyTorch."""
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min and max")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x if min is None else maximum(x, min)
-        return out if max is None else minimum(out, max)
+        return _clamp_tensors(x, min, max)
     # number bounds are weak, as in PyTorch: a float bound makes an integer x the default float dtype
     weak = [_dt.scalar_dtype(b) for b in (min, max) if b is not None]
     x = x.to(_dt.result_type(x.dtype, scalar=_dt.promote_types(weak[0], weak[-1])))

@@ -36,6 +36,7 @@ from .. import dtypes as _dt
 from .._backend import arrays
 from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
+from .._typeinfo import iinfo
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.views import check_writable, view_apply
@@ -614,9 +615,14 @@ def where(condition: Tensor, input=None, other=None):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = Tensor(input, device=condition._device)  # two numbers: the first sets the dtype
     a, b = operands(input, other)
-    for t in (a, b):
+    for t, number in ((a, b), (b, a)):
         if isinstance(t, Tensor):
             _same_device(condition, t, "where")
+            limits = iinfo(t.dtype) if type(number) is int and t.dtype.kind in "iu" else None
+            if limits is not None and not limits.min <= number <= limits.max:
+                raise OverflowError(f"where: the Python int {number} does not fit the tensor's dtype {t.dtype.name} "
+                                    f"(shape {t.shape}); cast the tensor to a wider dtype first or use a value in "
+                                    f"its range")
     return Where.apply(a, b, cond=condition._data)
 
 

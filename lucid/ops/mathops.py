@@ -687,6 +687,24 @@ _MORE_INPLACE = {
 METHODS.update({f"{name}_": inplace(fn, f"{name}_") for name, fn in _MORE_INPLACE.items()})
 
 
+def _reflected_shift(fn):
+    """``other << self`` (``fn(other, self)``): the reflected shift operator, for ``2 << x``."""
+
+    def reflected(self, other) -> Tensor:
+        return fn(other, self)
+
+    reflected.__name__ = reflected.__qualname__ = f"r{fn.__name__}"
+    reflected.__doc__ = f"``{fn.__name__}(other, self)``: the reflected operator."
+    return reflected
+
+
+# the shift operators (``x << 2``, ``2 << x``, ``x <<= 2``), as PyTorch's
+for _op, _fn in (("lshift", bitwise_left_shift), ("rshift", bitwise_right_shift)):
+    METHODS[f"__{_op}__"] = _fn
+    METHODS[f"__r{_op}__"] = _reflected_shift(_fn)
+    METHODS[f"__i{_op}__"] = inplace(_fn, f"__i{_op}__")
+
+
 def _float_power_(self: Tensor, exponent) -> Tensor:
     """In-place :func:`float_power`: only a float64 tensor can hold its result (PyTorch refuses the rest)."""
     if self.dtype is not _dt.float64:

@@ -666,6 +666,10 @@ cumprod = _scan(Cumprod, "cumprod", "Running product along ``dim`` (required); i
 def _truth(name):
     @on_input_device
     def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+        d = _axes.pick(dim, axis)
+        if isinstance(d, (tuple, list)) and not d:  # no dims: each element's truth (PyTorch's any/all(dim=()))
+            _check_tensor(x, name)
+            return Tensor._make(x.xp.astype(x._data, x.xp.bool), x._device)
         axes = _reduce_axes(x, dim, axis, name)
         result = getattr(x.xp, name)(x._data, axis=axes, keepdims=_axes.keep(keepdim, keepdims))
         return Tensor._make(result, x._device)
@@ -673,7 +677,8 @@ def _truth(name):
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (
         f"Whether {'any' if name == 'any' else 'every'} element over ``dim`` is nonzero. Always a bool "
-        f"tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool)."
+        f"tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool). ``dim=()`` "
+        f"reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."
     )
     return op
 

@@ -200,7 +200,7 @@ class Take(Function):
     def forward(self, x, runs, axis):
         self.runs, self.axis, self.size = runs, axis, x.shape[axis]
         xp = self.xp
-        if len(runs) > _SLICED_RUNS:
+        if len(runs) > _SLICED_RUNS or not runs:  # no runs: an empty take (there is nothing to concatenate)
             return xp.take(x, _run_index(xp, self.device, runs), axis=axis)
         pieces = []
         for first, step, count in runs:
@@ -683,9 +683,28 @@ def tile(x: Tensor, *dims) -> Tensor:
     return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
 
 
-def repeat_interleave(x: Tensor, repeats, dim=None, *, axis=None) -> Tensor:
+def repeat_interleave(x: Tensor, repeats=None, dim=None, *, axis=None, output_size=None) -> Tensor:
     """Each element repeated ``repeats`` times (an int, or one count per element) along ``dim``;
-    over the flattened tensor when ``dim`` is None (NumPy's ``repeat``)."""
+    over the flattened tensor when ``dim`` is None (NumPy's ``repeat``). With ``x`` alone, a 1-D tensor
+    of counts: each index ``i`` repeated ``x[i]`` times (PyTorch's ``repeat_interleave(repeats)``, e.g. a
+    segment id per element from segment lengths). ``output_size`` (PyTorch's hint of the result's length)
+    is accepted and checked."""
+    if repeats is None:
+        if not isinstance(x, Tensor) or x.ndim != 1 or x.dtype.kind not in "iu":
+            got = f"a {x.dtype.name} tensor of shape {x.shape}" if isinstance(x, Tensor) else type(x).__name__
+            raise TypeError(f"repeat_interleave(repeats): repeats must be a 1-D integer tensor, got {got}")
+        from .creation import arange
+
+        x, repeats = arange(x.shape[0], device=x.device), x
+    out = _repeat_interleave(x, repeats, dim, axis)
+    d = _axes.pick(dim, axis)
+    if output_size is not None and out.shape[0 if d is None else d] != output_size:
+        raise RuntimeError(f"repeat_interleave: output_size={output_size} is not the length of the result "
+                           f"(shape {out.shape})")
+    return out
+
+
+def _repeat_interleave(x: Tensor, repeats, dim, axis) -> Tensor:
     d = _axes.pick(dim, axis)
     if d is None:
         x, d = flatten(x), 0

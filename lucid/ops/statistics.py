@@ -248,7 +248,9 @@ def _finish(x: Tensor, src: Tensor, axis: int, idx, keepdim: bool, result):
 @on_input_device
 def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the index of
-    its last occurrence, as PyTorch; the gradient goes to that element."""
+    its last occurrence, as PyTorch; the gradient goes to that element. NaNs count as equal to each other
+    (greater than every number): a row of NaNs has the mode NaN (PyTorch's CPU result with NaNs depends on
+    its sort)."""
     _check_tensor(x, "mode")
     src, axis = _along_last(x, dim, "mode")
     xp = x.xp
@@ -258,7 +260,12 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     # the length of the run of equal values each sorted element belongs to (runs never cross rows: each
     # row starts one), found on the flattened rows in a few vectorised steps
     dev = x._device.native
-    first = xp.concat([xp.ones(s.shape[:-1] + (1,), dtype=xp.bool, device=dev), s[..., 1:] != s[..., :-1]], axis=-1)
+    floating = x.dtype.kind in "fc"
+    # NaNs (sorted last) count as equal values: one run, so a row of NaNs has the mode NaN
+    new_run = s[..., 1:] != s[..., :-1]
+    if floating:
+        new_run = new_run & ~(xp.isnan(s[..., 1:]) & xp.isnan(s[..., :-1]))
+    first = xp.concat([xp.ones(s.shape[:-1] + (1,), dtype=xp.bool, device=dev), new_run], axis=-1)
     first = xp.reshape(first, (-1,))
     starts = xp.astype(xp.nonzero(first)[0], xp.int64)
     ends = xp.concat([starts[1:], xp.asarray([first.shape[0]], dtype=xp.int64, device=dev)])
@@ -268,7 +275,8 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     best = xp.argmax(longest, axis=-1, keepdims=True)  # first: smallest value
     value = xp.take_along_axis(s, best, axis=-1)
     positions = xp.arange(n, dtype=xp.int64, device=x._device.native)
-    last = xp.max(xp.where(a == value, positions, xp.full_like(positions, -1)), axis=-1, keepdims=True)
+    hit = (a == value) | (xp.isnan(a) & xp.isnan(value)) if floating else a == value
+    last = xp.max(xp.where(hit, positions, xp.full_like(positions, -1)), axis=-1, keepdims=True)
     return _finish(x, src, axis, _back(xp, last, axis), keepdim, ModeResult)
 
 

@@ -159,6 +159,7 @@ NOT_DIFFERENTIABLE = {
         "less", "less_equal", "not_equal", "lt", "le", "gt", "ge", "ne", "eq", "floor_divide", "bitwise_and",
         "bitwise_or", "bitwise_xor", "bitwise_not", "logical_and", "logical_or", "logical_xor", "logical_not")),
     "lucid.gcd_", "lucid.lcm_",
+    *(f"Tensor.__{n}__" for n in ("lshift", "rlshift", "ilshift", "rshift", "rrshift", "irshift")),  # integer shifts
     # lucid.special's Bessel functions and orthogonal polynomials: no gradient, as in PyTorch
     *(f"special.{n}" for n in S.__all__ if n.startswith(("bessel", "modified_bessel", "scaled_modified_bessel",
                                                          "spherical_bessel", "airy")) or "polynomial" in n),
