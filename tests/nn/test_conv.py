@@ -438,9 +438,9 @@ def test_unfold_fold_modules(device):
     assert L.Fold((4, 5), 2, padding=1)(cols).shape == (2, 3, 4, 5)
 
 
-def test_module_repr():
+def test_module_repr():  # PyTorch's: the padding string and padding_mode unquoted
     assert repr(L.Conv2d(3, 8, 3, padding="same", bias=False)) == \
-        "Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding='same', bias=False)"
+        "Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=same, bias=False)"
 
 
 def test_conv_errors(device):

@@ -781,7 +781,10 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
 
 # ---- CTC ------------------------------------------------------------------------------------------
 def _shift(xp, a, k: int, right: bool):
-    """``a`` moved ``k`` places along the last axis, filled with ``-inf``."""
+    """``a`` moved ``k`` places along the last axis, filled with ``-inf`` (all of it when ``k`` is at least its
+    length: the one-state lattice of a batch whose targets are all empty)."""
+    if k >= a.shape[-1]:  # (no slicing: the array API leaves a start past the end unspecified)
+        return xp.full(a.shape, -math.inf, dtype=a.dtype, device=a.device)
     fill = xp.full(a.shape[:-1] + (k,), -math.inf, dtype=a.dtype, device=a.device)
     return xp.concat([fill, a[..., :-k]], axis=-1) if right else xp.concat([a[..., k:], fill], axis=-1)
 
@@ -904,9 +907,10 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
     if bool(xp.any((labels < 0) | (labels >= classes))):
         raise IndexError(f"ctc_loss: target labels must be in [0, {classes})")
     ext = xp.full((n, 2 * width + 1), blank, dtype=xp.int64, device=dev.native)
-    ext[:, 1::2] = labels
     skip = xp.zeros(ext.shape, dtype=xp.bool, device=dev.native)
-    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    if width:  # else every target is empty: the lattice is the blank alone
+        ext[:, 1::2] = labels
+        skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
     nll = CTCLossFunction.apply(lp, ext=ext, skip=skip,
                                 input_lengths=xp.asarray(in_len, dtype=xp.int64, device=dev.native),
                                 label_lengths=xp.asarray(tgt_len, dtype=xp.int64, device=dev.native),

@@ -134,18 +134,20 @@ class Hardtanh(FunctionalLayer):
 
 
 class Hardsigmoid(FunctionalLayer):
-    """``relu6(x + 3) / 6``."""
+    """``relu6(x + 3) / 6``. The repr omits ``inplace``, as PyTorch's."""
 
     function = staticmethod(F.hardsigmoid)
+    shown = ()
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
 
 
 class Hardswish(FunctionalLayer):
-    """``x * relu6(x + 3) / 6``."""
+    """``x * relu6(x + 3) / 6``. The repr omits ``inplace``, as PyTorch's."""
 
     function = staticmethod(F.hardswish)
+    shown = ()
 
     def __init__(self, inplace: bool = False):
         super().__init__(inplace=inplace)
@@ -186,6 +188,9 @@ class Hardshrink(FunctionalLayer):
     def __init__(self, lambd: float = 0.5):
         super().__init__(lambd=lambd)
 
+    def extra_repr(self) -> str:
+        return str(self.lambd)  # PyTorch's repr: Hardshrink(0.5)
+
 
 class Softshrink(FunctionalLayer):
     """Soft thresholding by ``lambd``."""
@@ -194,6 +199,9 @@ class Softshrink(FunctionalLayer):
 
     def __init__(self, lambd: float = 0.5):
         super().__init__(lambd=lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)  # PyTorch's repr: Softshrink(0.5)
 
 
 class Tanhshrink(FunctionalLayer):

@@ -46,9 +46,13 @@ class _Table(Module):
                 self.weight[self.padding_idx] = 0
 
     def extra_repr(self) -> str:
+        return self._repr(("padding_idx", None), ("max_norm", None), ("norm_type", 2.0), ("scale_grad_by_freq", False),
+                          ("sparse", False))
+
+    def _repr(self, *settings) -> str:
+        """The sizes, then each ``(name, default)`` setting that differs from its default, in PyTorch's order."""
         s = f"{self.num_embeddings}, {self.embedding_dim}"
-        for name, default in (("padding_idx", None), ("max_norm", None), ("norm_type", 2.0),
-                              ("scale_grad_by_freq", False)):
+        for name, default in settings:
             if getattr(self, name) != default:
                 s += f", {name}={getattr(self, name)}"
         return s
@@ -102,8 +106,9 @@ class EmbeddingBag(_Table):
         return embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
                                self.mode, self.sparse, per_sample_weights, self.include_last_offset, self.padding_idx)
 
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", mode={self.mode!r}"
+    def extra_repr(self) -> str:  # PyTorch's order: mode, then padding_idx; sparse not shown
+        s = self._repr(("max_norm", None), ("norm_type", 2.0), ("scale_grad_by_freq", False)) + f", mode={self.mode!r}"
+        return s + ("" if self.padding_idx is None else f", padding_idx={self.padding_idx}")
 
     @classmethod
     def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, max_norm: float | None = None,

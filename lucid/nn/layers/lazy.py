@@ -179,12 +179,13 @@ class _LazyNorm(LazyModuleMixin):
     instance-norm input, its dim 0: PyTorch reads dim 1 there and then rejects the input)."""
 
     def __init__(self, eps: float = 1e-5, momentum=0.1, affine: bool = True, track_running_stats: bool = True,
-                 device=None, dtype=None) -> None:
+                 device=None, dtype=None, *, bias: bool = True) -> None:
         super().__init__(0, eps, momentum, False, False, device, dtype)
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = UninitializedParameter(device=device, dtype=dtype)
-            self.bias = UninitializedParameter(device=device, dtype=dtype)
+            if bias:
+                self.bias = UninitializedParameter(device=device, dtype=dtype)
         if track_running_stats:
             self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
             self.running_var = UninitializedBuffer(device=device, dtype=dtype)
@@ -232,8 +233,8 @@ LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d = (_lazy(f"Lazy{b.__name__}", 
 
 
 def _instance_norm_init(self, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
-                        dtype=None):
-    _LazyNorm.__init__(self, eps, momentum, affine, track_running_stats, device, dtype)
+                        dtype=None, *, bias=True):
+    _LazyNorm.__init__(self, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
 
 LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d = (

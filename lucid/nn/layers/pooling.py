@@ -17,6 +17,12 @@ __all__ = [
 ]
 
 
+def _tuple(value, n: int) -> tuple:
+    """``value`` as an ``n``-tuple (an int repeated), as PyTorch stores the sizes of ``AvgPool1d`` and
+    ``MaxUnpool*d`` (their attributes and reprs show tuples: ``kernel_size=(3,)``)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
 class _MaxPoolNd(FunctionalLayer):
     shown = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
@@ -55,9 +61,15 @@ class _AvgPoolNd(FunctionalLayer):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """1-D average pooling; see ``lucid.nn.functional.avg_pool1d``."""
+    """1-D average pooling; see ``lucid.nn.functional.avg_pool1d``. ``kernel_size``, ``stride`` and ``padding``
+    are kept as 1-tuples, as PyTorch (its 2-D and 3-D average pools keep them as given)."""
 
     function = staticmethod(F.avg_pool1d)
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override=None) -> None:
+        super().__init__(_tuple(kernel_size, 1), None if stride is None else _tuple(stride, 1), _tuple(padding, 1),
+                         ceil_mode, count_include_pad, divisor_override)
 
 
 class AvgPool2d(_AvgPoolNd):
@@ -144,11 +156,15 @@ class LPPool3d(_LPPoolNd):
 
 
 class _MaxUnpoolNd(FunctionalLayer):
+    """``kernel_size``, ``stride`` and ``padding`` kept as ``dims``-tuples, as PyTorch."""
+
     shown = ("kernel_size", "stride", "padding")
+    dims = 2
 
     def __init__(self, kernel_size, stride=None, padding=0) -> None:
-        super().__init__(kernel_size=kernel_size, stride=stride if stride is not None else kernel_size,
-                         padding=padding)
+        n = self.dims
+        super().__init__(kernel_size=_tuple(kernel_size, n),
+                         stride=_tuple(kernel_size if stride is None else stride, n), padding=_tuple(padding, n))
 
     def forward(self, input, indices, output_size=None):
         return self.function(input, indices, self.kernel_size, self.stride, self.padding, output_size)
@@ -158,6 +174,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
     """The partial inverse of ``MaxPool1d``; see ``lucid.nn.functional.max_unpool1d``."""
 
     function = staticmethod(unpooling.max_unpool1d)
+    dims = 1
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -170,6 +187,7 @@ class MaxUnpool3d(_MaxUnpoolNd):
     """The partial inverse of ``MaxPool3d``; see ``lucid.nn.functional.max_unpool3d``."""
 
     function = staticmethod(unpooling.max_unpool3d)
+    dims = 3
 
 
 class _FractionalMaxPoolNd(Module):

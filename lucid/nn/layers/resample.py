@@ -122,13 +122,16 @@ class _PadNd(Module):
         return pad(input, self.padding, mode=self.mode)
 
     def extra_repr(self) -> str:
-        return f"{self.padding}" + (f", value={self.value}" if self.mode == "constant" and self.value else "")
+        return f"{self.padding}"
 
 
 class _ConstantPad(_PadNd):
     def __init__(self, padding, value: float) -> None:
         super().__init__(padding)
         self.value = value
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}, value={self.value}"  # as PyTorch's ConstantPad*d (ZeroPad*d: the padding)
 
 
 class ZeroPad1d(_PadNd):

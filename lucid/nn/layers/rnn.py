@@ -387,7 +387,10 @@ class RNNCellBase(Module):
         return tuple(s.squeeze(0) for s in out) if states > 1 else out.squeeze(0)
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        if getattr(self, "nonlinearity", "tanh") != "tanh":  # RNNCell(..., nonlinearity=relu), as PyTorch
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
 
 
 class RNNCell(RNNCellBase):

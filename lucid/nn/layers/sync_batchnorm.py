@@ -25,8 +25,9 @@ class SyncBatchNorm(_BatchNorm):
     ``process_group`` is accepted for torch compatibility: lucid has only the default group."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
-                 track_running_stats: bool = True, process_group=None, device=None, dtype=None) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+                 track_running_stats: bool = True, process_group=None, device=None, dtype=None, *,
+                 bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
         self.process_group = process_group
 
     def _check_input(self, input: Tensor) -> None:
@@ -50,8 +51,10 @@ class SyncBatchNorm(_BatchNorm):
         mean = (stats[:, :c] * counts).sum(0) / n
         var = ((stats[:, c:2 * c] + (stats[:, :c] - mean) ** 2) * counts).sum(0) / n
         y = (input - mean.reshape(shape)) * (var.reshape(shape) + self.eps).rsqrt()
-        if self.affine:
-            y = y * self.weight.reshape(shape) + self.bias.reshape(shape)
+        if self.weight is not None:
+            y = y * self.weight.reshape(shape)
+        if self.bias is not None:  # None with bias=False
+            y = y + self.bias.reshape(shape)
         if self.track_running_stats:
             with grad_mode.no_grad():
                 _update([(self.running_mean, mean), (self.running_var, var * n / (n - 1))], self._momentum(True))
@@ -64,7 +67,7 @@ class SyncBatchNorm(_BatchNorm):
         and settings (the same Parameter objects, so an optimizer built before still works)."""
         if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
             converted = cls(module.num_features, module.eps, module.momentum, module.affine,
-                            module.track_running_stats, process_group)
+                            module.track_running_stats, process_group, bias=module.bias is not None)
             for name in ("weight", "bias"):
                 if getattr(module, name) is not None:
                     setattr(converted, name, getattr(module, name))

@@ -46,14 +46,17 @@ def fuse_conv_bn_eval(conv, bn, transpose: bool = False):
 
 
 def fuse_linear_bn_weights(linear_w: Tensor, linear_b: Tensor | None, bn_rm: Tensor, bn_rv: Tensor, bn_eps: float,
-                           bn_w: Tensor, bn_b: Tensor) -> tuple:
-    """The fused ``(weight, bias)`` Parameters of a Linear followed by a BatchNorm1d."""
+                           bn_w: Tensor | None, bn_b: Tensor | None) -> tuple:
+    """The fused ``(weight, bias)`` Parameters of a Linear followed by a BatchNorm1d (``bn_w``/``bn_b`` None: a
+    BatchNorm with ``affine=False`` or ``bias=False``, as ``fuse_conv_bn_weights``)."""
     with no_grad():
         bias_dtype = linear_w.dtype if linear_b is None else linear_b.dtype
         b = zeros_like(bn_rm) if linear_b is None else linear_b
-        scale = bn_w * (bn_rv + bn_eps).rsqrt()
+        gamma = ones_like(bn_rm) if bn_w is None else bn_w
+        beta = zeros_like(bn_rm) if bn_b is None else bn_b
+        scale = gamma * (bn_rv + bn_eps).rsqrt()
         weight = linear_w * scale.unsqueeze(-1).to(dtype=linear_w.dtype)
-        bias = ((b - bn_rm) * scale + bn_b).to(dtype=bias_dtype)
+        bias = ((b - bn_rm) * scale + beta).to(dtype=bias_dtype)
     return Parameter(weight, linear_w.requires_grad), Parameter(bias, b.requires_grad)
 
 
