@@ -163,7 +163,7 @@ class GradScaler:
                 g = p.grad
                 if g is None:
                     continue
-                if g.dtype.kind == "f" and g.dtype.itemsize < 4:
+                if g.dtype.name == "float16":  # only float16, as PyTorch: bfloat16 has float32's range
                     raise ValueError(
                         f"Attempting to unscale {g.dtype.name} gradients: keep the parameters in float32 "
                         f"(autocast makes float16 copies for the forward pass) so that their gradients are float32"

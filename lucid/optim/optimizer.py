@@ -216,6 +216,21 @@ _OPTION_TYPES = {
 }
 
 
+def _loaded_scalar(value, expected):
+    """A loaded scalar state entry (``step``, ASGD's ``eta``, ...) as ``_init_state`` keeps it, a Python number:
+    PyTorch's state dicts hold these as one-element Tensors (``step`` a float32 ``tensor(3.)``), so a one-element
+    real Tensor becomes its number, and a whole float an int where the state keeps an int. Anything else is
+    returned as it is, for :func:`_check_loaded_value` to judge (a fractional ``step`` stays an error)."""
+    if isinstance(expected, Tensor) or expected is None:
+        return value
+    if isinstance(value, Tensor) and value.numel() == 1 and value.dtype.kind in "iuf":
+        value = value.item()
+    if (isinstance(expected, numbers.Integral) and isinstance(value, numbers.Real)
+            and not isinstance(value, numbers.Integral) and float(value).is_integer()):
+        value = int(value)
+    return value
+
+
 def _check_loaded_value(where: str, key: str, value, expected, p: Tensor) -> None:
     """Raise unless the loaded state entry ``value`` has the kind of ``expected`` (what ``_init_state``
     makes): a Tensor shaped and typed like ``p`` (``None`` also allows None, for a buffer made on the
@@ -311,7 +326,8 @@ class Optimizer:
                 f"state " + " and ".join(filter(None, [missing and f"lacks {missing}",
                                                       unexpected and f"has unexpected {unexpected}"]))
             )
-        for key, value in state.items():
+        for key, value in list(state.items()):
+            state[key] = value = _loaded_scalar(value, expected[key])
             _check_loaded_value(where, key, value, expected[key], p)
 
     def _init_state(self, p: Tensor, group: dict) -> dict:
@@ -384,8 +400,11 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
-                else:
-                    g.detach_()
+                else:  # as PyTorch: detach_() only a grad with history (a view's detach_ raises)
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g.requires_grad_(False)
                     g._data[...] = 0.0
                     g._version[0] += 1
 
@@ -557,8 +576,10 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a :meth:`state_dict`: state and options go to this optimizer's own parameters
         (matched by position), so it keeps updating the model it was built for. Tensors are
-        copied onto each parameter's device (floating ones in its dtype); the dict passed in is
-        never aliased. Everything is checked first (group and parameter counts, option types and
+        copied onto each parameter's device (floating ones in its dtype); scalar entries that
+        PyTorch keeps as one-element Tensors (``step``, ASGD's ``eta`` and ``mu``, NAdam's
+        ``mu_product``) load as the Python numbers lucid keeps; the dict passed in is never
+        aliased. Everything is checked first (group and parameter counts, option types and
         values, each state entry's keys, shapes and dtypes); on any mismatch a ``ValueError`` or
         ``TypeError`` names the group, parameter and key, and nothing is changed. The load hooks
         run before (and may replace the dict) and after."""

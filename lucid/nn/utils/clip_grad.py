@@ -22,15 +22,18 @@ def _grads(parameters) -> list[Tensor]:
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach=None) -> Tensor:
     """The ``norm_type``-norm of ``tensors`` taken together (the norm of the per-tensor norms; ``inf``
     for the largest magnitude). Tensors on several devices are measured each on its own device and
-    combined on the first one's. ``foreach`` is accepted for compatibility. ``error_if_nonfinite`` reads the
-    norm on the host (a device sync, as in PyTorch); without it nothing waits."""
+    combined on the first one's, in the promoted dtype of their norms (as PyTorch). ``foreach`` is accepted
+    for compatibility. ``error_if_nonfinite`` reads the norm on the host (a device sync, as in PyTorch);
+    without it nothing waits."""
     tensors = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
     if not tensors:
         return zeros(())
     norm_type = float(norm_type)
     first = tensors[0]
     with no_grad():
-        norms = [vector_norm(t, norm_type).to(first.device, first.dtype) for t in tensors]
+        # each norm keeps its own dtype and stack promotes (float16 and float32 gradients give a float32
+        # total, as in PyTorch); casting to the first tensor's dtype could overflow to inf and zero them all
+        norms = [vector_norm(t, norm_type).to(first.device) for t in tensors]
         total = vector_norm(stack(norms), norm_type)
     if error_if_nonfinite and not math.isfinite(total.item()):
         raise RuntimeError(

@@ -23,8 +23,8 @@ class SpectralNorm:
     ``<name>_u`` and ``<name>_v``, which are advanced in training mode only."""
 
     def __init__(self, name: str, n_power_iterations: int, dim: int, eps: float) -> None:
-        if n_power_iterations < 0:
-            raise ValueError(f"spectral_norm: n_power_iterations must be >= 0, got {n_power_iterations}")
+        if n_power_iterations <= 0:  # 0 would divide by a sigma from the random initial u, v (PyTorch refuses it)
+            raise ValueError(f"spectral_norm: n_power_iterations must be positive, got {n_power_iterations}")
         self.name, self.n_power_iterations, self.dim, self.eps = name, n_power_iterations, dim, eps
         self.handle = None
 

@@ -11,9 +11,13 @@ __all__ = ["weight_norm", "remove_weight_norm"]
 
 
 def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
-    """The 2-norm of ``v`` over every dimension but ``dim`` (kept as size 1); ``dim=-1``: of all of ``v``."""
+    """The 2-norm of ``v`` over every dimension but ``dim`` (kept as size 1); ``dim=-1``: of all of ``v``.
+    Other negative dims count from the end (``-2`` is ``v.ndim - 2``), as in PyTorch's ``norm_except_dim``."""
     if dim == -1:
         return vector_norm(v, 2)
+    if not -v.ndim <= dim < v.ndim:
+        raise IndexError(f"weight_norm: dim {dim} is out of range for a {v.ndim}-D weight")
+    dim %= v.ndim
     return vector_norm(v, 2, dim=tuple(d for d in range(v.ndim) if d != dim), keepdim=True)
 
 
