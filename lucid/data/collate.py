@@ -8,10 +8,13 @@ process (on the DataLoader's ``device``). :func:`default_collate` is the two in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import copy
+from collections.abc import Mapping, MutableMapping, Sequence
 
 import numpy as np
 
+from .. import dtypes as _dt
+from .._backend.device import device as _device
 from .._tensor import Tensor
 from ..ops.shape import stack
 
@@ -23,9 +26,15 @@ def _is_namedtuple(x) -> bool:
 
 
 def _rebuild(like, items):
-    """A container of ``like``'s type holding ``items`` (a plain list/dict if the type can't be rebuilt)."""
+    """A container of ``like``'s type holding ``items`` (a plain list/dict if the type can't be rebuilt). A
+    mutable mapping is a shallow copy of ``like`` updated with ``items``, as PyTorch does, so a ``defaultdict``
+    keeps its factory and an ``OrderedDict`` its type."""
     if _is_namedtuple(like):
         return type(like)(*items)
+    if isinstance(like, MutableMapping):
+        clone = copy.copy(like)
+        clone.update(items)
+        return clone
     try:
         return type(like)(items)
     except TypeError:
@@ -56,8 +65,10 @@ def host_collate(batch: Sequence):
     (PyTorch's ``default_collate`` rules, with NumPy instead of tensors).
 
     CPU tensors and arrays are stacked on a new leading axis; Python floats become float64,
-    ints int64 and bools bool (as in PyTorch); strings stay a list; dicts, namedtuples and
-    sequences are collated field by field (tuples come back as lists, as in PyTorch).
+    ints int64 and bools bool, and a batch that starts with an int but holds floats the default
+    float dtype (PyTorch: ``torch.tensor(batch)`` unless the first is a float); strings are
+    returned as given (a column of tuple samples stays a tuple); dicts, namedtuples and sequences
+    are collated field by field (tuples come back as lists, as in PyTorch).
     Tensors on an accelerator are stacked where they are, without a host round trip.
     """
     elem = batch[0]
@@ -66,12 +77,17 @@ def host_collate(batch: Sequence):
             return stack([t.detach() for t in batch])
         return _stack_host([t.detach().numpy() for t in batch])
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch
     if isinstance(elem, (np.ndarray, np.generic)):
         _check_array_dtype(elem.dtype)
         return _stack_host(batch)
-    if isinstance(elem, (bool, int, float)):
-        return np.array(batch)
+    if isinstance(elem, float):
+        return np.array(batch, dtype=np.float64)
+    if isinstance(elem, int):  # bool too
+        numbers = np.array(batch)
+        if numbers.dtype.kind != "f":
+            return numbers
+        return numbers.astype(_device("cpu").backend.native_dtype(_dt.get_default_dtype()))
     if isinstance(elem, Mapping):
         return _rebuild(elem, {key: host_collate([d[key] for d in batch]) for key in elem})
     if isinstance(elem, Sequence):
@@ -80,7 +96,7 @@ def host_collate(batch: Sequence):
                 "default_collate: each element in list of batch should be of equal size, got sizes "
                 f"{[len(sample) for sample in batch]}"
             )
-        columns = [host_collate(list(samples)) for samples in zip(*batch)]
+        columns = [host_collate(samples) for samples in zip(*batch)]
         if isinstance(elem, tuple) and not _is_namedtuple(elem):
             return columns
         return _rebuild(elem, columns)

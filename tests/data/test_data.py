@@ -6,6 +6,7 @@ import gc
 import os
 import time
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -541,3 +542,34 @@ def test_lucid_utils_data_is_lucid_data():
     assert sorted(utils_data.__all__) == sorted(lucid.data.__all__)
     for name in lucid.data.__all__:
         assert getattr(utils_data, name) is getattr(lucid.data, name), name
+
+
+def test_default_collate_matches_torch_on_numbers_strings_and_mappings():
+    """Strings come back as given (a column of tuple samples is a tuple), a batch that starts with an int but
+    holds a float takes the default float dtype, and mutable mappings keep their type (defaultdict too)."""
+    torch = pytest.importorskip("torch")
+    from collections import defaultdict
+
+    from torch.utils.data import default_collate as torch_collate
+
+    from lucid.data import default_collate
+
+    cases = [[(1, "a"), (2, "b")], [1, 2.5], [2.5, 1], [True, 2], [True, False], ["x", "y"],
+             [defaultdict(int, a=1.5), defaultdict(int, a=2.5)], [OrderedDict(b=1, a=2)]]
+
+    def plain(batch):
+        if isinstance(batch, (lucid.Tensor, torch.Tensor)):
+            return "tensor", str(batch.dtype).split(".")[-1], batch.numpy().tolist()
+        if isinstance(batch, Mapping):
+            return type(batch).__name__, {k: plain(v) for k, v in batch.items()}
+        if isinstance(batch, (list, tuple)):
+            return type(batch).__name__, [plain(v) for v in batch]
+        return batch
+
+    for batch in cases:
+        assert plain(default_collate(batch)) == plain(torch_collate(batch)), batch
+    lucid.set_default_dtype(lucid.float64)
+    try:
+        assert default_collate([1, 2.5]).dtype == lucid.float64
+    finally:
+        lucid.set_default_dtype(lucid.float32)
