@@ -18,6 +18,7 @@ from . import (  # noqa: E402  (need Tensor)
     data,
     datasets,
     distributed,
+    distributions,
     dtypes,
     fft,
     func,

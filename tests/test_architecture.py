@@ -27,6 +27,7 @@ LAYERS = [
     ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional", "lucid.fft", "lucid.special"]),
     ("distributed", ["lucid.distributed"]),
     ("nn", ["lucid.nn"]),
+    ("distributions", ["lucid.distributions"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
                             "lucid.distributed.optim", "lucid.func"]),
     ("datasets", ["lucid.datasets"]),

@@ -40,7 +40,7 @@ PUBLIC_NAMESPACES = [
     "lucid", "lucid.nn", "lucid.nn.functional", "lucid.nn.init", "lucid.nn.utils", "lucid.optim",
     "lucid.optim.lr_scheduler", "lucid.linalg", "lucid.data", "lucid.datasets", "lucid.cuda", "lucid.autograd",
     "lucid.distributed", "lucid.nn.parallel",
-    "lucid.special",
+    "lucid.special", "lucid.distributions", "lucid.distributions.constraints",
 ]
 # Subpackages of lucid that are not namespaces of the API: their public names are lucid.* (ops),
 # or they are programs (examples).

@@ -41,6 +41,8 @@ NAMESPACES = [
     ("lucid.linalg", "Linear algebra with torch.linalg's names."),
     ("lucid.fft", "Discrete Fourier transforms with torch.fft's names."),
     ("lucid.special", "Special functions with torch.special's names."),
+    ("lucid.distributions", "Probability distributions and KL divergences (torch.distributions' API)."),
+    ("lucid.distributions.constraints", "The regions parameters and samples of distributions lie in."),
     ("lucid.data", "Datasets, samplers and the DataLoader."),
     ("lucid.datasets", "Ready-made datasets."),
     ("lucid.cuda", "GPU availability and synchronisation."),
