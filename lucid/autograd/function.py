@@ -168,6 +168,28 @@ def _forward_trace() -> str:
     return "".join(traceback.format_stack()[:-3])
 
 
+
+class AccumulateGrad:
+    """The graph node of a leaf in :attr:`Function.next_functions` (PyTorch's name): ``variable`` is the leaf
+    whose ``.grad`` backward fills."""
+
+    next_functions = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
 class Function:
     """Base class of differentiable operations. Subclass it, write ``forward(ctx, *arrays,
     **params)`` and ``backward(ctx, *grads)``, and call ``YourFunction.apply(*tensors, **params)``.
@@ -281,6 +303,14 @@ class Function:
         return tuple(None if r is None else r._data for r in result)
 
     # ---- running the op ---------------------------------------------------------------
+    @property
+    def next_functions(self) -> tuple:
+        """Per input, as PyTorch's ``grad_fn.next_functions``: ``(node, output index)`` of the node that made it,
+        ``(AccumulateGrad, 0)`` for a leaf that requires grad (its ``variable`` is the leaf), ``(None, 0)`` for an
+        input without gradient. For walking a graph (drawing it, say); backward does not use it."""
+        return tuple((None, 0) if edge is None else (AccumulateGrad(edge), 0) if isinstance(edge, Tensor) else edge
+                     for edge in self._edges)
+
     @classmethod
     def apply(cls, *inputs, **params):
         """Run ``forward`` on the inputs' arrays and, when grad is on, record the node."""

@@ -209,3 +209,27 @@ def test_a_view_of_an_inference_tensor_is_one(device, rng):
     assert v.is_inference()
     with pytest.raises(RuntimeError, match="inference tensor"):
         v.add_(1)
+
+
+def test_next_functions_walks_the_graph_as_torch(device):
+    """grad_fn.next_functions: (node, output index) per input, AccumulateGrad for leaves that require grad,
+    (None, 0) for inputs without gradient; the same shape of graph as PyTorch's for the same program."""
+    torch = pytest.importorskip("torch")
+
+    def program(lib, **kw):
+        x = lib.ones(2, requires_grad=True, **kw)
+        w = lib.ones(2, **kw)
+        a, b = (x * 2).unbind(0)
+        return x, (a * b + w[0]).sum()
+
+    def walk(node):  # the graph's shape: output indices, leaves and inputs without gradient
+        return [None if child is None else "leaf" if type(child).__name__ == "AccumulateGrad" else (index, walk(child))
+                for child, index in node.next_functions]
+
+    x, y = program(lucid, device=device)
+    tx, ty = program(torch)
+    assert walk(y.grad_fn) == walk(ty.grad_fn)
+    leaf = y.grad_fn
+    while type(leaf).__name__ != "AccumulateGrad":
+        leaf = leaf.next_functions[0][0]
+    assert type(leaf).__name__ == "AccumulateGrad" and leaf.variable is x and leaf.next_functions == ()
