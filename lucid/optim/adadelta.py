@@ -3,7 +3,7 @@ updates, so it needs no learning-rate schedule. Numerics follow PyTorch's single
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_nonnegative, ema_square_, grad_with_decay, state_like
+from .optimizer import Optimizer, check_nonnegative, ema_square_, grad_with_decay, implementation, state_like
 
 __all__ = ["Adadelta"]
 
@@ -14,9 +14,9 @@ class Adadelta(Optimizer):
     ``p -= lr * delta``."""
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
-                 foreach=None, *, maximize: bool = False):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach,
-                                      maximize=maximize))
+                 foreach=None, *, maximize: bool = False, **switches):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      foreach=implementation(foreach, **switches), maximize=maximize))
 
     def _check(self, group):
         check_nonnegative(group, "lr", "eps", "weight_decay")

@@ -14,6 +14,7 @@ from .optimizer import (
     check_nonnegative,
     ema_square_,
     grad_with_decay,
+    implementation,
     lerp_,
     state_like,
 )
@@ -60,9 +61,10 @@ class Adam(_AdamBase):
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, decoupled_weight_decay: bool = False):
+                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, decoupled_weight_decay: bool = False,
+                 **switches):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                                      amsgrad=amsgrad, maximize=maximize, foreach=implementation(foreach, **switches),
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _init_state(self, p, group):
@@ -86,8 +88,8 @@ class AdamW(Adam):
     before the Adam step; the default ``weight_decay`` is 1e-2."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 amsgrad: bool = False, *, foreach=None, maximize: bool = False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, **switches):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize, **switches,
                          decoupled_weight_decay=True)
 
 
@@ -98,9 +100,9 @@ class Adamax(_AdamBase):
     _moments = ("exp_avg", "exp_inf")
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 foreach=None, *, maximize: bool = False):
+                 foreach=None, *, maximize: bool = False, **switches):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      foreach=foreach, maximize=maximize))
+                                      foreach=implementation(foreach, **switches), maximize=maximize))
 
     def _update(self, xp, p, g, s, group):
         g = self._decay(p, g, s, group)
@@ -120,10 +122,10 @@ class NAdam(_AdamBase):
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,
-                 maximize: bool = False):
+                 maximize: bool = False, **switches):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
-                                      foreach=foreach, maximize=maximize))
+                                      foreach=implementation(foreach, **switches), maximize=maximize))
 
     def _check(self, group):
         super()._check(group)
@@ -152,10 +154,10 @@ class RAdam(_AdamBase):
     before that it is SGD with bias-corrected momentum."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False):
+                 decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False, **switches):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
-                                      maximize=maximize))
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      foreach=implementation(foreach, **switches), maximize=maximize))
 
     def _update(self, xp, p, g, s, group):
         g = self._decay(p, g, s, group)

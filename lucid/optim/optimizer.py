@@ -27,7 +27,9 @@ launches dominate, and False elsewhere) the parameters of a group that share dev
 (``step``) are updated as one flat array: their state Tensors are views into one flat buffer
 per state name, so a step costs a fixed number of array calls plus one copy-back per
 parameter, instead of about a dozen calls per parameter. The numbers are identical to the
-per-parameter loop, which on NumPy is as fast and needs no extra buffers.
+per-parameter loop, which on NumPy is as fast and needs no extra buffers. PyTorch's other switches
+(``fused``, ``capturable``, ``differentiable``) are accepted by every optimizer that takes ``foreach``; see
+:func:`implementation` for what each means here.
 """
 
 from __future__ import annotations
@@ -101,6 +103,19 @@ def _marks_called(step):
 
     wrapper._marks_called = True
     return wrapper
+
+
+def implementation(foreach, *, fused=None, capturable: bool = False, differentiable: bool = False):
+    """The ``foreach`` setting for PyTorch's other implementation switches, which programs pass through:
+    ``fused=True`` asks for one kernel per group, which is lucid's ``foreach`` path; ``capturable`` (for CUDA
+    graphs) changes nothing, lucid's step counts being Python numbers; ``differentiable=True`` raises, lucid's
+    updates running outside autograd."""
+    if differentiable:
+        raise NotImplementedError("differentiable=True: lucid's optimizer updates run outside autograd, so a step "
+                                  "cannot be differentiated; leave differentiable=False")
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    return True if fused else foreach
 
 
 def check_nonnegative(group: dict, *names: str) -> None:

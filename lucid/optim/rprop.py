@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._backend import arrays
-from .optimizer import Optimizer, state_like
+from .optimizer import Optimizer, implementation, state_like
 
 __all__ = ["Rprop"]
 
@@ -15,8 +15,9 @@ class Rprop(Optimizer):
     ``step_sizes``; ``p -= sign(g) * step_size``."""
 
     def __init__(self, params, lr: float = 1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, foreach=None,
-                 maximize: bool = False):
-        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), foreach=foreach,
+                 maximize: bool = False, **switches):
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
+                                      foreach=implementation(foreach, **switches),
                                       maximize=maximize))
 
     def _check(self, group):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._backend.registry import kernels_for
-from .optimizer import Optimizer, check_nonnegative, grad_with_decay, state_like
+from .optimizer import Optimizer, check_nonnegative, grad_with_decay, implementation, state_like
 
 __all__ = ["SGD", "ASGD"]
 
@@ -17,9 +17,10 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None):
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None, **switches):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize, foreach=foreach))
+                                      nesterov=nesterov, maximize=maximize,
+                                      foreach=implementation(foreach, **switches)))
 
     def _check(self, group):
         check_nonnegative(group, "lr", "momentum", "weight_decay")
@@ -48,9 +49,9 @@ class ASGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
-                 weight_decay: float = 0, foreach=None, maximize: bool = False):
+                 weight_decay: float = 0, foreach=None, maximize: bool = False, **switches):
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                                      foreach=foreach, maximize=maximize))
+                                      foreach=implementation(foreach, **switches), maximize=maximize))
 
     def _check(self, group):
         check_nonnegative(group, "lr", "weight_decay")

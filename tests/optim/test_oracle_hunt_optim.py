@@ -169,3 +169,24 @@ def test_zero_grad_in_place_on_a_view_grad():
     torch.optim.SGD([theirs], lr=0.1).zero_grad(set_to_none=False)
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
     np.testing.assert_array_equal(our_base.numpy(), their_base.numpy())
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "NAdam", "RAdam", "Adamax",
+                                  "Adadelta", "Rprop", "ASGD"])
+def test_pytorch_implementation_switches_are_accepted(name):
+    """fused=True is lucid's foreach path, capturable changes nothing, differentiable=True refuses clearly."""
+    p = lucid.nn.Parameter(lucid.ones(3))
+    cls = getattr(optim, name)
+    fused = cls([p], lr=0.1, fused=True, capturable=True)
+    assert fused.param_groups[0]["foreach"] is True
+    assert cls([p], lr=0.1, fused=False).param_groups[0]["foreach"] is None
+    with pytest.raises(NotImplementedError, match="differentiable"):
+        cls([p], lr=0.1, differentiable=True)
+    with pytest.raises(RuntimeError, match="cannot be `True` together"):
+        cls([p], lr=0.1, fused=True, foreach=True)
+    with pytest.raises(TypeError):
+        cls([p], lr=0.1, fusion=True)
+    p.grad = lucid.ones(3)
+    before = p.detach().clone()
+    fused.step()
+    assert not np.array_equal(p.detach().numpy(), before.numpy())
