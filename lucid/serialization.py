@@ -10,7 +10,8 @@ holds JSON describing the saved object:
   "device": "cpu", "requires_grad": false, "crc32": ...}`` (Buffers also carry
   ``"persistent"``); the same tensor object saved twice is stored once and loads as one object;
 - dicts (``{"dict": [[key, value], ...], "ordered": bool}``, keys being strings, numbers,
-  booleans or None), lists (``{"list": [...]}``) and tuples (``{"tuple": [...]}``) nest;
+  booleans or None; a state dict's ``_metadata``, the module versions that load hooks see, under
+  ``"metadata"``), lists (``{"list": [...]}``) and tuples (``{"tuple": [...]}``) nest;
 - strings, numbers (``NaN`` and infinities included), booleans and None are stored as
   themselves. So an optimizer's ``state_dict()`` round-trips.
 
@@ -173,7 +174,11 @@ class _Encoder:
                     raise TypeError(f"lucid.save: dict keys must be strings, numbers, booleans or None; "
                                     f"got a {type(key).__name__} key at {_where(path)}")
             pairs = [[key, self.encode(value, path + (key,))] for key, value in obj.items()]
-            return {"dict": pairs, "ordered": isinstance(obj, OrderedDict)}
+            node = {"dict": pairs, "ordered": isinstance(obj, OrderedDict)}
+            metadata = getattr(obj, "_metadata", None)  # a state dict's per-module versions
+            if isinstance(metadata, Mapping):
+                node["metadata"] = self.encode(metadata, path + ("_metadata",))
+            return node
         if isinstance(obj, (list, tuple)):
             kind = "tuple" if isinstance(obj, tuple) else "list"
             return {kind: [self.encode(value, path + (i,)) for i, value in enumerate(obj)]}
@@ -215,7 +220,9 @@ def load(f, map_location=None, *, weights_only: bool | None = None):
     """Read what :func:`save` wrote to ``f`` (a path or a binary file object).
 
     Tensors go back to the device they were saved from, or to ``map_location``: a device
-    (``"cpu"``, ``"cuda:0"``, a Device) or a dict from saved device names to devices.
+    (``"cpu"``, ``"cuda:0"``, a Device), a dict from saved device names to devices, or (as in
+    PyTorch) a function ``map_location(tensor, saved_device_name)`` that gets each tensor loaded on
+    the CPU and returns the tensor to use (None: load it to its saved device).
     Parameters and Buffers come back as such (with ``requires_grad`` / ``persistent``).
     A state dict loads as an ordered dict, ready for ``model.load_state_dict``.
     Any malformed file raises :class:`SerializationError` naming the file and the fault.
@@ -283,10 +290,25 @@ def _load_arrays(data: bytes) -> dict:
 
 def _foreign(key: str, host: np.ndarray, map_location) -> Tensor:
     """A tensor of a safetensors file written by another tool, as a lucid Tensor."""
+    mapper = map_location if callable(map_location) else None
     try:
-        return Tensor(host, device=_target(None, "cpu", map_location))
+        t = Tensor(host, device=_target(None, "cpu", None if mapper else map_location))
     except TypeError as e:  # a dtype lucid lacks (uint16, ...)
         raise SerializationError(f"tensor {key!r} cannot be loaded: {e}") from None
+    return t if mapper is None else _mapped(key, t, "cpu", mapper)
+
+
+def _mapped(key: str, t: Tensor, saved: str, mapper) -> Tensor:
+    """``map_location`` given as a function, as PyTorch's ``map_location(storage, location)``: it gets
+    the tensor loaded on the CPU and the name of the device it was saved from, and returns the
+    tensor to use (e.g. ``lambda t, loc: t.to("cuda:1")``), or None to load it where it was saved."""
+    out = mapper(t, saved)
+    if out is None:
+        return t.to(_target(key, saved, None))
+    if not isinstance(out, Tensor):
+        raise SerializationError(f"map_location returned a {type(out).__name__} for tensor {key!r}; "
+                                 f"a map_location function must return a Tensor or None")
+    return out.detach() if out is not t else t
 
 
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # no nested quantifiers: linear time
@@ -318,7 +340,10 @@ class _Decoder:
             return self.made[key]
         if "dict" in node:
             kind = OrderedDict if node.get("ordered") else dict
-            return kind((key, self.decode(value)) for key, value in node["dict"])
+            out = kind((key, self.decode(value)) for key, value in node["dict"])
+            if kind is OrderedDict and isinstance(node.get("metadata"), dict):
+                out._metadata = self.decode(node["metadata"])
+            return out
         if "list" in node:
             return [self.decode(value) for value in node["list"]]
         if "tuple" in node:
@@ -342,7 +367,8 @@ class _Decoder:
                 raise SerializationError(f"tensor {key!r} has {flag}={node[flag]!r}; expected true or false")
         if not isinstance(node["device"], str):
             raise SerializationError(f"tensor {key!r} has device {node['device']!r}; expected a device name")
-        dev = _target(key, node["device"], self.map_location)
+        mapper = self.map_location if callable(self.map_location) else None
+        dev = _target(key, "cpu" if mapper else node["device"], None if mapper else self.map_location)
         if node.get("complex", False) is not False:
             if node["complex"] is not True or host.dtype not in (np.float32, np.float64) or host.shape[-1:] != (2,):
                 raise SerializationError(f"tensor {key!r} is marked complex but is not (real, imaginary) pairs of "
@@ -357,6 +383,8 @@ class _Decoder:
             raise SerializationError(f"tensor {key!r} is {dtype.name} but marked requires_grad; only floating "
                                      f"tensors can require gradients")
         t = Tensor(host, device=dev)
+        if mapper is not None:
+            t = _mapped(key, t, node["device"], mapper)
         if kind == "Parameter":
             return Parameter(t, requires_grad=node["requires_grad"])
         if kind == "Buffer":

@@ -129,6 +129,31 @@ class Sequential(_ListLike, Module):
     def _slice(self, items):
         return type(self)(OrderedDict(items))
 
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert ``module`` before position ``index`` (renumbering); returns self, as PyTorch's."""
+        super().insert(index, module)
+        return self
+
+    def _repeat(self, times) -> list:
+        if not isinstance(times, int) or isinstance(times, bool):
+            raise TypeError(f"unsupported operand type(s) for *: {type(self).__name__!r} and {type(times).__name__!r}")
+        if times <= 0:
+            raise ValueError(f"Non-positive multiplication factor {times} for {type(self).__name__}")
+        return list(self) * times
+
+    def __mul__(self, times: int) -> Sequential:
+        """``seq * n``: a new Sequential running the modules n times over (the same module
+        objects, so their parameters are shared), as in PyTorch."""
+        return Sequential(*self._repeat(times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> Sequential:
+        """``seq *= n``: repeat the modules in place (same objects)."""
+        for module in self._repeat(times)[len(self):]:
+            self.append(module)
+        return self
+
     def forward(self, input):
         for module in self:
             input = module(input)
@@ -146,6 +171,22 @@ class ModuleList(_ListLike, Module):
 
     def _slice(self, items):
         return ModuleList(value for _, value in items)
+
+    def __repr__(self) -> str:
+        """As PyTorch's: consecutive members with the same repr are shown once, as
+        ``(0-3): 4 x Linear(...)``."""
+        blocks = []  # [first index, last index, repr]
+        for i, module in enumerate(self):
+            text = repr(module)
+            if blocks and blocks[-1][2] == text:
+                blocks[-1][1] = i
+            else:
+                blocks.append([i, i, text])
+        if not blocks:
+            return f"{self._get_name()}()"
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace("\n", "\n  ")
+                 for a, b, text in blocks]
+        return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ParameterList(_ListLike, Module):
@@ -215,9 +256,13 @@ class _DictLike:
     def clear(self) -> None:
         self._members().clear()
 
+    def _pairs(self, values):
+        return values.items() if isinstance(values, (Mapping, _DictLike)) else values
+
     def update(self, values) -> None:
-        """Add or replace members from a mapping or an iterable of ``(key, value)`` pairs."""
-        pairs = values.items() if isinstance(values, Mapping) else values
+        """Add or replace members from a mapping (a ModuleDict / ParameterDict too) or an
+        iterable of ``(key, value)`` pairs."""
+        pairs = self._pairs(values)
         for pair in pairs:
             if len(pair) != 2:
                 raise ValueError(f"update needs (key, value) pairs, got an element of length {len(pair)}")
@@ -248,6 +293,51 @@ class ParameterDict(_DictLike, Module):
 
     def _register(self, key: str, value) -> None:
         self.register_parameter(key, _as_parameter(value))
+
+    def _pairs(self, values):
+        """As PyTorch's ParameterDict: a plain mapping (neither an OrderedDict nor a ParameterDict)
+        is added in sorted key order, which fixes the order of ``parameters()`` and ``state_dict``."""
+        if isinstance(values, Mapping) and not isinstance(values, OrderedDict):
+            return sorted(values.items())
+        return super()._pairs(values)
+
+    def __reversed__(self):
+        return reversed(self._parameters)
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same Parameters (not copies), in the same order."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def setdefault(self, key: str, default=None):
+        """The Parameter at ``key``, adding ``default`` (wrapped as a Parameter) there first if absent."""
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def popitem(self):
+        """Remove and return the last added ``(key, Parameter)`` pair."""
+        if not self._parameters:
+            raise KeyError("popitem(): ParameterDict is empty")
+        key = next(reversed(self._parameters))
+        return key, self.pop(key)
+
+    def fromkeys(self, keys, default=None) -> ParameterDict:
+        """A new ParameterDict with ``keys``, each holding ``default``."""
+        return ParameterDict((key, default) for key in keys)
+
+    def __or__(self, other) -> ParameterDict:
+        new = self.copy()
+        new.update(other)
+        return new
+
+    def __ror__(self, other) -> ParameterDict:
+        new = other.copy()
+        new.update(self)
+        return new
+
+    def __ior__(self, other) -> ParameterDict:
+        self.update(other)
+        return self
 
     def extra_repr(self) -> str:
         return "\n".join(f"({key}): {_describe(p)}" for key, p in self._parameters.items())

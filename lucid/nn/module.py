@@ -16,6 +16,7 @@ attribute: it is not listed, moved, cast or saved (seed 002: ``self.count = tens
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
@@ -33,6 +34,7 @@ _HOOK_TABLES = (
     "_state_dict_pre_hooks", "_state_dict_hooks", "_load_state_dict_pre_hooks", "_load_state_dict_post_hooks",
 )
 _TABLES = ("_parameters", "_buffers", "_modules")
+_EXTRA_STATE = "_extra_state"  # state-dict key suffix of get_extra_state()'s value, as in PyTorch
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -226,7 +228,10 @@ class Module:
         object.__delattr__(self, name)
 
     def __dir__(self):
-        return sorted(set(super().__dir__()).union(*(self.__dict__[t].keys() for t in _TABLES)))
+        """Attributes, parameters, buffers and submodules, less names that are not identifiers
+        (a Sequential's ``"0"``, ``"1"``...), as in PyTorch."""
+        keys = set(super().__dir__()).union(*(self.__dict__[t].keys() for t in _TABLES))
+        return sorted(key for key in keys if not key[:1].isdigit())
 
     # ---- traversal ------------------------------------------------------------------
     def named_modules(self, memo: set | None = None, prefix: str = "", remove_duplicate: bool = True):
@@ -309,7 +314,7 @@ class Module:
         module = self.get_submodule(module_path)
         if not hasattr(module, name):
             raise AttributeError(f"{type(module).__name__} has no attribute `{name}` (looking up {target!r})")
-        if name not in module.__dict__[table]:
+        if module.__dict__[table].get(name) is None:  # not one, or registered as None (as PyTorch, which raises)
             raise AttributeError(f"`{name}` is not a {kind} (looking up {target!r})")
         return module.__dict__[table][name]
 
@@ -320,6 +325,23 @@ class Module:
     def get_buffer(self, target: str) -> Buffer:
         """The buffer at dotted path ``target`` (e.g. ``"bn.running_mean"``)."""
         return self._get_member(target, "_buffers", "buffer")
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at dotted path ``target`` (e.g. ``"encoder.0"``), as PyTorch: the parent
+        must exist; an existing attribute of that name must be a submodule, which is replaced;
+        a new name is added unless ``strict=True``, which only replaces."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if not hasattr(parent, name):
+            if strict:
+                raise AttributeError(f"{parent._get_name()} has no attribute `{name}` (setting {target!r})")
+        elif not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module (setting {target!r})")
+        setattr(parent, name, module)
 
     def apply(self, fn) -> Module:
         """Call ``fn(module)`` on every submodule (children first) and on this module; returns self.
@@ -423,6 +445,10 @@ class Module:
         """Cast floating parameters and buffers to float16 (not on backends without float16)."""
         return self.to(_dt.float16)
 
+    def bfloat16(self) -> Module:
+        """Cast floating parameters and buffers to bfloat16 (not on backends without bfloat16)."""
+        return self.to(_dt.bfloat16)
+
     # ---- state dict ---------------------------------------------------------------------
     def _local_state(self):
         """``(name, tensor)`` for this module's own parameters and persistent buffers."""
@@ -433,22 +459,61 @@ class Module:
             if buf is not None and name not in self._non_persistent_buffers_set:
                 yield name, buf
 
-    def state_dict(self, *, destination=None, prefix: str = "", keep_vars: bool = False):
-        """An ordered dict from qualified names to tensors: this module's parameters, then its
-        persistent buffers, then each submodule's entries. Values are detached tensors that
-        share storage with the module's (``keep_vars=True`` gives the Parameter/Buffer objects).
-        Non-persistent buffers and plain attributes are not included."""
-        if destination is None:
-            destination = OrderedDict()
-        for hook in list(self._state_dict_pre_hooks.values()):
-            hook(self, prefix, keep_vars)
+    def get_extra_state(self):
+        """State beyond parameters and buffers to save in ``state_dict`` under ``"_extra_state"``.
+        Override it together with :meth:`set_extra_state` (as in PyTorch); the base class has none."""
+        raise RuntimeError(
+            f"{type(self).__name__}.get_extra_state() is not implemented: override get_extra_state and "
+            f"set_extra_state together to keep extra state in the state dict"
+        )
+
+    def set_extra_state(self, state) -> None:
+        """Restore what :meth:`get_extra_state` returned, when ``load_state_dict`` meets its entry."""
+        raise RuntimeError(
+            f"{type(self).__name__}.set_extra_state() is not implemented: override get_extra_state and "
+            f"set_extra_state together to keep extra state in the state dict"
+        )
+
+    def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
+        """Put this module's own entries (not its submodules') into ``destination``: parameters,
+        persistent buffers, then ``prefix + "_extra_state"`` when ``get_extra_state`` is overridden.
+        Subclasses may override it to change what their own entries look like, as in PyTorch."""
         for name, t in self._local_state():
             destination[prefix + name] = t if keep_vars else t.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
+
+    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
+        """An ordered dict from qualified names to tensors: this module's parameters, then its
+        persistent buffers (then its ``_extra_state`` when it has one), then each submodule's entries.
+        Values are detached tensors that share storage with the module's (``keep_vars=True`` gives
+        the Parameter/Buffer objects). Non-persistent buffers and plain attributes are not included.
+
+        As in PyTorch, the dict carries ``_metadata`` (``{module prefix: {"version": ...}}``), which
+        ``load_state_dict`` hands to load hooks as ``local_metadata``; and the deprecated positional
+        form ``state_dict(destination, prefix, keep_vars)`` still works, with a FutureWarning."""
+        if args:
+            if len(args) > 3:
+                raise TypeError(f"state_dict() takes at most 3 positional arguments, got {len(args)}")
+            warnings.warn("Positional args are being deprecated, use kwargs instead (state_dict(destination=..., "
+                          "prefix=..., keep_vars=...))", FutureWarning, stacklevel=2)
+            destination = args[0]
+            prefix = args[1] if len(args) > 1 and prefix == "" else prefix
+            keep_vars = args[2] if len(args) > 2 and keep_vars is False else keep_vars
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        local_metadata = {"version": self._version}
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in list(self._state_dict_pre_hooks.values()):
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=f"{prefix}{name}.", keep_vars=keep_vars)
         for hook in list(self._state_dict_hooks.values()):
-            result = hook(self, destination, prefix, {"version": self._version})
+            result = hook(self, destination, prefix, local_metadata)
             if result is not None:
                 destination = result
         return destination
@@ -458,18 +523,26 @@ class Module:
 
         Copies go into the existing tensors (same objects, devices and dtypes: values are moved
         and cast to match); with ``assign=True`` the module takes the state dict's tensors
-        instead (wrapped as Parameter/Buffer, keeping their device and dtype). Returns
-        ``(missing_keys, unexpected_keys)``. Shape mismatches always raise; with ``strict``
-        (default) missing or unexpected keys raise too. Everything is checked before anything
-        is copied, so when it raises (one error listing every problem) the module is untouched;
-        load-state-dict post hooks therefore run only after a successful load.
+        instead (a Parameter given is used as it is, other tensors are wrapped as Parameter/Buffer,
+        keeping their device and dtype; parameters keep the module's ``requires_grad``). Returns
+        ``(missing_keys, unexpected_keys)``, in PyTorch's order (module by module, depth first).
+        Shape mismatches always raise (a shape-``(1,)`` entry loads into a 0-d tensor, as in
+        PyTorch); with ``strict`` (default) missing or unexpected keys raise too. A module that
+        overrides ``set_extra_state`` expects a ``"_extra_state"`` entry and gets it after the copies.
+        Everything is checked before anything is copied, so when it raises (one error listing every
+        problem) the module is untouched; load-state-dict post hooks therefore run only after a
+        successful load (submodules' hooks before their parent's, as in PyTorch).
+        Load pre hooks get ``local_metadata`` from the state dict's ``_metadata`` (``{}`` without it)
+        and ``strict=True``, as PyTorch's do.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"expected a mapping (e.g. a dict from state_dict()), got {type(state_dict).__name__}")
+        metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)
-        missing, unexpected, errors, copies, expected = [], [], [], [], set()
-        self._plan_load(state_dict, "", strict, missing, unexpected, errors, copies, expected)
-        unexpected.extend(k for k in state_dict if k not in expected and k not in unexpected)
+        if metadata is not None:
+            state_dict._metadata = metadata
+        missing, unexpected, errors, copies, extras, visited = [], [], [], [], [], []
+        self._plan_load(state_dict, "", metadata, assign, (missing, unexpected, errors, copies, extras, visited))
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
@@ -485,40 +558,71 @@ class Module:
                 if not assign:
                     target.copy_(value)
                 elif isinstance(target, Parameter):
-                    module._parameters[name] = Parameter(value, requires_grad=target.requires_grad)
+                    if isinstance(value, Parameter):  # PyTorch keeps a Parameter it is given
+                        value.requires_grad_(target.requires_grad)
+                    else:
+                        value = Parameter(value, requires_grad=target.requires_grad)
+                    module._parameters[name] = value
                 else:
                     module._buffers[name] = Buffer(value, dtype=value.dtype, persistent=target.persistent)
+        for module, state in extras:
+            module.set_extra_state(state)
         result = _IncompatibleKeys(missing, unexpected)
-        for module in self.modules():
+        for module in visited:
             for hook in list(module._load_state_dict_post_hooks.values()):
                 if hook(module, result) is not None:
                     raise RuntimeError("load_state_dict post hooks must return None (change the key lists in place)")
         return result
 
-    def _plan_load(self, state_dict, prefix, strict, missing, unexpected, errors, copies, expected) -> None:
-        """Check this module's entries of ``state_dict`` (then its submodules'), after running
-        its load pre hooks; record the copies to make, the missing keys and the errors."""
+    def _plan_load(self, state_dict, prefix, metadata, assign, found) -> None:
+        """Check this module's entries of ``state_dict`` (then its submodules', each given the
+        entries under its prefix, as in PyTorch), after running its load pre hooks; record in
+        ``found`` the missing and unexpected keys, the errors, the copies and extra states to
+        apply, and the modules visited (children before parents: the order of post hooks)."""
+        missing, unexpected, errors, copies, extras, visited = found
+        local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+        if assign:
+            local_metadata = {**local_metadata, "assign_to_params_buffers": True}
         for hook in list(self._load_state_dict_pre_hooks.values()):
-            hook(self, state_dict, prefix, {"version": self._version}, strict, missing, unexpected, errors)
-        for name, target in self._local_state():
+            hook(self, state_dict, prefix, local_metadata, True, missing, unexpected, errors)
+        local = dict(self._local_state())
+        for name, target in local.items():
             key = prefix + name
-            expected.add(key)
             if key not in state_dict:
                 missing.append(key)
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):
                 errors.append(f'expected a Tensor for "{key}", got {type(value).__name__}')
-            elif value.shape != target.shape:
+                continue
+            if target.ndim == 0 and value.shape == (1,):  # PyTorch's allowance for checkpoints from torch < 0.4
+                value = value.reshape(())
+            if value.shape != target.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a tensor of shape {value.shape} from the state dict, "
                     f"but the shape in the current model is {target.shape}."
                 )
             else:
                 copies.append((self, name, target, value))
+        extra_key = prefix + _EXTRA_STATE
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                extras.append((self, state_dict[extra_key]))
+            else:
+                missing.append(extra_key)
+        elif extra_key in state_dict:
+            unexpected.append(extra_key)
+        for key in state_dict:
+            if key.startswith(prefix) and key != extra_key:
+                head, dot, _ = key[len(prefix):].partition(".")
+                if (head not in self._modules) if dot else (head not in local):
+                    unexpected.append(key)
         for name, module in self._modules.items():
             if module is not None:
-                module._plan_load(state_dict, f"{prefix}{name}.", strict, missing, unexpected, errors, copies, expected)
+                child = f"{prefix}{name}."
+                entries = OrderedDict((k, v) for k, v in state_dict.items() if k.startswith(child))
+                module._plan_load(entries, child, metadata, assign, found)
+        visited.append(self)
 
     # ---- hooks ----------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> RemovableHandle:
@@ -526,10 +630,14 @@ class Module:
         ``forward``; a non-None return replaces the args (``(args, kwargs)`` with ``with_kwargs``)."""
         return add_hook(self._forward_pre_hooks, hook, prepend, (hook, with_kwargs))
 
-    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
         """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
-        ``with_kwargs``) after ``forward``; a non-None return replaces the output."""
-        return add_hook(self._forward_hooks, hook, prepend, (hook, with_kwargs))
+        ``with_kwargs``) after ``forward``; a non-None return replaces the output. With
+        ``always_call=True`` the hook also runs (with output None) when ``forward`` or an earlier
+        hook raises, before the exception propagates, as in PyTorch (an exception raised by the hook
+        itself then becomes a warning)."""
+        return add_hook(self._forward_hooks, hook, prepend, (hook, with_kwargs, always_call))
 
     def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are known;
@@ -574,26 +682,48 @@ class Module:
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
+        state = {"args": args, "kwargs": kwargs, "result": None, "called": set()}
+        try:
+            return self._run_hooked(state)
+        except Exception:
+            # always_call forward hooks that did not run yet see the inputs (as the pre hooks left
+            # them) and the output so far (None if forward raised), as in PyTorch
+            args, kwargs, result = state["args"], state["kwargs"], state["result"]
+            for hook_id, (hook, with_kwargs, always_call) in list(self._forward_hooks.items()):
+                if always_call and hook_id not in state["called"]:
+                    try:
+                        out = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
+                        if out is not None:
+                            result = out
+                    except Exception as e:
+                        warnings.warn(f"module forward hook with always_call=True raised an exception that was "
+                                      f"silenced as another error was raised in forward: {e}", stacklevel=2)
+            raise
+
+    def _run_hooked(self, state: dict):
+        args, kwargs = state["args"], state["kwargs"]
         for hook, with_kwargs in list(self._forward_pre_hooks.values()):
             if with_kwargs:
                 out = hook(self, args, kwargs)
                 if out is not None:
                     if not (isinstance(out, tuple) and len(out) == 2):
                         raise RuntimeError("a forward pre-hook with kwargs must return None or (args, kwargs)")
-                    args, kwargs = out
+                    args, kwargs = state["args"], state["kwargs"] = out
             else:
                 out = hook(self, args)
                 if out is not None:
-                    args = out if isinstance(out, tuple) else (out,)
+                    args = state["args"] = out if isinstance(out, tuple) else (out,)
         backward_hooks = None
         if grad_mode.state.enabled and (self._backward_hooks or self._backward_pre_hooks):
             backward_hooks = BackwardHooks(self, args)
-            args = backward_hooks.wrap_inputs(args)
-        result = self.forward(*args, **kwargs)
-        for hook, with_kwargs in list(self._forward_hooks.values()):
+            args = state["args"] = backward_hooks.wrap_inputs(args)
+        result = state["result"] = self.forward(*args, **kwargs)
+        for hook_id, (hook, with_kwargs, always_call) in list(self._forward_hooks.items()):
+            if always_call:
+                state["called"].add(hook_id)
             out = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
             if out is not None:
-                result = out
+                result = state["result"] = out
         if backward_hooks is not None:
             result = backward_hooks.wrap_outputs(result)
         return result

@@ -51,6 +51,15 @@ class Parameter(Tensor):
         if requires_grad:
             self.requires_grad_(True)
 
+    def __deepcopy__(self, memo):
+        """A Parameter with a copy of the data and the same ``requires_grad``, but no ``.grad``,
+        as PyTorch's (so ``copy.deepcopy(model)`` gives a model without gradients)."""
+        grad, self._grad = self._grad, None
+        try:
+            return Tensor.__deepcopy__(self, memo)
+        finally:
+            self._grad = grad
+
 
 class Buffer(Tensor):
     """A tensor that is module state but never trained (as ``torch.nn.Buffer``).

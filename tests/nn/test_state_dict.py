@@ -268,7 +268,7 @@ def test_load_state_dict_post_hook(device):
     del sd["head"]
     sd["junk"] = lucid.zeros(1, device=device)
     result = m.load_state_dict(sd, strict=False)
-    assert seen == ["Model", ["junk"]] and result.missing_keys == []
+    assert seen == [["junk"], "Model"] and result.missing_keys == []  # submodules' hooks first, as PyTorch
     handle.remove()
     m.register_load_state_dict_post_hook(lambda mod, keys: keys)
     with pytest.raises(RuntimeError, match="must return None"):
