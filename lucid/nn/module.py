@@ -574,6 +574,10 @@ class Module:
                     raise RuntimeError("load_state_dict post hooks must return None (change the key lists in place)")
         return result
 
+    def _upgrade_state_dict(self, state_dict, prefix: str, local_metadata: dict) -> None:
+        """Bring this module's entries of ``state_dict`` (a copy) written by an older ``_version`` of the class
+        up to date, in place, before they are checked (PyTorch does this in ``_load_from_state_dict``)."""
+
     def _plan_load(self, state_dict, prefix, metadata, assign, found) -> None:
         """Check this module's entries of ``state_dict`` (then its submodules', each given the
         entries under its prefix, as in PyTorch), after running its load pre hooks; record in
@@ -583,6 +587,7 @@ class Module:
         local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
         if assign:
             local_metadata = {**local_metadata, "assign_to_params_buffers": True}
+        self._upgrade_state_dict(state_dict, prefix, local_metadata)
         for hook in list(self._load_state_dict_pre_hooks.values()):
             hook(self, state_dict, prefix, local_metadata, True, missing, unexpected, errors)
         local = dict(self._local_state())

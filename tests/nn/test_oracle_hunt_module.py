@@ -314,3 +314,20 @@ def test_load_with_a_map_location_function(device):
     f.seek(0)
     with pytest.raises(lucid.serialization.SerializationError, match="must return a Tensor"):
         lucid.load(f, map_location=lambda t, location: 3)
+
+
+def test_batchnorm_state_dict_without_num_batches_tracked(device):
+    """A plain dict (no version) may lack num_batches_tracked, which keeps the module's count; a version-2 state
+    dict (what state_dict() writes, as PyTorch's) may not."""
+    torch = pytest.importorskip("torch")
+    for lib, kw in ((lucid, {"device": device}), (torch, {})):
+        bn = lib.nn.BatchNorm1d(3, **kw)
+        bn.num_batches_tracked.add_(4)
+        plain = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+        assert not bn.load_state_dict(plain).missing_keys
+        assert int(bn.num_batches_tracked) == 4
+        versioned = bn.state_dict()
+        assert versioned._metadata[""]["version"] == 2
+        del versioned["num_batches_tracked"]
+        with pytest.raises(RuntimeError, match="num_batches_tracked"):
+            bn.load_state_dict(versioned)

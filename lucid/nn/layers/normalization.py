@@ -35,6 +35,7 @@ class _NormBase(Module):
     statistics."""
 
     dims = 2  # spatial dimensions of a batched input
+    _version = 2  # PyTorch's: version 2 state dicts carry num_batches_tracked
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum=0.1, affine: bool = True,
                  track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True) -> None:
@@ -59,6 +60,14 @@ class _NormBase(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
+
+    def _upgrade_state_dict(self, state_dict, prefix: str, local_metadata: dict) -> None:
+        """A state dict without a version (a plain dict) or older than 2 may lack ``num_batches_tracked``: it
+        keeps this module's count, as PyTorch."""
+        key = prefix + "num_batches_tracked"
+        version = local_metadata.get("version")
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches counted."""
