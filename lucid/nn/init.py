@@ -121,10 +121,12 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
                   generator=None) -> Tensor:
     """Fill with values from ``N(mean, std^2)`` restricted to ``[a, b]`` (``a``, ``b`` are absolute
     bounds, as in PyTorch). Drawn by rejection, so exactly that distribution; the interval must hold
-    at least 1e-4 of the normal's mass."""
+    at least 1e-4 of the normal's mass. A tensor without elements is returned as it is."""
     _check(tensor, "trunc_normal_")
     if std <= 0 or a >= b:
         raise ValueError(f"trunc_normal_ needs std > 0 and a < b, got std={std}, a={a}, b={b}")
+    if tensor.numel() == 0:  # nothing to draw (the rejection loop would index an empty list)
+        return tensor
     lo, hi = (a - mean) / std, (b - mean) / std
     mass = 0.5 * (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2)))
     if mass < 1e-4:

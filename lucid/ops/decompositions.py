@@ -590,24 +590,27 @@ class _Eigh(Function):
         return matmul(V, matmul(inner, V.mT))
 
 
-def _check_uplo(A: Tensor, UPLO: str, name: str) -> None:
-    if UPLO not in ("L", "U"):
+def _check_uplo(A: Tensor, UPLO: str, name: str) -> str:
+    """``UPLO`` upper-cased (``'l'`` and ``'u'`` are accepted, as PyTorch), or a RuntimeError."""
+    upper = UPLO.upper() if isinstance(UPLO, str) else UPLO
+    if upper not in ("L", "U"):
         raise RuntimeError(f"{name}: UPLO must be 'L' or 'U', got {UPLO!r}")
     _check_matrix(name, A)
+    return upper
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
     """``torch.linalg.eigh``: ascending eigenvalues and orthonormal eigenvectors of a symmetric matrix,
     read from its lower (``UPLO='L'``) or upper triangle. The gradient is PyTorch's: it needs distinct
     eigenvalues and a loss that does not depend on the eigenvectors' signs."""
-    _check_uplo(A, UPLO, "linalg.eigh")
+    UPLO = _check_uplo(A, UPLO, "linalg.eigh")
     return EighResult(*_Eigh.apply(A, UPLO=UPLO))
 
 
 @on_input_device
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """``torch.linalg.eigvalsh``: the ascending eigenvalues of a symmetric matrix (from one triangle)."""
-    _check_uplo(A, UPLO, "linalg.eigvalsh")
+    UPLO = _check_uplo(A, UPLO, "linalg.eigvalsh")
     if A.requires_grad and grad_mode.state.enabled:
         return _Eigh.apply(A, UPLO=UPLO)[0]
     xp = A.xp
@@ -804,15 +807,25 @@ def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResul
 
 
 def cond(A: Tensor, p=None) -> Tensor:
-    """``torch.linalg.cond``: ``norm(A, p) * norm(inv(A), p)``; for ``p`` None/2/-2 the ratio of extreme
-    singular values (any shape of matrix); differentiable."""
+    """``torch.linalg.cond``: ``norm(A, p) * norm(inv(A), p)`` (``inf`` for a singular matrix, as PyTorch);
+    for ``p`` None/2/-2 the ratio of extreme singular values (any shape of matrix); 0 for an empty matrix
+    (as PyTorch); differentiable."""
     _check_matrix("linalg.cond", A, square=p not in (None, 2, -2))
+    if 0 in A.shape[-2:]:
+        return _constant(A, A.xp.zeros(A.shape[:-2], dtype=A._data.dtype, device=A._device.native))
     if p in (None, 2, -2):
         S = svdvals(A)
         big, small = S.narrow(-1, 0, 1), S.narrow(-1, S.shape[-1] - 1, 1)
         out = big / small if p != -2 else small / big
         return out.reshape(out.shape[:-1])
-    return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    if p not in ("fro", "nuc", 1, -1, math.inf, -math.inf):
+        raise ValueError(f"linalg.cond: p must be None, 'fro', 'nuc', 1, -1, 2, -2, inf or -inf, got {p!r}")
+    _, bad = _nonsingular(A, "linalg.cond", False)
+    if bad is None:
+        return matrix_norm(A, p) * matrix_norm(inv(A), p)
+    out = matrix_norm(A, p) * matrix_norm(inv(where(bad, _eye(A, A.shape[-1]), A)), p)  # singular: inf
+    return where(bad.reshape(out.shape), _constant(A, A.xp.full((), math.inf, dtype=A._data.dtype,
+                                                                  device=A._device.native)), out)
 
 
 # ---- matrix functions ----------------------------------------------------------------------------
@@ -871,10 +884,13 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
         raise TypeError(f"linalg.matrix_power: n must be an int, got {type(n).__name__}")
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"linalg.matrix_power needs a batch of square matrices, got shape {A.shape}")
-    if n == 0:
-        return _eye(A, A.shape[-1]).expand(A.shape).clone()
+    if n == 0:  # the identity, still attached to A's graph (zero gradient), as PyTorch's result
+        eye = _eye(A, A.shape[-1]).expand(A.shape)
+        return where(_constant(A, A.xp.ones(A.shape, dtype=A.xp.bool, device=A._device.native)), eye, A)
     if n < 0:
         A, n = inv(A), -n
+    elif n == 1:
+        return A.clone()  # a new tensor, never A itself (as PyTorch): writing into it leaves A as it was
     result, base = None, A
     while n:
         if n & 1:

@@ -19,6 +19,7 @@ import math
 import string
 from collections import Counter, namedtuple
 
+from .. import dtypes as _dt
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..amp.autocast import casts_for
@@ -214,7 +215,8 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 
 
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
-    """Dot products of vectors along ``dim`` (other dimensions broadcast), as ``torch.linalg.vecdot``."""
+    """Dot products of vectors along ``dim`` (other dimensions broadcast), as ``torch.linalg.vecdot``: ``x`` is
+    conjugated, ``sum(conj(x) * y)``, so ``vecdot(x, x)`` of a complex ``x`` is its squared norm."""
     _check_tensor("linalg.vecdot", x)
     _check_tensor("linalg.vecdot", y)
     try:
@@ -222,7 +224,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     except RuntimeError:
         raise RuntimeError(f"linalg.vecdot: shapes {x.shape} and {y.shape} do not broadcast (trailing dimensions must "
                            f"be equal or 1)") from None
-    return (x * y).sum(dim=dim)
+    return (conj_if_complex(x) * y).sum(dim=dim)
 
 
 def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
@@ -418,17 +420,37 @@ def _with_matrix_dims(v: Tensor) -> Tensor:
 
 class Det(Function):
     def forward(self, a):
-        out = self.xp.linalg.det(a)
+        xp = self.xp
+        with float_errors_quiet():
+            out = xp.linalg.det(a)
+        # LAPACK's pivoting can step around a NaN entry and report 0; PyTorch's determinant is NaN then
+        out = xp.where(xp.any(xp.isnan(a), axis=(-2, -1)), xp.full_like(out, math.nan), out)
         self.save_for_backward(a, out)
         return out
 
     def backward(self, g):
         a, d = self.saved_tensors
-        return _with_matrix_dims(g * d) * inv(a).mT
+        if not bool(a.xp.any(d._data == 0)):
+            return _with_matrix_dims(g * d) * inv(a).mT
+        return _det_grad_singular(a, g)
+
+
+def _det_grad_singular(a: Tensor, g: Tensor) -> Tensor:
+    """The gradient of ``det`` for any square ``a``, singular ones included (PyTorch 1.x's formula): with
+    ``a = U diag(S) Vh``, the cofactor matrix is ``det(U Vh) U diag(prod_{j != i} S_j) Vh``."""
+    U, S, Vh = svd(a, full_matrices=False)
+    n = S.shape[-1]
+    ones = S.narrow(-1, 0, 1) * 0 + 1
+    before = cat([ones, S.narrow(-1, 0, n - 1)], dim=-1).cumprod(dim=-1)  # prod_{j < i} S_j
+    after = cat([S.narrow(-1, 1, n - 1), ones], dim=-1).flip(-1).cumprod(dim=-1).flip(-1)  # prod_{j > i} S_j
+    scale = g * det(matmul(U, Vh))
+    return matmul(U * (before * after * scale.reshape(scale.shape + (1,))).reshape(S.shape[:-1] + (1, n)), Vh)
 
 
 def det(A: Tensor) -> Tensor:
-    """Determinant of a (batch of) square matrix. Its gradient ``det(A) A^-T`` needs an invertible A."""
+    """Determinant of a (batch of) square matrix (NaN where the matrix has a NaN entry). Its gradient is
+    ``det(A) A^-T``; for a batch with a singular matrix, the cofactor matrix through the SVD (one host read
+    decides): the true derivative, which PyTorch's older releases gave (2.13 returns zeros there)."""
     _check_matrix("linalg.det", A)
     return Det.apply(A)
 
@@ -565,9 +587,10 @@ class SVD(Function):
         return u, s, vh
 
     def backward(self, gU, gS, gVh):
-        if self.full:
-            raise RuntimeError("linalg.svd: the gradient needs full_matrices=False (or a square matrix)")
         U, S, Vh = self.saved_tensors
+        if self.full:  # the columns of U / rows of Vh past min(m, n) are an arbitrary basis: ignored, as PyTorch
+            k = S.shape[-1]
+            U, gU, Vh, gVh = U.narrow(-1, 0, k), gU.narrow(-1, 0, k), Vh.narrow(-2, 0, k), gVh.narrow(-2, 0, k)
         m, n = U.shape[-2], Vh.shape[-1]
         UhgU = matmul(U.mT, gU)
         VhgV = matmul(Vh, gVh.mT)
@@ -585,7 +608,8 @@ class SVD(Function):
 
 def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
     """Singular value decomposition ``A = U diag(S) Vh`` (``S`` descending), as
-    ``torch.linalg.svd``. Differentiable with ``full_matrices=False`` (or square ``A``)."""
+    ``torch.linalg.svd``. Differentiable; with ``full_matrices=True`` the gradient ignores the columns of
+    ``U`` and rows of ``Vh`` past ``min(m, n)`` (an arbitrary basis of the complement), as PyTorch."""
     _check_matrix("linalg.svd", A, square=False)
     return SVDResult(*SVD.apply(A, full_matrices=full_matrices))
 
@@ -632,16 +656,26 @@ class VectorNorm(Function):
             return g * x.sign() * hit / hit.sum(dim=self.axes, keepdim=True)
         magnitude = x.abs()
         magnitude = magnitude + (magnitude == 0).to(x.dtype)  # |x|**(p-1) is inf at 0 for p < 1; sign() zeroes it
-        return g * x.sign() * magnitude ** (p - 1) / _nonzero(norm) ** (p - 1)
+        out = g * x.sign() * magnitude ** (p - 1) / _nonzero(norm) ** (p - 1)
+        # p < 0 with a zero entry: the norm is 0 whatever the other entries are, so its gradient is 0 (PyTorch's)
+        return out * (norm != 0).to(x.dtype) if p < 0 else out
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
                 keepdims: bool = False) -> Tensor:
-    """The ``ord``-norm of ``x`` over ``dim`` (all dimensions, flattened, when None), as
-    ``torch.linalg.vector_norm``: ``ord`` is any number, ``inf``, ``-inf`` or 0 (count of non-zeros)."""
+    """The ``ord``-norm of ``x`` over ``dim`` (all dimensions, flattened, when None or ``()``), as
+    ``torch.linalg.vector_norm``: ``ord`` is any number, ``inf``, ``-inf`` or 0 (count of non-zeros); ``dtype``
+    must be complex for a complex ``x`` and real for a real one (as PyTorch)."""
     dim, keepdim = _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
     _check_tensor("linalg.vector_norm", x)
+    if dim is not None and not isinstance(dim, int) and not len(dim):
+        dim = None  # dim=() reduces every dimension, as PyTorch (and lucid's sum)
     if dtype is not None:
+        dtype = _dt.to_dtype(dtype)
+        if x.dtype.kind in "fc" and (dtype.kind == "c") != (x.dtype.kind == "c"):  # PyTorch refuses: no silent
+            raise RuntimeError(  # loss of the imaginary part, no complex norm of a real tensor
+                f"linalg.vector_norm: dtype must be {'complex' if x.dtype.kind == 'c' else 'real'} for a "
+                f"{x.dtype.name} input, got {dtype.name}")
         x = x.to(dtype)
     if x.dtype.kind == "c":  # the norm of the magnitudes (real), as PyTorch; abs's gradient is PyTorch's sgn
         x = x.abs()

@@ -18,6 +18,7 @@ from .. import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd.function import Function
 from .arithmetic import unbroadcast
+from .complexes import conj_if_complex
 from .creation import ones_like, zeros
 from .indexing import where
 from .linalg import matmul, outer, tensordot, vector_norm
@@ -119,11 +120,12 @@ def ger(input: Tensor, vec2: Tensor) -> Tensor:
 
 
 def vdot(input: Tensor, other: Tensor) -> Tensor:
-    """The dot product of two 1-D tensors (lucid has no complex dtypes, so no conjugation is needed)."""
+    """The dot product of two 1-D tensors with the first conjugated, ``sum(conj(input) * other)``, as
+    ``torch.vdot`` (the same as :func:`dot` for real tensors)."""
     _need("vdot", input=(input, 1), other=(other, 1))
     if input.shape != other.shape:
         raise RuntimeError(f"vdot(): the vectors must have the same size, got {input.shape} and {other.shape}")
-    return matmul(input, other)
+    return matmul(conj_if_complex(input), other)
 
 
 def chain_matmul(*matrices) -> Tensor:
@@ -328,15 +330,20 @@ class _LargestGap(Function):
 
 def pdist(input: Tensor, p=2) -> Tensor:
     """The ``p``-norm distances between the rows of an (N, M) matrix, each pair ``i < j`` once, in row-major
-    order (the upper triangle of ``cdist(input, input)`` without its diagonal)."""
+    order (the upper triangle of ``cdist(input, input)`` without its diagonal). ``p`` is checked even when there
+    is no pair; p=inf is ``cdist``'s: every coordinate that reaches the largest gap gets the whole gradient (not a
+    share of it) and M=0 columns give zeros, as PyTorch."""
     _need("pdist", input=(input, 2))
+    if not isinstance(p, numbers.Real) or p < 0:
+        raise RuntimeError(f"pdist only supports non-negative p values, got {p!r}")
     n = input.shape[0]
     if n < 2:
         return input[:0, 0]
     if p == 2:
         return _Euclidean.apply(input, input, pairs=True)
     rows, cols = triu_indices(n, n, 1, device=input._device)
-    return _norm_over(input[rows] - input[cols], p, -1)
+    diff = input[rows] - input[cols]
+    return _LargestGap.apply(diff) if p == math.inf else _norm_over(diff, p, -1)
 
 
 def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:

@@ -265,11 +265,17 @@ def ihfft(input, n=None, dim=-1, norm=None):  # noqa: A002
 
 def _frequencies(xp_fn, n, d, dtype, device, requires_grad, name):
     n = operator.index(n)
-    if n < 1 and name != "rfftfreq" or n < 0:
-        raise ValueError(f"{name}: n must be positive, got {n}")
+    if n < 0:
+        raise ValueError(f"{name}: n must be non-negative, got {n}")
     dev = _device(device)
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    out = Tensor._make(xp_fn(n, d=d, device=dev.native), dev).to(dt)
+    if dt.kind != "f":  # integer frequencies would all truncate to 0; PyTorch refuses them (and complex)
+        raise TypeError(f"{name} needs a floating dtype, got {dt.name}")
+    if n == 0:  # PyTorch's results: no frequencies, and rfftfreq's one entry 0 / 0 (the array API's divides by n)
+        count = 1 if name == "rfftfreq" else 0
+        out = Tensor._make(dev.xp.full((count,), math.nan, device=dev.native), dev).to(dt)
+    else:
+        out = Tensor._make(xp_fn(n, d=d, device=dev.native), dev).to(dt)
     return out.requires_grad_(True) if requires_grad else out
 
 

@@ -546,14 +546,15 @@ def tanhshrink(input: Tensor) -> Tensor:
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
-    """Randomized leaky ReLU: in training each negative element gets its own slope drawn from
-    ``U(lower, upper)``; in evaluation the slope is ``(lower + upper) / 2``."""
+    """Randomized leaky ReLU: in training each non-positive element gets its own slope drawn from
+    ``U(lower, upper)`` (zeros too, so their gradient is that slope, as PyTorch's); in evaluation the
+    slope is ``(lower + upper) / 2``."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     from ...ops.sampling import uniform
 
     slopes = uniform(lower, upper, input.shape, dtype=input.dtype, device=input.device)
-    noise = _ops.where(input >= 0, 1.0, slopes)
+    noise = _ops.where(input > 0, 1.0, slopes)
     return input.mul_(noise) if inplace else input * noise
 
 

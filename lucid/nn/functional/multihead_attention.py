@@ -157,10 +157,19 @@ def _static(x: Tensor, name: str, n: int, heads: int, head_dim: int) -> Tensor:
     return x.reshape(n, heads, x.shape[1], head_dim)
 
 
+def _check_kind(mask: Tensor, name: str) -> None:
+    """Masks are bool (True = not attended) or floating (added), as PyTorch requires: an integer mask (a uint8
+    one meant ``1 = masked`` in old PyTorch) would otherwise be added to the scores as numbers."""
+    if mask.dtype.kind not in ("b", "f"):
+        raise TypeError(f"multi-head attention: only bool and floating types of {name} are supported, got "
+                        f"{mask.dtype.name}")
+
+
 def _attn_mask(mask: Tensor | None, n: int, heads: int, length: int, source: int) -> Tensor | None:
     """``attn_mask`` ``(L, S)`` or ``(N*heads, L, S)`` as a mask broadcastable to ``(N, heads, L, S)``."""
     if mask is None:
         return None
+    _check_kind(mask, "attn_mask")
     if mask.shape == (length, source):
         return mask
     if mask.shape == (n * heads, length, source):
@@ -174,6 +183,7 @@ def _padding_mask(mask: Tensor | None, n: int, source: int) -> Tensor | None:
     """``key_padding_mask`` ``(N, S)`` as a mask broadcastable to ``(N, heads, L, S)``."""
     if mask is None:
         return None
+    _check_kind(mask, "key_padding_mask")
     if mask.shape != (n, source):
         raise RuntimeError(f"multi-head attention: key_padding_mask must have shape ({n}, {source}) (batch, source "
                            f"length), got {mask.shape}")
