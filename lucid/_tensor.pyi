@@ -973,7 +973,10 @@ class Tensor:
     def bmm(self, b: Tensor) -> Tensor:
         """Batched product of ``(B, n, k)`` and ``(B, k, p)`` (3-D, equal batch sizes, as ``torch.bmm``)."""
     def det(self) -> Tensor:
-        """Determinant of a (batch of) square matrix. Its gradient ``det(A) A^-T`` needs an invertible A."""
+        """Determinant of a (batch of) square matrix (NaN where the matrix has a NaN entry). Its gradient is
+        ``det(A) A^-T``; for a batch with a singular matrix, the cofactor matrix through the SVD, as PyTorch
+        (one host read decides).
+        """
     def dot(self, b: Tensor) -> Tensor:
         """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
     def inverse(self) -> Tensor:
@@ -1145,6 +1148,11 @@ class Tensor:
         """A copy of ``data`` with this tensor's dtype and device unless given (as ``Tensor.new_tensor``)."""
     def new_zeros(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
         """``lucid.zeros`` with this tensor's dtype and device unless given."""
+    def storage_offset(self) -> int:
+        """Where ``x``'s first element lies in the memory it shares with its base, in elements (0 for a tensor that
+        owns its memory), as PyTorch's ``storage_offset()``: ``x[1]`` of a (3, 4) tensor is 4. Needs a backend that
+        exposes addresses (NumPy, CuPy), as ``data_ptr``.
+        """
     def stride(self, dim=...):
         """Element steps between neighbours along each dimension (``stride(dim)``: one of them), read from the
         backend's array; a backend that hides strides (array-api-strict) is C-contiguous by construction.
@@ -1184,7 +1192,9 @@ class Tensor:
     def trace(self) -> Tensor:
         """The sum of the main diagonal of a matrix (integers sum in int64, as ``sum``)."""
     def vdot(self, other: Tensor) -> Tensor:
-        """The dot product of two 1-D tensors (lucid has no complex dtypes, so no conjugation is needed)."""
+        """The dot product of two 1-D tensors with the first conjugated, ``sum(conj(input) * other)``, as
+        ``torch.vdot`` (the same as :func:`dot` for real tensors).
+        """
 
     # ---- registered by lucid.ops.reduction
     def all(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
@@ -1419,7 +1429,10 @@ class Tensor:
         (the last may be smaller, and fewer pieces may come back, as in PyTorch).
         """
     def clone(self, *, memory_format=...) -> Tensor:
-        """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through)."""
+        """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through). It keeps
+        ``x``'s layout (PyTorch's default ``preserve_format``); ``memory_format=lucid.contiguous_format`` makes it
+        row-major, as in PyTorch.
+        """
     def contiguous(self, memory_format=...) -> Tensor:
         """``x`` itself when its elements lie in row-major order, else a row-major copy (differentiable), so that
         ``view`` works on the result, as in PyTorch. ``memory_format`` is accepted; lucid keeps row-major layouts.
@@ -1465,7 +1478,10 @@ class Tensor:
         is accepted and checked.
         """
     def reshape(self, *shape) -> Tensor:
-        """The same elements in a new shape (one entry may be -1)."""
+        """The same elements in a new shape (one entry may be -1). Also for the shape ``x`` has, the result is a
+        new tensor (a view), not ``x`` itself, as in PyTorch: its ``requires_grad_``, hooks and ``retain_grad``
+        are its own.
+        """
     def reshape_as(self, other: Tensor) -> Tensor:
         """``x`` reshaped to ``other``'s shape."""
     def roll(self, shifts, dims=..., *, axis=...) -> Tensor:
@@ -1526,6 +1542,7 @@ class Tensor:
     def view(self, *shape) -> Tensor:
         """The same elements in a new shape, sharing memory with ``x`` (one entry may be -1). Raises where
         the memory layout does not allow it (e.g. after ``transpose``), as PyTorch; ``reshape`` copies then.
+        PyTorch's ``view(dtype)`` (the same bytes read as another dtype) is not available: a TypeError says so.
         """
     def view_as(self, other: Tensor) -> Tensor:
         """``x`` viewed with ``other``'s shape (raises where that needs a copy, as ``view``)."""

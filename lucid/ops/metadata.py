@@ -106,6 +106,15 @@ def data_ptr(x: Tensor) -> int:
     return interface["data"][0]
 
 
+def storage_offset(x: Tensor) -> int:
+    """Where ``x``'s first element lies in the memory it shares with its base, in elements (0 for a tensor that
+    owns its memory), as PyTorch's ``storage_offset()``: ``x[1]`` of a (3, 4) tensor is 4. Needs a backend that
+    exposes addresses (NumPy, CuPy), as ``data_ptr``."""
+    if x._base is None:
+        return 0
+    return (data_ptr(x) - data_ptr(x._base)) // x.dtype.itemsize
+
+
 def _new(make):
     def method(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, **extra):
         if make is creation.full:
@@ -147,7 +156,7 @@ METHODS = {
     "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
     "get_device": get_device, "is_distributed": is_distributed,
     "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
-    "dim_order": dim_order, "data_ptr": data_ptr,
+    "dim_order": dim_order, "data_ptr": data_ptr, "storage_offset": storage_offset,
     "is_meta": property(lambda x: False, doc="False: lucid has no meta (data-less) tensors."),
     "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as,
     "is_cpu": property(lambda x: x.device.type == "cpu", doc="Whether the tensor is on the CPU."),

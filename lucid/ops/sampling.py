@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from .. import _typeinfo
 from .. import dtypes as _dt
 from .._backend import arrays
 from .._backend.device import on_input_device
@@ -59,15 +60,35 @@ def _check_range(name: str, low, high) -> None:
                            f"got low={low} >= high={high}")
 
 
+def _check_bounds(name: str, dt, low, high) -> None:
+    """PyTorch's check that an integer or bool dtype holds ``low`` and ``high - 1`` (the draws would wrap
+    around otherwise, e.g. ``randint(0, 300, dtype=uint8)``)."""
+    if dt.kind in "iub":
+        info = _typeinfo.iinfo(dt)
+        for what, v in (("from", low), ("to - 1", high - 1)):
+            if not info.min <= v <= info.max:
+                raise RuntimeError(f"{name}(): {what} ({v}) is out of bounds for {dt.name} "
+                                   f"([{info.min}, {info.max}])")
+
+
+def _size_arg(sizes, size, name: str) -> tuple:
+    """The sizes given one by one or as one tuple/list, or as PyTorch's keyword ``size=``."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{name}() got the size both as arguments {sizes} and as size={size!r}; pass one")
+        sizes = (size,)
+    return _shape(sizes, name)
+
+
 # ---- new random tensors ---------------------------------------------------------------------------
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform random numbers in [0, 1)."""
-    return _random("uniform", _shape(size, "rand"), dtype, device, requires_grad, generator)
+def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform random numbers in [0, 1) (the size given one by one, as a tuple, or as ``size=``)."""
+    return _random("uniform", _size_arg(sizes, size, "rand"), dtype, device, requires_grad, generator)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal random numbers."""
-    return _random("normal", _shape(size, "randn"), dtype, device, requires_grad, generator)
+def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal random numbers (the size given one by one, as a tuple, or as ``size=``)."""
+    return _random("normal", _size_arg(sizes, size, "randn"), dtype, device, requires_grad, generator)
 
 
 def uniform(low=0.0, high=1.0, size=(), *, generator=None, dtype=None, device=None,
@@ -81,8 +102,8 @@ def uniform(low=0.0, high=1.0, size=(), *, generator=None, dtype=None, device=No
 def normal(mean=0.0, std=1.0, size=(), *, generator=None, dtype=None, device=None,
            requires_grad: bool = False) -> Tensor:
     """Normal random numbers: ``normal(mean, std, size)`` with numbers, or ``normal(mean, std)`` where
-    ``mean`` and/or ``std`` are tensors (the result has their broadcast shape and a zero gradient
-    for them, as in PyTorch)."""
+    ``mean`` and/or ``std`` are tensors (the result has their broadcast shape, the dtype of ``mean`` if it is
+    a tensor, else of ``std``, and a zero gradient for them, as in PyTorch)."""
     if not isinstance(mean, Tensor) and not isinstance(std, Tensor):
         if std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
@@ -95,7 +116,7 @@ def normal(mean=0.0, std=1.0, size=(), *, generator=None, dtype=None, device=Non
     if isinstance(std, Tensor) and bool((std < 0).any()):
         raise RuntimeError("normal expects all elements of std >= 0.0")
     z = Tensor._make(_draw("normal", _broadcast(mean, std), like.dtype, like._device, generator), like._device)
-    sample = (z * std + mean).detach()
+    sample = (z * std + mean).detach().to(like.dtype)  # mean's dtype when it is a tensor (as PyTorch), else std's
     return _zero_gradient(sample, mean, std)
 
 
@@ -117,6 +138,7 @@ def randint(low=None, high=None, size=None, *, generator=None, dtype=None, devic
     for what, v in (("low", low), ("high", high)):
         _check_int("randint", what, v)
     _check_range("randint", low, high)
+    _check_bounds("randint", _place(dtype, device, _dt.int64)[1], low, high)
     size = () if size is None else _size(size, "randint")
     return _random("integers", size, dtype, device, requires_grad, generator, default=_dt.int64, low=low, high=high)
 
@@ -125,6 +147,8 @@ def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: 
     """A random permutation of ``0 .. n-1`` (int64)."""
     n = _count(n, "randperm", "argument 'n'")
     dev, dt = _place(dtype, device, _dt.int64)
+    if n and dt.kind in "iub" and n - 1 > _typeinfo.iinfo(dt).max:
+        raise RuntimeError(f"randperm(): {dt.name} can't hold {n - 1}, the largest value of a permutation of {n}")
     return _finish(_draw("permutation", (n,), dt, dev, generator, n=n), dev, requires_grad)
 
 
@@ -140,12 +164,14 @@ def randn_like(x: Tensor, *, generator=None, dtype=None, device=None, requires_g
     return randn(shape, generator=generator, **kwargs, requires_grad=requires_grad)
 
 
-def randint_like(x: Tensor, low, high=None, *, generator=None, dtype=None, device=None,
+def randint_like(x: Tensor, low=None, high=None, *, generator=None, dtype=None, device=None,
                  requires_grad: bool = False) -> Tensor:
-    """Random integers in [low, high) (``randint_like(x, high)`` starts at 0) with the shape (and,
-    unless given, dtype and device) of ``x``."""
+    """Random integers in [low, high) (``randint_like(x, high)`` and ``randint_like(x, high=h)`` start at 0)
+    with the shape (and, unless given, dtype and device) of ``x``."""
     shape, kwargs = _like(x, dtype, device, "randint_like")
-    low, high = (0, low) if high is None else (low, high)
+    if low is None and high is None:
+        raise TypeError("randint_like() needs high (randint_like(x, high) or randint_like(x, low, high))")
+    low, high = (0, low) if high is None else (0 if low is None else low, high)
     return randint(low, high, shape, generator=generator, **kwargs, requires_grad=requires_grad)
 
 
@@ -346,6 +372,7 @@ def random_(t: Tensor, from_=_UNSET, to=_UNSET, *, generator=None) -> Tensor:
     end = _dtype_end(t.dtype) if to is None else to
     if end <= from_:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={end}")
+    _check_bounds("random_", t.dtype, from_, end)
     return _fill(t, _draw("integers", t.shape, _dt.int64, t._device, generator, low=from_, high=end), "random_")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import operator
 
+from .. import _typeinfo
 from .. import dtypes as _dt
 from .._backend.arrays import row_major
 from .._backend.device import DeviceMismatchError
@@ -290,8 +291,8 @@ class UnfoldAdd(Function):
 
 class Flip(Function):
     def forward(self, x, axes):
-        self.axes = axes
-        return self.xp.flip(x, axis=axes)
+        self.axes = axes  # NumPy's and CuPy's flip is a view with negative strides: copy, as PyTorch's flip
+        return self.xp.asarray(self.xp.flip(x, axis=axes), copy=True)
 
     def backward(self, g):
         return Flip.apply(g, axes=self.axes)
@@ -331,10 +332,10 @@ class Clone(Function):
 
 # ---- reshaping ----------------------------------------------------------------------
 def reshape(x: Tensor, *shape) -> Tensor:
-    """The same elements in a new shape (one entry may be -1)."""
+    """The same elements in a new shape (one entry may be -1). Also for the shape ``x`` has, the result is a
+    new tensor (a view), not ``x`` itself, as in PyTorch: its ``requires_grad_``, hooks and ``retain_grad``
+    are its own."""
     shape = _shape_arg(shape)
-    if shape == x.shape:
-        return x
     n, known, unknown = x.numel(), 1, [i for i, s in enumerate(shape) if s == -1]
     for s in shape:
         if s != -1:
@@ -348,9 +349,13 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 def view(x: Tensor, *shape) -> Tensor:
     """The same elements in a new shape, sharing memory with ``x`` (one entry may be -1). Raises where
-    the memory layout does not allow it (e.g. after ``transpose``), as PyTorch; ``reshape`` copies then."""
+    the memory layout does not allow it (e.g. after ``transpose``), as PyTorch; ``reshape`` copies then.
+    PyTorch's ``view(dtype)`` (the same bytes read as another dtype) is not available: a TypeError says so."""
+    if len(shape) == 1 and isinstance(shape[0], _dt.DType):
+        raise TypeError(f"view({shape[0]}): lucid does not reinterpret a tensor's bytes as another dtype; use "
+                        f".to({shape[0]}) to convert the values")
     out = reshape(x, *shape)
-    if out is not x and out._base is None:
+    if out._base is None:
         raise RuntimeError(
             f"view: a tensor of shape {x.shape} laid out as this one is (e.g. transposed) can't be viewed as "
             f"shape {out.shape} without copying; use .reshape(...) instead (it copies when it must)"
@@ -366,7 +371,7 @@ def broadcast_to(x: Tensor, *shape) -> Tensor:
         raise RuntimeError(f"cannot broadcast a tensor of shape {x.shape} to fewer dimensions {shape}")
     shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
     if shape == x.shape:
-        return x
+        return view_apply(Reshape, x, shape=shape)  # a new view (as PyTorch), one that may be written through
     for i, n in enumerate(x.shape):
         if n != 1 and n != shape[lead + i]:
             raise RuntimeError(f"cannot broadcast a tensor of shape {x.shape} to {shape}")
@@ -400,6 +405,8 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
     if s > e:
         raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {x.shape})")
+    if s == e:
+        return x  # nothing to merge: PyTorch returns the input itself too
     return reshape(x, x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
 
 
@@ -448,10 +455,7 @@ def permute(x: Tensor, *args, dims=None, axes=None) -> Tensor:
         raise RuntimeError(
             f"permute: the order {order} names {len(order)} dimensions but the tensor has shape {x.shape}"
         )
-    order = _dims(order, x.ndim, "permute")
-    if order == tuple(range(x.ndim)):
-        return x
-    return view_apply(Permute, x, axes=order)
+    return view_apply(Permute, x, axes=_dims(order, x.ndim, "permute"))  # a new view even for the identity
 
 
 def transpose(x: Tensor, dim0=None, dim1=None, *, axes=None) -> Tensor:
@@ -470,7 +474,7 @@ def transpose(x: Tensor, dim0=None, dim1=None, *, axes=None) -> Tensor:
     order = list(range(x.ndim))
     d0, d1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
     if x.ndim == 0:
-        return x
+        return permute(x, ())
     order[d0], order[d1] = d1, d0
     return permute(x, tuple(order))
 
@@ -487,7 +491,7 @@ def movedim(x: Tensor, source, destination) -> Tensor:
         raise RuntimeError(f"movedim: source {src} and destination {dst} must have the same length")
     src, dst = _dims(src, x.ndim, "movedim"), _dims(dst, x.ndim, "movedim")
     if x.ndim == 0:
-        return x
+        return permute(x, ())
     order = [None] * x.ndim
     for s, d in zip(src, dst):
         order[d] = s
@@ -535,11 +539,17 @@ def _tensor_list(tensors, op: str) -> list:
 
 
 def cat(tensors, dim=None, *, axis=None) -> Tensor:
-    """The tensors joined along an existing dimension ``dim`` (dtypes promoted, as PyTorch)."""
+    """The tensors joined along an existing dimension ``dim`` (dtypes promoted, as PyTorch). As PyTorch, an
+    empty 1-D tensor (shape ``(0,)``, a common "nothing yet" start) joins tensors of any shape: it adds nothing
+    but still counts for the result's dtype."""
     ts = _tensor_list(tensors, "cat")
-    ref = ts[0]
+    shaped = [t_ for t_ in ts if t_.shape != (0,)]
+    ref = shaped[0] if shaped else ts[0]
     _need_dims(ref, "cat")
     d = _dim(_axis(dim, axis), ref.ndim, "cat")
+    if len(shaped) < len(ts):
+        empty = ref.shape[:d] + (0,) + ref.shape[d + 1:]
+        ts = [t_.reshape(empty) if t_.shape == (0,) else t_ for t_ in ts]
     for i, t_ in enumerate(ts):
         if t_.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(t_.shape, ref.shape)) if k != d):
             raise RuntimeError(
@@ -655,7 +665,7 @@ def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
             f"{step} positive"
         )
     if x.ndim == 0:
-        return reshape(x, (1,))
+        return reshape(x, (1,))[:size]  # one window of the one element, or none for size 0 (as PyTorch)
     return view_apply(Unfold, x, axis=d, size=size, step=step)
 
 
@@ -673,7 +683,8 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     shape = (1,) * (len(reps) - x.ndim) + x.shape
     spread = sum(((1, n) for n in shape), ())
     tiled = sum(((r, n) for r, n in zip(reps, shape)), ())
-    return x.reshape(spread).expand(tiled).reshape(tuple(r * n for r, n in zip(reps, shape)))
+    out = x.reshape(spread).expand(tiled).reshape(tuple(r * n for r, n in zip(reps, shape)))
+    return clone(out) if out._base is not None else out  # new memory, as PyTorch (the reshape made a view)
 
 
 def tile(x: Tensor, *dims) -> Tensor:
@@ -741,7 +752,7 @@ def flip(x: Tensor, *args, dims=None, axis=None) -> Tensor:
         dims = tuple(range(x.ndim))
     axes = _dims((dims,) if not isinstance(dims, (tuple, list)) else dims, x.ndim, "flip")
     if x.ndim == 0 or not axes:
-        return x
+        return clone(x)  # a copy even with nothing to reverse, as PyTorch
     return Flip.apply(x, axes=axes)
 
 
@@ -815,9 +826,10 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
                 f"pad: padding ({lo}, {hi}) crops more than dimension {i} of the tensor of shape {x.shape} holds"
             )
     if all(w == (0, 0) for w in widths):
-        return x
+        return clone(x)  # new memory, as PyTorch's pad (writes into the result never reach ``x``)
     if mode == "constant":
-        return Pad.apply(x, widths=tuple(widths), value=0 if value is None else value)
+        out = Pad.apply(x, widths=tuple(widths), value=0 if value is None else value)
+        return clone(out) if all(lo <= 0 and hi <= 0 for lo, hi in widths) else out  # a crop is a view: copy
     if value not in (None, 0):
         raise ValueError(f"pad: mode {mode!r} takes no value, got value={value}")
     shape = x.shape
@@ -885,7 +897,11 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
 
 
 def clone(x: Tensor, *, memory_format=None) -> Tensor:
-    """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through)."""
+    """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through). It keeps
+    ``x``'s layout (PyTorch's default ``preserve_format``); ``memory_format=lucid.contiguous_format`` makes it
+    row-major, as in PyTorch."""
+    if memory_format is _typeinfo.contiguous_format and not x.is_contiguous():
+        return Contiguous.apply(x)  # a row-major copy (of a row-major x, Clone's copy is one already)
     return Clone.apply(x)
 
 
