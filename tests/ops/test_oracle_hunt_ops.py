@@ -275,3 +275,17 @@ def test_maximum_minimum_gradients_at_nan_and_ties_match_torch(device, name):
     rng = np.random.default_rng(0)
     p, q = (lucid.tensor(rng.standard_normal(5), device=device, requires_grad=True) for _ in range(2))
     assert gradcheck(getattr(lucid, name), (p, q))
+
+
+def test_full_refuses_a_fill_value_its_integer_dtype_cannot_hold(device):
+    torch = pytest.importorskip("torch")
+    for value, dtype in ((float("-inf"), "int64"), (300, "int8"), (math.nan, "int32")):
+        with pytest.raises(OverflowError, match="without overflow"):
+            lucid.full((2,), value, dtype=getattr(lucid, dtype), device=device)
+        with pytest.raises(RuntimeError):
+            torch.full((2,), value, dtype=getattr(torch, dtype))
+    for value, dtype in ((2.5, "int64"), (2**63 - 1, "int64"), (True, "int8")):
+        ours = lucid.full((2,), value, dtype=getattr(lucid, dtype), device=device)
+        np.testing.assert_array_equal(_np(ours), torch.full((2,), value, dtype=getattr(torch, dtype)).numpy())
+    with pytest.raises(OverflowError):
+        lucid.nn.Transformer.generate_square_subsequent_mask(3, dtype=lucid.int64)
