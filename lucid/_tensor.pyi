@@ -629,7 +629,8 @@ class Tensor:
         """
     def masked_fill(self, mask, value) -> Tensor:
         """``x`` with ``value`` (a number or a 0-d tensor, cast to ``x``'s dtype) where the bool
-        ``mask`` (broadcastable to ``x``) is true. Differentiable in ``x`` and a tensor ``value``.
+        ``mask`` (broadcastable to ``x``) is true. Differentiable in ``x`` and a tensor ``value``. A complex ``x``
+        takes any Python number as a complex one (as PyTorch; no kind of number is a complex dtype's).
         """
     def nonzero(self, *, as_tuple: bool = ...):
         """Indices of the non-zero elements: an ``(n, x.ndim)`` int64 tensor, or with ``as_tuple``
@@ -974,8 +975,8 @@ class Tensor:
         """Batched product of ``(B, n, k)`` and ``(B, k, p)`` (3-D, equal batch sizes, as ``torch.bmm``)."""
     def det(self) -> Tensor:
         """Determinant of a (batch of) square matrix (NaN where the matrix has a NaN entry). Its gradient is
-        ``det(A) A^-T``; for a batch with a singular matrix, the cofactor matrix through the SVD, as PyTorch
-        (one host read decides).
+        ``det(A) A^-T``; for a batch with a singular matrix, the cofactor matrix through the SVD (one host read
+        decides): the true derivative, which PyTorch's older releases gave (2.13 returns zeros there).
         """
     def dot(self, b: Tensor) -> Tensor:
         """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
@@ -1027,7 +1028,10 @@ class Tensor:
     def equal(self, other: Tensor) -> bool:
         """Whether the two tensors have the same shape and the same elements (a Python bool)."""
     def float_power(self, exponent) -> Tensor:
-        """``input ** exponent`` computed in float64 (PyTorch's result dtype), whatever the inputs' dtypes."""
+        """``input ** exponent`` computed in float64 (PyTorch's result dtype), whatever the inputs' dtypes; in
+        complex128 when either is complex (a tensor or a Python complex), as PyTorch (float64 would drop the
+        imaginary parts).
+        """
     def float_power_(self, exponent) -> Tensor:
         """In-place :func:`float_power`: only a float64 tensor can hold its result (PyTorch refuses the rest)."""
     def fmax(self, other) -> Tensor:
@@ -1071,8 +1075,8 @@ class Tensor:
     def lcm(self, other) -> Tensor:
         """Least common multiple of integers (``|a b| / gcd``, 0 if either is 0)."""
     def ldexp(self, other) -> Tensor:
-        """``input * 2 ** other`` (a float result, as PyTorch), in two factors so a large ``other`` does not
-        overflow on the way.
+        """``input * 2 ** other`` (a float result, as PyTorch; complex for a complex ``input``), in two factors so a
+        large ``other`` does not overflow on the way.
         """
     def lerp(self, end, weight) -> Tensor:
         """``input + weight (end - input)``, as PyTorch (``end - (end - input)(1 - weight)`` where
@@ -1101,7 +1105,9 @@ class Tensor:
     def rad2deg(self) -> Tensor:
         """Radians to degrees (integers give the default float dtype)."""
     def signbit(self) -> Tensor:
-        """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors)."""
+        """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors); a complex tensor
+        raises, as in PyTorch (it has no sign bit).
+        """
     def xlogy(self, other):
         """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch."""
 
