@@ -9,6 +9,7 @@ operand's shape (``unbroadcast``).
 
 from __future__ import annotations
 
+import cmath
 import math
 import operator
 
@@ -310,7 +311,10 @@ def _scalar_power(xp, a, b):
     ``1 / x`` and ``1 / (x * x)`` for 2, 3, -1 and -2, ones for 0 (nan too) and a copy for 1. Other integers
     up to ``_PRODUCT_POWERS`` are products by squaring, for integers and float32 (in float64, rounded once:
     within an ulp of PyTorch's pow), not float64 (n ulp). float16 computes in float32 (but 2: exact as it
-    is; +-0.5: the general pow, as PyTorch). None: no fast form, use the general power."""
+    is; +-0.5: the general pow, as PyTorch). None: no fast form, use the general power (always for a complex
+    exponent, which has no order to test against the fast forms' range)."""
+    if type(b) is complex:
+        return None
     if b == 2:
         return a * a
     if a.dtype == getattr(xp, "float16", None):  # PyTorch computes float16 in float32 and rounds once, and
@@ -394,11 +398,13 @@ class Pow(_Binary):
 
     def grads(self, g, a, b, out):
         """PyTorch's masking: d/da = b * a**(b - 1) is 0 where b == 0 (not 0 * inf at a = 0), and
-        d/db = a**b * log(a) is 0 where a == 0 and b >= 0 (-inf for b < 0, nan for a < 0). A Python
-        exponent takes ``a ** (b - 1)``'s fast forms too (``x ** 3`` -> ``3 * (x * x)``)."""
+        d/db = a**b * log(a) is 0 where a == 0 and b >= 0 (-inf for b < 0, nan for a < 0; a complex b counts as
+        >= 0 only when real, and a negative or complex Python base of a complex power takes its complex log). A
+        Python exponent takes ``a ** (b - 1)``'s fast forms too (``x ** 3`` -> ``3 * (x * x)``)."""
         need = self.needs_input_grad
         ga = gb = None
-        if g._device.dtypes[g._data.dtype].kind == "c":  # complex: the conjugate derivative, as PyTorch
+        complex_out = g._device.dtypes[g._data.dtype].kind == "c"
+        if complex_out:  # complex: the conjugate derivative, as PyTorch
             a, b, out = (conj_if_complex(v) for v in (a, b, out))
         if need[0]:
             if isinstance(b, Tensor):
@@ -406,10 +412,14 @@ class Pow(_Binary):
             else:
                 ga = _scalar_exponent_grad(g, a, b, operator.pow, _zeros_like)
         if need[1]:
+            # a complex exponent is "b >= 0" only when real (complex numbers have no order), as PyTorch
+            b_at_least_0 = (b.imag == 0) & (b.real >= 0) if b.dtype.kind == "c" else b >= 0
             if isinstance(a, Tensor):
-                gb = (g * out * a.log()).where(~((a == 0) & (b >= 0)), 0.0)
+                gb = (g * out * a.log()).where(~((a == 0) & b_at_least_0), 0.0)
             elif a == 0:
-                gb = (g * out * -math.inf).where(~(b >= 0), 0.0)
+                gb = (g * out * -math.inf).where(~b_at_least_0, 0.0)
+            elif complex_out:  # a Python base of a complex power: its complex log (log(-2) = ln 2 + i pi), conjugated
+                gb = g * out * cmath.log(conj_if_complex(a)).conjugate()
             else:
                 gb = g * out * (math.log(a) if a > 0 else math.nan)
         return ga, gb

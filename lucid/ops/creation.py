@@ -4,6 +4,7 @@ the ``*_like`` forms); random ones are in :mod:`lucid.ops.sampling`."""
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 
 from .. import dtypes as _dt
@@ -51,12 +52,23 @@ def _finish(array, dev, requires_grad):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it when not given)."""
-    if isinstance(fill_value, (str, bytes)) or not hasattr(fill_value, "__float__"):
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it when not given: a complex value,
+    Python, NumPy or a complex tensor's, gives the default complex dtype, as PyTorch). A complex value fills a
+    real dtype only when its imaginary part is 0 (PyTorch's rule; NumPy would drop the part silently)."""
+    complex_fill = (isinstance(fill_value, numbers.Complex) and not isinstance(fill_value, numbers.Real)) or (
+        isinstance(fill_value, Tensor) and fill_value.dtype.kind == "c")
+    if isinstance(fill_value, (str, bytes)) or not (hasattr(fill_value, "__float__") or complex_fill):
         raise TypeError(f"full(): fill_value must be a number, got {type(fill_value).__name__} {fill_value!r}")
     if dtype is None:
-        dtype = _dt.bool_ if isinstance(fill_value, bool) else _dt.int64 if isinstance(fill_value, int) else None
+        dtype = (_dt.bool_ if isinstance(fill_value, bool) else _dt.int64 if isinstance(fill_value, int)
+                 else _dt.get_default_dtype().to_complex() if complex_fill else None)
     dev, dt = _place(dtype, device)
+    if complex_fill and dt.kind != "c":
+        value = complex(fill_value)
+        if value.imag != 0:
+            raise TypeError(f"full(): the complex fill value {value} cannot be converted to {dt.name}; pass a complex "
+                            f"dtype (lucid.complex64) or the real part (fill_value.real)")
+        fill_value = value.real
     if dt.kind in "iu" and not isinstance(fill_value, Tensor):  # as PyTorch: no wrapping (uint8 takes -128..-1)
         value, limits = fill_value if isinstance(fill_value, int) else float(fill_value), iinfo(dt)
         if not (-128 if dt is _dt.uint8 else limits.min) <= value <= limits.max:  # nan fails too

@@ -628,7 +628,8 @@ def where(condition: Tensor, input=None, other=None):
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
     """``x`` with ``value`` (a number or a 0-d tensor, cast to ``x``'s dtype) where the bool
-    ``mask`` (broadcastable to ``x``) is true. Differentiable in ``x`` and a tensor ``value``."""
+    ``mask`` (broadcastable to ``x``) is true. Differentiable in ``x`` and a tensor ``value``. A complex ``x``
+    takes any Python number as a complex one (as PyTorch; no kind of number is a complex dtype's)."""
     mask = _mask_arg(mask, x, "masked_fill")
     m, s = mask.shape, x.shape
     if len(m) > len(s) or not all(a in (1, b) for a, b in zip(reversed(m), reversed(s))):
@@ -638,7 +639,7 @@ def masked_fill(x: Tensor, mask, value) -> Tensor:
             raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, got shape {value.shape}")
         value = value.to(x.dtype)
     else:
-        value = _cast_scalar(value, x.dtype)
+        value = complex(value) if x.dtype.kind == "c" else _cast_scalar(value, x.dtype)
     return where(mask, value, x)
 
 

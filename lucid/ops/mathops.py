@@ -82,10 +82,19 @@ def _i1e_grad(x, y, g):
     return g * (_SPECIAL["i0e"](x) - y * (x.sign() + 1 / safe)).where(x != 0, 0.5)
 
 
+def _acosh_grad(x, y, g):
+    """``1 / sqrt(x^2 - 1)``, and for complex ``x`` ``1 / (sqrt(x - 1) sqrt(x + 1))`` (PyTorch's): acosh's
+    branch, which ``sqrt(x^2 - 1)`` misses in parts of the left half-plane (its sign is wrong at ``-1.2 + 0.4j``).
+    (``x`` is already conjugated for a complex gradient, as in every row of the table.)"""
+    if x.dtype.kind == "c":
+        return g * ((x - 1).rsqrt() * (x + 1).rsqrt())
+    return g * (x * x - 1).rsqrt()
+
+
 # name: (forward(xp, x), derivative(x, y, g), what backward needs), as lucid.ops.elementwise's table
 _TABLE = {
     "asinh": (lambda xp, x: xp.asinh(x), lambda x, y, g: g * (x * x + 1).rsqrt(), "x"),
-    "acosh": (lambda xp, x: xp.acosh(x), lambda x, y, g: g * (x * x - 1).rsqrt(), "x"),
+    "acosh": (lambda xp, x: xp.acosh(x), _acosh_grad, "x"),
     "atanh": (lambda xp, x: kernels_for(xp).atanh(x), lambda x, y, g: g / (1 - x * x), "x"),
     "erfc": (K.erfc, lambda x, y, g: -_TWO_OVER_SQRT_PI * g * (-x * x).exp(), "x"),
     "erfinv": (K.erfinv, lambda x, y, g: _SQRT_PI_OVER_2 * g * (y * y).exp(), "y"),
@@ -108,16 +117,23 @@ _SPECIAL_TABLE = {
 _QUIET = ("asinh", "acosh", "atanh", "exp2", "sinc")
 _TABLE = {name: (float_errors_ignored(row[0]), *row[1:]) if name in _QUIET else row for name, row in _TABLE.items()}
 
-FUNCTIONS = {name: _unary(cls, name) for name, cls in
+FUNCTIONS = {name: _unary(cls, name, name not in ("asinh", "acosh", "atanh", "exp2", "sinc")) for name, cls in
              pointwise_ops(_TABLE, __name__, "Elementwise {} (PyTorch's derivative).").items()}
-_SPECIAL = {name: _unary(cls, name) for name, cls in
+_SPECIAL = {name: _unary(cls, name, True) for name, cls in  # (real kernels: a complex tensor raises, as PyTorch)
             pointwise_ops(_SPECIAL_TABLE, __name__, "Elementwise special function {}.").items()}
 asinh, acosh, atanh, erfc, erfinv, exp2, lgamma, digamma, i0, sinc = (FUNCTIONS[n] for n in _TABLE)
 
 
-def _float_input(x: Tensor, name: str) -> Tensor:
+def _float_input(x: Tensor, name: str, complex_ok: bool = False) -> Tensor:
+    """``x`` as a floating tensor (integers and bools in the default float dtype). A complex ``x`` stays complex
+    with ``complex_ok``, else raises a TypeError, as PyTorch (a cast to a real dtype would drop the imaginary
+    part: the real-only special functions gave real results from complex inputs)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} expects a Tensor, got {type(x).__name__}")
+    if x.dtype.kind == "c":
+        if complex_ok:
+            return x
+        raise TypeError(f"{name} is not implemented for complex tensors (got {x.dtype.name}), as in PyTorch")
     return x if x.dtype.kind == "f" else x.to(_dt.get_default_dtype())
 
 
@@ -196,9 +212,16 @@ def rad2deg(input: Tensor) -> Tensor:
 
 
 def float_power(input, exponent) -> Tensor:
-    """``input ** exponent`` computed in float64 (PyTorch's result dtype), whatever the inputs' dtypes."""
+    """``input ** exponent`` computed in float64 (PyTorch's result dtype), whatever the inputs' dtypes; in
+    complex128 when either is complex (a tensor or a Python complex), as PyTorch (float64 would drop the
+    imaginary parts)."""
+    if any(v.dtype.kind == "c" if isinstance(v, Tensor) else isinstance(v, complex) for v in (input, exponent)):
+        wide_dtype = _dt.complex128
+    else:
+        wide_dtype = _dt.float64
+
     def wide(v):
-        return v.to(_dt.float64) if isinstance(v, Tensor) else float(v)
+        return v.to(wide_dtype) if isinstance(v, Tensor) else complex(v) if isinstance(v, complex) else float(v)
 
     return wide(input) ** wide(exponent)
 
@@ -338,12 +361,12 @@ def fmin(input, other) -> Tensor:
 
 
 def ldexp(input, other) -> Tensor:
-    """``input * 2 ** other`` (a float result, as PyTorch), in two factors so a large ``other`` does not
-    overflow on the way."""
-    x = _float_input(input, "ldexp")
+    """``input * 2 ** other`` (a float result, as PyTorch; complex for a complex ``input``), in two factors so a
+    large ``other`` does not overflow on the way."""
+    x = _float_input(input, "ldexp", complex_ok=True)
     if not isinstance(other, Tensor):
         return x * 2.0 ** (other // 2) * 2.0 ** (other - other // 2)
-    other = other if other.dtype.kind == "f" else other.to(x.dtype)
+    other = other if other.dtype.kind == "f" else other.to(x.dtype.to_real())  # (a complex x: its real dtype)
     half = (other / 2).floor()
     return x * 2.0**half * 2.0 ** (other - half)  # two factors: 2**1024 alone overflows (1.7e308 = 0.95 * 2**1024)
 
@@ -493,13 +516,18 @@ def _one_device(name, *operands):
                                   f"one device")
 
 
-def _predicate(name, floating, integer, doc):
-    """A bool test: ``floating(xp, array)`` on floating tensors; ``integer`` (a constant) for the others."""
+def _predicate(name, floating, integer, doc, on_complex=True):
+    """A bool test: ``floating(xp, array)`` on floating tensors, and on complex ones with ``on_complex`` (nan or
+    inf in either part, as the standard's and PyTorch's isnan/isinf/isfinite), else a TypeError as PyTorch's
+    (a complex has no sign); ``integer`` (a constant) for the others."""
     @on_input_device
     def op(input: Tensor) -> Tensor:
-        xp = input.xp
-        if input.dtype.kind == "f":
+        xp, kind = input.xp, input.dtype.kind
+        if kind == "f" or (kind == "c" and on_complex):
             return _make(input, floating(xp, input._data))
+        if kind == "c":
+            raise TypeError(f"{name} does not support complex inputs, got a {input.dtype.name} tensor of shape "
+                            f"{input.shape} (as PyTorch); test its parts (x.real, x.imag)")
         return _make(input, xp.full(input._data.shape, integer, dtype=xp.bool, device=input._device.native))
 
     op.__name__ = op.__qualname__ = name
@@ -510,14 +538,18 @@ def _predicate(name, floating, integer, doc):
 isnan = _predicate("isnan", lambda xp, a: xp.isnan(a), False, "True where ``input`` is nan (never for integers).")
 isinf = _predicate("isinf", lambda xp, a: xp.isinf(a), False, "True where ``input`` is +-inf.")
 isfinite = _predicate("isfinite", lambda xp, a: xp.isfinite(a), True, "True where ``input`` is neither inf nor nan.")
-isposinf = _predicate("isposinf", lambda xp, a: a == math.inf, False, "True where ``input`` is +inf.")
-isneginf = _predicate("isneginf", lambda xp, a: a == -math.inf, False, "True where ``input`` is -inf.")
+isposinf = _predicate("isposinf", lambda xp, a: a == math.inf, False, "True where ``input`` is +inf.", False)
+isneginf = _predicate("isneginf", lambda xp, a: a == -math.inf, False, "True where ``input`` is -inf.", False)
 
 
 @on_input_device
 def signbit(input: Tensor) -> Tensor:
-    """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors)."""
+    """True where the sign bit is set (``-0.0`` included; never for unsigned and bool tensors); a complex tensor
+    raises, as in PyTorch (it has no sign bit)."""
     xp, a = input.xp, input._data
+    if input.dtype.kind == "c":
+        raise TypeError(f"signbit is not implemented for complex tensors (got {input.dtype.name}), as in PyTorch; "
+                        f"test a part (x.real.signbit())")
     if input.dtype.kind == "f":
         return _make(input, xp.signbit(a))
     return _make(input, a < 0 if input.dtype.kind == "i" else xp.zeros(a.shape, dtype=xp.bool,

@@ -362,7 +362,8 @@ _SELECT = {"max": MaxDim, "min": MinDim}
 class LogSumExp(_Reduce):
     """``log(sum(exp(x)))`` computed as ``m + log(sum(exp(x - m)))`` with ``m`` the max (0 where the max
     is infinite, so all -inf gives -inf and any +inf gives +inf, as PyTorch). Over zero elements it is
-    ``log(0) = -inf``, as PyTorch."""
+    ``log(0) = -inf``, as PyTorch. Complex ``x``: ``m`` is the max of the real parts (complex numbers have no
+    order; PyTorch's choice), and the gradient ``conj(exp(x - y))``, PyTorch's conjugate derivative."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims):
@@ -371,7 +372,7 @@ class LogSumExp(_Reduce):
         if builtins.any(x.shape[a] == 0 for a in axes):
             y = self.filled(x, -math.inf)
         else:
-            m = xp.max(x, axis=axes, keepdims=True)
+            m = xp.max(xp.real(x) if self.device.dtypes[x.dtype].kind == "c" else x, axis=axes, keepdims=True)
             m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
             with float_errors_quiet():  # log(0) = -inf for an all -inf slice, silently, as PyTorch
                 y = self.out(xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m)
@@ -380,7 +381,8 @@ class LogSumExp(_Reduce):
 
     def backward(self, g):
         x, y = self.saved_tensors
-        return self.unreduce(g) * (x - self.unreduce(y)).exp()
+        share = (x - self.unreduce(y)).exp()
+        return self.unreduce(g) * (share.conj() if share.dtype.kind == "c" else share)
 
 
 _SCAN_BLOCK = 8  # positions per block of a blocked scan
@@ -460,7 +462,8 @@ class Cumprod(Function):
     a slice's first zero); the first zero gets the sum of g times (the cumprod with that zero set to 1, minus y),
     which is 0 before it and that zero's products after it. Exact for any number of zeros, no division by 0,
     differentiable again; two scans (an argmax, not a third, finds the first zero). float16 accumulates in
-    float32, as PyTorch."""
+    float32, as PyTorch. Complex: the same formula on ``conj(x)`` and ``conj(y)`` (PyTorch's conjugate
+    derivative, as Prod's)."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, axis):
@@ -477,6 +480,8 @@ class Cumprod(Function):
         xp, axis = x.xp, self.axis
         if not x.shape[axis]:  # nothing to find a first zero in
             return g
+        if x.dtype.kind == "c":  # the conjugate derivative, as PyTorch
+            x, y = x.conj(), y.conj()
         zero = x._data == 0
         at = xp.argmax(xp.astype(zero, xp.int8), axis=axis, keepdims=True)  # of the first zero (0 for none)
         first = zero & (positions(xp, x._data, axis, xp.int64) == at)
@@ -638,7 +643,7 @@ def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims
     """``log(sum(exp(x)))`` over ``dim`` without overflow (max subtracted first). ``dim=None`` reduces all
     axes (PyTorch requires a dim); integer tensors are computed in the default float dtype, as PyTorch."""
     _check_tensor(x, "logsumexp")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":  # (a complex x stays complex, as PyTorch)
         x = x.to(_dt.get_default_dtype())
     axes = _reduce_axes(x, dim, axis, "logsumexp")
     return LogSumExp.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims))
