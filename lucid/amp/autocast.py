@@ -48,7 +48,7 @@ class _State(threading.local):
         self.cache_enabled = True
         self.cache = {}  # id(parameter) -> (parameter, its version, its cast)
         self.switched_on = set()  # device types set_autocast_enabled turned on (each holds one _install)
-        self.lower = {}  # device type -> the dtype set_autocast_dtype chose
+        self.lower = {}  # device type -> the dtype set_autocast_dtype or the innermost block (even disabled) chose
 
 
 _state = _State()
@@ -121,8 +121,9 @@ class autocast:
     """Mixed precision for a block or a function: ``with autocast("cuda"): ...`` or ``@autocast("cuda")``.
 
     ``device_type``: the device type whose tensors are cast (``"cuda"``, ``"cpu"``, or another
-    registered type); ``dtype``: the lower precision, ``lucid.float16`` (the default) or
-    ``lucid.bfloat16`` (NumPy only); ``enabled=False`` turns autocast off inside the
+    registered type); ``dtype``: the lower precision, ``lucid.float16`` or ``lucid.bfloat16`` (NumPy
+    only); by default :func:`get_autocast_dtype` at construction (float16 unless an enclosing block or
+    :func:`set_autocast_dtype` chose another); ``enabled=False`` turns autocast off inside the
     block (it nests); ``cache_enabled``: reuse the float16 copy of each parameter within the
     outermost block. See the module docstring for what is cast.
     """
@@ -133,7 +134,9 @@ class autocast:
             raise ValueError(
                 f"autocast: device_type must be a device type such as 'cuda' or 'cpu' (no index), got {device_type!r}"
             )
-        dtype = _dt.float16 if dtype is None else _dt.to_dtype(dtype)
+        # As PyTorch: without a dtype, the one autocast uses for this device type now (an enclosing block's, or
+        # set_autocast_dtype's), so a nested ``autocast(device_type)`` does not switch bfloat16 back to float16.
+        dtype = get_autocast_dtype(kind) if dtype is None else _dt.to_dtype(dtype)
         if dtype.kind != "f" or dtype.itemsize != 2:
             raise ValueError(
                 f"autocast: dtype must be a 16-bit floating dtype (lucid.float16 or lucid.bfloat16), "
@@ -145,9 +148,10 @@ class autocast:
 
     def __enter__(self):
         st = _state
-        self._saved.append((st.dtypes.get(self.device_type), st.cache_enabled))
+        self._saved.append((st.dtypes.get(self.device_type), st.lower.get(self.device_type), st.cache_enabled))
         st.depth += 1
         st.cache_enabled = self.cache_enabled
+        st.lower[self.device_type] = self.dtype  # enabled or not, as PyTorch: blocks nested inside inherit it
         if self.enabled:
             st.dtypes[self.device_type] = self.dtype
             _install()
@@ -157,11 +161,12 @@ class autocast:
 
     def __exit__(self, *exc):
         st = _state
-        previous, st.cache_enabled = self._saved.pop()
-        if previous is None:
-            st.dtypes.pop(self.device_type, None)
-        else:
-            st.dtypes[self.device_type] = previous
+        previous, lower, st.cache_enabled = self._saved.pop()
+        for table, value in ((st.dtypes, previous), (st.lower, lower)):
+            if value is None:
+                table.pop(self.device_type, None)
+            else:
+                table[self.device_type] = value
         st.depth -= 1
         if st.depth == 0:
             st.cache.clear()
@@ -194,7 +199,8 @@ def is_autocast_enabled(device_type: str = "cuda") -> bool:
 
 
 def get_autocast_dtype(device_type: str = "cuda"):
-    """The lower-precision dtype autocast uses for ``device_type`` (``lucid.float16``)."""
+    """The lower-precision dtype autocast uses for ``device_type``: the open block's, or the one
+    :func:`set_autocast_dtype` chose, or ``lucid.float16``."""
     kind = registry.canonical_type(device_type)
     return _state.dtypes.get(kind, _state.lower.get(kind, _dt.float16))
 
@@ -223,10 +229,13 @@ def set_autocast_enabled(device_type: str, enabled: bool) -> None:
 
 
 def set_autocast_dtype(device_type: str, dtype) -> None:
-    """The 16-bit dtype autocast uses for ``device_type`` from now on (lucid has float16 only)."""
+    """The 16-bit dtype (``lucid.float16`` or ``lucid.bfloat16``) autocast uses for ``device_type`` from now on: in
+    an open block, until it ends; outside, for blocks entered later without a ``dtype``."""
     kind, dtype = _kind(device_type), _dt.to_dtype(dtype)
     if dtype.kind != "f" or dtype.itemsize != 2:
-        raise ValueError(f"set_autocast_dtype: dtype must be a 16-bit float (lucid.float16), got {dtype.name}")
+        raise ValueError(
+            f"set_autocast_dtype: dtype must be a 16-bit float (lucid.float16 or lucid.bfloat16), got {dtype.name}"
+        )
     _state.lower[kind] = dtype
     if kind in _state.dtypes:
         _state.dtypes[kind] = dtype

@@ -19,12 +19,23 @@ any device. The only sync point is :meth:`step` reading whether the gradients we
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import numpy as np
+
 from .._tensor import Tensor
 
 __all__ = ["GradScaler"]
 
 _FLOAT32_MAX = 3.4028234663852886e38  # the scale grows only while it stays a finite float32, as in PyTorch
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
+
+
+def _float32(value: float) -> float:
+    """``value`` rounded to float32: PyTorch keeps the scale in a float32 tensor, so every scale it reports (and
+    every product with ``growth_factor``/``backoff_factor``) is a float32 number; inf where float32 overflows."""
+    with np.errstate(over="ignore"):
+        return float(np.float32(value))
 
 
 class GradScaler:
@@ -47,7 +58,7 @@ class GradScaler:
             raise ValueError(f"GradScaler: init_scale must be positive, got {init_scale}")
         self.device = device
         self._enabled = bool(enabled)
-        self._scale = float(init_scale)
+        self._scale = _float32(init_scale)
         self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
         self._growth_interval = growth_interval
         self._growth_tracker = 0  # steps in a row without inf/NaN gradients
@@ -57,20 +68,45 @@ class GradScaler:
         return self._enabled
 
     def get_scale(self) -> float:
-        """The current scale (1.0 when disabled)."""
+        """The current scale (1.0 when disabled), a float32 value as in PyTorch."""
         return self._scale if self._enabled else 1.0
+
+    def get_growth_factor(self) -> float:
+        return self._growth_factor
+
+    def set_growth_factor(self, new_factor: float) -> None:
+        self._growth_factor = float(new_factor)
+
+    def get_backoff_factor(self) -> float:
+        return self._backoff_factor
+
+    def set_backoff_factor(self, new_factor: float) -> None:
+        self._backoff_factor = float(new_factor)
+
+    def get_growth_interval(self) -> int:
+        return self._growth_interval
+
+    def set_growth_interval(self, new_interval: int) -> None:
+        self._growth_interval = int(new_interval)
+
+    def _get_growth_tracker(self) -> int:
+        """Steps in a row without inf/NaN gradients since the scale last changed (PyTorch's private getter)."""
+        return self._growth_tracker if self._enabled else 0
 
     # ---- the three calls of a training step -----------------------------------------------
     def scale(self, outputs):
-        """``outputs`` (a Tensor or a list/tuple of them) multiplied by the scale, keeping their
-        dtype; unchanged when disabled."""
+        """``outputs`` (a Tensor, or an iterable of them, nested) multiplied by the scale, keeping their
+        dtype; unchanged when disabled. A list or tuple comes back as one; any other iterable as a lazy
+        ``map``, as in PyTorch."""
         if not self._enabled:
             return outputs
         if isinstance(outputs, Tensor):
             return outputs * self._scale
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(o) for o in outputs)
-        raise TypeError(f"GradScaler.scale expects a Tensor or a list/tuple of Tensors, got {type(outputs).__name__}")
+        if isinstance(outputs, Iterable) and not isinstance(outputs, (str, bytes)):
+            return map(self.scale, outputs)
+        raise TypeError(f"GradScaler.scale expects a Tensor or an iterable of Tensors, got {type(outputs).__name__}")
 
     def unscale_(self, optimizer) -> None:
         """Divide the gradients of ``optimizer``'s parameters by the scale, in place, and note
@@ -110,19 +146,19 @@ class GradScaler:
         if not self._enabled:
             return
         if new_scale is not None:
-            self._scale = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
+            self._scale = _float32(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
         else:
             checked = [s for s in self._optimizers.values() if s["finite"] is not None]
             if not checked:
                 raise RuntimeError("No inf checks were recorded prior to update.")
             if any(self._found_inf(s) for s in checked):
-                self._scale *= self._backoff_factor
+                self._scale = _float32(self._scale * self._backoff_factor)
                 self._growth_tracker = 0
             else:
                 self._growth_tracker += 1
                 if self._growth_tracker == self._growth_interval:
-                    grown = self._scale * self._growth_factor
-                    if grown <= _FLOAT32_MAX:
+                    grown = _float32(self._scale * self._growth_factor)
+                    if grown <= _FLOAT32_MAX:  # not inf
                         self._scale = grown
                     self._growth_tracker = 0
         self._optimizers.clear()
@@ -143,7 +179,7 @@ class GradScaler:
             raise RuntimeError(
                 "The source state dict is empty, possibly because it was saved from a disabled instance of GradScaler."
             )
-        self._scale = float(state_dict["scale"])
+        self._scale = _float32(state_dict["scale"])
         self._growth_factor = float(state_dict["growth_factor"])
         self._backoff_factor = float(state_dict["backoff_factor"])
         self._growth_interval = int(state_dict["growth_interval"])

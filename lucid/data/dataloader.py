@@ -20,6 +20,7 @@ import random
 import sys
 import time
 import traceback
+import warnings
 import weakref
 from dataclasses import dataclass
 
@@ -72,6 +73,14 @@ class _Exhausted:
     """Sent by a worker whose IterableDataset stream has ended."""
 
 
+class _KeyErrorMessage(str):
+    """A KeyError's message that prints as written: ``str(KeyError(m))`` is ``repr(m)``, which would show the
+    worker's traceback as one line of ``\\n`` escapes (PyTorch wraps it the same way)."""
+
+    def __repr__(self) -> str:
+        return self
+
+
 class _WorkerError:
     """An exception raised in a worker, carried to the main process and raised there."""
 
@@ -86,8 +95,9 @@ class _WorkerError:
         self.message = f"Caught {exc_type.__name__} {where}.\nOriginal {text}"
 
     def reraise(self):
+        message = _KeyErrorMessage(self.message) if self.exc_type is KeyError else self.message
         try:
-            error = self.exc_type(self.message)
+            error = self.exc_type(message)
         except Exception:
             error = RuntimeError(self.message)
         raise error
@@ -184,6 +194,22 @@ class _BaseIter:
         # both kinds of loader consume the global generator alike and shuffle alike.
         self._base_seed = draw_seed(self._loader._rng)
         self._sampler_iter = iter(self._loader._index_sampler)
+        self._num_yielded = 0
+        self._reported_len = self._loader._IterableDataset_len_called
+
+    def _yield(self, batch):
+        """``batch``, counted: an IterableDataset whose ``len`` was read through ``len(loader)`` warns once it has
+        given more batches than that length says (PyTorch's check, comparing with ``len(dataset)`` as PyTorch does:
+        typically a stream that every worker yields whole instead of sharding it with ``get_worker_info``)."""
+        self._num_yielded += 1
+        if self._reported_len is not None and self._num_yielded > self._reported_len:
+            message = (f"Length of IterableDataset {self._loader.dataset} was reported to be {self._reported_len} "
+                       f"(when accessing len(dataloader)), but {self._num_yielded} samples have been fetched. ")
+            if self._loader.num_workers > 0:
+                message += ("For multiprocessing data-loading, this could be caused by not properly configuring the "
+                            "IterableDataset replica at each worker (see lucid.data.get_worker_info).")
+            warnings.warn(message, stacklevel=3)
+        return batch
 
     def __iter__(self):
         return self
@@ -199,12 +225,14 @@ class _SingleProcessIter(_BaseIter):
 
     def __next__(self):
         indices = next(self._sampler_iter)
-        return self._loader._finish(self._fetcher.fetch(indices))
+        return self._yield(self._loader._finish(self._fetcher.fetch(indices)))
 
 
 class _MultiProcessIter(_BaseIter):
     """Keeps ``prefetch_factor`` batches per worker in flight, hands tasks out round-robin and
-    returns results in task order, skipping workers whose stream has ended."""
+    returns results in task order, skipping workers whose stream has ended. With the loader's
+    ``in_order=False`` a result is returned as soon as it arrives and the next task goes to the
+    worker with the fewest in flight, so that one slow batch holds up no other."""
 
     def __init__(self, loader: DataLoader) -> None:
         super().__init__(loader)
@@ -255,7 +283,13 @@ class _MultiProcessIter(_BaseIter):
             indices = next(self._sampler_iter)
         except StopIteration:
             return
-        wid = next(w for w in self._cycle if self._active[w])
+        if self._loader.in_order:
+            wid = next(w for w in self._cycle if self._active[w])
+        else:
+            busy = [0] * len(self._active)
+            for task in self._tasks.values():
+                busy[task[0]] += len(task) == 1
+            wid = min((w for w, on in enumerate(self._active) if on), key=busy.__getitem__)
         self._index_queues[wid].put((self._epoch, self._send_idx, indices))
         self._tasks[self._send_idx] = [wid]
         self._send_idx += 1
@@ -263,10 +297,11 @@ class _MultiProcessIter(_BaseIter):
     def __next__(self):
         while True:
             while self._rcvd_idx < self._send_idx:
-                task = self._tasks[self._rcvd_idx]
-                if len(task) == 2 or self._active[task[0]]:
+                task = self._tasks.get(self._rcvd_idx)
+                if task is not None and (len(task) == 2 or self._active[task[0]]):
                     break
-                del self._tasks[self._rcvd_idx]  # its worker's stream ended: no result will come
+                # returned out of order already, or its worker's stream ended: no result will come
+                self._tasks.pop(self._rcvd_idx, None)
                 self._rcvd_idx += 1
             else:
                 if not self._loader.persistent_workers:
@@ -277,17 +312,24 @@ class _MultiProcessIter(_BaseIter):
                 del self._tasks[self._rcvd_idx]
                 self._rcvd_idx += 1
                 self._put_task()
-                if isinstance(task[1], _WorkerError):
-                    task[1].reraise()
-                return self._loader._finish(task[1])
+                return self._deliver(task[1])
             epoch, idx, wid, result = self._receive()
             if epoch != self._epoch or idx not in self._tasks:
                 continue
             if isinstance(result, _Exhausted):
                 self._active[wid] = False
                 self._put_task()
-            else:
+            elif idx == self._rcvd_idx or self._loader.in_order:
                 self._tasks[idx].append(result)
+            else:
+                del self._tasks[idx]
+                self._put_task()
+                return self._deliver(result)
+
+    def _deliver(self, result):
+        if isinstance(result, _WorkerError):
+            result.reraise()
+        return self._yield(self._loader._finish(result))
 
     def _receive(self):
         timeout = self._loader.timeout
@@ -324,13 +366,7 @@ def _stop_workers(workers, index_queues, result_queue, done_event) -> None:
         q.close()
 
 
-def _mp_context(context):
-    if context is None or isinstance(context, str):
-        return multiprocessing.get_context(context)
-    return context
-
-
-def _worker_options(num_workers, timeout, prefetch_factor, multiprocessing_context, persistent_workers):
+def _worker_options(num_workers, timeout, prefetch_factor, persistent_workers):
     """Check the multi-process options, and that those needing workers come with workers; returns
     ``prefetch_factor``, 2 by default with workers."""
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
@@ -344,11 +380,6 @@ def _worker_options(num_workers, timeout, prefetch_factor, multiprocessing_conte
         raise ValueError(
             "prefetch_factor option could only be specified in multiprocessing. Let num_workers > 0 to "
             "enable multiprocessing, otherwise set prefetch_factor to None."
-        )
-    if num_workers == 0 and multiprocessing_context is not None:
-        raise ValueError(
-            "multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
-            f"but got num_workers={num_workers}"
         )
     if num_workers > 0 and prefetch_factor is None:
         prefetch_factor = 2
@@ -414,11 +445,14 @@ class DataLoader:
     NumPy's legacy global generator and ``lucid.manual_seed``), then ``worker_init_fn(worker_id)``
     is called; ``prefetch_factor`` batches per worker are kept in flight, ``timeout`` seconds
     bound the wait for one, and ``persistent_workers`` keeps the processes between epochs.
-    Workers should produce host data (NumPy, numbers, CPU tensors); ``device`` moves the batches.
+    ``in_order=False`` lets a batch that is ready overtake an earlier one still being made (the
+    order then depends on timing). Workers should produce host data (NumPy, numbers, CPU tensors);
+    ``device`` moves the batches.
 
     ``generator`` is a ``lucid.Generator`` (or an int seed, or a ``numpy.random.Generator``); without
     it shuffling and worker seeds follow ``lucid.manual_seed``. ``pin_memory`` copies every CPU tensor of a
-    batch into page-locked memory (``Tensor.pin_memory``; a no-op where no backend pins: no CuPy or no GPU).
+    batch into page-locked memory (``Tensor.pin_memory``; a no-op where no backend pins: no CuPy or no GPU);
+    ``pin_memory_device``, deprecated in PyTorch, is accepted and ignored with PyTorch's warning.
     ``device`` (a lucid extension) puts every batch there, one transfer per array, which with ``pin_memory``
     is non-blocking (the copy from pinned memory overlaps the host's next work, as in PyTorch).
     """
@@ -427,9 +461,8 @@ class DataLoader:
                  batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
                  drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
                  generator=None, *, prefetch_factor: int | None = None, persistent_workers: bool = False,
-                 device=None) -> None:
-        prefetch_factor = _worker_options(num_workers, timeout, prefetch_factor, multiprocessing_context,
-                                          persistent_workers)
+                 pin_memory_device: str = "", in_order: bool = True, device=None) -> None:
+        prefetch_factor = _worker_options(num_workers, timeout, prefetch_factor, persistent_workers)
         iterable = isinstance(dataset, IterableDataset)
         shuffle, batch_size, drop_last = _batching_options(iterable, batch_size, shuffle, sampler, batch_sampler,
                                                            drop_last)
@@ -443,22 +476,60 @@ class DataLoader:
         self.worker_init_fn, self.persistent_workers = worker_init_fn, persistent_workers
         self.multiprocessing_context = multiprocessing_context
         self.pin_memory, self.generator = bool(pin_memory), generator
+        self.pin_memory_device, self.in_order = pin_memory_device, in_order
         self.device = None if device is None else _parse_device(device)
-        self._mp_context = _mp_context(multiprocessing_context) if num_workers else None
         self._rng, self._iterable = rng, iterable
-        self._set_collate(collate_fn, auto=batch_sampler is not None)
+        self.collate_fn = collate_fn
         self._iterator = None
+        self._IterableDataset_len_called = None  # len(dataset) once len(loader) read it (see _BaseIter._yield)
         self._initialized = True
 
-    def _set_collate(self, collate_fn, auto: bool) -> None:
-        """``collate_fn``, and ``_host_fn`` that fetching runs (in the workers): with the default collation,
-        batches are collated on the host and become Tensors in the main process (``auto``: batched)."""
+    @property
+    def collate_fn(self):
+        """The collation function (:func:`default_collate`, or :func:`default_convert` without automatic batching,
+        when None was given). It may be replaced after construction, as in PyTorch: the next epoch uses it."""
+        return self._collate_fn
+
+    @collate_fn.setter
+    def collate_fn(self, collate_fn) -> None:
+        # ``_host_fn`` is what fetching runs (in the workers): with the default collation, batches are collated
+        # on the host and become Tensors in the main process.
+        auto = self.batch_sampler is not None
         self._default_collate = collate_fn in (None, default_collate, default_convert)
         if self._default_collate:
-            self.collate_fn = default_collate if auto else default_convert
+            self._collate_fn = default_collate if auto else default_convert
             self._host_fn = host_collate if auto else _identity
         else:
-            self.collate_fn = self._host_fn = collate_fn
+            self._collate_fn = self._host_fn = collate_fn
+
+    @property
+    def multiprocessing_context(self):
+        """The ``multiprocessing`` context workers start in (None: the platform's default). A start method's name
+        becomes its context; it may be replaced after construction, as in PyTorch."""
+        return self._multiprocessing_context
+
+    @multiprocessing_context.setter
+    def multiprocessing_context(self, context) -> None:
+        if context is not None:
+            if not self.num_workers:
+                raise ValueError(
+                    "multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
+                    f"but got num_workers={self.num_workers}"
+                )
+            if isinstance(context, str):
+                methods = multiprocessing.get_all_start_methods()
+                if context not in methods:
+                    raise ValueError(f"multiprocessing_context option should specify a valid start method in "
+                                     f"{methods!r}, but got multiprocessing_context={context!r}")
+                context = multiprocessing.get_context(context)
+            if not isinstance(context, multiprocessing.context.BaseContext):
+                raise TypeError("multiprocessing_context option should be a valid context object or a string "
+                                f"specifying the start method, but got multiprocessing_context={context!r}")
+        self._multiprocessing_context = context
+
+    @property
+    def _mp_context(self):
+        return self._multiprocessing_context or multiprocessing.get_context()
 
     def __setattr__(self, name, value) -> None:
         if name in _FIXED and getattr(self, "_initialized", False):
@@ -489,6 +560,9 @@ class DataLoader:
         return t if self.device is None else t.to(self.device, non_blocking=self.pin_memory)
 
     def __iter__(self):
+        if self.pin_memory and self.pin_memory_device:
+            warnings.warn("pin_memory_device is deprecated (as in PyTorch): batches are pinned for the current "
+                          f"accelerator; ignoring pin_memory_device={self.pin_memory_device!r}", stacklevel=2)
         if self.num_workers == 0:
             return _SingleProcessIter(self)
         if not self.persistent_workers:
@@ -503,7 +577,7 @@ class DataLoader:
         """Batches per epoch; for an IterableDataset, derived from ``len(dataset)`` (which it must have)."""
         if not self._iterable:
             return len(self._index_sampler)
-        n = len(self.dataset)
+        n = self._IterableDataset_len_called = len(self.dataset)
         if self.batch_size is not None:
             n = n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
         return n
