@@ -280,7 +280,9 @@ class NumpyBackend(NumpyRandom, Backend):
         return strided_diagonal(np.lib.stride_tricks.as_strided, x, offset, axis1, axis2)
 
     def einsum(self, subscripts, *operands):
-        return np.einsum(subscripts, *operands, optimize=True)
+        # optimize=True contracts through tensordot, whose bfloat16 (ml_dtypes) products come back float32
+        out = np.einsum(subscripts, *operands, optimize=True)
+        return out if out.dtype == operands[0].dtype else out.astype(operands[0].dtype)
 
     def eig(self, x):
         return np.linalg.eig(x)

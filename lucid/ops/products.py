@@ -294,6 +294,8 @@ class _Euclidean(Function):
         else:  # no rows in x1 (pdist has two at least)
             shape = xp.broadcast_shapes(x1.shape[:-2], x2.shape[:-2]) + (0, x2.shape[-2])
             out = xp.zeros(shape, dtype=x1.dtype, device=native)
+        if out.dtype != x1.dtype:  # NumPy's bfloat16 (ml_dtypes) vecdot gives float32
+            out = xp.astype(out, x1.dtype)
         self.save_for_backward(x1, x2, out)
         return out
 

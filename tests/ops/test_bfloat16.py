@@ -112,3 +112,33 @@ def test_autocast_bfloat16(bf16_device):
         z = y.float().softmax(-1)
     z[:, 0].sum().backward()
     assert layer.weight.grad.dtype is lucid.float32
+
+
+_KEEPS_BFLOAT16 = {  # ops whose NumPy bfloat16 products (ml_dtypes) came out float32 in values or gradients
+    "scaled_dot_product_attention": lambda T: lucid.nn.functional.scaled_dot_product_attention(
+        T(2, 3, 4), T(2, 5, 4), T(2, 5, 4)),
+    "einsum": lambda T: lucid.einsum("ij,jk->ik", T(3, 4), T(4, 5)),
+    "tensordot": lambda T: lucid.tensordot(T(3, 4), T(4, 5), dims=1),
+    "cdist": lambda T: lucid.cdist(T(3, 4), T(5, 4)),
+    "pdist": lambda T: lucid.nn.functional.pdist(T(4, 3)),
+    "lstm": lambda T: lucid.nn.LSTM(4, 3).to(lucid.bfloat16)(T(5, 2, 4))[0],
+    "gru": lambda T: lucid.nn.GRU(4, 3).to(lucid.bfloat16)(T(5, 2, 4))[0],
+    "ctc_loss": lambda T: lucid.nn.functional.ctc_loss(T(6, 2, 4).log_softmax(-1), lucid.tensor([[1, 2], [1, 1]]),
+                                                       [6, 6], [2, 2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_KEEPS_BFLOAT16))
+def test_bfloat16_ops_keep_bfloat16_values_and_gradients(bf16_device, name):
+    """No silent dtype change: the result and the inputs' gradients stay bfloat16."""
+    leaves = []
+
+    def T(*shape):
+        leaves.append(lucid.randn(*shape, device=bf16_device).to(lucid.bfloat16).requires_grad_())
+        return leaves[-1]
+
+    lucid.manual_seed(0)
+    out = _KEEPS_BFLOAT16[name](T)
+    assert out.dtype == lucid.bfloat16
+    out.float().sum().backward()
+    assert all(leaf.grad.dtype == lucid.bfloat16 for leaf in leaves if leaf.grad is not None)

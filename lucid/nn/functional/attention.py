@@ -48,6 +48,8 @@ class Attention(Function):
         total = xp.sum(p, axis=-1, keepdims=True)
         p /= xp.where(total > 0, total, zero + 1)
         out = xp.matmul(p if drop is None else p * drop, v)
+        if out.dtype != q.dtype:  # NumPy's bfloat16 (ml_dtypes) products are float32: back to the inputs' dtype
+            out, p = xp.astype(out, q.dtype), xp.astype(p, q.dtype)
         self.save_for_backward(q, k, v, p, drop)
         return out, p
 
@@ -107,7 +109,7 @@ class Attention(Function):
         if need[1]:
             gk = xp.matmul(xp.matrix_transpose(gp), q)
             gk *= self.scale
-        return gq, gk, gv, None
+        return (*(g if g is None or g.dtype == q.dtype else xp.astype(g, q.dtype) for g in (gq, gk, gv)), None)
 
 
 def _broadcast_shapes(a: tuple, b: tuple) -> tuple | None:

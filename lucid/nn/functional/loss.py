@@ -855,6 +855,8 @@ class CTCLossFunction(Function):
         occupancy = xp.where(finite, xp.exp(xp.where(finite, log_occupancy, 0.0)), 0.0)  # (T, N, L)
         one_hot = xp.astype(ext[:, :, None] == xp.arange(self.classes, device=dev.native)[None, None, :], lpe.dtype)
         grad = -xp.permute_dims(xp.matmul(xp.permute_dims(occupancy, (1, 0, 2)), one_hot), (1, 0, 2))  # (T, N, C)
+        if grad.dtype != lpe.dtype:  # NumPy's bfloat16 (ml_dtypes) products are float32
+            grad = xp.astype(grad, lpe.dtype)
         return Tensor._make(grad, dev) * g.reshape(1, n, 1)
 
 

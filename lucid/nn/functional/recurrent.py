@@ -69,6 +69,8 @@ class RecurrentFunction(Function):
         record = bool(self.needs_input_grad)
         run = {"LSTM": self._lstm, "GRU": self._gru}.get(mode, self._simple)
         outs, extras = run(xp, gx, h0, c0, w_hh, b_hh, w_hr, order, record)
+        if outs[0].dtype != x.dtype:  # NumPy's bfloat16 (ml_dtypes) products are float32: back to the input's
+            outs = tuple(xp.astype(o, x.dtype) for o in outs)
         # inputs and the output y are version-checked; the per-step arrays are constants
         self.save_for_backward(x, h0, c0, weight_ih, weight_hh, w_hr, outs[0], *extras)
         return outs
@@ -166,8 +168,8 @@ class RecurrentFunction(Function):
         # returns both, and hooks see both)
         db_hh = (xp.asarray(db_ih, copy=True) if dgh is dgx else xp.sum(dgh, axis=0)) if need[6] else None
 
-        def wrap(a):
-            return Tensor._make(a, device)
+        def wrap(a):  # in the inputs' dtype (bfloat16 products on NumPy come out float32)
+            return Tensor._make(a if a.dtype == x.dtype else xp.astype(a, x.dtype), device)
 
         return (
             wrap(xp.reshape(xp.matmul(dgx, w_ih), x.shape)) if need[0] else None,
