@@ -27,6 +27,10 @@ What differs from PyTorch (lucid's own semantics are kept, not emulated):
 - Thread settings (``set_num_threads`` ...) are recorded but do not change how many threads
   NumPy's BLAS uses; cuDNN and determinism switches are recorded and change nothing (lucid
   has no cuDNN path and its kernels are deterministic). See :mod:`lucid._settings`.
+- ``torch.jit`` and ``torch.compiler`` are no-ops, as :func:`lucid.compile` is: ``torch.jit.script(fn)`` and
+  ``torch.jit.trace(model, example)`` return ``fn`` and ``model``, ``@torch.compiler.disable`` returns its
+  function; TorchScript archives (``torch.jit.save``/``load``) are not offered.
+- ``torch.cpu.amp.autocast()`` is ``torch.autocast("cpu", dtype=torch.bfloat16)``, PyTorch's default for it.
 - Names lucid does not have fail loudly instead of behaving differently.
 - Programs that check ``sys.modules["torch"]`` through other libraries (array-api-compat,
   ...) will see lucid there while the aliases are installed.
@@ -50,6 +54,23 @@ ALIASES = {
     "torch.nn.init": "lucid.nn.init",
     "torch.nn.parameter": "lucid.nn.parameter",
     "torch.nn.modules": "lucid.nn.layers",
+    # torch.nn.modules.X: where programs import base classes and helpers from (_Loss, _BatchNorm, _ConvNd, _pair)
+    "torch.nn.modules.module": "lucid.nn.module",
+    "torch.nn.modules.container": "lucid.nn.containers",
+    "torch.nn.modules.loss": "lucid.nn.layers.loss",
+    "torch.nn.modules.batchnorm": "lucid.nn.layers.normalization",
+    "torch.nn.modules.instancenorm": "lucid.nn.layers.normalization",
+    "torch.nn.modules.normalization": "lucid.nn.layers.normalization",
+    "torch.nn.modules.conv": "lucid.nn.layers.conv",
+    "torch.nn.modules.activation": "lucid.nn.layers.activation",
+    "torch.nn.modules.linear": "lucid.nn.layers.linear",
+    "torch.nn.modules.sparse": "lucid.nn.layers.embedding",
+    "torch.nn.modules.pooling": "lucid.nn.layers.pooling",
+    "torch.nn.modules.dropout": "lucid.nn.layers.dropout",
+    "torch.nn.modules.rnn": "lucid.nn.layers.rnn",
+    "torch.nn.modules.transformer": "lucid.nn.layers.transformer",
+    "torch.nn.modules.utils": "lucid.torch_compat.nn_modules_utils",
+    "torch.nn.common_types": "lucid.torch_compat.nn_common_types",
     "torch.nn.utils": "lucid.nn.utils",
     "torch.nn.utils.rnn": "lucid.nn.utils.rnn",
     "torch.nn.utils.parametrize": "lucid.nn.utils.parametrize",
@@ -60,6 +81,14 @@ ALIASES = {
     "torch.nn.utils.clip_grad": "lucid.nn.utils.clip_grad",
     "torch.optim": "lucid.optim",
     "torch.optim.optimizer": "lucid.optim.optimizer",
+    "torch.optim.sgd": "lucid.optim.sgd",
+    "torch.optim.adam": "lucid.optim.adam",
+    "torch.optim.adamw": "lucid.optim.adam",
+    "torch.optim.adagrad": "lucid.optim.adagrad",
+    "torch.optim.adadelta": "lucid.optim.adadelta",
+    "torch.optim.rmsprop": "lucid.optim.rmsprop",
+    "torch.optim.rprop": "lucid.optim.rprop",
+    "torch.optim.lbfgs": "lucid.optim.lbfgs",
     "torch.optim.lr_scheduler": "lucid.optim.lr_scheduler",
     "torch.optim.swa_utils": "lucid.optim.swa_utils",
     "torch.utils": None,
@@ -69,15 +98,22 @@ ALIASES = {
     "torch.utils.data.sampler": "lucid.data.sampler",
     "torch.utils.data.distributed": "lucid.data.sampler",  # DistributedSampler
     "torch.utils.checkpoint": "lucid.utils.checkpoint",
+    "torch.utils.hooks": "lucid.nn.hooks",  # RemovableHandle
     "torch.utils.dlpack": "lucid._interop",  # from_dlpack, to_dlpack
     "torch.autograd": "lucid.autograd",
     "torch.autograd.functional": "lucid.autograd.functional",
     "torch.autograd.grad_mode": "lucid.autograd.grad_mode",
     "torch.autograd.graph": "lucid.autograd.graph",
+    "torch.autograd.function": "lucid.autograd.function",  # Function, FunctionCtx, once_differentiable
+    "torch.autograd.anomaly_mode": "lucid.autograd.anomaly_mode",
     "torch.func": "lucid.func",
     "torch.cuda": "lucid.cuda",
     "torch.cuda.amp": "lucid.torch_compat.cuda_amp",
+    "torch.cpu": "lucid.torch_compat.cpu",
+    "torch.cpu.amp": "lucid.torch_compat.cpu_amp",
     "torch.amp": "lucid.amp",
+    "torch.jit": "lucid.torch_compat.jit",
+    "torch.compiler": "lucid.torch_compat.compiler",
     "torch.accelerator": "lucid.accelerator",
     "torch.distributed": "lucid.distributed",
     "torch.distributed.optim": "lucid.distributed.optim",
@@ -95,6 +131,18 @@ ALIASES = {
     "torch.distributions.kl": "lucid.distributions.kl",
     "torch.distributions.distribution": "lucid.distributions.distribution",
     "torch.distributions.utils": "lucid.distributions.utils",
+    "torch.distributions.exp_family": "lucid.distributions.exp_family",
+    "torch.distributions.normal": "lucid.distributions.normal",
+    "torch.distributions.log_normal": "lucid.distributions.log_normal",
+    "torch.distributions.multivariate_normal": "lucid.distributions.multivariate_normal",
+    "torch.distributions.uniform": "lucid.distributions.uniform",
+    "torch.distributions.laplace": "lucid.distributions.laplace",
+    "torch.distributions.exponential": "lucid.distributions.exponential",
+    "torch.distributions.poisson": "lucid.distributions.poisson",
+    "torch.distributions.bernoulli": "lucid.distributions.bernoulli",
+    "torch.distributions.categorical": "lucid.distributions.categorical",
+    "torch.distributions.one_hot_categorical": "lucid.distributions.one_hot_categorical",
+    "torch.distributions.independent": "lucid.distributions.independent",
     "torch.testing": "lucid.testing",
     "torch.random": "lucid.random",
     "torch.serialization": "lucid.serialization",

@@ -172,3 +172,50 @@ def test_runner_passes_the_scripts_exit_status(tmp_path):
     script = tmp_path / "exits.py"
     script.write_text("import sys\nimport torch\nif __name__ == '__main__':\n    sys.exit(3)\n")
     assert _run(str(script)).returncode == 3
+
+
+def test_cpu_amp_spelling_is_lucid_amp_on_cpu_in_bfloat16(aliased):
+    import torch
+
+    assert torch.cpu.is_available() and torch.cpu.device_count() == 1 and torch.cpu.current_device() == "cpu"
+    torch.cpu.synchronize()
+    layer = torch.nn.Linear(2, 3)
+    with torch.cpu.amp.autocast():
+        assert layer(torch.ones(1, 2)).dtype == torch.bfloat16
+    block = torch.cpu.amp.autocast(enabled=False)
+    assert isinstance(block, lucid.amp.autocast) and block.device_type == "cpu" and not block.enabled
+    assert isinstance(torch.cpu.amp.GradScaler(enabled=False), lucid.amp.GradScaler)
+
+
+def test_jit_and_compiler_are_no_ops(aliased):
+    import torch
+
+    @torch.jit.script
+    def double(x):
+        return x * 2
+
+    model = torch.nn.Linear(2, 2)
+    assert double(torch.ones(1)).item() == 2.0 and torch.jit.trace(model, torch.ones(1, 2)) is model
+    assert torch.jit.script(model) is model and not isinstance(model, torch.jit.ScriptModule)
+    assert torch.jit.ignore(double) is double and torch.jit.unused(drop=True)(double) is double
+    assert not torch.jit.is_scripting() and not torch.jit.is_tracing() and torch.jit.annotate(int, 3) == 3
+    assert torch.compiler.disable(double) is double and torch.compiler.disable()(double) is double
+    assert not torch.compiler.is_compiling()
+    with pytest.raises(AttributeError, match="lucid has no torch.jit.save yet"):
+        _ = torch.jit.save
+
+
+def test_nn_modules_submodules_give_base_classes_and_helpers(aliased):
+    from torch.distributions.normal import Normal
+    from torch.nn.common_types import _size_2_t  # noqa: F401
+    from torch.nn.modules.batchnorm import _BatchNorm
+    from torch.nn.modules.conv import _ConvNd
+    from torch.nn.modules.loss import _Loss
+    from torch.nn.modules.module import Module
+    from torch.nn.modules.utils import _pair, _triple
+    from torch.optim.adam import Adam
+
+    assert isinstance(lucid.nn.BatchNorm2d(3), _BatchNorm) and isinstance(lucid.nn.Conv2d(1, 1, 1), _ConvNd)
+    assert isinstance(lucid.nn.MSELoss(), _Loss) and Module is lucid.nn.Module
+    assert Adam is lucid.optim.Adam and Normal is lucid.distributions.Normal
+    assert _pair(3) == (3, 3) and _pair((1, 2)) == (1, 2) and _triple(1) == (1, 1, 1)
