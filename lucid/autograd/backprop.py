@@ -70,10 +70,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 hook(t)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         is_grads_batched=False, materialize_grads=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """The gradients of ``outputs`` with respect to ``inputs``, returned as a tuple; the ``.grad`` of the
     inputs is not touched (that of non-leaf tensors that ``retain_grad()`` on the way is, as in PyTorch).
+    ``only_inputs`` is accepted and ignored, as PyTorch has done since it was deprecated (WGAN-GP code passes it).
     ``allow_unused=False`` (the default unless ``materialize_grads``) raises if an input does not affect the
     outputs. ``is_grads_batched``: the first dimension of each of ``grad_outputs`` is a batch of cotangents,
     and each result gets that dimension too (lucid runs one backward pass per batch entry)."""

@@ -376,11 +376,29 @@ def _einsum_grad(g, ops, i, subs, out, sizes):
     return unbroadcast(grad, ops[i].shape)
 
 
-def einsum(equation: str, *operands) -> Tensor:
+def _sublist_form(args: tuple) -> tuple:
+    """``(equation, operands)`` of einsum's sublist form, ``einsum(a, [0, 1], b, [1, 2], [0, 2])``: each
+    operand followed by its dimensions as ints in 0..51 (letters a-z, A-Z) or ``...``, then optionally the
+    output's."""
+    def letters(dims) -> str:
+        if not all(d is Ellipsis or isinstance(d, int) and 0 <= d < 52 for d in dims):
+            raise ValueError(f"einsum(): sublist entries must be ints in [0, 52) or ..., got {list(dims)}")
+        return "".join("..." if d is Ellipsis else string.ascii_letters[d] for d in dims)
+
+    output = args[-1] if len(args) % 2 else None
+    pairs = args[:-1] if output is not None else args
+    equation = ",".join(letters(dims) for dims in pairs[1::2])
+    return (equation if output is None else f"{equation}->{letters(output)}"), pairs[0::2]
+
+
+def einsum(equation, *operands) -> Tensor:
     """Einstein summation, as ``torch.einsum``: explicit (``'ij,jk->ik'``) or implicit
     (``'ij,jk'``: letters seen once, alphabetically) output, ``...`` for broadcast dimensions,
     size-1 dimensions broadcast, repeated letters in one operand take diagonals (``'ii->i'``,
-    ``'ii'`` for the trace). Operands may also be given as one list."""
+    ``'ii'`` for the trace). Operands may also be given as one list, or everything in the sublist form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``."""
+    if isinstance(equation, Tensor):
+        equation, operands = _sublist_form((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands or not all(isinstance(t, Tensor) for t in operands):

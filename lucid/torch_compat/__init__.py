@@ -62,7 +62,7 @@ ALIASES = {
     "torch.nn.modules.instancenorm": "lucid.nn.layers.normalization",
     "torch.nn.modules.normalization": "lucid.nn.layers.normalization",
     "torch.nn.modules.conv": "lucid.nn.layers.conv",
-    "torch.nn.modules.activation": "lucid.nn.layers.activation",
+    "torch.nn.modules.activation": "lucid.torch_compat.nn_modules_activation",
     "torch.nn.modules.linear": "lucid.nn.layers.linear",
     "torch.nn.modules.sparse": "lucid.nn.layers.embedding",
     "torch.nn.modules.pooling": "lucid.nn.layers.pooling",

@@ -233,3 +233,10 @@ def test_next_functions_walks_the_graph_as_torch(device):
     while type(leaf).__name__ != "AccumulateGrad":
         leaf = leaf.next_functions[0][0]
     assert type(leaf).__name__ == "AccumulateGrad" and leaf.variable is x and leaf.next_functions == ()
+
+
+def test_grad_accepts_only_inputs(device):
+    """only_inputs=True (deprecated in PyTorch, still passed by WGAN-GP code) is accepted and changes nothing."""
+    x = lucid.ones(2, device=device, requires_grad=True)
+    (g,) = lucid.autograd.grad((x * 3).sum(), x, only_inputs=True)
+    np.testing.assert_array_equal(_host(g), [3.0, 3.0])

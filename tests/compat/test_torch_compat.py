@@ -219,3 +219,6 @@ def test_nn_modules_submodules_give_base_classes_and_helpers(aliased):
     assert isinstance(lucid.nn.MSELoss(), _Loss) and Module is lucid.nn.Module
     assert Adam is lucid.optim.Adam and Normal is lucid.distributions.Normal
     assert _pair(3) == (3, 3) and _pair((1, 2)) == (1, 2) and _triple(1) == (1, 1, 1)
+    from torch.nn.modules.activation import MultiheadAttention, ReLU  # where PyTorch keeps MultiheadAttention
+
+    assert MultiheadAttention is lucid.nn.MultiheadAttention and ReLU is lucid.nn.ReLU

@@ -289,3 +289,15 @@ def test_full_refuses_a_fill_value_its_integer_dtype_cannot_hold(device):
         np.testing.assert_array_equal(_np(ours), torch.full((2,), value, dtype=getattr(torch, dtype)).numpy())
     with pytest.raises(OverflowError):
         lucid.nn.Transformer.generate_square_subsequent_mask(3, dtype=lucid.int64)
+
+
+def test_einsum_sublist_form_matches_torch(device, rng):
+    torch = pytest.importorskip("torch")
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((2, 4, 5))
+    ours, theirs = (lucid.tensor(a, device=device), lucid.tensor(b, device=device)), (torch.tensor(a), torch.tensor(b))
+    for form in (([0, 1], [9, 1, 2], [9, 0, 2]), ([0, 1], [9, 1, 2]), ([Ellipsis, 1], [9, 1, 2], [Ellipsis, 9])):
+        got = lucid.einsum(ours[0], form[0], ours[1], *form[1:])
+        want = torch.einsum(theirs[0], form[0], theirs[1], *form[1:])
+        np.testing.assert_allclose(_np(got), want.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"ints in \[0, 52\)"):
+        lucid.einsum(ours[0], [0, 60])

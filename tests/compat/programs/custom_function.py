@@ -133,7 +133,7 @@ alpha = torch.linspace(0, 1, 6).view(6, 1).expand_as(real)
 interp = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
 d_interp = critic(interp)
 grads = torch.autograd.grad(outputs=d_interp, inputs=interp, grad_outputs=torch.ones_like(d_interp),
-                            create_graph=True, retain_graph=True)[0]  # only_inputs=True: lucid lacks it (reported)[0]
+                            create_graph=True, retain_graph=True, only_inputs=True)[0]
 gp = ((grads.view(grads.size(0), -1).norm(2, dim=1) - 1) ** 2).mean()
 gp.backward()
 print("gp", gp.item(), critic[0].weight.grad.abs().sum().item())

@@ -71,6 +71,7 @@ print(torch.einsum("ii", T(4, 4) * 0 + torch.eye(4)).item(), torch.einsum("ii->i
 print(torch.einsum("i,j->ij", torch.arange(3.0), torch.arange(2.0)).tolist())
 print(torch.einsum("...ij,...jk->...ik", T(2, 3, 3, 4), T(2, 3, 4, 2)).shape)
 print(torch.einsum("b n d, b m d -> b n m", T(2, 3, 4), T(2, 5, 4)).shape)
+print(torch.allclose(torch.einsum(A, [0, 1], B, [1, 2], [0, 2]), A @ B, atol=1e-6))  # the sublist form
 print(torch.einsum("bij->b", torch.ones(2, 3, 4)).tolist())
 # print(torch.einsum(A, [0, 1], B, [1, 2], [0, 2]).shape): lucid lacks the sublist form (reported)
 print(torch.einsum("ij,ij->", A, A).item() > 0, torch.einsum("ij->ji", A).is_contiguous() in (True, False))
