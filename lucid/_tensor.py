@@ -445,13 +445,17 @@ class Tensor:
     # ---- printing -----------------------------------------------------------------
     def __repr__(self) -> str:
         """PyTorch's format (see :mod:`lucid._printing`); ``grad_fn`` names read ``AddBackward0`` as PyTorch's."""
+        return self._repr(type(self).__name__)
+
+    def _repr(self, type_name: str) -> str:
+        """The repr with ``type_name`` where PyTorch's reads ``tensor``."""
         node = self.grad_fn
         host = np.asarray(self._device.backend.to_numpy(self._data))
         if self.dtype is _dt.bfloat16:  # NumPy prints ml_dtypes' bfloat16 without its decimal point
             host = host.astype(np.float32)
         default = _dt.get_default_dtype()
         return _printing.tensor_repr(
-            host, type_name=type(self).__name__, dtype=self.dtype,
+            host, type_name=type_name, dtype=self.dtype,
             default_dtypes=(default, default.to_complex(), _dt.int64, _dt.bool_), device=self._device,
             grad_fn=None if node is None else node.name() + "0", requires_grad=self._requires_grad)
 

@@ -180,6 +180,8 @@ class Tensor:
         """Return hash(self)."""
     def __repr__(self) -> str:
         """PyTorch's format (see :mod:`lucid._printing`); ``grad_fn`` names read ``AddBackward0`` as PyTorch's."""
+    def _repr(self, type_name: str) -> str:
+        """The repr with ``type_name`` where PyTorch's reads ``tensor``."""
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value; an n-d tensor takes no format spec (as PyTorch)."""
     def __deepcopy__(self, memo): ...

@@ -51,6 +51,10 @@ class Parameter(Tensor):
         if requires_grad:
             self.requires_grad_(True)
 
+    def __repr__(self) -> str:
+        """PyTorch's: ``Parameter containing:`` above the tensor's repr."""
+        return "Parameter containing:\n" + self._repr("tensor")
+
     def __deepcopy__(self, memo):
         """A Parameter with a copy of the data and the same ``requires_grad``, but no ``.grad``,
         as PyTorch's (so ``copy.deepcopy(model)`` gives a model without gradients)."""

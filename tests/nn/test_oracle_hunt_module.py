@@ -331,3 +331,11 @@ def test_batchnorm_state_dict_without_num_batches_tracked(device):
         del versioned["num_batches_tracked"]
         with pytest.raises(RuntimeError, match="num_batches_tracked"):
             bn.load_state_dict(versioned)
+
+
+def test_parameter_repr_as_torch():
+    torch = pytest.importorskip("torch")
+    for kw in ({}, {"requires_grad": False}):
+        ours = repr(nn.Parameter(lucid.tensor([1.0, 2.0], dtype=lucid.float64), **kw))
+        theirs = repr(torch.nn.Parameter(torch.tensor([1.0, 2.0], dtype=torch.float64), **kw))
+        assert ours == theirs.replace("torch.", "lucid.")
