@@ -25,6 +25,7 @@ from . import (  # noqa: E402  (need Tensor)
     linalg,
     nn,
     optim,
+    profiler,
     random,
     special,
     utils,

@@ -41,6 +41,8 @@ PUBLIC_NAMESPACES = [
     "lucid.optim.lr_scheduler", "lucid.linalg", "lucid.data", "lucid.datasets", "lucid.cuda", "lucid.autograd",
     "lucid.distributed", "lucid.nn.parallel",
     "lucid.special", "lucid.distributions", "lucid.distributions.constraints",
+    "lucid.distributions.transforms", "lucid.nn.utils.prune",
+    "lucid.nn.utils.parametrizations", "lucid.profiler", "lucid.autograd.profiler",
 ]
 # Subpackages of lucid that are not namespaces of the API: their public names are lucid.* (ops),
 # or they are programs (examples).

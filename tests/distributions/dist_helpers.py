@@ -60,3 +60,14 @@ def compare(torch, ours, theirs, arrays, device, rtol=1e-10, atol=1e-12, seed=0)
         assert g.device == lucid.device(device)
         np.testing.assert_allclose(host(g), host(h), rtol=rtol * 100, atol=atol * 100, equal_nan=True,
                                    err_msg=f"gradient of parameter {i}")
+
+
+def moments_close(x, mean, var, what, sigmas=6):
+    """``x`` (N draws along axis 0) has mean ``mean`` and variance ``var`` to ``sigmas`` standard errors of the
+    estimates (the standard error of the variance from the sample's fourth central moment)."""
+    m, v = x.mean(0), x.var(0)
+    se_mean = np.sqrt(var / len(x))
+    fourth = ((x - m) ** 4).mean(0)
+    se_var = np.sqrt(np.maximum(fourth - v**2, 0) / len(x))
+    assert np.all(np.abs(m - mean) <= sigmas * se_mean + 1e-12), (what, m, mean)
+    assert np.all(np.abs(v - var) <= sigmas * se_var + 1e-12), (what, v, var)
