@@ -94,3 +94,37 @@ class lazy_property:  # noqa: N801  (PyTorch's name)
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+class BinaryProbs:
+    """The ``probs``/``logits`` of a yes/no event, for the distributions built on one (Bernoulli, Binomial,
+    NegativeBinomial, Geometric, LogitRelaxedBernoulli): exactly one is given and kept as ``_param``, the other is
+    derived on first use."""
+
+    def _set_probs_or_logits(self, probs, logits, *others) -> tuple:
+        """Check that exactly one of ``probs``/``logits`` is given, broadcast it with ``others`` and keep it;
+        returns ``others`` broadcast (``broadcast_all`` order: others first, as PyTorch's)."""
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        *others, self._param = broadcast_all(*others, probs if probs is not None else logits)
+        setattr(self, "probs" if probs is not None else "logits", self._param)
+        return tuple(others)
+
+    def _expand_probs_or_logits(self, new, batch_shape) -> None:
+        """Give ``new`` (an ``expand`` result) the parameter this one has, expanded."""
+        for name in ("probs", "logits"):
+            if name in self.__dict__:
+                new._param = self.__dict__[name].expand(batch_shape)
+                setattr(new, name, new._param)
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self):
+        return self._param.shape
