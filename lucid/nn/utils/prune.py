@@ -215,8 +215,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prune ``amount`` entries chosen uniformly at random (lucid's generator, on the tensor's device)."""
+class _Unstructured(BasePruningMethod):
+    """Pruning of ``amount`` single entries, the flat positions ``_picked`` chooses."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -230,9 +230,18 @@ class RandomUnstructured(BasePruningMethod):
         _validate_pruning_amount(nparams_toprune, tensor_size)
         mask = default_mask.clone()
         if nparams_toprune != 0:
-            prob = rand_like(t)
-            mask.view(-1)[topk(prob.reshape(-1), k=nparams_toprune).indices] = 0
+            mask.view(-1)[self._picked(t, nparams_toprune)] = 0
         return mask
+
+    def _picked(self, t: Tensor, count: int) -> Tensor:
+        raise NotImplementedError
+
+
+class RandomUnstructured(_Unstructured):
+    """Prune ``amount`` entries chosen uniformly at random (lucid's generator, on the tensor's device)."""
+
+    def _picked(self, t: Tensor, count: int) -> Tensor:
+        return topk(rand_like(t).reshape(-1), k=count).indices
 
     @classmethod
     def apply(cls, module: Module, name: str, amount):
@@ -240,23 +249,11 @@ class RandomUnstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prune the ``amount`` entries of smallest absolute value (ties broken as ``topk(largest=False)``)."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount) -> None:
-        _validate_pruning_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        tensor_size = t.numel()
-        nparams_toprune = _compute_nparams_toprune(self.amount, tensor_size)
-        _validate_pruning_amount(nparams_toprune, tensor_size)
-        mask = default_mask.clone()
-        if nparams_toprune != 0:
-            mask.view(-1)[topk(t.detach().abs().reshape(-1), k=nparams_toprune, largest=False).indices] = 0
-        return mask
+    def _picked(self, t: Tensor, count: int) -> Tensor:
+        return topk(t.detach().abs().reshape(-1), k=count, largest=False).indices
 
     @classmethod
     def apply(cls, module: Module, name: str, amount, importance_scores: Tensor | None = None):
