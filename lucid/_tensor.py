@@ -76,7 +76,7 @@ def _host_array(data, dtype):
     python = not isinstance(data, (np.ndarray, np.generic))
     arr = np.asarray(data)
     if python and arr.size and (dtype is None and arr.dtype.kind in "uO" or dtype is not None and dtype.kind in "iu"):
-        _check_fits(arr, np.int64 if dtype is None else dtype.name)
+        check_fits(arr, np.int64 if dtype is None else dtype.name)
     if dtype is not None:
         return arr.astype(dtype.name, copy=False)
     if python:
@@ -96,9 +96,10 @@ def _host_array(data, dtype):
     return arr
 
 
-def _check_fits(arr, name) -> None:
-    """OverflowError unless every number of ``arr`` (Python data) is finite and within the integer dtype ``name``
-    (uint8 also takes -128..-1, which wrap, as in PyTorch)."""
+def check_fits(data, name) -> None:
+    """OverflowError unless every number of ``data`` (Python numbers, or an array of them) is finite and within
+    the integer dtype ``name`` (uint8 also takes -128..-1, which wrap), as PyTorch checks Python numbers."""
+    arr = np.asarray(data)
     info = np.iinfo(name)
     low = -128 if info.dtype == np.uint8 else info.min
     if arr.dtype.kind == "O":  # ints beyond 64 bits (or not numbers: the caller's TypeError follows)

@@ -49,9 +49,9 @@ def _host_array(data, dtype):
     """
 
 
-def _check_fits(arr, name) -> None:
-    """OverflowError unless every number of ``arr`` (Python data) is finite and within the integer dtype ``name``
-    (uint8 also takes -128..-1, which wrap, as in PyTorch).
+def check_fits(data, name) -> None:
+    """OverflowError unless every number of ``data`` (Python numbers, or an array of them) is finite and within
+    the integer dtype ``name`` (uint8 also takes -128..-1, which wrap), as PyTorch checks Python numbers.
     """
 
 

@@ -9,8 +9,7 @@ import operator
 
 from .. import dtypes as _dt
 from .._backend.device import device as _device
-from .._tensor import Tensor
-from .._typeinfo import iinfo
+from .._tensor import Tensor, check_fits
 
 
 def _count(value, name: str, what: str) -> int:
@@ -69,11 +68,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
             raise TypeError(f"full(): the complex fill value {value} cannot be converted to {dt.name}; pass a complex "
                             f"dtype (lucid.complex64) or the real part (fill_value.real)")
         fill_value = value.real
-    if dt.kind in "iu" and not isinstance(fill_value, Tensor):  # as PyTorch: no wrapping (uint8 takes -128..-1)
-        value, limits = fill_value if isinstance(fill_value, int) else float(fill_value), iinfo(dt)
-        if not (-128 if dt is _dt.uint8 else limits.min) <= value <= limits.max:  # nan fails too
-            raise OverflowError(f"full(): the fill value {fill_value} cannot be converted to {dt.name} without "
-                                f"overflow")
+    if dt.kind in "iu" and not isinstance(fill_value, Tensor):  # as PyTorch: no wrapping
+        check_fits(fill_value, dt.name)
     arr = dev.create("full", _size(size, "full"), fill_value, dtype=dev.backend.native_dtype(dt))
     return _finish(arr, dev, requires_grad)
 
