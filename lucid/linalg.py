@@ -6,6 +6,10 @@ The functions live in :mod:`lucid.ops.linalg` and :mod:`lucid.ops.decompositions
 Gradients need what PyTorch's need: invertible matrices for ``inv``/``det``/``solve``, symmetric
 positive-definite ones for ``cholesky``, full rank for ``qr``, distinct singular values for ``svd``'s
 vectors, distinct eigenvalues for ``eigh``'s; ``eig``/``eigvals`` return complex results (PyTorch's gradient too).
+Complex matrices (complex64/complex128) work everywhere but in the LDL routines: results that are real in
+PyTorch (singular values, ``eigvalsh``, ``logabsdet``, norms, ``cond``, ranks) are real here; gradients follow
+PyTorch's convention (``dL/dRe + i dL/dIm``), and a loss that depends on the free phase of complex singular or
+eigen vectors raises in backward, as PyTorch's.
 """
 
 from __future__ import annotations

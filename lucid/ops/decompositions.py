@@ -28,11 +28,14 @@ from .linalg import (
     _broadcast_batch,
     _check_float,
     _check_matrix,
+    _check_phase_free,
     _check_tensor,
     _constant,
     _diag_embed,
     _eye,
     _lapack,
+    _skew,
+    _xp_mH,
     inv,
     matmul,
     matrix_norm,
@@ -102,9 +105,16 @@ def _permutation_matrix(xp, perm, dtype):
     return xp.astype(xp.matrix_transpose(perm) == xp.arange(m, device=perm.device)[:, None], dtype)
 
 
+def _cabs1(xp, a):
+    """BLAS's pivot size (``i?amax``): ``|a|`` for real entries, ``|Re a| + |Im a|`` for complex ones."""
+    if xp.isdtype(a.dtype, "complex floating"):
+        return xp.abs(xp.real(a)) + xp.abs(xp.imag(a))
+    return xp.abs(a)
+
+
 def _getrf(xp, a, pivot: bool, device):
     """LU with partial pivoting of the ``(..., m, n)`` array ``a``, step by step as LAPACK's ``getrf``
-    (largest magnitude pivot, first on ties; a zero pivot column is skipped): the packed factors, the
+    (largest ``_cabs1`` pivot, first on ties; a zero pivot column is skipped): the packed factors, the
     0-based sequential row swaps ``(..., k)``, the row permutation ``perm (..., m, 1)`` (``A[perm] = L U``)
     and ``info`` (1-based index of the first zero pivot, 0 if none)."""
     m, n = a.shape[-2:]
@@ -116,7 +126,7 @@ def _getrf(xp, a, pivot: bool, device):
     zero = xp.zeros((), dtype=a.dtype, device=device)
     for j in range(k):
         if pivot and m - j > 1:
-            p = xp.argmax(xp.abs(a[..., j:, j]), axis=-1) + j
+            p = xp.argmax(_cabs1(xp, a[..., j:, j]), axis=-1) + j
             swaps[..., j] = p
             a, perm = _swap_rows(xp, a, j, p), _swap_rows(xp, perm, j, p)
         d = a[..., j, j]
@@ -141,19 +151,19 @@ class _LUFactors(Function):
         m, n = L.shape[-2], U.shape[-1]
         k = min(m, n)
         if m == n:
-            phi = matmul(L.mT, gL).tril(-1) + matmul(gU, U.mT).triu()
-            gA = solve_triangular(U.mT, phi, upper=False, left=False)
-            gA = solve_triangular(L.mT, gA, upper=True, unitriangular=True)
+            phi = matmul(L.mH, gL).tril(-1) + matmul(gU, U.mH).triu()
+            gA = solve_triangular(U.mH, phi, upper=False, left=False)
+            gA = solve_triangular(L.mH, gA, upper=True, unitriangular=True)
         elif m < n:
             U1, gU1, gU2 = U.narrow(-1, 0, k), gU.narrow(-1, 0, k), gU.narrow(-1, k, n - k)
-            phi = (matmul(L.mT, gL) - matmul(gU.triu(), U.mT)).tril(-1)
-            gA = cat([solve_triangular(U1.mT, phi, upper=False, left=False) + gU1.triu(), gU2], dim=-1)
-            gA = solve_triangular(L.mT, gA, upper=True, unitriangular=True)
+            phi = (matmul(L.mH, gL) - matmul(gU.triu(), U.mH)).tril(-1)
+            gA = cat([solve_triangular(U1.mH, phi, upper=False, left=False) + gU1.triu(), gU2], dim=-1)
+            gA = solve_triangular(L.mH, gA, upper=True, unitriangular=True)
         else:
             L1, gL1, gL2 = L.narrow(-2, 0, k), gL.narrow(-2, 0, k), gL.narrow(-2, k, m - k)
-            phi = (matmul(gU, U.mT) - matmul(L.mT, gL.tril(-1))).triu()
-            gA = cat([solve_triangular(L1.mT, phi, upper=True, unitriangular=True) + gL1.tril(-1), gL2], dim=-2)
-            gA = solve_triangular(U.mT, gA, upper=False, left=False)
+            phi = (matmul(gU, U.mH) - matmul(L.mH, gL.tril(-1))).triu()
+            gA = cat([solve_triangular(L1.mH, phi, upper=True, unitriangular=True) + gL1.tril(-1), gL2], dim=-2)
+            gA = solve_triangular(U.mH, gA, upper=False, left=False)
         return matmul(P, gA)
 
 
@@ -231,7 +241,7 @@ def _perm_from_pivots(LU: Tensor, pivots: Tensor):
 def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpack_pivots: bool = True):
     """``torch.lu_unpack``: ``(P, L, U)`` from ``lu_factor``'s packed form (differentiable in ``LU_data``);
     a part not asked for comes back empty, as PyTorch."""
-    _check_float("lu_unpack", LU_data)
+    _check_float("lu_unpack", LU_data, "fc")
     _check_tensor("lu_unpack", LU_pivots)
     m, n = LU_data.shape[-2:]
     k = min(m, n)
@@ -249,18 +259,18 @@ def lu_unpack(LU_data: Tensor, LU_pivots: Tensor, unpack_data: bool = True, unpa
 
 
 def linalg_lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True, adjoint: bool = False) -> Tensor:
-    """``torch.linalg.lu_solve``: ``X`` with ``A X = B`` (``X A = B`` with ``left=False``, ``A^T`` for
+    """``torch.linalg.lu_solve``: ``X`` with ``A X = B`` (``X A = B`` with ``left=False``, ``A^H`` for
     ``adjoint=True``) from ``lu_factor``'s output; differentiable in ``LU`` and ``B``."""
     LU, B = _as_tensors("linalg.lu_solve", LU, B)
     _check_matrix("linalg.lu_solve", LU)
     if B.ndim < 2:
         raise RuntimeError(f"linalg.lu_solve: B must be a batch of matrices (*, n, k), got shape {B.shape}")
     P, L, U = lu_unpack(LU, pivots)
-    if not left:  # X A = B  <=>  A^T X^T = B^T
-        return linalg_lu_solve(LU, pivots, B.mT, adjoint=not adjoint).mT
-    if adjoint:  # U^T L^T P^T X = B
-        Y = solve_triangular(U.mT, B, upper=False)
-        return matmul(P, solve_triangular(L.mT, Y, upper=True, unitriangular=True))
+    if not left:  # X A = B  <=>  A^H X^H = B^H
+        return linalg_lu_solve(LU, pivots, B.mH, adjoint=not adjoint).mH
+    if adjoint:  # U^H L^H P^T X = B
+        Y = solve_triangular(U.mH, B, upper=False)
+        return matmul(P, solve_triangular(L.mH, Y, upper=True, unitriangular=True))
     Y = solve_triangular(L, matmul(P.mT, B), upper=False, unitriangular=True)
     return solve_triangular(U, Y, upper=True)
 
@@ -302,17 +312,17 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
 
 
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
-    """``torch.cholesky_solve``: ``X`` with ``A X = B`` for ``A = L L^T`` (``U^T U`` when ``upper``) given
+    """``torch.cholesky_solve``: ``X`` with ``A X = B`` for ``A = L L^H`` (``U^H U`` when ``upper``) given
     the factor; differentiable in both."""
     L, B = _as_tensors("cholesky_solve", L, B)
     _check_matrix("cholesky_solve", L)
-    low = L.mT if upper else L
-    return solve_triangular(low.mT, solve_triangular(low, B, upper=False), upper=True)
+    low = L.mH if upper else L
+    return solve_triangular(low.mH, solve_triangular(low, B, upper=False), upper=True)
 
 
 @on_input_device
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
-    """``torch.cholesky_inverse``: ``(L L^T)^{-1}`` (``(U^T U)^{-1}`` when ``upper``) from the factor."""
+    """``torch.cholesky_inverse``: ``(L L^H)^{-1}`` (``(U^H U)^{-1}`` when ``upper``) from the factor."""
     _check_matrix("cholesky_inverse", L)
     return cholesky_solve(_eye(L, L.shape[-1]).expand(L.shape), L, upper)
 
@@ -471,13 +481,21 @@ def _sytf2(xp, a):
     return a, ipiv, info
 
 
+def _check_real_ldl(name: str, A: Tensor) -> None:
+    """The LDL routines are written for real matrices only: a complex one gets a clear TypeError."""
+    if isinstance(A, Tensor) and A.dtype.kind == "c":
+        raise TypeError(f"{name}: complex matrices ({A.dtype.name}) are not supported by lucid's LDL "
+                        f"factorization yet; use linalg.solve, or linalg.cholesky for a positive-definite one")
+    _check_matrix(name, A, kinds="f")
+
+
 @on_input_device
 def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = False):
     """``torch.linalg.ldl_factor_ex``: Bunch-Kaufman ``A = P L D L^T P^T`` of a symmetric matrix (lower triangle
     read): ``(LD, pivots, info)`` in LAPACK's ``sytrf`` form (``L`` below the diagonal, ``D``'s 1x1 and 2x2
     blocks on and next to it, int32 pivots negative for 2x2 blocks). Not differentiable, as in PyTorch;
-    ``hermitian`` is the same for real matrices."""
-    _check_matrix("linalg.ldl_factor_ex", A)
+    ``hermitian`` is the same for real matrices. Complex matrices are not supported yet (PyTorch's are)."""
+    _check_real_ldl("linalg.ldl_factor_ex", A)
     xp, dev = A.xp, A._device.native
     flat = xp.reshape(A._data, (-1,) + A.shape[-2:])
     n, batch = A.shape[-1], A.shape[:-2]
@@ -544,7 +562,7 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
     """``torch.linalg.ldl_solve``: ``X`` with ``A X = B`` from ``ldl_factor``'s output (batch dimensions
     broadcast); not differentiable, as in PyTorch."""
     LD, B = _as_tensors("linalg.ldl_solve", LD, B)
-    _check_matrix("linalg.ldl_solve", LD)
+    _check_real_ldl("linalg.ldl_solve", LD)
     n = LD.shape[-1]
     if B.ndim < 2 or B.shape[-2] != n or pivots.shape != LD.shape[:-1] or pivots.dtype.kind not in "iu":
         raise RuntimeError(f"linalg.ldl_solve: LD {LD.shape}, pivots {pivots.shape} ({pivots.dtype.name}) and B "
@@ -562,16 +580,19 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
 
 # ---- symmetric eigendecomposition --------------------------------------------------------------
 def _symmetrized(xp, a, UPLO: str):
-    """The symmetric matrix that the ``UPLO`` triangle of ``a`` describes (the array API's ``eigh`` has no
-    ``UPLO``)."""
+    """The symmetric (Hermitian) matrix that the ``UPLO`` triangle of ``a`` describes (the array API's ``eigh``
+    has no ``UPLO``); as LAPACK, the imaginary part of a complex diagonal is ignored."""
     t = xp.tril(a) if UPLO == "L" else xp.triu(a)
+    if xp.isdtype(a.dtype, "complex floating"):  # t + t^H holds the diagonal's real part twice
+        return (t + _xp_mH(xp, t)) * (1 - 0.5 * xp.eye(a.shape[-1], dtype=a.dtype, device=a.device))
     return t + xp.matrix_transpose(xp.tril(a, k=-1) if UPLO == "L" else xp.triu(a, k=1))
 
 
 class _Eigh(Function):
-    """Eigen-decomposition of the symmetric matrix one triangle of the input describes. The backward is
-    PyTorch's: a symmetric gradient over the whole input (it assumes symmetric perturbations), not one
-    confined to the triangle that was read."""
+    """Eigen-decomposition of the symmetric (Hermitian) matrix one triangle of the input describes. The
+    backward is PyTorch's: a Hermitian gradient over the whole input (it assumes Hermitian perturbations), not
+    one confined to the triangle that was read; for complex eigenvectors the loss must not depend on their
+    phases (checked, as PyTorch)."""
 
     def forward(self, a, UPLO):
         xp = self.xp
@@ -584,10 +605,12 @@ class _Eigh(Function):
         E = L.reshape(L.shape[:-1] + (1, -1)) - L.reshape(L.shape + (1,))  # E[i, j] = L_j - L_i
         n = L.shape[-1]
         off = 1 - _eye(L, n)
-        VtgV = matmul(V.mT, gV)
-        skew = 0.5 * (VtgV - VtgV.mT)  # the tangent space of the orthogonal group: a symmetric gradient
+        VhgV = matmul(V.mH, gV)
+        if V.dtype.kind == "c":
+            _check_phase_free(VhgV.diagonal(0, -2, -1).imag, None, "linalg.eigh", "eigenvectors")
+        skew = 0.5 * _skew(VhgV)  # the tangent space of the unitary group: a Hermitian gradient
         inner = skew * off / (E + _eye(L, n)) + _diag_embed(gL)
-        return matmul(V, matmul(inner, V.mT))
+        return matmul(V, matmul(inner, V.mH))
 
 
 def _check_uplo(A: Tensor, UPLO: str, name: str) -> str:
@@ -600,16 +623,17 @@ def _check_uplo(A: Tensor, UPLO: str, name: str) -> str:
 
 
 def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
-    """``torch.linalg.eigh``: ascending eigenvalues and orthonormal eigenvectors of a symmetric matrix,
-    read from its lower (``UPLO='L'``) or upper triangle. The gradient is PyTorch's: it needs distinct
-    eigenvalues and a loss that does not depend on the eigenvectors' signs."""
+    """``torch.linalg.eigh``: ascending (real) eigenvalues and orthonormal eigenvectors of a symmetric or
+    Hermitian matrix, read from its lower (``UPLO='L'``) or upper triangle. The gradient is PyTorch's: it needs
+    distinct eigenvalues and a loss that does not depend on the eigenvectors' signs (phases)."""
     UPLO = _check_uplo(A, UPLO, "linalg.eigh")
     return EighResult(*_Eigh.apply(A, UPLO=UPLO))
 
 
 @on_input_device
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
-    """``torch.linalg.eigvalsh``: the ascending eigenvalues of a symmetric matrix (from one triangle)."""
+    """``torch.linalg.eigvalsh``: the ascending real eigenvalues of a symmetric or Hermitian matrix (from one
+    triangle)."""
     UPLO = _check_uplo(A, UPLO, "linalg.eigvalsh")
     if A.requires_grad and grad_mode.state.enabled:
         return _Eigh.apply(A, UPLO=UPLO)[0]
@@ -620,7 +644,8 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
 class _Eig(Function):
     """Eigen-decomposition of a general square matrix through the backend's ``eig`` (complex results). The
     backward is PyTorch's (``linalg_eig_backward``): it needs distinct eigenvalues and a loss that does not
-    depend on each eigenvector's phase; a real input gets the real part of the complex gradient."""
+    depend on each eigenvector's phase (checked, as PyTorch); a real input gets the real part of the complex
+    gradient."""
 
     def forward(self, a):
         xp = self.xp
@@ -640,6 +665,7 @@ class _Eig(Function):
             inner = _diag_embed(gL)
         else:
             VhgV = matmul(Vh, gV)
+            _check_phase_free(VhgV.diagonal(0, -2, -1).imag, None, "linalg.eig", "eigenvectors")
             VhgV = VhgV - matmul(Vh, V * VhgV.diagonal(0, -2, -1).real.unsqueeze(-2))  # the phase-free part
             Lc = L.conj()
             inner = VhgV / (Lc.unsqueeze(-2) - Lc.unsqueeze(-1) + _eye(L, n))
@@ -711,29 +737,29 @@ class _Pinv(Function):
             tol = _tolerance(xp.max(xp.abs(w), axis=-1), atol, rtol, eps_dims, xp)
             keep = xp.abs(w) > tol[..., None]
             winv = xp.where(keep, 1 / xp.where(keep, w, xp.ones_like(w)), xp.zeros_like(w))
-            out = xp.matmul(v * winv[..., None, :], xp.matrix_transpose(v))
+            out = xp.matmul(v * winv[..., None, :], _xp_mH(xp, v))
         else:
             u, s, vh = _lapack("linalg.pinv", xp.linalg.svd, a, full_matrices=False)
             smax = s[..., 0] if s.shape[-1] else xp.zeros(s.shape[:-1], dtype=s.dtype, device=s.device)
             tol = _tolerance(smax, atol, rtol, eps_dims, xp)
             keep = s > tol[..., None]
             sinv = xp.where(keep, 1 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
-            out = xp.matmul(xp.matrix_transpose(vh) * sinv[..., None, :], xp.matrix_transpose(u))
+            out = xp.matmul(_xp_mH(xp, vh) * sinv[..., None, :], _xp_mH(xp, u))
         self.save_for_backward(a, out)
         return out
 
     def backward(self, g):  # PyTorch's pinv_backward (exact where the rank is locally constant)
         A, X = self.saved_tensors
         m, n = A.shape[-2:]
-        Xh, gh = X.mT, g.mT
+        Xh, gh = X.mH, g.mH
         if m <= n:
             K = matmul(gh, X)
             KXh = matmul(K, Xh)
-            return (-matmul(X, K).mT + KXh - matmul(matmul(A, X), KXh)
+            return (-matmul(X, K).mH + KXh - matmul(matmul(A, X), KXh)
                     + matmul(matmul(Xh, X), gh - matmul(K, A)))
         K = matmul(X, gh)
         XhK = matmul(Xh, K)
-        return (-matmul(K, X).mT + matmul(matmul(gh - matmul(A, K), X), Xh) + XhK
+        return (-matmul(K, X).mH + matmul(matmul(gh - matmul(A, K), X), Xh) + XhK
                 - matmul(matmul(XhK, X), A))
 
 
@@ -779,7 +805,7 @@ def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResul
     every LAPACK driver gives this solution). As PyTorch's CPU default the driver is ``'gelsy'``; the
     extra outputs follow the driver: ``residuals`` (squared, per column) when ``m > n``, ``A`` has full
     rank and the driver is not ``'gelsy'``; ``rank`` unless ``'gels'``; ``singular_values`` for
-    ``'gelsd'``/``'gelss'``. Missing ones are empty, as PyTorch's."""
+    ``'gelsd'``/``'gelss'``. Missing ones are empty, as PyTorch's; residuals and singular values are real."""
     A, B = _as_tensors("linalg.lstsq", A, B)
     _check_matrix("linalg.lstsq", A, square=False)
     driver = "gelsy" if driver is None else driver
@@ -799,7 +825,8 @@ def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResul
     ranks = xp.sum(xp.astype(S > rtol * smax[..., None], xp.int64), axis=-1)
     residuals = _empty(A)
     if driver != "gelsy" and m > n and bool(xp.all(ranks == n)):
-        residuals = ((matmul(A, X) - Bm) ** 2).sum(dim=-2)
+        r = matmul(A, X) - Bm
+        residuals = (r * r.conj()).real.sum(dim=-2)  # |r|^2, real for a complex A
         residuals = residuals.reshape(residuals.shape[:-1]) if vector else residuals
     rank = _empty(A, _dt.int64) if driver == "gels" else _int_tensor(A, ranks, _dt.int64)
     sv = _constant(A, S) if driver in ("gelsd", "gelss") else _empty(A)
@@ -809,10 +836,11 @@ def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResul
 def cond(A: Tensor, p=None) -> Tensor:
     """``torch.linalg.cond``: ``norm(A, p) * norm(inv(A), p)`` (``inf`` for a singular matrix, as PyTorch);
     for ``p`` None/2/-2 the ratio of extreme singular values (any shape of matrix); 0 for an empty matrix
-    (as PyTorch); differentiable."""
+    (as PyTorch); differentiable; real for a complex ``A``."""
     _check_matrix("linalg.cond", A, square=p not in (None, 2, -2))
     if 0 in A.shape[-2:]:
-        return _constant(A, A.xp.zeros(A.shape[:-2], dtype=A._data.dtype, device=A._device.native))
+        real = A._device.backend.native_dtype(A.dtype.to_real())
+        return _constant(A, A.xp.zeros(A.shape[:-2], dtype=real, device=A._device.native))
     if p in (None, 2, -2):
         S = svdvals(A)
         big, small = S.narrow(-1, 0, 1), S.narrow(-1, S.shape[-1] - 1, 1)
@@ -824,7 +852,7 @@ def cond(A: Tensor, p=None) -> Tensor:
     if bad is None:
         return matrix_norm(A, p) * matrix_norm(inv(A), p)
     out = matrix_norm(A, p) * matrix_norm(inv(where(bad, _eye(A, A.shape[-1]), A)), p)  # singular: inf
-    return where(bad.reshape(out.shape), _constant(A, A.xp.full((), math.inf, dtype=A._data.dtype,
+    return where(bad.reshape(out.shape), _constant(A, A.xp.full((), math.inf, dtype=out._data.dtype,
                                                                   device=A._device.native)), out)
 
 
@@ -863,7 +891,7 @@ class _MatrixExp(Function):
     def backward(self, g):
         (A,) = self.saved_tensors
         n = A.shape[-1]
-        At = A.mT
+        At = A.mH
         zeros = _constant(A, A.xp.zeros(At.shape, dtype=A._data.dtype, device=A._device.native))
         big = cat([cat([At, g], dim=-1), cat([zeros, At], dim=-1)], dim=-2)
         return matrix_exp(big).narrow(-2, 0, n).narrow(-1, n, n)
@@ -871,7 +899,7 @@ class _MatrixExp(Function):
 
 def matrix_exp(A: Tensor) -> Tensor:
     """``torch.linalg.matrix_exp``: the matrix exponential; its gradient is the upper-right block of
-    ``exp([[A^T, G], [0, A^T]])``, so it has gradients of every order."""
+    ``exp([[A^H, G], [0, A^H]])``, so it has gradients of every order."""
     _check_matrix("linalg.matrix_exp", A)
     return _MatrixExp.apply(A)
 
@@ -949,7 +977,7 @@ def multi_dot(tensors) -> Tensor:
 
 def householder_product(A: Tensor, tau: Tensor) -> Tensor:
     """``torch.linalg.householder_product`` (``orgqr``): the first ``n`` columns of
-    ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^T`` with ``v_i`` column ``i`` of ``A`` below the diagonal
+    ``H_1 ... H_k``, ``H_i = I - tau_i v_i v_i^H`` with ``v_i`` column ``i`` of ``A`` below the diagonal
     and a 1 on it (LAPACK's convention); differentiable in both."""
     A, tau = _as_tensors("linalg.householder_product", A, tau)
     _check_matrix("linalg.householder_product", A, square=False)
@@ -965,7 +993,7 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
         below = _constant(A, xp.astype(rows > i, A._data.dtype))
         unit = _constant(A, xp.astype(rows == i, A._data.dtype))
         v = (A.select(-1, i) * below + unit).unsqueeze(-1)  # (*, m, 1)
-        Q = Q - tau.narrow(-1, i, 1).unsqueeze(-1) * matmul(v, matmul(v.mT, Q))
+        Q = Q - tau.narrow(-1, i, 1).unsqueeze(-1) * matmul(v, matmul(v.mH, Q))
     return Q
 
 
@@ -976,7 +1004,7 @@ def orgqr(input: Tensor, tau: Tensor) -> Tensor:
 
 def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False) -> Tensor:
     """``torch.ormqr``: ``other`` multiplied by the full ``m x m`` ``Q`` of ``geqrf``'s reflectors (``Q`` on the
-    left or right, transposed when ``transpose``); differentiable."""
+    left or right, conjugate-transposed when ``transpose``); differentiable."""
     input, other = _as_tensors("ormqr", input, other)
     _check_matrix("ormqr", input, square=False)
     m, n = input.shape[-2:]
@@ -985,24 +1013,30 @@ def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpos
                                               device=input._device.native))
         input = cat([input, pad], dim=-1)
     Q = householder_product(input, tau)
-    Q = Q.mT if transpose else Q
+    Q = Q.mH if transpose else Q
     return matmul(Q, other) if left else matmul(other, Q)
 
 
 def _geqrf_arrays(xp, a):
-    """Householder QR as LAPACK's ``geqrf``: ``R`` on and above the diagonal, the reflectors below it, and
-    ``tau``; ``beta = -sign(alpha) * norm``, and ``tau = 0`` where the column below is already zero."""
+    """Householder QR as LAPACK's ``geqrf``: ``R`` (real diagonal) on and above the diagonal, the reflectors
+    below it, and ``tau``; ``beta = -sign(Re alpha) * norm``, ``tau = 0`` where the column below is already zero
+    (and ``alpha`` real); each ``H^H = I - conj(tau) v v^H`` is applied to the columns on the right."""
     m, n = a.shape[-2:]
     a = xp.asarray(a, copy=True)
     taus = []
+    complex_ = xp.isdtype(a.dtype, "complex floating")
+    conj = xp.conj if complex_ else (lambda x: x)
     zero = xp.zeros((), dtype=a.dtype, device=a.device)
     for j in range(min(m, n)):
         alpha = a[..., j, j]
         below = a[..., j + 1:, j]
-        xnorm = xp.sqrt(xp.sum(below * below, axis=-1))
-        trivial = xnorm == zero
-        beta = -xp.where(alpha >= zero, xp.ones_like(alpha), -xp.ones_like(alpha)) * xp.sqrt(alpha * alpha
-                                                                                            + xnorm * xnorm)
+        size = xp.abs(below) if complex_ else below
+        xnorm = xp.sqrt(xp.sum(size * size, axis=-1))
+        trivial = (xnorm == 0) & (xp.imag(alpha) == 0) if complex_ else xnorm == zero
+        alpha_re, alpha_abs = xp.real(alpha) if complex_ else alpha, xp.abs(alpha)
+        beta = -xp.where(alpha_re >= 0, xp.ones_like(alpha_abs), -xp.ones_like(alpha_abs)) * xp.sqrt(
+            alpha_abs * alpha_abs + xnorm * xnorm)
+        beta = xp.astype(beta, a.dtype) if complex_ else beta
         safe_beta = xp.where(trivial, xp.ones_like(beta), beta)
         tau = xp.where(trivial, xp.zeros_like(beta), (beta - alpha) / safe_beta)
         scale = xp.where(trivial, xp.ones_like(alpha), alpha - beta)
@@ -1010,9 +1044,10 @@ def _geqrf_arrays(xp, a):
         a[..., j + 1:, j] = v
         if j + 1 < n:
             rest = a[..., j:, j + 1:]
-            w = rest[..., 0, :] + xp.sum(v[..., None] * rest[..., 1:, :], axis=-2)  # v_full^T rest
-            rest_new = xp.concat([(rest[..., 0, :] - tau[..., None] * w)[..., None, :],
-                                  rest[..., 1:, :] - tau[..., None, None] * v[..., None] * w[..., None, :]], axis=-2)
+            w = rest[..., 0, :] + xp.sum(conj(v)[..., None] * rest[..., 1:, :], axis=-2)  # v_full^H rest
+            t = conj(tau)
+            rest_new = xp.concat([(rest[..., 0, :] - t[..., None] * w)[..., None, :],
+                                  rest[..., 1:, :] - t[..., None, None] * v[..., None] * w[..., None, :]], axis=-2)
             a[..., j:, j + 1:] = rest_new
         a[..., j, j] = xp.where(trivial, alpha, beta)
         taus.append(tau)
@@ -1035,7 +1070,7 @@ def _approximate_basis(A: Tensor, q: int, niter: int) -> Tensor:
     iteration with QR) from a standard normal sketch."""
     Q = _la.qr(matmul(A, randn(A.shape[-1], q, dtype=A.dtype, device=A.device))).Q
     for _ in range(niter):
-        Q = _la.qr(matmul(A.mT, Q)).Q
+        Q = _la.qr(matmul(A.mH, Q)).Q
         Q = _la.qr(matmul(A, Q)).Q
     return Q
 
@@ -1047,10 +1082,10 @@ def svd_lowrank(A: Tensor, q: int = 6, niter: int = 2, M=None):
     _check_matrix("svd_lowrank", A, square=False)
     D = A if M is None else A - M.expand(A.shape)
     wide = A.shape[-2] < A.shape[-1]
-    D = D.mT if wide else D
+    D = D.mH if wide else D
     Q = _approximate_basis(D, 6 if q is None else q, 2 if niter is None else niter)
-    U, S, Vh = _la.svd(matmul(Q.mT, D), full_matrices=False)
-    U, V = matmul(Q, U), Vh.mT
+    U, S, Vh = _la.svd(matmul(Q.mH, D), full_matrices=False)
+    U, V = matmul(Q, U), Vh.mH
     return (V, S, U) if wide else (U, S, V)
 
 
@@ -1072,7 +1107,7 @@ def pca_lowrank(A: Tensor, q=None, center: bool = True, niter: int = 2):
 def tensorinv(A: Tensor, ind: int = 2) -> Tensor:
     """``torch.linalg.tensorinv``: the inverse for ``tensordot(.., ind)``: ``A`` reshaped to a square matrix
     by its first ``ind`` and remaining dimensions, inverted, and shaped ``A.shape[ind:] + A.shape[:ind]``."""
-    _check_float("linalg.tensorinv", A)
+    _check_float("linalg.tensorinv", A, "fc")
     if ind <= 0:
         raise ValueError(f"linalg.tensorinv: ind must be a positive integer, got {ind}")
     rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
@@ -1086,7 +1121,7 @@ def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
     """``torch.linalg.tensorsolve``: ``X`` with ``tensordot(A, X, X.ndim) = B``; ``dims`` (of ``A``) are moved
     to the end first."""
     A, B = _as_tensors("linalg.tensorsolve", A, B)
-    _check_float("linalg.tensorsolve", A)
+    _check_float("linalg.tensorsolve", A, "fc")
     if dims is not None:
         dims = (dims,) if isinstance(dims, int) else tuple(dims)
         A = movedim(A, dims, tuple(range(A.ndim - len(dims), A.ndim)))
@@ -1152,9 +1187,10 @@ def linalg_diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -
 
 # ---- legacy and norm aliases -------------------------------------------------------------------
 def logdet(input: Tensor) -> Tensor:
-    """``torch.logdet``: ``log(det(A))``: NaN for a negative determinant, ``-inf`` for a singular matrix."""
+    """``torch.logdet``: ``log(det(A))``: NaN for a negative determinant, ``-inf`` for a singular matrix;
+    complex (``log|det| + i angle(det)``) for a complex ``A``."""
     sign, logabsdet = slogdet(input)
-    return logabsdet + sign.detach().log()
+    return logabsdet + (sign if input.dtype.kind == "c" else sign.detach()).log()  # a real sign is constant
 
 
 def qr(input: Tensor, some: bool = True) -> QRLegacyResult:
@@ -1163,7 +1199,7 @@ def qr(input: Tensor, some: bool = True) -> QRLegacyResult:
 
 
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SVDLegacyResult:
-    """``torch.svd`` (legacy): ``(U, S, V)`` with ``V`` (not ``Vh``); ``some=False`` gives full ``U`` and
+    """``torch.svd`` (legacy): ``(U, S, V)`` with ``V = Vh^H`` (not ``Vh``); ``some=False`` gives full ``U`` and
     ``V``; without ``compute_uv``, ``U`` and ``V`` are zero matrices ``(m, m)``, ``(n, n)`` as PyTorch."""
     _check_matrix("svd", input, square=False)
     if not compute_uv:
@@ -1173,7 +1209,7 @@ def svd(input: Tensor, some: bool = True, compute_uv: bool = True) -> SVDLegacyR
         return SVDLegacyResult(_constant(input, xp.zeros(batch + (m, m), dtype=dt, device=dev)), svdvals(input),
                                _constant(input, xp.zeros(batch + (n, n), dtype=dt, device=dev)))
     U, S, Vh = _la.svd(input, full_matrices=not some)
-    return SVDLegacyResult(U, S, Vh.mT)
+    return SVDLegacyResult(U, S, Vh.mH)
 
 
 def nuclear_norm(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:

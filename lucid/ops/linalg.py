@@ -9,7 +9,9 @@ Gradients of the decompositions assume what PyTorch assumes: ``inv``/``det``/``s
 need an invertible matrix, ``cholesky`` a symmetric positive-definite one (its gradient is
 the symmetric one, so differentiate through a symmetric input), ``qr`` a matrix of full
 rank, ``svd`` distinct non-zero singular values (terms that would divide by zero are
-dropped, which is exact when the loss depends on the singular values only).
+dropped, which is exact when the loss depends on the singular values only). Complex inputs follow PyTorch:
+the backwards use conjugate transposes (``mH``, the plain transpose of a real matrix, so real inputs pay
+nothing), and the phase of complex singular/eigen vectors must not matter to the loss (checked in backward).
 """
 
 from __future__ import annotations
@@ -102,11 +104,35 @@ def _check_float(name: str, x: Tensor, kinds: str = "f") -> None:
                         f"{x.dtype.name}; cast it first, e.g. x.double()")
 
 
-def _check_matrix(name: str, x: Tensor, square: bool = True, kinds: str = "f") -> None:
+def _check_matrix(name: str, x: Tensor, square: bool = True, kinds: str = "fc") -> None:
     _check_float(name, x, kinds)
     if x.ndim < 2 or (square and x.shape[-1] != x.shape[-2]):
         kind = "square matrices (shape (*, n, n))" if square else "matrices (shape (*, m, n))"
         raise RuntimeError(f"{name} needs a batch of {kind}, got shape {x.shape}")
+
+
+def _xp_mH(xp, a):
+    """The conjugate transpose of a raw array (just the transpose of a real one: no copy)."""
+    t = xp.matrix_transpose(a)
+    return xp.conj(t) if xp.isdtype(a.dtype, "complex floating") else t
+
+
+def _skew(x: Tensor) -> Tensor:
+    """``x - x^H``: twice the skew-Hermitian part, the tangent direction of a unitary factor."""
+    return x - x.mH
+
+
+def _check_phase_free(a: Tensor, b, name: str, vectors: str) -> None:
+    """Raise, as PyTorch does, where a complex decomposition's loss depends on the arbitrary phase of its
+    ``vectors``: ``a`` (imaginary parts of a diagonal) must equal ``b`` (a Tensor, or None for zero) to PyTorch's
+    lax tolerance (``allclose`` with rtol = atol = 1e-2). One host read, on the complex path only."""
+    xp = a.xp
+    gap, bound = (xp.abs(a._data), 1e-2) if b is None else (xp.abs(a._data - b._data), 1e-2 + 1e-2 * xp.abs(b._data))
+    if not bool(xp.all(gap <= bound)):
+        raise RuntimeError(
+            f"{name} backward: complex {vectors} are defined only up to a phase e^(i phi) each, and the loss "
+            f"depends on that phase, so its gradient is not defined; use a loss of phase-free quantities "
+            f"(e.g. abs() of the {vectors}, or products like U @ Vh)")
 
 
 def _lapack(name: str, fn, x, *args, **kwargs):
@@ -419,8 +445,8 @@ class Inv(Function):
 
     def backward(self, g):
         (y,) = self.saved_tensors
-        yt = y.mT
-        return -matmul(matmul(yt, g), yt)
+        yh = y.mH
+        return -matmul(matmul(yh, g), yh)
 
 
 def inv(A: Tensor) -> Tensor:
@@ -449,19 +475,19 @@ class Det(Function):
     def backward(self, g):
         a, d = self.saved_tensors
         if not bool(a.xp.any(d._data == 0)):
-            return _with_matrix_dims(g * d) * inv(a).mT
+            return _with_matrix_dims(g * conj_if_complex(d)) * inv(a).mH
         return _det_grad_singular(a, g)
 
 
 def _det_grad_singular(a: Tensor, g: Tensor) -> Tensor:
     """The gradient of ``det`` for any square ``a``, singular ones included (PyTorch 1.x's formula): with
-    ``a = U diag(S) Vh``, the cofactor matrix is ``det(U Vh) U diag(prod_{j != i} S_j) Vh``."""
+    ``a = U diag(S) Vh``, the conjugate cofactor matrix is ``conj(det(U Vh)) U diag(prod_{j != i} S_j) Vh``."""
     U, S, Vh = svd(a, full_matrices=False)
     n = S.shape[-1]
     ones = S.narrow(-1, 0, 1) * 0 + 1
     before = cat([ones, S.narrow(-1, 0, n - 1)], dim=-1).cumprod(dim=-1)  # prod_{j < i} S_j
     after = cat([S.narrow(-1, 1, n - 1), ones], dim=-1).flip(-1).cumprod(dim=-1).flip(-1)  # prod_{j > i} S_j
-    scale = g * det(matmul(U, Vh))
+    scale = g * conj_if_complex(det(matmul(U, Vh)))
     return matmul(U * (before * after * scale.reshape(scale.shape + (1,))).reshape(S.shape[:-1] + (1, n)), Vh)
 
 
@@ -476,23 +502,22 @@ def det(A: Tensor) -> Tensor:
 class Slogdet(Function):
     def forward(self, a):
         sign, logabsdet = self.xp.linalg.slogdet(a)
-        self.save_for_backward(a)
+        self.save_for_backward(a, sign)
         return sign, logabsdet
 
     def backward(self, g_sign, g_logabsdet):
-        (a,) = self.saved_tensors
-        return _with_matrix_dims(g_logabsdet) * inv(a).mT
+        a, sign = self.saved_tensors
+        g = g_logabsdet
+        if a.dtype.kind == "c":  # the sign's phase moves with Im tr(A^-1 dA) (PyTorch's slogdet_backward)
+            g = g - 1j * (g_sign.conj() * sign).imag
+        return _with_matrix_dims(g) * inv(a).mH
 
 
 def slogdet(A: Tensor) -> SlogdetResult:
-    """``(sign, logabsdet)`` of the determinant, without overflow; only ``logabsdet`` has a gradient."""
+    """``(sign, logabsdet)`` of the determinant, without overflow. ``logabsdet`` is real; ``sign`` has
+    ``A``'s dtype (``det / |det|`` for a complex ``A``, differentiable there as PyTorch's)."""
     _check_matrix("linalg.slogdet", A)
     return SlogdetResult(*Slogdet.apply(A))
-
-
-def _adjoint(x: Tensor) -> Tensor:
-    """``x.mH``: the conjugate transpose (the transpose of a real matrix)."""
-    return x.mH if x.dtype.kind == "c" else x.mT
 
 
 class Solve(Function):
@@ -508,8 +533,8 @@ class Solve(Function):
 
     def backward(self, g):
         a, b, x = self.saved_tensors
-        gb = solve(_adjoint(a), g)
-        ga = -matmul(gb, _adjoint(x)) if self.needs_input_grad[0] else None
+        gb = solve(a.mH, g)
+        ga = -matmul(gb, x.mH) if self.needs_input_grad[0] else None
         return (None if ga is None else unbroadcast(ga, a.shape)), unbroadcast(gb, b.shape)
 
 
@@ -539,28 +564,28 @@ class Cholesky(Function):
         return out
 
     def backward(self, g):
-        (L,) = self.saved_tensors
-        P = matmul(L.mT, g).tril()
-        phi = 0.5 * (P + (P.tril(-1)).mT)  # symmetric, with P's diagonal halved
+        (L,) = self.saved_tensors  # PyTorch's cholesky_backward: L^-H phi L^-1
+        P = matmul(L.mH, g).tril()
+        phi = 0.5 * (P + P.tril(-1).mH)  # Hermitian off the diagonal, with P's diagonal halved
         L_inv = inv(L)
-        return matmul(matmul(L_inv.mT, phi), L_inv)
+        return matmul(matmul(L_inv.mH, phi), L_inv)
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
-    """Cholesky factor of a symmetric positive-definite matrix: lower ``L`` with ``A = L L^T``
-    (or ``U = L^T`` with ``upper=True``). Reads the lower triangle of ``A``, as LAPACK does."""
+    """Cholesky factor of a Hermitian (symmetric) positive-definite matrix: lower ``L`` with ``A = L L^H``
+    (or ``U = L^H`` with ``upper=True``). Reads the lower triangle of ``A``, as LAPACK does."""
     _check_matrix("linalg.cholesky", A)
     L = Cholesky.apply(A)
-    return L.mT if upper else L
+    return L.mH if upper else L
 
 
 def _qr_grad_deep(Q, R, gQ, gR):
-    """The QR gradient for ``m >= n`` (Q is m x n, R is n x n)."""
-    qdq = matmul(Q.mT, gQ)
-    rdr = matmul(R, gR.mT)
-    M = (qdq - qdq.mT + rdr - rdr.mT).tril()
-    rhs = matmul(Q, M - qdq) + gQ
-    return matmul(Q, gR) + solve(R, rhs.mT).mT  # rhs R^{-T}
+    """The QR gradient for ``m >= n`` (Q is m x n, R is n x n), PyTorch's: ``(gQ + Q Y) R^-H`` with ``Y`` the
+    Hermitian matrix of ``M = triu(gR R^H - Q^H gQ)`` whose diagonal is ``Re(diag(M))`` (R's is real)."""
+    M = (matmul(gR, R.mH) - matmul(Q.mH, gQ)).triu()
+    strict = M.triu(1)
+    Y = strict + strict.mH + _diag_embed(M.diagonal(0, -2, -1).real)
+    return solve(R, (gQ + matmul(Q, Y)).mH).mH  # rhs R^-H
 
 
 class QR(Function):
@@ -580,12 +605,12 @@ class QR(Function):
             return _qr_grad_deep(Q, R, gQ, gR)
         # A = [X | Y] with X square: X = Q U, Y = Q V where R = [U | V]
         Y, gU, gV = A.narrow(-1, m, n - m), gR.narrow(-1, 0, m), gR.narrow(-1, m, n - m)
-        gX = _qr_grad_deep(Q, R.narrow(-1, 0, m), gQ + matmul(Y, gV.mT), gU)
+        gX = _qr_grad_deep(Q, R.narrow(-1, 0, m), gQ + matmul(Y, gV.mH), gU)
         return cat([gX, matmul(Q, gV)], dim=-1)
 
 
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
-    """QR decomposition ``A = Q R`` (Q with orthonormal columns, R upper triangular), as
+    """QR decomposition ``A = Q R`` (Q with orthonormal columns, R upper triangular with a real diagonal), as
     ``torch.linalg.qr``: ``mode`` ``'reduced'``, ``'complete'`` (square Q) or ``'r'`` (Q empty; R still
     differentiable here, where PyTorch refuses). The gradient needs ``A`` of full rank."""
     if mode not in ("reduced", "complete", "r"):
@@ -610,31 +635,36 @@ class SVD(Function):
             k = S.shape[-1]
             U, gU, Vh, gVh = U.narrow(-1, 0, k), gU.narrow(-1, 0, k), Vh.narrow(-2, 0, k), gVh.narrow(-2, 0, k)
         m, n = U.shape[-2], Vh.shape[-1]
-        UhgU = matmul(U.mT, gU)
-        VhgV = matmul(Vh, gVh.mT)
+        UhgU = _skew(matmul(U.mH, gU))
+        VhgV = _skew(matmul(Vh, gVh.mH))
         S_row, S_col = S.reshape(S.shape[:-1] + (1, -1)), S.reshape(S.shape + (1,))
         E = S_row * S_row - S_col * S_col  # E[j, k] = S_k^2 - S_j^2
-        gA = ((UhgU - UhgU.mT) * S_row + S_col * (VhgV - VhgV.mT)) / _nonzero(E) + _diag_embed(gS)
+        gA = (UhgU * S_row + S_col * VhgV) / _nonzero(E) + _diag_embed(gS)
+        if U.dtype.kind == "c":  # each pair (u_k, v_k) has a free common phase: PyTorch's check and diagonal term
+            d_U = UhgU.diagonal(0, -2, -1)
+            _check_phase_free(d_U.imag, -VhgV.diagonal(0, -2, -1).imag, "linalg.svd", "singular vectors")
+            gA = gA + _diag_embed(d_U / (2 * _nonzero(S)))
         if m > n:
             gUSinv = gU / _nonzero(S_row)
-            return matmul(matmul(U, gA) + gUSinv - matmul(U, matmul(U.mT, gUSinv)), Vh)
+            return matmul(matmul(U, gA) + gUSinv - matmul(U, matmul(U.mH, gUSinv)), Vh)
         if m < n:
             SinvgVh = gVh / _nonzero(S_col)
-            return matmul(U, matmul(gA, Vh) + SinvgVh - matmul(matmul(SinvgVh, Vh.mT), Vh))
+            return matmul(U, matmul(gA, Vh) + SinvgVh - matmul(matmul(SinvgVh, Vh.mH), Vh))
         return matmul(U, matmul(gA, Vh))
 
 
 def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
-    """Singular value decomposition ``A = U diag(S) Vh`` (``S`` descending), as
+    """Singular value decomposition ``A = U diag(S) Vh`` (``S`` descending and real), as
     ``torch.linalg.svd``. Differentiable; with ``full_matrices=True`` the gradient ignores the columns of
-    ``U`` and rows of ``Vh`` past ``min(m, n)`` (an arbitrary basis of the complement), as PyTorch."""
+    ``U`` and rows of ``Vh`` past ``min(m, n)`` (an arbitrary basis of the complement), as PyTorch. For a
+    complex ``A`` a loss that depends on the phase of a singular pair raises in backward, as PyTorch."""
     _check_matrix("linalg.svd", A, square=False)
     return SVDResult(*SVD.apply(A, full_matrices=full_matrices))
 
 
 def svdvals(A: Tensor) -> Tensor:
-    """Singular values of ``A`` in descending order (computed with the vectors when a
-    gradient is needed: ``dS = U^T dA V``)."""
+    """Singular values of ``A`` in descending order, real for a complex ``A`` (computed with the vectors when a
+    gradient is needed: ``dS = Re diag(U^H dA V)``)."""
     _check_matrix("linalg.svdvals", A, square=False)
     if A.requires_grad and grad_mode.state.enabled:
         return SVD.apply(A, full_matrices=False)[1]
@@ -688,13 +718,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     _check_tensor("linalg.vector_norm", x)
     if dim is not None and not isinstance(dim, int) and not len(dim):
         dim = None  # dim=() reduces every dimension, as PyTorch (and lucid's sum)
-    if dtype is not None:
-        dtype = _dt.to_dtype(dtype)
-        if x.dtype.kind in "fc" and (dtype.kind == "c") != (x.dtype.kind == "c"):  # PyTorch refuses: no silent
-            raise RuntimeError(  # loss of the imaginary part, no complex norm of a real tensor
-                f"linalg.vector_norm: dtype must be {'complex' if x.dtype.kind == 'c' else 'real'} for a "
-                f"{x.dtype.name} input, got {dtype.name}")
-        x = x.to(dtype)
+    x = _norm_input("linalg.vector_norm", x, dtype)
     if x.dtype.kind == "c":  # the norm of the magnitudes (real), as PyTorch; abs's gradient is PyTorch's sgn
         x = x.abs()
     _check_float("linalg.vector_norm", x)
@@ -713,17 +737,28 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     return VectorNorm.apply(x, ord=float(ord), axes=axes, keepdims=bool(keepdim))
 
 
+def _norm_input(name: str, x: Tensor, dtype) -> Tensor:
+    """``x`` cast to a norm's ``dtype=`` (if given), which must be complex for a complex ``x`` and real for a real
+    one: PyTorch refuses a silent loss of the imaginary part, or a complex norm of a real tensor."""
+    if dtype is None:
+        return x
+    dtype = _dt.to_dtype(dtype)
+    if x.dtype.kind in "fc" and (dtype.kind == "c") != (x.dtype.kind == "c"):
+        raise RuntimeError(f"{name}: dtype must be {'complex' if x.dtype.kind == 'c' else 'real'} for a "
+                           f"{x.dtype.name} input, got {dtype.name}")
+    return x.to(dtype)
+
+
 _MATRIX_ORDS = ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf)
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:
     """A matrix norm over the two dimensions ``dim``, as ``torch.linalg.matrix_norm``: ``'fro'``,
     ``'nuc'`` (sum of singular values), 2 / -2 (largest / smallest singular value), 1 / -1
-    (max / min column abs-sum), ``inf`` / ``-inf`` (max / min row abs-sum)."""
+    (max / min column abs-sum), ``inf`` / ``-inf`` (max / min row abs-sum). Real for a complex ``A``."""
     _check_tensor("linalg.matrix_norm", A)
-    if dtype is not None:
-        A = A.to(dtype)
-    _check_float("linalg.matrix_norm", A)
+    A = _norm_input("linalg.matrix_norm", A, dtype)
+    _check_float("linalg.matrix_norm", A, "fc")
     if ord not in _MATRIX_ORDS:
         raise ValueError(f"linalg.matrix_norm: ord must be one of {_MATRIX_ORDS}, got {ord!r}")
     if A.ndim < 2:
