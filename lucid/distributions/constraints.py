@@ -2,8 +2,7 @@
 
 ``constraint.check(value)`` gives a bool tensor of ``value``'s shape less the constraint's ``event_dim``
 rightmost dimensions, True where an event is valid. The distributions use them for ``arg_constraints``
-and ``support``, and check them when ``validate_args`` is on. The constraints of ``torch`` that no lucid
-distribution uses yet (``cat``, ``stack``, ``corr_cholesky``) are not here.
+and ``support``, and check them when ``validate_args`` is on.
 """
 
 from __future__ import annotations
@@ -12,12 +11,14 @@ import math
 
 from .. import dtypes as _dt
 from .. import linalg, ops
+from .._typeinfo import finfo
 
 __all__ = [
-    "Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq", "half_open_interval",
+    "Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property",
+    "greater_than", "greater_than_eq", "half_open_interval",
     "independent", "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky", "lower_triangular",
     "multinomial", "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
-    "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square", "symmetric",
+    "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex", "square", "stack", "symmetric",
     "unit_interval",
 ]
 
@@ -292,6 +293,19 @@ class _LowerCholesky(Constraint):
         return _is_lower_triangular(value) & positive_diagonal
 
 
+class _CorrCholesky(Constraint):
+    """Cholesky factors of correlation matrices: lower Cholesky with rows of unit norm (to ``10 n eps``, as
+    PyTorch's tolerance)."""
+
+    event_dim = 2
+
+    def check(self, value):
+        tol = finfo(value.dtype).eps * value.shape[-1] * 10
+        row_norm = linalg.vector_norm(value.detach(), dim=-1)
+        unit_row_norm = ((row_norm - 1.0).abs() <= tol).all(-1)
+        return _LowerCholesky().check(value) & unit_row_norm
+
+
 class _Square(Constraint):
     """Square matrices."""
 
@@ -332,6 +346,95 @@ class _PositiveDefinite(_Symmetric):
         return linalg.cholesky_ex(value).info == 0
 
 
+def _check_dim(dim: int, value) -> None:
+    if not -value.ndim <= dim < value.ndim:
+        raise ValueError(f"dim {dim} out of range for a value of {value.ndim} dimensions (shape {tuple(value.shape)})")
+
+
+class _OfParts(Constraint):
+    """A constraint made of one constraint per part of a value along ``dim`` (``cat``'s blocks, ``stack``'s
+    slices): discrete when any part is."""
+
+    def __init__(self, cseq, dim: int):
+        if not all(isinstance(c, Constraint) for c in cseq):
+            raise TypeError("every element of cseq must be a Constraint")
+        self.cseq = list(cseq)
+        self.dim = dim
+        super().__init__()
+
+    @property
+    def is_discrete(self) -> bool:
+        return any(c.is_discrete for c in self.cseq)
+
+
+class _Cat(_OfParts):
+    """``cseq[i]`` on the ``i``-th block (of ``lengths[i]`` entries, 1 each by default) along ``dim``: the
+    constraint of a ``cat`` of values, as ``CatTransform`` maps them."""
+
+    def __init__(self, cseq, dim: int = 0, lengths=None):
+        super().__init__(cseq, dim)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError(f"lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
+
+    @property
+    def event_dim(self) -> int:
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        _check_dim(self.dim, value)
+        starts = [sum(self.lengths[:i]) for i in range(len(self.lengths))]
+        return ops.cat([c.check(ops.narrow(value, self.dim, start, length))
+                        for c, start, length in zip(self.cseq, starts, self.lengths)], self.dim)
+
+
+class _Stack(_OfParts):
+    """``cseq[i]`` on the ``i``-th slice along ``dim``: the constraint of a ``stack`` of values."""
+
+    def __init__(self, cseq, dim: int = 0):
+        super().__init__(cseq, dim)
+
+    @property
+    def event_dim(self) -> int:
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def check(self, value):
+        _check_dim(self.dim, value)
+        slices = [value.select(self.dim, i) for i in range(value.shape[self.dim])]
+        return ops.stack([c.check(v) for v, c in zip(slices, self.cseq)], self.dim)
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """The support of a :class:`~lucid.distributions.MixtureSameFamily`: the components' support, checked
+    with the component dimension put back (``value.unsqueeze(-1 - event_dim)``) and required for all
+    components."""
+
+    def __init__(self, base_constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError(f"base_constraint must be a Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+        super().__init__()
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        if value.ndim < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.ndim}")
+        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        keep = value.ndim - self.event_dim
+        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({self.base_constraint!r})"
+
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
@@ -354,7 +457,10 @@ half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
 square = _Square()
 symmetric = _Symmetric()
 positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
+cat = _Cat
+stack = _Stack

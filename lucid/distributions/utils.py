@@ -14,7 +14,8 @@ from .._tensor import tensor as _tensor
 from .._typeinfo import finfo
 from ..autograd import grad_mode
 
-__all__ = ["broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits", "lazy_property", "euler_constant"]
+__all__ = ["broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits", "lazy_property", "euler_constant",
+           "tril_matrix_to_vec", "vec_to_tril_matrix"]
 
 euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant
 
@@ -76,6 +77,35 @@ def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
     """Log-odds (``is_binary``) or log-probabilities of (clamped) probabilities."""
     p = clamp_probs(probs)
     return p.log() - (-p).log1p() if is_binary else p.log()
+
+
+def _tril_positions(n: int, diag: int) -> list[int]:
+    """The flat (row-major) positions in an ``n x n`` matrix of the entries on or below diagonal ``diag``."""
+    return [i * n + j for i in range(n) for j in range(n) if j < i + diag + 1]
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The entries of ``mat`` on or below diagonal ``diag``, in row order, as the last dimension."""
+    n = mat.shape[-1]
+    if diag < -n or diag >= n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    index = _tensor(_tril_positions(n, diag), dtype=_dt.int64, device=mat.device)
+    return ops.index_select(mat.reshape(tuple(mat.shape[:-2]) + (n * n,)), -1, index)
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The ``D x D`` matrices whose entries on or below diagonal ``diag`` are ``vec``'s last dimension in row
+    order (zeros elsewhere); ValueError when that length is no such count. A gather, so gradients flow."""
+    m = vec.shape[-1]
+    n = round((-(1 + 2 * diag) + ((1 + 2 * diag) ** 2 + 8 * m + 4 * abs(diag) * (diag + 1)) ** 0.5) / 2)
+    positions = _tril_positions(n, diag)
+    if len(positions) != m:
+        raise ValueError(f"The size of last dimension is {m} which cannot be expressed as the lower triangular part "
+                         "of a square D x D matrix.")
+    source = {p: k for k, p in enumerate(positions)}
+    index = _tensor([source.get(p, m) for p in range(n * n)], dtype=_dt.int64, device=vec.device)  # m: a zero
+    padded = ops.pad(vec, (0, 1), value=0.0)
+    return ops.index_select(padded, -1, index).reshape(tuple(vec.shape[:-1]) + (n, n))
 
 
 class lazy_property:  # noqa: N801  (PyTorch's name)

@@ -270,7 +270,9 @@ def test_kl_registry(device):
     assert float(D.kl_divergence(_MyNormal(_t(0.0, device), _t(1.0, device)), q)) == pytest.approx(
         float(D.kl_divergence(p, q)))  # a subclass takes its parent's closed form
     with pytest.raises(NotImplementedError, match="No KL\\(p \\|\\| q\\) is implemented for p type Normal and q "
-                                                   "type Poisson"):
+                                                   "type Cauchy"):
+        D.kl_divergence(p, D.Cauchy(_t(1.0, device), _t(1.0, device)))
+    with pytest.raises(NotImplementedError, match="different exponential families"):  # (PyTorch's Bregman rule)
         D.kl_divergence(p, D.Poisson(_t(1.0, device)))
     with pytest.raises(TypeError):
         D.register_kl(int, D.Normal)
