@@ -678,6 +678,27 @@ class _DelayedError(Function):
         raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
 
 
+class _ZeroDerivative(Function):
+    """Passes ``g`` through, recorded as depending on ``source`` with derivative zero (see :func:`tie_to`)."""
+
+    def forward(self, g, source):
+        self.source_meta = source.shape, source.dtype, source.device
+        return g
+
+    def backward(self, grad):
+        shape, dtype, device = self.source_meta
+        return grad, Tensor._make(self.xp.zeros(shape, dtype=dtype, device=device), self.device)
+
+
+def tie_to(grad, source):
+    """``grad``, kept in the graph of ``source`` under create_graph with a zero derivative: a gradient that is
+    piecewise constant in ``source`` (ReLU's ``g * (x > 0)``) then requires grad and differentiates to zeros,
+    as PyTorch's (whose backward formulas take ``source`` as an input), not to an error or None."""
+    if grad_mode.state.enabled and isinstance(grad, Tensor) and not grad.requires_grad and source.requires_grad:
+        return _ZeroDerivative.apply(grad, source)
+    return grad
+
+
 def once_differentiable(backward):
     """Decorate a PyTorch-style ``backward`` written without differentiable ops (it runs under no_grad):
     a double backward through it raises instead of silently giving wrong second derivatives."""

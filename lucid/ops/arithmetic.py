@@ -304,6 +304,15 @@ class Div(_Binary):
 _PRODUCT_POWERS = 8  # other integer exponents up to this size: products (float32 in float64, rounded once)
 
 
+def _real_floating(xp, dtype) -> bool:
+    """``xp.isdtype(dtype, "real floating")``, also for the floating dtypes NumPy's isdtype refuses (ml_dtypes'
+    bfloat16): NumPy knows every other dtype lucid has."""
+    try:
+        return xp.isdtype(dtype, "real floating")
+    except TypeError:
+        return True
+
+
 def _scalar_power(xp, a, b):
     """``a ** b`` for an array ``a`` and a Python-number exponent by PyTorch's own formulas (its results bit
     for bit, but sqrt's, which PyTorch rounds within an ulp; much faster than a general power): ``sqrt`` for
@@ -341,7 +350,7 @@ def _scalar_power(xp, a, b):
     if a.dtype == xp.float64:  # products would err by up to n ulp: the general pow is within one
         return None
     n = abs(int(b))
-    wide = xp.astype(a, xp.float64) if xp.isdtype(a.dtype, "real floating") else a
+    wide = xp.astype(a, xp.float64) if _real_floating(xp, a.dtype) else a
     out = _product_power(wide, n)
     if b < 0:
         out = 1.0 / out
@@ -657,16 +666,30 @@ _plain_add, _plain_sub = add, sub  # the operators' forms (``+``, ``-``): no alp
 
 def add(input, other, *, alpha=1):
     """``input + alpha * other`` (PyTorch's ``alpha=``); Python scalars are weak: ``float32 + 2.0`` stays float32."""
-    return _plain_add(input, other if alpha == 1 else _scaled(other, alpha))
+    if type(alpha) is int and alpha == 1:
+        return _plain_add(input, other)
+    return _with_alpha(_plain_add, "add", input, other, alpha)
 
 
 def sub(input, other, *, alpha=1):
     """``input - alpha * other`` (PyTorch's ``alpha=``); a bool operand raises, as in PyTorch."""
-    return _plain_sub(input, other if alpha == 1 else _scaled(other, alpha))
+    if type(alpha) is int and alpha == 1:
+        return _plain_sub(input, other)
+    _refuse_bool(input, other)
+    return _with_alpha(_plain_sub, "sub", input, other, alpha)
 
 
-def _scaled(other, alpha):
-    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+def _with_alpha(plain, name, input, other, alpha):
+    """``plain(input, alpha * other)`` in the dtype of ``plain(input, other)`` (``bool + 2 * bool`` stays bool), as
+    PyTorch, which also refuses an ``alpha`` of a higher kind than that dtype."""
+    x, y = operands(input, other)
+    common = (x if isinstance(x, Tensor) else y).dtype
+    for number, kinds, what in ((complex, "c", "non-complex"), (float, "fc", "integral"), (bool, "b", "non-bool")):
+        if isinstance(alpha, number) and common.kind not in kinds:
+            raise RuntimeError(f"{name}: alpha={alpha!r} (a {number.__name__}) can't scale {what} operands "
+                               f"({common.name}), as in PyTorch; pass an alpha of their kind or cast them first")
+    result = plain(x, mul(y, alpha) if isinstance(y, Tensor) else y * alpha)
+    return result if result.dtype is common else result.to(common)
 
 
 divide = div

@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 from .._backend.float_errors import float_errors_ignored, float_errors_quiet
 from .._backend.registry import kernels_for
 from .._tensor import Tensor
-from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function
+from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function, tie_to
 from ._fast_path import fast_apply
 from .special import erf_array
 
@@ -41,7 +41,8 @@ class Pointwise(ComputedFunction):
         saved = self.saved_tensors
         if g._device.dtypes[g._data.dtype].kind == "c":  # a complex output (abs's is real): PyTorch's g * conj(f'),
             saved = [v.conj() for v in saved]  # as f' has real coefficients: f'(conj z) = conj f'(z)
-        return self.derivative(*_x_and_y(self.save, saved), g, **self.params)
+        grad = self.derivative(*_x_and_y(self.save, saved), g, **self.params)
+        return tie_to(grad, saved[0]) if saved else grad  # (ReLU's mask: zeros again, as PyTorch)
 
     def vjp(self, g):
         if not self.on_arrays or g.dtype not in self.device.real_floating:

@@ -10,7 +10,6 @@ PyTorch's in-place ops and ``CopySlices`` do.
 
 from __future__ import annotations
 
-from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from ..autograd import grad_mode
@@ -19,13 +18,18 @@ from ..autograd.views import check_writable, rebase
 __all__: list[str] = []  # Tensor methods only (METHODS below, and the in-place forms other families ask for)
 
 
+# PyTorch's can_cast for in-place results: bool < integers (signed and unsigned alike) < floating < complex;
+# a result may be stored in a tensor of its own category or a higher one (int16 into uint8 too, wrapping)
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
 def _fit(t: Tensor, result: Tensor, what: str, cast: bool) -> Tensor:
     """``result`` as a value ``t`` can hold in place: same device, ``t``'s dtype and shape."""
     if result._device is not t._device:
         raise DeviceMismatchError(f"{what}: the value is on {result._device} but the tensor is on {t._device}")
     target = t.dtype
     if result.dtype is not target:
-        if not cast and _dt.promote_types(result.dtype, target) is not target and result.dtype.kind != target.kind:
+        if not cast and _CATEGORY[result.dtype.kind] > _CATEGORY[target.kind]:
             raise TypeError(
                 f"{what}: the result has dtype {result.dtype.name}, which can't be stored in place in a "
                 f"{target.name} tensor; cast the tensor first (x = x.to({result.dtype!r}))"

@@ -26,6 +26,7 @@ from .arithmetic import (
     _float_operands,
     _floating,
     _integer_division,
+    _real_floating,
     atan2,
     bitwise_and,
     bitwise_not,
@@ -308,15 +309,6 @@ logaddexp = _float_binary(Logaddexp, "logaddexp", "``log(exp(a) + exp(b))`` with
 logaddexp2 = _float_binary(Logaddexp2, "logaddexp2", "``log2(2**a + 2**b)`` without overflow.", False)
 
 
-def _real_floating(xp, dtype) -> bool:
-    """``xp.isdtype(dtype, "real floating")``, also for the floating dtypes NumPy's isdtype refuses (ml_dtypes'
-    bfloat16): NumPy knows every other dtype lucid has."""
-    try:
-        return xp.isdtype(dtype, "real floating")
-    except TypeError:
-        return True
-
-
 class Fmod(_Binary):
     """C's remainder, with the sign of the dividend: ``sign(a) (|a| mod |b|)``, exact; gradients ``1`` and
     ``-trunc(a / b)``, as PyTorch."""
@@ -361,12 +353,15 @@ def fmin(input, other) -> Tensor:
 
 
 def ldexp(input, other) -> Tensor:
-    """``input * 2 ** other`` (a float result, as PyTorch; complex for a complex ``input``), in two factors so a
-    large ``other`` does not overflow on the way."""
+    """``input * 2 ** other``, in two factors so a large ``other`` does not overflow on the way, in PyTorch's dtype:
+    the operands' promoted one, the default float dtype if that is an integer one (an int ``input`` and a float16
+    ``other`` give float16)."""
     x = _float_input(input, "ldexp", complex_ok=True)
     if not isinstance(other, Tensor):
         return x * 2.0 ** (other // 2) * 2.0 ** (other - other // 2)
-    other = other if other.dtype.kind == "f" else other.to(x.dtype.to_real())  # (a complex x: its real dtype)
+    x, other = map(_floating, _float_operands(input, other))
+    if other.dtype.kind == "c":  # (no floor to halve it with: PyTorch's one factor)
+        return x * 2.0**other
     half = (other / 2).floor()
     return x * 2.0**half * 2.0 ** (other - half)  # two factors: 2**1024 alone overflows (1.7e308 = 0.95 * 2**1024)
 
@@ -388,7 +383,7 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tens
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
     """``input + value * tensor1 / tensor2`` (integer division refused, as PyTorch)."""
-    if tensor1.dtype.kind != "f" and tensor2.dtype.kind != "f":
+    if tensor1.dtype.kind not in "fc" and tensor2.dtype.kind not in "fc":
         raise TypeError("addcdiv: integer division with addcdiv is no longer supported (as in PyTorch); "
                         f"got {tensor1.dtype.name} and {tensor2.dtype.name} tensors, cast one to float first")
     return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2

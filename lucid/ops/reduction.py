@@ -18,6 +18,7 @@ from .. import dtypes as _dt
 from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
+from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, ComputedFunction, Function
 from . import _axes
 from ._fast_path import fast_apply
@@ -272,12 +273,30 @@ class Prod(_Reduce):
         if x.dtype.kind == "c":  # the conjugate derivative, as PyTorch
             x, y = x.conj(), y.conj()
         g = self.unreduce(g)
+        if grad_mode.state.enabled:  # create_graph: a form whose own derivatives are right at zeros too
+            return g * _products_of_others(x, self.axes)
         zero = (x == 0).to(x.dtype)
         nonzero = 1 - zero
         grad = g * self.unreduce(y) / (x + zero) * nonzero
         lone = zero * (_sum_kept(zero, self.axes) == 1).to(x.dtype)
         others = Prod.apply(x * nonzero + zero, axes=self.axes, keepdims=True)
         return grad + g * others * lone
+
+
+def _products_of_others(x: Tensor, axes) -> Tensor:
+    """For each element, the product of the others in its slice over ``axes``: the exclusive running
+    products from both ends (PyTorch's ``prod_safe_zeros_backward``), built from differentiable ops so
+    that the gradients of the gradient are exact where ``x`` holds zeros (``y / x`` is not)."""
+    from .shape import pad
+
+    rest = [a for a in range(x.ndim) if a not in axes]
+    moved = x.permute(*rest, *axes)
+    flat = moved.reshape(*moved.shape[: len(rest)], -1)
+    last = flat.ndim - 1
+    before = Cumprod.apply(pad(flat, (1, -1), value=1), axis=last)
+    after = Cumprod.apply(pad(flat, (-1, 1), value=1).flip(last), axis=last).flip(last)
+    inverse = sorted(range(x.ndim), key=[*rest, *axes].__getitem__)
+    return (before * after).reshape(moved.shape).permute(*inverse)
 
 
 class Amax(_Reduce):
@@ -483,12 +502,28 @@ class Cumprod(Function):
         if x.dtype.kind == "c":  # the conjugate derivative, as PyTorch
             x, y = x.conj(), y.conj()
         zero = x._data == 0
+        if grad_mode.state.enabled and bool(xp.any(zero)):  # create_graph through zeros: exact again
+            return _cumprod_grad_through_zeros(x, g, axis)
         at = xp.argmax(xp.astype(zero, xp.int8), axis=axis, keepdims=True)  # of the first zero (0 for none)
         first = zero & (positions(xp, x._data, axis, xp.int64) == at)
         zero, first = (Tensor._make(xp.astype(a, x._data.dtype), x._device) for a in (zero, first))
         grad = Cumsum.apply(g * y, axis=axis, reverse=True) / (x + zero)
         skipped = Cumprod.apply(x * (1 - first) + first, axis=axis)
         return grad + (g * (skipped - y)).sum(axis, keepdim=True) * first
+
+
+def _cumprod_grad_through_zeros(x: Tensor, g: Tensor, axis: int) -> Tensor:
+    """``cumprod``'s gradient ``sum_{j >= k} g_j prod_{i <= j, i != k} x_i`` in differentiable ops: the running
+    products of ``x`` with element ``k`` set to 1, one row per ``k`` (O(n^2) memory, as PyTorch's double
+    backward of cumprod; only under create_graph when ``x`` has zeros, where the O(n) form's own derivative
+    is wrong)."""
+    xp, n = x.xp, x.shape[axis]
+    xs, gs = x.movedim(axis, -1), g.movedim(axis, -1)
+    k = xp.arange(n, device=x._data.device)
+    eye, later = (Tensor._make(xp.astype(m, x._data.dtype), x._device)  # [k, j]: j == k, j >= k
+                  for m in (k[None, :] == k[:, None], k[None, :] >= k[:, None]))
+    rows = Cumprod.apply(xs.unsqueeze(-2) * (1 - eye) + eye, axis=xs.ndim)  # [..., k, j]
+    return (rows * later * gs.unsqueeze(-2)).sum(-1).movedim(-1, axis)
 
 
 # ---- public functions -------------------------------------------------------------------
@@ -674,15 +709,18 @@ def _truth(name):
         d = _axes.pick(dim, axis)
         if isinstance(d, (tuple, list)) and not d:  # no dims: each element's truth (PyTorch's any/all(dim=()))
             _check_tensor(x, name)
-            return Tensor._make(x.xp.astype(x._data, x.xp.bool), x._device)
-        axes = _reduce_axes(x, dim, axis, name)
-        result = getattr(x.xp, name)(x._data, axis=axes, keepdims=_axes.keep(keepdim, keepdims))
+            result = x.xp.astype(x._data, x.xp.bool)
+        else:
+            axes = _reduce_axes(x, dim, axis, name)
+            result = getattr(x.xp, name)(x._data, axis=axes, keepdims=_axes.keep(keepdim, keepdims))
+        if x.dtype is _dt.uint8:  # PyTorch's uint8 in, uint8 out (0 or 1)
+            result = x.xp.astype(result, x._data.dtype)
         return Tensor._make(result, x._device)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (
         f"Whether {'any' if name == 'any' else 'every'} element over ``dim`` is nonzero. Always a bool "
-        f"tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool). ``dim=()`` "
+        f"tensor without gradient, but uint8 (0 or 1) for a uint8 input, as PyTorch. ``dim=()`` "
         f"reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."
     )
     return op

@@ -356,11 +356,20 @@ def _logaddexp(a: Tensor, b: Tensor) -> Tensor:
     return ((a - shift).exp() + (b - shift).exp()).log() + shift
 
 
+def _refuse_complex(x: Tensor, name: str) -> None:
+    """NotImplementedError for a complex ``x`` (PyTorch computes these in complex; casting to a real dtype, as
+    the integer inputs are, would silently drop the imaginary part)."""
+    if x.dtype.kind == "c":
+        raise NotImplementedError(f"{name}() does not support complex tensors yet (got {x.dtype.name}); compute "
+                                  f"it from the real and imaginary parts")
+
+
 def logcumsumexp(x: Tensor, dim: int, *, axis=None) -> Tensor:
     """``log(cumsum(exp(x)))`` along ``dim`` without overflow or early underflow: a doubling scan of
     pairwise log-add-exps (log2(n) steps), each shifted by its own max."""
     _check_tensor(x, "logcumsumexp")
     ax = _one_axis(x, dim, axis, "logcumsumexp")
+    _refuse_complex(x, "logcumsumexp")
     if x.dtype.kind != "f":
         x = x.to(_dt.get_default_dtype())
     if x.ndim == 0:
@@ -419,6 +428,7 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     if input.ndim > 2:
         raise RuntimeError(f"cov(): input must have 2 or fewer dimensions, got shape {input.shape}")
     x = input.reshape(1, -1) if input.ndim < 2 else input
+    _refuse_complex(x, "cov")
     if x.dtype.kind != "f":
         x = x.to(_dt.get_default_dtype())
     n = x.shape[1]
