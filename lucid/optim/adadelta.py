@@ -3,7 +3,7 @@ updates, so it needs no learning-rate schedule. Numerics follow PyTorch's single
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_nonnegative, ema_square_, grad_with_decay, implementation, state_like
+from .optimizer import Optimizer, check_nonnegative, ema_square_, grad_with_decay, state_like
 
 __all__ = ["Adadelta"]
 
@@ -13,10 +13,12 @@ class Adadelta(Optimizer):
     of the squared updates (``acc_delta``); ``delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g``,
     ``p -= lr * delta``."""
 
+    scalar_state = ("step",)
+
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
-                 foreach=None, *, maximize: bool = False, **switches):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                                      foreach=implementation(foreach, **switches), maximize=maximize))
+                 foreach=None, *, capturable: bool = False, maximize: bool = False, differentiable: bool = False):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                                      capturable=capturable, foreach=foreach, differentiable=differentiable))
 
     def _check(self, group):
         check_nonnegative(group, "lr", "eps", "weight_decay")

@@ -21,6 +21,7 @@ class Adafactor(Optimizer):
     ``(eps1, eps2)``, ``eps1 = None`` meaning the dtype's machine epsilon. One host sync per parameter and
     step, as in PyTorch: ``rms(p)`` is read to a number for the step size (PyTorch's ``.item()``)."""
 
+    scalar_state = ("step",)
     option_types = {**{k: v for k, v in _OPTION_TYPES.items() if k != "eps"}, "beta2_decay": "number", "d": "number"}
 
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8, eps=(None, 1e-3), d: float = 1.0,

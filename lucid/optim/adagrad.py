@@ -3,7 +3,7 @@ PyTorch's single-tensor implementation."""
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_nonnegative, grad_with_decay, implementation, state_like
+from .optimizer import Optimizer, check_nonnegative, grad_with_decay, state_like
 
 __all__ = ["Adagrad"]
 
@@ -13,15 +13,17 @@ class Adagrad(Optimizer):
     ``p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)``. As in PyTorch the state
     (``step``, ``sum`` filled with ``initial_accumulator_value``) exists from construction."""
 
+    scalar_state = ("step",)
+
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach=None, *, maximize: bool = False,
-                 **switches):
+                 differentiable: bool = False, fused=None):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value,
-                                      foreach=implementation(foreach, **switches), maximize=maximize))
+                                      initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, fused=fused))
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p].update(self._init_state(p, group))
+                self.state[p].update(self._new_state(p, group))
 
     def _check(self, group):
         check_nonnegative(group, "lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")

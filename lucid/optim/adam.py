@@ -1,6 +1,6 @@
 """The Adam family: ``Adam`` (with AMSGrad), ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``.
 
-Each keeps ``step`` (a Python int) and the moment estimates ``exp_avg`` (first moment) and
+Each keeps ``step`` (a 0-d float32 CPU Tensor, as PyTorch) and the moment estimates ``exp_avg`` (first moment) and
 ``exp_avg_sq`` / ``exp_inf`` (second moment / infinity norm) as Tensors shaped like the
 parameter. Numerics follow PyTorch's single-tensor implementations, operation by operation.
 """
@@ -8,24 +8,37 @@ parameter. Numerics follow PyTorch's single-tensor implementations, operation by
 from __future__ import annotations
 
 from .._backend.registry import kernels_for
+from .._tensor import Tensor
 from .optimizer import (
     Optimizer,
     check_betas,
     check_nonnegative,
     ema_square_,
     grad_with_decay,
-    implementation,
     lerp_,
+    round_scalar,
     state_like,
 )
 
 __all__ = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "SparseAdam"]
 
 
+def _check_tensor_options(lr, betas, foreach_without_capturable: bool) -> None:
+    """PyTorch's Adam/AdamW checks of Tensor options: ``betas`` both numbers or both Tensors, and neither they nor
+    ``lr`` Tensors with ``foreach=True`` unless ``capturable=True`` (PyTorch's foreach kernels take numbers)."""
+    if len(betas) == 2 and isinstance(betas[0], Tensor) != isinstance(betas[1], Tensor):
+        raise ValueError("betas must be either both floats or both Tensors")
+    if foreach_without_capturable:
+        for name, value in (("lr", lr), ("betas[0]", betas[0]), ("betas[1]", betas[-1])):
+            if isinstance(value, Tensor):
+                raise ValueError(f"{name} as a Tensor is not supported for capturable=False and foreach=True")
+
+
 class _AdamBase(Optimizer):
     """Options and state shared by the family: ``betas``, ``eps``, ``weight_decay``."""
 
     _moments = ("exp_avg", "exp_avg_sq")
+    scalar_state = ("step",)
 
     def _check(self, group):
         check_nonnegative(group, "lr", "eps", "weight_decay")
@@ -61,10 +74,12 @@ class Adam(_AdamBase):
     """
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, decoupled_weight_decay: bool = False,
-                 **switches):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, maximize=maximize, foreach=implementation(foreach, **switches),
+                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused=None, decoupled_weight_decay: bool = False):
+        _check_tensor_options(lr, betas, foreach and not capturable)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
     def _init_state(self, p, group):
@@ -88,8 +103,10 @@ class AdamW(Adam):
     before the Adam step; the default ``weight_decay`` is 1e-2."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 amsgrad: bool = False, *, foreach=None, maximize: bool = False, **switches):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize, **switches,
+                 amsgrad: bool = False, *, maximize: bool = False, foreach=None, capturable: bool = False,
+                 differentiable: bool = False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
 
 
@@ -100,9 +117,9 @@ class Adamax(_AdamBase):
     _moments = ("exp_avg", "exp_inf")
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 foreach=None, *, maximize: bool = False, **switches):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      foreach=implementation(foreach, **switches), maximize=maximize))
+                 foreach=None, *, maximize: bool = False, differentiable: bool = False, capturable: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, capturable=capturable))
 
     def _update(self, xp, p, g, s, group):
         g = self._decay(p, g, s, group)
@@ -118,21 +135,25 @@ class Adamax(_AdamBase):
 class NAdam(_AdamBase):
     """NAdam (as ``torch.optim.NAdam``): Adam with Nesterov momentum and the momentum schedule
     ``mu_t = beta1 * (1 - 0.5 * 0.96^(t * momentum_decay))``; the state keeps their running
-    product ``mu_product`` as a Python float (PyTorch rounds it to float32 each step)."""
+    product ``mu_product`` as a 0-d float32 CPU Tensor, rounded to float32 each step as PyTorch's."""
+
+    scalar_state = ("step", "mu_product")
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,
-                 maximize: bool = False, **switches):
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
-                                      foreach=implementation(foreach, **switches), maximize=maximize))
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable))
 
     def _check(self, group):
         super()._check(group)
         check_nonnegative(group, "momentum_decay")
 
     def _init_state(self, p, group):
-        return dict(super()._init_state(p, group), mu_product=1.0)
+        state = super()._init_state(p, group)
+        return {"step": state.pop("step"), "mu_product": 1.0, **state}  # PyTorch's order
 
     def _update(self, xp, p, g, s, group):
         g = self._decay(p, g, s, group)
@@ -140,7 +161,7 @@ class NAdam(_AdamBase):
         lr, decay, step = float(group["lr"]), float(group["momentum_decay"]), s["step"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
-        mu_product = s["mu_product"] = s["mu_product"] * mu
+        mu_product = s["mu_product"] = round_scalar(s["mu_product"] * round_scalar(mu))
         self._moments_update(g, s, beta1, beta2)
         denom = xp.sqrt(s["exp_avg_sq"] / (1 - beta2 ** step))
         denom += float(group["eps"])
@@ -154,10 +175,11 @@ class RAdam(_AdamBase):
     before that it is SGD with bias-corrected momentum."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
-                 decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False, **switches):
+                 decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False,
+                 capturable: bool = False, differentiable: bool = False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay,
-                                      foreach=implementation(foreach, **switches), maximize=maximize))
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      decoupled_weight_decay=decoupled_weight_decay, differentiable=differentiable))
 
     def _update(self, xp, p, g, s, group):
         g = self._decay(p, g, s, group)

@@ -9,6 +9,7 @@ the optimizer and, as in PyTorch, plain functions such as ``lr_lambda``).
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import warnings
@@ -27,6 +28,20 @@ EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` is deprecated (as in PyTorch): call `scheduler.step()` without it; "
     "with it, the closed form is used where the scheduler has one."
 )
+
+
+def _warns_outside_step(get_lr):
+    """``get_lr`` warning, as PyTorch's, when called other than by ``step`` (it computes the next rates, often
+    from the current ones, so it is not the way to read them)."""
+
+    @functools.wraps(get_lr)
+    def wrapper(self):
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        return get_lr(self)
+
+    return wrapper
 
 
 def _lrs(optimizer) -> list:
@@ -75,6 +90,13 @@ class LRScheduler:
     ones) and optionally ``_get_closed_form_lr()`` (used by the deprecated ``step(epoch)``)."""
 
     _is_initial = False
+    _get_lr_called_within_step = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        get_lr = cls.__dict__.get("get_lr")
+        if get_lr is not None:
+            cls.get_lr = _warns_outside_step(get_lr)
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         _check_optimizer(optimizer)
@@ -124,10 +146,17 @@ class LRScheduler:
     def _update_lr(self, epoch=None) -> None:
         if epoch is None:
             self.last_epoch += 1
-            values = self.get_lr()
         else:
             self.last_epoch = epoch
-            values = self._get_closed_form_lr() if hasattr(self, "_get_closed_form_lr") else self.get_lr()
+        self._set_lrs(epoch is not None and hasattr(self, "_get_closed_form_lr"))
+
+    def _set_lrs(self, closed_form: bool = False) -> None:
+        """Set the groups' rates to ``get_lr()`` (or the closed form), as the step that may call ``get_lr``."""
+        self._get_lr_called_within_step = True
+        try:
+            values = self._get_closed_form_lr() if closed_form else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
@@ -387,9 +416,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = _lrs(self.optimizer)
+        self._set_lrs()
 
 
 class CyclicLR(LRScheduler):

@@ -7,17 +7,29 @@ An optimizer subclass supplies three things:
   on every group, so per-group options are checked too), after the base class has checked their
   types against ``option_types`` (``lr`` a number, ``betas`` a pair of numbers, ...);
 - ``_init_state(p, group)``: the state of a parameter before its first step (lucid Tensors for
-  arrays, Python numbers for scalars such as ``step``);
+  arrays, Python numbers for the entries named in ``scalar_state``, such as ``step``);
 - ``_update(xp, p, g, s, group)``: one step on raw backend arrays with their namespace ``xp``,
   as PyTorch's single-tensor (``foreach=False``) code computes it. ``p`` is changed in place,
   ``g`` must not be; ``s`` maps state names to arrays (changed in place) and numbers
-  (replaced in ``s``).
+  (replaced in ``s``); the ``scalar_state`` entries arrive as Python floats.
+
+Scalar state (``scalar_state``: ``step``, ASGD's ``eta`` and ``mu``, NAdam's ``mu_product``) is kept as
+PyTorch keeps it, a 0-d CPU Tensor of the scalar dtype (float32; float64 under a float64 default dtype),
+updated in place, so a state dict converts to torch's and back entry for entry. It stays on the CPU
+whatever the parameter's device (PyTorch's ASGD puts it beside the parameter; lucid never does, like
+PyTorch's non-capturable Adam): each step reads it as a Python number and writes it back on the host,
+with no device sync and no host-to-device copy.
 
 ``load_state_dict`` checks everything (group and parameter counts, option types and values,
 each parameter's state against what ``_init_state`` makes: same keys, Tensors shaped and typed
 like the parameter, numbers where numbers are) before it changes anything, and ``step`` checks
 every gradient and state Tensor's shape before it updates the first parameter, so neither can
 leave the optimizer or the model half-changed.
+
+A Tensor option (``lr=tensor(0.01)``, ``betas`` of Tensors, as PyTorch accepts) is read as its value at each step:
+the trajectory is that of the same number. PyTorch computes a few scalar factors (``lr / (1 - beta1^t)``, ...)
+in the Tensor's float32 there, so its trajectories with a Tensor ``lr`` differ from its own with a float ``lr``
+by that rounding; lucid's equal its float ones.
 
 Updates work on ``p._data`` with ``p.xp``, on the parameter's own device, with no autograd
 recording and no host round trip; the parameter object and its storage stay the same.
@@ -28,8 +40,8 @@ launches dominate, and False elsewhere) the parameters of a group that share dev
 per state name, so a step costs a fixed number of array calls plus one copy-back per
 parameter, instead of about a dozen calls per parameter. The numbers are identical to the
 per-parameter loop, which on NumPy is as fast and needs no extra buffers. PyTorch's other switches
-(``fused``, ``capturable``, ``differentiable``) are accepted by every optimizer that takes ``foreach``; see
-:func:`implementation` for what each means here.
+(``fused``, ``capturable``, ``differentiable``) are taken by the optimizers that take them in PyTorch and kept in
+their parameter groups with PyTorch's defaults; see :func:`check_switches` for what each means here.
 """
 
 from __future__ import annotations
@@ -37,12 +49,15 @@ from __future__ import annotations
 import copy
 import functools
 import numbers
+import struct
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping
 
+from .. import dtypes
 from .._backend.fused import add_scaled_, ema_square_, grad_with_decay, lerp_, row_chunks  # noqa: F401 (re-exported)
 from .._backend.numpy_backend import BOOL_SCALARS
 from .._tensor import Tensor, as_array
+from .._tensor import tensor as _tensor
 from ..autograd import grad_mode
 from ..nn.hooks import RemovableHandle, add_hook
 
@@ -105,17 +120,17 @@ def _marks_called(step):
     return wrapper
 
 
-def implementation(foreach, *, fused=None, capturable: bool = False, differentiable: bool = False):
-    """The ``foreach`` setting for PyTorch's other implementation switches, which programs pass through:
-    ``fused=True`` asks for one kernel per group, which is lucid's ``foreach`` path; ``capturable`` (for CUDA
-    graphs) changes nothing, lucid's step counts being Python numbers; ``differentiable=True`` raises, lucid's
-    updates running outside autograd."""
-    if differentiable:
+def check_switches(group: dict) -> None:
+    """Check PyTorch's implementation switches in ``group``: ``fused=True`` asks for one kernel per group, which
+    is lucid's ``foreach`` path (so ``fused`` and ``foreach`` cannot both be True, as in PyTorch);
+    ``capturable`` (for CUDA graphs) changes nothing, lucid's scalar state staying on the host (PyTorch raises
+    for a capturable step on CPU parameters; lucid accepts it); ``differentiable=True`` raises, lucid's updates
+    running outside autograd."""
+    if group.get("differentiable"):
         raise NotImplementedError("differentiable=True: lucid's optimizer updates run outside autograd, so a step "
                                   "cannot be differentiated; leave differentiable=False")
-    if fused and foreach:
+    if group.get("fused") and group.get("foreach"):
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-    return True if fused else foreach
 
 
 def check_nonnegative(group: dict, *names: str) -> None:
@@ -160,13 +175,42 @@ def _copy_to(value, param: Tensor):
 _ARRAY = object()  # marks a Tensor entry in a state signature
 
 
-def _signature(state: dict):
+def scalar_dtype():
+    """The dtype of scalar state, as PyTorch's ``_get_scalar_dtype``: float64 under a float64 default dtype,
+    else float32."""
+    return dtypes.float64 if dtypes.get_default_dtype() is dtypes.float64 else dtypes.float32
+
+
+def scalar_tensor(value) -> Tensor:
+    """A scalar state entry (``step``, ...): a 0-d CPU Tensor of :func:`scalar_dtype` holding ``value``."""
+    return _tensor(float(value), dtype=scalar_dtype(), device="cpu")
+
+
+def round_scalar(value: float) -> float:
+    """``value`` rounded to the scalar dtype, as a scalar state Tensor stores it: PyTorch computes a product
+    such as NAdam's ``mu_product *= mu`` in float32, which ``round_scalar(a * round_scalar(b))`` reproduces
+    exactly for a float32 ``a`` (the product of two float32 numbers is exact in a Python float)."""
+    if scalar_dtype() is dtypes.float64:
+        return value
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
+def _signature(state: dict, scalars) -> tuple | None:
     """What parameters must share to be updated as one flat array: their state's names, which
     entries are Tensors, and the values of the scalar entries (``step``, ...); None while an
     entry is unset (SGD's momentum buffer before the first step) or not a number."""
-    if not all(isinstance(v, (Tensor, int, float)) for v in state.values()):
-        return None
-    return tuple((k, _ARRAY if isinstance(v, Tensor) else v) for k, v in state.items())
+    out = []
+    for k, v in state.items():
+        if k in scalars:
+            v = float(v._data) if isinstance(v, Tensor) else v
+            if not isinstance(v, (int, float)):
+                return None
+        elif isinstance(v, Tensor):
+            v = _ARRAY
+        else:
+            return None
+        out.append((k, v))
+    return tuple(out)
 
 
 _SET_ERROR = ("optimizer parameters need to be an ordered collection (a list), not a set: the order of a set "
@@ -198,8 +242,11 @@ _KIND_NAMES = {"number": "a number", "int": "an integer", "bool": "a bool", "boo
 
 
 def _check_option_type(name: str, value, kind: str) -> None:
-    """Raise ``TypeError`` (``ValueError`` for a pair of the wrong length) unless ``value`` is of ``kind``:
-    "number", "int", "bool", "pair" (of numbers), "bool or None" or "str or None"."""
+    """Raise ``TypeError`` (``ValueError`` for a pair of the wrong length or, as PyTorch, a Tensor number of
+    more than one element) unless ``value`` is of ``kind``: "number", "int", "bool", "pair" (of numbers),
+    "bool or None" or "str or None"."""
+    if kind == "number" and isinstance(value, Tensor) and value.numel() != 1:
+        raise ValueError(f"Tensor {name} must be 1-element, got a Tensor of shape {value.shape}")
     if kind == "number":
         ok = _is_number(value)
     elif kind == "int":
@@ -223,19 +270,20 @@ _OPTION_TYPES = {
     **dict.fromkeys(["lr", "eps", "weight_decay", "momentum", "dampening", "momentum_decay", "lr_decay",
                      "initial_accumulator_value", "rho", "alpha", "lambd", "t0", "tolerance_grad",
                      "tolerance_change"], "number"),
-    **dict.fromkeys(["amsgrad", "maximize", "nesterov", "decoupled_weight_decay", "centered"], "bool"),
+    **dict.fromkeys(["amsgrad", "maximize", "nesterov", "decoupled_weight_decay", "centered", "capturable",
+                     "differentiable"], "bool"),
     **dict.fromkeys(["betas", "etas", "step_sizes"], "pair"),
     **dict.fromkeys(["max_iter", "max_eval", "history_size"], "int"),
-    "foreach": "bool or None",
+    **dict.fromkeys(["foreach", "fused"], "bool or None"),
     "line_search_fn": "str or None",
 }
 
 
 def _loaded_scalar(value, expected):
-    """A loaded scalar state entry (``step``, ASGD's ``eta``, ...) as ``_init_state`` keeps it, a Python number:
-    PyTorch's state dicts hold these as one-element Tensors (``step`` a float32 ``tensor(3.)``), so a one-element
-    real Tensor becomes its number, and a whole float an int where the state keeps an int. Anything else is
-    returned as it is, for :func:`_check_loaded_value` to judge (a fractional ``step`` stays an error)."""
+    """A loaded scalar state entry (``step``, ASGD's ``eta``, ...) as ``_init_state`` gives it, a Python number,
+    for :func:`_check_loaded_value` to judge: a one-element real Tensor (PyTorch's float32 ``tensor(3.)``)
+    becomes its number, and a whole float an int where ``_init_state`` gives an int (a fractional ``step``
+    stays an error). Anything else is returned as it is."""
     if isinstance(expected, Tensor) or expected is None:
         return value
     if isinstance(value, Tensor) and value.numel() == 1 and value.dtype.kind in "iuf":
@@ -269,6 +317,18 @@ def _check_loaded_value(where: str, key: str, value, expected, p: Tensor) -> Non
         if isinstance(value, Tensor) or not _is_number(value) or integer and not isinstance(value, numbers.Integral):
             raise TypeError(f"{where}: state {key!r} must be {'an integer' if integer else 'a number'}, "
                             f"got {_describe(value)}")
+
+
+def _write_scalars(state: dict, s: dict, names) -> None:
+    """Write the scalar entries ``names`` of ``s`` (Python numbers) back into ``state``: in place into their 0-d
+    Tensors (as PyTorch's ``step_t += 1``: a Tensor someone holds sees the new value; on the host, no device
+    sync), or as new ones where a number was assigned by hand or swapped in."""
+    for k in names:
+        old = state.get(k)
+        if isinstance(old, Tensor):
+            old._data[...] = s[k]
+        else:
+            state[k] = scalar_tensor(s[k])
 
 
 class Optimizer:
@@ -323,6 +383,7 @@ class Optimizer:
             kind = self.option_types.get(name)
             if kind is not None:
                 _check_option_type(name, value, kind)
+        check_switches(group)
         self._check(group)
 
     def _check_state(self, state: dict, p: Tensor, group: dict, where: str) -> None:
@@ -342,12 +403,23 @@ class Optimizer:
                                                       unexpected and f"has unexpected {unexpected}"]))
             )
         for key, value in list(state.items()):
-            state[key] = value = _loaded_scalar(value, expected[key])
+            value = _loaded_scalar(value, expected[key])
             _check_loaded_value(where, key, value, expected[key], p)
+            state[key] = scalar_tensor(value) if key in self.scalar_state else value
+
+    # names of the state entries kept as 0-d CPU Tensors of the scalar dtype (see the module docstring)
+    scalar_state: tuple = ()
 
     def _init_state(self, p: Tensor, group: dict) -> dict:
         """The state of ``p`` before its first step."""
         return {}
+
+    def _new_state(self, p: Tensor, group: dict) -> dict:
+        """``_init_state`` with its ``scalar_state`` numbers made 0-d CPU Tensors, as the state keeps them."""
+        state = self._init_state(p, group)
+        for key in self.scalar_state:
+            state[key] = scalar_tensor(state[key])
+        return state
 
     def _state_shape(self, key: str, p: Tensor) -> tuple:
         """The shape of the state Tensor ``key`` of ``p``: the parameter's, unless the optimizer keeps a reduced
@@ -435,9 +507,10 @@ class Optimizer:
         for index, group in enumerate(self.param_groups):
             params = [p for p in group["params"] if p.grad is not None]
             for p in params:
-                state = self.state[p]
-                if not state:
-                    state.update(self._init_state(p, group))
+                if not self.state.get(p):  # no entry for a stateless update (plain SGD), as PyTorch
+                    new = self._new_state(p, group)
+                    if new:
+                        self.state[p].update(new)
             if params and self._wants_foreach(group, params):
                 params = self._foreach_step(index, group, params)
             for p in params:
@@ -460,8 +533,9 @@ class Optimizer:
                         f"{p._device}; a gradient must match its parameter. Nothing was updated"
                     )
                 for key, value in self.state.get(p, {}).items():
-                    if isinstance(value, Tensor) and (value._data.shape != self._state_shape(key, p)
-                                                      or value._device is not p._device):
+                    if key in self.scalar_state or not isinstance(value, Tensor):
+                        continue
+                    if value._data.shape != self._state_shape(key, p) or value._device is not p._device:
                         where = f"parameter {j} of group {i}"
                         raise ValueError(
                             f"{where}: its state {key!r} is {value.shape} on {value._device}, but the parameter is "
@@ -469,16 +543,21 @@ class Optimizer:
                         )
 
     def _single_step(self, p: Tensor, group: dict) -> None:
-        state = self.state[p]
+        state, scalars = self.state.get(p, {}), self.scalar_state
         s = {k: v._data if isinstance(v, Tensor) else v for k, v in state.items()}
+        for k in scalars:
+            s[k] = float(s[k])  # read on the host: scalar state is on the CPU
         self._update(p.xp, p._data, p.grad._data, s, group)
         for k, v in s.items():
-            if not isinstance(state.get(k), Tensor):
+            if k not in scalars and not isinstance(state.get(k), Tensor):
                 state[k] = v if v is None or isinstance(v, (int, float)) else Tensor._make(v, p._device)
+        _write_scalars(state, s, scalars)
         p._version[0] += 1
 
     @staticmethod
     def _wants_foreach(group: dict, params) -> bool:
+        if group.get("fused"):
+            return True
         foreach = group.get("foreach")
         return params[0]._device.type == "cuda" if foreach is None else bool(foreach)
 
@@ -488,13 +567,13 @@ class Optimizer:
         state not set yet)."""
         buckets: dict = {}
         for p in params:
-            buckets.setdefault((p._device, p.dtype, _signature(self.state[p])), []).append(p)
+            buckets.setdefault((p._device, p.dtype, _signature(self.state.get(p, {}), self.scalar_state)), []).append(p)
         rest = []
         for (device, _, signature), bucket in buckets.items():
             if signature is None or len(bucket) < 2:
                 rest += bucket
                 continue
-            xp, states = device.xp, [self.state[p] for p in bucket]
+            xp, states = device.xp, [self.state.get(p, {}) for p in bucket]
             scalars = {k: v for k, v in signature if v is not _ARRAY}
             with device.context():
                 s = dict(scalars, **self._flat_state(index, bucket, states))
@@ -506,7 +585,7 @@ class Optimizer:
                 n = p.numel()
                 p._data[...] = xp.reshape(flat_p[start:start + n], p._data.shape)
                 p._version[0] += 1
-                state.update({k: s[k] for k in scalars})
+                _write_scalars(state, s, scalars)
                 start += n
         return rest
 
@@ -514,7 +593,7 @@ class Optimizer:
         """One flat array per Tensor entry of the state, with each parameter's state Tensor
         holding a view of its slice. Built once per set of parameters and reused while their
         state Tensors are the same (a load_state_dict or a new parameter set rebuilds it)."""
-        names = [k for k, v in states[0].items() if isinstance(v, Tensor)]
+        names = [k for k, v in states[0].items() if isinstance(v, Tensor) and k not in self.scalar_state]
         key = (index, tuple(id(p) for p in params))
         cached = self._layouts.get(key)
         if (cached is not None and list(cached[0]) == names
@@ -565,8 +644,11 @@ class Optimizer:
     def state_dict(self) -> dict:
         """``{"state": {index: {name: value}}, "param_groups": [{option: value, "params":
         [index, ...]}]}`` as in PyTorch: parameters are numbered in group order, so the dict
-        holds no parameter, only its state (lucid Tensors and Python numbers). The state-dict
-        hooks run around it."""
+        holds no parameter, only its state: the live state Tensors, as PyTorch's (a later step
+        changes them; ``copy.deepcopy`` the dict to keep a snapshot), scalar state as 0-d float32
+        CPU Tensors (float64 under a float64 default dtype), and every option PyTorch's groups
+        hold (``capturable``, ``differentiable``, ``fused`` where the optimizer has them). The
+        state-dict hooks run around it."""
         for hook in list(self._optimizer_state_dict_pre_hooks.values()):
             hook(self)
         out = self._state_dict()
@@ -591,13 +673,15 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Load a :meth:`state_dict`: state and options go to this optimizer's own parameters
         (matched by position), so it keeps updating the model it was built for. Tensors are
-        copied onto each parameter's device (floating ones in its dtype); scalar entries that
-        PyTorch keeps as one-element Tensors (``step``, ASGD's ``eta`` and ``mu``, NAdam's
-        ``mu_product``) load as the Python numbers lucid keeps; the dict passed in is never
-        aliased. Everything is checked first (group and parameter counts, option types and
-        values, each state entry's keys, shapes and dtypes); on any mismatch a ``ValueError`` or
-        ``TypeError`` names the group, parameter and key, and nothing is changed. The load hooks
-        run before (and may replace the dict) and after."""
+        copied onto each parameter's device (floating ones in its dtype); scalar entries
+        (``step``, ASGD's ``eta`` and ``mu``, NAdam's ``mu_product``), from a one-element Tensor
+        or a number, become 0-d CPU Tensors of the scalar dtype, as a fresh optimizer keeps them,
+        so a loaded optimizer steps exactly as the saved one did (PyTorch's load casts all but
+        ``step`` to the parameter's dtype, after which its steps round them differently); the
+        dict passed in is never aliased. Everything is checked first (group and parameter counts,
+        option types and values, each state entry's keys, shapes and dtypes); on any mismatch a
+        ``ValueError`` or ``TypeError`` names the group, parameter and key, and nothing is
+        changed. The load hooks run before (and may replace the dict) and after."""
         for hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
             result = hook(self, state_dict)
             if result is not None:
@@ -664,7 +748,8 @@ class Optimizer:
             where = f"loaded state of parameter {key!r} (group {i}, position {j})"
             if not isinstance(value, Mapping):
                 raise TypeError(f"{where} must be a dict of named values, got {_describe(value)}")
-            state[param] = _copy_to(dict(value), param)
+            # scalar entries are remade on the CPU by _check_state, not copied to the parameter's device
+            state[param] = {k: v if k in self.scalar_state else _copy_to(v, param) for k, v in value.items()}
             self._check_state(state[param], param, saved[i], where)
         self.state, self.param_groups, self._layouts = state, saved, {}
 

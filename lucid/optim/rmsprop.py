@@ -3,7 +3,7 @@ with momentum). Numerics follow PyTorch's single-tensor implementation."""
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_nonnegative, ema_square_, grad_with_decay, implementation, lerp_, state_like
+from .optimizer import Optimizer, check_nonnegative, ema_square_, grad_with_decay, lerp_, state_like
 
 __all__ = ["RMSprop"]
 
@@ -13,11 +13,14 @@ class RMSprop(Optimizer):
     ``centered`` subtracts the squared running mean of ``g`` (``grad_avg``); with ``momentum``
     the step goes through ``momentum_buffer``."""
 
+    scalar_state = ("step",)
+
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0,
-                 momentum: float = 0, centered: bool = False, foreach=None, maximize: bool = False, **switches):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered, foreach=implementation(foreach, **switches),
-                                      maximize=maximize))
+                 momentum: float = 0, centered: bool = False, capturable: bool = False, foreach=None,
+                 maximize: bool = False, differentiable: bool = False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                                      weight_decay=weight_decay, capturable=capturable, foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable))
 
     def _check(self, group):
         check_nonnegative(group, "lr", "eps", "momentum", "weight_decay", "alpha")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._backend import arrays
-from .optimizer import Optimizer, implementation, state_like
+from .optimizer import Optimizer, state_like
 
 __all__ = ["Rprop"]
 
@@ -14,11 +14,12 @@ class Rprop(Optimizer):
     flips (then that element skips the step and forgets its gradient), clipped to
     ``step_sizes``; ``p -= sign(g) * step_size``."""
 
-    def __init__(self, params, lr: float = 1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, foreach=None,
-                 maximize: bool = False, **switches):
-        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
-                                      foreach=implementation(foreach, **switches),
-                                      maximize=maximize))
+    scalar_state = ("step",)
+
+    def __init__(self, params, lr: float = 1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable: bool = False,
+                 foreach=None, maximize: bool = False, differentiable: bool = False):
+        super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), foreach=foreach,
+                                      maximize=maximize, differentiable=differentiable, capturable=capturable))
 
     def _check(self, group):
         if not group["lr"] >= 0:

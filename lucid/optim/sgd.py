@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._backend.registry import kernels_for
-from .optimizer import Optimizer, check_nonnegative, grad_with_decay, implementation, state_like
+from .optimizer import Optimizer, check_nonnegative, grad_with_decay, state_like
 
 __all__ = ["SGD", "ASGD"]
 
@@ -17,10 +17,11 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None, **switches):
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
+                 differentiable: bool = False, fused=None):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize,
-                                      foreach=implementation(foreach, **switches)))
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _check(self, group):
         check_nonnegative(group, "lr", "momentum", "weight_decay")
@@ -45,13 +46,18 @@ class ASGD(Optimizer):
 
     ``p *= 1 - lambd * eta; p -= eta * g``; ``ax`` averages the iterates once ``step > t0``;
     ``eta = lr / (1 + lambd * lr * step) ** alpha`` and ``mu = 1 / max(1, step - t0)`` are kept
-    in the state as Python numbers (PyTorch keeps float32 0-d tensors).
+    in the state, with ``step``, as 0-d float32 CPU Tensors (PyTorch keeps them beside the parameter;
+    lucid keeps them on the host, where reading them needs no device sync).
     """
 
+    scalar_state = ("step", "eta", "mu")
+
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
-                 weight_decay: float = 0, foreach=None, maximize: bool = False, **switches):
+                 weight_decay: float = 0, foreach=None, maximize: bool = False, differentiable: bool = False,
+                 capturable: bool = False):
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                                      foreach=implementation(foreach, **switches), maximize=maximize))
+                                      foreach=foreach, maximize=maximize, differentiable=differentiable,
+                                      capturable=capturable))
 
     def _check(self, group):
         check_nonnegative(group, "lr", "weight_decay")

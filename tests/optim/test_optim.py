@@ -158,11 +158,13 @@ def _nadam(x, g, s, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentu
     else:
         g = g + weight_decay * x
     mu = [b1 * (1 - 0.5 * 0.96 ** (i * momentum_decay)) for i in range(1, t + 2)]
+    # the running product mu_1 ... mu_t is kept in float32, as PyTorch's state tensor keeps it
+    s["prod"] = float(np.float32(s.get("prod", 1.0)) * np.float32(mu[t - 1]))
     s["m"] = b1 * s.get("m", 0) + (1 - b1) * g
     s["v"] = b2 * s.get("v", 0) + (1 - b2) * g * g
     denom = np.sqrt(s["v"] / (1 - b2 ** t)) + eps
-    return (x - lr * (1 - mu[t - 1]) / (1 - np.prod(mu[:t])) * g / denom
-            - lr * mu[t] / (1 - np.prod(mu[:t + 1])) * s["m"] / denom)
+    return (x - lr * (1 - mu[t - 1]) / (1 - s["prod"]) * g / denom
+            - lr * mu[t] / (1 - s["prod"] * mu[t]) * s["m"] / denom)
 
 
 def _radam(x, g, s, t, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False):
@@ -223,10 +225,11 @@ def _rprop(x, g, s, t, lr, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=Fals
 
 def _asgd(x, g, s, t, lr, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0):
     g = g + weight_decay * x
-    eta, mu = s.get("eta", lr), s.get("mu", 1.0)
+    eta, mu = s.get("eta", float(np.float32(lr))), s.get("mu", 1.0)
     x = x * (1 - lambd * eta) - eta * g
     s["ax"] = x if mu == 1 else s["ax"] + mu * (x - s["ax"])
-    s["eta"], s["mu"] = lr / (1 + lambd * lr * t) ** alpha, 1 / max(1, t - t0)
+    # eta and mu are kept in float32, as PyTorch's state tensors keep them
+    s["eta"], s["mu"] = (float(np.float32(v)) for v in (lr / (1 + lambd * lr * t) ** alpha, 1 / max(1, t - t0)))
     return x
 
 
@@ -268,8 +271,9 @@ def test_foreach_equals_the_loop(device, name, kwargs):
         s, t = opt_loop.state[p], opt_flat.state[q]
         assert s.keys() == t.keys()
         for k in s:
-            if isinstance(s[k], lucid.Tensor):
-                assert t[k].shape == s[k].shape and t[k].device == device
+            if isinstance(s[k], lucid.Tensor):  # scalar state (step, ...) sits on the CPU, as PyTorch's
+                assert t[k].shape == s[k].shape
+                assert t[k].device == device or k in opt_flat.scalar_state and t[k].device.type == "cpu"
                 np.testing.assert_array_equal(host(s[k]), host(t[k]))
             else:
                 assert s[k] == t[k]
