@@ -11,45 +11,75 @@ runs them on CUDA tensors through CuPy's NCCL communicator. Start N processes wi
 
 Every collective writes into the tensors it is given (as torch does: the result replaces their
 contents and bumps their version counter) and takes ``async_op=True`` to return a :class:`Work`
-handle whose ``wait()`` finishes it. Only the default group (all processes) exists: ``group=``
-accepts ``None`` or :data:`group.WORLD`.
+handle whose ``wait()`` finishes it. ``send``/``recv``/``isend``/``irecv``/``batch_isend_irecv`` move
+tensors between two processes. ``new_group(ranks)`` makes a subgroup that collectives take as ``group=``
+(every process calls it; those outside get ``GroupMember.NON_GROUP_MEMBER``).
 """
 
 from __future__ import annotations
 
 from .collectives import (
+    P2POp,
     Work,
     all_gather,
     all_gather_into_tensor,
     all_gather_object,
     all_reduce,
+    all_to_all,
+    all_to_all_single,
     barrier,
+    batch_isend_irecv,
     broadcast,
     broadcast_object_list,
+    gather,
+    gather_object,
+    irecv,
+    isend,
+    monitored_barrier,
+    recv,
+    recv_object_list,
     reduce,
+    reduce_scatter,
     reduce_scatter_tensor,
+    scatter,
+    scatter_object_list,
+    send,
+    send_object_list,
 )
 from .common import (
     DistributedError,
     ReduceOp,
+    _make_nccl_premul_sum,
     get_node_local_rank,
-    group,
     is_available,
+    is_backend_available,
+    is_gloo_available,
     is_mpi_available,
     is_nccl_available,
 )
 from .process_group import (
+    GroupMember,
+    ProcessGroup,
     destroy_process_group,
     get_backend,
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
     get_rank,
     get_world_size,
+    group,
     init_process_group,
     is_initialized,
+    new_group,
 )
 
 __all__ = [
-    "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce", "barrier",
-    "broadcast", "broadcast_object_list", "reduce", "reduce_scatter_tensor",
-    "DistributedError", "destroy_process_group", "get_backend", "get_node_local_rank", "get_rank", "get_world_size",
-    "group", "init_process_group", "is_available", "is_initialized", "is_mpi_available", "is_nccl_available",
+    "P2POp", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
+    "all_to_all", "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list", "gather",
+    "gather_object", "irecv", "isend", "monitored_barrier", "recv", "recv_object_list", "reduce", "reduce_scatter",
+    "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "send_object_list",
+    "DistributedError", "GroupMember", "ProcessGroup", "destroy_process_group", "get_backend", "get_global_rank",
+    "get_group_rank", "get_node_local_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group",
+    "init_process_group", "is_available", "is_backend_available", "is_gloo_available", "is_initialized",
+    "is_mpi_available", "is_nccl_available", "new_group", "_make_nccl_premul_sum",
 ]

@@ -1,14 +1,17 @@
-"""What every part of lucid.distributed shares: the error type, reduction ops, the default group's name,
-which transports are installed and the launcher's local rank."""
+"""What every part of lucid.distributed shares: the error type, reduction ops, which transports are
+installed, the launcher's local rank and the pickling of object collectives."""
 
 from __future__ import annotations
 
 import enum
 import importlib.util
 import os
+import pickle
 
-__all__ = ["DistributedError", "ReduceOp", "group", "is_available", "is_mpi_available", "is_nccl_available",
-           "get_node_local_rank"]
+import numpy  # pickled objects are bytes on the host
+
+__all__ = ["DistributedError", "ReduceOp", "is_available", "is_backend_available", "is_gloo_available",
+           "is_mpi_available", "is_nccl_available", "get_node_local_rank"]
 
 # environment variables that launchers set to the rank on this node (ours, MPICH/Hydra, Open MPI, Slurm)
 _LOCAL_RANK_VARIABLES = ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
@@ -16,12 +19,6 @@ _LOCAL_RANK_VARIABLES = ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL
 
 class DistributedError(RuntimeError):
     """A collective or the process group was used wrongly (not initialised, mismatched shapes, ...)."""
-
-
-class group:  # noqa: N801  (torch.distributed.group)
-    """The default group: ``group.WORLD`` names all processes (the only group lucid has)."""
-
-    WORLD = "WORLD"
 
 
 def is_available() -> bool:
@@ -43,17 +40,56 @@ def is_nccl_available() -> bool:
     return True
 
 
+def is_gloo_available() -> bool:
+    """False: lucid has no Gloo backend (CPU tensors travel through ``backend="mpi"``)."""
+    return False
+
+
+def is_backend_available(backend: str) -> bool:
+    """Whether ``init_process_group(backend)`` can work here: "mpi" and "nccl" when their engines are
+    installed; any other name (gloo, ucc, ...) is a backend lucid does not have."""
+    return {"mpi": is_mpi_available, "nccl": is_nccl_available}.get(str(backend).lower(), lambda: False)()
+
+
 class ReduceOp(enum.Enum):
     """How a reducing collective combines the processes' values."""
 
     SUM = "sum"
-    AVG = "avg"  # SUM, then divided by the world size (floating tensors only)
+    AVG = "avg"  # SUM, then divided by the group size (floating tensors only)
     PRODUCT = "product"
     MIN = "min"
     MAX = "max"
     BAND = "band"
     BOR = "bor"
     BXOR = "bxor"
+    PREMUL_SUM = "premul_sum"  # SUM of factor * input (floating tensors only): make one with _make_nccl_premul_sum
+
+
+class _PremulSum:
+    """``ReduceOp.PREMUL_SUM`` with its factor (a Python number or a one-element tensor on the tensors' device)."""
+
+    op = ReduceOp.PREMUL_SUM
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __repr__(self):
+        return f"ReduceOp.PREMUL_SUM({self.factor!r})"
+
+
+def _make_nccl_premul_sum(factor):
+    """A reduction that sums ``factor * input`` over the processes (torch's name; torch offers it with NCCL
+    only, lucid with both backends, computed as the scaling then a SUM)."""
+    return _PremulSum(factor)
+
+
+def pickled(obj) -> numpy.ndarray:
+    """``obj`` as pickle bytes in a uint8 host array (object collectives: trusted peers only)."""
+    return numpy.frombuffer(bytearray(pickle.dumps(obj)), numpy.uint8)  # writable: MPI's broadcast root writes too
+
+
+def unpickled(host_bytes) -> object:
+    return pickle.loads(numpy.asarray(host_bytes, numpy.uint8).tobytes())
 
 
 def get_node_local_rank(fallback_rank: int | None = None) -> int:

@@ -1,21 +1,75 @@
-"""The process group: which transport this process uses, its rank and the world size.
+"""Process groups: the default group (all processes, made by :func:`init_process_group`) and the subgroups
+that :func:`new_group` makes, each with its own transport (an MPI or NCCL communicator of its members).
 
-One default group per process, set by :func:`init_process_group` and cleared by
-:func:`destroy_process_group`; the collectives find it here.
+Ranks given to the API are global ranks (ranks in the default group); a group also numbers its members
+0..size-1 by their order in ``ranks`` (sorted, as torch does). A process outside a subgroup gets
+``GroupMember.NON_GROUP_MEMBER`` from :func:`new_group`; collectives given that group warn and return at once.
 """
 
 from __future__ import annotations
 
+import warnings
+
 from .common import DistributedError
 
-__all__ = ["destroy_process_group", "get_backend", "get_rank", "get_world_size", "init_process_group", "is_initialized",
-           "current_transport"]
+__all__ = ["GroupMember", "ProcessGroup", "destroy_process_group", "get_backend", "get_global_rank",
+           "get_group_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group",
+           "is_initialized", "new_group", "current_transport", "resolve_group"]
 
-_transport = None  # the initialised transport (mpi.MpiTransport or nccl.NcclTransport), or None
+
+class ProcessGroup:
+    """A set of processes that run collectives together. ``ranks`` lists their global ranks in group-rank
+    order; ``transport`` is this process's communicator for them (None once the group is destroyed)."""
+
+    def __init__(self, transport, ranks):
+        self.transport, self.ranks, self.backend = transport, list(ranks), transport.name
+
+    def rank(self) -> int:
+        return self.transport.rank
+
+    def size(self) -> int:
+        return len(self.ranks)
+
+    def name(self) -> str:
+        return self.backend
+
+    def __repr__(self):
+        return f"ProcessGroup(ranks={self.ranks})"
+
+
+class _WorldMeta(type):
+    """Gives ``group`` and ``GroupMember`` the class property ``WORLD``: the default group, None before
+    :func:`init_process_group` (as in torch)."""
+
+    @property
+    def WORLD(cls) -> ProcessGroup | None:  # noqa: N802  (torch's name)
+        return _world
+
+
+class group(metaclass=_WorldMeta):  # noqa: N801  (torch.distributed.group)
+    """``group.WORLD`` is the default group (all processes)."""
+
+
+class GroupMember(metaclass=_WorldMeta):
+    """``GroupMember.WORLD`` is the default group; ``NON_GROUP_MEMBER`` is what :func:`new_group` returns to
+    the processes outside the new group."""
+
+    NON_GROUP_MEMBER = -100
+
+
+class _DefaultGroup(ProcessGroup):
+    """The default group: every process, group ranks equal to global ranks."""
+
+    def __init__(self, transport):
+        super().__init__(transport, range(transport.world_size))
+        self.subgroups: list[ProcessGroup] = []
+
+
+_world: _DefaultGroup | None = None
 
 
 def is_initialized() -> bool:
-    return _transport is not None
+    return _world is not None
 
 
 def init_process_group(backend: str = "mpi", init_method: str | None = None, world_size: int = -1, rank: int = -1,
@@ -28,8 +82,8 @@ def init_process_group(backend: str = "mpi", init_method: str | None = None, wor
     TCP store at ``init_method`` (``tcp://host:port``, default ``MASTER_ADDR``/``MASTER_PORT``).
     ``timeout`` is accepted for torch compatibility (MPI has no per-call timeout).
     """
-    global _transport
-    if _transport is not None:
+    global _world
+    if _world is not None:
         raise DistributedError("the default process group is already initialised; call destroy_process_group() "
                                "first to make a new one")
     if backend == "mpi":
@@ -39,7 +93,7 @@ def init_process_group(backend: str = "mpi", init_method: str | None = None, wor
     elif backend == "nccl":
         from .nccl import NcclTransport
 
-        transport = NcclTransport(init_method, world_size, rank)
+        transport = NcclTransport.connect(init_method, world_size, rank)
     else:
         raise ValueError(f"unknown distributed backend {backend!r}: lucid has 'mpi' (CPU tensors, mpi4py) and "
                          "'nccl' (CUDA tensors, CuPy)")
@@ -48,32 +102,141 @@ def init_process_group(backend: str = "mpi", init_method: str | None = None, wor
             transport.close()
             raise DistributedError(f"init_process_group({name}={asked}) but the launcher started this process "
                                    f"with {name} {actual}")
-    _transport = transport
+    _world = _DefaultGroup(transport)
+
+
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
+              group_desc=None, device_id=None, sort_ranks=True):
+    """A group of the processes ``ranks`` (global ranks; all processes when None), with a communicator of its
+    own. Every process of the default group must call it (it is collective there), in the same order as the
+    other new_group calls. Members get the :class:`ProcessGroup`; the others ``GroupMember.NON_GROUP_MEMBER``.
+    ``backend`` may only name the default group's backend (lucid has no second CPU/GPU transport to mix)."""
+    world = _default_group()
+    if backend is not None and str(backend).lower() != world.backend:
+        raise ValueError(f"new_group(backend={backend!r}): lucid's subgroups use the default group's backend "
+                         f"({world.backend!r}); leave backend=None")
+    if use_local_synchronization:
+        raise ValueError("new_group(use_local_synchronization=True) is not supported: lucid makes a subgroup's "
+                         "communicator with every process of the default group, so all of them must call new_group")
+    if ranks is None:
+        ranks = list(world.ranks)
+    ranks = [int(r) for r in ranks]
+    if sort_ranks:
+        ranks = sorted(ranks)
+    if len(set(ranks)) != len(ranks):
+        raise ValueError(f"ranks list must not contain duplicate entries, got {ranks}")
+    if not ranks:
+        raise ValueError("new_group needs at least one rank")
+    for r in ranks:
+        if not 0 <= r < world.size():
+            raise ValueError(f"Rank {r} is out of range. Valid ranks are 0 to {world.size() - 1} "
+                             f"(world_size={world.size()})")
+    transport = world.transport.split(ranks)
+    if transport is None:
+        return GroupMember.NON_GROUP_MEMBER
+    made = ProcessGroup(transport, ranks)
+    world.subgroups.append(made)
+    return made
 
 
 def destroy_process_group(group=None) -> None:
-    """Leave the default group (its transport is closed); a later :func:`init_process_group` may join again."""
-    global _transport
-    if _transport is not None:
-        _transport.close()
-        _transport = None
+    """Close ``group``'s communicator; with None, the default group and every subgroup (a later
+    :func:`init_process_group` may join again). Destroying ``NON_GROUP_MEMBER`` does nothing."""
+    global _world
+    if group is None or group is _world:
+        if _world is not None:
+            for sub in _world.subgroups:
+                _close(sub)
+            _close(_world)
+            _world = None
+    elif isinstance(group, ProcessGroup):
+        _close(group)
+        if _world is not None and group in _world.subgroups:
+            _world.subgroups.remove(group)
+
+
+def _close(pg):
+    if pg.transport is not None:
+        pg.transport.close()
+        pg.transport = None
+
+
+def _default_group() -> _DefaultGroup:
+    if _world is None:
+        raise DistributedError("the default process group is not initialised: call "
+                               "lucid.distributed.init_process_group(backend) first")
+    return _world
 
 
 def current_transport():
-    """The initialised transport; DistributedError when :func:`init_process_group` has not run."""
-    if _transport is None:
-        raise DistributedError("the default process group is not initialised: call "
-                               "lucid.distributed.init_process_group(backend) first")
-    return _transport
+    """The default group's transport; DistributedError when :func:`init_process_group` has not run."""
+    return _default_group().transport
+
+
+def resolve_group(group, what) -> ProcessGroup | None:
+    """The :class:`ProcessGroup` that ``group`` names (None: the default group), or None, after a warning
+    (as torch), when ``group`` is ``NON_GROUP_MEMBER``: this process is not in it, so ``what`` does nothing."""
+    if group is None:
+        return _default_group()
+    if isinstance(group, ProcessGroup):
+        _default_group()
+        if group.transport is None:
+            raise DistributedError(f"{what}: {group} was destroyed (destroy_process_group); make a new group")
+        return group
+    if group == GroupMember.NON_GROUP_MEMBER:
+        warnings.warn(f"Running {what} on global rank {_default_group().rank()} which does not belong to the "
+                      "given group.", stacklevel=3)
+        return None
+    raise TypeError(f"{what}: group must be a ProcessGroup (group.WORLD or one from new_group) or None, "
+                    f"not {group!r}")
+
+
+def _member_group(group, what) -> ProcessGroup:
+    """Like :func:`resolve_group` for the rank queries, which cannot answer for a group this process is not in."""
+    if group is not None and not isinstance(group, ProcessGroup) and group == GroupMember.NON_GROUP_MEMBER:
+        raise ValueError(f"{what}: this process is not a member of the group (new_group returned "
+                         "GroupMember.NON_GROUP_MEMBER here), so it does not know the group's ranks")
+    return resolve_group(group, what)
 
 
 def get_rank(group=None) -> int:
-    return current_transport().rank
+    """This process's rank in ``group`` (the default group when None); -1 outside the group, as torch."""
+    if group is not None and not isinstance(group, ProcessGroup) and group == GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return resolve_group(group, "get_rank").rank()
 
 
 def get_world_size(group=None) -> int:
-    return current_transport().world_size
+    """The number of processes in ``group`` (the default group when None); -1 outside the group, as torch."""
+    if group is not None and not isinstance(group, ProcessGroup) and group == GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return resolve_group(group, "get_world_size").size()
 
 
 def get_backend(group=None) -> str:
-    return current_transport().name
+    return _member_group(group, "get_backend").backend
+
+
+def get_process_group_ranks(group) -> list[int]:
+    """The global ranks of ``group``'s members, in group-rank order."""
+    return list(_member_group(group, "get_process_group_ranks").ranks)
+
+
+def get_global_rank(group, group_rank: int) -> int:
+    """The global rank of ``group``'s member number ``group_rank``."""
+    pg = _member_group(group, "get_global_rank")
+    if pg is _world:
+        return group_rank
+    if not isinstance(group_rank, int) or not 0 <= group_rank < pg.size():
+        raise ValueError(f"Group rank {group_rank} is not part of group {pg} (group ranks are 0..{pg.size() - 1})")
+    return pg.ranks[group_rank]
+
+
+def get_group_rank(group, global_rank: int) -> int:
+    """``global_rank``'s rank in ``group``; ValueError when that process is not a member."""
+    pg = _member_group(group, "get_group_rank")
+    if pg is _world:
+        return global_rank
+    if global_rank not in pg.ranks:
+        raise ValueError(f"Global rank {global_rank} is not part of group {pg}")
+    return pg.ranks.index(global_rank)
