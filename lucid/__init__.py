@@ -23,6 +23,7 @@ from . import (  # noqa: E402  (need Tensor)
     fft,
     func,
     linalg,
+    multiprocessing,
     nn,
     optim,
     profiler,

@@ -206,6 +206,17 @@ class Tensor:
     def _refresh_view(self) -> Tensor:
         """Bring a view's history up to date after its base was changed in place (no-op otherwise)."""
 
+    # ---- registered by lucid.multiprocessing.reductions
+    def is_shared(self) -> bool:
+        """Whether this tensor's data is in shared memory (:func:`share_memory_`); True on a device, as PyTorch
+        says of CUDA tensors.
+        """
+    def share_memory_(self) -> Tensor:
+        """Move this CPU tensor's data into shared memory (no-op when it is there already, or on a device), so that
+        other processes it is sent to see and make changes in place. Returns self. A view moves its base (and stays
+        its view). Tensors that aliased the old memory (other views taken before, ``detach()``) keep it: share first.
+        """
+
     # ---- registered by lucid.nn.functional.activation
     def prelu(self, weight: Tensor) -> Tensor:
         """``x`` where positive, else ``weight * x``; ``weight`` has 1 element or one per channel
@@ -442,9 +453,9 @@ class Tensor:
     def cholesky(self, upper: bool = ...) -> Tensor:
         """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor)."""
     def cholesky_inverse(self, upper: bool = ...) -> Tensor:
-        """``torch.cholesky_inverse``: ``(L L^T)^{-1}`` (``(U^T U)^{-1}`` when ``upper``) from the factor."""
+        """``torch.cholesky_inverse``: ``(L L^H)^{-1}`` (``(U^H U)^{-1}`` when ``upper``) from the factor."""
     def cholesky_solve(self, L: Tensor, upper: bool = ...) -> Tensor:
-        """``torch.cholesky_solve``: ``X`` with ``A X = B`` for ``A = L L^T`` (``U^T U`` when ``upper``) given
+        """``torch.cholesky_solve``: ``X`` with ``A X = B`` for ``A = L L^H`` (``U^H U`` when ``upper``) given
         the factor; differentiable in both.
         """
     def cross(self, other: Tensor, dim=...) -> Tensor:
@@ -458,7 +469,9 @@ class Tensor:
         it to ``orgqr``/``ormqr`` or ``linalg.householder_product``.
         """
     def logdet(self) -> Tensor:
-        """``torch.logdet``: ``log(det(A))``: NaN for a negative determinant, ``-inf`` for a singular matrix."""
+        """``torch.logdet``: ``log(det(A))``: NaN for a negative determinant, ``-inf`` for a singular matrix;
+        complex (``log|det| + i angle(det)``) for a complex ``A``.
+        """
     def lstsq(*self, **kwargs):
         """``torch.lstsq``: removed from PyTorch, it raises as PyTorch's does; use lucid.linalg.lstsq(A, B) (note the reversed arguments)."""
     def lu(self, pivot: bool = ..., get_infos: bool = ...):
@@ -467,7 +480,7 @@ class Tensor:
         """``torch.lu_solve`` (legacy argument order): ``X`` with ``A X = b`` from ``torch.lu``'s output."""
     def matrix_exp(self) -> Tensor:
         """``torch.linalg.matrix_exp``: the matrix exponential; its gradient is the upper-right block of
-        ``exp([[A^T, G], [0, A^T]])``, so it has gradients of every order.
+        ``exp([[A^H, G], [0, A^H]])``, so it has gradients of every order.
         """
     def matrix_power(self, n: int) -> Tensor:
         """``torch.linalg.matrix_power``: ``A`` multiplied by itself ``n`` times by repeated squaring; ``n = 0``
@@ -477,14 +490,14 @@ class Tensor:
         """``torch.orgqr``: the same as ``linalg.householder_product``."""
     def ormqr(self, tau: Tensor, other: Tensor, left: bool = ..., transpose: bool = ...) -> Tensor:
         """``torch.ormqr``: ``other`` multiplied by the full ``m x m`` ``Q`` of ``geqrf``'s reflectors (``Q`` on the
-        left or right, transposed when ``transpose``); differentiable.
+        left or right, conjugate-transposed when ``transpose``); differentiable.
         """
     def pinverse(self, rcond: float = ...) -> Tensor:
         """``torch.pinverse``: ``pinv`` with relative tolerance ``rcond``."""
     def qr(self, some: bool = ...):
         """``torch.qr`` (legacy): reduced QR, or complete with ``some=False``."""
     def svd(self, some: bool = ..., compute_uv: bool = ...):
-        """``torch.svd`` (legacy): ``(U, S, V)`` with ``V`` (not ``Vh``); ``some=False`` gives full ``U`` and
+        """``torch.svd`` (legacy): ``(U, S, V)`` with ``V = Vh^H`` (not ``Vh``); ``some=False`` gives full ``U`` and
         ``V``; without ``compute_uv``, ``U`` and ``V`` are zero matrices ``(m, m)``, ``(n, n)`` as PyTorch.
         """
     def triangular_solve(self, A: Tensor, upper: bool = ..., transpose: bool = ..., unitriangular: bool = ...):
@@ -998,7 +1011,9 @@ class Tensor:
     def outer(self, b: Tensor) -> Tensor:
         """Outer product of two 1-D tensors: ``out[i, j] = a[i] * b[j]``."""
     def slogdet(self):
-        """``(sign, logabsdet)`` of the determinant, without overflow; only ``logabsdet`` has a gradient."""
+        """``(sign, logabsdet)`` of the determinant, without overflow. ``logabsdet`` is real; ``sign`` has
+        ``A``'s dtype (``det / |det|`` for a complex ``A``, differentiable there as PyTorch's).
+        """
 
     # ---- registered by lucid.ops.mathops
     def __lshift__(self, other) -> Tensor:
@@ -1077,8 +1092,9 @@ class Tensor:
     def lcm(self, other) -> Tensor:
         """Least common multiple of integers (``|a b| / gcd``, 0 if either is 0)."""
     def ldexp(self, other) -> Tensor:
-        """``input * 2 ** other`` (a float result, as PyTorch; complex for a complex ``input``), in two factors so a
-        large ``other`` does not overflow on the way.
+        """``input * 2 ** other``, in two factors so a large ``other`` does not overflow on the way, in PyTorch's dtype:
+        the operands' promoted one, the default float dtype if that is an integer one (an int ``input`` and a float16
+        ``other`` give float16).
         """
     def lerp(self, end, weight) -> Tensor:
         """``input + weight (end - input)``, as PyTorch (``end - (end - input)(1 - weight)`` where
@@ -1114,6 +1130,10 @@ class Tensor:
         """``x * log(y)``, 0 where ``x == 0`` (unless ``y`` is nan), as PyTorch."""
 
     # ---- registered by lucid.ops.metadata
+    def __pos__(self) -> Tensor:
+        """``input`` itself, as ``torch.positive`` and unary ``+``; a bool tensor raises, as in PyTorch."""
+    def apply_(self, callable) -> Tensor:
+        """Apply ``callable`` to each element in place (a Python number in, a number out); see :func:`_host_map`."""
     def data_ptr(self) -> int:
         """The address of ``x``'s first element (host or GPU memory), from the backend's array interface."""
     def dim_order(self) -> tuple:
@@ -1140,10 +1160,20 @@ class Tensor:
     def itemsize(self): ...
     @property
     def layout(self): ...
+    def map2_(self, x1: Tensor, x2: Tensor, callable) -> Tensor:
+        """``x[i] = callable(x[i], x1[i], x2[i])`` in place; see :func:`_host_map`."""
+    def map_(self, other: Tensor, callable) -> Tensor:
+        """``x[i] = callable(x[i], other[i])`` in place, ``other`` broadcast to ``x``'s shape; see :func:`_host_map`."""
     def ndimension(self) -> int:
         """``dim()``'s other name."""
     def nelement(self) -> int:
         """``numel()``'s other name."""
+    def new(self, *args, device=...) -> Tensor:
+        """PyTorch's legacy constructor, with ``x``'s dtype and device (``device=`` may change the latter): ``x.new()``
+        an empty 1-d tensor, ``x.new(2, 3)`` or ``x.new(lucid.Size([2, 3]))`` an uninitialised one of that shape,
+        ``x.new(sequence)`` the data cast to ``x``'s dtype (a tuple is data too, as in PyTorch), ``x.new(tensor)`` that
+        tensor's storage (its dtype must be ``x``'s). ``dtype=`` and ``requires_grad=`` are refused, as in PyTorch.
+        """
     def new_empty(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
         """``lucid.empty`` with this tensor's dtype and device unless given."""
     def new_empty_strided(self, size, stride, *, dtype=..., device=..., requires_grad: bool = ...) -> Tensor:
@@ -1156,6 +1186,8 @@ class Tensor:
         """A copy of ``data`` with this tensor's dtype and device unless given (as ``Tensor.new_tensor``)."""
     def new_zeros(self, *size, dtype=..., device=..., requires_grad: bool = ..., **extra):
         """``lucid.zeros`` with this tensor's dtype and device unless given."""
+    def positive(self) -> Tensor:
+        """``input`` itself, as ``torch.positive`` and unary ``+``; a bool tensor raises, as in PyTorch."""
     def storage_offset(self) -> int:
         """Where ``x``'s first element lies in the memory it shares with its base, in elements (0 for a tensor that
         owns its memory), as PyTorch's ``storage_offset()``: ``x[1]`` of a (3, 4) tensor is 4. Needs a backend that
@@ -1206,7 +1238,7 @@ class Tensor:
 
     # ---- registered by lucid.ops.reduction
     def all(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
-        """Whether every element over ``dim`` is nonzero. Always a bool tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool). ``dim=()`` reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."""
+        """Whether every element over ``dim`` is nonzero. Always a bool tensor without gradient, but uint8 (0 or 1) for a uint8 input, as PyTorch. ``dim=()`` reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."""
     def amax(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Largest value over ``dim`` (one int or a tuple; all axes when None). The gradient is shared
         evenly by the elements that tie for the max, as PyTorch's amax.
@@ -1214,7 +1246,7 @@ class Tensor:
     def amin(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Smallest value over ``dim`` (one int or a tuple; all axes when None); ties share the gradient."""
     def any(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
-        """Whether any element over ``dim`` is nonzero. Always a bool tensor without gradient (PyTorch returns uint8 for uint8 input; lucid returns bool). ``dim=()`` reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."""
+        """Whether any element over ``dim`` is nonzero. Always a bool tensor without gradient, but uint8 (0 or 1) for a uint8 input, as PyTorch. ``dim=()`` reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."""
     def argmax(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Index (int64) of the first maximum along ``dim``, or in the flattened tensor when ``dim`` is None (then ``keepdim`` gives all dims size 1, as PyTorch)."""
     def argmin(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:

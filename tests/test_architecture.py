@@ -29,7 +29,7 @@ LAYERS = [
     ("nn", ["lucid.nn"]),
     ("distributions", ["lucid.distributions"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
-                            "lucid.distributed.optim", "lucid.func"]),
+                            "lucid.distributed.optim", "lucid.func", "lucid.multiprocessing"]),
     ("datasets", ["lucid.datasets"]),
     ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid._functional_aliases", "lucid.torch_compat",
                       "lucid.testing", "lucid._settings", "lucid._control_flow"]),

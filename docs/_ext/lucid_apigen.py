@@ -63,7 +63,9 @@ NAMESPACES = [
     ("lucid.backends.cudnn", "PyTorch's cuDNN switches, for compatibility."),
     ("lucid.backends.mps", "Apple's Metal backend, which lucid does not have."),
     ("lucid.accelerator", "The device-neutral accelerator API."),
-    ("lucid.testing", "assert_close, with PyTorch's tolerances."),
+    ("lucid.testing", "assert_close, with PyTorch's tolerances; make_tensor."),
+    ("lucid.multiprocessing", "Python's multiprocessing with tensors in shared memory, and spawn."),
+    ("lucid.nn.attention", "SDPBackend and sdpa_kernel, the attention kernel switch."),
     ("lucid.torch_compat", "Run unmodified PyTorch programs on lucid."),
 ]
 # Values that are equal by identity without being the same API object (True, 0, None, ...).

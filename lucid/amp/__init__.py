@@ -7,7 +7,10 @@ from .autocast import (
     LOWER,
     autocast,
     clear_autocast_cache,
+    custom_bwd,
+    custom_fwd,
     get_autocast_dtype,
+    is_autocast_available,
     is_autocast_cache_enabled,
     is_autocast_enabled,
     set_autocast_cache_enabled,
@@ -18,4 +21,4 @@ from .grad_scaler import GradScaler
 
 __all__ = ["autocast", "GradScaler", "is_autocast_enabled", "get_autocast_dtype", "LOWER", "FLOAT32",
            "set_autocast_enabled", "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
-           "clear_autocast_cache"]
+           "clear_autocast_cache", "custom_fwd", "custom_bwd", "is_autocast_available"]

@@ -25,6 +25,7 @@ The state is thread-local. While no autocast block is open, ops pay nothing: the
 
 from __future__ import annotations
 
+import collections.abc
 import functools
 import threading
 
@@ -38,7 +39,8 @@ from ..autograd.function import FLOAT32, LOWER
 __all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "LOWER", "FLOAT32",
            "set_autocast_enabled", "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
            "clear_autocast_cache", "is_autocast_cpu_enabled", "set_autocast_cpu_enabled", "get_autocast_cpu_dtype",
-           "set_autocast_cpu_dtype", "get_autocast_gpu_dtype", "set_autocast_gpu_dtype"]
+           "set_autocast_cpu_dtype", "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "is_autocast_available",
+           "custom_fwd", "custom_bwd"]
 
 
 class _State(threading.local):
@@ -285,3 +287,76 @@ def get_autocast_gpu_dtype():
 def set_autocast_gpu_dtype(dtype) -> None:
     """``set_autocast_dtype("cuda", dtype)`` (deprecated in PyTorch)."""
     set_autocast_dtype("cuda", dtype)
+
+
+def is_autocast_available(device_type: str) -> bool:
+    """Whether autocast can be used for ``device_type`` (``"cpu"``, ``"cuda"``, ``"cuda:0"``, ...): True for every
+    device type lucid knows, whose backend lucid's autocast casts for; an unknown one raises, as in PyTorch."""
+    kind = registry.canonical_type(device_type.split(":")[0]) if isinstance(device_type, str) else None
+    if kind is None:
+        raise RuntimeError(f"is_autocast_available: expected a device type such as 'cpu' or 'cuda', got "
+                           f"{device_type!r}")
+    return True
+
+
+def _cast_inputs(value, device_type: str, dtype):
+    """``value`` with each floating tensor of ``device_type`` (float64 excepted) cast to ``dtype``, through lists,
+    tuples and mappings, as PyTorch's ``custom_fwd(cast_inputs=...)``."""
+    if isinstance(value, Tensor):
+        eligible = value.is_floating_point() and value.device.type == device_type and value.dtype is not _dt.float64
+        return value.to(dtype) if eligible else value
+    if isinstance(value, (str, bytes)):
+        return value
+    if isinstance(value, collections.abc.Mapping):
+        return {_cast_inputs(k, device_type, dtype): _cast_inputs(v, device_type, dtype) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_inputs(v, device_type, dtype) for v in value)
+    return value
+
+
+def _check_device_type(device_type) -> str:
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    return _kind(device_type)
+
+
+def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
+    """Decorate the ``forward(ctx, ...)`` of a custom ``lucid.autograd.Function`` for autocast, as PyTorch's:
+    without ``cast_inputs`` forward runs under the autocast state of the caller; with it, inside an autocast
+    block for ``device_type``, the floating tensors among the arguments are cast to ``cast_inputs`` and forward
+    runs with autocast off (outside a block it changes nothing). The state is kept on ``ctx`` for
+    :func:`custom_bwd`."""
+    kind = _check_device_type(device_type)
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+    target = None if cast_inputs is None else _dt.to_dtype(cast_inputs)
+
+    @functools.wraps(fwd)
+    def decorate_fwd(*args, **kwargs):
+        args[0]._dtype = get_autocast_dtype(kind)
+        enabled = is_autocast_enabled(kind)
+        if target is None:
+            args[0]._fwd_used_autocast = enabled
+            return fwd(*args, **kwargs)
+        args[0]._fwd_used_autocast = False
+        if not enabled:
+            return fwd(*args, **kwargs)
+        with autocast(kind, enabled=False):
+            return fwd(*_cast_inputs(args, kind, target), **_cast_inputs(kwargs, kind, target))
+
+    return decorate_fwd
+
+
+def custom_bwd(bwd=None, *, device_type: str):
+    """Decorate the ``backward(ctx, ...)`` of a custom Function whose forward has :func:`custom_fwd`: backward
+    runs under the autocast state (on or off, and dtype) that forward ran under, as PyTorch's."""
+    kind = _check_device_type(device_type)
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def decorate_bwd(*args, **kwargs):
+        with autocast(kind, enabled=args[0]._fwd_used_autocast, dtype=args[0]._dtype):
+            return bwd(*args, **kwargs)
+
+    return decorate_bwd

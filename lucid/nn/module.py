@@ -424,6 +424,11 @@ class Module:
         """Move every parameter, grad and buffer to the CPU (in place)."""
         return self.to("cpu")
 
+    def share_memory(self) -> Module:
+        """Move every parameter, grad and buffer into shared memory (``Tensor.share_memory_``), so that processes
+        this module is passed to (Hogwild training, ``lucid.multiprocessing``) update the same tensors."""
+        return self._apply(lambda t: t.share_memory_())
+
     def cuda(self, device=None) -> Module:
         """Move every parameter, grad and buffer to a CUDA device (default: the current one)."""
         return self.to(_parse_device("cuda", device) if isinstance(device, int) else _parse_device(device or "cuda"))

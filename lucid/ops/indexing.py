@@ -79,7 +79,7 @@ def _value_array(v, like, device):
 
 def _cast_scalar(value, dtype: _dt.DType):
     """A Python number converted to ``dtype``'s kind (PyTorch casts values written into a tensor)."""
-    return {"f": float, "i": int, "u": int, "b": bool}[dtype.kind](value)
+    return {"f": float, "i": int, "u": int, "b": bool, "c": complex}[dtype.kind](value)
 
 
 def _in_range(device, idx, n: int, what: str, dim: int, negative: bool):

@@ -1,12 +1,15 @@
 """PyTorch's questions about a tensor (``nelement``, ``stride``, ``is_contiguous``, ``is_signed``,
-``get_device`` ...) and its ``new_*`` factories, which make a tensor on the same device with the
-same dtype unless told otherwise. Nothing here is differentiable except ``type_as`` (a cast)."""
+``get_device`` ...), its ``new_*`` factories (and the legacy ``new``), which make a tensor on the same device with
+the same dtype unless told otherwise, ``positive``, ``detach_`` and the element-by-element Python callbacks
+``apply_``/``map_``/``map2_``. Nothing here is differentiable except ``type_as`` (a cast) and ``positive``."""
 
 from __future__ import annotations
 
+import numbers
+
 from .. import _typeinfo
 from .. import dtypes as _dt
-from .._tensor import Tensor, tensor
+from .._tensor import Size, Tensor, tensor
 from . import creation
 
 
@@ -140,6 +143,82 @@ def new_empty_strided(x: Tensor, size, stride, *, dtype=None, device=None, requi
                           device=x.device if device is None else device, requires_grad=requires_grad)
 
 
+def new(x: Tensor, *args, device=None) -> Tensor:
+    """PyTorch's legacy constructor, with ``x``'s dtype and device (``device=`` may change the latter): ``x.new()``
+    an empty 1-d tensor, ``x.new(2, 3)`` or ``x.new(lucid.Size([2, 3]))`` an uninitialised one of that shape,
+    ``x.new(sequence)`` the data cast to ``x``'s dtype (a tuple is data too, as in PyTorch), ``x.new(tensor)`` that
+    tensor's storage (its dtype must be ``x``'s). ``dtype=`` and ``requires_grad=`` are refused, as in PyTorch."""
+    device = x.device if device is None else device
+    if not args:
+        return creation.empty(0, dtype=x.dtype, device=device)
+    if len(args) == 1 and isinstance(args[0], Tensor):
+        other = args[0]
+        if other.dtype is not x.dtype:
+            raise TypeError(f"new(): expected a tensor of dtype lucid.{x.dtype.name} (this tensor's), got "
+                            f"lucid.{other.dtype.name}; use other.to(x.dtype) or x.new_tensor(other)")
+        return other.detach()
+    size = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+    if all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in size):
+        return creation.empty(*size, dtype=x.dtype, device=device)
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        return tensor(args[0], dtype=x.dtype, device=device)
+    if len(args) == 1:
+        raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
+    raise TypeError(f"new() takes sizes (ints), one lucid.Size, one sequence of data or one tensor, got "
+                    f"({', '.join(type(a).__name__ for a in args)})")
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself, as ``torch.positive`` and unary ``+``; a bool tensor raises, as in PyTorch."""
+    if input.dtype is _dt.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+def detach_(input: Tensor) -> Tensor:
+    """``input.detach_()``: cut ``input`` from the graph in place (PyTorch's top-level ``torch.detach_``)."""
+    return input.detach_()
+
+
+_PYTHON_TYPES = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
+
+
+def _host_map(x: Tensor, name: str, fn, *others: Tensor) -> Tensor:
+    """Replace each element of ``x`` by ``fn(element, *the elements of others at that place)``: the Python callback
+    runs on the host, one element at a time, with Python numbers, and its results are cast to ``x``'s dtype.
+    ``others`` broadcast to ``x``'s shape and must have its dtype, as in PyTorch. PyTorch runs these on the CPU
+    only; lucid also on a device, by copying to the host and back (lucid's choice: the callback is Python anyway)."""
+    if x.requires_grad:
+        raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use var.detach().{name}() instead.")
+    for other in others:
+        if other.dtype is not x.dtype:
+            raise TypeError(f"{name}: expected lucid.{x.dtype.name} for 'other' (got lucid.{other.dtype.name})")
+    columns = [t.expand(x.shape).reshape(-1).tolist() for t in (x, *others)]
+    cast = _PYTHON_TYPES[x.dtype.kind]
+    results = []
+    for values in zip(*columns):
+        value = fn(*values)
+        if not isinstance(value, numbers.Number):
+            raise TypeError(f"{name}: the callable must return a number, not {type(value).__name__}")
+        results.append(cast(value))
+    return x.copy_(tensor(results, dtype=x.dtype, device=x.device).reshape(x.shape))
+
+
+def apply_(x: Tensor, callable) -> Tensor:
+    """Apply ``callable`` to each element in place (a Python number in, a number out); see :func:`_host_map`."""
+    return _host_map(x, "apply_", callable)
+
+
+def map_(x: Tensor, other: Tensor, callable) -> Tensor:
+    """``x[i] = callable(x[i], other[i])`` in place, ``other`` broadcast to ``x``'s shape; see :func:`_host_map`."""
+    return _host_map(x, "map_", callable, other)
+
+
+def map2_(x: Tensor, x1: Tensor, x2: Tensor, callable) -> Tensor:
+    """``x[i] = callable(x[i], x1[i], x2[i])`` in place; see :func:`_host_map`."""
+    return _host_map(x, "map2_", callable, x1, x2)
+
+
 def type_as(x: Tensor, other: Tensor) -> Tensor:
     """``x`` cast to ``other``'s dtype (differentiable between floating dtypes)."""
     return x.to(other.dtype)
@@ -151,14 +230,15 @@ def is_distributed(x: Tensor) -> bool:
 
 
 __all__ = ["is_tensor", "numel", "detach", "is_floating_point", "is_signed", "is_nonzero", "is_same_size",
-           "scalar_tensor", "get_device", "is_distributed"]
+           "scalar_tensor", "get_device", "is_distributed", "positive", "detach_"]
 METHODS = {
     "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
     "get_device": get_device, "is_distributed": is_distributed,
     "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
     "dim_order": dim_order, "data_ptr": data_ptr, "storage_offset": storage_offset,
     "is_meta": property(lambda x: False, doc="False: lucid has no meta (data-less) tensors."),
-    "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as,
+    "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as, "new": new,
+    "positive": positive, "__pos__": positive, "apply_": apply_, "map_": map_, "map2_": map2_,
     "is_cpu": property(lambda x: x.device.type == "cpu", doc="Whether the tensor is on the CPU."),
     "itemsize": property(lambda x: x.dtype.itemsize, doc="Bytes per element."),
     "layout": property(lambda x: _typeinfo.strided, doc="``lucid.strided``: lucid's tensors are dense."),

@@ -31,6 +31,9 @@ What differs from PyTorch (lucid's own semantics are kept, not emulated):
   ``torch.jit.trace(model, example)`` return ``fn`` and ``model``, ``@torch.compiler.disable`` returns its
   function; TorchScript archives (``torch.jit.save``/``load``) are not offered.
 - ``torch.cpu.amp.autocast()`` is ``torch.autocast("cpu", dtype=torch.bfloat16)``, PyTorch's default for it.
+- ``torch.multiprocessing`` shares tensors that are in shared memory (``share_memory_()``, ``Module.share_memory()``)
+  as PyTorch does; a CPU tensor that is not is sent as a copy (PyTorch moves it into shared memory on the way),
+  and a CUDA tensor can't be sent (no CUDA IPC). See :mod:`lucid.multiprocessing.reductions`.
 - Names lucid does not have fail loudly instead of behaving differently.
 - Programs that check ``sys.modules["torch"]`` through other libraries (array-api-compat,
   ...) will see lucid there while the aliases are installed.
@@ -80,6 +83,7 @@ ALIASES = {
     "torch.nn.parallel.distributed": "lucid.nn.parallel.distributed",
     "torch.nn.utils.stateless": "lucid.nn.utils.stateless",
     "torch.nn.utils.clip_grad": "lucid.nn.utils.clip_grad",
+    "torch.nn.attention": "lucid.nn.attention",
     "torch.optim": "lucid.optim",
     "torch.optim.optimizer": "lucid.optim.optimizer",
     "torch.optim.sgd": "lucid.optim.sgd",
@@ -165,9 +169,24 @@ ALIASES = {
     "torch.distributions.relaxed_bernoulli": "lucid.distributions.relaxed_bernoulli",
     "torch.distributions.relaxed_categorical": "lucid.distributions.relaxed_categorical",
     "torch.distributions.mixture_same_family": "lucid.distributions.mixture_same_family",
+    "torch.distributions.continuous_bernoulli": "lucid.distributions.continuous_bernoulli",
+    "torch.distributions.fishersnedecor": "lucid.distributions.fishersnedecor",
+    "torch.distributions.generalized_pareto": "lucid.distributions.generalized_pareto",
+    "torch.distributions.inverse_gamma": "lucid.distributions.inverse_gamma",
+    "torch.distributions.kumaraswamy": "lucid.distributions.kumaraswamy",
+    "torch.distributions.lkj_cholesky": "lucid.distributions.lkj_cholesky",
+    "torch.distributions.logistic_normal": "lucid.distributions.logistic_normal",
+    "torch.distributions.lowrank_multivariate_normal": "lucid.distributions.lowrank_multivariate_normal",
+    "torch.distributions.multinomial": "lucid.distributions.multinomial",
+    "torch.distributions.pareto": "lucid.distributions.pareto",
+    "torch.distributions.weibull": "lucid.distributions.weibull",
+    "torch.distributions.wishart": "lucid.distributions.wishart",
     "torch.testing": "lucid.testing",
     "torch.random": "lucid.random",
     "torch.serialization": "lucid.serialization",
+    "torch.multiprocessing": "lucid.multiprocessing",
+    "torch.multiprocessing.spawn": "lucid.multiprocessing.spawn",
+    "torch.multiprocessing.reductions": "lucid.multiprocessing.reductions",
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from gradcheck_specs import CONST, GRID8, N, add
 
+import lucid
+
 # through float32 and back: GRID8 values are exact in float32, so eps=1/8 differences are too
 add("Tensor.type_as", lambda x, y: x.type_as(y.float()).type_as(y), GRID8(3), CONST(N(2)), eps=0.125)
 
@@ -29,7 +31,15 @@ NOT_DIFFERENTIABLE = {
     "lucid.is_warn_always_enabled", "lucid.is_autocast_enabled", "lucid.get_autocast_dtype",
     "lucid.set_autocast_enabled", "lucid.set_autocast_dtype", "lucid.is_autocast_cache_enabled",
     "lucid.set_autocast_cache_enabled", "lucid.clear_autocast_cache",
+    # host-side element callbacks (no graph), legacy uninitialised constructor, shared-memory storage, detach_
+    "Tensor.apply_", "Tensor.map_", "Tensor.map2_", "Tensor.new", "Tensor.share_memory_", "Tensor.is_shared",
+    "lucid.detach_",
 }
+
+# unary plus returns its input: the identity's gradient
+add("lucid.positive", lambda x: lucid.positive(x) * 1.0, N(3))
+add("Tensor.positive", lambda x: x.positive() * 1.0, N(3))
+add("Tensor.__pos__", lambda x: (+x) * 1.0, N(3))
 
 # a transposed tensor is not row-major: contiguous() copies it
 add("Tensor.contiguous", lambda x: x.transpose(0, 1).contiguous() * 1.0, N(2, 3), variant="copies")

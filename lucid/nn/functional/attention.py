@@ -18,6 +18,7 @@ from ...amp.autocast import casts_for
 from ...autograd.function import LOWER, Function
 from ...ops.arithmetic import unbroadcast
 from ...ops.sampling import rand
+from ..attention import check_kernel
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -202,7 +203,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     ``dropout_p > 0``: pass ``dropout_p`` only while training, as with ``torch``. A query whose
     keys are all masked gets a zero output (PyTorch's behaviour, not NaN). ``enable_gqa`` lets
     ``key``/``value`` have fewer heads (dimension -3) than ``query``, each shared by a group.
+    Inside :func:`lucid.nn.attention.sdpa_kernel` it raises where PyTorch would find no allowed kernel.
     """
+    check_kernel(query.device.type)
     if is_causal and attn_mask is not None:
         raise RuntimeError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
     if enable_gqa and query.ndim >= 3 and key.ndim >= 3 and query.shape[-3] != key.shape[-3]:
