@@ -28,6 +28,7 @@ from . import (  # noqa: E402  (need Tensor)
     optim,
     profiler,
     random,
+    sparse,
     special,
     utils,
 )
@@ -93,6 +94,7 @@ from .ops import *  # noqa: F401,F403
 from .ops.arithmetic import unbroadcast
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save  # noqa: E402
+from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402
 
 dtype = DType  # lucid.dtype in type hints and isinstance checks, as torch.dtype
 pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None

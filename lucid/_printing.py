@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["set_printoptions", "get_printoptions", "tensor_repr"]
+__all__ = ["set_printoptions", "get_printoptions", "tensor_repr", "sparse_repr"]
 
 
 @dataclasses.dataclass
@@ -141,12 +141,14 @@ def _body(a, indent, summarize, fmt) -> str:
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
-def _with_suffixes(text, suffixes, indent) -> str:
+def _with_suffixes(text, suffixes, indent, force_newline: bool = False) -> str:
+    """``text`` and the suffixes, wrapped at the line width (the first on a new line when ``force_newline``)."""
     out, last = [text], len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if last + len(suffix) + 2 > _OPTS.linewidth:
+        if force_newline or last + len(suffix) + 2 > _OPTS.linewidth:
             out.append(",\n" + " " * indent + suffix)
             last = indent + len(suffix)
+            force_newline = False
         else:
             out.append(", " + suffix)
             last += len(suffix) + 2
@@ -179,3 +181,33 @@ def tensor_repr(host: np.ndarray, *, type_name: str, dtype, default_dtypes, devi
     elif requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)
+
+
+def _contents(host: np.ndarray, indent: int) -> str:
+    """The elements of ``host`` as printed inside ``tensor(...)`` at column ``indent`` (PyTorch's ``_tensor_str``;
+    an empty array reads ``[], size=(...)``, as inside a sparse tensor's repr)."""
+    if host.size == 0:
+        return f"[], size={tuple(host.shape)}"
+    summarize = host.size > _OPTS.threshold
+    shown = _summarized(host) if summarize else host
+    fmt = _ComplexFormatter(shown) if host.dtype.kind == "c" else _Formatter(shown)
+    return _body(host, indent, summarize, fmt)
+
+
+def sparse_repr(indices: np.ndarray, values: np.ndarray, *, size, dtype, default_dtypes, device, grad_fn,
+                requires_grad, layout) -> str:
+    """The text of a sparse COO tensor, as PyTorch prints it: its indices and values, then size, nnz, the dtype
+    when not a default one, the layout and the autograd state, the first of them on a line of its own."""
+    prefix, indent = "tensor(", len("tensor(")
+    text = (f"{prefix}indices=tensor({_contents(indices, indent + len('indices=tensor('))}),\n"
+            f"{' ' * indent}values=tensor({_contents(values, indent + len('values=tensor('))})")
+    suffixes = [f"device='{device}'"] if device.type != "cpu" else []
+    suffixes += [f"size={tuple(size)}", f"nnz={indices.shape[1]}"]
+    if dtype not in default_dtypes:
+        suffixes.append(f"dtype={dtype!r}")
+    suffixes.append(f"layout={layout!r}")
+    if grad_fn is not None:
+        suffixes.append(f"grad_fn=<{grad_fn}>")
+    elif requires_grad:
+        suffixes.append("requires_grad=True")
+    return _with_suffixes(text, suffixes, indent, force_newline=True)

@@ -165,6 +165,8 @@ class Tensor:
     _view_fn = None
     _view_stamp = None
 
+    is_sparse = False  # True on lucid.sparse's COO tensors: the few ops that take them (matmul) ask this first
+
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):

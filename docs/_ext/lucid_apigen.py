@@ -43,6 +43,7 @@ NAMESPACES = [
     ("lucid.linalg", "Linear algebra with torch.linalg's names."),
     ("lucid.fft", "Discrete Fourier transforms with torch.fft's names."),
     ("lucid.special", "Special functions with torch.special's names."),
+    ("lucid.sparse", "Sparse COO tensors and their products, sums and softmax (torch.sparse's API)."),
     ("lucid.distributions", "Probability distributions and KL divergences (torch.distributions' API)."),
     ("lucid.distributions.constraints", "The regions parameters and samples of distributions lie in."),
     ("lucid.distributions.transforms", "Transforms between constrained spaces, with their Jacobians."),
