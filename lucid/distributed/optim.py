@@ -1,10 +1,11 @@
 """``lucid.distributed.optim.ZeroRedundancyOptimizer``: optimizer state sharded across processes (ZeRO stage 1).
 
-Each parameter is owned by one process (greedily, the least-loaded process by bytes takes the next
-parameter, the same on every rank). A process keeps the wrapped optimizer's state for its own parameters
-only and updates only them; then every owner broadcasts its updated parameters, so all replicas stay
-identical. Use it with DistributedDataParallel (the gradients are already averaged): the result equals the
-plain optimizer's, with about 1/world of its state per process.
+The optimizer works on ``process_group`` (the default group when None): its members share the state. Each
+parameter is owned by one member, as torch partitions: in each parameter group, largest parameter first, the
+member with the fewest elements so far takes it (the same on every rank). A process keeps the wrapped
+optimizer's state for its own parameters only and updates only them; then every owner broadcasts its updated
+parameters, so all replicas stay identical. Use it with DistributedDataParallel (the gradients are already
+averaged): the result equals the plain optimizer's, with about 1/world of its state per process.
 
 This module sits above :mod:`lucid.optim` (it subclasses ``Optimizer``); ``lucid.distributed`` does not
 import it: ``from lucid.distributed.optim import ZeroRedundancyOptimizer``.
@@ -16,7 +17,7 @@ from ..autograd import grad_mode
 from ..optim.optimizer import Optimizer
 from .collectives import all_gather_object, broadcast
 from .common import DistributedError
-from .process_group import get_rank, get_world_size
+from .process_group import _member_group
 
 __all__ = ["ZeroRedundancyOptimizer"]
 
@@ -26,18 +27,23 @@ class ZeroRedundancyOptimizer(Optimizer):
     parameters (see the module docstring). ``param_groups`` lists every parameter (schedulers change
     options there; ``step`` hands them to the local optimizer). ``state_dict()`` needs
     ``consolidate_state_dict(to)`` first, as in PyTorch; ``load_state_dict`` takes the consolidated dict.
-    ``parameters_as_bucket_view`` and ``overlap_with_ddp`` are accepted and change nothing."""
+    ``consolidate_state_dict(to)`` takes a rank in the group, as torch's does (its ``to`` is compared with the
+    group rank). ``parameters_as_bucket_view`` and ``overlap_with_ddp`` are accepted and change nothing."""
 
     def __init__(self, params, optimizer_class, process_group=None, parameters_as_bucket_view=False,
                  overlap_with_ddp=False, **defaults):
         super().__init__(params, defaults)
-        self.optimizer_class, self.rank, self.world_size = optimizer_class, get_rank(), get_world_size()
+        self.process_group = _member_group(process_group, "ZeroRedundancyOptimizer")  # ValueError outside it
+        self.optimizer_class = optimizer_class
+        self.rank, self.world_size = self.process_group.rank(), self.process_group.size()
+        self.global_rank = self.process_group.ranks[self.rank]
         load = [0] * self.world_size
-        self._owner = {}
-        for p in self._all_params():
-            owner = load.index(min(load))
-            self._owner[id(p)] = owner
-            load[owner] += p.numel() * p.dtype.itemsize
+        self._owner = {}  # id(parameter) -> group rank of its owner
+        for group in self.param_groups:
+            for p in sorted(group["params"], key=lambda t: t.numel(), reverse=True):
+                owner = load.index(min(load))
+                self._owner[id(p)] = owner
+                load[owner] += p.numel()
         self.optim = optimizer_class([self._local_group(g) for g in self.param_groups], **defaults)
         self._consolidated = None
 
@@ -62,20 +68,22 @@ class ZeroRedundancyOptimizer(Optimizer):
             local.update({k: v for k, v in group.items() if k != "params"})  # options set by schedulers
         self.optim.step()
         with grad_mode.no_grad():
-            works = [broadcast(p, src=self._owner[id(p)], async_op=True) for p in self._all_params()]
+            works = [broadcast(p, group=self.process_group, group_src=self._owner[id(p)], async_op=True)
+                     for p in self._all_params()]
             for work in works:
                 work.wait()
         return loss
 
     def consolidate_state_dict(self, to: int = 0) -> None:
-        """Gather every shard's state (a collective: call it on every process); process ``to`` keeps the full
-        state dict for ``state_dict()``."""
+        """Gather every shard's state (a collective: call it on every member of the group); the member of group
+        rank ``to`` keeps the full state dict for ``state_dict()``."""
         index = {id(p): i for i, p in enumerate(self._all_params())}
         local = self.optim.state_dict()
         mine = {index[id(p)]: local["state"][i] for i, p in enumerate(
             q for g in self.optim.param_groups for q in g["params"]) if i in local["state"]}
         shards = [None] * self.world_size
-        all_gather_object(shards, mine)
+        all_gather_object(shards, mine, group=self.process_group)
+        self._consolidated = None  # as torch: only the latest consolidation's ``to`` has a state dict
         if self.rank == to:
             state = {k: v for shard in shards for k, v in shard.items()}
             groups, start = [], 0
@@ -87,9 +95,9 @@ class ZeroRedundancyOptimizer(Optimizer):
 
     def state_dict(self) -> dict:
         if self._consolidated is None:
-            raise DistributedError(f"ZeroRedundancyOptimizer.state_dict() on rank {self.rank}: call "
-                                   "consolidate_state_dict(to=rank) on every process first, then state_dict() "
-                                   "on that rank")
+            raise DistributedError("Optimizer state has not been consolidated on this rank. Please call "
+                                   f"`consolidate_state_dict(to={self.rank})` on all ranks beforehand if you "
+                                   "meant to save the global state.")
         return self._consolidated
 
     def load_state_dict(self, state_dict: dict) -> None:

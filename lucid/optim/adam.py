@@ -138,6 +138,7 @@ class NAdam(_AdamBase):
     product ``mu_product`` as a 0-d float32 CPU Tensor, rounded to float32 each step as PyTorch's."""
 
     scalar_state = ("step", "mu_product")
+    _capturable_state = "params, mu_products and state_steps"
 
     def __init__(self, params, lr: float = 2e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach=None,

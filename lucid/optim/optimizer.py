@@ -50,7 +50,8 @@ import copy
 import functools
 import numbers
 import struct
-from collections import OrderedDict, defaultdict
+import warnings
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Mapping
 
 from .. import dtypes
@@ -123,9 +124,9 @@ def _marks_called(step):
 def check_switches(group: dict) -> None:
     """Check PyTorch's implementation switches in ``group``: ``fused=True`` asks for one kernel per group, which
     is lucid's ``foreach`` path (so ``fused`` and ``foreach`` cannot both be True, as in PyTorch);
-    ``capturable`` (for CUDA graphs) changes nothing, lucid's scalar state staying on the host (PyTorch raises
-    for a capturable step on CPU parameters; lucid accepts it); ``differentiable=True`` raises, lucid's updates
-    running outside autograd."""
+    ``capturable`` (for CUDA graphs) changes nothing on the GPU, lucid's scalar state staying on the host, and a
+    step with it on parameters off the GPU raises AssertionError, as PyTorch's; ``differentiable=True`` raises,
+    lucid's updates running outside autograd."""
     if group.get("differentiable"):
         raise NotImplementedError("differentiable=True: lucid's optimizer updates run outside autograd, so a step "
                                   "cannot be differentiated; leave differentiable=False")
@@ -409,6 +410,7 @@ class Optimizer:
 
     # names of the state entries kept as 0-d CPU Tensors of the scalar dtype (see the module docstring)
     scalar_state: tuple = ()
+    _capturable_state = "params and state_steps"  # what PyTorch's capturable check names
 
     def _init_state(self, p: Tensor, group: dict) -> dict:
         """The state of ``p`` before its first step."""
@@ -459,14 +461,13 @@ class Optimizer:
                     f"can't optimize a non-leaf Tensor (parameter {i} was computed by {p.grad_fn.name()}); "
                     "optimize the leaf it was computed from, or detach() it and set requires_grad"
                 )
-        seen = {id(p) for g in self.param_groups for p in g["params"]}
-        for i, p in enumerate(params):
-            if id(p) in seen:
-                raise ValueError(
-                    f"parameter {i} of the new group is given twice (in this group or an earlier one); "
-                    "each parameter may appear in only one place"
-                )
-            seen.add(id(p))
+        if len({id(p) for p in params}) != len(params):  # kept, and updated once per listing, as PyTorch
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        earlier = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in earlier for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
         if names:
             group["param_names"] = names
         if self.param_groups and ("param_names" in group) != ("param_names" in self.param_groups[0]):
@@ -526,6 +527,10 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
+                if group.get("capturable") and p._device.type != "cuda":  # as PyTorch: CUDA graphs need GPU state
+                    raise AssertionError(f"If capturable=True, {self._capturable_state} must be on supported devices: "
+                                         f"['cuda']. Parameter {j} of group {i} is on {p._device}; pass "
+                                         "capturable=False for parameters off the GPU")
                 if g._data.shape != p._data.shape or g._device is not p._device:
                     where = f"parameter {j} of group {i}"
                     raise ValueError(
@@ -566,9 +571,12 @@ class Optimizer:
         and scalar state; returns those left for the loop (alone in their bucket, or with
         state not set yet)."""
         buckets: dict = {}
+        listed = Counter(id(p) for p in params)
+        rest = [p for p in params if listed[id(p)] > 1]  # one update per listing, in order (PyTorch's for-loop)
         for p in params:
+            if listed[id(p)] > 1:
+                continue
             buckets.setdefault((p._device, p.dtype, _signature(self.state.get(p, {}), self.scalar_state)), []).append(p)
-        rest = []
         for (device, _, signature), bucket in buckets.items():
             if signature is None or len(bucket) < 2:
                 rest += bucket
@@ -659,13 +667,13 @@ class Optimizer:
         return out
 
     def _state_dict(self) -> dict:
-        index: dict[int, int] = {}
-        groups = []
+        index: dict[int, int] = {}  # numbered by position, a parameter listed twice by its last, as PyTorch
+        groups, start = [], 0
         for group in self.param_groups:
             packed = {k: v for k, v in group.items() if k != "params"}
-            for p in group["params"]:
-                index.setdefault(id(p), len(index))
+            index.update({id(p): i for i, p in enumerate(group["params"], start) if id(p) not in index})
             packed["params"] = [index[id(p)] for p in group["params"]]
+            start += len(group["params"])
             groups.append(packed)
         state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
@@ -719,7 +727,7 @@ class Optimizer:
                 )
             for j, (k, p) in enumerate(zip(map(_index, indices), group["params"])):
                 k = int(k) if isinstance(k, numbers.Integral) and not isinstance(k, bool) else k
-                if not isinstance(k, int) or k in id_map:
+                if not isinstance(k, int) or (k in id_map and id_map[k] is not p):  # a parameter listed twice: once
                     raise ValueError(f"loaded state dict's parameter group {i} lists {k!r} at position {j}; "
                                      f"expected a parameter index (an int) that no other position lists")
                 id_map[k], group_of[k] = p, (i, j)

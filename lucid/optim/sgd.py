@@ -51,6 +51,7 @@ class ASGD(Optimizer):
     """
 
     scalar_state = ("step", "eta", "mu")
+    _capturable_state = "params, mus, etas, and state_steps"
 
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0, foreach=None, maximize: bool = False, differentiable: bool = False,

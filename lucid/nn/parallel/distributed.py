@@ -1,13 +1,17 @@
 """``DistributedDataParallel``: every process trains a replica; gradients are averaged while backward runs.
 
-At construction the replicas are made identical (rank 0's parameters and buffers are broadcast) after
-checking that every process built the same model (names, shapes, dtypes: a mismatch raises on every rank
+DDP works on ``process_group`` (the default group when None): the replicas are the group's members, gradients
+are averaged over them only, and the group's first rank (group rank 0) is the source of the parameters and
+buffers. At construction the replicas are made identical (that rank's parameters and buffers are broadcast) after
+checking that every member built the same model (names, shapes, dtypes: a mismatch raises on every rank
 instead of hanging). Parameters are grouped into buckets of about ``bucket_cap_mb``, in reverse order
 (roughly the order backward produces their gradients). A post-accumulate-grad hook on each parameter
 marks it ready; a bucket whose parameters are all ready is all-reduced asynchronously while backward goes
 on, buckets always start in the same order on every process, and the last bucket's hook waits for all of
 them and writes the averages into ``.grad``. ``no_sync()`` skips the reduction (gradients accumulate
-locally; the next synchronised backward averages the sums). A parameter shared by two layers is reduced
+locally; the next synchronised backward averages the sums). With ``broadcast_buffers`` the group's first rank's
+buffers are broadcast before a forward, as torch does: before the first one and after a synchronised forward
+with grad enabled only (not after one under ``no_sync()`` or ``no_grad``). A parameter shared by two layers is reduced
 once. With ``find_unused_parameters=True`` the parameters that the forward's graph does not reach count as
 ready with a zero gradient; a parameter unused on every process keeps ``grad`` None.
 """
@@ -19,6 +23,8 @@ import contextlib
 from ... import distributed as dist
 from ..._tensor import Tensor
 from ...autograd import is_grad_enabled, no_grad
+from ...distributed.algorithms.ddp_comm_hooks import GradBucket
+from ...distributed.process_group import _member_group
 from ...ops import cat, zeros
 from ..module import Module
 
@@ -36,10 +42,11 @@ class _Bucket:
 
 
 class DistributedDataParallel(Module):
-    """Wrap ``module`` for data-parallel training on the default process group (see the module docstring).
+    """Wrap ``module`` for data-parallel training on ``process_group`` (see the module docstring).
 
     ``device_ids``/``output_device``/``dim`` are accepted for torch compatibility (one device per process);
-    ``gradient_as_bucket_view`` and ``static_graph`` are accepted and change nothing.
+    ``gradient_as_bucket_view`` and ``static_graph`` are accepted and change nothing (gradients are written
+    into ``.grad`` after each synchronised backward either way).
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
@@ -54,7 +61,8 @@ class DistributedDataParallel(Module):
         self.module = module
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
-        self.world_size = dist.get_world_size()
+        self.process_group = _member_group(process_group, "DistributedDataParallel")  # ValueError outside it
+        self.world_size = self.process_group.size()
         self._check_same_model()
         self._broadcast(list(module.parameters()) + list(module.buffers()))
         params = [p for p in module.parameters() if p.requires_grad]  # parameters() lists a shared one once
@@ -62,8 +70,10 @@ class DistributedDataParallel(Module):
         self._bucket_of = {id(p): b for b in self._buckets for p in b.params}
         self._hooks = [p.register_post_accumulate_grad_hook(self._mark_ready) for p in params]
         self._require_sync = True
+        self._sync_buffers = True  # torch's require_forward_param_sync: the last forward was a synchronised one
         self._expecting = False  # a forward ran with grad enabled and its backward has not finished
         self._used: set[int] = set()
+        self._comm_hook = None
 
     # ---- construction -------------------------------------------------------------------------------------
     def _check_same_model(self):
@@ -71,13 +81,14 @@ class DistributedDataParallel(Module):
                 (("parameter", self.module.named_parameters()), ("buffer", self.module.named_buffers()))
                 for name, t in items]
         everyone = [None] * self.world_size
-        dist.all_gather_object(everyone, mine)
-        for rank, theirs in enumerate(everyone):
+        dist.all_gather_object(everyone, mine, group=self.process_group)
+        first = self.process_group.ranks[0]
+        for rank, theirs in zip(self.process_group.ranks, everyone):
             if theirs != everyone[0]:
                 diff = next(((a, b) for a, b in zip(everyone[0], theirs) if a != b), None)
-                detail = (f"rank 0 has {diff[0][0]} {diff[0][1]} {diff[0][2]} {diff[0][3]}, rank {rank} has "
+                detail = (f"rank {first} has {diff[0][0]} {diff[0][1]} {diff[0][2]} {diff[0][3]}, rank {rank} has "
                           f"{diff[1][0]} {diff[1][1]} {diff[1][2]} {diff[1][3]}" if diff else
-                          f"rank 0 has {len(everyone[0])} parameters and buffers, rank {rank} {len(theirs)}")
+                          f"rank {first} has {len(everyone[0])} parameters and buffers, rank {rank} {len(theirs)}")
                 raise dist.DistributedError(f"DistributedDataParallel: the processes built different models: "
                                             f"{detail}")
 
@@ -85,7 +96,7 @@ class DistributedDataParallel(Module):
         if self.world_size > 1:
             with no_grad():
                 for t in tensors:
-                    dist.broadcast(t, src=0)
+                    dist.broadcast(t, group=self.process_group, group_src=0)
 
     # ---- forward and backward -------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -97,9 +108,10 @@ class DistributedDataParallel(Module):
                 "DistributedDataParallel: the previous backward gave no gradient to parameters "
                 f"{missing}, so their gradients were never averaged. Pass find_unused_parameters=True when "
                 "some parameters do not take part in every forward")
-        if self.broadcast_buffers:
+        if self.broadcast_buffers and self._sync_buffers:
             self._broadcast(list(self.module.buffers()))
         out = self.module(*args, **kwargs)
+        self._sync_buffers = self._require_sync and is_grad_enabled()
         if self._require_sync and is_grad_enabled() and self._buckets:
             self._start_backward_pass(out)
         return out
@@ -125,17 +137,36 @@ class DistributedDataParallel(Module):
         bucket.ready.add(id(param))
         while self._next < len(self._buckets) and len(self._buckets[self._next].ready) == \
                 len(self._buckets[self._next].params):  # start buckets in order: the same order on every rank
-            self._launch(self._buckets[self._next])
+            self._launch(self._next)
             self._next += 1
         if self._next == len(self._buckets):
             self._finish()
 
-    def _launch(self, bucket):
+    def _launch(self, index):
+        bucket = self._buckets[index]
         with no_grad():
             pieces = [(p.grad if p.grad is not None else zeros(p.shape, dtype=p.dtype, device=p.device)).reshape(-1)
                       for p in bucket.params]
             bucket.flat = cat(pieces) if len(pieces) > 1 else pieces[0].clone()
-            bucket.work = dist.all_reduce(bucket.flat, op=dist.ReduceOp.AVG, async_op=True)
+            if self._comm_hook is None:
+                bucket.work = dist.all_reduce(bucket.flat, op=dist.ReduceOp.AVG, group=self.process_group,
+                                              async_op=True)
+            else:
+                state, hook = self._comm_hook
+                bucket.work = hook(state, GradBucket(index, bucket.flat, bucket.params,
+                                                     index == len(self._buckets) - 1))
+
+    def _reduced(self, bucket):
+        """Wait for ``bucket``'s reduction; its averaged flat gradient."""
+        result = bucket.work.wait()
+        if self._comm_hook is None:
+            return bucket.flat
+        value = result[0] if isinstance(result, (list, tuple)) and len(result) == 1 else result
+        if not isinstance(value, Tensor) or value.shape != bucket.flat.shape:
+            got = f"shape {list(value.shape)}" if isinstance(value, Tensor) else type(value).__name__
+            raise RuntimeError(f"DistributedDataParallel: the comm hook's future gave {got} for a bucket of shape "
+                               f"{list(bucket.flat.shape)}; it must give the bucket's reduced flat tensor")
+        return value
 
     def _finish(self):
         self._expecting = False
@@ -143,22 +174,40 @@ class DistributedDataParallel(Module):
         if self.find_unused_parameters:  # which parameters some process used: the others keep grad None
             params = [p for b in self._buckets for p in b.params]
             mask = Tensor([id(p) in self._used for p in params], device=params[0].device)
-            dist.all_reduce(mask, op=dist.ReduceOp.MAX)
+            dist.all_reduce(mask, op=dist.ReduceOp.MAX, group=self.process_group)
             used = {id(p) for p, flag in zip(params, mask.tolist()) if flag}
         with no_grad():
             for bucket in self._buckets:
-                bucket.work.wait()
+                flat = self._reduced(bucket)
                 offset = 0
                 for p in bucket.params:
                     n = p.numel()
                     if used is None or id(p) in used:
-                        value = bucket.flat[offset:offset + n].reshape(p.shape)
+                        value = flat[offset:offset + n].reshape(p.shape).to(p.dtype)
                         if p.grad is None:
                             p.grad = value.clone()
                         else:
                             p.grad.copy_(value)
                     offset += n
                 bucket.flat = bucket.work = None
+
+    def register_comm_hook(self, state, hook):
+        """Reduce each gradient bucket with ``hook(state, bucket)`` instead of DDP's own averaging: ``bucket`` is a
+        :class:`~lucid.distributed.algorithms.ddp_comm_hooks.GradBucket`; the hook returns a future whose
+        ``wait()`` gives the reduced flat tensor (torch's hooks in
+        ``lucid.distributed.algorithms.ddp_comm_hooks.default_hooks``). Register once, before training."""
+        if not callable(hook):
+            raise TypeError(f"register_comm_hook: hook must be callable as hook(state, bucket), not {hook!r}")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        self._comm_hook = (state, hook)
+
+    def join(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False):
+        """Uneven inputs across processes are not supported: a process that stops early leaves the others
+        waiting in the gradient all-reduce."""
+        raise NotImplementedError("DistributedDataParallel.join() is not supported in lucid: give every process "
+                                  "the same number of batches (DistributedSampler(drop_last=True), or truncate "
+                                  "each process's batches to the smallest count, which all_reduce(MIN) gives)")
 
     @contextlib.contextmanager
     def no_sync(self):

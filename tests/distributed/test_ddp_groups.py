@@ -1,0 +1,65 @@
+"""DistributedDataParallel and ZeroRedundancyOptimizer on subgroups over MPI, on 3 processes: one worker script
+(workers/ddp_groups.py) trains DDP models on {0,1}/{2} and {0,2} (no_sync, unused parameters, buffers, comm
+hooks, torch's options) and ZeRO-Adam on {0,2}, each against one process training on the group's whole data;
+where torch is installed, the same script runs on torch.distributed's gloo backend and every rank must end with
+the same parameters, buffers, ZeRO shards and consolidated state."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from test_distributed import ROOT, WORKERS, mpirun  # tests/distributed is on sys.path (rootdir import mode)
+
+pytest.importorskip("mpi4py", reason="the distributed tests need mpi4py (pip install 'lucid[distributed]')")
+
+
+def _results(folder):
+    return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(3)]
+
+
+@pytest.fixture(scope="module")
+def lucid_on_3(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ddp_groups")
+    out = mpirun("ddp_groups.py", 3, str(folder))
+    return out, _results(folder)
+
+
+def test_each_group_trains_like_one_process_on_its_data(lucid_on_3):
+    out, seen = lucid_on_3
+    assert sorted(map(int, re.findall(r"rank (\d+): ddp groups ok", out))) == [0, 1, 2], out
+    assert seen[0]["pair/alone params"] == seen[1]["pair/alone params"] != seen[2]["pair/alone params"]
+    assert seen[0]["ends params"] == seen[2]["ends params"] and "ends params" not in seen[1]
+    # buffers come from the group's first rank, before the first forward and after each synchronised one only
+    assert [s["pair/alone count"] for s in seen] == [3.0, 4.0, 9.0]
+    assert [seen[r]["ends count"] for r in (0, 2)] == [6.0, 10.0]
+    assert seen[2]["zero rank"] == [1, 2, 2] and seen[0]["zero shard"] + seen[2]["zero shard"] == [0, 3, 1, 2]
+    assert seen[2]["zero consolidated"] == [[0, 1, 2, 3], ["exp_avg", "exp_avg_sq", "step"]]
+    assert "consolidate_state_dict(to=0)" in seen[0]["zero consolidated"]
+
+
+def test_same_results_as_torch_gloo(lucid_on_3, tmp_path):
+    pytest.importorskip("torch")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, str(WORKERS / "ddp_groups.py"), str(tmp_path), "torch", str(r), "3",
+                               str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in range(3)]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert all(f"rank {r}: ddp groups ok" in out for r, (out, _) in enumerate(outputs)), outputs
+    for rank, (mine, theirs) in enumerate(zip(lucid_on_3[1], _results(tmp_path))):
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            if key.endswith("params"):
+                np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-9, atol=1e-12, err_msg=f"rank {rank} {key}")
+            else:
+                assert mine[key] == theirs[key], (rank, key)
