@@ -1,6 +1,6 @@
-"""Pointwise kernels on one CPU core (issue 13): ``erf``, exact GELU, ``x ** 3.0`` / ``x ** 0.5`` and ``erfinv``,
-forward and forward + backward, as lucid, hand-written NumPy (SciPy's ``erf`` and ``erfinv`` where NumPy has none)
-and PyTorch.
+"""Pointwise kernels on one CPU core (issue 13): ``erf``, exact GELU, ``x ** 3.0`` / ``x ** 0.5``, ``erfinv``,
+``exp2`` and ``logaddexp`` (against a fixed second operand), forward and forward + backward, as lucid,
+hand-written NumPy (SciPy's ``erf`` and ``erfinv`` where NumPy has none) and PyTorch.
 
 Each builder returns a callable that runs the work from scratch and returns the output (and the input's
 gradient, for the backward cases); ``test_numpy_matches_lucid`` compares the NumPy and lucid callables so
@@ -10,6 +10,7 @@ the timed work cannot silently diverge. Run with one thread:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -25,6 +26,7 @@ ERF_SHAPE = (32, 16, 256)
 POW_SHAPE = (256, 1024)
 ERFINV_SHAPE = (1024, 1024)
 SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
+LN2 = math.log(2.0)
 
 
 def _np_erf():
@@ -33,6 +35,13 @@ def _np_erf():
 
 def _np_erfinv():
     return pytest.importorskip("scipy.special").erfinv
+
+
+@functools.cache
+def _other(lib, shape):
+    """The fixed second operand of the binary cases, as a ``lib`` tensor (``np``: an array): no copy per call."""
+    data = np.random.default_rng(1).standard_normal(shape, dtype=np.float32)
+    return data if lib is np else lib.from_numpy(data)
 
 
 def _torch():
@@ -59,6 +68,10 @@ CASES = {
     "erfinv": (ERFINV_SHAPE, lambda d: np.tanh(d) * np.float32(0.9), lambda x: x.erfinv(),
                lambda x: _np_erfinv()(x), lambda x, y: SQRT_PI_OVER_2 * np.exp(y * y),
                lambda t, x: t.erfinv(x)),
+    "exp2": (ERFINV_SHAPE, None, lambda x: x.exp2(), np.exp2, lambda x, y: LN2 * y, lambda t, x: t.exp2(x)),
+    "logaddexp": (ERFINV_SHAPE, None, lambda x: lucid.logaddexp(x, _other(lucid, ERFINV_SHAPE)),
+                  lambda x: np.logaddexp(x, _other(np, ERFINV_SHAPE)), lambda x, y: np.exp(x - y),
+                  lambda t, x: t.logaddexp(x, _other(t, ERFINV_SHAPE))),
 }
 
 

@@ -385,6 +385,10 @@ class GenericKernels:
         """``atan(x)`` in ``x``'s dtype."""
         return self.xp.atan(x)
 
+    def exp2(self, x):
+        """``2^x`` in ``x``'s dtype (the array API has no ``exp2``: a power of the number 2)."""
+        return 2.0 ** x
+
     def sinh(self, x):
         """``sinh(x)`` in ``x``'s dtype."""
         return self.xp.sinh(x)
@@ -404,6 +408,10 @@ class GenericKernels:
     def hypot(self, a, b):
         """``sqrt(a^2 + b^2)`` of two arrays of one dtype (broadcast), without overflow; inf if either is inf."""
         return self.xp.hypot(a, b)
+
+    def logaddexp(self, a, b):
+        """``log(exp(a) + exp(b))`` of two arrays of one dtype (broadcast), without overflow."""
+        return self.xp.logaddexp(a, b)
 
     def floor_divide(self, a, b):
         """``floor(a / b)`` of two arrays or an array and a number (broadcast), as the ``//`` operator."""

@@ -216,6 +216,10 @@ class NumpyBackend(NumpyRandom, Backend):
     # float32 sinh, cosh, atanh from the expm1 and log1p kernels (NumPy's are scalar libm loops)
     sinh, cosh, atanh = (staticmethod(numpy_kernels.sinh), staticmethod(numpy_kernels.cosh),
                          staticmethod(numpy_kernels.atanh))
+    # float32 logaddexp from NumPy's vectorized exp and the log1p kernel (its own is two scalar libm loops)
+    logaddexp = staticmethod(numpy_kernels.logaddexp)
+    # NumPy's exp2: the same values as its power 2.0 ** x (0.5 ulp), 2.7x faster in float32
+    exp2 = staticmethod(np.exp2)
     # float32 floor division and remainder in float64 (NumPy's divmod loop is 10x slower than a division)
     floor_divide, remainder = staticmethod(numpy_kernels.floor_divide), staticmethod(numpy_kernels.remainder)
 
