@@ -87,6 +87,7 @@ class Tensor:
     _base: Any
     _view_fn: Any
     _view_stamp: Any
+    is_sparse: bool
     __array_priority__: int
     def __init__(self, data, requires_grad: bool = ..., dtype=..., device=...): ...
     @classmethod
@@ -324,10 +325,10 @@ class Tensor:
         """Elementwise ``logical_xor`` of the truth values of ``a`` and ``b`` (bool result, no gradient)."""
     def lt(self, b):
         """Elementwise ``lt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def maximum(self, b):
-        """Elementwise maximum; tied elements share the gradient equally. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def minimum(self, b):
-        """Elementwise minimum; tied elements share the gradient equally. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def maximum(self, other):
+        """Elementwise maximum; tied elements share the gradient equally. Python scalars are weak: ``float32 * 2.0`` stays float32. Complex operands raise, as in PyTorch; a number is taken (PyTorch wants a tensor)."""
+    def minimum(self, other):
+        """Elementwise minimum; tied elements share the gradient equally. Python scalars are weak: ``float32 * 2.0`` stays float32. Complex operands raise, as in PyTorch; a number is taken (PyTorch wants a tensor)."""
     def mul(self, b):
         """``a * b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def multiply(self, b):
@@ -632,7 +633,8 @@ class Tensor:
         """
     def argsort(self, dim: int = ..., descending: bool = ..., stable: bool = ...) -> Tensor:
         """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
-        which is also a valid answer for ``stable=False``; NaNs count as the largest value.
+        which is also a valid answer for ``stable=False``; NaNs count as the largest value. Complex tensors
+        raise, as in PyTorch.
         """
     def gather(self, dim: int, index) -> Tensor:
         """Values of ``x`` along ``dim`` at ``index`` (as many dims as ``x``; for dim 1,
@@ -671,12 +673,14 @@ class Tensor:
     def topk(self, k: int, dim: int = ..., largest: bool = ..., sorted: bool = ...):
         """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, always in
         sorted order (allowed for ``sorted=False`` too); ties keep their order. ``values`` is differentiable.
+        Bool and complex tensors raise, as in PyTorch.
         """
     def unique(self, sorted: bool = ..., return_inverse: bool = ..., return_counts: bool = ..., dim=...):
         """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
         PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of
         ``x``), with ``return_counts`` how often each value occurs. With ``dim``: the distinct slices along
-        ``dim``, in lexicographic order, and the inverse/counts per slice. Not differentiable.
+        ``dim``, in lexicographic order, and the inverse/counts per slice. Not differentiable; complex tensors
+        raise, as in PyTorch.
         """
     def where(self, condition: Tensor, other) -> Tensor:
         """``x.where(condition, other)`` is ``where(condition, x, other)``, as in PyTorch."""
@@ -1052,9 +1056,13 @@ class Tensor:
     def float_power_(self, exponent) -> Tensor:
         """In-place :func:`float_power`: only a float64 tensor can hold its result (PyTorch refuses the rest)."""
     def fmax(self, other) -> Tensor:
-        """Elementwise maximum that ignores nan (nan only where both are); a tie sends the gradient to ``input``."""
+        """Elementwise maximum of real operands that ignores nan (nan only where both are); a tie sends the
+        gradient to ``input``.
+        """
     def fmin(self, other) -> Tensor:
-        """Elementwise minimum that ignores nan (nan only where both are); a tie sends the gradient to ``input``."""
+        """Elementwise minimum of real operands that ignores nan (nan only where both are); a tie sends the
+        gradient to ``input``.
+        """
     def fmod(self, other) -> Tensor:
         """C's remainder ``a - trunc(a / b) b`` with the sign of ``a`` (exact); an integer divisor of 0 raises,
         as PyTorch.
@@ -1068,7 +1076,9 @@ class Tensor:
     def gcd(self, other) -> Tensor:
         """Greatest common divisor of integers (Euclid's algorithm elementwise; non-negative, gcd(0, 0) = 0)."""
     def heaviside(self, values) -> Tensor:
-        """Step function: 0 below 0, 1 above, ``values`` at 0 (same dtype as ``input``, as PyTorch; no gradient)."""
+        """Step function of real tensors: 0 below 0, 1 above, ``values`` at 0 (same dtype as ``input``, as PyTorch;
+        no gradient).
+        """
     def hypot(self, other):
         """``sqrt(a^2 + b^2)`` without overflow (differentiable in both)."""
     def igamma(self, other):
@@ -1076,8 +1086,9 @@ class Tensor:
     def igammac(self, other):
         """Regularized upper incomplete gamma ``Q(a, x) = 1 - P(a, x)`` (differentiable in ``x``)."""
     def isclose(self, other, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> Tensor:
-        """``|input - other| <= atol + rtol |other|`` elementwise (equal infinities are close; nan only with
-        ``equal_nan``).
+        """``|input - other| <= atol + rtol |other|`` elementwise for two tensors of one dtype (as PyTorch: no
+        promotion, which would drop an imaginary part; a number is taken in ``input``'s dtype, where PyTorch wants a
+        tensor); equal infinities are close; nan only with ``equal_nan``.
         """
     def isfinite(self) -> Tensor:
         """True where ``input`` is neither inf nor nan."""
@@ -1098,12 +1109,13 @@ class Tensor:
         """
     def lerp(self, end, weight) -> Tensor:
         """``input + weight (end - input)``, as PyTorch (``end - (end - input)(1 - weight)`` where
-        ``|weight| >= 1/2``, exact at ``weight = 1``); ``weight`` a number or a tensor.
+        ``|weight| >= 1/2``, exact at ``weight = 1``); ``weight`` a number or a tensor. ``input``, ``end`` and a
+        ``weight`` tensor of more than 0 dims share one floating or complex dtype (no promotion, as in PyTorch).
         """
     def logaddexp(self, other):
-        """``log(exp(a) + exp(b))`` without overflow."""
+        """``log(exp(a) + exp(b))`` of real or complex operands without overflow."""
     def logaddexp2(self, other):
-        """``log2(2**a + 2**b)`` without overflow."""
+        """``log2(2**a + 2**b)`` of real operands without overflow."""
     def logit(self, eps=...) -> Tensor:
         """``log(x / (1 - x))``; with ``eps``, ``x`` is clamped to ``[eps, 1 - eps]`` first (zero gradient
         outside, as PyTorch).
@@ -1248,9 +1260,9 @@ class Tensor:
     def any(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """Whether any element over ``dim`` is nonzero. Always a bool tensor without gradient, but uint8 (0 or 1) for a uint8 input, as PyTorch. ``dim=()`` reduces nothing (each element's truth), as in PyTorch (where ``sum(dim=())`` reduces everything)."""
     def argmax(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
-        """Index (int64) of the first maximum along ``dim``, or in the flattened tensor when ``dim`` is None (then ``keepdim`` gives all dims size 1, as PyTorch)."""
+        """Index (int64) of the first maximum along ``dim``, or in the flattened tensor when ``dim`` is None (then ``keepdim`` gives all dims size 1, as PyTorch); bool and complex tensors raise, as in PyTorch."""
     def argmin(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
-        """Index (int64) of the first minimum along ``dim``, or in the flattened tensor when ``dim`` is None (then ``keepdim`` gives all dims size 1, as PyTorch)."""
+        """Index (int64) of the first minimum along ``dim``, or in the flattened tensor when ``dim`` is None (then ``keepdim`` gives all dims size 1, as PyTorch); bool and complex tensors raise, as in PyTorch."""
     def cumprod(self, dim=..., *, axis=..., dtype=...) -> Tensor:
         """Running product along ``dim`` (required); integers in int64 as PyTorch. The gradient is exact also where inputs are zero (see ``Cumprod``)."""
     def cumsum(self, dim=..., *, axis=..., dtype=...) -> Tensor:
@@ -1613,7 +1625,7 @@ class Tensor:
         """``(min, max)`` over ``dim`` (all elements when None), as ``amin`` and ``amax``."""
     def corrcoef(self) -> Tensor:
         """The Pearson correlation matrix of the rows of ``input`` (``cov`` normalised by the standard
-        deviations), clipped to [-1, 1] as PyTorch.
+        deviations), clipped to [-1, 1] as PyTorch (a complex one in each part).
         """
     def count_nonzero(self, dim=...) -> Tensor:
         """How many elements over ``dim`` (an int or a tuple; all when None) are not zero, as int64."""
@@ -1629,8 +1641,9 @@ class Tensor:
     def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ...):
         """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there."""
     def logcumsumexp(self, dim: int, *, axis=...) -> Tensor:
-        """``log(cumsum(exp(x)))`` along ``dim`` without overflow or early underflow: a doubling scan of
-        pairwise log-add-exps (log2(n) steps), each shifted by its own max.
+        """``log(cumsum(exp(x)))`` along ``dim`` of a floating or complex tensor (integers raise, as in PyTorch)
+        without overflow or early underflow: a doubling scan of pairwise log-add-exps (log2(n) steps), each shifted
+        by its own max.
         """
     def median(self, dim=..., keepdim: bool = ...):
         """The lower median (of an even count, the smaller middle value, as PyTorch). Without ``dim``: a 0-d
@@ -1659,6 +1672,34 @@ class Tensor:
         None); a 1-D ``q`` adds a leading dimension. Between two values ``interpolation`` picks one of
         linear, lower, higher, midpoint, nearest (ties to even), as PyTorch. NaN where a slice holds NaN.
         """
+
+    # ---- registered by lucid.sparse
+    def _indices(self, *args, **kwargs):
+        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
+    def _nnz(self, *args, **kwargs):
+        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
+    def _values(self, *args, **kwargs):
+        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
+    def coalesce(self, *args, **kwargs):
+        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
+    def dense_dim(self) -> int:
+        """A dense tensor's ``dense_dim()``: all its dimensions."""
+    def indices(self, *args, **kwargs):
+        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
+    def is_coalesced(self, *args, **kwargs):
+        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
+    def sparse_dim(self) -> int:
+        """A dense tensor's ``sparse_dim()``: 0."""
+    def to_dense(self, dtype=..., *, masked_grad=...) -> Tensor:
+        """A dense tensor's ``to_dense()``: itself (cast to ``dtype`` when given)."""
+    def to_sparse(self, sparse_dim=..., *, layout=..., blocksize=..., dense_dim=...):
+        """The sparse COO form of a dense tensor: its first ``sparse_dim`` dimensions (all by default, or all but
+        ``dense_dim``) indexed where any element of the remaining dense slice is non-zero; coalesced, differentiable.
+        """
+    def to_sparse_coo(self):
+        """``to_sparse()``: the sparse COO form."""
+    def values(self, *args, **kwargs):
+        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
 
 _AUTOGRAD_STATE: tuple
 

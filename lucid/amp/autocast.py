@@ -1,26 +1,40 @@
-"""``autocast``: run the ops that gain from it in float16, the fragile ones in float32.
+"""``autocast``: run the ops that gain from it in a 16-bit float, the fragile ones in float32, per device type.
 
-Inside ``with lucid.amp.autocast(device_type="cuda"):`` (or a function decorated with it)
-each op on tensors of that device type casts its inputs by its Function class's
-``autocast_policy`` (a class attribute, set where the op is defined):
+Inside ``with lucid.amp.autocast(device_type):`` (or a function decorated with it) each op on tensors of that
+device type casts its floating inputs by its policy for that device type:
 
-- ``LOWER`` (matrix products, linear, convolutions, attention): float32 inputs are cast
-  to the autocast dtype, so the heavy math runs in float16;
-- ``FLOAT32`` (softmax, log-softmax, normalizations, losses, exp/log-like functions, pow,
-  sums, products, norms, variance): float16 inputs are cast up to float32;
-- no policy (elementwise arithmetic, activations, shape ops, ...): the op runs in its
-  inputs' dtype, and mixed inputs promote as usual (float16 + float32 -> float32).
+- ``LOWER`` (matrix products, linear, convolutions, attention): float32 (and the other 16-bit float) inputs
+  are cast to the autocast dtype, so the heavy math runs in it;
+- ``FLOAT32`` (losses, decompositions, and on CUDA softmax, normalizations, exp/log-like functions, pow, sums):
+  16-bit inputs are cast up to float32;
+- ``PROMOTE`` (``index_copy`` on the CPU): all floating inputs are cast to their widest dtype;
+- no policy (elementwise arithmetic, activations, shape ops, and on the CPU softmax, norms, reductions): the op
+  runs in its inputs' dtype, and mixed inputs promote as usual (bfloat16 + float32 -> float32).
 
-As in PyTorch: float64 tensors are never cast, integer and bool ones neither; the casts are
-ordinary differentiable ``to()`` ops, so gradients reach float32 leaves (parameters) as
-float32; the float16 copy of a parameter is cached for the rest of the outermost autocast
-block (``cache_enabled``) and made again once the parameter changes in place. Run backward
-and the optimizer step outside the block. The dtype is float16 unless ``dtype=lucid.bfloat16``
-is passed, on every device (PyTorch's CPU default is bfloat16; lucid keeps one default; CuPy has
-no bfloat16).
+The two tables are PyTorch 2.13's own: ``torch.autocast("cpu")`` lowers only convolutions, matrix products,
+linear, prelu and attention to bfloat16 and raises losses, linear-algebra decompositions, FFTs, 3-d pooling
+and some pads to float32; ``torch.autocast("cuda")`` lowers more (mv, addmv, addr) and raises also softmax,
+layer/group norm, exp/log, pow, sums and norms. Device types other than ``"cpu"`` follow the CUDA table (as
+PyTorch's XPU and MPS lists do). The default dtype is bfloat16 on the CPU and float16 elsewhere (CuPy has no
+bfloat16), PyTorch's defaults.
+
+Where the policy is declared: on the op itself, where it is defined, in one form. A ``Function`` subclass sets
+the class attribute ``autocast_policy``; a public function composed of several lucid ops, which PyTorch has as
+one ATen op, is decorated with :func:`autocast_op`. The value is a policy for every device type (``LOWER``)
+or a table ``{"cpu": ..., "cuda": ...}`` whose missing keys mean "not cast there". A composite decorated with
+:func:`autocast_op` also runs its body with autocast off for that device type, as PyTorch runs an op's kernel
+below the autocast layer, so the lucid ops inside do not cast again (``mv`` stays float32 on the CPU though it
+calls ``matmul``). Keeping the declaration on the op (rather than in a central table here) means an op and its
+casting rule are read, moved and deleted together.
+
+As in PyTorch: float64 tensors are never cast, integer, bool and complex ones neither; the casts are
+ordinary differentiable ``to()`` ops, so gradients reach float32 leaves (parameters) as float32; the lowered
+copy of a parameter is cached for the rest of the outermost autocast block (``cache_enabled``) and made
+again once the parameter changes in place. Run backward and the optimizer step outside the block.
 
 The state is thread-local. While no autocast block is open, ops pay nothing: the hook in
-``Function.apply`` (:func:`lucid.autograd.register_interceptor`) is registered only while one is.
+``Function.apply`` (:func:`lucid.autograd.register_interceptor`) is registered only while one is, and an
+:func:`autocast_op` composite pays one dictionary test.
 """
 
 from __future__ import annotations
@@ -34,9 +48,10 @@ from .._backend import registry
 from .._tensor import Tensor
 from ..autograd import function as _function
 from ..autograd import grad_mode
-from ..autograd.function import FLOAT32, LOWER
+from ..autograd.function import FLOAT32, LOWER, PROMOTE
 
-__all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "LOWER", "FLOAT32",
+__all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "casts_for", "LOWER", "FLOAT32", "PROMOTE",
+           "autocast_op", "policy_for",
            "set_autocast_enabled", "set_autocast_dtype", "is_autocast_cache_enabled", "set_autocast_cache_enabled",
            "clear_autocast_cache", "is_autocast_cpu_enabled", "set_autocast_cpu_enabled", "get_autocast_cpu_dtype",
            "set_autocast_cpu_dtype", "get_autocast_gpu_dtype", "set_autocast_gpu_dtype", "is_autocast_available",
@@ -91,32 +106,122 @@ def _cast(t, dtype):
     return cast
 
 
+_TABLES = ("cpu", "cuda")  # the keys a per-device-type policy table may have
+_DEFAULT_DTYPES = {"cpu": _dt.bfloat16}  # PyTorch's defaults; float16 for the other device types
+
+
+def _table(device_type: str) -> str:
+    """The policy table ``device_type``'s tensors follow: the CPU's, or CUDA's for every other device type."""
+    return "cpu" if device_type == "cpu" else "cuda"
+
+
+def _default_dtype(kind: str):
+    return _DEFAULT_DTYPES.get(kind, _dt.float16)
+
+
+def policy_for(policy, device_type: str):
+    """The policy (``LOWER``, ``FLOAT32``, ``PROMOTE`` or None) that the declared ``policy`` (one policy, or a
+    table keyed by ``"cpu"``/``"cuda"``) gives on ``device_type``'s tensors."""
+    return policy.get(_table(device_type)) if isinstance(policy, dict) else policy
+
+
+def _check_policy(policy) -> None:
+    table = policy if isinstance(policy, dict) else {"cpu": policy}
+    for key, value in table.items():
+        if key not in _TABLES or value not in (LOWER, FLOAT32, PROMOTE, None):
+            raise ValueError(f"an autocast policy is LOWER, FLOAT32, PROMOTE or None, or a table of them keyed by "
+                             f"'cpu' and 'cuda'; got {policy!r}")
+
+
+def _targets(rule, target, tensors):
+    """The dtype each floating tensor is cast to under ``rule`` (float64 never: only PROMOTE raises to it)."""
+    if rule == LOWER:
+        return target
+    if rule == FLOAT32:
+        return _dt.float32
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    return functools.reduce(_dt.promote_types, floats) if floats else None
+
+
+def _recast(values, rule, target):
+    """``values`` (a list) with each floating, non-float64 tensor cast by ``rule``; None when none changed."""
+    want = _targets(rule, target, [v for v in values if isinstance(v, Tensor)])
+    out, changed = [], False
+    for v in values:
+        if isinstance(v, Tensor) and v.dtype.kind == "f" and v.dtype is not want and v.dtype is not _dt.float64:
+            v, changed = _cast(v, want), True
+        out.append(v)
+    return out if changed else None
+
+
+def _first_device_type(values):
+    for v in values:
+        if isinstance(v, Tensor):
+            return v._device.type
+        if isinstance(v, (list, tuple)) and v and isinstance(v[0], Tensor):
+            return v[0]._device.type
+    return None
+
+
 def _intercept(cls, inputs, params):
     """The autocast hook of ``Function.apply``: rerun the op with its inputs cast by the class's
-    policy (None when there is nothing to cast, so the op runs as it is)."""
-    policy = cls.autocast_policy
-    if policy is None or not _state.dtypes:
+    policy for their device type (None when there is nothing to cast, so the op runs as it is)."""
+    declared = cls.autocast_policy
+    if declared is None or not _state.dtypes:
         return None
-    for t in inputs:
-        if isinstance(t, Tensor):
-            target = _state.dtypes.get(t._device.type)
-            break
-    else:
+    kind = _first_device_type(inputs)
+    target = _state.dtypes.get(kind)
+    rule = policy_for(declared, kind) if target is not None else None
+    if rule is None:
         return None
-    if target is None:
-        return None
-    if policy != LOWER:
-        target = _dt.float32
-    cast, changed = [], False
-    for t in inputs:
-        if isinstance(t, Tensor):
-            dtype = t.dtype
-            # "lower": float32 -> target; "float32": lower-precision floats -> float32; never float64
-            if dtype.kind == "f" and dtype is not target and dtype is not _dt.float64 and (
-                    policy == LOWER or dtype.itemsize < 4):
-                t, changed = _cast(t, target), True
-        cast.append(t)
-    return cls.apply(*cast, **params) if changed else None
+    cast = _recast(list(inputs), rule, target)
+    return None if cast is None else cls.apply(*cast, **params)
+
+
+def autocast_op(policy):
+    """Declare a public function composed of lucid ops one op for autocast (PyTorch has it as one ATen op):
+    under autocast for its tensors' device type, its tensor arguments (positional, keyword, and the tensors of
+    a list or tuple argument) are cast by ``policy`` (as ``Function.autocast_policy``: one policy or a
+    ``{"cpu": ..., "cuda": ...}`` table, None where not cast) and its body runs with autocast off there."""
+    _check_policy(policy)
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def op(*args, **kwargs):
+            if not _state.dtypes:
+                return fn(*args, **kwargs)
+            kind = _first_device_type((*args, *kwargs.values()))
+            target = _state.dtypes.get(kind)
+            if target is None:
+                return fn(*args, **kwargs)
+            rule = policy_for(policy, kind)
+            if rule is not None:
+                args, kwargs = _recast_arguments(args, kwargs, rule, target)
+            del _state.dtypes[kind]
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _state.dtypes[kind] = target
+
+        return op
+
+    return decorate
+
+
+def _recast_arguments(args, kwargs, rule, target):
+    """``args`` and ``kwargs`` cast by ``rule`` together (PROMOTE takes the widest dtype among all of them),
+    a list or tuple of tensors cast element by element."""
+    names = list(kwargs)
+    flat, spans = [], []
+    for value in (*args, *kwargs.values()):
+        seq = isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) for v in value)
+        spans.append((len(flat), len(value) if seq else 1, value if seq else None))
+        flat.extend(value if seq else [value])
+    cast = _recast(flat, rule, target)
+    if cast is None:
+        return args, kwargs
+    rebuilt = [cast[i] if seq is None else type(seq)(cast[i:i + n]) for i, n, seq in spans]
+    return tuple(rebuilt[:len(args)]), dict(zip(names, rebuilt[len(args):]))
 
 
 class autocast:
@@ -124,9 +229,9 @@ class autocast:
 
     ``device_type``: the device type whose tensors are cast (``"cuda"``, ``"cpu"``, or another
     registered type); ``dtype``: the lower precision, ``lucid.float16`` or ``lucid.bfloat16`` (NumPy
-    only); by default :func:`get_autocast_dtype` at construction (float16 unless an enclosing block or
-    :func:`set_autocast_dtype` chose another); ``enabled=False`` turns autocast off inside the
-    block (it nests); ``cache_enabled``: reuse the float16 copy of each parameter within the
+    only); by default :func:`get_autocast_dtype` at construction (bfloat16 on the CPU, float16 elsewhere, unless
+    an enclosing block or :func:`set_autocast_dtype` chose another); ``enabled=False`` turns autocast off inside
+    the block (it nests); ``cache_enabled``: reuse the lowered copy of each parameter within the
     outermost block. See the module docstring for what is cast.
     """
 
@@ -137,7 +242,7 @@ class autocast:
                 f"autocast: device_type must be a device type such as 'cuda' or 'cpu' (no index), got {device_type!r}"
             )
         # As PyTorch: without a dtype, the one autocast uses for this device type now (an enclosing block's, or
-        # set_autocast_dtype's), so a nested ``autocast(device_type)`` does not switch bfloat16 back to float16.
+        # set_autocast_dtype's), so a nested ``autocast(device_type)`` keeps a chosen dtype.
         dtype = get_autocast_dtype(kind) if dtype is None else _dt.to_dtype(dtype)
         if dtype.kind != "f" or dtype.itemsize != 2:
             raise ValueError(
@@ -202,9 +307,9 @@ def is_autocast_enabled(device_type: str = "cuda") -> bool:
 
 def get_autocast_dtype(device_type: str = "cuda"):
     """The lower-precision dtype autocast uses for ``device_type``: the open block's, or the one
-    :func:`set_autocast_dtype` chose, or ``lucid.float16``."""
+    :func:`set_autocast_dtype` chose, or the default: ``lucid.bfloat16`` on the CPU, ``lucid.float16`` elsewhere."""
     kind = registry.canonical_type(device_type)
-    return _state.dtypes.get(kind, _state.lower.get(kind, _dt.float16))
+    return _state.dtypes.get(kind, _state.lower.get(kind, _default_dtype(kind)))
 
 
 def _kind(device_type: str) -> str:
@@ -219,7 +324,7 @@ def set_autocast_enabled(device_type: str, enabled: bool) -> None:
     low-level switch; an ``autocast`` block entered later still restores its own state on exit)."""
     kind, st = _kind(device_type), _state
     if enabled:
-        st.dtypes[kind] = st.lower.get(kind, _dt.float16)
+        st.dtypes[kind] = st.lower.get(kind, _default_dtype(kind))
         if kind not in st.switched_on:
             st.switched_on.add(kind)
             _install()
@@ -244,17 +349,17 @@ def set_autocast_dtype(device_type: str, dtype) -> None:
 
 
 def is_autocast_cache_enabled() -> bool:
-    """Whether autocast reuses the float16 copy of each parameter within a block (this thread)."""
+    """Whether autocast reuses the lowered copy of each parameter within a block (this thread)."""
     return _state.cache_enabled
 
 
 def set_autocast_cache_enabled(enabled: bool) -> None:
-    """Turn the cache of float16 parameter copies on or off for this thread."""
+    """Turn the cache of lowered parameter copies on or off for this thread."""
     _state.cache_enabled = bool(enabled)
 
 
 def clear_autocast_cache() -> None:
-    """Drop this thread's cached float16 parameter copies."""
+    """Drop this thread's cached lowered parameter copies."""
     _state.cache.clear()
 
 

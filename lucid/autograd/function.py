@@ -37,11 +37,12 @@ from .._tensor import Tensor
 from . import grad_mode
 from .anomaly_mode import state as _anomaly
 
-__all__ = ["Function", "FunctionCtx", "once_differentiable", "register_interceptor", "LOWER", "FLOAT32"]
+__all__ = ["Function", "FunctionCtx", "once_differentiable", "register_interceptor", "LOWER", "FLOAT32", "PROMOTE"]
 
 # Values of ``Function.autocast_policy``: what ``lucid.amp.autocast`` does with an op's floating inputs.
 LOWER = "lower"  # float32 inputs are cast down to the autocast dtype (matmul, linear, conv, attention)
 FLOAT32 = "float32"  # lower-precision inputs are cast up to float32 (softmax, norms, losses, exp/log, ...)
+PROMOTE = "promote"  # floating inputs are cast to the widest of their dtypes (index_copy on the CPU)
 
 # Called as ``interceptor(cls, inputs, params)`` before every op while any is registered: returns the
 # op's result when it ran the op itself, else None. Empty otherwise, so an op pays one global read.
@@ -208,7 +209,7 @@ class Function:
     _to_save = None
     _out_meta: tuple = ()
     _out_hooks = None  # {output index: [hook, ...]} for hooks/retain_grad on non-leaf outputs
-    autocast_policy = None  # LOWER / FLOAT32: how lucid.amp.autocast casts the inputs (None: not at all)
+    autocast_policy = None  # LOWER / FLOAT32 / {"cpu": ..., "cuda": ...}: how lucid.amp.autocast casts the inputs
     # for view ops (run through lucid.autograd.views.view_apply): the output may be a copy instead
     # (reshape of a transposed array), or several of its elements may share memory (expand, unfold)
     may_copy = False
@@ -697,6 +698,27 @@ def tie_to(grad, source):
     if grad_mode.state.enabled and isinstance(grad, Tensor) and not grad.requires_grad and source.requires_grad:
         return _ZeroDerivative.apply(grad, source)
     return grad
+
+
+class _TiedGradient(Function):
+    """The identity on ``t``, whose gradient is tied (:func:`tie_to`) to each of ``sources``."""
+
+    def forward(self, t, *sources):
+        self.save_for_backward(*sources)
+        return t
+
+    def backward(self, grad):
+        sources = self.saved_tensors
+        return (functools.reduce(tie_to, sources, grad), *(None,) * len(sources))
+
+
+def tied(t, *sources):
+    """``t``, whose gradient under create_graph is tied (:func:`tie_to`) to ``sources``: for an op whose PyTorch
+    backward is one node taking ``sources`` (a convolution's bias gradient depends on its input and weight
+    there), so that the gradient requires grad exactly when PyTorch's does. ``t`` itself when nothing is tied."""
+    if grad_mode.state.enabled and t.requires_grad and any(s.requires_grad for s in sources):
+        return _TiedGradient.apply(t, *sources)
+    return t
 
 
 def once_differentiable(backward):

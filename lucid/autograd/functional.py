@@ -42,8 +42,12 @@ def _unpack(items, is_tuple):
     return tuple(items) if is_tuple else items[0]
 
 
-def _vjp_of(outputs, inputs, cotangents, create_graph, strict, fn):
-    """``sum_k cotangent_k^T d outputs_k / d inputs``, zeros for inputs the outputs do not depend on."""
+_UNUSED = "The output of the user-provided function is independent of input {i}"
+
+
+def _vjp_of(outputs, inputs, cotangents, create_graph, strict, fn, unused=_UNUSED):
+    """``sum_k cotangent_k^T d outputs_k / d inputs``, zeros for inputs the outputs do not depend on (with
+    ``strict`` an error, ``unused`` its first sentence)."""
     live = [(o, v) for o, v in zip(outputs, cotangents) if o.requires_grad]
     grads = [None] * len(inputs)
     if live:
@@ -53,8 +57,7 @@ def _vjp_of(outputs, inputs, cotangents, create_graph, strict, fn):
     for i, (g, x) in enumerate(zip(grads, inputs)):
         if g is None:
             if strict:
-                raise RuntimeError(f"The output of the user-provided function is independent of input {i}. "
-                                   f"This is not allowed in strict mode ({fn}).")
+                raise RuntimeError(f"{unused.format(i=i)}. This is not allowed in strict mode ({fn}).")
             g = zeros_like(x)
         result.append(g)
     return tuple(result)
@@ -160,16 +163,38 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False, vect
 
 
 def _second_order(func, inputs, v, create_graph, strict, fn):
-    """``(func(inputs), v^T H)``: the gradient's vjp (H is symmetric, so it is also ``H v``)."""
+    """``(func(inputs), v^T H)``, as PyTorch: ``vhp`` is the vjp of the gradient; ``hvp`` differentiates, with
+    respect to a zero ``u``, the vjp ``u^T H`` of the gradient (the double-backward trick, so ``H v`` also for an
+    asymmetric H). ``strict`` raises where PyTorch's does: an output, gradient or (hvp) Hessian-vector product
+    that does not depend on the inputs (a linear function; hvp of a ReLU, whose Hessian is a constant 0). Unlike
+    PyTorch, a result that does not require grad under ``create_graph`` is not refused: lucid's second derivatives
+    may be constants where PyTorch's formulas keep a link of derivative zero (``x**2``'s is ``2``)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", fn)
     with enable_grad():
         inputs = _prepare(inputs, create_graph)
         _, outputs = _call(func, inputs, fn)
         if len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError(f"The function given to {fn} should return a single Tensor with a single element")
+        if strict and not outputs[0].requires_grad:
+            raise RuntimeError(f"Output 0 of the user-provided function does not require gradients. The outputs "
+                               f"must be computed in a differentiable manner from the input in strict mode ({fn}).")
         v = _cotangents(inputs, v, fn, "inputs")
         grads = _vjp_of(outputs, inputs, (outputs[0].detach() * 0 + 1,), True, strict, fn)
-        result = _vjp_of(grads, inputs, v, create_graph, strict, fn)
+        if strict:
+            dead = next((i for i, g in enumerate(grads) if not g.requires_grad), None)
+            if dead is not None:
+                raise RuntimeError(f"The jacobian of the user-provided function with respect to input {dead} is "
+                                   f"independent of the input. This is not allowed in strict mode ({fn}): the "
+                                   f"function must be twice differentiable (not linear) with its jacobian "
+                                   f"depending on the inputs.")
+        if fn == "hvp":
+            u = tuple(zeros_like(x).requires_grad_(True) for x in inputs)
+            grads = _vjp_of(grads, inputs, u, True, False, fn)
+            inputs = u
+        unused = ("The hessian-vector product of the user-provided function is independent of entry {i} of the "
+                  "zero vector it is differentiated at (the double-backward trick)" if fn == "hvp" else
+                  "The jacobian of the user-provided function is independent of input {i}")
+        result = _vjp_of(grads, inputs, v, create_graph, strict, fn, unused)
     return _finish(outputs, create_graph)[0], _unpack(_finish(result, create_graph), in_tuple)
 
 

@@ -20,7 +20,7 @@ from .._backend.registry import kernels_for
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function
 from ._fast_path import fast_apply
-from .complexes import conj_if_complex
+from .complexes import conj_if_complex, refuse_unordered
 from .inplace import inplace
 
 _SCALARS = (bool, int, float, complex)
@@ -385,7 +385,7 @@ def _zeros_like(t: Tensor) -> Tensor:
 
 class Pow(_Binary):
     kept = (0, 1, OUTPUT)  # grads() takes the three
-    autocast_policy = FLOAT32
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
     exact = staticmethod(_exact_pow)
 
     @staticmethod
@@ -645,6 +645,23 @@ add, sub, mul, true_divide, pow, maximum, minimum, atan2, remainder, _div_floor,
     _binary, (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder, DivFloor, DivTrunc)
 )
 true_divide.__name__ = true_divide.__qualname__ = "true_divide"
+
+
+def _ordered(op):
+    """``maximum``/``minimum`` refusing complex operands, as PyTorch. A Python number is taken (weak), where
+    PyTorch's signature wants a tensor: an artefact of its C++ bindings (its 0-d tensor gives the same result)."""
+    name = op.__name__
+
+    def checked(input, other):
+        refuse_unordered(name, input, other)
+        return op(input, other)
+
+    checked.__name__ = checked.__qualname__ = name
+    checked.__doc__ = op.__doc__ + " Complex operands raise, as in PyTorch; a number is taken (PyTorch wants a tensor)."
+    return checked
+
+
+maximum, minimum = _ordered(maximum), _ordered(minimum)
 _ROUNDED = {"floor": _div_floor, "trunc": _div_trunc}
 
 
@@ -726,12 +743,21 @@ def _nondiff(fn, name, check=None):
     return op
 
 
+def _ordering(name):
+    """The check of an order comparison on promoted operands: complex ones raise, as in PyTorch."""
+
+    def check(a, b):
+        refuse_unordered(name, a, b)
+
+    return check
+
+
 eq = _nondiff(operator.eq, "eq")
 ne = _nondiff(operator.ne, "ne")
-lt = _nondiff(operator.lt, "lt")
-le = _nondiff(operator.le, "le")
-gt = _nondiff(operator.gt, "gt")
-ge = _nondiff(operator.ge, "ge")
+lt = _nondiff(operator.lt, "lt", _ordering("lt"))
+le = _nondiff(operator.le, "le", _ordering("le"))
+gt = _nondiff(operator.gt, "gt", _ordering("gt"))
+ge = _nondiff(operator.ge, "ge", _ordering("ge"))
 
 
 def _bitwise(name):

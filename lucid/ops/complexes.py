@@ -35,6 +35,21 @@ def conj_if_complex(t):
     return t.conjugate() if type(t) is builtins.complex else t  # (this module's complex() hides the builtin)
 
 
+def refuse_unordered(name: str, *values, bools: bool = False) -> None:
+    """A TypeError where an op that orders values (compares, sorts, clamps, picks an extreme) meets a complex
+    tensor or number, which have no order (PyTorch refuses them too, with a RuntimeError or NotImplementedError;
+    lucid's dtype refusals are TypeErrors), or with ``bools`` a bool tensor (PyTorch's kernel gaps for
+    argmax, topk, kthvalue, median)."""
+    for v in values:
+        kind = v.dtype.kind if isinstance(v, Tensor) else "c" if isinstance(v, builtins.complex) else None
+        if kind == "c" or (bools and kind == "b"):
+            what = f"a {v.dtype.name} tensor of shape {v.shape}" if isinstance(v, Tensor) else f"the number {v!r}"
+            fix = ("complex numbers have no order; order a real part (x.real, x.abs())" if kind == "c" else
+                   "cast it first (x.to(lucid.uint8))")
+            raise TypeError(f"{name} does not support {'complex' if kind == 'c' else 'bool'} input, got {what} "
+                            f"(as in PyTorch): {fix}")
+
+
 class Conj(Function):
     """The complex conjugate (a copy); its own adjoint."""
 
@@ -182,7 +197,12 @@ def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001  (torch.complex
 
 
 def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002  (torch's argument names)
-    """The complex tensor ``abs * (cos(angle) + i sin(angle))``."""
+    """The complex tensor ``abs * (cos(angle) + i sin(angle))`` of two float32 or float64 tensors of one dtype
+    (others raise, as in PyTorch: no silent promotion)."""
+    dtypes = [getattr(t, "dtype", type(t).__name__) for t in (abs, angle)]
+    if dtypes[0] is not dtypes[1] or dtypes[0] not in (_dt.float32, _dt.float64):
+        raise TypeError(f"polar needs abs and angle tensors of one dtype, float32 or float64 (as in PyTorch); got "
+                        f"{' and '.join(getattr(d, 'name', d) for d in dtypes)}: cast them first (x.float())")
     return complex(abs * angle.cos(), abs * angle.sin())
 
 

@@ -18,8 +18,9 @@ from .. import dtypes as _dt
 from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
+from ..amp.autocast import autocast_op
 from ..autograd import grad_mode
-from ..autograd.function import Function
+from ..autograd.function import FLOAT32, Function
 from . import linalg as _la
 from .indexing import where
 from .linalg import (
@@ -593,6 +594,7 @@ class _Eigh(Function):
     backward is PyTorch's: a Hermitian gradient over the whole input (it assumes Hermitian perturbations), not
     one confined to the triangle that was read; for complex eigenvectors the loss must not depend on their
     phases (checked, as PyTorch)."""
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
 
     def forward(self, a, UPLO):
         xp = self.xp
@@ -631,6 +633,7 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
 
 
 @on_input_device
+@autocast_op({"cpu": FLOAT32})
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """``torch.linalg.eigvalsh``: the ascending real eigenvalues of a symmetric or Hermitian matrix (from one
     triangle)."""
@@ -646,6 +649,7 @@ class _Eig(Function):
     backward is PyTorch's (``linalg_eig_backward``): it needs distinct eigenvalues and a loss that does not
     depend on each eigenvector's phase (checked, as PyTorch); a real input gets the real part of the complex
     gradient."""
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
 
     def forward(self, a):
         xp = self.xp
@@ -728,6 +732,8 @@ def _tol_arg(x, name):
 
 
 class _Pinv(Function):
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+
     def forward(self, a, atol, rtol, hermitian):
         xp = self.xp
         m, n = a.shape[-2:]
@@ -799,6 +805,7 @@ _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
 @on_input_device
+@autocast_op({"cpu": FLOAT32})
 def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResult:
     """``torch.linalg.lstsq``: the minimum-norm least-squares solution of ``A X = B`` (through the
     pseudo-inverse with relative tolerance ``rcond``, default ``eps * max(m, n)``; for full-rank ``A``

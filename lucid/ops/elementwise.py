@@ -17,6 +17,7 @@ from .._backend.registry import kernels_for
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function, tie_to
 from ._fast_path import fast_apply
+from .complexes import refuse_unordered
 from .special import erf_array
 
 
@@ -70,14 +71,14 @@ def class_name(op: str) -> str:
 
 def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=()) -> dict:
     """``{name: Pointwise subclass}`` from rows ``name: (compute, derivative, save)``: each class is
-    ``class_name(name)`` in ``module`` with the docstring ``doc.format(name)``; the names
-    in ``float32`` get ``autocast_policy = FLOAT32`` (autocast runs them in float32), those in ``on_arrays``
+    ``class_name(name)`` in ``module`` with the docstring ``doc.format(name)``; the names in ``float32`` get
+    ``autocast_policy = {"cuda": FLOAT32}`` (CUDA autocast runs them in float32), those in ``on_arrays``
     (derivatives that work on raw arrays as on Tensors: operators only) run their derivative on arrays too."""
     return {
         name: type(class_name(name), (Pointwise,), {
             "compute": staticmethod(compute), "derivative": staticmethod(derivative), "save": save,
             "kept": _KEPT[save],
-            "autocast_policy": FLOAT32 if name in float32 else None, "on_arrays": name in on_arrays,
+            "autocast_policy": {"cuda": FLOAT32} if name in float32 else None, "on_arrays": name in on_arrays,
             "__module__": module, "__doc__": doc.format(name),
         })
         for name, (compute, derivative, save) in table.items()
@@ -294,6 +295,7 @@ def clamp(x: Tensor, min=None, max=None) -> Tensor:
     in PyTorch."""
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min and max")
+    refuse_unordered("clamp", x, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_tensors(x, min, max)
     # number bounds are weak, as in PyTorch: a float bound makes an integer x the default float dtype

@@ -42,6 +42,7 @@ from ..autograd.function import Function
 from ..autograd.views import check_writable, view_apply
 from . import _axes
 from .arithmetic import operands, unbroadcast
+from .complexes import refuse_unordered
 from .inplace import _tracked, assign
 
 __all__ = [
@@ -672,14 +673,18 @@ TopKResult = namedtuple("topk", ["values", "indices"])
 @on_input_device
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
-    which is also a valid answer for ``stable=False``; NaNs count as the largest value."""
-    return Tensor._make(x._device.backend.stable_argsort(x._data, _dim(dim, x.ndim), descending), x._device)
+    which is also a valid answer for ``stable=False``; NaNs count as the largest value. Complex tensors
+    raise, as in PyTorch."""
+    refuse_unordered("argsort", x)
+    data = x.xp.astype(x._data, x.xp.uint8) if x.dtype is _dt.bool_ else x._data  # (the standard sorts no bools)
+    return Tensor._make(x._device.backend.stable_argsort(data, _dim(dim, x.ndim), descending), x._device)
 
 
 @on_input_device
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
     """``(values, indices)`` of ``x`` sorted along ``dim`` (always stable, see ``argsort``);
     ``values`` is differentiable."""
+    refuse_unordered("sort", x)
     dim = _dim(dim, x.ndim)
     indices = argsort(x, dim, descending)
     return SortResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "sort", check=False)), indices)
@@ -721,7 +726,9 @@ def _leading(backend, a, kind: str, k: int, largest: bool):
 @on_input_device
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, always in
-    sorted order (allowed for ``sorted=False`` too); ties keep their order. ``values`` is differentiable."""
+    sorted order (allowed for ``sorted=False`` too); ties keep their order. ``values`` is differentiable.
+    Bool and complex tensors raise, as in PyTorch."""
+    refuse_unordered("topk", x, bools=True)
     dim = _dim(dim, x.ndim)
     n = x.shape[dim]
     if not 0 <= k <= n:
@@ -737,7 +744,9 @@ def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_
     """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
     PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of
     ``x``), with ``return_counts`` how often each value occurs. With ``dim``: the distinct slices along
-    ``dim``, in lexicographic order, and the inverse/counts per slice. Not differentiable."""
+    ``dim``, in lexicographic order, and the inverse/counts per slice. Not differentiable; complex tensors
+    raise, as in PyTorch."""
+    refuse_unordered("unique", x)
     xp, dev = x.xp, x._device
     if dim is not None:
         return _unique_slices(x, _dim(dim, x.ndim), return_inverse, return_counts)

@@ -24,9 +24,9 @@ from collections import Counter, namedtuple
 from .. import dtypes as _dt
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
-from ..amp.autocast import casts_for
+from ..amp.autocast import autocast_op, casts_for
 from ..autograd import grad_mode
-from ..autograd.function import FLOAT32, LOWER, Function
+from ..autograd.function import FLOAT32, LOWER, PROMOTE, Function
 from . import _axes
 from .arithmetic import _coerce, unbroadcast
 from .complexes import conj_if_complex
@@ -201,7 +201,11 @@ def matmul(a, b) -> Tensor:
     """Matrix product with PyTorch's rules: 1-D·1-D is a dot product, a 1-D operand is a
     row/column vector whose dimension is removed from the result, batch dimensions broadcast.
     Operands must share a dtype (as in PyTorch)."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)) or a._data.dtype != b._data.dtype:
+    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+        a, b = _as_tensors("matmul", a, b)
+    elif a.is_sparse or b.is_sparse:  # a sparse COO operand: lucid.sparse's gather/scatter-add product
+        return (a if a.is_sparse else b)._sparse_matmul(a, b)
+    elif a._data.dtype != b._data.dtype:
         a, b = _as_tensors("matmul", a, b)
     return MatMul.apply(a, b)
 
@@ -226,6 +230,7 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+@autocast_op({"cuda": PROMOTE})
 def dot(a: Tensor, b: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
     if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
@@ -240,6 +245,7 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
     return a.reshape(a.shape[0], 1) * b.reshape(1, b.shape[0])
 
 
+@autocast_op(LOWER)
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """Dot products of vectors along ``dim`` (other dimensions broadcast), as ``torch.linalg.vecdot``: ``x`` is
     conjugated, ``sum(conj(x) * y)``, so ``vecdot(x, x)`` of a complex ``x`` is its squared norm."""
@@ -360,7 +366,6 @@ def _einsum_plan(equation: str, shapes: tuple):
 
 
 class Einsum(Function):
-    autocast_policy = LOWER  # see lucid.amp.autocast
 
     def forward(self, *arrays, plan):
         self.save_for_backward(*arrays)
@@ -417,6 +422,7 @@ def _sublist_form(args: tuple) -> tuple:
     return (equation if output is None else f"{equation}->{letters(output)}"), pairs[0::2]
 
 
+@autocast_op(LOWER)
 def einsum(equation, *operands) -> Tensor:
     """Einstein summation, as ``torch.einsum``: explicit (``'ij,jk->ik'``) or implicit
     (``'ij,jk'``: letters seen once, alphabetically) output, ``...`` for broadcast dimensions,
@@ -438,6 +444,8 @@ def einsum(equation, *operands) -> Tensor:
 
 # ---- inverses and determinants ----------------------------------------------------------
 class Inv(Function):
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+
     def forward(self, a):
         out = _lapack("linalg.inv", self.xp.linalg.inv, a)
         self.save_for_backward(out)
@@ -522,6 +530,7 @@ def slogdet(A: Tensor) -> SlogdetResult:
 
 class Solve(Function):
     """``X`` with ``A X = B`` for matrix right-hand sides whose batch dimensions broadcast."""
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
 
     def forward(self, a, b, batch):
         xp = self.xp
@@ -558,6 +567,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 
 # ---- decompositions -----------------------------------------------------------------------
 class Cholesky(Function):
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+
     def forward(self, a):
         out = _lapack("linalg.cholesky", self.xp.linalg.cholesky, a)
         self.save_for_backward(out)
@@ -589,6 +600,8 @@ def _qr_grad_deep(Q, R, gQ, gR):
 
 
 class QR(Function):
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+
     def forward(self, a, mode):
         q, r = self.xp.linalg.qr(a, mode=mode)
         self.complete_tall = mode == "complete" and a.shape[-2] > a.shape[-1]
@@ -623,6 +636,8 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
 
 
 class SVD(Function):
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+
     def forward(self, a, full_matrices):
         u, s, vh = _lapack("linalg.svd", self.xp.linalg.svd, a, full_matrices=full_matrices)
         self.full = full_matrices and a.shape[-1] != a.shape[-2]
@@ -662,6 +677,7 @@ def svd(A: Tensor, full_matrices: bool = True) -> SVDResult:
     return SVDResult(*SVD.apply(A, full_matrices=full_matrices))
 
 
+@autocast_op({"cpu": FLOAT32})
 def svdvals(A: Tensor) -> Tensor:
     """Singular values of ``A`` in descending order, real for a complex ``A`` (computed with the vectors when a
     gradient is needed: ``dS = Re diag(U^H dA V)``)."""
@@ -673,7 +689,7 @@ def svdvals(A: Tensor) -> Tensor:
 
 # ---- norms --------------------------------------------------------------------------------
 class VectorNorm(Function):
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
 
     def forward(self, x, ord, axes, keepdims):
         xp = self.xp

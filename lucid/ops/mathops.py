@@ -48,6 +48,7 @@ from .arithmetic import (
     operands,
     sub,
 )
+from .complexes import conj_if_complex, refuse_unordered
 from .elementwise import FUNCTIONS as _BASIC
 from .elementwise import _unary, clamp, pointwise_ops
 from .indexing import where
@@ -99,7 +100,7 @@ _TABLE = {
     "atanh": (lambda xp, x: kernels_for(xp).atanh(x), lambda x, y, g: g / (1 - x * x), "x"),
     "erfc": (K.erfc, lambda x, y, g: -_TWO_OVER_SQRT_PI * g * (-x * x).exp(), "x"),
     "erfinv": (K.erfinv, lambda x, y, g: _SQRT_PI_OVER_2 * g * (y * y).exp(), "y"),
-    "exp2": (lambda xp, x: 2.0 ** x, lambda x, y, g: _LN2 * g * y, "y"),
+    "exp2": (lambda xp, x: kernels_for(xp).exp2(x), lambda x, y, g: _LN2 * g * y, "y"),
     "lgamma": (K.lgamma, lambda x, y, g: g * digamma(x), "x"),
     "digamma": (K.digamma, lambda x, y, g: g * polygamma(1, x), "x"),
     "i0": (K.i0, lambda x, y, g: g * _SPECIAL["i1"](x), "x"),
@@ -119,7 +120,7 @@ _QUIET = ("asinh", "acosh", "atanh", "exp2", "sinc")
 _TABLE = {name: (float_errors_ignored(row[0]), *row[1:]) if name in _QUIET else row for name, row in _TABLE.items()}
 
 FUNCTIONS = {name: _unary(cls, name, name not in ("asinh", "acosh", "atanh", "exp2", "sinc")) for name, cls in
-             pointwise_ops(_TABLE, __name__, "Elementwise {} (PyTorch's derivative).").items()}
+             pointwise_ops(_TABLE, __name__, "Elementwise {} (PyTorch's derivative).", on_arrays=("exp2",)).items()}
 _SPECIAL = {name: _unary(cls, name, True) for name, cls in  # (real kernels: a complex tensor raises, as PyTorch)
             pointwise_ops(_SPECIAL_TABLE, __name__, "Elementwise special function {}.").items()}
 asinh, acosh, atanh, erfc, erfinv, exp2, lgamma, digamma, i0, sinc = (FUNCTIONS[n] for n in _TABLE)
@@ -271,26 +272,37 @@ class Logaddexp2(_Binary):
 
 
 class Logaddexp(Logaddexp2):
-    """``log(e^a + e^b)`` without overflow; gradients ``sigmoid(a - b)`` and ``sigmoid(b - a)``."""
+    """``log(e^a + e^b)`` without overflow, also of complex tensors (as PyTorch: the operand of the larger real
+    part factored out, ``a + log 2`` where they are equal, infinities included); gradients ``sigmoid(a - b)`` and
+    ``sigmoid(b - a)`` (conjugated for complex operands)."""
 
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
-        return xp.logaddexp(a, b)
+        if a.dtype not in (xp.complex64, xp.complex128):
+            return kernels_for(xp).logaddexp(a, b)
+        swap = xp.real(a) < xp.real(b)
+        big, small = xp.where(swap, b, a), xp.where(swap, a, b)
+        return xp.where(a == b, a + _LN2, big + xp.log1p(xp.exp(small - big)))
 
     def grads(self, g, a, b):
-        share = (a - b).sigmoid()
+        share = conj_if_complex((a - b).sigmoid())
         return g * share, g * (1 - share)
 
 
-def _float_binary(cls, name, doc, integers=True):
+def _float_binary(cls, name, doc, integers=True, complexes=False):
     """The function of a binary Function on floats: integer operands (refused unless ``integers``, as PyTorch
-    refuses them there) compute in the default float dtype, a number takes the other operand's dtype."""
+    refuses them there; complex ones too then, unless ``complexes``) compute in the default float dtype, a number
+    takes the other operand's dtype (also where PyTorch's signature wants a 0-d tensor, which gives the same)."""
+    accepted = "fc" if complexes else "f"
+
     def op(input, other):
         a, b = _float_operands(input, other)
-        if not integers and all(not isinstance(v, Tensor) or v.dtype.kind != "f" for v in (a, b)):
-            raise TypeError(f"{name} is not implemented for integer or bool tensors (as in PyTorch); got "
-                            f"{_describe(a)} and {_describe(b)}: cast to a float dtype first (x.float())")
+        if not integers and all(not isinstance(v, Tensor) or v.dtype.kind not in accepted for v in (a, b)):
+            kind = (a if isinstance(a, Tensor) else b).dtype.kind
+            raise TypeError(f"{name} is not implemented for {'complex' if kind == 'c' else 'integer or bool'} "
+                            f"tensors (as in PyTorch); got {_describe(a)} and {_describe(b)}: cast to a "
+                            f"{'floating' if complexes else 'real floating'} dtype first (x.float())")
         a, b = _floating(a), _floating(b)
         if not isinstance(a, Tensor):  # the kernels take two arrays: a number becomes the other's dtype
             a = Tensor(a, device=b._device, dtype=b.dtype)
@@ -305,8 +317,10 @@ def _float_binary(cls, name, doc, integers=True):
 
 hypot = _float_binary(Hypot, "hypot", "``sqrt(a^2 + b^2)`` without overflow (differentiable in both).", False)
 copysign = _float_binary(Copysign, "copysign", "``|a|`` with the sign of ``b`` (floats, as PyTorch's result).")
-logaddexp = _float_binary(Logaddexp, "logaddexp", "``log(exp(a) + exp(b))`` without overflow.", False)
-logaddexp2 = _float_binary(Logaddexp2, "logaddexp2", "``log2(2**a + 2**b)`` without overflow.", False)
+logaddexp = _float_binary(Logaddexp, "logaddexp", "``log(exp(a) + exp(b))`` of real or complex operands without "
+                                                  "overflow.", False, True)
+logaddexp2 = _float_binary(Logaddexp2, "logaddexp2", "``log2(2**a + 2**b)`` of real operands without overflow.",
+                           False)
 
 
 class Fmod(_Binary):
@@ -338,16 +352,25 @@ def fmod(input, other) -> Tensor:
     return Fmod.apply(a, b)
 
 
+def _real_operands(name, input, other):
+    """``operands`` of two real operands (a complex one raises, as in PyTorch; a number is taken, where PyTorch's
+    signature wants a 0-d tensor, which gives the same)."""
+    refuse_unordered(name, input, other)
+    return operands(input, other)
+
+
 def fmax(input, other) -> Tensor:
-    """Elementwise maximum that ignores nan (nan only where both are); a tie sends the gradient to ``input``."""
-    a, b = operands(input, other)
+    """Elementwise maximum of real operands that ignores nan (nan only where both are); a tie sends the
+    gradient to ``input``."""
+    a, b = _real_operands("fmax", input, other)
     take_a = (a >= b) | (b != b)
     return where(take_a, a, b)
 
 
 def fmin(input, other) -> Tensor:
-    """Elementwise minimum that ignores nan (nan only where both are); a tie sends the gradient to ``input``."""
-    a, b = operands(input, other)
+    """Elementwise minimum of real operands that ignores nan (nan only where both are); a tie sends the
+    gradient to ``input``."""
+    a, b = _real_operands("fmin", input, other)
     take_a = (a <= b) | (b != b)
     return where(take_a, a, b)
 
@@ -368,7 +391,17 @@ def ldexp(input, other) -> Tensor:
 
 def lerp(input: Tensor, end, weight) -> Tensor:
     """``input + weight (end - input)``, as PyTorch (``end - (end - input)(1 - weight)`` where
-    ``|weight| >= 1/2``, exact at ``weight = 1``); ``weight`` a number or a tensor."""
+    ``|weight| >= 1/2``, exact at ``weight = 1``); ``weight`` a number or a tensor. ``input``, ``end`` and a
+    ``weight`` tensor of more than 0 dims share one floating or complex dtype (no promotion, as in PyTorch)."""
+    if input.dtype.kind not in "fc":
+        raise TypeError(f"lerp is not implemented for {input.dtype.name} tensors (as in PyTorch); cast first "
+                        f"(x.float())")
+    for what, value in (("end", end), ("weight", weight)):
+        if isinstance(value, Tensor) and value.dtype is not input.dtype and (what == "end" or value.ndim):
+            raise TypeError(f"lerp: expected dtype {input.dtype.name} for `{what}` but got {value.dtype.name} "
+                            f"(as in PyTorch); cast it first (x.to(input.dtype))")
+    if input.dtype.kind != "c" and isinstance(weight, complex):
+        raise TypeError(f"lerp: a complex weight {weight!r} can't weigh {input.dtype.name} tensors (as in PyTorch)")
     diff = end - input
     if isinstance(weight, Tensor):
         low = weight.abs() < 0.5
@@ -608,7 +641,9 @@ def nextafter(input, other) -> Tensor:
 
 @on_input_device
 def heaviside(input: Tensor, values) -> Tensor:
-    """Step function: 0 below 0, 1 above, ``values`` at 0 (same dtype as ``input``, as PyTorch; no gradient)."""
+    """Step function of real tensors: 0 below 0, 1 above, ``values`` at 0 (same dtype as ``input``, as PyTorch;
+    no gradient)."""
+    refuse_unordered("heaviside", input, values)
     values = values if isinstance(values, Tensor) else Tensor(values, device=input._device, dtype=input.dtype)
     _one_device("heaviside", input, values)
     if values.dtype is not input.dtype:
@@ -654,13 +689,18 @@ class _FrexpResult(tuple):
 
 
 def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:
-    """``|input - other| <= atol + rtol |other|`` elementwise (equal infinities are close; nan only with
-    ``equal_nan``)."""
-    a, b = operands(input, other)
-    a = a.detach() if isinstance(a, Tensor) else a
-    b = b.detach() if isinstance(b, Tensor) else Tensor(b, device=a._device, dtype=a.dtype)
+    """``|input - other| <= atol + rtol |other|`` elementwise for two tensors of one dtype (as PyTorch: no
+    promotion, which would drop an imaginary part; a number is taken in ``input``'s dtype, where PyTorch wants a
+    tensor); equal infinities are close; nan only with ``equal_nan``."""
+    if not isinstance(other, Tensor):  # (weak: an integer input and a float number compare as floats)
+        input, other = operands(input, other)
+        other = Tensor(other, device=input._device, dtype=input.dtype)
+    if input.dtype is not other.dtype:
+        raise TypeError(f"isclose: input ({input.dtype.name}) and other ({other.dtype.name}) must have the same "
+                        f"dtype (as in PyTorch); cast one first (x.to(y.dtype))")
+    a, b = input.detach(), other.detach()
     exact = a == b
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fc":  # (complex ones stay complex: their distance is the modulus)
         a, b = a.to(_dt.float64), b.to(_dt.float64)
     finite = a.isfinite() & b.isfinite()  # infinities are close only when equal
     close = exact | (finite & ((a - b).abs() <= atol + rtol * b.abs()))

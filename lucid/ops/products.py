@@ -16,7 +16,8 @@ import numbers
 
 from .. import dtypes as _dt
 from .._tensor import Tensor
-from ..autograd.function import Function
+from ..amp.autocast import autocast_op
+from ..autograd.function import FLOAT32, LOWER, Function
 from .arithmetic import unbroadcast
 from .complexes import conj_if_complex
 from .creation import ones_like, zeros
@@ -54,12 +55,14 @@ def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tenso
     return out + (input if beta == 1 else input * beta)
 
 
+@autocast_op(LOWER)
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)`` for matrices ``mat1`` (n, m) and ``mat2`` (m, p)."""
     _need("addmm", mat1=(mat1, 2), mat2=(mat2, 2))
     return _scaled_sum("addmm", input, matmul(mat1, mat2), beta, alpha)
 
 
+@autocast_op(LOWER)
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``: the batch of products summed."""
     _need("addbmm", batch1=(batch1, 3), batch2=(batch2, 3))
@@ -67,6 +70,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
     return _scaled_sum("addbmm", input, matmul(batch1, batch2).sum(0), beta, alpha)
 
 
+@autocast_op(LOWER)
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)``, one product per batch entry."""
     _need("baddbmm", batch1=(batch1, 3), batch2=(batch2, 3))
@@ -79,6 +83,7 @@ def _same_batch(name: str, a: Tensor, b: Tensor) -> None:
         raise RuntimeError(f"{name}(): batch1 and batch2 must have the same batch size, got {a.shape} and {b.shape}")
 
 
+@autocast_op({"cuda": LOWER})
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * (mat @ vec)`` for a matrix and a vector."""
     return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
@@ -89,12 +94,14 @@ def addmv_(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tenso
     return input.addmv_(mat, vec, beta=beta, alpha=alpha)
 
 
+@autocast_op({"cuda": LOWER})
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * outer(vec1, vec2)``."""
     _need("addr", vec1=(vec1, 1), vec2=(vec2, 1))
     return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
 
 
+@autocast_op({"cuda": LOWER})
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """The matrix-vector product of an (n, m) matrix and an m-vector."""
     _need("mv", input=(input, 2), vec=(vec, 1))
@@ -142,6 +149,7 @@ def chain_matmul(*matrices) -> Tensor:
     return out if len(matrices) > 1 else out.clone()
 
 
+@autocast_op({"cpu": FLOAT32})
 def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a matrix (integers sum in int64, as ``sum``)."""
     _need("trace", input=(input, 2))
@@ -228,6 +236,7 @@ _CDIST_MM = {"use_mm_for_euclid_dist_if_necessary": None, "use_mm_for_euclid_dis
              "donot_use_mm_for_euclid_dist": False}
 
 
+@autocast_op(FLOAT32)
 def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary") -> Tensor:
     """The ``p``-norm distance between each row of ``x1`` (..., P, M) and each row of ``x2`` (..., R, M):
     shape (..., P, R). As PyTorch, p=2 distances of more than 25 rows (or with ``compute_mode=

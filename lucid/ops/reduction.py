@@ -23,6 +23,7 @@ from ..autograd.function import FLOAT32, ComputedFunction, Function
 from . import _axes
 from ._fast_path import fast_apply
 from .arithmetic import maximum, minimum
+from .complexes import refuse_unordered
 
 __all__ = [
     "sum", "mean", "var", "std", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
@@ -158,7 +159,7 @@ class _Reduce(Function):
 
 
 class Sum(ComputedFunction, _Reduce):
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
     kept = ()  # backward needs only the shapes
 
     @staticmethod
@@ -210,7 +211,7 @@ class Var(_Reduce):
     """Variance: the mean first, then the centred sum of squares (no cancellation of E[x²]-E[x]²).
     float16 is computed in float32 and the result cast back, as PyTorch (the float16 sum of squares
     overflows to inf already for a few thousand values of size 10)."""
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims, correction):
         return _narrowed(self.xp, self.wide_var(x, axes, keepdims, correction), x.dtype)
@@ -383,7 +384,7 @@ class LogSumExp(_Reduce):
     is infinite, so all -inf gives -inf and any +inf gives +inf, as PyTorch). Over zero elements it is
     ``log(0) = -inf``, as PyTorch. Complex ``x``: ``m`` is the max of the real parts (complex numbers have no
     order; PyTorch's choice), and the gradient ``conj(exp(x - y))``, PyTorch's conjugate derivative."""
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims):
         self.keep(x, axes, keepdims)
@@ -466,7 +467,7 @@ def _scan_sum(xp, x, axis, reverse):
 
 class Cumsum(Function):
     """Cumulative sum along ``axis`` (from the end when ``reverse``); each direction's backward is the other."""
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
 
     def forward(self, x, axis, reverse=False):
         self.axis, self.reverse = axis, reverse
@@ -483,7 +484,7 @@ class Cumprod(Function):
     differentiable again; two scans (an argmax, not a third, finds the first zero). float16 accumulates in
     float32, as PyTorch. Complex: the same formula on ``conj(x)`` and ``conj(y)`` (PyTorch's conjugate
     derivative, as Prod's)."""
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
 
     def forward(self, x, axis):
         self.axis = axis
@@ -592,6 +593,7 @@ def _extreme(x: Tensor, dim, axis, keep, pick, name=None) -> Tensor:
     """``amax``/``amin``; with ``name`` given (``max(x)``/``min(x)``) a NaN result's gradient goes to the NaNs."""
     fn = (_WHOLE if name else _EXTREME)[pick]
     name = name or "a" + pick
+    refuse_unordered(name, x)
     axes = _reduce_axes(x, dim, axis, name)
     whole = _axes.pick(dim, axis) is None
     _check_nonempty(x, axes, name, whole, RuntimeError)
@@ -612,6 +614,7 @@ def amin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: boo
 
 
 def _select(x: Tensor, dim, axis, keep, pick):
+    refuse_unordered(pick, x)
     ax = _one_axis(x, dim, axis, pick)
     if x.ndim == 0:
         return _select(x.reshape(1), 0, None, False, pick)
@@ -646,6 +649,7 @@ def _arg(pick):
     @on_input_device
     def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
         _check_tensor(x, name)
+        refuse_unordered(name, x, bools=True)
         xp, d, keep = x.xp, _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
         src = x.to(_dt.uint8) if x.dtype is _dt.bool_ else x
         shape = None
@@ -664,7 +668,7 @@ def _arg(pick):
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (
         f"Index (int64) of the first {pick}imum along ``dim``, or in the flattened tensor when ``dim`` is None "
-        f"(then ``keepdim`` gives all dims size 1, as PyTorch)."
+        f"(then ``keepdim`` gives all dims size 1, as PyTorch); bool and complex tensors raise, as in PyTorch."
     )
     return op
 

@@ -16,7 +16,8 @@ import operator
 from .. import dtypes as _dt
 from .._backend.device import on_input_device
 from .._tensor import Tensor
-from ..autograd.function import Function
+from ..amp.autocast import autocast_op
+from ..autograd.function import PROMOTE, Function
 from .creation import full
 from .indexing import (
     Index,
@@ -183,6 +184,7 @@ def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Ten
     return IndexAdd.apply(input, source if alpha == 1 else source * alpha, plan=plan)
 
 
+@autocast_op({"cpu": PROMOTE})
 def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """``input`` with slice ``index[i]`` along ``dim`` replaced by ``source``'s slice ``i`` (of repeats the
     last wins; PyTorch leaves that undefined)."""

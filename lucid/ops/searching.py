@@ -14,6 +14,7 @@ from .. import dtypes as _dt
 from .._backend import arrays
 from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
+from .complexes import refuse_unordered
 from .creation import _place
 from .indexing import nonzero
 
@@ -52,6 +53,7 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, ri
     sorted: the first such position, or the last with ``right=True`` / ``side='right'``. A 1-D sequence is
     shared by all values; otherwise the leading dimensions of both must match. ``sorter`` sorts it first."""
     seq = _tensor(sorted_sequence, "searchsorted", "sorted_sequence")
+    refuse_unordered("searchsorted", seq, values)
     if side is not None:
         if side not in ("left", "right"):
             raise ValueError(f"searchsorted(): side must be 'left' or 'right', got {side!r}")
@@ -112,6 +114,7 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     if not isinstance(test_elements, Tensor):
         test_elements = Tensor(test_elements, device=like._device)
     _same_device(elements, test_elements, "isin")
+    refuse_unordered("isin", elements, test_elements)
     xp = like.xp
     dtype = _dt.promote_types(elements.dtype, test_elements.dtype)
     native = like._device.backend.native_dtype(dtype)
@@ -304,6 +307,7 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
     """``input`` with each run of equal consecutive values (slices along ``dim`` when given; the
     flattened tensor otherwise) kept once; optionally the run index of each element and the run lengths."""
     x = _tensor(input, "unique_consecutive")
+    refuse_unordered("unique_consecutive", x)
     xp, dev = x.xp, x._device
     if dim is None:
         rows, axis = xp.reshape(x._data, (-1, 1)), None

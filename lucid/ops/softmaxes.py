@@ -35,7 +35,7 @@ class _Normalized(Function):
 
 class SoftmaxFunction(_Normalized):
     """``y = exp(x - max) / sum(exp(x - max))``; backward ``y * (g - sum(g * y))``."""
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
     kernel, grad_kernel = "softmax", "softmax_grad"
 
     @staticmethod
@@ -45,7 +45,7 @@ class SoftmaxFunction(_Normalized):
 
 class LogSoftmaxFunction(_Normalized):
     """``y = (x - max) - log(sum(exp(x - max)))``; backward ``g - exp(y) * sum(g)``."""
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
     kernel, grad_kernel = "log_softmax", "log_softmax_grad"
 
     @staticmethod

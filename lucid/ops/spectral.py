@@ -18,7 +18,7 @@ from .. import dtypes as _dt
 from .._backend import arrays
 from .._backend.device import device as _device
 from .._tensor import Tensor
-from ..autograd.function import Function
+from ..autograd.function import FLOAT32, Function
 from .complexes import conj, view_as_real
 from .indexing import scatter_add
 from .shape import pad
@@ -35,6 +35,7 @@ _DUAL = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 class FFTn(Function):
     """Complex-to-complex transform over ``axes`` (``inverse``: the inverse one); the gradient is the
     adjoint: the opposite transform with the dual normalisation."""
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
 
     def forward(self, x, axes, norm, inverse):
         self.axes, self.norm, self.inverse = axes, norm, inverse
@@ -47,6 +48,7 @@ class FFTn(Function):
 
 class RFFTn(Function):
     """Real-to-complex transform over ``axes`` (the last one halved to n // 2 + 1 bins)."""
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
 
     def forward(self, x, axes, norm):
         self.axes, self.norm, self.n = axes, norm, x.shape[axes[-1]]
@@ -61,6 +63,7 @@ class RFFTn(Function):
 
 class IRFFTn(Function):
     """Complex-to-real inverse of :class:`RFFTn` giving ``n`` samples on the last axis (the input has n // 2 + 1)."""
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
 
     def forward(self, x, axes, norm, n):
         self.axes, self.norm, self.n = axes, norm, n

@@ -18,8 +18,13 @@ import warnings
 from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
+from ..amp.autocast import autocast_op
+from ..autograd.function import FLOAT32
+from .complexes import complex as complex_from_parts
+from .complexes import refuse_unordered
 from .indexing import Index, _dim_positions, gather, sort, where
 from .linalg import matmul
+from .mathops import logaddexp
 from .reduction import (
     MaxAll,
     _check_tensor,
@@ -116,6 +121,7 @@ class _PickedAll(MaxAll):
 def _median(x: Tensor, dim, keepdim: bool, ignore_nan: bool, result):
     name = result.__name__
     _check_tensor(x, name)
+    refuse_unordered(name, x, bools=True)
     if dim is None:
         flat = x.reshape(-1)
         if flat.shape[0] == 0:
@@ -212,6 +218,7 @@ def _quantile(x: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: 
 
 
 @on_input_device
+@autocast_op({"cpu": FLOAT32})
 def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
     """The ``q``-quantiles (a number or a 1-D tensor of them, in [0, 1]) over ``dim`` (flattened when
     None); a 1-D ``q`` adds a leading dimension. Between two values ``interpolation`` picks one of
@@ -220,6 +227,7 @@ def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: st
 
 
 @on_input_device
+@autocast_op({"cpu": FLOAT32})
 def nanquantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
     """``quantile`` ignoring NaNs (NaN only where a slice holds nothing else)."""
     return _quantile(x, q, dim, keepdim, interpolation, True, "nanquantile")
@@ -252,9 +260,12 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     (greater than every number): a row of NaNs has the mode NaN (PyTorch's CPU result with NaNs depends on
     its sort)."""
     _check_tensor(x, "mode")
+    refuse_unordered("mode", x)
     src, axis = _along_last(x, dim, "mode")
     xp = x.xp
     a = xp.permute_dims(src._data, tuple(i for i in range(src.ndim) if i != axis) + (axis,))
+    if x.dtype is _dt.bool_:  # (the standard sorts no bools)
+        a = xp.astype(a, xp.uint8)
     n = a.shape[-1]
     s = xp.sort(a, axis=-1)
     # the length of the run of equal values each sorted element belongs to (runs never cross rows: each
@@ -290,6 +301,7 @@ def _back(xp, a, axis):
 def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there."""
     _check_tensor(x, "kthvalue")
+    refuse_unordered("kthvalue", x, bools=True)
     src, axis = _along_last(x, dim, "kthvalue")
     n = src.shape[axis]
     if not 1 <= k <= n:
@@ -321,6 +333,7 @@ def _running(pick: str, result):
     @on_input_device
     def op(x: Tensor, dim: int, *, axis=None):
         _check_tensor(x, name)
+        refuse_unordered(name, x)
         ax = _one_axis(x, dim, axis, name)
         src = x.reshape(1) if x.ndim == 0 else x
         xp, a, n = x.xp, src._data, src.shape[ax]
@@ -349,29 +362,25 @@ cummin = _running("min", CumminResult)
 
 
 def _logaddexp(a: Tensor, b: Tensor) -> Tensor:
-    """``log(exp(a) + exp(b))`` without overflow (shifted by the larger, a constant for the gradient)."""
+    """``log(exp(a) + exp(b))`` without overflow (shifted by the larger, a constant for the gradient); complex
+    ones by ``logaddexp``, whose imaginary part adds up along a scan, as PyTorch's (no wrap into (-pi, pi])."""
+    if a.dtype.kind == "c":
+        return logaddexp(a, b)
     xp = a.xp
     md = xp.maximum(a._data, b._data)
     shift = _const(a, xp.where(xp.isfinite(md), md, xp.zeros_like(md)))
     return ((a - shift).exp() + (b - shift).exp()).log() + shift
 
 
-def _refuse_complex(x: Tensor, name: str) -> None:
-    """NotImplementedError for a complex ``x`` (PyTorch computes these in complex; casting to a real dtype, as
-    the integer inputs are, would silently drop the imaginary part)."""
-    if x.dtype.kind == "c":
-        raise NotImplementedError(f"{name}() does not support complex tensors yet (got {x.dtype.name}); compute "
-                                  f"it from the real and imaginary parts")
-
-
 def logcumsumexp(x: Tensor, dim: int, *, axis=None) -> Tensor:
-    """``log(cumsum(exp(x)))`` along ``dim`` without overflow or early underflow: a doubling scan of
-    pairwise log-add-exps (log2(n) steps), each shifted by its own max."""
+    """``log(cumsum(exp(x)))`` along ``dim`` of a floating or complex tensor (integers raise, as in PyTorch)
+    without overflow or early underflow: a doubling scan of pairwise log-add-exps (log2(n) steps), each shifted
+    by its own max."""
     _check_tensor(x, "logcumsumexp")
     ax = _one_axis(x, dim, axis, "logcumsumexp")
-    _refuse_complex(x, "logcumsumexp")
-    if x.dtype.kind != "f":
-        x = x.to(_dt.get_default_dtype())
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"logcumsumexp is not implemented for {x.dtype.name} tensors (as in PyTorch, where "
+                        f"logsumexp takes them); cast first (x.float())")
     if x.ndim == 0:
         return x.clone()
     n, step, y = x.shape[ax], 1, x
@@ -385,6 +394,7 @@ def logcumsumexp(x: Tensor, dim: int, *, axis=None) -> Tensor:
 
 def aminmax(x: Tensor, *, dim=None, keepdim: bool = False):
     """``(min, max)`` over ``dim`` (all elements when None), as ``amin`` and ``amax``."""
+    refuse_unordered("aminmax", x)
     return AminmaxResult(amin(x, dim, keepdim), amax(x, dim, keepdim))
 
 
@@ -417,6 +427,7 @@ def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 def msort(x: Tensor) -> Tensor:
     """``x`` sorted along its first dimension (``sort(x, 0).values``)."""
     _check_tensor(x, "msort")
+    refuse_unordered("msort", x)
     return x.clone() if x.ndim == 0 else sort(x, 0).values
 
 
@@ -428,10 +439,9 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
     if input.ndim > 2:
         raise RuntimeError(f"cov(): input must have 2 or fewer dimensions, got shape {input.shape}")
     x = input.reshape(1, -1) if input.ndim < 2 else input
-    _refuse_complex(x, "cov")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":
         x = x.to(_dt.get_default_dtype())
-    n = x.shape[1]
+    n, real = x.shape[1], x.dtype.to_real()  # weights and the degrees of freedom are real
     w = None
     for name, wt in (("fweights", fweights), ("aweights", aweights)):
         if wt is None:
@@ -445,10 +455,10 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
             raise RuntimeError(f"cov(): fweights must be integral, got {wt.dtype.name}")
         if wt.numel() and bool(x.xp.any(wt._data < 0)):
             raise RuntimeError(f"cov(): {name} cannot be negative")
-        wt = wt.reshape(-1).to(x.dtype)
+        wt = wt.reshape(-1).to(real)
         w = wt if w is None else w * wt
     if w is None:
-        total = Tensor(float(n), dtype=x.dtype, device=x._device)
+        total = Tensor(float(n), dtype=real, device=x._device)
         avg = x.mean(1)
         factor = total - correction
     else:
@@ -459,24 +469,27 @@ def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> 
         elif aweights is None:
             factor = total - correction
         else:
-            factor = total - correction * (w * aweights.reshape(-1).to(x.dtype)).sum() / total
+            factor = total - correction * (w * aweights.reshape(-1).to(real)).sum() / total
     if bool(factor.detach() <= 0):
         warnings.warn("cov(): degrees of freedom is <= 0; the result is inf or nan", stacklevel=2)
         factor = factor * 0
     centred = x - avg.unsqueeze(1)
     weighted = centred if w is None else centred * w
-    c = matmul(weighted, centred.mT) / factor
+    c = matmul(weighted, centred.mH if centred.dtype.kind == "c" else centred.mT) / factor
     return c.reshape(()) if x.shape[0] == 1 else c  # one variable: a 0-d result, as PyTorch
 
 
 def corrcoef(input: Tensor) -> Tensor:
     """The Pearson correlation matrix of the rows of ``input`` (``cov`` normalised by the standard
-    deviations), clipped to [-1, 1] as PyTorch."""
+    deviations), clipped to [-1, 1] as PyTorch (a complex one in each part)."""
     c = cov(input)
     if c.ndim == 0:
         return c / c
-    sd = diagonal(c).sqrt()
-    return (c / sd.unsqueeze(1) / sd.unsqueeze(0)).clamp(-1, 1)
+    sd = diagonal(c).real.sqrt()
+    c = c / sd.unsqueeze(1) / sd.unsqueeze(0)
+    if c.dtype.kind == "c":
+        return complex_from_parts(c.real.clamp(-1, 1), c.imag.clamp(-1, 1))
+    return c.clamp(-1, 1)
 
 
 METHODS = {name: globals()[name] for name in __all__ if name not in ("var_mean", "std_mean")}  # as torch.Tensor

@@ -126,6 +126,10 @@ ALIASES = {
     "torch.distributed.optim": "lucid.distributed.optim",
     "torch.distributed.nn": "lucid.distributed.nn",
     "torch.distributed.nn.functional": "lucid.distributed.nn.functional",
+    "torch.distributed.algorithms": "lucid.distributed.algorithms",
+    "torch.distributed.algorithms.ddp_comm_hooks": "lucid.distributed.algorithms.ddp_comm_hooks",
+    "torch.distributed.algorithms.ddp_comm_hooks.default_hooks":
+        "lucid.distributed.algorithms.ddp_comm_hooks.default_hooks",
     "torch.backends": "lucid.backends",
     "torch.backends.cuda": "lucid.backends.cuda",
     "torch.backends.cudnn": "lucid.backends.cudnn",
@@ -133,6 +137,7 @@ ALIASES = {
     "torch.linalg": "lucid.linalg",
     "torch.fft": "lucid.fft",
     "torch.special": "lucid.special",
+    "torch.sparse": "lucid.sparse",
     "torch.distributions": "lucid.distributions",
     "torch.distributions.constraints": "lucid.distributions.constraints",
     "torch.distributions.kl": "lucid.distributions.kl",

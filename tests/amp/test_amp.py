@@ -1,9 +1,14 @@
 """lucid.amp: autocast's casting policy (per op class, nesting, decorator, threads, the cast
 cache, gradients back to float32 leaves) and GradScaler (scaling, unscaling, skipped steps,
-scale growth and backoff, state_dict), with PyTorch's GradScaler as an oracle."""
+scale growth and backoff, state_dict), with PyTorch's GradScaler as an oracle.
+
+The autocast tests here check the CUDA table and its float16 default; with no GPU they run it on the test
+devices' arrays (the ``cuda_table`` fixture). The CPU table is checked against PyTorch in
+test_autocast_cpu_oracle.py."""
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -14,6 +19,14 @@ import lucid.amp as amp
 import lucid.nn.functional as F
 from lucid import optim
 from lucid.autograd import function
+
+
+@pytest.fixture(autouse=True)
+def cuda_table(monkeypatch):
+    """Every device type follows the CUDA policy table, with its float16 default."""
+    module = sys.modules["lucid.amp.autocast"]
+    monkeypatch.setattr(module, "_table", lambda device_type: "cuda")
+    monkeypatch.setattr(module, "_DEFAULT_DTYPES", {})
 
 
 def half_ok(device):
@@ -196,19 +209,24 @@ def test_bad_arguments():
         amp.autocast("cuda:0")
     with pytest.raises(ValueError, match="16-bit"):
         amp.autocast("cpu", dtype=lucid.float32)
-    assert amp.get_autocast_dtype("cpu") is lucid.float16
 
 
-def test_policy_table_is_applied():
-    from lucid.nn.functional.conv import Conv
+def test_policy_table_is_applied(monkeypatch):
+    monkeypatch.undo()  # the real tables
+    from lucid.ops.linalg import Cholesky
     from lucid.ops.reduction import Std
 
-    assert Conv.autocast_policy == amp.LOWER and Std.autocast_policy == amp.FLOAT32  # Std inherits Var's
+    assert amp.policy_for(Std.autocast_policy, "cuda") == amp.FLOAT32  # Std inherits Var's
+    assert amp.policy_for(Std.autocast_policy, "cpu") is None
+    assert amp.policy_for(Cholesky.autocast_policy, "cpu") == amp.FLOAT32
+    assert amp.policy_for(lucid.ops.linalg.MatMul.autocast_policy, "strict") == amp.LOWER
     assert lucid.ops.arithmetic.Add.autocast_policy is None
+    with pytest.raises(ValueError, match="autocast policy"):
+        amp.autocast_op({"gpu": amp.LOWER})
 
 
 def test_exactly_these_ops_have_an_autocast_policy():
-    """The policy lives on each Function class; this pins which ops autocast casts, and how."""
+    """The policy lives on each Function class; this pins which ops autocast casts, and how, per device type."""
     found, stack = {}, [lucid.autograd.Function]
     while stack:
         for sub in stack.pop().__subclasses__():
@@ -216,19 +234,37 @@ def test_exactly_these_ops_have_an_autocast_policy():
                 found[f"{sub.__module__.rsplit('.', 1)[-1]}.{sub.__name__}"] = sub.autocast_policy
             stack.append(sub)
     lower, float32 = amp.LOWER, amp.FLOAT32
+    cuda, cpu = {"cuda": float32}, {"cpu": float32}
     assert found == {
-        "linalg.MatMul": lower, "linalg.Einsum": lower, "linalg.VectorNorm": float32,
-        "linears.LinearFunction": lower, "conv.Conv": lower, "attention.Attention": lower,
-        "softmaxes.SoftmaxFunction": float32, "softmaxes.LogSoftmaxFunction": float32,
-        "normalization.Normalize": float32, "loss.CrossEntropy": float32, "loss.BinaryCrossEntropy": float32,
-        "loss.CTCLossFunction": float32, "loss.BinaryCrossEntropyWithLogits": float32, "activation.Softplus": float32,
-        "arithmetic.Pow": float32,
-        "recurrent.RecurrentFunction": lower,
-        **{f"elementwise.{name}": float32 for name in (
+        "linalg.MatMul": lower, "linalg.VectorNorm": cuda, "linears.LinearFunction": lower,
+        "attention.Attention": lower, "recurrent.RecurrentFunction": lower,
+        "softmaxes.SoftmaxFunction": cuda, "softmaxes.LogSoftmaxFunction": cuda, "normalization.Normalize": cuda,
+        "loss.NLLLoss": float32, "loss.BinaryCrossEntropy": float32, "loss.CTCLossFunction": float32,
+        "loss.BinaryCrossEntropyWithLogits": float32, "activation.Softplus": cuda, "arithmetic.Pow": cuda,
+        **{f"linalg.{name}": cpu for name in ("Inv", "Solve", "Cholesky", "QR", "SVD")},
+        **{f"decompositions.{name}": cpu for name in ("_Eigh", "_Eig", "_Pinv")},
+        **{f"spectral.{name}": cpu for name in ("FFTn", "RFFTn", "IRFFTn")},
+        "unpooling.MaxUnpool": cpu,
+        **{f"elementwise.{name}": cuda for name in (
             "Exp", "Expm1", "Log", "Log2", "Log10", "Log1p", "Rsqrt", "Reciprocal", "Tan", "Sinh", "Cosh",
             "Asin", "Acos")},
-        **{f"reduction.{name}": float32 for name in ("Sum", "Prod", "Var", "LogSumExp", "Cumsum", "Cumprod")},
+        **{f"reduction.{name}": cuda for name in ("Sum", "Var", "LogSumExp", "Cumsum", "Cumprod")},
+        "reduction.Prod": float32,
     }
+
+
+def test_composites_are_one_op(device, rng):
+    """A composite declared with autocast_op casts its arguments once and runs its body with autocast off:
+    ``addmm`` gives float16 even with a float32 ``input`` (the add would promote otherwise), ``mse_loss`` of float16
+    inputs runs in float32; ``index_copy`` promotes on the CPU table only."""
+    half_ok(device)
+    a, b, c = t(rng, 3, 4, device=device), t(rng, 4, 5, device=device), t(rng, 3, 5, device=device)
+    h = t(rng, 4, device=device, dtype=lucid.float16)
+    with amp.autocast(device.type):
+        assert lucid.addmm(c, a, b).dtype is lucid.float16
+        assert F.mse_loss(h, h * 0).dtype is lucid.float32
+        assert amp.is_autocast_enabled(device.type)  # restored after the composite
+    np.testing.assert_allclose(host(lucid.addmm(c, a, b)), host(c) + host(a) @ host(b), rtol=1e-5, atol=1e-5)
 
 
 # ---- GradScaler -----------------------------------------------------------------------------

@@ -37,13 +37,15 @@ def test_nested_autocast_without_dtype_inherits_the_enclosing_one(device):
     ours = _dtypes(lucid, amp.autocast, amp.get_autocast_dtype, device)
     ref = _dtypes(torch, torch.autocast, torch.get_autocast_dtype, torch.device("cpu"))
     assert ours == ref == ["bfloat16", "float32", "bfloat16", "bfloat16", "bfloat16"]
-    assert amp.get_autocast_dtype(device.type) is lucid.float16  # restored after the blocks
+    default = lucid.bfloat16 if device.type == "cpu" else lucid.float16  # PyTorch's defaults
+    assert amp.get_autocast_dtype(device.type) is default  # restored after the blocks
 
 
 def test_autocast_uses_the_dtype_set_autocast_dtype_chose(device):
     torch = pytest.importorskip("torch")
     bf16_ok(device)
     x = lucid.ones(2, 2, device=device)
+    before = amp.get_autocast_dtype(device.type)
     amp.set_autocast_dtype(device.type, lucid.bfloat16)
     torch.set_autocast_dtype("cpu", torch.bfloat16)
     try:
@@ -53,7 +55,7 @@ def test_autocast_uses_the_dtype_set_autocast_dtype_chose(device):
             amp.set_autocast_dtype(device.type, lucid.float16)  # inside a block: until the block ends
         assert amp.get_autocast_dtype(device.type) is lucid.bfloat16
     finally:
-        amp.set_autocast_dtype(device.type, lucid.float16)
+        amp.set_autocast_dtype(device.type, before)
 
 
 def _trajectory(scaler, lib, device=None):

@@ -17,7 +17,8 @@ from ... import ops as _ops
 from ..._backend.numpy_backend import float_errors_quiet
 from ..._backend.registry import kernels_for
 from ..._tensor import Tensor
-from ...autograd.function import FLOAT32, Function
+from ...amp.autocast import autocast_op
+from ...autograd.function import FLOAT32, LOWER, Function, tied
 from ...ops import _axes
 from ...ops._fast_path import fast_apply
 from ...ops.elementwise import Pointwise, _sigmoid, class_name, pointwise_ops
@@ -400,7 +401,7 @@ _ON_ARRAYS = ("relu", "hardtanh", "elu", "hardsigmoid", "hardswish",
 _SLOPE_KEPT = {
     "leaky_relu": (_quiet(_leaky_relu), _leaky_relu_and_slope, _leaky_relu_grad, None),
     "silu": (_quiet(lambda xp, x: x * _sigmoid(xp, x)), _silu_and_slope, _silu_grad, None),
-    "softplus": (_softplus_fwd, _softplus_and_slope, _softplus_grad, FLOAT32),
+    "softplus": (_softplus_fwd, _softplus_and_slope, _softplus_grad, {"cuda": FLOAT32}),
     "logsigmoid": (_logsigmoid, _logsigmoid_and_slope, lambda x, y, g: g * _sig(-x), None),
 }
 _FUNCTIONS = {
@@ -558,6 +559,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     return input.mul_(noise) if inplace else input * noise
 
 
+@autocast_op(LOWER)
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """``x`` where positive, else ``weight * x``; ``weight`` has 1 element or one per channel
     (dimension 1 of the input, as PyTorch)."""
@@ -578,7 +580,9 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
             weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())
-    return _ops.where(input > 0, input, weight * input)
+    # both gradients stay in the graph of both, as PyTorch's (whose backward node takes them)
+    x, w = tied(input, input, weight), tied(weight, input, weight)
+    return _ops.where(x > 0, x, w * x)
 
 
 def glu(input: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:

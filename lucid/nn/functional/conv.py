@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 from ..._backend import arrays
 from ..._tensor import Tensor
-from ...amp.autocast import casts_for
-from ...autograd.function import LOWER, Function
+from ...amp.autocast import autocast_op, casts_for
+from ...autograd.function import LOWER, Function, tie_to, tied
 from . import winograd
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold"]
@@ -241,7 +241,6 @@ class Conv(Function):
     col2im (measured as fast as, or up to 20% faster than, one GEMM per kernel offset). Backward
     hands both faces the incoming gradient already laid out as ``(O, L*N)`` (``flat``), made once.
     """
-    autocast_policy = LOWER  # see lucid.amp.autocast
 
     def forward(self, a, b, face, geo, groups, flat=None):
         self.face, self.geo, self.groups = face, geo, groups
@@ -557,8 +556,10 @@ class Conv(Function):
                                                     or self._by_image("x", h._data, b._data)
                                                     or self._by_image("w", a._data, h._data)):
             known["x"]["flat"] = known["w"]["flat"] = self._flat(h._data)  # one layout for both faces
-        return tuple(Conv.apply(*args[f], face=f, geo=self.geo, groups=self.groups, **known[f]) if need[i] else None
-                     for i, f in enumerate(wanted))
+        # each gradient stays in the graph of both inputs (zero derivative where it does not depend on one), as
+        # PyTorch's, whose convolution_backward takes them all
+        return tuple(tie_to(tie_to(Conv.apply(*args[f], face=f, geo=self.geo, groups=self.groups, **known[f]), a), b)
+                     if need[i] else None for i, f in enumerate(wanted))
 
 
 # ---- convolution -----------------------------------------------------------------------
@@ -584,14 +585,17 @@ def _check_weight(name, weight, nd, groups) -> int:
     return groups
 
 
-def _finish(y, bias, batched_in, name):
+def _finish(y, bias, batched_in, name, x, weight):
+    """``y`` plus the bias, whose gradient is tied to ``x`` and ``weight`` (as PyTorch's, from one backward
+    node), unbatched as the input was."""
     if bias is not None:
         if not isinstance(bias, Tensor) or bias.shape != (y.shape[1],):
             raise ValueError(f"{name}: bias must have shape ({y.shape[1]},), got {getattr(bias, 'shape', bias)}")
-        y = y + bias.reshape((1, y.shape[1]) + (1,) * (y.ndim - 2))
+        y = y + tied(bias, x, weight).reshape((1, y.shape[1]) + (1,) * (y.ndim - 2))
     return y if batched_in else y.squeeze(0)
 
 
+@autocast_op(LOWER)
 def _conv(nd, input, weight, bias, stride, padding, dilation, groups):
     name = f"conv{nd}d"
     x, was_batched = batched(input, nd, name)
@@ -613,9 +617,10 @@ def _conv(nd, input, weight, bias, stride, padding, dilation, groups):
             f"{name}: the kernel {kernel} (dilation {dilation}) is larger than the padded input {x.shape[2:]} "
             f"(padding {pads}); the output would be empty"
         )
-    return _finish(Conv.apply(x, weight, face="y", geo=geo, groups=groups), bias, was_batched, name)
+    return _finish(Conv.apply(x, weight, face="y", geo=geo, groups=groups), bias, was_batched, name, x, weight)
 
 
+@autocast_op(LOWER)
 def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
     name = f"conv_transpose{nd}d"
     x, was_batched = batched(input, nd, name)
@@ -640,7 +645,7 @@ def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, gr
     if any(n < 1 for n in size):
         raise ValueError(f"{name}: the output size {size} would be empty (input {input.shape}, padding {pad})")
     geo = Geometry(size, kernel, stride, dilation, tuple((p, p) for p in pad), x.shape[2:])
-    return _finish(Conv.apply(x, weight, face="x", geo=geo, groups=groups), bias, was_batched, name)
+    return _finish(Conv.apply(x, weight, face="x", geo=geo, groups=groups), bias, was_batched, name, x, weight)
 
 
 def _conv_fn(nd):

@@ -18,6 +18,7 @@ from ..._backend.device import DeviceMismatchError
 from ..._backend.fused import chunked
 from ..._backend.numpy_backend import float_errors_quiet
 from ..._tensor import Tensor
+from ...amp.autocast import autocast_op
 from ...autograd import grad_mode
 from ...autograd.function import FLOAT32, Function
 from ...ops.indexing import where
@@ -118,6 +119,7 @@ def _elementwise(name, input, target, reduction, weight=None, by_weight=False):
 
 
 # ---- regression losses ------------------------------------------------------------------------------
+@autocast_op(FLOAT32)
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
              weight: Tensor | None = None) -> Tensor:
     """Squared error ``(input - target)^2`` (a weighted mean divides by ``weight.sum()``)."""
@@ -126,6 +128,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     return finish((input - target).square())
 
 
+@autocast_op(FLOAT32)
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
             weight: Tensor | None = None) -> Tensor:
     """Absolute error ``|input - target|`` (gradient 0 where they are equal, as PyTorch)."""
@@ -164,6 +167,7 @@ class SmoothL1(Function):
         return Tensor._make(slope, self.device)
 
 
+@autocast_op(FLOAT32)
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta`` (``d = input - target``)."""
@@ -175,6 +179,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return finish(d.abs() if beta == 0 else SmoothL1.apply(d, bound=float(beta), div=float(beta)))
 
 
+@autocast_op(FLOAT32)
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``: ``delta * smooth_l1(beta=delta)``."""
@@ -193,7 +198,6 @@ class CrossEntropy(Function):
     (eps / C) w_c)``; the mean divides by ``sum_i valid_i w_{y_i}`` (PyTorch's normalisation, also
     with label smoothing). Backward: ``softmax(x) * S_i - Q_ic`` with ``S_i = sum_c Q_ic``.
     """
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, target, weight, ignore_index, smoothing, reduction):
         with float_errors_quiet():  # inf logits, and the mean over no counted target (0 / 0), silently
@@ -295,6 +299,7 @@ def _class_weight(weight, input: Tensor, classes: int, name: str):
     return weight
 
 
+@autocast_op(FLOAT32)
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
                   ignore_index: int = -100, reduce=None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -356,6 +361,7 @@ class NLLLoss(Function):
     """``-w[t] x[t]`` per position of log-probabilities ``x`` (class axis 1), fused with the reduction (``weight``
     constant, or None). Backward writes into zeros at the targets: no recorded gather and scatter, and no view
     of the gradient (which the engine would copy)."""
+    autocast_policy = FLOAT32  # see lucid.amp.autocast
 
     def forward(self, x, target, weight, ignore_index, reduction):
         xp = self.xp
@@ -545,6 +551,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
+@autocast_op(FLOAT32)
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """``log(1 + exp(-target * input))`` for targets ±1, computed stably."""
@@ -569,6 +576,7 @@ def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | 
 
 
 # ---- distributions ----------------------------------------------------------------------------------
+@autocast_op(FLOAT32)
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
            log_target: bool = False) -> Tensor:
     """``target * (log(target) - input)`` for log-probabilities ``input`` (0 where ``target`` is 0);
@@ -588,6 +596,7 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduct
     return _reduce(loss, reduction)
 
 
+@autocast_op(FLOAT32)
 def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
                      eps: float = 1e-8, reduce=None, reduction: str = "mean") -> Tensor:
     """Poisson negative log-likelihood: ``exp(input) - target * input`` (``log_input``), else
@@ -639,6 +648,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return vector_norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
 
 
+@autocast_op({"cuda": FLOAT32})
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """``sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim`` (each norm clamped
     without blocking its gradient, as PyTorch)."""
@@ -652,6 +662,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return (unit(x1) * unit(x2)).sum(dim=dim)
 
 
+@autocast_op(FLOAT32)
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
                           reduce=None, reduction: str = "mean") -> Tensor:
     """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos(x1, x2) - margin)`` where ``target == -1``
@@ -671,6 +682,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return _reduce(pos * (1 - cos) + neg * (cos - margin).clamp(min=0), reduction)
 
 
+@autocast_op(FLOAT32)
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
                         reduce=None, reduction: str = "mean") -> Tensor:
     """``max(0, -target * (input1 - input2) + margin)``: ``target = 1`` means input1 should rank higher."""
@@ -683,6 +695,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce((-target.to(input1.dtype) * (input1 - input2) + margin).clamp(min=0), reduction)
 
 
+@autocast_op(FLOAT32)
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean") -> Tensor:
     """``input`` where ``target == 1``, ``max(0, margin - input)`` where ``target == -1``."""
@@ -711,6 +724,7 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
+@autocast_op(FLOAT32)
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean") -> Tensor:
@@ -724,6 +738,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
         swap=swap, reduction=reduction)
 
 
+@autocast_op(FLOAT32)
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                       size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss: ``sum_{j != y} max(0, margin - x[y] + x[j])^p / C`` (``p`` 1 or 2),
@@ -759,6 +774,7 @@ def _classes(x: Tensor) -> Tensor:
     return arange(x.shape[-1], device=x.device).reshape(1, -1)
 
 
+@autocast_op(FLOAT32)
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                            reduction: str = "mean") -> Tensor:
     """Multi-label hinge loss: ``target`` lists each sample's classes, ended by the first -1;

@@ -14,6 +14,7 @@ with lucid ops, so second derivatives are exact.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 
@@ -22,7 +23,7 @@ from ..._backend.float_errors import float_errors_quiet
 from ..._backend.fused import fresh_op
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from ...autograd.function import FLOAT32, Function
+from ...autograd.function import FLOAT32, Function, tie_to
 from ...ops.arithmetic import unbroadcast
 from ...ops.shape import pad
 from .pooling import avg_pool2d
@@ -38,13 +39,17 @@ class Normalize(Function):
     var)`` arrays broadcasting against the view. ``weight`` and ``bias`` (either may be None)
     are reshaped to ``param_shape``, which broadcasts against the view. When ``stats`` is a list,
     the batch ``(mean, var)`` arrays (biased variance, kept axes) are appended to it, for
-    running statistics.
+    running statistics. Under create_graph the gradients of ``x``, ``weight`` and ``bias`` are tied to the inputs
+    that ``tied`` names for each (by position; see :func:`lucid.autograd.function.tie_to`), so that they require
+    grad exactly when PyTorch's do (its layer norm's backward node takes the bias too, batch norm's does not).
     """
-    autocast_policy = FLOAT32  # see lucid.amp.autocast
+    autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
 
-    def forward(self, x, weight, bias, view, axes, param_shape, eps, center=True, given=None, stats=None):
+    def forward(self, x, weight, bias, view, axes, param_shape, eps, center=True, given=None, stats=None,
+                tied=((), (), ())):
         xp = self.xp
         self.view, self.axes, self.param_shape, self.eps, self.center = view, axes, param_shape, eps, center
+        self.tied = tied
         v = xp.reshape(x, view)
         w = None if weight is None else xp.reshape(weight, param_shape)
         b = None if bias is None else xp.reshape(bias, param_shape)
@@ -68,8 +73,12 @@ class Normalize(Function):
             stats.append((mean, var))
         self.given = None if given is None else mean
         self.bias_shape = None if bias is None else bias.shape
-        self.save_for_backward(x, weight, kept, rstd)
-        return reshaped(xp, y, x.shape)
+        self.save_for_backward(x, weight, kept, rstd, bias if 2 in tied[0] else None)
+        # PyTorch's mixed-type norms (a float16/bfloat16 input, float32 parameters): the output and each
+        # gradient in the dtype of what it belongs to, not the parameters' promoted one
+        self.dtypes = tuple(None if t is None else t.dtype for t in (x, weight, bias))
+        y = reshaped(xp, y, x.shape)
+        return y if y.dtype == x.dtype or self.device.dtypes[x.dtype].itemsize >= 4 else xp.astype(y, x.dtype)
 
     def _fold_shape(self, x, weight, bias, given):
         """``(B, K, F)`` where the statistics and the parameters fold into one scale and shift per row of ``K``
@@ -104,7 +113,7 @@ class Normalize(Function):
         return d * rstd, rstd
 
     def backward(self, g):
-        x, weight, kept, rstd = self.saved_tensors
+        x, weight, kept, rstd, bias = self.saved_tensors
         need = self.needs_input_grad
         if not grad_mode.is_grad_enabled():
             arrays = self._backward_folded if self.fold else self._backward_arrays
@@ -121,7 +130,11 @@ class Normalize(Function):
                 if self.center:
                     gh = gh - gh.mean(dim=self.axes, keepdim=True)
             gx = (gh * rstd).reshape(x.shape)
-        return gx, gw, gb
+        inputs = (x, weight, bias)
+        grads = (None if gr is None else functools.reduce(tie_to, (inputs[i] for i in tied), gr)
+                 for gr, tied in zip((gx, gw, gb), self.tied))
+        return tuple(gr if gr is None or gr.dtype == self.device.dtypes[d] else gr.to(self.device.dtypes[d])
+                     for gr, d in zip(grads, self.dtypes))
 
     def _param_axes(self, ndim: int) -> tuple:
         """The axes of the view (of ``ndim`` dims) that ``weight`` and ``bias`` broadcast over: their
@@ -176,9 +189,11 @@ class Normalize(Function):
     def _gradients(self, x, weight, gx, gw, gb, need) -> tuple:
         """The arrays ``gx`` (in the view), ``gw`` and ``gb`` as the gradients of ``x``, ``weight`` and ``bias``."""
         xp, device = self.xp, self.device
-        return (None if gx is None else Tensor._make(reshaped(xp, gx, x.shape), device),
-                Tensor._make(xp.reshape(gw, weight.shape), device) if need[1] else None,
-                Tensor._make(xp.reshape(gb, self.bias_shape), device) if need[2] else None)
+        gx = None if gx is None else reshaped(xp, gx, x.shape)
+        gw = xp.reshape(gw, weight.shape) if need[1] else None
+        gb = xp.reshape(gb, self.bias_shape) if need[2] else None
+        return tuple(None if g is None else Tensor._make(g if g.dtype == d else xp.astype(g, d), device)
+                     for g, d in zip((gx, gw, gb), self.dtypes))
 
 
 def _check_param(name, what, t, numel, x):
@@ -199,6 +214,9 @@ def _channels(name, x, least=2):
     if x.dtype.kind != "f":
         raise TypeError(f"{name}: expected a floating input, got {x.dtype.name}")
     return x.shape[1]
+
+
+_BATCH_TIED = ((0, 1),) * 3  # the inputs PyTorch's native_batch_norm_backward takes (not the bias)
 
 
 def _update(pairs, momentum) -> None:
@@ -223,7 +241,8 @@ def _with_running_stats(name, when, input, running_mean, running_var, weight, bi
     xp = input.xp
     with input._device.context():  # the casts' copies beside the input (CuPy computes on the current device)
         given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
-    return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, given=given)
+    return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, given=given,
+                           tied=_BATCH_TIED)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
@@ -244,7 +263,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if count <= 1:
         raise ValueError(f"{name}: expected more than 1 value per channel when training, got input {input.shape}")
     stats = [] if running_mean is not None or running_var is not None else None
-    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats)
+    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats,
+                        tied=_BATCH_TIED)
     if stats:
         mean, var = stats[0]
         _update([(running_mean, _per_channel(mean, input, c).reshape(c)),
@@ -271,7 +291,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if count <= 1:
         raise ValueError(f"{name}: expected more than 1 spatial element per channel, got input of shape {input.shape}")
     stats = [] if running_mean is not None or running_var is not None else None
-    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats)
+    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats,
+                        tied=_BATCH_TIED)
     if stats:
         mean, var = stats[0]
         _update([(running_mean, _per_channel(mean, input, c).mean(0)),
@@ -299,7 +320,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for what, t in (("weight", weight), ("bias", bias)):
         _check_param("layer_norm", what, t, math.prod(shape), input)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
-    return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps)
+    return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
+                           tied=((0, 1, 2),) * 3)  # PyTorch's native_layer_norm_backward takes the bias too
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
@@ -324,7 +346,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for what, t in (("weight", weight), ("bias", bias)):
         _check_param(name, what, t, c, input)
     view = (input.shape[0], num_groups, c // num_groups, math.prod(input.shape[2:]))
-    return Normalize.apply(input, weight, bias, view=view, axes=(2, 3), param_shape=(1,) + view[1:3] + (1,), eps=eps)
+    return Normalize.apply(input, weight, bias, view=view, axes=(2, 3), param_shape=(1,) + view[1:3] + (1,), eps=eps,
+                           tied=((), (1,), ()))  # (PyTorch's composite backward: the weight's gradient uses it)
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

@@ -25,7 +25,8 @@ import math
 
 from ..._backend.device import on_input_device
 from ..._tensor import Tensor
-from ...autograd.function import Function
+from ...amp.autocast import autocast_op
+from ...autograd.function import FLOAT32, Function
 from ...ops.linalg import matmul
 from .conv import Geometry, add_windows, batched, floating, ntuple, pad_array, window_count, windows
 
@@ -273,6 +274,11 @@ def _max_pool_blocks(x: Tensor, geo: Geometry, return_indices):
     return out, Tensor._make(flat, dev)
 
 
+def _pool_policy(nd):
+    """PyTorch's autocast runs the 3-d poolings in float32 on the CPU, and casts no other pooling."""
+    return {"cpu": FLOAT32} if nd == 3 else None
+
+
 def _max_pool_fn(nd):
     def max_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
         return _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
@@ -283,7 +289,7 @@ def _max_pool_fn(nd):
         f"``kernel_size``; padding counts as -inf. With ``return_indices`` also returns the int64 positions of "
         f"the maxima in each flattened input plane (ties: the first, as PyTorch). The gradient goes to those positions."
     )
-    return max_pool
+    return autocast_op(_pool_policy(nd))(max_pool)
 
 
 # ---- average pooling --------------------------------------------------------------------
@@ -325,7 +331,7 @@ def _avg_pool_fn(nd):
         f"padding in the divisor (not the part of a ``ceil_mode`` window past the padding, as PyTorch); "
         f"``divisor_override`` replaces the divisor (PyTorch's avg_pool1d lacks it; lucid accepts it)."
     )
-    return avg_pool
+    return autocast_op(_pool_policy(nd))(avg_pool)
 
 
 # ---- adaptive pooling -------------------------------------------------------------------
@@ -420,7 +426,7 @@ def _adaptive_fn(nd, kind):
         f"{nd}-D adaptive pooling to ``output_size`` (an int, or a tuple whose None entries keep the input "
         f"size): output ``o`` takes {what} of input ``[floor(o*n/out), ceil((o+1)*n/out))``, as PyTorch."
     )
-    return pool
+    return autocast_op(_pool_policy(nd))(pool)
 
 
 # ---- power-average pooling --------------------------------------------------------------

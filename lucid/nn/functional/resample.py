@@ -16,7 +16,8 @@ import warnings
 
 from ... import dtypes as _dt
 from ..._tensor import Tensor
-from ...autograd.function import Function
+from ...amp.autocast import autocast_op
+from ...autograd.function import FLOAT32, PROMOTE, Function
 from ...ops.creation import arange, linspace, ones
 from ...ops.indexing import Index, _Positions, where
 from ...ops.linalg import matmul
@@ -421,6 +422,7 @@ def _check_grid_sample(name: str, input, grid, mode, padding_mode) -> int:
     return nd
 
 
+@autocast_op({"cpu": FLOAT32, "cuda": PROMOTE})
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample ``input`` ``(N, C, *spatial)`` at the normalized locations ``grid`` ``(N, *out, d)``
     (``grid[..., 0]`` is x, the last dimension); modes ``bilinear`` (trilinear on 5-D input),

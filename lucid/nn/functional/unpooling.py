@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 
 from ..._tensor import Tensor
-from ...autograd.function import Function
+from ...amp.autocast import autocast_op
+from ...autograd.function import FLOAT32, Function
 from ...autograd.grad_mode import no_grad
 from ...dtypes import int64
 from ...ops.creation import arange, full
@@ -57,6 +58,7 @@ class MaxUnpool(Function):
     """A zero array of ``plan``'s shape with the values of ``x`` written at ``plan``'s positions (the last write
     wins at a repeated position); the gradient is ``g`` read back at every position, a repeated one included (as
     PyTorch)."""
+    autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
 
     def forward(self, x, plan):
         self.plan = plan
@@ -172,7 +174,7 @@ def _fractional_fn(nd, with_indices: bool):
         f"{nd}-D fractional max pooling: ``kernel_size`` windows at pseudo-random positions (from ``_random_samples`` "
         f"``(N, C, {nd})`` in [0, 1), drawn when not given) giving ``output_size`` (or ``output_ratio`` of the input)."
     )
-    return pool
+    return autocast_op({"cpu": FLOAT32})(pool)
 
 
 fractional_max_pool2d, fractional_max_pool3d = (_fractional_fn(d, False) for d in (2, 3))
