@@ -1,19 +1,21 @@
 """``lucid.distributed``: data-parallel training across processes, with ``torch.distributed``'s API.
 
-Transports are existing engines only: ``backend="mpi"`` runs collectives on host (NumPy) tensors
-through mpi4py (``pip install "lucid[distributed]"`` brings mpi4py and MPICH); ``backend="nccl"``
-runs them on CUDA tensors through CuPy's NCCL communicator. Start N processes with
-``mpiexec -n N python train.py`` or ``python -m lucid.distributed.run -n N train.py``, then::
+Transports are existing engines only: ``backend="gloo"`` (PyTorch's CPU backend name) and ``backend="mpi"`` run
+collectives on host (NumPy) tensors through mpi4py (``pip install "lucid[distributed]"`` brings mpi4py and MPICH);
+``backend="nccl"`` runs them on CUDA tensors through CuPy's NCCL communicator. Start N CPU processes with
+``python -m lucid.distributed.run -n N train.py`` (mpiexec; ``mpiexec -n N python train.py`` too); NCCL processes
+also start torchrun's way (``--standalone --nproc-per-node N``: they meet through ``env://``). Then::
 
     import lucid.distributed as dist
-    dist.init_process_group("mpi")
+    dist.init_process_group("gloo")  # or "mpi"; "nccl" for CUDA tensors
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
 
 Every collective writes into the tensors it is given (as torch does: the result replaces their
 contents and bumps their version counter) and takes ``async_op=True`` to return a :class:`Work`
 handle whose ``wait()`` finishes it. ``send``/``recv``/``isend``/``irecv``/``batch_isend_irecv`` move
 tensors between two processes. ``new_group(ranks)`` makes a subgroup that collectives take as ``group=``
-(every process calls it; those outside get ``GroupMember.NON_GROUP_MEMBER``).
+(every process calls it; those outside get ``GroupMember.NON_GROUP_MEMBER``). ``TCPStore``, ``FileStore``,
+``HashStore`` and ``PrefixStore`` are torch's key-value stores (NCCL's rendezvous: ``init_process_group(store=...)``).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from .common import (
     DistributedError,
     ReduceOp,
     _make_nccl_premul_sum,
+    default_pg_timeout,
     get_node_local_rank,
     is_available,
     is_backend_available,
@@ -72,6 +75,7 @@ from .process_group import (
     is_initialized,
     new_group,
 )
+from .store import DistStoreError, FileStore, HashStore, PrefixStore, Store, TCPStore
 
 __all__ = [
     "P2POp", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
@@ -82,4 +86,5 @@ __all__ = [
     "get_group_rank", "get_node_local_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group",
     "init_process_group", "is_available", "is_backend_available", "is_gloo_available", "is_initialized",
     "is_mpi_available", "is_nccl_available", "new_group", "_make_nccl_premul_sum",
+    "DistStoreError", "FileStore", "HashStore", "PrefixStore", "Store", "TCPStore", "default_pg_timeout",
 ]

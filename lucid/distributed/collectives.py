@@ -17,7 +17,7 @@ import time
 
 from .._tensor import Tensor
 from ..autograd import no_grad
-from .common import DistributedError, ReduceOp, _PremulSum, pickled, unpickled
+from .common import DistributedError, ReduceOp, _PremulSum, default_pg_timeout, pickled, unpickled
 from .process_group import GroupMember, resolve_group
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
 ]
 
 _MONITOR_TAG = 32767  # monitored_barrier's messages (the largest tag every MPI allows)
-_DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)  # torch's default process-group timeout
 
 
 class Work:
@@ -112,6 +111,9 @@ def _reduction(op, tensor, what):
     if op in (ReduceOp.AVG, ReduceOp.PREMUL_SUM) and tensor.dtype.kind != "f":
         raise TypeError(f"{what}: ReduceOp.{op.name} needs a floating tensor, not {tensor.dtype.name}; "
                         "use SUM and scale yourself")
+    if tensor.dtype.kind == "c" and op not in (ReduceOp.SUM, ReduceOp.AVG, ReduceOp.PREMUL_SUM):
+        raise ValueError(f"{what} does not support ReduceOp.{op.name} on complex tensors (complex numbers have no "
+                         "order; SUM, AVG and PREMUL_SUM work)")
     if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and tensor.dtype.kind == "f":
         raise TypeError(f"{what}: {op.name} needs an integer or bool tensor, not {tensor.dtype.name}")
     if isinstance(factor, Tensor) and factor.numel() != 1:
@@ -389,11 +391,11 @@ def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
     """A barrier that fails instead of hanging: rank 0 of the group waits up to ``timeout`` (a timedelta or
     seconds; 30 minutes by default) for every other process and raises naming the first late one (all of them
     with ``wait_all_ranks``, by global rank); the others raise when rank 0 does not release them in time.
-    torch has it on Gloo only; lucid runs it on both backends. After a failure the group should not be used
+    torch has it on Gloo only; lucid runs it on every backend. After a failure the group should not be used
     again (the late processes' messages are still pending), as with torch."""
     if (pg := resolve_group(group, "monitored_barrier")) is None:
         return None
-    timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
+    timeout = default_pg_timeout if timeout is None else timeout
     seconds = timeout.total_seconds() if isinstance(timeout, datetime.timedelta) else float(timeout)
     transport, xp = pg.transport, pg.transport.xp
     deadline = time.monotonic() + seconds
@@ -451,7 +453,7 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
 
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):
     """Start receiving into ``tensor`` from process ``src`` (any process when ``src`` and ``group_src`` are None;
-    MPI only); the data lands when the :class:`Work` is waited on."""
+    the CPU backends gloo and mpi, not NCCL); the data lands when the :class:`Work` is waited on."""
     if (pg := resolve_group(group, "irecv")) is None:
         return None
     peer = None if src is None and group_src is None else _group_rank(pg, src, group_src, "irecv", "src")

@@ -3,6 +3,7 @@ installed, the launcher's local rank and the pickling of object collectives."""
 
 from __future__ import annotations
 
+import datetime
 import enum
 import importlib.util
 import os
@@ -13,6 +14,8 @@ import numpy  # pickled objects are bytes on the host
 __all__ = ["DistributedError", "ReduceOp", "is_available", "is_backend_available", "is_gloo_available",
            "is_mpi_available", "is_nccl_available", "get_node_local_rank"]
 
+default_pg_timeout = datetime.timedelta(minutes=30)  # torch's default process-group timeout
+_MPI_WORLD_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # set by MPICH/Hydra and Open MPI launchers
 # environment variables that launchers set to the rank on this node (ours, MPICH/Hydra, Open MPI, Slurm)
 _LOCAL_RANK_VARIABLES = ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
 
@@ -41,14 +44,21 @@ def is_nccl_available() -> bool:
 
 
 def is_gloo_available() -> bool:
-    """False: lucid has no Gloo backend (CPU tensors travel through ``backend="mpi"``)."""
-    return False
+    """Whether ``init_process_group("gloo")`` can work: lucid serves PyTorch's CPU backend name with its MPI
+    transport, so exactly when mpi4py is installed."""
+    return is_mpi_available()
+
+
+def started_by_mpiexec() -> bool:
+    """Whether an MPI launcher (MPICH/Hydra or Open MPI) started this process."""
+    return any(v in os.environ for v in _MPI_WORLD_VARIABLES)
 
 
 def is_backend_available(backend: str) -> bool:
-    """Whether ``init_process_group(backend)`` can work here: "mpi" and "nccl" when their engines are
-    installed; any other name (gloo, ucc, ...) is a backend lucid does not have."""
-    return {"mpi": is_mpi_available, "nccl": is_nccl_available}.get(str(backend).lower(), lambda: False)()
+    """Whether ``init_process_group(backend)`` can work here: "gloo" and "mpi" (both the MPI transport) when
+    mpi4py is installed, "nccl" when CuPy's NCCL is; any other name (ucc, ...) is a backend lucid does not have."""
+    return {"gloo": is_gloo_available, "mpi": is_mpi_available,
+            "nccl": is_nccl_available}.get(str(backend).lower(), lambda: False)()
 
 
 class ReduceOp(enum.Enum):
@@ -79,7 +89,7 @@ class _PremulSum:
 
 def _make_nccl_premul_sum(factor):
     """A reduction that sums ``factor * input`` over the processes (torch's name; torch offers it with NCCL
-    only, lucid with both backends, computed as the scaling then a SUM)."""
+    only, lucid with every backend, computed as the scaling then a SUM)."""
     return _PremulSum(factor)
 
 

@@ -1,4 +1,5 @@
-"""The "mpi" transport: collectives on host (NumPy) arrays through mpi4py's non-blocking MPI calls.
+"""The MPI transport of backends "mpi" and "gloo" (PyTorch's CPU backend name, served here: lucid has no
+transport of its own): collectives on host (NumPy) arrays through mpi4py's non-blocking MPI calls.
 
 float16 travels as float32 (MPI has no half type) and comes back rounded once; bool reductions use MPI's
 logical ops (SUM and MAX are OR, PRODUCT and MIN are AND), as torch's bool all_reduce behaves. Ranks here
@@ -81,12 +82,13 @@ def _counted(buffer, counts):
 
 
 class MpiTransport:
-    name = "mpi"
     xp = np
 
-    def __init__(self, comm=None):
+    def __init__(self, comm=None, name="mpi"):
+        """``name`` is the backend the program asked for ("mpi" or "gloo"), what ``get_backend()`` answers."""
         # our own communicator: the user's MPI calls never match ours
         self.comm = MPI.COMM_WORLD.Dup() if comm is None else comm
+        self.name = name
         self.rank, self.world_size = self.comm.Get_rank(), self.comm.Get_size()
 
     def close(self):
@@ -97,12 +99,13 @@ class MpiTransport:
         communicator calls it."""
         member = self.rank in ranks
         comm = self.comm.Split(0 if member else MPI.UNDEFINED, ranks.index(self.rank) if member else 0)
-        return MpiTransport(comm) if member else None
+        return MpiTransport(comm, self.name) if member else None
 
     def check_device(self, device, what):
         if device.type != "cpu":
-            raise DistributedError(f"{what}: backend 'mpi' carries CPU tensors; this tensor is on {device}. Use "
-                                   "backend='nccl' for CUDA tensors (lucid never copies to the host behind your back)")
+            raise DistributedError(f"{what}: backend '{self.name}' carries CPU tensors; this tensor is on {device}. "
+                                   "Use backend='nccl' for CUDA tensors (lucid never copies to the host behind your "
+                                   "back)")
 
     @staticmethod
     def to_host(array):

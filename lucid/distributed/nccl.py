@@ -5,71 +5,19 @@ their own: it first waits (an event, on the GPU) for the work already queued on 
 and the current stream waits for the collective when ``Work.wait()`` is called, so the host never
 blocks except where the user asks (``barrier``, object collectives). The NCCL id goes from rank 0 to
 the others through MPI when the processes were started by ``mpiexec`` with mpi4py installed, else
-through a one-shot TCP store at ``init_method`` (``tcp://host:port``) or ``MASTER_ADDR``/``MASTER_PORT``;
-a subgroup's id is broadcast over the default group's communicator. Gather, scatter, all-to-all and
-point-to-point transfers are NCCL sends and receives issued as one NCCL group, as torch does.
+through the rendezvous store of ``init_process_group`` (:mod:`lucid.distributed.store`); a subgroup's
+id is broadcast over the default group's communicator. Gather, scatter, all-to-all and point-to-point
+transfers are NCCL sends and receives issued as one NCCL group, as torch does.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import time
+from .common import DistributedError, ReduceOp, get_node_local_rank
 
-from .common import DistributedError, ReduceOp, get_node_local_rank, is_mpi_available
-
-_STORE_TIMEOUT_S = 300.0
 _UNIQUE_ID_BYTES = 128  # NCCL_UNIQUE_ID_BYTES
 _NCCL_TYPES = {"float16": "NCCL_FLOAT16", "float32": "NCCL_FLOAT32", "float64": "NCCL_FLOAT64", "int32": "NCCL_INT32",
                "int64": "NCCL_INT64", "uint8": "NCCL_UINT8", "int8": "NCCL_INT8", "bool": "NCCL_UINT8",
                "bfloat16": "NCCL_BFLOAT16"}  # array dtype -> the name of cupy.cuda.nccl's constant
-_MPI_WORLD_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # set by MPICH/Hydra and Open MPI launchers
-
-
-def exchange_unique_id(uid: bytes | None, rank: int, world_size: int, address: str, port: int,
-                       timeout: float = _STORE_TIMEOUT_S) -> bytes:
-    """Rank 0 serves ``uid`` on ``address:port`` to the ``world_size - 1`` other ranks, which return it."""
-    deadline = time.monotonic() + timeout
-    if rank == 0:
-        with socket.create_server((address, port), reuse_port=False) as server:
-            server.settimeout(timeout)
-            for _ in range(world_size - 1):
-                conn, _ = server.accept()
-                with conn:
-                    conn.sendall(len(uid).to_bytes(4, "big") + uid)
-        return uid
-    while True:
-        try:
-            with socket.create_connection((address, port), timeout=timeout) as conn:
-                return _receive(conn)
-        except (ConnectionRefusedError, OSError):
-            if time.monotonic() > deadline:
-                raise DistributedError(f"rank {rank}: no NCCL id from rank 0 at {address}:{port} within "
-                                       f"{timeout:.0f} s (is rank 0 running, and the address right?)") from None
-            time.sleep(0.05)
-
-
-def _receive(conn) -> bytes:
-    data = b""
-    while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
-        chunk = conn.recv(4096)
-        if not chunk:
-            raise DistributedError("the NCCL id store closed the connection early")
-        data += chunk
-    return data[4:4 + int.from_bytes(data[:4], "big")]
-
-
-def _store_address(init_method):
-    if init_method is not None:
-        if not init_method.startswith("tcp://"):
-            raise ValueError(f"init_method {init_method!r}: lucid's nccl backend takes tcp://host:port")
-        host, _, port = init_method[len("tcp://"):].rpartition(":")
-        return host, int(port)
-    try:
-        return os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
-    except KeyError:
-        raise DistributedError("backend 'nccl' outside mpiexec needs init_method='tcp://host:port' or "
-                               "MASTER_ADDR and MASTER_PORT in the environment") from None
 
 
 class _Request:
@@ -104,32 +52,27 @@ class NcclTransport:
                      ReduceOp.MAX: nccl.NCCL_MAX, ReduceOp.AVG: nccl.NCCL_SUM, ReduceOp.PREMUL_SUM: nccl.NCCL_SUM}
 
     @classmethod
-    def connect(cls, init_method, world_size, rank):
-        """The default group's transport: bind this process's GPU, share rank 0's NCCL id, make the communicator."""
+    def connect(cls, store, rank, world_size):
+        """The default group's transport: bind this process's GPU, share rank 0's NCCL id (through ``store``, or
+        through MPI when ``store`` is None and ``mpiexec`` started the processes), make the communicator."""
         import cupy
         from cupy.cuda import nccl
 
         mpi = None
-        if is_mpi_available() and any(v in os.environ for v in _MPI_WORLD_VARIABLES):
+        if store is None:
             from mpi4py import MPI
 
             mpi = MPI.COMM_WORLD
             world_size, rank = mpi.Get_size(), mpi.Get_rank()
-        else:
-            world_size = int(os.environ.get("WORLD_SIZE", world_size)) if world_size in (-1, None) else world_size
-            rank = int(os.environ.get("RANK", rank)) if rank in (-1, None) else rank
-            if world_size < 1 or rank < 0:
-                raise DistributedError("backend 'nccl' outside mpiexec needs world_size and rank (arguments or "
-                                       "WORLD_SIZE/RANK variables)")
         device_index = get_node_local_rank(fallback_rank=rank) % max(cupy.cuda.runtime.getDeviceCount(), 1)
         cupy.cuda.Device(device_index).use()  # bind the GPU before any other CUDA work
         uid = nccl.get_unique_id() if rank == 0 else None
         if mpi is not None:
             uid = mpi.bcast(uid, root=0)
         elif world_size > 1:
-            raw = None if uid is None else bytes(b & 0xFF for b in uid)
-            raw = exchange_unique_id(raw, rank, world_size, *_store_address(init_method))
-            uid = tuple(b - 256 if b > 127 else b for b in raw)
+            if rank == 0:
+                store.set("nccl_id", bytes(b & 0xFF for b in uid))
+            uid = tuple(b - 256 if b > 127 else b for b in store.get("nccl_id"))
         return cls(nccl.NcclCommunicator(world_size, uid, rank), rank, world_size, device_index)
 
     def split(self, ranks):

@@ -8,9 +8,11 @@ Ranks given to the API are global ranks (ranks in the default group); a group al
 
 from __future__ import annotations
 
+import os
 import warnings
 
-from .common import DistributedError
+from .common import DistributedError, default_pg_timeout, is_mpi_available, started_by_mpiexec
+from .store import PrefixStore, _seconds, check_store_arguments, rendezvous
 
 __all__ = ["GroupMember", "ProcessGroup", "destroy_process_group", "get_backend", "get_global_rank",
            "get_group_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group",
@@ -66,37 +68,54 @@ class _DefaultGroup(ProcessGroup):
 
 
 _world: _DefaultGroup | None = None
+_generation = 0  # default groups made so far (each uses its own prefix in the rendezvous store)
 
 
 def is_initialized() -> bool:
     return _world is not None
 
 
-def init_process_group(backend: str = "mpi", init_method: str | None = None, world_size: int = -1, rank: int = -1,
-                       timeout=None, **unused) -> None:
-    """Join the default process group through ``backend`` ("mpi" or "nccl").
+def init_process_group(backend: str | None = None, init_method: str | None = None, timeout=None,
+                       world_size: int = -1, rank: int = -1, store=None, group_name: str = "", pg_options=None,
+                       device_id=None) -> None:
+    """Join the default process group through ``backend``: "gloo" or "mpi" (CPU tensors) or "nccl" (CUDA tensors).
 
-    With MPI the world comes from ``mpiexec``; ``world_size``/``rank``, when given, must agree with it.
-    NCCL takes the world from MPI when the processes were started by ``mpiexec``, else from
-    ``world_size``/``rank`` (or the ``WORLD_SIZE``/``RANK`` variables) with the NCCL id passed through a
-    TCP store at ``init_method`` (``tcp://host:port``, default ``MASTER_ADDR``/``MASTER_PORT``).
-    ``timeout`` is accepted for torch compatibility (MPI has no per-call timeout).
+    "gloo" and "mpi" are one transport, MPI through mpi4py: "gloo" is PyTorch's CPU backend name, served so that
+    unmodified PyTorch programs run under ``python -m lucid.distributed.run -n N`` (mpiexec), and ``get_backend()``
+    answers the name asked for. Their world comes from mpiexec (a process started without it is a world of one);
+    ``init_method`` and ``store`` are accepted for torch's signature but not used (MPI has already connected the
+    processes), and ``rank``/``world_size``, when given, must agree with MPI's. Without ``backend`` lucid picks
+    "gloo", PyTorch's backend for CPU tensors. NCCL takes its world and shares its id through MPI under mpiexec,
+    else through a store: ``store`` (with ``rank`` and ``world_size``) or one made from ``init_method``: "env://"
+    (the default: ``MASTER_ADDR``, ``MASTER_PORT``, ``RANK``, ``WORLD_SIZE``, as the launcher's spawn mode and
+    torchrun set them), "tcp://host:port" or "file:///path". ``timeout`` (default 30 minutes, as torch) bounds
+    that rendezvous; MPI has no per-call timeout.
     """
-    global _world
+    global _world, _generation
     if _world is not None:
         raise DistributedError("the default process group is already initialised; call destroy_process_group() "
                                "first to make a new one")
-    if backend == "mpi":
+    backend = "gloo" if backend is None else str(backend).lower()
+    if backend not in ("gloo", "mpi", "nccl"):
+        raise ValueError(f"unknown distributed backend {backend!r}: lucid has 'gloo' and 'mpi' (CPU tensors, both "
+                         "over MPI through mpi4py) and 'nccl' (CUDA tensors, CuPy)")
+    if backend in ("gloo", "mpi"):
+        check_store_arguments(init_method, store, world_size, rank)
+        _check_mpi_world(backend, world_size)
         from .mpi import MpiTransport
 
-        transport = MpiTransport()
-    elif backend == "nccl":
+        transport = MpiTransport(name=backend)
+    elif is_mpi_available() and started_by_mpiexec():
         from .nccl import NcclTransport
 
-        transport = NcclTransport.connect(init_method, world_size, rank)
+        transport = NcclTransport.connect(None, None, None)  # the world and the NCCL id come through MPI
     else:
-        raise ValueError(f"unknown distributed backend {backend!r}: lucid has 'mpi' (CPU tensors, mpi4py) and "
-                         "'nccl' (CUDA tensors, CuPy)")
+        seconds = _seconds(default_pg_timeout if timeout is None else timeout)
+        found, rank, world_size = rendezvous(init_method, world_size, rank, seconds, store)
+        _generation += 1  # a fresh key space for each default group made from one store
+        from .nccl import NcclTransport
+
+        transport = NcclTransport.connect(PrefixStore(f"default_pg/{_generation}", found), rank, world_size)
     for name, asked, actual in (("world_size", world_size, transport.world_size), ("rank", rank, transport.rank)):
         if asked not in (-1, None) and asked != actual:
             transport.close()
@@ -105,12 +124,28 @@ def init_process_group(backend: str = "mpi", init_method: str | None = None, wor
     _world = _DefaultGroup(transport)
 
 
+def _check_mpi_world(backend, world_size) -> None:
+    """Refuse clearly, before MPI starts, a CPU group that MPI cannot make: no mpi4py, or several processes that
+    mpiexec did not start (torchrun, the launcher's spawn mode: they would each become a world of one)."""
+    asked, source = world_size, f"world_size={world_size}"
+    if asked in (-1, None):
+        asked, source = int(os.environ.get("WORLD_SIZE", 1)), f"WORLD_SIZE={os.environ.get('WORLD_SIZE')}"
+    if asked > 1 and not started_by_mpiexec():
+        raise DistributedError(f"backend {backend!r} runs its CPU collectives over MPI, but this process was not "
+                               f"started by mpiexec and asks for {asked} processes ({source}); start them with "
+                               f"`python -m lucid.distributed.run -n {asked} script.py` (mpiexec). torchrun and the "
+                               "launcher's spawn mode serve backend 'nccl' only")
+    if not is_mpi_available():
+        raise DistributedError(f"backend {backend!r} runs its CPU collectives over MPI, and mpi4py is not installed: "
+                               "pip install 'lucid[distributed]' (mpi4py and MPICH)")
+
+
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
               group_desc=None, device_id=None, sort_ranks=True):
     """A group of the processes ``ranks`` (global ranks; all processes when None), with a communicator of its
     own. Every process of the default group must call it (it is collective there), in the same order as the
     other new_group calls. Members get the :class:`ProcessGroup`; the others ``GroupMember.NON_GROUP_MEMBER``.
-    ``backend`` may only name the default group's backend (lucid has no second CPU/GPU transport to mix)."""
+    ``backend`` may only name the default group's backend (lucid does not mix transports in one world)."""
     world = _default_group()
     if backend is not None and str(backend).lower() != world.backend:
         raise ValueError(f"new_group(backend={backend!r}): lucid's subgroups use the default group's backend "

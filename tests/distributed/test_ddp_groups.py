@@ -1,33 +1,34 @@
-"""DistributedDataParallel and ZeroRedundancyOptimizer on subgroups over MPI, on 3 processes: one worker script
-(workers/ddp_groups.py) trains DDP models on {0,1}/{2} and {0,2} (no_sync, unused parameters, buffers, comm
-hooks, torch's options) and ZeRO-Adam on {0,2}, each against one process training on the group's whole data;
-where torch is installed, the same script runs on torch.distributed's gloo backend and every rank must end with
-the same parameters, buffers, ZeRO shards and consolidated state."""
+"""DistributedDataParallel and ZeroRedundancyOptimizer on subgroups over MPI (backends "mpi" and "gloo"), on 3
+processes: one worker script (workers/ddp_groups.py) trains DDP models on {0,1}/{2} and {0,2} (no_sync, unused
+parameters, buffers, comm hooks, torch's options) and ZeRO-Adam on {0,2}, each against one process training on the
+group's whole data; where torch is installed, the same script runs on torch.distributed's gloo backend and every
+rank must end with the same parameters, buffers, ZeRO shards and consolidated state."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from test_distributed import ROOT, WORKERS, mpirun  # tests/distributed is on sys.path (rootdir import mode)
+from test_distributed import (  # tests/distributed is on sys.path (rootdir import mode)
+    BACKENDS,
+    launch,
+    needs_mpi,
+    run_on_torch,
+)
 
-pytest.importorskip("mpi4py", reason="the distributed tests need mpi4py (pip install 'lucid[distributed]')")
+pytestmark = needs_mpi
 
 
 def _results(folder):
     return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(3)]
 
 
-@pytest.fixture(scope="module")
-def lucid_on_3(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def lucid_on_3(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ddp_groups")
-    out = mpirun("ddp_groups.py", 3, str(folder))
+    out = launch("ddp_groups.py", 3, str(folder), backend=request.param)
     return out, _results(folder)
 
 
@@ -44,19 +45,16 @@ def test_each_group_trains_like_one_process_on_its_data(lucid_on_3):
     assert "consolidate_state_dict(to=0)" in seen[0]["zero consolidated"]
 
 
-def test_same_results_as_torch_gloo(lucid_on_3, tmp_path):
+@pytest.fixture(scope="module")
+def torch_on_3(tmp_path_factory):
     pytest.importorskip("torch")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen([sys.executable, str(WORKERS / "ddp_groups.py"), str(tmp_path), "torch", str(r), "3",
-                               str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for r in range(3)]
-    outputs = [p.communicate(timeout=180) for p in procs]
-    assert all(f"rank {r}: ddp groups ok" in out for r, (out, _) in enumerate(outputs)), outputs
-    for rank, (mine, theirs) in enumerate(zip(lucid_on_3[1], _results(tmp_path))):
+    folder = tmp_path_factory.mktemp("torch_ddp_groups")
+    run_on_torch("ddp_groups.py", folder, 3, "ddp groups ok")
+    return _results(folder)
+
+
+def test_same_results_as_torch_gloo(lucid_on_3, torch_on_3):
+    for rank, (mine, theirs) in enumerate(zip(lucid_on_3[1], torch_on_3)):
         assert mine.keys() == theirs.keys()
         for key in mine:
             if key.endswith("params"):

@@ -121,7 +121,9 @@ def fake_cupy(monkeypatch):
         groupStart=_group_start, groupEnd=_group_end, NcclCommunicator=_Comm,
         get_unique_id=lambda: tuple(int(b) for b in np.random.default_rng().integers(-128, 128, 128)))
     cuda = types.SimpleNamespace(Event=lambda disable_timing=False: _Event(), Stream=_Stream,
-                                 get_current_stream=lambda: _Stream(), nccl=nccl)
+                                 get_current_stream=lambda: _Stream(), nccl=nccl,
+                                 runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+                                 Device=lambda index: types.SimpleNamespace(use=lambda: None))
     cupy = types.SimpleNamespace(
         cuda=cuda, int64=np.int64, uint8=np.uint8, float32=np.float32,
         empty=lambda shape, dtype=None: _dev(np.empty(shape, dtype)),
@@ -222,3 +224,22 @@ def test_unsupported_reduction_and_dtype_raise(fake_cupy):
         t._op(ReduceOp.BAND)
     with pytest.raises(DistributedError, match="cannot carry complex64"):
         t.p2p([(True, _dev(np.zeros(2, np.complex64)), 0, 0)])
+
+
+def test_connect_shares_rank_zeros_nccl_id_through_the_rendezvous_store(fake_cupy, monkeypatch):
+    from lucid.distributed import HashStore, PrefixStore
+
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    store, made = HashStore(), [None] * WORLD
+
+    def rank(r):
+        made[r] = NcclTransport.connect(PrefixStore("default_pg/1", store), r, WORLD)
+
+    threads = [threading.Thread(target=rank, args=(r,)) for r in reversed(range(WORLD))]  # others wait for rank 0
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert [(t.rank, t.world_size) for t in made] == [(r, WORLD) for r in range(WORLD)]
+    assert len({t.comm.uid for t in made}) == 1 and len(made[0].comm.uid) == 128
+    assert store.check(["default_pg/1/nccl_id"])

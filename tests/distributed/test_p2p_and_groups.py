@@ -1,21 +1,22 @@
 """send/recv, isend/irecv, batch_isend_irecv, gather, scatter, reduce_scatter, all_to_all(_single), subgroups,
-object collectives and monitored_barrier over MPI: one worker script does all the checks on each rank
-(workers/p2p_and_groups.py); where torch is installed, the same script runs on torch.distributed's gloo
-backend and every rank must have seen the same values and the same kinds of errors."""
+object collectives and monitored_barrier over MPI (backends "mpi" and "gloo"): one worker script does all the
+checks on each rank (workers/p2p_and_groups.py); where torch is installed, the same script runs on
+torch.distributed's gloo backend and every rank must have seen the same values and the same kinds of errors."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
 
 import pytest
-from test_distributed import ROOT, WORKERS, mpirun  # tests/distributed is on sys.path (rootdir import mode)
+from test_distributed import (  # tests/distributed is on sys.path (rootdir import mode)
+    BACKENDS,
+    launch,
+    needs_mpi,
+    run_on_torch,
+)
 
-pytest.importorskip("mpi4py", reason="the distributed tests need mpi4py (pip install 'lucid[distributed]')")
+pytestmark = needs_mpi
 
 
 def _ranks_ok(out):
@@ -26,16 +27,17 @@ def _results(folder, n):
     return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(n)]
 
 
-@pytest.fixture(scope="module")
-def lucid_on_3(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def lucid_on_3(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("lucid3")
-    out = mpirun("p2p_and_groups.py", 3, str(folder))
+    out = launch("p2p_and_groups.py", 3, str(folder), backend=request.param)
     return out, _results(folder, 3)
 
 
-def test_one_process(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_process(backend, tmp_path):
     """A world of one: batch_isend_irecv and isend/irecv to oneself, gather/scatter/all_to_all of one."""
-    assert _ranks_ok(mpirun("p2p_and_groups.py", 1, str(tmp_path))) == [0]
+    assert _ranks_ok(launch("p2p_and_groups.py", 1, str(tmp_path), backend=backend)) == [0]
     seen = _results(tmp_path, 1)[0]
     assert seen["batch ring"] == [2, [0.0, 1.0, 2.0, 3.0]] and seen["all_to_all_single"] == [0, 1]
 
@@ -52,20 +54,16 @@ def test_three_processes_with_a_subgroup_that_leaves_one_out(lucid_on_3):
     assert seen[2]["recv_object_list"] == [0, [1, "two", {"three": 3.0}]]
 
 
-def test_same_results_and_errors_as_torch_gloo(lucid_on_3, tmp_path):
+@pytest.fixture(scope="module")
+def torch_on_3(tmp_path_factory):
     pytest.importorskip("torch")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen([sys.executable, str(WORKERS / "p2p_and_groups.py"), str(tmp_path), "torch", str(r), "3",
-                               str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for r in range(3)]
-    outputs = [p.communicate(timeout=180) for p in procs]
-    # every rank finished its checks (torch's gloo sometimes aborts while tearing down, after that: not ours to judge)
-    assert all(f"rank {r}: p2p and groups ok" in out for r, (out, _) in enumerate(outputs)), outputs
-    torch_seen = _results(tmp_path, 3)
+    folder = tmp_path_factory.mktemp("torch3")
+    run_on_torch("p2p_and_groups.py", folder, 3, "p2p and groups ok")
+    return _results(folder, 3)
+
+
+def test_same_results_and_errors_as_torch_gloo(lucid_on_3, torch_on_3):
+    torch_seen = torch_on_3
     for rank, (mine, theirs) in enumerate(zip(lucid_on_3[1], torch_seen)):
         assert mine.keys() == theirs.keys()
         differences = {k: (mine[k], theirs[k]) for k in mine if mine[k] != theirs[k]}

@@ -1,11 +1,15 @@
-"""Run under mpiexec: every collective, op and dtype against a NumPy reference built from all ranks' inputs."""
+"""Run under mpiexec, joining with backend LUCID_TEST_BACKEND ("mpi" by default, or "gloo"):
+every collective, op and dtype against a NumPy reference built from all ranks' inputs."""
+
+import os
 
 import numpy as np
 
 import lucid
 import lucid.distributed as dist
 
-dist.init_process_group("mpi")
+BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
+dist.init_process_group(BACKEND)
 rank, world = dist.get_rank(), dist.get_world_size()
 
 DTYPES = ["float32", "float64", "float16", "int64", "int32", "uint8", "bool"]

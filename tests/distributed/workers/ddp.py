@@ -1,5 +1,7 @@
-"""Run under mpiexec: DistributedDataParallel in float64 equals single-process training on the whole batch."""
+"""Run under mpiexec, joining with backend LUCID_TEST_BACKEND ("mpi" by default, or "gloo"):
+DistributedDataParallel in float64 equals single-process training on the whole batch."""
 
+import os
 import sys
 from contextlib import nullcontext
 
@@ -11,7 +13,8 @@ import lucid.nn as nn
 import lucid.nn.functional as F
 from lucid.nn.parallel import DistributedDataParallel as DDP
 
-dist.init_process_group("mpi")
+BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
+dist.init_process_group(BACKEND)
 rank, world = dist.get_rank(), dist.get_world_size()
 STEPS, PER_RANK = 3, 4
 

@@ -1,12 +1,14 @@
 """DistributedDataParallel and ZeroRedundancyOptimizer on subgroups, on 3 processes, with groups {0,1}, {2}, {0,2}.
 
-``mpiexec -n 3 python ddp_groups.py OUTDIR`` runs it on lucid (backend "mpi"), plus lucid-only checks;
+``mpiexec -n 3 python ddp_groups.py OUTDIR`` runs it on lucid (backend "mpi", or "gloo" with
+LUCID_TEST_BACKEND=gloo: the same MPI transport under PyTorch's CPU backend name), plus lucid-only checks;
 ``python ddp_groups.py OUTDIR torch RANK 3 PORT`` runs the shared part on torch.distributed's gloo backend.
 Every rank asserts that training equals a single-process run on its group's concatenated data, and writes what
 it saw (parameters, buffers, ZeRO shards, errors) to OUTDIR/rankR.json for the test to compare with torch's.
 """
 
 import json
+import os
 import pathlib
 import sys
 import warnings
@@ -16,6 +18,7 @@ import numpy as np
 
 OUTDIR = pathlib.Path(sys.argv[1])
 LUCID = len(sys.argv) == 2
+BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
 if LUCID:
     import lucid as lib
     import lucid.distributed as dist
@@ -23,7 +26,7 @@ if LUCID:
     from lucid.distributed.optim import ZeroRedundancyOptimizer
     from lucid.nn.parallel import DistributedDataParallel as DDP
 
-    dist.init_process_group("mpi")
+    dist.init_process_group(BACKEND)
 else:
     import torch as lib
     import torch.distributed as dist

@@ -1,4 +1,7 @@
-"""Run under mpiexec: wrong use of the collectives raises clear errors, on every rank, and changes nothing."""
+"""Run under mpiexec, joining with backend LUCID_TEST_BACKEND ("mpi" by default, or "gloo"):
+wrong use of the collectives raises clear errors, on every rank, and changes nothing."""
+
+import os
 
 import numpy as np
 
@@ -18,11 +21,12 @@ def raises(exc, fragment, fn, *args, **kwargs):
 t = lucid.tensor([1.0, 2.0])
 raises(dist.DistributedError, "not initialised", dist.all_reduce, t)
 raises(dist.DistributedError, "not initialised", dist.get_rank)
-raises(ValueError, "unknown distributed backend", dist.init_process_group, "gloo")
-dist.init_process_group("mpi")
+raises(ValueError, "unknown distributed backend", dist.init_process_group, "ucc")
+BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
+dist.init_process_group(BACKEND)
 rank, world = dist.get_rank(), dist.get_world_size()
-assert dist.get_backend() == "mpi" and dist.is_initialized()
-raises(dist.DistributedError, "already initialised", dist.init_process_group, "mpi")
+assert dist.get_backend() == BACKEND and dist.is_initialized()
+raises(dist.DistributedError, "already initialised", dist.init_process_group, BACKEND)
 
 raises(TypeError, "lucid Tensors", dist.all_reduce, np.ones(2))
 raises(TypeError, "ReduceOp", dist.all_reduce, t, op="sum")

@@ -1,6 +1,7 @@
 """Point-to-point transfers, gather/scatter/all-to-all, subgroups and object collectives, on every rank.
 
-``mpiexec -n N python p2p_and_groups.py OUTDIR`` runs it on lucid (backend "mpi") and also checks lucid-only
+``mpiexec -n N python p2p_and_groups.py OUTDIR`` runs it on lucid (backend "mpi", or "gloo" with
+LUCID_TEST_BACKEND=gloo: the same MPI transport under PyTorch's CPU backend name) and also checks lucid-only
 behaviour (PREMUL_SUM, views, version counters, messages, monitored_barrier's timeout);
 ``python p2p_and_groups.py OUTDIR torch RANK WORLD PORT`` runs the shared part on torch.distributed's gloo
 backend. Each rank writes what it saw to OUTDIR/rankR.json, and the test compares lucid's with torch's.
@@ -8,6 +9,7 @@ backend. Each rank writes what it saw to OUTDIR/rankR.json, and the test compare
 
 import datetime
 import json
+import os
 import pathlib
 import sys
 import time
@@ -17,11 +19,12 @@ import numpy as np
 
 OUTDIR = pathlib.Path(sys.argv[1])
 LUCID = len(sys.argv) == 2
+BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
 if LUCID:
     import lucid as lib
     import lucid.distributed as dist
 
-    dist.init_process_group("mpi")
+    dist.init_process_group(BACKEND)
 else:
     import torch as lib
     import torch.distributed as dist
@@ -282,15 +285,16 @@ if LUCID:
         (dist.all_to_all, ([lib.zeros(1)] * world, [lib.zeros(1, dtype=lib.int64)] * world), {}, "same dtype"),
         (dist.reduce_scatter, (lib.zeros(2), [lib.zeros(3)] * world), {}, "must match"),
         (dist.batch_isend_irecv, ([],), {}, "empty"),
-        (dist.new_group, ([0],), {"backend": "gloo"}, "default group's backend"),
+        (dist.new_group, ([0],), {"backend": "nccl"}, "default group's backend"),
         (dist.get_process_group_ranks, (dist.GroupMember.NON_GROUP_MEMBER,), {}, "not a member"),
         (dist.recv_object_list, ([None],), {"src": rank}, "Invalid source rank"),
     ] + ([(dist.all_to_all_single, (lib.zeros(world + 1), lib.zeros(world + 1)), {}, "cannot share equally")]
          if world > 1 else []):
         assert fragment in message(fn, *args, **kwargs), (fragment, message(fn, *args, **kwargs))
     # group.WORLD and the backend queries
-    assert dist.get_backend(evens if rank % 2 == 0 else None) == "mpi"
-    assert dist.is_backend_available("mpi") and not dist.is_gloo_available() and not dist.is_backend_available("gloo")
+    assert dist.get_backend(evens if rank % 2 == 0 else None) == BACKEND
+    assert dist.is_gloo_available() and dist.is_backend_available("gloo") and dist.is_backend_available("mpi")
+    assert not dist.is_backend_available("ucc")
     # monitored_barrier names the late rank(s) on rank 0; the late ones are not released
     if world > 1:
         late = dist.new_group()

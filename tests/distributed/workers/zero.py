@@ -1,5 +1,7 @@
-"""Run under mpiexec: ZeroRedundancyOptimizer(Adam) + DDP equals Adam on the whole batch, with its state sharded."""
+"""Run under mpiexec, joining with backend LUCID_TEST_BACKEND ("mpi" by default, or "gloo"):
+ZeroRedundancyOptimizer(Adam) + DDP equals Adam on the whole batch, with its state sharded."""
 
+import os
 import sys
 
 import numpy as np
@@ -11,7 +13,8 @@ import lucid.nn.functional as F
 from lucid.distributed.optim import ZeroRedundancyOptimizer
 from lucid.nn.parallel import DistributedDataParallel as DDP
 
-dist.init_process_group("mpi")
+BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
+dist.init_process_group(BACKEND)
 rank, world = dist.get_rank(), dist.get_world_size()
 f64, PER_RANK = lucid.float64, 3
 
