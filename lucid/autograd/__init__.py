@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .._tensor import Tensor as Variable  # PyTorch's legacy name for a tensor
 from .._tensor import register_methods
-from . import graph, profiler
+from . import forward_ad, graph, profiler
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .backprop import METHODS, backward, grad
 from .function import Function, register_interceptor
@@ -23,7 +23,7 @@ __all__ = [
     "Function", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "gradcheck", "gradgradcheck", "register_interceptor", "inference_mode",
     "detect_anomaly", "set_detect_anomaly", "Variable", "graph", "is_multithreading_enabled",
-    "set_multithreading_enabled", "is_tensor_like", "variable", "profiler",
+    "set_multithreading_enabled", "is_tensor_like", "variable", "profiler", "forward_ad",
 ]
 
 

@@ -49,6 +49,18 @@ PROMOTE = "promote"  # floating inputs are cast to the widest of their dtypes (i
 # Read it freely; change it only through register_interceptor.
 interceptors: tuple = ()
 
+# While a forward-AD dual level is open (lucid.autograd.forward_ad): the hooks views, in-place ops and PyTorch-style
+# Functions hand dual tensors to; None otherwise, which they pay one global read for. Change it only through
+# set_dual_mode.
+dual_mode = None
+
+
+def set_dual_mode(hooks):
+    """Install the forward-AD ``hooks`` (None: remove them); returns the previous ones."""
+    global dual_mode
+    prev, dual_mode = dual_mode, hooks
+    return prev
+
 
 # (pack_hook, unpack_hook) pairs of lucid.autograd.graph.saved_tensors_hooks, innermost last. Empty (the usual
 # case) costs a recorded op that saves tensors one global read. Change it only through the functions below.
@@ -498,6 +510,7 @@ class FunctionCtx(Function):
     _non_differentiable = frozenset()
     _dirty = frozenset()
     _in_shapes: tuple = ()
+    _saved_for_forward: tuple = ()
 
     def mark_non_differentiable(self, *tensors) -> None:
         """These outputs get no gradient: they do not require grad, and backward sees zeros for them."""
@@ -506,6 +519,11 @@ class FunctionCtx(Function):
     def mark_dirty(self, *tensors) -> None:
         """These inputs were modified in place by forward (and are returned): their history becomes this node."""
         self._dirty = self._dirty | {id(t) for t in tensors}
+
+    def save_for_forward(self, *tensors) -> None:
+        """Keep Tensors (or None) for ``jvp`` (forward-mode AD: :mod:`lucid.autograd.forward_ad`), where
+        ``ctx.saved_tensors`` gives them back."""
+        self._saved_for_forward = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
         """With False, backward gets None (not zeros) for outputs that received no gradient."""
@@ -590,7 +608,13 @@ def _bound_inputs(cls, args, kwargs) -> tuple:
 def _apply_torch_style(cls, *args, **kwargs):
     """``apply`` of a PyTorch-style Function: forward on Tensors under no_grad, then the Tensor
     outputs are attached to one :class:`FunctionCtx` node with an edge per positional input."""
-    ctx = object.__new__(cls._ctx_class)
+    if dual_mode is not None:  # forward AD: the outputs' tangents come from the Function's jvp
+        return dual_mode.apply_custom(cls, args, kwargs)
+    return run_torch_style(cls, object.__new__(cls._ctx_class), args, kwargs)
+
+
+def run_torch_style(cls, ctx, args, kwargs):
+    """The body of :func:`_apply_torch_style` with its ``ctx`` given (forward AD reads it for ``jvp``)."""
     setup = cls.setup_context is not Function.setup_context
     if setup:
         args, kwargs = _bound_inputs(cls, args, kwargs)

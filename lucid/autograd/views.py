@@ -21,6 +21,7 @@ error, as in PyTorch.
 from __future__ import annotations
 
 from .._tensor import RetainGradHook, Tensor, is_inference_mode_enabled, register_methods
+from . import function as _function
 from . import grad_mode
 from .function import Function
 
@@ -63,6 +64,8 @@ def view_apply(cls, x: Tensor, **params):
     """``cls.apply(x, **params)`` for a view op: each output that shares ``x``'s memory becomes a
     view of ``x``'s base (an op may fall back to a copy, as ``reshape`` of a transposed tensor does). A NumPy
     scalar in ``x`` (what a full reduction returns) becomes a 0-d array first, so that the view shares it."""
+    if _function.dual_mode is not None:  # forward AD: the view's tangent is the same view of x's tangent
+        return _function.dual_mode.view_apply(cls, x, params)
     x._writable_data()
     out = cls.apply(x, **params)
     if type(out) is tuple:

@@ -19,6 +19,7 @@ from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..amp.autocast import autocast_op
+from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, Function
 from . import linalg as _la
@@ -638,7 +639,7 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """``torch.linalg.eigvalsh``: the ascending real eigenvalues of a symmetric or Hermitian matrix (from one
     triangle)."""
     UPLO = _check_uplo(A, UPLO, "linalg.eigvalsh")
-    if A.requires_grad and grad_mode.state.enabled:
+    if A.requires_grad and grad_mode.state.enabled or _function.dual_mode is not None:  # (forward AD too)
         return _Eigh.apply(A, UPLO=UPLO)[0]
     xp = A.xp
     return _constant(A, _lapack("linalg.eigvalsh", xp.linalg.eigvalsh, _symmetrized(xp, A._data, UPLO)))

@@ -37,6 +37,7 @@ from .._backend import arrays
 from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
 from .._typeinfo import iinfo
+from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.views import check_writable, view_apply
@@ -492,7 +493,7 @@ def setitem(x: Tensor, key, value) -> None:
     plan = _Key(x, key)
     value = _fit_value(x, value, plan.region)
     recording = grad_mode.state.enabled and (_tracked(x) or getattr(value, "_requires_grad", False))
-    if recording:
+    if recording or _function.dual_mode is not None:  # (forward AD: assign() writes the tangent too)
         assign(x, IndexPut.apply(x, value, plan=plan), "x[...] = value")
         return
     check_writable(x, False, "x[...] = value")

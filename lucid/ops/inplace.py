@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
+from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.views import check_writable, rebase
 
@@ -63,6 +64,8 @@ def assign(t: Tensor, result: Tensor, what: str, cast: bool = False, overwrites:
     t._version[0] += 1
     if recording:
         rebase(t, result, overwrites)
+    if _function.dual_mode is not None:  # forward AD: the tangent is written in place too
+        _function.dual_mode.assign(t, result)
     return t
 
 
@@ -89,6 +92,8 @@ def inplace(op, name: str):
         if _recording(self, args):  # assign() refuses what may not be written, before anything changes
             source = Tensor._make(self._device.create("asarray", self._data, copy=True), self._device,
                                   self._requires_grad, self._node, self._out_idx)
+            if _function.dual_mode is not None:
+                _function.dual_mode.share_tangent(self, source)
         return assign(self, op(source, *args, **kwargs), name)
 
     method.__name__ = name

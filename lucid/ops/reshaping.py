@@ -16,6 +16,7 @@ import warnings
 
 from .. import dtypes as _dt
 from .._tensor import Tensor
+from ..autograd import function as _function
 from ..autograd import grad_mode
 from .arithmetic import unbroadcast
 from .creation import _place, arange, empty, linspace
@@ -345,6 +346,8 @@ def _reshaping_in_place(name: str, view_op):
                                f"operation; use the out-of-place {name[:-1]}() instead")
         out = view_op(self, *args, **kwargs)
         self._data = out._data
+        if _function.dual_mode is not None:  # forward AD: the tangent takes the new shape too
+            _function.dual_mode.reshaped(self, out)
         if recording:
             self._node, self._out_idx = out._node, out._out_idx
         if self._base is not None:

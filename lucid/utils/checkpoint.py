@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .. import random as _random
 from .._tensor import Tensor
+from ..autograd import function as _function
 from ..autograd.backprop import grad as _grad
 from ..autograd.function import Function
 from ..autograd.grad_mode import enable_grad, is_grad_enabled
@@ -105,7 +106,7 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=No
     ``context_fn``, ``determinism_check`` and ``debug`` are accepted for PyTorch compatibility."""
     if not callable(function):
         raise TypeError(f"checkpoint expects a callable, got {type(function).__name__}")
-    if not is_grad_enabled():
+    if not is_grad_enabled() or _function.dual_mode is not None:  # (forward AD: tangents need the plain run)
         return function(*args, **kwargs)
     rng = {d: _random.get_rng_state(d) for d in _rng_devices(args)} if preserve_rng_state else None
     run = _Run(function, kwargs, rng)
