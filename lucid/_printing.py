@@ -194,15 +194,16 @@ def _contents(host: np.ndarray, indent: int) -> str:
     return _body(host, indent, summarize, fmt)
 
 
-def sparse_repr(indices: np.ndarray, values: np.ndarray, *, size, dtype, default_dtypes, device, grad_fn,
-                requires_grad, layout) -> str:
-    """The text of a sparse COO tensor, as PyTorch prints it: its indices and values, then size, nnz, the dtype
-    when not a default one, the layout and the autograd state, the first of them on a line of its own."""
+def sparse_repr(parts, *, nnz, size, dtype, default_dtypes, device, grad_fn, requires_grad, layout,
+                force_newline: bool) -> str:
+    """The text of a sparse tensor, as PyTorch prints it: its named arrays (``parts``: ``[("indices", a), ("values",
+    v)]`` for COO, compressed and plain indices then values for CSR/CSC), then size, nnz, the dtype when not a
+    default one, the layout and the autograd state (on a line of their own when ``force_newline``, as COO's)."""
     prefix, indent = "tensor(", len("tensor(")
-    text = (f"{prefix}indices=tensor({_contents(indices, indent + len('indices=tensor('))}),\n"
-            f"{' ' * indent}values=tensor({_contents(values, indent + len('values=tensor('))})")
+    text = prefix + f",\n{' ' * indent}".join(
+        f"{name}=tensor({_contents(host, indent + len(name) + len('=tensor('))})" for name, host in parts)
     suffixes = [f"device='{device}'"] if device.type != "cpu" else []
-    suffixes += [f"size={tuple(size)}", f"nnz={indices.shape[1]}"]
+    suffixes += [f"size={tuple(size)}", f"nnz={nnz}"]
     if dtype not in default_dtypes:
         suffixes.append(f"dtype={dtype!r}")
     suffixes.append(f"layout={layout!r}")
@@ -210,4 +211,4 @@ def sparse_repr(indices: np.ndarray, values: np.ndarray, *, size, dtype, default
         suffixes.append(f"grad_fn=<{grad_fn}>")
     elif requires_grad:
         suffixes.append("requires_grad=True")
-    return _with_suffixes(text, suffixes, indent, force_newline=True)
+    return _with_suffixes(text, suffixes, indent, force_newline=force_newline)

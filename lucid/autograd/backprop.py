@@ -88,6 +88,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if is_grads_batched:
         return _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused, materialize_grads)
     roots = _root_grads(outputs, grads, create_graph)
+    given = inputs  # a sparse input's gradient is that of its values, made sparse on its pattern
+    inputs = [t._vals if getattr(t, "_sparse", False) else t for t in given]
     keys = []
     for i, t in enumerate(inputs):
         if not t.requires_grad:
@@ -108,7 +110,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     f"to get None for it"
                 )
         result.append(g)
-    return tuple(result)
+    return tuple(t._as_grad(g) if g is not None and t is not s else g for t, s, g in zip(given, inputs, result))
 
 
 def _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused, materialize_grads):

@@ -403,7 +403,9 @@ class Module:
         with grad_mode.no_grad():
             updates = [(t, fn(t)) for t in tensors.values()]
         for t, new in updates:
-            if new._data is not t._data or new._device is not t._device:
+            if t._sparse:  # a sparse Parameter or Buffer: its index and value tensors replaced in place
+                t._take(new)
+            elif new._data is not t._data or new._device is not t._device:
                 t._data, t._device = new._data, new._device
                 t._version[0] += 1  # a graph that saved the old values must not use the new ones
         return self

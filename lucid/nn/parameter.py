@@ -45,6 +45,15 @@ class Parameter(Tensor):
                 [2., 2., 2.]])
     """
 
+    def __new__(cls, data=None, *args, **kwargs):
+        if getattr(data, "_sparse", False):  # a sparse Parameter: lucid.sparse's layout class and Parameter
+            return cls._from_sparse(data, *args, **kwargs)
+        return super().__new__(cls)
+
+    @classmethod
+    def _from_sparse(cls, data, requires_grad: bool = True):
+        return data._as_kind(cls, requires_grad)
+
     def __init__(self, data=None, requires_grad: bool = True):
         Tensor.__init__(self, [] if data is None else data)
         _share_version(self, data)
@@ -105,6 +114,16 @@ class Buffer(Tensor):
         >>> x.grad, norm.mean.grad
         (tensor([1., 1.]), None)
     """
+
+    def __new__(cls, data=None, *args, **kwargs):
+        if getattr(data, "_sparse", False):  # a sparse Buffer: lucid.sparse's layout class and Buffer
+            return cls._from_sparse(data, *args, **kwargs)
+        return super().__new__(cls)
+
+    @classmethod
+    def _from_sparse(cls, data, dtype=None, persistent: bool = True):
+        floating = _dt.float32 if data.dtype.kind == "f" else None  # __init__'s default, on the values
+        return data._as_kind(cls, dtype=floating if dtype is None else _dt.to_dtype(dtype), persistent=persistent)
 
     def __init__(self, data=None, dtype=None, persistent: bool = True):
         data = [] if data is None else data

@@ -25,6 +25,7 @@ from .. import dtypes as _dt
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..amp.autocast import autocast_op, casts_for
+from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, LOWER, PROMOTE, Function
 from . import _axes
@@ -203,8 +204,8 @@ def matmul(a, b) -> Tensor:
     Operands must share a dtype (as in PyTorch)."""
     if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
         a, b = _as_tensors("matmul", a, b)
-    elif a.is_sparse or b.is_sparse:  # a sparse COO operand: lucid.sparse's gather/scatter-add product
-        return (a if a.is_sparse else b)._sparse_matmul(a, b)
+    elif a._sparse or b._sparse:  # a sparse operand: lucid.sparse's gather/scatter-add product
+        return (a if a._sparse else b)._sparse_matmul(a, b)
     elif a._data.dtype != b._data.dtype:
         a, b = _as_tensors("matmul", a, b)
     return MatMul.apply(a, b)
@@ -682,7 +683,7 @@ def svdvals(A: Tensor) -> Tensor:
     """Singular values of ``A`` in descending order, real for a complex ``A`` (computed with the vectors when a
     gradient is needed: ``dS = Re diag(U^H dA V)``)."""
     _check_matrix("linalg.svdvals", A, square=False)
-    if A.requires_grad and grad_mode.state.enabled:
+    if A.requires_grad and grad_mode.state.enabled or _function.dual_mode is not None:  # (forward AD too)
         return SVD.apply(A, full_matrices=False)[1]
     return _constant(A, _lapack("linalg.svdvals", A.xp.linalg.svdvals, A._data))
 
