@@ -1,8 +1,8 @@
 """Convolutions on one CPU core (issue 13): conv2d forward + backward (input and weight
 gradients) at the shapes of a CIFAR ResNet-18 (batch 32) and of LeNet's 5x5 convolutions
-(batch 64), as lucid, hand-written NumPy (im2col from a strided view, one GEMM per face,
-col2im by strided adds) and PyTorch (oneDNN); plus the peak memory of one ResNet-18 forward
-+ backward at batch 8.
+(batch 64), and a 3-D transposed convolution's 2x upsampling, as lucid, hand-written NumPy
+(im2col from a strided view, one GEMM per face, col2im by strided adds) and PyTorch (oneDNN);
+plus the peak memory of one ResNet-18 forward + backward at batch 8.
 
 Run on one thread, as the figures in the issue::
 
@@ -102,6 +102,70 @@ def test_numpy_matches_lucid():
         for a, b in zip(_conv_case("numpy", *args)(), _conv_case("lucid", *args)()):
             np.testing.assert_allclose(b.detach().numpy(), a,
                                        rtol=1e-4, atol=1e-4)
+
+
+# ---- 3-D transposed convolution (a 3-D U-Net's or a video decoder's 2x upsampling) ---------------
+# id: (batch, in channels, (depth, height, width), kernel, out channels, stride, padding, rounds)
+SHAPES_3D = {"upsample_16x8x16x16": (4, 16, (8, 16, 16), 4, 16, 2, 1, 10)}
+
+
+def np_conv_transpose3d_step(x, w, gy, stride, padding):
+    """Forward and backward by hand, batch innermost: the forward is columns ``W^T x`` ``(O*k^3, L*N)`` added back
+    by ``k^3`` strided adds (col2im); the input gradient the strided convolution of ``gy`` (im2col from a strided
+    view, one GEMM), the weight gradient ``x`` times those columns."""
+    n, c = x.shape[:2]
+    o, k = w.shape[1], w.shape[2]
+    size = x.shape[2:]
+    full = tuple((m - 1) * stride + k for m in size)
+    xl = np.ascontiguousarray(x.transpose(1, 2, 3, 4, 0)).reshape(c, -1)  # (C, L*N)
+    wm = w.reshape(c, o * k ** 3)
+    cols = (wm.T @ xl).reshape((o, k, k, k) + size + (n,))
+    y = np.zeros((o,) + full + (n,), x.dtype)
+    for i, j, m in np.ndindex(k, k, k):
+        y[:, i:i + stride * (size[0] - 1) + 1:stride, j:j + stride * (size[1] - 1) + 1:stride,
+          m:m + stride * (size[2] - 1) + 1:stride] += cols[:, i, j, m]
+    crop = tuple(slice(padding, f - padding) for f in full)
+    y = y[(slice(None),) + crop].transpose(4, 0, 1, 2, 3)
+    gp = np.zeros((o,) + full + (n,), x.dtype)
+    gp[(slice(None),) + crop] = gy.transpose(1, 2, 3, 4, 0)
+    win = sliding_window_view(gp, (k, k, k), (1, 2, 3))[:, ::stride, ::stride, ::stride]  # (O, *size, N, k, k, k)
+    gcols = np.ascontiguousarray(win.transpose(0, 5, 6, 7, 1, 2, 3, 4)).reshape(o * k ** 3, -1)
+    gx = (wm @ gcols).reshape((c,) + size + (n,)).transpose(4, 0, 1, 2, 3)
+    gw = (xl @ gcols.T).reshape(w.shape)
+    return y, gx, gw
+
+
+def _conv_transpose3d_case(impl, n, c, size, k, o, stride, padding):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, c) + size, dtype=np.float32)
+    w = rng.standard_normal((c, o, k, k, k), dtype=np.float32) / float(np.sqrt(c * k ** 3))
+    gy = rng.standard_normal((n, o) + tuple((m - 1) * stride - 2 * padding + k for m in size), dtype=np.float32)
+    if impl == "numpy":
+        return lambda: np_conv_transpose3d_step(x, w, gy, stride, padding)
+    lib = lucid if impl == "lucid" else pytest.importorskip("torch")
+    tx, tw, tg = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True), lib.tensor(gy)
+    conv = (F if impl == "lucid" else lib.nn.functional).conv_transpose3d
+
+    def step():
+        tx.grad = tw.grad = None
+        y = conv(tx, tw, stride=stride, padding=padding)
+        y.backward(tg)
+        return y, tx.grad, tw.grad
+
+    return step
+
+
+@pytest.mark.parametrize("shape", list(SHAPES_3D))
+def test_conv_transpose3d_forward_backward(benchmark, run, impl, shape):
+    *args, rounds = SHAPES_3D[shape]
+    run(benchmark, _conv_transpose3d_case(impl, *args), rounds=rounds, **PEDANTIC)
+
+
+def test_numpy_matches_lucid_conv_transpose3d():
+    """Guard (not timed): the hand-written NumPy 3-D transposed convolution and lucid's agree."""
+    for args in ((2, 3, (2, 3, 4), 4, 5, 2, 1), (3, 2, (3, 2, 2), 3, 4, 2, 0)):
+        for a, b in zip(_conv_transpose3d_case("numpy", *args)(), _conv_transpose3d_case("lucid", *args)()):
+            np.testing.assert_allclose(b.detach().numpy(), a, rtol=1e-4, atol=1e-4)
 
 
 # ---- peak memory of a ResNet-18 forward + backward -------------------------------------------

@@ -1,6 +1,7 @@
 """Pointwise kernels on one CPU core (issue 13): ``erf``, exact GELU, ``x ** 3.0`` / ``x ** 0.5``, ``erfinv``,
-``exp2`` and ``logaddexp`` (against a fixed second operand), forward and forward + backward, as lucid,
-hand-written NumPy (SciPy's ``erf`` and ``erfinv`` where NumPy has none) and PyTorch.
+``exp2``, ``logaddexp`` (against a fixed second operand), ``hardswish`` and ``prelu`` (a fixed weight per column),
+forward and forward + backward, as lucid, hand-written NumPy (SciPy's ``erf`` and ``erfinv`` where NumPy has none)
+and PyTorch.
 
 Each builder returns a callable that runs the work from scratch and returns the output (and the input's
 gradient, for the backward cases); ``test_numpy_matches_lucid`` compares the NumPy and lucid callables so
@@ -44,6 +45,11 @@ def _other(lib, shape):
     return data if lib is np else lib.from_numpy(data)
 
 
+def _np_hardswish_slope(x):
+    """0 from -3 down, 1 from 3 up, ``x / 3 + 1/2`` between (PyTorch's sides of the kinks)."""
+    return np.where(x <= -3, np.float32(0), np.where(x >= 3, np.float32(1), x / 3 + np.float32(0.5)))
+
+
 def _torch():
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
@@ -72,6 +78,16 @@ CASES = {
     "logaddexp": (ERFINV_SHAPE, None, lambda x: lucid.logaddexp(x, _other(lucid, ERFINV_SHAPE)),
                   lambda x: np.logaddexp(x, _other(np, ERFINV_SHAPE)), lambda x, y: np.exp(x - y),
                   lambda t, x: t.logaddexp(x, _other(t, ERFINV_SHAPE))),
+    # MobileNetV3's activation; the NumPy side as PyTorch's formulas, whole-array passes
+    "hardswish": (ERFINV_SHAPE, lambda d: d * np.float32(3), F.hardswish,
+                  lambda x: x * np.clip(x + np.float32(3), 0, 6) / np.float32(6),
+                  lambda x, y: _np_hardswish_slope(x),
+                  lambda t, x: t.nn.functional.hardswish(x)),
+    # one weight per channel (dimension 1: the columns), the input's gradient
+    "prelu": (ERFINV_SHAPE, None, lambda x: F.prelu(x, _other(lucid, ERFINV_SHAPE[1:])),
+              lambda x: np.where(x > 0, x, _other(np, ERFINV_SHAPE[1:]) * x),
+              lambda x, y: np.where(x > 0, np.float32(1), _other(np, ERFINV_SHAPE[1:])),
+              lambda t, x: t.nn.functional.prelu(x, _other(t, ERFINV_SHAPE[1:]))),
 }
 
 

@@ -106,6 +106,9 @@ class NumpyBackend(NumpyRandom, Backend):
     # fewer multiplications for a few passes of tile transforms (ResNet-18's layers 1.1-1.5x faster fwd+bwd;
     # at 32 channels as fast as im2col or slower, by the memory order)
     conv_winograd_from = 64
+    # strided convolutions over a batch below 16 read and add their windows by phase (runs of out[-1] * N numbers,
+    # not N; conv_transpose3d stride 2 at batch 4 1.7-2x faster fwd+bwd): see Conv._strided
+    conv_by_phase_below = 16
 
     def __init__(self):
         super().__init__()

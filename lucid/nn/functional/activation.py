@@ -18,7 +18,7 @@ from ..._backend.numpy_backend import float_errors_quiet
 from ..._backend.registry import kernels_for
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op
-from ...autograd.function import FLOAT32, LOWER, Function, tied
+from ...autograd.function import FLOAT32, LOWER, Function, tie_to
 from ...ops import _axes
 from ...ops._fast_path import fast_apply
 from ...ops.elementwise import Pointwise, _sigmoid, class_name, pointwise_ops
@@ -327,17 +327,36 @@ def _hard_sigmoid(xp, x):
 
 
 def _hardswish(xp, x):
-    out = _hard_sigmoid(xp, x)
+    """``x clip(x + 3, 0, 6) / 6``, PyTorch's formula and order (the same rounding), in place after the clip."""
+    out = _bounded(xp, x + 3.0, 0.0, 6.0)
     out *= x
+    out /= 6
     return out
 
 
+def _hardswish_and_slope(xp, x):
+    """``(hardswish(x), its derivative)`` from one ``c = clip(x, -3, 3)``: the value ``x (c + 3) / 6`` (``_hardswish``'s
+    rounding: ``c + 3`` is ``clip(x + 3, 0, 6)``) and, with ``q = c / 3``, the slope ``q + 1/2 - trunc(q) / 2``, that
+    is PyTorch's ``x / 3 + 1/2`` inside (-3, 3), exactly +0 from -3 down and 1 from 3 up (its sides of the kinks),
+    nan at nan: ``trunc(q)`` is +-1 only at the clip's bounds (``c / 3`` of a ``|c| < 3`` never rounds to +-1).
+    In place after three allocations."""
+    q = _bounded(xp, x, -3.0, 3.0)
+    y = q + 3.0
+    y *= x
+    y /= 6
+    q /= 3
+    half = xp.trunc(q)
+    half *= -0.5
+    q += 0.5
+    q += half
+    return y, q
+
+
 def _hardswish_grad(x, y, g):
-    """``g`` times 0 up to -3, ``x / 3 + 0.5`` inside, 1 from 3 on (PyTorch's sides of the kinks): ``x / 3 + 0.5``
-    of ``x`` clipped to [-3, 3] (finite at +-inf), less 0.5 from 3 on (1.5 - 0.5: exact), times the masked ``g``."""
-    slope = _clip(x, -3.0, 3.0) / 3 + 0.5
-    slope = slope - _times(_mask(x >= 3, g), 0.5)
-    return _times(slope, _masked(x > -3, g))
+    """``g`` times ``_hardswish_and_slope``'s slope in lucid ops (recorded, for create_graph), with ``g`` masked
+    from -3 down: an inf or nan ``g`` gives 0 there, as in PyTorch."""
+    q = _clip(x, -3.0, 3.0) / 3
+    return _masked(x > -3, g) * (q + 0.5 - q.trunc() * 0.5)
 
 
 def _shrink_grad(x, y, g, lambd):
@@ -376,6 +395,22 @@ def _quiet(compute):
     return run
 
 
+class Hardswish(SlopeKept):
+    """Fused ``hardswish`` activation, its derivative kept by the recorded forward (made with the value, whole-array
+    passes: in cache-sized chunks it measured 15% slower, the chunks' copies into the outputs costing more than the
+    cache saves): the first-order backward is one product, masked where the derivative is 0 so that an inf or nan
+    ``g`` gives 0 there, as PyTorch's. At a nan input the gradient is nan: PyTorch's vectorized kernel gives nan,
+    its scalar tail (tensors of fewer than 8 to 16 elements) gives ``g``; lucid takes the former at every size."""
+
+    compute = staticmethod(_quiet(_hardswish))
+    with_slope = staticmethod(_hardswish_and_slope)
+    derivative = staticmethod(_hardswish_grad)
+
+    def vjp(self, g):
+        slope = self.saved_arrays[1]
+        return _masked(slope != 0, g * slope)
+
+
 # name: (forward(xp, x, **params), derivative(x, y, g, **params), what backward needs)
 _TABLE = {
     "relu": (lambda xp, x: _bounded(xp, x, 0, None), lambda x, y, g: _masked(y != 0, g), "y"),  # nan: g, as PyTorch
@@ -385,7 +420,6 @@ _TABLE = {
     "gelu_tanh": (_quiet(_gelu_tanh), _gelu_tanh_grad, "x"),
     "mish": (_quiet(lambda xp, x: x * xp.tanh(_softplus(xp, x))), _mish_grad, "x"),
     "hardsigmoid": (_hard_sigmoid, lambda x, y, g: _masked((x > -3) & (x < 3), g) / 6, "x"),
-    "hardswish": (_quiet(_hardswish), _hardswish_grad, "x"),
     "softsign": (_quiet(lambda xp, x: x / (1 + xp.abs(x))), lambda x, y, g: g / (1 + x.abs()).square(), "x"),
     "threshold": (_threshold, lambda x, y, g, th, value: _masked(~(x <= th), g), "x"),
     "hardshrink": (lambda xp, x, lambd: _masked(~(xp.abs(x) <= lambd), x), _shrink_grad, "x"),
@@ -395,7 +429,7 @@ _TABLE = {
 
 # derivatives written with operators, _mask and the helpers above that take Tensors or arrays: they also run on
 # raw arrays (the first-order backward)
-_ON_ARRAYS = ("relu", "hardtanh", "elu", "hardsigmoid", "hardswish",
+_ON_ARRAYS = ("relu", "hardtanh", "elu", "hardsigmoid",
               "threshold", "hardshrink", "softshrink")
 # name: (forward, forward with the derivative, derivative in lucid ops, autocast policy): SlopeKept ops
 _SLOPE_KEPT = {
@@ -406,6 +440,7 @@ _SLOPE_KEPT = {
 }
 _FUNCTIONS = {
     **pointwise_ops(_TABLE, __name__, "Fused ``{}`` activation.", on_arrays=_ON_ARRAYS), "gelu": Gelu,
+    "hardswish": Hardswish,
     **{name: type(class_name(name), (SlopeKept,), {
         "compute": staticmethod(compute), "with_slope": staticmethod(with_slope),
         "derivative": staticmethod(derivative), "autocast_policy": policy, "__module__": __name__,
@@ -425,6 +460,54 @@ def _apply(name: str, x: Tensor, inplace: bool = False, **params) -> Tensor:
     if x.dtype.kind != "f" and not (name == "relu" and x.dtype.kind in "iu"):
         raise TypeError(f"{name} needs a floating tensor, got {x.dtype.name}; cast it first (x.float())")
     return _IN_PLACE[name](x, params) if inplace else fast_apply(_FUNCTIONS[name], x, None, params)
+
+
+class PReLU(Function):
+    """``x`` where positive, else ``w x`` (``w`` broadcast against ``x``), as one op. The recorded forward makes the
+    derivative ``(1 - p) w + p``, ``p = [x > 0]`` (``w`` at nan: PyTorch's ``g w``), and the value as ``x`` times
+    it (no ``where``: NumPy's over a mask as irregular as the signs of ``x`` costs ~10x a product), and keeps it;
+    the weight's gradient is one contraction ``sum g min(x, 0)`` over the axes ``w`` is broadcast along. Chosen
+    where PyTorch's ``where`` differs: an inf or nan weight gives nan at the positive inputs of its channel too
+    (``0 * inf``); finite weights give PyTorch's values, nan and infinite inputs included."""
+
+    def forward(self, x, w):
+        xp = self.xp
+        with float_errors_quiet():  # -inf times a zero weight: nan, as PyTorch
+            if not self.needs_input_grad:  # max(x, 0) + w min(x, 0): four passes, the same values
+                out = kernels_for(xp).clip(x, None, 0)
+                out *= w
+                out += kernels_for(xp).clip(x, 0, None)
+                return out
+            positive = xp.astype(x > 0, x.dtype)
+            slope = 1 - positive
+            slope *= w
+            slope += positive  # exactly w or 1 (not 1 + (w - 1) k, which rounds)
+            y = x * slope
+        self.axes = tuple(range(x.ndim - w.ndim)) + tuple(
+            x.ndim - w.ndim + i for i, n in enumerate(w.shape) if n == 1 and x.shape[x.ndim - w.ndim + i] != 1)
+        self.save_for_backward(x, w, slope)
+        return y
+
+    def vjp(self, g):
+        x, w, slope = self.saved_arrays
+        need = self.needs_input_grad
+        gw = None
+        if need[1]:
+            negative = kernels_for(self.xp).clip(x, None, 0)
+            gw = self.xp.reshape(self.backend.sum_kept(g, self.axes, negative) if self.axes else g * negative,
+                                 w.shape)
+        return (g * slope if need[0] else None), gw
+
+    def backward(self, g):
+        x, w, _ = self.saved_tensors
+        need = self.needs_input_grad
+        p = (x > 0).to(x.dtype)
+        gx = g * ((1 - p) * w + p) if need[0] else None
+        gw = g * x.clamp(max=0) if need[1] else None
+        gw = gw.sum(self.axes).reshape(w.shape) if gw is not None and self.axes else gw
+        # both gradients stay in the graph of both, as PyTorch's (whose backward node takes them)
+        return (tie_to(tie_to(gx, x), w) if gx is not None else None,
+                tie_to(tie_to(gw, x), w) if gw is not None else None)
 
 
 # ---- the public functions --------------------------------------------------------------------
@@ -568,9 +651,12 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                         f"weight as a tensor, e.g. lucid.tensor([0.25])")
     if weight.ndim > 1:
         raise RuntimeError(f"prelu: weight must be 0-D or 1-D, got shape {weight.shape}")
+    if weight.dtype != input.dtype:  # as PyTorch, which does not promote here
+        raise RuntimeError(f"prelu: the input ({input.dtype.name}) and the weight ({weight.dtype.name}) must have the "
+                           f"same dtype; cast one, e.g. weight.to(input.dtype)")
     n = weight.numel()
     if n != 1:
-        channels = input.shape[1] if input.ndim >= 2 else input.shape[0] if input.ndim == 1 else 1
+        channels = input.shape[1] if input.ndim >= 2 else 1  # a 1-D input is one channel, as in PyTorch
         if n != channels:
             raise RuntimeError(
                 f"prelu: weight has {n} elements but the input (shape {input.shape}) has {channels} channels; "
@@ -580,9 +666,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
             weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
     else:
         weight = weight.reshape(())
-    # both gradients stay in the graph of both, as PyTorch's (whose backward node takes them)
-    x, w = tied(input, input, weight), tied(weight, input, weight)
-    return _ops.where(x > 0, x, w * x)
+    return PReLU.apply(input, weight)
 
 
 def glu(input: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:

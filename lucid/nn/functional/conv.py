@@ -209,6 +209,7 @@ class FoldFunction(Function):
 
 
 _DEPTHWISE_BLOCK = 1 << 16  # elements per channel block of the depthwise faces (see Conv._channel_blocks)
+_IMAGE_COLUMNS = 1 << 21  # bytes of one image's columns above which a strided "x" face goes over the batch
 
 
 class Conv(Function):
@@ -305,6 +306,14 @@ class Conv(Function):
             steps = tuple(slice(0, s * (m - 1) + 1, s) for s, m in zip(geo.stride, geo.out))
             view = x[(slice(None),) + steps + (...,)] if given else self._last(x[(slice(None), slice(None)) + steps])
             c, n = view.shape[0], view.shape[-1]
+        elif self._strided(geo, x.shape[-1] if given else x.shape[0]):
+            xl = x if given else self._last(x)
+            c, n = xl.shape[0], xl.shape[-1]
+            phased = self._phased(xl, geo)
+            view = xp.empty((c,) + geo.kernel + geo.out + (n,), dtype=x.dtype, device=self.device.native)
+            for offset in itertools.product(*(range(k) for k in geo.kernel)):
+                view[(slice(None),) + offset + (...,)] = phased[(slice(None),) + self._phase_slices(geo, offset)
+                                                                + (...,)]
         else:
             xl = x if given else self._c_order(self._last(x))
             c, n = xl.shape[0], xl.shape[-1]
@@ -313,6 +322,58 @@ class Conv(Function):
                         + (slice(None),) + tuple(slice(None, None, d) for d in geo.dilation)]  # (C, *out, N, *kernel)
             view = xp.permute_dims(view, (0,) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(1, 2 + nd)))
         return xp.reshape(view, (groups, c // groups * math.prod(geo.kernel), math.prod(geo.out) * n))
+
+    # ---- strided windows, read and written by phase
+    def _strided(self, geo, n: int) -> bool:
+        """Whether strided windows over a batch of ``n`` (batch innermost) go by phase (``_phased``), on a backend
+        that asks for it below a batch of ``conv_by_phase_below`` (NumPy: 16; a GPU reads strided views directly):
+        they step by more than 1 along an axis, so that their reads and adds at one kernel offset are runs of only
+        ``n`` numbers (longer runs read well already: 8 groups of 16 channels, 3x3 stride 2, batch 32, fwd + bwd
+        50 ms directly, 54 by phase), and the kernel has more than one offset (a 1x1 kernel reads or adds its one
+        offset once anyway: ResNet's 1x1 stride-2 shortcut 11.1 ms directly, 13.6 by phase)."""
+        below = getattr(self.backend, "conv_by_phase_below", None)
+        return below is not None and n < below and any(s > 1 for s in geo.stride) and math.prod(geo.kernel) > 1
+
+    @staticmethod
+    def _blocks(geo) -> tuple:
+        """Per axis the number of ``stride``-long blocks that cover the padded input."""
+        return tuple(-(-m // s) for m, s in zip(geo.padded, geo.stride))
+
+    @staticmethod
+    def _phase_slices(geo, offset) -> tuple:
+        """Where kernel ``offset`` reads in the phased array (``_phased``): its phase along each axis, then a
+        unit-stride slice of ``out`` blocks per axis."""
+        starts = [j * d for j, d in zip(offset, geo.dilation)]
+        return (tuple(p % s for p, s in zip(starts, geo.stride))
+                + tuple(slice(p // s, p // s + m) for p, s, m in zip(starts, geo.stride, geo.out)))
+
+    @staticmethod
+    def _phase_parts(geo) -> list:
+        """Per phase of the strides that holds input elements: ``(its index in the phased array, the strided index
+        of those elements in the unpadded (C, *size, N) array)``; the rest of the phased array is padding (zeros)."""
+        parts = []
+        for phase in itertools.product(*(range(s) for s in geo.stride)):
+            into, source = list(phase), []
+            for r, s, (lo, _), m in zip(phase, geo.stride, geo.padding, geo.size):
+                first = max(0, -(-(lo - r) // s))  # the first block whose element r is not padding
+                start = first * s + r - lo
+                count = (m - 1 - start) // s + 1 if start < m else 0
+                into.append(slice(first, first + count))
+                source.append(slice(start, start + s * (count - 1) + 1 if count else start, s))
+            if all(piece.stop > piece.start for piece in into[len(phase):]):
+                parts.append((tuple(into), tuple(source)))
+        return parts
+
+    def _phased(self, xl, geo):
+        """``xl`` ``(C, *size, N)`` padded and split by the strides' phases, ``(C, *stride, *blocks, N)``: element
+        ``(c, r, q, n)`` is the padded input's ``(c, q * stride + r, n)``. A strided window then reads each kernel
+        offset as unit-stride runs of ``out[-1] * N`` numbers (``_phase_slices``): conv_transpose3d stride 2, batch 4,
+        fwd + bwd 74 -> ~40 ms on one core. One input-sized copy, ``prod(stride)`` strided reads."""
+        phased = self.xp.zeros((xl.shape[0],) + geo.stride + self._blocks(geo) + (xl.shape[-1],), dtype=xl.dtype,
+                               device=self.device.native)
+        for into, source in self._phase_parts(geo):
+            phased[(slice(None),) + into + (...,)] = xl[(slice(None),) + source + (...,)]
+        return phased
 
     def _flat(self, a):
         """``(N, O, *out)`` as ``(groups, O/groups, L*N)``."""
@@ -448,11 +509,19 @@ class Conv(Function):
         the batch reads it in place, one image at a time would copy it to C order first (ResNet-18's 64 -> 128
         channel 3x3 stride-2 layer fwd+bwd 77 -> 58 ms from batch-last). An ``"x"`` face with less than 2048
         numbers per image (e.g. one 28x28 channel) goes over the batch: per image its strided adds are too small
-        (5 ms against 13 for LeNet's first layer at batch 64)."""
+        (5 ms against 13 for LeNet's first layer at batch 64); so does a strided one whose columns per image exceed
+        ``_IMAGE_COLUMNS`` (they leave the caches anyway, and over the batch its adds by phase run over ``N`` times
+        longer rows: conv_transpose3d stride 2, 16 channels 8x16x16 -> 16x32x32, 4x4x4 kernel, batch 4, forward 22 ->
+        15-18 ms; 256 channels 16x16 -> 32x32, 4x4 kernel, batch 8: 33 -> 30 ms; with 1.8 MB per image, 128 -> 64
+        channels 28x28 -> 56x56, batch 32, one image at a time stays faster: 66 against 74 ms)."""
         least = getattr(self.backend, "conv_by_image_from", None)
         if least is None or math.prod(self.geo.out) < least:
             return False
         if face == "x" and self._channels(a, b)[0] * math.prod(self.geo.size) < 2048:
+            return False
+        if face == "x" and self._strided(self.geo, a.shape[0]) and (
+                self._channels(a, b)[0] * math.prod(self.geo.kernel) * math.prod(self.geo.out) * a.itemsize
+                > _IMAGE_COLUMNS):
             return False
         strides = self.device.backend.strides(a)
         return a.shape[0] == 1 or strides is None or abs(strides[0]) > min(map(abs, strides[1:]))
@@ -492,8 +561,12 @@ class Conv(Function):
         if adjoint is not None:
             geo, flipped = adjoint
             return self._y_by_image(y, flipped, geo)
-        y, wt = self._c_order(y), xp.matrix_transpose(self._matrices(w))
         x = xp.empty((y.shape[0], self.groups * w.shape[1]) + geo.size, dtype=y.dtype, device=self.device.native)
+        if self._strided(geo, 1):  # the batch's adds by phase on each image (runs of out[-1], not single numbers)
+            for i in range(y.shape[0]):
+                x[i, ...] = self._x(y[i:i + 1, ...], w)[0, ...]
+            return x
+        y, wt = self._c_order(y), xp.matrix_transpose(self._matrices(w))
         for i in range(y.shape[0]):
             cols = self._mm(wt, self._grouped(y[i, ...]))  # (G, C/G*K, L)
             x[i, ...] = col2im(self.device, xp.reshape(cols, (1, -1, cols.shape[-1])), geo)[0, ...]
@@ -530,11 +603,19 @@ class Conv(Function):
         if self._pointwise() and all(s == 1 for s in geo.stride):
             return self._batch_first(cols, n)
         cols = xp.reshape(cols, (c,) + geo.kernel + geo.out + (n,))
-        x = xp.zeros((c,) + geo.padded + (n,), dtype=cols.dtype, device=self.device.native)
+        strided = self._strided(geo, n)
+        x = xp.zeros((c,) + (geo.stride + self._blocks(geo) if strided else geo.padded) + (n,), dtype=cols.dtype,
+                     device=self.device.native)
         for offset in self._offsets():
-            x[(slice(None),) + geo.offset_slices(offset) + (...,)] += cols[(slice(None),) + offset + (...,)]
+            at = self._phase_slices(geo, offset) if strided else geo.offset_slices(offset)
+            x[(slice(None),) + at + (...,)] += cols[(slice(None),) + offset + (...,)]
         del cols
-        return self._unpadded(x)
+        if not strided:
+            return self._unpadded(x)
+        out = xp.empty((c,) + geo.size + (n,), dtype=x.dtype, device=self.device.native)
+        for phase, source in self._phase_parts(geo):
+            out[(slice(None),) + source + (...,)] = x[(slice(None),) + phase + (...,)]
+        return self._from_last(out)
 
     def _w(self, x, y, flat=None):
         xp, geo = self.xp, self.geo
