@@ -22,15 +22,19 @@ from . import (  # noqa: E402  (need Tensor)
     dtypes,
     fft,
     func,
+    futures,
+    hub,
     linalg,
     multiprocessing,
     nn,
     optim,
     profiler,
     random,
+    signal,
     sparse,
     special,
     utils,
+    version,
 )
 from ._backend import (
     Backend,
@@ -72,6 +76,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd import functional as _autograd_functional  # noqa: F401  (built from ops: imported here)
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled
 from .autograd.grad_mode import inference_mode, is_inference, is_inference_mode_enabled
+from .cuda import AcceleratorError, OutOfMemoryError  # torch.OutOfMemoryError is torch.cuda's
 from .dtypes import (
     DType,
     bfloat16,
@@ -94,7 +99,16 @@ from .ops import *  # noqa: F401,F403
 from .ops.arithmetic import unbroadcast
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .serialization import load, save  # noqa: E402
-from .sparse import sparse_coo, sparse_coo_tensor, spmm  # noqa: E402
+from .sparse import (  # noqa: E402
+    sparse_compressed_tensor,
+    sparse_coo,
+    sparse_coo_tensor,
+    sparse_csc,
+    sparse_csc_tensor,
+    sparse_csr,
+    sparse_csr_tensor,
+    spmm,
+)
 
 dtype = DType  # lucid.dtype in type hints and isinstance checks, as torch.dtype
 pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
@@ -103,7 +117,7 @@ half, float, double = float16, float32, float64  # noqa: A001
 cfloat, cdouble = complex64, complex128
 short, int, long = int16, int32, int64  # noqa: A001
 
-__version__ = "0.1.0"
+__version__ = version.__version__
 
 
 def _array_namespace(self, api_version=None):

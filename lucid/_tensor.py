@@ -141,6 +141,11 @@ def _move(array, src: Device, dst: Device):
     return dst.backend.from_numpy(src.backend.to_numpy(array), dst.index or 0)
 
 
+def _never(self) -> bool:
+    """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    return False
+
+
 class Tensor:
     """An n-dimensional array on a device, with autograd.
 
@@ -165,7 +170,9 @@ class Tensor:
     _view_fn = None
     _view_stamp = None
 
-    is_sparse = False  # True on lucid.sparse's COO tensors: the few ops that take them (matmul) ask this first
+    is_sparse = False  # True on lucid.sparse's COO tensors
+    is_sparse_csr = False  # True on lucid.sparse's CSR tensors
+    _sparse = False  # True on every lucid.sparse tensor: the few ops that take them (matmul) ask this first
 
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected operators
 
@@ -218,6 +225,25 @@ class Tensor:
     @property
     def is_cuda(self) -> bool:
         return self._device.type == "cuda"
+
+    # devices, layouts and kinds lucid has no tensors of: PyTorch's predicates for them, always False
+    is_xpu = is_mps = is_mtia = is_ipu = is_xla = is_vulkan = is_maia = is_mkldnn = is_nested = is_quantized = \
+        property(_never)
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of the op that made it this tensor is (0 for leaves and single outputs), as PyTorch's."""
+        return self._out_idx
+
+    def as_subclass(self, cls: type) -> Tensor:
+        """This tensor as an instance of ``cls`` (a Tensor subclass): same data, version counter and autograd
+        history, so gradients reach this tensor through it, as PyTorch's."""
+        if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+            raise TypeError(f"Creating a Tensor subclass from a class that does not inherit from Tensor is not "
+                            f"possible ({cls!r}). Make sure your class inherits from Tensor.")
+        alias = self.view_as(self)
+        alias.__class__ = cls
+        return alias
 
     @property
     def xp(self):

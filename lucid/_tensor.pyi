@@ -66,6 +66,10 @@ def as_array(data, dtype=..., device=...):
 def _move(array, src: Device, dst: Device): ...
 
 
+def _never(self) -> bool:
+    """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+
+
 class Tensor:
     """An n-dimensional array on a device, with autograd.
 
@@ -88,6 +92,8 @@ class Tensor:
     _view_fn: Any
     _view_stamp: Any
     is_sparse: bool
+    is_sparse_csr: bool
+    _sparse: bool
     __array_priority__: int
     def __init__(self, data, requires_grad: bool = ..., dtype=..., device=...): ...
     @classmethod
@@ -104,6 +110,43 @@ class Tensor:
     def device(self) -> Device: ...
     @property
     def is_cuda(self) -> bool: ...
+    @property
+    def is_xpu(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_mps(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_mtia(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_ipu(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_xla(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_vulkan(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_maia(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_mkldnn(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_nested(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def is_quantized(self) -> bool:
+        """False: lucid has no tensors of this device, layout or kind (the getter of ``Tensor.is_xpu`` and kin)."""
+    @property
+    def output_nr(self) -> int:
+        """Which output of the op that made it this tensor is (0 for leaves and single outputs), as PyTorch's."""
+    def as_subclass(self, cls) -> Tensor:
+        """This tensor as an instance of ``cls`` (a Tensor subclass): same data, version counter and autograd
+        history, so gradients reach this tensor through it, as PyTorch's.
+        """
     @property
     def xp(self):
         """The array namespace computing on this tensor's device."""
@@ -206,6 +249,12 @@ class Tensor:
         """Whether this tensor shares its base's storage as a view (``t._base`` is the base)."""
     def _refresh_view(self) -> Tensor:
         """Bring a view's history up to date after its base was changed in place (no-op otherwise)."""
+
+    # ---- registered by lucid.cuda
+    def record_stream(self, stream) -> None:
+        """``Tensor.record_stream(stream)``: keep this CUDA tensor's memory from being reused until the work
+        queued on ``stream`` so far has finished (use it when another stream reads the tensor).
+        """
 
     # ---- registered by lucid.multiprocessing.reductions
     def is_shared(self) -> bool:
@@ -1674,32 +1723,51 @@ class Tensor:
         """
 
     # ---- registered by lucid.sparse
-    def _indices(self, *args, **kwargs):
-        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
-    def _nnz(self, *args, **kwargs):
-        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
-    def _values(self, *args, **kwargs):
-        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
-    def coalesce(self, *args, **kwargs):
-        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
     def dense_dim(self) -> int:
         """A dense tensor's ``dense_dim()``: all its dimensions."""
-    def indices(self, *args, **kwargs):
-        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
-    def is_coalesced(self, *args, **kwargs):
-        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
     def sparse_dim(self) -> int:
         """A dense tensor's ``sparse_dim()``: 0."""
+    def sparse_mask(self, mask):
+        """``x`` read at the entries of the sparse ``mask`` (its layout and pattern, duplicates kept): the gradient
+        reaches ``x`` at those entries, as PyTorch's.
+        """
     def to_dense(self, dtype=..., *, masked_grad=...) -> Tensor:
         """A dense tensor's ``to_dense()``: itself (cast to ``dtype`` when given)."""
     def to_sparse(self, sparse_dim=..., *, layout=..., blocksize=..., dense_dim=...):
-        """The sparse COO form of a dense tensor: its first ``sparse_dim`` dimensions (all by default, or all but
-        ``dense_dim``) indexed where any element of the remaining dense slice is non-zero; coalesced, differentiable.
+        """The sparse form of a dense tensor: COO (its first ``sparse_dim`` dimensions, all by default or all but
+        ``dense_dim``, indexed where any element of the remaining dense slice is non-zero; coalesced), or CSR/CSC for
+        ``layout=``; differentiable.
         """
     def to_sparse_coo(self):
         """``to_sparse()``: the sparse COO form."""
+    def to_sparse_csc(self, dense_dim=...):
+        """The CSC form of a dense, COO or CSR tensor (differentiable to the values)."""
+    def to_sparse_csr(self, dense_dim=...):
+        """The CSR form of a dense, COO or CSC tensor (differentiable to the values)."""
+
+    # ---- registered by lucid.sparse._base
+    def _indices(self, *args, **kwargs):
+        """Sparse tensors of the sparse coordinate tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def _nnz(self, *args, **kwargs):
+        """Sparse tensors of the sparse coordinate tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def _values(self, *args, **kwargs):
+        """Sparse tensors of the sparse tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def ccol_indices(self, *args, **kwargs):
+        """Sparse tensors of the sparse column compressed tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def coalesce(self, *args, **kwargs):
+        """Sparse tensors of the sparse coordinate tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def col_indices(self, *args, **kwargs):
+        """Sparse tensors of the sparse row compressed tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def crow_indices(self, *args, **kwargs):
+        """Sparse tensors of the sparse row compressed tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def indices(self, *args, **kwargs):
+        """Sparse tensors of the sparse coordinate tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def is_coalesced(self, *args, **kwargs):
+        """Sparse tensors of the sparse coordinate tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+    def row_indices(self, *args, **kwargs):
+        """Sparse tensors of the sparse column compressed tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
     def values(self, *args, **kwargs):
-        """Sparse tensors only (a dense tensor raises, as PyTorch): see ``lucid.sparse``."""
+        """Sparse tensors of the sparse tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
 
 _AUTOGRAD_STATE: tuple
 

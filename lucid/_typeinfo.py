@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtypes as _dt
+from ._backend.device import BackendUnavailableError
+from ._backend.device import device as _parse_device
 from ._tensor import Size, Tensor
 
 __all__ = [
@@ -112,34 +114,51 @@ strided = layout("strided")
 
 class _LegacyType(type):
     """The class of ``lucid.FloatTensor`` and its kin: ``isinstance(x, lucid.FloatTensor)`` holds for a
-    float32 tensor on the CPU (as in PyTorch, whose ``torch.cuda.FloatTensor`` lucid does not have)."""
+    float32 tensor on the CPU, ``isinstance(x, lucid.cuda.FloatTensor)`` for one on a GPU (as in PyTorch)."""
 
     def __instancecheck__(cls, obj) -> bool:
-        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == "cpu"
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype and obj.device.type == cls.device_type
 
     def __repr__(cls) -> str:
-        return f"<class 'lucid.{cls.__name__}'>"
+        return f"<class '{cls.__module__}.{cls.__name__}'>"
 
 
-def _legacy(name: str, dtype: _dt.DType) -> type:
+def _legacy(name: str, dtype: _dt.DType, device_type: str = "cpu") -> type:
     def new(cls, *args, device=None):
         """``T(*sizes)`` (or ``T(lucid.Size)``) is an uninitialised tensor of that size, ``T(data)`` one holding
-        ``data`` (a sequence, even a tuple, or a tensor): PyTorch's legacy constructors."""
+        ``data`` (a sequence, even a tuple, or a tensor): PyTorch's legacy constructors. A CUDA type on a
+        machine without a usable GPU raises TypeError, as PyTorch's."""
+        if device_type != "cpu":
+            try:
+                device = _parse_device(device_type if device is None else device)
+                device.backend  # noqa: B018  (raises when the backend cannot run here)
+            except BackendUnavailableError as e:
+                raise TypeError(f"type {cls.__module__}.{name} not available: {e}") from e
         if len(args) == 1 and not isinstance(args[0], (int, Size)):
             data = args[0]
-            return (data.to(dtype) if isinstance(data, Tensor) else Tensor(data, dtype=dtype, device=device))
+            return (data.to(device, dtype) if isinstance(data, Tensor) else Tensor(data, dtype=dtype, device=device))
         size = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
         from_shape = Tensor(np.empty(tuple(int(s) for s in size), dtype=dtype.name))
         return from_shape if device is None else from_shape.to(device)
 
-    return _LegacyType(name, (), {"dtype": dtype, "__new__": new, "__module__": "lucid",
-                                  "__doc__": f"Legacy constructor and isinstance check of CPU {dtype.name} tensors."})
+    module = "lucid" if device_type == "cpu" else f"lucid.{device_type}"
+    return _LegacyType(name, (), {"dtype": dtype, "device_type": device_type, "__new__": new, "__module__": module,
+                                  "__doc__": f"Legacy constructor and isinstance check of {device_type} "
+                                             f"{dtype.name} tensors."})
 
 
-LEGACY_TYPES = {d: _legacy(n, d) for n, d in {
+_LEGACY_NAMES = {
     "FloatTensor": _dt.float32, "DoubleTensor": _dt.float64, "HalfTensor": _dt.float16, "ByteTensor": _dt.uint8,
     "CharTensor": _dt.int8, "ShortTensor": _dt.int16, "IntTensor": _dt.int32, "LongTensor": _dt.int64,
-    "BoolTensor": _dt.bool_, "BFloat16Tensor": _dt.bfloat16}.items()}
+    "BoolTensor": _dt.bool_, "BFloat16Tensor": _dt.bfloat16}
+
+
+def legacy_types(device_type: str) -> dict[str, type]:
+    """The legacy tensor types of ``device_type`` by name (``lucid.cuda.FloatTensor`` ... for ``"cuda"``)."""
+    return {n: _legacy(n, d, device_type) for n, d in _LEGACY_NAMES.items()}
+
+
+LEGACY_TYPES = {t.dtype: t for t in legacy_types("cpu").values()}
 globals().update({t.__name__: t for t in LEGACY_TYPES.values()})
 _BY_LEGACY_NAME = {t.__name__: t.dtype for t in LEGACY_TYPES.values()}
 

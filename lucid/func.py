@@ -10,7 +10,8 @@ lucid has no tensor wrappers or batching rules, so the transforms are built on t
   results: the semantics of ``torch.func.vmap`` (nesting, ``in_dims``/``out_dims``, gradients
   through it), at the speed of a Python loop.
 
-Arguments may be pytrees (tuples, lists, dicts of tensors), as ``functional_call``'s parameter dicts.
+Arguments may be pytrees (tuples, lists, dicts of tensors; :mod:`lucid.utils._pytree`), as ``functional_call``'s
+parameter dicts.
 """
 
 from __future__ import annotations
@@ -23,41 +24,10 @@ from .autograd.backprop import grad as _autograd_grad
 from .autograd.grad_mode import enable_grad
 from .nn.utils.stateless import functional_call
 from .ops import stack, zeros, zeros_like
+from .utils._pytree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "functional_call",
            "stack_module_state", "linearize", "functionalize", "replace_all_batch_norm_modules_", "debug_unwrap"]
-
-
-# ---- pytrees ------------------------------------------------------------------------------------------------------
-def _flatten(tree):
-    """The tensors (and other leaves) of nested tuples/lists/dicts, and how to rebuild the structure."""
-    if isinstance(tree, (tuple, list)):
-        parts = [_flatten(x) for x in tree]
-        return [leaf for leaves, _ in parts for leaf in leaves], (type(tree), [spec for _, spec in parts])
-    if isinstance(tree, dict):
-        parts = {k: _flatten(v) for k, v in tree.items()}
-        return [leaf for leaves, _ in parts.values() for leaf in leaves], (dict, {k: s for k, (_, s) in parts.items()})
-    return [tree], None
-
-
-def _unflatten(leaves, spec):
-    it = iter(leaves)
-
-    def build(s):
-        if s is None:
-            return next(it)
-        kind, children = s
-        if kind is dict:
-            return {k: build(c) for k, c in children.items()}
-        items = [build(c) for c in children]
-        return kind(items) if kind in (tuple, list) else kind(*items)  # namedtuples
-
-    return build(spec)
-
-
-def _map(fn, tree):
-    leaves, spec = _flatten(tree)
-    return _unflatten([fn(x) for x in leaves], spec)
 
 
 # ---- nesting ------------------------------------------------------------------------------------------------------
@@ -87,7 +57,7 @@ def _track(x):
 
 
 def _release(tree, outermost: bool):
-    return _map(lambda t: t.detach() if outermost and isinstance(t, Tensor) else t, tree)
+    return tree_map(lambda t: t.detach() if outermost and isinstance(t, Tensor) else t, tree)
 
 
 def _argnums(argnums, n: int) -> tuple[int, ...]:
@@ -125,8 +95,8 @@ def _call_tracked(func, args, kwargs, nums, has_aux, name):
     tracked = list(args)
     flat = {}
     for a in nums:
-        tracked[a] = _map(_track, args[a])
-        flat[a] = _flatten(tracked[a])
+        tracked[a] = tree_map(_track, args[a])
+        flat[a] = tree_flatten(tracked[a])
     out, aux = _split_aux(func(*tracked, **kwargs), has_aux, name)
     return out, aux, flat, [leaf for a in nums for leaf in flat[a][0]]
 
@@ -145,7 +115,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                 what = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
                 raise RuntimeError(f"grad(f)(*args): Expected f(*args) to return a scalar Tensor, got {what}")
             grads = iter(_gradients([out], inputs, [out.detach() * 0 + 1]))
-            per_arg = tuple(_unflatten([next(grads) for _ in flat[a][0]], flat[a][1]) for a in nums)
+            per_arg = tuple(tree_unflatten([next(grads) for _ in flat[a][0]], flat[a][1]) for a in nums)
             g = per_arg[0] if isinstance(argnums, int) else per_arg
             value = (out, aux) if has_aux else out
             return _release(g, outermost), _release(value, outermost)
@@ -174,15 +144,15 @@ def vjp(func, *primals, has_aux: bool = False):
     _depth.level += 1
     try:
         with enable_grad():
-            tracked = [_map(_track, p) for p in primals]
+            tracked = [tree_map(_track, p) for p in primals]
             out, aux = _split_aux(func(*tracked), has_aux, "vjp")
     finally:
         _depth.level -= 1
-    out_leaves, out_spec = _flatten(out)
-    flat = [_flatten(t) for t in tracked]
+    out_leaves, out_spec = tree_flatten(out)
+    flat = [tree_flatten(t) for t in tracked]
 
     def vjp_fn(cotangents):
-        c_leaves, c_spec = _flatten(cotangents)
+        c_leaves, c_spec = tree_flatten(cotangents)
         if len(c_leaves) != len(out_leaves):
             raise RuntimeError(f"vjp_fn: expected cotangents with the structure of the output ({len(out_leaves)} "
                                f"tensors), got {len(c_leaves)}")
@@ -192,7 +162,7 @@ def vjp(func, *primals, has_aux: bool = False):
 
         def run(inner_outermost):
             grads = iter(_gradients(out_leaves, [x for leaves, _ in flat for x in leaves], c_leaves))
-            result = tuple(_unflatten([next(grads) for _ in leaves], spec) for leaves, spec in flat)
+            result = tuple(tree_unflatten([next(grads) for _ in leaves], spec) for leaves, spec in flat)
             return _release(result, outermost and inner_outermost)
 
         return _nested(run)
@@ -205,21 +175,21 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     """``(func(*primals), J @ tangents)``: the Jacobian-vector product, by the double-vjp trick."""
     if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to be tuples")
-    p_leaves, _ = _flatten(primals)
-    t_leaves, _ = _flatten(tangents)
+    p_leaves, _ = tree_flatten(primals)
+    t_leaves, _ = tree_flatten(tangents)
     if len(p_leaves) != len(t_leaves) or any(p.shape != t.shape for p, t in zip(p_leaves, t_leaves)):
         raise RuntimeError("jvp(f, primals, tangents): Expected primals and tangents to have the same structure "
                            "and shapes")
 
     def run(outermost):
-        tracked = [_map(_track, p) for p in primals]
+        tracked = [tree_map(_track, p) for p in primals]
         out, aux = _split_aux(func(*tracked), has_aux, "jvp")
-        out_leaves, out_spec = _flatten(out)
-        inputs = [x for t in tracked for x in _flatten(t)[0]]
+        out_leaves, out_spec = tree_flatten(out)
+        inputs = [x for t in tracked for x in tree_flatten(t)[0]]
         dummies = [zeros_like(o).requires_grad_(True) for o in out_leaves]
         vjps = _gradients(out_leaves, inputs, dummies)  # J^T u, linear in u
         jvps = _gradients(vjps, dummies, t_leaves)
-        result = (_release(out, outermost), _release(_unflatten(jvps, out_spec), outermost))
+        result = (_release(out, outermost), _release(tree_unflatten(jvps, out_spec), outermost))
         return (*result, _release(aux, outermost)) if has_aux else result
 
     return _nested(run)
@@ -253,10 +223,10 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None, _prealloc
                         rows[j].append(g)
                 blocks = iter([(stack(r) if r else zeros(0, *x.shape, dtype=x.dtype, device=x.device))
                                .reshape(o.shape + x.shape) for r, x in zip(rows, inputs)])
-                per_arg = tuple(_unflatten([next(blocks) for _ in flat[a][0]], flat[a][1]) for a in nums)
+                per_arg = tuple(tree_unflatten([next(blocks) for _ in flat[a][0]], flat[a][1]) for a in nums)
                 return per_arg[0] if isinstance(argnums, int) else per_arg
 
-            jac = _release(_map(jacobian_of, out), outermost)
+            jac = _release(tree_map(jacobian_of, out), outermost)
             return (jac, _release(aux, outermost)) if has_aux else jac
 
         return _nested(run)
@@ -278,17 +248,17 @@ def hessian(func, argnums=0):
 def _dims_for(in_dims, args):
     """``in_dims`` broadcast to one entry per leaf of ``args``."""
     if isinstance(in_dims, int) or in_dims is None:
-        return [in_dims] * len(_flatten(args)[0])
+        return [in_dims] * len(tree_flatten(args)[0])
     if not isinstance(in_dims, tuple) or len(in_dims) != len(args):
         raise ValueError(f"vmap: in_dims must be an int, None or a tuple with one entry per argument "
                          f"({len(args)}), got {in_dims!r}")
     dims = []
     for d, a in zip(in_dims, args):
-        n = len(_flatten(a)[0])
+        n = len(tree_flatten(a)[0])
         if isinstance(d, int) or d is None:
             dims += [d] * n
         else:
-            leaves, _ = _flatten(d)
+            leaves, _ = tree_flatten(d)
             if len(leaves) != n:
                 raise ValueError(f"vmap: in_dims entry {d!r} does not match the structure of its argument")
             dims += leaves
@@ -302,7 +272,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        leaves, spec = _flatten(args)
+        leaves, spec = tree_flatten(args)
         dims = _dims_for(in_dims, args)
         sizes = set()
         for x, d in zip(leaves, dims):
@@ -321,10 +291,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         results = []
         for i in range(sizes.pop()):
             sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
-            results.append(func(*_unflatten(sliced, spec), **kwargs))
-        out_leaves = [_flatten(r)[0] for r in results]
-        out_spec = _flatten(results[0])[1]
-        odims = [out_dims] * len(out_leaves[0]) if isinstance(out_dims, int) else list(_flatten(out_dims)[0])
+            results.append(func(*tree_unflatten(sliced, spec), **kwargs))
+        out_leaves = [tree_flatten(r)[0] for r in results]
+        out_spec = tree_flatten(results[0])[1]
+        odims = [out_dims] * len(out_leaves[0]) if isinstance(out_dims, int) else list(tree_flatten(out_dims)[0])
         if len(odims) != len(out_leaves[0]):
             raise ValueError(f"vmap: out_dims {out_dims!r} does not match the {len(out_leaves[0])} outputs")
         stacked = []
@@ -333,7 +303,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             if not all(isinstance(c, Tensor) for c in column):
                 raise ValueError("vmap: func must return only Tensors (or pytrees of Tensors)")
             stacked.append(stack(column, dim=d))
-        return _unflatten(stacked, out_spec)
+        return tree_unflatten(stacked, out_spec)
 
     return wrapper
 

@@ -14,6 +14,9 @@ holds JSON describing the saved object:
   ``"metadata"``), lists (``{"list": [...]}``) and tuples (``{"tuple": [...]}``) nest;
 - strings, numbers (``NaN`` and infinities included), booleans and None are stored as
   themselves. So an optimizer's ``state_dict()`` round-trips.
+- a sparse tensor is ``{"sparse": layout name, "size": [...], "parts": [[name, tensor], ...], "kind",
+  "requires_grad"}`` (COO adds ``"coalesced"``): its index and value tensors, as above; loading rebuilds it
+  through its constructor with the invariants checked.
 
 bfloat16 tensors are stored as safetensors' ``BF16``. safetensors has no complex128 (and older
 versions no complex64), so a complex tensor is stored as its real view (a last axis of size 2
@@ -56,6 +59,7 @@ from ._tensor import Tensor
 from .dtypes import to_dtype
 from .nn.module import Module
 from .nn.parameter import Buffer, Parameter
+from .sparse import SparseCooTensor, sparse_compressed_tensor, sparse_coo_tensor, sparse_csc, sparse_csr
 
 __all__ = ["save", "load", "SerializationError"]
 
@@ -162,6 +166,8 @@ class _Encoder:
         if len(path) > MAX_DEPTH:
             raise ValueError(f"lucid.save: the object nests containers more than {MAX_DEPTH} levels deep (at "
                              f"{_where(path[:3])}...); lucid files hold at most {MAX_DEPTH} (is it self-referencing?)")
+        if getattr(obj, "_sparse", False):
+            return self._sparse(obj, path)
         if isinstance(obj, (Tensor, np.ndarray)):
             return self._array(obj, path)
         if isinstance(obj, np.generic):
@@ -211,11 +217,32 @@ class _Encoder:
         return node
 
 
+    def _sparse(self, obj, path: tuple) -> dict:
+        """A sparse tensor as its index and value tensors (stored as dense ones) and its size and flags."""
+        if id(obj) not in self.seen:
+            parts = [*zip((name for _, name in obj._INDEX), obj._parts()), ("values", obj._vals.detach())]
+            node = {"sparse": obj.layout.name, "size": list(obj.shape), "requires_grad": obj.requires_grad,
+                    "kind": next(k.__name__ for k in (Parameter, Buffer, Tensor) if isinstance(obj, k)),
+                    "parts": [[name, self._array(t, path + (name,))] for name, t in parts]}
+            if isinstance(obj, SparseCooTensor):
+                node["coalesced"] = obj.is_coalesced()
+            if isinstance(obj, Buffer):
+                node["persistent"] = obj.persistent
+            self.seen[id(obj)] = node
+        return self.seen[id(obj)]
+
+
 def _where(path: tuple) -> str:
     return "the top level" if not path else "obj" + "".join(f"[{p!r}]" for p in path)
 
 
 # ---- loading --------------------------------------------------------------------------
+def _is_pickled(data: bytes) -> bool:
+    """Whether ``data`` (a file's first 9 bytes suffice) is a pickle or ``torch.save``'s zip of pickles, not
+    safetensors (whose first 8 bytes are a header length and whose header starts with ``{``)."""
+    return data[:1] == b"\x80" and data[8:9] != b"{" or data[:2] == b"PK"
+
+
 def load(f, map_location=None, *, weights_only: bool | None = None):
     """Read what :func:`save` wrote to ``f`` (a path or a binary file object).
 
@@ -240,7 +267,7 @@ def load(f, map_location=None, *, weights_only: bool | None = None):
         arrays = _load_arrays(data)
         header = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])
     except Exception as e:  # safetensors reports bad files with its own exception type
-        if data[:1] == b"\x80" and data[8:9] != b"{" or data[:2] == b"PK":  # a pickle, or torch.save's zip
+        if _is_pickled(data):
             raise SerializationError(
                 f"{name} looks like a pickle file (as written by upstream Lucid or torch.save); lucid.load reads "
                 f"only safetensors files and never unpickles, because unpickling can run arbitrary code"
@@ -338,6 +365,8 @@ class _Decoder:
             if key not in self.made:
                 self.made[key] = self._tensor(node)
             return self.made[key]
+        if "sparse" in node:
+            return self._sparse(node)
         if "dict" in node:
             kind = OrderedDict if node.get("ordered") else dict
             out = kind((key, self.decode(value)) for key, value in node["dict"])
@@ -349,6 +378,33 @@ class _Decoder:
         if "tuple" in node:
             return tuple(self.decode(value) for value in node["tuple"])
         raise SerializationError(f"unknown entry in lucid metadata: {str(node)[:80]}")
+
+    def _sparse(self, node: dict):
+        """A saved sparse tensor rebuilt through its constructor, its invariants checked."""
+        parts = dict((name, self.decode(part)) for name, part in node["parts"])
+        key = ("sparse", node["parts"][-1][1]["tensor"])
+        if key in self.made:
+            return self.made[key]
+        values, size, layout = parts.pop("values"), node["size"], node["sparse"]
+        if not isinstance(node["requires_grad"], bool) or node["kind"] not in _KINDS[:3]:
+            raise SerializationError(f"sparse tensor {key[1]!r} has malformed flags")
+        try:
+            if layout == "sparse_coo":
+                t = sparse_coo_tensor(parts["indices"], values, size, is_coalesced=node["coalesced"] is True,
+                                      check_invariants=True)
+            else:
+                t = sparse_compressed_tensor(*parts.values(), values, size, check_invariants=True,
+                                             layout={"sparse_csr": sparse_csr, "sparse_csc": sparse_csc}.get(layout))
+        except (RuntimeError, NotImplementedError, TypeError) as e:
+            raise SerializationError(f"sparse tensor {key[1]!r} ({layout}) cannot be rebuilt: {e}") from None
+        if node["kind"] == "Parameter":
+            t = Parameter(t, node["requires_grad"])
+        elif node["kind"] == "Buffer":
+            t = Buffer(t, dtype=t.dtype, persistent=node.get("persistent", True) is not False)
+        else:
+            t.requires_grad_(node["requires_grad"])
+        self.made[key] = t
+        return t
 
     def _tensor(self, node: dict):
         key = node["tensor"]

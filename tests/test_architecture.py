@@ -18,18 +18,20 @@ ROOT = pathlib.Path(lucid.__file__).parent
 
 # lowest first; a module belongs to the layer with its longest matching prefix
 LAYERS = [
-    ("backend", ["lucid.dtypes", "lucid._backend"]),
+    ("backend", ["lucid.dtypes", "lucid._backend", "lucid.version", "lucid.futures"]),
     ("device services", ["lucid.backends"]),
     ("tensor", ["lucid._tensor", "lucid._printing", "lucid._typeinfo", "lucid._interop",
                 "lucid.random", "lucid.cuda", "lucid.accelerator"]),  # random: Generator states are Tensors
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
-    ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional", "lucid.fft", "lucid.special"]),
+    ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional", "lucid.fft", "lucid.special",
+             "lucid.signal", "lucid.sparse"]),
     ("distributed", ["lucid.distributed"]),
     ("nn", ["lucid.nn"]),
     ("distributions", ["lucid.distributions"]),
     ("optim, data, files", ["lucid.optim", "lucid.data", "lucid.serialization", "lucid.utils",
-                            "lucid.distributed.optim", "lucid.func", "lucid.multiprocessing"]),
+                            "lucid.distributed.optim", "lucid.func", "lucid.multiprocessing",
+                            "lucid.hub"]),
     ("datasets", ["lucid.datasets"]),
     ("applications", ["lucid", "lucid.examples", "lucid._stubgen", "lucid._functional_aliases", "lucid.torch_compat",
                       "lucid.testing", "lucid._settings", "lucid._control_flow"]),

@@ -43,7 +43,8 @@ NAMESPACES = [
     ("lucid.linalg", "Linear algebra with torch.linalg's names."),
     ("lucid.fft", "Discrete Fourier transforms with torch.fft's names."),
     ("lucid.special", "Special functions with torch.special's names."),
-    ("lucid.sparse", "Sparse COO tensors and their products, sums and softmax (torch.sparse's API)."),
+    ("lucid.signal.windows", "Window functions with torch.signal.windows' names and parameters."),
+    ("lucid.sparse", "Sparse COO, CSR and CSC tensors: products, sums, softmax (torch.sparse's API)."),
     ("lucid.distributions", "Probability distributions and KL divergences (torch.distributions' API)."),
     ("lucid.distributions.constraints", "The regions parameters and samples of distributions lie in."),
     ("lucid.distributions.transforms", "Transforms between constrained spaces, with their Jacobians."),
@@ -57,8 +58,10 @@ NAMESPACES = [
     ("lucid.autograd", "Custom Functions, gradients, gradient checks."),
     ("lucid.profiler", "torch.profiler's API as no-ops: lucid does not profile."),
     ("lucid.autograd.profiler", "torch.autograd.profiler's API as no-ops: lucid does not profile."),
+    ("lucid.autograd.forward_ad", "Forward-mode AD: dual tensors carrying tangents (torch.autograd.forward_ad)."),
     ("lucid.amp", "Automatic mixed precision: autocast and GradScaler."),
     ("lucid.utils", "Training utilities."),
+    ("lucid.utils._pytree", "Nested containers as a list of leaves and a TreeSpec (torch.utils._pytree's API)."),
     ("lucid.serialization", "The file format of lucid.save and lucid.load."),
     ("lucid.backends.cuda", "Math settings of the CUDA backend."),
     ("lucid.backends.cudnn", "PyTorch's cuDNN switches, for compatibility."),
@@ -67,6 +70,9 @@ NAMESPACES = [
     ("lucid.testing", "assert_close, with PyTorch's tolerances; make_tensor."),
     ("lucid.multiprocessing", "Python's multiprocessing with tensors in shared memory, and spawn."),
     ("lucid.nn.attention", "SDPBackend and sdpa_kernel, the attention kernel switch."),
+    ("lucid.hub", "Models from hubconf.py files and cached weight downloads (torch.hub's API)."),
+    ("lucid.futures", "Results that arrive later, with callbacks (torch.futures' API)."),
+    ("lucid.version", "lucid's version and the CUDA runtime it finds (torch.version's names)."),
     ("lucid.torch_compat", "Run unmodified PyTorch programs on lucid."),
 ]
 # Values that are equal by identity without being the same API object (True, 0, None, ...).
@@ -104,6 +110,10 @@ GROUP_TITLES = {
     "lucid.autograd.gradcheck": "Gradient checks",
     "lucid.autograd.function": "Custom operations",
     "lucid.serialization": "Saving and loading",
+    "lucid.utils._pytree": "Pytrees",
+    "lucid.sparse._coo": "Sparse COO tensors",
+    "lucid.sparse._compressed": "Sparse CSR and CSC tensors",
+    "lucid.sparse._base": "Sparse layouts and invariant checks",
     "lucid.random": "Random seeds",
     "lucid.nn.module": "Modules",
     "lucid.nn.parameter": "Parameters and buffers",
@@ -208,7 +218,7 @@ def _title(text: str, char: str = "=") -> str:
 
 
 def group_title(module_name: str) -> str:
-    return GROUP_TITLES.get(module_name) or module_name.rsplit(".", 1)[-1].replace("_", " ").capitalize()
+    return GROUP_TITLES.get(module_name) or module_name.rsplit(".", 1)[-1].strip("_").replace("_", " ").capitalize()
 
 
 def _group_page(module_name: str) -> str:

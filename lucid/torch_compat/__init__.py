@@ -24,6 +24,10 @@ What differs from PyTorch (lucid's own semantics are kept, not emulated):
   ``torch.Tensor(2, 3)`` is not an empty 2x3 tensor and integer data stay int64; the legacy
   ``torch.FloatTensor(2, 3)`` (and kin) build as in PyTorch.
 - ``torch.__version__`` is lucid's version.
+- ``torch.version.cuda`` is the CUDA runtime version CuPy finds (None without one), not a build-time version.
+- ``torch.hub`` caches in lucid's folder (``~/.cache/lucid/hub``; ``$LUCID_HOME``, or ``$TORCH_HOME`` as PyTorch),
+  and ``torch.hub.load_state_dict_from_url`` reads safetensors weights only: PyTorch's pickled ``.pt``/``.pth``
+  checkpoints are refused with an error saying how to convert them.
 - Thread settings (``set_num_threads`` ...) are recorded but do not change how many threads
   NumPy's BLAS uses; cuDNN and determinism switches are recorded and change nothing (lucid
   has no cuDNN path and its kernels are deterministic). See :mod:`lucid._settings`.
@@ -105,6 +109,7 @@ ALIASES = {
     "torch.utils.checkpoint": "lucid.utils.checkpoint",
     "torch.utils.hooks": "lucid.nn.hooks",  # RemovableHandle
     "torch.utils.dlpack": "lucid._interop",  # from_dlpack, to_dlpack
+    "torch.utils._pytree": "lucid.utils._pytree",
     "torch.autograd": "lucid.autograd",
     "torch.autograd.functional": "lucid.autograd.functional",
     "torch.autograd.grad_mode": "lucid.autograd.grad_mode",
@@ -112,10 +117,13 @@ ALIASES = {
     "torch.autograd.function": "lucid.autograd.function",  # Function, FunctionCtx, once_differentiable
     "torch.autograd.anomaly_mode": "lucid.autograd.anomaly_mode",
     "torch.autograd.profiler": "lucid.autograd.profiler",  # no-ops: lucid does not profile
+    "torch.autograd.forward_ad": "lucid.autograd.forward_ad",
     "torch.profiler": "lucid.profiler",  # no-ops: lucid does not profile
     "torch.func": "lucid.func",
     "torch.cuda": "lucid.cuda",
     "torch.cuda.amp": "lucid.torch_compat.cuda_amp",
+    "torch.cuda.nvtx": "lucid.cuda.nvtx",
+    "torch.cuda.graphs": "lucid.cuda.graphs",
     "torch.cpu": "lucid.torch_compat.cpu",
     "torch.cpu.amp": "lucid.torch_compat.cpu_amp",
     "torch.amp": "lucid.amp",
@@ -136,6 +144,8 @@ ALIASES = {
     "torch.backends.mps": "lucid.backends.mps",
     "torch.linalg": "lucid.linalg",
     "torch.fft": "lucid.fft",
+    "torch.signal": "lucid.signal",
+    "torch.signal.windows": "lucid.signal.windows",
     "torch.special": "lucid.special",
     "torch.sparse": "lucid.sparse",
     "torch.distributions": "lucid.distributions",
@@ -192,6 +202,9 @@ ALIASES = {
     "torch.multiprocessing": "lucid.multiprocessing",
     "torch.multiprocessing.spawn": "lucid.multiprocessing.spawn",
     "torch.multiprocessing.reductions": "lucid.multiprocessing.reductions",
+    "torch.hub": "lucid.hub",
+    "torch.version": "lucid.version",
+    "torch.futures": "lucid.futures",
 }
 
 

@@ -17,16 +17,32 @@ after :func:`synchronize`.
 Multi-GPU: ops run on the GPU of their input tensors (``cuda:1`` tensors compute on device 1
 whatever the current device is); new tensors made with ``device="cuda"`` go to the current
 device, which :func:`set_device` and the :class:`device` context choose.
+
+Without a GPU, the functions PyTorch's CPU build answers answer as it does (:func:`is_bf16_supported`
+and :func:`is_initialized` are False, :func:`get_rng_state_all` and :func:`get_arch_list` empty,
+``device_of`` a CPU tensor and ``stream(None)`` change nothing); :mod:`lucid.cuda.nvtx` markers are
+no-ops (PyTorch's CPU build raises there: profiling markers should not stop a CPU run). lucid has no
+CUDA graph capture: see :mod:`lucid.cuda.graphs`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 
-from . import random as _random
-from ._backend.device import BackendUnavailableError
-from ._backend.device import device as _parse_device
-from ._backend.registry import backend_for, fresh_seed
+from .. import _typeinfo
+from .. import random as _random
+from .._backend import registry as _registry
+from .._backend.device import BackendUnavailableError
+from .._backend.device import device as _parse_device
+from .._backend.registry import backend_for, fresh_seed
+from .._tensor import Tensor, register_methods
+from ..dtypes import bfloat16
+from . import graphs, nvtx
+from .graphs import CUDAGraph, graph, is_current_stream_capturing, make_graphed_callables
+
+_LEGACY_TYPES = _typeinfo.legacy_types("cuda")  # FloatTensor ...: CUDA tensors' legacy constructors and isinstance
+globals().update(_LEGACY_TYPES)
 
 __all__ = [
     "is_available", "device_count", "current_device", "set_device", "device", "synchronize",
@@ -34,7 +50,52 @@ __all__ = [
     "memory_allocated", "max_memory_allocated", "memory_reserved", "reset_peak_memory_stats", "empty_cache",
     "manual_seed", "manual_seed_all", "seed", "seed_all", "initial_seed", "get_rng_state", "set_rng_state",
     "get_device_name", "get_device_capability", "get_device_properties",
+    "is_initialized", "init", "is_bf16_supported", "get_arch_list", "get_gencode_flags", "ipc_collect",
+    "StreamContext", "ExternalStream", "default_stream", "set_stream", "device_of",
+    "mem_get_info", "memory_stats", "memory_summary", "max_memory_reserved", "reset_max_memory_allocated",
+    "reset_accumulated_memory_stats", "memory_cached", "max_memory_cached",
+    "set_per_process_memory_fraction", "get_per_process_memory_fraction",
+    "get_rng_state_all", "set_rng_state_all",
+    "OutOfMemoryError", "CudaError", "AcceleratorError",
+    "graphs", "nvtx", "CUDAGraph", "graph", "make_graphed_callables", "is_current_stream_capturing",
+    *_LEGACY_TYPES,
 ]
+
+
+class OutOfMemoryError(RuntimeError):
+    """A GPU allocation failed (``torch.OutOfMemoryError``; also ``lucid.OutOfMemoryError``).
+
+    CuPy raises its own ``cupy.cuda.memory.OutOfMemoryError`` (a MemoryError) from its pool; when the CUDA
+    backend starts, lucid has the pool raise a subclass of both that class and this one instead, so
+    ``except lucid.cuda.OutOfMemoryError`` (and ``except torch.cuda.OutOfMemoryError`` under the drop-in
+    runner) catches CuPy's out-of-memory errors while every ``except`` written for CuPy's still does."""
+
+
+class AcceleratorError(RuntimeError):
+    """An error reported by the accelerator's runtime (``torch.AcceleratorError``; also ``lucid.AcceleratorError``)."""
+
+
+class CudaError(RuntimeError):
+    """A CUDA runtime error with its ``cudaError_t`` ``code`` (``torch.cuda.CudaError``)."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(f"CUDA error {code} (a cudaError_t code; see the CUDA runtime's cudaGetErrorString)")
+
+
+def _adopt_cupy_out_of_memory(backend) -> None:
+    """Make CuPy's pool raise an error that is both CuPy's OutOfMemoryError and lucid's (see
+    :class:`OutOfMemoryError`); the pool looks the class up in its module when it raises."""
+    memory = getattr(getattr(backend, "cupy", None), "cuda", None)
+    memory = getattr(memory, "memory", None)
+    cupy_error = getattr(memory, "OutOfMemoryError", None)
+    if cupy_error is None or issubclass(cupy_error, OutOfMemoryError):
+        return
+    memory.OutOfMemoryError = type("OutOfMemoryError", (cupy_error, OutOfMemoryError), {
+        "__module__": "lucid.cuda", "__doc__": "CuPy's out-of-memory error, also a lucid.cuda.OutOfMemoryError."})
+
+
+_registry.on_backend_created(_adopt_cupy_out_of_memory)
 
 
 def _backend(what: str | None = None):
@@ -115,6 +176,54 @@ def synchronize(device=None) -> None:
         return
     backend = _backend()
     backend.synchronize(_index(device, backend))
+
+
+def is_initialized() -> bool:
+    """Whether lucid has started its CUDA backend (on the first CUDA tensor, or :func:`init`); never raises."""
+    return any(b.device_type == "cuda" for b in _registry.loaded_backends())
+
+
+def init() -> None:
+    """Start the CUDA backend now rather than at the first CUDA tensor; without a usable GPU,
+    BackendUnavailableError (PyTorch's CPU build raises AssertionError)."""
+    _backend("init")
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """Whether lucid computes in bfloat16 on the current GPU: its CUDA backend must have the dtype, and the
+    GPU must do it natively (compute capability 8.0+) unless ``including_emulation``; False without a
+    usable GPU (as PyTorch's CPU build)."""
+    if not is_available():
+        return False
+    return _backend().supports(bfloat16) and (including_emulation or get_device_capability()[0] >= 8)
+
+
+def get_arch_list() -> list[str]:
+    """The GPU architectures lucid's kernels are built for, ``["sm_90"]`` on an H100: CuPy compiles them
+    at run time for the GPUs present, so these are the visible GPUs' ones; ``[]`` without a GPU."""
+    if not is_available():
+        return []
+    return sorted({"sm_{}{}".format(*get_device_capability(i)) for i in range(device_count())})
+
+
+def get_gencode_flags() -> str:
+    """The ``-gencode`` flags of :func:`get_arch_list` (``""`` without a GPU), as PyTorch writes them."""
+    return " ".join(f"-gencode compute=compute_{arch},code={kind}_{arch}"
+                    for kind, arch in (a.split("_") for a in get_arch_list()))
+
+
+def ipc_collect() -> None:
+    """Does nothing on a GPU: lucid shares no CUDA memory between processes (no CUDA IPC), so there is
+    none to free; without a GPU, BackendUnavailableError."""
+    _backend("ipc_collect")
+
+
+class device_of(device):
+    """Context manager: the GPU of tensor ``obj`` is the current device inside the block; for a tensor
+    that is not on a GPU it changes nothing (as PyTorch's)."""
+
+    def __init__(self, obj: Tensor):
+        super().__init__(obj.device if obj.is_cuda else None)
 
 
 def _properties(device, what: str) -> dict:
@@ -223,9 +332,63 @@ class Stream:
         return f"<lucid.cuda.Stream device={self.device} cuda_stream={self._native.ptr:#x}>"
 
 
-def stream(stream: Stream | None):
-    """Context manager: ``stream`` (and its device) is current inside the block; None changes nothing."""
-    return contextlib.nullcontext() if stream is None else stream
+class ExternalStream(Stream):
+    """A CUDA stream made elsewhere (another library), from its raw ``cudaStream_t`` handle ``stream_ptr``
+    on ``device`` (default: the current one): CuPy's ``ExternalStream``. The caller keeps it alive."""
+
+    def __init__(self, stream_ptr: int, device=None):
+        backend = _backend("ExternalStream")
+        index = _index(device, backend)
+        self._setup(backend.cupy.cuda.ExternalStream(stream_ptr, index), index)
+
+
+class StreamContext:
+    """Context manager: ``stream`` (and its device) is current inside the block, the previous stream
+    again after it; ``None`` changes nothing (``torch.cuda.StreamContext``)."""
+
+    def __init__(self, stream: Stream | None):
+        self.stream = stream
+
+    def __enter__(self) -> None:
+        if self.stream is not None:
+            self.stream.__enter__()
+
+    def __exit__(self, *exc):
+        if self.stream is not None:
+            self.stream.__exit__(*exc)
+        return False
+
+
+def stream(stream: Stream | None) -> StreamContext:
+    """``StreamContext(stream)``: ``stream`` (and its device) is current inside the block; None changes nothing."""
+    return StreamContext(stream)
+
+
+def default_stream(device=None) -> Stream:
+    """The default (legacy, null) stream of ``device`` (default: the current one)."""
+    backend = _backend("default_stream")
+    return Stream._wrap(backend.cupy.cuda.Stream.null, _index(device, backend))
+
+
+def set_stream(stream: Stream | None) -> None:
+    """Make ``stream`` the current stream of its device (prefer ``with lucid.cuda.stream(s):``); None does
+    nothing, as PyTorch's."""
+    if stream is None:
+        return
+    with _backend("set_stream").native_device(stream.device.index):
+        stream._native.use()
+
+
+def _record_stream(self: Tensor, stream: Stream) -> None:
+    """``Tensor.record_stream(stream)``: keep this CUDA tensor's memory from being reused until the work
+    queued on ``stream`` so far has finished (use it when another stream reads the tensor)."""
+    if not isinstance(stream, Stream) or not self.is_cuda:
+        raise RuntimeError(f"record_stream needs a CUDA tensor and a lucid.cuda.Stream, got a tensor on "
+                           f"{self.device} and {type(stream).__name__}")
+    self.device.backend._keep_until_copied(stream._native, self._data)
+
+
+register_methods({"record_stream": _record_stream})
 
 
 def current_stream(device=None) -> Stream:
@@ -304,6 +467,95 @@ def empty_cache() -> None:
     _backend("empty_cache").empty_cache()
 
 
+def max_memory_reserved(device=None) -> int:
+    """The peak of :func:`memory_reserved`. CuPy's pool keeps no peak, but gives memory back to CUDA only
+    in :func:`empty_cache`, so this is :func:`memory_reserved`: the peak since the last ``empty_cache``."""
+    backend = _backend("max_memory_reserved")
+    return backend.memory_reserved(_index(device, backend))
+
+
+def reset_max_memory_allocated(device=None) -> None:
+    """:func:`reset_peak_memory_stats`, with PyTorch's FutureWarning that it resets every peak."""
+    warnings.warn("torch.cuda.reset_max_memory_allocated now calls torch.cuda.reset_peak_memory_stats, which "
+                  "resets /all/ peak memory stats.", FutureWarning, stacklevel=2)
+    backend = _backend("reset_max_memory_allocated")
+    backend.reset_peak_memory_stats(_index(device, backend))
+
+
+def reset_accumulated_memory_stats(device=None) -> None:
+    """Does nothing on a GPU: lucid keeps no accumulated (allocation-count) statistics, only the current
+    and peak bytes of :func:`memory_stats`."""
+    backend = _backend("reset_accumulated_memory_stats")
+    _index(device, backend)
+
+
+def memory_cached(device=None) -> int:
+    """Deprecated name of :func:`memory_reserved` (warns FutureWarning, as PyTorch's)."""
+    warnings.warn("`torch.cuda.memory_cached` has been renamed to `torch.cuda.memory_reserved`", FutureWarning,
+                  stacklevel=2)
+    backend = _backend("memory_cached")
+    return backend.memory_reserved(_index(device, backend))
+
+
+def max_memory_cached(device=None) -> int:
+    """Deprecated name of :func:`max_memory_reserved` (warns FutureWarning, as PyTorch's)."""
+    warnings.warn("`torch.cuda.max_memory_cached` has been renamed to `torch.cuda.max_memory_reserved`",
+                  FutureWarning, stacklevel=2)
+    backend = _backend("max_memory_cached")
+    return backend.memory_reserved(_index(device, backend))
+
+
+def mem_get_info(device=None) -> tuple[int, int]:
+    """``(free, total)`` bytes of the GPU's memory as CUDA reports them (``cudaMemGetInfo``); memory that
+    CuPy's pool holds for reuse counts as used."""
+    backend = _backend("mem_get_info")
+    with backend.native_device(_index(device, backend)):
+        return tuple(backend.cupy.cuda.runtime.memGetInfo())
+
+
+def memory_stats(device=None) -> dict[str, int]:
+    """The memory statistics lucid keeps, under PyTorch's keys: ``allocated_bytes.all.current`` / ``.peak``
+    and ``reserved_bytes.all.current`` / ``.peak`` (see :func:`max_memory_allocated`,
+    :func:`max_memory_reserved`). PyTorch's allocator counts more (allocations, segments): lucid does not."""
+    backend = _backend("memory_stats")
+    index = _index(device, backend)
+    return {"allocated_bytes.all.current": memory_allocated(index), "allocated_bytes.all.peak":
+            max_memory_allocated(index), "reserved_bytes.all.current": memory_reserved(index),
+            "reserved_bytes.all.peak": max_memory_reserved(index)}
+
+
+def memory_summary(device=None, abbreviated: bool = False) -> str:
+    """A printable table of :func:`memory_stats` (``abbreviated`` is accepted: the table is short already)."""
+    _backend("memory_summary")
+    stats = memory_stats(device)
+    rows = [(name, stats[f"{key}.all.current"], stats[f"{key}.all.peak"])
+            for name, key in (("Allocated memory", "allocated_bytes"), ("Reserved memory", "reserved_bytes"))]
+    lines = [f"{'Metric':<20}{'Cur Usage':>16}{'Peak Usage':>16}"]
+    lines += [f"{name:<20}{cur / 2**20:>13.1f} MiB{peak / 2**20:>12.1f} MiB" for name, cur, peak in rows]
+    return "\n".join(lines) + "\n"
+
+
+def set_per_process_memory_fraction(fraction: float, device=None) -> None:
+    """Let CuPy's pool on ``device`` hold at most ``fraction`` (0 to 1) of the GPU's memory; an allocation
+    past it raises :class:`OutOfMemoryError`."""
+    backend = _backend("set_per_process_memory_fraction")
+    if not isinstance(fraction, float):
+        raise TypeError(f"Invalid type for fraction argument, must be `float`, got {type(fraction).__name__}")
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"Invalid fraction value: {fraction}. Allowed range: 0~1")
+    with backend.native_device(_index(device, backend)):
+        backend.cupy.get_default_memory_pool().set_limit(fraction=fraction)
+
+
+def get_per_process_memory_fraction(device=None) -> float:
+    """The fraction of the GPU's memory CuPy's pool on ``device`` may hold (1.0 when unlimited)."""
+    backend = _backend("get_per_process_memory_fraction")
+    index = _index(device, backend)
+    with backend.native_device(index):
+        limit = backend.cupy.get_default_memory_pool().get_limit()
+    return limit / get_device_properties(index).total_memory if limit else 1.0
+
+
 # ---- random numbers ---------------------------------------------------------------------
 def _generators(all_devices: bool):
     """The default generators of the current GPU (or of every GPU); none without a GPU."""
@@ -355,3 +607,14 @@ def set_rng_state(new_state, device="cuda") -> None:
     """Put ``device``'s default generator back in a state :func:`get_rng_state` returned."""
     backend = _backend("set_rng_state")
     _random.set_rng_state(new_state, f"cuda:{_index(device, backend)}")
+
+
+def get_rng_state_all() -> list:
+    """The state of every GPU's default generator (``[]`` without a GPU, as PyTorch's)."""
+    return [get_rng_state(i) for i in range(device_count())]
+
+
+def set_rng_state_all(new_states) -> None:
+    """Put each GPU's default generator back in its state from :func:`get_rng_state_all`."""
+    for index, state in enumerate(new_states):
+        set_rng_state(state, index)
