@@ -47,7 +47,7 @@ class Future(Generic[T]):
     def then(self, callback) -> Future:
         """A new future holding ``callback(self)`` once this one completes; if the callback raises (reading
         ``value()`` of a failed future does), the new future fails with a RuntimeError that says so, as PyTorch."""
-        chained = Future()
+        chained = self._successor()
 
         def run(parent):
             try:
@@ -61,6 +61,11 @@ class Future(Generic[T]):
 
         self.add_done_callback(run)
         return chained
+
+    def _successor(self) -> Future:
+        """The empty future that :meth:`then` completes (a subclass that must be driven to completion gives one
+        driven the same way)."""
+        return Future()
 
     def add_done_callback(self, callback) -> None:
         """Run ``callback(self)`` when the future completes; what it raises is logged, not propagated (PyTorch's
@@ -108,7 +113,7 @@ def collect_all(futures) -> Future:
         if not isinstance(f, Future):
             raise TypeError(f"collect_all() takes a sequence of lucid.futures.Future; item {i} is a "
                             f"{type(f).__name__}")
-    collected = Future()
+    collected = _Collected(futures)
     remaining = [len(futures)]
     lock = threading.Lock()
 
@@ -128,6 +133,26 @@ def collect_all(futures) -> Future:
     for f in futures:
         f.add_done_callback(one_done)
     return collected
+
+
+class _Collected(Future):
+    """:func:`collect_all`'s future: waiting on it waits on each collected future first, so futures that only
+    complete when waited on (a collective's :meth:`~lucid.distributed.Work.get_future`) are driven too."""
+
+    def __init__(self, futures):
+        super().__init__()
+        self._inputs = futures
+
+    def wait(self):
+        self._drive()
+        return super().wait()
+
+    def _drive(self):
+        for f in self._inputs:
+            try:
+                f.wait()
+            except Exception:  # the failure reaches this future through its callback
+                pass
 
 
 def wait_all(futures) -> list:

@@ -2,8 +2,9 @@
 
 Each one checks its tensors, hands their arrays to the group's transport and writes the result into the
 tensors it was given; with ``async_op=True`` (or ``isend``/``irecv``/``batch_isend_irecv``) it returns the
-:class:`Work` at once and the result lands when ``wait()`` returns. The tensors' version counters are bumped
-when the call is made, so a tensor that autograd saved and a collective then overwrote is caught at backward.
+:class:`Work` at once and the result lands when ``wait()`` returns (or its ``get_future()`` is waited on). The
+tensors' version counters are bumped when the call is made, so a tensor that autograd saved and a collective then
+overwrote is caught at backward.
 ``src``/``dst``/``peer`` are global ranks (``group_src``/``group_dst``/``group_peer`` the rank in ``group``);
 on a process outside ``group`` (``GroupMember.NON_GROUP_MEMBER``) a collective warns and returns None.
 Object collectives pickle: use them with trusted peers only.
@@ -17,6 +18,7 @@ import time
 
 from .._tensor import Tensor
 from ..autograd import no_grad
+from ..futures import Future
 from .common import DistributedError, ReduceOp, _PremulSum, default_pg_timeout, pickled, unpickled
 from .process_group import GroupMember, resolve_group
 
@@ -31,17 +33,26 @@ _MONITOR_TAG = 32767  # monitored_barrier's messages (the largest tag every MPI 
 
 
 class Work:
-    """A collective in flight: ``wait()`` finishes it (and writes its result), ``is_completed()`` polls."""
+    """A collective in flight: ``wait()`` finishes it (and writes its result), ``is_completed()`` polls,
+    ``get_future()`` gives a :class:`lucid.futures.Future` of its output tensors."""
 
-    def __init__(self, request, finish=None):
-        self._request, self._finish, self._done = request, finish, False
+    def __init__(self, request, finish=None, outputs=()):
+        self._request, self._finish, self._outputs = request, finish, list(outputs)
+        self._done, self._exception, self._future = False, None, None
 
     def wait(self, timeout=None) -> bool:
         if not self._done:
-            self._request.wait()
-            if self._finish is not None:
-                self._finish(self._request.result())
-            self._done = True
+            self._done = True  # set first: the future's callbacks may wait on this Work again
+            try:
+                self._request.wait()
+                if self._finish is not None:
+                    self._finish(self._request.result())
+            except Exception as e:
+                self._exception = e
+            if self._future is not None:
+                self._settle(self._future)
+        if self._exception is not None:
+            raise self._exception
         return True
 
     def is_completed(self) -> bool:
@@ -49,13 +60,70 @@ class Work:
             self.wait()
         return self._done
 
-    def result(self):
-        self.wait()
-        return None
+    def result(self) -> list:
+        """The output tensors of a completed Work (as ``get_future()``'s value); RuntimeError before, as torch."""
+        if not self.is_completed():
+            raise RuntimeError("Work.result(): the collective has not completed; call wait() before result()")
+        if self._exception is not None:
+            raise self._exception
+        return list(self._outputs)
+
+    def exception(self):
+        """The exception the collective failed with, None while it has not failed."""
+        return self._exception
+
+    def get_future(self) -> _WorkFuture:
+        """A future of the output tensors, completed when the collective finishes (at once if it has): ``[tensor]``
+        for ``all_reduce``, ``broadcast``, ``reduce``, ``scatter``, ``all_to_all_single``; the list given for
+        ``all_gather``/``all_to_all`` (``gather``: ``gather_list`` on ``dst``, ``[]`` elsewhere); ``[]`` for
+        ``barrier``, as torch's gloo. Where gloo has no future, lucid chooses NCCL's one-output value: ``[output]``
+        for ``reduce_scatter``/``reduce_scatter_tensor``/``all_gather_into_tensor``, ``[tensor]`` for
+        ``isend``/``irecv``. Getting it does not block; its ``wait()``/``value()`` finish the collective."""
+        if self._future is None:
+            self._future = _WorkFuture(self)
+            if self._done:
+                self._settle(self._future)
+        return self._future
+
+    def _settle(self, future):
+        if self._exception is not None:
+            future.set_exception(self._exception)
+        else:
+            future.set_result(list(self._outputs))
 
 
-def _run(request, finish, async_op):
-    work = Work(request, finish)
+class _WorkFuture(Future):
+    """The future of a :class:`Work` and the futures chained on it with ``then()``. No thread finishes an MPI
+    request in the background, so ``wait()``, ``value()`` and ``done()`` drive the Work first (``value()`` thus
+    waits where torch's would raise); ``then()`` callbacks run when the Work is finished."""
+
+    def __init__(self, work):
+        super().__init__()
+        self._work = work
+
+    def wait(self):
+        self._finished()
+        return super().wait()
+
+    def value(self):
+        self._finished()
+        return super().value()
+
+    def done(self) -> bool:
+        return self._work.is_completed() and super().done()
+
+    def _finished(self):
+        try:
+            self._work.wait()
+        except Exception:  # this future (or the one it is chained on) carries the error
+            pass
+
+    def _successor(self) -> _WorkFuture:
+        return _WorkFuture(self._work)
+
+
+def _run(request, finish, async_op, outputs=()):
+    work = Work(request, finish, outputs)
     if async_op:
         return work
     work.wait()
@@ -206,7 +274,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     op, factor = _reduction(op, tensor, "all_reduce")
     request = pg.transport.all_reduce(_premultiplied(data, factor, tensor), op)
     _written(tensor)
-    return _run(request, _writer(tensor, _scale(op, pg)), async_op)
+    return _run(request, _writer(tensor, _scale(op, pg)), async_op, [tensor])
 
 
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
@@ -219,9 +287,9 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     dst = _group_rank(pg, dst, group_dst, "reduce", "dst", default=0)
     request = pg.transport.reduce(_premultiplied(data, factor, tensor), op, dst)
     if pg.rank() != dst:
-        return _run(request, None, async_op)
+        return _run(request, None, async_op, [tensor])
     _written(tensor)
-    return _run(request, _writer(tensor, _scale(op, pg)), async_op)
+    return _run(request, _writer(tensor, _scale(op, pg)), async_op, [tensor])
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
@@ -234,7 +302,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     _check_sizes(input, output, pg.size(), "reduce_scatter_tensor", "input")
     request = pg.transport.reduce_scatter(_premultiplied(data, factor, input), op)
     _written(output)
-    return _run(request, _writer(output, _scale(op, pg)), async_op)
+    return _run(request, _writer(output, _scale(op, pg)), async_op, [output])
 
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
@@ -247,7 +315,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
     op, factor = _reduction(op, output, "reduce_scatter")
     request = pg.transport.reduce_scatter(_premultiplied(_flat(arrays, output.xp), factor, output), op)
     _written(output)
-    return _run(request, _writer(output, _scale(op, pg)), async_op)
+    return _run(request, _writer(output, _scale(op, pg)), async_op, [output])
 
 
 # ---- collectives that move data --------------------------------------------------------------------------------
@@ -260,7 +328,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     request = pg.transport.broadcast(data, src)
     if pg.rank() != src:
         _written(tensor)
-    return _run(request, _writer(tensor), async_op)
+    return _run(request, _writer(tensor), async_op, [tensor])
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
@@ -272,7 +340,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     _blocks(tensor_list, pg, "all_gather", "tensor_list", tensor)
     request = pg.transport.all_gather(data)
     _written(*tensor_list)
-    return _run(request, _list_writer(tensor_list), async_op)
+    return _run(request, _list_writer(tensor_list), async_op, tensor_list)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -284,7 +352,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     _check_sizes(output_tensor, input_tensor, pg.size(), "all_gather_into_tensor", "output")
     request = pg.transport.all_gather(data)
     _written(output_tensor)
-    return _run(request, _writer(output_tensor), async_op)
+    return _run(request, _writer(output_tensor), async_op, [output_tensor])
 
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):
@@ -304,7 +372,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
     if pg.rank() != dst:
         return _run(request, None, async_op)
     _written(*gather_list)
-    return _run(request, _list_writer(gather_list), async_op)
+    return _run(request, _list_writer(gather_list), async_op, gather_list)
 
 
 def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, group_src=None):
@@ -323,7 +391,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
         raise ValueError("scatter: Argument ``scatter_list`` must NOT be specified on non-source ranks.")
     request = pg.transport.scatter(stacked, data, src)
     _written(tensor)
-    return _run(request, _writer(tensor), async_op)
+    return _run(request, _writer(tensor), async_op, [tensor])
 
 
 def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False):
@@ -340,7 +408,7 @@ def all_to_all(output_tensor_list, input_tensor_list, group=None, async_op=False
     request = pg.transport.all_to_all(_flat(inputs, input_tensor_list[0].xp), [t.numel() for t in input_tensor_list],
                                       recv_counts)
     _written(*output_tensor_list)
-    return _run(request, _list_writer(output_tensor_list, recv_counts), async_op)
+    return _run(request, _list_writer(output_tensor_list, recv_counts), async_op, output_tensor_list)
 
 
 def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=None, group=None, async_op=False):
@@ -362,7 +430,7 @@ def all_to_all_single(output, input, output_split_sizes=None, input_split_sizes=
     recv = _splits(output_split_sizes, output, pg.size(), "output")
     request = pg.transport.all_to_all(input.xp.reshape(data, (-1,)), [n * row for n in send], [n * row for n in recv])
     _written(output)
-    return _run(request, _writer(output), async_op)
+    return _run(request, _writer(output), async_op, [output])
 
 
 def _splits(sizes, tensor, world, name):
@@ -439,7 +507,7 @@ def _p2p(pg, ops, what):
     for (is_send, tensor, _, _), request in zip(ops, requests):
         if not is_send:
             _written(tensor)
-        works.append(Work(request, None if is_send else _writer(tensor)))
+        works.append(Work(request, None if is_send else _writer(tensor), [tensor]))
     return works
 
 

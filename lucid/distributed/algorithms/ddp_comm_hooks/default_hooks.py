@@ -3,18 +3,19 @@ by the group size, summed over the group) and ``fp16_compress_hook``/``bf16_comp
 half-precision copy, written back in the gradients' dtype: half the bytes on the wire, half precision sums).
 
 ``state`` is the process group to reduce over (None: the one DDP uses is not known to a hook, so the default
-group, as torch). A hook returns a :class:`CollectiveFuture`; lucid's ``Work`` has no ``get_future()``, so a
-custom hook wraps its own async collective the same way: ``CollectiveFuture(work, tensor)``.
+group, as torch). A hook returns a :class:`lucid.futures.Future` whose value is the bucket's reduced tensor; a custom
+hook builds one as with torch: ``dist.all_reduce(t, async_op=True).get_future().then(lambda f: f.value()[0] / n)``.
 """
 
 from __future__ import annotations
 
 from ....dtypes import bfloat16, float16
+from ....futures import Future
 from ... import collectives
 from ...common import ReduceOp
 from ...process_group import resolve_group
 
-__all__ = ["CollectiveFuture", "GradBucket", "allreduce_hook", "bf16_compress_hook", "fp16_compress_hook"]
+__all__ = ["GradBucket", "allreduce_hook", "bf16_compress_hook", "fp16_compress_hook"]
 
 
 class GradBucket:
@@ -48,39 +49,6 @@ class GradBucket:
         return self._is_last
 
 
-class CollectiveFuture:
-    """The subset of ``torch.futures.Future`` a comm hook needs: the result of an async collective ``work``
-    (its value is ``[tensor]``, the collective's output), and ``then(callback)`` futures chained on it.
-    Collectives finish when waited on (there is no background thread), so callbacks run at ``wait()``."""
-
-    def __init__(self, work, tensor=None, parent=None, callback=None):
-        self._work, self._tensor, self._parent, self._callback = work, tensor, parent, callback
-        self._done, self._value = False, None
-
-    def wait(self):
-        if not self._done:
-            if self._parent is None:
-                self._work.wait()
-                self._value = [self._tensor]
-            else:
-                self._parent.wait()
-                self._value = self._callback(self._parent)
-            self._done = True
-        return self._value
-
-    def value(self):
-        if not self._done:
-            raise RuntimeError("CollectiveFuture.value(): the future is not complete yet; call wait()")
-        return self._value
-
-    def done(self) -> bool:
-        return self._done
-
-    def then(self, callback) -> CollectiveFuture:
-        """A future whose value is ``callback(self)``, computed once this one completes."""
-        return CollectiveFuture(None, parent=self, callback=callback)
-
-
 def _reduced(process_group, tensor, dtype):
     """Average ``tensor`` (cast to ``dtype``) over ``process_group`` asynchronously; the future's value is the
     average written into ``tensor``, in its own dtype."""
@@ -91,22 +59,22 @@ def _reduced(process_group, tensor, dtype):
 
     def written(future):
         if wire is not tensor:
-            tensor.copy_(wire)
+            tensor.copy_(future.value()[0])
         return tensor
 
-    return CollectiveFuture(work, wire).then(written)
+    return work.get_future().then(written)
 
 
-def allreduce_hook(process_group, bucket: GradBucket) -> CollectiveFuture:
+def allreduce_hook(process_group, bucket: GradBucket) -> Future:
     """Divide the bucket by the group size and sum it over the group (DDP's own averaging)."""
     return _reduced(process_group, bucket.buffer(), bucket.buffer().dtype)
 
 
-def fp16_compress_hook(process_group, bucket: GradBucket) -> CollectiveFuture:
+def fp16_compress_hook(process_group, bucket: GradBucket) -> Future:
     """``allreduce_hook`` on a float16 copy of the bucket; the result is cast back to the gradients' dtype."""
     return _reduced(process_group, bucket.buffer(), float16)
 
 
-def bf16_compress_hook(process_group, bucket: GradBucket) -> CollectiveFuture:
+def bf16_compress_hook(process_group, bucket: GradBucket) -> Future:
     """``allreduce_hook`` on a bfloat16 copy of the bucket; the result is cast back to the gradients' dtype."""
     return _reduced(process_group, bucket.buffer(), bfloat16)
