@@ -64,6 +64,18 @@ def np_conv2d_step(x, w, gy, stride, padding):
     return y, gx[:, :, padding:padding + h, padding:padding + h].transpose(1, 0, 2, 3), gw
 
 
+def _forward_backward(conv, tx, tw, tg, stride, padding):
+    """One timed step: ``conv`` forward, backward of ``tg``; the output and both gradients."""
+
+    def step():
+        tx.grad = tw.grad = None
+        y = conv(tx, tw, stride=stride, padding=padding)
+        y.backward(tg)
+        return y, tx.grad, tw.grad
+
+    return step
+
+
 def _conv_case(impl, n, c, size, k, o, stride, padding):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c, size, size), dtype=np.float32)
@@ -81,13 +93,7 @@ def _conv_case(impl, n, c, size, k, o, stride, padding):
         tx, tw, tg = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True), torch.from_numpy(gy)
         conv = torch.nn.functional.conv2d
 
-    def step():
-        tx.grad = tw.grad = None
-        y = conv(tx, tw, stride=stride, padding=padding)
-        y.backward(tg)
-        return y, tx.grad, tw.grad
-
-    return step
+    return _forward_backward(conv, tx, tw, tg, stride, padding)
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))
@@ -146,13 +152,7 @@ def _conv_transpose3d_case(impl, n, c, size, k, o, stride, padding):
     tx, tw, tg = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True), lib.tensor(gy)
     conv = (F if impl == "lucid" else lib.nn.functional).conv_transpose3d
 
-    def step():
-        tx.grad = tw.grad = None
-        y = conv(tx, tw, stride=stride, padding=padding)
-        y.backward(tg)
-        return y, tx.grad, tw.grad
-
-    return step
+    return _forward_backward(conv, tx, tw, tg, stride, padding)
 
 
 @pytest.mark.parametrize("shape", list(SHAPES_3D))

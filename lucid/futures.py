@@ -31,6 +31,7 @@ class Future(Generic[T]):
 
     def wait(self) -> T:
         """Block until the future completes; its value, or its exception raised."""
+        self._drive()
         with self._cond:
             self._cond.wait_for(lambda: self._done)
         return self.value()
@@ -61,6 +62,10 @@ class Future(Generic[T]):
 
         self.add_done_callback(run)
         return chained
+
+    def _drive(self) -> None:
+        """Make progress towards completion before :meth:`wait` blocks: nothing for a future that others complete;
+        a subclass whose completion only a waiter can bring about (a collective's Work) does it here."""
 
     def _successor(self) -> Future:
         """The empty future that :meth:`then` completes (a subclass that must be driven to completion gives one
@@ -142,10 +147,6 @@ class _Collected(Future):
     def __init__(self, futures):
         super().__init__()
         self._inputs = futures
-
-    def wait(self):
-        self._drive()
-        return super().wait()
 
     def _drive(self):
         for f in self._inputs:

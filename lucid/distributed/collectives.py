@@ -101,18 +101,14 @@ class _WorkFuture(Future):
         super().__init__()
         self._work = work
 
-    def wait(self):
-        self._finished()
-        return super().wait()
-
     def value(self):
-        self._finished()
+        self._drive()
         return super().value()
 
     def done(self) -> bool:
         return self._work.is_completed() and super().done()
 
-    def _finished(self):
+    def _drive(self):
         try:
             self._work.wait()
         except Exception:  # this future (or the one it is chained on) carries the error
