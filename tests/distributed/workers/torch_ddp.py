@@ -35,4 +35,5 @@ for epoch in range(2):
 if rank == 0:
     with open(sys.argv[1], "w") as f:
         json.dump([p.detach().reshape(-1).tolist() for p in model.parameters()], f)
+dist.barrier()  # no rank tears its group down while another still talks to it (torch's gloo aborts then)
 dist.destroy_process_group()
