@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import math
 import time
+import warnings
 
 from .._tensor import Tensor
 from ..autograd import no_grad
@@ -23,8 +24,9 @@ from .common import DistributedError, ReduceOp, _PremulSum, default_pg_timeout, 
 from .process_group import GroupMember, resolve_group
 
 __all__ = [
-    "P2POp", "ReduceOp", "Work", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
-    "all_to_all", "all_to_all_single", "barrier", "batch_isend_irecv", "broadcast", "broadcast_object_list", "gather",
+    "P2POp", "ReduceOp", "Work", "all_gather", "all_gather_coalesced", "all_gather_into_tensor", "all_gather_object",
+    "all_reduce", "all_reduce_coalesced", "all_to_all", "all_to_all_single", "barrier", "batch_isend_irecv",
+    "broadcast", "broadcast_object_list", "gather",
     "gather_object", "irecv", "isend", "monitored_barrier", "recv", "recv_object_list", "reduce", "reduce_scatter",
     "reduce_scatter_tensor", "scatter", "scatter_object_list", "send", "send_object_list",
 ]
@@ -273,6 +275,47 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     return _run(request, _writer(tensor, _scale(op, pg)), async_op, [tensor])
 
 
+def _same_dtype(tensors, what, name, transport):
+    """The arrays of the non-empty list ``tensors`` (of any shapes, one dtype)."""
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(f"{what}: {name} must be a non-empty list of lucid Tensors, not {tensors!r}")
+    arrays = [_checked(t, what, transport, f"{name}[{i}]") for i, t in enumerate(tensors)]
+    for i, t in enumerate(tensors):
+        if t.dtype is not tensors[0].dtype:
+            raise ValueError(f"{what}: {name}[{i}] is {t.dtype.name} but {name}[0] is {tensors[0].dtype.name}; all "
+                             "the tensors of one call must have the same dtype")
+    return list(tensors), arrays
+
+
+def _deprecated(what):
+    warnings.warn(f"`lucid.distributed.{what}` will be deprecated, as torch's: call the plain collective on each "
+                  "tensor (or on one flat tensor) instead", FutureWarning, stacklevel=3)
+
+
+def _future_or_none(work):
+    """torch's coalesced collectives answer ``async_op=True`` with the Work's future, not the Work."""
+    return None if work is None else work.get_future()
+
+
+def all_reduce_coalesced(tensors, op=ReduceOp.SUM, group=None, async_op=False):
+    """:func:`all_reduce` of every tensor of ``tensors`` (one dtype, any shapes) in one flat message; with
+    ``async_op`` a future of ``tensors`` (as torch). Every process must pass the same shapes: as with torch,
+    nothing checks that across processes."""
+    _deprecated("all_reduce_coalesced")
+    if (pg := resolve_group(group, "all_reduce_coalesced")) is None:
+        return None
+    tensors, arrays = _same_dtype(tensors, "all_reduce_coalesced", "tensors", pg.transport)
+    op, factor = _reduction(op, tensors[0], "all_reduce_coalesced")
+    flat = _premultiplied(_flat(arrays, tensors[0].xp), factor, tensors[0])
+    request = pg.transport.all_reduce(flat, op)
+    _written(*tensors)
+    scale, write = _scale(op, pg), _list_writer(tensors, [t.numel() for t in tensors])
+    finish = (lambda result: write(result if scale is None else result / scale))
+    return _future_or_none(_run(request, finish, async_op, tensors))
+
+
 def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_dst=None):
     """Combine ``tensor`` across processes into process ``dst``'s tensor (global rank 0 by default); the
     others' tensors are unchanged."""
@@ -349,6 +392,34 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
     request = pg.transport.all_gather(data)
     _written(output_tensor)
     return _run(request, _writer(output_tensor), async_op, [output_tensor])
+
+
+def all_gather_coalesced(output_tensor_lists, input_tensor_list, group=None, async_op=False):
+    """:func:`all_gather` of every tensor of ``input_tensor_list`` (one dtype) in one message:
+    ``output_tensor_lists[r][i]`` takes process r's ``input_tensor_list[i]``; with ``async_op`` a future of
+    ``output_tensor_lists`` (as torch)."""
+    _deprecated("all_gather_coalesced")
+    if (pg := resolve_group(group, "all_gather_coalesced")) is None:
+        return None
+    inputs, arrays = _same_dtype(input_tensor_list, "all_gather_coalesced", "input_tensor_list", pg.transport)
+    if not isinstance(output_tensor_lists, list):
+        raise TypeError("Invalid function argument: output_tensor_lists should be a list")
+    if len(output_tensor_lists) != pg.size():
+        raise DistributedError(f"all_gather_coalesced: output_tensor_lists has {len(output_tensor_lists)} lists but "
+                               f"the group has {pg.size()} processes; give one list per process")
+    for r, outputs in enumerate(output_tensor_lists):
+        if not isinstance(outputs, (list, tuple)) or len(outputs) != len(inputs):
+            raise DistributedError(f"all_gather_coalesced: output_tensor_lists[{r}] must be a list of "
+                                   f"{len(inputs)} tensors, one per input tensor")
+        for i, (out, model) in enumerate(zip(outputs, inputs)):
+            _checked(out, "all_gather_coalesced", pg.transport, f"output_tensor_lists[{r}][{i}]")
+            _like(out, model, "all_gather_coalesced", f"output_tensor_lists[{r}][{i}]", f"input_tensor_list[{i}]")
+    request = pg.transport.all_gather(_flat(arrays, inputs[0].xp))
+    targets = [out for outputs in output_tensor_lists for out in outputs]
+    _written(*targets)
+    write = _list_writer(targets, [t.numel() for t in targets])
+    finish = (lambda result: write(inputs[0].xp.reshape(result, (-1,))))
+    return _future_or_none(_run(request, finish, async_op, output_tensor_lists))
 
 
 def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group_dst=None):

@@ -8,11 +8,14 @@ import enum
 import importlib.util
 import os
 import pickle
+import warnings
 
 import numpy  # pickled objects are bytes on the host
 
-__all__ = ["DistributedError", "ReduceOp", "is_available", "is_backend_available", "is_gloo_available",
-           "is_mpi_available", "is_nccl_available", "get_node_local_rank"]
+__all__ = ["Backend", "DebugLevel", "DistBackendError", "DistError", "DistNetworkError", "DistStoreError",
+           "DistributedError", "QueueEmptyError", "ReduceOp", "get_debug_level", "get_default_backend_for_device",
+           "get_node_local_rank", "is_available", "is_backend_available", "is_gloo_available", "is_mpi_available",
+           "is_nccl_available", "is_torchelastic_launched", "reduce_op", "set_debug_level", "set_debug_level_from_env"]
 
 default_pg_timeout = datetime.timedelta(minutes=30)  # torch's default process-group timeout
 _MPI_WORLD_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # set by MPICH/Hydra and Open MPI launchers
@@ -20,8 +23,103 @@ _MPI_WORLD_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")  # set by MPICH/Hydr
 _LOCAL_RANK_VARIABLES = ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID")
 
 
-class DistributedError(RuntimeError):
+class DistError(RuntimeError):
+    """The base of the errors the distributed package raises (torch's ``DistError``: a ``RuntimeError``)."""
+
+
+class DistBackendError(DistError):
+    """A transport (MPI, NCCL) failed while running a collective."""
+
+
+class DistNetworkError(DistError):
+    """A network operation (a store connection) failed."""
+
+
+class DistributedError(DistError):
     """A collective or the process group was used wrongly (not initialised, mismatched shapes, ...)."""
+
+
+class DistStoreError(DistributedError):
+    """A store operation failed: a key did not appear in time, or the store could not be reached."""
+
+
+class QueueEmptyError(DistStoreError):
+    """torch's error for popping an empty store queue; lucid's stores have no queues, so it is exported for
+    ``except`` clauses only."""
+
+
+class Backend(str):
+    """A backend name: ``Backend("GLOO")`` is ``"gloo"`` (a plain str, as torch's), and the constants ``GLOO``,
+    ``NCCL``, ``MPI``, ``UCC``... compare equal to ``get_backend()``'s answers. Unlike torch, which passes an unknown
+    name through for third-party backends, lucid refuses it (it has no backend registration)."""
+
+    UNDEFINED = "undefined"
+    GLOO = "gloo"
+    NCCL = "nccl"
+    XCCL = "xccl"
+    UCC = "ucc"
+    MPI = "mpi"
+    FAKE = "fake"
+    backend_list = [UNDEFINED, GLOO, NCCL, XCCL, UCC, MPI, FAKE]
+    default_device_backend_map = {"cpu": GLOO, "cuda": NCCL, "xpu": XCCL, "mps": GLOO}
+
+    def __new__(cls, name: str):
+        if not isinstance(name, str):
+            raise ValueError(f"Backend constructor parameter must be string-ish, not {type(name).__name__}")
+        if name.lower() not in cls.backend_list:
+            raise ValueError(f"unknown distributed backend {name!r}: the names are {cls.backend_list} (lucid runs "
+                             "'gloo' and 'mpi' over MPI and 'nccl' through CuPy)")
+        return name.lower()
+
+
+def get_default_backend_for_device(device) -> str:
+    """The backend torch picks for ``device`` (a str like "cuda:1" or a device): "gloo" for cpu, "nccl" for cuda."""
+    kind = str(getattr(device, "type", device)).split(":")[0]
+    if kind not in Backend.default_device_backend_map:
+        raise ValueError(f"Default backend not registered for device : {kind} (the devices with one are "
+                         f"{sorted(Backend.default_device_backend_map)})")
+    return Backend.default_device_backend_map[kind]
+
+
+def is_torchelastic_launched() -> bool:
+    """Whether torchelastic (torchrun) started this process: it sets ``TORCHELASTIC_RUN_ID``."""
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
+
+
+class DebugLevel(enum.Enum):
+    """How much checking and logging the package does (``TORCH_DISTRIBUTED_DEBUG``); lucid records the level for
+    programs that read it and does not change its behaviour with it."""
+
+    OFF = 0
+    INFO = 1
+    DETAIL = 2
+
+    def __int__(self):
+        return self.value
+
+
+_debug_level: DebugLevel | None = None  # None: not set yet, read from the environment on first use
+
+
+def set_debug_level(level: DebugLevel) -> None:
+    global _debug_level
+    if not isinstance(level, DebugLevel):
+        raise TypeError(f"set_debug_level takes a lucid.distributed.DebugLevel (OFF, INFO, DETAIL), not {level!r}")
+    _debug_level = level
+
+
+def set_debug_level_from_env() -> None:
+    """Set the level from ``TORCH_DISTRIBUTED_DEBUG`` (OFF, INFO or DETAIL, any case; OFF when unset)."""
+    value = os.environ.get("TORCH_DISTRIBUTED_DEBUG", "OFF")
+    if value.upper() not in DebugLevel.__members__:
+        raise ValueError(f"The value of TORCH_DISTRIBUTED_DEBUG must be OFF, INFO, or DETAIL, not {value!r}.")
+    set_debug_level(DebugLevel[value.upper()])
+
+
+def get_debug_level() -> DebugLevel:
+    if _debug_level is None:
+        set_debug_level_from_env()
+    return _debug_level
 
 
 def is_available() -> bool:
@@ -85,6 +183,21 @@ class _PremulSum:
 
     def __repr__(self):
         return f"ReduceOp.PREMUL_SUM({self.factor!r})"
+
+
+class _DeprecatedReduceOp:
+    """``reduce_op``: torch's deprecated alias of :class:`ReduceOp` (each attribute warns)."""
+
+    def __getattr__(self, name):
+        if name not in ReduceOp.__members__:  # inspect and pickle probe dunders: no warning for them
+            raise AttributeError(f"reduce_op has no attribute {name!r} (the ReduceOp members are "
+                                 f"{list(ReduceOp.__members__)})")
+        warnings.warn("`lucid.distributed.reduce_op` is deprecated, please use `lucid.distributed.ReduceOp` "
+                      "instead", FutureWarning, stacklevel=2)
+        return getattr(ReduceOp, name)
+
+
+reduce_op = _DeprecatedReduceOp()
 
 
 def _make_nccl_premul_sum(factor):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-from .common import DistributedError, ReduceOp
+from .common import DistBackendError, DistributedError, ReduceOp
 
 _OPS = {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PREMUL_SUM: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
         ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND, ReduceOp.BOR: MPI.BOR,
@@ -42,7 +42,7 @@ class _Request:
                 return False
         except MPI.Exception as e:
             self._request = None
-            raise DistributedError(f"MPI failed: {e.Get_error_string()} (did the sender's tensor have as many "
+            raise DistBackendError(f"MPI failed: {e.Get_error_string()} (did the sender's tensor have as many "
                                    "elements as the receiving tensor?)") from None
         self._request = None
         if status is not None:

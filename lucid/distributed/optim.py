@@ -5,7 +5,9 @@ parameter is owned by one member, as torch partitions: in each parameter group, 
 member with the fewest elements so far takes it (the same on every rank). A process keeps the wrapped
 optimizer's state for its own parameters only and updates only them; then every owner broadcasts its updated
 parameters, so all replicas stay identical. Use it with DistributedDataParallel (the gradients are already
-averaged): the result equals the plain optimizer's, with about 1/world of its state per process.
+averaged): the result equals the plain optimizer's, with about 1/world of its state per process. It is a
+:class:`~lucid.distributed.algorithms.join.Joinable`, as torch's: in ``Join([model, optimizer])`` a process that has
+run out of batches goes on stepping (with the gradients it has) so that its shard's broadcasts still come.
 
 This module sits above :mod:`lucid.optim` (it subclasses ``Optimizer``); ``lucid.distributed`` does not
 import it: ``from lucid.distributed.optim import ZeroRedundancyOptimizer``.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from ..autograd import grad_mode
 from ..optim.optimizer import Optimizer
+from .algorithms.join import Join, Joinable, JoinHook
 from .collectives import all_gather_object, broadcast
 from .common import DistributedError
 from .process_group import _member_group
@@ -22,7 +25,7 @@ from .process_group import _member_group
 __all__ = ["ZeroRedundancyOptimizer"]
 
 
-class ZeroRedundancyOptimizer(Optimizer):
+class ZeroRedundancyOptimizer(Optimizer, Joinable):
     """Wrap ``optimizer_class(params, **defaults)`` so that each process holds the state of a shard of the
     parameters (see the module docstring). ``param_groups`` lists every parameter (schedulers change
     options there; ``step`` hands them to the local optimizer). ``state_dict()`` needs
@@ -32,7 +35,8 @@ class ZeroRedundancyOptimizer(Optimizer):
 
     def __init__(self, params, optimizer_class, process_group=None, parameters_as_bucket_view=False,
                  overlap_with_ddp=False, **defaults):
-        super().__init__(params, defaults)
+        Optimizer.__init__(self, params, defaults)
+        Joinable.__init__(self)
         self.process_group = _member_group(process_group, "ZeroRedundancyOptimizer")  # ValueError outside it
         self.optimizer_class = optimizer_class
         self.rank, self.world_size = self.process_group.rank(), self.process_group.size()
@@ -60,6 +64,9 @@ class ZeroRedundancyOptimizer(Optimizer):
         return self.optim.state
 
     def step(self, closure=None):
+        count = Join.notify_join_context(self)
+        if count is not None:
+            count.wait()
         loss = None
         if closure is not None:
             with grad_mode.enable_grad():
@@ -73,6 +80,18 @@ class ZeroRedundancyOptimizer(Optimizer):
             for work in works:
                 work.wait()
         return loss
+
+    def join_hook(self, **kwargs) -> JoinHook:
+        """A joined process keeps stepping, so that the others receive its shard's broadcasts (torch's hook)."""
+        return _ZeroJoinHook(self)
+
+    @property
+    def join_device(self):
+        return self._all_params()[0].device
+
+    @property
+    def join_process_group(self):
+        return self.process_group
 
     def consolidate_state_dict(self, to: int = 0) -> None:
         """Gather every shard's state (a collective: call it on every member of the group); the member of group
@@ -113,3 +132,12 @@ class ZeroRedundancyOptimizer(Optimizer):
         self.optim.load_state_dict({"state": state, "param_groups": groups})
         for group, full in zip(self.param_groups, state_dict["param_groups"]):
             group.update({k: v for k, v in full.items() if k != "params"})
+
+
+class _ZeroJoinHook(JoinHook):
+    def __init__(self, zero):
+        self.zero = zero
+
+    def main_hook(self):
+        """Shadow one step of the processes still training: step this shard and broadcast it."""
+        self.zero.step()

@@ -16,7 +16,8 @@ from .store import PrefixStore, _seconds, check_store_arguments, rendezvous
 
 __all__ = ["GroupMember", "ProcessGroup", "destroy_process_group", "get_backend", "get_global_rank",
            "get_group_rank", "get_process_group_ranks", "get_rank", "get_world_size", "group", "init_process_group",
-           "is_initialized", "new_group", "current_transport", "resolve_group"]
+           "is_initialized", "new_group", "new_subgroups", "new_subgroups_by_enumeration", "current_transport",
+           "resolve_group"]
 
 
 class ProcessGroup:
@@ -172,6 +173,46 @@ def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local
     made = ProcessGroup(transport, ranks)
     world.subgroups.append(made)
     return made
+
+
+def new_subgroups(group_size=None, group=None, timeout=None, backend=None, pg_options=None, group_desc=None):
+    """Split ``group``'s members (the default group when None), in rank order, into consecutive subgroups of
+    ``group_size``; ``(this process's subgroup, all of them)``. Without ``group_size`` torch uses the number of CUDA
+    devices; lucid asks for it on the CPU, as torch does."""
+    if group_size is None:
+        from ..cuda import device_count, is_available
+
+        if not is_available():
+            raise ValueError("Default group size only takes effect when CUDA is available. If your subgroup uses a "
+                             "backend that does not depend on CUDA, please pass in 'group_size' correctly.")
+        group_size = device_count()
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size <= 0:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must be positive")
+    ranks = get_process_group_ranks(group if group is not None else _default_group())
+    if len(ranks) < group_size:
+        raise ValueError(f"The arg 'group_size' ({group_size}) must not exceed the world size ({len(ranks)})")
+    if len(ranks) % group_size:
+        raise ValueError(f"The world size ({len(ranks)}) must be divisible by 'group_size={group_size}'")
+    return new_subgroups_by_enumeration([ranks[i:i + group_size] for i in range(0, len(ranks), group_size)],
+                                        timeout=timeout, backend=backend, pg_options=pg_options, group_desc=group_desc)
+
+
+def new_subgroups_by_enumeration(ranks_per_subgroup_list, timeout=None, backend=None, pg_options=None,
+                                 group_desc=None):
+    """One :func:`new_group` per list of global ranks (the lists must not overlap; a rank may be in none);
+    ``(this process's subgroup or None, all of them)``. Every process of the default group calls it."""
+    if ranks_per_subgroup_list is None or len(ranks_per_subgroup_list) == 0:
+        raise ValueError("The arg 'ranks_per_subgroup_list' cannot be empty")
+    owner: dict[int, list] = {}
+    for ranks in ranks_per_subgroup_list:  # checked before any group is made: every process refuses alike
+        for r in ranks:
+            if r in owner:
+                raise ValueError(f"Rank {r} has appeared in both subgroup {owner[r]} and {list(ranks)}")
+            owner[r] = list(ranks)
+    subgroups = [new_group(ranks, timeout=timeout, backend=backend, pg_options=pg_options, group_desc=group_desc)
+                 for ranks in ranks_per_subgroup_list]
+    mine = [g for g in subgroups if isinstance(g, ProcessGroup)]
+    return (mine[0] if mine else None), subgroups
 
 
 def destroy_process_group(group=None) -> None:

@@ -5,7 +5,8 @@ One set of semantics (``_apply`` on a dict) serves every store: :class:`HashStor
 process, :class:`TCPStore`'s server keeps a HashStore that clients reach over TCP, :class:`FileStore` keeps
 the dict in a file that processes lock in turn, :class:`PrefixStore` puts a prefix before another store's keys.
 Values are bytes (``str`` values are UTF-8 encoded); ``get`` and ``wait`` block until the keys exist or the
-store's timeout passes (:class:`DistStoreError`).
+store's timeout passes (:class:`DistStoreError`); a TCP client that cannot reach its server raises
+:class:`DistNetworkError` (as torch).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import time
 import urllib.parse
 import weakref
 
-from .common import DistributedError
+from .common import DistNetworkError, DistStoreError
 
 __all__ = ["DistStoreError", "FileStore", "HashStore", "PrefixStore", "Store", "TCPStore", "check_store_arguments",
            "rendezvous"]
@@ -28,10 +29,6 @@ __all__ = ["DistStoreError", "FileStore", "HashStore", "PrefixStore", "Store", "
 _DEFAULT_TIMEOUT = datetime.timedelta(seconds=300)  # torch's default store timeout
 _MUTATING = {"set", "add", "compare_set", "append", "delete_key"}
 _WAITING = {"get", "wait"}
-
-
-class DistStoreError(DistributedError):
-    """A store operation failed: a key did not appear in time, or the store could not be reached."""
 
 
 def _seconds(timeout) -> float:
@@ -312,7 +309,7 @@ class TCPStore(Store):
                 return sock
             except OSError as e:
                 if time.monotonic() > deadline:
-                    raise DistStoreError(f"TCPStore: could not connect to {self.host}:{self.port} within "
+                    raise DistNetworkError(f"TCPStore: could not connect to {self.host}:{self.port} within "
                                          f"{self._timeout:g} s ({e}); is the master process (is_master=True, rank 0) "
                                          "running, and are the address and port right?") from None
                 time.sleep(0.05)
@@ -332,7 +329,7 @@ class TCPStore(Store):
             _send_frames(self._socket(), request)
             return _decode(_recv_frames(self._socket()))
         except (ConnectionError, OSError) as e:
-            raise DistStoreError(f"TCPStore: lost the connection to {self.host}:{self.port} ({e}); did the "
+            raise DistNetworkError(f"TCPStore: lost the connection to {self.host}:{self.port} ({e}); did the "
                                  "master process exit?") from None
 
     def _socket(self):
@@ -468,8 +465,8 @@ def rendezvous(init_method, world_size, rank, timeout, store=None):
         try:
             _RENDEZVOUS_STORES[key] = TCPStore(host, port, world_size, is_master=rank == 0,
                                                timeout=timeout or _DEFAULT_TIMEOUT, multi_tenant=True)
-        except DistStoreError as e:
-            raise DistStoreError(f"rendezvous of rank {rank} (world_size={world_size}) at {host}:{port} failed: "
+        except (DistStoreError, DistNetworkError) as e:  # the same class, with the rank and address
+            raise type(e)(f"rendezvous of rank {rank} (world_size={world_size}) at {host}:{port} failed: "
                                  f"{e}") from None
     return _RENDEZVOUS_STORES[key], rank, world_size
 

@@ -154,7 +154,7 @@ def test_an_nccl_rendezvous_without_its_peers_names_the_address_rank_and_world_s
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     timeout = datetime.timedelta(seconds=0.5)
-    with pytest.raises(dist.DistStoreError, match=rf"rank 1 \(world_size=2\) at 127.0.0.1:{port} failed"):
+    with pytest.raises(dist.DistNetworkError, match=rf"rank 1 \(world_size=2\) at 127.0.0.1:{port} failed"):
         dist.init_process_group("nccl", init_method=f"tcp://127.0.0.1:{port}", rank=1, world_size=2, timeout=timeout)
     with pytest.raises(dist.DistStoreError, match="only 1 of world_size=2 processes connected"):
         dist.init_process_group("nccl", init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=2, timeout=timeout)

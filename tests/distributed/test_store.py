@@ -104,7 +104,7 @@ def test_tcp_store_master_waits_for_its_workers():
 
 def test_tcp_store_without_a_master_names_the_address():
     port = _free_port()
-    with pytest.raises(dist.DistStoreError, match=f"could not connect to 127.0.0.1:{port} within 0.2 s"):
+    with pytest.raises(dist.DistNetworkError, match=f"could not connect to 127.0.0.1:{port} within 0.2 s"):
         dist.TCPStore("127.0.0.1", port, 2, False, timeout=datetime.timedelta(seconds=0.2))
 
 
@@ -169,5 +169,5 @@ def test_rendezvous_reads_init_method_and_the_environment(monkeypatch, tmp_path)
     with pytest.raises(ValueError, match="rank 3 is not in 0..1"):
         rendezvous(f"tcp://127.0.0.1:{port}", 2, 3, 5)
     nobody = _free_port()
-    with pytest.raises(dist.DistStoreError, match=rf"rank 1 \(world_size=2\) at 127.0.0.1:{nobody} failed"):
+    with pytest.raises(dist.DistNetworkError, match=rf"rank 1 \(world_size=2\) at 127.0.0.1:{nobody} failed"):
         rendezvous(f"tcp://127.0.0.1:{nobody}", 2, 1, 0.2)

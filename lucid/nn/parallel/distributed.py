@@ -14,6 +14,14 @@ buffers are broadcast before a forward, as torch does: before the first one and 
 with grad enabled only (not after one under ``no_sync()`` or ``no_grad``). A parameter shared by two layers is reduced
 once. With ``find_unused_parameters=True`` the parameters that the forward's graph does not reach count as
 ready with a zero gradient; a parameter unused on every process keeps ``grad`` None.
+
+DDP is a :class:`~lucid.distributed.algorithms.join.Joinable`: inside ``with model.join():`` (or
+``Join([model, ...])``) processes may have different numbers of batches. A process that has run out shadows the
+others' iterations: it all-reduces zero gradients, so the average is the sum over the processes still training
+divided by the initial group size (``divide_by_initial_world_size=True``, torch's default) or by the number still
+training; the buffers come from the highest rank still training, and at the end the model of the highest rank among
+the last to finish is broadcast to all. Lucid waits for the join context's per-forward counts in the forward (torch
+leaves them in flight; MPI requests must be finished).
 """
 
 from __future__ import annotations
@@ -21,9 +29,10 @@ from __future__ import annotations
 import contextlib
 
 from ... import distributed as dist
-from ..._tensor import Tensor
+from ..._tensor import Tensor, tensor
 from ...autograd import is_grad_enabled, no_grad
 from ...distributed.algorithms.ddp_comm_hooks import GradBucket
+from ...distributed.algorithms.join import Join, Joinable, JoinHook
 from ...distributed.process_group import _member_group
 from ...ops import cat, zeros
 from ..module import Module
@@ -41,7 +50,7 @@ class _Bucket:
         self.work = None
 
 
-class DistributedDataParallel(Module):
+class DistributedDataParallel(Module, Joinable):
     """Wrap ``module`` for data-parallel training on ``process_group`` (see the module docstring).
 
     ``device_ids``/``output_device``/``dim`` are accepted for torch compatibility (one device per process);
@@ -52,7 +61,8 @@ class DistributedDataParallel(Module):
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
                  process_group=None, bucket_cap_mb=25, find_unused_parameters=False, gradient_as_bucket_view=False,
                  static_graph=False):
-        super().__init__()
+        Module.__init__(self)
+        Joinable.__init__(self)
         if not dist.is_initialized():
             raise dist.DistributedError("DistributedDataParallel needs the default process group: call "
                                         "lucid.distributed.init_process_group(backend) first")
@@ -74,6 +84,8 @@ class DistributedDataParallel(Module):
         self._expecting = False  # a forward ran with grad enabled and its backward has not finished
         self._used: set[int] = set()
         self._comm_hook = None
+        self._divide_by_initial_world_size = True
+        self._divisor = None  # in a join context: what this iteration's gradient sums are divided by
 
     # ---- construction -------------------------------------------------------------------------------------
     def _check_same_model(self):
@@ -92,11 +104,12 @@ class DistributedDataParallel(Module):
                 raise dist.DistributedError(f"DistributedDataParallel: the processes built different models: "
                                             f"{detail}")
 
-    def _broadcast(self, tensors):
+    def _broadcast(self, tensors, src=0):
+        """Broadcast ``tensors`` from the group's member ``src`` (a group rank)."""
         if self.world_size > 1:
             with no_grad():
                 for t in tensors:
-                    dist.broadcast(t, group=self.process_group, group_src=0)
+                    dist.broadcast(t, group=self.process_group, group_src=src)
 
     # ---- forward and backward -------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -108,8 +121,17 @@ class DistributedDataParallel(Module):
                 "DistributedDataParallel: the previous backward gave no gradient to parameters "
                 f"{missing}, so their gradients were never averaged. Pass find_unused_parameters=True when "
                 "some parameters do not take part in every forward")
-        if self.broadcast_buffers and self._sync_buffers:
-            self._broadcast(list(self.module.buffers()))
+        joining = self._join_config.enable
+        count = Join.notify_join_context(self)
+        if self._will_sync_buffers():
+            self._broadcast(list(self.module.buffers()), self._common_rank(True) if joining else 0)
+        if joining:
+            self._global_sync_flag(self._require_sync and is_grad_enabled())
+        self._divisor = None  # None: ReduceOp.AVG, over the whole group
+        if count is not None:
+            count.wait()
+            self._divisor = (self.world_size if self._divide_by_initial_world_size
+                             else int(count.result()[0].item()))
         out = self.module(*args, **kwargs)
         self._sync_buffers = self._require_sync and is_grad_enabled()
         if self._require_sync and is_grad_enabled() and self._buckets:
@@ -149,8 +171,8 @@ class DistributedDataParallel(Module):
                       for p in bucket.params]
             bucket.flat = cat(pieces) if len(pieces) > 1 else pieces[0].clone()
             if self._comm_hook is None:
-                bucket.work = dist.all_reduce(bucket.flat, op=dist.ReduceOp.AVG, group=self.process_group,
-                                              async_op=True)
+                op = dist.ReduceOp.AVG if self._divisor is None else dist._make_nccl_premul_sum(1.0 / self._divisor)
+                bucket.work = dist.all_reduce(bucket.flat, op=op, group=self.process_group, async_op=True)
             else:
                 state, hook = self._comm_hook
                 bucket.work = hook(state, GradBucket(index, bucket.flat, bucket.params,
@@ -202,12 +224,59 @@ class DistributedDataParallel(Module):
             raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
         self._comm_hook = (state, hook)
 
+    # ---- uneven inputs: the join context (see the module docstring) ------------------------------------------
     def join(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False):
-        """Uneven inputs across processes are not supported: a process that stops early leaves the others
-        waiting in the gradient all-reduce."""
-        raise NotImplementedError("DistributedDataParallel.join() is not supported in lucid: give every process "
-                                  "the same number of batches (DistributedSampler(drop_last=True), or truncate "
-                                  "each process's batches to the smallest count, which all_reduce(MIN) gives)")
+        """A :class:`~lucid.distributed.algorithms.join.Join` context of this model alone: ``with model.join():``
+        lets the processes train on different numbers of batches."""
+        return Join([self], enable, throw_on_early_termination,
+                    divide_by_initial_world_size=divide_by_initial_world_size)
+
+    def join_hook(self, **kwargs) -> JoinHook:
+        """What a process that has run out of batches does: ``divide_by_initial_world_size`` (default True) picks
+        whether the gradient sums are divided by the group size or by the number of processes still training."""
+        return _DDPJoinHook(self, kwargs.get("divide_by_initial_world_size", True))
+
+    @property
+    def join_device(self):
+        return next(iter(self.module.parameters())).device
+
+    @property
+    def join_process_group(self):
+        return self.process_group
+
+    def _will_sync_buffers(self) -> bool:
+        return self.broadcast_buffers and self._sync_buffers and len(list(self.module.buffers())) > 0
+
+    def _common_rank(self, candidate: bool) -> int:
+        """The highest group rank among the members for which ``candidate`` holds (collective)."""
+        rank = tensor([self.process_group.rank() if candidate else -1], device=self.join_device)
+        dist.all_reduce(rank, op=dist.ReduceOp.MAX, group=self.process_group)
+        return int(rank.item())
+
+    def _global_sync_flag(self, mine: bool) -> bool:
+        """Whether some member runs a synchronised backward this iteration (collective; a joined process says no)."""
+        flag = tensor([1 if mine else 0], device=self.join_device)
+        dist.all_reduce(flag, group=self.process_group)
+        return bool(flag.item())
+
+    def _shadow_backward(self):
+        """A joined process's part of one synchronised backward: every bucket's reduction on zeros (through the comm
+        hook when there is one), then the used-parameter mask, in the order the training processes run them."""
+        with no_grad():
+            works = []
+            for index, bucket in enumerate(self._buckets):
+                flat = zeros(sum(p.numel() for p in bucket.params), dtype=bucket.params[0].dtype,
+                             device=bucket.params[0].device)
+                if self._comm_hook is None:
+                    works.append(dist.all_reduce(flat, group=self.process_group, async_op=True))
+                else:
+                    state, hook = self._comm_hook
+                    works.append(hook(state, GradBucket(index, flat, bucket.params, index == len(self._buckets) - 1)))
+            for work in works:
+                work.wait()
+            if self.find_unused_parameters:
+                mask = tensor([False] * sum(len(b.params) for b in self._buckets), device=self.join_device)
+                dist.all_reduce(mask, op=dist.ReduceOp.MAX, group=self.process_group)
 
     @contextlib.contextmanager
     def no_sync(self):
@@ -218,6 +287,29 @@ class DistributedDataParallel(Module):
             yield
         finally:
             self._require_sync = previous
+
+
+class _DDPJoinHook(JoinHook):
+    """DDP's part in a join context: shadow the others' forward and backward collectives while they train, then
+    give every process the model of the highest rank among the last to finish."""
+
+    def __init__(self, ddp, divide_by_initial_world_size):
+        self.ddp = ddp
+        ddp._divide_by_initial_world_size = divide_by_initial_world_size
+
+    def main_hook(self):
+        ddp = self.ddp
+        if ddp._will_sync_buffers():
+            ddp._broadcast(list(ddp.module.buffers()), ddp._common_rank(False))
+        ddp._sync_buffers = ddp._global_sync_flag(False)
+        if ddp._sync_buffers and ddp._buckets:
+            ddp._shadow_backward()
+
+    def post_hook(self, is_last_joiner: bool):
+        ddp = self.ddp
+        src = ddp._common_rank(is_last_joiner)
+        ddp._broadcast(list(ddp.module.parameters()) + (list(ddp.module.buffers()) if ddp.broadcast_buffers else []),
+                       src)
 
 
 def _buckets(params, cap_bytes):
