@@ -70,7 +70,11 @@ def _leaf_edge(counts, leaf, g, sink) -> None:
             sink.leaf(leaf, g)
         return
     if g is not None:
-        entry[2] = g if entry[2] is None else entry[2] + g
+        if entry[2] is not None and (isinstance(g, Tensor) or isinstance(entry[2], Tensor)):  # a sparse one
+            pair = (t if isinstance(t, Tensor) else Tensor._make(t, leaf._device) for t in (entry[2], g))
+            entry[2] = _grad_sum(*pair)
+        else:
+            entry[2] = g if entry[2] is None else entry[2] + g
     entry[0] -= 1
     if entry[0] == 0 and entry[2] is not None:
         sink.leaf(leaf, entry[2])
@@ -102,7 +106,9 @@ class _Sink:
     def store(self, tensor, g):
         """Accumulate the Tensor ``g`` into ``tensor.grad`` (in place into the existing grad object)."""
         if self.create_graph:
-            tensor._grad = g if tensor._grad is None else tensor._grad + g
+            tensor._grad = g if tensor._grad is None else _grad_sum(tensor._grad, g)
+        elif g._sparse or tensor._grad is not None and tensor._grad._sparse:
+            tensor._grad = _sparse_accumulated(tensor._grad, g)
         elif tensor._grad is None:
             tensor._grad = self.own(g)
         else:
@@ -113,7 +119,7 @@ class _Sink:
     def leaf(self, tensor, g):
         if self.capture is not None and id(tensor) not in self.capture:
             return  # grad() does not reach this leaf, as in PyTorch: its hooks do not run
-        if not self.create_graph:
+        if not isinstance(g, Tensor):  # a first-order pass carries arrays; a sparse gradient is a Tensor
             g = Tensor._make(g, tensor._device)
         for hook in tensor._hooks or ():
             new = hook(g)
@@ -123,7 +129,26 @@ class _Sink:
             self.store(tensor, g)
         elif id(tensor) in self.capture:
             prev = self.capture[id(tensor)]
-            self.capture[id(tensor)] = g if prev is None else prev + g
+            self.capture[id(tensor)] = g if prev is None else _grad_sum(prev, g)
+
+
+def _grad_sum(a, b):
+    """Two gradients of one leaf (Tensors) summed; a dense + sparse sum is dense and sparse + sparse stays sparse,
+    as PyTorch's AccumulateGrad (``sparse + dense`` is written ``dense + sparse``: a sparse tensor adds only
+    sparse ones)."""
+    return b + a if a._sparse and not b._sparse else a + b
+
+
+def _sparse_accumulated(old, g):
+    """A first-order ``.grad`` where a sparse gradient (``Embedding(sparse=True)``) is involved: the first one
+    kept as it is (a copy), a dense one accumulating a sparse one in place, otherwise a new sum, as PyTorch."""
+    if old is None:
+        return g.detach().clone()
+    if old._sparse:
+        return _grad_sum(old, g.detach().clone())
+    old._data = _add(old._data, g.to_dense()._data)
+    old._version[0] += 1
+    return old
 
 
 def _as_tensors(node, grads, create_graph) -> list:

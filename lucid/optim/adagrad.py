@@ -3,6 +3,7 @@ PyTorch's single-tensor implementation."""
 
 from __future__ import annotations
 
+from ..sparse._coo import add_into_
 from .optimizer import Optimizer, check_nonnegative, grad_with_decay, state_like
 
 __all__ = ["Adagrad"]
@@ -11,7 +12,8 @@ __all__ = ["Adagrad"]
 class Adagrad(Optimizer):
     """Adagrad (as ``torch.optim.Adagrad``): ``sum += g^2``,
     ``p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(sum) + eps)``. As in PyTorch the state
-    (``step``, ``sum`` filled with ``initial_accumulator_value``) exists from construction."""
+    (``step``, ``sum`` filled with ``initial_accumulator_value``) exists from construction. A sparse gradient
+    updates ``sum`` and the parameter at its entries only, as PyTorch's (weight decay refused)."""
 
     scalar_state = ("step",)
 
@@ -39,3 +41,17 @@ class Adagrad(Optimizer):
         std = xp.sqrt(s["sum"])
         std += float(group["eps"])
         p += -clr * g / std
+
+    def _grad_refusal(self, p, g, group):
+        if g._sparse and group["weight_decay"] != 0:
+            return "weight_decay option is not compatible with sparse gradients"
+        return super()._grad_refusal(p, g, group)
+
+    def _sparse_update(self, p, g, s, group):
+        g = (-g if group["maximize"] else g).coalesce()
+        s["step"] += 1
+        clr = float(group["lr"]) / (1 + (s["step"] - 1) * float(group["lr_decay"]))
+        values = g._vals
+        add_into_(s["sum"], g._like(g._parts(), values * values))
+        std = s["sum"][tuple(g._idx)].sqrt() + float(group["eps"])
+        add_into_(p, g._like(g._parts(), values / std), -clr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .._backend.registry import kernels_for
 from .._tensor import Tensor
+from ..sparse._coo import add_into_
 from .optimizer import (
     Optimizer,
     check_betas,
@@ -87,6 +88,11 @@ class Adam(_AdamBase):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = state_like(p)
         return state
+
+    def _grad_refusal(self, p, g, group):
+        if g._sparse:  # AdamW's too, as PyTorch's
+            return "Adam does not support sparse gradients, please consider SparseAdam instead"
+        return None
 
     def _update(self, xp, p, grad, s, group):
         s["step"] += 1
@@ -201,11 +207,49 @@ class RAdam(_AdamBase):
 
 
 class SparseAdam(Optimizer):
-    """``torch.optim.SparseAdam`` exists for sparse gradients (``nn.Embedding(sparse=True)``), and lucid has no
-    sparse tensors: constructing it raises ``NotImplementedError`` that says so. Use ``Adam`` (dense
-    gradients; it also updates the moments of rows that got no gradient this step, which SparseAdam skips)."""
+    """Adam for sparse gradients (``nn.Embedding(sparse=True)``; as ``torch.optim.SparseAdam``): only the entries
+    present in the gradient update their moments and the parameter (rows without a gradient this step keep their
+    moments, where Adam decays them). Dense parameters only; a dense gradient is refused. ``step`` is kept as a
+    Python int, as PyTorch's."""
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, maximize: bool = False):
-        raise NotImplementedError(
-            "SparseAdam needs sparse gradients, and lucid has no sparse tensors; use lucid.optim.Adam (its moments "
-            "also decay on rows without a gradient this step, where SparseAdam leaves them)")
+        if not 0.0 < lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 < eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, maximize=maximize))
+        for kind, test in (("Sparse", lambda p: p._sparse), ("Complex", lambda p: p.dtype.kind == "c")):
+            found = [[i, j] for i, group in enumerate(self.param_groups) for j, p in enumerate(group["params"])
+                     if test(p)]
+            if found:
+                what = "requires dense parameter tensors" if kind == "Sparse" else "does not support complex parameters"
+                raise ValueError(f"{kind} params at indices {found}: SparseAdam {what}")
+
+    def _check(self, group):
+        check_betas(group)
+
+    def _init_state(self, p, group):
+        return {"step": 0, "exp_avg": state_like(p), "exp_avg_sq": state_like(p)}
+
+    def _grad_refusal(self, p, g, group):
+        if not g._sparse:
+            return "SparseAdam does not support dense gradients, please consider Adam instead"
+        return None
+
+    def _sparse_update(self, p, g, s, group):
+        s["step"] += 1
+        g = (-g if group["maximize"] else g).coalesce()
+        values = g._vals
+        if not values.shape[0]:
+            return
+        beta1, beta2 = (float(b) for b in group["betas"])
+        at = tuple(g._idx)
+        old_avg, old_sq = s["exp_avg"][at], s["exp_avg_sq"][at]
+        avg_update = (values - old_avg) * (1 - beta1)
+        sq_update = (values * values - old_sq) * (1 - beta2)
+        add_into_(s["exp_avg"], g._like(g._parts(), avg_update))
+        add_into_(s["exp_avg_sq"], g._like(g._parts(), sq_update))
+        denom = (sq_update + old_sq).sqrt() + float(group["eps"])
+        step = s["step"]
+        step_size = float(group["lr"]) * (1 - beta2 ** step) ** 0.5 / (1 - beta1 ** step)
+        add_into_(p, g._like(g._parts(), -step_size * ((avg_update + old_avg) / denom)))

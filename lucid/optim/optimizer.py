@@ -162,6 +162,8 @@ def _copy_to(value, param: Tensor):
     ones in its dtype, as PyTorch does), lists and dicts element by element."""
     if isinstance(value, Tensor):
         dtype = param.dtype if value.dtype.kind == "f" and param.dtype.kind == "f" else None
+        if value._sparse:  # SGD's momentum buffer of a sparse gradient
+            return value.detach().to(param._device, dtype or value.dtype, copy=True)
         arr, dev = as_array(value, dtype, param._device)
         if arr is value._data:
             arr = dev.create("asarray", arr, copy=True)
@@ -426,7 +428,7 @@ class Optimizer:
     def _state_shape(self, key: str, p: Tensor) -> tuple:
         """The shape of the state Tensor ``key`` of ``p``: the parameter's, unless the optimizer keeps a reduced
         one (Adafactor's row and column moments)."""
-        return p._data.shape
+        return p.shape
 
     def _update(self, xp, p, g, s: dict, group: dict) -> None:
         """One step on arrays: change ``p`` and the arrays in ``s`` in place."""
@@ -493,8 +495,11 @@ class Optimizer:
                         g.detach_()
                     else:
                         g.requires_grad_(False)
-                    g._data[...] = 0.0
-                    g._version[0] += 1
+                    if g._sparse:  # no entries left, as PyTorch's zero_() of a sparse tensor
+                        g.zero_()
+                    else:
+                        g._data[...] = 0.0
+                        g._version[0] += 1
 
     @_marks_called
     def step(self, closure=None):
@@ -512,8 +517,9 @@ class Optimizer:
                     new = self._new_state(p, group)
                     if new:
                         self.state[p].update(new)
-            if params and self._wants_foreach(group, params):
-                params = self._foreach_step(index, group, params)
+            dense = [p for p in params if not p.grad._sparse]  # a sparse gradient takes the per-parameter loop
+            if dense and self._wants_foreach(group, dense):
+                params = self._foreach_step(index, group, dense) + [p for p in params if p.grad._sparse]
             for p in params:
                 with p._device.context():  # the update's temporaries beside p (CuPy with several GPUs)
                     self._single_step(p, group)
@@ -531,7 +537,10 @@ class Optimizer:
                     raise AssertionError(f"If capturable=True, {self._capturable_state} must be on supported devices: "
                                          f"['cuda']. Parameter {j} of group {i} is on {p._device}; pass "
                                          "capturable=False for parameters off the GPU")
-                if g._data.shape != p._data.shape or g._device is not p._device:
+                refusal = self._grad_refusal(p, g, group)
+                if refusal is not None:
+                    raise RuntimeError(refusal)
+                if g.shape != p.shape or g._device is not p._device:
                     where = f"parameter {j} of group {i}"
                     raise ValueError(
                         f"{where}: its gradient is {g.shape} on {g._device}, but the parameter is {p.shape} on "
@@ -540,18 +549,39 @@ class Optimizer:
                 for key, value in self.state.get(p, {}).items():
                     if key in self.scalar_state or not isinstance(value, Tensor):
                         continue
-                    if value._data.shape != self._state_shape(key, p) or value._device is not p._device:
+                    if value.shape != self._state_shape(key, p) or value._device is not p._device:
                         where = f"parameter {j} of group {i}"
                         raise ValueError(
                             f"{where}: its state {key!r} is {value.shape} on {value._device}, but the parameter is "
                             f"{p.shape} on {p._device}; load a state dict saved for this model. Nothing was updated"
                         )
 
+    def _grad_refusal(self, p: Tensor, g: Tensor, group: dict) -> str | None:
+        """Why ``step`` refuses the gradient ``g`` of ``p`` (PyTorch's message), or None: a sparse one unless the
+        optimizer has a ``_sparse_update``."""
+        if g._sparse and self._sparse_update is None:
+            return f"{type(self).__name__} does not support sparse gradients"
+        return None
+
+    # ``_sparse_update(p, g, s, group)``: one step with the sparse COO gradient ``g`` on lucid Tensors (unrecorded;
+    # ``p`` the parameter, ``s`` its state: Tensors, changed in place or replaced in ``s``, and the scalar_state
+    # numbers), as PyTorch's sparse branch computes it; None where PyTorch refuses sparse gradients
+    _sparse_update = None
+
     def _single_step(self, p: Tensor, group: dict) -> None:
         state, scalars = self.state.get(p, {}), self.scalar_state
-        s = {k: v._data if isinstance(v, Tensor) else v for k, v in state.items()}
+        sparse = p.grad._sparse
+        s = {k: v if sparse or not isinstance(v, Tensor) else v._data for k, v in state.items()}
         for k in scalars:
             s[k] = float(s[k])  # read on the host: scalar state is on the CPU
+        if sparse:
+            with grad_mode.no_grad():
+                self._sparse_update(p, p.grad, s, group)
+            for k, v in s.items():
+                if k not in scalars:
+                    state[k] = v
+            _write_scalars(state, s, scalars)
+            return
         self._update(p.xp, p._data, p.grad._data, s, group)
         for k, v in s.items():
             if k not in scalars and not isinstance(state.get(k), Tensor):

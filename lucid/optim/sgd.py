@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .._backend.registry import kernels_for
+from ..sparse._coo import add_into_
 from .optimizer import Optimizer, check_nonnegative, grad_with_decay, state_like
 
 __all__ = ["SGD", "ASGD"]
@@ -13,7 +14,8 @@ class SGD(Optimizer):
 
     ``buf = momentum * buf + (1 - dampening) * g`` (the first step sets ``buf = g``), then
     ``p -= lr * (g + momentum * buf if nesterov else buf)``. The state holds
-    ``momentum_buffer`` when ``momentum != 0``.
+    ``momentum_buffer`` when ``momentum != 0``. A sparse gradient (``Embedding(sparse=True)``) steps as
+    PyTorch's: the momentum buffer is sparse too (its entries accumulate), weight decay is refused.
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
@@ -39,6 +41,34 @@ class SGD(Optimizer):
             nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]))
         if momentum != 0:
             s["momentum_buffer"] = buf
+
+    def _grad_refusal(self, p, g, group):
+        buf = self.state.get(p, {}).get("momentum_buffer")
+        if not g._sparse and buf is not None and buf._sparse:  # PyTorch's buf.mul_(momentum).add_(dense grad)
+            return ("add(sparse, dense) is not supported. Use add(dense, sparse) instead. (SGD's momentum buffer is "
+                    "sparse, from sparse gradients, and this gradient is dense: a parameter's gradients must stay "
+                    "sparse or dense)")
+        if g._sparse and group["weight_decay"] != 0:  # PyTorch's grad.add(param): sparse + dense
+            return ("add(sparse, dense) is not supported. Use add(dense, sparse) instead. (SGD's weight_decay adds "
+                    "the dense parameter to a sparse gradient: use weight_decay=0 for parameters with sparse "
+                    "gradients, e.g. in a parameter group of their own)")
+        return super()._grad_refusal(p, g, group)
+
+    def _sparse_update(self, p, g, s, group):
+        g = -g if group["maximize"] else g
+        momentum = float(group["momentum"])
+        if momentum != 0:
+            buf, dampening = s["momentum_buffer"], 1 - float(group["dampening"])
+            if buf is None:
+                buf = g.clone()
+            elif buf._sparse:  # PyTorch's in-place buf.mul_(momentum).add_(g): the entries side by side
+                buf._take(buf.mul(momentum).add(g, alpha=dampening))
+            else:
+                buf.mul_(momentum)
+                add_into_(buf, g, dampening)
+            s["momentum_buffer"] = buf
+            g = g.add(buf, alpha=momentum) if group["nesterov"] else buf
+        add_into_(p, g, -float(group["lr"]))
 
 
 class ASGD(Optimizer):

@@ -2,8 +2,9 @@
 (``lucid.sparse_coo_tensor``, ``dense.to_sparse()``) and the compressed CSR / CSC layouts
 (``lucid.sparse_csr_tensor``, ``dense.to_sparse_csr()``, ...) move and cast with ``to()``, multiply a dense
 matrix (``lucid.sparse.mm``, ``lucid.spmm``, ``lucid.mm``, ``addmm``, ``@``), convert into each other, and COO
-ones also sum, add, multiply, transpose, coalesce and take a softmax over their entries; gradients reach the dense
-operands and the values.
+ones also sum, add, multiply, transpose, coalesce and take a softmax over their entries (CSR ones add and sum over a
+dim with ``keepdim=True``); gradients reach the dense operands and the values. ``Embedding(sparse=True)`` gives its
+weight a sparse COO gradient that ``optim.SGD``, ``Adagrad`` and ``SparseAdam`` step with (``_coo.add_into_``).
 
 Files: ``_base.py`` (layouts, the invariant-check switch, :class:`SparseTensor`, what all layouts share),
 ``_coo.py`` (COO), ``_compressed.py`` (CSR/CSC, computing through COO), this file (``torch.sparse``'s functions

@@ -14,16 +14,26 @@ from __future__ import annotations
 
 from .. import dtypes as _dt
 from .._tensor import Tensor
-from ..ops.creation import arange
+from ..ops.creation import arange, zeros
 from ..ops.searching import searchsorted
 from ..ops.shape import stack
-from ._base import SparseTensor, dim_index, layout_only, should_check, sparse_coo, sparse_csc, sparse_csr
+from ._base import (
+    LAYOUT_NAMES,
+    SparseTensor,
+    dim_index,
+    layout_only,
+    should_check,
+    sparse_coo,
+    sparse_csc,
+    sparse_csr,
+)
 from ._coo import (
     SparseCooTensor,
     SparseCooTensorWithDimsAndTensors,
     _wrap,
     as_indices,
     as_values,
+    coo_sum,
     dense_to_coo,
     leaf_or_connected,
     sparse_dim_of,
@@ -112,13 +122,72 @@ class SparseCompressedTensor(SparseTensor):
                            f"and {dim1}")
 
     def sum(self, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-        """The sum of all elements (a dense 0-d tensor); ``dim=``: convert with ``to_sparse()`` first."""
-        if dim is not None or keepdim:
-            raise NotImplementedError("sum(dim) of a compressed sparse tensor is not supported; call "
-                                      ".to_sparse() (COO) or .to_dense() first")
-        return (self._vals if dtype is None else self._vals.to(dtype)).sum()
+        """The sum of all elements (a dense 0-d tensor); over ``dim`` of a CSR tensor with ``keepdim=True``, as
+        PyTorch, a CSR tensor with an entry per row / column holding stored entries (differentiable to the values:
+        PyTorch's has no backward). CSC and ``keepdim=False`` raise PyTorch's errors."""
+        if dim is None:
+            if keepdim:
+                raise NotImplementedError("sum(keepdim=True) of a compressed sparse tensor needs dim=; call "
+                                          ".to_dense() first")
+            return (self._vals if dtype is None else self._vals.to(dtype)).sum()
+        if self.layout is not sparse_csr:
+            raise RuntimeError(f"Currently the only compressed sparse format supported for sum.dim_IntList is CSR, "
+                               f"but got layout {LAYOUT_NAMES[self.layout]}; convert with .to_sparse_csr() first")
+        if not keepdim:
+            raise RuntimeError("reduction operations on CSR tensors with keepdim=False is unsupported; pass "
+                               "keepdim=True (a CSR result), or convert with .to_sparse() / .to_dense() first")
+        if self.dense_dim():
+            raise NotImplementedError("sum(dim) of a CSR tensor with dense dimensions is not supported; call "
+                                      ".to_dense() first")
+        dims = sorted({dim_index(d, 2, "sum") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))})
+        if dtype is None and self.dtype.kind in "biu":  # integers sum in int64, as PyTorch
+            dtype = _dt.int64
+        reduced = coo_sum(self._as_coo(), dims, dtype)
+        if len(dims) == 2:  # one entry, if any is stored
+            values = reduced.reshape(1)[:min(self._nnz(), 1)]
+            idx = zeros((2, values.shape[0]), dtype=_dt.int64, device=self._device)
+        else:
+            kept = reduced._idx[0]
+            values, idx = reduced._vals, stack([kept * 0, kept] if dims == [0] else [kept, kept * 0])
+        size = tuple(1 if d in dims else n for d, n in enumerate(self._size))
+        return to_compressed(_wrap(idx, values, size, True), sparse_csr)
+
+    def add(self, other, *, alpha=1):
+        """``self + alpha * other``: CSR + CSR of one size and dtype is CSR on the union of the patterns (entries
+        that cancel stay stored), CSR + dense of one size is dense, as PyTorch (no broadcasting). ``alpha`` scales
+        ``other`` as documented; PyTorch 2.13's CSR + dense scales the CSR operand instead."""
+        if isinstance(other, SparseTensor):
+            if self.layout is not sparse_csr or other.layout is not sparse_csr:
+                raise RuntimeError(f"add: {LAYOUT_NAMES[self.layout]} + {LAYOUT_NAMES[other.layout]} is not "
+                                   f"supported (only CSR + CSR keeps a compressed result); convert both with "
+                                   f".to_sparse_csr(), or one with .to_dense()")
+            if other.shape != self.shape:
+                raise RuntimeError(f"torch.add: Expected input tensors to have the same shape, but got tensor `self` "
+                                   f"with shape {list(self.shape)} and tensor `other` with shape {list(other.shape)}")
+            if other.dtype is not self.dtype:
+                raise RuntimeError(f"add: expected both CSR tensors to have the same dtype, got {self.dtype.name} and "
+                                   f"{other.dtype.name}; cast one with .to(dtype)")
+            return to_compressed(self._as_coo().add(other._as_coo(), alpha=alpha), sparse_csr)
+        _same_size(other, self)
+        return self.to_dense() + (other if alpha == 1 else other * alpha)
+
+    __add__ = add
+
+    def __radd__(self, other) -> Tensor:
+        """``dense + compressed``: a dense tensor of one size, as PyTorch."""
+        _same_size(other, self)
+        return other + self.to_dense()
 
     _sparse_matmul = staticmethod(SparseCooTensor._sparse_matmul)
+
+
+def _same_size(dense, compressed) -> None:
+    """PyTorch's refusal to broadcast in a dense + compressed sum."""
+    size = list(dense.shape) if isinstance(dense, Tensor) else []
+    if size != list(compressed.shape):
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has size {size} while other "
+                           f"has size {list(compressed.shape)} (FYI: op2-sparse addition does not currently support "
+                           f"broadcasting)")
 
 
 def _layout_class(layout) -> type:

@@ -89,6 +89,12 @@ class SparseCooTensor(SparseTensor):
             raise RuntimeError("Cannot get values on an uncoalesced tensor, please call .coalesce() first")
         return self._vals
 
+    def zero_(self) -> SparseCooTensor:
+        """Drop every entry in place, as PyTorch's ``zero_`` of a sparse tensor (nnz 0, coalesced):
+        ``zero_grad(set_to_none=False)`` of a sparse gradient."""
+        self._take(_wrap(self._idx[:, :0], self._vals.detach()[:0], self._size, True))
+        return self
+
     # ---- conversions ---------------------------------------------------------------------------
     def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
         """The dense tensor, duplicates summed (differentiable: each value gets the gradient at its place)."""
@@ -225,6 +231,30 @@ def _wrap(indices: Tensor, values: Tensor, size, coalesced: bool) -> SparseCooTe
     t._idx, t._vals, t._size, t._coalesced = indices, values, tuple(size), coalesced
     t._device, t._version = values._device, values._version
     return t
+
+
+def sparse_gradient(indices: Tensor, values: Tensor, size) -> SparseCooTensor:
+    """An uncoalesced COO gradient of a dense tensor of ``size`` (``Embedding(sparse=True)``'s: one entry per
+    looked-up row, duplicates kept, as PyTorch's)."""
+    return _wrap(indices, values, size, False)
+
+
+def add_into_(dense: Tensor, sparse: SparseCooTensor, alpha: float = 1.0) -> None:
+    """``dense += alpha * sparse`` in place and unrecorded, duplicates accumulating (PyTorch's
+    ``dense.add_(sparse, alpha=)``, an optimizer's step with a sparse gradient or state)."""
+    if isinstance(dense, SparseCooTensor):  # a sparse parameter: PyTorch's add_ puts the entries side by side
+        new = dense.add(sparse.detach(), alpha=alpha).coalesce()  # lucid coalesces: the same pattern stays
+        if new._nnz() != dense._nnz():  # a gradient lives on the values: on another pattern it is gone
+            dense._vals.grad = None
+        dense._take(new)
+        return
+    xp, sd = dense.xp, sparse.sparse_dim()
+    values = sparse._vals.detach()._data
+    values = values if alpha == 1 else values * alpha
+    flat = xp.reshape(dense._data, (math.prod(dense.shape[:sd]), *dense.shape[sd:]))
+    dense.device.backend.add_at(flat, _linear(sparse._idx, sparse._size)._data, values)
+    dense._data[...] = xp.reshape(flat, dense.shape)
+    dense._version[0] += 1
 
 
 def _linear(indices: Tensor, size) -> Tensor:

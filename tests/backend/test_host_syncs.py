@@ -27,7 +27,8 @@ DOCUMENTED_SYNCS = {
 }
 # optimizers outside the zero-sync check, and why
 UNCHECKED_OPTIMIZERS = {
-    "SparseAdam": "needs sparse gradients, which lucid does not have",
+    "SparseAdam": "refuses the dense gradients of this check's step (as PyTorch's); tests/ops/test_sparse_training.py "
+                  "trains it with sparse ones",
     "LBFGS": "its line search decides on host numbers (losses, directional derivatives), as PyTorch's",
 }
 

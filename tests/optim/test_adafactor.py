@@ -1,5 +1,5 @@
 """Adafactor against torch.optim.Adafactor (trajectories on matrices, vectors and scalars, every option), its
-state, foreach being ignored, bad options; SparseAdam's clear refusal (lucid has no sparse tensors)."""
+state, foreach being ignored, bad options; SparseAdam's refusal of dense gradients."""
 
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ def test_bad_options(device, kwargs, match):
         optim.Adafactor([p], **kwargs)
 
 
-def test_sparse_adam_explains_there_are_no_sparse_tensors(device):
+def test_sparse_adam_refuses_a_dense_gradient(device):
     p = lucid.tensor(np.zeros(2), device=device, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="sparse tensors"):
-        optim.SparseAdam([p])
+    p.sum().backward()
+    with pytest.raises(RuntimeError, match="SparseAdam does not support dense gradients, please consider Adam"):
+        optim.SparseAdam([p]).step()

@@ -3,6 +3,7 @@
 Rows are read with lucid's indexing (``weight[indices]``), whose backward scatter-adds, so an
 index that occurs several times gets the sum of its gradients (upstream Lucid 2.5.8 kept one).
 On host devices ``embedding_bag`` is one fused op over contiguous bags (see ``_segment_reduce``).
+``sparse=True`` gives a leaf weight a sparse COO gradient (:class:`SparseEmbedding`), as PyTorch's.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ...ops.creation import arange, zeros
 from ...ops.indexing import unique, where
 from ...ops.linalg import vector_norm
 from ...ops.scatters import index_add
+from ...sparse._coo import sparse_gradient
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
@@ -76,11 +78,35 @@ def _renorm_(weight: Tensor, idx: Tensor, max_norm: float, norm_type: float) -> 
         weight._version[0] += 1
 
 
+class SparseEmbedding(Function):
+    """``weight[index]`` whose backward gives the (leaf) weight a sparse COO gradient, as PyTorch's
+    ``sparse=True``: one uncoalesced entry per looked-up index in input order (``padding_idx``'s left out),
+    each the output's gradient there. ``scale_grad_by_freq`` raises in backward, as PyTorch's."""
+
+    def forward(self, weight, index, padding_idx, scale_grad_by_freq):
+        xp = self.xp
+        self.flat = xp.reshape(xp.astype(index, xp.int64), (-1,))
+        self.padding_idx, self.size, self.scale_grad_by_freq = padding_idx, weight.shape, scale_grad_by_freq
+        return xp.reshape(xp.take(weight, self.flat, axis=0), index.shape + (weight.shape[1],))
+
+    def backward(self, g):
+        if self.scale_grad_by_freq:
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse gradients; pass "
+                               "sparse=False (a dense gradient) or scale_grad_by_freq=False")
+        xp, dev, flat = self.xp, self.device, self.flat
+        values = g.reshape(-1, self.size[1])
+        if self.padding_idx is not None:
+            keep = xp.nonzero(flat != self.padding_idx)[0]
+            flat, values = xp.take(flat, keep), values[Tensor._make(keep, dev)]
+        return sparse_gradient(Tensor._make(xp.reshape(flat, (1, -1)), dev), values, self.size)
+
+    def vjp(self, g):  # the gradient is a sparse Tensor, not an array: the engine stores it as it is
+        return self.backward(Tensor._make(g, self.device))
+
+
 def _checked(input, weight: Tensor, padding_idx, sparse: bool, name: str):
-    """The checks ``embedding`` and ``embedding_bag`` share: dense gradients, a 2-D weight,
-    integer indices in range; returns the indices and the normalised ``padding_idx``."""
-    if sparse:
-        raise NotImplementedError(f"{name}: lucid has no sparse gradients; use sparse=False")
+    """The checks ``embedding`` and ``embedding_bag`` share: a 2-D weight, integer indices in range;
+    returns the indices and the normalised ``padding_idx``."""
     if weight.ndim != 2:
         raise RuntimeError(f"{name}: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
     num = weight.shape[0]
@@ -96,16 +122,22 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     """Rows of ``weight`` ``(num_embeddings, dim)`` at the integer ``input`` (any shape): output
     ``input.shape + (dim,)``. The ``padding_idx`` row gets no gradient; ``max_norm`` first rescales
     the looked-up rows in place to at most that norm; ``scale_grad_by_freq`` divides each row's
-    gradient by how often it occurs in ``input``. ``sparse`` gradients are not supported."""
+    gradient by how often it occurs in ``input``. ``sparse``: a leaf weight's gradient is a sparse COO
+    tensor (see :class:`SparseEmbedding`); lucid gives a non-leaf weight a dense one."""
     input, padding_idx = _checked(input, weight, padding_idx, sparse, "embedding")
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
-    return _lookup(weight, input, input, padding_idx, scale_grad_by_freq)
+    return _lookup(weight, input, input, padding_idx, scale_grad_by_freq, sparse)
 
 
-def _lookup(weight: Tensor, index: Tensor, counted: Tensor, padding_idx, scale_grad_by_freq: bool) -> Tensor:
+def _lookup(weight: Tensor, index: Tensor, counted: Tensor, padding_idx, scale_grad_by_freq: bool,
+            sparse: bool = False) -> Tensor:
     """``weight[index]`` with the gradient of the ``padding_idx`` row dropped and, for
-    ``scale_grad_by_freq``, each row's gradient divided by how often it occurs in ``counted``."""
+    ``scale_grad_by_freq``, each row's gradient divided by how often it occurs in ``counted``;
+    ``sparse``: a leaf weight's gradient is sparse COO."""
+    if sparse and weight.requires_grad and weight.is_leaf and grad_mode.state.enabled:
+        return SparseEmbedding.apply(weight, index=index._data, padding_idx=padding_idx,
+                                     scale_grad_by_freq=scale_grad_by_freq)
     out = weight[index]
     if not out.requires_grad or (padding_idx is None and not scale_grad_by_freq):
         return out
@@ -345,11 +377,14 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     each looked-up row is scatter-added (or, for ``max``, scatter-maxed) into its bag, with no host sync
     (the bag sizes are never read). Entries equal to ``padding_idx`` are left out of their bag; an empty
     bag gives zeros. ``per_sample_weights`` (``mode="sum"`` only) weight each looked-up row; of equal
-    maxima the first entry gets the gradient on a host device, all share it elsewhere."""
+    maxima the first entry gets the gradient on a host device, all share it elsewhere. ``sparse``: the weight's
+    gradient is sparse COO, an entry per looked-up index (not with ``mode="max"``, as PyTorch)."""
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode must be 'sum', 'mean' or 'max', got {mode!r}")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights only work with mode='sum', not {mode!r}")
+    if sparse and mode == "max":
+        raise ValueError("max mode does not support sparse weights")
     input, padding_idx = _checked(input, weight, padding_idx, sparse, "embedding_bag")
     if per_sample_weights is not None and per_sample_weights.shape != input.shape:
         raise ValueError(
@@ -365,11 +400,12 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     bags = starts.shape[0]
     if bags == 0 or entries.shape[0] == 0:
         return zeros(bags, width, dtype=weight.dtype, device=weight.device)
-    if dev.host:
+    if dev.host and not (sparse and weight.requires_grad):
         return EmbeddingBag.apply(weight, None if per_sample_weights is None else per_sample_weights.reshape(-1),
                                   entries=xp.astype(entries, xp.int64), bag=bag, keep=valid, starts=starts,
                                   lengths=ends - starts, mode=mode, scale_grad_by_freq=scale_grad_by_freq)
-    rows = _lookup(weight, Tensor._make(entries, dev), input, None, scale_grad_by_freq)  # (entries, width)
+    rows = _lookup(weight, Tensor._make(entries, dev), input, padding_idx if sparse else None, scale_grad_by_freq,
+                   sparse)  # (entries, width)
     live = Tensor._make(valid[:, None], dev)
     target = Tensor._make(bag, dev)  # entries of no bag go to bag 0, left out
     count = zeros(bags, dtype=weight.dtype, device=weight.device).scatter_add(
