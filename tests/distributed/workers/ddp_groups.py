@@ -8,35 +8,16 @@ it saw (parameters, buffers, ZeRO shards, errors) to OUTDIR/rankR.json for the t
 """
 
 import json
-import os
-import pathlib
 import sys
 import warnings
 from contextlib import nullcontext
 
 import numpy as np
+from both import LUCID, OUTDIR, F, dist, f64, lib, module, nn
 
-OUTDIR = pathlib.Path(sys.argv[1])
-LUCID = len(sys.argv) == 2
-BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
-if LUCID:
-    import lucid as lib
-    import lucid.distributed as dist
-    from lucid.distributed.algorithms.ddp_comm_hooks import default_hooks
-    from lucid.distributed.optim import ZeroRedundancyOptimizer
-    from lucid.nn.parallel import DistributedDataParallel as DDP
-
-    dist.init_process_group(BACKEND)
-else:
-    import torch as lib
-    import torch.distributed as dist
-    from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
-    from torch.distributed.optim import ZeroRedundancyOptimizer
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{sys.argv[5]}", rank=int(sys.argv[3]),
-                            world_size=int(sys.argv[4]))
-nn, F, f64 = lib.nn, lib.nn.functional, lib.float64
+default_hooks = module("distributed.algorithms.ddp_comm_hooks").default_hooks
+ZeroRedundancyOptimizer = module("distributed.optim").ZeroRedundancyOptimizer
+DDP = module("nn.parallel").DistributedDataParallel
 rank, world = dist.get_rank(), dist.get_world_size()
 assert world == 3, "ddp_groups.py runs on 3 processes"
 STEPS, PER_RANK = 3, 2

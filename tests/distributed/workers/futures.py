@@ -8,29 +8,12 @@ trained, to OUTDIR/rankR.json for the test to compare with torch's.
 """
 
 import json
-import pathlib
-import sys
 
 import numpy as np
+from both import LUCID, OUTDIR, F, dist, f64, lib, module, nn
 
-OUTDIR = pathlib.Path(sys.argv[1])
-LUCID = len(sys.argv) == 2
-if LUCID:
-    import lucid as lib
-    import lucid.distributed as dist
-    from lucid.distributed.algorithms.ddp_comm_hooks import default_hooks
-    from lucid.nn.parallel import DistributedDataParallel as DDP
-
-    dist.init_process_group("mpi")
-else:
-    import torch as lib
-    import torch.distributed as dist
-    from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{sys.argv[5]}", rank=int(sys.argv[3]),
-                            world_size=int(sys.argv[4]))
-nn, F, f64 = lib.nn, lib.nn.functional, lib.float64
+default_hooks = module("distributed.algorithms.ddp_comm_hooks").default_hooks
+DDP = module("nn.parallel").DistributedDataParallel
 rank, world = dist.get_rank(), dist.get_world_size()
 assert world == 3, "futures.py runs on 3 processes"
 seen = {}

@@ -8,38 +8,17 @@ test to compare with torch's.
 """
 
 import json
-import os
-import pathlib
 import sys
 import warnings
 
 import numpy as np
+from both import BACKEND, LUCID, OUTDIR, F, dist, f64, lib, module, nn
 
-OUTDIR = pathlib.Path(sys.argv[1])
-LUCID = len(sys.argv) == 2
-BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
-if LUCID:
-    import lucid as lib
-    import lucid.distributed as dist
-    from lucid.distributed.algorithms.ddp_comm_hooks import default_hooks
-    from lucid.distributed.algorithms.join import Join
-    from lucid.distributed.device_mesh import init_device_mesh
-    from lucid.distributed.optim import ZeroRedundancyOptimizer
-    from lucid.nn.parallel import DistributedDataParallel as DDP
-
-    dist.init_process_group(BACKEND)
-else:
-    import torch as lib
-    import torch.distributed as dist
-    from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
-    from torch.distributed.algorithms.join import Join
-    from torch.distributed.device_mesh import init_device_mesh
-    from torch.distributed.optim import ZeroRedundancyOptimizer
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{sys.argv[5]}", rank=int(sys.argv[3]),
-                            world_size=int(sys.argv[4]))
-nn, F, f64 = lib.nn, lib.nn.functional, lib.float64
+default_hooks = module("distributed.algorithms.ddp_comm_hooks").default_hooks
+Join = module("distributed.algorithms.join").Join
+init_device_mesh = module("distributed.device_mesh").init_device_mesh
+ZeroRedundancyOptimizer = module("distributed.optim").ZeroRedundancyOptimizer
+DDP = module("nn.parallel").DistributedDataParallel
 rank, world = dist.get_rank(), dist.get_world_size()
 assert world == 2, "join_mesh.py runs on 2 processes"
 BATCHES = [4, 2]  # rank 1 runs out first

@@ -9,28 +9,12 @@ backend. Each rank writes what it saw to OUTDIR/rankR.json, and the test compare
 
 import datetime
 import json
-import os
-import pathlib
-import sys
 import time
 import warnings
 
 import numpy as np
+from both import BACKEND, LUCID, OUTDIR, dist, lib
 
-OUTDIR = pathlib.Path(sys.argv[1])
-LUCID = len(sys.argv) == 2
-BACKEND = os.environ.get("LUCID_TEST_BACKEND", "mpi")
-if LUCID:
-    import lucid as lib
-    import lucid.distributed as dist
-
-    dist.init_process_group(BACKEND)
-else:
-    import torch as lib
-    import torch.distributed as dist
-
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{sys.argv[5]}", rank=int(sys.argv[3]),
-                            world_size=int(sys.argv[4]))
 rank, world = dist.get_rank(), dist.get_world_size()
 nxt, prv = (rank + 1) % world, (rank - 1) % world
 seen = {}
