@@ -7,7 +7,7 @@ with the weight and bias before the running statistics, ``embedding(weight, indi
 integer ``reduction`` (0 none, 1 mean, 2 sum; PyTorch's top-level functions default
 to 0, whatever their signature text says, and so do these), ``grid_sampler``'s integer modes, and
 ``adaptive_max_pool1d`` returning ``(values, indices)``. ``embedding_bag``, whose top-level form also
-returns PyTorch's internal bag bookkeeping, is not provided.
+returns PyTorch's internal bag bookkeeping, is in :mod:`lucid._native` with the other low-level functions.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ from ...amp.autocast import autocast_op, casts_for
 from ...autograd.function import LOWER, Function, tie_to, tied
 from . import winograd
 
-__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold"]
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold",
+           "conv_tbc"]
 
 
 # ---- arguments --------------------------------------------------------------------------
@@ -757,6 +758,16 @@ def _conv_transpose_fn(nd):
 
 
 conv1d, conv2d, conv3d = _conv_fn(1), _conv_fn(2), _conv_fn(3)
+
+
+def conv_tbc(input: Tensor, weight: Tensor, bias: Tensor, pad: int = 0) -> Tensor:
+    """``conv1d`` in the time-batch-channel layout (fairseq's): ``input`` ``(T, B, C_in)``, ``weight``
+    ``(K, C_in, C_out)``, ``bias`` ``(C_out,)``, ``pad`` zeros on both ends of time; returns
+    ``(T + 2 pad - K + 1, B, C_out)``."""
+    if not isinstance(input, Tensor) or input.ndim != 3 or not isinstance(weight, Tensor) or weight.ndim != 3:
+        raise ValueError(f"conv_tbc: expected a 3-D input (T, B, C_in) and a 3-D weight (K, C_in, C_out), got "
+                         f"{getattr(input, 'shape', input)} and {getattr(weight, 'shape', weight)}")
+    return conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad).permute(2, 0, 1)
 conv_transpose1d, conv_transpose2d, conv_transpose3d = (_conv_transpose_fn(d) for d in (1, 2, 3))
 
 

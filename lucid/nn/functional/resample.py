@@ -25,6 +25,7 @@ from ...ops.shape import pad, stack
 from .pooling import along, along_axis, averaging_matrix, row_major_steps
 
 __all__ = ["pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample", "channel_shuffle",
+           "native_channel_shuffle",
            "upsample", "upsample_nearest", "upsample_bilinear"]
 
 _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic coefficient
@@ -285,6 +286,9 @@ def channel_shuffle(input, groups):
     if groups <= 0 or c % groups:
         raise ValueError(f"channel_shuffle: {c} channels are not divisible into {groups} groups")
     return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+
+
+native_channel_shuffle = channel_shuffle  # PyTorch's aten name of the same shuffle
 
 
 def _deprecated(name: str) -> None:
