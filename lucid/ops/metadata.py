@@ -18,37 +18,37 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def numel(x: Tensor) -> int:
-    """The number of elements of ``x``."""
-    return x.numel()
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``."""
+    return input.numel()
 
 
-def detach(x: Tensor) -> Tensor:
-    """``x.detach()``: the same storage, cut from the graph."""
-    return x.detach()
+def detach(input: Tensor) -> Tensor:
+    """``input.detach()``: the same storage, cut from the graph."""
+    return input.detach()
 
 
-def is_floating_point(x: Tensor) -> bool:
-    """Whether ``x`` has a floating dtype."""
-    return x.is_floating_point()
+def is_floating_point(input: Tensor) -> bool:
+    """Whether ``input`` has a floating dtype."""
+    return input.is_floating_point()
 
 
-def is_signed(x: Tensor) -> bool:
-    """Whether ``x``'s dtype holds negative numbers (false for bool and uint8)."""
-    return x.dtype.kind in "if"
+def is_signed(input: Tensor) -> bool:
+    """Whether ``input``'s dtype holds negative numbers (false for bool and uint8)."""
+    return input.dtype.kind in "if"
 
 
-def is_nonzero(x: Tensor) -> bool:
+def is_nonzero(input: Tensor) -> bool:
     """The truth of a one-element tensor; a RuntimeError for any other number of elements (as PyTorch)."""
-    if x.numel() != 1:
-        raise RuntimeError(f"is_nonzero: a tensor with {x.numel()} elements has no single truth value; "
+    if input.numel() != 1:
+        raise RuntimeError(f"is_nonzero: a tensor with {input.numel()} elements has no single truth value; "
                            f"it needs exactly one element")
-    return bool(x.item())
+    return bool(input.item())
 
 
-def is_same_size(x: Tensor, other: Tensor) -> bool:
-    """Whether ``x`` and ``other`` have the same shape."""
-    return x.shape == other.shape
+def is_same_size(input: Tensor, other: Tensor) -> bool:
+    """Whether ``input`` and ``other`` have the same shape."""
+    return input.shape == other.shape
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -90,9 +90,9 @@ def is_contiguous(x: Tensor, memory_format=None) -> bool:
     return x.numel() == 0 or all(size == 1 or got == want for size, got, want in steps)
 
 
-def get_device(x: Tensor) -> int:
-    """The CUDA device index of ``x``, -1 for a CPU tensor (as PyTorch)."""
-    return -1 if x.device.type == "cpu" else (x.device.index or 0)
+def get_device(input: Tensor) -> int:
+    """The CUDA device index of ``input``, -1 for a CPU tensor (as PyTorch)."""
+    return -1 if input.device.type == "cpu" else (input.device.index or 0)
 
 
 def dim_order(x: Tensor) -> tuple:
@@ -107,15 +107,6 @@ def data_ptr(x: Tensor) -> int:
     if interface is None:
         raise RuntimeError(f"data_ptr: the {x.device.type} backend does not expose memory addresses")
     return interface["data"][0]
-
-
-def storage_offset(x: Tensor) -> int:
-    """Where ``x``'s first element lies in the memory it shares with its base, in elements (0 for a tensor that
-    owns its memory), as PyTorch's ``storage_offset()``: ``x[1]`` of a (3, 4) tensor is 4. Needs a backend that
-    exposes addresses (NumPy, CuPy), as ``data_ptr``."""
-    if x._base is None:
-        return 0
-    return (data_ptr(x) - data_ptr(x._base)) // x.dtype.itemsize
 
 
 def _new(make):
@@ -214,9 +205,9 @@ def map_(x: Tensor, other: Tensor, callable) -> Tensor:
     return _host_map(x, "map_", callable, other)
 
 
-def map2_(x: Tensor, x1: Tensor, x2: Tensor, callable) -> Tensor:
-    """``x[i] = callable(x[i], x1[i], x2[i])`` in place; see :func:`_host_map`."""
-    return _host_map(x, "map2_", callable, x1, x2)
+def map2_(self: Tensor, x: Tensor, y: Tensor, callable) -> Tensor:
+    """``self[i] = callable(self[i], x[i], y[i])`` in place; see :func:`_host_map`."""
+    return _host_map(self, "map2_", callable, x, y)
 
 
 def type_as(x: Tensor, other: Tensor) -> Tensor:
@@ -224,7 +215,7 @@ def type_as(x: Tensor, other: Tensor) -> Tensor:
     return x.to(other.dtype)
 
 
-def is_distributed(x: Tensor) -> bool:
+def is_distributed(input: Tensor) -> bool:
     """False: a lucid tensor lives on one device (``lucid.distributed`` moves copies between processes)."""
     return False
 
@@ -235,7 +226,7 @@ METHODS = {
     "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
     "get_device": get_device, "is_distributed": is_distributed,
     "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
-    "dim_order": dim_order, "data_ptr": data_ptr, "storage_offset": storage_offset,
+    "dim_order": dim_order, "data_ptr": data_ptr,
     "is_meta": property(lambda x: False, doc="False: lucid has no meta (data-less) tensors."),
     "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as, "new": new,
     "positive": positive, "__pos__": positive, "apply_": apply_, "map_": map_, "map2_": map2_,
