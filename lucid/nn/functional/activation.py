@@ -19,6 +19,7 @@ from ..._backend.registry import kernels_for
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op
 from ...autograd.function import FLOAT32, LOWER, Function, tie_to
+from ...nested._dispatch import nested_aware
 from ...ops import _axes
 from ...ops._fast_path import fast_apply
 from ...ops.elementwise import Pointwise, _sigmoid, class_name, pointwise_ops
@@ -511,6 +512,7 @@ class PReLU(Function):
 
 
 # ---- the public functions --------------------------------------------------------------------
+@nested_aware
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch). Integer tensors are accepted."""
     return _apply("relu", input, inplace)
@@ -543,6 +545,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _apply("elu", input, inplace, alpha=float(alpha), scale=1.0, input_scale=1.0 / alpha)
 
 
+@nested_aware
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` with the exact normal CDF (through ``erf``), or with ``approximate="tanh"``
     the tanh approximation of Hendrycks & Gimpel."""
@@ -551,6 +554,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return _apply("gelu" if approximate == "none" else "gelu_tanh", input)
 
 
+@nested_aware
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (also called swish)."""
     return _apply("silu", input, inplace)
@@ -681,6 +685,7 @@ def glu(input: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     return a * b.sigmoid()
 
 
+@nested_aware
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None, *, axis=None) -> Tensor:
     """Softmax along ``dim`` (:func:`lucid.softmax`: fused, stable; ``dim=None`` means the last
     dimension, where PyTorch's deprecated implicit choice may pick another)."""

@@ -8,6 +8,7 @@ or nothing is dropped. ``inplace=True`` writes the result into the input.
 from __future__ import annotations
 
 from ..._tensor import Tensor
+from ...nested._dispatch import nested_aware
 from ...ops.sampling import rand
 
 __all__ = [
@@ -53,6 +54,7 @@ def _dropout(x: Tensor, p: float, training: bool, inplace: bool, shape, name: st
     return _scale(x, mask * (1.0 / (1.0 - p)) if p < 1.0 else mask, inplace)
 
 
+@nested_aware
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)`` (training only)."""
     return _dropout(input, p, training, inplace, input.shape, "dropout")

@@ -7,6 +7,7 @@ import math
 from ..._tensor import Tensor
 from ...amp.autocast import casts_for
 from ...autograd.function import LOWER, Function
+from ...nested._dispatch import nested_aware
 from ...ops.complexes import conj_if_complex
 
 __all__ = ["linear", "bilinear"]
@@ -55,6 +56,7 @@ def _check_same(name: str, *tensors) -> None:
         raise TypeError(f"{name} needs floating or complex tensors, got {first.dtype.name}")
 
 
+@nested_aware
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` with ``weight`` of shape ``(out_features, in_features)`` and
     ``input`` of shape ``(..., in_features)`` (a 1-D ``weight`` gives one output per row, as PyTorch)."""
