@@ -488,11 +488,11 @@ class Tensor:
             default_dtypes=(default, default.to_complex(), _dt.int64, _dt.bool_), device=self._device,
             grad_fn=None if node is None else node.name() + "0", requires_grad=self._requires_grad)
 
-    def __format__(self, spec: str) -> str:
+    def __format__(self, format_spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value; an n-d tensor takes no format spec (as PyTorch)."""
         if self.ndim == 0:
-            return format(self.item(), spec)
-        return object.__format__(self, spec)
+            return format(self.item(), format_spec)
+        return object.__format__(self, format_spec)
 
     # ---- copying and pickling ---------------------------------------------------------
     def __deepcopy__(self, memo):
@@ -514,7 +514,7 @@ class Tensor:
             setattr(new, key, copy.deepcopy(value, memo))
         return new
 
-    def __reduce_ex__(self, protocol):
+    def __reduce_ex__(self, proto):
         host = np.array(self._device.backend.to_numpy(self._data), copy=True)
         return (_rebuild, (type(self), host, str(self._device), self._requires_grad, _user_state(self)))
 

@@ -6,6 +6,7 @@ The functions live in :mod:`lucid.ops.spectral` (with ``stft``, ``istft`` and th
 
 from __future__ import annotations
 
+from .ops._out import add_out_argument as _add_out_argument
 from .ops.spectral import (
     fft,
     fft2,
@@ -35,3 +36,5 @@ __all__ = [
     "fft", "ifft", "fft2", "ifft2", "fftn", "ifftn", "rfft", "irfft", "rfft2", "irfft2", "rfftn", "irfftn",
     "hfft", "ihfft", "hfft2", "ihfft2", "hfftn", "ihfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift",
 ]
+
+_add_out_argument(globals())  # torch's out= where torch takes it

@@ -14,6 +14,7 @@ eigen vectors raises in backward, as PyTorch's.
 
 from __future__ import annotations
 
+from .ops._out import add_out_argument as _add_out_argument
 from .ops.decompositions import (
     CholeskyExResult,
     EighResult,
@@ -37,8 +38,6 @@ from .ops.decompositions import (
     ldl_solve,
     lu_factor,
     lu_factor_ex,
-    matrix_exp,
-    matrix_power,
     multi_dot,
     pinv,
     solve_ex,
@@ -52,6 +51,8 @@ from .ops.decompositions import linalg_eig as eig
 from .ops.decompositions import linalg_lstsq as lstsq
 from .ops.decompositions import linalg_lu as lu
 from .ops.decompositions import linalg_lu_solve as lu_solve
+from .ops.decompositions import linalg_matrix_exp as matrix_exp
+from .ops.decompositions import linalg_matrix_power as matrix_power
 from .ops.decompositions import linalg_matrix_rank as matrix_rank
 from .ops.decompositions import linalg_vander as vander
 from .ops.linalg import (
@@ -60,19 +61,19 @@ from .ops.linalg import (
     SlogdetResult,
     SVDResult,
     cholesky,
-    det,
     inv,
     matmul,
     matrix_norm,
     qr,
-    slogdet,
     solve,
     svd,
     svdvals,
     vecdot,
     vector_norm,
 )
+from .ops.linalg import linalg_det as det
 from .ops.linalg import linalg_norm as norm
+from .ops.linalg import linalg_slogdet as slogdet
 
 __all__ = [
     "LinAlgError", "QRResult", "SlogdetResult", "SVDResult", "cholesky", "det", "inv", "matmul", "matrix_norm",
@@ -83,3 +84,5 @@ __all__ = [
     "matrix_power", "matrix_rank", "multi_dot", "pinv", "solve_ex", "solve_triangular", "tensorinv", "tensorsolve",
     "vander", "LDLFactorResult", "LDLFactorExResult", "ldl_factor", "ldl_factor_ex", "ldl_solve",
 ]
+
+_add_out_argument(globals())  # torch's out= where torch takes it

@@ -13,6 +13,7 @@ import math
 from ._backend.device import on_input_device
 from ._tensor import Tensor
 from .ops import _specfun as K
+from .ops._out import add_out_argument as _add_out_argument
 from .ops.elementwise import FUNCTIONS as _BASIC
 from .ops.mathops import (
     _SPECIAL,
@@ -147,3 +148,5 @@ __all__ = [
     "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
     "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "spherical_bessel_j0", *_POLYNOMIALS,
 ]
+
+_add_out_argument(globals())  # torch's out= where torch takes it

@@ -20,6 +20,7 @@ from .._backend.registry import kernels_for
 from .._tensor import Tensor
 from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function
 from ._fast_path import fast_apply
+from ._names import with_parameter_names
 from .complexes import conj_if_complex, refuse_unordered
 from .inplace import inplace
 
@@ -563,23 +564,23 @@ def _floating(x):
 
 
 _DOCS = {
-    "Add": "``a + b`` with broadcasting.", "Sub": "``a - b`` with broadcasting.",
-    "Mul": "``a * b`` with broadcasting.",
-    "Div": "``a / b`` (true division: integer operands give the default float dtype, each converted from its own "
-           "value, as PyTorch).",
-    "Pow": "``a ** b``; gradients as PyTorch's: 0 for ``a`` where ``b == 0`` (``0 ** 0`` too) and for ``b`` where "
-           "``a == 0`` and ``b >= 0``. Integers as PyTorch: a negative "
+    "Add": "``input + other`` with broadcasting.", "Sub": "``input - other`` with broadcasting.",
+    "Mul": "``input * other`` with broadcasting.",
+    "Div": "``input / other`` (true division: integer operands give the default float dtype, each converted from "
+           "its own value, as PyTorch).",
+    "Pow": "``input ** exponent``; gradients as PyTorch's: 0 for ``input`` where ``exponent == 0`` (``0 ** 0`` too) "
+           "and for ``exponent`` where ``input == 0`` and ``exponent >= 0``. Integers as PyTorch: a negative "
            "Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0).",
     "Maximum": "Elementwise maximum; tied elements share the gradient equally.",
     "Minimum": "Elementwise minimum; tied elements share the gradient equally.",
-    "Atan2": "Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``); the gradient at the origin is 0, "
-             "as PyTorch's.",
-    "DivFloor": "``a / b`` rounded down (``div(a, b, rounding_mode='floor')``); integers stay integers and a zero "
-                "integer divisor raises; the gradient is zero, as PyTorch's.",
-    "DivTrunc": "``a / b`` rounded towards zero (``div(a, b, rounding_mode='trunc')``); integers stay integers and a "
-                "zero integer divisor raises; the gradient is zero, as PyTorch's.",
-    "Remainder": "Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor "
-                 "of 0 raises ZeroDivisionError.",
+    "Atan2": "Elementwise ``atan2(input, other)`` (the angle of the point ``(other, input)``); the gradient at the "
+             "origin is 0, as PyTorch's.",
+    "DivFloor": "``input / other`` rounded down (``div(input, other, rounding_mode='floor')``); integers stay "
+                "integers and a zero integer divisor raises; the gradient is zero, as PyTorch's.",
+    "DivTrunc": "``input / other`` rounded towards zero (``div(input, other, rounding_mode='trunc')``); integers stay "
+                "integers and a zero integer divisor raises; the gradient is zero, as PyTorch's.",
+    "Remainder": "Python-style ``input % other`` (the sign of the divisor), as ``torch.remainder``; an integer "
+                 "divisor of 0 raises ZeroDivisionError.",
 }
 
 
@@ -609,12 +610,12 @@ def _binary(cls):
     by_number = _BY_NUMBER.get(cls, cls)
     name = getattr(cls, "op_name", cls.__name__.lower())  # the name in error messages
 
-    def op(a, b):
-        if type(b) is float and type(a) is Tensor and (a._data.dtype, float) in a._device.plain_scalars:
-            return fast_apply(by_number, a, b)  # the commonest case (a tensor and a float that needs no conversion)
-        x, y = prepare(a, b)
-        if refuses_bool and (x is not a or y is not b):  # a bool operand is converted unless both are bools
-            _refuse_bool(a, b)
+    def op(input, other):
+        if type(other) is float and type(input) is Tensor and (input._data.dtype, float) in input._device.plain_scalars:
+            return fast_apply(by_number, input, other)  # the commonest case: a tensor and a plain float
+        x, y = prepare(input, other)
+        if refuses_bool and (x is not input or y is not other):  # a bool operand is converted unless both are bools
+            _refuse_bool(input, other)
         if to_float:
             x, y = _floating(x), _floating(y)
         try:
@@ -631,7 +632,7 @@ def _binary(cls):
             raise _overflow_error(name, x, y, error) from error
         except TypeError:  # two bools, which the backend may have no arithmetic for (exact ops decide themselves)
             if refuses_bool:
-                _refuse_bool(a, b)
+                _refuse_bool(input, other)
             if exact is None and _is_bool(x) and _is_bool(y):
                 return op(_as_uint8(x), _as_uint8(y)).to(_dt.bool_)
             raise
@@ -645,6 +646,7 @@ add, sub, mul, true_divide, pow, maximum, minimum, atan2, remainder, _div_floor,
     _binary, (Add, Sub, Mul, Div, Pow, Maximum, Minimum, Atan2, Remainder, DivFloor, DivTrunc)
 )
 true_divide.__name__ = true_divide.__qualname__ = "true_divide"
+pow = with_parameter_names(pow, other="exponent")  # torch.pow(input, exponent)
 
 
 def _ordered(op):
@@ -717,29 +719,31 @@ def _nondiff(fn, name, check=None):
     """A binary op without gradient (comparisons, floor division, logical and bitwise ops);
     ``check(a, b)`` sees the promoted operands first and raises where PyTorch does."""
 
-    def op(a, b):
-        a, b = operands(a, b)
-        t = a if isinstance(a, Tensor) else b
-        if isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is not b._device:
+    def op(input, other):
+        input, other = operands(input, other)
+        t = input if isinstance(input, Tensor) else other
+        if isinstance(input, Tensor) and isinstance(other, Tensor) and input._device is not other._device:
             from .._backend.device import DeviceMismatchError
 
-            raise DeviceMismatchError(f"{name} got tensors on {a._device} and {b._device}; move them to one device")
+            raise DeviceMismatchError(f"{name} got tensors on {input._device} and {other._device}; "
+                                      "move them to one device")
         if check is not None:
-            check(a, b)
+            check(input, other)
         try:
-            result = fn(a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
+            result = fn(input._data if isinstance(input, Tensor) else input,
+                        other._data if isinstance(other, Tensor) else other)
         except ValueError as error:
-            raise _broadcast_error(name, a, b, error) from error
+            raise _broadcast_error(name, input, other, error) from error
         except OverflowError as error:
-            raise _overflow_error(name, a, b, error) from error
+            raise _overflow_error(name, input, other, error) from error
         except TypeError:  # two bools, which the backend may not order
-            if _is_bool(a) and _is_bool(b):
-                return op(_as_uint8(a), _as_uint8(b))
+            if _is_bool(input) and _is_bool(other):
+                return op(_as_uint8(input), _as_uint8(other))
             raise
         return Tensor._make(result, t._device)
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Elementwise ``{name}`` of ``a`` and ``b`` with broadcasting (no gradient)."
+    op.__doc__ = f"Elementwise ``{name}`` of ``input`` and ``other`` with broadcasting (no gradient)."
     return op
 
 
@@ -787,19 +791,19 @@ bitwise_xor = _nondiff(operator.xor, "bitwise_xor", _bitwise("bitwise_xor"))
 
 
 @on_input_device
-def bitwise_not(x: Tensor) -> Tensor:
-    """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
-    kind = x.dtype.kind
+def bitwise_not(input: Tensor) -> Tensor:
+    """``~input``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
+    kind = input.dtype.kind
     if kind in "fc":
-        raise TypeError(f"~ (bitwise_not) needs a bool or integer tensor, got {x.dtype.name}")
-    xp = x.xp
-    return Tensor._make(xp.logical_not(x._data) if kind == "b" else xp.bitwise_invert(x._data), x._device)
+        raise TypeError(f"~ (bitwise_not) needs a bool or integer tensor, got {input.dtype.name}")
+    xp = input.xp
+    return Tensor._make(xp.logical_not(input._data) if kind == "b" else xp.bitwise_invert(input._data), input._device)
 
 
 @on_input_device
-def logical_not(x: Tensor) -> Tensor:
-    """Elementwise ``not``: True where ``x`` is zero/False (bool result, no gradient)."""
-    return bitwise_not(_truth(x))
+def logical_not(input: Tensor) -> Tensor:
+    """Elementwise ``not``: True where ``input`` is zero/False (bool result, no gradient)."""
+    return bitwise_not(_truth(input))
 
 
 def _truth(x):
@@ -809,11 +813,11 @@ def _truth(x):
 
 
 def _logical(bitwise, name):
-    def op(a, b):
-        return bitwise(_truth(a), _truth(b))
+    def op(input, other):
+        return bitwise(_truth(input), _truth(other))
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Elementwise ``{name}`` of the truth values of ``a`` and ``b`` (bool result, no gradient)."
+    op.__doc__ = f"Elementwise ``{name}`` of the truth values of ``input`` and ``other`` (bool result, no gradient)."
     return op
 
 

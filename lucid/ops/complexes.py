@@ -128,61 +128,61 @@ def _need_complex(x: Tensor, name: str) -> None:
         raise RuntimeError(f"{name} expects a complex tensor, got {x.dtype.name} of shape {x.shape}")
 
 
-def real(x: Tensor) -> Tensor:
+def real(input: Tensor) -> Tensor:
     """The real part: a view of a complex tensor (writable, as in PyTorch); a real tensor itself."""
-    return view_apply(ComplexPart, x, part="real") if x.dtype.kind == "c" else x
+    return view_apply(ComplexPart, input, part="real") if input.dtype.kind == "c" else input
 
 
-def imag(x: Tensor) -> Tensor:
+def imag(input: Tensor) -> Tensor:
     """The imaginary part of a complex tensor, as a view; real tensors have none (an error, as PyTorch)."""
-    _need_complex(x, "imag")
-    return view_apply(ComplexPart, x, part="imag")
+    _need_complex(input, "imag")
+    return view_apply(ComplexPart, input, part="imag")
 
 
-def view_as_real(x: Tensor) -> Tensor:
+def view_as_real(input: Tensor) -> Tensor:
     """A complex tensor as a real one with a last axis of size 2 holding (real, imaginary), sharing memory."""
-    _need_complex(x, "view_as_real")
-    return view_apply(ComplexPart, x, part="pairs")
+    _need_complex(input, "view_as_real")
+    return view_apply(ComplexPart, input, part="pairs")
 
 
-def view_as_complex(x: Tensor) -> Tensor:
+def view_as_complex(input: Tensor) -> Tensor:
     """A float32/float64 tensor whose last axis (of size 2, stride 1) holds (real, imaginary) as complex."""
-    if x.dtype not in (_dt.float32, _dt.float64) or x.ndim == 0 or x.shape[-1] != 2:
+    if input.dtype not in (_dt.float32, _dt.float64) or input.ndim == 0 or input.shape[-1] != 2:
         raise RuntimeError(
             f"view_as_complex needs a float32 or float64 tensor whose last dimension has size 2, got "
-            f"{x.dtype.name} of shape {x.shape}")
-    return view_apply(AsComplex, x)
+            f"{input.dtype.name} of shape {input.shape}")
+    return view_apply(AsComplex, input)
 
 
-def conj(x: Tensor) -> Tensor:
+def conj(input: Tensor) -> Tensor:
     """The complex conjugate (a new tensor; lucid has no lazy conjugation); a real tensor itself."""
-    return Conj.apply(x) if x.dtype.kind == "c" else x
+    return Conj.apply(input) if input.dtype.kind == "c" else input
 
 
-def is_complex(x: Tensor) -> bool:
-    return x.dtype.kind == "c"
+def is_complex(input: Tensor) -> bool:
+    return input.dtype.kind == "c"
 
 
-def is_conj(x: Tensor) -> bool:
+def is_conj(input: Tensor) -> bool:
     """Always False: lucid's ``conj`` is never lazy."""
     return False
 
 
-def is_neg(x: Tensor) -> bool:
+def is_neg(input: Tensor) -> bool:
     """Always False: lucid has no lazy negation."""
     return False
 
 
-def resolve_conj(x: Tensor) -> Tensor:
-    """``x`` itself (nothing is ever lazily conjugated in lucid)."""
-    return x
+def resolve_conj(input: Tensor) -> Tensor:
+    """``input`` itself (nothing is ever lazily conjugated in lucid)."""
+    return input
 
 
-def angle(x: Tensor) -> Tensor:
+def angle(input: Tensor) -> Tensor:
     """The argument of each element, in radians (real tensors: 0 for >= 0, pi for < 0)."""
-    if x.dtype.kind not in "fc":
-        x = x.to(_dt.get_default_dtype())
-    return Angle.apply(x)
+    if input.dtype.kind not in "fc":
+        input = input.to(_dt.get_default_dtype())
+    return Angle.apply(input)
 
 
 def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001  (torch.complex)
@@ -206,36 +206,37 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002  (torch's argumen
     return complex(abs * angle.cos(), abs * angle.sin())
 
 
-def adjoint(x: Tensor) -> Tensor:
+def adjoint(input: Tensor) -> Tensor:
     """The conjugate transpose of the last two dimensions (``mH``)."""
-    return conj(x.mT)
+    return conj(input.mT)
 
 
-def sgn(x: Tensor) -> Tensor:
-    """``x / |x|`` for complex tensors (0 where ``x`` is 0), the sign for real ones (differentiable as PyTorch's)."""
-    if x.dtype.kind != "c":
-        return x.sign()
-    size = x.abs()
+def sgn(input: Tensor) -> Tensor:
+    """``input / |input|`` for complex tensors (0 where ``input`` is 0), the sign for real ones (differentiable as
+    PyTorch's)."""
+    if input.dtype.kind != "c":
+        return input.sign()
+    size = input.abs()
     zero = size == 0
-    return (x / (size + zero)) * ~zero
+    return (input / (size + zero)) * ~zero
 
 
 @on_input_device
-def isreal(x: Tensor) -> Tensor:
+def isreal(input: Tensor) -> Tensor:
     """Where the elements have no imaginary part (all True for real tensors)."""
-    if x.dtype.kind != "c":
-        return Tensor._make(x.xp.ones(x.shape, dtype=x.xp.bool, device=x._device.native), x._device)
-    return imag(x).detach() == 0
+    if input.dtype.kind != "c":
+        return Tensor._make(input.xp.ones(input.shape, dtype=input.xp.bool, device=input._device.native), input._device)
+    return imag(input).detach() == 0
 
 
-def view_as_real_copy(x: Tensor) -> Tensor:
+def view_as_real_copy(input: Tensor) -> Tensor:
     """:func:`view_as_real` as a new tensor (no shared memory)."""
-    return view_as_real(x).clone()
+    return view_as_real(input).clone()
 
 
-def view_as_complex_copy(x: Tensor) -> Tensor:
+def view_as_complex_copy(input: Tensor) -> Tensor:
     """:func:`view_as_complex` as a new tensor (no shared memory)."""
-    return view_as_complex(x).clone()
+    return view_as_complex(input).clone()
 
 
 conj_physical = conj

@@ -162,27 +162,27 @@ def _like(x, dtype, device, name):
     return x.shape, {"dtype": x.dtype if dtype is None else dtype, "device": x.device if device is None else device}
 
 
-def zeros_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Zeros with the shape (and, unless given, dtype and device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "zeros_like")
+def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Zeros with the shape (and, unless given, dtype and device) of ``input``."""
+    shape, kwargs = _like(input, dtype, device, "zeros_like")
     return zeros(shape, **kwargs, requires_grad=requires_grad)
 
 
-def ones_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Ones with the shape (and, unless given, dtype and device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "ones_like")
+def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Ones with the shape (and, unless given, dtype and device) of ``input``."""
+    shape, kwargs = _like(input, dtype, device, "ones_like")
     return ones(shape, **kwargs, requires_grad=requires_grad)
 
 
-def empty_like(x: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """An uninitialised tensor with the shape (and dtype, device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "empty_like")
+def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor with the shape (and dtype, device) of ``input``."""
+    shape, kwargs = _like(input, dtype, device, "empty_like")
     return empty(shape, **kwargs, requires_grad=requires_grad)
 
 
-def full_like(x: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """``fill_value`` everywhere, with the shape (and dtype, device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "full_like")
+def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere, with the shape (and dtype, device) of ``input``."""
+    shape, kwargs = _like(input, dtype, device, "full_like")
     return full(shape, fill_value, **kwargs, requires_grad=requires_grad)
 
 

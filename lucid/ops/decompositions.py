@@ -23,6 +23,7 @@ from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, Function
 from . import linalg as _la
+from ._names import with_parameter_names
 from .indexing import where
 from .linalg import (
     LinAlgError,
@@ -304,34 +305,34 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True, un
     return solve(T, B, left=left)
 
 
-def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
+def triangular_solve(input: Tensor, A: Tensor, upper: bool = True, transpose: bool = False,
                      unitriangular: bool = False) -> TriangularSolveResult:
-    """``torch.triangular_solve`` (legacy): ``(X, A.clone())`` with ``op(A) X = b``, ``op`` the transpose when
+    """``torch.triangular_solve`` (legacy): ``(X, A.clone())`` with ``op(A) X = input``, ``op`` the transpose when
     ``transpose``."""
     A_used = A.mT if transpose else A
-    X = solve_triangular(A_used, b, upper=upper != transpose, unitriangular=unitriangular)
+    X = solve_triangular(A_used, input, upper=upper != transpose, unitriangular=unitriangular)
     return TriangularSolveResult(X, A.clone())
 
 
-def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
-    """``torch.cholesky_solve``: ``X`` with ``A X = B`` for ``A = L L^H`` (``U^H U`` when ``upper``) given
+def cholesky_solve(input: Tensor, input2: Tensor, upper: bool = False) -> Tensor:
+    """``torch.cholesky_solve``: ``X`` with ``A X = input`` for ``A = L L^H`` (``U^H U`` when ``upper``) given
     the factor; differentiable in both."""
-    L, B = _as_tensors("cholesky_solve", L, B)
-    _check_matrix("cholesky_solve", L)
-    low = L.mH if upper else L
-    return solve_triangular(low.mH, solve_triangular(low, B, upper=False), upper=True)
+    input2, input = _as_tensors("cholesky_solve", input2, input)
+    _check_matrix("cholesky_solve", input2)
+    low = input2.mH if upper else input2
+    return solve_triangular(low.mH, solve_triangular(low, input, upper=False), upper=True)
 
 
 @on_input_device
-def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
+def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
     """``torch.cholesky_inverse``: ``(L L^H)^{-1}`` (``(U^H U)^{-1}`` when ``upper``) from the factor."""
-    _check_matrix("cholesky_inverse", L)
-    return cholesky_solve(_eye(L, L.shape[-1]).expand(L.shape), L, upper)
+    _check_matrix("cholesky_inverse", input)
+    return cholesky_solve(_eye(input, input.shape[-1]).expand(input.shape), input, upper)
 
 
-def cholesky(A: Tensor, upper: bool = False) -> Tensor:
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
     """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor)."""
-    return _la.cholesky(A, upper=upper)
+    return _la.cholesky(input, upper=upper)
 
 
 def _leading_failure(xp, a) -> int:
@@ -937,6 +938,11 @@ def matrix_power(A: Tensor, n: int) -> Tensor:
     return result
 
 
+# torch.linalg's spelling (A) for lucid.linalg; the top-level torch.matrix_exp/matrix_power take input
+linalg_matrix_exp, linalg_matrix_power = matrix_exp, matrix_power
+matrix_exp, matrix_power = (with_parameter_names(f, A="input") for f in (linalg_matrix_exp, linalg_matrix_power))
+
+
 def multi_dot(tensors) -> Tensor:
     """``torch.linalg.multi_dot``: the chained product in the cheapest order (dynamic programming over the
     sizes); the first operand may be 1-D (a row), the last 1-D (a column)."""
@@ -1010,19 +1016,19 @@ def orgqr(input: Tensor, tau: Tensor) -> Tensor:
     return householder_product(input, tau)
 
 
-def ormqr(input: Tensor, tau: Tensor, other: Tensor, left: bool = True, transpose: bool = False) -> Tensor:
-    """``torch.ormqr``: ``other`` multiplied by the full ``m x m`` ``Q`` of ``geqrf``'s reflectors (``Q`` on the
+def ormqr(input: Tensor, input2: Tensor, input3: Tensor, left: bool = True, transpose: bool = False) -> Tensor:
+    """``torch.ormqr``: ``input3`` multiplied by the full ``m x m`` ``Q`` of ``geqrf``'s reflectors (``Q`` on the
     left or right, conjugate-transposed when ``transpose``); differentiable."""
-    input, other = _as_tensors("ormqr", input, other)
+    input, input3 = _as_tensors("ormqr", input, input3)
     _check_matrix("ormqr", input, square=False)
     m, n = input.shape[-2:]
     if n < m:
         pad = _constant(input, input.xp.zeros(input.shape[:-1] + (m - n,), dtype=input._data.dtype,
                                               device=input._device.native))
         input = cat([input, pad], dim=-1)
-    Q = householder_product(input, tau)
+    Q = householder_product(input, input2)
     Q = Q.mH if transpose else Q
-    return matmul(Q, other) if left else matmul(other, Q)
+    return matmul(Q, input3) if left else matmul(input3, Q)
 
 
 def _geqrf_arrays(xp, a):

@@ -186,16 +186,16 @@ def _unary(cls, name: str, real_only: bool = False):
     """The public function of the op ``name``; ``real_only`` ops (real kernels: erf, sign, rounding, the special
     functions) raise a TypeError on a complex tensor, as PyTorch, where they would compute a meaningless
     result (the imaginary part dropped, or NumPy's complex sign and rounding)."""
-    def op(x: Tensor) -> Tensor:
-        if x._data.dtype in x._device.floating:
-            if real_only and x._data.dtype not in x._device.real_floating:
-                raise TypeError(f"{name} is not implemented for complex tensors (got a {x.dtype.name} tensor of shape "
-                                f"{x.shape}), as in PyTorch")
-            return fast_apply(cls, x)
-        return _exact(cls, x, name)
+    def op(input: Tensor) -> Tensor:
+        if input._data.dtype in input._device.floating:
+            if real_only and input._data.dtype not in input._device.real_floating:
+                raise TypeError(f"{name} is not implemented for complex tensors (got a {input.dtype.name} tensor of "
+                                f"shape {input.shape}), as in PyTorch")
+            return fast_apply(cls, input)
+        return _exact(cls, input, name)
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"Elementwise ``{name}`` of ``x`` (differentiable)."
+    op.__doc__ = f"Elementwise ``{name}`` of ``input`` (differentiable)."
     return op
 
 
@@ -208,20 +208,20 @@ FUNCTIONS = {name: _unary(cls, name, name in _REAL_ONLY) for name, cls in
              pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32, on_arrays=_ON_ARRAYS).items()}
 
 
-def _round(x: Tensor, *, decimals: int = 0) -> Tensor:
-    """Round half to even; with ``decimals``, PyTorch's formula ``round(x * 10^d) / 10^d`` (``round(x / 10^-d)
+def _round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even; with ``decimals``, PyTorch's formula ``round(input * 10^d) / 10^d`` (``round(input / 10^-d)
     * 10^-d`` for negative ``d``), in float32 for float16 and bfloat16 (as PyTorch); the gradient is 0."""
     if isinstance(decimals, bool) or not isinstance(decimals, numbers.Integral):
         raise TypeError(f"round(): decimals must be an int, got {type(decimals).__name__}")
     if decimals == 0:
-        return _unrounded(x)
-    if x.dtype.kind != "f":
-        raise NotImplementedError(f"round(): decimals is not implemented for {x.dtype.name} tensors")
+        return _unrounded(input)
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"round(): decimals is not implemented for {input.dtype.name} tensors")
     digits = decimals if decimals > 0 else -decimals  # (this module's abs is the Tensor op)
     scale = float(10 ** digits) if digits <= 308 else math.inf  # C's pow(10, d): inf beyond float64
-    wide = x.float() if x.dtype.itemsize < 4 else x
+    wide = input.float() if input.dtype.itemsize < 4 else input
     out = (wide * scale).round() / scale if decimals > 0 else (wide / scale).round() * scale
-    return out.to(x.dtype)
+    return out.to(input.dtype)
 
 
 _unrounded, FUNCTIONS["round"] = FUNCTIONS["round"], _round
@@ -289,19 +289,19 @@ def _clamp_tensors(x: Tensor, lo, hi) -> Tensor:
     return ClampTensors.apply(x, lo, hi)
 
 
-def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
-    gradient where it is the value (``x`` beyond it), ``x`` where it lies within the bounds (ties included), as
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
+    """Limit ``input`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
+    gradient where it is the value (``input`` beyond it), ``input`` where it lies within the bounds (ties included), as
     in PyTorch."""
     if min is None and max is None:
         raise ValueError("clamp needs at least one of min and max")
-    refuse_unordered("clamp", x, min, max)
+    refuse_unordered("clamp", input, min, max)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        return _clamp_tensors(x, min, max)
+        return _clamp_tensors(input, min, max)
     # number bounds are weak, as in PyTorch: a float bound makes an integer x the default float dtype
     weak = [_dt.scalar_dtype(b) for b in (min, max) if b is not None]
-    x = x.to(_dt.result_type(x.dtype, scalar=_dt.promote_types(weak[0], weak[-1])))
-    return Clamp.apply(x, lo=min, hi=max)
+    input = input.to(_dt.result_type(input.dtype, scalar=_dt.promote_types(weak[0], weak[-1])))
+    return Clamp.apply(input, lo=min, hi=max)
 
 
 clip = clamp

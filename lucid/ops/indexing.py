@@ -540,67 +540,68 @@ def _src_arg(src, x: Tensor, index: Tensor, what: str) -> Tensor:
     return src if src.shape == index.shape else getitem(src, tuple(slice(0, n) for n in index.shape))
 
 
-def gather(x: Tensor, dim: int, index) -> Tensor:
-    """Values of ``x`` along ``dim`` at ``index`` (as many dims as ``x``; for dim 1,
-    ``out[i][j] = x[i][index[i][j]]``). Differentiable in ``x``; repeated indices accumulate."""
-    dim = _dim(dim, x.ndim)
-    index = _index_arg(index, x, "gather")
-    return Index.apply(x, plan=_dim_positions(x, dim, index, "gather"))
+def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
+    """Values of ``input`` along ``dim`` at ``index`` (as many dims as ``input``; for dim 1,
+    ``out[i][j] = input[i][index[i][j]]``). Differentiable in ``input``; repeated indices accumulate.
+    ``sparse_grad`` is accepted for PyTorch's signature; the gradient is dense either way (same values)."""
+    dim = _dim(dim, input.ndim)
+    index = _index_arg(index, input, "gather")
+    return Index.apply(input, plan=_dim_positions(input, dim, index, "gather"))
 
 
-def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
-    """``x`` with ``src[i]`` added at ``index[i]`` along ``dim`` (out of place; ``scatter_add_``
-    is the in-place form). Repeated indices add up. Differentiable in ``x`` and ``src``."""
-    dim = _dim(dim, x.ndim)
-    index = _index_arg(index, x, "scatter_add")
-    src = _src_arg(src, x, index, "scatter_add")
-    return IndexAdd.apply(x, src, plan=_dim_positions(x, dim, index, "scatter_add"))
+def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    """``input`` with ``src[i]`` added at ``index[i]`` along ``dim`` (out of place; ``scatter_add_``
+    is the in-place form). Repeated indices add up. Differentiable in ``input`` and ``src``."""
+    dim = _dim(dim, input.ndim)
+    index = _index_arg(index, input, "scatter_add")
+    src = _src_arg(src, input, index, "scatter_add")
+    return IndexAdd.apply(input, src, plan=_dim_positions(input, dim, index, "scatter_add"))
 
 
-def scatter(x: Tensor, dim: int, index, src=None, *, value=None) -> Tensor:
-    """``x`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
+def scatter(input: Tensor, dim: int, index, src=None, *, value=None) -> Tensor:
+    """``input`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
     place; ``scatter_`` in place). Where ``index`` repeats a position the last write wins
     (PyTorch leaves it unspecified) and only that element of ``src`` gets a gradient."""
     if isinstance(src, numbers.Number):
         src, value = None, src
     if (src is None) == (value is None):
         raise TypeError("scatter takes either src (a tensor) or value (a number)")
-    dim = _dim(dim, x.ndim)
-    index = _index_arg(index, x, "scatter")
-    v = _cast_scalar(value, x.dtype) if src is None else _src_arg(src, x, index, "scatter")
-    return IndexPut.apply(x, v, plan=_dim_positions(x, dim, index, "scatter"))
+    dim = _dim(dim, input.ndim)
+    index = _index_arg(index, input, "scatter")
+    v = _cast_scalar(value, input.dtype) if src is None else _src_arg(src, input, index, "scatter")
+    return IndexPut.apply(input, v, plan=_dim_positions(input, dim, index, "scatter"))
 
 
-def index_select(x: Tensor, dim: int, index) -> Tensor:
-    """The slices of ``x`` along ``dim`` at the positions in the 1-D ``index`` (repeats allowed and
+def index_select(input: Tensor, dim: int, index) -> Tensor:
+    """The slices of ``input`` along ``dim`` at the positions in the 1-D ``index`` (repeats allowed and
     their gradients add up; negative positions count from the end, where PyTorch raises)."""
-    dim = _dim(dim, x.ndim)
-    index = _index_arg(index, x, "index_select")
+    dim = _dim(dim, input.ndim)
+    index = _index_arg(index, input, "index_select")
     if index.ndim > 1:
         raise IndexError(f"index_select: index must be 0-D or 1-D, got shape {index.shape}")
-    return getitem(x, (slice(None),) * dim + (index.reshape(-1),))
+    return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
 
 
 @on_input_device
-def take_along_dim(x: Tensor, indices, dim: int | None = None) -> Tensor:
-    """``gather`` with ``x`` and ``indices`` broadcast against each other outside ``dim``; with
+def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
+    """``gather`` with ``input`` and ``indices`` broadcast against each other outside ``dim``; with
     ``dim=None`` both are flattened. Negative indices count from the end, as in PyTorch."""
-    indices = _index_arg(indices, x, "take_along_dim")
+    indices = _index_arg(indices, input, "take_along_dim")
     if dim is None:
-        x, indices, dim = x.reshape(-1), indices.reshape(-1), 0
-    dim = _dim(dim, x.ndim)
-    if indices.ndim != x.ndim:
+        input, indices, dim = input.reshape(-1), indices.reshape(-1), 0
+    dim = _dim(dim, input.ndim)
+    if indices.ndim != input.ndim:
         raise RuntimeError(
-            f"take_along_dim: indices has {indices.ndim} dimensions but the tensor has {x.ndim}; they must match")
+            f"take_along_dim: indices has {indices.ndim} dimensions but the tensor has {input.ndim}; they must match")
     common = []
-    for d, (a, b) in enumerate(zip(x.shape, indices.shape)):
+    for d, (a, b) in enumerate(zip(input.shape, indices.shape)):
         if d != dim and a != b and 1 not in (a, b):
             raise RuntimeError(
-                f"take_along_dim: shapes {x.shape} and {indices.shape} do not broadcast outside dimension {dim}")
+                f"take_along_dim: shapes {input.shape} and {indices.shape} do not broadcast outside dimension {dim}")
         common.append(a if b == 1 else b)
-    x = x.expand(tuple(x.shape[dim] if d == dim else n for d, n in enumerate(common)))
+    input = input.expand(tuple(input.shape[dim] if d == dim else n for d, n in enumerate(common)))
     indices = indices.expand(tuple(indices.shape[dim] if d == dim else n for d, n in enumerate(common)))
-    return Index.apply(x, plan=_dim_positions(x, dim, indices, "take_along_dim", negative=True))
+    return Index.apply(input, plan=_dim_positions(input, dim, indices, "take_along_dim", negative=True))
 
 
 # ---- masks and where ----------------------------------------------------------------------
@@ -628,21 +629,22 @@ def where(condition: Tensor, input=None, other=None):
     return Where.apply(a, b, cond=condition._data)
 
 
-def masked_fill(x: Tensor, mask, value) -> Tensor:
-    """``x`` with ``value`` (a number or a 0-d tensor, cast to ``x``'s dtype) where the bool
-    ``mask`` (broadcastable to ``x``) is true. Differentiable in ``x`` and a tensor ``value``. A complex ``x``
+def masked_fill(input: Tensor, mask, value) -> Tensor:
+    """``input`` with ``value`` (a number or a 0-d tensor, cast to ``input``'s dtype) where the bool
+    ``mask`` (broadcastable to ``input``) is true. Differentiable in ``input`` and a tensor ``value``. A complex
+    ``input``
     takes any Python number as a complex one (as PyTorch; no kind of number is a complex dtype's)."""
-    mask = _mask_arg(mask, x, "masked_fill")
-    m, s = mask.shape, x.shape
+    mask = _mask_arg(mask, input, "masked_fill")
+    m, s = mask.shape, input.shape
     if len(m) > len(s) or not all(a in (1, b) for a, b in zip(reversed(m), reversed(s))):
         raise RuntimeError(f"masked_fill: the mask of shape {m} does not broadcast to the tensor's shape {s}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, got shape {value.shape}")
-        value = value.to(x.dtype)
+        value = value.to(input.dtype)
     else:
-        value = complex(value) if x.dtype.kind == "c" else _cast_scalar(value, x.dtype)
-    return where(mask, value, x)
+        value = complex(value) if input.dtype.kind == "c" else _cast_scalar(value, input.dtype)
+    return where(mask, value, input)
 
 
 def _where_method(x: Tensor, condition: Tensor, other) -> Tensor:
@@ -651,16 +653,16 @@ def _where_method(x: Tensor, condition: Tensor, other) -> Tensor:
 
 
 @on_input_device
-def nonzero(x: Tensor, *, as_tuple: bool = False):
-    """Indices of the non-zero elements: an ``(n, x.ndim)`` int64 tensor, or with ``as_tuple``
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    """Indices of the non-zero elements: an ``(n, input.ndim)`` int64 tensor, or with ``as_tuple``
     one 1-D tensor per dimension (a 0-d input counts as 1-D there, as PyTorch)."""
-    xp, dev = x.xp, x._device
-    if x.ndim == 0:
-        (idx,) = xp.nonzero(xp.reshape(x._data, (1,)))
+    xp, dev = input.xp, input._device
+    if input.ndim == 0:
+        (idx,) = xp.nonzero(xp.reshape(input._data, (1,)))
         if as_tuple:
             return (Tensor._make(_int64(xp, idx), dev),)
         return Tensor._make(xp.zeros((idx.shape[0], 0), dtype=xp.int64, device=dev.native), dev)
-    found = [_int64(xp, i) for i in xp.nonzero(x._data)]
+    found = [_int64(xp, i) for i in xp.nonzero(input._data)]
     if as_tuple:
         return tuple(Tensor._make(i, dev) for i in found)
     return Tensor._make(xp.stack(found, axis=1), dev)
@@ -672,23 +674,24 @@ TopKResult = namedtuple("topk", ["values", "indices"])
 
 
 @on_input_device
-def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-    """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """Indices that sort ``input`` along ``dim``. The sort is always stable (ties keep their order),
     which is also a valid answer for ``stable=False``; NaNs count as the largest value. Complex tensors
     raise, as in PyTorch."""
-    refuse_unordered("argsort", x)
-    data = x.xp.astype(x._data, x.xp.uint8) if x.dtype is _dt.bool_ else x._data  # (the standard sorts no bools)
-    return Tensor._make(x._device.backend.stable_argsort(data, _dim(dim, x.ndim), descending), x._device)
+    refuse_unordered("argsort", input)
+    xp = input.xp
+    data = xp.astype(input._data, xp.uint8) if input.dtype is _dt.bool_ else input._data  # (standard: no bool sort)
+    return Tensor._make(input._device.backend.stable_argsort(data, _dim(dim, input.ndim), descending), input._device)
 
 
 @on_input_device
-def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
-    """``(values, indices)`` of ``x`` sorted along ``dim`` (always stable, see ``argsort``);
+def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """``(values, indices)`` of ``input`` sorted along ``dim`` (always stable, see ``argsort``);
     ``values`` is differentiable."""
-    refuse_unordered("sort", x)
-    dim = _dim(dim, x.ndim)
-    indices = argsort(x, dim, descending)
-    return SortResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "sort", check=False)), indices)
+    refuse_unordered("sort", input)
+    dim = _dim(dim, input.ndim)
+    indices = argsort(input, dim, descending)
+    return SortResult(Index.apply(input, plan=_dim_positions(input, dim, indices, "sort", check=False)), indices)
 
 
 _FEW_CANDIDATES = 2  # topk sorts candidate blocks instead of whole rows when they hold at most half a row
@@ -725,38 +728,39 @@ def _leading(backend, a, kind: str, k: int, largest: bool):
 
 
 @on_input_device
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
     """``(values, indices)`` of the ``k`` largest (or smallest) elements along ``dim``, always in
     sorted order (allowed for ``sorted=False`` too); ties keep their order. ``values`` is differentiable.
     Bool and complex tensors raise, as in PyTorch."""
-    refuse_unordered("topk", x, bools=True)
-    dim = _dim(dim, x.ndim)
-    n = x.shape[dim]
+    refuse_unordered("topk", input, bools=True)
+    dim = _dim(dim, input.ndim)
+    n = input.shape[dim]
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")
-    xp = x.xp
-    first = _leading(x._device.backend, xp.moveaxis(x._data, dim, -1), x.dtype.kind, k, largest)
-    indices = Tensor._make(_int64(xp, xp.moveaxis(first, -1, dim)), x._device)
-    return TopKResult(Index.apply(x, plan=_dim_positions(x, dim, indices, "topk", check=False)), indices)
+    xp = input.xp
+    first = _leading(input._device.backend, xp.moveaxis(input._data, dim, -1), input.dtype.kind, k, largest)
+    indices = Tensor._make(_int64(xp, xp.moveaxis(first, -1, dim)), input._device)
+    return TopKResult(Index.apply(input, plan=_dim_positions(input, dim, indices, "topk", check=False)), indices)
 
 
 @on_input_device
-def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
-    """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False, dim=None):
+    """The distinct values of ``input`` (flattened) in ascending order (also for ``sorted=False``, as
     PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of
-    ``x``), with ``return_counts`` how often each value occurs. With ``dim``: the distinct slices along
+    ``input``), with ``return_counts`` how often each value occurs. With ``dim``: the distinct slices along
     ``dim``, in lexicographic order, and the inverse/counts per slice. Not differentiable; complex tensors
     raise, as in PyTorch."""
-    refuse_unordered("unique", x)
-    xp, dev = x.xp, x._device
+    refuse_unordered("unique", input)
+    xp, dev = input.xp, input._device
     if dim is not None:
-        return _unique_slices(x, _dim(dim, x.ndim), return_inverse, return_counts)
-    flat = xp.reshape(x._data, (-1,))
+        return _unique_slices(input, _dim(dim, input.ndim), return_inverse, return_counts)
+    flat = xp.reshape(input._data, (-1,))
     n = flat.shape[0]
     order = xp.argsort(flat, stable=True)
     ordered = xp.take(flat, order)
     first = xp.concat([xp.ones((min(n, 1),), dtype=xp.bool, device=dev.native), _boundaries(xp, ordered, dev)])
-    return _unique_results(x, Tensor._make(ordered[first], dev), order, first, x.shape, return_inverse, return_counts)
+    return _unique_results(input, Tensor._make(ordered[first], dev), order, first, input.shape, return_inverse,
+                           return_counts)
 
 
 def _unique_results(x: Tensor, values: Tensor, order, first, inverse_shape, return_inverse, return_counts):

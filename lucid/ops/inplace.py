@@ -118,9 +118,10 @@ def fill_(t: Tensor, value) -> Tensor:
     return assign(t, value, "fill_", cast=True, overwrites=True)
 
 
-def copy_(t: Tensor, src) -> Tensor:
+def copy_(t: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype; the gradient
-    flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch."""
+    flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch.
+    ``non_blocking`` is accepted for PyTorch's signature; the copy is complete when ``copy_`` returns."""
     src = src if isinstance(src, Tensor) else Tensor(src, device=t._device)
     return assign(t, src.to(t._device), "copy_", cast=True, overwrites=True)
 

@@ -29,6 +29,7 @@ from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, LOWER, PROMOTE, Function
 from . import _axes
+from ._names import with_parameter_names
 from .arithmetic import _coerce, unbroadcast
 from .complexes import conj_if_complex
 from .shape import _dims, cat, movedim
@@ -198,52 +199,52 @@ class MatMul(Function):
         return ga, gb
 
 
-def matmul(a, b) -> Tensor:
+def matmul(input, other) -> Tensor:
     """Matrix product with PyTorch's rules: 1-D·1-D is a dot product, a 1-D operand is a
     row/column vector whose dimension is removed from the result, batch dimensions broadcast.
     Operands must share a dtype (as in PyTorch)."""
-    if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-        a, b = _as_tensors("matmul", a, b)
-    elif a._sparse or b._sparse:  # a sparse operand: lucid.sparse's gather/scatter-add product
-        return (a if a._sparse else b)._sparse_matmul(a, b)
-    elif a._data.dtype != b._data.dtype:
-        a, b = _as_tensors("matmul", a, b)
-    return MatMul.apply(a, b)
+    if not (isinstance(input, Tensor) and isinstance(other, Tensor)):
+        input, other = _as_tensors("matmul", input, other)
+    elif input._sparse or other._sparse:  # a sparse operand: lucid.sparse's gather/scatter-add product
+        return (input if input._sparse else other)._sparse_matmul(input, other)
+    elif input._data.dtype != other._data.dtype:
+        input, other = _as_tensors("matmul", input, other)
+    return MatMul.apply(input, other)
 
 
-def _rmatmul(b, a) -> Tensor:
-    return matmul(a, b)
+def _rmatmul(b, other) -> Tensor:
+    return matmul(other, b)
 
 
-def mm(a: Tensor, b: Tensor) -> Tensor:
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two matrices (2-D only, no broadcasting, as ``torch.mm``)."""
-    if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"mm needs two matrices (2-D), got shapes {a.shape} and {b.shape}")
-    return matmul(a, b)
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm needs two matrices (2-D), got shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
 
 
-def bmm(a: Tensor, b: Tensor) -> Tensor:
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched product of ``(B, n, k)`` and ``(B, k, p)`` (3-D, equal batch sizes, as ``torch.bmm``)."""
-    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
         raise RuntimeError(
-            f"bmm needs two 3-D tensors with the same batch size, got shapes {a.shape} and {b.shape}"
+            f"bmm needs two 3-D tensors with the same batch size, got shapes {input.shape} and {mat2.shape}"
         )
-    return matmul(a, b)
+    return matmul(input, mat2)
 
 
 @autocast_op({"cuda": PROMOTE})
-def dot(a: Tensor, b: Tensor) -> Tensor:
+def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
-    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
-        raise RuntimeError(f"dot needs two 1-D tensors of the same length, got shapes {a.shape} and {b.shape}")
-    return matmul(a, b)
+    if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
+        raise RuntimeError(f"dot needs two 1-D tensors of the same length, got shapes {input.shape} and {other.shape}")
+    return matmul(input, other)
 
 
-def outer(a: Tensor, b: Tensor) -> Tensor:
-    """Outer product of two 1-D tensors: ``out[i, j] = a[i] * b[j]``."""
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError(f"outer needs two 1-D tensors, got shapes {a.shape} and {b.shape}")
-    return a.reshape(a.shape[0], 1) * b.reshape(1, b.shape[0])
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors: ``out[i, j] = input[i] * vec2[j]``."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer needs two 1-D tensors, got shapes {input.shape} and {vec2.shape}")
+    return input.reshape(input.shape[0], 1) * vec2.reshape(1, vec2.shape[0])
 
 
 @autocast_op(LOWER)
@@ -464,7 +465,7 @@ def inv(A: Tensor) -> Tensor:
     return Inv.apply(A)
 
 
-inverse = inv
+inverse = with_parameter_names(inv, "inverse", A="input")  # torch.inverse(input) beside torch.linalg.inv(A)
 
 
 def _with_matrix_dims(v: Tensor) -> Tensor:
@@ -527,6 +528,11 @@ def slogdet(A: Tensor) -> SlogdetResult:
     ``A``'s dtype (``det / |det|`` for a complex ``A``, differentiable there as PyTorch's)."""
     _check_matrix("linalg.slogdet", A)
     return SlogdetResult(*Slogdet.apply(A))
+
+
+# torch.linalg's spelling (A) for lucid.linalg; the top-level torch.det/slogdet take input
+linalg_det, linalg_slogdet = det, slogdet
+det, slogdet = (with_parameter_names(f, A="input") for f in (linalg_det, linalg_slogdet))
 
 
 class Solve(Function):

@@ -528,16 +528,16 @@ def _cumprod_grad_through_zeros(x: Tensor, g: Tensor, axis: int) -> Tensor:
 
 
 # ---- public functions -------------------------------------------------------------------
-def sum(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Sum over ``dim`` (all axes when None); bool and integer tensors sum in int64, as PyTorch."""
-    axes = _reduce_axes(x, dim, axis, "sum")
-    return fast_apply(Sum, _accumulating(x, dtype), None, {"axes": axes, "keepdims": _axes.keep(keepdim, keepdims)})
+    axes = _reduce_axes(input, dim, axis, "sum")
+    return fast_apply(Sum, _accumulating(input, dtype), None, {"axes": axes, "keepdims": _axes.keep(keepdim, keepdims)})
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch); nan over zero elements."""
-    x = _floating(x, "mean", dtype, "fc")
-    return Mean.apply(x, axes=_reduce_axes(x, dim, axis, "mean"), keepdims=_axes.keep(keepdim, keepdims))
+    input = _floating(input, "mean", dtype, "fc")
+    return Mean.apply(input, axes=_reduce_axes(input, dim, axis, "mean"), keepdims=_axes.keep(keepdim, keepdims))
 
 
 def _correction(unbiased, correction) -> float:
@@ -548,18 +548,18 @@ def _correction(unbiased, correction) -> float:
     return 1 if unbiased is None else int(bool(unbiased))
 
 
-def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
         keepdims: bool = False) -> Tensor:
     """Variance over ``dim``, dividing by ``N - correction`` (default 1, Bessel's correction, as PyTorch;
     ``unbiased=False`` means correction 0). ``var(x, False)`` is read as ``unbiased=False``, as in PyTorch."""
-    return _spread(Var, x, dim, unbiased, keepdim, correction, axis, keepdims)
+    return _spread(Var, input, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
-def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None, axis=None,
         keepdims: bool = False) -> Tensor:
     """Standard deviation, ``sqrt(var)`` with the same arguments (correction 1 by default); its gradient
     is 0 where the result is 0, as PyTorch."""
-    return _spread(Std, x, dim, unbiased, keepdim, correction, axis, keepdims)
+    return _spread(Std, input, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 def _spread(fn, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor:
@@ -582,11 +582,11 @@ def _spread(fn, x, dim, unbiased, keepdim, correction, axis, keepdims) -> Tensor
     return fn.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims), correction=correction)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Product over ``dim`` (all axes when None; a tuple is accepted too). Integer products are int64
     as PyTorch; the gradient is exact where inputs contain zeros (see ``Prod``)."""
-    axes = _reduce_axes(x, dim, axis, "prod")
-    return Prod.apply(_accumulating(x, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
+    axes = _reduce_axes(input, dim, axis, "prod")
+    return Prod.apply(_accumulating(input, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
 
 
 def _extreme(x: Tensor, dim, axis, keep, pick, name=None) -> Tensor:
@@ -602,15 +602,15 @@ def _extreme(x: Tensor, dim, axis, keep, pick, name=None) -> Tensor:
     return fn.apply(x, axes=axes, keepdims=keep)
 
 
-def amax(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+def amax(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
     """Largest value over ``dim`` (one int or a tuple; all axes when None). The gradient is shared
     evenly by the elements that tie for the max, as PyTorch's amax."""
-    return _extreme(x, dim, axis, _axes.keep(keepdim, keepdims), "max")
+    return _extreme(input, dim, axis, _axes.keep(keepdim, keepdims), "max")
 
 
-def amin(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+def amin(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
     """Smallest value over ``dim`` (one int or a tuple; all axes when None); ties share the gradient."""
-    return _extreme(x, dim, axis, _axes.keep(keepdim, keepdims), "min")
+    return _extreme(input, dim, axis, _axes.keep(keepdim, keepdims), "min")
 
 
 def _select(x: Tensor, dim, axis, keep, pick):
@@ -626,13 +626,13 @@ def _select(x: Tensor, dim, axis, keep, pick):
 
 
 def _max_or_min(pick, pairwise):
-    def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
+    def op(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False):
         if isinstance(dim, Tensor):
-            return pairwise(x, dim)
+            return pairwise(input, dim)
         keep = _axes.keep(keepdim, keepdims)
         if _axes.pick(dim, axis) is None:
-            return _extreme(x, None, None, keep, pick, pick)
-        return _select(x, dim, axis, keep, pick)
+            return _extreme(input, None, None, keep, pick, pick)
+        return _select(input, dim, axis, keep, pick)
 
     op.__name__ = op.__qualname__ = pick
     op.__doc__ = (
@@ -647,23 +647,23 @@ def _arg(pick):
     name = "arg" + pick
 
     @on_input_device
-    def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
-        _check_tensor(x, name)
-        refuse_unordered(name, x, bools=True)
-        xp, d, keep = x.xp, _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
-        src = x.to(_dt.uint8) if x.dtype is _dt.bool_ else x
+    def op(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+        _check_tensor(input, name)
+        refuse_unordered(name, input, bools=True)
+        xp, d, keep = input.xp, _axes.pick(dim, axis), _axes.keep(keepdim, keepdims)
+        src = input.to(_dt.uint8) if input.dtype is _dt.bool_ else input
         shape = None
-        if d is None or x.ndim == 0:  # over the flattened tensor
+        if d is None or input.ndim == 0:  # over the flattened tensor
             if d is not None:
-                _one_axis(x, d, None, name)
-            _check_nonempty(x, range(x.ndim), name, whole=True)
-            src, ax, shape = src.reshape(-1), 0, (1,) * x.ndim if keep else ()
+                _one_axis(input, d, None, name)
+            _check_nonempty(input, range(input.ndim), name, whole=True)
+            src, ax, shape = src.reshape(-1), 0, (1,) * input.ndim if keep else ()
         else:
-            ax = _one_axis(x, d, None, name)
+            ax = _one_axis(input, d, None, name)
             _check_nonempty(src, (ax,), name)
         found = getattr(xp, name)(src._data, axis=ax, keepdims=keep and shape is None)
-        found = xp.astype(found, x._device.backend.native_dtype(_dt.int64), copy=False)
-        return Tensor._make(found if shape is None else xp.reshape(found, shape), x._device)
+        found = xp.astype(found, input._device.backend.native_dtype(_dt.int64), copy=False)
+        return Tensor._make(found if shape is None else xp.reshape(found, shape), input._device)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (
@@ -678,23 +678,23 @@ min = _max_or_min("min", minimum)
 argmax, argmin = _arg("max"), _arg("min")
 
 
-def logsumexp(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
-    """``log(sum(exp(x)))`` over ``dim`` without overflow (max subtracted first). ``dim=None`` reduces all
+def logsumexp(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    """``log(sum(exp(input)))`` over ``dim`` without overflow (max subtracted first). ``dim=None`` reduces all
     axes (PyTorch requires a dim); integer tensors are computed in the default float dtype, as PyTorch."""
-    _check_tensor(x, "logsumexp")
-    if x.dtype.kind not in "fc":  # (a complex x stays complex, as PyTorch)
-        x = x.to(_dt.get_default_dtype())
-    axes = _reduce_axes(x, dim, axis, "logsumexp")
-    return LogSumExp.apply(x, axes=axes, keepdims=_axes.keep(keepdim, keepdims))
+    _check_tensor(input, "logsumexp")
+    if input.dtype.kind not in "fc":  # (a complex x stays complex, as PyTorch)
+        input = input.to(_dt.get_default_dtype())
+    axes = _reduce_axes(input, dim, axis, "logsumexp")
+    return LogSumExp.apply(input, axes=axes, keepdims=_axes.keep(keepdim, keepdims))
 
 
 def _scan(fn, name, doc):
-    def op(x: Tensor, dim=None, *, axis=None, dtype=None) -> Tensor:
-        ax = _one_axis(x, dim, axis, name)
-        x = _accumulating(x, dtype)
-        if x.ndim == 0:
-            return fn.apply(x.reshape(1), axis=0).reshape(())
-        return fn.apply(x, axis=ax)
+    def op(input: Tensor, dim=None, *, axis=None, dtype=None) -> Tensor:
+        ax = _one_axis(input, dim, axis, name)
+        input = _accumulating(input, dtype)
+        if input.ndim == 0:
+            return fn.apply(input.reshape(1), axis=0).reshape(())
+        return fn.apply(input, axis=ax)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = doc
@@ -709,17 +709,17 @@ cumprod = _scan(Cumprod, "cumprod", "Running product along ``dim`` (required); i
 
 def _truth(name):
     @on_input_device
-    def op(x: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
+    def op(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False) -> Tensor:
         d = _axes.pick(dim, axis)
         if isinstance(d, (tuple, list)) and not d:  # no dims: each element's truth (PyTorch's any/all(dim=()))
-            _check_tensor(x, name)
-            result = x.xp.astype(x._data, x.xp.bool)
+            _check_tensor(input, name)
+            result = input.xp.astype(input._data, input.xp.bool)
         else:
-            axes = _reduce_axes(x, dim, axis, name)
-            result = getattr(x.xp, name)(x._data, axis=axes, keepdims=_axes.keep(keepdim, keepdims))
-        if x.dtype is _dt.uint8:  # PyTorch's uint8 in, uint8 out (0 or 1)
-            result = x.xp.astype(result, x._data.dtype)
-        return Tensor._make(result, x._device)
+            axes = _reduce_axes(input, dim, axis, name)
+            result = getattr(input.xp, name)(input._data, axis=axes, keepdims=_axes.keep(keepdim, keepdims))
+        if input.dtype is _dt.uint8:  # PyTorch's uint8 in, uint8 out (0 or 1)
+            result = input.xp.astype(result, input._data.dtype)
+        return Tensor._make(result, input._device)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (

@@ -23,6 +23,7 @@ from .creation import _place, arange, empty, linspace
 from .inplace import fill_
 from .shape import (
     _dim,
+    _shape_arg,
     _tensor_list,
     broadcast_to,
     cat,
@@ -247,9 +248,9 @@ def block_diag(*tensors) -> Tensor:
     return cat(rows, 0)
 
 
-def sum_to_size(input: Tensor, *size) -> Tensor:
+def sum_to_size(input: Tensor, *sizes, size=None) -> Tensor:
     """``input`` summed down to ``size`` (which must expand to ``input``'s shape), the inverse of ``expand``."""
-    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    size = _shape_arg(sizes, size, "size")
     lead = input.ndim - len(size)
     if lead < 0 or any(s not in (1, n) for s, n in zip(size, input.shape[lead:])):
         raise RuntimeError(f"sum_to_size(): size {size} is not expandable to the tensor's shape {input.shape}")
@@ -359,12 +360,12 @@ def _reshaping_in_place(name: str, view_op):
     return method
 
 
-def _resize(self: Tensor, *sizes, memory_format=None) -> Tensor:
+def _resize(self: Tensor, *sizes, size=None, memory_format=None) -> Tensor:
     """``resize_``: a new shape; the same elements when the count is unchanged, else new memory holding the
     old elements first (the rest uninitialised). Only for tensors without history: PyTorch refuses
     ``resize_`` of a tensor that requires grad."""
-    shape = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
-    if any(operator.index(s) < 0 for s in shape):
+    shape = _shape_arg(sizes, size, "size", operator.index)
+    if any(s < 0 for s in shape):
         raise RuntimeError(f"resize_(): sizes must be non-negative, got {shape}")
     if self.requires_grad:
         raise RuntimeError("resize_(): cannot resize a tensor that requires grad (or has history); detach it")

@@ -47,23 +47,23 @@ def _index_dtype(like: Tensor, out_int32: bool):
 
 
 @on_input_device
-def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, right: bool = False, side=None,
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, right: bool = False, side=None,
                  sorter=None) -> Tensor:
-    """Where ``values`` would be inserted into the innermost dimension of ``sorted_sequence`` to keep it
+    """Where ``input`` would be inserted into the innermost dimension of ``sorted_sequence`` to keep it
     sorted: the first such position, or the last with ``right=True`` / ``side='right'``. A 1-D sequence is
     shared by all values; otherwise the leading dimensions of both must match. ``sorter`` sorts it first."""
     seq = _tensor(sorted_sequence, "searchsorted", "sorted_sequence")
-    refuse_unordered("searchsorted", seq, values)
+    refuse_unordered("searchsorted", seq, input)
     if side is not None:
         if side not in ("left", "right"):
             raise ValueError(f"searchsorted(): side must be 'left' or 'right', got {side!r}")
         if right and side == "left":
             raise RuntimeError("searchsorted(): side='left' and right=True contradict each other")
         right = side == "right"
-    scalar = not isinstance(values, Tensor)
+    scalar = not isinstance(input, Tensor)
     if scalar:
-        values = Tensor(values, dtype=seq.dtype, device=seq._device)
-    _same_device(seq, values, "searchsorted")
+        input = Tensor(input, dtype=seq.dtype, device=seq._device)
+    _same_device(seq, input, "searchsorted")
     if seq.ndim == 0:
         raise RuntimeError("searchsorted(): sorted_sequence must have at least one dimension")
     if sorter is not None:
@@ -72,16 +72,16 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, ri
             raise RuntimeError(f"searchsorted(): sorter of shape {sorter.shape} must match sorted_sequence "
                                f"of shape {seq.shape}")
         seq = seq.detach().gather(-1, sorter)
-    if seq.ndim > 1 and (values.ndim != seq.ndim or values.shape[:-1] != seq.shape[:-1]):
+    if seq.ndim > 1 and (input.ndim != seq.ndim or input.shape[:-1] != seq.shape[:-1]):
         raise RuntimeError(
-            f"searchsorted(): the leading dimensions of sorted_sequence {seq.shape} and values {values.shape} must "
+            f"searchsorted(): the leading dimensions of sorted_sequence {seq.shape} and values {input.shape} must "
             f"match (or sorted_sequence must be 1-D)")
     xp = seq.xp
-    dtype = _dt.promote_types(seq.dtype, values.dtype)
-    s, v = seq._data, values._data
+    dtype = _dt.promote_types(seq.dtype, input.dtype)
+    s, v = seq._data, input._data
     if seq.dtype is not dtype:
         s = xp.astype(s, seq._device.backend.native_dtype(dtype))
-    if values.dtype is not dtype:
+    if input.dtype is not dtype:
         v = xp.astype(v, seq._device.backend.native_dtype(dtype))
     if seq.ndim == 1:
         found = xp.reshape(xp.searchsorted(s, xp.reshape(v, (-1,)), side="right" if right else "left"), v.shape)

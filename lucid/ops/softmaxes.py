@@ -72,16 +72,16 @@ def _prepare(fn, name: str, x: Tensor, dim, axis, dtype):
     return fn.apply(x, axis=ax if x.ndim else None)
 
 
-def softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
+def softmax(input: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
     """Softmax along ``dim``, numerically stable. ``dim=None`` means the last dimension (PyTorch's
     implicit-dim rule is deprecated; lucid always takes -1). ``dtype`` casts the input first."""
-    return _prepare(SoftmaxFunction, "softmax", x, dim, axis, dtype)
+    return _prepare(SoftmaxFunction, "softmax", input, dim, axis, dtype)
 
 
-def log_softmax(x: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
-    """``log(softmax(x))`` along ``dim`` computed directly (finite for any finite logits). ``dim=None``
+def log_softmax(input: Tensor, dim=None, dtype=None, *, axis=None) -> Tensor:
+    """``log(softmax(input))`` along ``dim`` computed directly (finite for any finite logits). ``dim=None``
     means the last dimension; ``dtype`` casts the input first."""
-    return _prepare(LogSoftmaxFunction, "logsoftmax", x, dim, axis, dtype)
+    return _prepare(LogSoftmaxFunction, "logsoftmax", input, dim, axis, dtype)
 
 
 METHODS = {"softmax": softmax, "log_softmax": log_softmax}

@@ -145,16 +145,16 @@ def _median(x: Tensor, dim, keepdim: bool, ignore_nan: bool, result):
 
 
 @on_input_device
-def median(x: Tensor, dim=None, keepdim: bool = False):
+def median(input: Tensor, dim=None, keepdim: bool = False):
     """The lower median (of an even count, the smaller middle value, as PyTorch). Without ``dim``: a 0-d
     tensor of all elements; with ``dim``: ``(values, indices)``. NaN wherever a reduced slice has one."""
-    return _median(x, dim, keepdim, False, MedianResult)
+    return _median(input, dim, keepdim, False, MedianResult)
 
 
 @on_input_device
-def nanmedian(x: Tensor, dim=None, keepdim: bool = False):
+def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
     """``median`` ignoring NaNs (NaN only where a slice holds nothing else)."""
-    return _median(x, dim, keepdim, True, NanMedianResult)
+    return _median(input, dim, keepdim, True, NanMedianResult)
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -219,18 +219,18 @@ def _quantile(x: Tensor, q, dim, keepdim: bool, interpolation: str, ignore_nan: 
 
 @on_input_device
 @autocast_op({"cpu": FLOAT32})
-def quantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+def quantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
     """The ``q``-quantiles (a number or a 1-D tensor of them, in [0, 1]) over ``dim`` (flattened when
     None); a 1-D ``q`` adds a leading dimension. Between two values ``interpolation`` picks one of
     linear, lower, higher, midpoint, nearest (ties to even), as PyTorch. NaN where a slice holds NaN."""
-    return _quantile(x, q, dim, keepdim, interpolation, False, "quantile")
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
 
 
 @on_input_device
 @autocast_op({"cpu": FLOAT32})
-def nanquantile(x: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
+def nanquantile(input: Tensor, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear") -> Tensor:
     """``quantile`` ignoring NaNs (NaN only where a slice holds nothing else)."""
-    return _quantile(x, q, dim, keepdim, interpolation, True, "nanquantile")
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
 
 
 def _along_last(x: Tensor, dim, name: str):
@@ -254,24 +254,24 @@ def _finish(x: Tensor, src: Tensor, axis: int, idx, keepdim: bool, result):
 
 
 @on_input_device
-def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the index of
     its last occurrence, as PyTorch; the gradient goes to that element. NaNs count as equal to each other
     (greater than every number): a row of NaNs has the mode NaN (PyTorch's CPU result with NaNs depends on
     its sort)."""
-    _check_tensor(x, "mode")
-    refuse_unordered("mode", x)
-    src, axis = _along_last(x, dim, "mode")
-    xp = x.xp
+    _check_tensor(input, "mode")
+    refuse_unordered("mode", input)
+    src, axis = _along_last(input, dim, "mode")
+    xp = input.xp
     a = xp.permute_dims(src._data, tuple(i for i in range(src.ndim) if i != axis) + (axis,))
-    if x.dtype is _dt.bool_:  # (the standard sorts no bools)
+    if input.dtype is _dt.bool_:  # (the standard sorts no bools)
         a = xp.astype(a, xp.uint8)
     n = a.shape[-1]
     s = xp.sort(a, axis=-1)
     # the length of the run of equal values each sorted element belongs to (runs never cross rows: each
     # row starts one), found on the flattened rows in a few vectorised steps
-    dev = x._device.native
-    floating = x.dtype.kind in "fc"
+    dev = input._device.native
+    floating = input.dtype.kind in "fc"
     # NaNs (sorted last) count as equal values: one run, so a row of NaNs has the mode NaN
     new_run = s[..., 1:] != s[..., :-1]
     if floating:
@@ -285,10 +285,10 @@ def mode(x: Tensor, dim: int = -1, keepdim: bool = False):
     longest = xp.astype(run == xp.max(run, axis=-1, keepdims=True), xp.int8)
     best = xp.argmax(longest, axis=-1, keepdims=True)  # first: smallest value
     value = xp.take_along_axis(s, best, axis=-1)
-    positions = xp.arange(n, dtype=xp.int64, device=x._device.native)
+    positions = xp.arange(n, dtype=xp.int64, device=input._device.native)
     hit = (a == value) | (xp.isnan(a) & xp.isnan(value)) if floating else a == value
     last = xp.max(xp.where(hit, positions, xp.full_like(positions, -1)), axis=-1, keepdims=True)
-    return _finish(x, src, axis, _back(xp, last, axis), keepdim, ModeResult)
+    return _finish(input, src, axis, _back(xp, last, axis), keepdim, ModeResult)
 
 
 def _back(xp, a, axis):
@@ -298,56 +298,56 @@ def _back(xp, a, axis):
     return xp.permute_dims(a, tuple(order))
 
 
-def kthvalue(x: Tensor, k: int, dim: int = -1, keepdim: bool = False):
+def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there."""
-    _check_tensor(x, "kthvalue")
-    refuse_unordered("kthvalue", x, bools=True)
-    src, axis = _along_last(x, dim, "kthvalue")
+    _check_tensor(input, "kthvalue")
+    refuse_unordered("kthvalue", input, bools=True)
+    src, axis = _along_last(input, dim, "kthvalue")
     n = src.shape[axis]
     if not 1 <= k <= n:
         raise IndexError(f"kthvalue(): k={k} is out of range for dimension {axis} of size {n}")
-    rank = x.xp.full(tuple(1 if i == axis else m for i, m in enumerate(src.shape)), k - 1, dtype=x.xp.int64,
-                     device=x._device.native)
-    return _finish(x, src, axis, _ranked(src, axis, rank), keepdim, KthvalueResult)
+    rank = input.xp.full(tuple(1 if i == axis else m for i, m in enumerate(src.shape)), k - 1, dtype=input.xp.int64,
+                     device=input._device.native)
+    return _finish(input, src, axis, _ranked(src, axis, rank), keepdim, KthvalueResult)
 
 
-def var_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """``(var, mean)`` over ``dim`` in one call, with ``var``'s arguments (correction 1 by default)."""
     if isinstance(dim, bool):  # PyTorch's legacy var_mean(x, unbiased)
         dim, unbiased = None, dim
     c = _correction(unbiased, correction)
-    return var(x, dim, keepdim=keepdim, correction=c), mean(x, dim, keepdim)
+    return var(input, dim, keepdim=keepdim, correction=c), mean(input, dim, keepdim)
 
 
-def std_mean(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
+def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
     """``(std, mean)`` over ``dim`` in one call, with ``std``'s arguments (correction 1 by default)."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     c = _correction(unbiased, correction)
-    return std(x, dim, keepdim=keepdim, correction=c), mean(x, dim, keepdim)
+    return std(input, dim, keepdim=keepdim, correction=c), mean(input, dim, keepdim)
 
 
 def _running(pick: str, result):
     name = "cum" + pick
 
     @on_input_device
-    def op(x: Tensor, dim: int, *, axis=None):
-        _check_tensor(x, name)
-        refuse_unordered(name, x)
-        ax = _one_axis(x, dim, axis, name)
-        src = x.reshape(1) if x.ndim == 0 else x
-        xp, a, n = x.xp, src._data, src.shape[ax]
-        if x.dtype is _dt.bool_:  # the array API has no max/min of bools
+    def op(input: Tensor, dim: int, *, axis=None):
+        _check_tensor(input, name)
+        refuse_unordered(name, input)
+        ax = _one_axis(input, dim, axis, name)
+        src = input.reshape(1) if input.ndim == 0 else input
+        xp, a, n = input.xp, src._data, src.shape[ax]
+        if input.dtype is _dt.bool_:  # the array API has no max/min of bools
             a = xp.astype(a, xp.uint8)
         # the running best (NaN, once met, stays); its index is the latest position up to here whose element
         # equals it (the latest NaN after one): a running max of those positions, found by a second scan
         best = cumulative(xp, a, ax, pick)
-        hit = (a == best) | xp.isnan(a) if x.dtype.kind == "f" else a == best
+        hit = (a == best) | xp.isnan(a) if input.dtype.kind == "f" else a == best
         at = positions(xp, a, ax, _counting(xp, n))
         last = cumulative(xp, xp.where(hit, at, xp.zeros_like(at)), ax, "max")
-        indices = _const(x, _int64(x, last))
+        indices = _const(input, _int64(input, last))
         values = Index.apply(src, plan=_dim_positions(src, ax, indices, name, check=False))
-        if x.ndim == 0:
+        if input.ndim == 0:
             values, indices = values.reshape(()), indices.reshape(())
         return result(values, indices)
 
@@ -372,18 +372,18 @@ def _logaddexp(a: Tensor, b: Tensor) -> Tensor:
     return ((a - shift).exp() + (b - shift).exp()).log() + shift
 
 
-def logcumsumexp(x: Tensor, dim: int, *, axis=None) -> Tensor:
-    """``log(cumsum(exp(x)))`` along ``dim`` of a floating or complex tensor (integers raise, as in PyTorch)
+def logcumsumexp(input: Tensor, dim: int, *, axis=None) -> Tensor:
+    """``log(cumsum(exp(input)))`` along ``dim`` of a floating or complex tensor (integers raise, as in PyTorch)
     without overflow or early underflow: a doubling scan of pairwise log-add-exps (log2(n) steps), each shifted
     by its own max."""
-    _check_tensor(x, "logcumsumexp")
-    ax = _one_axis(x, dim, axis, "logcumsumexp")
-    if x.dtype.kind not in "fc":
-        raise TypeError(f"logcumsumexp is not implemented for {x.dtype.name} tensors (as in PyTorch, where "
+    _check_tensor(input, "logcumsumexp")
+    ax = _one_axis(input, dim, axis, "logcumsumexp")
+    if input.dtype.kind not in "fc":
+        raise TypeError(f"logcumsumexp is not implemented for {input.dtype.name} tensors (as in PyTorch, where "
                         f"logsumexp takes them); cast first (x.float())")
-    if x.ndim == 0:
-        return x.clone()
-    n, step, y = x.shape[ax], 1, x
+    if input.ndim == 0:
+        return input.clone()
+    n, step, y = input.shape[ax], 1, input
     lead = (slice(None),) * ax
     while step < n:
         head, tail = y[lead + (slice(0, step),)], y[lead + (slice(step, n),)]
@@ -392,43 +392,43 @@ def logcumsumexp(x: Tensor, dim: int, *, axis=None) -> Tensor:
     return y if n > 1 else y.clone()
 
 
-def aminmax(x: Tensor, *, dim=None, keepdim: bool = False):
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
     """``(min, max)`` over ``dim`` (all elements when None), as ``amin`` and ``amax``."""
-    refuse_unordered("aminmax", x)
-    return AminmaxResult(amin(x, dim, keepdim), amax(x, dim, keepdim))
+    refuse_unordered("aminmax", input)
+    return AminmaxResult(amin(input, dim, keepdim), amax(input, dim, keepdim))
 
 
-def count_nonzero(x: Tensor, dim=None) -> Tensor:
+def count_nonzero(input: Tensor, dim=None) -> Tensor:
     """How many elements over ``dim`` (an int or a tuple; all when None) are not zero, as int64."""
-    _check_tensor(x, "count_nonzero")
-    return (x != 0).sum(dim)
+    _check_tensor(input, "count_nonzero")
+    return (input != 0).sum(dim)
 
 
 def _not_nan(x: Tensor) -> Tensor:
     return x == x
 
 
-def nansum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """``sum`` with NaNs counted as zero (their gradient is 0)."""
-    _check_tensor(x, "nansum")
-    if x.dtype.kind == "f":
-        x = where(_not_nan(x).detach(), x, 0.0)
-    return x.sum(dim, keepdim, dtype=dtype)
+    _check_tensor(input, "nansum")
+    if input.dtype.kind == "f":
+        input = where(_not_nan(input).detach(), input, 0.0)
+    return input.sum(dim, keepdim, dtype=dtype)
 
 
-def nanmean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """The mean of the non-NaN elements over ``dim`` (NaN where there are none; there lucid's gradient is 0
     where PyTorch's is NaN)."""
-    x = _floating(x, "nanmean", dtype)
-    keep = _not_nan(x).detach()
-    return nansum(x, dim, keepdim) / keep.sum(dim, keepdim).to(x.dtype)
+    input = _floating(input, "nanmean", dtype)
+    keep = _not_nan(input).detach()
+    return nansum(input, dim, keepdim) / keep.sum(dim, keepdim).to(input.dtype)
 
 
-def msort(x: Tensor) -> Tensor:
-    """``x`` sorted along its first dimension (``sort(x, 0).values``)."""
-    _check_tensor(x, "msort")
-    refuse_unordered("msort", x)
-    return x.clone() if x.ndim == 0 else sort(x, 0).values
+def msort(input: Tensor) -> Tensor:
+    """``input`` sorted along its first dimension (``sort(input, 0).values``)."""
+    _check_tensor(input, "msort")
+    refuse_unordered("msort", input)
+    return input.clone() if input.ndim == 0 else sort(input, 0).values
 
 
 def cov(input: Tensor, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
