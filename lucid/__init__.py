@@ -24,11 +24,15 @@ from . import (  # noqa: E402  (need Tensor)
     func,
     futures,
     hub,
+    library,
     linalg,
+    masked,
     multiprocessing,
+    nested,
     nn,
     optim,
     profiler,
+    quasirandom,
     random,
     signal,
     sparse,
@@ -49,6 +53,7 @@ from ._backend.device import get_default_device, set_default_device
 from ._control_flow import cond, while_loop
 from ._functional_aliases import *  # noqa: F401,F403  (torch.relu, torch.conv2d, ...)
 from ._interop import as_tensor, asarray, from_dlpack, from_numpy, frombuffer, to_dlpack
+from ._native import *  # noqa: F401,F403  (torch.native_layer_norm, torch.lstm, torch.segment_reduce, ...)
 from ._printing import get_printoptions, set_printoptions
 from ._settings import *  # noqa: F401,F403  (PyTorch's global switches)
 from ._tensor import Size, Tensor, register_methods, tensor
@@ -109,6 +114,8 @@ from .sparse import (  # noqa: E402
     sparse_csr_tensor,
     spmm,
 )
+from .storage import TypedStorage, UntypedStorage, is_storage
+from .streams import Event, Stream, get_device_module  # torch.Stream, torch.Event (device-generic)
 
 dtype = DType  # lucid.dtype in type hints and isinstance checks, as torch.dtype
 pi, e, inf, nan, newaxis = math.pi, math.e, math.inf, math.nan, None
@@ -127,3 +134,7 @@ def _array_namespace(self, api_version=None):
 
 _array_namespace.__name__ = _array_namespace.__qualname__ = "__array_namespace__"
 register_methods({"__array_namespace__": _array_namespace})
+
+from .ops._out import add_out_argument as _add_out_argument  # noqa: E402
+
+_add_out_argument(globals())  # torch's out= on the functions whose torch counterpart takes it

@@ -226,10 +226,10 @@ class Tensor:
         """PyTorch's format (see :mod:`lucid._printing`); ``grad_fn`` names read ``AddBackward0`` as PyTorch's."""
     def _repr(self, type_name: str) -> str:
         """The repr with ``type_name`` where PyTorch's reads ``tensor``."""
-    def __format__(self, spec: str) -> str:
+    def __format__(self, format_spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value; an n-d tensor takes no format spec (as PyTorch)."""
     def __deepcopy__(self, memo): ...
-    def __reduce_ex__(self, protocol): ...
+    def __reduce_ex__(self, proto): ...
 
     # ---- registered by lucid
     def __array_namespace__(self, api_version=...):
@@ -276,34 +276,34 @@ class Tensor:
         """``max(x, 0)``; the gradient at 0 is 0 (as PyTorch). Integer tensors are accepted."""
 
     # ---- registered by lucid.ops.arithmetic
-    def __add__(self, b):
-        """``a + b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def __and__(self, b):
-        """Elementwise ``bitwise_and`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def __add__(self, other):
+        """``input + other`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def __and__(self, other):
+        """Elementwise ``bitwise_and`` of ``input`` and ``other`` with broadcasting (no gradient)."""
     def __eq__(self, other):
         """``self == other``; against None, False (as PyTorch's ``x == None``), not an error."""
-    def __floordiv__(self, b):
-        """Elementwise ``floor_divide`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def __ge__(self, b):
-        """Elementwise ``ge`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def __gt__(self, b):
-        """Elementwise ``gt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def __floordiv__(self, other):
+        """Elementwise ``floor_divide`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def __ge__(self, other):
+        """Elementwise ``ge`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def __gt__(self, other):
+        """Elementwise ``gt`` of ``input`` and ``other`` with broadcasting (no gradient)."""
     def __invert__(self) -> Tensor:
-        """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
-    def __le__(self, b):
-        """Elementwise ``le`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def __lt__(self, b):
-        """Elementwise ``lt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def __mod__(self, b):
-        """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def __mul__(self, b):
-        """``a * b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+        """``~input``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
+    def __le__(self, other):
+        """Elementwise ``le`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def __lt__(self, other):
+        """Elementwise ``lt`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def __mod__(self, other):
+        """Python-style ``input % other`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def __mul__(self, other):
+        """``input * other`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __ne__(self, other):
         """``self != other``; against None, True (as PyTorch's ``x != None``)."""
-    def __or__(self, b):
-        """Elementwise ``bitwise_or`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def __pow__(self, b):
-        """``a ** b``; gradients as PyTorch's: 0 for ``a`` where ``b == 0`` (``0 ** 0`` too) and for ``b`` where ``a == 0`` and ``b >= 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def __or__(self, other):
+        """Elementwise ``bitwise_or`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def __pow__(self, exponent):
+        """``input ** exponent``; gradients as PyTorch's: 0 for ``input`` where ``exponent == 0`` (``0 ** 0`` too) and for ``exponent`` where ``input == 0`` and ``exponent >= 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def __radd__(self, other): ...
     def __rand__(self, other): ...
     def __rfloordiv__(self, other): ...
@@ -314,26 +314,26 @@ class Tensor:
     def __rsub__(self, other): ...
     def __rtruediv__(self, other): ...
     def __rxor__(self, other): ...
-    def __sub__(self, b):
-        """``a - b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def __truediv__(self, b):
-        """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def __xor__(self, b):
-        """Elementwise ``bitwise_xor`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def __sub__(self, other):
+        """``input - other`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def __truediv__(self, other):
+        """``input / other`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def __xor__(self, other):
+        """Elementwise ``bitwise_xor`` of ``input`` and ``other`` with broadcasting (no gradient)."""
     def add(self, other, *, alpha=...):
         """``input + alpha * other`` (PyTorch's ``alpha=``); Python scalars are weak: ``float32 + 2.0`` stays float32."""
-    def arctan2(self, b):
-        """Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``); the gradient at the origin is 0, as PyTorch's. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def atan2(self, b):
-        """Elementwise ``atan2(a, b)`` (the angle of the point ``(b, a)``); the gradient at the origin is 0, as PyTorch's. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def bitwise_and(self, b):
-        """Elementwise ``bitwise_and`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+    def arctan2(self, other):
+        """Elementwise ``atan2(input, other)`` (the angle of the point ``(other, input)``); the gradient at the origin is 0, as PyTorch's. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def atan2(self, other):
+        """Elementwise ``atan2(input, other)`` (the angle of the point ``(other, input)``); the gradient at the origin is 0, as PyTorch's. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def bitwise_and(self, other):
+        """Elementwise ``bitwise_and`` of ``input`` and ``other`` with broadcasting (no gradient)."""
     def bitwise_not(self) -> Tensor:
-        """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
-    def bitwise_or(self, b):
-        """Elementwise ``bitwise_or`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def bitwise_xor(self, b):
-        """Elementwise ``bitwise_xor`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+        """``~input``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
+    def bitwise_or(self, other):
+        """Elementwise ``bitwise_or`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def bitwise_xor(self, other):
+        """Elementwise ``bitwise_xor`` of ``input`` and ``other`` with broadcasting (no gradient)."""
     def div(self, other, *, rounding_mode=...):
         """``input / other``: true division (integer operands give the default float dtype) with ``rounding_mode=None``;
         the quotient rounded down (``"floor"``) or towards zero (``"trunc"``) otherwise, in the operands' promoted dtype
@@ -346,56 +346,56 @@ class Tensor:
         (integers stay integers), with a zero gradient, as PyTorch. Python scalars are weak: ``float32 / 2.0`` stays
         float32.
         """
-    def eq(self, b):
-        """Elementwise ``eq`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def floor_divide(self, b):
-        """Elementwise ``floor_divide`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def ge(self, b):
-        """Elementwise ``ge`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def greater(self, b):
-        """Elementwise ``gt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def greater_equal(self, b):
-        """Elementwise ``ge`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def gt(self, b):
-        """Elementwise ``gt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def le(self, b):
-        """Elementwise ``le`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def less(self, b):
-        """Elementwise ``lt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def less_equal(self, b):
-        """Elementwise ``le`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def logical_and(self, b):
-        """Elementwise ``logical_and`` of the truth values of ``a`` and ``b`` (bool result, no gradient)."""
+    def eq(self, other):
+        """Elementwise ``eq`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def floor_divide(self, other):
+        """Elementwise ``floor_divide`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def ge(self, other):
+        """Elementwise ``ge`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def greater(self, other):
+        """Elementwise ``gt`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def greater_equal(self, other):
+        """Elementwise ``ge`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def gt(self, other):
+        """Elementwise ``gt`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def le(self, other):
+        """Elementwise ``le`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def less(self, other):
+        """Elementwise ``lt`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def less_equal(self, other):
+        """Elementwise ``le`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def logical_and(self, other):
+        """Elementwise ``logical_and`` of the truth values of ``input`` and ``other`` (bool result, no gradient)."""
     def logical_not(self) -> Tensor:
-        """Elementwise ``not``: True where ``x`` is zero/False (bool result, no gradient)."""
-    def logical_or(self, b):
-        """Elementwise ``logical_or`` of the truth values of ``a`` and ``b`` (bool result, no gradient)."""
-    def logical_xor(self, b):
-        """Elementwise ``logical_xor`` of the truth values of ``a`` and ``b`` (bool result, no gradient)."""
-    def lt(self, b):
-        """Elementwise ``lt`` of ``a`` and ``b`` with broadcasting (no gradient)."""
+        """Elementwise ``not``: True where ``input`` is zero/False (bool result, no gradient)."""
+    def logical_or(self, other):
+        """Elementwise ``logical_or`` of the truth values of ``input`` and ``other`` (bool result, no gradient)."""
+    def logical_xor(self, other):
+        """Elementwise ``logical_xor`` of the truth values of ``input`` and ``other`` (bool result, no gradient)."""
+    def lt(self, other):
+        """Elementwise ``lt`` of ``input`` and ``other`` with broadcasting (no gradient)."""
     def maximum(self, other):
         """Elementwise maximum; tied elements share the gradient equally. Python scalars are weak: ``float32 * 2.0`` stays float32. Complex operands raise, as in PyTorch; a number is taken (PyTorch wants a tensor)."""
     def minimum(self, other):
         """Elementwise minimum; tied elements share the gradient equally. Python scalars are weak: ``float32 * 2.0`` stays float32. Complex operands raise, as in PyTorch; a number is taken (PyTorch wants a tensor)."""
-    def mul(self, b):
-        """``a * b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def multiply(self, b):
-        """``a * b`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def ne(self, b):
-        """Elementwise ``ne`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def not_equal(self, b):
-        """Elementwise ``ne`` of ``a`` and ``b`` with broadcasting (no gradient)."""
-    def pow(self, b):
-        """``a ** b``; gradients as PyTorch's: 0 for ``a`` where ``b == 0`` (``0 ** 0`` too) and for ``b`` where ``a == 0`` and ``b >= 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
-    def remainder(self, b):
-        """Python-style ``a % b`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def mul(self, other):
+        """``input * other`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def multiply(self, other):
+        """``input * other`` with broadcasting. Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def ne(self, other):
+        """Elementwise ``ne`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def not_equal(self, other):
+        """Elementwise ``ne`` of ``input`` and ``other`` with broadcasting (no gradient)."""
+    def pow(self, exponent):
+        """``input ** exponent``; gradients as PyTorch's: 0 for ``input`` where ``exponent == 0`` (``0 ** 0`` too) and for ``exponent`` where ``input == 0`` and ``exponent >= 0``. Integers as PyTorch: a negative Python-int exponent raises, negative ones in a tensor truncate (``tensor([2]) ** tensor([-1])`` is 0). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def remainder(self, other):
+        """Python-style ``input % other`` (the sign of the divisor), as ``torch.remainder``; an integer divisor of 0 raises ZeroDivisionError. Python scalars are weak: ``float32 * 2.0`` stays float32."""
     def sub(self, other, *, alpha=...):
         """``input - alpha * other`` (PyTorch's ``alpha=``); a bool operand raises, as in PyTorch."""
     def subtract(self, other, *, alpha=...):
         """``input - alpha * other`` (PyTorch's ``alpha=``); a bool operand raises, as in PyTorch."""
-    def true_divide(self, b):
-        """``a / b`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
+    def true_divide(self, other):
+        """``input / other`` (true division: integer operands give the default float dtype, each converted from its own value, as PyTorch). Python scalars are weak: ``float32 * 2.0`` stays float32."""
 
     # ---- registered by lucid.ops.calculus
     def diff(self, n: int = ..., dim: int = ..., prepend=..., append=...) -> Tensor:
@@ -438,11 +438,13 @@ class Tensor:
     @real.setter
     def real(self, value) -> None: ...
     def resolve_conj(self) -> Tensor:
-        """``x`` itself (nothing is ever lazily conjugated in lucid)."""
+        """``input`` itself (nothing is ever lazily conjugated in lucid)."""
     def resolve_neg(self) -> Tensor:
-        """``x`` itself (nothing is ever lazily conjugated in lucid)."""
+        """``input`` itself (nothing is ever lazily conjugated in lucid)."""
     def sgn(self) -> Tensor:
-        """``x / |x|`` for complex tensors (0 where ``x`` is 0), the sign for real ones (differentiable as PyTorch's)."""
+        """``input / |input|`` for complex tensors (0 where ``input`` is 0), the sign for real ones (differentiable as
+        PyTorch's).
+        """
 
     # ---- registered by lucid.ops.conversion
     def astype(self, dtype):
@@ -496,7 +498,9 @@ class Tensor:
         """
     def type(self, dtype=..., non_blocking: bool = ...):
         """The legacy type name (``"lucid.FloatTensor"``) without ``dtype``; a cast to ``dtype`` with it: a dtype,
-        a legacy type (``lucid.LongTensor``) or its name (``"torch.LongTensor"`` too).
+        a legacy type (``lucid.LongTensor``) or its name (``"torch.LongTensor"`` too). A legacy type of another
+        device type also moves the tensor, as PyTorch: ``lucid.cuda.FloatTensor`` to the current GPU (the error of
+        ``.to("cuda")`` without one), ``lucid.FloatTensor`` to the CPU; a tensor on a GPU stays on its GPU.
         """
 
     # ---- registered by lucid.ops.decompositions
@@ -504,8 +508,8 @@ class Tensor:
         """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor)."""
     def cholesky_inverse(self, upper: bool = ...) -> Tensor:
         """``torch.cholesky_inverse``: ``(L L^H)^{-1}`` (``(U^H U)^{-1}`` when ``upper``) from the factor."""
-    def cholesky_solve(self, L: Tensor, upper: bool = ...) -> Tensor:
-        """``torch.cholesky_solve``: ``X`` with ``A X = B`` for ``A = L L^H`` (``U^H U`` when ``upper``) given
+    def cholesky_solve(self, input2: Tensor, upper: bool = ...) -> Tensor:
+        """``torch.cholesky_solve``: ``X`` with ``A X = input`` for ``A = L L^H`` (``U^H U`` when ``upper``) given
         the factor; differentiable in both.
         """
     def cross(self, other: Tensor, dim=...) -> Tensor:
@@ -538,8 +542,8 @@ class Tensor:
         """
     def orgqr(self, tau: Tensor) -> Tensor:
         """``torch.orgqr``: the same as ``linalg.householder_product``."""
-    def ormqr(self, tau: Tensor, other: Tensor, left: bool = ..., transpose: bool = ...) -> Tensor:
-        """``torch.ormqr``: ``other`` multiplied by the full ``m x m`` ``Q`` of ``geqrf``'s reflectors (``Q`` on the
+    def ormqr(self, input2: Tensor, input3: Tensor, left: bool = ..., transpose: bool = ...) -> Tensor:
+        """``torch.ormqr``: ``input3`` multiplied by the full ``m x m`` ``Q`` of ``geqrf``'s reflectors (``Q`` on the
         left or right, conjugate-transposed when ``transpose``); differentiable.
         """
     def pinverse(self, rcond: float = ...) -> Tensor:
@@ -551,121 +555,121 @@ class Tensor:
         ``V``; without ``compute_uv``, ``U`` and ``V`` are zero matrices ``(m, m)``, ``(n, n)`` as PyTorch.
         """
     def triangular_solve(self, A: Tensor, upper: bool = ..., transpose: bool = ..., unitriangular: bool = ...):
-        """``torch.triangular_solve`` (legacy): ``(X, A.clone())`` with ``op(A) X = b``, ``op`` the transpose when
+        """``torch.triangular_solve`` (legacy): ``(X, A.clone())`` with ``op(A) X = input``, ``op`` the transpose when
         ``transpose``.
         """
 
     # ---- registered by lucid.ops.elementwise
     def __abs__(self) -> Tensor:
-        """Elementwise ``abs`` of ``x`` (differentiable)."""
+        """Elementwise ``abs`` of ``input`` (differentiable)."""
     def __neg__(self) -> Tensor:
-        """Elementwise ``neg`` of ``x`` (differentiable)."""
+        """Elementwise ``neg`` of ``input`` (differentiable)."""
     def abs(self) -> Tensor:
-        """Elementwise ``abs`` of ``x`` (differentiable)."""
+        """Elementwise ``abs`` of ``input`` (differentiable)."""
     def absolute(self) -> Tensor:
-        """Elementwise ``abs`` of ``x`` (differentiable)."""
+        """Elementwise ``abs`` of ``input`` (differentiable)."""
     def acos(self) -> Tensor:
-        """Elementwise ``acos`` of ``x`` (differentiable)."""
+        """Elementwise ``acos`` of ``input`` (differentiable)."""
     def acosh(self) -> Tensor:
-        """Elementwise ``acosh`` of ``x`` (differentiable)."""
+        """Elementwise ``acosh`` of ``input`` (differentiable)."""
     def arccos(self) -> Tensor:
-        """Elementwise ``acos`` of ``x`` (differentiable)."""
+        """Elementwise ``acos`` of ``input`` (differentiable)."""
     def arccosh(self) -> Tensor:
-        """Elementwise ``acosh`` of ``x`` (differentiable)."""
+        """Elementwise ``acosh`` of ``input`` (differentiable)."""
     def arcsin(self) -> Tensor:
-        """Elementwise ``asin`` of ``x`` (differentiable)."""
+        """Elementwise ``asin`` of ``input`` (differentiable)."""
     def arcsinh(self) -> Tensor:
-        """Elementwise ``asinh`` of ``x`` (differentiable)."""
+        """Elementwise ``asinh`` of ``input`` (differentiable)."""
     def arctan(self) -> Tensor:
-        """Elementwise ``atan`` of ``x`` (differentiable)."""
+        """Elementwise ``atan`` of ``input`` (differentiable)."""
     def arctanh(self) -> Tensor:
-        """Elementwise ``atanh`` of ``x`` (differentiable)."""
+        """Elementwise ``atanh`` of ``input`` (differentiable)."""
     def asin(self) -> Tensor:
-        """Elementwise ``asin`` of ``x`` (differentiable)."""
+        """Elementwise ``asin`` of ``input`` (differentiable)."""
     def asinh(self) -> Tensor:
-        """Elementwise ``asinh`` of ``x`` (differentiable)."""
+        """Elementwise ``asinh`` of ``input`` (differentiable)."""
     def atan(self) -> Tensor:
-        """Elementwise ``atan`` of ``x`` (differentiable)."""
+        """Elementwise ``atan`` of ``input`` (differentiable)."""
     def atanh(self) -> Tensor:
-        """Elementwise ``atanh`` of ``x`` (differentiable)."""
+        """Elementwise ``atanh`` of ``input`` (differentiable)."""
     def ceil(self) -> Tensor:
-        """Elementwise ``ceil`` of ``x`` (differentiable)."""
+        """Elementwise ``ceil`` of ``input`` (differentiable)."""
     def clamp(self, min=..., max=...) -> Tensor:
-        """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
-        gradient where it is the value (``x`` beyond it), ``x`` where it lies within the bounds (ties included), as
+        """Limit ``input`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
+        gradient where it is the value (``input`` beyond it), ``input`` where it lies within the bounds (ties included), as
         in PyTorch.
         """
     def clip(self, min=..., max=...) -> Tensor:
-        """Limit ``x`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
-        gradient where it is the value (``x`` beyond it), ``x`` where it lies within the bounds (ties included), as
+        """Limit ``input`` to ``[min, max]``; either bound may be None, a number, or a tensor. A tensor bound gets the
+        gradient where it is the value (``input`` beyond it), ``input`` where it lies within the bounds (ties included), as
         in PyTorch.
         """
     def cos(self) -> Tensor:
-        """Elementwise ``cos`` of ``x`` (differentiable)."""
+        """Elementwise ``cos`` of ``input`` (differentiable)."""
     def cosh(self) -> Tensor:
-        """Elementwise ``cosh`` of ``x`` (differentiable)."""
+        """Elementwise ``cosh`` of ``input`` (differentiable)."""
     def digamma(self) -> Tensor:
-        """Elementwise ``digamma`` of ``x`` (differentiable)."""
+        """Elementwise ``digamma`` of ``input`` (differentiable)."""
     def erf(self) -> Tensor:
-        """Elementwise ``erf`` of ``x`` (differentiable)."""
+        """Elementwise ``erf`` of ``input`` (differentiable)."""
     def erfc(self) -> Tensor:
-        """Elementwise ``erfc`` of ``x`` (differentiable)."""
+        """Elementwise ``erfc`` of ``input`` (differentiable)."""
     def erfinv(self) -> Tensor:
-        """Elementwise ``erfinv`` of ``x`` (differentiable)."""
+        """Elementwise ``erfinv`` of ``input`` (differentiable)."""
     def exp(self) -> Tensor:
-        """Elementwise ``exp`` of ``x`` (differentiable)."""
+        """Elementwise ``exp`` of ``input`` (differentiable)."""
     def exp2(self) -> Tensor:
-        """Elementwise ``exp2`` of ``x`` (differentiable)."""
+        """Elementwise ``exp2`` of ``input`` (differentiable)."""
     def expm1(self) -> Tensor:
-        """Elementwise ``expm1`` of ``x`` (differentiable)."""
+        """Elementwise ``expm1`` of ``input`` (differentiable)."""
     def fix(self) -> Tensor:
-        """Elementwise ``trunc`` of ``x`` (differentiable)."""
+        """Elementwise ``trunc`` of ``input`` (differentiable)."""
     def floor(self) -> Tensor:
-        """Elementwise ``floor`` of ``x`` (differentiable)."""
+        """Elementwise ``floor`` of ``input`` (differentiable)."""
     def i0(self) -> Tensor:
-        """Elementwise ``i0`` of ``x`` (differentiable)."""
+        """Elementwise ``i0`` of ``input`` (differentiable)."""
     def lgamma(self) -> Tensor:
-        """Elementwise ``lgamma`` of ``x`` (differentiable)."""
+        """Elementwise ``lgamma`` of ``input`` (differentiable)."""
     def log(self) -> Tensor:
-        """Elementwise ``log`` of ``x`` (differentiable)."""
+        """Elementwise ``log`` of ``input`` (differentiable)."""
     def log10(self) -> Tensor:
-        """Elementwise ``log10`` of ``x`` (differentiable)."""
+        """Elementwise ``log10`` of ``input`` (differentiable)."""
     def log1p(self) -> Tensor:
-        """Elementwise ``log1p`` of ``x`` (differentiable)."""
+        """Elementwise ``log1p`` of ``input`` (differentiable)."""
     def log2(self) -> Tensor:
-        """Elementwise ``log2`` of ``x`` (differentiable)."""
+        """Elementwise ``log2`` of ``input`` (differentiable)."""
     def neg(self) -> Tensor:
-        """Elementwise ``neg`` of ``x`` (differentiable)."""
+        """Elementwise ``neg`` of ``input`` (differentiable)."""
     def negative(self) -> Tensor:
-        """Elementwise ``neg`` of ``x`` (differentiable)."""
+        """Elementwise ``neg`` of ``input`` (differentiable)."""
     def reciprocal(self) -> Tensor:
-        """Elementwise ``reciprocal`` of ``x`` (differentiable)."""
+        """Elementwise ``reciprocal`` of ``input`` (differentiable)."""
     def round(self, *, decimals: int = ...) -> Tensor:
-        """Round half to even; with ``decimals``, PyTorch's formula ``round(x * 10^d) / 10^d`` (``round(x / 10^-d)
+        """Round half to even; with ``decimals``, PyTorch's formula ``round(input * 10^d) / 10^d`` (``round(input / 10^-d)
         * 10^-d`` for negative ``d``), in float32 for float16 and bfloat16 (as PyTorch); the gradient is 0.
         """
     def rsqrt(self) -> Tensor:
-        """Elementwise ``rsqrt`` of ``x`` (differentiable)."""
+        """Elementwise ``rsqrt`` of ``input`` (differentiable)."""
     def sigmoid(self) -> Tensor:
-        """Elementwise ``sigmoid`` of ``x`` (differentiable)."""
+        """Elementwise ``sigmoid`` of ``input`` (differentiable)."""
     def sign(self) -> Tensor:
-        """Elementwise ``sign`` of ``x`` (differentiable)."""
+        """Elementwise ``sign`` of ``input`` (differentiable)."""
     def sin(self) -> Tensor:
-        """Elementwise ``sin`` of ``x`` (differentiable)."""
+        """Elementwise ``sin`` of ``input`` (differentiable)."""
     def sinc(self) -> Tensor:
-        """Elementwise ``sinc`` of ``x`` (differentiable)."""
+        """Elementwise ``sinc`` of ``input`` (differentiable)."""
     def sinh(self) -> Tensor:
-        """Elementwise ``sinh`` of ``x`` (differentiable)."""
+        """Elementwise ``sinh`` of ``input`` (differentiable)."""
     def sqrt(self) -> Tensor:
-        """Elementwise ``sqrt`` of ``x`` (differentiable)."""
+        """Elementwise ``sqrt`` of ``input`` (differentiable)."""
     def square(self) -> Tensor:
-        """Elementwise ``square`` of ``x`` (differentiable)."""
+        """Elementwise ``square`` of ``input`` (differentiable)."""
     def tan(self) -> Tensor:
-        """Elementwise ``tan`` of ``x`` (differentiable)."""
+        """Elementwise ``tan`` of ``input`` (differentiable)."""
     def tanh(self) -> Tensor:
-        """Elementwise ``tanh`` of ``x`` (differentiable)."""
+        """Elementwise ``tanh`` of ``input`` (differentiable)."""
     def trunc(self) -> Tensor:
-        """Elementwise ``trunc`` of ``x`` (differentiable)."""
+        """Elementwise ``trunc`` of ``input`` (differentiable)."""
 
     # ---- registered by lucid.ops.indexing
     def __getitem__(self, key) -> Tensor:
@@ -681,42 +685,44 @@ class Tensor:
         requires grad raises (use ``no_grad``). Integer-array keys write through ``_Positions``.
         """
     def argsort(self, dim: int = ..., descending: bool = ..., stable: bool = ...) -> Tensor:
-        """Indices that sort ``x`` along ``dim``. The sort is always stable (ties keep their order),
+        """Indices that sort ``input`` along ``dim``. The sort is always stable (ties keep their order),
         which is also a valid answer for ``stable=False``; NaNs count as the largest value. Complex tensors
         raise, as in PyTorch.
         """
-    def gather(self, dim: int, index) -> Tensor:
-        """Values of ``x`` along ``dim`` at ``index`` (as many dims as ``x``; for dim 1,
-        ``out[i][j] = x[i][index[i][j]]``). Differentiable in ``x``; repeated indices accumulate.
+    def gather(self, dim: int, index, *, sparse_grad: bool = ...) -> Tensor:
+        """Values of ``input`` along ``dim`` at ``index`` (as many dims as ``input``; for dim 1,
+        ``out[i][j] = input[i][index[i][j]]``). Differentiable in ``input``; repeated indices accumulate.
+        ``sparse_grad`` is accepted for PyTorch's signature; the gradient is dense either way (same values).
         """
     def index_select(self, dim: int, index) -> Tensor:
-        """The slices of ``x`` along ``dim`` at the positions in the 1-D ``index`` (repeats allowed and
+        """The slices of ``input`` along ``dim`` at the positions in the 1-D ``index`` (repeats allowed and
         their gradients add up; negative positions count from the end, where PyTorch raises).
         """
     def masked_fill(self, mask, value) -> Tensor:
-        """``x`` with ``value`` (a number or a 0-d tensor, cast to ``x``'s dtype) where the bool
-        ``mask`` (broadcastable to ``x``) is true. Differentiable in ``x`` and a tensor ``value``. A complex ``x``
+        """``input`` with ``value`` (a number or a 0-d tensor, cast to ``input``'s dtype) where the bool
+        ``mask`` (broadcastable to ``input``) is true. Differentiable in ``input`` and a tensor ``value``. A complex
+        ``input``
         takes any Python number as a complex one (as PyTorch; no kind of number is a complex dtype's).
         """
     def nonzero(self, *, as_tuple: bool = ...):
-        """Indices of the non-zero elements: an ``(n, x.ndim)`` int64 tensor, or with ``as_tuple``
+        """Indices of the non-zero elements: an ``(n, input.ndim)`` int64 tensor, or with ``as_tuple``
         one 1-D tensor per dimension (a 0-d input counts as 1-D there, as PyTorch).
         """
     def scatter(self, dim: int, index, src=..., *, value=...) -> Tensor:
-        """``x`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
+        """``input`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
         place; ``scatter_`` in place). Where ``index`` repeats a position the last write wins
         (PyTorch leaves it unspecified) and only that element of ``src`` gets a gradient.
         """
     def scatter_add(self, dim: int, index, src: Tensor) -> Tensor:
-        """``x`` with ``src[i]`` added at ``index[i]`` along ``dim`` (out of place; ``scatter_add_``
-        is the in-place form). Repeated indices add up. Differentiable in ``x`` and ``src``.
+        """``input`` with ``src[i]`` added at ``index[i]`` along ``dim`` (out of place; ``scatter_add_``
+        is the in-place form). Repeated indices add up. Differentiable in ``input`` and ``src``.
         """
     def sort(self, dim: int = ..., descending: bool = ..., stable: bool = ...):
-        """``(values, indices)`` of ``x`` sorted along ``dim`` (always stable, see ``argsort``);
+        """``(values, indices)`` of ``input`` sorted along ``dim`` (always stable, see ``argsort``);
         ``values`` is differentiable.
         """
     def take_along_dim(self, indices, dim=...) -> Tensor:
-        """``gather`` with ``x`` and ``indices`` broadcast against each other outside ``dim``; with
+        """``gather`` with ``input`` and ``indices`` broadcast against each other outside ``dim``; with
         ``dim=None`` both are flattened. Negative indices count from the end, as in PyTorch.
         """
     def topk(self, k: int, dim: int = ..., largest: bool = ..., sorted: bool = ...):
@@ -725,9 +731,9 @@ class Tensor:
         Bool and complex tensors raise, as in PyTorch.
         """
     def unique(self, sorted: bool = ..., return_inverse: bool = ..., return_counts: bool = ..., dim=...):
-        """The distinct values of ``x`` (flattened) in ascending order (also for ``sorted=False``, as
+        """The distinct values of ``input`` (flattened) in ascending order (also for ``sorted=False``, as
         PyTorch does on the CPU); with ``return_inverse`` the index of each element's value (shape of
-        ``x``), with ``return_counts`` how often each value occurs. With ``dim``: the distinct slices along
+        ``input``), with ``return_counts`` how often each value occurs. With ``dim``: the distinct slices along
         ``dim``, in lexicographic order, and the inverse/counts per slice. Not differentiable; complex tensors
         raise, as in PyTorch.
         """
@@ -831,9 +837,10 @@ class Tensor:
         """In-place form of ``clamp``: writes the result into this tensor."""
     def conj_physical_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``conj``: writes the result into this tensor."""
-    def copy_(self, src) -> Tensor:
+    def copy_(self, src, non_blocking: bool = ...) -> Tensor:
         """Copy ``src`` (broadcastable) into this tensor in place, casting to its dtype; the gradient
         flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch.
+        ``non_blocking`` is accepted for PyTorch's signature; the copy is complete when ``copy_`` returns.
         """
     def copysign_(self, *args, **kwargs) -> Tensor:
         """In-place form of ``copysign``: writes the result into this tensor."""
@@ -1033,36 +1040,36 @@ class Tensor:
         """Fill with zeros in place."""
 
     # ---- registered by lucid.ops.linalg
-    def __matmul__(self, b) -> Tensor:
+    def __matmul__(self, other) -> Tensor:
         """Matrix product with PyTorch's rules: 1-D·1-D is a dot product, a 1-D operand is a
         row/column vector whose dimension is removed from the result, batch dimensions broadcast.
         Operands must share a dtype (as in PyTorch).
         """
-    def __rmatmul__(self, a) -> Tensor: ...
-    def bmm(self, b: Tensor) -> Tensor:
+    def __rmatmul__(self, other) -> Tensor: ...
+    def bmm(self, mat2: Tensor) -> Tensor:
         """Batched product of ``(B, n, k)`` and ``(B, k, p)`` (3-D, equal batch sizes, as ``torch.bmm``)."""
     def det(self) -> Tensor:
         """Determinant of a (batch of) square matrix (NaN where the matrix has a NaN entry). Its gradient is
         ``det(A) A^-T``; for a batch with a singular matrix, the cofactor matrix through the SVD (one host read
         decides): the true derivative, which PyTorch's older releases gave (2.13 returns zeros there).
         """
-    def dot(self, b: Tensor) -> Tensor:
+    def dot(self, other: Tensor) -> Tensor:
         """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
     def inverse(self) -> Tensor:
         """Inverse of a (batch of) square matrix; raises LinAlgError for a singular one (on the CPU)."""
-    def matmul(self, b) -> Tensor:
+    def matmul(self, other) -> Tensor:
         """Matrix product with PyTorch's rules: 1-D·1-D is a dot product, a 1-D operand is a
         row/column vector whose dimension is removed from the result, batch dimensions broadcast.
         Operands must share a dtype (as in PyTorch).
         """
-    def mm(self, b: Tensor) -> Tensor:
+    def mm(self, mat2: Tensor) -> Tensor:
         """Product of two matrices (2-D only, no broadcasting, as ``torch.mm``)."""
     def norm(self, p=..., dim=..., keepdim: bool = ..., dtype=..., *, axis=..., keepdims: bool = ...) -> Tensor:
         """``torch.norm`` (and ``Tensor.norm``): the vector ``p``-norm over ``dim`` (the whole
         tensor when None); ``'fro'`` is the 2-norm, ``'nuc'`` the nuclear matrix norm.
         """
-    def outer(self, b: Tensor) -> Tensor:
-        """Outer product of two 1-D tensors: ``out[i, j] = a[i] * b[j]``."""
+    def outer(self, vec2: Tensor) -> Tensor:
+        """Outer product of two 1-D tensors: ``out[i, j] = input[i] * vec2[j]``."""
     def slogdet(self):
         """``(sign, logabsdet)`` of the determinant, without overflow. ``logabsdet`` is real; ``sign`` has
         ``A``'s dtype (``det / |det|`` for a complex ``A``, differentiable there as PyTorch's).
@@ -1200,7 +1207,7 @@ class Tensor:
     def dim_order(self) -> tuple:
         """The dimensions from outermost to innermost in memory (``(0, 1, ..., n-1)`` for a row-major tensor)."""
     def get_device(self) -> int:
-        """The CUDA device index of ``x``, -1 for a CPU tensor (as PyTorch)."""
+        """The CUDA device index of ``input``, -1 for a CPU tensor (as PyTorch)."""
     def is_contiguous(self, memory_format=...) -> bool:
         """Whether ``x``'s elements lie in row-major order without gaps (dimensions of size 1 do not count; an
         empty tensor is contiguous).
@@ -1214,15 +1221,15 @@ class Tensor:
     def is_nonzero(self) -> bool:
         """The truth of a one-element tensor; a RuntimeError for any other number of elements (as PyTorch)."""
     def is_same_size(self, other: Tensor) -> bool:
-        """Whether ``x`` and ``other`` have the same shape."""
+        """Whether ``input`` and ``other`` have the same shape."""
     def is_signed(self) -> bool:
-        """Whether ``x``'s dtype holds negative numbers (false for bool and uint8)."""
+        """Whether ``input``'s dtype holds negative numbers (false for bool and uint8)."""
     @property
     def itemsize(self): ...
     @property
     def layout(self): ...
-    def map2_(self, x1: Tensor, x2: Tensor, callable) -> Tensor:
-        """``x[i] = callable(x[i], x1[i], x2[i])`` in place; see :func:`_host_map`."""
+    def map2_(self, x: Tensor, y: Tensor, callable) -> Tensor:
+        """``self[i] = callable(self[i], x[i], y[i])`` in place; see :func:`_host_map`."""
     def map_(self, other: Tensor, callable) -> Tensor:
         """``x[i] = callable(x[i], other[i])`` in place, ``other`` broadcast to ``x``'s shape; see :func:`_host_map`."""
     def ndimension(self) -> int:
@@ -1249,11 +1256,6 @@ class Tensor:
         """``lucid.zeros`` with this tensor's dtype and device unless given."""
     def positive(self) -> Tensor:
         """``input`` itself, as ``torch.positive`` and unary ``+``; a bool tensor raises, as in PyTorch."""
-    def storage_offset(self) -> int:
-        """Where ``x``'s first element lies in the memory it shares with its base, in elements (0 for a tensor that
-        owns its memory), as PyTorch's ``storage_offset()``: ``x[1]`` of a (3, 4) tensor is 4. Needs a backend that
-        exposes addresses (NumPy, CuPy), as ``data_ptr``.
-        """
     def stride(self, dim=...):
         """Element steps between neighbours along each dimension (``stride(dim)``: one of them), read from the
         backend's array; a backend that hides strides (array-api-strict) is C-contiguous by construction.
@@ -1317,7 +1319,7 @@ class Tensor:
     def cumsum(self, dim=..., *, axis=..., dtype=...) -> Tensor:
         """Running sum along ``dim`` (required); bool and integers accumulate in int64, as PyTorch."""
     def logsumexp(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...) -> Tensor:
-        """``log(sum(exp(x)))`` over ``dim`` without overflow (max subtracted first). ``dim=None`` reduces all
+        """``log(sum(exp(input)))`` over ``dim`` without overflow (max subtracted first). ``dim=None`` reduces all
         axes (PyTorch requires a dim); integer tensors are computed in the default float dtype, as PyTorch.
         """
     def max(self, dim=..., keepdim: bool = ..., *, axis=..., keepdims: bool = ...):
@@ -1367,7 +1369,7 @@ class Tensor:
         """``narrow`` as a new tensor with its own memory (a copy, not a view)."""
     def ravel(self) -> Tensor:
         """The elements as a 1-D tensor (a view where the layout allows)."""
-    def resize_(self, *sizes, memory_format=...) -> Tensor:
+    def resize_(self, *sizes, size=..., memory_format=...) -> Tensor:
         """``resize_``: a new shape; the same elements when the count is unchanged, else new memory holding the
         old elements first (the rest uninitialised). Only for tensors without history: PyTorch refuses
         ``resize_`` of a tensor that requires grad.
@@ -1382,7 +1384,7 @@ class Tensor:
         """``split`` with a list of sizes that add up to the dimension."""
     def squeeze_(self, *args, **kwargs) -> Tensor:
         """``squeeze`` in place: this tensor takes the new shape."""
-    def sum_to_size(self, *size) -> Tensor:
+    def sum_to_size(self, *sizes, size=...) -> Tensor:
         """``input`` summed down to ``size`` (which must expand to ``input``'s shape), the inverse of ``expand``."""
     def swapaxes_(self, *args, **kwargs) -> Tensor:
         """``swapaxes`` in place: this tensor takes the new shape."""
@@ -1523,15 +1525,17 @@ class Tensor:
     @property
     def T(self) -> Tensor:
         """``x.T``: all dimensions reversed."""
-    def broadcast_to(self, *shape) -> Tensor:
-        """``x`` broadcast to ``shape`` (a read-only view; -1 keeps a dimension, as ``expand``)."""
+    def broadcast_to(self, *sizes, size=...) -> Tensor:
+        """``input`` broadcast to ``size`` (ints, one tuple, or ``size=``; a read-only view; -1 keeps a dimension,
+        as ``expand``).
+        """
     def chunk(self, chunks: int, dim=..., *, axis=...) -> tuple:
-        """``x`` split into at most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``
+        """``input`` split into at most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``
         (the last may be smaller, and fewer pieces may come back, as in PyTorch).
         """
     def clone(self, *, memory_format=...) -> Tensor:
-        """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through). It keeps
-        ``x``'s layout (PyTorch's default ``preserve_format``); ``memory_format=lucid.contiguous_format`` makes it
+        """A copy of ``input`` with its own storage, still connected to the graph (gradients pass through). It keeps
+        ``input``'s layout (PyTorch's default ``preserve_format``); ``memory_format=lucid.contiguous_format`` makes it
         row-major, as in PyTorch.
         """
     def contiguous(self, memory_format=...) -> Tensor:
@@ -1542,15 +1546,17 @@ class Tensor:
         """The ``offset``-th diagonal of the matrices spanned by ``dim1`` and ``dim2``; both dimensions
         are removed and the diagonal becomes the last one (as PyTorch and NumPy).
         """
-    def expand(self, *shape) -> Tensor:
-        """``x`` broadcast to ``shape`` (a read-only view; -1 keeps a dimension, as ``expand``)."""
+    def expand(self, *sizes, size=...) -> Tensor:
+        """``input`` broadcast to ``size`` (ints, one tuple, or ``size=``; a read-only view; -1 keeps a dimension,
+        as ``expand``).
+        """
     def expand_as(self, other: Tensor) -> Tensor:
         """``x`` expanded to ``other``'s shape."""
     def flatten(self, start_dim: int = ..., end_dim: int = ...) -> Tensor:
         """Dimensions ``start_dim..end_dim`` merged into one (a 0-d tensor becomes shape ``(1,)``, as PyTorch)."""
     def flip(self, *args, dims=..., axis=...) -> Tensor:
-        """``x`` with the order of elements reversed along ``dims`` (all dimensions when none are
-        given, as NumPy; PyTorch requires them). ``x.flip(0, 1)`` and ``flip(x, [0, 1])`` both work.
+        """``input`` with the order of elements reversed along ``dims`` (all dimensions when none are
+        given, as NumPy; PyTorch requires them). ``input.flip(0, 1)`` and ``flip(x, [0, 1])`` both work.
         """
     @property
     def mT(self) -> Tensor:
@@ -1566,22 +1572,22 @@ class Tensor:
     def narrow(self, dim: int, start: int, length: int) -> Tensor:
         """The ``length`` elements from ``start`` (may be negative) along ``dim``."""
     def permute(self, *args, dims=..., axes=...) -> Tensor:
-        """The dimensions of ``x`` reordered: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))``."""
+        """The dimensions of ``input`` reordered: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))``."""
     def repeat(self, *sizes) -> Tensor:
         """``x`` tiled ``sizes[i]`` times along each dimension (``Tensor.repeat``; extra leading sizes
         add dimensions). Not NumPy's ``repeat``: that one is ``repeat_interleave``.
         """
     def repeat_interleave(self, repeats=..., dim=..., *, axis=..., output_size=...) -> Tensor:
         """Each element repeated ``repeats`` times (an int, or one count per element) along ``dim``;
-        over the flattened tensor when ``dim`` is None (NumPy's ``repeat``). With ``x`` alone, a 1-D tensor
-        of counts: each index ``i`` repeated ``x[i]`` times (PyTorch's ``repeat_interleave(repeats)``, e.g. a
+        over the flattened tensor when ``dim`` is None (NumPy's ``repeat``). With ``input`` alone, a 1-D tensor
+        of counts: each index ``i`` repeated ``input[i]`` times (PyTorch's ``repeat_interleave(repeats)``, e.g. a
         segment id per element from segment lengths). ``output_size`` (PyTorch's hint of the result's length)
         is accepted and checked.
         """
-    def reshape(self, *shape) -> Tensor:
-        """The same elements in a new shape (one entry may be -1). Also for the shape ``x`` has, the result is a
-        new tensor (a view), not ``x`` itself, as in PyTorch: its ``requires_grad_``, hooks and ``retain_grad``
-        are its own.
+    def reshape(self, *sizes, shape=...) -> Tensor:
+        """The same elements in a new shape (ints, one tuple, or ``shape=``; one entry may be -1). Also for the shape
+        ``input`` has, the result is a new tensor (a view), not ``input`` itself, as in PyTorch: its
+        ``requires_grad_``, hooks and ``retain_grad`` are its own.
         """
     def reshape_as(self, other: Tensor) -> Tensor:
         """``x`` reshaped to ``other``'s shape."""
@@ -1590,31 +1596,31 @@ class Tensor:
         flattened tensor is rolled and the shape restored (as PyTorch).
         """
     def select(self, dim: int, index: int) -> Tensor:
-        """The slice at ``index`` along ``dim`` (that dimension removed): a view, as ``x[:, index]``."""
+        """The slice at ``index`` along ``dim`` (that dimension removed): a view, as ``input[:, index]``."""
     def split(self, split_size_or_sections, dim=..., *, axis=...) -> tuple:
         """A tuple of pieces along ``dim``: of size ``split_size_or_sections`` each (the last may be
         smaller) when it is an int, or of the listed sizes (which must add up to the dimension).
         """
     def squeeze(self, dim=..., *, axis=...) -> Tensor:
-        """``x`` without its size-1 dimensions (only those in ``dim``, an int or tuple, when given).
+        """``input`` without its size-1 dimensions (only those in ``dim``, an int or tuple, when given).
         As PyTorch, naming a dimension whose size is not 1 leaves it alone rather than raising.
         """
     def swapaxes(self, dim0=..., dim1=..., *, axes=...) -> Tensor:
-        """``x`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
+        """``input`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
         ``transpose(x)`` reverses all dimensions and ``axes=`` (or a sequence as ``dim0``) permutes.
         """
     def swapdims(self, dim0=..., dim1=..., *, axes=...) -> Tensor:
-        """``x`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
+        """``input`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
         ``transpose(x)`` reverses all dimensions and ``axes=`` (or a sequence as ``dim0``) permutes.
         """
     def t(self) -> Tensor:
         """The transpose of a matrix; 0-d and 1-d tensors come back as they are (as ``torch.t``)."""
-    def tile(self, *dims) -> Tensor:
-        """``x`` repeated ``dims[i]`` times along each dimension; a short ``dims`` is padded with
-        leading 1s (unlike ``repeat``), as ``torch.tile`` / ``numpy.tile``.
+    def tile(self, *reps, dims=...) -> Tensor:
+        """``input`` repeated ``dims[i]`` times along each dimension (ints, one tuple, or ``dims=``); a short
+        ``dims`` is padded with leading 1s (unlike ``repeat``), as ``torch.tile`` / ``numpy.tile``.
         """
     def transpose(self, dim0=..., dim1=..., *, axes=...) -> Tensor:
-        """``x`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
+        """``input`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
         ``transpose(x)`` reverses all dimensions and ``axes=`` (or a sequence as ``dim0``) permutes.
         """
     def tril(self, diagonal: int = ...) -> Tensor:
@@ -1622,7 +1628,7 @@ class Tensor:
     def triu(self, diagonal: int = ...) -> Tensor:
         """The upper triangle of the last two dimensions (above and on the ``diagonal``-th), zeros elsewhere."""
     def unbind(self, dim=..., *, axis=...) -> tuple:
-        """The slices of ``x`` along ``dim``, as a tuple of tensors without that dimension."""
+        """The slices of ``input`` along ``dim``, as a tuple of tensors without that dimension."""
     def unflatten(self, dim: int, sizes) -> Tensor:
         """Dimension ``dim`` split into ``sizes`` (one of them may be -1); the inverse of ``flatten``."""
     def unfold(self, dimension: int, size: int, step: int) -> Tensor:
@@ -1631,7 +1637,7 @@ class Tensor:
         read-only view (windows overlap when ``step < size``).
         """
     def unsafe_chunk(self, chunks: int, dim=..., *, axis=...) -> tuple:
-        """``x`` split into at most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``
+        """``input`` split into at most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``
         (the last may be smaller, and fewer pieces may come back, as in PyTorch).
         """
     def unsafe_split(self, split_size_or_sections, dim=..., *, axis=...) -> tuple:
@@ -1639,18 +1645,19 @@ class Tensor:
         smaller) when it is an int, or of the listed sizes (which must add up to the dimension).
         """
     def unsqueeze(self, dim=..., *, axis=...) -> Tensor:
-        """``x`` with a new size-1 dimension at position ``dim`` (``-1`` appends one)."""
-    def view(self, *shape) -> Tensor:
+        """``input`` with a new size-1 dimension at position ``dim`` (``-1`` appends one)."""
+    def view(self, *sizes, size=...) -> Tensor:
         """The same elements in a new shape, sharing memory with ``x`` (one entry may be -1). Raises where
         the memory layout does not allow it (e.g. after ``transpose``), as PyTorch; ``reshape`` copies then.
         PyTorch's ``view(dtype)`` (the same bytes read as another dtype) is not available: a TypeError says so.
+        The shape may also come as ``size=`` (PyTorch's keyword here).
         """
     def view_as(self, other: Tensor) -> Tensor:
         """``x`` viewed with ``other``'s shape (raises where that needs a copy, as ``view``)."""
 
     # ---- registered by lucid.ops.softmaxes
     def log_softmax(self, dim=..., dtype=..., *, axis=...) -> Tensor:
-        """``log(softmax(x))`` along ``dim`` computed directly (finite for any finite logits). ``dim=None``
+        """``log(softmax(input))`` along ``dim`` computed directly (finite for any finite logits). ``dim=None``
         means the last dimension; ``dtype`` casts the input first.
         """
     def softmax(self, dim=..., dtype=..., *, axis=...) -> Tensor:
@@ -1690,7 +1697,7 @@ class Tensor:
     def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ...):
         """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there."""
     def logcumsumexp(self, dim: int, *, axis=...) -> Tensor:
-        """``log(cumsum(exp(x)))`` along ``dim`` of a floating or complex tensor (integers raise, as in PyTorch)
+        """``log(cumsum(exp(input)))`` along ``dim`` of a floating or complex tensor (integers raise, as in PyTorch)
         without overflow or early underflow: a doubling scan of pairwise log-add-exps (log2(n) steps), each shifted
         by its own max.
         """
@@ -1705,7 +1712,7 @@ class Tensor:
         its sort).
         """
     def msort(self) -> Tensor:
-        """``x`` sorted along its first dimension (``sort(x, 0).values``)."""
+        """``input`` sorted along its first dimension (``sort(input, 0).values``)."""
     def nanmean(self, dim=..., keepdim: bool = ..., *, dtype=...) -> Tensor:
         """The mean of the non-NaN elements over ``dim`` (NaN where there are none; there lucid's gradient is 0
         where PyTorch's is NaN).
@@ -1768,6 +1775,20 @@ class Tensor:
         """Sparse tensors of the sparse column compressed tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
     def values(self, *args, **kwargs):
         """Sparse tensors of the sparse tensor layout only (others raise, as PyTorch): see ``lucid.sparse``."""
+
+    # ---- registered by lucid.storage
+    def storage(self):
+        """``x.untyped_storage()`` as elements of ``x``'s dtype; warns that TypedStorage is deprecated, as PyTorch
+        (PyTorch warns once per process, lucid leaves repeats to Python's warning filters).
+        """
+    def storage_offset(self) -> int:
+        """Where ``x``'s first element lies in its storage, in elements, as PyTorch's ``storage_offset()``: ``x[1]``
+        of a (3, 4) tensor is 4. Needs a backend that exposes addresses (NumPy, CuPy), as ``data_ptr``.
+        """
+    def untyped_storage(self):
+        """The memory block holding ``x`` (see the module docstring), shared with its views, base and detached
+        copies.
+        """
 
 _AUTOGRAD_STATE: tuple
 

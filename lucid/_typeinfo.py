@@ -16,7 +16,7 @@ from ._tensor import Size, Tensor
 __all__ = [
     "finfo", "iinfo", "promote_types", "result_type", "can_cast", "typename",
     "memory_format", "contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
-    "layout", "strided",
+    "layout", "strided", "jagged",
     *(f"{n}Tensor" for n in ("Float", "Double", "Half", "Byte", "Char", "Short", "Int", "Long", "Bool", "BFloat16")),
 ]
 
@@ -73,7 +73,7 @@ def result_type(tensor1, tensor2) -> _dt.DType:
     return _dt.result_type(**groups)
 
 
-_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2}
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def can_cast(from_, to) -> bool:
@@ -110,6 +110,7 @@ class layout:
 
 
 strided = layout("strided")
+jagged = layout("jagged")  # named so that lucid.nested can refuse it clearly (it has the strided layout only)
 
 
 class _LegacyType(type):
@@ -173,10 +174,19 @@ def legacy_type_name(tensor: Tensor) -> str:
 def legacy_dtype(spec):
     """The dtype a legacy type or its name stands for (``lucid.FloatTensor``, ``"torch.cuda.LongTensor"``),
     or None when ``spec`` is neither."""
+    target = legacy_target(spec)
+    return None if target is None else target[1]
+
+
+def legacy_target(spec):
+    """``(device type, dtype)`` of a legacy type or its name: ``("cuda", float32)`` for ``lucid.cuda.FloatTensor``
+    and ``"torch.cuda.FloatTensor"``, ``("cpu", int64)`` for ``lucid.LongTensor``; None when ``spec`` is neither."""
     if isinstance(spec, _LegacyType):
-        return spec.dtype
+        return spec.device_type, spec.dtype
     if isinstance(spec, str):
-        return _BY_LEGACY_NAME.get(spec.rpartition(".")[2])
+        module, _, name = spec.rpartition(".")
+        dtype = _BY_LEGACY_NAME.get(name)
+        return None if dtype is None else ("cuda" if module.endswith(".cuda") else "cpu", dtype)
     return None
 
 

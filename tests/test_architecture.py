@@ -25,7 +25,7 @@ LAYERS = [
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),
     ("ops", ["lucid.ops", "lucid.linalg", "lucid.autograd.functional", "lucid.fft", "lucid.special",
-             "lucid.signal", "lucid.sparse"]),
+             "lucid.signal", "lucid.sparse", "lucid.library", "lucid.nested"]),
     ("distributed", ["lucid.distributed"]),
     ("nn", ["lucid.nn"]),
     ("distributions", ["lucid.distributions"]),

@@ -50,6 +50,8 @@ NEEDS_GPU = {
     "max_memory_cached": lambda: cuda.max_memory_cached(),
     "set_per_process_memory_fraction": lambda: cuda.set_per_process_memory_fraction(0.5),
     "get_per_process_memory_fraction": lambda: cuda.get_per_process_memory_fraction(),
+    "set_sync_debug_mode": lambda: cuda.set_sync_debug_mode("warn"),
+    "get_sync_debug_mode": lambda: cuda.get_sync_debug_mode(),
 }
 # answered without a GPU as PyTorch's CPU build answers (tests/compat/test_cuda_cpu_jit_names.py)
 ANSWERED_WITHOUT_GPU = {

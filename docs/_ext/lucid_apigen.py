@@ -42,9 +42,13 @@ NAMESPACES = [
     ("lucid.optim.swa_utils", "Weight averaging (SWA, EMA), update_bn and the SWALR schedule."),
     ("lucid.linalg", "Linear algebra with torch.linalg's names."),
     ("lucid.fft", "Discrete Fourier transforms with torch.fft's names."),
+    ("lucid.library", "Custom operators with torch.library's names: custom_op, register_autograd, Library."),
     ("lucid.special", "Special functions with torch.special's names."),
     ("lucid.signal.windows", "Window functions with torch.signal.windows' names and parameters."),
     ("lucid.sparse", "Sparse COO, CSR and CSC tensors: products, sums, softmax (torch.sparse's API)."),
+    ("lucid.masked", "Reductions that skip masked-out elements, and MaskedTensor (torch.masked's API)."),
+    ("lucid.nested", "Nested tensors: lists of tensors of different shapes as one (torch.nested's API)."),
+    ("lucid.quasirandom", "SobolEngine: low-discrepancy Sobol' sequences (torch.quasirandom's API)."),
     ("lucid.distributions", "Probability distributions and KL divergences (torch.distributions' API)."),
     ("lucid.distributions.constraints", "The regions parameters and samples of distributions lie in."),
     ("lucid.distributions.transforms", "Transforms between constrained spaces, with their Jacobians."),
@@ -54,6 +58,8 @@ NAMESPACES = [
     ("lucid.distributed", "Collectives across processes over MPI or NCCL (torch.distributed's API)."),
     ("lucid.distributed.nn.functional", "Collectives that autograd differentiates."),
     ("lucid.distributed.optim", "ZeroRedundancyOptimizer: optimizer state sharded across processes."),
+    ("lucid.distributed.algorithms.join", "Join: training with uneven inputs across processes."),
+    ("lucid.distributed.device_mesh", "DeviceMesh: processes laid out in a grid, a group per mesh dimension."),
     ("lucid.nn.parallel", "DistributedDataParallel."),
     ("lucid.autograd", "Custom Functions, gradients, gradient checks."),
     ("lucid.profiler", "torch.profiler's API as no-ops: lucid does not profile."),
@@ -62,6 +68,7 @@ NAMESPACES = [
     ("lucid.amp", "Automatic mixed precision: autocast and GradScaler."),
     ("lucid.utils", "Training utilities."),
     ("lucid.utils._pytree", "Nested containers as a list of leaves and a TreeSpec (torch.utils._pytree's API)."),
+    ("lucid.utils.benchmark", "Timer and Measurement: timing code the way torch.utils.benchmark does."),
     ("lucid.serialization", "The file format of lucid.save and lucid.load."),
     ("lucid.backends.cuda", "Math settings of the CUDA backend."),
     ("lucid.backends.cudnn", "PyTorch's cuDNN switches, for compatibility."),
@@ -185,7 +192,8 @@ class _Entry:
         self.ns, self.name, self.obj = ns, name, obj
         self.qualname = f"{ns}.{name}"
         self.kind = "class" if inspect.isclass(obj) else "function" if callable(obj) else "data"
-        self.source = getattr(obj, "__module__", None) if self.kind != "data" else type(obj).__module__
+        # where it is defined: a function that gained ``out=`` (lucid.ops._out) is grouped by the op it wraps
+        self.source = getattr(inspect.unwrap(obj), "__module__", None) if self.kind != "data" else type(obj).__module__
 
 
 def collect() -> dict[str, dict]:

@@ -1,13 +1,14 @@
 """Finite-difference checks of gradients (float64), for tests and for users' own Functions.
 
-The finite differences are taken on host (NumPy) copies of the inputs: a test utility that
-works the same for every backend, not a hot path (host conversion is where lucid may use NumPy
-directly)."""
+Written with lucid's own ops, so the finite differences are taken on the inputs' device with its backend
+(array-api-generic, as ops are); each projected output is read back as one Python number. The random
+projection vectors are drawn on the CPU from ``seed`` (NumPy's ``default_rng(seed)`` stream, whatever the
+device), so a check sees the same vectors on every backend."""
 
 from __future__ import annotations
 
-import numpy as np
-
+from .. import dtypes as _dt
+from .._backend.device import device as _device
 from .._tensor import Tensor
 from .backprop import grad as autograd_grad
 
@@ -21,6 +22,15 @@ class GradcheckError(AssertionError):
 def _outputs(fn, inputs):
     out = fn(*inputs)
     return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _random_like(outs, seed: int) -> list:
+    """A standard-normal tensor like each of ``outs`` (its shape, dtype and device), drawn in float64 on the CPU
+    from a generator seeded with ``seed``, in order."""
+    cpu = _device("cpu")
+    rng = cpu.backend.new_rng(seed, 0)
+    return [Tensor(Tensor._make(cpu.backend.random("normal", o.shape, _dt.float64, 0, rng=rng), cpu),
+                   dtype=o.dtype, device=o.device) for o in outs]
 
 
 def _check_inputs(inputs):
@@ -40,18 +50,17 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     _check_inputs(inputs)
     wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
-    rng = np.random.default_rng(seed)
     outs = [o for o in _outputs(fn, inputs) if isinstance(o, Tensor) and o.dtype.kind == "f"]
     if not outs:
         raise GradcheckError("fn returned no floating-point tensor")
-    vs = [Tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device) for o in outs]
+    vs = _random_like(outs, seed)
 
     def projected(*args):
         # grad stays on: fn may itself differentiate (gradgradcheck's first derivative)
         total = 0.0
         outs = [o for o in _outputs(fn, args) if isinstance(o, Tensor) and o.dtype.kind == "f"]
         for o, v in zip(outs, vs):
-            total += float((o.detach().numpy(force=True) * v.numpy(force=True)).sum())
+            total += float(o.xp.sum(o._data * v._data))
         return total
 
     # outputs that do not require grad are constant in the inputs: their analytic part is zero
@@ -62,23 +71,26 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                                  allow_unused=True, retain_graph=True)
     for k, i in enumerate(wrt):
         x = inputs[i]
-        base = x.detach().numpy(force=True).astype(np.float64)
-        numeric = np.zeros(base.size)
-        flat = base.reshape(-1)
-        for j in range(flat.size):
-            old = flat[j]
+        xp, flat = x.xp, x.xp.reshape(x._data, (-1,))  # float64 (checked above)
+        numeric = []
+        for j in range(x.numel()):
             vals = []
             for step in (eps, -eps):
-                flat[j] = old + step
-                moved = Tensor(base.copy(), dtype=x.dtype, device=x.device, requires_grad=True)
+                with x._device.context():  # the copy on x's GPU (CuPy computes on the current device)
+                    moved = xp.asarray(flat, copy=True)
+                moved[j] += step
+                moved = Tensor._make(xp.reshape(moved, x.shape), x._device).requires_grad_()
                 vals.append(projected(*inputs[:i], moved, *inputs[i + 1:]))
-            flat[j] = old
-            numeric[j] = (vals[0] - vals[1]) / (2 * eps)
-        got = np.zeros(base.size) if analytic[k] is None else analytic[k].detach().numpy(force=True).reshape(-1)
-        if not np.allclose(got, numeric, atol=atol, rtol=rtol):
+            numeric.append((vals[0] - vals[1]) / (2 * eps))
+        numeric = Tensor(numeric, dtype=_dt.float64, device=x.device)
+        g = analytic[k]
+        g = g.to_dense() if g is not None and g._sparse else g  # a sparse gradient (Embedding(sparse=True))
+        got = numeric * 0 if g is None else g.detach().reshape(-1).to(_dt.float64)
+        if not got.allclose(numeric, atol=atol, rtol=rtol):
             if not raise_exception:
                 return False
-            worst = int(np.argmax(np.abs(got - numeric)))
+            worst = int((got - numeric).abs().argmax())
+            got, numeric = got.tolist(), numeric.tolist()
             raise GradcheckError(
                 f"gradient of input {i} (shape {x.shape}) disagrees with finite differences: "
                 f"element {worst} analytic {got[worst]:.6g} vs numeric {numeric[worst]:.6g}\n"
@@ -93,9 +105,8 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     _check_inputs(inputs)
     wrt = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
-    rng = np.random.default_rng(seed + 1)
     outs = [o for o in _outputs(fn, inputs) if o.requires_grad]
-    vs = [Tensor(rng.standard_normal(o.shape), dtype=o.dtype, device=o.device) for o in outs]
+    vs = _random_like(outs, seed + 1)
 
     def first_grads(*args):
         outs = [o for o in _outputs(fn, args) if o.requires_grad]

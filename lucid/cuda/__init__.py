@@ -12,7 +12,7 @@ indices (tensor indexing, ``gather``/``scatter``, ``embedding``, class targets o
 ``cross_entropy``/``nll_loss``: one sync each, to raise an IndexError naming the bad index),
 ``GradScaler.step`` (it reads whether the gradients are finite), :func:`synchronize`,
 ``Stream.synchronize()`` and ``Event.synchronize()``. Time GPU work with :class:`Event` or
-after :func:`synchronize`.
+after :func:`synchronize`. :func:`set_sync_debug_mode` makes the copies to the host among them warn or raise.
 
 Multi-GPU: ops run on the GPU of their input tensors (``cuda:1`` tensors compute on device 1
 whatever the current device is); new tensors made with ``device="cuda"`` go to the current
@@ -58,6 +58,7 @@ __all__ = [
     "get_rng_state_all", "set_rng_state_all",
     "OutOfMemoryError", "CudaError", "AcceleratorError",
     "graphs", "nvtx", "CUDAGraph", "graph", "make_graphed_callables", "is_current_stream_capturing",
+    "set_sync_debug_mode", "get_sync_debug_mode",
     *_LEGACY_TYPES,
 ]
 
@@ -86,12 +87,12 @@ class CudaError(RuntimeError):
 def _adopt_cupy_out_of_memory(backend) -> None:
     """Make CuPy's pool raise an error that is both CuPy's OutOfMemoryError and lucid's (see
     :class:`OutOfMemoryError`); the pool looks the class up in its module when it raises."""
-    memory = getattr(getattr(backend, "cupy", None), "cuda", None)
-    memory = getattr(memory, "memory", None)
-    cupy_error = getattr(memory, "OutOfMemoryError", None)
+    cupy_memory = getattr(getattr(backend, "cupy", None), "cuda", None)
+    cupy_memory = getattr(cupy_memory, "memory", None)
+    cupy_error = getattr(cupy_memory, "OutOfMemoryError", None)
     if cupy_error is None or issubclass(cupy_error, OutOfMemoryError):
         return
-    memory.OutOfMemoryError = type("OutOfMemoryError", (cupy_error, OutOfMemoryError), {
+    cupy_memory.OutOfMemoryError = type("OutOfMemoryError", (cupy_error, OutOfMemoryError), {
         "__module__": "lucid.cuda", "__doc__": "CuPy's out-of-memory error, also a lucid.cuda.OutOfMemoryError."})
 
 
@@ -176,6 +177,59 @@ def synchronize(device=None) -> None:
         return
     backend = _backend()
     backend.synchronize(_index(device, backend))
+
+
+# ---- sync debug mode -----------------------------------------------------------------------
+_SYNC_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+_sync_debug_mode = [0]  # process-wide, as PyTorch's
+
+
+def set_sync_debug_mode(debug_mode: int | str) -> None:
+    """Warn (``"warn"``/1) or raise RuntimeError (``"error"``/2) at every copy of CUDA data to the host, or
+    neither (``"default"``/0), as ``torch.cuda.set_sync_debug_mode``: ``item()``, ``bool()``/``float()``/``int()``,
+    ``tolist()``, ``.cpu()``/``.to("cpu")``, ``numpy(force=True)``, printing, and lucid's own reads through the
+    backend (``GradScaler.step``, saving). Not flagged (lucid's choice): the explicit waits the user asks for
+    (:func:`synchronize`, ``Stream``/``Event.synchronize``), and the value checks ops make on raw arrays (index
+    range checks, boolean masks, ``nonzero``), which PyTorch's experimental mode also leaves partly uncovered."""
+    _backend("set_sync_debug_mode")
+    mode = _SYNC_DEBUG_MODES.get(debug_mode) if isinstance(debug_mode, str) else debug_mode
+    if type(mode) is not int or mode not in (0, 1, 2):
+        raise RuntimeError(f"invalid value of debug_mode {debug_mode!r}, expected one of `default`, `warn`, "
+                           f"`error` (or 0, 1, 2)")
+    _sync_debug_mode[0] = mode
+
+
+def get_sync_debug_mode() -> int:
+    """The mode :func:`set_sync_debug_mode` set: 0 (default), 1 (warn) or 2 (error)."""
+    _backend("get_sync_debug_mode")
+    return _sync_debug_mode[0]
+
+
+def _on_host_read() -> None:
+    """What the sync debug mode does at a copy of CUDA data to the host."""
+    message = ("called a synchronizing CUDA operation: a copy of CUDA data to the host (item, bool, tolist, cpu, "
+               "printing); lucid.cuda.set_sync_debug_mode(0) turns this check off")
+    if _sync_debug_mode[0] == 2:
+        raise RuntimeError(message)
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _watch_host_reads(backend) -> None:
+    """Route the CUDA backend's copies to the host (every host sync lucid makes goes through ``to_numpy``)
+    through the sync debug mode; one list look-up per copy while the mode is 0."""
+    if backend.device_type != "cuda":
+        return
+    to_numpy = backend.to_numpy
+
+    def checked_to_numpy(array):
+        if _sync_debug_mode[0]:
+            _on_host_read()
+        return to_numpy(array)
+
+    backend.to_numpy = checked_to_numpy
+
+
+_registry.on_backend_created(_watch_host_reads)
 
 
 def is_initialized() -> bool:

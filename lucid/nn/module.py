@@ -20,6 +20,7 @@ import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
+from .. import _typeinfo
 from .. import dtypes as _dt
 from .._backend.device import device as _parse_device
 from .._tensor import Tensor, parse_to_args
@@ -436,9 +437,21 @@ class Module:
         return self.to(_parse_device("cuda", device) if isinstance(device, int) else _parse_device(device or "cuda"))
 
     def type(self, dst_type) -> Module:
-        """Cast floating parameters and buffers to ``dst_type``. Unlike PyTorch's ``Module.type``,
-        integer and bool buffers are left alone, as by every other lucid dtype cast."""
-        return self.to(_dt.to_dtype(dst_type))
+        """Cast floating parameters and buffers to ``dst_type``; a legacy type of another device type also moves
+        every one, as ``Tensor.type`` (``lucid.cuda.FloatTensor``: to the current GPU, tensors already on a GPU
+        stay there; ``lucid.FloatTensor``: to the CPU). Unlike PyTorch's ``Module.type``, integer and bool
+        buffers keep their dtype, as by every other lucid dtype cast."""
+        target = _typeinfo.legacy_target(dst_type)
+        device_type, dtype = (None, _dt.to_dtype(dst_type)) if target is None else target
+        if dtype.kind != "f":
+            raise TypeError(f"Module.type only accepts floating point types, got {dst_type!r}")
+
+        def cast(t):
+            if t.dtype.kind == "f":
+                return t.type(dst_type)
+            return t if device_type in (None, t.device.type) else t.to(device_type)
+
+        return self._apply(cast)
 
     def float(self) -> Module:
         """Cast floating parameters and buffers to float32."""

@@ -50,3 +50,11 @@ for _family in FAMILIES:
     for _name in getattr(_family, "INPLACE", ()):
         _methods[f"{_name}_"] = inplace.inplace(_methods[_name], f"{_name}_")
     register_methods(_methods)
+
+
+def __getattr__(name):
+    """``lucid.ops.<namespace>`` (``torch.ops.<ns>``): the custom ops :mod:`lucid.library` defined there; only
+    names this package lacks get here, so a namespace never hides one of its modules or functions."""
+    from .. import library
+
+    return library.namespace(name)

@@ -112,11 +112,18 @@ def is_pinned(self: Tensor, device=None) -> bool:
 
 def type(self: Tensor, dtype=None, non_blocking: bool = False):  # noqa: A001  (Tensor.type, as PyTorch's)
     """The legacy type name (``"lucid.FloatTensor"``) without ``dtype``; a cast to ``dtype`` with it: a dtype,
-    a legacy type (``lucid.LongTensor``) or its name (``"torch.LongTensor"`` too)."""
+    a legacy type (``lucid.LongTensor``) or its name (``"torch.LongTensor"`` too). A legacy type of another
+    device type also moves the tensor, as PyTorch: ``lucid.cuda.FloatTensor`` to the current GPU (the error of
+    ``.to("cuda")`` without one), ``lucid.FloatTensor`` to the CPU; a tensor on a GPU stays on its GPU."""
     if dtype is None:
         return _typeinfo.legacy_type_name(self)
-    legacy = _typeinfo.legacy_dtype(dtype)
-    return self.to(dtype if legacy is None else legacy)
+    target = _typeinfo.legacy_target(dtype)
+    if target is None:
+        return self.to(dtype, non_blocking=non_blocking)
+    device_type, legacy = target
+    if device_type == self.device.type:
+        return self.to(legacy, non_blocking=non_blocking)
+    return self.to(device_type, legacy, non_blocking=non_blocking)
 
 
 def astype(x, dtype):

@@ -18,7 +18,8 @@ from .. import dtypes as _dt
 from .._backend.arrays import row_major
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
-from ..autograd.function import Function
+from ..amp.autocast import autocast_op
+from ..autograd.function import FLOAT32, Function
 from ..autograd.views import view_apply
 from . import _axes
 
@@ -31,10 +32,16 @@ __all__ = [
 
 
 # ---- argument helpers -------------------------------------------------------------------
-def _shape_arg(shape):
+def _shape_arg(shape, keyword=None, name="shape", convert=int):
+    """A shape given as ints or as one tuple/list, or (``keyword``, not None) by PyTorch's keyword ``name``;
+    each entry through ``convert`` (``operator.index`` refuses floats)."""
+    if keyword is not None:
+        if shape:
+            raise TypeError(f"got the {name} both as positional arguments and as {name}={keyword!r}; pass one")
+        shape = (keyword,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    return tuple(convert(s) for s in shape)
 
 
 def _dim(d, ndim: int, op: str, extra: int = 0) -> int:
@@ -331,30 +338,31 @@ class Clone(Function):
 
 
 # ---- reshaping ----------------------------------------------------------------------
-def reshape(x: Tensor, *shape) -> Tensor:
-    """The same elements in a new shape (one entry may be -1). Also for the shape ``x`` has, the result is a
-    new tensor (a view), not ``x`` itself, as in PyTorch: its ``requires_grad_``, hooks and ``retain_grad``
-    are its own."""
-    shape = _shape_arg(shape)
-    n, known, unknown = x.numel(), 1, [i for i, s in enumerate(shape) if s == -1]
+def reshape(input: Tensor, *sizes, shape=None) -> Tensor:
+    """The same elements in a new shape (ints, one tuple, or ``shape=``; one entry may be -1). Also for the shape
+    ``input`` has, the result is a new tensor (a view), not ``input`` itself, as in PyTorch: its
+    ``requires_grad_``, hooks and ``retain_grad`` are its own."""
+    shape = _shape_arg(sizes, shape)
+    n, known, unknown = input.numel(), 1, [i for i, s in enumerate(shape) if s == -1]
     for s in shape:
         if s != -1:
             known *= s
     if len(unknown) > 1 or (unknown and (known == 0 or n % known)) or (not unknown and known != n):
-        raise RuntimeError(f"shape {shape} is invalid for a tensor of shape {x.shape} ({n} elements)")
+        raise RuntimeError(f"shape {shape} is invalid for a tensor of shape {input.shape} ({n} elements)")
     if unknown:
         shape = tuple(n // known if s == -1 else s for s in shape)
-    return view_apply(Reshape, x, shape=shape)
+    return view_apply(Reshape, input, shape=shape)
 
 
-def view(x: Tensor, *shape) -> Tensor:
+def view(x: Tensor, *sizes, size=None) -> Tensor:
     """The same elements in a new shape, sharing memory with ``x`` (one entry may be -1). Raises where
     the memory layout does not allow it (e.g. after ``transpose``), as PyTorch; ``reshape`` copies then.
-    PyTorch's ``view(dtype)`` (the same bytes read as another dtype) is not available: a TypeError says so."""
-    if len(shape) == 1 and isinstance(shape[0], _dt.DType):
-        raise TypeError(f"view({shape[0]}): lucid does not reinterpret a tensor's bytes as another dtype; use "
-                        f".to({shape[0]}) to convert the values")
-    out = reshape(x, *shape)
+    PyTorch's ``view(dtype)`` (the same bytes read as another dtype) is not available: a TypeError says so.
+    The shape may also come as ``size=`` (PyTorch's keyword here)."""
+    if len(sizes) == 1 and isinstance(sizes[0], _dt.DType):
+        raise TypeError(f"view({sizes[0]}): lucid does not reinterpret a tensor's bytes as another dtype; use "
+                        f".to({sizes[0]}) to convert the values")
+    out = reshape(x, *sizes, shape=size)  # PyTorch's view spells the keyword size=
     if out._base is None:
         raise RuntimeError(
             f"view: a tensor of shape {x.shape} laid out as this one is (e.g. transposed) can't be viewed as "
@@ -363,19 +371,20 @@ def view(x: Tensor, *shape) -> Tensor:
     return out
 
 
-def broadcast_to(x: Tensor, *shape) -> Tensor:
-    """``x`` broadcast to ``shape`` (a read-only view; -1 keeps a dimension, as ``expand``)."""
-    shape = _shape_arg(shape)
-    lead = len(shape) - x.ndim
+def broadcast_to(input: Tensor, *sizes, size=None) -> Tensor:
+    """``input`` broadcast to ``size`` (ints, one tuple, or ``size=``; a read-only view; -1 keeps a dimension,
+    as ``expand``)."""
+    size = _shape_arg(sizes, size, "size")
+    lead = len(size) - input.ndim
     if lead < 0:
-        raise RuntimeError(f"cannot broadcast a tensor of shape {x.shape} to fewer dimensions {shape}")
-    shape = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
-    if shape == x.shape:
-        return view_apply(Reshape, x, shape=shape)  # a new view (as PyTorch), one that may be written through
-    for i, n in enumerate(x.shape):
-        if n != 1 and n != shape[lead + i]:
-            raise RuntimeError(f"cannot broadcast a tensor of shape {x.shape} to {shape}")
-    return view_apply(BroadcastTo, x, shape=shape)
+        raise RuntimeError(f"cannot broadcast a tensor of shape {input.shape} to fewer dimensions {size}")
+    size = tuple(input.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(size))
+    if size == input.shape:
+        return view_apply(Reshape, input, shape=size)  # a new view (as PyTorch), one that may be written through
+    for i, n in enumerate(input.shape):
+        if n != 1 and n != size[lead + i]:
+            raise RuntimeError(f"cannot broadcast a tensor of shape {input.shape} to {size}")
+    return view_apply(BroadcastTo, input, shape=size)
 
 
 expand = broadcast_to
@@ -396,107 +405,108 @@ def view_as(x: Tensor, other: Tensor) -> Tensor:
     return view(x, other.shape)
 
 
-def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Dimensions ``start_dim..end_dim`` merged into one (a 0-d tensor becomes shape ``(1,)``, as PyTorch)."""
-    if x.ndim == 0:
+    if input.ndim == 0:
         for d in (start_dim, end_dim):
             _dim(d, 0, "flatten")
-        return reshape(x, 1)
-    s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
+        return reshape(input, 1)
+    s, e = _dim(start_dim, input.ndim, "flatten"), _dim(end_dim, input.ndim, "flatten")
     if s > e:
-        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {x.shape})")
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {input.shape})")
     if s == e:
-        return x  # nothing to merge: PyTorch returns the input itself too
-    return reshape(x, x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
+        return input  # nothing to merge: PyTorch returns the input itself too
+    return reshape(input, input.shape[:s] + (math.prod(input.shape[s:e + 1]),) + input.shape[e + 1:])
 
 
-def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
     """Dimension ``dim`` split into ``sizes`` (one of them may be -1); the inverse of ``flatten``."""
-    _need_dims(x, "unflatten")
-    d = _dim(dim, x.ndim, "unflatten")
+    _need_dims(input, "unflatten")
+    d = _dim(dim, input.ndim, "unflatten")
     sizes = tuple(int(s) for s in sizes)
-    n, rest = x.shape[d], math.prod(s for s in sizes if s != -1)
+    n, rest = input.shape[d], math.prod(s for s in sizes if s != -1)
     if sizes.count(-1) > 1 or (rest != n if -1 not in sizes else rest == 0 or n % rest):
-        raise RuntimeError(f"unflatten: sizes {sizes} don't fit dimension {d} of size {x.shape[d]} (shape {x.shape})")
-    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1:])
+        raise RuntimeError(f"unflatten: sizes {sizes} don't fit dimension {d} of size {input.shape[d]} "
+                           f"(shape {input.shape})")
+    return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
-def squeeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
-    """``x`` without its size-1 dimensions (only those in ``dim``, an int or tuple, when given).
+def squeeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
+    """``input`` without its size-1 dimensions (only those in ``dim``, an int or tuple, when given).
     As PyTorch, naming a dimension whose size is not 1 leaves it alone rather than raising."""
     d = _axes.pick(dim, axis)
     if d is None:
-        drop = {i for i, n in enumerate(x.shape) if n == 1}
+        drop = {i for i, n in enumerate(input.shape) if n == 1}
     else:
-        drop = {a for a in _dims((d,) if not isinstance(d, (tuple, list)) else d, x.ndim, "squeeze")
-                if x.ndim and x.shape[a] == 1}
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in drop))
+        drop = {a for a in _dims((d,) if not isinstance(d, (tuple, list)) else d, input.ndim, "squeeze")
+                if input.ndim and input.shape[a] == 1}
+    return reshape(input, tuple(n for i, n in enumerate(input.shape) if i not in drop))
 
 
-def unsqueeze(x: Tensor, dim=None, *, axis=None) -> Tensor:
-    """``x`` with a new size-1 dimension at position ``dim`` (``-1`` appends one)."""
+def unsqueeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
+    """``input`` with a new size-1 dimension at position ``dim`` (``-1`` appends one)."""
     d = _axes.pick(dim, axis)
     if d is None:
         raise TypeError("unsqueeze() needs the position of the new dimension (dim=)")
-    d = _dim(d, x.ndim, "unsqueeze", extra=1)
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+    d = _dim(d, input.ndim, "unsqueeze", extra=1)
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
 
 
 # ---- permuting ----------------------------------------------------------------------
-def permute(x: Tensor, *args, dims=None, axes=None) -> Tensor:
-    """The dimensions of ``x`` reordered: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))``."""
+def permute(input: Tensor, *args, dims=None, axes=None) -> Tensor:
+    """The dimensions of ``input`` reordered: ``permute(x, 2, 0, 1)`` or ``permute(x, (2, 0, 1))``."""
     if args:
         order = _shape_arg(args)
     elif dims is not None or axes is not None:
         order = tuple(dims if dims is not None else axes)
     else:
         raise TypeError("permute() needs the new order of the dimensions")
-    if len(order) != x.ndim:
+    if len(order) != input.ndim:
         raise RuntimeError(
-            f"permute: the order {order} names {len(order)} dimensions but the tensor has shape {x.shape}"
+            f"permute: the order {order} names {len(order)} dimensions but the tensor has shape {input.shape}"
         )
-    return view_apply(Permute, x, axes=_dims(order, x.ndim, "permute"))  # a new view even for the identity
+    return view_apply(Permute, input, axes=_dims(order, input.ndim, "permute"))  # a new view even for the identity
 
 
-def transpose(x: Tensor, dim0=None, dim1=None, *, axes=None) -> Tensor:
-    """``x`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
+def transpose(input: Tensor, dim0=None, dim1=None, *, axes=None) -> Tensor:
+    """``input`` with dimensions ``dim0`` and ``dim1`` swapped (PyTorch). As NumPy and upstream Lucid,
     ``transpose(x)`` reverses all dimensions and ``axes=`` (or a sequence as ``dim0``) permutes."""
     if isinstance(dim0, (tuple, list)):
         dim0, axes = None, dim0
     if axes is not None:
         if dim0 is not None or dim1 is not None:
             raise TypeError("transpose: pass either dim0 and dim1, or axes, not both")
-        return permute(x, tuple(axes))
+        return permute(input, tuple(axes))
     if dim0 is None and dim1 is None:
-        return _reverse(x)
+        return _reverse(input)
     if dim0 is None or dim1 is None:
         raise TypeError("transpose: pass both dim0 and dim1")
-    order = list(range(x.ndim))
-    d0, d1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
-    if x.ndim == 0:
-        return permute(x, ())
+    order = list(range(input.ndim))
+    d0, d1 = _dim(dim0, input.ndim, "transpose"), _dim(dim1, input.ndim, "transpose")
+    if input.ndim == 0:
+        return permute(input, ())
     order[d0], order[d1] = d1, d0
-    return permute(x, tuple(order))
+    return permute(input, tuple(order))
 
 
 swapaxes = swapdims = transpose
 
 
-def movedim(x: Tensor, source, destination) -> Tensor:
+def movedim(input: Tensor, source, destination) -> Tensor:
     """Dimensions ``source`` moved to positions ``destination`` (ints or equal-length sequences);
     the other dimensions keep their order."""
     src = (source,) if not isinstance(source, (tuple, list)) else tuple(source)
     dst = (destination,) if not isinstance(destination, (tuple, list)) else tuple(destination)
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: source {src} and destination {dst} must have the same length")
-    src, dst = _dims(src, x.ndim, "movedim"), _dims(dst, x.ndim, "movedim")
-    if x.ndim == 0:
-        return permute(x, ())
-    order = [None] * x.ndim
+    src, dst = _dims(src, input.ndim, "movedim"), _dims(dst, input.ndim, "movedim")
+    if input.ndim == 0:
+        return permute(input, ())
+    order = [None] * input.ndim
     for s, d in zip(src, dst):
         order[d] = s
-    rest = iter(i for i in range(x.ndim) if i not in src)
-    return permute(x, tuple(o if o is not None else next(rest) for o in order))
+    rest = iter(i for i in range(input.ndim) if i not in src)
+    return permute(input, tuple(o if o is not None else next(rest) for o in order))
 
 
 moveaxis = movedim
@@ -514,11 +524,12 @@ def _matrix_transpose(x: Tensor) -> Tensor:
     return view_apply(Permute, x, axes=(*range(n - 2), n - 1, n - 2))  # hot in matmul backward: skip arg parsing
 
 
-def t(x: Tensor) -> Tensor:
+def t(input: Tensor) -> Tensor:
     """The transpose of a matrix; 0-d and 1-d tensors come back as they are (as ``torch.t``)."""
-    if x.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with at most 2 dimensions, got shape {x.shape}; use transpose or mT")
-    return _reverse(x)
+    if input.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with at most 2 dimensions, got shape {input.shape}; "
+                           "use transpose or mT")
+    return _reverse(input)
 
 
 # ---- joining and splitting ------------------------------------------------------------
@@ -586,12 +597,12 @@ def vstack(tensors) -> Tensor:
     return cat(ts, 0)
 
 
-def split(x: Tensor, split_size_or_sections, dim=None, *, axis=None) -> tuple:
+def split(tensor: Tensor, split_size_or_sections, dim=None, *, axis=None) -> tuple:
     """A tuple of pieces along ``dim``: of size ``split_size_or_sections`` each (the last may be
     smaller) when it is an int, or of the listed sizes (which must add up to the dimension)."""
-    _need_dims(x, "split")
-    d = _dim(_axis(dim, axis), x.ndim, "split")
-    n, spec = x.shape[d], split_size_or_sections
+    _need_dims(tensor, "split")
+    d = _dim(_axis(dim, axis), tensor.ndim, "split")
+    n, spec = tensor.shape[d], split_size_or_sections
     if isinstance(spec, Tensor):
         spec = spec.tolist()
     if isinstance(spec, (tuple, list)):
@@ -599,57 +610,57 @@ def split(x: Tensor, split_size_or_sections, dim=None, *, axis=None) -> tuple:
         if any(s < 0 for s in sizes) or sum(sizes) != n:
             raise RuntimeError(
                 f"split: the sizes {sizes} must be non-negative and add up to {n}, the size of dimension {d} "
-                f"of the tensor of shape {x.shape}"
+                f"of the tensor of shape {tensor.shape}"
             )
     else:
         size = operator.index(spec)
         if size < 0 or (size == 0 and n):
             raise ValueError(f"split: split_size must be positive (0 only for an empty dimension), got {size}")
         sizes = (size,) * (n // size) + ((n % size,) if n % size else ()) if n else (0,)
-    return view_apply(Split, x, sizes=sizes, axis=d)
+    return view_apply(Split, tensor, sizes=sizes, axis=d)
 
 
-def chunk(x: Tensor, chunks: int, dim=None, *, axis=None) -> tuple:
-    """``x`` split into at most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``
+def chunk(input: Tensor, chunks: int, dim=None, *, axis=None) -> tuple:
+    """``input`` split into at most ``chunks`` pieces of equal size ``ceil(n / chunks)`` along ``dim``
     (the last may be smaller, and fewer pieces may come back, as in PyTorch)."""
     chunks = operator.index(chunks)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    _need_dims(x, "chunk")
-    d = _dim(_axis(dim, axis), x.ndim, "chunk")
-    n = x.shape[d]
+    _need_dims(input, "chunk")
+    d = _dim(_axis(dim, axis), input.ndim, "chunk")
+    n = input.shape[d]
     if n == 0:
-        return view_apply(Split, x, sizes=(0,) * chunks, axis=d)
-    return split(x, -(-n // chunks), d)
+        return view_apply(Split, input, sizes=(0,) * chunks, axis=d)
+    return split(input, -(-n // chunks), d)
 
 
-def unbind(x: Tensor, dim=None, *, axis=None) -> tuple:
-    """The slices of ``x`` along ``dim``, as a tuple of tensors without that dimension."""
-    _need_dims(x, "unbind")
-    return view_apply(Unbind, x, axis=_dim(_axis(dim, axis), x.ndim, "unbind"))
+def unbind(input: Tensor, dim=None, *, axis=None) -> tuple:
+    """The slices of ``input`` along ``dim``, as a tuple of tensors without that dimension."""
+    _need_dims(input, "unbind")
+    return view_apply(Unbind, input, axis=_dim(_axis(dim, axis), input.ndim, "unbind"))
 
 
-def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The ``length`` elements from ``start`` (may be negative) along ``dim``."""
-    _need_dims(x, "narrow")
-    d = _dim(dim, x.ndim, "narrow")
-    n, start, length = x.shape[d], operator.index(start), operator.index(length)
+    _need_dims(input, "narrow")
+    d = _dim(dim, input.ndim, "narrow")
+    n, start, length = input.shape[d], operator.index(start), operator.index(length)
     first = start + n if start < 0 else start
     if not 0 <= first <= n or length < 0 or first + length > n:
         raise IndexError(
-            f"narrow: start {start} and length {length} don't fit dimension {d} of size {n} (shape {x.shape})"
+            f"narrow: start {start} and length {length} don't fit dimension {d} of size {n} (shape {input.shape})"
         )
-    return x[(slice(None),) * d + (slice(first, first + length),)]
+    return input[(slice(None),) * d + (slice(first, first + length),)]
 
 
-def select(x: Tensor, dim: int, index: int) -> Tensor:
-    """The slice at ``index`` along ``dim`` (that dimension removed): a view, as ``x[:, index]``."""
-    _need_dims(x, "select")
-    d = _dim(dim, x.ndim, "select")
-    n, i = x.shape[d], operator.index(index)
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim`` (that dimension removed): a view, as ``input[:, index]``."""
+    _need_dims(input, "select")
+    d = _dim(dim, input.ndim, "select")
+    n, i = input.shape[d], operator.index(index)
     if not -n <= i < n:
-        raise IndexError(f"select: index {index} is out of range for dimension {d} of size {n} (shape {x.shape})")
-    return x[(slice(None),) * d + (i,)]
+        raise IndexError(f"select: index {index} is out of range for dimension {d} of size {n} (shape {input.shape})")
+    return input[(slice(None),) * d + (i,)]
 
 
 def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
@@ -687,27 +698,28 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     return clone(out) if out._base is not None else out  # new memory, as PyTorch (the reshape made a view)
 
 
-def tile(x: Tensor, *dims) -> Tensor:
-    """``x`` repeated ``dims[i]`` times along each dimension; a short ``dims`` is padded with
-    leading 1s (unlike ``repeat``), as ``torch.tile`` / ``numpy.tile``."""
-    reps = _shape_arg(dims)
-    return repeat(x, (1,) * (x.ndim - len(reps)) + reps)
+def tile(input: Tensor, *reps, dims=None) -> Tensor:
+    """``input`` repeated ``dims[i]`` times along each dimension (ints, one tuple, or ``dims=``); a short
+    ``dims`` is padded with leading 1s (unlike ``repeat``), as ``torch.tile`` / ``numpy.tile``."""
+    reps = _shape_arg(reps, dims, "dims")
+    return repeat(input, (1,) * (input.ndim - len(reps)) + reps)
 
 
-def repeat_interleave(x: Tensor, repeats=None, dim=None, *, axis=None, output_size=None) -> Tensor:
+def repeat_interleave(input: Tensor, repeats=None, dim=None, *, axis=None, output_size=None) -> Tensor:
     """Each element repeated ``repeats`` times (an int, or one count per element) along ``dim``;
-    over the flattened tensor when ``dim`` is None (NumPy's ``repeat``). With ``x`` alone, a 1-D tensor
-    of counts: each index ``i`` repeated ``x[i]`` times (PyTorch's ``repeat_interleave(repeats)``, e.g. a
+    over the flattened tensor when ``dim`` is None (NumPy's ``repeat``). With ``input`` alone, a 1-D tensor
+    of counts: each index ``i`` repeated ``input[i]`` times (PyTorch's ``repeat_interleave(repeats)``, e.g. a
     segment id per element from segment lengths). ``output_size`` (PyTorch's hint of the result's length)
     is accepted and checked."""
     if repeats is None:
-        if not isinstance(x, Tensor) or x.ndim != 1 or x.dtype.kind not in "iu":
-            got = f"a {x.dtype.name} tensor of shape {x.shape}" if isinstance(x, Tensor) else type(x).__name__
+        if not isinstance(input, Tensor) or input.ndim != 1 or input.dtype.kind not in "iu":
+            got = (f"a {input.dtype.name} tensor of shape {input.shape}" if isinstance(input, Tensor)
+                   else type(input).__name__)
             raise TypeError(f"repeat_interleave(repeats): repeats must be a 1-D integer tensor, got {got}")
         from .creation import arange
 
-        x, repeats = arange(x.shape[0], device=x.device), x
-    out = _repeat_interleave(x, repeats, dim, axis)
+        input, repeats = arange(input.shape[0], device=input.device), input
+    out = _repeat_interleave(input, repeats, dim, axis)
     d = _axes.pick(dim, axis)
     if output_size is not None and out.shape[0 if d is None else d] != output_size:
         raise RuntimeError(f"repeat_interleave: output_size={output_size} is not the length of the result "
@@ -741,22 +753,22 @@ def _repeat_interleave(x: Tensor, repeats, dim, axis) -> Tensor:
 
 
 # ---- reordering -----------------------------------------------------------------------
-def flip(x: Tensor, *args, dims=None, axis=None) -> Tensor:
-    """``x`` with the order of elements reversed along ``dims`` (all dimensions when none are
-    given, as NumPy; PyTorch requires them). ``x.flip(0, 1)`` and ``flip(x, [0, 1])`` both work."""
+def flip(input: Tensor, *args, dims=None, axis=None) -> Tensor:
+    """``input`` with the order of elements reversed along ``dims`` (all dimensions when none are
+    given, as NumPy; PyTorch requires them). ``input.flip(0, 1)`` and ``flip(x, [0, 1])`` both work."""
     if args:
         dims = _shape_arg(args)
     elif dims is None:
         dims = axis
     if dims is None:
-        dims = tuple(range(x.ndim))
-    axes = _dims((dims,) if not isinstance(dims, (tuple, list)) else dims, x.ndim, "flip")
-    if x.ndim == 0 or not axes:
-        return clone(x)  # a copy even with nothing to reverse, as PyTorch
-    return Flip.apply(x, axes=axes)
+        dims = tuple(range(input.ndim))
+    axes = _dims((dims,) if not isinstance(dims, (tuple, list)) else dims, input.ndim, "flip")
+    if input.ndim == 0 or not axes:
+        return clone(input)  # a copy even with nothing to reverse, as PyTorch
+    return Flip.apply(input, axes=axes)
 
 
-def roll(x: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
+def roll(input: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
     """Elements shifted by ``shifts`` along ``dims``, wrapping around; with no ``dims`` the
     flattened tensor is rolled and the shape restored (as PyTorch)."""
     d = _axes.pick(dims, axis, "dims")
@@ -764,13 +776,13 @@ def roll(x: Tensor, shifts, dims=None, *, axis=None) -> Tensor:
     if d is None:
         if len(shifts) != 1:
             raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
-        return roll(flatten(x), shifts, 0).reshape(x.shape)
+        return roll(flatten(input), shifts, 0).reshape(input.shape)
     d = (d,) if not isinstance(d, (tuple, list)) else tuple(d)
     if len(shifts) != len(d):
         raise RuntimeError(f"roll: shifts {shifts} and dims {d} must have the same length")
-    _need_dims(x, "roll")
-    axes = tuple(_dim(a, x.ndim, "roll") for a in d)
-    return Roll.apply(x, shifts=tuple(operator.index(s) for s in shifts), axes=axes)
+    _need_dims(input, "roll")
+    axes = tuple(_dim(a, input.ndim, "roll") for a in d)
+    return Roll.apply(input, shifts=tuple(operator.index(s) for s in shifts), axes=axes)
 
 
 # ---- padding ---------------------------------------------------------------------------
@@ -804,34 +816,40 @@ def _pad_runs(mode: str, n: int, lo: int, hi: int, axis: int, shape) -> tuple:
     return tuple(runs)
 
 
-def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
-    """``x`` padded as ``torch.nn.functional.pad``: ``pad`` lists (before, after) widths starting
+def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
+    """``input`` padded as ``torch.nn.functional.pad``: ``pad`` lists (before, after) widths starting
     from the last dimension; negative widths crop. Modes: ``constant`` (with ``value``, default 0),
     ``reflect``, ``replicate``, ``circular``. Unlike PyTorch, the non-constant modes work on any
     number of dimensions and circular padding may wrap around more than once."""
     widths_in = tuple(operator.index(p) for p in pad)
-    if len(widths_in) % 2 or len(widths_in) // 2 > x.ndim:
+    if len(widths_in) % 2 or len(widths_in) // 2 > input.ndim:
         raise ValueError(
-            f"pad: needs an even number of widths, two per padded dimension, at most {2 * x.ndim} for a "
-            f"tensor of shape {x.shape}; got {widths_in}"
+            f"pad: needs an even number of widths, two per padded dimension, at most {2 * input.ndim} for a "
+            f"tensor of shape {input.shape}; got {widths_in}"
         )
     if mode not in _PAD_MODES:
         raise ValueError(f"pad: unknown mode {mode!r}; expected one of {', '.join(_PAD_MODES)}")
-    widths = [(0, 0)] * x.ndim
+    widths = [(0, 0)] * input.ndim
     for k in range(len(widths_in) // 2):
-        widths[x.ndim - 1 - k] = (widths_in[2 * k], widths_in[2 * k + 1])
-    for i, ((lo, hi), n) in enumerate(zip(widths, x.shape)):
+        widths[input.ndim - 1 - k] = (widths_in[2 * k], widths_in[2 * k + 1])
+    for i, ((lo, hi), n) in enumerate(zip(widths, input.shape)):
         if (n + lo + hi if mode == "replicate" else n - max(-lo, 0) - max(-hi, 0)) < 0:  # replicate clamps
             raise ValueError(
-                f"pad: padding ({lo}, {hi}) crops more than dimension {i} of the tensor of shape {x.shape} holds"
+                f"pad: padding ({lo}, {hi}) crops more than dimension {i} of the tensor of shape {input.shape} holds"
             )
     if all(w == (0, 0) for w in widths):
-        return clone(x)  # new memory, as PyTorch's pad (writes into the result never reach ``x``)
+        return clone(input)  # new memory, as PyTorch's pad (writes into the result never reach ``x``)
     if mode == "constant":
-        out = Pad.apply(x, widths=tuple(widths), value=0 if value is None else value)
+        out = Pad.apply(input, widths=tuple(widths), value=0 if value is None else value)
         return clone(out) if all(lo <= 0 and hi <= 0 for lo, hi in widths) else out  # a crop is a view: copy
     if value not in (None, 0):
         raise ValueError(f"pad: mode {mode!r} takes no value, got value={value}")
+    take = _take_pad_float32 if (mode, len(widths_in) // 2) in _FLOAT32_PADS else _take_pad
+    return take(input, tuple(widths), mode)
+
+
+def _take_pad(x: Tensor, widths: tuple, mode: str) -> Tensor:
+    """``x`` padded by ``widths`` (one (before, after) pair per dimension) in a non-constant ``mode``."""
     shape = x.shape
     for i, ((lo, hi), n) in enumerate(zip(widths, shape)):
         if lo or hi:
@@ -839,28 +857,34 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     return x
 
 
+# (mode, padded dimensions) that PyTorch's CPU autocast runs in float32: its reflection_pad1d/2d and
+# replication_pad1d/2d/3d (reflection_pad3d, circular and constant pads keep their input's dtype; CUDA casts none)
+_FLOAT32_PADS = {("reflect", 1), ("reflect", 2), ("replicate", 1), ("replicate", 2), ("replicate", 3)}
+_take_pad_float32 = autocast_op({"cpu": FLOAT32})(_take_pad)
+
+
 # ---- triangles and diagonals ------------------------------------------------------------
-def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dimensions (below and on the ``diagonal``-th), zeros elsewhere."""
-    _need_dims(x, "tril", 2)
-    return Tril.apply(x, k=operator.index(diagonal))
+    _need_dims(input, "tril", 2)
+    return Tril.apply(input, k=operator.index(diagonal))
 
 
-def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dimensions (above and on the ``diagonal``-th), zeros elsewhere."""
-    _need_dims(x, "triu", 2)
-    return Triu.apply(x, k=operator.index(diagonal))
+    _need_dims(input, "triu", 2)
+    return Triu.apply(input, k=operator.index(diagonal))
 
 
-def diagonal(x: Tensor, offset: int = 0, dim1=None, dim2=None, *, axis1=None, axis2=None) -> Tensor:
+def diagonal(input: Tensor, offset: int = 0, dim1=None, dim2=None, *, axis1=None, axis2=None) -> Tensor:
     """The ``offset``-th diagonal of the matrices spanned by ``dim1`` and ``dim2``; both dimensions
     are removed and the diagonal becomes the last one (as PyTorch and NumPy)."""
-    _need_dims(x, "diagonal", 2)
-    d1 = _dim(_axis(dim1, axis1, 0), x.ndim, "diagonal")
-    d2 = _dim(_axis(dim2, axis2, 1), x.ndim, "diagonal")
+    _need_dims(input, "diagonal", 2)
+    d1 = _dim(_axis(dim1, axis1, 0), input.ndim, "diagonal")
+    d2 = _dim(_axis(dim2, axis2, 1), input.ndim, "diagonal")
     if d1 == d2:
         raise RuntimeError(f"diagonal: dim1 and dim2 must differ, both are {d1}")
-    return view_apply(Diagonal, x, offset=operator.index(offset), axes=(d1, d2))
+    return view_apply(Diagonal, input, offset=operator.index(offset), axes=(d1, d2))
 
 
 # ---- grids and copies ---------------------------------------------------------------------
@@ -896,13 +920,13 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     )
 
 
-def clone(x: Tensor, *, memory_format=None) -> Tensor:
-    """A copy of ``x`` with its own storage, still connected to the graph (gradients pass through). It keeps
-    ``x``'s layout (PyTorch's default ``preserve_format``); ``memory_format=lucid.contiguous_format`` makes it
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``input`` with its own storage, still connected to the graph (gradients pass through). It keeps
+    ``input``'s layout (PyTorch's default ``preserve_format``); ``memory_format=lucid.contiguous_format`` makes it
     row-major, as in PyTorch."""
-    if memory_format is _typeinfo.contiguous_format and not x.is_contiguous():
-        return Contiguous.apply(x)  # a row-major copy (of a row-major x, Clone's copy is one already)
-    return Clone.apply(x)
+    if memory_format is _typeinfo.contiguous_format and not input.is_contiguous():
+        return Contiguous.apply(input)  # a row-major copy (of a row-major x, Clone's copy is one already)
+    return Clone.apply(input)
 
 
 class Contiguous(Clone):

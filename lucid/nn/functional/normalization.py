@@ -22,8 +22,10 @@ from ..._backend.arrays import reshaped
 from ..._backend.float_errors import float_errors_quiet
 from ..._backend.fused import fresh_op
 from ..._tensor import Tensor
+from ...amp.autocast import autocast_op
 from ...autograd import grad_mode
 from ...autograd.function import FLOAT32, Function, tie_to
+from ...nested._dispatch import nested_aware
 from ...ops.arithmetic import unbroadcast
 from ...ops.shape import pad
 from .pooling import avg_pool2d
@@ -245,6 +247,7 @@ def _with_running_stats(name, when, input, running_mean, running_var, weight, bi
                            tied=_BATCH_TIED)
 
 
+@autocast_op(None)  # PyTorch's autocast casts neither batch nor instance norm: they keep the input's dtype
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
     """Batch normalization over ``(N, C, *)`` per channel. ``training``: batch statistics, and the
     running ones (when given) are updated in place: ``running = (1 - momentum) * running +
@@ -272,6 +275,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return y
 
 
+@autocast_op(None)  # PyTorch's autocast casts neither batch nor instance norm: they keep the input's dtype
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-5):
     """Instance normalization: each (sample, channel) plane normalized by its own statistics.
@@ -313,6 +317,7 @@ def _normalized_shape(name, x, normalized_shape) -> tuple:
     return shape
 
 
+@nested_aware
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize over the last ``len(normalized_shape)`` dimensions, then scale by ``weight`` and
     shift by ``bias`` (both of ``normalized_shape``, optional)."""
