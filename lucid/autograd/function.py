@@ -509,7 +509,7 @@ class FunctionCtx(Function):
     _materialize = True
     _non_differentiable = frozenset()
     _dirty = frozenset()
-    _in_shapes: tuple = ()
+    _in_meta: tuple = ()  # (shape, dtype) of each Tensor input, None for the other arguments
     _saved_for_forward: tuple = ()
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -575,18 +575,22 @@ class FunctionCtx(Function):
             raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients "
                                f"(expected {n}, got {len(result)})")
         out = []
-        for i, (g, shape) in enumerate(zip(result, self._in_shapes)):
-            if g is not None and shape is None:
+        for i, (g, meta) in enumerate(zip(result, self._in_meta)):
+            if g is not None and meta is None:
                 raise RuntimeError(f"function {self.name()} returned a gradient different than None at "
                                    f"position {i}, but the corresponding forward input was not a Tensor")
-            out.append(None if g is None or self._edges[i] is None else _sum_to(g, shape, self.name(), i))
+            out.append(None if g is None or self._edges[i] is None else _validated(g, *meta, self.name(), i))
         return tuple(out)
 
 
-def _sum_to(g, shape, name, i):
-    """``g`` summed down to ``shape`` when ``shape`` broadcasts to it (as PyTorch accepts); else an error."""
+def _validated(g, shape, dtype, name, i):
+    """The gradient ``g`` a user's backward returned for an input of ``shape`` and ``dtype``, as PyTorch's engine
+    takes it: summed down to ``shape`` when ``shape`` broadcasts to it (else an error), and cast to ``dtype``
+    (a float32 gradient of a float64 input arrives as float64)."""
     if not isinstance(g, Tensor):
         raise TypeError(f"function {name} returned a {type(g).__name__} as gradient {i}; expected a Tensor or None")
+    if g.dtype != dtype and not g._sparse:
+        g = g.to(dtype)
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
@@ -634,7 +638,7 @@ def run_torch_style(cls, ctx, args, kwargs):
     if not record:
         return output
     ctx._edges = tuple(edge_to(a) if n else None for a, n in zip(args, needs))
-    ctx._in_shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
+    ctx._in_meta = tuple((a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args)
     single = not isinstance(output, tuple)
     outs, results = (output,) if single else output, []
     meta, seen = [], set()
