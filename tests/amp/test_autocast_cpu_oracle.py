@@ -279,6 +279,7 @@ class _Net:
 
 
 def _model_outputs():
+    torch.manual_seed(0)  # the weights come from torch's initialisers: unseeded, bfloat16 noise failed ~1 run in 13
     rng = np.random.default_rng(1)
     x, y = rng.standard_normal((2, 3, 6, 6)).astype(np.float32), rng.integers(0, 5, 2)
     ref, net = _Net(torch), _Net(lucid)
