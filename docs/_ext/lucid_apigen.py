@@ -301,8 +301,20 @@ def _function_page(ns: str, module_name: str, entries) -> str:
     text = _title(f"{group_title(module_name)} ({ns})")
     text += f"\nFunctions of ``{ns}`` defined in ``{module_name}``.\n\n"
     text += _table(entries) + "\n"
-    text += "".join(f".. autofunction:: {e.qualname}\n\n" for e in entries)
+    text += "".join(f".. autofunction:: {e.qualname}{_explicit_signature(e.obj)}\n\n" for e in entries)
     return text
+
+
+def _explicit_signature(fn) -> str:
+    """The signature to write into the directive for a function that gained ``out=`` (lucid.ops._out), else
+    ``""`` (autodoc introspects): autodoc's preserved defaults read the wrapped function's source, which has no
+    ``out``, and fail. Annotations are left out, as ``autodoc_typehints_format = "short"`` would shorten them."""
+    inner = getattr(fn, "__wrapped__", None)
+    if inner is None or "out" in inspect.signature(inner).parameters:
+        return ""
+    sig = inspect.signature(fn)
+    params = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()]
+    return str(sig.replace(parameters=params, return_annotation=inspect.Signature.empty))
 
 
 def _dtype_page(entries, aliases) -> str:
