@@ -61,9 +61,14 @@ class FakeCudaBackend(NumpyBackend):
 
 @pytest.fixture
 def fake_cuda(monkeypatch):
-    """The fake backend serving ``"cuda"`` for one test (created through the registry, hooks included); the
-    cached cuda devices and the registry forget it afterwards."""
-    monkeypatch.setitem(registry._BACKENDS, "cuda", FakeCudaBackend)
+    """The fake backend serving ``"cuda"`` for one test."""
+    yield from serve_cuda(monkeypatch, FakeCudaBackend)
+
+
+def serve_cuda(monkeypatch, backend_class):
+    """A fixture's body: ``backend_class`` (a :class:`FakeCudaBackend`) serving ``"cuda"``, created through the
+    registry (hooks included) and yielded; the cached cuda devices and the registry forget it afterwards."""
+    monkeypatch.setitem(registry._BACKENDS, "cuda", backend_class)
     monkeypatch.setattr(registry, "_BY_NAMESPACE", dict(registry._BY_NAMESPACE))
     yield registry.backend_for("cuda")
     for (kind, _), dev in list(_CACHE.items()):

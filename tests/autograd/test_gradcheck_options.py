@@ -23,8 +23,9 @@ def _x(lib, device=None):
     return lib.tensor([0.3, -1.2, 2.0], dtype=lib.float64, requires_grad=True, **kwargs)
 
 
-def _doubling(lib, backward):
-    """``t -> 2t`` as a PyTorch-style Function whose backward is ``backward(g)``, with a correct jvp."""
+def _doubling(lib, backward, jvp=lambda u: u * 2):
+    """``t -> 2t`` as a PyTorch-style Function whose backward is ``backward(g)`` and jvp ``jvp(u)`` (correct
+    unless given)."""
 
     class Doubling(lib.autograd.Function):
         @staticmethod
@@ -41,7 +42,7 @@ def _doubling(lib, backward):
 
         @staticmethod
         def jvp(ctx, u):
-            return u * 2
+            return jvp(u)
 
     return Doubling.apply
 
@@ -93,27 +94,11 @@ def test_nondet_tol_bounds_how_much_two_backward_runs_may_differ(lib, device):
 
 
 def test_check_forward_ad_compares_the_jvp(lib, device):
-    class WrongJvp(lib.autograd.Function):
-        @staticmethod
-        def forward(t):
-            return t * 2
-
-        @staticmethod
-        def setup_context(ctx, inputs, output):
-            pass
-
-        @staticmethod
-        def backward(ctx, g):
-            return g * 2
-
-        @staticmethod
-        def jvp(ctx, u):
-            return u * 3
-
+    wrong_jvp = _doubling(lib, lambda g: g * 2, jvp=lambda u: u * 3)
     x = _x(lib, device)
-    assert lib.autograd.gradcheck(WrongJvp.apply, (x,))  # the backward is right
-    assert lib.autograd.gradcheck(WrongJvp.apply, (x,), check_forward_ad=True, raise_exception=False) is False
-    assert lib.autograd.gradcheck(WrongJvp.apply, (x,), check_forward_ad=True, check_backward_ad=False,
+    assert lib.autograd.gradcheck(wrong_jvp, (x,))  # the backward is right
+    assert lib.autograd.gradcheck(wrong_jvp, (x,), check_forward_ad=True, raise_exception=False) is False
+    assert lib.autograd.gradcheck(wrong_jvp, (x,), check_forward_ad=True, check_backward_ad=False,
                                   raise_exception=False) is False
 
 

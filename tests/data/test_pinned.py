@@ -1,46 +1,30 @@
 """Pinned host memory and non-blocking copies reach the backend: ``Tensor.pin_memory``, ``is_pinned``,
 ``to("cuda", non_blocking=True)``, ``cuda(non_blocking=)`` and ``DataLoader(pin_memory=True)``.
 
-A fake CUDA backend (NumPy underneath) stands in for CuPy on the CPU: its ``pin`` makes arrays over a
-buffer type of its own (as CuPy's pinned pool does), and its ``from_numpy`` records, for every copy to the
-device, whether the source was pinned and whether ``non_blocking`` was asked.
+The fake CUDA backend of ``tests/fake_cuda.py`` (NumPy underneath) stands in for CuPy on the CPU; here its
+``pin`` makes arrays over a buffer type of its own (as CuPy's pinned pool does), and its ``from_numpy`` records,
+for every copy to the device, whether the source was pinned and whether ``non_blocking`` was asked.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from fake_cuda import FakeCudaBackend, serve_cuda  # tests/ is on sys.path (its conftest, rootdir mode)
 
 import lucid
-from lucid._backend import registry
-from lucid._backend.device import _CACHE, Device
-from lucid._backend.numpy_backend import NumpyBackend
 
 
 class _PinnedBlock(bytearray):
     """Host memory the fake backend counts as page-locked."""
 
 
-class _DeviceArray(np.ndarray):
-    """An array on the fake GPU (NumPy memory, a type of its own so the backends can tell)."""
-
-
-class RecordingCudaBackend(NumpyBackend):
+class RecordingCudaBackend(FakeCudaBackend):
     name = "recording-cuda"
-    device_type = "cuda"
 
     def __init__(self):
         super().__init__()
         self.copies = []  # (source pinned, non_blocking) of every host-to-device copy
-
-    def native_device(self, index):
-        return "cpu"
-
-    def is_host(self, index):
-        return False  # device memory, as CuPy's
-
-    def owns(self, array):
-        return isinstance(array, _DeviceArray)
 
     def pin(self, array):
         pinned = np.frombuffer(_PinnedBlock(max(array.nbytes, 1)), array.dtype, array.size).reshape(array.shape)
@@ -55,23 +39,13 @@ class RecordingCudaBackend(NumpyBackend):
 
     def from_numpy(self, array, index, non_blocking=False):
         self.copies.append((self.is_pinned(array), non_blocking))
-        return np.array(array, copy=True).view(_DeviceArray)
-
-    def to_numpy(self, array):
-        return np.asarray(array).view(np.ndarray)
+        return super().from_numpy(array, index, non_blocking)
 
 
 @pytest.fixture
 def fake_cuda(monkeypatch):
-    """The fake backend serving ``"cuda"`` for one test; the cached cuda devices forget it afterwards."""
-    backend = RecordingCudaBackend()
-    monkeypatch.setitem(registry._BACKENDS, "cuda", backend)
-    yield backend
-    for (kind, _), dev in list(_CACHE.items()):
-        if kind == "cuda":
-            for name in Device._RESOLVED:
-                if hasattr(dev, name):
-                    delattr(dev, name)
+    """The recording fake backend serving ``"cuda"`` for one test."""
+    yield from serve_cuda(monkeypatch, RecordingCudaBackend)
 
 
 def test_pin_memory_copies_into_pinned_memory(fake_cuda):

@@ -6,30 +6,26 @@ rank must end with the same parameters, buffers, ZeRO shards and consolidated st
 
 from __future__ import annotations
 
-import json
 import re
 
-import numpy as np
 import pytest
 from test_distributed import (  # tests/distributed is on sys.path (rootdir import mode)
     BACKENDS,
+    assert_same_records,
     launch,
     needs_mpi,
+    rank_results,
     run_on_torch,
 )
 
 pytestmark = needs_mpi
 
 
-def _results(folder):
-    return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(3)]
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def lucid_on_3(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ddp_groups")
     out = launch("ddp_groups.py", 3, str(folder), backend=request.param)
-    return out, _results(folder)
+    return out, rank_results(folder, 3)
 
 
 def test_each_group_trains_like_one_process_on_its_data(lucid_on_3):
@@ -50,14 +46,8 @@ def torch_on_3(tmp_path_factory):
     pytest.importorskip("torch")
     folder = tmp_path_factory.mktemp("torch_ddp_groups")
     run_on_torch("ddp_groups.py", folder, 3, "ddp groups ok")
-    return _results(folder)
+    return rank_results(folder, 3)
 
 
 def test_same_results_as_torch_gloo(lucid_on_3, torch_on_3):
-    for rank, (mine, theirs) in enumerate(zip(lucid_on_3[1], torch_on_3)):
-        assert mine.keys() == theirs.keys()
-        for key in mine:
-            if key.endswith("params"):
-                np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-9, atol=1e-12, err_msg=f"rank {rank} {key}")
-            else:
-                assert mine[key] == theirs[key], (rank, key)
+    assert_same_records(lucid_on_3[1], torch_on_3, rtol=1e-9, atol=1e-12)

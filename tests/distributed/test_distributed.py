@@ -5,6 +5,7 @@ rank against a NumPy (or single-process lucid) reference and prints one line per
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pathlib
 import re
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 MPIEXEC = shutil.which("mpiexec")
@@ -57,6 +59,23 @@ def run_on_torch(worker: str, folder, n: int, ok: str) -> None:
     outputs = [p.communicate(timeout=180) for p in procs]
     # every rank finished its checks (torch's gloo sometimes aborts while tearing down, after that: not ours to judge)
     assert all(f"rank {r}: {ok}" in out for r, (out, _) in enumerate(outputs)), outputs
+
+
+def rank_results(folder, n: int) -> list:
+    """What each of ``n`` ranks of a worker run wrote to ``folder/rankR.json``, in rank order."""
+    return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(n)]
+
+
+def assert_same_records(mine: list, theirs: list, rtol: float, atol: float) -> None:
+    """Each rank's record of a lucid run equals torch's: the same keys, ``... params`` entries close to
+    ``rtol``/``atol``, every other entry equal."""
+    for rank, (ours, torchs) in enumerate(zip(mine, theirs)):
+        assert ours.keys() == torchs.keys()
+        for key in ours:
+            if key.endswith("params"):
+                np.testing.assert_allclose(ours[key], torchs[key], rtol=rtol, atol=atol, err_msg=f"rank {rank} {key}")
+            else:
+                assert ours[key] == torchs[key], (rank, key)
 
 
 def _ok(out, what):

@@ -6,11 +6,14 @@ on a scripted request, without MPI."""
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
-from test_distributed import launch, needs_mpi, run_on_torch  # tests/distributed is on sys.path (rootdir import mode)
+from test_distributed import (  # tests/distributed is on sys.path (rootdir import mode)
+    assert_same_records,
+    launch,
+    needs_mpi,
+    rank_results,
+    run_on_torch,
+)
 
 import lucid
 from lucid.distributed import Work
@@ -84,7 +87,7 @@ def test_a_failed_collective_fails_its_futures_and_work():
 def lucid_on_3(tmp_path_factory):
     folder = tmp_path_factory.mktemp("futures")
     out = launch("futures.py", 3, str(folder))
-    return out, [json.loads((folder / f"rank{r}.json").read_text()) for r in range(3)]
+    return out, rank_results(folder, 3)
 
 
 @needs_mpi
@@ -105,14 +108,7 @@ def test_same_values_as_torch_gloo(lucid_on_3, tmp_path_factory):
     pytest.importorskip("torch")
     folder = tmp_path_factory.mktemp("torch_futures")
     run_on_torch("futures.py", folder, 3, "futures ok")
-    for rank, mine in enumerate(lucid_on_3[1]):
-        theirs = json.loads((folder / f"rank{rank}.json").read_text())
-        assert mine.keys() == theirs.keys()
-        for key in mine:
-            if key.endswith("params"):
-                np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-12, atol=1e-14, err_msg=f"rank {rank}")
-            else:
-                assert mine[key] == theirs[key], (rank, key)
+    assert_same_records(lucid_on_3[1], rank_results(folder, 3), rtol=1e-12, atol=1e-14)
 
 
 def test_wait_all_and_collect_all_drive_collective_futures():

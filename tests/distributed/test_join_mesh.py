@@ -5,18 +5,18 @@ backend and every rank must end with the same parameters, buffers, groups, value
 
 from __future__ import annotations
 
-import json
 import re
 
-import numpy as np
 import pytest
-from test_distributed import launch, needs_mpi, run_on_torch  # tests/distributed is on sys.path (rootdir mode)
+from test_distributed import (  # tests/distributed is on sys.path (rootdir mode)
+    assert_same_records,
+    launch,
+    needs_mpi,
+    rank_results,
+    run_on_torch,
+)
 
 pytestmark = needs_mpi
-
-
-def _results(folder):
-    return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(2)]
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def lucid_on_2(tmp_path_factory):
     folder = tmp_path_factory.mktemp("join_mesh")
     out = launch("join_mesh.py", 2, str(folder), backend="gloo")
     assert sorted(map(int, re.findall(r"rank (\d+): join mesh ok", out))) == [0, 1], out
-    return _results(folder)
+    return rank_results(folder, 2)
 
 
 def test_uneven_inputs_train_like_one_process_and_end_equal(lucid_on_2):
@@ -55,17 +55,11 @@ def torch_on_2(tmp_path_factory):
     pytest.importorskip("torch")
     folder = tmp_path_factory.mktemp("torch_join_mesh")
     run_on_torch("join_mesh.py", folder, 2, "join mesh ok")
-    return _results(folder)
+    return rank_results(folder, 2)
 
 
 def test_same_results_as_torch_gloo(lucid_on_2, torch_on_2):
-    for rank, (mine, theirs) in enumerate(zip(lucid_on_2, torch_on_2)):
-        assert mine.keys() == theirs.keys()
-        for key in mine:
-            if key.endswith("params"):
-                np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-9, atol=1e-12, err_msg=f"rank {rank} {key}")
-            else:
-                assert mine[key] == theirs[key], (rank, key)
+    assert_same_records(lucid_on_2, torch_on_2, rtol=1e-9, atol=1e-12)
 
 
 def test_a_2x2_mesh_on_4_processes():

@@ -5,7 +5,6 @@ torch.distributed's gloo backend and every rank must have seen the same values a
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -13,6 +12,7 @@ from test_distributed import (  # tests/distributed is on sys.path (rootdir impo
     BACKENDS,
     launch,
     needs_mpi,
+    rank_results,
     run_on_torch,
 )
 
@@ -23,22 +23,18 @@ def _ranks_ok(out):
     return sorted(map(int, re.findall(r"rank (\d+): p2p and groups ok", out)))  # the ranks' lines may interleave
 
 
-def _results(folder, n):
-    return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(n)]
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def lucid_on_3(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("lucid3")
     out = launch("p2p_and_groups.py", 3, str(folder), backend=request.param)
-    return out, _results(folder, 3)
+    return out, rank_results(folder, 3)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_one_process(backend, tmp_path):
     """A world of one: batch_isend_irecv and isend/irecv to oneself, gather/scatter/all_to_all of one."""
     assert _ranks_ok(launch("p2p_and_groups.py", 1, str(tmp_path), backend=backend)) == [0]
-    seen = _results(tmp_path, 1)[0]
+    seen = rank_results(tmp_path, 1)[0]
     assert seen["batch ring"] == [2, [0.0, 1.0, 2.0, 3.0]] and seen["all_to_all_single"] == [0, 1]
 
 
@@ -59,7 +55,7 @@ def torch_on_3(tmp_path_factory):
     pytest.importorskip("torch")
     folder = tmp_path_factory.mktemp("torch3")
     run_on_torch("p2p_and_groups.py", folder, 3, "p2p and groups ok")
-    return _results(folder, 3)
+    return rank_results(folder, 3)
 
 
 def test_same_results_and_errors_as_torch_gloo(lucid_on_3, torch_on_3):
