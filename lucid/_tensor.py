@@ -540,10 +540,10 @@ def _rebuild(cls, host, device, requires_grad, state):
 
 
 def parse_to_args(args, kwargs):
-    """``(device, dtype, non_blocking, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``: a device,
-    a dtype, both, or a tensor to match, then optionally ``non_blocking`` and ``copy`` (by keyword or, as in
-    PyTorch, positionally after them); ``device=``, ``dtype=`` too. Device and dtype are resolved (None where
-    not given)."""
+    """``(device, dtype, non_blocking, copy, memory_format)`` from the arguments of ``Tensor.to`` /
+    ``Module.to``: a device, a dtype, both, or a tensor to match, then optionally ``non_blocking`` and ``copy``
+    (by keyword or, as in PyTorch, positionally after them); ``device=``, ``dtype=`` and ``memory_format=`` too
+    (the caller checks the format). Device and dtype are resolved (None where not given)."""
     n = len(args)
     while n and isinstance(args[n - 1], bool):
         n -= 1
@@ -556,6 +556,7 @@ def parse_to_args(args, kwargs):
         kwargs[name] = value
     device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
     non_blocking, copy = bool(kwargs.pop("non_blocking", False)), kwargs.pop("copy", False)
+    memory_format = kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for arg in args[:n]:
@@ -568,7 +569,7 @@ def parse_to_args(args, kwargs):
         else:
             device = arg
     device = None if device is None else _parse_device(device)
-    return device, None if dtype is None else _dt.to_dtype(dtype), non_blocking, copy
+    return device, None if dtype is None else _dt.to_dtype(dtype), non_blocking, copy, memory_format
 
 
 def _is_dtype_like(arg) -> bool:

@@ -449,52 +449,54 @@ class Tensor:
     # ---- registered by lucid.ops.conversion
     def astype(self, dtype):
         """``x`` cast to ``dtype`` (differentiable between floating dtypes)."""
-    def bfloat16(self):
-        """``self.to(lucid.bfloat16)``."""
-    def bool(self):
-        """``self.to(lucid.bool)``."""
-    def byte(self):
-        """``self.to(lucid.uint8)``."""
-    def cdouble(self):
-        """``self.to(lucid.complex128)``."""
-    def cfloat(self):
-        """``self.to(lucid.complex64)``."""
-    def char(self):
-        """``self.to(lucid.int8)``."""
-    def cpu(self) -> Tensor:
-        """A copy on the host (``self`` when already there)."""
-    def cuda(self, device=..., non_blocking: bool = ...) -> Tensor:
+    def bfloat16(self, memory_format=...):
+        """``self.to(lucid.bfloat16, memory_format=memory_format)``."""
+    def bool(self, memory_format=...):
+        """``self.to(lucid.bool, memory_format=memory_format)``."""
+    def byte(self, memory_format=...):
+        """``self.to(lucid.uint8, memory_format=memory_format)``."""
+    def cdouble(self, memory_format=...):
+        """``self.to(lucid.complex128, memory_format=memory_format)``."""
+    def cfloat(self, memory_format=...):
+        """``self.to(lucid.complex64, memory_format=memory_format)``."""
+    def char(self, memory_format=...):
+        """``self.to(lucid.int8, memory_format=memory_format)``."""
+    def cpu(self, memory_format=...) -> Tensor:
+        """A copy on the host (``self`` when already there); ``memory_format`` as in :func:`to`."""
+    def cuda(self, device=..., non_blocking: bool = ..., memory_format=...) -> Tensor:
         """A copy on a CUDA device: ``device`` is an index, ``"cuda:N"`` or a Device (default: current);
-        ``non_blocking`` as in :func:`to`.
+        ``non_blocking`` and ``memory_format`` as in :func:`to`.
         """
-    def double(self):
-        """``self.to(lucid.float64)``."""
-    def float(self):
-        """``self.to(lucid.float32)``."""
-    def half(self):
-        """``self.to(lucid.float16)``."""
-    def int(self):
-        """``self.to(lucid.int32)``."""
+    def double(self, memory_format=...):
+        """``self.to(lucid.float64, memory_format=memory_format)``."""
+    def float(self, memory_format=...):
+        """``self.to(lucid.float32, memory_format=memory_format)``."""
+    def half(self, memory_format=...):
+        """``self.to(lucid.float16, memory_format=memory_format)``."""
+    def int(self, memory_format=...):
+        """``self.to(lucid.int32, memory_format=memory_format)``."""
     def is_pinned(self, device=...) -> bool:
         """Whether this tensor's memory is page-locked (made by :func:`pin_memory`; always False without a
         backend that pins, and for tensors on a device).
         """
-    def long(self):
-        """``self.to(lucid.int64)``."""
+    def long(self, memory_format=...):
+        """``self.to(lucid.int64, memory_format=memory_format)``."""
     def pin_memory(self, device=...) -> Tensor:
         """A copy of this CPU tensor in page-locked host memory, from which ``to("cuda", non_blocking=True)``
         copies asynchronously (already pinned: itself). Where no backend can pin (no CuPy or no GPU) it returns
         the tensor itself, since pinning only speeds up copies to a GPU: lucid's choice, where PyTorch raises.
         A tensor on a device raises, as in PyTorch (one in host memory on another backend: itself).
         """
-    def short(self):
-        """``self.to(lucid.int16)``."""
+    def short(self, memory_format=...):
+        """``self.to(lucid.int16, memory_format=memory_format)``."""
     def to(self, *args, **kwargs) -> Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(other_tensor)``, then optionally
         ``non_blocking`` and ``copy`` (by keyword or, as in PyTorch, positionally after them).
 
         Returns ``self`` when nothing changes, else a new tensor (differentiable). ``non_blocking=True`` from
-        pinned memory (:func:`pin_memory`) to a GPU queues the copy and returns at once.
+        pinned memory (:func:`pin_memory`) to a GPU queues the copy and returns at once. ``memory_format`` is
+        checked as PyTorch does (``channels_last`` needs a 4-D tensor); ``contiguous_format`` gives a row-major
+        result, any other leaves it as it is (lucid's tensors stay row-major).
         """
     def type(self, dtype=..., non_blocking: bool = ...):
         """The legacy type name (``"lucid.FloatTensor"``) without ``dtype``; a cast to ``dtype`` with it: a dtype,
@@ -707,11 +709,6 @@ class Tensor:
     def nonzero(self, *, as_tuple: bool = ...):
         """Indices of the non-zero elements: an ``(n, input.ndim)`` int64 tensor, or with ``as_tuple``
         one 1-D tensor per dimension (a 0-d input counts as 1-D there, as PyTorch).
-        """
-    def scatter(self, dim: int, index, src=..., *, value=...) -> Tensor:
-        """``input`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
-        place; ``scatter_`` in place). Where ``index`` repeats a position the last write wins
-        (PyTorch leaves it unspecified) and only that element of ``src`` gets a gradient.
         """
     def scatter_add(self, dim: int, index, src: Tensor) -> Tensor:
         """``input`` with ``src[i]`` added at ``index[i]`` along ``dim`` (out of place; ``scatter_add_``
@@ -1487,6 +1484,15 @@ class Tensor:
         """``input`` (seen flat) with ``source``'s elements written (or added, ``accumulate``) at the flat
         positions ``index``; negative positions count from the end.
         """
+    def scatter(self, dim: int, index, src=..., *, value=..., reduce=...) -> Tensor:
+        """``input`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
+        place; ``scatter_`` in place). Where ``index`` repeats a position the last write wins
+        (PyTorch leaves it unspecified) and only that element of ``src`` gets a gradient.
+
+        ``reduce="add"``/``"multiply"`` combines instead of writing: ``scatter_reduce``'s ``sum``/``prod`` with
+        ``input``'s own values included. PyTorch deprecates it for a tensor ``src`` (the same warning here) and
+        has no gradient for it; lucid differentiates it as ``scatter_reduce``.
+        """
     def scatter_reduce(self, dim: int, index, src: Tensor, reduce: str, *, include_self: bool = ...) -> Tensor:
         """``input`` with each ``src[i]`` combined at ``index[i]`` along ``dim`` by ``reduce`` (``sum``,
         ``prod``, ``mean``, ``amax``, ``amin``), counting ``input``'s own value when ``include_self``;
@@ -1801,10 +1807,10 @@ def _rebuild(cls, host, device, requires_grad, state): ...
 
 
 def parse_to_args(args, kwargs):
-    """``(device, dtype, non_blocking, copy)`` from the arguments of ``Tensor.to`` / ``Module.to``: a device,
-    a dtype, both, or a tensor to match, then optionally ``non_blocking`` and ``copy`` (by keyword or, as in
-    PyTorch, positionally after them); ``device=``, ``dtype=`` too. Device and dtype are resolved (None where
-    not given).
+    """``(device, dtype, non_blocking, copy, memory_format)`` from the arguments of ``Tensor.to`` /
+    ``Module.to``: a device, a dtype, both, or a tensor to match, then optionally ``non_blocking`` and ``copy``
+    (by keyword or, as in PyTorch, positionally after them); ``device=``, ``dtype=`` and ``memory_format=`` too
+    (the caller checks the format). Device and dtype are resolved (None where not given).
     """
 
 

@@ -113,6 +113,31 @@ strided = layout("strided")
 jagged = layout("jagged")  # named so that lucid.nested can refuse it clearly (it has the strided layout only)
 
 
+def check_memory_format(fmt, ndim: int | None, op: str) -> None:
+    """PyTorch's checks of a ``memory_format=`` argument: a :class:`memory_format` or None, and ``channels_last``
+    (``channels_last_3d``) only for 4-D (5-D) tensors (``ndim`` None: no rank to check, as for a Module).
+    Whatever it asks, lucid's tensors stay row-major."""
+    if fmt is None:
+        return
+    if not isinstance(fmt, memory_format):
+        raise TypeError(f"{op}(): argument 'memory_format' must be a lucid.memory_format (lucid.preserve_format, "
+                        f"lucid.contiguous_format, lucid.channels_last, ...), not {type(fmt).__name__}")
+    rank = {"channels_last": 4, "channels_last_3d": 5}.get(fmt.name)
+    if rank is not None and ndim is not None and ndim != rank:
+        raise RuntimeError(f"{op}(): required rank {rank} tensor to use {fmt.name} format, got {ndim} dimensions")
+
+
+def check_strided(lay, op: str) -> None:
+    """A factory's ``layout=``: None or :data:`strided` (the dense tensors factories make; sparse ones come from
+    ``lucid.sparse_coo_tensor`` and ``Tensor.to_sparse``). PyTorch's ``zeros(layout=sparse_coo)`` is not offered."""
+    if lay is None or lay is strided:
+        return
+    if not isinstance(lay, layout):
+        raise TypeError(f"{op}(): argument 'layout' must be a lucid.layout (lucid.strided), not {type(lay).__name__}")
+    raise NotImplementedError(f"{op}(): lucid's factories make strided (dense) tensors, got layout={lay}; build "
+                              f"a sparse tensor with lucid.sparse_coo_tensor or Tensor.to_sparse()")
+
+
 class _LegacyType(type):
     """The class of ``lucid.FloatTensor`` and its kin: ``isinstance(x, lucid.FloatTensor)`` holds for a
     float32 tensor on the CPU, ``isinstance(x, lucid.cuda.FloatTensor)`` for one on a GPU (as in PyTorch)."""

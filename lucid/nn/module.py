@@ -416,8 +416,10 @@ class Module:
         ``to(tensor)`` (its device and dtype). A dtype cast changes floating parameters and
         buffers only (an int64 ``num_batches_tracked`` stays int64), as in PyTorch; the dtype
         must be floating. ``non_blocking=True`` (keyword, or after the device and dtype) copies each tensor to
-        a GPU without waiting, as ``Tensor.to``. Returns self."""
-        device, dtype, non_blocking, _ = parse_to_args(args, kwargs)
+        a GPU without waiting, as ``Tensor.to``. ``memory_format=`` (``model.to(memory_format=channels_last)``)
+        is checked and changes nothing: lucid's tensors stay row-major. Returns self."""
+        device, dtype, non_blocking, _, memory_format = parse_to_args(args, kwargs)
+        _typeinfo.check_memory_format(memory_format, None, "Module.to")
         if dtype is not None and dtype.kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, got lucid.{dtype.name}")
         return self._apply(lambda t: t.to(device=device, dtype=dtype if t.dtype.kind == "f" else None,

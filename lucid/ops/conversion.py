@@ -44,28 +44,33 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
     ``non_blocking`` and ``copy`` (by keyword or, as in PyTorch, positionally after them).
 
     Returns ``self`` when nothing changes, else a new tensor (differentiable). ``non_blocking=True`` from
-    pinned memory (:func:`pin_memory`) to a GPU queues the copy and returns at once.
+    pinned memory (:func:`pin_memory`) to a GPU queues the copy and returns at once. ``memory_format`` is
+    checked as PyTorch does (``channels_last`` needs a 4-D tensor); ``contiguous_format`` gives a row-major
+    result, any other leaves it as it is (lucid's tensors stay row-major).
     """
-    device, dtype, non_blocking, copy = parse_to_args(args, kwargs)
+    device, dtype, non_blocking, copy, memory_format = parse_to_args(args, kwargs)
+    _typeinfo.check_memory_format(memory_format, self.ndim, "to")
     device = self._device if device is None else device
     dtype = self.dtype if dtype is None else dtype
     if device is self._device and dtype is self.dtype and not copy:
-        return self
-    return ToCopy.apply(self, device=device, dtype=dtype, non_blocking=non_blocking)
+        out = self
+    else:
+        out = ToCopy.apply(self, device=device, dtype=dtype, non_blocking=non_blocking)
+    return out.contiguous() if memory_format is _typeinfo.contiguous_format else out
 
 
-def cpu(self: Tensor) -> Tensor:
-    """A copy on the host (``self`` when already there)."""
-    return self.to("cpu")
+def cpu(self: Tensor, memory_format=None) -> Tensor:
+    """A copy on the host (``self`` when already there); ``memory_format`` as in :func:`to`."""
+    return self.to("cpu", memory_format=memory_format)
 
 
-def cuda(self: Tensor, device=None, non_blocking: bool = False) -> Tensor:
+def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
     """A copy on a CUDA device: ``device`` is an index, ``"cuda:N"`` or a Device (default: current);
-    ``non_blocking`` as in :func:`to`."""
+    ``non_blocking`` and ``memory_format`` as in :func:`to`."""
     if device is None:
-        return self.to("cuda", non_blocking=non_blocking)
+        return self.to("cuda", non_blocking=non_blocking, memory_format=memory_format)
     target = _parse_device("cuda", device) if isinstance(device, int) else _parse_device(device)
-    return self.to(target, non_blocking=non_blocking)
+    return self.to(target, non_blocking=non_blocking, memory_format=memory_format)
 
 
 class PinMemory(Function):
@@ -132,11 +137,11 @@ def astype(x, dtype):
 
 
 def _cast(name: str):
-    def method(x):
-        return x.to(name)
+    def method(x, memory_format=None):
+        return x.to(name, memory_format=memory_format)
 
     method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"``self.to(lucid.{name})``."
+    method.__doc__ = f"``self.to(lucid.{name}, memory_format=memory_format)``."
     return method
 
 

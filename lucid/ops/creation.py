@@ -1,5 +1,9 @@
 """Factories: new tensors from a shape (zeros, ones, full, empty, eye, arange, linspace,
-the ``*_like`` forms); random ones are in :mod:`lucid.ops.sampling`."""
+the ``*_like`` forms); random ones are in :mod:`lucid.ops.sampling`.
+
+PyTorch's memory keywords are taken and checked: ``layout`` must be ``lucid.strided``, ``memory_format``
+(``empty`` and the ``*_like`` forms) is checked as PyTorch does and leaves the tensor row-major, and
+``pin_memory=True`` gives :meth:`Tensor.pin_memory`'s result (the tensor itself where nothing can pin)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import math
 import numbers
 import operator
 
+from .. import _typeinfo
 from .. import dtypes as _dt
 from .._backend.device import device as _device
 from .._tensor import Tensor, check_fits
@@ -45,12 +50,15 @@ def _place(dtype, device, default=None):
     return dev, dt
 
 
-def _finish(array, dev, requires_grad):
+def _finish(array, dev, requires_grad, pin_memory=False):
     t = Tensor._make(array, dev)
+    if pin_memory:
+        t = t.pin_memory()
     return t.requires_grad_(True) if requires_grad else t
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it when not given: a complex value,
     Python, NumPy or a complex tensor's, gives the default complex dtype, as PyTorch). A complex value fills a
     real dtype only when its imaginary part is 0 (PyTorch's rule; NumPy would drop the part silently)."""
@@ -70,51 +78,67 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
         fill_value = value.real
     if dt.kind in "iu" and not isinstance(fill_value, Tensor):  # as PyTorch: no wrapping
         check_fits(fill_value, dt.name)
+    _typeinfo.check_strided(layout, "full")
     arr = dev.create("full", _size(size, "full"), fill_value, dtype=dev.backend.native_dtype(dt))
-    return _finish(arr, dev, requires_grad)
+    return _finish(arr, dev, requires_grad, pin_memory)
 
 
 def _constant(name):
-    """The factory ``name`` (``zeros``, ``ones``, ``empty``): the namespace function of that name on a shape."""
+    """The factory ``name`` (``zeros``, ``ones``): the namespace function of that name on a shape."""
 
-    def make(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    def make(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+             requires_grad: bool = False) -> Tensor:
         if size is not None:  # PyTorch's keyword form, zeros(size=(2, 3))
             if sizes:
                 raise TypeError(f"{name}() got the size both as arguments {sizes} and as size={size!r}; pass one")
             sizes = (size,)
         shape = _shape(sizes, name)
+        _typeinfo.check_strided(layout, name)
         dev, dt = _place(dtype, device)
-        return _finish(dev.create(name, shape, dtype=dev.backend.native_dtype(dt)), dev, requires_grad)
+        return _finish(dev.create(name, shape, dtype=dev.backend.native_dtype(dt)), dev, requires_grad, pin_memory)
 
     make.__name__ = make.__qualname__ = name
     return make
 
 
-zeros, ones, empty = _constant("zeros"), _constant("ones"), _constant("empty")
+zeros, ones, _empty = _constant("zeros"), _constant("ones"), _constant("empty")
+
+
+def empty(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+          requires_grad: bool = False, memory_format=None) -> Tensor:
+    """An uninitialised tensor with the given size."""
+    _typeinfo.check_memory_format(memory_format, len(_shape(sizes if size is None else (size,), "empty")), "empty")
+    return _empty(*sizes, size=size, dtype=dtype, layout=layout, device=device, pin_memory=pin_memory,
+                  requires_grad=requires_grad)
+
+
 zeros.__doc__ = "A tensor of zeros with the given size (default dtype float32)."
 ones.__doc__ = "A tensor of ones with the given size (default dtype float32)."
-empty.__doc__ = "An uninitialised tensor with the given size."
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
+        requires_grad: bool = False) -> Tensor:
     """The ``n x m`` identity matrix."""
     n, m = _count(n, "eye", "argument 'n'"), None if m is None else _count(m, "eye", "argument 'm'")
+    _typeinfo.check_strided(layout, "eye")
     dev, dt = _place(dtype, device)
     arr = dev.create("eye", n, m, dtype=dev.backend.native_dtype(dt))
-    return _finish(arr, dev, requires_grad)
+    return _finish(arr, dev, requires_grad, pin_memory)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
+           requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float."""
     if end is None:
         start, end = 0, start
     start, end, step = (_bound(v, name) for v, name in ((start, "start"), (end, "end"), (step, "step")))
     _check_range(start, end, step)
+    _typeinfo.check_strided(layout, "arange")
     if dtype is None:
         dtype = _dt.int64 if all(isinstance(v, int) for v in (start, end, step)) else None
     dev, dt = _place(dtype, device)
     arr = dev.create("arange", start, end, step, dtype=dev.backend.native_dtype(dt))
-    return _finish(arr, dev, requires_grad)
+    return _finish(arr, dev, requires_grad, pin_memory)
 
 
 def _bound(value, name: str):
@@ -146,43 +170,52 @@ def _check_range(start, end, step) -> None:
                            f"flip the sign of step or swap start and end")
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
+             requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     steps = _count(steps, "linspace", "argument 'steps'")
+    _typeinfo.check_strided(layout, "linspace")
     dev, dt = _place(dtype, device)
     arr = dev.create("linspace", start, end, steps, dtype=dev.backend.native_dtype(dt))
-    return _finish(arr, dev, requires_grad)
+    return _finish(arr, dev, requires_grad, pin_memory)
 
 
-def _like(x, dtype, device, name):
-    """``x``'s shape, and the dtype and device arguments: the given ones, else ``x``'s."""
+def _like(x, dtype, device, name, layout=None, memory_format=None):
+    """``x``'s shape, and the dtype and device arguments: the given ones, else ``x``'s (``layout`` and
+    ``memory_format`` checked)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}() expects a Tensor to take the shape of, got {type(x).__name__}; pass a tensor, "
                         f"or call {name.removesuffix('_like')}(size) with the size")
+    _typeinfo.check_strided(layout, name)
+    _typeinfo.check_memory_format(memory_format, x.ndim, name)
     return x.shape, {"dtype": x.dtype if dtype is None else dtype, "device": x.device if device is None else device}
 
 
-def zeros_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
     """Zeros with the shape (and, unless given, dtype and device) of ``input``."""
-    shape, kwargs = _like(input, dtype, device, "zeros_like")
+    shape, kwargs = _like(input, dtype, device, "zeros_like", layout, memory_format)
     return zeros(shape, **kwargs, requires_grad=requires_grad)
 
 
-def ones_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     """Ones with the shape (and, unless given, dtype and device) of ``input``."""
-    shape, kwargs = _like(input, dtype, device, "ones_like")
+    shape, kwargs = _like(input, dtype, device, "ones_like", layout, memory_format)
     return ones(shape, **kwargs, requires_grad=requires_grad)
 
 
-def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty_like(input: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
     """An uninitialised tensor with the shape (and dtype, device) of ``input``."""
-    shape, kwargs = _like(input, dtype, device, "empty_like")
+    shape, kwargs = _like(input, dtype, device, "empty_like", layout, memory_format)
     return empty(shape, **kwargs, requires_grad=requires_grad)
 
 
-def full_like(input: Tensor, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full_like(input: Tensor, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     """``fill_value`` everywhere, with the shape (and dtype, device) of ``input``."""
-    shape, kwargs = _like(input, dtype, device, "full_like")
+    shape, kwargs = _like(input, dtype, device, "full_like", layout, memory_format)
     return full(shape, fill_value, **kwargs, requires_grad=requires_grad)
 
 

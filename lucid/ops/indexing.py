@@ -47,7 +47,7 @@ from .complexes import refuse_unordered
 from .inplace import _tracked, assign
 
 __all__ = [
-    "gather", "scatter", "scatter_add", "index_select", "take_along_dim", "masked_fill", "where",
+    "gather", "scatter_add", "index_select", "take_along_dim", "masked_fill", "where",
     "nonzero", "topk", "sort", "argsort", "unique",
 ]
 
@@ -514,9 +514,10 @@ def _dim_positions(x: Tensor, dim: int, index: Tensor, what: str, negative: bool
             raise RuntimeError(
                 f"{what}: index has size {n} in dimension {d} but the tensor (shape {x.shape}) only {m}")
     strides = _strides(x.shape)
+    along, step = (x.shape[dim], strides[dim]) if x.ndim else (1, 1)  # a 0-d tensor has one position, as in torch
     pos = _int64(xp, index._data)
     if check:
-        pos = _in_range(dev, pos, x.shape[dim], what, dim, negative)
+        pos = _in_range(dev, pos, along, what, dim, negative)
     # the offsets of the other coordinates, summed over a small array (1 along dim) first: then one pass
     # over the index (two for a stride other than 1 along dim)
     offsets = xp.zeros((), dtype=xp.int64, device=dev.native)
@@ -524,7 +525,7 @@ def _dim_positions(x: Tensor, dim: int, index: Tensor, what: str, negative: bool
         if d != dim:
             coord = xp.arange(n, dtype=xp.int64, device=dev.native) * strides[d]
             offsets = offsets + xp.reshape(coord, tuple(n if e == d else 1 for e in range(x.ndim)))
-    return _Positions(dev, (pos * strides[dim] if strides[dim] != 1 else pos) + offsets, x.shape)
+    return _Positions(dev, (pos * step if step != 1 else pos) + offsets, x.shape)
 
 
 def _src_arg(src, x: Tensor, index: Tensor, what: str) -> Tensor:
@@ -556,20 +557,6 @@ def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
     index = _index_arg(index, input, "scatter_add")
     src = _src_arg(src, input, index, "scatter_add")
     return IndexAdd.apply(input, src, plan=_dim_positions(input, dim, index, "scatter_add"))
-
-
-def scatter(input: Tensor, dim: int, index, src=None, *, value=None) -> Tensor:
-    """``input`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
-    place; ``scatter_`` in place). Where ``index`` repeats a position the last write wins
-    (PyTorch leaves it unspecified) and only that element of ``src`` gets a gradient."""
-    if isinstance(src, numbers.Number):
-        src, value = None, src
-    if (src is None) == (value is None):
-        raise TypeError("scatter takes either src (a tensor) or value (a number)")
-    dim = _dim(dim, input.ndim)
-    index = _index_arg(index, input, "scatter")
-    v = _cast_scalar(value, input.dtype) if src is None else _src_arg(src, input, index, "scatter")
-    return IndexPut.apply(input, v, plan=_dim_positions(input, dim, index, "scatter"))
 
 
 def index_select(input: Tensor, dim: int, index) -> Tensor:
@@ -796,9 +783,9 @@ def _unique_slices(x: Tensor, dim: int, return_inverse: bool, return_counts: boo
 
 
 METHODS = {
-    "__getitem__": getitem, "__setitem__": setitem, "gather": gather, "scatter": scatter,
+    "__getitem__": getitem, "__setitem__": setitem, "gather": gather,
     "scatter_add": scatter_add, "index_select": index_select, "take_along_dim": take_along_dim,
     "masked_fill": masked_fill, "where": _where_method, "nonzero": nonzero, "topk": topk, "sort": sort,
     "argsort": argsort, "unique": unique,
 }
-INPLACE = ["scatter", "scatter_add", "masked_fill"]
+INPLACE = ["scatter_add", "masked_fill"]

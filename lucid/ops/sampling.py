@@ -30,11 +30,11 @@ def _draw(kind, shape, dt, dev, generator, **params):
     return dev.backend.random(kind, shape, dt, dev.index or 0, rng_for(generator, dev), **params)
 
 
-def _random(kind, size, dtype, device, requires_grad, generator, default=None, **params):
+def _random(kind, size, dtype, device, requires_grad, generator, default=None, pin_memory=False, **params):
     dev, dt = _place(dtype, device, default)
     if kind != "integers" and dt.kind != "f" and not (kind == "normal" and dt.kind == "c"):
         raise TypeError(f"{kind} random numbers need a floating dtype, got {dt.name}")
-    return _finish(_draw(kind, size, dt, dev, generator, **params), dev, requires_grad)
+    return _finish(_draw(kind, size, dt, dev, generator, **params), dev, requires_grad, pin_memory)
 
 
 def _zero_gradient(out: Tensor, *params) -> Tensor:
@@ -81,14 +81,22 @@ def _size_arg(sizes, size, name: str) -> tuple:
 
 
 # ---- new random tensors ---------------------------------------------------------------------------
-def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform random numbers in [0, 1) (the size given one by one, as a tuple, or as ``size=``)."""
-    return _random("uniform", _size_arg(sizes, size, "rand"), dtype, device, requires_grad, generator)
+def rand(*sizes, size=None, generator=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform random numbers in [0, 1) (the size given one by one, as a tuple, or as ``size=``); ``layout`` and
+    ``pin_memory`` as in :func:`lucid.zeros`."""
+    _typeinfo.check_strided(layout, "rand")
+    return _random("uniform", _size_arg(sizes, size, "rand"), dtype, device, requires_grad, generator,
+                   pin_memory=pin_memory)
 
 
-def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal random numbers (the size given one by one, as a tuple, or as ``size=``)."""
-    return _random("normal", _size_arg(sizes, size, "randn"), dtype, device, requires_grad, generator)
+def randn(*sizes, size=None, generator=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal random numbers (the size given one by one, as a tuple, or as ``size=``); ``layout`` and
+    ``pin_memory`` as in :func:`lucid.zeros`."""
+    _typeinfo.check_strided(layout, "randn")
+    return _random("normal", _size_arg(sizes, size, "randn"), dtype, device, requires_grad, generator,
+                   pin_memory=pin_memory)
 
 
 def uniform(low=0.0, high=1.0, size=(), *, generator=None, dtype=None, device=None,
@@ -125,10 +133,11 @@ def _broadcast(a, b) -> tuple:
     return tuple(shapes[0]) if len(shapes) == 1 else tuple(a.xp.broadcast_shapes(*shapes))
 
 
-def randint(low=None, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
+def randint(low=None, high=None, size=None, *, generator=None, dtype=None, layout=None, device=None,
+            pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Random integers in [low, high): ``randint(high, size)`` or ``randint(low, high, size)`` (also
-    ``randint(high=h, size=s)``), as PyTorch; int64 by default."""
+    ``randint(high=h, size=s)``), as PyTorch; int64 by default. ``layout``/``pin_memory`` as in :func:`lucid.zeros`."""
+    _typeinfo.check_strided(layout, "randint")
     if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:
@@ -140,35 +149,40 @@ def randint(low=None, high=None, size=None, *, generator=None, dtype=None, devic
     _check_range("randint", low, high)
     _check_bounds("randint", _place(dtype, device, _dt.int64)[1], low, high)
     size = () if size is None else _size(size, "randint")
-    return _random("integers", size, dtype, device, requires_grad, generator, default=_dt.int64, low=low, high=high)
+    return _random("integers", size, dtype, device, requires_grad, generator, default=_dt.int64,
+                   pin_memory=pin_memory, low=low, high=high)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A random permutation of ``0 .. n-1`` (int64)."""
+def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64); ``layout``/``pin_memory`` as in :func:`lucid.zeros`."""
     n = _count(n, "randperm", "argument 'n'")
+    _typeinfo.check_strided(layout, "randperm")
     dev, dt = _place(dtype, device, _dt.int64)
     if n and dt.kind in "iub" and n - 1 > _typeinfo.iinfo(dt).max:
         raise RuntimeError(f"randperm(): {dt.name} can't hold {n - 1}, the largest value of a permutation of {n}")
-    return _finish(_draw("permutation", (n,), dt, dev, generator, n=n), dev, requires_grad)
+    return _finish(_draw("permutation", (n,), dt, dev, generator, n=n), dev, requires_grad, pin_memory)
 
 
-def rand_like(x: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand_like(x: Tensor, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     """Uniform [0, 1) random numbers with the shape (and, unless given, dtype and device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "rand_like")
+    shape, kwargs = _like(x, dtype, device, "rand_like", layout, memory_format)
     return rand(shape, generator=generator, **kwargs, requires_grad=requires_grad)
 
 
-def randn_like(x: Tensor, *, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn_like(x: Tensor, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
     """Standard normal random numbers with the shape (and dtype, device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "randn_like")
+    shape, kwargs = _like(x, dtype, device, "randn_like", layout, memory_format)
     return randn(shape, generator=generator, **kwargs, requires_grad=requires_grad)
 
 
-def randint_like(x: Tensor, low=None, high=None, *, generator=None, dtype=None, device=None,
-                 requires_grad: bool = False) -> Tensor:
+def randint_like(x: Tensor, low=None, high=None, *, generator=None, dtype=None, layout=None, device=None,
+                 requires_grad: bool = False, memory_format=None) -> Tensor:
     """Random integers in [low, high) (``randint_like(x, high)`` and ``randint_like(x, high=h)`` start at 0)
     with the shape (and, unless given, dtype and device) of ``x``."""
-    shape, kwargs = _like(x, dtype, device, "randint_like")
+    shape, kwargs = _like(x, dtype, device, "randint_like", layout, memory_format)
     if low is None and high is None:
         raise TypeError("randint_like() needs high (randint_like(x, high) or randint_like(x, low, high))")
     low, high = (0, low) if high is None else (0 if low is None else low, high)

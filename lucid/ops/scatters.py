@@ -11,7 +11,9 @@ formula, exact where inputs are zero.
 
 from __future__ import annotations
 
+import numbers
 import operator
+import warnings
 
 from .. import dtypes as _dt
 from .._backend.device import on_input_device
@@ -23,6 +25,7 @@ from .indexing import (
     Index,
     IndexAdd,
     IndexPut,
+    _cast_scalar,
     _dim_positions,
     _fit_value,
     _in_range,
@@ -33,7 +36,6 @@ from .indexing import (
     _src_arg,
     getitem,
     nonzero,
-    scatter,
     where,
 )
 from .reshaping import broadcast_shapes
@@ -41,9 +43,9 @@ from .shape import DiagonalScatter, _dim, cat, flatten
 from .shape import diagonal as _diagonal
 
 __all__ = [
-    "index_add", "index_copy", "index_fill", "index_reduce", "index_put", "index_put_", "scatter_reduce", "put", "take",
-    "masked_scatter", "masked_select", "diagonal_scatter", "select_scatter", "slice_scatter", "diag", "diag_embed",
-    "diagflat", "nonzero_static",
+    "scatter", "index_add", "index_copy", "index_fill", "index_reduce", "index_put", "index_put_", "scatter_reduce",
+    "put", "take", "masked_scatter", "masked_select", "diagonal_scatter", "select_scatter", "slice_scatter", "diag",
+    "diag_embed", "diagflat", "nonzero_static",
 ]
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
@@ -51,6 +53,38 @@ _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
 def _const(like: Tensor, array) -> Tensor:
     return Tensor._make(array, like._device)
+
+
+# ---- scatter ----------------------------------------------------------------------------------
+_SCATTER_REDUCTIONS = {"add": "sum", "multiply": "prod"}
+
+
+def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce: str | None = None) -> Tensor:
+    """``input`` with ``src[i]`` (or the number ``value``) written at ``index[i]`` along ``dim`` (out of
+    place; ``scatter_`` in place). Where ``index`` repeats a position the last write wins
+    (PyTorch leaves it unspecified) and only that element of ``src`` gets a gradient.
+
+    ``reduce="add"``/``"multiply"`` combines instead of writing: ``scatter_reduce``'s ``sum``/``prod`` with
+    ``input``'s own values included. PyTorch deprecates it for a tensor ``src`` (the same warning here) and
+    has no gradient for it; lucid differentiates it as ``scatter_reduce``."""
+    if isinstance(src, numbers.Number):
+        src, value = None, src
+    if (src is None) == (value is None):
+        raise TypeError("scatter takes either src (a tensor) or value (a number)")
+    if reduce is not None and reduce not in _SCATTER_REDUCTIONS:
+        raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got {reduce!r} "
+                           f"(scatter_reduce takes sum, prod, mean, amax, amin)")
+    dim = _dim(dim, max(input.ndim, 1), "scatter")
+    index = _index_arg(index, input, "scatter")
+    if reduce is not None:
+        if src is None:
+            src = full(index.shape, _cast_scalar(value, input.dtype), dtype=input.dtype, device=input._device)
+        else:
+            warnings.warn("The reduce argument of scatter with Tensor src is deprecated, as in PyTorch: use "
+                          "scatter_reduce instead for more reduction options", UserWarning, stacklevel=2)
+        return scatter_reduce(input, dim, index, src, _SCATTER_REDUCTIONS[reduce])
+    v = _cast_scalar(value, input.dtype) if src is None else _src_arg(src, input, index, "scatter")
+    return IndexPut.apply(input, v, plan=_dim_positions(input, dim, index, "scatter"))
 
 
 # ---- scatter_reduce ---------------------------------------------------------------------------
@@ -388,5 +422,5 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
 
 METHODS = {name: globals()[name] for name in __all__ if name != "index_put_"}  # that one comes from INPLACE
 METHODS["fill_diagonal_"] = fill_diagonal_  # in place only, as torch.Tensor
-INPLACE = ["index_add", "index_copy", "index_fill", "index_reduce", "index_put", "scatter_reduce", "put",
+INPLACE = ["scatter", "index_add", "index_copy", "index_fill", "index_reduce", "index_put", "scatter_reduce", "put",
            "masked_scatter"]

@@ -227,7 +227,7 @@ class SparseTensor(Tensor):
     # ---- moving and casting ------------------------------------------------------------------
     def to(self, *args, **kwargs):
         """``to(device)``, ``to(dtype)``, ... as ``Tensor.to``: the indices move, the values move and cast."""
-        device, dtype, non_blocking, copy_ = parse_to_args(args, kwargs)
+        device, dtype, non_blocking, copy_, _ = parse_to_args(args, kwargs)
         device = self._device if device is None else device
         dtype = self.dtype if dtype is None else dtype
         if device is self._device and dtype is self.dtype and not copy_:

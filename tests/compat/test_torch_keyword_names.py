@@ -50,18 +50,11 @@ EXCEPTIONS = {
     "Tensor.__rpow__:exponent": "torch takes other= as well; lucid's reflected operators share (self, other)",
     "Tensor.__repr__:tensor_contents": "torch's internal printing hook, not part of the user-facing API",
     "Tensor.dim_order:ambiguity_check": "lucid tensors are row-major only: their dim order is never ambiguous",
-    "torch.scatter:reduce": "torch deprecates reduce= on scatter; lucid.scatter_reduce is the supported form",
-    "Tensor.scatter:reduce": "torch deprecates reduce= on scatter; lucid.scatter_reduce is the supported form",
     "torch.stft:align_to_window": "not implemented by lucid's stft (windows are centred, torch's default)",
     "Tensor.stft:align_to_window": "not implemented by lucid's stft (windows are centred, torch's default)",
     "torch.bmm:out_dtype": "a CUDA-only low-precision accumulation option that lucid does not have",
     "Tensor.bmm:out_dtype": "a CUDA-only low-precision accumulation option that lucid does not have",
     "Tensor.mm:out_dtype": "a CUDA-only low-precision accumulation option that lucid does not have",
-    **{f"torch.{name}:layout": "lucid's tensors are dense (strided) only; its factories take no layout"
-       for name in ("zeros_like", "ones_like", "empty_like", "full_like")},
-    **{f"Tensor.{name}:memory_format": "lucid keeps row-major layouts; only to()/contiguous()/clone() take it"
-       for name in ("cpu", "cuda", "bfloat16", "bool", "byte", "char", "double", "cdouble", "float", "cfloat",
-                    "half", "int", "long", "short")},
 }
 _NAMESPACES = {torch: lucid, torch.nn.functional: LF, torch.Tensor: lucid.Tensor, torch.linalg: lucid.linalg,
                torch.special: lucid.special, torch.fft: lucid.fft}
@@ -151,3 +144,47 @@ def test_copy_takes_non_blocking(device):
     t = lucid.zeros(3, device=device)
     t.copy_(lucid.ones(3, device=device), non_blocking=True)
     np.testing.assert_array_equal(t.numpy(force=True), np.ones(3))
+
+
+def test_memory_keywords_as_torch(device):
+    """``layout=``, ``memory_format=`` and ``pin_memory=`` (torch's factory and cast keywords, common in code copied
+    from torch's optimizers: ``zeros_like(p, memory_format=torch.preserve_format)``): accepted with torch's values,
+    refused with torch's exception types otherwise; lucid's results stay row-major."""
+    x = lucid.ones(2, 3, device=device).t()  # a transposed view: not contiguous
+    for name in ("zeros_like", "ones_like", "empty_like", "rand_like", "randn_like"):
+        out = getattr(lucid, name)(x, memory_format=lucid.preserve_format, layout=lucid.strided)
+        assert out.shape == x.shape and out.device == x.device, name
+    assert lucid.full_like(x, 2.0, memory_format=lucid.contiguous_format).sum().item() == 12.0
+    assert lucid.randint_like(x, 5, memory_format=lucid.preserve_format).shape == x.shape
+    image = lucid.empty(2, 3, 4, 5, memory_format=lucid.channels_last, device=device)
+    assert image.shape == (2, 3, 4, 5)
+    for make in (lambda: lucid.zeros(2, layout=lucid.strided, pin_memory=False, device=device),
+                 lambda: lucid.full((2,), 1.0, layout=lucid.strided, device=device),
+                 lambda: lucid.arange(2, layout=lucid.strided, device=device),
+                 lambda: lucid.randn(2, layout=lucid.strided, device=device),
+                 lambda: lucid.randperm(2, layout=lucid.strided, device=device)):
+        assert make().shape == (2,)
+    # casts: contiguous_format makes the result row-major, the others leave it as it is
+    assert x.float(memory_format=lucid.preserve_format) is x
+    if device.type == "cpu":  # array-api-strict hides strides: its arrays are all row-major
+        assert not x.double(memory_format=lucid.preserve_format).is_contiguous()
+    assert x.double(memory_format=lucid.contiguous_format).is_contiguous()
+    assert x.to(memory_format=lucid.contiguous_format).is_contiguous()
+    assert image.to(memory_format=lucid.channels_last).shape == image.shape
+    assert x.cpu(memory_format=lucid.preserve_format).device.type == "cpu"
+    model = lucid.nn.Conv2d(3, 4, 3).to(memory_format=lucid.channels_last)
+    assert model.weight.shape == (4, 3, 3, 3)
+    # refusals: torch's exception types
+    for call, error in [(lambda m: m.zeros_like(m.ones(2, 3), memory_format=m.channels_last), RuntimeError),
+                        (lambda m: m.ones(2, 3).to(memory_format=m.channels_last_3d), RuntimeError),
+                        (lambda m: m.zeros(2, layout=3), TypeError),
+                        (lambda m: m.zeros_like(m.ones(2), memory_format=3), TypeError),
+                        (lambda m: m.ones(2).float(memory_format="x"), TypeError)]:
+        with pytest.raises(error):
+            call(torch)
+        with pytest.raises(error):
+            call(lucid)
+    with pytest.raises(NotImplementedError, match="strided"):
+        lucid.ones(2, layout=lucid.sparse_coo)
+    with pytest.raises(TypeError, match="memory_format"):
+        model.to(memory_format=1)

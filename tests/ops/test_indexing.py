@@ -7,6 +7,7 @@ float64 gradcheck with repeated indices, and getitem / gather a gradgradcheck.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -658,6 +659,50 @@ def test_gather_scatter_family_against_torch(device, rng):
         if ts.grad is not None:
             np.testing.assert_allclose(_host(s.grad), ts.grad.numpy(), err_msg=name)
 
+
+
+def test_scatter_reduce_argument_against_torch(device, rng):
+    """``scatter(..., reduce="add"/"multiply")``, torch's deprecated form: values (in place too), the warning for a
+    tensor src, the refusal of other names; the gradient (torch has none) is scatter_reduce's, gradchecked."""
+    torch = pytest.importorskip("torch")
+    a, src = rng.standard_normal((3, 4)), rng.standard_normal((3, 5))
+    idx = rng.integers(0, 4, size=(3, 5))  # repeats: they combine
+    for reduce in ("add", "multiply"):
+        with pytest.warns(UserWarning, match="deprecated"):
+            ours = lucid.scatter(_t(a, device), 1, _t(idx, device), _t(src, device), reduce=reduce)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = torch.scatter(torch.tensor(a), 1, torch.tensor(idx), torch.tensor(src), reduce=reduce)
+        np.testing.assert_allclose(_host(ours), theirs.numpy(), rtol=1e-12, err_msg=reduce)
+        x = _t(a, device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a number src: no deprecation warning, as torch
+            x.scatter_(1, _t(idx, device), 1.5, reduce=reduce)
+        np.testing.assert_allclose(_host(x), torch.tensor(a).scatter_(1, torch.tensor(idx), 1.5, reduce=reduce).numpy(),
+                                   rtol=1e-12, err_msg=reduce)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert gradcheck(lambda x, s, r=reduce: x.scatter(1, _t(idx, device), s, reduce=r),
+                             (_t(a, device, requires_grad=True), _t(src, device, requires_grad=True)))
+    with pytest.raises(RuntimeError, match="add or multiply"):
+        _t(a, device).scatter(1, _t(idx, device), 1.0, reduce="sum")
+
+
+def test_gather_scatter_on_0d_tensors_against_torch(device):
+    """A 0-d tensor has one position along dim 0 (torch's rule); gather/scatter/scatter_add/scatter_reduce take it."""
+    torch = pytest.importorskip("torch")
+    zero = _t(np.array(0), device)
+    x = _t(np.array(3.0), device, requires_grad=True)
+    out = lucid.gather(x, 0, zero) * 2 + lucid.scatter_add(x, 0, zero, x) + x.scatter(0, zero, 5.0)
+    tx = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    tz = torch.tensor(0)
+    tout = torch.gather(tx, 0, tz) * 2 + torch.scatter_add(tx, 0, tz, tx) + tx.scatter(0, tz, 5.0)
+    out.backward()
+    tout.backward()
+    np.testing.assert_allclose(_host(out), tout.detach().numpy())
+    np.testing.assert_allclose(_host(x.grad), tx.grad.numpy())
+    with pytest.raises(IndexError, match="out of bounds"):
+        lucid.gather(x, 0, _t(np.array(1), device))
 
 def test_topk_sort_against_torch(device, rng):
     torch = pytest.importorskip("torch")
