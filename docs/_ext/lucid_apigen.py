@@ -34,6 +34,7 @@ NAMESPACES = [
     ("lucid.nn", "Modules, parameters and buffers, containers, layers and losses."),
     ("lucid.nn.functional", "The stateless forms of the layers."),
     ("lucid.nn.init", "In-place parameter initialisation."),
+    ("lucid.nn.grad", "Gradients of convolutions as functions (torch.nn.grad's names)."),
     ("lucid.nn.utils", "Gradient clipping, parameter vectors, weight and spectral normalisation."),
     ("lucid.nn.utils.parametrizations", "Weight and spectral norm and orthogonal weights, as parametrizations."),
     ("lucid.nn.utils.prune", "Pruning by masks (torch.nn.utils.prune's API)."),

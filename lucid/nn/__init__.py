@@ -1,12 +1,12 @@
 """``lucid.nn``: modules, parameters, buffers, containers, layers, losses, ``functional``,
-``init`` and ``utils`` (PyTorch's ``torch.nn`` API).
+``init``, ``utils`` and ``grad`` (PyTorch's ``torch.nn`` API).
 
 Parameter vs Buffer vs plain attribute: see :mod:`lucid.nn.parameter`.
 """
 
 from __future__ import annotations
 
-from . import functional, init, parallel, utils
+from . import functional, grad, init, parallel, utils
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .hooks import RemovableHandle
 from .layers import *  # noqa: F401,F403
@@ -16,7 +16,7 @@ from .parameter import Buffer, Parameter
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-    "RemovableHandle", "functional", "init", "parallel", "utils", "factory_kwargs", *_layers,
+    "RemovableHandle", "functional", "grad", "init", "parallel", "utils", "factory_kwargs", *_layers,
 ]
 
 

@@ -77,8 +77,18 @@ ALIASES = {
     "torch.nn.modules.dropout": "lucid.nn.layers.dropout",
     "torch.nn.modules.rnn": "lucid.nn.layers.rnn",
     "torch.nn.modules.transformer": "lucid.nn.layers.transformer",
+    "torch.nn.modules.adaptive": "lucid.nn.layers.adaptive",
+    "torch.nn.modules.lazy": "lucid.nn.layers.lazy",  # LazyModuleMixin
+    "torch.nn.modules.flatten": "lucid.nn.layers.linear",  # Flatten, Unflatten
+    "torch.nn.modules.distance": "lucid.nn.layers.loss",  # PairwiseDistance, CosineSimilarity
+    "torch.nn.modules.fold": "lucid.nn.layers.conv",  # Fold, Unfold
+    "torch.nn.modules.padding": "lucid.nn.layers.resample",
+    "torch.nn.modules.pixelshuffle": "lucid.nn.layers.resample",
+    "torch.nn.modules.upsampling": "lucid.nn.layers.resample",
+    "torch.nn.modules.channelshuffle": "lucid.nn.layers.resample",
     "torch.nn.modules.utils": "lucid.torch_compat.nn_modules_utils",
     "torch.nn.common_types": "lucid.torch_compat.nn_common_types",
+    "torch.nn.grad": "lucid.nn.grad",
     "torch.nn.utils": "lucid.nn.utils",
     "torch.nn.utils.rnn": "lucid.nn.utils.rnn",
     "torch.nn.utils.parametrize": "lucid.nn.utils.parametrize",
@@ -88,6 +98,8 @@ ALIASES = {
     "torch.nn.parallel.distributed": "lucid.nn.parallel.distributed",
     "torch.nn.utils.stateless": "lucid.nn.utils.stateless",
     "torch.nn.utils.clip_grad": "lucid.nn.utils.clip_grad",
+    "torch.nn.utils.fusion": "lucid.nn.utils.fusion",
+    "torch.nn.utils.init": "lucid.nn.utils.init",
     "torch.nn.attention": "lucid.nn.attention",
     "torch.optim": "lucid.optim",
     "torch.optim.optimizer": "lucid.optim.optimizer",
@@ -95,6 +107,10 @@ ALIASES = {
     "torch.optim.adam": "lucid.optim.adam",
     "torch.optim.adamw": "lucid.optim.adam",
     "torch.optim.adagrad": "lucid.optim.adagrad",
+    "torch.optim.adamax": "lucid.optim.adam",
+    "torch.optim.nadam": "lucid.optim.adam",
+    "torch.optim.radam": "lucid.optim.adam",
+    "torch.optim.asgd": "lucid.optim.sgd",
     "torch.optim.adadelta": "lucid.optim.adadelta",
     "torch.optim.rmsprop": "lucid.optim.rmsprop",
     "torch.optim.rprop": "lucid.optim.rprop",
@@ -115,6 +131,8 @@ ALIASES = {
     "torch.utils.benchmark": "lucid.utils.benchmark",
     "torch.autograd": "lucid.autograd",
     "torch.autograd.functional": "lucid.autograd.functional",
+    "torch.autograd.gradcheck": "lucid.autograd.gradcheck",
+    "torch.autograd.variable": "lucid.autograd",  # Variable (lucid.Tensor)
     "torch.autograd.grad_mode": "lucid.autograd.grad_mode",
     "torch.autograd.graph": "lucid.autograd.graph",
     "torch.autograd.function": "lucid.autograd.function",  # Function, FunctionCtx, once_differentiable
@@ -122,6 +140,7 @@ ALIASES = {
     "torch.autograd.profiler": "lucid.autograd.profiler",  # no-ops: lucid does not profile
     "torch.autograd.forward_ad": "lucid.autograd.forward_ad",
     "torch.profiler": "lucid.profiler",  # no-ops: lucid does not profile
+    "torch.profiler.profiler": "lucid.profiler",
     "torch.func": "lucid.func",
     "torch.cuda": "lucid.cuda",
     "torch.cuda.amp": "lucid.torch_compat.cuda_amp",
@@ -147,6 +166,7 @@ ALIASES = {
         "lucid.distributed.algorithms.ddp_comm_hooks.default_hooks",
     "torch.distributed.algorithms.join": "lucid.distributed.algorithms.join",
     "torch.distributed.device_mesh": "lucid.distributed.device_mesh",
+    "torch.distributed.run": "lucid.distributed.run",
     "torch.backends": "lucid.backends",
     "torch.backends.cuda": "lucid.backends.cuda",
     "torch.backends.cudnn": "lucid.backends.cudnn",
@@ -160,6 +180,7 @@ ALIASES = {
     "torch.library": "lucid.library",
     "torch.signal": "lucid.signal",
     "torch.signal.windows": "lucid.signal.windows",
+    "torch.signal.windows.windows": "lucid.signal.windows",
     "torch.special": "lucid.special",
     "torch.sparse": "lucid.sparse",
     "torch.nested": "lucid.nested",
@@ -219,6 +240,9 @@ ALIASES = {
     "torch.multiprocessing.reductions": "lucid.multiprocessing.reductions",
     "torch.hub": "lucid.hub",
     "torch.version": "lucid.version",
+    "torch.functional": "lucid",  # einsum, split, meshgrid, stft, unique, ...: lucid's top-level functions
+    "torch.types": "lucid.torch_compat.types",
+    "torch.storage": "lucid.storage",
     "torch.futures": "lucid.futures",
 }
 

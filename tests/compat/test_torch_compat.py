@@ -222,3 +222,26 @@ def test_nn_modules_submodules_give_base_classes_and_helpers(aliased):
     from torch.nn.modules.activation import MultiheadAttention, ReLU  # where PyTorch keeps MultiheadAttention
 
     assert MultiheadAttention is lucid.nn.MultiheadAttention and ReLU is lucid.nn.ReLU
+
+
+def test_more_torch_module_paths_give_lucids_objects(aliased):
+    """Where PyTorch keeps the names programs import from submodules (each line as written in the wild)."""
+    from torch.autograd.variable import Variable
+    from torch.functional import einsum, meshgrid
+    from torch.nn.grad import conv2d_input, conv2d_weight
+    from torch.nn.modules.flatten import Flatten, Unflatten
+    from torch.nn.modules.fold import Fold, Unfold
+    from torch.nn.modules.lazy import LazyModuleMixin
+    from torch.nn.modules.padding import ReflectionPad2d
+    from torch.nn.modules.upsampling import Upsample
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    from torch.optim.radam import RAdam
+    from torch.types import Device, Number
+
+    assert Variable is lucid.Tensor and einsum is lucid.einsum and meshgrid is lucid.meshgrid
+    assert conv2d_input is lucid.nn.grad.conv2d_input and conv2d_weight is lucid.nn.grad.conv2d_weight
+    assert (Flatten, Unflatten, Fold, Unfold) == (lucid.nn.Flatten, lucid.nn.Unflatten, lucid.nn.Fold, lucid.nn.Unfold)
+    assert isinstance(lucid.nn.LazyLinear(3), LazyModuleMixin) and ReflectionPad2d is lucid.nn.ReflectionPad2d
+    assert Upsample is lucid.nn.Upsample and RAdam is lucid.optim.RAdam
+    assert fuse_conv_bn_eval is lucid.nn.utils.fuse_conv_bn_eval
+    assert isinstance(3, Number.__args__) and lucid.device("cpu").__class__ in Device.__args__
