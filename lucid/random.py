@@ -1,11 +1,14 @@
 """Random generators (``torch.random``'s API): :class:`Generator` objects, the default generator of
 each device, seeding and saving/restoring generator states.
 
-A :class:`Generator` is a native generator of its device's backend (a ``numpy.random.Generator``
-on the CPU, CuPy's on a GPU), so streams differ from PyTorch's; seeds, independence and state
-round trips behave as PyTorch's. A generator's state is a 1-D uint8 CPU tensor, as in PyTorch,
-but in lucid's own layout (the JSON of NumPy's bit-generator state, about 170 bytes, where
-PyTorch's Mersenne Twister state is 5056 bytes); CuPy's generators cannot save theirs.
+A :class:`Generator` is a native generator of its device's backend. On the CPU it is PyTorch's own
+generator (``lucid._backend.torch_random``: MT19937 seeded as PyTorch seeds it, and its kernels' ways of
+making uniform, normal, integer, permutation and Bernoulli numbers), so a program seeded with
+``manual_seed`` draws what PyTorch draws: initial weights, dropout masks, shuffles (float32 normals to a few
+ulps; see that module for what differs). On a GPU it is CuPy's, whose streams differ from PyTorch's.
+Seeds, independence and state round trips behave as PyTorch's. A generator's state is a 1-D uint8 CPU
+tensor, as in PyTorch, but in lucid's own layout (JSON: the Mersenne Twister's 624 words, its position and
+the kept normal, where PyTorch packs 5056 bytes); CuPy's generators cannot save theirs.
 Without :func:`manual_seed`, every device's default generator starts from a seed drawn from the
 operating system (as PyTorch's CPU generator does), which :func:`initial_seed` reports.
 """

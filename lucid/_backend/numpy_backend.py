@@ -13,6 +13,7 @@ from .float_errors import float_errors_ignored, float_errors_quiet  # noqa: F401
 from .fused import scatter_identity
 from .host_memory import keep_freed_memory
 from .registry import Backend, fresh_seed
+from .torch_random import TorchGenerator
 
 keep_freed_memory()  # a step's large freed arrays stay with the process for the next one (see host_memory)
 
@@ -25,7 +26,10 @@ except ImportError:  # without it lucid.bfloat16 raises "the numpy backend has n
 
 
 def draw(rng, kind: str, shape, np_dtype, **params):
-    """Random numbers from a ``numpy.random.Generator``-like ``rng`` (CuPy's has the same methods)."""
+    """Random numbers from a ``numpy.random.Generator``-like ``rng`` (CuPy's has the same methods), or PyTorch's
+    numbers from a :class:`TorchGenerator`."""
+    if isinstance(rng, TorchGenerator):
+        return _torch_draw(rng, kind, shape, np_dtype, **params)
     if kind == "permutation":
         return rng.permutation(params["n"]).astype(np_dtype, copy=False)
     if kind == "integers":
@@ -52,14 +56,40 @@ def draw(rng, kind: str, shape, np_dtype, **params):
     return out.astype(np_dtype, copy=False)
 
 
+def _torch_draw(rng: TorchGenerator, kind: str, shape, np_dtype, **params):
+    """``draw`` from PyTorch's CPU stream: the kernels PyTorch has for the kind, NumPy's algorithms (on a generator
+    seeded from the stream) for Poisson and binomial draws."""
+    if kind == "permutation":
+        return rng.permutation(params["n"], np_dtype)
+    if kind == "integers":
+        return rng.integers(shape, np_dtype, int(params["low"]), int(params["high"]))
+    if kind in ("poisson", "binomial"):
+        return draw(rng.numpy_generator(), kind, shape, np_dtype, **params)
+    if kind == "normal" and np.dtype(np_dtype).kind == "c":  # PyTorch: real and imaginary parts of std 1/sqrt(2)
+        part = np.float64 if np_dtype == np.complex128 else np.float32
+        parts = rng.normal((*shape, 2), part, 0.0, params.get("std", 1.0) / math.sqrt(2.0))
+        return (parts[..., 0] + 1j * parts[..., 1] + params.get("mean", 0.0)).astype(np_dtype, copy=False)
+    if kind == "normal":
+        return rng.normal(shape, np_dtype, params.get("mean", 0.0), params.get("std", 1.0))
+    if kind == "uniform":
+        return rng.uniform(shape, np_dtype, params.get("low", 0.0), params.get("high", 1.0))
+    raise ValueError(f"unknown random kind {kind!r}")
+
+
 def rng_state(rng) -> bytes:
-    """The state of the NumPy generator ``rng`` as bytes: its bit generator's state dict in JSON."""
+    """The state of the generator ``rng`` as bytes: a NumPy generator's bit generator state dict in JSON, or
+    a :class:`TorchGenerator`'s own."""
+    if isinstance(rng, TorchGenerator):
+        return rng.state()
     return json.dumps(rng.bit_generator.state, sort_keys=True).encode()
 
 
 def set_rng_state(rng, state: bytes) -> None:
-    """Put the NumPy generator ``rng`` in ``state`` (from :func:`rng_state`) in place; ValueError,
+    """Put the generator ``rng`` in ``state`` (from :func:`rng_state`) in place; ValueError,
     with ``rng`` unchanged, when ``state`` is not one."""
+    if isinstance(rng, TorchGenerator):
+        rng.set_state(state)
+        return
     try:
         data = json.loads(bytes(state).decode())
         type(rng.bit_generator)().state = data  # a throw-away generator checks the state first
@@ -69,15 +99,16 @@ def set_rng_state(rng, state: bytes) -> None:
 
 
 class NumpyRandom:
-    """The random-number part of a backend whose draws come from NumPy (NumPy itself, and the
-    test backend array-api-strict): one default generator shared by the backend's devices."""
+    """The random-number part of a backend whose draws are made on the host (NumPy itself, and the test backend
+    array-api-strict): one default generator shared by the backend's devices, drawing PyTorch's CPU stream
+    (:class:`TorchGenerator`), as every :class:`lucid.Generator` of these devices does."""
 
     def _init_random(self):
         self._rng, self._seed = None, None
         self.seed(fresh_seed())
 
     def seed(self, seed, index=None):
-        self._rng, self._seed = np.random.default_rng(seed), seed
+        self._rng, self._seed = TorchGenerator(seed), seed
 
     def initial_seed(self, index):
         return self._seed
@@ -86,7 +117,7 @@ class NumpyRandom:
         return self._rng
 
     def new_rng(self, seed, index):
-        return np.random.default_rng(seed)
+        return TorchGenerator(seed)
 
     def rng_state(self, rng):
         return rng_state(rng)

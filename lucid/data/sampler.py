@@ -25,7 +25,7 @@ __all__ = [
     "BatchSampler", "DistributedSampler",
 ]
 
-_SEED_BOUND = 2**63 - 1
+_SEED_BOUND = 2**63  # seeds in [0, 2**63): PyTorch draws them as random64 % 2**63 (int64 random_())
 _CHUNK = 32  # RandomSampler with replacement draws this many indices at a time (as PyTorch), never all at once
 
 

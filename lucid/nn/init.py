@@ -16,6 +16,9 @@ from .._backend import arrays
 from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..ops.creation import empty_like
+from ..ops.indexing import where
+from ..ops.sampling import randperm
 from ..random import rng_for
 
 __all__ = [
@@ -119,30 +122,47 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None)
 @on_input_device
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator=None) -> Tensor:
-    """Fill with values from ``N(mean, std^2)`` restricted to ``[a, b]`` (``a``, ``b`` are absolute
-    bounds, as in PyTorch). Drawn by rejection, so exactly that distribution; the interval must hold
-    at least 1e-4 of the normal's mass. A tensor without elements is returned as it is."""
+    """Fill with values from ``N(mean, std^2)`` restricted to ``[a, b]`` (``a``, ``b`` are absolute bounds), by
+    PyTorch's rejection sampling, so that, seeded alike, the values are PyTorch's: normal draws redrawn where they
+    fall outside when ``[a, b]`` holds more than 0.3 of the mass, else uniform proposals on ``[a, b]`` accepted
+    with the normal's density relative to its peak there. Like PyTorch it warns when ``mean`` is more than 2 std
+    outside ``[a, b]``; an interval holding less than 1e-4 of the mass (thousands of rounds) raises. A tensor
+    without elements is returned as it is."""
     _check(tensor, "trunc_normal_")
     if std <= 0 or a >= b:
         raise ValueError(f"trunc_normal_ needs std > 0 and a < b, got std={std}, a={a}, b={b}")
-    if tensor.numel() == 0:  # nothing to draw (the rejection loop would index an empty list)
+    if tensor.numel() == 0:
         return tensor
-    lo, hi = (a - mean) / std, (b - mean) / std
-    mass = 0.5 * (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2)))
-    if mass < 1e-4:
-        raise ValueError(
-            f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); "
-            f"rejection sampling would not finish; move mean into the interval or widen it"
-        )
-    xp, n = tensor.xp, tensor.numel()
-    parts, got = [], 0
-    while got < n:
-        z = _random(tensor, "normal", generator, shape=(math.ceil((n - got) / mass * 1.1) + 16,))
-        kept = z[(z >= lo) & (z <= hi)]
-        parts.append(kept)
-        got += kept.shape[0]
-    z = xp.concat(parts)[:n] if len(parts) > 1 else parts[0][:n]
-    return _write(tensor, arrays.clip(xp, xp.reshape(z * std + mean, tensor.shape), a, b))
+    cdf_a, cdf_b = (0.5 * (1.0 + math.erf((v - mean) / std / math.sqrt(2.0))) for v in (a, b))
+    if cdf_b - cdf_a < 1e-4:
+        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds only {cdf_b - cdf_a:.2g} of N({mean}, {std}^2); "
+                         f"rejection sampling would not finish; move mean into the interval or widen it")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The distribution of values "
+                      "may be incorrect.", UserWarning, stacklevel=2)
+    with no_grad():
+        if cdf_b - cdf_a > 0.3:
+            lo, hi = (tensor.new_tensor(v, device="cpu").item() for v in (a, b))  # the bounds in the dtype
+            result = tensor.normal_(mean, std, generator=generator)
+            while bool(((result < lo) | (result > hi)).any()):
+                redrawn = empty_like(result).normal_(mean, std, generator=generator)
+                result = where((result < lo) | (result > hi), redrawn, result)
+        else:
+            log_peak = -0.5 * ((max(a, min(mean, b)) - mean) / std) ** 2
+
+            def log_density(x):  # relative to the peak on [a, b], in the tensor's dtype as PyTorch's in-place steps
+                return x.sub(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+
+            result = tensor.uniform_(a, b, generator=generator)
+            pending = empty_like(tensor).uniform_(generator=generator).log_() > log_density(result)
+            while bool(pending.any()):
+                candidates = empty_like(tensor).uniform_(a, b, generator=generator)
+                result = where(pending, candidates, result)
+                accept = empty_like(tensor).uniform_(generator=generator).log_() > log_density(candidates)
+                pending = where(pending, accept, pending)
+        if result is not tensor:
+            tensor.copy_(result)
+    return tensor
 
 
 def constant_(tensor: Tensor, val) -> Tensor:
@@ -262,17 +282,19 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
 
 @on_input_device
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
-    """Martens (2010): a 2-D tensor drawn from ``N(0, std^2)`` with ``ceil(sparsity * rows)``
-    randomly chosen zeros in every column."""
+    """Martens (2010): a 2-D tensor drawn from ``N(0, std^2)`` with ``ceil(sparsity * rows)`` zeros in every
+    column, at the first rows of a random permutation per column (PyTorch's draws, in its order)."""
     _check(tensor, "sparse_")
     if tensor.ndim != 2:
         raise ValueError(f"sparse_ needs a 2-D tensor, got shape {tensor.shape}")
-    xp = tensor.xp
-    zeros_per_column = math.ceil(sparsity * tensor.shape[0])
-    values = _random(tensor, "normal", generator, mean=0.0, std=float(std))
-    # a random permutation per column
-    ranks = xp.argsort(xp.argsort(_random(tensor, "uniform", generator), axis=0), axis=0)
-    return _write(tensor, xp.where(ranks < zeros_per_column, xp.zeros_like(values), values))
+    rows, cols = tensor.shape
+    zeros_per_column = math.ceil(sparsity * rows)
+    with no_grad():
+        tensor.normal_(0.0, float(std), generator=generator)
+        for col in range(cols):
+            chosen = randperm(rows, generator=generator, device=tensor.device)[:zeros_per_column]
+            tensor[chosen, col] = 0
+    return tensor
 
 
 def _deprecated(method):

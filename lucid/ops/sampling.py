@@ -197,9 +197,11 @@ def _check_probabilities(p: Tensor, name: str) -> None:
         raise RuntimeError(f"{name}: every probability must be in [0, 1] (Expected p_in >= 0 && p_in <= 1)")
 
 
-def _coin(shape, p, dev, generator, dtype):
-    """A native array of 0/1 in ``dtype``: 1 with probability ``p`` (a number or a native array)."""
-    u = _draw("uniform", shape, _dt.float64, dev, generator)
+def _coin(shape, p, dev, generator, dtype, unit=_dt.float64):
+    """A native array of 0/1 in ``dtype``: 1 with probability ``p`` (a number or a native array), where a uniform
+    number of dtype ``unit`` falls below it (PyTorch's: float64 for a number or float64 probabilities, float32
+    for other probabilities)."""
+    u = _draw("uniform", shape, unit, dev, generator)
     return dev.xp.astype(u < p, dev.backend.native_dtype(dtype))
 
 
@@ -219,7 +221,8 @@ def bernoulli(input: Tensor, p=None, *, generator=None) -> Tensor:
         return Tensor._make(_coin(input.shape, _check_p(p, "bernoulli"), input._device, generator, input.dtype),
                             input._device)
     _check_probabilities(input, "bernoulli")
-    sample = Tensor._make(_coin(input.shape, input._data, input._device, generator, input.dtype), input._device)
+    unit = _dt.float64 if input.dtype is _dt.float64 else _dt.float32
+    sample = Tensor._make(_coin(input.shape, input._data, input._device, generator, input.dtype, unit), input._device)
     return _zero_gradient(sample, input)
 
 
@@ -249,18 +252,17 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
     if rows and not bool(xp.all(xp.sum(p, axis=1) > 0)):
         raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
-    u = _draw("uniform", (rows, num_samples if replacement else n), _dt.float64, dev, generator)
-    if replacement:  # one search over the rows' cumulative sums laid end to end (row r shifted by r)
-        cdf = xp.cumulative_sum(p, axis=1)
-        shift = dev.create("arange", rows, dtype=xp.float64)[:, None]
-        flat = xp.reshape(cdf / cdf[:, -1:] + shift, (-1,))
-        found = xp.searchsorted(flat, xp.reshape(u + shift, (-1,)), side="right")
-        idx = xp.reshape(xp.astype(found, xp.int64), (rows, num_samples)) - xp.astype(shift, xp.int64) * n
+    weights = input._data if input.ndim == 2 else input._data[None, :]
+    if replacement and num_samples > 1:  # PyTorch's search: per row, each float64 uniform's place in the
+        # cumulative shares (summed and divided in the input's dtype): the first category whose share reaches it
+        u = _draw("uniform", (rows, num_samples), _dt.float64, dev, generator)
+        cdf = xp.cumulative_sum(weights, axis=1)
+        cdf = xp.astype(cdf / cdf[:, -1:], xp.float64)
+        idx = xp.stack([xp.searchsorted(cdf[r], u[r], side="left") for r in range(rows)]) if rows else u
         idx = arrays.clip(xp, idx, 0, n - 1)
-    else:  # the smallest exponential(1) / p keys: weighted sampling without replacement
-        positive = p > 0
-        keys = xp.where(positive, -xp.log1p(-u) / xp.where(positive, p, 1.0), xp.inf)
-        idx = xp.argsort(keys, axis=1)[:, :num_samples]
+    else:  # PyTorch's exponential trick (also for one sample with replacement): the largest weight / Exp(1)
+        e = xp.astype(-xp.log1p(-_draw("uniform", (rows, n), _dt.float64, dev, generator)), weights.dtype)
+        idx = xp.argsort(-(weights / e), axis=1, stable=True)[:, :num_samples]
     idx = xp.astype(idx, dev.backend.native_dtype(_dt.int64))
     return Tensor._make(idx if input.ndim == 2 else idx[0, ...], dev)
 
@@ -306,8 +308,9 @@ def _floating(t: Tensor, name: str) -> None:
 
 
 def _unit(t: Tensor, generator):
-    """Uniform [0, 1) numbers in ``t``'s shape, in its dtype if floating (float64 otherwise)."""
-    return _draw("uniform", t.shape, t.dtype if t.dtype.kind == "f" else _dt.float64, t._device, generator)
+    """Uniform [0, 1) float64 numbers in ``t``'s shape (PyTorch's exponential, geometric and Cauchy kernels
+    transform float64 uniforms whatever the dtype)."""
+    return _draw("uniform", t.shape, _dt.float64, t._device, generator)
 
 
 def normal_(t: Tensor, mean=0.0, std=1.0, *, generator=None) -> Tensor:
@@ -332,7 +335,7 @@ def exponential_(t: Tensor, lambd=1.0, *, generator=None) -> Tensor:
     _floating(t, "exponential_")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    return _fill(t, -t.xp.log1p(-_unit(t, generator)) / lambd, "exponential_")
+    return _fill(t, (-1.0 / lambd) * t.xp.log1p(-_unit(t, generator)), "exponential_")
 
 
 @on_input_device
@@ -341,7 +344,7 @@ def geometric_(t: Tensor, p, *, generator=None) -> Tensor:
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     xp = t.xp
-    trials = xp.ceil(xp.log1p(-_unit(t, generator)) / math.log1p(-p))
+    trials = xp.ceil(xp.log(_unit(t, generator)) / math.log1p(-p))
     return _fill(t, arrays.clip(xp, trials, 1, None), "geometric_")
 
 
@@ -397,10 +400,11 @@ def bernoulli_(t: Tensor, p=0.5, *, generator=None) -> Tensor:
         if p._device is not t._device:
             raise RuntimeError(f"bernoulli_: p is on {p._device} but the tensor is on {t._device}")
         _check_probabilities(p, "bernoulli_")
+        unit = _dt.float64 if p.dtype is _dt.float64 else _dt.float32
         p = t.xp.broadcast_to(p._data, t.shape)
     else:
-        p = _check_p(p, "bernoulli_")
-    return _fill(t, _coin(t.shape, p, t._device, generator, t.dtype), "bernoulli_")
+        p, unit = _check_p(p, "bernoulli_"), _dt.float64
+    return _fill(t, _coin(t.shape, p, t._device, generator, t.dtype, unit), "bernoulli_")
 
 
 __all__ = [

@@ -82,6 +82,8 @@ def test_trunc_normal(device):
     assert abs(v.mean() - mean) < 0.01 and abs(v.var() - var) < 0.02
     with pytest.raises(ValueError, match="holds only"):
         init.trunc_normal_(param((3,), device), mean=0.0, std=1.0, a=6.0, b=7.0)
+    with pytest.warns(UserWarning, match="more than 2 std"):
+        init.trunc_normal_(param((3,), device), mean=0.0, std=1.0, a=2.5, b=3.5)
 
 
 def test_constant_eye_dirac_and_sparse(device):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 
+from ... import dtypes as _dt
 from ... import ops as _ops
 from ..._backend.numpy_backend import float_errors_quiet
 from ..._backend.registry import kernels_for
@@ -636,13 +637,19 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
           inplace: bool = False) -> Tensor:
     """Randomized leaky ReLU: in training each non-positive element gets its own slope drawn from
     ``U(lower, upper)`` (zeros too, so their gradient is that slope, as PyTorch's); in evaluation the
-    slope is ``(lower + upper) / 2``."""
+    slope is ``(lower + upper) / 2``. On a host device the slopes are PyTorch's CPU draws (float64, one per
+    non-positive element in order); on others one is drawn per element, without a sync to count them."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     from ...ops.sampling import uniform
 
-    slopes = uniform(lower, upper, input.shape, dtype=input.dtype, device=input.device)
-    noise = _ops.where(input > 0, 1.0, slopes)
+    negative = input <= 0
+    if input._device.host:
+        slopes = _ops.zeros(input.shape, dtype=_dt.float64, device=input.device)
+        slopes[negative] = uniform(lower, upper, (int(negative.sum()),), dtype=_dt.float64, device=input.device)
+    else:
+        slopes = uniform(lower, upper, input.shape, dtype=_dt.float64, device=input.device)
+    noise = _ops.where(negative, slopes.to(input.dtype), 1.0)
     return input.mul_(noise) if inplace else input * noise
 
 
@@ -708,10 +715,7 @@ def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: fl
     """A sample from the Gumbel-softmax distribution: ``softmax((logits + g) / tau)`` with Gumbel
     noise ``g``; ``hard=True`` returns one-hot samples whose gradient is the soft sample's
     (straight-through estimator). ``eps`` is accepted for compatibility and unused, as in PyTorch."""
-    from ...ops.sampling import rand
-
-    u = rand(logits.shape, dtype=logits.dtype, device=logits.device)
-    gumbels = -(-(u.clamp(min=1e-20)).log()).log()  # -log(Exponential(1)), never log(0)
+    gumbels = -_ops.empty_like(logits).exponential_().log()  # -log(Exponential(1)), PyTorch's draws
     soft = _ops.softmax((logits + gumbels) / tau, dim)
     if not hard:
         return soft

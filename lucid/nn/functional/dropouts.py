@@ -1,14 +1,15 @@
 """Dropout family: element, channel (1d/2d/3d), alpha, per-sample (``drop_path``) and block dropout.
 
-Each multiplies the input by a constant random mask drawn on the input's device (so
-``lucid.manual_seed`` reproduces it), and returns the input itself when ``training`` is false
-or nothing is dropped. ``inplace=True`` writes the result into the input.
+Each multiplies the input by a constant random mask drawn on the input's device as PyTorch draws it
+(``bernoulli_(1 - p)``: seeded alike, the CPU masks are PyTorch's), and returns the input itself when
+``training`` is false or nothing is dropped. ``inplace=True`` writes the result into the input.
 """
 
 from __future__ import annotations
 
 from ..._tensor import Tensor
 from ...nested._dispatch import nested_aware
+from ...ops.creation import empty, zeros
 from ...ops.sampling import rand
 
 __all__ = [
@@ -26,8 +27,11 @@ def _check_p(p: float, name: str) -> float:
 
 
 def _keep(x: Tensor, shape, p: float) -> Tensor:
-    """A constant 0/1 tensor of ``shape`` in ``x``'s dtype, each entry 1 with probability ``1 - p``."""
-    return (rand(shape, dtype=x.dtype, device=x.device) >= p).to(x.dtype)
+    """A constant 0/1 tensor of ``shape`` in ``x``'s dtype, each entry 1 with probability ``1 - p`` (no draws
+    for ``p == 1``, as PyTorch)."""
+    if p == 1.0:
+        return zeros(shape, dtype=x.dtype, device=x.device)
+    return empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1.0 - p)
 
 
 def _scale(x: Tensor, mask: Tensor, inplace: bool) -> Tensor:

@@ -1,0 +1,164 @@
+"""PyTorch's CPU random numbers: its generator (a Mersenne Twister, MT19937, seeded as PyTorch seeds it) and the
+ways its CPU kernels turn the generator's 32-bit words into numbers, so that a program seeded with
+``lucid.manual_seed(s)`` draws what one seeded with ``torch.manual_seed(s)`` draws: the same initial weights,
+dropout masks, shuffles.
+
+Bit for bit: uniform draws of every float dtype, integers, permutations, float64 normals, and what is built on
+uniform float64 draws (Bernoulli, exponential). float32 normals of 16 or more elements come from PyTorch's
+vectorised kernel, whose SLEEF log/sin/cos lucid evaluates in float64 and rounds: within a few float32 ulps.
+float16/bfloat16 normals whose count (16 or more) is not a multiple of 16 differ from PyTorch's in the last 16.
+Poisson and binomial draws use NumPy's algorithms on a NumPy generator seeded from this stream (deterministic,
+but not PyTorch's numbers). PyTorch's Intel-only MKL paths (Bernoulli on Intel CPUs) draw differently from its
+own portable kernels that lucid follows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+_LOW32 = 0xFFFFFFFF
+_DIGITS = {"float16": 24, "bfloat16": 24, "float32": 24, "float64": 53}  # bits per uniform (half types: float's)
+
+
+def _fused_multiply_add(a: np.ndarray, b: float, c: float) -> np.ndarray:
+    """``a * b + c`` rounded once, as a float64 FMA instruction gives it (PyTorch's compiled kernels fuse it):
+    the product's rounding error found exactly by Dekker's split, the sum's by Knuth's two-sum."""
+    product = a * b
+    split = 134217729.0  # 2**27 + 1: cuts a double into two halves of 26 bits
+    t = split * a
+    a_hi = t - (t - a)
+    a_lo = a - a_hi
+    t = split * b
+    b_hi = t - (t - b)
+    b_lo = b - b_hi
+    product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    total = product + c
+    back = total - product
+    sum_error = (product - (total - back)) + (c - back)
+    return total + (product_error + sum_error)
+
+
+def _box_muller_16(u: np.ndarray) -> np.ndarray:
+    """PyTorch's ``normal_fill_16`` on rows of 16 uniforms, in place and in their dtype (float32 for the
+    float32 kernel, as PyTorch's, whose SLEEF functions NumPy's match to an ulp): the first 8 of each row give
+    the radii, the last 8 the angles."""
+    one = u.dtype.type(1)
+    radius = np.sqrt(np.log(one - u[:, :8]) * u.dtype.type(-2))
+    theta = u[:, 8:] * u.dtype.type(2 * math.pi)
+    np.multiply(radius, np.sin(theta), out=u[:, 8:])
+    np.multiply(radius, np.cos(theta), out=u[:, :8])
+    return u
+
+
+class TorchGenerator:
+    """A generator that draws PyTorch's CPU stream for ``seed``: ``draw`` gives the numbers of PyTorch's
+    ``uniform_``, ``normal_``, ``random_(from, to)`` and ``randperm`` kernels."""
+
+    def __init__(self, seed: int):
+        self._mt = np.random.MT19937()
+        self._mt._legacy_seeding(seed & _LOW32)  # PyTorch keeps the seed's low 32 bits, then MT19937's init_genrand
+        self._normal = None  # the second value of the last one-at-a-time Box-Muller pair, which PyTorch keeps too
+
+    # ---- the raw stream -----------------------------------------------------------------------------
+    def words(self, n: int) -> np.ndarray:
+        """The next ``n`` 32-bit words (uint64 array)."""
+        return self._mt.random_raw(n)
+
+    def words64(self, n: int) -> np.ndarray:
+        """The next ``n`` 64-bit numbers, each two words, the first the high half (PyTorch's ``random64``)."""
+        w = self.words(2 * n)
+        return (w[0::2] << np.uint64(32)) | w[1::2]
+
+    def unit(self, n: int, np_dtype) -> np.ndarray:
+        """``n`` uniform numbers in [0, 1) as float64, made as PyTorch's ``uniform_real_distribution`` of
+        ``np_dtype`` makes them: the low 24 bits of a word (53 bits of two words for float64)."""
+        digits = _DIGITS[np.dtype(np_dtype).name]
+        bits = self.words64(n) if digits > 32 else self.words(n)
+        return (bits & np.uint64((1 << digits) - 1)).astype(np.float64) * 2.0**-digits
+
+    def _scalar_normal(self) -> float:
+        """One standard normal from PyTorch's ``normal_distribution<double>``: a Box-Muller pair from two float64
+        uniforms, the second value kept for the next call."""
+        if self._normal is not None:
+            value, self._normal = self._normal, None
+            return value
+        u1, u2 = self.unit(2, np.float64)
+        radius = math.sqrt(-2.0 * math.log1p(-u2))
+        self._normal = radius * math.sin(2.0 * math.pi * u1)
+        return radius * math.cos(2.0 * math.pi * u1)
+
+    # ---- PyTorch's kernels --------------------------------------------------------------------------------
+    def uniform(self, shape, np_dtype, low=0.0, high=1.0) -> np.ndarray:
+        """``uniform_(low, high)``: ``x * (high - low) + low`` with the bounds in the dtype, computed as one fused
+        multiply-add in float32 (float64 for float64), as PyTorch's compiled kernel does."""
+        n = math.prod(shape)
+        x = self.unit(n, np_dtype)
+        if (low, high) != (0.0, 1.0):
+            acc = np.float64 if np.dtype(np_dtype) == np.float64 else np.float32
+            lo, hi = (acc(np.asarray(v, dtype=np_dtype)) for v in (low, high))
+            if acc is np.float64:
+                x = _fused_multiply_add(x, float(hi - lo), float(lo))
+            else:  # a float32 product is exact in float64, so one float64 sum rounded to float32 is the FMA
+                x = (x * np.float64(acc(hi - lo)) + np.float64(lo)).astype(acc)
+        return x.astype(np_dtype).reshape(shape)
+
+    def normal(self, shape, np_dtype, mean=0.0, std=1.0) -> np.ndarray:
+        """``normal_(mean, std)``: 16 or more elements are filled with uniforms of the dtype and transformed 16 at
+        a time (the last 16 redrawn when the count is not a multiple of 16); fewer are drawn one at a time."""
+        n = math.prod(shape)
+        if n >= 16:
+            work = np.float64 if np.dtype(np_dtype) == np.float64 else np.float32
+            out = self.unit(n, np_dtype).astype(work)
+            full = n - n % 16
+            _box_muller_16(out[:full].reshape(-1, 16))
+            if full != n:
+                out[n - 16:] = _box_muller_16(self.unit(16, np_dtype).astype(work).reshape(1, 16)).reshape(-1)
+        else:
+            out = np.array([self._scalar_normal() for _ in range(n)], dtype=np.float64)
+        if (mean, std) != (0.0, 1.0):
+            out = out * std + mean
+        return out.astype(np_dtype).reshape(shape)
+
+    def integers(self, shape, np_dtype, low: int, high: int) -> np.ndarray:
+        """``random_(low, high)``: a word (a 64-bit number when the range needs 32 bits or more) modulo the range,
+        plus ``low``."""
+        span = high - low
+        n = math.prod(shape)
+        bits = self.words64(n) if span >= 1 << 32 else self.words(n)
+        return ((bits % np.uint64(span)).astype(np.int64) + low).astype(np_dtype).reshape(shape)
+
+    def permutation(self, n: int, np_dtype) -> np.ndarray:
+        """``randperm(n)``: position ``i`` swapped with ``i + word % (n - i)``, for ``i`` from the first on."""
+        order = list(range(n))
+        if n > 1:
+            steps = (self.words(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+            for i, step in enumerate(steps):
+                order[i], order[i + step] = order[i + step], order[i]
+        return np.array(order, dtype=np_dtype)
+
+    def numpy_generator(self) -> np.random.Generator:
+        """A NumPy generator seeded from the next 64 bits of the stream, for the draws PyTorch's kernels do not
+        define here (Poisson, binomial)."""
+        return np.random.default_rng(int(self.words64(1)[0]))
+
+    # ---- saving and restoring -------------------------------------------------------------------------
+    def state(self) -> bytes:
+        """The Mersenne Twister's words and position and the kept normal, as JSON bytes."""
+        mt = self._mt.state["state"]
+        return json.dumps({"key": mt["key"].tolist(), "pos": int(mt["pos"]), "normal": self._normal}).encode()
+
+    def set_state(self, state: bytes) -> None:
+        """Back to a :meth:`state`; ValueError, with this generator unchanged, when ``state`` is not one."""
+        try:
+            data = json.loads(bytes(state).decode())
+            key = np.asarray(data["key"], dtype=np.uint32)
+            pos, normal = int(data["pos"]), data["normal"]
+            if key.shape != (624,) or not 0 <= pos <= 624 or not (normal is None or isinstance(normal, float)):
+                raise ValueError("not a Mersenne Twister state of 624 words, a position and a kept normal")
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as e:
+            raise ValueError(f"{type(e).__name__}: {e}") from None
+        self._mt.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": pos}}
+        self._normal = normal
