@@ -23,6 +23,9 @@ What differs from PyTorch (lucid's own semantics are kept, not emulated):
 - ``torch.Tensor(...)`` is lucid's constructor ``Tensor(data, requires_grad, dtype, device)``:
   ``torch.Tensor(2, 3)`` is not an empty 2x3 tensor and integer data stay int64; the legacy
   ``torch.FloatTensor(2, 3)`` (and kin) build as in PyTorch.
+- Seeded random numbers on the CPU are PyTorch's (initial weights, dropout masks, DataLoader shuffles: see
+  :mod:`lucid._backend.torch_random`; float32 normals to a few ulps), but ``torch.get_rng_state()`` is lucid's
+  own layout, and CUDA draws are CuPy's streams, not PyTorch's.
 - ``torch.__version__`` is lucid's version.
 - ``torch.version.cuda`` is the CUDA runtime version CuPy finds (None without one), not a build-time version.
 - ``torch.hub`` caches in lucid's folder (``~/.cache/lucid/hub``; ``$LUCID_HOME``, or ``$TORCH_HOME`` as PyTorch),
