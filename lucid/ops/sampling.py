@@ -258,7 +258,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         u = _draw("uniform", (rows, num_samples), _dt.float64, dev, generator)
         cdf = xp.cumulative_sum(weights, axis=1)
         cdf = xp.astype(cdf / cdf[:, -1:], xp.float64)
-        idx = xp.stack([xp.searchsorted(cdf[r], u[r], side="left") for r in range(rows)]) if rows else u
+        idx = xp.stack([xp.searchsorted(cdf[r, :], u[r, :], side="left") for r in range(rows)]) if rows else u
         idx = arrays.clip(xp, idx, 0, n - 1)
     else:  # PyTorch's exponential trick (also for one sample with replacement): the largest weight / Exp(1)
         e = xp.astype(-xp.log1p(-_draw("uniform", (rows, n), _dt.float64, dev, generator)), weights.dtype)
@@ -371,8 +371,9 @@ _RANDOM_BOUND = {"float16": 2**11 + 1, "float32": 2**24 + 1, "float64": 2**53 + 
 
 
 def _dtype_end(dt) -> int:
-    """One past the largest value ``random_`` draws for dtype ``dt`` (PyTorch's ranges)."""
-    return _RANDOM_BOUND.get(dt.name) or (2 ** (8 * dt.itemsize) if dt.kind == "u" else 2 ** (8 * dt.itemsize - 1))
+    """One past the largest value ``random_`` draws for dtype ``dt`` (PyTorch's ranges; uint64, which PyTorch does
+    not fill, gets int64's 2^63, the range the numbers are drawn in)."""
+    return _RANDOM_BOUND.get(dt.name) or min(2 ** (8 * dt.itemsize - (dt.kind != "u")), 2**63)
 
 
 def random_(t: Tensor, from_=_UNSET, to=_UNSET, *, generator=None) -> Tensor:
