@@ -54,6 +54,11 @@ EXACT = {
     "kaiming_uniform_": lambda m: m.nn.init.kaiming_uniform_(m.empty(6, 5)),
     "trunc_normal_ narrow": lambda m: m.nn.init.trunc_normal_(m.empty(300, 40), 0.0, 1.0, 1.0, 3.0),
     "Generator": lambda m: m.rand(20, generator=m.Generator().manual_seed(3)),
+    "Categorical.sample": lambda m: m.distributions.Categorical(logits=m.tensor(P)).sample((6,)),
+    "OneHotCategorical.sample": lambda m: m.distributions.OneHotCategorical(probs=m.tensor(P[0])).sample((4,)),
+    "Bernoulli.sample": lambda m: m.distributions.Bernoulli(probs=m.tensor(P)).sample(),
+    "Uniform.rsample": lambda m: m.distributions.Uniform(m.zeros(5), m.ones(5) * 2).rsample((2,)),
+    "Normal.rsample under 16": lambda m: m.distributions.Normal(m.zeros(5), m.ones(5)).rsample((3,)),
     "seed's low 32 bits": lambda m: (m.manual_seed(2**40 + 7), m.rand(5))[1],
 }
 CLOSE = {  # float32 normals of 16 or more elements: PyTorch's vectorised kernel (SLEEF), a few float32 ulps

@@ -82,17 +82,16 @@ class Categorical(Distribution):
         return ops.full(tuple(self._extended_shape()), math.nan, dtype=self.probs.dtype, device=self.probs.device)
 
     def sample(self, sample_shape=()):
-        """int64 indices of shape ``sample_shape + batch_shape``. PyTorch raises for an empty ``sample_shape``
-        product (``multinomial`` of 0 samples); lucid returns the empty tensor."""
+        """int64 indices of shape ``sample_shape + batch_shape``, drawn as PyTorch draws them (``multinomial``
+        with replacement, so seeded alike the samples are PyTorch's). PyTorch raises for an empty
+        ``sample_shape`` product (``multinomial`` of 0 samples); lucid returns the empty tensor."""
         shape = tuple(self._extended_shape(sample_shape))
         n = math.prod(_size(sample_shape))
         with grad_mode.no_grad():
             probs = self.probs.reshape(-1, self._num_events)
-            cdf = probs.cumsum(-1)
-            cdf = cdf / cdf[:, -1:]
-            u = ops.rand((probs.shape[0], n), dtype=probs.dtype, device=probs.device)
-            idx = ops.searchsorted(cdf, u, right=True).clamp(max=self._num_events - 1)
-            return idx.to(_dt.int64).mT.reshape(shape)
+            if n == 0:
+                return ops.zeros(shape, dtype=_dt.int64, device=probs.device)
+            return ops.multinomial(probs, n, replacement=True).mT.reshape(shape)
 
     def log_prob(self, value):
         if self._validate_args:

@@ -170,6 +170,11 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's former name of :class:`LRScheduler`, which older custom schedulers still subclass. A subclass, as
+    in PyTorch: the built-in schedulers are not instances of it."""
+
+
 class _LambdaScheduler(LRScheduler):
     """Shared by LambdaLR and MultiplicativeLR: one function per param group; functions are
     not saved, but a callable object's ``__dict__`` is (as in PyTorch)."""

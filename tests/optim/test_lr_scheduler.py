@@ -15,6 +15,24 @@ from lucid.optim import lr_scheduler
 
 STEPS = 24
 
+
+def warmup_cosine(base):
+    """A custom scheduler as older training scripts write it: a subclass of ``_LRScheduler`` (PyTorch's former
+    name of ``LRScheduler``) with its own ``get_lr``."""
+
+    class WarmupCosine(base):
+        def __init__(self, optimizer, warmup=3, total=12):
+            self.warmup, self.total = warmup, total
+            super().__init__(optimizer)
+
+        def get_lr(self):
+            e = self.last_epoch
+            f = (e + 1) / self.warmup if e < self.warmup else 0.5 * (
+                1 + math.cos(math.pi * min(e - self.warmup, self.total) / self.total))
+            return [base_lr * f for base_lr in self.base_lrs]
+
+    return WarmupCosine
+
 # name -> (factory(scheduler module, optimizer), optimizer kind): the same lambda builds the
 # lucid and the torch scheduler
 CASES = {
@@ -43,6 +61,7 @@ CASES = {
                                                      m.ExponentialLR(o, gamma=0.9)], milestones=[4]), "sgd"),
     "ChainedScheduler": (lambda m, o: m.ChainedScheduler([m.ConstantLR(o, factor=0.5, total_iters=3),
                                                           m.ExponentialLR(o, gamma=0.9)]), "sgd"),
+    "custom-_LRScheduler-subclass": (lambda m, o: warmup_cosine(m._LRScheduler)(o), "sgd"),
 }
 
 
@@ -82,6 +101,14 @@ def test_sequence_equals_torch(name):
     topt = make_optimizer(torch.optim, lambda v: torch.tensor(v, requires_grad=True), kind)
     theirs = trace(topt, factory(torch.optim.lr_scheduler, topt))
     assert ours == theirs
+
+
+def test_old_base_class_name_is_a_subclass_as_in_torch():
+    torch = pytest.importorskip("torch")
+    for module, opt in ((lr_scheduler, lucid_optimizer()), (torch.optim.lr_scheduler, make_optimizer(
+            torch.optim, lambda v: torch.tensor(v, requires_grad=True), "sgd"))):
+        assert issubclass(module._LRScheduler, module.LRScheduler)
+        assert not isinstance(module.StepLR(opt, 2), module._LRScheduler)
 
 
 @pytest.mark.parametrize("kwargs", [dict(patience=2, factor=0.5), dict(mode="max", threshold=0.05, cooldown=2),
