@@ -4,6 +4,7 @@ and generator objects and states. Bit for bit except float32 normals of 16 or mo
 
 from __future__ import annotations
 
+import random
 import warnings
 
 import numpy as np
@@ -139,3 +140,27 @@ def test_trunc_normal_warns_as_torch_when_mean_is_far():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         lucid.nn.init.trunc_normal_(lucid.empty(5), 0.0, 1.0, -1.0, 1.0)
+
+
+class _Draws:
+    """A dataset that draws from NumPy's, Python's and the framework's global generators in its workers."""
+
+    def __init__(self, lib):
+        self.lib = lib
+
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, i):
+        return self.lib.tensor([float(i), np.random.rand(), random.random(), self.lib.rand(1).item()])
+
+
+def test_dataloader_workers_are_seeded_as_torchs():
+    """Two workers: the shuffle, and NumPy's, Python's and the framework's numbers inside each worker, are torch's."""
+    def run(lib):
+        lib.manual_seed(7)
+        loader = lib.utils.data.DataLoader(_Draws(lib), batch_size=2, num_workers=2, shuffle=True,
+                                           multiprocessing_context="fork")
+        return [batch.tolist() for batch in loader]
+
+    assert run(lucid) == run(torch)

@@ -129,10 +129,14 @@ class _Fetcher:
         return self.collate(getitems(indices) if callable(getitems) else [self.dataset[i] for i in indices])
 
 
-def _seed_process(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    manual_seed(seed)
+def _seed_process(base_seed: int, worker_id: int) -> None:
+    """A worker's seeds, as PyTorch's: ``base_seed + worker_id`` for Python's ``random`` and lucid's generators,
+    and for NumPy's global generator four words that SeedSequence mixes from the worker id and the base seed's
+    halves (what PyTorch's ``_generate_state`` computes), so NumPy draws in a Dataset are PyTorch's too."""
+    random.seed(base_seed + worker_id)
+    words = [worker_id, base_seed & 0xFFFFFFFF, base_seed >> 32, 0]
+    np.random.seed(np.random.SeedSequence(words).generate_state(4))
+    manual_seed(base_seed + worker_id)
 
 
 def _worker_loop(fetch_args, index_queue, result_queue, done_event, seed, worker_id, num_workers,
@@ -140,7 +144,7 @@ def _worker_loop(fetch_args, index_queue, result_queue, done_event, seed, worker
     """A worker process: fetch the batches named on ``index_queue`` and put them, pickled, on
     ``result_queue`` as ``(epoch, batch index, worker id, batch or error)``. Stops on None."""
     global _worker_info
-    _seed_process(seed)
+    _seed_process(seed - worker_id, worker_id)
     _worker_info = WorkerInfo(worker_id, num_workers, seed, fetch_args[0])
     broken = fetcher = None
     try:
@@ -441,10 +445,10 @@ class DataLoader:
     yields single samples. ``collate_fn`` merges a batch (default: :func:`default_collate`).
 
     ``num_workers > 0`` fetches and collates in that many processes (``multiprocessing_context``,
-    default: the platform's), each seeded with ``base_seed + worker_id`` (Python's ``random``,
-    NumPy's legacy global generator and ``lucid.manual_seed``), then ``worker_init_fn(worker_id)``
-    is called; ``prefetch_factor`` batches per worker are kept in flight, ``timeout`` seconds
-    bound the wait for one, and ``persistent_workers`` keeps the processes between epochs.
+    default: the platform's), each seeded as PyTorch seeds them (``base_seed + worker_id`` for Python's
+    ``random`` and ``lucid.manual_seed``, a mix of both for NumPy's global generator), then
+    ``worker_init_fn(worker_id)`` is called; ``prefetch_factor`` batches per worker are kept in flight,
+    ``timeout`` seconds bound the wait for one, and ``persistent_workers`` keeps the processes between epochs.
     ``in_order=False`` lets a batch that is ready overtake an earlier one still being made (the
     order then depends on timing). Workers should produce host data (NumPy, numbers, CPU tensors);
     ``device`` moves the batches.
