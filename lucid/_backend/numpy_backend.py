@@ -38,6 +38,8 @@ def draw(rng, kind: str, shape, np_dtype, **params):
         return rng.poisson(params["lam"]).astype(np_dtype, copy=False)
     if kind == "binomial":
         return rng.binomial(params["count"], params["prob"]).astype(np_dtype, copy=False)
+    if kind == "gamma":
+        return rng.standard_gamma(params["alpha"]).astype(np_dtype, copy=False)
     if kind == "normal" and np.dtype(np_dtype).kind == "c":  # complex normal: real and imaginary parts
         parts = draw(rng, kind, (*shape, 2), np.float64 if np_dtype == np.complex128 else np.float32)  # of
         out = (parts[..., 0] + 1j * parts[..., 1]) * math.sqrt(0.5)  # each part of variance 1/2, as PyTorch
@@ -63,6 +65,8 @@ def _torch_draw(rng: TorchGenerator, kind: str, shape, np_dtype, **params):
         return rng.permutation(params["n"], np_dtype)
     if kind == "integers":
         return rng.integers(shape, np_dtype, int(params["low"]), int(params["high"]))
+    if kind == "gamma":
+        return rng.gamma(params["alpha"], np_dtype)
     if kind in ("poisson", "binomial"):
         return draw(rng.numpy_generator(), kind, shape, np_dtype, **params)
     if kind == "normal" and np.dtype(np_dtype).kind == "c":  # PyTorch: real and imaginary parts of std 1/sqrt(2)

@@ -277,7 +277,8 @@ class Backend(GenericKernels):
     def random(self, kind: str, shape, dtype, index: int, rng=None, **params):
         """Random numbers from the native generator ``rng`` (device ``index``'s default when None):
         kind is ``"uniform"`` (low, high), ``"normal"`` (mean, std), ``"integers"`` (low, high),
-        ``"permutation"`` (n), ``"poisson"`` (lam: an array) or ``"binomial"`` (count, prob: arrays)."""
+        ``"permutation"`` (n), ``"poisson"`` (lam: an array), ``"binomial"`` (count, prob: arrays) or ``"gamma"``
+        (alpha: an array; unit scale)."""
         raise NotImplementedError
 
     def rng_state(self, rng) -> bytes:

@@ -3,9 +3,9 @@ ways its CPU kernels turn the generator's 32-bit words into numbers, so that a p
 ``lucid.manual_seed(s)`` draws what one seeded with ``torch.manual_seed(s)`` draws: the same initial weights,
 dropout masks, shuffles.
 
-Bit for bit: uniform draws of every float dtype, integers, permutations, float64 normals, and what is built on
-uniform float64 draws (Bernoulli, exponential). float32 normals of 16 or more elements come from PyTorch's
-vectorised kernel, whose SLEEF log/sin/cos lucid evaluates in float64 and rounds: within a few float32 ulps.
+Bit for bit: uniform draws of every float dtype, integers, permutations, float64 normals, gamma draws, and
+what is built on uniform float64 draws (Bernoulli, exponential). float32 normals of 16 or more elements come
+from PyTorch's vectorised kernel, whose SLEEF log/sin/cos NumPy's float32 functions match to an ulp or so.
 float16/bfloat16 normals whose count (16 or more) is not a multiple of 16 differ from PyTorch's in the last 16.
 Poisson and binomial draws use NumPy's algorithms on a NumPy generator seeded from this stream (deterministic,
 but not PyTorch's numbers). PyTorch's Intel-only MKL paths (Bernoulli on Intel CPUs) draw differently from its
@@ -138,6 +138,35 @@ class TorchGenerator:
             for i, step in enumerate(steps):
                 order[i], order[i + step] = order[i + step], order[i]
         return np.array(order, dtype=np_dtype)
+
+    def gamma(self, alpha: np.ndarray, np_dtype) -> np.ndarray:
+        """``torch._standard_gamma(alpha)``: Marsaglia and Tsang's method element by element in memory order, as
+        PyTorch's CPU kernel, with its float64 uniforms and kept-pair normals and its float32 constants (``alpha``
+        itself and ``alpha - 1/3`` are computed in the dtype, float32 for the half types)."""
+        real = np.float64 if np.dtype(np_dtype) == np.float64 else np.float32
+        third, squeeze = real(np.float32(1) / np.float32(3)), float(np.float32(0.0331))
+        out = np.empty(alpha.shape, dtype=np.float64)
+        flat = out.reshape(-1)
+        for i, a in enumerate(np.asarray(alpha, dtype=real).reshape(-1).tolist()):
+            a, scale = real(a), 1.0
+            if a == 0:
+                flat[i] = 0.0
+                continue
+            if a < 1:  # boosted: Gamma(a + 1) * U ** (1 / a)
+                scale = (1.0 - self.unit(1, np.float64)[0]) ** float(real(1) / a)
+                a = real(a + real(1))
+            d = float(real(a - third))
+            c = 1.0 / math.sqrt(9.0 * d)
+            while True:
+                x = self._scalar_normal()
+                y = 1.0 + c * x
+                if y <= 0:
+                    continue
+                v, u, xx = y * y * y, 1.0 - self.unit(1, np.float64)[0], x * x
+                if u < 1.0 - squeeze * xx * xx or math.log(u) < 0.5 * xx + d * (1.0 - v + math.log(v)):
+                    flat[i] = scale * d * v
+                    break
+        return out.astype(np_dtype)
 
     def numpy_generator(self) -> np.random.Generator:
         """A NumPy generator seeded from the next 64 bits of the stream, for the draws PyTorch's kernels do not

@@ -3,7 +3,6 @@ its samples (``torch._standard_gamma`` / ``torch._standard_gamma_grad``)."""
 
 from __future__ import annotations
 
-from .. import dtypes as _dt
 from .. import ops
 from .._tensor import Tensor
 from .._typeinfo import finfo
@@ -11,36 +10,19 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _is_number, _size, _standard_normal, broadcast_all
+from .utils import _is_number, _size, broadcast_all
 
 __all__ = ["Gamma"]
 
-_ROUNDS = 10  # Marsaglia-Tsang accepts a proposal with probability >= 0.95: all 10 rounds fail with p < 1e-13
-
-
 def _draw_standard_gamma(alpha: Tensor) -> Tensor:
-    """``Gamma(alpha, 1)`` draws of ``alpha``'s shape, dtype and device, outside the graph: Marsaglia and
-    Tsang's squeeze-rejection method (2000) on whole arrays, a fixed number of rounds (no host
-    synchronisation, no per-element loop), and ``Gamma(alpha + 1) * U^(1 / alpha)`` for ``alpha < 1``."""
+    """``Gamma(alpha, 1)`` draws of ``alpha``'s shape, dtype and device, outside the graph, from the device's
+    generator: on the CPU PyTorch's kernel (Marsaglia and Tsang, 2000, element by element: seeded alike, its
+    numbers), elsewhere the backend's own sampler; at least the dtype's smallest normal number, as PyTorch."""
+    a = alpha.detach()
+    dev = a._device
+    drawn = dev.backend.random("gamma", a.shape, a.dtype, dev.index or 0, alpha=a._data)
     with grad_mode.no_grad():
-        a = alpha.detach()
-        boost = a < 1
-        d = ops.where(boost, a + 1, a) - 1.0 / 3.0
-        c = (9 * d).rsqrt()
-        out = d  # the mode of the proposal: kept only where every round rejects (p < 1e-13)
-        done = ops.zeros(tuple(a.shape), dtype=_dt.bool_, device=a.device)
-        for _ in range(_ROUNDS):
-            x = _standard_normal(a.shape, a.dtype, a.device)
-            u = ops.rand(tuple(a.shape), dtype=a.dtype, device=a.device)
-            v = (1 + c * x) ** 3
-            positive = v > 0
-            v = ops.where(positive, v, 1.0)
-            accept = positive & ((u < 1 - 0.0331 * x.pow(4)) | (u.log() < 0.5 * x.square() + d * (1 - v + v.log())))
-            out = ops.where(accept & ~done, d * v, out)
-            done = done | accept
-        u = ops.rand(tuple(a.shape), dtype=a.dtype, device=a.device)
-        boosted = (out.log() + u.log() / ops.where(boost, a, 1.0)).exp()
-        return ops.where(boost, boosted, out).clamp(min=finfo(a.dtype).tiny)
+        return Tensor._make(drawn, dev).clamp(min=finfo(a.dtype).tiny)
 
 
 _RATIONAL = (  # PyTorch's bivariate rational approximation of d sample / d alpha in (log(x / alpha), log(alpha))
