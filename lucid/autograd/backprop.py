@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .._tensor import Tensor
 from .engine import _Sink, run_backward
 
@@ -9,7 +11,9 @@ __all__ = ["backward", "grad"]
 
 
 def _as_list(x):
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+    """A tensor as a one-element list, any other iterable (a tuple, ``dict.values()``, a generator) as a list,
+    as PyTorch takes ``outputs``/``inputs``: MAML code passes ``params.values()``."""
+    return list(x) if isinstance(x, Iterable) and not isinstance(x, Tensor) else [x]
 
 
 def _root_grads(outputs, grad_outputs, create_graph):
@@ -103,7 +107,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if g is None:
             if materialize_grads:
                 g = t._device.create("zeros", t._data.shape, dtype=t._data.dtype)
-                g = type(t)._make(g, t._device)
+                g = type(t)._make(g, t._device).requires_grad_(create_graph)  # as PyTorch's zeros_like
             elif not allow_unused:
                 raise RuntimeError(
                     f"input {i} of grad() was not used to compute the outputs; pass allow_unused=True "

@@ -719,11 +719,15 @@ class _ZeroDerivative(Function):
         return grad, Tensor._make(self.xp.zeros(shape, dtype=dtype, device=device), self.device)
 
 
-def tie_to(grad, source):
+def tie_to(grad, source, always: bool = False):
     """``grad``, kept in the graph of ``source`` under create_graph with a zero derivative: a gradient that is
     piecewise constant in ``source`` (ReLU's ``g * (x > 0)``) then requires grad and differentiates to zeros,
-    as PyTorch's (whose backward formulas take ``source`` as an input), not to an error or None."""
-    if grad_mode.state.enabled and isinstance(grad, Tensor) and not grad.requires_grad and source.requires_grad:
+    as PyTorch's (whose backward formulas take ``source`` as an input), not to an error or None. ``always``: tied
+    also when ``grad`` already requires grad through the incoming gradient (a trainable layer after the ReLU), as
+    PyTorch's ReLU-like formulas give ``zeros_like`` for ``source`` then too; without it only a ``grad`` outside
+    the graph is tied (a convolution's double backward leaves its input's derivative undefined then)."""
+    if (grad_mode.state.enabled and isinstance(grad, Tensor) and (always or not grad.requires_grad)
+            and source.requires_grad):
         return _ZeroDerivative.apply(grad, source)
     return grad
 

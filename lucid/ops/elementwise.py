@@ -25,12 +25,14 @@ class Pointwise(ComputedFunction):
     """One pointwise op: ``compute(xp, x, **params)`` forward on arrays, ``derivative(x, y, g,
     **params)`` backward in lucid ops. ``save`` says what backward needs: the input ``"x"``,
     the output ``"y"``, both ``"xy"`` or nothing ``""``, so nothing more is kept alive. A derivative
-    written with operators only (``on_arrays``) also runs on raw real arrays, for ``vjp``.
+    written with operators only (``on_arrays``) also runs on raw real arrays, for ``vjp``. A ``piecewise``
+    derivative (constant in ``x`` but for jumps: ReLU's) stays tied to ``x`` under create_graph (see ``tie_to``).
     Shared by this table and the activations of ``lucid.nn.functional``."""
 
     save = "x"
     kept = (0,)  # ``save`` as ComputedFunction's positions
     on_arrays = False
+    piecewise = False
 
     params: dict = {}  # the op's keyword parameters, when it has some (set by remember)
 
@@ -43,7 +45,7 @@ class Pointwise(ComputedFunction):
         if g._device.dtypes[g._data.dtype].kind == "c":  # a complex output (abs's is real): PyTorch's g * conj(f'),
             saved = [v.conj() for v in saved]  # as f' has real coefficients: f'(conj z) = conj f'(z)
         grad = self.derivative(*_x_and_y(self.save, saved), g, **self.params)
-        return tie_to(grad, saved[0]) if saved else grad  # (ReLU's mask: zeros again, as PyTorch)
+        return tie_to(grad, saved[0], self.piecewise) if saved else grad  # (ReLU's mask: zeros again, as PyTorch)
 
     def vjp(self, g):
         if not self.on_arrays or g.dtype not in self.device.real_floating:
@@ -69,16 +71,18 @@ def class_name(op: str) -> str:
     return "".join(part.capitalize() for part in op.split("_"))
 
 
-def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=()) -> dict:
+def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=(), piecewise=()) -> dict:
     """``{name: Pointwise subclass}`` from rows ``name: (compute, derivative, save)``: each class is
     ``class_name(name)`` in ``module`` with the docstring ``doc.format(name)``; the names in ``float32`` get
     ``autocast_policy = {"cuda": FLOAT32}`` (CUDA autocast runs them in float32), those in ``on_arrays``
-    (derivatives that work on raw arrays as on Tensors: operators only) run their derivative on arrays too."""
+    (derivatives that work on raw arrays as on Tensors: operators only) run their derivative on arrays too, those
+    in ``piecewise`` are ``Pointwise.piecewise``."""
     return {
         name: type(class_name(name), (Pointwise,), {
             "compute": staticmethod(compute), "derivative": staticmethod(derivative), "save": save,
             "kept": _KEPT[save],
             "autocast_policy": {"cuda": FLOAT32} if name in float32 else None, "on_arrays": name in on_arrays,
+            "piecewise": name in piecewise,
             "__module__": module, "__doc__": doc.format(name),
         })
         for name, (compute, derivative, save) in table.items()

@@ -160,6 +160,17 @@ def test_materialize_grads_with_allow_unused_false_raises(device, rng):
     assert (_host(gw) == 0).all() and np.allclose(_host(gx), 2)
 
 
+def _materialized_under_create_graph(lib, x, w):
+    x.requires_grad_()
+    w.requires_grad_()
+    gx, gw = lib.autograd.grad((x * x).sum(), [x, w], create_graph=True, materialize_grads=True)
+    return [gx, gw, [gx.requires_grad, gw.requires_grad]]
+
+
+def test_materialized_zeros_require_grad_under_create_graph(device, rng):
+    _against_torch(_materialized_under_create_graph, device, rng.standard_normal(3), rng.standard_normal(2))
+
+
 def _batched(lib, x, v):
     x.requires_grad_()
     y = x ** 3
@@ -172,6 +183,22 @@ def _batched(lib, x, v):
 
 def test_grad_is_grads_batched(device, rng):
     _against_torch(_batched, device, rng.standard_normal(4), rng.standard_normal((5, 4)))
+
+
+def _iterables_as_inputs(lib, x, w):
+    x.requires_grad_()
+    w.requires_grad_()
+    params = {"x": x, "w": w}
+    loss = (x * w).sin().sum()
+    gx, gw = lib.autograd.grad(loss, params.values(), create_graph=True)  # MAML: grads of a dict's values
+    (h,) = lib.autograd.grad((g for g in [gx.sum()]), iter([x]), grad_outputs=(None,), retain_graph=True)
+    y = x * w
+    lib.autograd.backward(iter([y]), grad_tensors=(t for t in [w]), inputs=params.values())
+    return [gx, gw, h, x.grad, w.grad]
+
+
+def test_grad_takes_any_iterable_of_tensors(device, rng):
+    _against_torch(_iterables_as_inputs, device, rng.standard_normal(3), rng.standard_normal(3))
 
 
 # ---- grad modes ------------------------------------------------------------------------------------------

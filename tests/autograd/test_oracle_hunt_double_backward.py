@@ -129,6 +129,31 @@ def test_piecewise_linear_gradient_stays_in_the_graph_as_torch(device, name):
         _compare(device, fn, [x])
 
 
+def _input_gradient_penalty(lib, device, fn, x, w):
+    """The derivatives of ``|d/dx sum(fn(x) * w)|^2`` with respect to ``x`` and ``w`` (None where unused): the
+    incoming gradient ``w`` requires grad, as a gradient penalty's through a later trainable layer."""
+    L, F, grad = _lib(lib)
+    xt, wt = _tensors(L, [x, w], device)
+    (g,) = grad((fn(L, F, _constant(L, device), xt) * wt).sum(), xt, create_graph=True)
+    return [_np(d) for d in grad((g * g).sum(), [xt, wt], allow_unused=True)]
+
+
+@pytest.mark.parametrize("name", sorted({**_PIECEWISE_LINEAR, "prelu": None}))
+def test_piecewise_linear_gradient_stays_in_the_graph_when_g_requires_grad(device, name):
+    """The same when the incoming gradient requires grad (a LeakyReLU critic's gradient penalty, a trainable layer
+    after the activation): the input's derivative is zeros, not None, as PyTorch's (clamp's stays None in both)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((2, 3, 4)), rng.standard_normal(4)
+    fn = _PIECEWISE_LINEAR.get(name) or (lambda L, F, C, t: F.prelu(t, C(np.array([0.25, -0.5, 2.0]))))
+    ours = _input_gradient_penalty(lucid, device, fn, x, w)
+    theirs = _input_gradient_penalty(torch, None, fn, x, w)
+    assert [d is None for d in ours] == [d is None for d in theirs] == [name == "clamp", False]
+    for a, b in zip(ours, theirs):
+        if b is not None:
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_relu_hessian_is_zeros_as_torch(device):
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(2).standard_normal((2, 3))

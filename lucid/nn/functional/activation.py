@@ -429,6 +429,9 @@ _TABLE = {
     "tanhshrink": (lambda xp, x: x - xp.tanh(x), lambda x, y, g: g * x.tanh().square(), "x"),
 }
 
+# derivatives that are piecewise constant in x: their gradient stays tied to x (zeros) under create_graph even when
+# the incoming gradient requires grad, as PyTorch's
+_PIECEWISE = ("relu", "hardtanh", "threshold", "hardshrink", "softshrink", "leaky_relu")
 # derivatives written with operators, _mask and the helpers above that take Tensors or arrays: they also run on
 # raw arrays (the first-order backward)
 _ON_ARRAYS = ("relu", "hardtanh", "elu", "hardsigmoid",
@@ -441,11 +444,13 @@ _SLOPE_KEPT = {
     "logsigmoid": (_logsigmoid, _logsigmoid_and_slope, lambda x, y, g: g * _sig(-x), None),
 }
 _FUNCTIONS = {
-    **pointwise_ops(_TABLE, __name__, "Fused ``{}`` activation.", on_arrays=_ON_ARRAYS), "gelu": Gelu,
+    **pointwise_ops(_TABLE, __name__, "Fused ``{}`` activation.", on_arrays=_ON_ARRAYS, piecewise=_PIECEWISE),
+    "gelu": Gelu,
     "hardswish": Hardswish,
     **{name: type(class_name(name), (SlopeKept,), {
         "compute": staticmethod(compute), "with_slope": staticmethod(with_slope),
-        "derivative": staticmethod(derivative), "autocast_policy": policy, "__module__": __name__,
+        "derivative": staticmethod(derivative), "autocast_policy": policy, "piecewise": name in _PIECEWISE,
+        "__module__": __name__,
         "__doc__": f"Fused ``{name}`` activation, its derivative kept by the recorded forward."})
        for name, (compute, with_slope, derivative, policy) in _SLOPE_KEPT.items()},
 }
@@ -508,7 +513,7 @@ class PReLU(Function):
         gw = g * x.clamp(max=0) if need[1] else None
         gw = gw.sum(self.axes).reshape(w.shape) if gw is not None and self.axes else gw
         # both gradients stay in the graph of both, as PyTorch's (whose backward node takes them)
-        return (tie_to(tie_to(gx, x), w) if gx is not None else None,
+        return (tie_to(tie_to(gx, x, always=True), w) if gx is not None else None,
                 tie_to(tie_to(gw, x), w) if gw is not None else None)
 
 
