@@ -99,6 +99,9 @@ from .dtypes import (
     int64,
     set_default_dtype,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from .func import vmap
 from .ops import *  # noqa: F401,F403

@@ -10,6 +10,7 @@ in sync: regenerate it with ``python -m lucid._stubgen``).
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 
@@ -70,13 +71,46 @@ def is_inference_mode_enabled() -> bool:
     return _inference.on
 
 
+_PYTHON_NUMBERS = {bool, int, float, complex}
+
+
+def _sequence_dtype(seq):
+    """The dtype PyTorch gives a (nested) list or tuple holding NumPy scalars or arrays or Tensors: the promotion
+    of its leaves' dtypes, a Python float counting as the default float dtype, an int as int64 (``[np.float64(1),
+    2.0]`` is float64, ``[np.int32(1), np.int32(2)]`` int32). None when every leaf is a Python number."""
+    found, numbers, stack = [], set(), [seq]
+    while stack:
+        items = stack.pop()
+        types = set(map(type, items))
+        if types <= _PYTHON_NUMBERS:  # the common case, without a Python loop over the numbers
+            numbers |= types
+            continue
+        for item in items:
+            if isinstance(item, (list, tuple)):
+                stack.append(item)
+            elif isinstance(item, Tensor):
+                found.append(item.dtype)
+            elif isinstance(item, (np.ndarray, np.generic)):
+                found.append(_dt.to_dtype(item.dtype.name))
+            else:
+                numbers.add(type(item))
+    if not found:
+        return None
+    return functools.reduce(_dt.promote_types, found + [_dt.scalar_dtype(t()) for t in numbers & _PYTHON_NUMBERS])
+
+
 def _host_array(data, dtype):
     """Python data (numbers, nested lists, NumPy arrays) as a NumPy array of a lucid dtype. Python numbers
-    that do not fit the integer dtype they become raise OverflowError (as PyTorch), NumPy arrays are cast."""
+    that do not fit the integer dtype they become raise OverflowError (as PyTorch), NumPy arrays are cast;
+    a list holding NumPy data or Tensors takes their promoted dtype (:func:`_sequence_dtype`)."""
     python = not isinstance(data, (np.ndarray, np.generic))
     arr = np.asarray(data)
     if python and arr.size and (dtype is None and arr.dtype.kind in "uO" or dtype is not None and dtype.kind in "iu"):
         check_fits(arr, np.int64 if dtype is None else dtype.name)
+    if dtype is None and isinstance(data, (list, tuple)):
+        dtype = _sequence_dtype(data)
+    if python and dtype is _dt.uint64 and arr.dtype.kind == "f" and arr.size and np.abs(arr).max() >= 2**63:
+        arr = np.asarray(data, dtype=object) % 2**64  # NumPy took ints past int64 as float64: exact, negatives wrapped
     if dtype is not None:
         return arr.astype(dtype.name, copy=False)
     if python:
@@ -98,10 +132,11 @@ def _host_array(data, dtype):
 
 def check_fits(data, name) -> None:
     """OverflowError unless every number of ``data`` (Python numbers, or an array of them) is finite and within
-    the integer dtype ``name`` (uint8 also takes -128..-1, which wrap), as PyTorch checks Python numbers."""
+    the integer dtype ``name``, as PyTorch checks Python numbers: an unsigned dtype also takes ``-max..-1``
+    (within int64), which wrap (-1 is 255 in uint8)."""
     arr = np.asarray(data)
     info = np.iinfo(name)
-    low = -128 if info.dtype == np.uint8 else info.min
+    low = max(-info.max, np.iinfo(np.int64).min) if info.dtype.kind == "u" else info.min
     if arr.dtype.kind == "O":  # ints beyond 64 bits (or not numbers: the caller's TypeError follows)
         bad = [v for v in arr.ravel().tolist() if isinstance(v, (int, float)) and not low <= v <= info.max]
     elif arr.dtype.kind in "iuf":
@@ -110,6 +145,15 @@ def check_fits(data, name) -> None:
         bad = []
     if bad:
         raise OverflowError(f"the Python number {bad[0]} cannot be converted to {info.dtype} without overflow")
+
+
+def fitted(value, name):
+    """The Python number ``value`` ready to store in the integer dtype ``name``: checked by :func:`check_fits`,
+    a negative int wrapped into an unsigned dtype (-1 is 65535 in uint16) as PyTorch stores it."""
+    check_fits(value, name)
+    if isinstance(value, int) and value < 0 and np.dtype(name).kind == "u":
+        return value + (int(np.iinfo(name).max) + 1)
+    return value
 
 
 def as_array(data, dtype=None, device=None):

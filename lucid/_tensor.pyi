@@ -42,16 +42,33 @@ def set_inference_mode(on: bool) -> bool:
 def is_inference_mode_enabled() -> bool:
     """Whether this thread is inside ``lucid.inference_mode()``."""
 
+_PYTHON_NUMBERS: set
+
+
+def _sequence_dtype(seq):
+    """The dtype PyTorch gives a (nested) list or tuple holding NumPy scalars or arrays or Tensors: the promotion
+    of its leaves' dtypes, a Python float counting as the default float dtype, an int as int64 (``[np.float64(1),
+    2.0]`` is float64, ``[np.int32(1), np.int32(2)]`` int32). None when every leaf is a Python number.
+    """
+
 
 def _host_array(data, dtype):
     """Python data (numbers, nested lists, NumPy arrays) as a NumPy array of a lucid dtype. Python numbers
-    that do not fit the integer dtype they become raise OverflowError (as PyTorch), NumPy arrays are cast.
+    that do not fit the integer dtype they become raise OverflowError (as PyTorch), NumPy arrays are cast;
+    a list holding NumPy data or Tensors takes their promoted dtype (:func:`_sequence_dtype`).
     """
 
 
 def check_fits(data, name) -> None:
     """OverflowError unless every number of ``data`` (Python numbers, or an array of them) is finite and within
-    the integer dtype ``name`` (uint8 also takes -128..-1, which wrap), as PyTorch checks Python numbers.
+    the integer dtype ``name``, as PyTorch checks Python numbers: an unsigned dtype also takes ``-max..-1``
+    (within int64), which wrap (-1 is 255 in uint8).
+    """
+
+
+def fitted(value, name):
+    """The Python number ``value`` ready to store in the integer dtype ``name``: checked by :func:`check_fits`,
+    a negative int wrapped into an unsigned dtype (-1 is 65535 in uint16) as PyTorch stores it.
     """
 
 
@@ -1220,7 +1237,7 @@ class Tensor:
     def is_same_size(self, other: Tensor) -> bool:
         """Whether ``input`` and ``other`` have the same shape."""
     def is_signed(self) -> bool:
-        """Whether ``input``'s dtype holds negative numbers (false for bool and uint8)."""
+        """Whether ``input``'s dtype holds negative numbers (false for bool and the unsigned dtypes)."""
     @property
     def itemsize(self): ...
     @property

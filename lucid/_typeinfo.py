@@ -186,13 +186,16 @@ def legacy_types(device_type: str) -> dict[str, type]:
 
 LEGACY_TYPES = {t.dtype: t for t in legacy_types("cpu").values()}
 globals().update({t.__name__: t for t in LEGACY_TYPES.values()})
-_BY_LEGACY_NAME = {t.__name__: t.dtype for t in LEGACY_TYPES.values()}
+# Tensor.type() names, also of the dtypes without a legacy class: PyTorch has no torch.UInt16Tensor, yet
+# Tensor.type() says "torch.UInt16Tensor" and takes that name back
+_TYPE_NAMES = {**{t.dtype: t.__name__ for t in LEGACY_TYPES.values()},
+               _dt.uint16: "UInt16Tensor", _dt.uint32: "UInt32Tensor", _dt.uint64: "UInt64Tensor"}
+_BY_LEGACY_NAME = {n: d for d, n in _TYPE_NAMES.items()}
 
 
 def legacy_type_name(tensor: Tensor) -> str:
     """``"lucid.FloatTensor"`` (``"lucid.cuda.FloatTensor"`` on a GPU): what ``Tensor.type()`` returns."""
-    legacy = LEGACY_TYPES.get(tensor.dtype)
-    name = legacy.__name__ if legacy is not None else f"{tensor.dtype.name}Tensor"
+    name = _TYPE_NAMES.get(tensor.dtype, f"{tensor.dtype.name}Tensor")
     return f"lucid.{name}" if tensor.device.type == "cpu" else f"lucid.{tensor.device.type}.{name}"
 
 

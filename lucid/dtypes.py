@@ -7,13 +7,23 @@ a floating one (``float64 + complex64`` is complex128), and 0-d tensors and Pyth
 they change the result only when they are of a higher category (``float32 * 2.0`` and
 ``float32 (3,) + float64 0-d`` stay float32, ``float32 * 1j`` is complex64). ``bfloat16`` comes to
 NumPy from the ``ml_dtypes`` package; ``bfloat16`` with ``float16`` gives float32, as in PyTorch.
+
+``uint16``, ``uint32`` and ``uint64`` (PyTorch's "limited support" unsigned dtypes, for 16-bit images and other
+NumPy data) promote as PyTorch's: with a floating dtype to it, with their own dtype to themselves, and with any
+other tensor dtype (another integer, bool, complex) not at all: :func:`promote_types` raises RuntimeError, so
+``uint16 + int32`` is refused as in PyTorch (cast one side first); a Python number or an integer or bool 0-d tensor
+is weak and keeps the unsigned dtype. Where PyTorch stops short on the CPU (``+``, ``<``, ``max``, ``neg``, ...
+raise NotImplementedError there), lucid computes what NumPy computes, wrapping around as PyTorch's uint8 does.
+As for every integer dtype, a Python int outside the dtype in arithmetic (``x_uint16 * 70000``, ``x - 1`` is fine)
+raises OverflowError where PyTorch wraps it; factories and ``fill_`` store negatives wrapped, as PyTorch does.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "DType", "float16", "bfloat16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32",
-    "int64", "uint8", "bool_", "get_default_dtype", "set_default_dtype", "to_dtype", "promote_types",
+    "int64", "uint8", "uint16", "uint32", "uint64", "bool_", "get_default_dtype", "set_default_dtype", "to_dtype",
+    "promote_types",
 ]
 
 
@@ -35,7 +45,8 @@ class DType:
 
     @property
     def is_signed(self) -> bool:
-        """Whether the dtype holds negative numbers: all but bool and uint8 (as ``torch.dtype.is_signed``)."""
+        """Whether the dtype holds negative numbers: all but bool and the unsigned dtypes (as
+        ``torch.dtype.is_signed``)."""
         return self.kind not in "bu"
 
     def to_real(self) -> DType:
@@ -77,9 +88,14 @@ int16 = DType("int16", "i", 2)
 int32 = DType("int32", "i", 4)
 int64 = DType("int64", "i", 8)
 uint8 = DType("uint8", "u", 1)
+uint16 = DType("uint16", "u", 2)
+uint32 = DType("uint32", "u", 4)
+uint64 = DType("uint64", "u", 8)
 bool_ = DType("bool", "b", 1)
 
-ALL = (float16, bfloat16, float32, float64, complex64, complex128, int8, int16, int32, int64, uint8, bool_)
+ALL = (float16, bfloat16, float32, float64, complex64, complex128, int8, int16, int32, int64, uint8, uint16, uint32,
+       uint64, bool_)
+_LIMITED = frozenset((uint16, uint32, uint64))  # PyTorch's unsigned dtypes of limited support: promote only with floats
 _REAL_OF = {complex64: float32, complex128: float64}
 _COMPLEX_OF = {float16: complex64, bfloat16: complex64, float32: complex64, float64: complex128}
 _BY_NAME = {d.name: d for d in ALL}
@@ -131,9 +147,14 @@ _INT_BY_SIZE = {1: int8, 2: int16, 4: int32, 8: int64}
 
 
 def promote_types(a: DType, b: DType) -> DType:
-    """Result dtype of a binary op between tensors of dtypes ``a`` and ``b`` (PyTorch's rules)."""
+    """Result dtype of a binary op between tensors of dtypes ``a`` and ``b`` (PyTorch's rules). uint16, uint32 and
+    uint64 promote only with themselves and floating dtypes; with any other dtype this raises RuntimeError, as
+    PyTorch's ``promote_types``."""
     if a is b:
         return a
+    if (a in _LIMITED and b.kind != "f") or (b in _LIMITED and a.kind != "f"):
+        raise RuntimeError(f"Promotion for uint16, uint32, uint64 types is not supported (as in PyTorch): attempted "
+                           f"to promote lucid.{a.name} and lucid.{b.name}; cast one operand to the other's dtype first")
     ra, rb = _KIND_RANK[a.kind], _KIND_RANK[b.kind]
     if ra != rb:
         high, low = (a, b) if ra > rb else (b, a)
@@ -144,7 +165,7 @@ def promote_types(a: DType, b: DType) -> DType:
         return float32
     if a.kind == b.kind:
         return a if a.itemsize >= b.itemsize else b
-    # one signed, one unsigned integer (only uint8 exists): the smallest signed type holding both
+    # one signed integer, one uint8 (the wider unsigned ones were refused above): the smallest signed type holding both
     signed, unsigned = (a, b) if a.kind == "i" else (b, a)
     if signed.itemsize > unsigned.itemsize:
         return signed

@@ -320,7 +320,7 @@ def _foreign(key: str, host: np.ndarray, map_location) -> Tensor:
     mapper = map_location if callable(map_location) else None
     try:
         t = Tensor(host, device=_target(None, "cpu", None if mapper else map_location))
-    except TypeError as e:  # a dtype lucid lacks (uint16, ...)
+    except TypeError as e:  # a dtype the target device lacks (float16 on a backend without it)
         raise SerializationError(f"tensor {key!r} cannot be loaded: {e}") from None
     return t if mapper is None else _mapped(key, t, "cpu", mapper)
 

@@ -36,8 +36,9 @@ _IDENTITY = {
     "amin": "highest", "argmin": "highest", "softmin": "highest",
     "median": math.nan,  # nanmedian skips nan
 }
-# integer inputs that sum/prod accumulate in int64, as PyTorch does
-_SMALL_INTS = (dtypes.bool_, dtypes.uint8, dtypes.int8, dtypes.int16, dtypes.int32)
+# integer inputs that sum/prod accumulate in int64, as PyTorch does (all unsigned ones, as its plain sum)
+_SMALL_INTS = (dtypes.bool_, dtypes.uint8, dtypes.uint16, dtypes.uint32, dtypes.uint64, dtypes.int8, dtypes.int16,
+               dtypes.int32)
 
 
 def _identity(op: str, dtype, ord=None):

@@ -14,7 +14,7 @@ import operator
 from .. import _typeinfo
 from .. import dtypes as _dt
 from .._backend.device import device as _device
-from .._tensor import Tensor, check_fits
+from .._tensor import Tensor, fitted
 
 
 def _count(value, name: str, what: str) -> int:
@@ -76,8 +76,8 @@ def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: 
             raise TypeError(f"full(): the complex fill value {value} cannot be converted to {dt.name}; pass a complex "
                             f"dtype (lucid.complex64) or the real part (fill_value.real)")
         fill_value = value.real
-    if dt.kind in "iu" and not isinstance(fill_value, Tensor):  # as PyTorch: no wrapping
-        check_fits(fill_value, dt.name)
+    if dt.kind in "iu" and not isinstance(fill_value, Tensor):  # as PyTorch: no wrapping but of negatives to unsigned
+        fill_value = fitted(fill_value, dt.name)
     _typeinfo.check_strided(layout, "full")
     arr = dev.create("full", _size(size, "full"), fill_value, dtype=dev.backend.native_dtype(dt))
     return _finish(arr, dev, requires_grad, pin_memory)

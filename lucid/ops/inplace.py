@@ -11,7 +11,7 @@ PyTorch's in-place ops and ``CopySlices`` do.
 from __future__ import annotations
 
 from .._backend.device import DeviceMismatchError
-from .._tensor import Tensor
+from .._tensor import Tensor, fitted
 from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.views import check_writable, rebase
@@ -114,6 +114,8 @@ def fill_(t: Tensor, value) -> Tensor:
             raise RuntimeError(f"fill_ takes a number or a one-element tensor, got a tensor of shape {value.shape}")
         value = value.reshape(())
     else:
+        if t.dtype.kind in "iu" and isinstance(value, (int, float)):
+            value = fitted(value, t.dtype.name)
         value = Tensor._make(t._device.create("asarray", value, dtype=t._data.dtype), t._device)
     return assign(t, value, "fill_", cast=True, overwrites=True)
 

@@ -34,7 +34,7 @@ def is_floating_point(input: Tensor) -> bool:
 
 
 def is_signed(input: Tensor) -> bool:
-    """Whether ``input``'s dtype holds negative numbers (false for bool and uint8)."""
+    """Whether ``input``'s dtype holds negative numbers (false for bool and the unsigned dtypes)."""
     return input.dtype.kind in "if"
 
 

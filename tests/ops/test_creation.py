@@ -109,3 +109,36 @@ def test_randint_high_size_form_as_torch(device):
     assert x.shape == (3, 2) and x.dtype is lucid.int64
     values = x.numpy(force=True)
     assert (values >= 0).all() and (values < 5).all()
+
+
+SEQUENCES = {  # lists mixing Python numbers with NumPy scalars and arrays, as a DQN's replay batch holds them
+    "np.float64 + float": lambda L: [np.float64(0.5), 2.0],
+    "float64 arrays": lambda L: [np.array([1.0, 2.0]), np.array([3.0, 4.0])],
+    "nested float64": lambda L: [[np.float64(1.0)], [2.0]],
+    "tuple of np.float64 + int": lambda L: (np.float64(1.0), 2),
+    "np.int32s": lambda L: [np.int32(1), np.int32(2)],
+    "int32 array + int": lambda L: [[1, 2], np.array([3, 4], dtype=np.int32)],
+    "int16 + float32 arrays": lambda L: [np.array([3, 4], dtype=np.int16), np.array([1.0, 2.0], dtype=np.float32)],
+    "np.float16 + float": lambda L: [np.float16(1.0), 2.0],
+    "np.float32 + int": lambda L: [np.float32(1.5), 2],
+    "np.int64 + float": lambda L: [np.int64(1), 2.5],
+    "np.uint8 + bool": lambda L: [True, np.uint8(2)],
+    "np.uint8 + negative int": lambda L: [np.uint8(3), -1],
+    "np.complex128": lambda L: [np.complex128(1 + 2j), 1.0],
+    "float64 0-d tensor + float": lambda L: [L.tensor(1.5, dtype=L.float64), 2.0],
+    "int32 0-d tensors": lambda L: [L.tensor(1, dtype=L.int32), L.tensor(2, dtype=L.int32)],
+    "python numbers": lambda L: [[1, 2.5], [True, 3]],
+}
+
+
+@pytest.mark.filterwarnings("ignore:Creating a tensor from a list of numpy.ndarrays")  # PyTorch's, on speed
+@pytest.mark.parametrize("case", SEQUENCES)
+def test_tensor_of_a_list_holding_numpy_data_takes_its_dtype_as_torch(device, case):
+    """``tensor(list)`` promotes the dtypes of NumPy scalars, arrays and Tensors in the list with the Python
+    numbers' (float: the default dtype, int: int64), as PyTorch: a list of np.float64 rewards is float64."""
+    torch = pytest.importorskip("torch")
+    expected = torch.tensor(SEQUENCES[case](torch))
+    made = lucid.tensor(SEQUENCES[case](lucid), device=device)
+    assert made.dtype.name == str(expected.dtype).removeprefix("torch.") and made.device == device
+    np.testing.assert_array_equal(made.numpy(force=True), expected.numpy())
+    assert lucid.Tensor(SEQUENCES[case](lucid)).dtype is made.dtype

@@ -436,4 +436,4 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.numel() and (bool((tensor < 0).any()) or bool((tensor >= num_classes).any())):
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}) (num_classes={num_classes})")
     classes = arange(num_classes, device=tensor.device)
-    return (tensor.unsqueeze(-1) == classes).to(_dt.int64)
+    return (tensor.to(_dt.int64).unsqueeze(-1) == classes).to(_dt.int64)  # (uint16 and int64 would not promote)

@@ -891,7 +891,10 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
     """Connectionist temporal classification loss of ``log_probs`` ``(T, N, C)`` (or ``(T, C)``)
     against ``targets``: padded ``(N, S)`` or concatenated 1-D. ``"mean"`` divides each loss by its
     target length, then averages (as PyTorch); ``zero_infinity`` zeroes impossible alignments.
-    A reference-speed log-space forward-backward, written once for every backend."""
+    A reference-speed log-space forward-backward, written once for every backend.
+    Deliberately unlike PyTorch, the gradient is the exact one with respect to ``log_probs`` (PyTorch adds
+    ``exp(log_probs)``, right only through a ``log_softmax``, where both agree: pytorch/pytorch#52241), and an
+    impossible alignment's infinite loss sends no gradient (PyTorch's is NaN)."""
     reduction = _reduction("ctc_loss", None, None, reduction)
     log_probs = _floating(log_probs, "ctc_loss")
     unbatched = log_probs.ndim == 2
