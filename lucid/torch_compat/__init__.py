@@ -244,7 +244,7 @@ ALIASES = {
     "torch.hub": "lucid.hub",
     "torch.version": "lucid.version",
     "torch.functional": "lucid",  # einsum, split, meshgrid, stft, unique, ...: lucid's top-level functions
-    "torch.types": "lucid.torch_compat.types",
+    "torch.types": "lucid.torch_compat.torch_types",  # (not "types": that would shadow the standard module here)
     "torch.storage": "lucid.storage",
     "torch.futures": "lucid.futures",
 }
@@ -260,7 +260,7 @@ class TorchAlias(types.ModuleType):
 
     def __getattr__(self, name: str):
         sub = f"{self.__name__}.{name}"
-        if sub in ALIASES and not name.startswith("__"):
+        if sub in ALIASES and not name.startswith("__") and self._own(name) is None:
             return importlib.import_module(sub)
         target = self._lucid_module
         if target is not None:
@@ -271,9 +271,18 @@ class TorchAlias(types.ModuleType):
         where = f" ({self.__name__} resolves to {target.__name__})" if target is not None else ""
         raise AttributeError(f"lucid has no {sub} yet{where}")
 
+    def _own(self, name: str):
+        """The lucid module's attribute ``name`` when it is not a module (a function that PyTorch's package exports
+        under its submodule's name: ``torch.autograd.gradcheck``, ``torch.multiprocessing.spawn``), else None."""
+        value = getattr(self._lucid_module, name, None) if self._lucid_module is not None else None
+        return None if isinstance(value, types.ModuleType) else value
+
     def __setattr__(self, name: str, value) -> None:
         # the import system sets each imported submodule on its parent: keep those here, so the lucid
-        # module is not changed; anything else (torch.backends.cudnn.benchmark = True) is the lucid module's
+        # module is not changed, unless a function of that name is the package's (it stays, as in PyTorch);
+        # anything else (torch.backends.cudnn.benchmark = True) is the lucid module's
+        if isinstance(value, TorchAlias) and self._own(name) is not None:
+            return
         if isinstance(value, TorchAlias) or name.startswith("__") or self._lucid_module is None:
             object.__setattr__(self, name, value)
         else:

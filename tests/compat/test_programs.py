@@ -46,15 +46,18 @@ def _python(args) -> str:
     return done.stdout
 
 
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])|\bnan\b|-?\binf\b")
+
+
 def _lines(output: str) -> list:
-    """The output lines: the number ending each line, else the line in lucid's spelling
-    (``lucid.float32`` for ``torch.float32``, shapes as tuples, as lucid prints them)."""
+    """Each output line as ``(its text with every number replaced by #, its numbers)``, the text in lucid's
+    spelling (``lucid.float32`` for ``torch.float32``, shapes as tuples, as lucid prints them) without its
+    whitespace (tensor reprs pad differently): every number a line prints is compared, not only the last."""
     lines = []
     for line in output.splitlines():
-        try:
-            lines.append(float(line.split()[-1]))
-        except (ValueError, IndexError):
-            lines.append(re.sub(r"torch\.Size\(\[([^\]]*)\]\)", _size_as_tuple, line).replace("torch.", "lucid."))
+        text = re.sub(r"torch\.Size\(\[([^\]]*)\]\)", _size_as_tuple, line).replace("torch.", "lucid.")
+        numbers = [float(x) for x in _NUMBER.findall(text)]
+        lines.append(("".join(_NUMBER.sub("#", text).split()), numbers))
     return lines
 
 
@@ -70,17 +73,16 @@ def under_torch():
 @pytest.mark.parametrize("program", PROGRAMS, ids=[p.stem for p in PROGRAMS])
 def test_program_runs_on_lucid_as_on_torch(program, under_torch):
     ours = _lines(_python(["-m", "lucid.torch_compat", str(program)]))
-    numbers = [v for v in ours if isinstance(v, float)]
+    numbers = [v for _, values in ours for v in values]
     assert len(numbers) >= 5 and all(math.isfinite(v) for v in numbers)
     if under_torch is None:
         return
     theirs = under_torch[str(program)]
     assert len(ours) == len(theirs)
-    for i, (a, b) in enumerate(zip(ours, theirs)):
-        if isinstance(a, float) and isinstance(b, float):
-            assert a == pytest.approx(b, rel=2e-3, abs=2e-4), f"{program.name} line {i + 1}: lucid {a}, torch {b}"
-        else:
-            assert a == b, f"{program.name} line {i + 1}: lucid {a!r}, torch {b!r}"
+    for i, ((text, values), (their_text, their_values)) in enumerate(zip(ours, theirs)):
+        assert text == their_text, f"{program.name} line {i + 1}: lucid {text!r}, torch {their_text!r}"
+        assert values == pytest.approx(their_values, rel=2e-3, abs=2e-4), \
+            f"{program.name} line {i + 1}: lucid {values}, torch {their_values}"
 
 
 def test_there_are_programs():

@@ -245,3 +245,15 @@ def test_more_torch_module_paths_give_lucids_objects(aliased):
     assert Upsample is lucid.nn.Upsample and RAdam is lucid.optim.RAdam
     assert fuse_conv_bn_eval is lucid.nn.utils.fuse_conv_bn_eval
     assert isinstance(3, Number.__args__) and lucid.device("cpu").__class__ in Device.__args__
+
+
+def test_a_function_named_like_its_submodule_stays_the_function(aliased):
+    """``torch.autograd.gradcheck`` and ``torch.multiprocessing.spawn`` are functions on their packages although
+    modules of those names exist (and import), as in PyTorch."""
+    import torch.autograd.gradcheck
+    import torch.multiprocessing.spawn
+    from torch.autograd.gradcheck import gradgradcheck
+
+    assert torch.autograd.gradcheck is lucid.autograd.gradcheck and callable(torch.autograd.gradcheck)
+    assert torch.multiprocessing.spawn is lucid.multiprocessing.spawn and callable(torch.multiprocessing.spawn)
+    assert gradgradcheck is lucid.autograd.gradgradcheck
