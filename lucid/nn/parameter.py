@@ -137,6 +137,11 @@ class Buffer(Tensor):
     # A buffer is never part of a graph: these properties shadow Tensor's autograd attributes,
     # so no code path (requires_grad_, in-place ops that would record, deepcopy, unpickling,
     # Tensor internals) can switch that on; writes to them are ignored.
+    def __repr__(self) -> str:
+        """A plain tensor's repr (``tensor([...])``), as a PyTorch buffer prints: ``torch.nn.Buffer`` marks a
+        tensor rather than making a subclass, so printing module state reads the same in both."""
+        return self._repr("Tensor")
+
     @property
     def _requires_grad(self) -> bool:
         return False

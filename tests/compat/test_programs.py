@@ -74,14 +74,14 @@ def under_torch():
 def test_program_runs_on_lucid_as_on_torch(program, under_torch):
     ours = _lines(_python(["-m", "lucid.torch_compat", str(program)]))
     numbers = [v for _, values in ours for v in values]
-    assert len(numbers) >= 5 and all(math.isfinite(v) for v in numbers)
+    assert sum(math.isfinite(v) for v in numbers) >= 5  # (masks print -inf)
     if under_torch is None:
         return
     theirs = under_torch[str(program)]
     assert len(ours) == len(theirs)
     for i, ((text, values), (their_text, their_values)) in enumerate(zip(ours, theirs)):
         assert text == their_text, f"{program.name} line {i + 1}: lucid {text!r}, torch {their_text!r}"
-        assert values == pytest.approx(their_values, rel=2e-3, abs=2e-4), \
+        assert values == pytest.approx(their_values, rel=2e-3, abs=2e-4, nan_ok=True), \
             f"{program.name} line {i + 1}: lucid {values}, torch {their_values}"
 
 

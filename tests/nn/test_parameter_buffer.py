@@ -186,5 +186,8 @@ def test_parameter_deepcopy_and_pickle_keep_type_and_grad_flag(device):
 
 
 def test_repr_names_the_kind(device):
-    assert repr(nn.Buffer([1.0, 2.0])).startswith("Buffer([1., 2.]")
+    """A Parameter says so, as PyTorch's; a Buffer prints as the plain tensor a PyTorch buffer is."""
+    torch = pytest.importorskip("torch")
+    assert repr(nn.Buffer([1.0, 2.0])) == repr(torch.nn.Buffer(torch.tensor([1.0, 2.0]))) == "tensor([1., 2.])"
+    assert repr(lucid.nn.BatchNorm1d(2).num_batches_tracked) == "tensor(0)"
     assert "requires_grad=True" in repr(nn.Parameter(lucid.ones(2, device=device)))
