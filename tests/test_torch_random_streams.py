@@ -57,6 +57,8 @@ EXACT = {
     "Generator": lambda m: m.rand(20, generator=m.Generator().manual_seed(3)),
     "Gamma.sample": lambda m: m.distributions.Gamma(m.tensor([0.5, 1.0, 3.0]), m.tensor([1.0, 2.0, 0.5])).sample((4,)),
     "Gamma float64": lambda m: m.distributions.Gamma(m.tensor([0.1, 0.9, 2.5, 7.0], dtype=m.float64), 1.0).sample(),
+    "poisson": lambda m: m.poisson(m.tensor(np.concatenate([P.ravel() * 30, [0.0, 9.99, 10.0, 250.0]]))),
+    "Poisson.sample": lambda m: m.distributions.Poisson(m.tensor([0.5, 4.0, 40.0])).sample((3,)),
     "Chi2.sample": lambda m: m.distributions.Chi2(m.tensor([3.0, 5.0])).sample((5,)),
     "Categorical.sample": lambda m: m.distributions.Categorical(logits=m.tensor(P)).sample((6,)),
     "OneHotCategorical.sample": lambda m: m.distributions.OneHotCategorical(probs=m.tensor(P[0])).sample((4,)),

@@ -59,15 +59,17 @@ def draw(rng, kind: str, shape, np_dtype, **params):
 
 
 def _torch_draw(rng: TorchGenerator, kind: str, shape, np_dtype, **params):
-    """``draw`` from PyTorch's CPU stream: the kernels PyTorch has for the kind, NumPy's algorithms (on a generator
-    seeded from the stream) for Poisson and binomial draws."""
+    """``draw`` from PyTorch's CPU stream: the kernels PyTorch has for the kind, NumPy's algorithm (on a generator
+    seeded from the stream) for binomial draws."""
     if kind == "permutation":
         return rng.permutation(params["n"], np_dtype)
     if kind == "integers":
         return rng.integers(shape, np_dtype, int(params["low"]), int(params["high"]))
     if kind == "gamma":
         return rng.gamma(params["alpha"], np_dtype)
-    if kind in ("poisson", "binomial"):
+    if kind == "poisson":
+        return rng.poisson(params["lam"], np_dtype)
+    if kind == "binomial":
         return draw(rng.numpy_generator(), kind, shape, np_dtype, **params)
     if kind == "normal" and np.dtype(np_dtype).kind == "c":  # PyTorch: real and imaginary parts of std 1/sqrt(2)
         part = np.float64 if np_dtype == np.complex128 else np.float32

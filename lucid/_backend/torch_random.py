@@ -3,12 +3,12 @@ ways its CPU kernels turn the generator's 32-bit words into numbers, so that a p
 ``lucid.manual_seed(s)`` draws what one seeded with ``torch.manual_seed(s)`` draws: the same initial weights,
 dropout masks, shuffles.
 
-Bit for bit: uniform draws of every float dtype, integers, permutations, float64 normals, gamma draws, and
-what is built on uniform float64 draws (Bernoulli, exponential). float32 normals of 16 or more elements come
+Bit for bit: uniform draws of every float dtype, integers, permutations, float64 normals, gamma and Poisson
+draws, and what is built on uniform float64 draws (Bernoulli, exponential). float32 normals of 16 or more elements come
 from PyTorch's vectorised kernel, whose SLEEF log/sin/cos NumPy's float32 functions match to an ulp or so.
 float16/bfloat16 normals whose count (16 or more) is not a multiple of 16 differ from PyTorch's in the last 16.
-Poisson and binomial draws use NumPy's algorithms on a NumPy generator seeded from this stream (deterministic,
-but not PyTorch's numbers). PyTorch's Intel-only MKL paths (Bernoulli on Intel CPUs) draw differently from its
+Binomial draws use NumPy's algorithm on a NumPy generator seeded from this stream (deterministic, but not
+PyTorch's numbers). PyTorch's Intel-only MKL paths (Bernoulli on Intel CPUs) draw differently from its
 own portable kernels that lucid follows.
 """
 
@@ -168,9 +168,45 @@ class TorchGenerator:
                     break
         return out.astype(np_dtype)
 
+    def poisson(self, lam: np.ndarray, np_dtype) -> np.ndarray:
+        """``torch.poisson(lam)``: PyTorch's CPU sampler element by element in memory order, from float64 uniforms:
+        Hormann's transformed rejection (1993) for rates of 10 or more, multiplied uniforms below."""
+        out = np.empty(lam.shape, dtype=np.float64)
+        flat = out.reshape(-1)
+        for i, rate in enumerate(np.asarray(lam, dtype=np.float64).reshape(-1).tolist()):
+            flat[i] = self._poisson(rate)
+        return out.astype(np_dtype)
+
+    def _poisson(self, rate: float) -> int:
+        if rate == 0:
+            return 0
+        if rate < 10:  # count uniforms while their product stays above exp(-rate)
+            floor, product, count = math.exp(-rate), self.unit(1, np.float64)[0], 0
+            while product > floor:
+                count += 1
+                product *= self.unit(1, np.float64)[0]
+            return count
+        root, log_rate = math.sqrt(rate), math.log(rate)
+        b = 0.931 + 2.53 * root
+        a = -0.059 + 0.02483 * b
+        inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+        v_r = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = self.unit(1, np.float64)[0] - 0.5
+            v = self.unit(1, np.float64)[0]
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + rate + 0.43)
+            if us >= 0.07 and v <= v_r:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            if (math.log(v) + math.log(inv_alpha) - math.log(a / (us * us) + b)
+                    <= -rate + k * log_rate - math.lgamma(k + 1)):
+                return k
+
     def numpy_generator(self) -> np.random.Generator:
         """A NumPy generator seeded from the next 64 bits of the stream, for the draws PyTorch's kernels do not
-        define here (Poisson, binomial)."""
+        define here (binomial)."""
         return np.random.default_rng(int(self.words64(1)[0]))
 
     # ---- saving and restoring -------------------------------------------------------------------------
