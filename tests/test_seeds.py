@@ -368,7 +368,7 @@ def test_seed_000_creating_a_buffer():
     buffer = nn.Buffer(lucid.Tensor([1.0, 2.0, 3.0]))
     assert not buffer.requires_grad and buffer.dtype is lucid.float32
     np.testing.assert_array_equal(buffer.numpy(), [1.0, 2.0, 3.0])
-    assert str(buffer) == "Buffer([1., 2., 3.])"
+    assert str(buffer) == "tensor([1., 2., 3.])"  # a plain tensor's print, as the seed's (in PyTorch's format)
 
 
 class CustomModule(nn.Module):

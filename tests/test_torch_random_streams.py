@@ -169,3 +169,10 @@ def test_dataloader_workers_are_seeded_as_torchs():
         return [batch.tolist() for batch in loader]
 
     assert run(lucid) == run(torch)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 17, 1000, 20000])
+def test_randperm_of_every_size_is_torchs(n):
+    """randperm's swaps, resolved in whole-array passes, give torch's permutation for any n."""
+    ours, theirs = _both(lambda m: m.randperm(n), seed=n)
+    np.testing.assert_array_equal(ours, theirs)

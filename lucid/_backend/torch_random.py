@@ -41,6 +41,33 @@ def _fused_multiply_add(a: np.ndarray, b: float, c: float) -> np.ndarray:
     return total + (product_error + sum_error)
 
 
+def _apply_swaps(steps: np.ndarray, n: int) -> np.ndarray:
+    """``arange(n)`` after swapping position ``i`` with ``i + steps[i]`` for ``i = 0, 1, ...`` in turn, in whole-array
+    passes. Step ``i`` writes into its target the value position ``i`` held just before it, and position ``i`` is
+    final from then on; that value is the one the last earlier step targeting ``i`` wrote (or ``i`` itself), so
+    following those links back to a position never targeted before gives it (pointer jumping, log n passes)."""
+    index = np.arange(n)
+    target = index.copy()
+    target[: n - 1] += steps
+    by_target = np.lexsort((index, target))  # steps grouped by target, each group in step order
+    grouped = target[by_target]
+    repeat = grouped[1:] == grouped[:-1]
+    earlier = np.full(n, -1)  # the previous step with the same target
+    earlier[by_target[1:][repeat]] = by_target[:-1][repeat]
+    ends = np.r_[~repeat, True]
+    last = np.full(n, -1)  # the last step targeting each position
+    last[grouped[ends]] = by_target[ends]
+    before = np.where(last == index, earlier, last)  # the last step before i that targeted position i
+    held = np.where(before < 0, index, before)  # followed back to a position's own starting value
+    while True:
+        jumped = held[held]
+        if np.array_equal(jumped, held):
+            break
+        held = jumped
+    moved_in = np.where(earlier >= 0, held[np.maximum(earlier, 0)], target)  # what the target held at step i
+    return np.where(target == index, held, moved_in)
+
+
 def _box_muller_16(u: np.ndarray) -> np.ndarray:
     """PyTorch's ``normal_fill_16`` on rows of 16 uniforms, in place and in their dtype (float32 for the
     float32 kernel, as PyTorch's, whose SLEEF functions NumPy's match to an ulp): the first 8 of each row give
@@ -73,11 +100,11 @@ class TorchGenerator:
         return (w[0::2] << np.uint64(32)) | w[1::2]
 
     def unit(self, n: int, np_dtype) -> np.ndarray:
-        """``n`` uniform numbers in [0, 1) as float64, made as PyTorch's ``uniform_real_distribution`` of
-        ``np_dtype`` makes them: the low 24 bits of a word (53 bits of two words for float64)."""
-        digits = _DIGITS[np.dtype(np_dtype).name]
-        bits = self.words64(n) if digits > 32 else self.words(n)
-        return (bits & np.uint64((1 << digits) - 1)).astype(np.float64) * 2.0**-digits
+        """``n`` uniform numbers in [0, 1), made as PyTorch's ``uniform_real_distribution`` of ``np_dtype`` makes
+        them: the low 24 bits of a word as float32 (exact), or 53 bits of two words as float64 for float64."""
+        if _DIGITS[np.dtype(np_dtype).name] == 53:
+            return (self.words64(n) & np.uint64((1 << 53) - 1)).astype(np.float64) * 2.0**-53
+        return (self.words(n) & np.uint64((1 << 24) - 1)).astype(np.float32) * np.float32(2.0**-24)
 
     def _scalar_normal(self) -> float:
         """One standard normal from PyTorch's ``normal_distribution<double>``: a Box-Muller pair from two float64
@@ -131,13 +158,12 @@ class TorchGenerator:
         return ((bits % np.uint64(span)).astype(np.int64) + low).astype(np_dtype).reshape(shape)
 
     def permutation(self, n: int, np_dtype) -> np.ndarray:
-        """``randperm(n)``: position ``i`` swapped with ``i + word % (n - i)``, for ``i`` from the first on."""
-        order = list(range(n))
-        if n > 1:
-            steps = (self.words(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
-            for i, step in enumerate(steps):
-                order[i], order[i + step] = order[i + step], order[i]
-        return np.array(order, dtype=np_dtype)
+        """``randperm(n)``: position ``i`` swapped with ``i + word % (n - i)``, for ``i`` from the first on; the
+        swaps are resolved without a Python loop (see :func:`_apply_swaps`)."""
+        if n < 2:
+            return np.arange(n, dtype=np_dtype)
+        steps = (self.words(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).astype(np.int64)
+        return _apply_swaps(steps, n).astype(np_dtype)
 
     def gamma(self, alpha: np.ndarray, np_dtype) -> np.ndarray:
         """``torch._standard_gamma(alpha)``: Marsaglia and Tsang's method element by element in memory order, as
