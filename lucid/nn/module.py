@@ -133,7 +133,7 @@ class Module:
             >>> tracker = RunningMean(2)
             >>> _ = tracker(lucid.tensor([[1.0, 2.0], [3.0, 4.0]]))
             >>> tracker.mean, tracker.count
-            (Buffer([2., 3.]), Buffer(1))
+            (tensor([2., 3.]), tensor(1))
             >>> sorted(tracker.state_dict())
             ['count', 'mean']
             >>> [type(b).__name__ for b in tracker.buffers()], list(tracker.parameters())

@@ -95,7 +95,7 @@ class Buffer(Tensor):
         >>> import lucid.nn as nn
         >>> buffer = nn.Buffer([1.0, 2.0, 3.0])
         >>> buffer, buffer.dtype, buffer.requires_grad
-        (Buffer([1., 2., 3.]), lucid.float32, False)
+        (tensor([1., 2., 3.]), lucid.float32, False)
         >>> nn.Buffer([1, 2]).dtype
         lucid.int64
         >>> class Normalize(nn.Module):
