@@ -83,17 +83,21 @@ def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: 
     return _finish(arr, dev, requires_grad, pin_memory)
 
 
-def _constant(name):
-    """The factory ``name`` (``zeros``, ``ones``): the namespace function of that name on a shape."""
+def _constant(name, memory_formats: bool = False):
+    """The factory ``name`` (``zeros``, ``ones``, ``empty``): the namespace function of that name on a shape.
+    Only ``empty`` takes ``memory_format=`` (``memory_formats``), as in PyTorch."""
 
     def make(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
-             requires_grad: bool = False) -> Tensor:
+             requires_grad: bool = False, memory_format=None) -> Tensor:
+        if memory_format is not None and not memory_formats:
+            raise TypeError(f"{name}() got an unexpected keyword argument 'memory_format'")
         if size is not None:  # PyTorch's keyword form, zeros(size=(2, 3))
             if sizes:
                 raise TypeError(f"{name}() got the size both as arguments {sizes} and as size={size!r}; pass one")
             sizes = (size,)
         shape = _shape(sizes, name)
         _typeinfo.check_strided(layout, name)
+        _typeinfo.check_memory_format(memory_format, len(shape), name)
         dev, dt = _place(dtype, device)
         return _finish(dev.create(name, shape, dtype=dev.backend.native_dtype(dt)), dev, requires_grad, pin_memory)
 
@@ -101,17 +105,8 @@ def _constant(name):
     return make
 
 
-zeros, ones, _empty = _constant("zeros"), _constant("ones"), _constant("empty")
-
-
-def empty(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
-          requires_grad: bool = False, memory_format=None) -> Tensor:
-    """An uninitialised tensor with the given size."""
-    _typeinfo.check_memory_format(memory_format, len(_shape(sizes if size is None else (size,), "empty")), "empty")
-    return _empty(*sizes, size=size, dtype=dtype, layout=layout, device=device, pin_memory=pin_memory,
-                  requires_grad=requires_grad)
-
-
+zeros, ones, empty = _constant("zeros"), _constant("ones"), _constant("empty", memory_formats=True)
+empty.__doc__ = "An uninitialised tensor with the given size."
 zeros.__doc__ = "A tensor of zeros with the given size (default dtype float32)."
 ones.__doc__ = "A tensor of ones with the given size (default dtype float32)."
 

@@ -245,14 +245,12 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         raise RuntimeError(f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
                            f"(num_samples={num_samples}, {n} categories)")
     xp, dev = input.xp, input._device
-    p = xp.astype(input._data, xp.float64)
-    p = p if input.ndim == 2 else p[None, :]
-    rows = p.shape[0]
-    if not bool(xp.all((p >= 0) & (p < xp.inf))):  # host syncs, as PyTorch's CPU checks
-        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
-    if rows and not bool(xp.all(xp.sum(p, axis=1) > 0)):
-        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
     weights = input._data if input.ndim == 2 else input._data[None, :]
+    rows = weights.shape[0]
+    if not bool(xp.all((weights >= 0) & (weights < xp.inf))):  # host syncs, as PyTorch's CPU checks
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or element < 0")
+    if rows and not bool(xp.all(xp.any(weights > 0, axis=1))):  # non-negative weights sum to 0 only when all are 0
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
     if replacement and num_samples > 1:  # PyTorch's search: per row, each float64 uniform's place in the
         # cumulative shares (summed and divided in the input's dtype): the first category whose share reaches it
         u = _draw("uniform", (rows, num_samples), _dt.float64, dev, generator)

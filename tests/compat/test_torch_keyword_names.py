@@ -179,7 +179,10 @@ def test_memory_keywords_as_torch(device):
                         (lambda m: m.ones(2, 3).to(memory_format=m.channels_last_3d), RuntimeError),
                         (lambda m: m.zeros(2, layout=3), TypeError),
                         (lambda m: m.zeros_like(m.ones(2), memory_format=3), TypeError),
-                        (lambda m: m.ones(2).float(memory_format="x"), TypeError)]:
+                        (lambda m: m.ones(2).float(memory_format="x"), TypeError),
+                        (lambda m: m.empty(2, memory_format=m.channels_last), RuntimeError),
+                        (lambda m: m.zeros(2, memory_format=m.contiguous_format), TypeError),  # only empty takes it
+                        (lambda m: m.ones(size=(2,), memory_format=m.contiguous_format), TypeError)]:
         with pytest.raises(error):
             call(torch)
         with pytest.raises(error):
