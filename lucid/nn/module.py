@@ -16,6 +16,7 @@ attribute: it is not listed, moved, cast or saved (seed 002: ``self.count = tens
 
 from __future__ import annotations
 
+import contextvars
 import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
@@ -36,6 +37,32 @@ _HOOK_TABLES = (
 )
 _TABLES = ("_parameters", "_buffers", "_modules")
 _EXTRA_STATE = "_extra_state"  # state-dict key suffix of get_extra_state()'s value, as in PyTorch
+
+
+class _LoadPlan:
+    """The copies (and extra states) a ``load_state_dict`` makes once every entry is checked."""
+
+    def __init__(self, assign: bool):
+        self.assign, self.copies, self.extras = assign, [], []
+
+    def apply(self) -> None:
+        with grad_mode.no_grad():
+            for module, name, target, value in self.copies:
+                if not self.assign:
+                    target.copy_(value)
+                elif isinstance(target, Parameter):
+                    if isinstance(value, Parameter):  # PyTorch keeps a Parameter it is given
+                        value.requires_grad_(target.requires_grad)
+                    else:
+                        value = Parameter(value, requires_grad=target.requires_grad)
+                    module._parameters[name] = value
+                else:
+                    module._buffers[name] = Buffer(value, dtype=value.dtype, persistent=target.persistent)
+        for module, state in self.extras:
+            module.set_extra_state(state)
+
+
+_LOAD_PLAN: contextvars.ContextVar = contextvars.ContextVar("lucid_load_plan", default=None)  # load_state_dict's
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -387,14 +414,14 @@ class Module:
                 grad.zero_()
 
     # ---- moving and casting -------------------------------------------------------------
-    def _apply(self, fn) -> Module:
+    def _apply(self, fn, recurse: bool = True) -> Module:
         """Replace the data of every parameter, its ``.grad`` and every buffer (persistent or not)
-        by ``fn(tensor)``, in place: each object keeps its identity, so optimizers and other
-        references stay valid. All new values are computed before any tensor changes, so a
-        failure (e.g. a dtype the target device lacks) leaves the module as it was.
+        by ``fn(tensor)``, in place (``recurse=False``: this module's own only): each object keeps its
+        identity, so optimizers and other references stay valid. All new values are computed before any
+        tensor changes, so a failure (e.g. a dtype the target device lacks) leaves the module as it was.
         Plain Tensor attributes are not touched."""
         tensors = {}
-        for module in self.modules():
+        for module in self.modules() if recurse else (self,):
             for table in ("_parameters", "_buffers"):
                 for t in module.__dict__[table].values():
                     if t is not None:
@@ -424,6 +451,13 @@ class Module:
             raise TypeError(f"Module.to only accepts floating point dtypes, got lucid.{dtype.name}")
         return self._apply(lambda t: t.to(device=device, dtype=dtype if t.dtype.kind == "f" else None,
                                           non_blocking=non_blocking))
+
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Give every parameter and buffer (and grad) uninitialised memory of its shape and dtype on ``device``,
+        in place (``recurse=False``: this module's own only), as PyTorch's: a module built elsewhere is then
+        filled by ``load_state_dict`` or ``reset_parameters``. Returns self."""
+        from ..ops.creation import empty_like
+        return self._apply(lambda t: empty_like(t, device=device), recurse)
 
     def cpu(self) -> Module:
         """Move every parameter, grad and buffer to the CPU (in place)."""
@@ -551,9 +585,9 @@ class Module:
         Shape mismatches always raise (a shape-``(1,)`` entry loads into a 0-d tensor, as in
         PyTorch); with ``strict`` (default) missing or unexpected keys raise too. A module that
         overrides ``set_extra_state`` expects a ``"_extra_state"`` entry and gets it after the copies.
-        Everything is checked before anything is copied, so when it raises (one error listing every
-        problem) the module is untouched; load-state-dict post hooks therefore run only after a
-        successful load (submodules' hooks before their parent's, as in PyTorch).
+        Every module's :meth:`_load_from_state_dict` checks its entries before anything is copied, so when
+        it raises (one error listing every problem) the module is untouched; load-state-dict post hooks
+        therefore run only after a successful load (submodules' hooks before their parent's, as in PyTorch).
         Load pre hooks get ``local_metadata`` from the state dict's ``_metadata`` (``{}`` without it)
         and ``strict=True``, as PyTorch's do.
         """
@@ -563,8 +597,13 @@ class Module:
         state_dict = OrderedDict(state_dict)
         if metadata is not None:
             state_dict._metadata = metadata
-        missing, unexpected, errors, copies, extras, visited = [], [], [], [], [], []
-        self._plan_load(state_dict, "", metadata, assign, (missing, unexpected, errors, copies, extras, visited))
+        missing, unexpected, errors, visited = [], [], [], []
+        plan = _LoadPlan(assign)
+        token = _LOAD_PLAN.set(plan)
+        try:
+            self._load(state_dict, "", metadata, assign, (missing, unexpected, errors, visited))
+        finally:
+            _LOAD_PLAN.reset(token)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
@@ -575,20 +614,7 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__} (nothing was changed):\n\t"
                 + "\n\t".join(errors)
             )
-        with grad_mode.no_grad():
-            for module, name, target, value in copies:
-                if not assign:
-                    target.copy_(value)
-                elif isinstance(target, Parameter):
-                    if isinstance(value, Parameter):  # PyTorch keeps a Parameter it is given
-                        value.requires_grad_(target.requires_grad)
-                    else:
-                        value = Parameter(value, requires_grad=target.requires_grad)
-                    module._parameters[name] = value
-                else:
-                    module._buffers[name] = Buffer(value, dtype=value.dtype, persistent=target.persistent)
-        for module, state in extras:
-            module.set_extra_state(state)
+        plan.apply()
         result = _IncompatibleKeys(missing, unexpected)
         for module in visited:
             for hook in list(module._load_state_dict_post_hooks.values()):
@@ -596,60 +622,68 @@ class Module:
                     raise RuntimeError("load_state_dict post hooks must return None (change the key lists in place)")
         return result
 
-    def _upgrade_state_dict(self, state_dict, prefix: str, local_metadata: dict) -> None:
-        """Bring this module's entries of ``state_dict`` (a copy) written by an older ``_version`` of the class
-        up to date, in place, before they are checked (PyTorch does this in ``_load_from_state_dict``)."""
-
-    def _plan_load(self, state_dict, prefix, metadata, assign, found) -> None:
-        """Check this module's entries of ``state_dict`` (then its submodules', each given the
-        entries under its prefix, as in PyTorch), after running its load pre hooks; record in
-        ``found`` the missing and unexpected keys, the errors, the copies and extra states to
-        apply, and the modules visited (children before parents: the order of post hooks)."""
-        missing, unexpected, errors, copies, extras, visited = found
+    def _load(self, state_dict, prefix, metadata, assign, found) -> None:
+        """Check this module's entries of ``state_dict`` (:meth:`_load_from_state_dict`), then its submodules',
+        each given the entries under its prefix, as in PyTorch; record in ``found`` the missing and unexpected
+        keys, the errors and the modules visited (children before parents: the order of post hooks)."""
+        missing, unexpected, errors, visited = found
         local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
         if assign:
             local_metadata = {**local_metadata, "assign_to_params_buffers": True}
-        self._upgrade_state_dict(state_dict, prefix, local_metadata)
-        for hook in list(self._load_state_dict_pre_hooks.values()):
-            hook(self, state_dict, prefix, local_metadata, True, missing, unexpected, errors)
-        local = dict(self._local_state())
-        for name, target in local.items():
-            key = prefix + name
-            if key not in state_dict:
-                missing.append(key)
-                continue
-            value = state_dict[key]
-            if not isinstance(value, Tensor):
-                errors.append(f'expected a Tensor for "{key}", got {type(value).__name__}')
-                continue
-            if target.ndim == 0 and value.shape == (1,):  # PyTorch's allowance for checkpoints from torch < 0.4
-                value = value.reshape(())
-            if value.shape != target.shape:
-                errors.append(
-                    f"size mismatch for {key}: copying a tensor of shape {value.shape} from the state dict, "
-                    f"but the shape in the current model is {target.shape}."
-                )
-            else:
-                copies.append((self, name, target, value))
-        extra_key = prefix + _EXTRA_STATE
-        if type(self).set_extra_state is not Module.set_extra_state:
-            if extra_key in state_dict:
-                extras.append((self, state_dict[extra_key]))
-            else:
-                missing.append(extra_key)
-        elif extra_key in state_dict:
-            unexpected.append(extra_key)
-        for key in state_dict:
-            if key.startswith(prefix) and key != extra_key:
-                head, dot, _ = key[len(prefix):].partition(".")
-                if (head not in self._modules) if dot else (head not in local):
-                    unexpected.append(key)
+        self._load_from_state_dict(state_dict, prefix, local_metadata, True, missing, unexpected, errors)
         for name, module in self._modules.items():
             if module is not None:
                 child = f"{prefix}{name}."
                 entries = OrderedDict((k, v) for k, v in state_dict.items() if k.startswith(child))
-                module._plan_load(entries, child, metadata, assign, found)
+                module._load(entries, child, metadata, assign, found)
         visited.append(self)
+
+    def _load_from_state_dict(self, state_dict, prefix: str, local_metadata: dict, strict: bool,
+                              missing_keys: list, unexpected_keys: list, error_msgs: list) -> None:
+        """Run this module's load pre hooks, then check its own entries of ``state_dict`` (parameters, persistent
+        buffers, extra state; not its submodules'), adding to the three lists, as PyTorch's method of this name.
+        Within ``load_state_dict`` the copies wait until every module's entries are checked (a failed load
+        changes nothing); called on its own, it copies at once. Subclasses override it to rename or convert
+        their entries of an older checkpoint in ``state_dict`` (a copy) and then call ``super()``'s, as in
+        PyTorch; ``local_metadata["version"]`` is the ``_version`` the checkpoint was saved with."""
+        for hook in list(self._load_state_dict_pre_hooks.values()):
+            hook(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        plan = _LOAD_PLAN.get() or _LoadPlan(local_metadata.get("assign_to_params_buffers", False))
+        local = dict(self._local_state())
+        for name, target in local.items():
+            key = prefix + name
+            if key not in state_dict:
+                missing_keys.append(key)
+                continue
+            value = state_dict[key]
+            if not isinstance(value, Tensor):
+                error_msgs.append(f'expected a Tensor for "{key}", got {type(value).__name__}')
+                continue
+            if target.ndim == 0 and value.shape == (1,):  # PyTorch's allowance for checkpoints from torch < 0.4
+                value = value.reshape(())
+            if value.shape != target.shape:
+                error_msgs.append(
+                    f"size mismatch for {key}: copying a tensor of shape {value.shape} from the state dict, "
+                    f"but the shape in the current model is {target.shape}."
+                )
+            else:
+                plan.copies.append((self, name, target, value))
+        extra_key = prefix + _EXTRA_STATE
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                plan.extras.append((self, state_dict[extra_key]))
+            elif strict:
+                missing_keys.append(extra_key)
+        elif extra_key in state_dict and strict:
+            unexpected_keys.append(extra_key)
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix) and key != extra_key:
+                    head, dot, _ = key[len(prefix):].partition(".")
+                    if (head not in self._modules) if dot else (head not in local):
+                        unexpected_keys.append(key)
+        if plan is not _LOAD_PLAN.get():
+            plan.apply()
 
     # ---- hooks ----------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False) -> RemovableHandle:
@@ -679,6 +713,12 @@ class Module:
         ``grad_output`` is known. Both as in PyTorch."""
         return add_hook(self._backward_hooks, hook, prepend)
 
+    def register_backward_hook(self, hook) -> RemovableHandle:
+        """PyTorch's deprecated non-full backward hook, run here as :meth:`register_full_backward_hook`: lucid's
+        ``grad_input`` are the gradients of the module's inputs, where PyTorch's are those of the inputs of the
+        last operation inside ``forward`` (the same for ``grad_output``, which is what such hooks mostly read)."""
+        return self.register_full_backward_hook(hook)
+
     def register_state_dict_pre_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, prefix, keep_vars)`` before ``state_dict`` collects this module's entries."""
         return add_hook(self._state_dict_pre_hooks, hook)
@@ -696,10 +736,21 @@ class Module:
         or convert entries of ``state_dict`` (a copy of the one given) in place."""
         return add_hook(self._load_state_dict_pre_hooks, hook)
 
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> RemovableHandle:
+        """PyTorch's older private form of :meth:`register_load_state_dict_pre_hook`: ``hook`` is called without
+        the module unless ``with_module``."""
+        return self.register_load_state_dict_pre_hook(hook if with_module else lambda module, *args: hook(*args))
+
     def register_load_state_dict_post_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, incompatible_keys)`` after a successful ``load_state_dict``; it may
         edit the missing/unexpected key lists in place (they are what the call returns)."""
         return add_hook(self._load_state_dict_post_hooks, hook)
+
+    def compile(self, **options) -> None:  # noqa: A003  (PyTorch's Module.compile)
+        """PyTorch's in-place ``torch.compile`` of the module: it takes :func:`lucid.compile`'s options and
+        the module keeps running as written."""
+        from .._settings import compile as compile_model
+        compile_model(self, **options)
 
     # ---- calling --------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):

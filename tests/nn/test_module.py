@@ -404,6 +404,33 @@ def test_full_backward_hook_torch_oracle(rng):
     np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Using a non-full backward hook")
+def test_legacy_backward_hook_sees_torchs_grad_output(rng):
+    """``register_backward_hook`` (PyTorch's deprecated form, as in Grad-CAM code): its ``grad_output`` is
+    PyTorch's; lucid's ``grad_input`` is the full hook's (the module's input gradients)."""
+    torch = pytest.importorskip("torch")
+    xv = rng.standard_normal((2, 3)).astype(np.float32)
+    outputs = []
+    for lib in (torch, lucid):
+        lib.manual_seed(0)
+        layer = lib.nn.Linear(3, 4)
+        seen = []
+        layer.register_backward_hook(lambda m, gi, go, seen=seen: seen.append(go[0].numpy().copy()))
+        (layer(lib.tensor(xv, requires_grad=True)) ** 2).sum().backward()
+        outputs.append(seen)
+    assert len(outputs[0]) == len(outputs[1]) == 1
+    np.testing.assert_allclose(outputs[1][0], outputs[0][0], rtol=1e-6)
+
+
+def test_module_compile_runs_the_module_as_written(device):
+    """``model.compile(...)`` (PyTorch's in-place torch.compile) returns None and leaves the module working."""
+    m = Scale(device=device)
+    x = lucid.ones(3, device=device)
+    before = m(x).tolist()
+    assert m.compile(mode="reduce-overhead", fullgraph=True) is None
+    assert m(x).tolist() == before
+
+
 def test_backward_hooks_replace_gradients(device):
     m = Scale(device=device)
     x = lucid.ones(3, device=device, requires_grad=True)

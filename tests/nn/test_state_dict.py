@@ -283,3 +283,94 @@ def test_inplace_update_keeps_buffer_order(device):
         m.a += 1.0
     assert list(m.state_dict()) == ["a", "b"]
     assert m.a.tolist() == [1.0, 1.0]
+
+
+def _frozen_norm(m):
+    """torchvision's FrozenBatchNorm2d idiom: a buffer-only norm layer whose ``_load_from_state_dict`` drops
+    the ``num_batches_tracked`` a BatchNorm checkpoint carries, then calls the base class's."""
+
+    class FrozenNorm(m.nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.register_buffer("weight", m.ones(n))
+            self.register_buffer("bias", m.zeros(n))
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                  error_msgs):
+            state_dict.pop(prefix + "num_batches_tracked", None)
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                          unexpected_keys, error_msgs)
+
+    return FrozenNorm
+
+
+def test_load_from_state_dict_overrides_run_as_torch():
+    """A module overriding ``_load_from_state_dict`` (renaming or dropping its entries, then ``super()``'s) loads
+    a checkpoint as under PyTorch: same values, same missing/unexpected keys; a shape error still changes
+    nothing in the other modules."""
+    torch = pytest.importorskip("torch")
+    for m in (torch, lucid):
+        frozen = _frozen_norm(m)
+        net = m.nn.Sequential(m.nn.Linear(3, 3), frozen(3))
+        bn = m.nn.BatchNorm1d(3)
+        with m.no_grad():
+            bn.weight.fill_(2.0)
+            bn.bias.fill_(-1.0)
+        state = {f"1.{k}": v for k, v in bn.state_dict().items() if k in ("weight", "bias", "num_batches_tracked")}
+        state.update({f"0.{k}": m.full_like(v, 0.5) for k, v in net[0].state_dict().items()})
+        result = net.load_state_dict(state)
+        assert list(result.missing_keys) == [] and list(result.unexpected_keys) == []
+        assert net[1].weight.tolist() == [2.0] * 3 and net[1].bias.tolist() == [-1.0] * 3
+        assert net[0].weight.sum().item() == 4.5
+        bad = dict(state, **{"1.bias": m.zeros(4)})
+        with pytest.raises(RuntimeError, match="size mismatch"):
+            net.load_state_dict(dict(bad, **{"0.bias": m.zeros(3)}))
+        if m is lucid:  # lucid's failed load changes nothing (PyTorch's has copied the entries it checked first)
+            assert net[0].bias.tolist() == [0.5] * 3
+
+
+def test_load_from_state_dict_called_alone_copies_at_once(device):
+    """Outside ``load_state_dict`` (a library calling it on one module), the check copies straight away and
+    reports into the lists it was given, as PyTorch's."""
+    layer = nn.Linear(2, 2, device=device)
+    missing, unexpected, errors = [], [], []
+    layer._load_from_state_dict({"p.weight": lucid.ones(2, 2, device=device), "p.extra": lucid.ones(1)}, "p.", {},
+                                True, missing, unexpected, errors)
+    assert layer.weight.sum().item() == 4.0
+    assert missing == ["p.bias"] and unexpected == ["p.extra"] and errors == []
+
+
+def test_old_batchnorm_checkpoint_keeps_the_count(device):
+    """BatchNorm's own ``_load_from_state_dict``: a plain dict (no version) without ``num_batches_tracked``
+    loads and keeps the layer's count, as PyTorch."""
+    bn = nn.BatchNorm1d(2, device=device)
+    bn(lucid.randn(4, 2, device=device))
+    old = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+    assert bn.load_state_dict(old) is not None and bn.num_batches_tracked.item() == 1
+
+
+def test_private_load_pre_hook_without_module(device):
+    """PyTorch's private ``_register_load_state_dict_pre_hook``: the hook gets the module only ``with_module``."""
+    layer = nn.Linear(2, 2, device=device)
+    seen = []
+    layer._register_load_state_dict_pre_hook(lambda sd, prefix, *rest: seen.append(("plain", prefix)))
+    layer._register_load_state_dict_pre_hook(lambda mod, sd, prefix, *rest: seen.append((mod, prefix)),
+                                             with_module=True)
+    layer.load_state_dict(layer.state_dict())
+    assert seen == [("plain", ""), (layer, "")]
+
+
+def test_to_empty_gives_new_memory_of_each_shape(device_pair):
+    """``to_empty(device=)``: every parameter, buffer and grad gets uninitialised memory of its shape and dtype
+    on the device, in place (same objects); ``recurse=False`` leaves the submodules."""
+    src, dst = device_pair
+    net = nn.Sequential(nn.Linear(3, 2, device=src), nn.BatchNorm1d(2, device=src))
+    net[0].weight.grad = lucid.ones(2, 3, device=src)
+    weight = net[0].weight
+    assert net.to_empty(device=dst, recurse=False) is net and net[0].weight.device == src
+    net.to_empty(device=dst)
+    assert net[0].weight is weight and weight.device == dst and weight.grad.device == dst
+    assert [(t.shape, t.dtype, t.device) for t in net.state_dict().values()] == [
+        ((2, 3), lucid.float32, dst), ((2,), lucid.float32, dst), ((2,), lucid.float32, dst),
+        ((2,), lucid.float32, dst), ((2,), lucid.float32, dst), ((2,), lucid.float32, dst), ((), lucid.int64, dst)]
+    assert weight.requires_grad and not net[1].running_mean.requires_grad

@@ -61,13 +61,16 @@ class _NormBase(Module):
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
 
-    def _upgrade_state_dict(self, state_dict, prefix: str, local_metadata: dict) -> None:
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
         """A state dict without a version (a plain dict) or older than 2 may lack ``num_batches_tracked``: it
         keeps this module's count, as PyTorch."""
         key = prefix + "num_batches_tracked"
         version = local_metadata.get("version")
         if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
             state_dict[key] = self.num_batches_tracked
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches counted."""
