@@ -48,3 +48,9 @@ def test_conv_gradient_of_wrong_grad_output_shape_says_so(device):
     w = lucid.zeros(3, 2, 3, 3, device=device, dtype=lucid.float64)
     with pytest.raises(RuntimeError, match=r"grad_output has shape \(1, 3, 4, 4\).*gives \(1, 3, 3, 3\)"):
         G.conv2d_input((1, 2, 5, 5), w, lucid.zeros(1, 3, 4, 4, device=device, dtype=lucid.float64))
+
+
+def test_functional_grad_is_nn_grad():
+    """``torch.nn.functional.grad`` is ``torch.nn.grad``: code reaches the functions through either."""
+    assert torch.nn.functional.grad is torch.nn.grad
+    assert lucid.nn.functional.grad is lucid.nn.grad
