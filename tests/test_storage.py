@@ -60,6 +60,19 @@ def test_storage_size_offset_and_sharing_as_torch(device, name):
         assert y.data_ptr() == storage.data_ptr() + y.storage_offset() * y.element_size()
 
 
+@pytest.mark.parametrize("name", list(DERIVED))
+def test_is_set_to_and_const_data_ptr_as_torch(device, name):
+    """``is_set_to`` (same memory viewed the same way) against PyTorch for each derived tensor, with itself, a
+    fresh view of it and the base; ``const_data_ptr`` is ``data_ptr``."""
+    if not _addresses(device):
+        pytest.skip("array-api-strict hides memory addresses")
+    x, tx = _pair(device)
+    y, ty = DERIVED[name][0](x), DERIVED[name][0](tx)
+    for other, their_other in [(y, ty), (y.view(y.shape), ty.view(ty.shape)), (x, tx), (x[1], tx[1])]:
+        assert y.is_set_to(other) == ty.is_set_to(their_other)
+    assert y.const_data_ptr() == y.data_ptr()
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_storage_contents_as_torch(device, dtype):
     x, tx = _pair(device, dtype)
@@ -129,3 +142,58 @@ def test_shared_tensor_detection_as_hugging_face():
                 "other": lib.nn.Linear(3, 3).weight.detach()}
 
     assert groups(state(lucid)) == groups(state(torch)) == [["emb", "head", "row"], ["other"]]
+
+
+NUMPY_PARTS = {
+    "tail rows": lambda a: a[2:],
+    "corner": lambda a: a[1:, 2:],
+    "every other row": lambda a: a[::2],
+    "every other column": lambda a: a[:, ::2],
+    "transpose": lambda a: a.T,
+    "column": lambda a: a[:, 1],
+    "flat tail": lambda a: a.ravel()[3:],
+    "0-d": lambda a: a[1:2, 2:3].reshape(()),
+    "empty": lambda a: a[4:],
+    "strided transpose": lambda a: a[1:, ::2].T,
+}
+
+
+@pytest.mark.parametrize("convert", ["from_numpy", "as_tensor", "asarray"])
+@pytest.mark.parametrize("name", list(NUMPY_PARTS))
+def test_tensor_of_part_of_a_numpy_array_as_torch(name, convert):
+    """A tensor of part of a NumPy array shares its memory and, as PyTorch's, has a storage of its own that starts
+    at the part's first element (offset 0) and ends at its last: ``from_numpy(a[2:])`` does not see ``a[:2]``."""
+    torch = pytest.importorskip("torch")
+    a = np.arange(24, dtype=np.float32).reshape(4, 6)
+    part = NUMPY_PARTS[name](a)
+    ours, theirs = getattr(lucid, convert)(part), getattr(torch, convert)(part)
+    assert ours.storage_offset() == theirs.storage_offset() == 0
+    assert ours.stride() == theirs.stride() and ours.is_contiguous() == theirs.is_contiguous()
+    storage, their_storage = ours.untyped_storage(), theirs.untyped_storage()
+    assert storage.nbytes() == their_storage.nbytes()
+    assert storage.tolist() == their_storage.tolist()
+    if part.size:  # (PyTorch's address of an empty tensor is arbitrary)
+        assert ours.data_ptr() == storage.data_ptr() == part.ctypes.data
+        # (torch.asarray copies a 0-d array; lucid's shares it, as asarray without copy=True promises)
+        shared = theirs.data_ptr() == their_storage.data_ptr() == part.ctypes.data
+        assert shared or (convert, name) == ("asarray", "0-d")
+        assert ours[(0,) * part.ndim].untyped_storage().data_ptr() == storage.data_ptr()  # views keep the storage
+        expected = a.copy()
+        NUMPY_PARTS[name](expected)[...] *= -1
+        ours.mul_(-1)  # writes through both sides, to the part only
+        np.testing.assert_array_equal(a, expected)
+        part[...] = 7
+        assert (ours.numpy() == 7).all()
+
+
+@pytest.mark.parametrize("convert", ["from_numpy", "as_tensor", "asarray"])
+def test_numpy_arrays_with_negative_or_odd_strides_are_refused_as_torch(convert):
+    torch = pytest.importorskip("torch")
+    a = np.arange(24, dtype=np.float32).reshape(4, 6)
+    odd = np.lib.stride_tricks.as_strided(np.arange(12, dtype=np.int32), shape=(3,), strides=(6,))
+    for bad, match in [(a[::-1], "negative"), (a[:, ::-2], "negative"), (odd, "multiple of the element byte size")]:
+        with pytest.raises(ValueError, match=match):
+            getattr(torch, convert)(bad)
+        with pytest.raises(ValueError, match=match):
+            getattr(lucid, convert)(bad)
+    assert lucid.from_numpy(a[::-1].copy()).tolist() == a[::-1].tolist()

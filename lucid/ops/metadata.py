@@ -109,6 +109,13 @@ def data_ptr(x: Tensor) -> int:
     return interface["data"][0]
 
 
+def is_set_to(x: Tensor, tensor: Tensor) -> bool:
+    """Whether ``x`` and ``tensor`` view the same memory the same way (device, address, sizes and strides), as
+    PyTorch's; needs a backend that exposes addresses, as ``data_ptr``."""
+    return (x.device == tensor.device and x.shape == tensor.shape and stride(x) == stride(tensor)
+            and data_ptr(x) == data_ptr(tensor))
+
+
 def _new(make):
     def method(x: Tensor, *size, dtype=None, device=None, requires_grad: bool = False, **extra):
         if make is creation.full:
@@ -226,7 +233,7 @@ METHODS = {
     "nelement": nelement, "ndimension": ndimension, "stride": stride, "is_contiguous": is_contiguous,
     "get_device": get_device, "is_distributed": is_distributed,
     "is_signed": is_signed, "is_nonzero": is_nonzero, "is_same_size": is_same_size,
-    "dim_order": dim_order, "data_ptr": data_ptr,
+    "dim_order": dim_order, "data_ptr": data_ptr, "const_data_ptr": data_ptr, "is_set_to": is_set_to,
     "is_meta": property(lambda x: False, doc="False: lucid has no meta (data-less) tensors."),
     "new_tensor": new_tensor, "new_empty_strided": new_empty_strided, "type_as": type_as, "new": new,
     "positive": positive, "__pos__": positive, "apply_": apply_, "map_": map_, "map2_": map2_,
