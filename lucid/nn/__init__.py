@@ -7,8 +7,6 @@ Parameter vs Buffer vs plain attribute: see :mod:`lucid.nn.parameter`.
 from __future__ import annotations
 
 from . import functional, grad, init, parallel, utils
-
-functional.grad = grad  # torch.nn.functional.grad is torch.nn.grad (imported after functional: it uses it)
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from .hooks import RemovableHandle
 from .layers import *  # noqa: F401,F403

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .._tensor import Tensor
 from ..autograd import backprop, grad_mode
 from ..ops.creation import zeros
-from .functional import conv1d, conv2d, conv3d
+from .functional.conv import conv1d, conv2d, conv3d
 
 __all__ = ["conv1d_input", "conv1d_weight", "conv2d_input", "conv2d_weight", "conv3d_input", "conv3d_weight"]
 

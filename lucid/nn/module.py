@@ -747,10 +747,8 @@ class Module:
         return add_hook(self._load_state_dict_post_hooks, hook)
 
     def compile(self, **options) -> None:  # noqa: A003  (PyTorch's Module.compile)
-        """PyTorch's in-place ``torch.compile`` of the module: it takes :func:`lucid.compile`'s options and
-        the module keeps running as written."""
-        from .._settings import compile as compile_model
-        compile_model(self, **options)
+        """PyTorch's in-place ``torch.compile`` of the module: as :func:`lucid.compile`, the options
+        (``mode``, ``fullgraph``, ``backend`` ...) are accepted and the module keeps running as written."""
 
     # ---- calling --------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):

@@ -15,7 +15,7 @@ NOT_DIFFERENTIABLE = {
     "Tensor.is_same_size", "Tensor.is_signed", "Tensor.itemsize", "Tensor.layout", "Tensor.ndimension",
     "Tensor.nelement", "Tensor.new_empty", "Tensor.new_empty_strided", "Tensor.new_full", "Tensor.new_ones",
     "Tensor.new_tensor", "Tensor.new_zeros", "Tensor.stride", "Tensor.dim_order", "Tensor.data_ptr",
-    "Tensor.storage_offset",
+    "Tensor.storage_offset", "Tensor.const_data_ptr", "Tensor.is_set_to",
     "Tensor.pin_memory", "Tensor.is_pinned", "Tensor.is_meta", "lucid.get_device", "lucid.init_num_threads",
     "lucid.compile", "lucid.empty_strided",
     "lucid.as_tensor", "lucid.asarray", "lucid.from_dlpack", "lucid.from_numpy", "lucid.frombuffer", "lucid.to_dlpack",

@@ -31,3 +31,11 @@ for _family in (activation, linears, dropouts, embeddings, loss, conv, pooling, 
     for _name in _family.__all__:
         globals()[_name] = getattr(_family, _name)
     __all__ += list(_family.__all__)
+
+
+def __getattr__(name: str):
+    """``grad``: ``torch.nn.functional.grad`` is ``torch.nn.grad``, which imports this package (so found on use)."""
+    if name == "grad":
+        from .. import grad
+        return grad
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
