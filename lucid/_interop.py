@@ -28,11 +28,30 @@ def _native_cpu(array: np.ndarray, what: str) -> Tensor:
     if not array.dtype.isnative:
         raise TypeError(f"{what}: the array is in non-native byte order ({array.dtype.str}); "
                         f"convert it with array.astype(array.dtype.newbyteorder('='))")
+    if any(s < 0 for s in array.strides):
+        raise ValueError(f"{what}: at least one stride in the given numpy array is negative, and tensors with "
+                         f"negative strides are not supported, as in PyTorch (make a copy first: array.copy())")
+    if any(s % array.itemsize for s in array.strides):
+        raise ValueError(f"{what}: the given numpy array's strides {array.strides} are not a multiple of the element "
+                         f"byte size {array.itemsize}, as PyTorch refuses (make a copy first: array.copy())")
     if not array.flags.writeable:
         warnings.warn(f"{what}: the given buffer is not writable, and lucid does not support non-writable "
                       f"tensors: writing to the tensor will raise", UserWarning, stacklevel=3)
     cpu = _device("cpu")
-    return Tensor._make(cpu.backend.from_numpy(array, 0), cpu)
+    return Tensor._make(cpu.backend.from_numpy(_own_storage(array), 0), cpu)
+
+
+def _own_storage(array: np.ndarray) -> np.ndarray:
+    """``array`` as a view of a block starting at its first element and ending at its last (in memory), which
+    lucid then takes for its storage (see :mod:`lucid.storage`), as PyTorch does with a NumPy array: a tensor of
+    ``a[2:]`` has storage offset 0 and a storage of ``a[2:]``'s bytes, not all of ``a``'s. ``array`` itself when
+    it already is such a block (an array owning its memory)."""
+    if not isinstance(array.base, np.ndarray) and (array.flags.c_contiguous or array.flags.f_contiguous):
+        return array
+    span = sum((n - 1) * s for n, s in zip(array.shape, array.strides)) // array.itemsize + 1 if array.size else 0
+    # as_strided's array has a non-array base: the storage walk stops at this block
+    block = np.lib.stride_tricks.as_strided(array, shape=(span,), strides=(array.itemsize,))
+    return np.ndarray(array.shape, array.dtype, buffer=block, strides=array.strides)
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:

@@ -4,9 +4,9 @@ tensor's dtype). Programs use them to ask which tensors share memory (Hugging Fa
 compares ``untyped_storage().data_ptr()`` and ``nbytes()``) and how big it is.
 
 A tensor's storage is the whole memory block its array lives in: that of its base tensor when it is a view, and
-further the array that owns the memory when the backend array is itself a view (so ``detach()``, ``.data`` and
-``from_numpy`` of a NumPy view share the storage of what they came from, as in PyTorch; a tensor made from part of
-a NumPy array has the whole array as its storage, lucid's choice where PyTorch keeps only the part). A backend whose
+further the array that owns the memory when the backend array is itself a view (so ``detach()`` and
+``.data`` share the storage of what they came from, as in PyTorch; ``from_numpy`` of a NumPy view, as PyTorch's,
+starts a storage of its own at the view's first element: ``from_numpy(a[2:])`` has storage offset 0). A backend whose
 arrays do not name the array they view (array-api-strict) knows only lucid's own views: there ``detach()`` of a view
 has a storage of its own. Storages are
 read-only snapshots of that memory: writing through them is not supported, write through the tensor instead.
@@ -68,8 +68,11 @@ class UntypedStorage:
                                                          for d in range(self._owner.ndim))
 
     def data_ptr(self) -> int:
-        """The lowest address of the block (the first element's address when no stride is negative)."""
+        """The lowest address of the block (the first element's address when no stride is negative or it is
+        empty)."""
         first = _tensor_data_ptr(Tensor._make(self._owner, self._device))
+        if not math.prod(self._owner.shape):
+            return first
         itemsize = self._device.dtypes[self._owner.dtype].itemsize
         return first + itemsize * sum(min(0, (n - 1) * s) for n, s in zip(self._owner.shape, self._strides()))
 

@@ -28,6 +28,12 @@ EXACT = {
     "randn float64": lambda m: m.randn(7, 9, dtype=m.float64),
     "normal_ float64": lambda m: m.empty(37, dtype=m.float64).normal_(1.5, 2.0),
     "randn complex128": lambda m: m.view_as_real(m.randn(3, 5, dtype=m.complex128)),
+    "rand complex64": lambda m: m.view_as_real(m.rand(3, 5, dtype=m.complex64)),
+    "uniform_ complex128": lambda m: m.view_as_real(m.empty(7, dtype=m.complex128).uniform_(-1, 2)),
+    # (std = 2 sqrt(2): each part's std 2 is exact, so the parts match bit for bit; other stds round apart)
+    "normal complex128, mean on both parts": lambda m: m.view_as_real(
+        m.normal(1.5, 2 * 2 ** 0.5, (7,), dtype=m.complex128)),
+    "normal_ complex128": lambda m: m.view_as_real(m.empty(3, 4, dtype=m.complex128).normal_(-1.0, 2 ** 0.5)),
     "randint": lambda m: m.randint(3, 17, (40,)),
     "randint wide": lambda m: m.randint(-2**40, 2**40, (20,)),
     "random_": lambda m: m.cat([m.empty(9, dtype=m.int64).random_(), m.empty(9).random_().long()]),
@@ -176,3 +182,47 @@ def test_randperm_of_every_size_is_torchs(n):
     """randperm's swaps, resolved in whole-array passes, give torch's permutation for any n."""
     ours, theirs = _both(lambda m: m.randperm(n), seed=n)
     np.testing.assert_array_equal(ours, theirs)
+
+
+# in-place fills of non-contiguous views: PyTorch's TensorIterator visits the elements by address (axes sorted by
+# stride), and fills normals one at a time (float64) into a non-contiguous tensor; the value is the filled view
+VIEW_FILLS = {
+    "uniform_ transposed": lambda m: m.empty(4, 6).t().uniform_(),
+    "uniform_ every other column": lambda m: m.empty(4, 6)[:, ::2].uniform_(-1, 2),
+    "uniform_ every other row": lambda m: m.empty(6, 5, dtype=m.float64)[::2].uniform_(),
+    "uniform_ permuted 3-d": lambda m: m.empty(3, 4, 5).permute(2, 0, 1).uniform_(),
+    "uniform_ permuted and stepped": lambda m: m.empty(3, 4, 5).permute(1, 2, 0)[:, ::2].uniform_(),
+    "uniform_ transposed tail": lambda m: m.empty(5, 8).t()[1:].uniform_(),
+    "uniform_ size-1 axis": lambda m: m.empty(4, 1, 6).permute(2, 1, 0).uniform_(),
+    "normal_ transposed, one at a time": lambda m: m.empty(6, 20).t().normal_(0.5, 2.0),
+    "normal_ stepped, one at a time": lambda m: m.empty(6, 20)[:, ::2].normal_(),
+    "normal_ transposed float64": lambda m: m.empty(5, 7, dtype=m.float64).t().normal_(),
+    "normal_ transposed, under 16": lambda m: m.empty(2, 3).t().normal_(),
+    "bernoulli_ number transposed": lambda m: m.empty(5, 8).t().bernoulli_(0.3),
+    "bernoulli_ tensor transposed": lambda m: m.empty(7, 4).t().bernoulli_(m.tensor(P)),
+    "exponential_ transposed": lambda m: m.empty(5, 8).t().exponential_(1.5),
+    "geometric_ transposed": lambda m: m.empty(5, 8).t().geometric_(0.3),
+    "cauchy_ transposed": lambda m: m.empty(5, 8).t().cauchy_(),
+    "log_normal_": lambda m: m.empty(40).log_normal_(0.5, 0.7),  # one at a time in float64, contiguous or not
+    "log_normal_ float64 transposed": lambda m: m.empty(5, 8, dtype=m.float64).t().log_normal_(),
+    "random_ transposed": lambda m: m.empty(5, 8, dtype=m.int64).t().random_(0, 1000),
+    "kaiming_uniform_ transposed": lambda m: m.nn.init.kaiming_uniform_(m.empty(6, 5).t()),
+    "xavier_normal_ transposed": lambda m: m.nn.init.xavier_normal_(m.empty(6, 5).t()),
+    "nn.init.uniform_ permuted": lambda m: m.nn.init.uniform_(m.empty(2, 3, 4).permute(2, 0, 1), -1, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_FILLS))
+def test_fills_of_non_contiguous_views_are_torchs_bit_for_bit(name):
+    for seed in (0, 5):
+        ours, theirs = _both(VIEW_FILLS[name], seed)
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"{name}, seed {seed}")
+
+
+def test_a_transposed_fill_writes_what_its_base_would_get():
+    """``w.t().uniform_()`` leaves ``w`` as ``w.uniform_()`` would (the numbers go by address)."""
+    lucid.manual_seed(1)
+    w = lucid.empty(4, 6)
+    w.t().uniform_()
+    lucid.manual_seed(1)
+    np.testing.assert_array_equal(w.numpy(), lucid.empty(4, 6).uniform_().numpy())

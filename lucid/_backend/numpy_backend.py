@@ -28,6 +28,14 @@ except ImportError:  # without it lucid.bfloat16 raises "the numpy backend has n
 def draw(rng, kind: str, shape, np_dtype, **params):
     """Random numbers from a ``numpy.random.Generator``-like ``rng`` (CuPy's has the same methods), or PyTorch's
     numbers from a :class:`TorchGenerator`."""
+    if kind in ("normal", "uniform") and np.dtype(np_dtype).kind == "c":  # as PyTorch: the real and imaginary
+        # parts drawn as pairs of floats, a normal's of std/sqrt(2) each (so |z - mean| has variance std^2) and the
+        # mean added to both parts
+        part = np.float64 if np_dtype == np.complex128 else np.float32
+        if kind == "normal":
+            params = {**params, "mean": params.get("mean", 0.0), "std": params.get("std", 1.0) / math.sqrt(2.0)}
+        parts = draw(rng, kind, (*shape, 2), part, **params)
+        return (parts[..., 0] + 1j * parts[..., 1]).astype(np_dtype, copy=False)
     if isinstance(rng, TorchGenerator):
         return _torch_draw(rng, kind, shape, np_dtype, **params)
     if kind == "permutation":
@@ -40,11 +48,6 @@ def draw(rng, kind: str, shape, np_dtype, **params):
         return rng.binomial(params["count"], params["prob"]).astype(np_dtype, copy=False)
     if kind == "gamma":
         return rng.standard_gamma(params["alpha"]).astype(np_dtype, copy=False)
-    if kind == "normal" and np.dtype(np_dtype).kind == "c":  # complex normal: real and imaginary parts
-        parts = draw(rng, kind, (*shape, 2), np.float64 if np_dtype == np.complex128 else np.float32)  # of
-        out = (parts[..., 0] + 1j * parts[..., 1]) * math.sqrt(0.5)  # each part of variance 1/2, as PyTorch
-        out = out * params.get("std", 1.0) + params.get("mean", 0.0) if params else out
-        return out.astype(np_dtype, copy=False)
     work = np_dtype if np_dtype in (np.float32, np.float64) else np.float32
     if kind == "normal":
         out = rng.standard_normal(size=shape, dtype=work)
@@ -71,12 +74,9 @@ def _torch_draw(rng: TorchGenerator, kind: str, shape, np_dtype, **params):
         return rng.poisson(params["lam"], np_dtype)
     if kind == "binomial":
         return draw(rng.numpy_generator(), kind, shape, np_dtype, **params)
-    if kind == "normal" and np.dtype(np_dtype).kind == "c":  # PyTorch: real and imaginary parts of std 1/sqrt(2)
-        part = np.float64 if np_dtype == np.complex128 else np.float32
-        parts = rng.normal((*shape, 2), part, 0.0, params.get("std", 1.0) / math.sqrt(2.0))
-        return (parts[..., 0] + 1j * parts[..., 1] + params.get("mean", 0.0)).astype(np_dtype, copy=False)
     if kind == "normal":
-        return rng.normal(shape, np_dtype, params.get("mean", 0.0), params.get("std", 1.0))
+        return rng.normal(shape, np_dtype, params.get("mean", 0.0), params.get("std", 1.0),
+                          params.get("contiguous", True))
     if kind == "uniform":
         return rng.uniform(shape, np_dtype, params.get("low", 0.0), params.get("high", 1.0))
     raise ValueError(f"unknown random kind {kind!r}")

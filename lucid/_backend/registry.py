@@ -276,7 +276,8 @@ class Backend(GenericKernels):
 
     def random(self, kind: str, shape, dtype, index: int, rng=None, **params):
         """Random numbers from the native generator ``rng`` (device ``index``'s default when None):
-        kind is ``"uniform"`` (low, high), ``"normal"`` (mean, std), ``"integers"`` (low, high),
+        kind is ``"uniform"`` (low, high), ``"normal"`` (mean, std; ``contiguous=False``: for a non-contiguous
+        target, whose PyTorch CPU normals are drawn one at a time), ``"integers"`` (low, high),
         ``"permutation"`` (n), ``"poisson"`` (lam: an array), ``"binomial"`` (count, prob: arrays) or ``"gamma"``
         (alpha: an array; unit scale)."""
         raise NotImplementedError

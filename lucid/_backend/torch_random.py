@@ -132,11 +132,12 @@ class TorchGenerator:
                 x = (x * np.float64(acc(hi - lo)) + np.float64(lo)).astype(acc)
         return x.astype(np_dtype).reshape(shape)
 
-    def normal(self, shape, np_dtype, mean=0.0, std=1.0) -> np.ndarray:
-        """``normal_(mean, std)``: 16 or more elements are filled with uniforms of the dtype and transformed 16 at
-        a time (the last 16 redrawn when the count is not a multiple of 16); fewer are drawn one at a time."""
+    def normal(self, shape, np_dtype, mean=0.0, std=1.0, contiguous: bool = True) -> np.ndarray:
+        """``normal_(mean, std)``: 16 or more elements of a ``contiguous`` tensor are filled with uniforms of the
+        dtype and transformed 16 at a time (the last 16 redrawn when the count is not a multiple of 16); fewer, or
+        those of a non-contiguous tensor, are drawn one at a time (float64), as PyTorch's kernel chooses."""
         n = math.prod(shape)
-        if n >= 16:
+        if n >= 16 and contiguous:
             work = np.float64 if np.dtype(np_dtype) == np.float64 else np.float32
             out = self.unit(n, np_dtype).astype(work)
             full = n - n % 16

@@ -733,23 +733,27 @@ def tie_to(grad, source, always: bool = False):
 
 
 class _TiedGradient(Function):
-    """The identity on ``t``, whose gradient is tied (:func:`tie_to`) to each of ``sources``."""
+    """The identity on ``t``, whose gradient is tied (:func:`tie_to`, with ``always``) to each of ``sources``."""
 
-    def forward(self, t, *sources):
+    def forward(self, t, *sources, always=False):
+        self.always = always
         self.save_for_backward(*sources)
         return t
 
     def backward(self, grad):
         sources = self.saved_tensors
-        return (functools.reduce(tie_to, sources, grad), *(None,) * len(sources))
+        for source in sources:
+            grad = tie_to(grad, source, self.always)
+        return (grad, *(None,) * len(sources))
 
 
-def tied(t, *sources):
+def tied(t, *sources, always: bool = False):
     """``t``, whose gradient under create_graph is tied (:func:`tie_to`) to ``sources``: for an op whose PyTorch
     backward is one node taking ``sources`` (a convolution's bias gradient depends on its input and weight
-    there), so that the gradient requires grad exactly when PyTorch's does. ``t`` itself when nothing is tied."""
+    there; a pooling's input gradient on its input, ``always``), so that the gradient requires grad exactly when
+    PyTorch's does. ``t`` itself when nothing is tied."""
     if grad_mode.state.enabled and t.requires_grad and any(s.requires_grad for s in sources):
-        return _TiedGradient.apply(t, *sources)
+        return _TiedGradient.apply(t, *sources, always=always)
     return t
 
 

@@ -45,13 +45,12 @@ def _write(tensor: Tensor, array) -> Tensor:
     return tensor
 
 
-def _random(tensor: Tensor, kind: str, generator, shape=None, **params):
-    """Random numbers from ``generator`` (a ``lucid.Generator``; None: the default generator of
+def _random(tensor: Tensor, kind: str, generator, shape, **params):
+    """Random numbers of ``shape`` from ``generator`` (a ``lucid.Generator``; None: the default generator of
     ``tensor``'s device), in ``tensor``'s (floating) dtype."""
     if tensor.dtype.kind != "f":
         raise TypeError(f"random initialisation needs a floating tensor, got {tensor.dtype.name}")
     dev = tensor._device
-    shape = tensor.shape if shape is None else shape
     return dev.backend.random(kind, shape, tensor.dtype, dev.index or 0, rng_for(generator, dev), **params)
 
 
@@ -108,15 +107,17 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 # ---- distributions -----------------------------------------------------------------------------
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
-    """Fill with values drawn from ``U(a, b)``."""
+    """Fill with values drawn from ``U(a, b)`` (``Tensor.uniform_``'s: PyTorch's numbers, in memory order)."""
     _check(tensor, "uniform_")
-    return _write(tensor, _random(tensor, "uniform", generator, low=float(a), high=float(b)))
+    with no_grad():
+        return tensor.uniform_(float(a), float(b), generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
-    """Fill with values drawn from ``N(mean, std^2)``."""
+    """Fill with values drawn from ``N(mean, std^2)`` (``Tensor.normal_``'s: PyTorch's numbers, in memory order)."""
     _check(tensor, "normal_")
-    return _write(tensor, _random(tensor, "normal", generator, mean=float(mean), std=float(std)))
+    with no_grad():
+        return tensor.normal_(float(mean), float(std), generator=generator)
 
 
 @on_input_device
@@ -270,7 +271,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     xp = tensor.xp
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _random(tensor, "normal", generator, shape=(rows, cols))
+    flat = _random(tensor, "normal", generator, (rows, cols))
     if rows < cols:
         flat = xp.matrix_transpose(flat)
     q, r = xp.linalg.qr(flat)

@@ -21,6 +21,7 @@ from ..random import rng_for
 from .creation import _count, _finish, _like, _place, _shape, _size
 from .indexing import where
 from .inplace import assign
+from .metadata import dim_order
 
 _UNSET = object()
 
@@ -32,7 +33,7 @@ def _draw(kind, shape, dt, dev, generator, **params):
 
 def _random(kind, size, dtype, device, requires_grad, generator, default=None, pin_memory=False, **params):
     dev, dt = _place(dtype, device, default)
-    if kind != "integers" and dt.kind != "f" and not (kind == "normal" and dt.kind == "c"):
+    if kind != "integers" and dt.kind != "f" and not (kind in ("normal", "uniform") and dt.kind == "c"):
         raise TypeError(f"{kind} random numbers need a floating dtype, got {dt.name}")
     return _finish(_draw(kind, size, dt, dev, generator, **params), dev, requires_grad, pin_memory)
 
@@ -295,36 +296,50 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
 
 
 # ---- in-place random fills (Tensor methods) ----------------------------------------------------------
+def _draw_into(t: Tensor, kind, dt, generator, **params):
+    """A native array of random numbers of ``kind`` in ``t``'s shape, drawn in ``t``'s memory order (its axes by
+    stride, outermost first): PyTorch's in-place fills (TensorIterator) visit a non-contiguous tensor's elements by
+    address, so a transposed tensor gets the numbers its base would (the logical order where the backend hides
+    strides, as array-api-strict)."""
+    order = dim_order(t)
+    if order == tuple(range(t.ndim)):
+        return _draw(kind, t.shape, dt, t._device, generator, **params)
+    drawn = _draw(kind, tuple(t.shape[d] for d in order), dt, t._device, generator, **params)
+    return t.xp.permute_dims(drawn, tuple(order.index(d) for d in range(t.ndim)))
+
+
 def _fill(t: Tensor, values, name: str) -> Tensor:
     """Write the native array ``values`` into ``t`` in place (its old values are not used)."""
     return assign(t, Tensor._make(values, t._device), name, cast=True, overwrites=True)
 
 
-def _floating(t: Tensor, name: str) -> None:
-    if t.dtype.kind != "f":
+def _floating(t: Tensor, name: str, kinds: str = "f") -> None:
+    if t.dtype.kind not in kinds:
         raise TypeError(f"{name}: needs a floating tensor, got {t.dtype.name}")
 
 
 def _unit(t: Tensor, generator):
-    """Uniform [0, 1) float64 numbers in ``t``'s shape (PyTorch's exponential, geometric and Cauchy kernels
+    """Uniform [0, 1) float64 numbers for ``t`` (PyTorch's exponential, geometric and Cauchy kernels
     transform float64 uniforms whatever the dtype)."""
-    return _draw("uniform", t.shape, _dt.float64, t._device, generator)
+    return _draw_into(t, "uniform", _dt.float64, generator)
 
 
 def normal_(t: Tensor, mean=0.0, std=1.0, *, generator=None) -> Tensor:
     """Fill with ``N(mean, std^2)`` samples."""
-    _floating(t, "normal_")
+    _floating(t, "normal_", "fc")  # complex: real and imaginary parts filled, as PyTorch
     if std < 0:
         raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
-    return _fill(t, _draw("normal", t.shape, t.dtype, t._device, generator, mean=mean, std=std), "normal_")
+    # PyTorch fills 16 at a time only a contiguous tensor, others one number at a time
+    drawn = _draw_into(t, "normal", t.dtype, generator, mean=mean, std=std, contiguous=t.is_contiguous())
+    return _fill(t, drawn, "normal_")
 
 
 def uniform_(t: Tensor, from_=0.0, to=1.0, *, generator=None) -> Tensor:
     """Fill with uniform samples from ``[from_, to)``."""
-    _floating(t, "uniform_")
+    _floating(t, "uniform_", "fc")  # complex: real and imaginary parts filled, as PyTorch
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
-    return _fill(t, _draw("uniform", t.shape, t.dtype, t._device, generator, low=from_, high=to), "uniform_")
+    return _fill(t, _draw_into(t, "uniform", t.dtype, generator, low=from_, high=to), "uniform_")
 
 
 @on_input_device
@@ -357,12 +372,12 @@ def cauchy_(t: Tensor, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
 
 @on_input_device
 def log_normal_(t: Tensor, mean=1.0, std=2.0, *, generator=None) -> Tensor:
-    """Fill with ``exp(N(mean, std^2))`` samples."""
+    """Fill with ``exp(N(mean, std^2))`` samples: float64 normals drawn one at a time, as PyTorch's kernel."""
     _floating(t, "log_normal_")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    return _fill(t, t.xp.exp(_draw("normal", t.shape, t.dtype, t._device, generator, mean=mean, std=std)),
-                 "log_normal_")
+    drawn = _draw_into(t, "normal", _dt.float64, generator, mean=mean, std=std, contiguous=False)
+    return _fill(t, t.xp.exp(drawn), "log_normal_")
 
 
 _RANDOM_BOUND = {"float16": 2**11 + 1, "float32": 2**24 + 1, "float64": 2**53 + 1, "bool": 2}  # floats: [0, 2^mantissa]
@@ -389,7 +404,7 @@ def random_(t: Tensor, from_=_UNSET, to=_UNSET, *, generator=None) -> Tensor:
     if end <= from_:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={end}")
     _check_bounds("random_", t.dtype, from_, end)
-    return _fill(t, _draw("integers", t.shape, _dt.int64, t._device, generator, low=from_, high=end), "random_")
+    return _fill(t, _draw_into(t, "integers", _dt.int64, generator, low=from_, high=end), "random_")
 
 
 @on_input_device
@@ -403,7 +418,7 @@ def bernoulli_(t: Tensor, p=0.5, *, generator=None) -> Tensor:
         p = t.xp.broadcast_to(p._data, t.shape)
     else:
         p, unit = _check_p(p, "bernoulli_"), _dt.float64
-    return _fill(t, _coin(t.shape, p, t._device, generator, t.dtype, unit), "bernoulli_")
+    return _fill(t, _draw_into(t, "uniform", unit, generator) < p, "bernoulli_")  # (as _coin, in memory order)
 
 
 __all__ = [

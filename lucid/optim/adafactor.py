@@ -23,6 +23,7 @@ class Adafactor(Optimizer):
 
     scalar_state = ("step",)
     option_types = {**{k: v for k, v in _OPTION_TYPES.items() if k != "eps"}, "beta2_decay": "number", "d": "number"}
+    complex_params = False  # as PyTorch
 
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8, eps=(None, 1e-3), d: float = 1.0,
                  weight_decay: float = 0.0, *, foreach=None, maximize: bool = False):

@@ -189,8 +189,11 @@ class LBFGS(Optimizer):
     One parameter group only; all parameters on one device. The closure must clear the
     gradients, compute the loss, call ``backward()`` and return the loss. The state (kept on the
     first parameter, as in PyTorch) holds the search direction, the curvature history and
-    counters; its scalars that PyTorch keeps as 0-d tensors stay 0-d Tensors here.
+    counters; its scalars that PyTorch keeps as 0-d tensors stay 0-d Tensors here. Complex parameters are
+    refused (PyTorch steps them as float pairs; a deliberate difference).
     """
+
+    complex_params = False
 
     def __init__(self, params, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,

@@ -34,6 +34,7 @@ class Muon(Optimizer):
     ``0.2 * sqrt(max(rows, cols))``)."""
 
     option_types = {**_OPTION_TYPES, "ns_steps": "int", "adjust_lr_fn": "str or None"}
+    complex_params = False  # as PyTorch
 
     def __init__(self, params, lr: float = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95,
                  nesterov: bool = True, ns_coefficients=(3.4445, -4.7750, 2.0315), eps: float = 1e-7,

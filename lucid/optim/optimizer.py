@@ -32,7 +32,9 @@ in the Tensor's float32 there, so its trajectories with a Tensor ``lr`` differ f
 by that rounding; lucid's equal its float ones.
 
 Updates work on ``p._data`` with ``p.xp``, on the parameter's own device, with no autograd
-recording and no host round trip; the parameter object and its storage stay the same.
+recording and no host round trip; the parameter object and its storage stay the same. A complex parameter steps
+as PyTorch's ``view_as_real`` of it (its real and imaginary parts as independent floats; its state stays complex),
+in the per-parameter loop; LBFGS, Adafactor and Muon refuse complex parameters (``complex_params = False``).
 
 ``foreach``: with ``foreach=True`` (``None``, the default, means True on CUDA, where kernel
 launches dominate, and False elsewhere) the parameters of a group that share device, dtype and scalar state
@@ -153,7 +155,9 @@ def check_betas(group: dict) -> None:
 
 
 def state_like(p: Tensor, fill: float = 0.0) -> Tensor:
-    """A state Tensor shaped, typed and placed like ``p``, filled with ``fill``."""
+    """A state Tensor shaped, typed and placed like ``p``, filled with ``fill`` (a complex ``p``'s on both parts,
+    as PyTorch's Adagrad and Rprop fill theirs: the state of the (real, imaginary) float pairs they step)."""
+    fill = complex(fill, fill) if p.dtype.kind == "c" else fill
     return Tensor._make(p._device.create("full_like", p._data, fill), p._device)
 
 
@@ -376,6 +380,9 @@ class Optimizer:
 
     # ---- subclass hooks ---------------------------------------------------------------
     option_types = _OPTION_TYPES  # option name -> its kind (see _check_option_type); others are not checked
+    # whether complex parameters are taken (stepped as float pairs, see _single_step); False where PyTorch refuses
+    # them or where lucid's own flat-vector step does not handle them (LBFGS: a deliberate difference)
+    complex_params = True
 
     def _check(self, group: dict) -> None:
         """Raise ``ValueError`` for invalid options in ``group`` (the defaults or one group)."""
@@ -453,9 +460,12 @@ class Optimizer:
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but parameter {i} is a {type(p).__name__}")
-            if p.dtype.kind != "f":
+            if p.dtype.kind == "c" and not self.complex_params:
+                raise TypeError(f"{type(self).__name__} does not support complex parameters (parameter {i} is "
+                                f"{p.dtype.name})")
+            if p.dtype.kind not in "fc":
                 raise TypeError(
-                    f"optimizer can only optimize floating-point tensors, but parameter {i} has dtype "
+                    f"optimizer can only optimize floating-point or complex tensors, but parameter {i} has dtype "
                     f"{p.dtype.name}"
                 )
             if not p.is_leaf:
@@ -517,9 +527,10 @@ class Optimizer:
                     new = self._new_state(p, group)
                     if new:
                         self.state[p].update(new)
-            dense = [p for p in params if not p.grad._sparse]  # a sparse gradient takes the per-parameter loop
+            looped = [p for p in params if p.grad._sparse or p.dtype.kind == "c"]  # sparse gradients and complex
+            dense = [p for p in params if not (p.grad._sparse or p.dtype.kind == "c")]  # parameters take the loop
             if dense and self._wants_foreach(group, dense):
-                params = self._foreach_step(index, group, dense) + [p for p in params if p.grad._sparse]
+                params = self._foreach_step(index, group, dense) + looped
             for p in params:
                 with p._device.context():  # the update's temporaries beside p (CuPy with several GPUs)
                     self._single_step(p, group)
@@ -582,12 +593,31 @@ class Optimizer:
                     state[k] = v
             _write_scalars(state, s, scalars)
             return
-        self._update(p.xp, p._data, p.grad._data, s, group)
+        backend = p._device.backend
+        if p.dtype.kind == "c":
+            self._pairs_update(p, s, group)
+        else:
+            self._update(p.xp, p._writable_data(), p.grad._data, s, group)  # (in place: no NumPy scalar)
         for k, v in s.items():
             if k not in scalars and not isinstance(state.get(k), Tensor):
-                state[k] = v if v is None or isinstance(v, (int, float)) else Tensor._make(v, p._device)
+                if not (v is None or isinstance(v, (int, float))):
+                    v = Tensor._make(backend.as_complex(v) if p.dtype.kind == "c" else v, p._device)
+                state[k] = v
         _write_scalars(state, s, scalars)
         p._version[0] += 1
+
+    def _pairs_update(self, p: Tensor, s: dict, group: dict) -> None:
+        """``_update`` of the complex ``p`` on its (real, imaginary) float pairs, as PyTorch's ``view_as_real``:
+        each part has its own moments (Adam's ``exp_avg_sq`` holds ``g.real**2`` and ``g.imag**2``, not ``|g|**2``).
+        The state keeps complex Tensors; the pairs are written back, for backends where they are copies."""
+        backend, state = p._device.backend, self.state.get(p, {})
+        held = [k for k, v in state.items() if isinstance(v, Tensor) and v.dtype.kind == "c"]
+        s.update({k: backend.complex_part(s[k], "pairs") for k in held})
+        data = backend.complex_part(p._data, "pairs")
+        self._update(p.xp, data, backend.complex_part(p.grad._data, "pairs"), s, group)
+        for k in held:
+            state[k]._data[...] = backend.as_complex(s.pop(k))
+        p._data[...] = backend.as_complex(data)
 
     @staticmethod
     def _wants_foreach(group: dict, params) -> bool:
@@ -621,7 +651,7 @@ class Optimizer:
             start = 0
             for p, state in zip(bucket, states):
                 n = p.numel()
-                p._data[...] = xp.reshape(flat_p[start:start + n], p._data.shape)
+                p._writable_data()[...] = xp.reshape(flat_p[start:start + n], p._data.shape)
                 p._version[0] += 1
                 _write_scalars(state, s, scalars)
                 start += n
@@ -800,8 +830,6 @@ class Optimizer:
         self._init_hooks()  # hooks are not copied or pickled (they are often bound to other objects)
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__} ("]
-        for i, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {i}")
-            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
-        return "\n".join(lines + [")"])
+        groups = ["\n".join([f"Parameter Group {i}"] + [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"])
+                  for i, group in enumerate(self.param_groups)]
+        return f"{type(self).__name__} (\n" + "\n\n".join(groups) + "\n)"  # PyTorch's: a blank line between groups

@@ -262,12 +262,15 @@ def test_max_pool_gradcheck_blocks_and_overlapping(case, device, rng):
 
 @pytest.mark.parametrize("size, args", [(4, (2,)), (5, (3, 2))], ids=["apart", "overlapping"])
 def test_block_max_pool_keeps_compact_offsets(device, size, args):
-    """Max pooling records each window's argmax as a small unsigned offset, windows apart or overlapping."""
+    """Max pooling records each window's argmax as a small unsigned offset, windows apart or overlapping (in the
+    node behind the one tying the gradient to the input)."""
     x = make(np.arange(size * size, dtype=np.float64)[::-1].reshape(1, 1, size, size), device, True)
     y = F.max_pool2d(x, *args)
-    assert type(y.grad_fn).__name__ == "BlockGather"
-    assert str(y.grad_fn.idx.dtype).endswith("uint8")
-    idx = lucid.Tensor._make(y.grad_fn.idx, x.device)
+    assert type(y.grad_fn).__name__ == "_TiedGradient"
+    node = y.grad_fn.next_functions[0][0]
+    assert type(node).__name__ == "BlockGather"
+    assert str(node.idx.dtype).endswith("uint8")
+    idx = lucid.Tensor._make(node.idx, x.device)
     np.testing.assert_array_equal(host(idx), np.zeros((1, 1, 2, 2)))
 
 
@@ -308,3 +311,89 @@ def test_max_pool_gradient_with_inf_and_nan_reaches_only_the_maxima(kernel, stri
     tout.backward(torch.tensor(g))
     np.testing.assert_array_equal(host(ours.grad), theirs.grad.numpy())
     assert np.isfinite(host(ours.grad)).sum() == np.isfinite(theirs.grad.numpy()).sum() > x.size // 2
+
+
+FRACTIONAL_CASES = [
+    ("fractional2d", "fractional_max_pool2d", (2, 3, 7, 8), (2,), dict(output_size=(3, 4))),
+    ("fractional3d", "fractional_max_pool3d", (1, 2, 5, 6, 7), ((2, 3, 2),), dict(output_size=3)),
+]
+
+
+def _float64_maker(lib, device):
+    """``T(array, requires_grad=True)``: a float64 tensor of ``lib`` (lucid on ``device``)."""
+    if lib is lucid:
+        return lambda a, rg=True: lucid.tensor(a, dtype=lucid.float64, device=device, requires_grad=rg)
+    return lambda a, rg=True: lib.tensor(a, dtype=lib.float64, requires_grad=rg)
+
+
+def _input_gradient_penalty(lib, device, case, arrays, w_requires_grad):
+    """``x -> x * a + b -> pool -> sum(pooled * w)``, ``g = d/dx`` under create_graph, then the derivatives of
+    ``sum(g ** 2)`` with respect to ``x, a, b`` (and ``w``; None where unused). ``x`` and ``b`` reach ``g`` only
+    through the pooling's backward, whose input they make."""
+    _, name, shape, args, kw = case
+    T = _float64_maker(lib, device)
+    x, a, b = (T(v) for v in arrays[:3])
+    if name.startswith("fractional"):
+        kw = dict(kw, _random_samples=T(np.full((shape[0], shape[1], len(shape) - 2), 0.4), False))
+    out = getattr(lib.nn.functional, name)(x * a + b, *args, **kw)
+    out = out[0] if isinstance(out, tuple) else out
+    w = T(arrays[3][tuple(slice(n) for n in out.shape)], w_requires_grad)
+    (g,) = lib.autograd.grad((out * w).sum(), x, create_graph=True)
+    wrt = [x, a, b] + ([w] if w_requires_grad else [])
+    return [None if d is None else d.detach() for d in lib.autograd.grad((g * g).sum(), wrt, allow_unused=True)]
+
+
+@pytest.mark.parametrize("w_requires_grad", [False, True], ids=["constant_g", "trainable_after"])
+@pytest.mark.parametrize("case", CASES + FRACTIONAL_CASES, ids=[c[0] for c in CASES + FRACTIONAL_CASES])
+def test_pool_backward_stays_tied_to_its_input_as_torch(case, w_requires_grad, device, rng):
+    """Every pooling's input gradient stays in the graph of its input under create_graph, as PyTorch's pooling
+    backward (which takes the input; its derivative there is zeros): a penalty on the input gradient of
+    ``conv -> pool -> conv`` with nothing between differentiates to zeros for the first layer's bias, not None
+    (nor "input not used"), whether or not the incoming gradient requires grad. Global adaptive average pooling
+    is a mean in both, untied."""
+    torch = pytest.importorskip("torch")
+    shape = case[2]
+    arrays = [np.abs(rng.standard_normal(shape)) + 0.5, np.abs(rng.standard_normal(shape)) + 0.5,
+              np.array([0.25]), rng.standard_normal(tuple(n + 4 for n in shape))]  # w: cut to the output's shape
+    ours = _input_gradient_penalty(lucid, device, case, arrays, w_requires_grad)
+    theirs = _input_gradient_penalty(torch, None, case, arrays, w_requires_grad)
+    tied = "global" not in case[0]
+    assert [d is None for d in ours] == [d is None for d in theirs] == [not tied, False, not tied, False][:len(ours)]
+    for d, t in zip(ours, theirs):
+        if t is not None:
+            np.testing.assert_allclose(host(d), t.numpy(), rtol=1e-10, atol=1e-12)
+    if tied and not case[1].startswith("lp"):  # through the pooling's backward only: zeros (lp's has powers of x)
+        assert not theirs[0].any() and not theirs[2].any()
+
+
+def test_conv_pool_conv_bias_second_derivative_is_zeros_as_torch(device, rng):
+    """The reported case: ``conv -> max_pool -> conv``, a loss linear in the output, the gradient penalty's
+    derivatives with respect to both layers' parameters (the first bias: zeros in both, not None)."""
+    torch = pytest.importorskip("torch")
+    arrays = [rng.standard_normal(s) for s in ((2, 2, 7, 7), (3, 2, 2, 2), (3,), (2, 3, 1, 1), (2,), (2, 2, 3, 3))]
+    results = []
+    for lib, dev in ((lucid, device), (torch, None)):
+        x, w1, b1, w2, b2, c = map(_float64_maker(lib, dev), arrays)
+        fn = lib.nn.functional
+        y = fn.conv2d(fn.max_pool2d(fn.conv2d(x, w1, b1), 2), w2, b2)
+        (g,) = lib.autograd.grad((y * c.detach()).sum(), x, create_graph=True)
+        results.append(lib.autograd.grad(g.pow(2).sum(), [w1, b1, w2, b2], allow_unused=True))
+    ours, theirs = results
+    assert [d is None for d in ours] == [d is None for d in theirs] == [False, False, False, True]
+    for d, t in zip(ours[:3], theirs[:3]):
+        np.testing.assert_allclose(host(d), t.numpy(), rtol=1e-10, atol=1e-12)
+    assert not host(ours[1]).any()
+
+
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"])
+def test_pooled_input_changed_in_place_fails_backward_as_torch(name, device):
+    """The pooling's backward takes its input (tied to it), so changing the input in place before backward is an
+    error, as in PyTorch, whose pooling backward saves the input."""
+    torch = pytest.importorskip("torch")
+    for lib, make in ((lucid, lambda: lucid.ones(1, 1, 4, 4, device=device, requires_grad=True)),
+                      (torch, lambda: torch.ones(1, 1, 4, 4, requires_grad=True))):
+        x = make() * 1
+        y = getattr(lib.nn.functional, name)(x, 2)
+        x.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation|modified by an in-place operation"):
+            y.sum().backward()

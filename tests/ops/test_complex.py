@@ -74,6 +74,12 @@ def test_creation_and_aliases(device):
     r = lucid.randn(4000, dtype=lucid.complex64, device=device)
     assert r.dtype is lucid.complex64
     assert abs(float((r.abs() ** 2).mean()) - 1.0) < 0.15  # variance 1 in total, as torch.randn
+    u = lucid.rand(4000, dtype=lucid.complex64, device=device)  # each part uniform in [0, 1), as torch.rand
+    assert u.dtype is lucid.complex64 and 0 <= float(u.real.min()) and float(u.imag.max()) < 1
+    assert abs(float(u.real.mean()) - 0.5) < 0.05 and abs(float(u.imag.mean()) - 0.5) < 0.05
+    z = lucid.zeros(4000, dtype=lucid.complex128, device=device).normal_(3.0, 2.0)  # the mean on both parts
+    assert abs(float(z.real.mean()) - 3.0) < 0.15 and abs(float(z.imag.mean()) - 3.0) < 0.15
+    assert abs(float(((z - (3 + 3j)).abs() ** 2).mean()) - 4.0) < 0.4
 
 
 def test_printing_shows_values_and_non_default_dtypes():

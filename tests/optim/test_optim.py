@@ -114,6 +114,45 @@ def test_trajectory_matches_torch(device, name, kwargs, problem):
                                        err_msg=f"{name} {kwargs} step {step + 1}")
 
 
+@pytest.mark.parametrize("foreach", [False, True])
+@pytest.mark.parametrize("name,kwargs", CONFIGS, ids=IDS)
+def test_complex_parameters_step_as_torchs_float_pairs(device, name, kwargs, foreach):
+    """A complex parameter steps as PyTorch's ``view_as_real`` of it (each part its own moments), its state
+    complex; a real one beside it (so ``foreach`` has a bucket) steps as usual."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    z0 = (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(np.complex64)
+    c = (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(np.complex64)
+    w0, a = rng.standard_normal(4).astype(np.float32), rng.uniform(0.5, 2.0, (3, 4)).astype(np.float32)
+    sign = -1 if kwargs.get("maximize") else 1  # a bounded problem either way
+
+    def run(const, params, opt):
+        for _ in range(6):
+            opt.zero_grad()
+            z, w = params
+            (sign * (z - const(c)).abs() ** 2 * const(a) * (w.cos() + 2)).sum().backward()
+            opt.step()
+        return [host(p) for p in params]
+
+    params = [leaf(z0, device), leaf(w0, device)]
+    opt = getattr(optim, name)(params, foreach=foreach, **kwargs)
+    ours = run(lambda v: lucid.tensor(v, device=device), params, opt)
+    params = [torch.tensor(z0, requires_grad=True), torch.tensor(w0, requires_grad=True)]
+    theirs = run(torch.tensor, params, getattr(torch.optim, name)(params, foreach=False, **kwargs))
+    for mine, their in zip(ours, theirs):
+        np.testing.assert_allclose(mine, their, rtol=2e-5, atol=2e-6, err_msg=f"{name} {kwargs}")
+    state = opt.state[opt.param_groups[0]["params"][0]]
+    arrays = [v for k, v in state.items() if isinstance(v, lucid.Tensor) and k not in opt.scalar_state]
+    assert all(v.dtype is lucid.complex64 for v in arrays)
+
+
+def test_optimizers_refusing_complex_parameters_say_so(device):
+    z = leaf(np.ones((2, 2), np.complex64), device)
+    for make in (optim.LBFGS, optim.Adafactor, optim.Muon):  # PyTorch's Adafactor and Muon refuse them too
+        with pytest.raises(TypeError, match=f"{make.__name__} does not support complex parameters"):
+            make([z])
+
+
 # ---- against the documented algorithms, in NumPy (no torch needed) ----------------------------
 def _sgd(x, g, s, t, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False, maximize=False):
     g = (-g if maximize else g) + weight_decay * x
@@ -368,6 +407,29 @@ def test_update_is_in_place_on_the_parameter(device, foreach):
     assert not np.allclose(host(p), 1.0)
 
 
+@pytest.mark.parametrize("foreach", [False, True])
+@pytest.mark.parametrize("name,kwargs", CONFIGS, ids=IDS)
+def test_0d_leaves_made_by_arithmetic_are_updated_as_by_torch(device, name, kwargs, foreach):
+    """0-d leaves computed by arithmetic (``(torch.ones([]) * 2.5).requires_grad_()``), for which NumPy hands back
+    a scalar rather than an array, are updated in place as PyTorch updates them: the update used to raise or leave
+    them unchanged."""
+    torch = pytest.importorskip("torch")
+
+    def run(lib, device=None):
+        a, b = ((lib.ones([], device=device) * v).requires_grad_() for v in (np.float64(2.5), 1.5))
+        opt = getattr(lib.optim, name)([a, b], foreach=foreach, **kwargs)
+        for _ in range(3):
+            opt.zero_grad()
+            (a * a * b).backward()
+            opt.step()
+        return a, b
+
+    ours, theirs = run(lucid, device), run(torch)
+    for mine, their in zip(ours, theirs):
+        assert mine.device == device
+        np.testing.assert_allclose(host(mine), their.detach().numpy(), rtol=2e-5, atol=2e-6)
+
+
 def test_parameters_without_grad_are_skipped(device):
     used, unused = leaf([1.0, 2.0], device), leaf([3.0, 4.0], device)
     opt = optim.SGD([used, unused], lr=0.5, momentum=0.9)
@@ -514,6 +576,18 @@ def test_step_returns_the_closure_loss_and_lr_changes_apply(device):
 def test_repr_lists_groups():
     text = repr(optim.Adam([leaf([1.0], "cpu")], lr=0.5))
     assert text.startswith("Adam (") and "Parameter Group 0" in text and "lr: 0.5" in text
+
+
+def test_repr_with_several_groups_as_torch():
+    """PyTorch's layout, a blank line between the groups included (a printed optimizer reads the same)."""
+    torch = pytest.importorskip("torch")
+
+    def text(lib):
+        w, b = lib.ones(1, requires_grad=True), lib.ones(1, requires_grad=True)
+        groups = [{"params": [w]}, {"params": [b], "lr": 0.5}]
+        return repr(lib.optim.SGD(groups, lr=0.1, momentum=0.9))
+
+    assert text(lucid) == text(torch)
 
 
 # ---- state_dict ---------------------------------------------------------------------------------

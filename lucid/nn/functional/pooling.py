@@ -26,7 +26,7 @@ import math
 from ..._backend.device import on_input_device
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op
-from ...autograd.function import FLOAT32, Function
+from ...autograd.function import FLOAT32, Function, tied
 from ...ops.linalg import matmul
 from .conv import Geometry, add_windows, batched, floating, ntuple, pad_array, window_count, windows
 
@@ -184,6 +184,15 @@ def _pick(x: Tensor, flat, out_shape, return_indices):
     return (y, index) if return_indices else y
 
 
+def tied_to_input(result, x):
+    """The pooled ``result`` (values, or values and indices) whose gradient stays in the graph of the pooled input
+    ``x`` under create_graph (see :func:`lucid.autograd.function.tied`), as PyTorch's pooling backward, which
+    takes its input: differentiating the input gradient gives zeros for ``x`` (and what made it), not None."""
+    if isinstance(result, tuple):
+        return (tied(result[0], x, always=True), *result[1:])
+    return tied(result, x, always=True)
+
+
 def _unbatch(result, was_batched):
     if was_batched:
         return result
@@ -199,7 +208,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     geo = _window_args(nd, x, kernel_size, stride, padding, dilation, ceil_mode, name)
     result = _max_pool_blocks(x, geo, return_indices)
     if result is not None:
-        return _unbatch(result, was_batched)
+        return _unbatch(tied_to_input(result, x), was_batched)
     dev, xp = x._device, x.xp
     n, c = x.shape[:2]
     view = xp.reshape(windows(dev, x._data, geo, _lowest(x)), (n, c) + geo.out + (math.prod(geo.kernel),))
@@ -225,7 +234,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     # a window whose real elements are all -inf may pick padding: PyTorch reports its first real element
     flat = sum(xp.where(outside, first, coord) * stride_
                for (coord, first), stride_ in zip(coords, row_major_steps(geo.size)))
-    return _unbatch(_pick(x, flat, geo.out, return_indices), was_batched)
+    return _unbatch(tied_to_input(_pick(x, flat, geo.out, return_indices), x), was_batched)
 
 
 @on_input_device
@@ -312,7 +321,7 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     x, was_batched = batched(input, nd, name)
     floating(name, x)
     geo = _window_args(nd, x, kernel_size, stride, padding, 1, ceil_mode, name)
-    sums = WindowSum.apply(x, geo=geo)
+    sums = tied_to_input(WindowSum.apply(x, geo=geo), x)
     if divisor_override is not None:
         if divisor_override == 0:
             raise ValueError(f"{name}: divisor_override must not be zero")
@@ -385,7 +394,8 @@ def _adaptive_avg_pool(nd, input, output_size):
     sizes = _adaptive_sizes(nd, x, output_size, name)
     if all(o == 1 for o in sizes):  # global average pooling: one mean (2x faster than the products)
         return _unbatch(x.mean(dim=tuple(range(2, x.ndim)), keepdim=True), was_batched)
-    return _unbatch(along(x, [averaging_matrix(n, o, x) for n, o in zip(x.shape[2:], sizes)]), was_batched)
+    pooled = along(x, [averaging_matrix(n, o, x) for n, o in zip(x.shape[2:], sizes)])
+    return _unbatch(tied_to_input(pooled, x), was_batched)
 
 
 def _adaptive_max_pool(nd, input, output_size, return_indices):
@@ -409,7 +419,7 @@ def _adaptive_max_pool(nd, input, output_size, return_indices):
     rows = xp.reshape(xp.arange(table.shape[0], dtype=xp.int64, device=dev.native), (1, 1, -1))
     flat = xp.take(xp.reshape(table, (-1,)), xp.reshape(rows * table.shape[1] + local, (-1,)))
     flat = xp.reshape(flat, (n, c) + sizes)
-    return _unbatch(_pick(x, flat, sizes, return_indices), was_batched)
+    return _unbatch(tied_to_input(_pick(x, flat, sizes, return_indices), x), was_batched)
 
 
 def _adaptive_fn(nd, kind):

@@ -23,6 +23,7 @@ from .pooling import (
     max_pool2d,
     max_pool3d,
     row_major_steps,
+    tied_to_input,
 )
 
 __all__ = [
@@ -157,7 +158,7 @@ def _fractional_max_pool(nd, input, kernel_size, output_size, output_ratio, retu
         planes = x.detach().reshape(n, c, -1)
         windows = planes.gather(2, flat.reshape(n, c, -1)).reshape(flat.shape)
         index = flat.gather(3, windows.argmax(dim=3, keepdim=True)).squeeze(3)  # the first maximum, as PyTorch
-    y = x.reshape(n, c, -1).gather(2, index).reshape((n, c) + out)
+    y = tied_to_input(x.reshape(n, c, -1).gather(2, index).reshape((n, c) + out), x)
     result = (y, index.reshape((n, c) + out)) if return_indices else y
     if was_batched:
         return result
