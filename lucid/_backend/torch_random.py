@@ -19,26 +19,10 @@ import math
 
 import numpy as np
 
+from .arrays import fused_multiply_add
+
 _LOW32 = 0xFFFFFFFF
 _DIGITS = {"float16": 24, "bfloat16": 24, "float32": 24, "float64": 53}  # bits per uniform (half types: float's)
-
-
-def _fused_multiply_add(a: np.ndarray, b: float, c: float) -> np.ndarray:
-    """``a * b + c`` rounded once, as a float64 FMA instruction gives it (PyTorch's compiled kernels fuse it):
-    the product's rounding error found exactly by Dekker's split, the sum's by Knuth's two-sum."""
-    product = a * b
-    split = 134217729.0  # 2**27 + 1: cuts a double into two halves of 26 bits
-    t = split * a
-    a_hi = t - (t - a)
-    a_lo = a - a_hi
-    t = split * b
-    b_hi = t - (t - b)
-    b_lo = b - b_hi
-    product_error = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    total = product + c
-    back = total - product
-    sum_error = (product - (total - back)) + (c - back)
-    return total + (product_error + sum_error)
 
 
 def _apply_swaps(steps: np.ndarray, n: int) -> np.ndarray:
@@ -127,7 +111,7 @@ class TorchGenerator:
             acc = np.float64 if np.dtype(np_dtype) == np.float64 else np.float32
             lo, hi = (acc(np.asarray(v, dtype=np_dtype)) for v in (low, high))
             if acc is np.float64:
-                x = _fused_multiply_add(x, float(hi - lo), float(lo))
+                x = fused_multiply_add(x, float(hi - lo), float(lo))
             else:  # a float32 product is exact in float64, so one float64 sum rounded to float32 is the FMA
                 x = (x * np.float64(acc(hi - lo)) + np.float64(lo)).astype(acc)
         return x.astype(np_dtype).reshape(shape)

@@ -11,8 +11,11 @@ import math
 import numbers
 import operator
 
+import numpy as np
+
 from .. import _typeinfo
 from .. import dtypes as _dt
+from .._backend.arrays import fused_multiply_add
 from .._backend.device import device as _device
 from .._tensor import Tensor, fitted
 
@@ -171,8 +174,28 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None, pi
     steps = _count(steps, "linspace", "argument 'steps'")
     _typeinfo.check_strided(layout, "linspace")
     dev, dt = _place(dtype, device)
-    arr = dev.create("linspace", start, end, steps, dtype=dev.backend.native_dtype(dt))
+    if dt in (_dt.float32, _dt.float64) and steps > 1 and all(isinstance(v, numbers.Real) for v in (start, end)):
+        with dev.context():
+            arr = _from_both_ends(dev, float(start), float(end), steps, dt)
+    else:
+        arr = dev.create("linspace", start, end, steps, dtype=dev.backend.native_dtype(dt))
     return _finish(arr, dev, requires_grad, pin_memory)
+
+
+def _from_both_ends(dev, start: float, end: float, steps: int, dt):
+    """PyTorch's float32/float64 ``linspace``, bit for bit: the step taken in the dtype, the first half of the
+    values counted up from ``start`` and the rest down from ``end``, each by one fused multiply-add."""
+    xp = dev.xp
+    index = dev.create("arange", steps, dtype=xp.float64)
+    back = (steps - 1) - index
+    if dt is _dt.float64:
+        step = (end - start) / (steps - 1)
+        up, down = fused_multiply_add(index, step, start), fused_multiply_add(back, -step, end)
+    else:  # a float32 product is exact in float64, so one float64 sum rounded to float32 is the float32 FMA
+        start, end = np.float32(start), np.float32(end)
+        step = float((end - start) / np.float32(steps - 1))
+        up, down = float(start) + step * index, float(end) - step * back
+    return xp.astype(xp.where(index < steps // 2, up, down), dev.backend.native_dtype(dt))
 
 
 def _like(x, dtype, device, name, layout=None, memory_format=None):

@@ -32,6 +32,23 @@ def test_ranges(device):
     np.testing.assert_allclose(lucid.linspace(0, 1, 5, device=device).numpy(force=True), np.linspace(0, 1, 5))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linspace_bit_for_bit_as_torch(device, dtype):
+    """Float linspace counts the first half up from ``start`` and the rest down from ``end`` (one fused
+    multiply-add each), as PyTorch's kernel: the same bits for random ends and counts, ints and floats."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        start, end = rng.normal(0, 10, 2)
+        if trial % 5 == 0:
+            start, end = int(start), int(end)
+        steps = int(rng.integers(1, 200))
+        ours = lucid.linspace(start, end, steps, dtype=getattr(lucid, dtype), device=device).numpy(force=True)
+        theirs = torch.linspace(start, end, steps, dtype=getattr(torch, dtype)).numpy()
+        np.testing.assert_array_equal(ours, theirs)
+    assert lucid.linspace(-3.5, 3.5, 7, device=device).tolist() == torch.linspace(-3.5, 3.5, 7).tolist()
+
+
 def test_random_distributions(device):
     lucid.manual_seed(0)
     u = lucid.rand(4000, device=device).numpy(force=True)
