@@ -209,6 +209,18 @@ VIEW_FILLS = {
     "kaiming_uniform_ transposed": lambda m: m.nn.init.kaiming_uniform_(m.empty(6, 5).t()),
     "xavier_normal_ transposed": lambda m: m.nn.init.xavier_normal_(m.empty(6, 5).t()),
     "nn.init.uniform_ permuted": lambda m: m.nn.init.uniform_(m.empty(2, 3, 4).permute(2, 0, 1), -1, 1),
+    # results made "like" a tensor keep its memory order (preserve_format) where it is dense, or take the one
+    # memory_format asks for; dropout's mask is empty_like(input).bernoulli_()
+    "rand_like transposed": lambda m: m.rand_like(m.empty(4, 6).t()),
+    "randn_like transposed, one at a time": lambda m: m.randn_like(m.empty(6, 20).t()),
+    "randn_like permuted float64": lambda m: m.randn_like(m.empty(2, 3, 4, dtype=m.float64).permute(2, 0, 1)),
+    "randn_like channels_last": lambda m: m.randn_like(m.empty(2, 3, 2, 2), memory_format=m.channels_last),
+    "randn_like stepped (row-major)": lambda m: m.randn_like(m.empty(6, 8, dtype=m.float64)[:, ::2]),
+    "randint_like transposed": lambda m: m.randint_like(m.empty(5, 8).t(), 3, 100),
+    "dropout transposed": lambda m: m.nn.functional.dropout(m.ones(5, 8).t(), 0.3),
+    "dropout permuted": lambda m: m.nn.functional.dropout(m.ones(2, 3, 4).permute(1, 2, 0), 0.6),
+    "alpha_dropout transposed": lambda m: m.nn.functional.alpha_dropout(m.ones(5, 8).t(), 0.3, True),
+    "dropout2d of a transposed input": lambda m: m.nn.functional.dropout2d(m.ones(2, 3, 4, 5).transpose(2, 3), 0.5),
 }
 
 

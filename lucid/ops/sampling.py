@@ -31,11 +31,14 @@ def _draw(kind, shape, dt, dev, generator, **params):
     return dev.backend.random(kind, shape, dt, dev.index or 0, rng_for(generator, dev), **params)
 
 
-def _random(kind, size, dtype, device, requires_grad, generator, default=None, pin_memory=False, **params):
+def _random(kind, size, dtype, device, requires_grad, generator, default=None, pin_memory=False, order=None,
+            **params):
+    """A new tensor of ``kind`` random numbers, drawn in the axes order ``order`` (None: row-major)."""
     dev, dt = _place(dtype, device, default)
     if kind != "integers" and dt.kind != "f" and not (kind in ("normal", "uniform") and dt.kind == "c"):
         raise TypeError(f"{kind} random numbers need a floating dtype, got {dt.name}")
-    return _finish(_draw(kind, size, dt, dev, generator, **params), dev, requires_grad, pin_memory)
+    drawn = _draw_ordered(kind, size, dt, dev, generator, order, **params)
+    return _finish(drawn, dev, requires_grad, pin_memory)
 
 
 def _zero_gradient(out: Tensor, *params) -> Tensor:
@@ -70,6 +73,14 @@ def _check_bounds(name: str, dt, low, high) -> None:
             if not info.min <= v <= info.max:
                 raise RuntimeError(f"{name}(): {what} ({v}) is out of bounds for {dt.name} "
                                    f"([{info.min}, {info.max}])")
+
+
+def _check_integer_range(name: str, low, high, dt) -> None:
+    """``randint``'s checks: whole-number bounds, ``low < high``, both held by the integer dtype ``dt``."""
+    for what, v in (("low", low), ("high", high)):
+        _check_int(name, what, v)
+    _check_range(name, low, high)
+    _check_bounds(name, dt, low, high)
 
 
 def _size_arg(sizes, size, name: str) -> tuple:
@@ -145,10 +156,7 @@ def randint(low=None, high=None, size=None, *, generator=None, dtype=None, layou
         low, high = 0, low
     elif low is None:
         low = 0
-    for what, v in (("low", low), ("high", high)):
-        _check_int("randint", what, v)
-    _check_range("randint", low, high)
-    _check_bounds("randint", _place(dtype, device, _dt.int64)[1], low, high)
+    _check_integer_range("randint", low, high, _place(dtype, device, _dt.int64)[1])
     size = () if size is None else _size(size, "randint")
     return _random("integers", size, dtype, device, requires_grad, generator, default=_dt.int64,
                    pin_memory=pin_memory, low=low, high=high)
@@ -169,14 +177,17 @@ def rand_like(x: Tensor, *, generator=None, dtype=None, layout=None, device=None
               memory_format=None) -> Tensor:
     """Uniform [0, 1) random numbers with the shape (and, unless given, dtype and device) of ``x``."""
     shape, kwargs = _like(x, dtype, device, "rand_like", layout, memory_format)
-    return rand(shape, generator=generator, **kwargs, requires_grad=requires_grad)
+    return _random("uniform", shape, kwargs["dtype"], kwargs["device"], requires_grad, generator,
+                   order=fill_order(x, memory_format))
 
 
 def randn_like(x: Tensor, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     """Standard normal random numbers with the shape (and dtype, device) of ``x``."""
     shape, kwargs = _like(x, dtype, device, "randn_like", layout, memory_format)
-    return randn(shape, generator=generator, **kwargs, requires_grad=requires_grad)
+    order = fill_order(x, memory_format)  # PyTorch draws 16 at a time only into a contiguous result
+    return _random("normal", shape, kwargs["dtype"], kwargs["device"], requires_grad, generator, order=order,
+                   contiguous=order == tuple(range(x.ndim)))
 
 
 def randint_like(x: Tensor, low=None, high=None, *, generator=None, dtype=None, layout=None, device=None,
@@ -187,7 +198,9 @@ def randint_like(x: Tensor, low=None, high=None, *, generator=None, dtype=None, 
     if low is None and high is None:
         raise TypeError("randint_like() needs high (randint_like(x, high) or randint_like(x, low, high))")
     low, high = (0, low) if high is None else (0 if low is None else low, high)
-    return randint(low, high, shape, generator=generator, **kwargs, requires_grad=requires_grad)
+    _check_integer_range("randint_like", low, high, _dt.to_dtype(kwargs["dtype"]))
+    return _random("integers", shape, kwargs["dtype"], kwargs["device"], requires_grad, generator,
+                   order=fill_order(x, memory_format), low=low, high=high)
 
 
 # ---- samples from tensors of parameters -------------------------------------------------------------
@@ -296,16 +309,36 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
 
 
 # ---- in-place random fills (Tensor methods) ----------------------------------------------------------
+def _draw_ordered(kind, shape, dt, dev, generator, order, **params):
+    """A native array of random numbers of ``kind`` in ``shape``, drawn in the axes order ``order`` (outermost
+    first; None: row-major) and laid back in ``shape``: how PyTorch's fills visit a tensor's elements by address."""
+    if order is None or tuple(order) == tuple(range(len(shape))):
+        return _draw(kind, shape, dt, dev, generator, **params)
+    drawn = _draw(kind, tuple(shape[d] for d in order), dt, dev, generator, **params)
+    return dev.xp.permute_dims(drawn, tuple(order.index(d) for d in range(len(shape))))
+
+
 def _draw_into(t: Tensor, kind, dt, generator, **params):
-    """A native array of random numbers of ``kind`` in ``t``'s shape, drawn in ``t``'s memory order (its axes by
-    stride, outermost first): PyTorch's in-place fills (TensorIterator) visit a non-contiguous tensor's elements by
-    address, so a transposed tensor gets the numbers its base would (the logical order where the backend hides
-    strides, as array-api-strict)."""
-    order = dim_order(t)
-    if order == tuple(range(t.ndim)):
-        return _draw(kind, t.shape, dt, t._device, generator, **params)
-    drawn = _draw(kind, tuple(t.shape[d] for d in order), dt, t._device, generator, **params)
-    return t.xp.permute_dims(drawn, tuple(order.index(d) for d in range(t.ndim)))
+    """Random numbers for an in-place fill of ``t``, in ``t``'s memory order (its axes by stride): PyTorch's fills
+    (TensorIterator) visit a non-contiguous tensor's elements by address, so a transposed tensor gets the numbers
+    its base would (the logical order where the backend hides strides, as array-api-strict)."""
+    return _draw_ordered(kind, t.shape, dt, t._device, generator, dim_order(t), **params)
+
+
+def fill_order(x: Tensor, memory_format=None) -> tuple:
+    """The axes order (outermost first) in which PyTorch fills a tensor made "like" ``x`` (``randn_like``,
+    dropout's mask): its memory order, ``memory_format``'s (channels_last: N, H, W, C) or, under
+    ``preserve_format`` (the default), ``x``'s own where ``x`` is dense and non-overlapping (a transposed or
+    permuted tensor), row-major otherwise. lucid's result stays row-major; only the numbers' places follow."""
+    name = getattr(memory_format, "name", "preserve_format")
+    if name != "preserve_format":
+        return {"channels_last": (0, 2, 3, 1), "channels_last_3d": (0, 2, 3, 4, 1)}.get(name, tuple(range(x.ndim)))
+    order, steps, size = dim_order(x), x.stride(), 1
+    for d in reversed(order):
+        if x.shape[d] != 1 and steps[d] != size:
+            return tuple(range(x.ndim))
+        size *= x.shape[d]
+    return order
 
 
 def _fill(t: Tensor, values, name: str) -> Tensor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..._tensor import Tensor
 from ...nested._dispatch import nested_aware
 from ...ops.creation import empty, zeros
-from ...ops.sampling import rand
+from ...ops.sampling import fill_order, rand
 
 __all__ = [
     "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout", "drop_path",
@@ -28,10 +28,13 @@ def _check_p(p: float, name: str) -> float:
 
 def _keep(x: Tensor, shape, p: float) -> Tensor:
     """A constant 0/1 tensor of ``shape`` in ``x``'s dtype, each entry 1 with probability ``1 - p`` (no draws
-    for ``p == 1``, as PyTorch)."""
+    for ``p == 1``, as PyTorch). A mask of ``x``'s own shape is drawn in ``x``'s memory order, as PyTorch's
+    ``empty_like(x).bernoulli_()`` (a transposed input gets the mask its base would)."""
     if p == 1.0:
         return zeros(shape, dtype=x.dtype, device=x.device)
-    return empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1.0 - p)
+    order = fill_order(x) if tuple(shape) == tuple(x.shape) else tuple(range(len(shape)))
+    drawn = empty(tuple(shape[d] for d in order), dtype=x.dtype, device=x.device).bernoulli_(1.0 - p)
+    return drawn.permute(tuple(order.index(d) for d in range(len(shape))))
 
 
 def _scale(x: Tensor, mask: Tensor, inplace: bool) -> Tensor:
