@@ -238,3 +238,17 @@ def test_a_transposed_fill_writes_what_its_base_would_get():
     w.t().uniform_()
     lucid.manual_seed(1)
     np.testing.assert_array_equal(w.numpy(), lucid.empty(4, 6).uniform_().numpy())
+
+
+def test_a_refused_fill_draws_nothing():
+    """A fill PyTorch refuses (a leaf that requires grad, an expanded view) raises before drawing, so the
+    numbers after it are still torch's."""
+    def program(m):
+        for refused in (lambda: m.zeros(3, requires_grad=True).uniform_(), lambda: m.zeros(1).expand(4).normal_(),
+                        lambda: m.zeros(3, requires_grad=True).bernoulli_(0.5)):
+            with pytest.raises(RuntimeError):
+                refused()
+        return m.rand(5)
+
+    ours, theirs = _both(program, 3)
+    np.testing.assert_array_equal(ours, theirs)

@@ -44,7 +44,7 @@ from ..autograd.views import check_writable, view_apply
 from . import _axes
 from .arithmetic import operands, unbroadcast
 from .complexes import refuse_unordered
-from .inplace import _tracked, assign
+from .inplace import assign, tracked
 
 __all__ = [
     "gather", "scatter_add", "index_select", "take_along_dim", "masked_fill", "where",
@@ -492,7 +492,7 @@ def setitem(x: Tensor, key, value) -> None:
     requires grad raises (use ``no_grad``). Integer-array keys write through ``_Positions``."""
     plan = _Key(x, key)
     value = _fit_value(x, value, plan.region)
-    recording = grad_mode.state.enabled and (_tracked(x) or getattr(value, "_requires_grad", False))
+    recording = grad_mode.state.enabled and (tracked(x) or getattr(value, "_requires_grad", False))
     if recording or _function.dual_mode is not None:  # (forward AD: assign() writes the tangent too)
         assign(x, IndexPut.apply(x, value, plan=plan), "x[...] = value")
         return

@@ -54,7 +54,7 @@ def assign(t: Tensor, result: Tensor, what: str, cast: bool = False, overwrites:
     result for an integer tensor) is refused, as PyTorch does. ``result`` must broadcast to ``t``.
     ``overwrites``: ``result`` does not depend on ``t``'s old value (``copy_``, ``fill_``).
     """
-    recording = grad_mode.state.enabled and (_tracked(t) or result._requires_grad)
+    recording = grad_mode.state.enabled and (tracked(t) or result._requires_grad)
     check_writable(t, recording, what)
     result = _fit(t, result, what, cast)
     try:
@@ -69,7 +69,7 @@ def assign(t: Tensor, result: Tensor, what: str, cast: bool = False, overwrites:
     return t
 
 
-def _tracked(t: Tensor) -> bool:
+def tracked(t: Tensor) -> bool:
     """Whether writing into ``t`` must be recorded for ``t``'s sake: it (or its base) requires grad."""
     return t.requires_grad or (t._base is not None and t._base._requires_grad)
 
@@ -77,7 +77,7 @@ def _tracked(t: Tensor) -> bool:
 def _recording(t: Tensor, args) -> bool:
     if not grad_mode.state.enabled:
         return False
-    return _tracked(t) or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    return tracked(t) or any(isinstance(a, Tensor) and a._requires_grad for a in args)
 
 
 def inplace(op, name: str):

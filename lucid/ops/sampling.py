@@ -17,10 +17,11 @@ from .._backend import arrays
 from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..autograd import grad_mode
+from ..autograd.views import check_writable
 from ..random import rng_for
 from .creation import _count, _finish, _like, _place, _shape, _size
 from .indexing import where
-from .inplace import assign
+from .inplace import assign, tracked
 from .metadata import dim_order
 
 _UNSET = object()
@@ -318,10 +319,12 @@ def _draw_ordered(kind, shape, dt, dev, generator, order, **params):
     return dev.xp.permute_dims(drawn, tuple(order.index(d) for d in range(len(shape))))
 
 
-def _draw_into(t: Tensor, kind, dt, generator, **params):
-    """Random numbers for an in-place fill of ``t``, in ``t``'s memory order (its axes by stride): PyTorch's fills
-    (TensorIterator) visit a non-contiguous tensor's elements by address, so a transposed tensor gets the numbers
-    its base would (the logical order where the backend hides strides, as array-api-strict)."""
+def _draw_into(t: Tensor, what: str, kind, dt, generator, **params):
+    """Random numbers for the in-place fill ``what`` of ``t``, in ``t``'s memory order (its axes by stride):
+    PyTorch's fills (TensorIterator) visit a non-contiguous tensor's elements by address, so a transposed tensor
+    gets the numbers its base would (the logical order where the backend hides strides, as array-api-strict).
+    A write PyTorch refuses is refused before anything is drawn, so the stream stays where it was."""
+    check_writable(t, grad_mode.state.enabled and tracked(t), what)
     return _draw_ordered(kind, t.shape, dt, t._device, generator, dim_order(t), **params)
 
 
@@ -351,10 +354,10 @@ def _floating(t: Tensor, name: str, kinds: str = "f") -> None:
         raise TypeError(f"{name}: needs a floating tensor, got {t.dtype.name}")
 
 
-def _unit(t: Tensor, generator):
+def _unit(t: Tensor, what: str, generator):
     """Uniform [0, 1) float64 numbers for ``t`` (PyTorch's exponential, geometric and Cauchy kernels
     transform float64 uniforms whatever the dtype)."""
-    return _draw_into(t, "uniform", _dt.float64, generator)
+    return _draw_into(t, what, "uniform", _dt.float64, generator)
 
 
 def normal_(t: Tensor, mean=0.0, std=1.0, *, generator=None) -> Tensor:
@@ -363,7 +366,8 @@ def normal_(t: Tensor, mean=0.0, std=1.0, *, generator=None) -> Tensor:
     if std < 0:
         raise RuntimeError(f"normal_ expects std >= 0.0, but found std {std}")
     # PyTorch fills 16 at a time only a contiguous tensor, others one number at a time
-    drawn = _draw_into(t, "normal", t.dtype, generator, mean=mean, std=std, contiguous=t.is_contiguous())
+    drawn = _draw_into(t, "normal_", "normal", t.dtype, generator, mean=mean, std=std,
+                       contiguous=t.is_contiguous())
     return _fill(t, drawn, "normal_")
 
 
@@ -372,7 +376,7 @@ def uniform_(t: Tensor, from_=0.0, to=1.0, *, generator=None) -> Tensor:
     _floating(t, "uniform_", "fc")  # complex: real and imaginary parts filled, as PyTorch
     if from_ > to:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}")
-    return _fill(t, _draw_into(t, "uniform", t.dtype, generator, low=from_, high=to), "uniform_")
+    return _fill(t, _draw_into(t, "uniform_", "uniform", t.dtype, generator, low=from_, high=to), "uniform_")
 
 
 @on_input_device
@@ -381,7 +385,7 @@ def exponential_(t: Tensor, lambd=1.0, *, generator=None) -> Tensor:
     _floating(t, "exponential_")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
-    return _fill(t, (-1.0 / lambd) * t.xp.log1p(-_unit(t, generator)), "exponential_")
+    return _fill(t, (-1.0 / lambd) * t.xp.log1p(-_unit(t, "exponential_", generator)), "exponential_")
 
 
 @on_input_device
@@ -390,7 +394,7 @@ def geometric_(t: Tensor, p, *, generator=None) -> Tensor:
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
     xp = t.xp
-    trials = xp.ceil(xp.log(_unit(t, generator)) / math.log1p(-p))
+    trials = xp.ceil(xp.log(_unit(t, "geometric_", generator)) / math.log1p(-p))
     return _fill(t, arrays.clip(xp, trials, 1, None), "geometric_")
 
 
@@ -400,7 +404,7 @@ def cauchy_(t: Tensor, median=0.0, sigma=1.0, *, generator=None) -> Tensor:
     _floating(t, "cauchy_")
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
-    return _fill(t, median + sigma * t.xp.tan(math.pi * (_unit(t, generator) - 0.5)), "cauchy_")
+    return _fill(t, median + sigma * t.xp.tan(math.pi * (_unit(t, "cauchy_", generator) - 0.5)), "cauchy_")
 
 
 @on_input_device
@@ -409,7 +413,8 @@ def log_normal_(t: Tensor, mean=1.0, std=2.0, *, generator=None) -> Tensor:
     _floating(t, "log_normal_")
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
-    drawn = _draw_into(t, "normal", _dt.float64, generator, mean=mean, std=std, contiguous=False)
+    drawn = _draw_into(t, "log_normal_", "normal", _dt.float64, generator, mean=mean, std=std,
+                       contiguous=False)
     return _fill(t, t.xp.exp(drawn), "log_normal_")
 
 
@@ -437,7 +442,7 @@ def random_(t: Tensor, from_=_UNSET, to=_UNSET, *, generator=None) -> Tensor:
     if end <= from_:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={end}")
     _check_bounds("random_", t.dtype, from_, end)
-    return _fill(t, _draw_into(t, "integers", _dt.int64, generator, low=from_, high=end), "random_")
+    return _fill(t, _draw_into(t, "random_", "integers", _dt.int64, generator, low=from_, high=end), "random_")
 
 
 @on_input_device
@@ -451,7 +456,7 @@ def bernoulli_(t: Tensor, p=0.5, *, generator=None) -> Tensor:
         p = t.xp.broadcast_to(p._data, t.shape)
     else:
         p, unit = _check_p(p, "bernoulli_"), _dt.float64
-    return _fill(t, _draw_into(t, "uniform", unit, generator) < p, "bernoulli_")  # (as _coin, in memory order)
+    return _fill(t, _draw_into(t, "bernoulli_", "uniform", unit, generator) < p, "bernoulli_")  # (as _coin)
 
 
 __all__ = [
