@@ -26,10 +26,13 @@ def _as_parameter(value) -> Parameter:
     raise TypeError(f"parameter containers hold Parameters or Tensors, got {type(value).__name__}")
 
 
-def _describe(param: Parameter) -> str:
-    size = "x".join(str(s) for s in param.shape) or "()"
+def _describe(param: Parameter, typename: bool = False) -> str:
+    """PyTorch's line for a container's member: its dtype (``ParameterList``) or type name (``ParameterDict``:
+    ``lucid.FloatTensor``), its size (empty when 0-d) and a device other than the CPU."""
+    size = "x".join(str(s) for s in param.shape)
     where = "" if param.device.type == "cpu" else f" ({param.device})"
-    return f"Parameter containing: [lucid.{param.dtype.name} of size {size}{where}]"
+    kind = param.type() if typename else f"lucid.{param.dtype.name}"
+    return f"Parameter containing: [{kind} of size {size}{where}]"
 
 
 class _ListLike:
@@ -340,4 +343,4 @@ class ParameterDict(_DictLike, Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({key}): {_describe(p)}" for key, p in self._parameters.items())
+        return "\n".join(f"({key}): {_describe(p, typename=True)}" for key, p in self._parameters.items())

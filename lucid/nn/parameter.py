@@ -17,6 +17,14 @@ from .._tensor import Tensor
 __all__ = ["Parameter", "Buffer"]
 
 
+def _shareable(data):
+    """``data``; a Tensor holding a NumPy scalar (what a full reduction returns) first gets a 0-d array in its
+    place, so that the Parameter or Buffer made from it shares its storage (a scalar would be copied)."""
+    if isinstance(data, Tensor):
+        data._writable_data()
+    return data
+
+
 def _share_version(new: Tensor, data) -> None:
     """When ``new`` wraps the storage of the Tensor ``data``, let both count in-place changes
     together, so autograd notices a change made through either."""
@@ -55,7 +63,7 @@ class Parameter(Tensor):
         return data._as_kind(cls, requires_grad)
 
     def __init__(self, data=None, requires_grad: bool = True):
-        Tensor.__init__(self, [] if data is None else data)
+        Tensor.__init__(self, [] if data is None else _shareable(data))
         _share_version(self, data)
         if requires_grad:
             self.requires_grad_(True)
@@ -130,7 +138,7 @@ class Buffer(Tensor):
         if dtype is None:
             data = data if isinstance(data, Tensor) else Tensor(data)
             dtype = _dt.float32 if data.dtype.kind == "f" else None
-        Tensor.__init__(self, data, dtype=dtype)
+        Tensor.__init__(self, _shareable(data), dtype=dtype)
         _share_version(self, data)
         self.persistent = bool(persistent)
 

@@ -333,6 +333,19 @@ def test_batchnorm_state_dict_without_num_batches_tracked(device):
             bn.load_state_dict(versioned)
 
 
+def test_parameter_container_reprs_as_torch():
+    """ParameterList names each member's dtype, ParameterDict its type name (``torch.typename``); a 0-d member's
+    size is empty, as PyTorch prints them (whitespace aside)."""
+    torch = pytest.importorskip("torch")
+
+    def reprs(lib):
+        members = [lib.nn.Parameter(lib.tensor(1.0)), lib.nn.Parameter(lib.ones(2, 3, dtype=lib.float64))]
+        return repr(lib.nn.ParameterList(members)), repr(lib.nn.ParameterDict(dict(zip("ab", members))))
+
+    for ours, theirs in zip(reprs(lucid), reprs(torch)):
+        assert ours.split() == theirs.replace("torch.", "lucid.").split()
+
+
 def test_parameter_repr_as_torch():
     torch = pytest.importorskip("torch")
     for kw in ({}, {"requires_grad": False}):

@@ -156,6 +156,13 @@ REPRS = [
     ("GroupNorm", (2, 4), {}),
     ("BatchNorm2d", (4,), {"affine": False}),
     ("InstanceNorm3d", (4,), {}),
+    ("MultiheadAttention", (8, 2), {"batch_first": True}),  # out_proj a NonDynamicallyQuantizableLinear
+    ("TransformerEncoderLayer", (8, 2, 16), {"batch_first": True}),
+    ("CrossEntropyLoss", (), {"label_smoothing": 0.1}),  # losses and distances print no settings
+    ("BCEWithLogitsLoss", (), {"pos_weight": None, "reduction": "sum"}),
+    ("TripletMarginLoss", (), {"margin": 0.5}),
+    ("PairwiseDistance", (), {"p": 1.0}),
+    ("CosineSimilarity", (), {"dim": 0}),
 ]
 
 

@@ -30,6 +30,17 @@ def test_parameter_shares_storage_with_its_tensor(device):
     np.testing.assert_array_equal(t.numpy(force=True), np.ones(3, np.float32))
 
 
+@pytest.mark.parametrize("kind", [nn.Parameter, nn.Buffer])
+def test_0d_parameter_and_buffer_share_storage_with_a_computed_tensor(device, kind):
+    """As PyTorch: made from a 0-d result of arithmetic (CLIP's ``nn.Parameter(torch.ones([]) * np.log(1 /
+    0.07))``), for which NumPy hands back a scalar rather than an array, they still share its storage."""
+    t = lucid.ones([], device=device) * 2.0
+    p = kind(t)
+    with lucid.no_grad():
+        p.add_(1.0)
+    assert t.item() == 3.0 and p.item() == 3.0
+
+
 def test_parameter_keeps_dtype_and_can_be_frozen(device):
     p = nn.Parameter(lucid.zeros(2, dtype=lucid.float64, device=device), requires_grad=False)
     assert p.dtype is lucid.float64 and not p.requires_grad

@@ -130,6 +130,39 @@ def test_interpolate_taps_as_dense(mode, shape, factor, align, device, rng, monk
         np.testing.assert_allclose(tapped, dense, rtol=1e-12, atol=1e-12)
 
 
+AA_SIZES = [dict(size=(3, 2)), dict(size=(11, 9)), dict(size=(2, 13)), dict(scale_factor=0.37),
+            dict(scale_factor=(0.5, 1.7)), dict(scale_factor=0.37, recompute_scale_factor=True), dict(size=(1, 1))]
+
+
+@pytest.mark.parametrize("sizes", AA_SIZES, ids=[str(next(iter(s.values()))) + ("-recompute" if len(s) > 1 else "")
+                                                 for s in AA_SIZES])
+@pytest.mark.parametrize("align", [False, True])
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_interpolate_antialias_matches_torch(mode, align, sizes, device, rng):
+    """``antialias=True`` (torchvision's Resize default): the filter widened when shrinking, as PyTorch's
+    values and gradients, growing and shrinking, by size or scale factor; it was refused."""
+    torch = pytest.importorskip("torch")
+    kw = dict(sizes, mode=mode, align_corners=align, antialias=True)
+    torch_compare(torch, lambda x: F.interpolate(x, **kw), lambda x: torch.nn.functional.interpolate(x, **kw),
+                  [rng.standard_normal((2, 2, 9, 7))], device, rng)
+
+
+@pytest.mark.parametrize("mode,factor", [("bilinear", 0.3), ("bicubic", 0.45), ("bicubic", 1.3)])
+def test_interpolate_antialias_long_dims_match_torch(mode, factor, rng):
+    """Antialiased taps beyond ``_DENSE`` go through ``Tapped`` (as many taps as the widened filter covers)."""
+    torch = pytest.importorskip("torch")
+    kw = dict(scale_factor=(factor, 1.0), mode=mode, antialias=True)
+    torch_compare(torch, lambda x: F.interpolate(x, **kw), lambda x: torch.nn.functional.interpolate(x, **kw),
+                  [rng.standard_normal((1, 2, 340, 3))], "cpu", rng)
+
+
+def test_interpolate_antialias_gradcheck(device, rng):
+    x = make(rng.standard_normal((1, 1, 7, 4)), device, True)
+    fn = lambda t: F.interpolate(t, size=(3, 5), mode="bicubic", antialias=True)  # noqa: E731
+    assert gradcheck(fn, (x,))
+    assert gradgradcheck(fn, (x,))
+
+
 @pytest.mark.parametrize("mode,factor", [("nearest", 1.7), ("linear", 1.4), ("bicubic", 0.7)])
 def test_interpolate_long_dim_gradcheck(mode, factor, device, rng):
     x = make(rng.standard_normal((1, 1, 330 if mode == "bicubic" else 160)), device, True)
@@ -286,6 +319,10 @@ def test_resample_errors(device):
         F.interpolate(x, scale_factor=2, mode="linear")
     with pytest.raises(ValueError, match="unknown mode"):
         F.interpolate(x, scale_factor=2, mode="cubic")
+    with pytest.raises(ValueError, match="antialias"):
+        F.interpolate(x, scale_factor=0.5, mode="nearest", antialias=True)
+    with pytest.raises(ValueError, match="antialias"):
+        F.interpolate(x[0], scale_factor=0.5, mode="linear", antialias=True)
     with pytest.raises(ValueError, match="grid"):
         F.grid_sample(x, lucid.randn(1, 3, 3, 3, device=device))
     with pytest.raises(ValueError, match="padding_mode"):

@@ -87,6 +87,37 @@ def _interp_taps(mode, size, out, scale, align_corners, like):
     return [(index, 1 - frac), (upper, frac)]
 
 
+def _antialiased_taps(mode, size, out, scale, align_corners, like):
+    """PyTorch's ``antialias=True`` taps (after Pillow): the filter, the triangle or Keys' cubic with A = -0.5,
+    is widened by the ratio ``size / out`` when shrinking, so that every input under it contributes, and its
+    weights are normalized to sum 1; ``ceil(support) * 2 + 1`` taps per output, weightless beyond the input's ends.
+    Computed in the input's dtype, as PyTorch's kernel."""
+    dev, dtype = like._device, like.dtype
+    if align_corners:
+        ratio = (size - 1) / (out - 1) if out > 1 else 0.0
+    else:
+        ratio = 1.0 / scale if scale else Tensor(size, dtype=dtype, device=dev) / out
+    ratio = Tensor(ratio, dtype=dtype, device=dev)
+    reach = 1.0 if mode == "bilinear" else 2.0  # the filter's half-width at scale 1
+    shrinking = ratio.item() >= 1.0
+    support = reach * ratio if shrinking else Tensor(reach, dtype=dtype, device=dev)
+    stretch = 1.0 / ratio if shrinking else 1.0
+    center = ratio * (arange(out, dtype=dtype, device=dev) + 0.5)
+    first = (center - support + 0.5).to(_dt.int64).clamp(min=0)  # truncated, as PyTorch's int64_t cast
+    count = (center + support + 0.5).to(_dt.int64).clamp(max=size) - first
+    taps = []
+    for k in range(math.ceil(support.item()) * 2 + 1):
+        x = ((first + k).to(dtype) - center + 0.5).abs() * stretch
+        if mode == "bilinear":
+            w = (1 - x).clamp(min=0)
+        else:  # Keys' cubic, A = -0.5 (Pillow's)
+            w = where(x < 1, (1.5 * x - 2.5) * x * x + 1, where(x < 2, ((-0.5 * x + 2.5) * x - 4) * x + 2, 0.0))
+        taps.append(((first + k).clamp(max=size - 1), where(count > k, w, 0.0)))
+    total = sum(w for _, w in taps)
+    total = where(total != 0, total, 1.0)
+    return [(index, w / total) for index, w in taps]
+
+
 def _matrix(taps, size, like) -> Tensor:
     """The ``(out, size)`` matrix summing the taps (repeated indices add up)."""
     cols = arange(size, device=like._device).unsqueeze(0)
@@ -150,7 +181,7 @@ def _transposed(xp, taps, size: int) -> tuple:
 def _resampled(x: Tensor, axis: int, taps, size: int) -> Tensor:
     """``x`` interpolated along ``axis`` by ``taps``: a product by their dense matrix up to ``_DENSE`` inputs,
     by ``Tapped`` beyond (its work does not grow with the input size)."""
-    if size <= _DENSE[len(taps)]:
+    if size <= _DENSE.get(len(taps), _DENSE[4]):  # (antialiased taps: as many as the widened filter covers)
         return along_axis(x, axis, _matrix(taps, size, x))
     arrays = _tap_arrays(taps, x)
     return Tapped.apply(x, axis=axis, taps=arrays, adjoint=_transposed(x.xp, arrays, size))
@@ -210,7 +241,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     ``nearest`` (PyTorch's legacy floor rule), ``nearest-exact``, ``linear`` (3-D input),
     ``bilinear``/``bicubic`` (4-D), ``trilinear`` (5-D), ``area`` (adaptive average pooling).
     ``align_corners`` (default False) only for the linear and cubic modes. A given scale factor
-    is used for the coordinates unless ``recompute_scale_factor``, as PyTorch."""
+    is used for the coordinates unless ``recompute_scale_factor``, as PyTorch. ``antialias=True``
+    (bilinear and bicubic) widens the filter when shrinking, as PyTorch's (and Pillow's) resize."""
     name = "interpolate"
     if not isinstance(input, Tensor) or input.ndim < 3:
         got = getattr(input, "shape", input)
@@ -225,8 +257,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"{name}: mode {mode!r} needs a {_LINEAR[mode] + 2}-D input, got shape {input.shape}")
     if mode not in _LINEAR and align_corners is not None:
         raise ValueError(f"{name}: align_corners can only be set with the modes linear, bilinear, bicubic, trilinear")
-    if antialias:
-        raise NotImplementedError(f"{name}: antialias=True is not supported")
+    if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
+        raise ValueError(f"{name}: antialias=True is restricted to the bilinear and bicubic modes and 4-D input, got "
+                         f"mode {mode!r} and shape {input.shape}")
     sizes, scales = _out_sizes(input, nd, size, scale_factor, name)
     if any(s < 1 for s in sizes):
         raise ValueError(f"{name}: the output size {sizes} must be positive (input {input.shape})")
@@ -238,8 +271,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return Doubled.apply(input, dims=tuple(2 + d for d, (n, o) in enumerate(zip(input.shape[2:], sizes))
                                                if o == 2 * n))
     x = input
+    taps = _antialiased_taps if antialias else _interp_taps
     for axis, (n, o, s) in enumerate(zip(input.shape[2:], sizes, scales), start=2):
-        x = _resampled(x, axis, _interp_taps(mode, n, o, s, bool(align_corners), input), n)
+        x = _resampled(x, axis, taps(mode, n, o, s, bool(align_corners), input), n)
     return x
 
 

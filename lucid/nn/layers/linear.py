@@ -52,6 +52,11 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A ``Linear`` under PyTorch's name for ``MultiheadAttention.out_proj`` (one its dynamic quantization skips),
+    so that a printed model reads as PyTorch's; as in PyTorch, ``torch.nn.modules.linear`` holds it, ``nn`` not."""
+
+
 class Bilinear(Module):
     """``y = x1^T A x2 + b`` with ``weight`` of shape ``(out_features, in1_features, in2_features)``,
     weight and bias drawn from ``U(-1/sqrt(in1_features), 1/sqrt(in1_features))`` (as PyTorch)."""

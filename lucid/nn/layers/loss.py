@@ -21,6 +21,7 @@ class _Loss(FunctionalLayer):
     Subclasses with more settings call ``_configure`` with them."""
 
     reductions = ("mean", "sum", "none")
+    shown = ()  # PyTorch's losses print no settings: ``CrossEntropyLoss()``
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         self._configure(size_average, reduce, reduction)
@@ -227,6 +228,7 @@ class PairwiseDistance(FunctionalLayer):
     """``||x1 - x2 + eps||_p`` along the last dimension (:func:`lucid.nn.functional.pairwise_distance`)."""
 
     function = staticmethod(F.pairwise_distance)
+    shown = ()  # none printed, as PyTorch's
 
     def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
         super().__init__(p=p, eps=eps, keepdim=keepdim)
@@ -236,6 +238,7 @@ class CosineSimilarity(FunctionalLayer):
     """Cosine similarity along ``dim`` (:func:`lucid.nn.functional.cosine_similarity`)."""
 
     function = staticmethod(F.cosine_similarity)
+    shown = ()  # none printed, as PyTorch's
 
     def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
         super().__init__(dim=dim, eps=eps)
