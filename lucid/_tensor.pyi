@@ -1216,6 +1216,8 @@ class Tensor:
         """``input`` itself, as ``torch.positive`` and unary ``+``; a bool tensor raises, as in PyTorch."""
     def apply_(self, callable) -> Tensor:
         """Apply ``callable`` to each element in place (a Python number in, a number out); see :func:`_host_map`."""
+    def const_data_ptr(self) -> int:
+        """The address of ``x``'s first element (host or GPU memory), from the backend's array interface."""
     def data_ptr(self) -> int:
         """The address of ``x``'s first element (host or GPU memory), from the backend's array interface."""
     def dim_order(self) -> tuple:
@@ -1236,6 +1238,10 @@ class Tensor:
         """The truth of a one-element tensor; a RuntimeError for any other number of elements (as PyTorch)."""
     def is_same_size(self, other: Tensor) -> bool:
         """Whether ``input`` and ``other`` have the same shape."""
+    def is_set_to(self, tensor: Tensor) -> bool:
+        """Whether ``x`` and ``tensor`` view the same memory the same way (device, address, sizes and strides), as
+        PyTorch's; needs a backend that exposes addresses, as ``data_ptr``.
+        """
     def is_signed(self) -> bool:
         """Whether ``input``'s dtype holds negative numbers (false for bool and the unsigned dtypes)."""
     @property
@@ -1433,7 +1439,7 @@ class Tensor:
     def geometric_(self, p, *, generator=...) -> Tensor:
         """Fill with the number of Bernoulli(``p``) trials up to the first success (1, 2, ...)."""
     def log_normal_(self, mean=..., std=..., *, generator=...) -> Tensor:
-        """Fill with ``exp(N(mean, std^2))`` samples."""
+        """Fill with ``exp(N(mean, std^2))`` samples: float64 normals drawn one at a time, as PyTorch's kernel."""
     def multinomial(self, num_samples: int, replacement: bool = ..., *, generator=...) -> Tensor:
         """``num_samples`` category indices per row of the 1-D or 2-D ``input`` (non-negative weights,
         not necessarily summing to one), with or without ``replacement``; int64. Without replacement,
