@@ -530,7 +530,7 @@ class Tensor:
         return _printing.tensor_repr(
             host, type_name=type_name, dtype=self.dtype,
             default_dtypes=(default, default.to_complex(), _dt.int64, _dt.bool_), device=self._device,
-            grad_fn=None if node is None else node.name() + "0", requires_grad=self._requires_grad)
+            grad_fn=None if node is None else node.name() + str(node.torch_overload), requires_grad=self._requires_grad)
 
     def __format__(self, format_spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value; an n-d tensor takes no format spec (as PyTorch)."""

@@ -227,6 +227,11 @@ class Function:
     may_copy = False
     overlapping = False
     _fill_missing_grads = True  # the engine passes zeros for outputs that got no gradient (multi-output ops)
+    # PyTorch's name of this op's node, without "Backward" ("Mm", "NllLoss"), and the number after it (its overload:
+    # SumBackward1 for a sum over dims): class attributes where they are fixed; instance attributes set in forward
+    # where they depend on the call, or by rename_node on a composite's last node.
+    torch_name = None
+    torch_overload = 0
 
     def __init_subclass__(cls, **kwargs):
         """A subclass written in PyTorch's style (``@staticmethod forward(ctx, ...)`` on Tensors, or a
@@ -438,11 +443,22 @@ class Function:
             self._saved = tuple(_pack(self, entry) for entry in self._saved)
 
     def name(self) -> str:
-        """The node's name in ``grad_fn`` reprs: ``LinearFunction`` records ``LinearBackward``."""
-        return type(self).__name__.removesuffix("Function") + "Backward"
+        """The node's name in ``grad_fn`` reprs: PyTorch's node name when ``torch_name`` gives it (``MmBackward``
+        for a 2-D ``MatMul``), else from the class (``LinearFunction`` records ``LinearBackward``)."""
+        return (self.torch_name or type(self).__name__.removesuffix("Function")) + "Backward"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+def rename_node(out: Tensor, torch_name: str, overload: int = 0) -> Tensor:
+    """``out`` with its node reported as PyTorch's ``torch_name`` node (``overload``: the number after its name):
+    for an op composed of others (``mse_loss`` ends in a mean, which torch records as one ``MseLossBackward0``)
+    or whose node torch names by the call (``sum(dim)``: ``SumBackward1``). Returns ``out``."""
+    node = out._node
+    if node is not None:
+        node.torch_name, node.torch_overload = torch_name, overload
+    return out
 
 
 OUTPUT = -1  # in ``ComputedFunction.kept``: the op's output

@@ -270,6 +270,11 @@ class Sub(_Binary):
     def compute(xp, a, b):
         return a - b
 
+    def remember(self, arrays, params) -> None:
+        super().remember(arrays, params)
+        if type(arrays[0]) in _SCALARS:  # ``2 - x``: PyTorch's RsubBackward1
+            self.torch_name, self.torch_overload = "Rsub", 1
+
     def grads(self, g):
         return g, (-g if self.needs_input_grad[1] else None)
 
@@ -295,6 +300,11 @@ class Div(_Binary):
     @float_errors_ignored
     def compute(xp, a, b):
         return a / b
+
+    def remember(self, arrays, params) -> None:
+        super().remember(arrays, params)
+        if type(arrays[0]) in _SCALARS:  # ``2 / x``: PyTorch's is 2 times the reciprocal, a MulBackward0
+            self.torch_name = "Mul"
 
     def grads(self, g, a, b, conj=conj_if_complex):
         b = conj(b)  # holomorphic: the gradient takes the conjugate derivative (as in PyTorch)
@@ -397,6 +407,11 @@ class Pow(_Binary):
             if out is not None:
                 return out
         return a**b
+
+    def remember(self, arrays, params) -> None:
+        super().remember(arrays, params)
+        a, b = arrays  # PyTorch's PowBackward0 / 1 / 2: a number exponent, a tensor one, a number base
+        self.torch_overload = 2 if type(a) in _SCALARS else 0 if type(b) in _SCALARS else 1
 
     def vjp(self, g):
         a, b, out = self.saved_arrays

@@ -208,8 +208,10 @@ _ON_ARRAYS = ("exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", 
               "neg", "reciprocal", "square")
 # real kernels: a complex tensor raises, as in PyTorch
 _REAL_ONLY = ("erf", "sign", "floor", "ceil", "round", "trunc")
-FUNCTIONS = {name: _unary(cls, name, name in _REAL_ONLY) for name, cls in
-             pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32, on_arrays=_ON_ARRAYS).items()}
+_CLASSES = pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32, on_arrays=_ON_ARRAYS)
+_CLASSES["square"].torch_name = "Pow"  # PyTorch's nodes: its square is a pow, and it spells Log1P so
+_CLASSES["log1p"].torch_name = "Log1P"
+FUNCTIONS = {name: _unary(cls, name, name in _REAL_ONLY) for name, cls in _CLASSES.items()}
 
 
 def _round(input: Tensor, *, decimals: int = 0) -> Tensor:
@@ -235,6 +237,7 @@ globals().update(FUNCTIONS)
 
 class Clamp(Function):
     """``clamp(x, min, max)`` with number bounds: gradient passes where ``min <= x <= max``."""
+    torch_overload = 1  # PyTorch's ClampBackward1 (its ClampBackward0 takes tensor bounds)
 
     def forward(self, x, lo, hi):
         self.save_for_backward(x)
@@ -255,6 +258,7 @@ class ClampTensors(Function):
     ``minimum(maximum(x, min), max)``, broadcast. Gradients as PyTorch's, never split at ties (as
     ``maximum``'s are): ``x`` gets it where ``min <= x <= max``, ``min`` where ``x < min`` (and ``min < max``),
     ``max`` where ``x > max`` or ``max < min``; each summed back to its operand's shape."""
+    torch_name = "Clamp"
 
     def forward(self, x, lo, hi):
         xp = self.xp

@@ -39,12 +39,13 @@ from .._tensor import Tensor
 from .._typeinfo import iinfo
 from ..autograd import function as _function
 from ..autograd import grad_mode
-from ..autograd.function import Function
+from ..autograd.function import Function, rename_node
 from ..autograd.views import check_writable, view_apply
 from . import _axes
 from .arithmetic import operands, unbroadcast
 from .complexes import refuse_unordered
 from .inplace import assign, tracked
+from .reshaping import broadcast_shapes
 
 __all__ = [
     "gather", "scatter_add", "index_select", "take_along_dim", "masked_fill", "where",
@@ -84,9 +85,10 @@ def _cast_scalar(value, dtype: _dt.DType):
     return {"f": float, "i": int, "u": int, "b": bool, "c": complex}[dtype.kind](value)
 
 
-def _in_range(device, idx, n: int, what: str, dim: int, negative: bool):
-    """``idx`` (int64) with negative entries wrapped when ``negative`` is allowed; IndexError
-    naming the first bad index if any is out of range. The check reads the indices, so it runs on
+def _in_range(device, idx, n: int, what: str, dim: int, negative: bool, error: type = RuntimeError):
+    """``idx`` (int64) with negative entries wrapped when ``negative`` is allowed; ``error`` (PyTorch's class:
+    IndexError for ``x[i]``, RuntimeError for gather/scatter/index_add) naming the first bad index if any is out
+    of range. The check reads the indices, so it runs on
     host devices only: elsewhere it would sync every call, and bad indices are the caller's error
     (PyTorch checks them on CUDA with an asynchronous device assert)."""
     xp = device.xp
@@ -95,7 +97,7 @@ def _in_range(device, idx, n: int, what: str, dim: int, negative: bool):
         least = int(xp.min(idx))  # the extremes: two reductions, no temporaries
         if least < low or int(xp.max(idx)) >= n:
             bad = idx[(idx < low) | (idx >= n)]
-            raise IndexError(f"{what}: index {int(bad[0])} is out of bounds for dimension {dim} with size {n}")
+            raise error(f"{what}: index {int(bad[0])} is out of bounds for dimension {dim} with size {n}")
         negative = negative and least < 0  # nothing to wrap
     return xp.where(idx < 0, idx + n, idx) if negative else idx
 
@@ -127,7 +129,7 @@ def _index_arg(index, x: Tensor, what: str) -> Tensor:
         index = Tensor(index, device=x._device)
     _same_device(index, x, what)
     if index.dtype.kind not in "iu":
-        raise TypeError(f"{what}: the index must be an integer tensor, got {index.dtype.name}")
+        raise RuntimeError(f"{what}: the index must be an integer tensor, got {index.dtype.name}")
     return index
 
 
@@ -275,7 +277,7 @@ class _Key(_RowWrites):
                 y_shape.append(count)
                 a += 1
             elif kind == "index":
-                p = _in_range(self.device, _int64(xp, p), shape[a], "indexing", a, negative=True)
+                p = _in_range(self.device, _int64(xp, p), shape[a], "indexing", a, negative=True, error=IndexError)
                 adv.append((len(y_shape), p))
                 basic.append(slice(None))
                 y_shape.append(shape[a])
@@ -461,7 +463,23 @@ def getitem(x: Tensor, key) -> Tensor:
     repeated indices accumulate their gradients. Basic indices (ints, slices, None, ``...``) give
     a view sharing storage and version counter with ``x``; advanced indices give a copy."""
     plan = _Key(x, key)
-    return view_apply(Index, x, plan=plan) if plan.views else Index.apply(x, plan=plan)
+    if not plan.views:
+        return Index.apply(x, plan=plan)
+    return rename_node(view_apply(Index, x, plan=plan), _basic_index_node(key))
+
+
+def _basic_index_node(key) -> str:
+    """PyTorch's node for ``x[key]`` with basic indices: that of the last int (select), slice or None (unsqueeze) in
+    ``key`` that does something (a full ``:`` and ``...`` do nothing; with nothing at all, an alias)."""
+    name = "Alias"
+    for k in key if isinstance(key, tuple) else (key,):
+        if k is None:
+            name = "Unsqueeze"
+        elif isinstance(k, slice):
+            name = "Slice" if k != slice(None) else name
+        elif k is not Ellipsis:
+            name = "Select"
+    return name
 
 
 def _fit_value(x: Tensor, value, region):
@@ -547,7 +565,7 @@ def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tens
     ``sparse_grad`` is accepted for PyTorch's signature; the gradient is dense either way (same values)."""
     dim = _dim(dim, input.ndim)
     index = _index_arg(index, input, "gather")
-    return Index.apply(input, plan=_dim_positions(input, dim, index, "gather"))
+    return rename_node(Index.apply(input, plan=_dim_positions(input, dim, index, "gather")), "Gather")
 
 
 def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
@@ -566,7 +584,7 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     index = _index_arg(index, input, "index_select")
     if index.ndim > 1:
         raise IndexError(f"index_select: index must be 0-D or 1-D, got shape {index.shape}")
-    return getitem(input, (slice(None),) * dim + (index.reshape(-1),))
+    return rename_node(getitem(input, (slice(None),) * dim + (index.reshape(-1),)), "IndexSelect")
 
 
 @on_input_device
@@ -613,6 +631,7 @@ def where(condition: Tensor, input=None, other=None):
                 raise OverflowError(f"where: the Python int {number} does not fit the tensor's dtype {t.dtype.name} "
                                     f"(shape {t.shape}); cast the tensor to a wider dtype first or use a value in "
                                     f"its range")
+    broadcast_shapes(condition.shape, *(t.shape for t in (a, b) if isinstance(t, Tensor)))  # PyTorch's RuntimeError
     return Where.apply(a, b, cond=condition._data)
 
 
@@ -631,7 +650,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
         value = value.to(input.dtype)
     else:
         value = complex(value) if input.dtype.kind == "c" else _cast_scalar(value, input.dtype)
-    return where(mask, value, input)
+    return rename_node(where(mask, value, input), "MaskedFill")
 
 
 def _where_method(x: Tensor, condition: Tensor, other) -> Tensor:
@@ -678,7 +697,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     refuse_unordered("sort", input)
     dim = _dim(dim, input.ndim)
     indices = argsort(input, dim, descending)
-    return SortResult(Index.apply(input, plan=_dim_positions(input, dim, indices, "sort", check=False)), indices)
+    values = Index.apply(input, plan=_dim_positions(input, dim, indices, "sort", check=False))
+    return SortResult(rename_node(values, "Sort"), indices)
 
 
 _FEW_CANDIDATES = 2  # topk sorts candidate blocks instead of whole rows when they hold at most half a row
@@ -727,7 +747,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     xp = input.xp
     first = _leading(input._device.backend, xp.moveaxis(input._data, dim, -1), input.dtype.kind, k, largest)
     indices = Tensor._make(_int64(xp, xp.moveaxis(first, -1, dim)), input._device)
-    return TopKResult(Index.apply(input, plan=_dim_positions(input, dim, indices, "topk", check=False)), indices)
+    values = Index.apply(input, plan=_dim_positions(input, dim, indices, "topk", check=False))
+    return TopKResult(rename_node(values, "Topk"), indices)
 
 
 @on_input_device

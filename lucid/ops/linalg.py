@@ -27,7 +27,7 @@ from .._tensor import Tensor
 from ..amp.autocast import autocast_op, casts_for
 from ..autograd import function as _function
 from ..autograd import grad_mode
-from ..autograd.function import FLOAT32, LOWER, PROMOTE, Function
+from ..autograd.function import FLOAT32, LOWER, PROMOTE, Function, rename_node
 from . import _axes
 from ._names import with_parameter_names
 from .arithmetic import _coerce, unbroadcast
@@ -172,6 +172,7 @@ class MatMul(Function):
                 out = xp.reshape(xp.matmul(xp.reshape(a, (math.prod(lead), a.shape[-1])), b), lead + (b.shape[1],))
             else:
                 out = xp.matmul(a, b)
+            self.torch_name = _matmul_node(a.ndim, b.ndim)
             return out if out.dtype == a.dtype else xp.astype(out, a.dtype)  # ml_dtypes' bfloat16 GEMM: float32
         except (ValueError, TypeError) as e:
             raise _matmul_error(tuple(a.shape), tuple(b.shape)) from e
@@ -197,6 +198,15 @@ class MatMul(Function):
                 gb = unbroadcast(matmul(a2.mT, g), b2.shape)
             gb = gb.reshape(b.shape)
         return ga, gb
+
+
+def _matmul_node(n: int, m: int) -> str:
+    """PyTorch's node for operands of ``n`` and ``m`` dimensions: its dot / mv / mm, the squeeze of a row vector's
+    product, the copy of a transposed product (matrix @ batch) or the unsafe view of a batched one.
+    (A batch broadcast against size-1 batch dimensions gives torch's CloneBackward; lucid says UnsafeView.)"""
+    if n <= 2 and m <= 2:
+        return ("Dot", "Squeeze", "Mv", "Mm")[(n == 2) * 2 + (m == 2)]
+    return "Clone" if n == 2 else "UnsafeView"
 
 
 def matmul(input, other) -> Tensor:
@@ -229,7 +239,7 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
         raise RuntimeError(
             f"bmm needs two 3-D tensors with the same batch size, got shapes {input.shape} and {mat2.shape}"
         )
-    return matmul(input, mat2)
+    return rename_node(matmul(input, mat2), "Bmm")
 
 
 @autocast_op({"cuda": PROMOTE})
@@ -697,6 +707,7 @@ def svdvals(A: Tensor) -> Tensor:
 # ---- norms --------------------------------------------------------------------------------
 class VectorNorm(Function):
     autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
+    torch_name = "LinalgVectorNorm"
 
     def forward(self, x, ord, axes, keepdims):
         xp = self.xp

@@ -19,7 +19,7 @@ from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..autograd import grad_mode
-from ..autograd.function import FLOAT32, ComputedFunction, Function
+from ..autograd.function import FLOAT32, ComputedFunction, Function, rename_node
 from . import _axes
 from ._fast_path import fast_apply
 from .arithmetic import maximum, minimum
@@ -335,18 +335,21 @@ class MaxAll(Amax):
     (shared evenly), as PyTorch's max()."""
 
     nan_wins = True
+    torch_name, torch_overload = "Max", 1
 
 
 class MinAll(Amin):
     """``min(x)`` over all elements: ties share the gradient; a NaN result sends it to the NaN elements."""
 
     nan_wins = True
+    torch_name, torch_overload = "Min", 1
 
 
 class MaxDim(Function):
     """``max`` along one axis, with indices; the gradient goes to the chosen index only (as PyTorch)."""
 
     pick = "max"
+    torch_name = "Max"
 
     def forward(self, x, axis, keepdims):
         xp = self.xp
@@ -372,6 +375,7 @@ class MinDim(MaxDim):
     """``min`` along one axis, with indices; the gradient goes to the chosen index only."""
 
     pick = "min"
+    torch_name = "Min"
 
 
 _EXTREME = {"max": Amax, "min": Amin}
@@ -384,6 +388,7 @@ class LogSumExp(_Reduce):
     is infinite, so all -inf gives -inf and any +inf gives +inf, as PyTorch). Over zero elements it is
     ``log(0) = -inf``, as PyTorch. Complex ``x``: ``m`` is the max of the real parts (complex numbers have no
     order; PyTorch's choice), and the gradient ``conj(exp(x - y))``, PyTorch's conjugate derivative."""
+    torch_name = "Logsumexp"
     autocast_policy = {"cuda": FLOAT32}  # see lucid.amp.autocast
 
     def forward(self, x, axes, keepdims):
@@ -531,13 +536,15 @@ def _cumprod_grad_through_zeros(x: Tensor, g: Tensor, axis: int) -> Tensor:
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Sum over ``dim`` (all axes when None); bool and integer tensors sum in int64, as PyTorch."""
     axes = _reduce_axes(input, dim, axis, "sum")
-    return fast_apply(Sum, _accumulating(input, dtype), None, {"axes": axes, "keepdims": _axes.keep(keepdim, keepdims)})
+    out = fast_apply(Sum, _accumulating(input, dtype), None, {"axes": axes, "keepdims": _axes.keep(keepdim, keepdims)})
+    return out if dim is None and axis is None else rename_node(out, "Sum", 1)  # PyTorch's node over dims
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool = False, dtype=None) -> Tensor:
     """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch); nan over zero elements."""
     input = _floating(input, "mean", dtype, "fc")
-    return Mean.apply(input, axes=_reduce_axes(input, dim, axis, "mean"), keepdims=_axes.keep(keepdim, keepdims))
+    out = Mean.apply(input, axes=_reduce_axes(input, dim, axis, "mean"), keepdims=_axes.keep(keepdim, keepdims))
+    return out if dim is None and axis is None else rename_node(out, "Mean", 1)  # PyTorch's node over dims
 
 
 def _correction(unbiased, correction) -> float:
@@ -586,7 +593,8 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, axis=None, keepdims:
     """Product over ``dim`` (all axes when None; a tuple is accepted too). Integer products are int64
     as PyTorch; the gradient is exact where inputs contain zeros (see ``Prod``)."""
     axes = _reduce_axes(input, dim, axis, "prod")
-    return Prod.apply(_accumulating(input, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
+    out = Prod.apply(_accumulating(input, dtype), axes=axes, keepdims=_axes.keep(keepdim, keepdims))
+    return out if dim is None and axis is None else rename_node(out, "Prod", 1)  # PyTorch's node over a dim
 
 
 def _extreme(x: Tensor, dim, axis, keep, pick, name=None) -> Tensor:

@@ -19,7 +19,7 @@ from .. import dtypes as _dt
 from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..amp.autocast import autocast_op
-from ..autograd.function import PROMOTE, Function
+from ..autograd.function import PROMOTE, Function, rename_node
 from .creation import full
 from .indexing import (
     Index,
@@ -84,7 +84,7 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce: str
                           "scatter_reduce instead for more reduction options", UserWarning, stacklevel=2)
         return scatter_reduce(input, dim, index, src, _SCATTER_REDUCTIONS[reduce])
     v = _cast_scalar(value, input.dtype) if src is None else _src_arg(src, input, index, "scatter")
-    return IndexPut.apply(input, v, plan=_dim_positions(input, dim, index, "scatter"))
+    return rename_node(IndexPut.apply(input, v, plan=_dim_positions(input, dim, index, "scatter")), "Scatter")
 
 
 # ---- scatter_reduce ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .._backend.arrays import row_major
 from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from ..amp.autocast import autocast_op
-from ..autograd.function import FLOAT32, Function
+from ..autograd.function import FLOAT32, Function, rename_node
 from ..autograd.views import view_apply
 from . import _axes
 
@@ -64,7 +64,7 @@ def _dims(dims, ndim: int, op: str) -> tuple:
     """A sequence of dimensions, each made non-negative, in the given order, without repeats."""
     out = tuple(_dim(d, ndim, op) for d in dims)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: the dimensions {tuple(dims)} name the same axis more than once")
+        raise RuntimeError(f"{op}: the dimensions {tuple(dims)} name the same axis more than once")
     return out
 
 
@@ -82,6 +82,7 @@ def _need_dims(x: Tensor, op: str, least: int = 1) -> None:
 # ---- Functions ----------------------------------------------------------------------
 class Reshape(Function):
     may_copy = True  # a view when the strides allow one, else a copy (as PyTorch's reshape)
+    torch_name = "View"
 
     def forward(self, x, shape):
         self.in_shape = x.shape
@@ -93,6 +94,7 @@ class Reshape(Function):
 
 class BroadcastTo(Function):
     overlapping = True  # expanded dimensions repeat one memory location
+    torch_name = "Expand"
 
     def forward(self, x, shape):
         self.in_shape = x.shape
@@ -165,6 +167,7 @@ class Unbind(Function):
 class Pad(Function):
     """Constant padding by ``widths`` = ((before, after), ...) for every axis; a negative width
     crops instead. The backward is the opposite pad: it crops where this one padded."""
+    torch_name = "ConstantPadNd"
 
     def forward(self, x, widths, value):
         self.widths = widths
@@ -351,7 +354,8 @@ def reshape(input: Tensor, *sizes, shape=None) -> Tensor:
         raise RuntimeError(f"shape {shape} is invalid for a tensor of shape {input.shape} ({n} elements)")
     if unknown:
         shape = tuple(n // known if s == -1 else s for s in shape)
-    return view_apply(Reshape, input, shape=shape)
+    out = view_apply(Reshape, input, shape=shape)
+    return out if out._base is not None else rename_node(out, "UnsafeView")  # a copy: PyTorch's unsafe view
 
 
 def view(x: Tensor, *sizes, size=None) -> Tensor:
@@ -440,7 +444,8 @@ def squeeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
     else:
         drop = {a for a in _dims((d,) if not isinstance(d, (tuple, list)) else d, input.ndim, "squeeze")
                 if input.ndim and input.shape[a] == 1}
-    return reshape(input, tuple(n for i, n in enumerate(input.shape) if i not in drop))
+    out = reshape(input, tuple(n for i, n in enumerate(input.shape) if i not in drop))
+    return rename_node(out, "Squeeze", 0 if d is None else 2 if isinstance(d, (tuple, list)) else 1)  # as PyTorch's
 
 
 def unsqueeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
@@ -449,7 +454,7 @@ def unsqueeze(input: Tensor, dim=None, *, axis=None) -> Tensor:
     if d is None:
         raise TypeError("unsqueeze() needs the position of the new dimension (dim=)")
     d = _dim(d, input.ndim, "unsqueeze", extra=1)
-    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+    return rename_node(reshape(input, input.shape[:d] + (1,) + input.shape[d:]), "Unsqueeze")
 
 
 # ---- permuting ----------------------------------------------------------------------
@@ -486,7 +491,7 @@ def transpose(input: Tensor, dim0=None, dim1=None, *, axes=None) -> Tensor:
     if input.ndim == 0:
         return permute(input, ())
     order[d0], order[d1] = d1, d0
-    return permute(input, tuple(order))
+    return rename_node(permute(input, tuple(order)), "Transpose")
 
 
 swapaxes = swapdims = transpose
@@ -521,7 +526,8 @@ def _matrix_transpose(x: Tensor) -> Tensor:
     """``x.mT``: the last two dimensions swapped (a batch of matrices transposed)."""
     _need_dims(x, "mT", 2)
     n = x.ndim
-    return view_apply(Permute, x, axes=(*range(n - 2), n - 1, n - 2))  # hot in matmul backward: skip arg parsing
+    out = view_apply(Permute, x, axes=(*range(n - 2), n - 1, n - 2))  # hot in matmul backward: skip arg parsing
+    return rename_node(out, "Transpose")
 
 
 def t(input: Tensor) -> Tensor:
@@ -529,7 +535,7 @@ def t(input: Tensor) -> Tensor:
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with at most 2 dimensions, got shape {input.shape}; "
                            "use transpose or mT")
-    return _reverse(input)
+    return rename_node(_reverse(input), "T")
 
 
 # ---- joining and splitting ------------------------------------------------------------
@@ -625,7 +631,7 @@ def chunk(input: Tensor, chunks: int, dim=None, *, axis=None) -> tuple:
     (the last may be smaller, and fewer pieces may come back, as in PyTorch)."""
     chunks = operator.index(chunks)
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
     _need_dims(input, "chunk")
     d = _dim(_axis(dim, axis), input.ndim, "chunk")
     n = input.shape[d]
@@ -647,7 +653,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     n, start, length = input.shape[d], operator.index(start), operator.index(length)
     first = start + n if start < 0 else start
     if not 0 <= first <= n or length < 0 or first + length > n:
-        raise IndexError(
+        raise RuntimeError(
             f"narrow: start {start} and length {length} don't fit dimension {d} of size {n} (shape {input.shape})"
         )
     return input[(slice(None),) * d + (slice(first, first + length),)]
@@ -695,7 +701,8 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     spread = sum(((1, n) for n in shape), ())
     tiled = sum(((r, n) for r, n in zip(reps, shape)), ())
     out = x.reshape(spread).expand(tiled).reshape(tuple(r * n for r, n in zip(reps, shape)))
-    return clone(out) if out._base is not None else out  # new memory, as PyTorch (the reshape made a view)
+    out = clone(out) if out._base is not None else out  # new memory, as PyTorch (the reshape made a view)
+    return rename_node(out, "Repeat")
 
 
 def tile(input: Tensor, *reps, dims=None) -> Tensor:
@@ -804,7 +811,7 @@ def _pad_runs(mode: str, n: int, lo: int, hi: int, axis: int, shape) -> tuple:
             j += runs[-1][2]
         return tuple(runs)
     if mode == "reflect" and (lo >= n or hi >= n):
-        raise ValueError(f"pad: reflect padding must be smaller than the dimension, got {where}")
+        raise RuntimeError(f"pad: reflect padding must be smaller than the dimension, got {where}")
     if mode == "replicate" and n == 0:
         raise ValueError(f"pad: replicate padding needs a non-empty dimension, got {where}")
     start, stop = -lo, n + hi  # output position j reads input position j, folded back into [0, n) outside it
@@ -823,12 +830,12 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     number of dimensions and circular padding may wrap around more than once."""
     widths_in = tuple(operator.index(p) for p in pad)
     if len(widths_in) % 2 or len(widths_in) // 2 > input.ndim:
-        raise ValueError(
+        raise RuntimeError(
             f"pad: needs an even number of widths, two per padded dimension, at most {2 * input.ndim} for a "
             f"tensor of shape {input.shape}; got {widths_in}"
         )
     if mode not in _PAD_MODES:
-        raise ValueError(f"pad: unknown mode {mode!r}; expected one of {', '.join(_PAD_MODES)}")
+        raise NotImplementedError(f"pad: unknown mode {mode!r}; expected one of {', '.join(_PAD_MODES)}")
     widths = [(0, 0)] * input.ndim
     for k in range(len(widths_in) // 2):
         widths[input.ndim - 1 - k] = (widths_in[2 * k], widths_in[2 * k + 1])
@@ -930,6 +937,7 @@ def clone(input: Tensor, *, memory_format=None) -> Tensor:
 
 
 class Contiguous(Clone):
+    torch_name = "Clone"
     def forward(self, x):
         return row_major(self.xp, x)
 

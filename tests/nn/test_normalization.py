@@ -261,13 +261,13 @@ def test_norm_errors(device):
         L.BatchNorm1d(3).to(device)(lucid.randn(1, 3, device=device))
     with pytest.raises(ValueError, match="4-D"):
         L.BatchNorm2d(3).to(device)(lucid.randn(2, 3, 4, device=device))
-    with pytest.raises(ValueError, match="normalized_shape"):
+    with pytest.raises(RuntimeError, match="normalized_shape"):
         F.layer_norm(lucid.randn(2, 3, device=device), (2,))
-    with pytest.raises(ValueError, match="num_groups"):
+    with pytest.raises(RuntimeError, match="num_groups"):
         F.group_norm(lucid.randn(2, 3, 4, device=device), 2)
-    with pytest.raises(ValueError, match="running_mean"):
+    with pytest.raises(RuntimeError, match="running_mean"):
         F.batch_norm(lucid.randn(2, 3, device=device), None, None, training=False)
-    with pytest.raises(ValueError, match="3 elements"):
+    with pytest.raises(RuntimeError, match="3 elements"):
         F.batch_norm(lucid.randn(2, 3, device=device), None, None, lucid.ones(4, device=device), training=True)
     with pytest.raises(ValueError, match="divisible"):
         L.GroupNorm(2, 5)
@@ -302,7 +302,7 @@ def test_failed_batchnorm_forward_changes_no_buffer(device, momentum):
         bn = layer(3, momentum=momentum).to(device)
         bn(lucid.randn(*((4, 3) + (2,) * (layer.dims if layer is not L.BatchNorm1d else 0)), device=device))
         before = _buffers(bn)
-        with pytest.raises((ValueError, TypeError), match=message):
+        with pytest.raises((ValueError, TypeError, RuntimeError), match=message):
             bn(make_input())
         after = _buffers(bn)
         assert before.keys() == after.keys()
@@ -329,9 +329,9 @@ def test_failed_instancenorm_forward_changes_no_buffer(device):
 
 def test_functional_batch_norm_failure_leaves_running_stats(device):
     mean, var = lucid.zeros(3, device=device), lucid.ones(3, device=device)
-    with pytest.raises(ValueError, match="3 elements"):
+    with pytest.raises(RuntimeError, match="3 elements"):
         F.batch_norm(lucid.randn(4, 3, device=device), mean, var, weight=lucid.ones(2, device=device), training=True)
-    with pytest.raises(ValueError, match="3 elements"):  # running_var sized for 2 channels: mean untouched too
+    with pytest.raises(RuntimeError, match="3 elements"):  # running_var sized for 2 channels: mean untouched too
         F.batch_norm(lucid.randn(4, 3, device=device), mean, lucid.ones(2, device=device), training=True)
     np.testing.assert_array_equal(host(mean), np.zeros(3))
     np.testing.assert_array_equal(host(var), np.ones(3))

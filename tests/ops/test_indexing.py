@@ -331,9 +331,9 @@ def test_gather_errors(device):
     with pytest.raises(RuntimeError, match="index has 1 dimensions but the tensor has 2"):
         x.gather(1, _t([0, 1], device))
     if device.host:  # off the host index tensors are not range-checked (a sync)
-        with pytest.raises(IndexError, match="index -1 is out of bounds for dimension 1 with size 4"):
+        with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 1 with size 4"):
             x.gather(1, _t([[0], [-1], [0]], device))
-    with pytest.raises(TypeError, match="integer tensor"):
+    with pytest.raises(RuntimeError, match="integer tensor"):
         x.gather(1, _t([[0.0]], device))
     with pytest.raises(RuntimeError, match="index has size 5 in dimension 0"):
         x.gather(1, _t(np.zeros((5, 1), dtype=np.int64), device))
@@ -701,8 +701,9 @@ def test_gather_scatter_on_0d_tensors_against_torch(device):
     tout.backward()
     np.testing.assert_allclose(_host(out), tout.detach().numpy())
     np.testing.assert_allclose(_host(x.grad), tx.grad.numpy())
-    with pytest.raises(IndexError, match="out of bounds"):
-        lucid.gather(x, 0, _t(np.array(1), device))
+    if device.host:  # off the host index tensors are not range-checked (a sync)
+        with pytest.raises(RuntimeError, match="out of bounds"):
+            lucid.gather(x, 0, _t(np.array(1), device))
 
 def test_topk_sort_against_torch(device, rng):
     torch = pytest.importorskip("torch")

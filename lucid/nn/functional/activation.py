@@ -19,7 +19,7 @@ from ..._backend.numpy_backend import float_errors_quiet
 from ..._backend.registry import kernels_for
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op
-from ...autograd.function import FLOAT32, LOWER, Function, tie_to
+from ...autograd.function import FLOAT32, LOWER, Function, rename_node, tie_to
 from ...nested._dispatch import nested_aware
 from ...ops import _axes
 from ...ops._fast_path import fast_apply
@@ -454,6 +454,9 @@ _FUNCTIONS = {
         "__doc__": f"Fused ``{name}`` activation, its derivative kept by the recorded forward."})
        for name, (compute, with_slope, derivative, policy) in _SLOPE_KEPT.items()},
 }
+# PyTorch's names for these nodes (its softsign and tanhshrink are composites ending in a division, a subtraction)
+for _name, _torch_name in (("logsigmoid", "LogSigmoid"), ("softsign", "Div"), ("tanhshrink", "Sub")):
+    _FUNCTIONS[_name].torch_name = _torch_name
 # ``inplace=True``: the result written into ``x`` (autograd-aware, see lucid.ops.inplace)
 _IN_PLACE = {
     name: _make_inplace(lambda x, params, cls=cls: fast_apply(cls, x, None, params), f"{name}_")
@@ -476,6 +479,7 @@ class PReLU(Function):
     the weight's gradient is one contraction ``sum g min(x, 0)`` over the axes ``w`` is broadcast along. Chosen
     where PyTorch's ``where`` differs: an inf or nan weight gives nan at the positive inputs of its channel too
     (``0 * inf``); finite weights give PyTorch's values, nan and infinite inputs included."""
+    torch_name = "PreluKernel"
 
     def forward(self, x, w):
         xp = self.xp
@@ -548,7 +552,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides the input)")
-    return _apply("elu", input, inplace, alpha=float(alpha), scale=1.0, input_scale=1.0 / alpha)
+    out = _apply("elu", input, inplace, alpha=float(alpha), scale=1.0, input_scale=1.0 / alpha)
+    return out if inplace else rename_node(out, "Celu")
 
 
 @nested_aware
@@ -644,6 +649,13 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     ``U(lower, upper)`` (zeros too, so their gradient is that slope, as PyTorch's); in evaluation the
     slope is ``(lower + upper) / 2``. On a host device the slopes are PyTorch's CPU draws (float64, one per
     non-positive element in order); on others one is drawn per element, without a sync to count them."""
+    if inplace:
+        return _rrelu(input, lower, upper, training, inplace)
+    return rename_node(_rrelu(input, lower, upper, training, inplace), "RreluWithNoise")  # PyTorch's node, both modes
+
+
+def _rrelu(input, lower, upper, training, inplace):
+    """``rrelu``'s result, under the names of the ops that make it."""
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     from ...ops.sampling import uniform
@@ -694,7 +706,7 @@ def glu(input: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
     if input.shape[d] % 2:
         raise RuntimeError(f"glu: dimension {d} of the input (shape {input.shape}) must have an even size")
     a, b = input.chunk(2, d)
-    return a * b.sigmoid()
+    return rename_node(a * b.sigmoid(), "Glu")
 
 
 @nested_aware

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from ..._backend import arrays
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op, casts_for
-from ...autograd.function import LOWER, Function, tie_to, tied
+from ...autograd.function import LOWER, Function, rename_node, tie_to, tied
 from . import winograd
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "unfold", "fold",
@@ -51,9 +51,9 @@ def ntuple(value, n: int, name: str, least: int = 0) -> tuple:
     if len(out) == 1 and n > 1:
         out = out * n
     if len(out) != n:
-        raise ValueError(f"{name} needs {n} values (one per spatial dimension), got {value!r}")
+        raise RuntimeError(f"{name} needs {n} values (one per spatial dimension), got {value!r}")
     if any(v < least for v in out):
-        raise ValueError(f"{name} must be >= {least} in every dimension, got {value!r}")
+        raise RuntimeError(f"{name} must be >= {least} in every dimension, got {value!r}")
     return out
 
 
@@ -66,7 +66,7 @@ def batched(x, nd: int, name: str):
         return x, True
     if x.ndim == nd + 1:
         return x.unsqueeze(0), False
-    raise ValueError(
+    raise RuntimeError(
         f"{name}: expected a {nd + 2}-D (batched) or {nd + 1}-D (unbatched) input of shape (N, C, *spatial), "
         f"got shape {x.shape}"
     )
@@ -651,16 +651,17 @@ def _conv_padding(padding, nd, kernel, stride, dilation, name) -> tuple:
             return ((0, 0),) * nd
         if padding == "same":
             if any(s != 1 for s in stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions (stride={stride})")
+                raise RuntimeError(f"{name}: padding='same' is not supported for strided convolutions "
+                                   f"(stride={stride})")
             # an odd total goes one more to the end, as PyTorch
             return tuple((t // 2, t - t // 2) for t in (d * (k - 1) for k, d in zip(kernel, dilation)))
-        raise ValueError(f"{name}: padding must be 'valid', 'same', an int or a tuple of ints, got {padding!r}")
+        raise RuntimeError(f"{name}: padding must be 'valid', 'same', an int or a tuple of ints, got {padding!r}")
     return tuple((p, p) for p in ntuple(padding, nd, f"{name}: padding"))
 
 
 def _check_weight(name, weight, nd, groups) -> int:
     if not isinstance(weight, Tensor) or weight.ndim != nd + 2:
-        raise ValueError(f"{name}: weight must be a {nd + 2}-D tensor, got shape {getattr(weight, 'shape', weight)}")
+        raise RuntimeError(f"{name}: weight must be a {nd + 2}-D tensor, got shape {getattr(weight, 'shape', weight)}")
     groups = operator.index(groups)
     if groups < 1:
         raise ValueError(f"{name}: groups must be positive, got {groups}")
@@ -672,8 +673,9 @@ def _finish(y, bias, batched_in, name, x, weight):
     node), unbatched as the input was."""
     if bias is not None:
         if not isinstance(bias, Tensor) or bias.shape != (y.shape[1],):
-            raise ValueError(f"{name}: bias must have shape ({y.shape[1]},), got {getattr(bias, 'shape', bias)}")
+            raise RuntimeError(f"{name}: bias must have shape ({y.shape[1]},), got {getattr(bias, 'shape', bias)}")
         y = y + tied(bias, x, weight).reshape((1, y.shape[1]) + (1,) * (y.ndim - 2))
+    y = rename_node(y, "Convolution")  # PyTorch's one node, the bias in it
     return y if batched_in else y.squeeze(0)
 
 
@@ -685,7 +687,7 @@ def _conv(nd, input, weight, bias, stride, padding, dilation, groups):
     floating(name, x, weight, bias)
     c, o = x.shape[1], weight.shape[0]
     if c != weight.shape[1] * groups or o % groups:
-        raise ValueError(
+        raise RuntimeError(
             f"{name}: weight of shape {weight.shape} with groups={groups} expects {weight.shape[1] * groups} input "
             f"channels and out channels divisible by groups; the input has shape {input.shape} ({c} channels)"
         )
@@ -695,7 +697,7 @@ def _conv(nd, input, weight, bias, stride, padding, dilation, groups):
     pads = _conv_padding(padding, nd, kernel, stride, dilation, name)
     geo = geometry(x.shape[2:], kernel, stride, dilation, pads)
     if any(n < 1 for n in geo.out):
-        raise ValueError(
+        raise RuntimeError(
             f"{name}: the kernel {kernel} (dilation {dilation}) is larger than the padded input {x.shape[2:]} "
             f"(padding {pads}); the output would be empty"
         )
@@ -709,7 +711,7 @@ def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, gr
     groups = _check_weight(name, weight, nd, groups)
     floating(name, x, weight, bias)
     if x.shape[1] != weight.shape[0] or weight.shape[0] % groups:
-        raise ValueError(
+        raise RuntimeError(
             f"{name}: weight of shape {weight.shape} (in_channels, out_channels/groups, *kernel) with groups={groups} "
             f"does not fit an input with {x.shape[1]} channels (shape {input.shape})"
         )
@@ -719,13 +721,13 @@ def _conv_transpose(nd, input, weight, bias, stride, padding, output_padding, gr
     pad = ntuple(padding, nd, f"{name}: padding")
     extra = ntuple(output_padding, nd, f"{name}: output_padding")
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
-        raise ValueError(
+        raise RuntimeError(
             f"{name}: output_padding {extra} must be smaller than either stride {stride} or dilation {dilation}"
         )
     size = tuple((n - 1) * s - 2 * p + d * (k - 1) + e + 1
                  for n, s, p, d, k, e in zip(x.shape[2:], stride, pad, dilation, kernel, extra))
     if any(n < 1 for n in size):
-        raise ValueError(f"{name}: the output size {size} would be empty (input {input.shape}, padding {pad})")
+        raise RuntimeError(f"{name}: the output size {size} would be empty (input {input.shape}, padding {pad})")
     geo = Geometry(size, kernel, stride, dilation, tuple((p, p) for p in pad), x.shape[2:])
     return _finish(Conv.apply(x, weight, face="x", geo=geo, groups=groups), bias, was_batched, name, x, weight)
 
@@ -789,7 +791,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     pads = tuple((p, p) for p in ntuple(padding, nd, "unfold: padding"))
     geo = geometry(x.shape[2:], kernel, stride, dilation, pads)
     if any(n < 1 for n in geo.out):
-        raise ValueError(f"unfold: kernel {kernel} (dilation {dilation}) does not fit the padded input {x.shape}")
+        raise RuntimeError(f"unfold: kernel {kernel} (dilation {dilation}) does not fit the padded input {x.shape}")
     y = UnfoldFunction.apply(x, geo=geo)
     return y if was_batched else y.squeeze(0)
 
@@ -800,7 +802,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     nd = _spatial_dims(kernel_size) if isinstance(kernel_size, (tuple, list)) else _spatial_dims(output_size)
     if not isinstance(input, Tensor) or input.ndim not in (2, 3):
         got = getattr(input, "shape", input)
-        raise ValueError(f"fold: expected a 3-D (batched) or 2-D input (N, C*K, L), got {got}")
+        raise RuntimeError(f"fold: expected a 3-D (batched) or 2-D input (N, C*K, L), got {got}")
     x = input if input.ndim == 3 else input.unsqueeze(0)
     size = ntuple(output_size, nd, "fold: output_size", 1)
     kernel = ntuple(kernel_size, nd, "fold: kernel_size", 1)
@@ -810,7 +812,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     geo = geometry(size, kernel, stride, dilation, pads)
     k, out = math.prod(kernel), geo.out
     if x.shape[1] % k or x.shape[2] != math.prod(out) or any(n < 1 for n in out):
-        raise ValueError(
+        raise RuntimeError(
             f"fold: input of shape {input.shape} does not fit output_size {size} with kernel {kernel}: expected "
             f"(N, C*{k}, {math.prod(out)})"
         )

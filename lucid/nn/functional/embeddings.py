@@ -15,7 +15,7 @@ from ..._backend.device import DeviceMismatchError, on_input_device
 from ..._backend.float_errors import float_errors_quiet
 from ..._tensor import Tensor
 from ...autograd import grad_mode
-from ...autograd.function import Function
+from ...autograd.function import Function, rename_node
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import arange, zeros
 from ...ops.indexing import unique, where
@@ -43,7 +43,7 @@ def _indices(input, like: Tensor, name: str) -> Tensor:
     if not isinstance(input, Tensor):
         input = Tensor(input, device=like.device)
     if input.dtype.kind not in "iu":
-        raise TypeError(f"{name}: indices must be an integer tensor, got {input.dtype.name}")
+        raise RuntimeError(f"{name}: indices must be an integer tensor, got {input.dtype.name}")
     if input.device is not like.device:
         raise DeviceMismatchError(f"{name}: indices are on {input.device} but the weight is on {like.device}")
     return input
@@ -127,7 +127,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max
     input, padding_idx = _checked(input, weight, padding_idx, sparse, "embedding")
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
-    return _lookup(weight, input, input, padding_idx, scale_grad_by_freq, sparse)
+    return rename_node(_lookup(weight, input, input, padding_idx, scale_grad_by_freq, sparse), "Embedding")
 
 
 def _lookup(weight: Tensor, index: Tensor, counted: Tensor, padding_idx, scale_grad_by_freq: bool,
@@ -428,7 +428,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     ``num_classes=-1`` means ``max + 1``."""
     if not isinstance(tensor, Tensor) or tensor.dtype.kind not in "iu":
         got = tensor.dtype.name if isinstance(tensor, Tensor) else type(tensor).__name__
-        raise TypeError(f"one_hot is only applicable to integer (index) tensors, got {got}")
+        raise RuntimeError(f"one_hot is only applicable to integer (index) tensors, got {got}")
     if num_classes == -1:
         if tensor.numel() == 0:
             raise RuntimeError("one_hot: can not infer the number of classes from an empty tensor")

@@ -27,6 +27,10 @@ class LinearFunction(Function):
         if bias is not None:
             y += bias
         self.save_for_backward(x, weight)
+        if x.ndim == 2:  # PyTorch's node: its addmm / mm, else the view of one back to the input's leading shape
+            self.torch_name = "Mm" if bias is None else "Addmm"
+        else:
+            self.torch_name = "View" if bias is not None else "Squeeze" if x.ndim == 1 else "UnsafeView"
         return xp.reshape(y, lead + (weight.shape[0],))
 
     def backward(self, g):
@@ -90,7 +94,5 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
         )
     lead = input1.shape[:-1]
     left = input1.reshape(-1, in1) @ weight.permute(1, 0, 2).reshape(in1, out * in2)
-    y = (left.reshape(-1, out, in2) * input2.reshape(-1, 1, in2)).sum(dim=-1)
-    if bias is not None:
-        y = y + bias
-    return y.reshape(lead + (out,))
+    y = (left.reshape(-1, out, in2) * input2.reshape(-1, 1, in2)).sum(dim=-1).reshape(lead + (out,))
+    return y if bias is None else y + bias

@@ -20,7 +20,7 @@ from ..._backend.numpy_backend import float_errors_quiet
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op
 from ...autograd import grad_mode
-from ...autograd.function import FLOAT32, Function
+from ...autograd.function import FLOAT32, Function, rename_node
 from ...ops.indexing import where
 from ...ops.linalg import vector_norm
 from ...ops.products import pdist  # F.pdist is torch.pdist
@@ -125,7 +125,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, redu
     """Squared error ``(input - target)^2`` (a weighted mean divides by ``weight.sum()``)."""
     reduction = _reduction("mse_loss", size_average, reduce, reduction)
     input, target, finish = _elementwise("mse_loss", input, target, reduction, weight, by_weight=True)
-    return finish((input - target).square())
+    loss = finish((input - target).square())
+    return loss if weight is not None else rename_node(loss, "MseLoss")  # a weighted one ends in torch's Div too
 
 
 @autocast_op(FLOAT32)
@@ -176,7 +177,9 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
     input, target, finish = _elementwise("smooth_l1_loss", input, target, reduction)
     d = input - target
-    return finish(d.abs() if beta == 0 else SmoothL1.apply(d, bound=float(beta), div=float(beta)))
+    if beta == 0:
+        return finish(d.abs())  # torch's ends in its mean too
+    return rename_node(finish(SmoothL1.apply(d, bound=float(beta), div=float(beta))), "SmoothL1Loss")
 
 
 @autocast_op(FLOAT32)
@@ -187,7 +190,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     reduction = _reduction("huber_loss", None, None, reduction)
     input, target, finish = _elementwise("huber_loss", input, target, reduction, weight)
-    return finish(SmoothL1.apply(input - target, bound=float(delta), div=1.0))
+    loss = finish(SmoothL1.apply(input - target, bound=float(delta), div=1.0))
+    return loss if weight is not None else rename_node(loss, "HuberLoss")  # a weighted one ends in torch's Mean
 
 
 # ---- classification: cross-entropy and nll ----------------------------------------------------------
@@ -270,7 +274,7 @@ def _class_target(input: Tensor, target, name: str) -> Tensor:
     """An integer class-index target of shape ``input.shape`` without dimension 1 (the classes)."""
     target = _tensor(target, input, name, "target")
     if target.dtype.kind not in "iu":
-        raise TypeError(f"{name}: class-index targets must be integers, got {target.dtype.name}")
+        raise RuntimeError(f"{name}: class-index targets must be integers, got {target.dtype.name}")
     expected = input.shape[:1] + input.shape[2:] if input.ndim >= 2 else ()
     if target.shape != expected:
         raise ValueError(f"{name}: expected a target of shape {expected} for an input of shape {input.shape}, "
@@ -330,14 +334,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     loss = CrossEntropy.apply(x, target=target.xp.reshape(target._data, (-1,)),
                               weight=None if weight is None else weight._data, ignore_index=int(ignore_index),
                               smoothing=float(label_smoothing), reduction=reduction)
-    return loss.reshape(target.shape) if reduction == "none" else loss
+    loss = loss.reshape(target.shape) if reduction == "none" else loss
+    return rename_node(loss, "Add" if label_smoothing else _nll_node(input.ndim, reduction))  # (smoothing: its sum)
 
 
 def _soft_cross_entropy(input, target, weight, reduction, smoothing, classes) -> Tensor:
     """Cross-entropy against class probabilities: ``-sum_c w_c t_c log_softmax(x)_c`` per element; the
     mean is over elements (not weights), as PyTorch."""
     if target.shape != input.shape:
-        raise ValueError(f"cross_entropy: probability targets must have the input's shape {input.shape}, "
+        raise RuntimeError(f"cross_entropy: probability targets must have the input's shape {input.shape}, "
                          f"got {target.shape}")
     dim = 1 if input.ndim >= 2 else 0
     if smoothing:
@@ -345,7 +350,9 @@ def _soft_cross_entropy(input, target, weight, reduction, smoothing, classes) ->
     product = log_softmax(input, dim) * target
     if weight is not None:
         product = product * weight.reshape((classes,) + (1,) * (input.ndim - dim - 1))
-    return _reduce(-product.sum(dim=dim), reduction)
+    loss = _reduce(-product.sum(dim=dim), reduction)
+    # PyTorch's last node: its division of the sum by the count for the mean, else its negation
+    return rename_node(loss, "Div", 1) if reduction == "mean" else rename_node(loss, "Neg")
 
 
 def _flat_targets(xp, target, classes: int):
@@ -401,6 +408,14 @@ class NLLLoss(Function):
         return out
 
 
+def _nll_node(ndim: int, reduction: str) -> str:
+    """PyTorch's node for a class-index loss of an ``ndim``-D input: its nll_loss, its nll_loss2d from 3-D on (which
+    views other inputs than 4-D ones as 4-D, and an unreduced loss back)."""
+    if ndim <= 2:
+        return "NllLoss"
+    return "View" if reduction == "none" and ndim != 4 else "NllLoss2D"
+
+
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood: ``-w[t] * input[i, t]`` per sample for log-probabilities ``input``
@@ -420,7 +435,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if weight is None or not (weight.requires_grad and grad_mode.state.enabled):
         loss = NLLLoss.apply(x, target=t._data, weight=None if weight is None else weight._data,
                              ignore_index=int(ignore_index), reduction=reduction)
-        return loss.reshape(target.shape) if reduction == "none" else loss
+        loss = loss.reshape(target.shape) if reduction == "none" else loss
+        return rename_node(loss, _nll_node(input.ndim, reduction))
     valid = t != ignore_index
     safe = where(valid, t, 0)
     picked = x.gather(1, safe.unsqueeze(1)).squeeze(1)
@@ -525,7 +541,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     weight = _weight_arg(weight, input, "binary_cross_entropy")
     _broadcasts("binary_cross_entropy", "weight", weight, input.shape, onto=True)
     loss = BinaryCrossEntropy.apply(input, target)
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    return rename_node(_reduce(loss if weight is None else loss * weight, reduction), "BinaryCrossEntropy")
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -548,7 +564,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
         loss = BinaryCrossEntropyWithLogits.apply(input, target)
     else:
         loss = (1 - target) * input - (1 + (pos_weight - 1) * target) * logsigmoid(input)
-    return _reduce(loss if weight is None else loss * weight, reduction)
+    return rename_node(_reduce(loss if weight is None else loss * weight, reduction), "BinaryCrossEntropyWithLogits")
 
 
 @autocast_op(FLOAT32)
@@ -557,7 +573,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     """``log(1 + exp(-target * input))`` for targets ±1, computed stably."""
     reduction = _reduction("soft_margin_loss", size_average, reduce, reduction)
     input, target, finish = _elementwise("soft_margin_loss", input, target, reduction)
-    return finish(-logsigmoid(target.to(input.dtype) * input))
+    return rename_node(finish(-logsigmoid(target.to(input.dtype) * input)), "SoftMarginLoss")
 
 
 def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -764,7 +780,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     loss = (z * others).sum(dim=1) / classes
     if weight is not None:
         loss = loss * weight[target]
-    return _reduce(loss.reshape(()) if input.ndim == 1 else loss, reduction)
+    return rename_node(_reduce(loss.reshape(()) if input.ndim == 1 else loss, reduction), "MultiMarginLoss")
 
 
 def _classes(x: Tensor) -> Tensor:
@@ -882,7 +898,7 @@ def _lengths(values, n: int, name: str) -> list[int]:
         values = values.tolist()
     out = [int(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
     if len(out) != n:
-        raise ValueError(f"ctc_loss: {name} must have one entry per batch element ({n}), got {len(out)}")
+        raise RuntimeError(f"ctc_loss: {name} must have one entry per batch element ({n}), got {len(out)}")
     return out
 
 

@@ -24,7 +24,7 @@ from ..._backend.fused import fresh_op
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op
 from ...autograd import grad_mode
-from ...autograd.function import FLOAT32, Function, tie_to
+from ...autograd.function import FLOAT32, Function, rename_node, tie_to
 from ...nested._dispatch import nested_aware
 from ...ops.arithmetic import unbroadcast
 from ...ops.shape import pad
@@ -202,7 +202,7 @@ def _check_param(name, what, t, numel, x):
     if t is None:
         return
     if not isinstance(t, Tensor) or t.numel() != numel:
-        raise ValueError(f"{name}: {what} must be a tensor of {numel} elements, got {getattr(t, 'shape', t)}")
+        raise RuntimeError(f"{name}: {what} must be a tensor of {numel} elements, got {getattr(t, 'shape', t)}")
     if t._device is not x._device:
         from ..._backend.device import DeviceMismatchError
 
@@ -239,12 +239,13 @@ def _per_channel(array, x, c) -> Tensor:
 def _with_running_stats(name, when, input, running_mean, running_var, weight, bias, axes, shape, eps):
     """Normalize ``input`` with the given running statistics instead of its own (eval mode)."""
     if running_mean is None or running_var is None:
-        raise ValueError(f"{name}: running_mean and running_var are needed when {when}")
+        raise RuntimeError(f"{name}: running_mean and running_var are needed when {when}")
     xp = input.xp
     with input._device.context():  # the casts' copies beside the input (CuPy computes on the current device)
         given = tuple(xp.reshape(xp.astype(t._data, input._data.dtype), shape) for t in (running_mean, running_var))
-    return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, given=given,
-                           tied=_BATCH_TIED)
+    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, given=given,
+                        tied=_BATCH_TIED)
+    return rename_node(y, "NativeBatchNorm") if name == "batch_norm" else y
 
 
 @autocast_op(None)  # PyTorch's autocast casts neither batch nor instance norm: they keep the input's dtype
@@ -266,8 +267,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if count <= 1:
         raise ValueError(f"{name}: expected more than 1 value per channel when training, got input {input.shape}")
     stats = [] if running_mean is not None or running_var is not None else None
-    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats,
-                        tied=_BATCH_TIED)
+    y = rename_node(Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
+                                    stats=stats, tied=_BATCH_TIED), "NativeBatchNorm")
     if stats:
         mean, var = stats[0]
         _update([(running_mean, _per_channel(mean, input, c).reshape(c)),
@@ -295,8 +296,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if count <= 1:
         raise ValueError(f"{name}: expected more than 1 spatial element per channel, got input of shape {input.shape}")
     stats = [] if running_mean is not None or running_var is not None else None
-    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps, stats=stats,
-                        tied=_BATCH_TIED)
+    y = rename_node(Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
+                                    stats=stats, tied=_BATCH_TIED), "View")  # PyTorch's batch norm, viewed back
     if stats:
         mean, var = stats[0]
         _update([(running_mean, _per_channel(mean, input, c).mean(0)),
@@ -308,7 +309,7 @@ def _normalized_shape(name, x, normalized_shape) -> tuple:
     shape = (normalized_shape,) if not isinstance(normalized_shape, (tuple, list)) else tuple(normalized_shape)
     shape = tuple(operator.index(n) for n in shape)
     if not isinstance(x, Tensor) or not shape or x.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):
-        raise ValueError(
+        raise RuntimeError(
             f"{name}: normalized_shape {shape} must match the last dimensions of the input, got shape "
             f"{getattr(x, 'shape', x)}"
         )
@@ -325,8 +326,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     for what, t in (("weight", weight), ("bias", bias)):
         _check_param("layer_norm", what, t, math.prod(shape), input)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
-    return Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
-                           tied=((0, 1, 2),) * 3)  # PyTorch's native_layer_norm_backward takes the bias too
+    y = Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
+                        tied=((0, 1, 2),) * 3)  # PyTorch's native_layer_norm_backward takes the bias too
+    return rename_node(y, "NativeLayerNorm")
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
@@ -347,12 +349,13 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     c = _channels(name, input)
     num_groups = operator.index(num_groups)
     if num_groups < 1 or c % num_groups:
-        raise ValueError(f"{name}: {c} channels can't be split into num_groups={num_groups} groups")
+        raise RuntimeError(f"{name}: {c} channels can't be split into num_groups={num_groups} groups")
     for what, t in (("weight", weight), ("bias", bias)):
         _check_param(name, what, t, c, input)
     view = (input.shape[0], num_groups, c // num_groups, math.prod(input.shape[2:]))
-    return Normalize.apply(input, weight, bias, view=view, axes=(2, 3), param_shape=(1,) + view[1:3] + (1,), eps=eps,
-                           tied=((), (1,), ()))  # (PyTorch's composite backward: the weight's gradient uses it)
+    y = Normalize.apply(input, weight, bias, view=view, axes=(2, 3), param_shape=(1,) + view[1:3] + (1,), eps=eps,
+                        tied=((), (1,), ()))  # (PyTorch's composite backward: the weight's gradient uses it)
+    return rename_node(y, "NativeGroupNorm")
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

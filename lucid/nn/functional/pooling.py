@@ -26,7 +26,7 @@ import math
 from ..._backend.device import on_input_device
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op
-from ...autograd.function import FLOAT32, Function, tied
+from ...autograd.function import FLOAT32, Function, rename_node, tied
 from ...ops.linalg import matmul
 from .conv import Geometry, add_windows, batched, floating, ntuple, pad_array, window_count, windows
 
@@ -149,11 +149,11 @@ def _window_args(nd, x, kernel_size, stride, padding, dilation, ceil_mode, name)
     pad = ntuple(padding, nd, f"{name}: padding")
     dilation = ntuple(dilation, nd, f"{name}: dilation", 1)
     if any(p > k // 2 for p, k in zip(pad, kernel)):
-        raise ValueError(f"{name}: padding {pad} must be at most half of kernel_size {kernel}, as in PyTorch")
+        raise RuntimeError(f"{name}: padding {pad} must be at most half of kernel_size {kernel}, as in PyTorch")
     size = x.shape[2:]
     out = tuple(window_count(n, k, s, p, p, d, ceil_mode) for n, k, s, p, d in zip(size, kernel, stride, pad, dilation))
     if any(n < 1 for n in out):
-        raise ValueError(f"{name}: the output would be empty for input shape {x.shape} and kernel {kernel}")
+        raise RuntimeError(f"{name}: the output would be empty for input shape {x.shape} and kernel {kernel}")
     after = tuple(max(p, (o - 1) * s + d * (k - 1) + 1 - n - p)
                   for n, k, s, p, d, o in zip(size, kernel, stride, pad, dilation, out))
     return Geometry(size, kernel, stride, dilation, tuple(zip(pad, after)), out)
@@ -193,7 +193,12 @@ def tied_to_input(result, x):
     return tied(result, x, always=True)
 
 
-def _unbatch(result, was_batched):
+def _unbatch(result, was_batched, nd, torch_name):
+    """``result`` (values, or values and indices) recorded as PyTorch's node ``torch_name`` (``{}``: the dimension
+    count; None: as it is; PyTorch pools in 1-D as in 2-D, squeezed), unbatched as the input was."""
+    if torch_name is not None:
+        values = result[0] if isinstance(result, tuple) else result
+        rename_node(values, "Squeeze", 1) if nd == 1 else rename_node(values, torch_name.format(nd))
     if was_batched:
         return result
     if isinstance(result, tuple):
@@ -208,7 +213,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     geo = _window_args(nd, x, kernel_size, stride, padding, dilation, ceil_mode, name)
     result = _max_pool_blocks(x, geo, return_indices)
     if result is not None:
-        return _unbatch(tied_to_input(result, x), was_batched)
+        return _unbatch(tied_to_input(result, x), was_batched, nd, "MaxPool{}DWithIndices")
     dev, xp = x._device, x.xp
     n, c = x.shape[:2]
     view = xp.reshape(windows(dev, x._data, geo, _lowest(x)), (n, c) + geo.out + (math.prod(geo.kernel),))
@@ -234,7 +239,7 @@ def _max_pool(nd, input, kernel_size, stride, padding, dilation, ceil_mode, retu
     # a window whose real elements are all -inf may pick padding: PyTorch reports its first real element
     flat = sum(xp.where(outside, first, coord) * stride_
                for (coord, first), stride_ in zip(coords, row_major_steps(geo.size)))
-    return _unbatch(tied_to_input(_pick(x, flat, geo.out, return_indices), x), was_batched)
+    return _unbatch(tied_to_input(_pick(x, flat, geo.out, return_indices), x), was_batched, nd, "MaxPool{}DWithIndices")
 
 
 @on_input_device
@@ -325,8 +330,8 @@ def _avg_pool(nd, input, kernel_size, stride, padding, ceil_mode, count_include_
     if divisor_override is not None:
         if divisor_override == 0:
             raise ValueError(f"{name}: divisor_override must not be zero")
-        return _unbatch(sums / divisor_override, was_batched)
-    return _unbatch(sums / _window_sizes(geo, count_include_pad, x), was_batched)
+        return _unbatch(sums / divisor_override, was_batched, nd, "AvgPool{}D")
+    return _unbatch(sums / _window_sizes(geo, count_include_pad, x), was_batched, nd, "AvgPool{}D")
 
 
 def _avg_pool_fn(nd):
@@ -350,7 +355,7 @@ def _adaptive_sizes(nd, x, output_size, name) -> tuple:
     if len(sizes) == 1 and nd > 1:
         sizes = sizes * nd
     if len(sizes) != nd:
-        raise ValueError(f"{name}: output_size needs {nd} values, got {output_size!r}")
+        raise RuntimeError(f"{name}: output_size needs {nd} values, got {output_size!r}")
     sizes = tuple(n if o is None else int(o) for o, n in zip(sizes, x.shape[2:]))
     if any(o < 1 for o in sizes) or any(n < 1 for n in x.shape[2:]):
         raise ValueError(f"{name}: output_size {sizes} and input spatial size {x.shape[2:]} must be positive")
@@ -393,9 +398,9 @@ def _adaptive_avg_pool(nd, input, output_size):
     floating(name, x)
     sizes = _adaptive_sizes(nd, x, output_size, name)
     if all(o == 1 for o in sizes):  # global average pooling: one mean (2x faster than the products)
-        return _unbatch(x.mean(dim=tuple(range(2, x.ndim)), keepdim=True), was_batched)
+        return _unbatch(x.mean(dim=tuple(range(2, x.ndim)), keepdim=True), was_batched, nd, None)
     pooled = along(x, [averaging_matrix(n, o, x) for n, o in zip(x.shape[2:], sizes)])
-    return _unbatch(tied_to_input(pooled, x), was_batched)
+    return _unbatch(tied_to_input(pooled, x), was_batched, nd, "AdaptiveAvgPool{}D")
 
 
 def _adaptive_max_pool(nd, input, output_size, return_indices):
@@ -419,7 +424,7 @@ def _adaptive_max_pool(nd, input, output_size, return_indices):
     rows = xp.reshape(xp.arange(table.shape[0], dtype=xp.int64, device=dev.native), (1, 1, -1))
     flat = xp.take(xp.reshape(table, (-1,)), xp.reshape(rows * table.shape[1] + local, (-1,)))
     flat = xp.reshape(flat, (n, c) + sizes)
-    return _unbatch(tied_to_input(_pick(x, flat, sizes, return_indices), x), was_batched)
+    return _unbatch(tied_to_input(_pick(x, flat, sizes, return_indices), x), was_batched, nd, "AdaptiveMaxPool{}D")
 
 
 def _adaptive_fn(nd, kind):

@@ -252,9 +252,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise TypeError(f"{name}: expected a floating input, got {input.dtype.name}")
     modes = ("nearest", "nearest-exact", "area", *_LINEAR)
     if mode not in modes:
-        raise ValueError(f"{name}: unknown mode {mode!r}; expected one of {', '.join(modes)}")
+        raise NotImplementedError(f"{name}: unknown mode {mode!r}; expected one of {', '.join(modes)}")
     if mode in _LINEAR and _LINEAR[mode] != nd:
-        raise ValueError(f"{name}: mode {mode!r} needs a {_LINEAR[mode] + 2}-D input, got shape {input.shape}")
+        raise NotImplementedError(f"{name}: mode {mode!r} needs a {_LINEAR[mode] + 2}-D input, got shape {input.shape}")
     if mode not in _LINEAR and align_corners is not None:
         raise ValueError(f"{name}: align_corners can only be set with the modes linear, bilinear, bicubic, trilinear")
     if antialias and not (mode in ("bilinear", "bicubic") and input.ndim == 4):
@@ -283,7 +283,7 @@ def _shuffle_args(x, factor, name):
     if factor < 1:
         raise ValueError(f"{name}: the factor must be positive, got {factor}")
     if not isinstance(x, Tensor) or x.ndim < 3:
-        raise ValueError(f"{name}: expected an input (*, C, H, W), got {getattr(x, 'shape', x)}")
+        raise RuntimeError(f"{name}: expected an input (*, C, H, W), got {getattr(x, 'shape', x)}")
     return factor, x.shape[:-3], x.shape[-3:]
 
 
@@ -291,7 +291,7 @@ def pixel_shuffle(input, upscale_factor):
     """``(*, C*r*r, H, W)`` rearranged to ``(*, C, H*r, W*r)`` (sub-pixel convolution's output step)."""
     r, lead, (c, h, w) = _shuffle_args(input, upscale_factor, "pixel_shuffle")
     if c % (r * r):
-        raise ValueError(f"pixel_shuffle: {c} channels are not divisible by upscale_factor**2 = {r * r}")
+        raise RuntimeError(f"pixel_shuffle: {c} channels are not divisible by upscale_factor**2 = {r * r}")
     n = len(lead)
     y = input.reshape(lead + (c // (r * r), r, r, h, w))
     y = y.permute(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
@@ -302,7 +302,7 @@ def pixel_unshuffle(input, downscale_factor):
     """The inverse of ``pixel_shuffle``: ``(*, C, H*r, W*r)`` to ``(*, C*r*r, H, W)``."""
     r, lead, (c, h, w) = _shuffle_args(input, downscale_factor, "pixel_unshuffle")
     if h % r or w % r:
-        raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by downscale_factor {r}")
+        raise RuntimeError(f"pixel_unshuffle: height {h} and width {w} must be divisible by downscale_factor {r}")
     n = len(lead)
     y = input.reshape(lead + (c, h // r, r, w // r, r))
     y = y.permute(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
@@ -448,7 +448,7 @@ def _check_grid_sample(name: str, input, grid, mode, padding_mode) -> int:
         raise ValueError(f"{name}: expected a 4-D or 5-D input, got {getattr(input, 'shape', input)}")
     nd = input.ndim - 2
     if not isinstance(grid, Tensor) or grid.ndim != nd + 2 or grid.shape[0] != input.shape[0] or grid.shape[-1] != nd:
-        raise ValueError(f"{name}: expected a grid of shape (N, *out, {nd}) for input {input.shape}, got "
+        raise RuntimeError(f"{name}: expected a grid of shape (N, *out, {nd}) for input {input.shape}, got "
                          f"{getattr(grid, 'shape', grid)}")
     if mode not in ("bilinear", "nearest", "bicubic") or (mode == "bicubic" and nd != 2):
         raise ValueError(f"{name}: mode must be 'bilinear', 'nearest' or 'bicubic' (4-D input only), got {mode!r}")

@@ -140,7 +140,7 @@ def _fractional_max_pool(nd, input, kernel_size, output_size, output_ratio, retu
         output_size = tuple(int(n * r) for n, r in zip(spatial, ratio))
     out = ntuple(output_size, nd, f"{name}: output_size", 1)
     if any(o + k - 1 > n for o, k, n in zip(out, kernel, spatial)):
-        raise ValueError(f"{name}: output_size {out} with kernel {kernel} does not fit the input size {spatial}")
+        raise RuntimeError(f"{name}: output_size {out} with kernel {kernel} does not fit the input size {spatial}")
     n, c = x.shape[:2]
     samples = (rand(n, c, nd, dtype=x.dtype, device=x.device) if _random_samples is None else _random_samples)
     if tuple(samples.shape) != (n, c, nd):

@@ -97,9 +97,10 @@ class _NormBase(Module):
                 f"{getattr(input, 'shape', input)}"
             )
 
-    def _check_channels(self, input: Tensor, dim: int = 1) -> None:
+    def _check_channels(self, input: Tensor, dim: int = 1, error: type = RuntimeError) -> None:
+        """``error`` is PyTorch's class for the layer: RuntimeError for batch norms, ValueError for instance norms."""
         if input.shape[dim] != self.num_features:
-            raise ValueError(
+            raise error(
                 f"{type(self).__name__}: expected {self.num_features} channels (num_features) in dimension {dim}, "
                 f"got input of shape {input.shape}; give it input with {self.num_features} channels or build "
                 f"the layer with num_features={input.shape[dim]}"
@@ -163,7 +164,7 @@ class _InstanceNorm(_NormBase):
         batched = input.ndim == self.dims + 2
         x = input if batched else input.unsqueeze(0)
         if self.affine or self.track_running_stats:  # else any channel count goes, as in PyTorch
-            self._check_channels(input, 1 if batched else 0)
+            self._check_channels(input, 1 if batched else 0, ValueError)
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             self.training or not self.track_running_stats,
                             self.momentum if self.momentum is not None else 0.0, self.eps)

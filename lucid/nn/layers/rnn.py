@@ -71,10 +71,13 @@ def _nonlinearity_mode(nonlinearity: str) -> str:
 
 
 def _check_input(name: str, input: Tensor, size: int, allowed: tuple) -> None:
+    """A wrong rank is a ValueError, a wrong feature count a RuntimeError, as in PyTorch."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
-    if input.ndim not in allowed or input.shape[-1] != size:
-        dims = " or ".join(f"{d}-D" for d in allowed)
+    dims = " or ".join(f"{d}-D" for d in allowed)
+    if input.ndim not in allowed:
+        raise ValueError(f"{name}: expected a {dims} input with {size} features, got shape {input.shape}")
+    if input.shape[-1] != size:
         raise RuntimeError(f"{name}: expected a {dims} input with {size} features, got shape {input.shape}")
 
 
