@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-
-import numpy as np
+import struct
 
 from .. import _typeinfo
 from .. import dtypes as _dt
@@ -182,6 +181,15 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None, pi
     return _finish(arr, dev, requires_grad, pin_memory)
 
 
+def _float32(value: float) -> float:
+    """``value`` rounded to the nearest float32 (a host number: the bounds and step of ``linspace``); beyond
+    float32's range, an infinity, as a cast gives."""
+    try:
+        return struct.unpack("f", struct.pack("f", value))[0]
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
 def _from_both_ends(dev, start: float, end: float, steps: int, dt):
     """PyTorch's float32/float64 ``linspace``, bit for bit: the step taken in the dtype, the first half of the
     values counted up from ``start`` and the rest down from ``end``, each by one fused multiply-add."""
@@ -192,9 +200,9 @@ def _from_both_ends(dev, start: float, end: float, steps: int, dt):
         step = (end - start) / (steps - 1)
         up, down = fused_multiply_add(index, step, start), fused_multiply_add(back, -step, end)
     else:  # a float32 product is exact in float64, so one float64 sum rounded to float32 is the float32 FMA
-        start, end = np.float32(start), np.float32(end)
-        step = float((end - start) / np.float32(steps - 1))
-        up, down = float(start) + step * index, float(end) - step * back
+        start, end = _float32(start), _float32(end)  # float32 - and / done in float64 and rounded: exact roundings
+        step = _float32(_float32(end - start) / _float32(steps - 1))
+        up, down = start + step * index, end - step * back
     return xp.astype(xp.where(index < steps // 2, up, down), dev.backend.native_dtype(dt))
 
 
