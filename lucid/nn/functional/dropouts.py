@@ -34,6 +34,8 @@ def _keep(x: Tensor, shape, p: float) -> Tensor:
         return zeros(shape, dtype=x.dtype, device=x.device)
     order = fill_order(x) if tuple(shape) == tuple(x.shape) else tuple(range(len(shape)))
     drawn = empty(tuple(shape[d] for d in order), dtype=x.dtype, device=x.device).bernoulli_(1.0 - p)
+    if order == tuple(range(len(shape))):  # row-major (the usual case): the mask as drawn
+        return drawn
     return drawn.permute(tuple(order.index(d) for d in range(len(shape))))
 
 
