@@ -29,7 +29,8 @@ class Size(tuple):
     """A tensor's shape (``torch.Size``): a tuple of ints with :meth:`numel`. It prints as the plain tuple,
     so shapes in lucid's messages read ``(2, 3)``. Unlike PyTorch's, a slice or a sum of a Size is a plain
     tuple: indexing stays at tuple speed (``x.shape[-1]`` is on every op's path), at the cost of
-    ``x.shape[1:].numel()`` (write ``math.prod(x.shape[1:])``)."""
+    ``x.shape[1:].numel()`` (write ``math.prod(x.shape[1:])``). Under :mod:`lucid.torch_compat` a Size is
+    PyTorch's: it prints as ``torch.Size([2, 3])`` and its slices are Sizes (see :func:`sizes_as_torch`)."""
 
     __slots__ = ()
 
@@ -39,6 +40,28 @@ class Size(tuple):
         for s in self:
             n *= s
         return n
+
+    def __repr__(self) -> str:
+        if _dt.spelled_as() == "torch":
+            return f"torch.Size([{', '.join(str(s) for s in self)}])"
+        return tuple.__repr__(self)
+
+    __str__ = __repr__
+
+
+def _slice_as_size(self: Size, index):
+    """``Size.__getitem__`` under :mod:`lucid.torch_compat`: a slice of a Size is a Size, as in PyTorch."""
+    item = tuple.__getitem__(self, index)
+    return Size(item) if isinstance(index, slice) else item
+
+
+def sizes_as_torch(on: bool) -> None:
+    """Make slices of a :class:`Size` Sizes (``on``), as PyTorch's are, or plain tuples at tuple speed (the
+    default); :mod:`lucid.torch_compat` turns this on for the programs it runs."""
+    if on:
+        Size.__getitem__ = _slice_as_size
+    elif "__getitem__" in Size.__dict__:
+        del Size.__getitem__
 
 
 

@@ -22,11 +22,12 @@ __all__ = [
 
 
 class finfo:
-    """Limits of a floating dtype (default: the default dtype): ``bits``, ``eps``, ``max``, ``min``,
-    ``tiny`` (= ``smallest_normal``), ``resolution``, ``dtype`` (its name), as ``torch.finfo``."""
+    """Limits of a floating dtype (default: the default dtype; a complex dtype gives its real part's):
+    ``bits``, ``eps``, ``max``, ``min``, ``tiny`` (= ``smallest_normal``), ``resolution``, ``dtype`` (its name),
+    as ``torch.finfo``."""
 
     def __init__(self, type=None):  # noqa: A002  (PyTorch's name)
-        dtype = _dt.get_default_dtype() if type is None else _dt.to_dtype(type)
+        dtype = (_dt.get_default_dtype() if type is None else _dt.to_dtype(type)).to_real()
         if dtype.kind != "f":
             raise TypeError(f"lucid.finfo() requires a floating point dtype, got lucid.{dtype.name}; "
                             f"use lucid.iinfo for integer dtypes")
@@ -90,7 +91,7 @@ class memory_format:
         self.name = name
 
     def __repr__(self) -> str:
-        return f"lucid.{self.name}"
+        return f"{_dt.spelled_as()}.{self.name}"
 
 
 contiguous_format = memory_format("contiguous_format")
@@ -106,7 +107,7 @@ class layout:
         self.name = name
 
     def __repr__(self) -> str:
-        return f"lucid.{self.name}"
+        return f"{_dt.spelled_as()}.{self.name}"
 
 
 strided = layout("strided")
@@ -194,9 +195,11 @@ _BY_LEGACY_NAME = {n: d for d, n in _TYPE_NAMES.items()}
 
 
 def legacy_type_name(tensor: Tensor) -> str:
-    """``"lucid.FloatTensor"`` (``"lucid.cuda.FloatTensor"`` on a GPU): what ``Tensor.type()`` returns."""
+    """``"lucid.FloatTensor"`` (``"lucid.cuda.FloatTensor"`` on a GPU; ``torch.`` under :mod:`lucid.torch_compat`):
+    what ``Tensor.type()`` returns."""
     name = _TYPE_NAMES.get(tensor.dtype, f"{tensor.dtype.name}Tensor")
-    return f"lucid.{name}" if tensor.device.type == "cpu" else f"lucid.{tensor.device.type}.{name}"
+    module = _dt.spelled_as()
+    return f"{module}.{name}" if tensor.device.type == "cpu" else f"{module}.{tensor.device.type}.{name}"
 
 
 def legacy_dtype(spec):

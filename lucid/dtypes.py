@@ -27,6 +27,24 @@ __all__ = [
 ]
 
 
+_spelling = "lucid"
+
+
+def spelled_as() -> str:
+    """The module name reprs spell lucid's names with (``lucid.float32``, ``x.type()``): ``"lucid"``, or
+    ``"torch"`` while :mod:`lucid.torch_compat` is installed, so that an unmodified PyTorch program prints,
+    and compares against, ``torch.float32`` and ``'torch.FloatTensor'`` as under PyTorch."""
+    return _spelling
+
+
+def spell_as(module: str) -> None:
+    """Set what :func:`spelled_as` returns (``"lucid"`` or ``"torch"``)."""
+    global _spelling
+    if module not in ("lucid", "torch"):
+        raise ValueError(f"spell_as: expected 'lucid' or 'torch', got {module!r}")
+    _spelling = module
+
+
 class DType:
     """One element type. ``kind`` is ``"b"`` (bool), ``"i"``/``"u"`` (integers), ``"f"`` or ``"c"`` (complex)."""
 
@@ -60,7 +78,7 @@ class DType:
         return self if self.kind == "c" else _COMPLEX_OF[self]
 
     def __repr__(self) -> str:
-        return f"lucid.{self.name}"
+        return f"{spelled_as()}.{self.name}"
 
     def __eq__(self, other) -> bool:
         if isinstance(other, DType):

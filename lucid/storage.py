@@ -156,7 +156,7 @@ class TypedStorage:
         return self._untyped_storage._bytes(0, self.size() * self.dtype.itemsize).view(self._host_dtype()).tolist()
 
     def __repr__(self) -> str:
-        return f"lucid.TypedStorage(dtype=lucid.{self.dtype.name}, size={self.size()}, device={self.device})"
+        return f"lucid.TypedStorage(dtype={self.dtype!r}, size={self.size()}, device={self.device})"
 
 
 def is_storage(obj) -> bool:

@@ -31,7 +31,7 @@ def _describe(param: Parameter, typename: bool = False) -> str:
     ``lucid.FloatTensor``), its size (empty when 0-d) and a device other than the CPU."""
     size = "x".join(str(s) for s in param.shape)
     where = "" if param.device.type == "cpu" else f" ({param.device})"
-    kind = param.type() if typename else f"lucid.{param.dtype.name}"
+    kind = param.type() if typename else repr(param.dtype)
     return f"Parameter containing: [{kind} of size {size}{where}]"
 
 

@@ -41,6 +41,9 @@ What differs from PyTorch (lucid's own semantics are kept, not emulated):
 - ``torch.multiprocessing`` shares tensors that are in shared memory (``share_memory_()``, ``Module.share_memory()``)
   as PyTorch does; a CPU tensor that is not is sent as a copy (PyTorch moves it into shared memory on the way),
   and a CUDA tensor can't be sent (no CUDA IPC). See :mod:`lucid.multiprocessing.reductions`.
+- While installed, lucid prints its names as PyTorch's (``torch.float32``, ``torch.Size([2, 3])``, ``x.type()``
+  is ``'torch.FloatTensor'``) and a slice of a shape is a shape, not a tuple; :func:`uninstall` restores lucid's
+  spelling (``lucid.float32``, shapes as tuples).
 - Names lucid does not have fail loudly instead of behaving differently.
 - Programs that check ``sys.modules["torch"]`` through other libraries (array-api-compat,
   ...) will see lucid there while the aliases are installed.
@@ -53,6 +56,9 @@ import importlib.abc
 import importlib.machinery
 import sys
 import types
+
+from .. import dtypes as _dt
+from .._tensor import sizes_as_torch
 
 __all__ = ["install", "uninstall", "installed", "ALIASES"]
 
@@ -325,6 +331,13 @@ _finder = _Finder()
 _saved: dict[str, types.ModuleType] = {}
 
 
+def _spell_as_torch(on: bool) -> None:
+    """Print names as PyTorch does while installed: ``torch.float32``, ``torch.Size([2, 3])``,
+    ``x.type() == 'torch.FloatTensor'``; slices of a shape are shapes."""
+    _dt.spell_as("torch" if on else "lucid")
+    sizes_as_torch(on)
+
+
 def installed() -> bool:
     """Whether ``import torch`` currently resolves to lucid."""
     return _finder in sys.meta_path
@@ -338,6 +351,7 @@ def install() -> None:
     for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
         _saved[name] = sys.modules.pop(name)
     sys.meta_path.insert(0, _finder)
+    _spell_as_torch(True)
 
 
 def uninstall() -> None:
@@ -345,6 +359,7 @@ def uninstall() -> None:
     if not installed():
         return
     sys.meta_path.remove(_finder)
+    _spell_as_torch(False)
     for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
         if isinstance(sys.modules[name], TorchAlias):
             del sys.modules[name]

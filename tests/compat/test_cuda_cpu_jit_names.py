@@ -392,7 +392,7 @@ def test_program_through_torch_compat(tmp_path):
     done = subprocess.run([sys.executable, "-m", "lucid.torch_compat", str(script)], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
-    expected = "lucid.float32" if not cuda.is_bf16_supported() else "lucid.bfloat16"
+    expected = "torch.float32" if not cuda.is_bf16_supported() else "torch.bfloat16"  # spelled as PyTorch's
     assert done.stdout.split() == ["ok", expected, "True", "True", "True", "True", "[]"]
 
 

@@ -111,6 +111,23 @@ def test_uninstall_restores_sys_modules():
     assert _torch_names() == before
 
 
+def test_names_print_as_pytorchs_while_installed_and_as_lucids_after():
+    x = lucid.zeros(2, 3, dtype=lucid.int32)
+    tc.install()
+    try:
+        shapes = (repr(x.shape), str(x.shape[1:]), x.shape[1:].numel(), x.shape[0], x.shape[-1:] + (4,))
+        assert shapes == ("torch.Size([2, 3])", "torch.Size([3])", 3, 2, (3, 4))
+        assert (repr(x.dtype), x.type(), repr(lucid.channels_last), repr(lucid.strided)) == (
+            "torch.int32", "torch.IntTensor", "torch.channels_last", "torch.strided")
+        assert repr(x).endswith("dtype=torch.int32)") and repr(lucid.Size([])) == "torch.Size([])"
+        assert lucid.nn.ParameterDict({"w": lucid.nn.Parameter(lucid.ones(2))}).extra_repr() == (
+            "(w): Parameter containing: [torch.FloatTensor of size 2]")
+    finally:
+        tc.uninstall()
+    assert (repr(x.shape), repr(x.dtype), x.type(), type(x.shape[1:])) == ("(2, 3)", "lucid.int32",
+                                                                           "lucid.IntTensor", tuple)
+
+
 def test_install_is_idempotent(aliased):
     tc.install()
     assert sys.meta_path.count(tc._finder) == 1
