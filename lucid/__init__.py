@@ -34,6 +34,7 @@ from . import (  # noqa: E402  (need Tensor)
     profiler,
     quasirandom,
     random,
+    return_types,
     signal,
     sparse,
     special,
@@ -50,7 +51,7 @@ from ._backend import (
     register_backend,
 )
 from ._backend.device import get_default_device, set_default_device
-from ._control_flow import cond, while_loop
+from ._control_flow import _assert, cond, while_loop
 from ._foreach import *  # noqa: F401,F403  (torch._foreach_add_, _foreach_lerp_, ...: list operations)
 from ._functional_aliases import *  # noqa: F401,F403  (torch.relu, torch.conv2d, ...)
 from ._interop import as_tensor, asarray, from_dlpack, from_numpy, frombuffer, to_dlpack

@@ -1,4 +1,4 @@
-"""``lucid.cond`` and ``lucid.while_loop``: PyTorch's structured control flow, run eagerly.
+"""``lucid.cond``, ``lucid.while_loop`` and ``lucid._assert``: PyTorch's structured control flow, run eagerly.
 
 PyTorch traces them for ``torch.compile``/export; lucid has no compiler, so they are plain Python control
 flow with PyTorch's calling conventions, and autograd records whichever branch or iterations ran.
@@ -6,7 +6,7 @@ flow with PyTorch's calling conventions, and autograd records whichever branch o
 
 from __future__ import annotations
 
-__all__ = ["cond", "while_loop"]
+__all__ = ["cond", "while_loop", "_assert"]
 
 
 def cond(pred, true_fn, false_fn, operands=()):
@@ -27,3 +27,9 @@ def while_loop(cond_fn, body_fn, carried_inputs):
             raise RuntimeError(f"while_loop: body_fn returned {len(out)} values but takes {len(carried)} values")
         carried = out
     return carried
+
+
+def _assert(condition, message) -> None:
+    """``assert condition, message`` (``torch._assert``: the assert that model code, timm's among it, writes so
+    that tracing keeps it; lucid does not trace, so it is Python's)."""
+    assert condition, message

@@ -94,7 +94,7 @@ class _ComplexFormatter:
 
     def __init__(self, a: np.ndarray):
         self.real, self.imag = _Formatter(a.real), _Formatter(a.imag)
-        self.max_width = self.real.max_width + self.imag.max_width + 2
+        self.max_width = self.real.max_width + self.imag.max_width + 1  # and the "j" (PyTorch's wrapping width)
 
     def format(self, value) -> str:
         imag = (self.imag.format(value.imag) + "j").lstrip()
@@ -155,6 +155,12 @@ def _with_suffixes(text, suffixes, indent, force_newline: bool = False) -> str:
     return "".join(out) + ")"
 
 
+def _grad_fn_suffix(name: str) -> str:
+    """``grad_fn=<...>`` for a node named ``name``: PyTorch prints the node's class, whose name is the node's
+    ``name()`` without a C++ namespace (``CopySlices`` for ``torch::autograd::CopySlices``)."""
+    return f"grad_fn=<{name.rpartition('::')[2]}>"
+
+
 def tensor_repr(host: np.ndarray, *, type_name: str, dtype, default_dtypes, device, grad_fn, requires_grad) -> str:
     """The text of a tensor holding ``host``: ``tensor(...)`` for a plain Tensor, ``TypeName(...)``
     for a subclass, followed by the suffixes PyTorch prints (device, dtype, size, autograd)."""
@@ -177,7 +183,7 @@ def tensor_repr(host: np.ndarray, *, type_name: str, dtype, default_dtypes, devi
         fmt = _ComplexFormatter(shown) if host.dtype.kind == "c" else _Formatter(shown)
         body = _body(host, indent, summarize, fmt)
     if grad_fn is not None:
-        suffixes.append(f"grad_fn=<{grad_fn}>")
+        suffixes.append(_grad_fn_suffix(grad_fn))
     elif requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)
@@ -208,7 +214,7 @@ def sparse_repr(parts, *, nnz, size, dtype, default_dtypes, device, grad_fn, req
         suffixes.append(f"dtype={dtype!r}")
     suffixes.append(f"layout={layout!r}")
     if grad_fn is not None:
-        suffixes.append(f"grad_fn=<{grad_fn}>")
+        suffixes.append(_grad_fn_suffix(grad_fn))
     elif requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(text, suffixes, indent, force_newline=force_newline)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import warnings
 import weakref
 
 import numpy as np
@@ -95,6 +96,10 @@ def is_inference_mode_enabled() -> bool:
 
 
 _PYTHON_NUMBERS = {bool, int, float, complex}
+_NON_LEAF_GRAD = ("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                  "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                  "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf "
+                  "Tensor by mistake, make sure you access the leaf Tensor instead.")
 
 
 def _sequence_dtype(seq):
@@ -387,7 +392,13 @@ class Tensor:
 
     @property
     def grad(self):
-        return self._grad
+        """The accumulated gradient (None until a backward reaches it). Reading it on a non-leaf that does not
+        ``retain_grad()`` warns, as PyTorch: backward never fills it."""
+        g = self._grad
+        if g is None and (self._node is not None or self._base is not None) and not self.is_leaf \
+                and not self.retains_grad:
+            warnings.warn(_NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value) -> None:
@@ -553,7 +564,7 @@ class Tensor:
         return _printing.tensor_repr(
             host, type_name=type_name, dtype=self.dtype,
             default_dtypes=(default, default.to_complex(), _dt.int64, _dt.bool_), device=self._device,
-            grad_fn=None if node is None else node.name() + str(node.torch_overload), requires_grad=self._requires_grad)
+            grad_fn=None if node is None else node.name(), requires_grad=self._requires_grad)
 
     def __format__(self, format_spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor's value; an n-d tensor takes no format spec (as PyTorch)."""

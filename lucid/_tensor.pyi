@@ -14,10 +14,23 @@ class Size:
     """A tensor's shape (``torch.Size``): a tuple of ints with :meth:`numel`. It prints as the plain tuple,
     so shapes in lucid's messages read ``(2, 3)``. Unlike PyTorch's, a slice or a sum of a Size is a plain
     tuple: indexing stays at tuple speed (``x.shape[-1]`` is on every op's path), at the cost of
-    ``x.shape[1:].numel()`` (write ``math.prod(x.shape[1:])``).
+    ``x.shape[1:].numel()`` (write ``math.prod(x.shape[1:])``). Under :mod:`lucid.torch_compat` a Size is
+    PyTorch's: it prints as ``torch.Size([2, 3])`` and its slices are Sizes (see :func:`sizes_as_torch`).
     """
     def numel(self) -> int:
         """The number of elements of a tensor of this shape."""
+    def __repr__(self) -> str: ...
+    def __str__(self) -> str: ...
+
+
+def _slice_as_size(self, index):
+    """``Size.__getitem__`` under :mod:`lucid.torch_compat`: a slice of a Size is a Size, as in PyTorch."""
+
+
+def sizes_as_torch(on: bool) -> None:
+    """Make slices of a :class:`Size` Sizes (``on``), as PyTorch's are, or plain tuples at tuple speed (the
+    default); :mod:`lucid.torch_compat` turns this on for the programs it runs.
+    """
 
 
 class _InferenceState:
@@ -43,6 +56,8 @@ def is_inference_mode_enabled() -> bool:
     """Whether this thread is inside ``lucid.inference_mode()``."""
 
 _PYTHON_NUMBERS: set
+
+_NON_LEAF_GRAD: str
 
 
 def _sequence_dtype(seq):
@@ -189,7 +204,10 @@ class Tensor:
     @property
     def grad_fn(self): ...
     @property
-    def grad(self): ...
+    def grad(self):
+        """The accumulated gradient (None until a backward reaches it). Reading it on a non-leaf that does not
+        ``retain_grad()`` warns, as PyTorch: backward never fills it.
+        """
     @grad.setter
     def grad(self, value) -> None: ...
     @property
@@ -524,7 +542,7 @@ class Tensor:
 
     # ---- registered by lucid.ops.decompositions
     def cholesky(self, upper: bool = ...) -> Tensor:
-        """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor)."""
+        """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor; its own node)."""
     def cholesky_inverse(self, upper: bool = ...) -> Tensor:
         """``torch.cholesky_inverse``: ``(L L^H)^{-1}`` (``(U^H U)^{-1}`` when ``upper``) from the factor."""
     def cholesky_solve(self, input2: Tensor, upper: bool = ...) -> Tensor:
@@ -1099,9 +1117,11 @@ class Tensor:
     def __rshift__(self, other) -> Tensor:
         """Elementwise ``bitwise_right_shift`` of integers."""
     def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value=...) -> Tensor:
-        """``input + value * tensor1 / tensor2`` (integer division refused, as PyTorch)."""
+        """``input + value * tensor1 / tensor2`` (integer division refused, as PyTorch; recorded as its one node,
+        ``AddcdivBackward0``).
+        """
     def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value=...) -> Tensor:
-        """``input + value * tensor1 * tensor2``."""
+        """``input + value * tensor1 * tensor2`` (recorded as PyTorch's one node, ``AddcmulBackward0``)."""
     def allclose(self, other, rtol: float = ..., atol: float = ..., equal_nan: bool = ...) -> bool:
         """Whether every element is :func:`isclose` (a Python bool)."""
     def bitwise_left_shift(self, other) -> Tensor:
@@ -1109,9 +1129,9 @@ class Tensor:
     def bitwise_right_shift(self, other) -> Tensor:
         """Elementwise ``bitwise_right_shift`` of integers."""
     def clamp_max(self, max) -> Tensor:
-        """``clamp(input, max=max)``."""
+        """``clamp(input, max=max)``, recorded as PyTorch's own node (``ClampMaxBackward0``; 1 for a tensor bound)."""
     def clamp_min(self, min) -> Tensor:
-        """``clamp(input, min=min)``."""
+        """``clamp(input, min=min)``, recorded as PyTorch's own node (``ClampMinBackward0``; 1 for a tensor bound)."""
     def copysign(self, other):
         """``|a|`` with the sign of ``b`` (floats, as PyTorch's result)."""
     def deg2rad(self) -> Tensor:
@@ -1141,7 +1161,8 @@ class Tensor:
         """Fractional part ``x - trunc(x)`` (floating tensors only, as PyTorch); gradient 1."""
     def frexp(self):
         """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent``, ``0.5 <= |mantissa| < 1`` (0, inf and
-        nan have exponent 0 and mantissa ``input``); the exponent is int32, as PyTorch.
+        nan have exponent 0 and mantissa ``input``); the exponent is int32, as PyTorch. The mantissa is
+        differentiable (its gradient is the incoming one over ``2**exponent``), the exponent is not.
         """
     def gcd(self, other) -> Tensor:
         """Greatest common divisor of integers (Euclid's algorithm elementwise; non-negative, gcd(0, 0) = 0)."""
@@ -1295,7 +1316,7 @@ class Tensor:
     def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta=..., alpha=...) -> Tensor:
         """``beta * input + alpha * (batch1 @ batch2)``, one product per batch entry."""
     def dist(self, other: Tensor, p=...) -> Tensor:
-        """The ``p``-norm of ``input - other`` (broadcast), over all elements."""
+        """The ``p``-norm of ``input - other`` (broadcast), over all elements (recorded as PyTorch's one node)."""
     def ger(self, vec2: Tensor) -> Tensor:
         """The outer product of two vectors (PyTorch's older name for ``outer``)."""
     def inner(self, other: Tensor) -> Tensor:
@@ -1492,8 +1513,9 @@ class Tensor:
         ``mean``, ``amax``, ``amin``), as ``scatter_reduce``.
         """
     def masked_scatter(self, mask, source: Tensor) -> Tensor:
-        """``input`` with the positions where ``mask`` (broadcast to it) is true filled, in order, with the
-        first elements of ``source``.
+        """``input`` with the positions where ``mask`` is true filled, in order, with the first elements of
+        ``source``; ``input`` and ``mask`` broadcast to one shape, as PyTorch's (``masked_scatter_`` keeps its
+        tensor's shape, so there only the mask broadcasts).
         """
     def masked_select(self, mask) -> Tensor:
         """The elements of ``input`` where ``mask`` is true, the two broadcast to one shape, in order (1-D); the
@@ -1724,7 +1746,9 @@ class Tensor:
     def cummin(self, dim: int, *, axis=...):
         """The running minimum along ``dim`` and the index where it was reached (the latest of equal values; NaN, once met, stays), as PyTorch; the gradient goes to that index."""
     def kthvalue(self, k: int, dim: int = ..., keepdim: bool = ...):
-        """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there."""
+        """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there. Among tied
+        elements the index is the stable sort's ``k``-th (PyTorch's quickselect may return another of the ties).
+        """
     def logcumsumexp(self, dim: int, *, axis=...) -> Tensor:
         """``log(cumsum(exp(input)))`` along ``dim`` of a floating or complex tensor (integers raise, as in PyTorch)
         without overflow or early underflow: a doubling scan of pairwise log-add-exps (log2(n) steps), each shifted

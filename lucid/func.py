@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import threading
 
+from . import random as _random
 from ._tensor import Tensor
 from .autograd.backprop import grad as _autograd_grad
 from .autograd.grad_mode import enable_grad
@@ -265,10 +266,47 @@ def _dims_for(in_dims, args):
     return dims
 
 
+class _Randomness:
+    """The random draws of one vmap call, by its ``randomness=`` (PyTorch's): "error" refuses them; "same" gives
+    every slice the first slice's draws; "different" draws once for the whole batch (shape ``(batch, *shape)``)
+    and gives slice ``i`` row ``i``, so the numbers are those of PyTorch's batched draw. A draw with
+    per-element parameters (``poisson``, ``binomial``), a permutation (``randperm``: not elementwise), or one
+    a later slice makes and the first did not, is drawn for its slice alone. Where PyTorch refuses "same" for an
+    op on a batched input (``bernoulli``, ``multinomial``), lucid repeats the first slice's draw."""
+
+    def __init__(self, mode: str, size: int):
+        self.mode, self.size, self.drawn, self.slice, self.count = mode, size, [], 0, 0
+
+    def start(self, i: int) -> None:
+        self.slice, self.count = i, 0
+
+    def __call__(self, native, kind, shape, dtype, dev, generator, params):
+        if self.mode == "error":
+            raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use "
+                               "the 'same' or 'different' randomness flags on vmap or perform the randomness "
+                               "operation out of vmap")
+        if kind == "permutation" and self.mode == "different" or any(hasattr(v, "shape") for v in params.values()):
+            return native(kind, shape, dtype, dev, generator, params)
+        key = (kind, tuple(shape), dtype, dev, generator, tuple(sorted(params.items())))
+        k, self.count = self.count, self.count + 1
+        if self.slice == 0:
+            batch = () if self.mode == "same" else (self.size,)
+            self.drawn.append((key, native(kind, (*batch, *shape), dtype, dev, generator, params)))
+        elif k >= len(self.drawn) or self.drawn[k][0] != key:
+            return native(kind, shape, dtype, dev, generator, params)
+        array = self.drawn[k][1]
+        return dev.create("asarray", array if self.mode == "same" else array[self.slice, ...], copy=True)
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
     """``func`` mapped over a dimension of its inputs (``in_dims``: an int, None for unmapped, or a tuple /
     pytree per argument) with the results stacked at ``out_dims``. lucid runs it as a loop over the
-    slices (no batching rules): same results as ``torch.func.vmap``, including nesting and gradients."""
+    slices (no batching rules): same results as ``torch.func.vmap``, including nesting, gradients and random
+    draws (``randomness``: "error", "same" or "different"; see :class:`_Randomness`). ``chunk_size`` changes
+    nothing (the loop already runs one slice at a time)."""
+    if randomness not in ("error", "same", "different"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. Got "
+                           f"{randomness}")
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -288,10 +326,17 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         if len(sizes) > 1:
             raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
                              f"{sorted(sizes)}")
-        results = []
-        for i in range(sizes.pop()):
-            sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
-            results.append(func(*tree_unflatten(sliced, spec), **kwargs))
+        size = sizes.pop()
+        draws = _Randomness(randomness, size)
+        outer = _random.set_vmap_draws(draws)
+        try:
+            results = []
+            for i in range(size):
+                draws.start(i)
+                sliced = [x if d is None else x.select(d, i) for x, d in zip(leaves, dims)]
+                results.append(func(*tree_unflatten(sliced, spec), **kwargs))
+        finally:
+            _random.set_vmap_draws(outer)
         out_leaves = [tree_flatten(r)[0] for r in results]
         out_spec = tree_flatten(results[0])[1]
         odims = [out_dims] * len(out_leaves[0]) if isinstance(out_dims, int) else list(tree_flatten(out_dims)[0])

@@ -153,6 +153,31 @@ def rng_for(generator, dev):
     return generator.native
 
 
+# While a ``lucid.func.vmap`` call runs: called as ``vmap_draws(native_draw, kind, shape, dtype, dev, generator,
+# params)`` for each draw, to refuse it, repeat it or batch it (its ``randomness=``); None otherwise. Change it only
+# through set_vmap_draws.
+vmap_draws = None
+
+
+def set_vmap_draws(hook):
+    """Make ``hook`` (or None) what every random draw goes through; returns the one it replaces."""
+    global vmap_draws
+    prev, vmap_draws = vmap_draws, hook
+    return prev
+
+
+def _native_draw(kind, shape, dtype, dev, generator, params):
+    return dev.backend.random(kind, shape, dtype, dev.index or 0, rng_for(generator, dev), **params)
+
+
+def draw(kind, shape, dtype, dev, generator=None, **params):
+    """A native array of random numbers of ``kind`` in ``shape`` on ``dev`` from ``generator`` (None: the device's
+    default): where every random function of lucid draws."""
+    if vmap_draws is not None:
+        return vmap_draws(_native_draw, kind, shape, dtype, dev, generator, params)
+    return _native_draw(kind, shape, dtype, dev, generator, params)
+
+
 default_generator = Generator._of_device("cpu")
 _DEFAULTS["cpu"] = default_generator
 

@@ -122,7 +122,7 @@ def _polynomial(name, first, step, transform):
         with K.float_errors_quiet():
             z = x._data if transform is None else transform(x._data)
             z, degree = xp.broadcast_arrays(z, degree)
-            degree = xp.floor(degree)  # a fractional degree counts as its integer part, as PyTorch
+            degree = xp.trunc(degree)  # a fractional degree counts as its integer part (toward 0), as PyTorch
             high = int(xp.max(degree)) if math.prod(degree.shape) else 0
             before, current = xp.ones_like(z), first(z)
             out = xp.where(degree == 0, before, current)

@@ -20,7 +20,7 @@ ROOT = pathlib.Path(lucid.__file__).parent
 LAYERS = [
     ("backend", ["lucid.dtypes", "lucid._backend", "lucid.version", "lucid.futures"]),
     ("device services", ["lucid.backends"]),
-    ("tensor", ["lucid._tensor", "lucid._printing", "lucid._typeinfo", "lucid._interop",
+    ("tensor", ["lucid._tensor", "lucid._printing", "lucid._typeinfo", "lucid._interop", "lucid.return_types",
                 "lucid.random", "lucid.cuda", "lucid.accelerator"]),  # random: Generator states are Tensors
     ("autograd", ["lucid.autograd"]),
     ("autocast", ["lucid.amp"]),

@@ -313,6 +313,8 @@ class GenericKernels:
         xp = self.xp
         if 0 in x.shape:
             return xp.empty_like(x)
+        if getattr(x.dtype, "name", None) in ("float16", "bfloat16"):  # in float32, rounded once, as PyTorch's
+            return xp.astype(self._normalized(xp.astype(x, xp.float32), axis, log), x.dtype)
         with float_errors_quiet():  # -inf - -inf and inf - inf are nan, silently, as PyTorch
             shifted = x - xp.max(x, axis=axis, keepdims=True)
             if log:

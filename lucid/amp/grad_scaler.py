@@ -62,6 +62,7 @@ class GradScaler:
         self._growth_factor, self._backoff_factor = float(growth_factor), float(backoff_factor)
         self._growth_interval = growth_interval
         self._growth_tracker = 0  # steps in a row without inf/NaN gradients
+        self._scaled = False  # whether scale() ran: PyTorch makes its scale tensor there, lazily
         self._optimizers: dict[int, dict] = {}  # id(optimizer) -> {"stage", "finite" (per-device flags), "found_inf"}
 
     def is_enabled(self) -> bool:
@@ -100,6 +101,7 @@ class GradScaler:
         ``map``, as in PyTorch."""
         if not self._enabled:
             return outputs
+        self._scaled = True
         if isinstance(outputs, Tensor):
             return outputs * self._scale
         if isinstance(outputs, (list, tuple)):
@@ -114,6 +116,7 @@ class GradScaler:
         unscale again. Once per optimizer between two ``update()`` calls."""
         if not self._enabled:
             return
+        self._check_scaled("unscale_")
         state = self._state(optimizer)
         if state["stage"] is _UNSCALED:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
@@ -129,6 +132,7 @@ class GradScaler:
             return optimizer.step(*args, **kwargs)
         if "closure" in kwargs:
             raise RuntimeError("Closure use is not currently supported if GradScaler is enabled.")
+        self._check_scaled("step")
         state = self._state(optimizer)
         if state["stage"] is _STEPPED:
             raise RuntimeError("step() has already been called since the last update().")
@@ -145,6 +149,7 @@ class GradScaler:
         or a one-element Tensor) and start the next iteration."""
         if not self._enabled:
             return
+        self._check_scaled("update")
         if new_scale is not None:
             self._scale = _float32(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
         else:
@@ -186,6 +191,13 @@ class GradScaler:
         self._growth_tracker = int(state_dict["_growth_tracker"])
 
     # ---- internals ----------------------------------------------------------------------------
+    def _check_scaled(self, funcname: str) -> None:
+        """Raise PyTorch's ``AssertionError`` unless :meth:`scale` ran before: gradients that were never scaled
+        must not be unscaled (divided by the scale) and stepped."""
+        if not self._scaled:
+            raise AssertionError(f"Attempted {funcname} but _scale is None.  This may indicate your script did not "
+                                 f"use scaler.scale(loss or outputs) earlier in the iteration.")
+
     def _state(self, optimizer) -> dict:
         return self._optimizers.setdefault(id(optimizer), {"stage": _READY, "finite": None, "found_inf": None})
 

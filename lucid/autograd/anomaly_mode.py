@@ -5,6 +5,7 @@ A debugging aid (it syncs with the device after every node), global as in PyTorc
 from __future__ import annotations
 
 import functools
+import warnings
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
            "set_anomaly_enabled"]
@@ -40,6 +41,8 @@ class detect_anomaly:
 
     def __init__(self, check_nan: bool = True):
         self.mode, self.check_nan = True, bool(check_nan)
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+                      "enabled for debugging.", stacklevel=2)  # as PyTorch
 
     def __enter__(self):
         self._prev = (state.enabled, state.check_nan)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .._tensor import Tensor
+from . import function as _function
 from .engine import _Sink, run_backward
 
 __all__ = ["backward", "grad"]
@@ -113,6 +114,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     f"input {i} of grad() was not used to compute the outputs; pass allow_unused=True "
                     f"to get None for it"
                 )
+        elif not create_graph and _function.dual_mode is not None:  # recorded for its tangent only
+            g = _function.dual_mode.detached(g)
         result.append(g)
     return tuple(t._as_grad(g) if g is not None and t is not s else g for t, s, g in zip(given, inputs, result))
 

@@ -10,6 +10,7 @@ from .. import _tensor
 from .._backend.numpy_backend import float_errors_ignored, float_errors_quiet
 from .._tensor import RetainGradHook, Tensor
 from . import anomaly_mode, grad_mode
+from . import function as _function
 
 __all__ = ["run_backward", "queue_callback"]
 
@@ -88,10 +89,11 @@ _add = float_errors_ignored(lambda a, b: a + b)  # inf + -inf is nan without a N
 
 class _Sink:
     """Where gradients that reach leaves go: into ``.grad`` (backward) or a dict (grad()). The gradients
-    that reach it are raw arrays in a first-order pass and Tensors when ``create_graph``."""
+    that reach it are raw arrays in a first-order pass and Tensors when ``tensors``."""
 
-    def __init__(self, create_graph, capture):
+    def __init__(self, create_graph, capture, tensors=False):
         self.create_graph = create_graph
+        self.tensors = tensors  # the gradients are Tensors (create_graph, or forward AD's tangents ride on them)
         self.capture = capture  # None, or {key: gradient or None} for autograd.grad
         self.owned = set()  # ids of arrays already handed to a .grad in this pass
 
@@ -151,9 +153,9 @@ def _sparse_accumulated(old, g):
     return old
 
 
-def _as_tensors(node, grads, create_graph) -> list:
+def _as_tensors(node, grads, tensors) -> list:
     """``node``'s output gradients as Tensors (a first-order pass carries raw arrays)."""
-    if create_graph:
+    if tensors:
         return grads
     device = node.out_device or node.device
     return [None if g is None else Tensor._make(g, device) for g in grads]
@@ -170,7 +172,7 @@ def _checked_hook_result(hook, g, new):
 def _run_output_hooks(node, grads, sink):
     """Hooks registered on non-leaf outputs of ``node``; ``retain_grad`` is one of them, and runs after the
     others whatever the order they were registered in, as in PyTorch (``.grad`` holds what the hooks made)."""
-    tensors = _as_tensors(node, grads, sink.create_graph)
+    tensors = _as_tensors(node, grads, sink.tensors)
     for index, hooks in node._out_hooks.items():
         g = tensors[index]
         if g is None:
@@ -185,12 +187,12 @@ def _run_output_hooks(node, grads, sink):
                 g = _checked_hook_result(hook, g, new)
         if retains is not None:
             retains.retain(g, sink)
-        grads[index] = g if sink.create_graph else g._data
+        grads[index] = g if sink.tensors else g._data
 
 
-def _capture_outputs(node, grads, capture, create_graph):
+def _capture_outputs(node, grads, capture, tensors):
     """``autograd.grad`` with respect to non-leaf tensors: the gradients reaching ``node``'s outputs."""
-    for i, g in enumerate(_as_tensors(node, grads, create_graph)):
+    for i, g in enumerate(_as_tensors(node, grads, tensors)):
         if g is not None and (node, i) in capture:
             prev = capture[(node, i)]
             capture[(node, i)] = g if prev is None else prev + g
@@ -227,21 +229,24 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
     reaching those places are collected there instead of accumulated into ``.grad``.
     A first-order pass (no ``create_graph``) carries raw arrays between the nodes' ``vjp``s, under
     one guard against NumPy's floating-point warnings; with ``create_graph`` the nodes' ``backward``
-    runs on Tensors and is recorded.
+    runs on Tensors and is recorded. While a forward-AD dual level is open, it runs so too (the ops' backward
+    formulas in their differentiable form), so gradients carry tangents: forward-over-reverse, as PyTorch;
+    ``grad()`` then detaches its results, keeping their tangents.
     """
     queued = []  # queue_callback's callbacks (a backward run inside a hook has its own)
-    sink = _Sink(create_graph, capture)
-    if not create_graph:
+    tensors = create_graph or _function.dual_mode is not None
+    sink = _Sink(create_graph, capture, tensors)
+    if not tensors:
         root_grads = [g._data for g in root_grads]
     for g in root_grads:
-        sink.owned.add(id(g) if not create_graph else id(g._data))
+        sink.owned.add(id(g) if not tensors else id(g._data))
     deps = _graph_dependencies(roots)
     needed = observed = None  # grad(): the nodes whose backward runs; those whose outputs' hooks run
     if capture is not None:
         needed = _needed_nodes(deps, capture)
         observed = needed | {key[0] for key in capture if type(key) is tuple}
     hooked = _leaf_hook_counts(roots, deps) if _tensor.leaf_hooks_registered else None
-    call = _call_vjp if not create_graph else _call_backward
+    call = _call_vjp if not tensors else _call_backward
     direct = call is _call_vjp  # one output's vjp is called in the loop itself
     if anomaly_mode.state.enabled:
         call, direct = functools.partial(_checked, call), False
@@ -264,7 +269,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
         buf[i] = g if buf[i] is None else buf[i] + g
 
     prev_mode = grad_mode.state.enabled
-    grad_mode.state.enabled = create_graph
+    grad_mode.state.enabled = tensors
     try:
         # in the outputs' device context: what a backward (or a queued callback) allocates with the namespace's
         # creation functions follows the current device on CuPy
@@ -280,7 +285,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, capt
                         if node._out_hooks:
                             _run_output_hooks(node, grads, sink)
                         if capture is not None:
-                            _capture_outputs(node, grads, capture, create_graph)
+                            _capture_outputs(node, grads, capture, tensors)
                         if needed is not None and node not in needed:  # grad() needs nothing below it
                             in_grads = (None,) * len(edges)
                         else:
@@ -336,7 +341,7 @@ def _call_vjp(node, grads):
 
 
 def _call_backward(node, grads):
-    """A recorded step (``create_graph``): ``node.backward`` on Tensors."""
+    """A step on Tensors (recorded under ``create_graph``): ``node.backward``."""
     if len(grads) > 1 and node._fill_missing_grads:
         _zeros_for_missing(node, grads, False)
     return node.backward(*grads)
@@ -344,7 +349,7 @@ def _call_backward(node, grads):
 
 def _checked(call, node, grads):
     """``call(node, grads)`` under anomaly mode: a failure or a NaN gradient names the node and shows
-    where its forward was called."""
+    where its forward was called (in a note on the error: its message stays PyTorch's)."""
     try:
         result = call(node, grads)
     except Exception as error:
@@ -356,7 +361,9 @@ def _checked(call, node, grads):
             data = getattr(g, "_data", g)  # a Tensor under create_graph, an array otherwise
             xp = node.device.xp
             if g is not None and data.dtype in node.device.floating and bool(xp.any(xp.isnan(data))):
-                raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.{_where(node)}")
+                error = RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")
+                error.add_note(f"Error detected in {node.name()}.{_where(node)}")
+                raise error
     return result
 
 

@@ -19,7 +19,10 @@ so each op costs a constant, not its history. PyTorch-style custom Functions sup
 
 Tangents are ordinary differentiable tensors: when grad mode is on and an input (or a tangent) requires
 grad, the tangent is recorded as a function of them, so ``lucid.autograd.grad`` of a tangent gives
-forward-over-reverse products (Hessian-vector products). Forward AD itself ignores grad mode, as PyTorch's.
+Hessian-vector products. The other way round too, as in PyTorch: a backward pass run while the level is open
+(``autograd.grad`` of a dual output) runs the ops' differentiable backward on tensors that keep their tangents
+(an op's stand-ins and its saved outputs get them), so the gradients carry tangents: forward-over-reverse. Leaves'
+``.grad`` carry none. Forward AD itself ignores grad mode, as PyTorch's.
 
 Views and in-place ops, as in PyTorch: the tangent of a view is the same view of its base's tangent (views
 made while the base had none find it later, through the view chain recorded while a level is open); an
@@ -69,6 +72,7 @@ class _Level:
     level = None  # 0 while the (only) dual level is open, as PyTorch numbers it
     handle = None  # the Function.apply interceptor's registration
     suspended = 0  # depth of _suspended() blocks: forward AD is off inside them
+    opened = 0  # how many levels were opened: tells a node's output tangents of this level from older ones
     duals: weakref.WeakValueDictionary  # id -> tensor carrying a tangent: exiting the level drops them all
 
 
@@ -82,6 +86,7 @@ def enter_dual_level() -> int:
         raise RuntimeError("Nested forward mode AD is not supported at the moment: a dual level is already open "
                            "(exit it before entering another)")
     _state.level, _state.duals = 0, weakref.WeakValueDictionary()
+    _state.opened += 1
     _resume()
     return 0
 
@@ -284,6 +289,14 @@ def _dual_apply(cls, inputs, params, tangents):
     for o, tangent in zip(outs, out_tangents):
         if tangent is not None:
             _set_tangent(o, tangent)
+    # the saved inputs and outputs carry their tangents, so a backward run in the level differentiates
+    # forward too (forward-over-reverse)
+    for s, t in zip(stand_ins, tangents):
+        if t is not None:
+            _set_tangent(s, t)
+    node = outs[0]._node if wired and isinstance(outs[0], Tensor) else None
+    if node is not None:
+        node._fw_out_tangents = _state.opened, out_tangents
     return outs if type(out) is tuple else outs[0]
 
 
@@ -397,6 +410,25 @@ class _Hooks:
                     t = t.clone()  # the op copied (reshape of a transposed tensor): so does its tangent
                 _set_tangent(outs[i], t)
         return out
+
+    @staticmethod
+    def detached(t: Tensor) -> Tensor:
+        """``t`` without its history, keeping its tangent (also without history): what ``autograd.grad`` without
+        ``create_graph`` returns from the recorded backward pass that gave the tangent."""
+        tangent = tangent_of(t)
+        with _suspended():
+            out = t.detach()
+            if tangent is not None:
+                _set_tangent(out, tangent.detach())
+        return out
+
+    @staticmethod
+    def saved_output(node, index: int, t: Tensor) -> None:
+        """``t`` is output ``index`` of ``node``, rebuilt from what the node saved: it gets the tangent that
+        output was given in this level."""
+        opened, tangents = getattr(node, "_fw_out_tangents", (None, None))
+        if opened == _state.opened and tangents[index] is not None:
+            _set_tangent(t, tangents[index])
 
     @staticmethod
     def reshaped(t: Tensor, out: Tensor) -> None:

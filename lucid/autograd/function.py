@@ -297,8 +297,13 @@ class Function:
                 out.append(obj._data if arrays else obj)
             elif kind == 1:  # an output: rebuilt pointing at this node (no reference cycle)
                 array, index = obj
-                out.append(array if arrays else
-                           Tensor._make(array, self.device, self._out_meta[index][2], self, index, counter))
+                if arrays:
+                    out.append(array)
+                    continue
+                t = Tensor._make(array, self.device, self._out_meta[index][2], self, index, counter)
+                if dual_mode is not None:  # forward AD: the output's tangent, for a backward in the dual level
+                    dual_mode.saved_output(self, index, t)
+                out.append(t)
             elif kind == 2:  # a constant array
                 out.append(obj if arrays else Tensor._make(obj, self.device))
             elif kind == 4:  # packed by a saved_tensors_hooks pack hook
@@ -443,18 +448,24 @@ class Function:
             self._saved = tuple(_pack(self, entry) for entry in self._saved)
 
     def name(self) -> str:
-        """The node's name in ``grad_fn`` reprs: PyTorch's node name when ``torch_name`` gives it (``MmBackward``
-        for a 2-D ``MatMul``), else from the class (``LinearFunction`` records ``LinearBackward``)."""
-        return (self.torch_name or type(self).__name__.removesuffix("Function")) + "Backward"
+        """PyTorch's name of the node: ``torch_name`` (else the class's name: ``LinearFunction`` gives ``Linear``),
+        ``Backward`` and, for lucid's own ops, ``torch_overload`` (``MmBackward0`` for a 2-D ``MatMul``; a user's
+        Function gives ``CubeBackward``, as PyTorch numbers only its own nodes); with ``torch_overload`` None,
+        ``torch_name`` is the whole name (``torch::autograd::CopySlices``)."""
+        if self.torch_overload is None:
+            return self.torch_name
+        number = self.torch_overload if type(self).__module__.startswith("lucid.") else ""
+        return f"{self.torch_name or type(self).__name__.removesuffix('Function')}Backward{number}"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
 
-def rename_node(out: Tensor, torch_name: str, overload: int = 0) -> Tensor:
-    """``out`` with its node reported as PyTorch's ``torch_name`` node (``overload``: the number after its name):
-    for an op composed of others (``mse_loss`` ends in a mean, which torch records as one ``MseLossBackward0``)
-    or whose node torch names by the call (``sum(dim)``: ``SumBackward1``). Returns ``out``."""
+def rename_node(out: Tensor, torch_name: str, overload: int | None = 0) -> Tensor:
+    """``out`` with its node reported as PyTorch's ``torch_name`` node (``overload``: the number after its name;
+    None: ``torch_name`` is the whole name): for an op composed of others (``mse_loss`` ends in a mean, which torch
+    records as one ``MseLossBackward0``) or whose node torch names by the call (``sum(dim)``: ``SumBackward1``).
+    Returns ``out``."""
     node = out._node
     if node is not None:
         node.torch_name, node.torch_overload = torch_name, overload

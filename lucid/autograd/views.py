@@ -23,7 +23,7 @@ from __future__ import annotations
 from .._tensor import RetainGradHook, Tensor, is_inference_mode_enabled, register_methods
 from . import function as _function
 from . import grad_mode
-from .function import Function
+from .function import Function, rename_node
 
 __all__ = ["ViewFn", "CopySlices", "view_apply", "rebase", "refresh", "check_writable"]
 
@@ -98,6 +98,8 @@ def refresh(t: Tensor) -> Tensor:
     if base is not None and t._view_stamp is not base._node and t._view_fn is not None:
         with grad_mode.enable_grad():
             rebuilt = t._view_fn(base)
+        if rebuilt._node is not base._node and rebuilt.dtype is base.dtype:  # PyTorch rebuilds it by as_strided
+            rename_node(rebuilt, "AsStrided")
         old = t._node, t._out_idx
         t._node, t._out_idx, t._requires_grad = rebuilt._node, rebuilt._out_idx, rebuilt._requires_grad
         t._view_stamp = base._node
@@ -160,6 +162,8 @@ class CopySlices(Function):
     it). Forward returns the base's array, already written; backward sends the gradient outside the
     region to the old base and the gradient inside it to ``value``."""
 
+    torch_name, torch_overload = "torch::autograd::CopySlices", None  # PyTorch's node (a whole name, unnumbered)
+
     def forward(self, base, value, view, layout):
         self.view, self.layout = view, layout
         return base
@@ -195,16 +199,19 @@ class CopySlices(Function):
         return mask
 
 
-def rebase(t: Tensor, value: Tensor, overwrites: bool) -> None:
+def rebase(t: Tensor, value: Tensor, overwrites: bool, node: tuple | None = None) -> None:
     """Record that ``value`` (shaped as ``t``) was just written into ``t``'s memory. ``overwrites``:
-    ``value`` was not computed from ``t`` (``copy_``, ``fill_``), so ``t``'s old history gets zeros."""
+    ``value`` was not computed from ``t`` (``copy_``, ``fill_``), so ``t``'s old history gets zeros.
+    ``node``: PyTorch's node of the op (``rename_node``'s name and overload) where ``t`` is no view; ``t`` then
+    takes a node of its own, else it takes ``value``'s where it can (``add_``'s ``AddBackward0``)."""
     base = t._base
     if base is None:
         old = t._node, t._out_idx
-        if value._requires_grad and not (overwrites and t._requires_grad):
+        if value._node is not None and node is None and not (overwrites and t._requires_grad):
             t._node, t._out_idx = value._node, value._out_idx
         else:
-            t._node, t._out_idx = CopySlices.apply(t, value, view=None, layout=None)._node, 0
+            new = CopySlices.apply(t, value, view=None, layout=None)
+            t._node, t._out_idx = rename_node(new, *node)._node if node else new._node, 0
         t._requires_grad = True
         _carry_retain_grad(t, *old)
         return

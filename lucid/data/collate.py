@@ -9,6 +9,7 @@ process (on the DataLoader's ``device``). :func:`default_collate` is the two in 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, MutableMapping, Sequence
 
 import numpy as np
@@ -18,7 +19,13 @@ from .._backend.device import device as _device
 from .._tensor import Tensor
 from ..ops.shape import stack
 
-__all__ = ["default_collate", "default_convert", "host_collate"]
+__all__ = ["default_collate", "default_convert", "host_collate", "np_str_obj_array_pattern",
+           "default_collate_err_msg_format"]
+
+# PyTorch's names for the dtype check and the error message (collate functions copied from PyTorch import them)
+np_str_obj_array_pattern = re.compile(r"[SaUO]")
+default_collate_err_msg_format = (
+    "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; found {}")
 
 
 def _is_namedtuple(x) -> bool:
@@ -42,11 +49,8 @@ def _rebuild(like, items):
 
 
 def _check_array_dtype(dtype: np.dtype) -> None:
-    if dtype.kind in "USO":
-        raise TypeError(
-            f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
-            f"found a numpy array of dtype {dtype}"
-        )
+    if np_str_obj_array_pattern.search(dtype.str) is not None:
+        raise TypeError(default_collate_err_msg_format.format(f"a numpy array of dtype {dtype}"))
 
 
 def _stack_host(arrays: list) -> np.ndarray:
@@ -100,10 +104,7 @@ def host_collate(batch: Sequence):
         if isinstance(elem, tuple) and not _is_namedtuple(elem):
             return columns
         return _rebuild(elem, columns)
-    raise TypeError(
-        "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
-        f"found {type(elem).__name__}"
-    )
+    raise TypeError(default_collate_err_msg_format.format(type(elem).__name__))
 
 
 def default_convert(data, device=None):

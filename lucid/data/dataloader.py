@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import accelerator
 from .._backend.device import device as _parse_device
 from .._tensor import Tensor
 from ..random import manual_seed
@@ -188,15 +189,27 @@ def _worker_loop(fetch_args, index_queue, result_queue, done_event, seed, worker
     result_queue.close()
 
 
+def _warn_if_many_workers(num_workers: int) -> None:
+    """PyTorch's warning when a loader starts more workers than the CPUs this process may run on."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if cpus is not None and num_workers > cpus:
+        warnings.warn(f"This DataLoader will create {num_workers} worker processes in total. Our suggested max number "
+                      f"of worker in current system is {cpus}, which is smaller than what this DataLoader is going to "
+                      f"create. Please be aware that excessive worker creation might get DataLoader running slow or "
+                      f"even freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
+                      stacklevel=4)
+
+
 class _BaseIter:
     def __init__(self, loader: DataLoader) -> None:
         self._loader = loader
         self._new_epoch()
+        # PyTorch's order: the sampler's iterator is made first (a sampler whose ``__iter__`` is a generator
+        # function draws nothing yet), then the base seed is drawn, once per iterator: persistent workers keep
+        # theirs, and later epochs draw only their shuffles.
+        self._base_seed = draw_seed(self._loader._rng)
 
     def _new_epoch(self) -> None:
-        # The base seed is drawn before the sampler's first draw, with or without workers, so
-        # both kinds of loader consume the global generator alike and shuffle alike.
-        self._base_seed = draw_seed(self._loader._rng)
         self._sampler_iter = iter(self._loader._index_sampler)
         self._num_yielded = 0
         self._reported_len = self._loader._IterableDataset_len_called
@@ -242,6 +255,7 @@ class _MultiProcessIter(_BaseIter):
         super().__init__(loader)
         ctx = loader._mp_context
         n = loader.num_workers
+        _warn_if_many_workers(n)
         self._result_queue = ctx.Queue()
         self._done_event = ctx.Event()
         self._index_queues = [ctx.Queue() for _ in range(n)]
@@ -260,6 +274,7 @@ class _MultiProcessIter(_BaseIter):
             w.start()
             self._workers.append(w)
         self._epoch = 0
+        self._new_epoch()  # as PyTorch, which makes the sampler's iterator again here: an eager sampler draws twice
         self._start()
 
     def _reset(self) -> None:
@@ -567,6 +582,9 @@ class DataLoader:
         if self.pin_memory and self.pin_memory_device:
             warnings.warn("pin_memory_device is deprecated (as in PyTorch): batches are pinned for the current "
                           f"accelerator; ignoring pin_memory_device={self.pin_memory_device!r}", stacklevel=2)
+        if self.pin_memory and not accelerator.is_available():  # pinning is then a no-op (see _place)
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device pinned "
+                          "memory won't be used.", stacklevel=2)
         if self.num_workers == 0:
             return _SingleProcessIter(self)
         if not self.persistent_workers:

@@ -115,8 +115,9 @@ class ConcatDataset(Dataset):
 
     def __getitem__(self, idx: int):
         if idx < 0:
-            if -idx > len(self):
-                raise IndexError(f"index {idx} is out of range for a ConcatDataset of length {len(self)}")
+            if -idx > len(self):  # ValueError, as PyTorch (an index past the end raises IndexError)
+                raise ValueError(f"absolute value of index should not exceed dataset length: index {idx}, "
+                                 f"ConcatDataset of length {len(self)}")
             idx += len(self)
         which = bisect.bisect_right(self.cumulative_sizes, idx)
         if which == len(self.datasets):

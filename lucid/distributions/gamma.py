@@ -8,6 +8,7 @@ from .._tensor import Tensor
 from .._typeinfo import finfo
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..random import draw
 from . import constraints
 from .exp_family import ExponentialFamily
 from .utils import _is_number, _size, broadcast_all
@@ -20,7 +21,7 @@ def _draw_standard_gamma(alpha: Tensor) -> Tensor:
     numbers), elsewhere the backend's own sampler; at least the dtype's smallest normal number, as PyTorch."""
     a = alpha.detach()
     dev = a._device
-    drawn = dev.backend.random("gamma", a.shape, a.dtype, dev.index or 0, alpha=a._data)
+    drawn = draw("gamma", a.shape, a.dtype, dev, alpha=a._data)
     with grad_mode.no_grad():
         return Tensor._make(drawn, dev).clamp(min=finfo(a.dtype).tiny)
 

@@ -14,6 +14,13 @@ __all__ = ["RemovableHandle", "add_hook", "BackwardHooks"]
 
 _ids = itertools.count()
 
+# The hooks of every module (``torch.nn.modules.module.register_module_*_hook``), run before each module's own;
+# their entries are those of a module's own tables.
+global_forward_pre_hooks: OrderedDict = OrderedDict()
+global_forward_hooks: OrderedDict = OrderedDict()
+global_backward_pre_hooks: OrderedDict = OrderedDict()
+global_backward_hooks: OrderedDict = OrderedDict()
+
 
 class RemovableHandle:
     """Returned by every ``register_*_hook``: ``remove()`` (or leaving a ``with`` block)
@@ -114,7 +121,7 @@ class BackwardHooks:
     def on_grad_output(self, grads) -> tuple:
         module = self.module
         grad_output = _spread(grads, self.out_index, self.n_out)
-        for hook in list(module._backward_pre_hooks.values()):
+        for hook in (*global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()):
             new = hook(module, grad_output)
             if new is not None:
                 grad_output = _replacement(new, self.n_out, "full backward pre-hook")
@@ -132,7 +139,7 @@ class BackwardHooks:
 
     def _call_hooks(self, grad_input: tuple) -> tuple:
         module = self.module
-        for hook in list(module._backward_hooks.values()):
+        for hook in (*global_backward_hooks.values(), *module._backward_hooks.values()):
             new = hook(module, grad_input, self.grad_output)
             if new is not None:
                 grad_input = _replacement(new, self.n_in, "full backward hook")

@@ -19,7 +19,7 @@ from ..autograd.grad_mode import no_grad
 from ..ops.creation import empty_like
 from ..ops.indexing import where
 from ..ops.sampling import randperm
-from ..random import rng_for
+from ..random import draw
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_",
@@ -50,8 +50,7 @@ def _random(tensor: Tensor, kind: str, generator, shape, **params):
     ``tensor``'s device), in ``tensor``'s (floating) dtype."""
     if tensor.dtype.kind != "f":
         raise TypeError(f"random initialisation needs a floating tensor, got {tensor.dtype.name}")
-    dev = tensor._device
-    return dev.backend.random(kind, shape, tensor.dtype, dev.index or 0, rng_for(generator, dev), **params)
+    return draw(kind, shape, tensor.dtype, tensor._device, generator, **params)
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:

@@ -26,10 +26,45 @@ from .. import dtypes as _dt
 from .._backend.device import device as _parse_device
 from .._tensor import Tensor, parse_to_args
 from ..autograd import grad_mode
-from .hooks import BackwardHooks, RemovableHandle, add_hook
+from .hooks import (
+    BackwardHooks,
+    RemovableHandle,
+    add_hook,
+    global_backward_hooks,
+    global_backward_pre_hooks,
+    global_forward_hooks,
+    global_forward_pre_hooks,
+)
 from .parameter import Buffer, Parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_pre_hook", "register_module_full_backward_hook",
+           "register_module_backward_hook"]
+
+
+# ---- hooks of every module (PyTorch's torch.nn.modules.module.register_module_*_hook) ---------------------------
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """Call ``hook(module, args)`` before the ``forward`` of every module, ahead of the module's own pre-hooks."""
+    return add_hook(global_forward_pre_hooks, hook, entry=(hook, False))
+
+
+def register_module_forward_hook(hook, *, with_kwargs: bool = False, always_call: bool = False) -> RemovableHandle:
+    """Call ``hook`` after the ``forward`` of every module, ahead of the module's own forward hooks (the
+    arguments as :meth:`Module.register_forward_hook`'s)."""
+    return add_hook(global_forward_hooks, hook, entry=(hook, with_kwargs, always_call))
+
+
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
+    """:meth:`Module.register_full_backward_pre_hook` for every module, ahead of the module's own."""
+    return add_hook(global_backward_pre_hooks, hook)
+
+
+def register_module_full_backward_hook(hook) -> RemovableHandle:
+    """:meth:`Module.register_full_backward_hook` for every module, ahead of the module's own."""
+    return add_hook(global_backward_hooks, hook)
+
+
+register_module_backward_hook = register_module_full_backward_hook  # deprecated in PyTorch (see register_backward_hook)
 
 _HOOK_TABLES = (
     "_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks",
@@ -753,7 +788,8 @@ class Module:
     # ---- calling --------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"]:
+        if d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"] or d["_backward_pre_hooks"] or \
+                global_forward_pre_hooks or global_forward_hooks or global_backward_hooks or global_backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -765,7 +801,8 @@ class Module:
             # always_call forward hooks that did not run yet see the inputs (as the pre hooks left
             # them) and the output so far (None if forward raised), as in PyTorch
             args, kwargs, result = state["args"], state["kwargs"], state["result"]
-            for hook_id, (hook, with_kwargs, always_call) in list(self._forward_hooks.items()):
+            for hook_id, (hook, with_kwargs, always_call) in (*global_forward_hooks.items(),
+                                                               *self._forward_hooks.items()):
                 if always_call and hook_id not in state["called"]:
                     try:
                         out = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)
@@ -778,7 +815,7 @@ class Module:
 
     def _run_hooked(self, state: dict):
         args, kwargs = state["args"], state["kwargs"]
-        for hook, with_kwargs in list(self._forward_pre_hooks.values()):
+        for hook, with_kwargs in (*global_forward_pre_hooks.values(), *self._forward_pre_hooks.values()):
             if with_kwargs:
                 out = hook(self, args, kwargs)
                 if out is not None:
@@ -790,11 +827,12 @@ class Module:
                 if out is not None:
                     args = state["args"] = out if isinstance(out, tuple) else (out,)
         backward_hooks = None
-        if grad_mode.state.enabled and (self._backward_hooks or self._backward_pre_hooks):
+        if grad_mode.state.enabled and (self._backward_hooks or self._backward_pre_hooks or global_backward_hooks
+                                        or global_backward_pre_hooks):
             backward_hooks = BackwardHooks(self, args)
             args = state["args"] = backward_hooks.wrap_inputs(args)
         result = state["result"] = self.forward(*args, **kwargs)
-        for hook_id, (hook, with_kwargs, always_call) in list(self._forward_hooks.items()):
+        for hook_id, (hook, with_kwargs, always_call) in (*global_forward_hooks.items(), *self._forward_hooks.items()):
             if always_call:
                 state["called"].add(hook_id)
             out = hook(self, args, kwargs, result) if with_kwargs else hook(self, args, result)

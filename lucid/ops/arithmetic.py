@@ -490,14 +490,19 @@ class Atan2(_Binary):
 
 
 class Remainder(_Binary):
-    """Python-style remainder (sign of the divisor), as ``%`` and ``torch.remainder``."""
+    """Python-style remainder (sign of the divisor), as ``%`` and ``torch.remainder``; a zero remainder takes the
+    dividend's sign (PyTorch's ``fmod`` then ``+ b``; NumPy's and Python's take the divisor's)."""
 
     exact = staticmethod(_integer_division("remainder"))
 
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
-        return kernels_for(xp).remainder(a, b)
+        r = kernels_for(xp).remainder(a, b)
+        if not _real_floating(xp, r.dtype):
+            return r
+        sign = a if hasattr(a, "dtype") else xp.full_like(r, math.copysign(1.0, a))
+        return xp.where(r == 0, xp.copysign(r, sign), r)
 
     def grads(self, g, a, b):
         return g, (-g * (a / b).floor() if self.needs_input_grad[1] else None)

@@ -110,7 +110,7 @@ def _gradient_1d(f: Tensor, axis: int, h, edge_order: int) -> Tensor:
 
 def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
     """The derivative estimated by central differences along each dim in ``dim`` (all when None): one
-    tensor per dim. ``spacing`` is a number, a list of numbers, or a list of 1-D coordinate tensors;
+    tensor per dim. ``spacing`` is a number (None: 1), a list of numbers, or a list of 1-D coordinate tensors;
     the edges use one-sided differences of order ``edge_order`` (1 or 2), as PyTorch and NumPy."""
     if not isinstance(input, Tensor):
         raise TypeError(f"gradient(): input must be a Tensor, got {type(input).__name__}")
@@ -122,7 +122,7 @@ def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1) -> tupl
         dims = [_dim(d, input.ndim, "gradient") for d in ((dim,) if isinstance(dim, int) else dim)]
     f = input if input.dtype.kind == "f" else input.to(_dt.get_default_dtype())
     out = []
-    for d, h in zip(dims, _spacings(spacing, dims, f)):
+    for d, h in zip(dims, _spacings(1 if spacing is None else spacing, dims, f)):
         if f.shape[d] < edge_order + 1:
             raise RuntimeError(f"gradient(): each differentiated dimension needs at least edge_order + 1 = "
                                f"{edge_order + 1} points, dimension {d} of shape {input.shape} has {f.shape[d]}")

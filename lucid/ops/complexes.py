@@ -15,7 +15,7 @@ import builtins
 from .. import dtypes as _dt
 from .._backend.device import on_input_device
 from .._tensor import Tensor
-from ..autograd.function import Function
+from ..autograd.function import Function, rename_node
 from ..autograd.views import view_apply
 
 __all__ = [
@@ -80,6 +80,7 @@ class ComplexPart(Function):
 class AsComplex(Function):
     """A real tensor of (real, imaginary) pairs on its last axis as a complex tensor (a view where the
     backend allows)."""
+    torch_name = "ViewAsComplex"
 
     may_copy = True
 
@@ -91,12 +92,11 @@ class AsComplex(Function):
 
 
 class Complex(Function):
-    """``real + i imag`` from two real tensors of one dtype and shape; the gradients are the parts of ``g``."""
+    """``real + i imag`` from two real tensors of one dtype and shape; the gradients are the parts of ``g``.
+    The parts are placed, not computed (``re + 1j * im`` makes ``0 * inf`` a nan real part and loses -0.0)."""
 
     def forward(self, re, im):
-        xp = self.xp
-        dtype = xp.complex128 if re.dtype == xp.float64 else xp.complex64
-        return re + xp.asarray(1j, dtype=dtype, device=self.device.native) * im
+        return self.backend.as_complex(self.xp.stack([re, im], axis=-1))
 
     def backward(self, g):
         need = self.needs_input_grad
@@ -203,7 +203,7 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002  (torch's argumen
     if dtypes[0] is not dtypes[1] or dtypes[0] not in (_dt.float32, _dt.float64):
         raise TypeError(f"polar needs abs and angle tensors of one dtype, float32 or float64 (as in PyTorch); got "
                         f"{' and '.join(getattr(d, 'name', d) for d in dtypes)}: cast them first (x.float())")
-    return complex(abs * angle.cos(), abs * angle.sin())
+    return rename_node(complex(abs * angle.cos(), abs * angle.sin()), "Polar")
 
 
 def adjoint(input: Tensor) -> Tensor:
@@ -215,10 +215,10 @@ def sgn(input: Tensor) -> Tensor:
     """``input / |input|`` for complex tensors (0 where ``input`` is 0), the sign for real ones (differentiable as
     PyTorch's)."""
     if input.dtype.kind != "c":
-        return input.sign()
+        return rename_node(input.sign(), "Sgn")
     size = input.abs()
     zero = size == 0
-    return (input / (size + zero)) * ~zero
+    return rename_node((input / (size + zero)) * ~zero, "Sgn")
 
 
 @on_input_device

@@ -173,7 +173,8 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None, pi
     steps = _count(steps, "linspace", "argument 'steps'")
     _typeinfo.check_strided(layout, "linspace")
     dev, dt = _place(dtype, device)
-    if dt in (_dt.float32, _dt.float64) and steps > 1 and all(isinstance(v, numbers.Real) for v in (start, end)):
+    if (dt in (_dt.float32, _dt.float64) or dt.kind in "iu") and steps > 1 and all(
+            isinstance(v, numbers.Real) for v in (start, end)):
         with dev.context():
             arr = _from_both_ends(dev, float(start), float(end), steps, dt)
     else:
@@ -192,11 +193,15 @@ def _float32(value: float) -> float:
 
 def _from_both_ends(dev, start: float, end: float, steps: int, dt):
     """PyTorch's float32/float64 ``linspace``, bit for bit: the step taken in the dtype, the first half of the
-    values counted up from ``start`` and the rest down from ``end``, each by one fused multiply-add."""
+    values counted up from ``start`` and the rest down from ``end``, each by one fused multiply-add. An integer
+    dtype takes its bounds truncated to integers and the float64 values between them truncated toward zero, as
+    PyTorch's (``linspace(-2, -3, 50)`` is -2 but for the last)."""
     xp = dev.xp
     index = dev.create("arange", steps, dtype=xp.float64)
     back = (steps - 1) - index
-    if dt is _dt.float64:
+    if dt is not _dt.float32:
+        if dt is not _dt.float64:  # an integer dtype: the bounds are cast to it first
+            start, end = float(math.trunc(start)), float(math.trunc(end))
         step = (end - start) / (steps - 1)
         up, down = fused_multiply_add(index, step, start), fused_multiply_add(back, -step, end)
     else:  # a float32 product is exact in float64, so one float64 sum rounded to float32 is the float32 FMA

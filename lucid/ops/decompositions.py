@@ -21,7 +21,8 @@ from .._tensor import Tensor
 from ..amp.autocast import autocast_op
 from ..autograd import function as _function
 from ..autograd import grad_mode
-from ..autograd.function import FLOAT32, Function
+from ..autograd.function import FLOAT32, Function, rename_node
+from ..return_types import return_type
 from . import linalg as _la
 from ._names import with_parameter_names
 from .indexing import where
@@ -55,24 +56,24 @@ __all__ = [
     "frobenius_norm", "cross", "eig", "lstsq", "matrix_rank", "symeig", "svd_lowrank", "pca_lowrank",
 ]
 
-LUResult = namedtuple("LUResult", ["P", "L", "U"])
-LUFactorResult = namedtuple("LUFactorResult", ["LU", "pivots"])
-LUFactorExResult = namedtuple("LUFactorExResult", ["LU", "pivots", "info"])
+LUResult = return_type("linalg_lu", ["P", "L", "U"])
+LUFactorResult = return_type("linalg_lu_factor", ["LU", "pivots"])
+LUFactorExResult = return_type("linalg_lu_factor_ex", ["LU", "pivots", "info"])
 LULegacyResult = namedtuple("LULegacyResult", ["LU", "pivots"])
 LULegacyInfoResult = namedtuple("LULegacyInfoResult", ["LU", "pivots", "infos"])
-LUUnpackResult = namedtuple("LUUnpackResult", ["P", "L", "U"])
-LDLFactorResult = namedtuple("LDLFactorResult", ["LD", "pivots"])
-LDLFactorExResult = namedtuple("LDLFactorExResult", ["LD", "pivots", "info"])
-EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
-EigResult = namedtuple("EigResult", ["eigenvalues", "eigenvectors"])
-CholeskyExResult = namedtuple("CholeskyExResult", ["L", "info"])
-InvExResult = namedtuple("InvExResult", ["inverse", "info"])
-SolveExResult = namedtuple("SolveExResult", ["result", "info"])
-LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
-SVDLegacyResult = namedtuple("SVDLegacyResult", ["U", "S", "V"])
-QRLegacyResult = namedtuple("QRLegacyResult", ["Q", "R"])
-TriangularSolveResult = namedtuple("TriangularSolveResult", ["solution", "cloned_coefficient"])
-GeqrfResult = namedtuple("GeqrfResult", ["a", "tau"])
+LUUnpackResult = return_type("lu_unpack", ["P", "L", "U"])
+LDLFactorResult = return_type("linalg_ldl_factor", ["LD", "pivots"])
+LDLFactorExResult = return_type("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+EighResult = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
+EigResult = return_type("linalg_eig", ["eigenvalues", "eigenvectors"])
+CholeskyExResult = return_type("linalg_cholesky_ex", ["L", "info"])
+InvExResult = return_type("linalg_inv_ex", ["inverse", "info"])
+SolveExResult = return_type("linalg_solve_ex", ["result", "info"])
+LstsqResult = return_type("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+SVDLegacyResult = return_type("svd", ["U", "S", "V"])
+QRLegacyResult = return_type("qr", ["Q", "R"])
+TriangularSolveResult = return_type("triangular_solve", ["solution", "cloned_coefficient"])
+GeqrfResult = return_type("geqrf", ["a", "tau"])
 
 
 def _int_tensor(like: Tensor, array, dtype) -> Tensor:
@@ -331,8 +332,8 @@ def cholesky_inverse(input: Tensor, upper: bool = False) -> Tensor:
 
 
 def cholesky(input: Tensor, upper: bool = False) -> Tensor:
-    """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor)."""
-    return _la.cholesky(input, upper=upper)
+    """``torch.cholesky`` (deprecated in PyTorch for ``torch.linalg.cholesky``, same factor; its own node)."""
+    return rename_node(_la.cholesky(input, upper=upper), "Cholesky")
 
 
 def _leading_failure(xp, a) -> int:
@@ -359,7 +360,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False) -
         failed = not bool(xp.all(xp.isfinite(L._data)))  # CuPy returns NaN instead of raising
     except LinAlgError:
         failed = True
-    flat = xp.reshape(A._data, (-1,) + A.shape[-2:])
+    flat = xp.reshape(A._data, (math.prod(A.shape[:-2]),) + A.shape[-2:])  # (-1 fails for empty matrices)
     codes = [_leading_failure(xp, flat[i, ...]) for i in range(flat.shape[0])] if failed else [0] * flat.shape[0]
     info = xp.reshape(xp.asarray(codes, dtype=xp.int32, device=A._device.native), A.shape[:-2])
     _check_info(xp, "linalg.cholesky_ex", info, check_errors, "is not positive-definite: the leading minor of order")
@@ -500,7 +501,7 @@ def ldl_factor_ex(A: Tensor, *, hermitian: bool = False, check_errors: bool = Fa
     ``hermitian`` is the same for real matrices. Complex matrices are not supported yet (PyTorch's are)."""
     _check_real_ldl("linalg.ldl_factor_ex", A)
     xp, dev = A.xp, A._device.native
-    flat = xp.reshape(A._data, (-1,) + A.shape[-2:])
+    flat = xp.reshape(A._data, (math.prod(A.shape[:-2]),) + A.shape[-2:])  # (-1 fails for empty matrices)
     n, batch = A.shape[-1], A.shape[:-2]
     results = [_sytf2(xp, flat[i, ...]) for i in range(flat.shape[0])]
     if not results:  # an empty batch
@@ -572,9 +573,10 @@ def ldl_solve(LD: Tensor, pivots: Tensor, B: Tensor, *, hermitian: bool = False)
                            f"{B.shape} do not fit: needs B (*, {n}, k) and integer pivots (*, {n})")
     xp = LD.xp
     batch = _broadcast_batch(LD.shape[:-2], B.shape[:-2], "linalg.ldl_solve")
-    a = xp.reshape(xp.broadcast_to(LD._data, batch + LD.shape[-2:]), (-1, n, n))
-    p = xp.reshape(xp.broadcast_to(pivots._data, batch + (n,)), (-1, n))
-    b = xp.reshape(xp.broadcast_to(B._data, batch + B.shape[-2:]), (-1,) + B.shape[-2:])
+    count = math.prod(batch)
+    a = xp.reshape(xp.broadcast_to(LD._data, batch + LD.shape[-2:]), (count, n, n))
+    p = xp.reshape(xp.broadcast_to(pivots._data, batch + (n,)), (count, n))
+    b = xp.reshape(xp.broadcast_to(B._data, batch + B.shape[-2:]), (count,) + B.shape[-2:])
     with float_errors_quiet():  # a singular D gives inf/nan, silently as PyTorch
         out = [_sytrs(xp, a[i, ...], [int(v) for v in p[i, ...]], b[i, ...]) for i in range(a.shape[0])]
     X = xp.stack(out) if out else xp.zeros(b.shape, dtype=b.dtype, device=LD._device.native)
@@ -596,6 +598,7 @@ class _Eigh(Function):
     backward is PyTorch's: a Hermitian gradient over the whole input (it assumes Hermitian perturbations), not
     one confined to the triangle that was read; for complex eigenvectors the loss must not depend on their
     phases (checked, as PyTorch)."""
+    torch_name = "LinalgEigh"
     autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
 
     def forward(self, a, UPLO):
@@ -735,6 +738,7 @@ def _tol_arg(x, name):
 
 class _Pinv(Function):
     autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+    torch_name = "LinalgPinv"
 
     def forward(self, a, atol, rtol, hermitian):
         xp = self.xp
@@ -742,7 +746,9 @@ class _Pinv(Function):
         eps_dims = float(xp.finfo(a.dtype).eps) * max(m, n)
         if hermitian:
             w, v = _lapack("linalg.pinv", xp.linalg.eigh, a)
-            tol = _tolerance(xp.max(xp.abs(w), axis=-1), atol, rtol, eps_dims, xp)
+            wmax = xp.max(xp.abs(w), axis=-1) if w.shape[-1] else xp.zeros(w.shape[:-1], dtype=w.dtype,
+                                                                             device=w.device)
+            tol = _tolerance(wmax, atol, rtol, eps_dims, xp)
             keep = xp.abs(w) > tol[..., None]
             winv = xp.where(keep, 1 / xp.where(keep, w, xp.ones_like(w)), xp.zeros_like(w))
             out = xp.matmul(v * winv[..., None, :], _xp_mH(xp, v))
@@ -875,6 +881,7 @@ _THETA13 = 5.371920351148152
 class _MatrixExp(Function):
     """Scaling and squaring with the degree-13 Pade approximant (Higham 2005); one scaling for the whole
     batch (the largest 1-norm decides it: one host read)."""
+    torch_name = "LinalgMatrixExp"
 
     def forward(self, a):
         xp, b = self.xp, _PADE13
@@ -1141,9 +1148,10 @@ def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:
         A = movedim(A, dims, tuple(range(A.ndim - len(dims), A.ndim)))
     rest = A.shape[B.ndim:]
     rows, cols = math.prod(B.shape), math.prod(rest)
-    if A.shape[:B.ndim] != B.shape or rows != cols:
-        raise RuntimeError(f"linalg.tensorsolve: A of shape {A.shape} must start with B's shape {B.shape} and the "
-                           f"product of its remaining dimensions must equal B's number of elements")
+    if math.prod(A.shape[:B.ndim]) != rows or rows != cols:  # sizes, not shapes, must agree: as PyTorch's
+        raise RuntimeError(f"linalg.tensorsolve: A of shape {A.shape} must start with {B.ndim} dimensions holding "
+                           f"B's {rows} elements (B has shape {B.shape}), and the product of its remaining "
+                           f"dimensions must equal that number too")
     return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(rest)
 
 
@@ -1168,8 +1176,12 @@ def linalg_vander(x: Tensor, *, N=None) -> Tensor:
 
 
 def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
-    """``torch.linalg.cross``: cross products of 3-vectors along ``dim`` (other dimensions broadcast)."""
+    """``torch.linalg.cross``: cross products of 3-vectors along ``dim`` (other dimensions broadcast; the inputs
+    must have as many dimensions, as PyTorch requires, so that ``dim`` names the same one in both)."""
     input, other = _as_tensors("linalg.cross", input, other)
+    if input.ndim != other.ndim:
+        raise RuntimeError(f"linalg.cross: inputs must have the same number of dimensions, got shapes "
+                           f"{input.shape} and {other.shape}")
     shape = _broadcast_batch(input.shape, other.shape, "linalg.cross")
     input, other = input.expand(shape), other.expand(shape)
     d = _dim(dim, len(shape), "linalg.cross")
@@ -1177,7 +1189,8 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         raise RuntimeError(f"linalg.cross: dimension {dim} must have size 3, got shapes {input.shape} and "
                            f"{other.shape}")
     a, b = [input.select(d, i) for i in range(3)], [other.select(d, i) for i in range(3)]
-    return stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]], dim=d)
+    out = stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]], dim=d)
+    return rename_node(out, "LinalgCross")
 
 
 def cross(input: Tensor, other: Tensor, dim=None) -> Tensor:

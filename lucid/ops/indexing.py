@@ -30,7 +30,6 @@ import functools
 import math
 import numbers
 import operator
-from collections import namedtuple
 
 from .. import dtypes as _dt
 from .._backend import arrays
@@ -40,7 +39,8 @@ from .._typeinfo import iinfo
 from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import Function, rename_node
-from ..autograd.views import check_writable, view_apply
+from ..autograd.views import CopySlices, check_writable, view_apply
+from ..return_types import return_type
 from . import _axes
 from .arithmetic import operands, unbroadcast
 from .complexes import refuse_unordered
@@ -512,7 +512,10 @@ def setitem(x: Tensor, key, value) -> None:
     value = _fit_value(x, value, plan.region)
     recording = grad_mode.state.enabled and (tracked(x) or getattr(value, "_requires_grad", False))
     if recording or _function.dual_mode is not None:  # (forward AD: assign() writes the tangent too)
-        assign(x, IndexPut.apply(x, value, plan=plan), "x[...] = value")
+        out = IndexPut.apply(x, value, plan=plan)
+        if plan.views:  # PyTorch writes a basic key through a view of x (its CopySlices), others by index_put_
+            rename_node(out, CopySlices.torch_name, None)
+        assign(x, out, "x[...] = value")
         return
     check_writable(x, False, "x[...] = value")
     plan.write_into(x._data, value._data if isinstance(value, Tensor) else value)
@@ -584,6 +587,8 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     index = _index_arg(index, input, "index_select")
     if index.ndim > 1:
         raise IndexError(f"index_select: index must be 0-D or 1-D, got shape {index.shape}")
+    if input.ndim == 0:  # a 0-d tensor is selected from as a 1-element one, as PyTorch
+        return index_select(input.reshape(1), 0, index).reshape(())
     return rename_node(getitem(input, (slice(None),) * dim + (index.reshape(-1),)), "IndexSelect")
 
 
@@ -606,7 +611,8 @@ def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
         common.append(a if b == 1 else b)
     input = input.expand(tuple(input.shape[dim] if d == dim else n for d, n in enumerate(common)))
     indices = indices.expand(tuple(indices.shape[dim] if d == dim else n for d, n in enumerate(common)))
-    return Index.apply(input, plan=_dim_positions(input, dim, indices, "take_along_dim", negative=True))
+    out = Index.apply(input, plan=_dim_positions(input, dim, indices, "take_along_dim", negative=True))
+    return rename_node(out, "Gather")  # PyTorch's take_along_dim is a gather
 
 
 # ---- masks and where ----------------------------------------------------------------------
@@ -675,8 +681,8 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
 
 
 # ---- sorting and selection ----------------------------------------------------------------
-SortResult = namedtuple("sort", ["values", "indices"])
-TopKResult = namedtuple("topk", ["values", "indices"])
+SortResult = return_type("sort", ["values", "indices"])
+TopKResult = return_type("topk", ["values", "indices"])
 
 
 @on_input_device
@@ -685,6 +691,8 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool
     which is also a valid answer for ``stable=False``; NaNs count as the largest value. Complex tensors
     raise, as in PyTorch."""
     refuse_unordered("argsort", input)
+    if input.ndim == 0:
+        return argsort(input.reshape(1), _dim(dim, 0), descending).reshape(())
     xp = input.xp
     data = xp.astype(input._data, xp.uint8) if input.dtype is _dt.bool_ else input._data  # (standard: no bool sort)
     return Tensor._make(input._device.backend.stable_argsort(data, _dim(dim, input.ndim), descending), input._device)
@@ -696,6 +704,9 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, stable: bool = 
     ``values`` is differentiable."""
     refuse_unordered("sort", input)
     dim = _dim(dim, input.ndim)
+    if input.ndim == 0:
+        values, indices = sort(input.reshape(1), 0, descending)
+        return SortResult(values.reshape(()), indices.reshape(()))
     indices = argsort(input, dim, descending)
     values = Index.apply(input, plan=_dim_positions(input, dim, indices, "sort", check=False))
     return SortResult(rename_node(values, "Sort"), indices)
@@ -741,6 +752,11 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     Bool and complex tensors raise, as in PyTorch."""
     refuse_unordered("topk", input, bools=True)
     dim = _dim(dim, input.ndim)
+    if input.ndim == 0:  # k = 0 or 1 gives the element, as PyTorch
+        if k not in (0, 1):
+            raise RuntimeError(f"topk: k={k} is out of range for a 0-d tensor (0 or 1)")
+        values, indices = topk(input.reshape(1), 1, 0, largest)
+        return TopKResult(values.reshape(()), indices.reshape(()))
     n = input.shape[dim]
     if not 0 <= k <= n:
         raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size {n}")

@@ -47,12 +47,14 @@ def _fit(t: Tensor, result: Tensor, what: str, cast: bool) -> Tensor:
     return result
 
 
-def assign(t: Tensor, result: Tensor, what: str, cast: bool = False, overwrites: bool = False) -> Tensor:
+def assign(t: Tensor, result: Tensor, what: str, cast: bool = False, overwrites: bool = False,
+           node: tuple | None = None) -> Tensor:
     """Make ``t`` hold ``result`` in place: its memory, and its history when recording.
 
     ``cast`` allows any dtype change (``copy_``); otherwise a result of a higher kind (a float
     result for an integer tensor) is refused, as PyTorch does. ``result`` must broadcast to ``t``.
-    ``overwrites``: ``result`` does not depend on ``t``'s old value (``copy_``, ``fill_``).
+    ``overwrites``: ``result`` does not depend on ``t``'s old value (``copy_``, ``fill_``). ``node``: PyTorch's
+    node of the write (see :func:`lucid.autograd.views.rebase`).
     """
     recording = grad_mode.state.enabled and (tracked(t) or result._requires_grad)
     check_writable(t, recording, what)
@@ -63,7 +65,7 @@ def assign(t: Tensor, result: Tensor, what: str, cast: bool = False, overwrites:
         raise RuntimeError(f"{what}: this tensor's memory can't be written ({e}); clone() it first") from None
     t._version[0] += 1
     if recording:
-        rebase(t, result, overwrites)
+        rebase(t, result, overwrites, node)
     if _function.dual_mode is not None:  # forward AD: the tangent is written in place too
         _function.dual_mode.assign(t, result)
     return t
@@ -103,12 +105,17 @@ def inplace(op, name: str):
 
 def zero_(t: Tensor) -> Tensor:
     """Fill with zeros in place."""
-    return fill_(t, 0)
+    return _fill(t, 0, ("Zero", 0))
 
 
 def fill_(t: Tensor, value) -> Tensor:
     """Fill with ``value`` in place: a number, or a one-element tensor (which then gets the sum of
     the gradient, as in PyTorch)."""
+    return _fill(t, value, ("Fill", 3 if isinstance(value, Tensor) else 2))
+
+
+def _fill(t: Tensor, value, node: tuple) -> Tensor:
+    """``fill_`` recorded as PyTorch's ``node`` (its overload for a number or a tensor; ``zero_``'s own)."""
     if isinstance(value, Tensor):
         if value.numel() != 1:
             raise RuntimeError(f"fill_ takes a number or a one-element tensor, got a tensor of shape {value.shape}")
@@ -117,7 +124,7 @@ def fill_(t: Tensor, value) -> Tensor:
         if t.dtype.kind in "iu" and isinstance(value, (int, float)):
             value = fitted(value, t.dtype.name)
         value = Tensor._make(t._device.create("asarray", value, dtype=t._data.dtype), t._device)
-    return assign(t, value, "fill_", cast=True, overwrites=True)
+    return assign(t, value, "fill_", cast=True, overwrites=True, node=node)
 
 
 def copy_(t: Tensor, src, non_blocking: bool = False) -> Tensor:
@@ -125,7 +132,8 @@ def copy_(t: Tensor, src, non_blocking: bool = False) -> Tensor:
     flows to ``src``. ``src`` may be on another device: ``copy_`` is an explicit transfer, as in PyTorch.
     ``non_blocking`` is accepted for PyTorch's signature; the copy is complete when ``copy_`` returns."""
     src = src if isinstance(src, Tensor) else Tensor(src, device=t._device)
-    return assign(t, src.to(t._device), "copy_", cast=True, overwrites=True)
+    return assign(t, src.to(t._device), "copy_", cast=True, overwrites=True,
+                  node=("torch::autograd::CopyBackwards", None))
 
 
 METHODS = {"zero_": zero_, "fill_": fill_, "copy_": copy_}

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import string
-from collections import Counter, namedtuple
+from collections import Counter
 
 from .. import dtypes as _dt
 from .._backend.numpy_backend import float_errors_quiet
@@ -28,6 +28,7 @@ from ..amp.autocast import autocast_op, casts_for
 from ..autograd import function as _function
 from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, LOWER, PROMOTE, Function, rename_node
+from ..return_types import return_type
 from . import _axes
 from ._names import with_parameter_names
 from .arithmetic import _coerce, unbroadcast
@@ -41,9 +42,9 @@ class LinAlgError(RuntimeError):
     """A matrix the operation cannot handle numerically (singular, not positive-definite, ...)."""
 
 
-SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
-QRResult = namedtuple("QRResult", ["Q", "R"])
-SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+SlogdetResult = return_type("linalg_slogdet", ["sign", "logabsdet"])
+QRResult = return_type("linalg_qr", ["Q", "R"])
+SVDResult = return_type("linalg_svd", ["U", "S", "Vh"])
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -172,7 +173,8 @@ class MatMul(Function):
                 out = xp.reshape(xp.matmul(xp.reshape(a, (math.prod(lead), a.shape[-1])), b), lead + (b.shape[1],))
             else:
                 out = xp.matmul(a, b)
-            self.torch_name = _matmul_node(a.ndim, b.ndim)
+            needs = bool(self.needs_input_grad) and self.needs_input_grad[0]
+            self.torch_name, self.torch_overload = _matmul_node(a.shape, b.shape, needs)
             return out if out.dtype == a.dtype else xp.astype(out, a.dtype)  # ml_dtypes' bfloat16 GEMM: float32
         except (ValueError, TypeError) as e:
             raise _matmul_error(tuple(a.shape), tuple(b.shape)) from e
@@ -200,13 +202,17 @@ class MatMul(Function):
         return ga, gb
 
 
-def _matmul_node(n: int, m: int) -> str:
-    """PyTorch's node for operands of ``n`` and ``m`` dimensions: its dot / mv / mm, the squeeze of a row vector's
-    product, the copy of a transposed product (matrix @ batch) or the unsafe view of a batched one.
-    (A batch broadcast against size-1 batch dimensions gives torch's CloneBackward; lucid says UnsafeView.)"""
+def _matmul_node(sa: tuple, sb: tuple, a_needs_grad: bool) -> tuple:
+    """PyTorch's node (name, overload) for operands of shapes ``sa`` and ``sb``: its dot / mv / mm, the squeeze of a
+    row vector's product, the unsafe view of a batched product. A matrix (or a 3-D batch of one against a batch of
+    several) times a batch is folded into one mm when the matrix needs a gradient, and that mm's transposed result
+    copied: Clone, or Transpose where the transpose is contiguous as it is (one row or one column)."""
+    n, m = len(sa), len(sb)
     if n <= 2 and m <= 2:
-        return ("Dot", "Squeeze", "Mv", "Mm")[(n == 2) * 2 + (m == 2)]
-    return "Clone" if n == 2 else "UnsafeView"
+        return (("Dot", 0), ("Squeeze", 4), ("Mv", 0), ("Mm", 0))[(n == 2) * 2 + (m == 2)]
+    if not (a_needs_grad and m >= 3 and (n == 2 or n == m == 3 and sa[0] == 1 != sb[0])):
+        return "UnsafeView", 0
+    return ("Transpose" if 1 in (sa[-2], sb[-1]) else "Clone"), 0
 
 
 def matmul(input, other) -> Tensor:
@@ -299,7 +305,7 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     for i, j in zip(da, db):
         sb[j] = sa[i]
     out = [sa[i] for i in range(a.ndim) if i not in da] + [sb[j] for j in range(b.ndim) if j not in db]
-    return einsum(f"{sa},{''.join(sb)}->{''.join(out)}", a, b)
+    return rename_node(einsum(f"{sa},{''.join(sb)}->{''.join(out)}", a, b), "View")  # PyTorch's: a reshaped mm
 
 
 def _split_subscripts(equation: str, count: int) -> tuple:
@@ -382,6 +388,7 @@ class Einsum(Function):
     def forward(self, *arrays, plan):
         self.save_for_backward(*arrays)
         self.plan = plan
+        self.torch_name, self.torch_overload = _einsum_node(plan[1], plan[2])
         xp = self.xp
         arrays = [a if a.shape == t else xp.broadcast_to(a, t) for a, t in zip(arrays, plan[4])]
         return self.backend.einsum(plan[0], *arrays)
@@ -391,6 +398,16 @@ class Einsum(Function):
         _, subs, out, sizes, _ = self.plan
         return tuple(_einsum_grad(g, ops, i, subs, out, sizes) if need else None
                      for i, need in enumerate(self.needs_input_grad))
+
+
+def _einsum_node(subs: tuple, out: str) -> tuple:
+    """PyTorch's node (name, overload) of an einsum of operands ``subs`` into ``out``, which it computes in steps:
+    one operand ends in a sum over the letters it drops (else a permute), several in the view of a batched
+    product where a letter is summed (else a product)."""
+    summed = set("".join(subs)) - set(out)
+    if len(subs) == 1:
+        return ("Sum", 1) if summed else ("Permute", 0)
+    return ("View" if summed else "Mul"), 0
 
 
 def _einsum_grad(g, ops, i, subs, out, sizes):
@@ -457,6 +474,7 @@ def einsum(equation, *operands) -> Tensor:
 # ---- inverses and determinants ----------------------------------------------------------
 class Inv(Function):
     autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+    torch_name = "LinalgInvEx"  # PyTorch's node (its inv is inv_ex, checked)
 
     def forward(self, a):
         out = _lapack("linalg.inv", self.xp.linalg.inv, a)
@@ -483,6 +501,8 @@ def _with_matrix_dims(v: Tensor) -> Tensor:
 
 
 class Det(Function):
+    torch_name = "LinalgDet"
+
     def forward(self, a):
         xp = self.xp
         with float_errors_quiet():
@@ -520,6 +540,8 @@ def det(A: Tensor) -> Tensor:
 
 
 class Slogdet(Function):
+    torch_name = "LinalgSlogdet"
+
     def forward(self, a):
         sign, logabsdet = self.xp.linalg.slogdet(a)
         self.save_for_backward(a, sign)
@@ -585,6 +607,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 # ---- decompositions -----------------------------------------------------------------------
 class Cholesky(Function):
     autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+    torch_name = "LinalgCholeskyEx"  # PyTorch's node (its cholesky is cholesky_ex, checked)
 
     def forward(self, a):
         out = _lapack("linalg.cholesky", self.xp.linalg.cholesky, a)
@@ -604,7 +627,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     (or ``U = L^H`` with ``upper=True``). Reads the lower triangle of ``A``, as LAPACK does."""
     _check_matrix("linalg.cholesky", A)
     L = Cholesky.apply(A)
-    return L.mH if upper else L
+    return rename_node(L.mH, "LinalgCholeskyEx") if upper else L  # PyTorch's one node, either triangle
 
 
 def _qr_grad_deep(Q, R, gQ, gR):
@@ -618,6 +641,7 @@ def _qr_grad_deep(Q, R, gQ, gR):
 
 class QR(Function):
     autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+    torch_name = "LinalgQr"
 
     def forward(self, a, mode):
         q, r = self.xp.linalg.qr(a, mode=mode)
@@ -654,6 +678,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
 
 class SVD(Function):
     autocast_policy = {"cpu": FLOAT32}  # see lucid.amp.autocast (CPU only, as PyTorch)
+    torch_name = "LinalgSvd"
 
     def forward(self, a, full_matrices):
         u, s, vh = _lapack("linalg.svd", self.xp.linalg.svd, a, full_matrices=full_matrices)

@@ -18,7 +18,8 @@ from .._backend.device import DeviceMismatchError, on_input_device
 from .._backend.numpy_backend import float_errors_ignored
 from .._backend.registry import kernels_for
 from .._tensor import Tensor
-from ..autograd.function import OUTPUT, Function
+from ..autograd.function import OUTPUT, Function, rename_node
+from ..return_types import return_type
 from . import _specfun as K
 from .arithmetic import (
     _Binary,
@@ -185,7 +186,7 @@ def logit(input: Tensor, eps=None) -> Tensor:
     x = _float_input(input, "logit")
     if eps is not None:
         x = clamp(x, eps, 1 - eps)
-    return (x / (1 - x)).log()
+    return rename_node((x / (1 - x)).log(), "Logit")
 
 
 def entr(input: Tensor) -> Tensor:
@@ -200,7 +201,7 @@ def frac(input: Tensor) -> Tensor:
     """Fractional part ``x - trunc(x)`` (floating tensors only, as PyTorch); gradient 1."""
     if input.dtype.kind != "f":
         raise TypeError(f"frac is only defined for floating tensors, got {input.dtype.name}")
-    return input - input.trunc().detach()
+    return rename_node(input - input.trunc().detach(), "Frac")
 
 
 def deg2rad(input: Tensor) -> Tensor:
@@ -364,7 +365,7 @@ def fmax(input, other) -> Tensor:
     gradient to ``input``."""
     a, b = _real_operands("fmax", input, other)
     take_a = (a >= b) | (b != b)
-    return where(take_a, a, b)
+    return rename_node(where(take_a, a, b), "Fmax")
 
 
 def fmin(input, other) -> Tensor:
@@ -372,7 +373,7 @@ def fmin(input, other) -> Tensor:
     gradient to ``input``."""
     a, b = _real_operands("fmin", input, other)
     take_a = (a <= b) | (b != b)
-    return where(take_a, a, b)
+    return rename_node(where(take_a, a, b), "Fmin")
 
 
 def ldexp(input, other) -> Tensor:
@@ -403,23 +404,24 @@ def lerp(input: Tensor, end, weight) -> Tensor:
     if input.dtype.kind != "c" and isinstance(weight, complex):
         raise TypeError(f"lerp: a complex weight {weight!r} can't weigh {input.dtype.name} tensors (as in PyTorch)")
     diff = end - input
-    if isinstance(weight, Tensor):
+    if isinstance(weight, Tensor):  # recorded as PyTorch's node of each overload (LerpBackward1 for a tensor weight)
         low = weight.abs() < 0.5
-        return where(low, input + weight * diff, end - diff * (1 - weight))
-    return input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight)
+        return rename_node(where(low, input + weight * diff, end - diff * (1 - weight)), "Lerp", 1)
+    return rename_node(input + weight * diff if abs(weight) < 0.5 else end - diff * (1 - weight), "Lerp")
 
 
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    """``input + value * tensor1 * tensor2``."""
-    return input + value * (tensor1 * tensor2) if value != 1 else input + tensor1 * tensor2
+    """``input + value * tensor1 * tensor2`` (recorded as PyTorch's one node, ``AddcmulBackward0``)."""
+    return rename_node(input + value * (tensor1 * tensor2) if value != 1 else input + tensor1 * tensor2, "Addcmul")
 
 
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
-    """``input + value * tensor1 / tensor2`` (integer division refused, as PyTorch)."""
+    """``input + value * tensor1 / tensor2`` (integer division refused, as PyTorch; recorded as its one node,
+    ``AddcdivBackward0``)."""
     if tensor1.dtype.kind not in "fc" and tensor2.dtype.kind not in "fc":
         raise TypeError("addcdiv: integer division with addcdiv is no longer supported (as in PyTorch); "
                         f"got {tensor1.dtype.name} and {tensor2.dtype.name} tensors, cast one to float first")
-    return input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
+    return rename_node(input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2, "Addcdiv")
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:
@@ -428,13 +430,13 @@ def rsub(input, other, *, alpha=1) -> Tensor:
 
 
 def clamp_min(input: Tensor, min) -> Tensor:
-    """``clamp(input, min=min)``."""
-    return clamp(input, min=min)
+    """``clamp(input, min=min)``, recorded as PyTorch's own node (``ClampMinBackward0``; 1 for a tensor bound)."""
+    return rename_node(clamp(input, min=min), "ClampMin", int(isinstance(min, Tensor)))
 
 
 def clamp_max(input: Tensor, max) -> Tensor:
-    """``clamp(input, max=max)``."""
-    return clamp(input, max=max)
+    """``clamp(input, max=max)``, recorded as PyTorch's own node (``ClampMaxBackward0``; 1 for a tensor bound)."""
+    return rename_node(clamp(input, max=max), "ClampMax", int(isinstance(max, Tensor)))
 
 
 @on_input_device
@@ -448,7 +450,7 @@ def nan_to_num(input: Tensor, nan=0.0, posinf=None, neginf=None) -> Tensor:
     neginf = float(info.min) if neginf is None else neginf
     out = where(input.isnan(), nan, input)
     out = where(input == math.inf, posinf, out)
-    return where(input == -math.inf, neginf, out)
+    return rename_node(where(input == -math.inf, neginf, out), "NanToNum")
 
 
 class Xlogy(_Binary):
@@ -658,7 +660,8 @@ def heaviside(input: Tensor, values) -> Tensor:
 @on_input_device
 def frexp(input: Tensor):
     """``(mantissa, exponent)`` with ``input = mantissa * 2**exponent``, ``0.5 <= |mantissa| < 1`` (0, inf and
-    nan have exponent 0 and mantissa ``input``); the exponent is int32, as PyTorch."""
+    nan have exponent 0 and mantissa ``input``); the exponent is int32, as PyTorch. The mantissa is
+    differentiable (its gradient is the incoming one over ``2**exponent``), the exponent is not."""
     if input.dtype.kind != "f":
         raise TypeError(f"frexp is only defined for floating tensors, got {input.dtype.name}")
     xp, x = input.xp, input._data
@@ -671,21 +674,16 @@ def frexp(input: Tensor):
     mantissa, exponent = xp.where(too_big, mantissa / 2, mantissa), xp.where(too_big, exponent + 1, exponent)
     too_small = xp.abs(mantissa) < 0.5
     mantissa, exponent = xp.where(too_small, mantissa * 2, mantissa), xp.where(too_small, exponent - 1, exponent)
-    mantissa = xp.where(with_value, mantissa, x)
-    exponent = xp.astype(xp.where(with_value, exponent, xp.zeros_like(exponent)), xp.int32)
-    return _FrexpResult(_make(input, mantissa), _make(input, exponent))
+    exponent = xp.where(with_value, exponent, xp.zeros_like(exponent))
+    if input.requires_grad:  # mantissa = input / 2**exponent, in two exact steps as above, recorded
+        half = xp.floor(exponent / 2)
+        scaled = rename_node(input * _make(input, 2.0 ** -half) * _make(input, 2.0 ** (half - exponent)), "Frexp")
+    else:
+        scaled = _make(input, xp.where(with_value, mantissa, x))
+    return _FrexpResult(scaled, _make(input, xp.astype(exponent, xp.int32)))
 
 
-class _FrexpResult(tuple):
-    """``(mantissa, exponent)`` with those names, as PyTorch's ``return_types.frexp``."""
-
-    __slots__ = ()
-
-    def __new__(cls, mantissa, exponent):
-        return tuple.__new__(cls, (mantissa, exponent))
-
-    mantissa = property(lambda self: self[0])
-    exponent = property(lambda self: self[1])
+_FrexpResult = return_type("frexp", ["mantissa", "exponent"])
 
 
 def isclose(input: Tensor, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Tensor:

@@ -17,7 +17,7 @@ import numbers
 from .. import dtypes as _dt
 from .._tensor import Tensor
 from ..amp.autocast import autocast_op
-from ..autograd.function import FLOAT32, LOWER, Function
+from ..autograd.function import FLOAT32, LOWER, Function, rename_node
 from .arithmetic import unbroadcast
 from .complexes import conj_if_complex
 from .creation import ones_like, zeros
@@ -43,16 +43,17 @@ def _need(name: str, **tensors) -> None:
 
 def _scaled_sum(name: str, input: Tensor, product: Tensor, beta, alpha) -> Tensor:
     """``beta * input + alpha * product`` with ``input`` broadcast to ``product``'s shape (not the other
-    way: PyTorch requires ``input`` to expand to the product's shape)."""
+    way: PyTorch requires ``input`` to expand to the product's shape), recorded as PyTorch's one node of the op
+    ``name`` (``AddmmBackward0``)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): input must be a Tensor, got {type(input).__name__}")
     shape = product.shape
     if input.ndim > len(shape) or any(n not in (1, m) for n, m in zip(reversed(input.shape), reversed(shape))):
         raise RuntimeError(f"{name}(): input of shape {input.shape} does not broadcast to the product's shape {shape}")
     out = product if alpha == 1 else product * alpha
-    if beta == 0:  # input ignored, as PyTorch (nan * 0 must not leak in)
-        return out
-    return out + (input if beta == 1 else input * beta)
+    if beta != 0:  # else input ignored, as PyTorch (nan * 0 must not leak in)
+        out = out + (input if beta == 1 else input * beta)
+    return rename_node(out, name.capitalize())
 
 
 @autocast_op(LOWER)
@@ -132,7 +133,7 @@ def vdot(input: Tensor, other: Tensor) -> Tensor:
     _need("vdot", input=(input, 1), other=(other, 1))
     if input.shape != other.shape:
         raise RuntimeError(f"vdot(): the vectors must have the same size, got {input.shape} and {other.shape}")
-    return matmul(conj_if_complex(input), other)
+    return rename_node(matmul(conj_if_complex(input), other), "Vdot")
 
 
 def chain_matmul(*matrices) -> Tensor:
@@ -153,7 +154,7 @@ def chain_matmul(*matrices) -> Tensor:
 def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a matrix (integers sum in int64, as ``sum``)."""
     _need("trace", input=(input, 2))
-    return diagonal(input).sum()
+    return rename_node(diagonal(input).sum(), "Trace")
 
 
 def kron(input: Tensor, other: Tensor) -> Tensor:
@@ -166,7 +167,8 @@ def kron(input: Tensor, other: Tensor) -> Tensor:
     b = other.reshape((1,) * (n - other.ndim) + other.shape)
     spread_a = sum(((m, 1) for m in a.shape), ())
     spread_b = sum(((1, m) for m in b.shape), ())
-    return (a.reshape(spread_a) * b.reshape(spread_b)).reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
+    out = (a.reshape(spread_a) * b.reshape(spread_b)).reshape(tuple(p * q for p, q in zip(a.shape, b.shape)))
+    return rename_node(out, "UnsafeView")  # PyTorch's kron ends in an unsafe view
 
 
 def _vectors(name: str, tensors) -> tuple:
@@ -227,8 +229,8 @@ def _norm_over(d: Tensor, p, dim) -> Tensor:
 
 
 def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
-    """The ``p``-norm of ``input - other`` (broadcast), over all elements."""
-    return _norm_over(input - other, p, None)
+    """The ``p``-norm of ``input - other`` (broadcast), over all elements (recorded as PyTorch's one node)."""
+    return rename_node(_norm_over(input - other, p, None), "Dist")
 
 
 # PyTorch's compute modes: whether p=2 distances come from a matrix product (None: when either side has > 25 rows)
@@ -256,12 +258,12 @@ def cdist(x1: Tensor, x2: Tensor, p=2.0, compute_mode="use_mm_for_euclid_dist_if
     if compute_mode not in _CDIST_MM:
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     use_mm = _CDIST_MM[compute_mode]
+    if p == 2 and (use_mm or (use_mm is None and max(x1.shape[-2], x2.shape[-2]) > 25)):
+        return rename_node(_euclidean_by_matmul(x1, x2), "View")  # PyTorch's: its product, reshaped
     if p == 2:
-        if use_mm or (use_mm is None and max(x1.shape[-2], x2.shape[-2]) > 25):
-            return _euclidean_by_matmul(x1, x2)
-        return _Euclidean.apply(x1, x2)
+        return rename_node(_Euclidean.apply(x1, x2), "Cdist")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
-    return _LargestGap.apply(diff) if p == math.inf else _norm_over(diff, p, -1)
+    return rename_node(_LargestGap.apply(diff) if p == math.inf else _norm_over(diff, p, -1), "Cdist")
 
 
 def _euclidean_by_matmul(x1: Tensor, x2: Tensor) -> Tensor:
@@ -349,12 +351,12 @@ def pdist(input: Tensor, p=2) -> Tensor:
         raise RuntimeError(f"pdist only supports non-negative p values, got {p!r}")
     n = input.shape[0]
     if n < 2:
-        return input[:0, 0]
+        return rename_node(input[:0, 0], "Pdist")
     if p == 2:
-        return _Euclidean.apply(input, input, pairs=True)
+        return rename_node(_Euclidean.apply(input, input, pairs=True), "Pdist")
     rows, cols = triu_indices(n, n, 1, device=input._device)
     diff = input[rows] - input[cols]
-    return _LargestGap.apply(diff) if p == math.inf else _norm_over(diff, p, -1)
+    return rename_node(_LargestGap.apply(diff) if p == math.inf else _norm_over(diff, p, -1), "Pdist")
 
 
 def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
@@ -371,7 +373,7 @@ def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:
         tuple(n if i == d else 1 for i, n in enumerate(input.shape)))
     over = (norms > maxnorm).detach()
     scale = (maxnorm / (norms + 1e-7)) * over.to(norms.dtype) + (~over).to(norms.dtype)
-    return input * scale
+    return rename_node(input * scale, "Renorm")
 
 
 METHODS = {name: globals()[name] for name in __all__ if name not in (

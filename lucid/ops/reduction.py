@@ -10,7 +10,6 @@ and small integer tensors accumulate in int64; ``max``/``min`` with a ``dim`` re
 from __future__ import annotations
 
 import builtins
-import collections
 import math
 import warnings
 
@@ -20,6 +19,7 @@ from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.function import FLOAT32, ComputedFunction, Function, rename_node
+from ..return_types import return_type
 from . import _axes
 from ._fast_path import fast_apply
 from .arithmetic import maximum, minimum
@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 # the named tuples ``max(dim)`` and ``min(dim)`` return, as torch.return_types.max / .min
-MaxResult = collections.namedtuple("max", ["values", "indices"])
-MinResult = collections.namedtuple("min", ["values", "indices"])
+MaxResult = return_type("max", ["values", "indices"])
+MinResult = return_type("min", ["values", "indices"])
 _RESULTS = {"max": MaxResult, "min": MinResult}
 
 
@@ -113,12 +113,10 @@ def _floating(x: Tensor, name: str, dtype=None, kinds: str = "f") -> Tensor:
 
 
 def _accumulator(xp, dtype):
-    """The dtype to accumulate ``dtype`` in: float32 for float16 (and bfloat16 where the backend has it),
-    as PyTorch's accumulation type, so long sums neither overflow nor drift; else ``dtype`` itself."""
-    for half in ("float16", "bfloat16"):
-        if getattr(xp, half, None) is not None and dtype == getattr(xp, half):
-            return xp.float32
-    return dtype
+    """The dtype to accumulate ``dtype`` in: float32 for float16 and bfloat16, as PyTorch's accumulation type, so
+    long sums neither overflow nor drift; else ``dtype`` itself. Told by name: NumPy's namespace has no bfloat16
+    attribute (ml_dtypes' bfloat16 is a NumPy dtype named so)."""
+    return xp.float32 if getattr(dtype, "name", None) in ("float16", "bfloat16") else dtype
 
 
 def _narrowed(xp, y, dtype):
@@ -165,7 +163,8 @@ class Sum(ComputedFunction, _Reduce):
     @staticmethod
     def compute(xp, x, axes, keepdims):
         with float_errors_quiet():  # inf + -inf is nan, silently, as PyTorch (CuPy never warns)
-            return xp.sum(x, axis=axes, keepdims=keepdims, dtype=x.dtype)
+            total = xp.sum(x, axis=axes, keepdims=keepdims, dtype=_accumulator(xp, x.dtype))
+        return _narrowed(xp, total, x.dtype)
 
     def remember(self, arrays, params) -> None:
         self.keep(arrays[0], params["axes"], params["keepdims"])

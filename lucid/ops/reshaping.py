@@ -78,12 +78,12 @@ def rot90(input: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
         raise RuntimeError(f"rot90(): the two dims must differ, got {tuple(dims)}")
     k = operator.index(k) % 4
     if k == 1:
-        return transpose(flip(input, d1), d0, d1)
-    if k == 2:
-        return flip(input, (d0, d1))
-    if k == 3:
-        return transpose(flip(input, d0), d0, d1)
-    return input.clone()
+        out = transpose(flip(input, d1), d0, d1)
+    elif k == 2:
+        out = flip(input, (d0, d1))
+    else:
+        out = transpose(flip(input, d0), d0, d1) if k == 3 else input.clone()
+    return _function.rename_node(out, "Rot90")
 
 
 def fliplr(input: Tensor) -> Tensor:
@@ -245,7 +245,7 @@ def block_diag(*tensors) -> Tensor:
     for b in blocks:
         rows.append(pad(b, (left, cols - left - b.shape[1])))
         left += b.shape[1]
-    return cat(rows, 0)
+    return _function.rename_node(cat(rows, 0), "BlockDiag")
 
 
 def sum_to_size(input: Tensor, *sizes, size=None) -> Tensor:
@@ -284,7 +284,7 @@ def as_strided(input: Tensor, size, stride, storage_offset: int = 0) -> Tensor:
     (PyTorch also reads the storage outside a view), and the result is a copy, not a view (``as_strided_``
     gives the tensor these elements in new memory)."""
     pos = _strided_positions(input, size, stride, storage_offset, "as_strided")
-    return reshape(input, -1)[pos]
+    return _function.rename_node(reshape(input, -1)[pos], "AsStrided")
 
 
 as_strided_copy = as_strided
@@ -299,7 +299,7 @@ def as_strided_scatter(input: Tensor, src: Tensor, size, stride, storage_offset:
         raise RuntimeError(f"as_strided_scatter(): src must be a tensor of shape {pos.shape}, got {got}")
     flat = reshape(input, -1).clone()
     flat[pos] = src
-    return reshape(flat, input.shape)
+    return _function.rename_node(reshape(flat, input.shape), "AsStridedScatter")
 
 
 # ---- *_copy: the view ops followed by a copy (PyTorch's functionalization names) --------------
@@ -350,6 +350,8 @@ def _reshaping_in_place(name: str, view_op):
         if _function.dual_mode is not None:  # forward AD: the tangent takes the new shape too
             _function.dual_mode.reshaped(self, out)
         if recording:
+            if out._node is not None and out._node is not self._node:  # PyTorch numbers an in-place form after
+                out._node.torch_overload += 3 if name == "squeeze_" else 1  # the others (squeeze_(): 3, unsqueeze_: 1)
             self._node, self._out_idx = out._node, out._out_idx
         if self._base is not None:
             self._view_fn, self._view_stamp = out._view_fn, out._view_stamp

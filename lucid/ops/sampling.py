@@ -18,18 +18,13 @@ from .._backend.device import on_input_device
 from .._tensor import Tensor
 from ..autograd import grad_mode
 from ..autograd.views import check_writable
-from ..random import rng_for
+from ..random import draw
 from .creation import _count, _finish, _like, _place, _shape, _size
 from .indexing import where
 from .inplace import assign, tracked
 from .metadata import dim_order
 
 _UNSET = object()
-
-
-def _draw(kind, shape, dt, dev, generator, **params):
-    """A native array of random numbers of ``kind`` on ``dev`` from ``generator`` (or the default)."""
-    return dev.backend.random(kind, shape, dt, dev.index or 0, rng_for(generator, dev), **params)
 
 
 def _random(kind, size, dtype, device, requires_grad, generator, default=None, pin_memory=False, order=None,
@@ -136,7 +131,7 @@ def normal(mean=0.0, std=1.0, size=(), *, generator=None, dtype=None, device=Non
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     if isinstance(std, Tensor) and bool((std < 0).any()):
         raise RuntimeError("normal expects all elements of std >= 0.0")
-    z = Tensor._make(_draw("normal", _broadcast(mean, std), like.dtype, like._device, generator), like._device)
+    z = Tensor._make(draw("normal", _broadcast(mean, std), like.dtype, like._device, generator), like._device)
     sample = (z * std + mean).detach().to(like.dtype)  # mean's dtype when it is a tensor (as PyTorch), else std's
     return _zero_gradient(sample, mean, std)
 
@@ -171,7 +166,7 @@ def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None, pi
     dev, dt = _place(dtype, device, _dt.int64)
     if n and dt.kind in "iub" and n - 1 > _typeinfo.iinfo(dt).max:
         raise RuntimeError(f"randperm(): {dt.name} can't hold {n - 1}, the largest value of a permutation of {n}")
-    return _finish(_draw("permutation", (n,), dt, dev, generator, n=n), dev, requires_grad, pin_memory)
+    return _finish(draw("permutation", (n,), dt, dev, generator, n=n), dev, requires_grad, pin_memory)
 
 
 def rand_like(x: Tensor, *, generator=None, dtype=None, layout=None, device=None, requires_grad: bool = False,
@@ -216,7 +211,7 @@ def _coin(shape, p, dev, generator, dtype, unit=_dt.float64):
     """A native array of 0/1 in ``dtype``: 1 with probability ``p`` (a number or a native array), where a uniform
     number of dtype ``unit`` falls below it (PyTorch's: float64 for a number or float64 probabilities, float32
     for other probabilities)."""
-    u = _draw("uniform", shape, unit, dev, generator)
+    u = draw("uniform", shape, unit, dev, generator)
     return dev.xp.astype(u < p, dev.backend.native_dtype(dtype))
 
 
@@ -268,13 +263,13 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, g
         raise RuntimeError("multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
     if replacement and num_samples > 1:  # PyTorch's search: per row, each float64 uniform's place in the
         # cumulative shares (summed and divided in the input's dtype): the first category whose share reaches it
-        u = _draw("uniform", (rows, num_samples), _dt.float64, dev, generator)
+        u = draw("uniform", (rows, num_samples), _dt.float64, dev, generator)
         cdf = xp.cumulative_sum(weights, axis=1)
         cdf = xp.astype(cdf / cdf[:, -1:], xp.float64)
         idx = xp.stack([xp.searchsorted(cdf[r, :], u[r, :], side="left") for r in range(rows)]) if rows else u
         idx = arrays.clip(xp, idx, 0, n - 1)
     else:  # PyTorch's exponential trick (also for one sample with replacement): the largest weight / Exp(1)
-        e = xp.astype(-xp.log1p(-_draw("uniform", (rows, n), _dt.float64, dev, generator)), weights.dtype)
+        e = xp.astype(-xp.log1p(-draw("uniform", (rows, n), _dt.float64, dev, generator)), weights.dtype)
         idx = xp.argsort(-(weights / e), axis=1, stable=True)[:, :num_samples]
     idx = xp.astype(idx, dev.backend.native_dtype(_dt.int64))
     return Tensor._make(idx if input.ndim == 2 else idx[0, ...], dev)
@@ -287,7 +282,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:
         raise TypeError(f"poisson() expects a floating Tensor of rates, got {getattr(input, 'dtype', type(input))}")
     if input.numel() and not bool((input >= 0).all()):
         raise RuntimeError("poisson: invalid Poisson rate, expected rate to be non-negative")
-    drawn = _draw("poisson", input.shape, input.dtype, input._device, generator, lam=input._data)
+    drawn = draw("poisson", input.shape, input.dtype, input._device, generator, lam=input._data)
     return _zero_gradient(Tensor._make(drawn, input._device), input)
 
 
@@ -306,7 +301,7 @@ def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
     n = xp.broadcast_to(xp.astype(count._data, xp.int64), shape)
     q = xp.broadcast_to(xp.astype(prob._data, xp.float64), shape)
     dt = count.dtype if count.dtype.kind == "f" else _dt.get_default_dtype()
-    return Tensor._make(_draw("binomial", shape, dt, count._device, generator, count=n, prob=q), count._device)
+    return Tensor._make(draw("binomial", shape, dt, count._device, generator, count=n, prob=q), count._device)
 
 
 # ---- in-place random fills (Tensor methods) ----------------------------------------------------------
@@ -314,8 +309,8 @@ def _draw_ordered(kind, shape, dt, dev, generator, order, **params):
     """A native array of random numbers of ``kind`` in ``shape``, drawn in the axes order ``order`` (outermost
     first; None: row-major) and laid back in ``shape``: how PyTorch's fills visit a tensor's elements by address."""
     if order is None or tuple(order) == tuple(range(len(shape))):
-        return _draw(kind, shape, dt, dev, generator, **params)
-    drawn = _draw(kind, tuple(shape[d] for d in order), dt, dev, generator, **params)
+        return draw(kind, shape, dt, dev, generator, **params)
+    drawn = draw(kind, tuple(shape[d] for d in order), dt, dev, generator, **params)
     return dev.xp.permute_dims(drawn, tuple(order.index(d) for d in range(len(shape))))
 
 

@@ -223,6 +223,8 @@ def index_copy(input: Tensor, dim: int, index, source: Tensor) -> Tensor:
     """``input`` with slice ``index[i]`` along ``dim`` replaced by ``source``'s slice ``i`` (of repeats the
     last wins; PyTorch leaves that undefined)."""
     d, index, source = _index_op("index_copy")(input, dim, index, source)
+    if input.ndim == 0:
+        return index_copy(input.reshape(1), 0, index, source.reshape(1)).reshape(())
     return scatter(input, d, _along(index, d, source), source)
 
 
@@ -232,6 +234,9 @@ def index_reduce(input: Tensor, dim: int, index, source: Tensor, reduce: str, *,
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise RuntimeError(f"index_reduce(): reduce must be one of prod, mean, amax, amin, got {reduce!r}")
     d, index, source = _index_op("index_reduce")(input, dim, index, source)
+    if input.ndim == 0:
+        flat = index_reduce(input.reshape(1), 0, index, source.reshape(1), reduce, include_self=include_self)
+        return flat.reshape(())
     return scatter_reduce(input, d, _along(index, d, source), source, reduce, include_self=include_self)
 
 
@@ -293,16 +298,18 @@ def put(input: Tensor, index, source: Tensor, accumulate: bool = False) -> Tenso
 def take(input: Tensor, index) -> Tensor:
     """The elements of ``input`` (seen flat) at ``index``, shaped as ``index``."""
     index = _index_arg(index, input, "take")
-    return getitem(input.reshape(-1), index)
+    return rename_node(getitem(input.reshape(-1), index), "Take")
 
 
 def masked_scatter(input: Tensor, mask, source: Tensor) -> Tensor:
-    """``input`` with the positions where ``mask`` (broadcast to it) is true filled, in order, with the
-    first elements of ``source``."""
+    """``input`` with the positions where ``mask`` is true filled, in order, with the first elements of
+    ``source``; ``input`` and ``mask`` broadcast to one shape, as PyTorch's (``masked_scatter_`` keeps its
+    tensor's shape, so there only the mask broadcasts)."""
     mask = _mask_arg(mask, input, "masked_scatter")
     if not isinstance(source, Tensor):
         raise TypeError(f"masked_scatter(): source must be a Tensor, got {type(source).__name__}")
-    mask = mask.expand(input.shape)
+    shape = broadcast_shapes(input.shape, mask.shape)
+    input, mask = input.expand(shape), mask.expand(shape)
     xp = input.xp
     # the source element each place would take: the number of true places before it (a gather and a where,
     # 5x faster than writing at the true places, whose positions must be found first)
@@ -322,7 +329,7 @@ def masked_select(input: Tensor, mask) -> Tensor:
     gradient goes back to the selected places (summed over what the broadcast repeated)."""
     mask = _mask_arg(mask, input, "masked_select")
     shape = broadcast_shapes(input.shape, mask.shape)
-    return getitem(input.expand(shape), mask.expand(shape))
+    return rename_node(getitem(input.expand(shape), mask.expand(shape)), "MaskedSelect")
 
 
 def _embed(name: str, input: Tensor, src: Tensor, region) -> Tensor:

@@ -6,7 +6,6 @@ histograms' bin counts are piecewise constant), as in PyTorch.
 
 from __future__ import annotations
 
-import collections
 import math
 import numbers
 
@@ -14,6 +13,7 @@ from .. import dtypes as _dt
 from .._backend import arrays
 from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
+from ..return_types import return_type
 from .complexes import refuse_unordered
 from .creation import _place
 from .indexing import nonzero
@@ -23,8 +23,8 @@ __all__ = [
     "tril_indices", "triu_indices", "unravel_index", "argwhere",
 ]
 
-HistogramResult = collections.namedtuple("histogram", ["hist", "bin_edges"])
-HistogramddResult = collections.namedtuple("histogramdd", ["hist", "bin_edges"])
+HistogramResult = return_type("histogram", ["hist", "bin_edges"])
+HistogramddResult = return_type("histogramdd", ["hist", "bin_edges"])
 
 
 def _tensor(x, name: str, arg: str = "input") -> Tensor:
@@ -177,20 +177,21 @@ def _count_into(x: Tensor, bins: int, index, keep, weights=None):
     return out
 
 
-def _data_range(x: Tensor, lo: float, hi: float, name: str):
-    """The bins' range: ``(lo, hi)`` as given, or the data's min and max when they are equal (widened by 1
-    each way when those are equal too), as PyTorch."""
+def _data_range(x: Tensor, lo: float, hi: float, name: str, widen: float, from_data: bool):
+    """The bins' range: ``(lo, hi)`` as given, or the data's min and max when ``from_data``; widened by
+    ``widen`` each way when the two are equal (as PyTorch: histc takes the data's range whenever its min and
+    max are equal and widens by 1; histogram and histogramdd take it when no range is given and widen by 0.5)."""
     if lo > hi:
         raise RuntimeError(f"{name}(): max must be larger than min, got min={lo} and max={hi}")
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise RuntimeError(f"{name}(): range of [{lo}, {hi}] is not finite")
-    if lo == hi and x.numel():
+    if from_data and x.numel():
         xp = x.xp
         lo, hi = float(xp.min(x._data)), float(xp.max(x._data))
         if not (math.isfinite(lo) and math.isfinite(hi)):
             raise RuntimeError(f"{name}(): range of [{lo}, {hi}] is not finite")
     if lo == hi:
-        lo, hi = lo - 1, hi + 1
+        lo, hi = lo - widen, hi + widen
     return lo, hi
 
 
@@ -203,7 +204,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:
         raise RuntimeError(f"histc(): the input must be floating, got {x.dtype.name}")
     if bins <= 0:
         raise RuntimeError(f"histc(): bins must be positive, got {bins}")
-    lo, hi = _data_range(x, float(min), float(max), "histc")
+    lo, hi = _data_range(x, float(min), float(max), "histc", 1.0, float(min) == float(max))
     xp = x.xp
     v = xp.reshape(x._data, (-1,))
     keep = (v >= lo) & (v <= hi)
@@ -225,7 +226,7 @@ def _bin_edges(x: Tensor, column, bins, bounds, name: str):
     if count <= 0:
         raise RuntimeError(f"{name}(): bins must be positive, got {bins}")
     lo, hi = (0.0, 0.0) if bounds is None else (float(bounds[0]), float(bounds[1]))
-    lo, hi = _data_range(_make(x, column), lo, hi, name)
+    lo, hi = _data_range(_make(x, column), lo, hi, name, 0.5, bounds is None)
     return xp.linspace(lo, hi, count + 1, dtype=x._data.dtype, device=x._device.native)
 
 

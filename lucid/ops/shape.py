@@ -20,7 +20,7 @@ from .._backend.device import DeviceMismatchError
 from .._tensor import Tensor
 from ..amp.autocast import autocast_op
 from ..autograd.function import FLOAT32, Function, rename_node
-from ..autograd.views import view_apply
+from ..autograd.views import CopySlices, view_apply
 from . import _axes
 
 __all__ = [
@@ -623,7 +623,10 @@ def split(tensor: Tensor, split_size_or_sections, dim=None, *, axis=None) -> tup
         if size < 0 or (size == 0 and n):
             raise ValueError(f"split: split_size must be positive (0 only for an empty dimension), got {size}")
         sizes = (size,) * (n // size) + ((n % size,) if n % size else ()) if n else (0,)
-    return view_apply(Split, tensor, sizes=sizes, axis=d)
+    pieces = view_apply(Split, tensor, sizes=sizes, axis=d)
+    if pieces and isinstance(spec, (tuple, list)):  # PyTorch's split_with_sizes: a node of its own (one for all)
+        rename_node(pieces[0], "SplitWithSizes")
+    return pieces
 
 
 def chunk(input: Tensor, chunks: int, dim=None, *, axis=None) -> tuple:
@@ -844,15 +847,27 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
             raise ValueError(
                 f"pad: padding ({lo}, {hi}) crops more than dimension {i} of the tensor of shape {input.shape} holds"
             )
+    node = _pad_node(mode, len(widths_in) // 2)
     if all(w == (0, 0) for w in widths):
-        return clone(input)  # new memory, as PyTorch's pad (writes into the result never reach ``x``)
+        return rename_node(clone(input), *node)  # new memory, as PyTorch's pad (writes into it never reach ``x``)
     if mode == "constant":
         out = Pad.apply(input, widths=tuple(widths), value=0 if value is None else value)
-        return clone(out) if all(lo <= 0 and hi <= 0 for lo, hi in widths) else out  # a crop is a view: copy
+        if all(lo <= 0 and hi <= 0 for lo, hi in widths):  # a crop is a view: copy
+            return rename_node(clone(out), *node)
+        return out
     if value not in (None, 0):
         raise ValueError(f"pad: mode {mode!r} takes no value, got value={value}")
     take = _take_pad_float32 if (mode, len(widths_in) // 2) in _FLOAT32_PADS else _take_pad
-    return take(input, tuple(widths), mode)
+    return rename_node(take(input, tuple(widths), mode), *node)
+
+
+def _pad_node(mode: str, dims: int) -> tuple:
+    """PyTorch's node (name, overload) of ``pad`` in ``mode`` over the last ``dims`` dimensions (its circular pad
+    writes slices of the result: CopySlices)."""
+    if mode == "circular":
+        return CopySlices.torch_name, None
+    return {"constant": "ConstantPadNd", "reflect": f"ReflectionPad{dims}D",
+            "replicate": f"ReplicationPad{dims}D"}[mode], 0
 
 
 def _take_pad(x: Tensor, widths: tuple, mode: str) -> Tensor:

@@ -21,7 +21,7 @@ from .._tensor import Tensor
 from ..autograd.function import FLOAT32, Function
 from .complexes import conj, view_as_real
 from .indexing import scatter_add
-from .shape import pad
+from .shape import cat, pad
 
 __all__ = [
     "stft", "istft", "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
@@ -147,8 +147,24 @@ def _as_real(x: Tensor, name: str) -> Tensor:
 
 def _c2c(x, s, dim, norm, inverse, name, default=None):
     axes, sizes = _dims(x, dim, s, name, default)
-    x = _resize(_as_complex(x), axes, sizes)
-    return FFTn.apply(x, axes=axes, norm=_check_norm(norm, name), inverse=inverse)
+    norm = _check_norm(norm, name)
+    if x.dtype.kind == "c":
+        return FFTn.apply(_resize(x, axes, sizes), axes=axes, norm=norm, inverse=inverse)
+    # real input, as PyTorch: the one-sided transform, the rest by Hermitian symmetry (so the bins that are real,
+    # as the zero frequency's, come out exactly real); the inverse is the conjugate of the dually scaled forward
+    half = RFFTn.apply(_resize(_as_real(x, name), axes, sizes), axes=axes, norm=_DUAL[norm] if inverse else norm)
+    full = _hermitian_completion(half, axes, x.shape[axes[-1]] if sizes[-1] is None else sizes[-1])
+    return conj(full) if inverse else full
+
+
+def _hermitian_completion(half, axes, n):
+    """The full spectrum of a real signal from its ``n // 2 + 1`` non-negative frequencies on the last of ``axes``:
+    bin ``k`` of the rest is the conjugate of bin ``-k`` (mod each axis' size)."""
+    last = axes[-1]
+    mirror = half.narrow(last, 1, n - n // 2 - 1).flip(last)
+    for a in axes[:-1]:
+        mirror = mirror.flip(a).roll(1, a)
+    return cat([half, conj(mirror)], last)
 
 
 def _r2c(x, s, dim, norm, name, default=None):
@@ -310,16 +326,21 @@ def ifftshift(input, dim=None):  # noqa: A002
 
 
 # ---- windows ----------------------------------------------------------------------------------
-def _window(name, length, periodic, dtype, device, requires_grad, formula):
-    """``formula(xp, t)`` at ``t = 2 pi k / (M - 1)`` for k < length, with ``M = length + 1`` when ``periodic``
-    (one period of a longer symmetric window, for spectral analysis), computed in float64."""
+def _window_args(name, length, dtype, device):
+    """The checked ``(length, device, dtype)`` of a window (the default dtype when ``dtype`` is None)."""
     length = operator.index(length)
     if length < 0:
         raise ValueError(f"{name}: window_length must be non-negative, got {length}")
-    dev = _device(device)
     dt = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
     if dt.kind != "f":
         raise TypeError(f"{name} expects a floating dtype, got {dt.name}")
+    return length, _device(device), dt
+
+
+def _window(name, length, periodic, dtype, device, requires_grad, formula):
+    """``formula(xp, k, m)`` for k < length, with ``M = length + 1`` when ``periodic`` (one period of a longer
+    symmetric window, for spectral analysis), computed in float64."""
+    length, dev, dt = _window_args(name, length, dtype, device)
     xp = dev.xp
     if length <= 1:
         arr = xp.ones((length,), dtype=xp.float64, device=dev.native)
@@ -339,21 +360,50 @@ def _cosines(*coefficients):
     return formula
 
 
+def _stepwise_window(name, length, periodic, dtype, device, requires_grad, formula):
+    """``formula(xp, k, m, cos)`` on ``k = 0 .. M-1`` in the window's dtype,
+    ``M = length + 1`` when ``periodic``, cut to ``length``. PyTorch's window factories compute step by step in
+    the window's dtype, so the formulas follow their order of operations, with ``cos`` rounded from float64: a
+    float32 window then equals PyTorch's in ~97% of the elements and is within an ulp elsewhere (one float64
+    evaluation rounded at the end differs in 2 of 3, and shows float64's ``-1.4e-17`` for PyTorch's ``-3.0e-08``
+    at the ends of a Blackman window)."""
+    length, dev, dt = _window_args(name, length, dtype, device)
+    xp = dev.xp
+    native = dev.backend.native_dtype(dt)
+    if length <= 1:
+        arr = xp.ones((length,), dtype=native, device=dev.native)
+    else:
+        m = length + 1 if periodic else length
+
+        def cos(t):
+            return xp.astype(xp.cos(xp.astype(t, xp.float64)), native)
+
+        arr = formula(xp, xp.arange(m, dtype=native, device=dev.native), m, cos)[:length]
+    out = Tensor._make(arr, dev).to(dt)
+    return out.requires_grad_(True) if requires_grad else out
+
+
 def hann_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """The Hann window ``0.5 - 0.5 cos(2 pi k / (M - 1))``."""
-    return _window("hann_window", window_length, periodic, dtype, device, requires_grad, _cosines(0.5, -0.5))
+    """The Hann window ``0.5 - 0.5 cos(2 pi k / (M - 1))``: :func:`hamming_window` with ``alpha = beta = 0.5``."""
+    return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None, device=None,
                    requires_grad=False) -> Tensor:
     """The Hamming window ``alpha - beta cos(2 pi k / (M - 1))``."""
-    return _window("hamming_window", window_length, periodic, dtype, device, requires_grad, _cosines(alpha, -beta))
+    def formula(xp, k, m, cos):
+        return cos(k * (math.pi * 2.0 / (m - 1))) * -beta + alpha
+
+    return _stepwise_window("hamming_window", window_length, periodic, dtype, device, requires_grad, formula)
 
 
 def blackman_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The Blackman window ``0.42 - 0.5 cos(2 pi k / (M - 1)) + 0.08 cos(4 pi k / (M - 1))``."""
-    return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosines(0.42, -0.5, 0.08))
+    def formula(xp, k, m, cos):
+        t = k * (math.pi / (m - 1))
+        return cos(t * 4) * 0.08 - cos(t * 2) * 0.5 + 0.42
+
+    return _stepwise_window("blackman_window", window_length, periodic, dtype, device, requires_grad, formula)
 
 
 def _bartlett(xp, k, m):
@@ -362,7 +412,11 @@ def _bartlett(xp, k, m):
 
 def bartlett_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     """The triangular Bartlett window ``1 - |2 k / (M - 1) - 1|``."""
-    return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad, _bartlett)
+    def formula(xp, k, m, cos):
+        t = k * (2.0 / (m - 1))
+        return xp.where(k >= (m - 1) // 2 + 1, 2 - t, t)
+
+    return _stepwise_window("bartlett_window", window_length, periodic, dtype, device, requires_grad, formula)
 
 
 def _i0(xp, x):

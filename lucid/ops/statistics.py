@@ -11,7 +11,6 @@ first in the input is picked; PyTorch picks some equal element too but does not 
 
 from __future__ import annotations
 
-import collections
 import math
 import warnings
 
@@ -19,7 +18,8 @@ from .. import dtypes as _dt
 from .._backend.device import DeviceMismatchError, on_input_device
 from .._tensor import Tensor
 from ..amp.autocast import autocast_op
-from ..autograd.function import FLOAT32
+from ..autograd.function import FLOAT32, rename_node
+from ..return_types import return_type
 from .complexes import complex as complex_from_parts
 from .complexes import refuse_unordered
 from .indexing import Index, _dim_positions, gather, sort, where
@@ -46,14 +46,13 @@ __all__ = [
     "cummin", "logcumsumexp", "aminmax", "count_nonzero", "nansum", "nanmean", "msort", "cov", "corrcoef",
 ]
 
-_pair = collections.namedtuple  # the named tuples below match torch.return_types.<name>
-MedianResult = _pair("median", ["values", "indices"])
-NanMedianResult = _pair("nanmedian", ["values", "indices"])
-ModeResult = _pair("mode", ["values", "indices"])
-KthvalueResult = _pair("kthvalue", ["values", "indices"])
-CummaxResult = _pair("cummax", ["values", "indices"])
-CumminResult = _pair("cummin", ["values", "indices"])
-AminmaxResult = _pair("aminmax", ["min", "max"])
+MedianResult = return_type("median", ["values", "indices"])
+NanMedianResult = return_type("nanmedian", ["values", "indices"])
+ModeResult = return_type("mode", ["values", "indices"])
+KthvalueResult = return_type("kthvalue", ["values", "indices"])
+CummaxResult = return_type("cummax", ["values", "indices"])
+CumminResult = return_type("cummin", ["values", "indices"])
+AminmaxResult = return_type("aminmax", ["min", "max"])
 
 
 def _const(x: Tensor, array) -> Tensor:
@@ -148,13 +147,19 @@ def _median(x: Tensor, dim, keepdim: bool, ignore_nan: bool, result):
 def median(input: Tensor, dim=None, keepdim: bool = False):
     """The lower median (of an even count, the smaller middle value, as PyTorch). Without ``dim``: a 0-d
     tensor of all elements; with ``dim``: ``(values, indices)``. NaN wherever a reduced slice has one."""
-    return _median(input, dim, keepdim, False, MedianResult)
+    return _as_node(_median(input, dim, keepdim, False, MedianResult), "Median", int(dim is not None))
 
 
 @on_input_device
 def nanmedian(input: Tensor, dim=None, keepdim: bool = False):
     """``median`` ignoring NaNs (NaN only where a slice holds nothing else)."""
-    return _median(input, dim, keepdim, True, NanMedianResult)
+    return _as_node(_median(input, dim, keepdim, True, NanMedianResult), "Nanmedian", int(dim is not None))
+
+
+def _as_node(result, name: str, overload: int = 0):
+    """``result`` (a tensor, or a tuple whose first entry is the values) recorded as PyTorch's node ``name``."""
+    rename_node(result if isinstance(result, Tensor) else result[0], name, overload)
+    return result
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -288,7 +293,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     positions = xp.arange(n, dtype=xp.int64, device=input._device.native)
     hit = (a == value) | (xp.isnan(a) & xp.isnan(value)) if floating else a == value
     last = xp.max(xp.where(hit, positions, xp.full_like(positions, -1)), axis=-1, keepdims=True)
-    return _finish(input, src, axis, _back(xp, last, axis), keepdim, ModeResult)
+    return _as_node(_finish(input, src, axis, _back(xp, last, axis), keepdim, ModeResult), "Mode")
 
 
 def _back(xp, a, axis):
@@ -299,7 +304,8 @@ def _back(xp, a, axis):
 
 
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
-    """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there."""
+    """The ``k``-th smallest element (1-based) along ``dim`` and its index; the gradient goes there. Among tied
+    elements the index is the stable sort's ``k``-th (PyTorch's quickselect may return another of the ties)."""
     _check_tensor(input, "kthvalue")
     refuse_unordered("kthvalue", input, bools=True)
     src, axis = _along_last(input, dim, "kthvalue")
@@ -308,7 +314,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
         raise IndexError(f"kthvalue(): k={k} is out of range for dimension {axis} of size {n}")
     rank = input.xp.full(tuple(1 if i == axis else m for i, m in enumerate(src.shape)), k - 1, dtype=input.xp.int64,
                      device=input._device.native)
-    return _finish(input, src, axis, _ranked(src, axis, rank), keepdim, KthvalueResult)
+    return _as_node(_finish(input, src, axis, _ranked(src, axis, rank), keepdim, KthvalueResult), "Kthvalue")
 
 
 def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
@@ -316,7 +322,8 @@ def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, c
     if isinstance(dim, bool):  # PyTorch's legacy var_mean(x, unbiased)
         dim, unbiased = None, dim
     c = _correction(unbiased, correction)
-    return var(input, dim, keepdim=keepdim, correction=c), mean(input, dim, keepdim)
+    return tuple(_as_node(t, "VarMean") for t in (var(input, dim, keepdim=keepdim, correction=c),
+                                                 mean(input, dim, keepdim)))
 
 
 def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
@@ -324,7 +331,8 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, c
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     c = _correction(unbiased, correction)
-    return std(input, dim, keepdim=keepdim, correction=c), mean(input, dim, keepdim)
+    return tuple(_as_node(t, "StdMean") for t in (std(input, dim, keepdim=keepdim, correction=c),
+                                                 mean(input, dim, keepdim)))
 
 
 def _running(pick: str, result):
@@ -349,7 +357,7 @@ def _running(pick: str, result):
         values = Index.apply(src, plan=_dim_positions(src, ax, indices, name, check=False))
         if input.ndim == 0:
             values, indices = values.reshape(()), indices.reshape(())
-        return result(values, indices)
+        return _as_node(result(values, indices), f"Cum{pick}")
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (f"The running {pick}imum along ``dim`` and the index where it was reached (the latest of equal "
@@ -382,20 +390,20 @@ def logcumsumexp(input: Tensor, dim: int, *, axis=None) -> Tensor:
         raise TypeError(f"logcumsumexp is not implemented for {input.dtype.name} tensors (as in PyTorch, where "
                         f"logsumexp takes them); cast first (x.float())")
     if input.ndim == 0:
-        return input.clone()
+        return rename_node(input.clone(), "Logcumsumexp")
     n, step, y = input.shape[ax], 1, input
     lead = (slice(None),) * ax
     while step < n:
         head, tail = y[lead + (slice(0, step),)], y[lead + (slice(step, n),)]
         y = cat([head, _logaddexp(tail, y[lead + (slice(0, n - step),)])], ax)
         step *= 2
-    return y if n > 1 else y.clone()
+    return rename_node(y if n > 1 else y.clone(), "Logcumsumexp")
 
 
 def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
     """``(min, max)`` over ``dim`` (all elements when None), as ``amin`` and ``amax``."""
     refuse_unordered("aminmax", input)
-    return AminmaxResult(amin(input, dim, keepdim), amax(input, dim, keepdim))
+    return AminmaxResult(*(_as_node(t, "Aminmax") for t in (amin(input, dim, keepdim), amax(input, dim, keepdim))))
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:
@@ -413,7 +421,7 @@ def nansum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Ten
     _check_tensor(input, "nansum")
     if input.dtype.kind == "f":
         input = where(_not_nan(input).detach(), input, 0.0)
-    return input.sum(dim, keepdim, dtype=dtype)
+    return rename_node(input.sum(dim, keepdim, dtype=dtype), "Nansum")
 
 
 def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

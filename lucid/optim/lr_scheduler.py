@@ -157,6 +157,11 @@ class LRScheduler:
             values = self._get_closed_form_lr() if closed_form else self.get_lr()
         finally:
             self._get_lr_called_within_step = False
+        values = list(values)
+        if len(values) != len(self.optimizer.param_groups):  # PyTorch raises too (a strict zip)
+            raise ValueError(f"{type(self).__name__} computed {len(values)} learning rates for the optimizer's "
+                             f"{len(self.optimizer.param_groups)} param groups: a param group added after the "
+                             f"scheduler was made has no schedule; make the scheduler after add_param_group")
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = _lrs(self.optimizer)
@@ -523,7 +528,6 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
-        self._anneal_func_type = anneal_strategy
         up = float(pct_start * self.total_steps) - 1
         phase = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
         if three_phase:
@@ -535,6 +539,7 @@ class OneCycleLR(LRScheduler):
             phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
                       (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
         self._schedule_phases = [dict(zip(phase, p)) for p in phases]
+        self._anneal_func_type = anneal_strategy  # after _schedule_phases: PyTorch's state_dict key order
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, max_lrs):
@@ -683,10 +688,11 @@ class ReduceLROnPlateau(LRScheduler):
             self.default_min_lr = min_lr
             self.min_lrs = [min_lr] * len(optimizer.param_groups)
         self.patience, self.cooldown, self.eps = patience, cooldown, eps
-        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
-        self.mode_worse = math.inf if mode == "min" else -math.inf
         self.last_epoch = 0
         self._last_lr = _lrs(optimizer)
+        # set in PyTorch's order, so that state_dict() lists (and prints) its keys in that order
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
         self._reset()
 
     def _reset(self) -> None:

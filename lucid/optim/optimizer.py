@@ -70,6 +70,17 @@ _GLOBAL_STEP_PRE_HOOKS: OrderedDict = OrderedDict()
 _GLOBAL_STEP_POST_HOOKS: OrderedDict = OrderedDict()
 
 
+class _RequiredParameter:
+    """The type of :data:`required`."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+# the default of an option every parameter group must give (``lr=required`` in optimizers written as PyTorch's SGD)
+required = _RequiredParameter()
+
+
 def register_optimizer_step_pre_hook(hook) -> RemovableHandle:
     """Run ``hook(optimizer, args, kwargs)`` before every optimizer's ``step`` (before its own pre-hooks); it
     may return ``(new_args, new_kwargs)`` for the step. As ``torch.optim.optimizer``'s."""
@@ -391,7 +402,7 @@ class Optimizer:
         """The option types (``option_types``), then the subclass's value checks (``_check``)."""
         for name, value in group.items():
             kind = self.option_types.get(name)
-            if kind is not None:
+            if kind is not None and value is not required:  # (a default that each group gives)
                 _check_option_type(name, value, kind)
         check_switches(group)
         self._check(group)
@@ -486,6 +497,8 @@ class Optimizer:
             raise ValueError("all optimizer param groups should be with or without names")
         group["params"] = params
         for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
             group.setdefault(name, default)
         self._check_group(group)
         self.param_groups.append(group)

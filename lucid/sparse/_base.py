@@ -284,7 +284,7 @@ class SparseTensor(Tensor):
         return _printing.sparse_repr(
             parts + [("values", host)], nnz=self._nnz(), size=self._size, dtype=self.dtype,
             default_dtypes=(default, default.to_complex(), _dt.int64, _dt.bool_), device=self._device,
-            grad_fn=None if node is None else node.name() + str(node.torch_overload), requires_grad=self.requires_grad,
+            grad_fn=None if node is None else node.name(), requires_grad=self.requires_grad,
             layout=self.layout, force_newline=self._REPR_NEWLINE)
 
     def __deepcopy__(self, memo):

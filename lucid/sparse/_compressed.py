@@ -51,7 +51,7 @@ class SparseCompressedTensorWithHistory(SparseCooTensorWithDimsAndTensors):
     """The identity node of values with history taken into a compressed tensor (``grad_fn`` as PyTorch's)."""
 
     def name(self) -> str:
-        return "SparseCompressedTensorBackward"
+        return "SparseCompressedTensorBackward0"
 
 
 class SparseCompressedTensor(SparseTensor):

@@ -34,6 +34,8 @@ What differs from PyTorch (lucid's own semantics are kept, not emulated):
 - Thread settings (``set_num_threads`` ...) are recorded but do not change how many threads
   NumPy's BLAS uses; cuDNN and determinism switches are recorded and change nothing (lucid
   has no cuDNN path and its kernels are deterministic). See :mod:`lucid._settings`.
+- ``torch.fx`` offers only what model code touches (``wrap`` returns its argument, nothing is a ``Proxy``), not
+  tracing; ``torch.overrides.has_torch_function*`` are False: lucid does not dispatch to ``__torch_function__``.
 - ``torch.jit`` and ``torch.compiler`` are no-ops, as :func:`lucid.compile` is: ``torch.jit.script(fn)`` and
   ``torch.jit.trace(model, example)`` return ``fn`` and ``model``, ``@torch.compiler.disable`` returns its
   function; TorchScript archives (``torch.jit.save``/``load``) are not offered.
@@ -69,7 +71,7 @@ ALIASES = {
     "torch.masked": "lucid.masked",
     "torch.nn.functional": "lucid.nn.functional",
     "torch.nn.init": "lucid.nn.init",
-    "torch.nn.parameter": "lucid.nn.parameter",
+    "torch.nn.parameter": "lucid.torch_compat.nn_parameter",  # + UninitializedParameter (lucid.nn.layers.lazy)
     "torch.nn.modules": "lucid.nn.layers",
     # torch.nn.modules.X: where programs import base classes and helpers from (_Loss, _BatchNorm, _ConvNd, _pair)
     "torch.nn.modules.module": "lucid.nn.module",
@@ -132,6 +134,8 @@ ALIASES = {
     "torch.utils.data.dataloader": "lucid.data.dataloader",
     "torch.utils.data.sampler": "lucid.data.sampler",
     "torch.utils.data.distributed": "lucid.data.sampler",  # DistributedSampler
+    "torch.utils.data._utils": None,
+    "torch.utils.data._utils.collate": "lucid.data.collate",  # default_collate, as older programs import it
     "torch.utils.checkpoint": "lucid.utils.checkpoint",
     "torch.utils.hooks": "lucid.nn.hooks",  # RemovableHandle
     "torch.utils.dlpack": "lucid._interop",  # from_dlpack, to_dlpack
@@ -162,6 +166,9 @@ ALIASES = {
     "torch.cpu.amp": "lucid.torch_compat.cpu_amp",
     "torch.amp": "lucid.amp",
     "torch.jit": "lucid.torch_compat.jit",
+    "torch.fx": "lucid.torch_compat.fx",  # wrap, Proxy: the names model code touches, not FX tracing
+    "torch.fx._symbolic_trace": "lucid.torch_compat.fx",  # is_fx_tracing
+    "torch.overrides": "lucid.torch_compat.overrides",  # has_torch_function...: always False (no dispatch)
     "torch.quasirandom": "lucid.quasirandom",
     "torch.compiler": "lucid.torch_compat.compiler",
     "torch.accelerator": "lucid.accelerator",
@@ -177,7 +184,7 @@ ALIASES = {
     "torch.distributed.device_mesh": "lucid.distributed.device_mesh",
     "torch.distributed.run": "lucid.distributed.run",
     "torch.backends": "lucid.backends",
-    "torch.backends.cuda": "lucid.backends.cuda",
+    "torch.backends.cuda": "lucid.torch_compat.backends_cuda",  # lucid.backends.cuda + the attention switches
     "torch.backends.cudnn": "lucid.backends.cudnn",
     "torch.backends.mps": "lucid.backends.mps",
     "torch.backends.mkldnn": "lucid.backends.mkldnn",
@@ -186,6 +193,7 @@ ALIASES = {
     "torch.backends.opt_einsum": "lucid.backends.opt_einsum",
     "torch.linalg": "lucid.linalg",
     "torch.fft": "lucid.fft",
+    "torch.return_types": "lucid.return_types",
     "torch.library": "lucid.library",
     "torch.signal": "lucid.signal",
     "torch.signal.windows": "lucid.signal.windows",

@@ -8,18 +8,23 @@ arguments and those parameters. At backward it is recomputed with the random gen
 devices involved put back in their forward state (dropout draws the same mask), and the gradients of
 the recomputed graph go to that node's inputs: ``backward()``, ``autograd.grad(loss, params)``,
 gradient hooks and post-accumulate hooks see them as without checkpointing. Both ``use_reentrant``
-settings take this path. A non-leaf tensor the segment captures from outside (rather than taking it
-as an argument) gets no gradient through the segment.
+settings take this path; what the reentrant one does differently in PyTorch is kept: without an argument that
+requires grad its output requires none (the parameters inside get no gradient, with PyTorch's warning), and it
+takes no keyword arguments for the function. ``use_reentrant`` left out warns and means True, as in PyTorch 2.x.
+A non-leaf tensor the segment captures from outside (rather than taking it as an argument) gets no gradient
+through the segment.
 """
 
 from __future__ import annotations
+
+import warnings
 
 from .. import random as _random
 from .._tensor import Tensor
 from ..autograd import function as _function
 from ..autograd.backprop import grad as _grad
 from ..autograd.function import Function
-from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
 
@@ -106,8 +111,18 @@ def checkpoint(function, *args, use_reentrant: bool | None = None, context_fn=No
     ``context_fn``, ``determinism_check`` and ``debug`` are accepted for PyTorch compatibility."""
     if not callable(function):
         raise TypeError(f"checkpoint expects a callable, got {type(function).__name__}")
+    if use_reentrant is None:
+        warnings.warn("torch.utils.checkpoint: the use_reentrant parameter should be passed explicitly; it defaults "
+                      "to True (use_reentrant=False is recommended)", stacklevel=2)
+        use_reentrant = True
+    if use_reentrant and kwargs:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
     if not is_grad_enabled() or _function.dual_mode is not None:  # (forward AD: tangents need the plain run)
         return function(*args, **kwargs)
+    if use_reentrant and not any(isinstance(a, Tensor) and a.requires_grad for a in args):
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=2)
+        with no_grad():
+            return function(*args)
     rng = {d: _random.get_rng_state(d) for d in _rng_devices(args)} if preserve_rng_state else None
     run = _Run(function, kwargs, rng)
     inputs = _detached(args)

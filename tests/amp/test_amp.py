@@ -296,6 +296,7 @@ def test_unscale_divides_grads_and_step_uses_them(device, rng):
     start = [host(p) for p in params]
     grads = [rng.standard_normal((3, 2)), rng.standard_normal(2)]
     scaler = amp.GradScaler(init_scale=4.0)
+    scaler.scale(lucid.zeros((), device=device))  # the loss a real step scales (PyTorch's scaler starts there)
     set_grads(params, [4 * np.asarray(g) for g in grads], device)
     scaler.unscale_(opt)
     for p, g in zip(params, grads):
@@ -316,6 +317,7 @@ def test_non_finite_grads_skip_the_step_and_back_off(device, rng, bad):
     params, opt = params_and_opt(device, rng, momentum=0.9)
     start = [host(p) for p in params]
     scaler = amp.GradScaler(init_scale=1024.0, growth_interval=2)
+    scaler.scale(lucid.zeros((), device=device))
     scaler.update(2048.0)  # explicit scale
     g0 = rng.standard_normal((3, 2))
     g0[1, 0] = bad
@@ -337,6 +339,7 @@ def test_growth_after_growth_interval_clean_steps(device, rng):
         if step == 5:
             grads[1][0] = np.nan
         set_grads(params, grads, device)
+        scaler.scale(lucid.zeros((), device=device))
         scaler.step(opt)
         scaler.update()
         history.append(scaler.get_scale())
@@ -346,6 +349,7 @@ def test_growth_after_growth_interval_clean_steps(device, rng):
 def test_state_dict_round_trip(device, rng):
     params, opt = params_and_opt(device, rng)
     scaler = amp.GradScaler(init_scale=16.0, growth_factor=4.0, backoff_factor=0.125, growth_interval=5)
+    scaler.scale(lucid.zeros((), device=device))
     set_grads(params, [rng.standard_normal((3, 2)), rng.standard_normal(2)], device)
     scaler.step(opt)
     scaler.update()
@@ -362,6 +366,14 @@ def test_state_dict_round_trip(device, rng):
 def test_scaler_misuse(device, rng):
     params, opt = params_and_opt(device, rng)
     scaler = amp.GradScaler()
+    set_grads(params, [np.ones((3, 2)), np.ones(2)], device)
+    for call in (scaler.update, lambda: scaler.unscale_(opt), lambda: scaler.step(opt)):
+        with pytest.raises(AssertionError, match=r"did not use scaler\.scale"):  # as PyTorch: nothing was scaled
+            call()
+    assert host(params[1].grad).tolist() == [1.0, 1.0]  # untouched
+    for p in params:
+        p.grad = None
+    scaler.scale(lucid.zeros((), device=device))
     with pytest.raises(RuntimeError, match="No inf checks"):
         scaler.update()
     with pytest.raises(RuntimeError, match="Closure"):
@@ -377,8 +389,10 @@ def test_float16_gradients_are_refused(device, rng):
     half_ok(device)
     p = t(rng, 3, device=device, dtype=lucid.float16, requires_grad=True)
     p.grad = lucid.ones(3, dtype=lucid.float16, device=device)
+    scaler = amp.GradScaler()
+    scaler.scale(lucid.zeros((), device=device))
     with pytest.raises(ValueError, match="float16 gradients"):
-        amp.GradScaler().unscale_(optim.SGD([p], lr=0.1))
+        scaler.unscale_(optim.SGD([p], lr=0.1))
 
 
 def test_disabled_scaler_just_steps(device, rng):

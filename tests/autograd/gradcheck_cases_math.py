@@ -27,6 +27,8 @@ for _n in ("negative", "arccos", "arcsin", "arctan"):
     add(f"lucid.{_n}", getattr(lucid, _n), U(3))
     add(f"Tensor.{_n}_", on_clone(f"{_n}_"), U(3))
 add("lucid.logit", lambda x: lucid.logit(x, eps=0.2), DISTINCT(6, gap=0.13), variant="eps")
+add("lucid.frexp", lambda x: lucid.frexp(x).mantissa, AWAY(2, 3))  # the mantissa; the exponent is an integer
+add("Tensor.frexp", lambda x: x.frexp()[0], AWAY(3))
 
 # PyTorch's top-level in-place functions: lucid.f_(x, ...) on a clone
 _TOP_DOMAIN = {"acos": U, "arccos": U, "asin": U, "arcsin": U, "acosh": ACOSH, "arccosh": ACOSH, "atanh": ATANH,
@@ -152,7 +154,7 @@ NOT_DIFFERENTIABLE = {
     # bool results (predicates, comparisons), integer ops, and functions without a derivative in PyTorch
     *(f"{ns}.{n}" for ns in ("lucid", "Tensor") for n in (
         "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal", "signbit", "gcd", "lcm", "bitwise_left_shift",
-        "bitwise_right_shift", "nextafter", "heaviside", "frexp", "isclose", "allclose", "equal", "greater",
+        "bitwise_right_shift", "nextafter", "heaviside", "isclose", "allclose", "equal", "greater",
         "greater_equal", "less", "less_equal", "not_equal")),
     *(f"Tensor.{n}_" for n in (
         "gcd", "lcm", "bitwise_left_shift", "bitwise_right_shift", "nextafter", "heaviside", "greater", "greater_equal",

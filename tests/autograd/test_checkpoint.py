@@ -83,6 +83,20 @@ def test_nothing_requiring_grad_and_no_grad_mode(device):
         assert not checkpoint(lambda a: a * w, x, use_reentrant=False).requires_grad
 
 
+def test_reentrant_differences_kept_as_torch(device):
+    """use_reentrant=True (the default when left out, with a warning): no argument requiring grad gives an output
+    without gradient (PyTorch's warning; the parameters inside get none), and keyword arguments are refused."""
+    model = _model(device)
+    x = lucid.randn(5, 4, device=device)
+    with pytest.warns(UserWarning, match="None of the inputs have requires_grad=True"):
+        assert not checkpoint(model, x, use_reentrant=True).requires_grad
+    with pytest.warns(UserWarning, match="use_reentrant parameter should be passed explicitly"):
+        assert checkpoint(model, x.requires_grad_()).requires_grad
+    assert checkpoint(model, x, use_reentrant=False).requires_grad
+    with pytest.raises(ValueError, match="Unexpected keyword arguments: scale"):
+        checkpoint(lambda a, scale: a * scale, x, scale=2.0, use_reentrant=True)
+
+
 def test_bad_arguments_raise(device):
     with pytest.raises(TypeError, match="callable"):
         checkpoint(3, lucid.ones(1, device=device))

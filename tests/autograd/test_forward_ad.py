@@ -466,6 +466,56 @@ def test_backward_through_dual_outputs_reaches_the_inputs(device):
     _same(x.grad, lucid.exp(x) * x + lucid.exp(x))
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_gradient_taken_in_the_level_carries_its_tangent_as_torch(create_graph, device):
+    """Forward-over-reverse: ``autograd.grad`` run inside the level gives gradients whose tangents are
+    Hessian-vector products (also without ``create_graph``, as PyTorch); ``.grad`` of leaves gets none."""
+    r = np.random.default_rng(9)
+    x, w, v = r.standard_normal((2, 3)), r.standard_normal((3, 4)), r.standard_normal((2, 3))
+
+    def run(M, F, fw, make):
+        leaf = make(x).requires_grad_()
+        weight = make(w).requires_grad_()
+        with fw.dual_level():
+            dual = fw.make_dual(leaf, make(v))
+            gx, gw = M.autograd.grad(_loss(M, F, dual, weight), [dual, weight], create_graph=create_graph)
+            out = [fw.unpack_dual(gx), fw.unpack_dual(gw), gx.requires_grad]
+            _loss(M, F, dual, weight).backward()
+            out.append(fw.unpack_dual(weight.grad).tangent)
+        return out
+
+    got = run(lucid, LFn, lfw, lambda a: lucid.tensor(a, dtype=lucid.float64, device=device))
+    want = run(torch, TFn, tfw, lambda a: torch.tensor(a, dtype=torch.float64))
+    for (gp, gt), (wp, wt) in zip(got[:2], want[:2]):
+        _same(gp, wp)
+        _same(gt, wt)
+    assert got[2] == want[2] == create_graph
+    assert got[3] is None and want[3] is None
+
+
+def test_gradient_of_a_network_taken_in_the_level_as_torch(device):
+    """Forward-over-reverse through layers whose first-order backward has a fused kernel (log-softmax, layer
+    norm, softplus) and outputs saved for backward (tanh, sigmoid): the gradients' tangents are PyTorch's."""
+    r = np.random.default_rng(10)
+    arrays = [r.standard_normal(s) for s in [(5, 4), (6, 4), (6,), (3, 6), (3,), (5, 4), (6, 4), (3, 6)]]
+    target = [0, 2, 1, 1, 0]
+
+    def run(M, F, fw, make):
+        x, w1, b1, w2, b2, tx, tw1, tw2 = [make(a) for a in arrays]
+        params = [w1.requires_grad_(), b1.requires_grad_(), w2.requires_grad_(), b2.requires_grad_()]
+        with fw.dual_level():
+            dx, dw1, dw2 = fw.make_dual(x, tx), fw.make_dual(w1, tw1), fw.make_dual(w2, tw2)
+            h = F.layer_norm(M.tanh(F.linear(dx, dw1, b1)), (6,))
+            logits = F.linear(F.softplus(h) * M.sigmoid(h), dw2, b2)
+            loss = F.cross_entropy(logits, M.tensor(target, device=x.device)) + F.log_softmax(logits, 0).exp().mean()
+            return [fw.unpack_dual(g).tangent for g in M.autograd.grad(loss, params)]
+
+    got = run(lucid, LFn, lfw, lambda a: lucid.tensor(a, dtype=lucid.float64, device=device))
+    want = run(torch, TFn, tfw, lambda a: torch.tensor(a, dtype=torch.float64))
+    for g, w in zip(got, want):
+        _same(g, w)
+
+
 # ---- views and in-place ops -----------------------------------------------------------------------------------------
 def _inplace_program(M, fw, make, p, t, v):
     """In-place updates of dual and plain tensors and of views, as PyTorch programs write them; returns the

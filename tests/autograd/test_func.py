@@ -120,6 +120,58 @@ def test_bad_inputs_raise(device):
         LF.grad(lambda a: a.sum(), has_aux=True)(x)
 
 
+# ---- vmap's randomness ---------------------------------------------------------------------------------------------
+def _seeded(fn, seed=5):
+    lucid.manual_seed(seed)
+    out = fn()
+    return out.numpy(force=True), lucid.rand(2, device=out.device).numpy(force=True)  # and where the stream is
+
+
+def test_vmap_randomness_draws_as_torch_batches_them(device):
+    """'different' gives slice i row i of one (batch, *shape) draw; 'same' one draw for all slices; both leave
+    the generator where that one draw does. 'error' (the default) refuses random ops."""
+    z = lucid.zeros(3, 5, device=device)
+    noisy = lambda a: a + lucid.randn(5, device=device)  # noqa: E731
+    got = _seeded(lambda: LF.vmap(noisy, randomness="different")(z))
+    want = _seeded(lambda: lucid.randn(3, 5, device=device))
+    _same(list(got), list(want))
+    got = _seeded(lambda: LF.vmap(noisy, randomness="same")(z))
+    want = _seeded(lambda: lucid.randn(5, device=device).expand(3, 5))
+    _same(list(got), list(want))
+    got = _seeded(lambda: LF.vmap(lambda a: lucid.nn.functional.dropout(a, 0.5), in_dims=1, randomness="same")(
+        lucid.ones(4, 3, device=device)))
+    assert (got[0] == got[0][:1]).all()  # one mask for every slice
+    got = _seeded(lambda: LF.vmap(lambda a: a + lucid.randperm(4, device=device), randomness="different")(z[:, :4]))
+    want = _seeded(lambda: lucid.stack([lucid.randperm(4, device=device) for _ in range(3)]))  # not elementwise
+    _same(list(got), list(want))
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        LF.vmap(noisy)(z)
+    with pytest.raises(RuntimeError, match="Only allowed values for randomness"):
+        LF.vmap(noisy, randomness="sometimes")
+
+
+def test_vmap_randomness_matches_torch(device):
+    """A dropout ensemble and per-sample gradients through dropout: torch's numbers (its CPU generator)."""
+    if device.type != "cpu":
+        pytest.skip("lucid reproduces PyTorch's random streams on the CPU only")
+
+    def run(m, F):
+        x = m.linspace(-1.0, 1.0, 24).reshape(4, 6)
+        w = m.linspace(0.5, 1.5, 18).reshape(3, 6)
+        outs = []
+        for mode in ("same", "different"):
+            m.manual_seed(11)
+            outs.append(F.vmap(lambda wi, xb: m.nn.functional.dropout(xb * wi, 0.3).sum(1), in_dims=(0, None),
+                               randomness=mode)(w, x))
+            outs.append(F.vmap(F.grad(lambda wi, xi: m.nn.functional.dropout(xi * wi, 0.5).pow(2).sum()),
+                               in_dims=(None, 0), randomness=mode)(w[0], x))
+        return outs
+
+    got, want = run(lucid, LF), run(torch, TF)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(_np(g), _np(w), rtol=1e-6, atol=1e-6)
+
+
 # ---- functional_call and stack_module_state ------------------------------------------------------------------------
 def _linears(device, seed):
     lucid.manual_seed(seed)
@@ -183,6 +235,11 @@ def test_functional_call_ties_weights(device):
     np.testing.assert_allclose(untied.detach().numpy(force=True), np.array([[2.0, 2.0]]) @ w.T, rtol=1e-6)
     with pytest.raises(ValueError, match="tied"):
         LF.functional_call(model, {"a.weight": eye, "b.weight": eye * 3}, x)
+    # strict: a name tied to a given one counts as given (as PyTorch), unless tie_weights=False
+    np.testing.assert_allclose(LF.functional_call(model, {"a.weight": eye}, x, strict=True).numpy(force=True),
+                               [[4.0, 4.0]])
+    with pytest.raises(RuntimeError, match="b.weight"):
+        LF.functional_call(model, {"a.weight": eye}, x, strict=True, tie_weights=False)
 
 
 def test_stack_module_state_and_vmap_ensemble(device):

@@ -233,6 +233,17 @@ def test_copy_broadcasts_its_source_and_sums_the_gradient_back(device, rng):
     np.testing.assert_array_equal(_host(s.grad), np.full(3, 2.0))
 
 
+def test_copy_of_a_leaf_into_a_tensor_without_grad_sends_the_leaf_the_gradient(device, rng):
+    """``y.copy_(leaf)``, ``y`` not requiring grad: ``y`` gets a node of its own (PyTorch's CopyBackwards) that
+    sends the leaf its gradient (``y`` once took the leaf's missing node and became a leaf itself)."""
+    s = _t(rng.standard_normal(3), device, requires_grad=True)
+    y = lucid.zeros(3, dtype=lucid.float64, device=device)
+    y.copy_(s)
+    assert not y.is_leaf and y.grad_fn.name() == "torch::autograd::CopyBackwards"
+    (y * 2).sum().backward()
+    np.testing.assert_array_equal(_host(s.grad), np.full(3, 2.0))
+
+
 def test_fill_with_a_tensor_value_gets_the_summed_gradient(device, rng):
     x = _t(rng.standard_normal((2, 2)), device, requires_grad=True)
     value = _t(1.5, device, requires_grad=True)

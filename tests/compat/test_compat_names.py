@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -34,6 +35,7 @@ REPR_CASES = {
     "summarised float": lambda m: (m.arange(3000, dtype=m.float32) / 7).reshape(30, 100),
     "wrapped": lambda m: m.ones(3, 40) / 3,
     "3-d": lambda m: m.arange(24).reshape(2, 3, 4),
+    "complex wrapped": lambda m: m.complex(m.arange(20.0), -m.arange(20.0)),
     "grad": lambda m: m.tensor([1.0, 2.0], requires_grad=True),
     "grad_fn": lambda m: m.tensor([1.0, 2.0], requires_grad=True) * 2,
     "grad_fn add": lambda m: m.tensor([1.0, 2.0], requires_grad=True) + 1,
@@ -81,6 +83,32 @@ def test_format_spec_on_tensors(device):
         f"{lucid.ones(2, device=device):.2f}"
     with pytest.raises(TypeError):
         format(torch.ones(2), ".2f")
+
+
+RETURN_TYPE_CASES = {
+    "max": lambda m, x: m.max(x, 0),
+    "sort": lambda m, x: x.sort(1),
+    "topk": lambda m, x: m.topk(x, 2),
+    "median": lambda m, x: x.median(1),
+    "aminmax": lambda m, x: m.aminmax(x),
+    "cummin": lambda m, x: m.cummin(x, 1),
+    "frexp": lambda m, x: m.frexp(x),
+    "histogram": lambda m, x: m.histogram(x.flatten(), bins=3),
+    "linalg_eigh": lambda m, x: m.linalg.eigh(x @ x.mT + 3 * m.eye(3)),
+    "linalg_slogdet": lambda m, x: m.linalg.slogdet(x),
+    "linalg_lu_factor_ex": lambda m, x: m.linalg.lu_factor_ex(x),
+    "geqrf": lambda m, x: m.geqrf(x),
+}
+
+
+@pytest.mark.parametrize("case", RETURN_TYPE_CASES, ids=list(RETURN_TYPE_CASES))
+def test_return_types_are_named_and_print_as_torchs(case):
+    data = np.array([[0.5, -1.25, 2.0], [3.5, 0.25, -0.75], [1.0, 4.0, -2.5]])
+    fn = RETURN_TYPE_CASES[case]
+    ours, theirs = fn(lucid, lucid.tensor(data)), fn(torch, torch.tensor(data))
+    assert type(ours).__name__ == type(theirs).__name__ == case and isinstance(ours, getattr(lucid.return_types, case))
+    assert repr(ours) == str(ours) == repr(theirs).replace("torch.", "lucid.")
+    assert repr(pickle.loads(pickle.dumps(ours))) == repr(ours)
 
 
 # ---- Size, metadata ---------------------------------------------------------------------------------
@@ -200,7 +228,7 @@ def test_type_as_casts_and_differentiates(device):
 
 
 # ---- dtype facts ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "complex64", "complex128"])
 def test_finfo_matches_torch(dtype):
     ours, theirs = lucid.finfo(getattr(lucid, dtype)), torch.finfo(getattr(torch, dtype))
     for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):

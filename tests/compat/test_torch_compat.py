@@ -274,3 +274,99 @@ def test_a_function_named_like_its_submodule_stays_the_function(aliased):
     assert torch.autograd.gradcheck is lucid.autograd.gradcheck and callable(torch.autograd.gradcheck)
     assert torch.multiprocessing.spawn is lucid.multiprocessing.spawn and callable(torch.multiprocessing.spawn)
     assert gradgradcheck is lucid.autograd.gradgradcheck
+
+
+def test_model_code_tracing_helpers_run_eagerly(aliased):
+    """``torch._assert``, ``torch.fx.wrap``/``Proxy``/``is_fx_tracing`` and ``torch.overrides``: what timm,
+    torchvision and HF model code call so that tracing keeps or skips it, with PyTorch's checks."""
+    import torch
+    import torch.fx
+    from torch.fx._symbolic_trace import is_fx_tracing
+    from torch.overrides import (
+        handle_torch_function,
+        has_torch_function,
+        has_torch_function_unary,
+        has_torch_function_variadic,
+    )
+
+    torch._assert(torch.tensor(True), "fine")
+    with pytest.raises(AssertionError, match="height 3 doesn't match"):
+        torch._assert(3 == 4, "height 3 doesn't match")
+    namespace = {}
+    exec("import torch.fx\nlen_name = torch.fx.wrap('len')\n@torch.fx.wrap\ndef leaf(x):\n    return x + 1\n",
+         namespace)
+    assert namespace["len_name"] == "len" and namespace["leaf"](1) == 2
+    with pytest.raises(NotImplementedError, match="top level of a module"):
+        torch.fx.wrap(len)
+    with pytest.raises(RuntimeError, match="callable or string"):
+        exec("import torch.fx\ntorch.fx.wrap(3)\n", {})
+    assert not isinstance(torch.ones(2), torch.fx.Proxy) and not is_fx_tracing()
+    x = torch.ones(2)
+    assert not (has_torch_function((x,)) or has_torch_function_unary(x) or has_torch_function_variadic(x, x))
+    with pytest.raises(RuntimeError, match="no __torch_function__ dispatch"):
+        handle_torch_function(torch.nn.functional.relu, (x,), x)
+
+
+def test_backends_cuda_attention_switches_are_sdpa_kernels_set(aliased):
+    """``torch.backends.cuda.enable_*_sdp``/``*_sdp_enabled`` and the deprecated ``sdp_kernel`` read and change
+    the kernels ``sdpa_kernel`` allows (as in PyTorch: on the CPU attention needs math or flash)."""
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    cuda = torch.backends.cuda
+    assert cuda.matmul is lucid.backends.cuda.matmul and cuda.is_built is lucid.backends.cuda.is_built
+    q = torch.ones(1, 2, 3, 4)
+    switches = [(cuda.flash_sdp_enabled, cuda.enable_flash_sdp), (cuda.math_sdp_enabled, cuda.enable_math_sdp),
+                (cuda.mem_efficient_sdp_enabled, cuda.enable_mem_efficient_sdp),
+                (cuda.cudnn_sdp_enabled, cuda.enable_cudnn_sdp)]
+    assert all(enabled() for enabled, _ in switches)
+    try:
+        cuda.enable_flash_sdp(False)
+        assert not cuda.flash_sdp_enabled() and cuda.math_sdp_enabled()
+        F.scaled_dot_product_attention(q, q, q)  # math still allowed
+        cuda.enable_math_sdp(False)
+        with pytest.raises(RuntimeError, match="No viable backend"):
+            F.scaled_dot_product_attention(q, q, q)
+        with sdpa_kernel(SDPBackend.MATH):
+            assert cuda.math_sdp_enabled() and not cuda.cudnn_sdp_enabled()
+        assert not cuda.math_sdp_enabled() and cuda.cudnn_sdp_enabled()
+    finally:
+        for _, enable in switches:
+            enable(True)
+    with pytest.warns(FutureWarning, match="sdp_kernel"), cuda.sdp_kernel(enable_flash=False, enable_math=True,
+                                                                         enable_mem_efficient=False):
+        assert [enabled() for enabled, _ in switches] == [False, True, False, True]
+    assert all(enabled() for enabled, _ in switches)
+
+
+def test_private_paths_model_code_imports_from(aliased):
+    """Where older and library code imports helpers from (each line as written in the wild)."""
+    import torch
+    from torch.nn.modules.loss import _WeightedLoss
+    from torch.nn.parameter import Parameter, UninitializedBuffer, UninitializedParameter
+    from torch.utils.data._utils.collate import default_collate, default_collate_err_msg_format
+
+    assert isinstance(torch.nn.CrossEntropyLoss(), _WeightedLoss) and not isinstance(torch.nn.MSELoss(), _WeightedLoss)
+    assert Parameter is lucid.nn.Parameter and UninitializedBuffer is lucid.nn.UninitializedBuffer
+    lazy = torch.nn.LazyLinear(3)
+    assert isinstance(lazy.weight, UninitializedParameter) and isinstance(lazy.weight, Parameter)
+    lazy(torch.ones(2, 4))
+    assert not isinstance(lazy.weight, UninitializedParameter)
+    assert default_collate is lucid.data.default_collate and "found {}" in default_collate_err_msg_format
+
+
+def test_consume_prefix_strips_a_ddp_checkpoints_prefix(aliased):
+    """``consume_prefix_in_state_dict_if_present`` strips ``module.`` from the keys and the ``_metadata`` entries
+    (the wrapped model's own ``module`` entry becomes the root one), as PyTorch's; then the plain model loads it."""
+    import torch
+    from torch.nn.modules.utils import consume_prefix_in_state_dict_if_present
+
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3))
+    wrapped = torch.nn.Module()
+    wrapped.module = model
+    state = wrapped.state_dict()
+    consume_prefix_in_state_dict_if_present(state, "module.")
+    assert list(state) == list(model.state_dict())
+    assert sorted(state._metadata) == ["", "0", "1"]
+    assert not torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3)).load_state_dict(state).missing_keys

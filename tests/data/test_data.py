@@ -188,6 +188,21 @@ def test_collate_bad_input_errors():
         default_collate([np.array(["a"]), np.array(["b"])])
 
 
+def test_collate_check_names_are_pytorchs():
+    """Collate functions copied from PyTorch import its dtype pattern and message (torch.utils.data._utils.collate
+    is lucid.data.collate under torch_compat): they are PyTorch's, and lucid's own check uses them."""
+    pytest.importorskip("torch")
+    from torch.utils.data._utils import collate as theirs
+
+    from lucid.data import collate as ours
+
+    assert ours.np_str_obj_array_pattern.pattern == theirs.np_str_obj_array_pattern.pattern
+    assert ours.default_collate_err_msg_format == theirs.default_collate_err_msg_format
+    for bad in (["a"], [b"a"], [None]):
+        with pytest.raises(TypeError, match="batch must contain tensors.*found a numpy array of dtype"):
+            default_collate([np.array(bad, dtype=object if bad == [None] else None)] * 2)
+
+
 def test_default_convert():
     out = default_convert({"a": np.arange(3), "b": 2.5, "c": (np.float32(1.0), "s")})
     assert isinstance(out["a"], lucid.Tensor) and out["a"].dtype == lucid.int64
@@ -332,8 +347,8 @@ def test_concat_subset_chain():
     cat = a + b
     assert isinstance(cat, ConcatDataset) and len(cat) == 7 and cat.cumulative_sizes == [3, 7]
     assert [cat[i][1] for i in range(7)] == [0, 1, 2, 0, 1, 2, 3] and cat[-1][1] == 3 and cat[-7][1] == 0
-    for bad in (7, -8):
-        with pytest.raises(IndexError):
+    for bad, error in ((7, IndexError), (-8, ValueError)):  # PyTorch's errors
+        with pytest.raises(error):
             cat[bad]
     with pytest.raises(ValueError, match="at least one"):
         ConcatDataset([])

@@ -150,3 +150,66 @@ def test_default_loader_output_unchanged_by_the_collate_property(device):
     assert loader.collate_fn is lucid.data.default_collate
     assert [b.device for b in loader] == [device] * 3
     assert DataLoader(list(range(3)), batch_size=None).collate_fn is lucid.data.default_convert
+
+
+def _eager_batches(module):
+    """A batch sampler (of ``module``'s Sampler) whose ``__iter__`` shuffles at once, not lazily as a generator."""
+    def __iter__(self):
+        perm = module.randperm(8).tolist()
+        return iter([perm[i:i + 3] for i in range(0, 8, 3)])
+    return type("EagerBatches", (module.utils.data.Sampler,), {"__iter__": __iter__, "__len__": lambda self: 3})()
+
+
+def _epochs(module, n, **kwargs):
+    """The batches of ``n`` epochs of a loader over range(8), then one draw of the global generator."""
+    module.manual_seed(0)
+    loader = module.utils.data.DataLoader(list(range(8)), **kwargs)
+    return [[b.tolist() for b in loader] for _ in range(n)], module.rand(()).item()
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(batch_size=3, shuffle=True, num_workers=2, persistent_workers=True),
+    dict(batch_size=3, shuffle=True, num_workers=2, persistent_workers=True, generator="seeded"),
+    dict(batch_sampler="eager"),
+    dict(batch_sampler="eager", num_workers=2),
+], ids=["persistent", "persistent-generator", "eager-sampler", "eager-sampler-workers"])
+def test_epochs_shuffle_and_seed_as_torch(kwargs):
+    """PyTorch draws a loader iterator's base seed once, after making the sampler's iterator (and makes that again
+    when workers start): persistent workers keep their seed across epochs, so later epochs draw only the shuffle."""
+    torch = pytest.importorskip("torch")
+    runs = []
+    for module in (lucid, torch):
+        options = dict(kwargs)
+        if options.get("generator") == "seeded":
+            options["generator"] = module.Generator().manual_seed(5)
+        if options.get("batch_sampler") == "eager":
+            options["batch_sampler"] = _eager_batches(module)
+        runs.append(_epochs(module, 3, **options))
+    assert runs[0] == runs[1]
+
+
+@pytest.mark.skipif(lucid.accelerator.is_available(), reason="this machine has an accelerator: batches are pinned")
+def test_pin_memory_without_an_accelerator_warns_as_torch():
+    torch = pytest.importorskip("torch")
+    for module in (lucid.data, torch.utils.data):
+        with pytest.warns(UserWarning, match="no accelerator is found"):
+            assert [b.tolist() for b in module.DataLoader([1, 2], batch_size=2, pin_memory=True)] == [[1, 2]]
+
+
+def test_concat_dataset_negative_index_past_the_start_raises_value_error_as_torch():
+    torch = pytest.importorskip("torch")
+    for module in (lucid.data, torch.utils.data):
+        ds = module.ConcatDataset([[1, 2], [3]])
+        assert ds[-3] == 1
+        with pytest.raises(ValueError, match="absolute value of index should not exceed dataset length"):
+            ds[-4]
+        with pytest.raises(IndexError):
+            ds[3]
+
+
+def test_more_workers_than_cpus_warns_as_torch(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0}, raising=False)
+    loader = DataLoader(list(range(4)), batch_size=2, num_workers=2)
+    with pytest.warns(UserWarning, match="create 2 worker processes in total. Our suggested max number of worker in "
+                                         "current system is 1"):
+        assert [b.tolist() for b in loader] == [[0, 1], [2, 3]]

@@ -422,6 +422,72 @@ def test_conv_padding_modes_match_torch(mode, padding, rng):
     np.testing.assert_allclose(host(ours.weight.grad), theirs.weight.grad.numpy(), atol=1e-10)
 
 
+def _standardized_conv_class(base, functional):
+    """A weight-standardising conv that overrides ``forward`` through ``_conv_forward``, as timm's StdConv2d."""
+
+    class StdConv2d(base):
+        def forward(self, x):
+            w = self.weight.reshape(self.out_channels, -1)
+            w = ((w - w.mean(1, keepdim=True)) / w.std(1, keepdim=True)).reshape(self.weight.shape)
+            return self._conv_forward(x, w, self.bias)
+
+    return StdConv2d
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "circular"])
+@pytest.mark.parametrize("padding", [(2, 1), "same", "valid"])
+def test_conv_forward_hook_and_padding_widths_match_torch(mode, padding, device, rng):
+    """Subclasses copied from PyTorch call ``_conv_forward(x, weight, bias)`` and read
+    ``_reversed_padding_repeated_twice``: PyTorch's values and gradients."""
+    torch = pytest.importorskip("torch")
+    args = dict(padding=padding, padding_mode=mode, dilation=(1, 2))
+    ours = _standardized_conv_class(L.Conv2d, F)(2, 3, (3, 4), **args, dtype=lucid.float64).to(device)
+    theirs = _standardized_conv_class(torch.nn.Conv2d, torch.nn.functional)(2, 3, (3, 4), **args, dtype=torch.float64)
+    assert tuple(ours._reversed_padding_repeated_twice) == tuple(theirs._reversed_padding_repeated_twice)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(host(ours.weight)))
+        theirs.bias.copy_(torch.tensor(host(ours.bias)))
+    x = rng.standard_normal((2, 2, 6, 7))
+    y, ty = ours(make(x, device)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(host(y), ty.detach().numpy(), atol=1e-12)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(host(ours.weight.grad), theirs.weight.grad.numpy(), atol=1e-10)
+
+
+def _conv_written_as_pytorchs(base, functional):
+    """A 2-D convolution subclassing ``_ConvNd`` directly, with PyTorch's arguments in its order."""
+
+    class PlainConv2d(base):
+        def __init__(self, cin, cout, k, stride=1, padding=0, dilation=1, groups=1, bias=True, device=None):
+            pair = (lambda v: v if isinstance(v, tuple) else (v, v))
+            super().__init__(cin, cout, pair(k), pair(stride), pair(padding), pair(dilation), False, pair(0),
+                             groups, bias, "zeros", device=device)
+
+        def forward(self, x):
+            return functional.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                     self.groups)
+
+    return PlainConv2d
+
+
+def test_convnd_takes_pytorchs_arguments(device, rng):
+    """Layers copied from PyTorch's own Conv2d call ``_ConvNd.__init__(..., dilation, transposed, output_padding,
+    groups, bias, padding_mode)``: PyTorch's parameters, repr and values."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.modules.conv import _ConvNd as TorchConvNd
+
+    ours = _conv_written_as_pytorchs(L.conv._ConvNd, F)(4, 6, 3, stride=2, padding=1, groups=2, device=device)
+    theirs = _conv_written_as_pytorchs(TorchConvNd, torch.nn.functional)(4, 6, 3, stride=2, padding=1, groups=2)
+    assert repr(ours) == repr(theirs) and not ours.transposed and ours.weight.shape == (6, 2, 3, 3)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(host(ours.weight)))
+        theirs.bias.copy_(torch.tensor(host(ours.bias)))
+    x = rng.standard_normal((2, 4, 7, 7)).astype(np.float32)
+    np.testing.assert_allclose(host(ours(lucid.tensor(x, device=device))), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_conv_transpose_output_size(device):
     up = L.ConvTranspose2d(2, 3, 3, stride=2, padding=1, device=device)
     x = lucid.randn(1, 2, 4, 5, device=device)

@@ -139,6 +139,8 @@ CASES = {
                         lambda F, x, t, **k: F.multi_margin_loss(x, t, **k), RED3),
     "multilabel_margin": (lambda r: [(r.standard_normal((3, 4)), True), (labels_with_padding(r), False)],
                           lambda F, x, t, **k: F.multilabel_margin_loss(x, t, **k), RED3),
+    "multilabel_margin_repeats": (lambda r: [(r.standard_normal(6), True), (np.array([4, 1, 4, 2, 1, 4]), False)],
+                                  lambda F, x, t, **k: F.multilabel_margin_loss(x, t, **k), RED3),  # 4 counts thrice
     "soft_margin": (lambda r: [(r.standard_normal((2, 3)) * 3, True), (signs(r, (2, 3)).astype(float), False)],
                     lambda F, x, t, **k: F.soft_margin_loss(x, t, **k), RED3),
     "multilabel_soft_margin": (lambda r: [(r.standard_normal((2, 3)), True),
@@ -609,3 +611,41 @@ def test_nll_loss_weight_gradient(device, rng):
     t = lucid_tensor(np.array([0, 3, 1, 2, -100, 1]), device)
     for reduction in ("mean", "sum", "none"):
         assert gradcheck(lambda x, w, reduction=reduction: F.nll_loss(x, t, weight=w, reduction=reduction), (x, w))
+
+
+def _focal_loss_class(base, functional):
+    """A focal loss written as programs write it, on ``_WeightedLoss`` (``base``) of lucid or PyTorch."""
+
+    class FocalLoss(base):
+        def __init__(self, weight=None, gamma=2.0, reduction="mean"):
+            super().__init__(weight=weight, reduction=reduction)
+            self.gamma = gamma
+
+        def forward(self, input, target):
+            ce = functional.cross_entropy(input, target, weight=self.weight, reduction="none")
+            loss = (1 - (-ce).exp()) ** self.gamma * ce
+            return loss.mean() if self.reduction == "mean" else loss.sum()
+
+    return FocalLoss
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_weighted_loss_base_holds_weight_as_a_buffer_like_torch(device, rng, reduction):
+    """Custom losses subclass ``_WeightedLoss``: ``weight`` is a buffer (state_dict, ``.to``), ``reduction`` is
+    checked, and the built-in class-weighted losses are ``_WeightedLoss`` as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.modules.loss import _WeightedLoss as TorchWeighted
+
+    x, t, w = rng.standard_normal((6, 4)), rng.integers(0, 4, 6), rng.uniform(0.5, 2.0, 4)
+    focal = _focal_loss_class(L.loss._WeightedLoss, F)
+    ours = focal(weight=lucid.tensor(w, dtype=lucid.float64), reduction=reduction)
+    theirs = _focal_loss_class(TorchWeighted, torch.nn.functional)(weight=torch.tensor(w), reduction=reduction)
+    ours = ours.to(device)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"] and ours.weight.device == device
+    got = ours(lucid_tensor(x, device), lucid.tensor(t, device=device))
+    np.testing.assert_allclose(host(got), theirs(torch.tensor(x), torch.tensor(t)).numpy(), rtol=1e-12)
+    assert focal().weight is None
+    with pytest.raises(ValueError, match="reduction"):
+        focal(reduction="avg")
+    weighted = {n for n in L.loss.__all__ if issubclass(getattr(L.loss, n), L.loss._WeightedLoss)}
+    assert weighted == {n for n in L.loss.__all__ if issubclass(getattr(torch.nn, n), TorchWeighted)}

@@ -404,6 +404,44 @@ def test_full_backward_hook_torch_oracle(rng):
     np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-6)
 
 
+def test_global_module_hooks_as_torch(device):
+    """``torch.nn.modules.module.register_module_*_hook``: every module's call runs them, ahead of its own hooks;
+    the order of calls and the gradients match PyTorch's, and removing the handles stops them."""
+    torch = pytest.importorskip("torch")
+    w1, w2 = np.linspace(-1, 1, 12).reshape(3, 4), np.linspace(0.5, -0.5, 6).reshape(2, 3)
+
+    def run(lib, mod, make):
+        net = lib.nn.Sequential(lib.nn.Linear(4, 3, bias=False), lib.nn.Tanh(), lib.nn.Linear(3, 2, bias=False))
+        net = net.to(make(w1).device).double()
+        with lib.no_grad():
+            net[0].weight.copy_(make(w1))
+            net[2].weight.copy_(make(w2))
+        seen = []
+        own = net[2].register_full_backward_pre_hook(lambda m, go: seen.append(("own pre", type(m).__name__)))
+        handles = [
+            mod.register_module_forward_pre_hook(lambda m, a: seen.append(("pre", type(m).__name__))),
+            mod.register_module_forward_hook(lambda m, a, kw, o: seen.append(("fwd", sorted(kw))) or o * 2,
+                                             with_kwargs=True),
+            mod.register_module_full_backward_pre_hook(lambda m, go: seen.append(("bpre", type(m).__name__))),
+            mod.register_module_full_backward_hook(
+                lambda m, gi, go: seen.append(("bwd", type(m).__name__, gi[0] is None)) or
+                (None if gi[0] is None else (gi[0] * 3,))),
+        ]
+        x = make(np.linspace(0, 1, 8).reshape(2, 4)).requires_grad_()
+        net(x).sum().backward()
+        for h in (*handles, own):
+            h.remove()
+        count = len(seen)
+        net(x)
+        assert len(seen) == count
+        return seen, x.grad.numpy(force=True) if lib is lucid else x.grad.numpy(), net[0].weight.grad
+    got = run(lucid, lucid.nn.module, lambda a: lucid.tensor(a, dtype=lucid.float64, device=device))
+    want = run(torch, torch.nn.modules.module, lambda a: torch.tensor(a, dtype=torch.float64))
+    assert got[0] == want[0]
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)
+    np.testing.assert_allclose(got[2].numpy(force=True), want[2].numpy(), rtol=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore:Using a non-full backward hook")
 def test_legacy_backward_hook_sees_torchs_grad_output(rng):
     """``register_backward_hook`` (PyTorch's deprecated form, as in Grad-CAM code): its ``grad_output`` is

@@ -189,6 +189,20 @@ def test_batchnorm_without_running_stats(device, rng):
     np.testing.assert_allclose(host(bn(make(x, device, dtype=lucid.float32))), np_norm(x, (0, 2)), atol=1e-5)
 
 
+def test_batchnorm_of_an_empty_batch_is_empty_and_keeps_running_stats(device):
+    """As PyTorch: an empty output, zero parameter gradients, the running statistics unchanged but the batch
+    counted; one value per channel still raises."""
+    bn = L.BatchNorm1d(5, momentum=0.3, device=device)
+    x = lucid.zeros(0, 5, 9, device=device, requires_grad=True)
+    y = bn(x)
+    y.sum().backward()
+    assert y.shape == (0, 5, 9) and x.grad.shape == (0, 5, 9) and host(bn.weight.grad).tolist() == [0.0] * 5
+    assert host(bn.running_mean).tolist() == [0.0] * 5 and host(bn.running_var).tolist() == [1.0] * 5
+    assert int(bn.num_batches_tracked.item()) == 1
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        bn(lucid.zeros(1, 5, device=device))
+
+
 def test_batchnorm_module_matches_torch(rng):
     torch = pytest.importorskip("torch")
     ours, theirs = L.BatchNorm2d(3, momentum=0.3, dtype=lucid.float64), torch.nn.BatchNorm2d(3, momentum=0.3).double()

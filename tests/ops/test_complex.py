@@ -153,6 +153,17 @@ def test_bad_inputs_raise_clearly(device):
         z.sum().backward()
 
 
+def test_complex_places_infinite_and_negative_zero_parts_on_numpy():
+    """``complex``/``polar`` set the parts rather than computing ``re + 1j * im`` (whose ``0 * inf`` is a nan real
+    part and whose sum drops -0.0), as PyTorch; the array API alone has no exact constructor, so NumPy only."""
+    re, im = [1.0, 0.0, -2.0, float("nan")], [float("inf"), -0.0, float("-inf"), 1.0]
+    got = lucid.complex(lucid.tensor(re), lucid.tensor(im)).numpy()
+    want = torch.complex(torch.tensor(re), torch.tensor(im)).numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got.imag), np.signbit(want.imag))
+    assert repr(lucid.polar(lucid.tensor([float("inf")]), lucid.tensor([0.0]))) == "tensor([inf+nanj])"
+
+
 def test_views_share_memory_on_numpy():
     z = lucid.tensor([1 + 2j, 3 + 4j])
     z.real[0] = 10.0

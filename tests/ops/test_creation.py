@@ -32,10 +32,11 @@ def test_ranges(device):
     np.testing.assert_allclose(lucid.linspace(0, 1, 5, device=device).numpy(force=True), np.linspace(0, 1, 5))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int16"])
 def test_linspace_bit_for_bit_as_torch(device, dtype):
     """Float linspace counts the first half up from ``start`` and the rest down from ``end`` (one fused
-    multiply-add each), as PyTorch's kernel: the same bits for random ends and counts, ints and floats."""
+    multiply-add each), as PyTorch's kernel: the same bits for random ends and counts, ints and floats; an
+    integer dtype truncates its bounds, then the float64 values toward zero."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(5)
     for trial in range(60):

@@ -336,6 +336,8 @@ def test_vander_cross_diagonal(device, rng):
     _close(_l(a, device).cross(_l(b, device), dim=0), torch.cross(_t(a), _t(b), dim=0))
     with pytest.raises(RuntimeError, match="size 3"):
         LA.cross(_l(a, device), _l(b, device))
+    with pytest.raises(RuntimeError, match="same number of dimensions"):  # as torch.linalg.cross
+        LA.cross(_l(a[0], device), _l(b, device), dim=0)
     _close(LA.diagonal(_l(a, device), offset=1), torch.linalg.diagonal(_t(a), offset=1))
 
 

@@ -375,6 +375,27 @@ CASES = {
     "zero_": (lambda m, x: m.zero_(x * 1) + x, [N_(2, 3)], True),
     "logspace": (lambda m: m.logspace(-1, 2, 7, dtype=m.float64), [], False),
     "logspace_base": (lambda m: m.logspace(0, 4, 5, base=2, dtype=m.int64), [], False),
+    # ---- edge cases found by running PyTorch's OpInfo samples through lucid
+    "gradient_spacing_none": (lambda m, x: m.gradient(x, spacing=None, dim=None, edge_order=1), [N_(5)], True),
+    "masked_scatter_broadcast_input": (lambda m, x, k, s: m.masked_scatter(x, k > 0, s), [N_(5), N_(5, 5), N_(5, 5)],
+                                       True),
+    "tensorsolve_dims": (lambda m, a, b: m.linalg.tensorsolve(a, b, dims=(0, 2)), [N_(2, 3, 6), N_(2, 3)], True),
+    "frexp_grad": (lambda m, x: m.frexp(x), [_fixed([0.3, -5.0, 1e-310, 0.0, np.inf, 1.0, 0.5, -0.75])], True),
+    "index_select_0d": (lambda m, x, i: m.index_select(x, 0, i), [N_(), _fixed([0])], True),
+    "index_copy_0d": (lambda m, x, i, s: m.index_copy(x, 0, i, s), [N_(), _fixed([0]), N_()], True),
+    "index_reduce_0d": (lambda m, x, i, s: x.index_reduce(0, i, s, "prod"), [N_(), _fixed([0]), N_()], True),
+    "sort_0d": (lambda m, x: m.sort(x, 0, descending=True), [N_()], True),
+    "argsort_0d": (lambda m, x: m.argsort(x), [N_()], False),
+    "topk_0d": (lambda m, x: (m.topk(x, 1), m.topk(x, 0, largest=False)), [N_()], True),
+    "cholesky_ex_empty": (lambda m, a: m.linalg.cholesky_ex(a), [N_(2, 0, 0)], False),
+    "ldl_factor_solve_empty": (lambda m, a, b: m.linalg.ldl_solve(*m.linalg.ldl_factor(a), b), [N_(0, 0), N_(0, 3)],
+                               False),
+    "pinv_hermitian_empty": (lambda m, a: m.linalg.pinv(a, hermitian=True), [N_(2, 0, 0)], False),
+    "linspace_int_truncates": (lambda m: m.linspace(-2.0, -3, 50, dtype=m.int64), [], False),
+    "histogram_one_value": (lambda m, x: (m.histogram(x, 2), m.histogram(x, 3, range=(0.0, 0.0)),
+                                          m.histogramdd(x.reshape(-1, 1), 2), m.histc(x, 4)),
+                            [_fixed([2.0, 2.0])], False),
+    "histc_equal_bounds_use_data": (lambda m, x: m.histc(x, 4, min=3, max=3), [_fixed([2.0, 2.0, 5.0])], False),
 }
 
 
@@ -401,8 +422,8 @@ def test_against_torch(cid, device):
         warnings.simplefilter("ignore")
         out, expected = fn(lucid, *mine), fn(torch, *theirs)
     assert type(out) is type(expected) or isinstance(out, tuple) == isinstance(expected, tuple)
-    if hasattr(expected, "_fields"):  # torch.return_types: the same field names
-        assert tuple(out._fields) == tuple(expected._fields)
+    if hasattr(expected, "_fields"):  # torch.return_types: the same name and field names
+        assert type(out).__name__ == type(expected).__name__ and tuple(out._fields) == tuple(expected._fields)
     outs, exps = _flat(out), _flat(expected)
     assert len(outs) == len(exps)
     for o, e in zip(outs, exps):

@@ -232,8 +232,8 @@ def test_polynomials_match_torch(name, device):
     x = _wide(-1.5, 1.5, 61) + [0.0, 1.0, -1.0, 2.0]  # (PyTorch's result at nan depends on the previous element)
     for n in (-1, 0, 1, 2, 3, 5, 6):
         _close(_ours(name, x, lucid.float64, device, n), _theirs(name, x, torch.float64, n), 1e-11, 1e-11)
-    degrees = [0.0, 1.0, 2.0, 3.0, 4.0, 2.5, -1.0]
-    xs = [0.3, -0.7, 1.2, 0.9, -1.1, 0.5, 0.2]
+    degrees = [0.0, 1.0, 2.0, 3.0, 4.0, 2.5, -1.0, -0.5, -1.5]  # a degree in (-1, 0) truncates to 0, as PyTorch
+    xs = [0.3, -0.7, 1.2, 0.9, -1.1, 0.5, 0.2, 0.4, 0.6]
     ours = getattr(S, name)(lucid.tensor(xs, dtype=lucid.float64, device=device),
                             lucid.tensor(degrees, dtype=lucid.float64, device=device))
     _close(ours, getattr(torch.special, name)(torch.tensor(xs, dtype=torch.float64),

@@ -544,6 +544,22 @@ def test_custom_optimizer_written_the_pytorch_way(device):
     assert opt.state_dict()["state"] == {0: {"steps": 1}} and opt._opt_called
 
 
+def test_required_option_must_be_given_by_every_group(device):
+    """``lr=required`` (optimizers written as PyTorch's SGD): a group without it raises PyTorch's ValueError."""
+    from lucid.optim.optimizer import required
+
+    class LARS(optim.Optimizer):
+        def __init__(self, params, lr=required, trust=0.001):
+            super().__init__(params, dict(lr=lr, trust=trust))
+
+    p, q = leaf([1.0], device), leaf([2.0], device)
+    with pytest.raises(ValueError, match="didn't specify a value of required optimization parameter lr"):
+        LARS([p])
+    opt = LARS([{"params": [p], "lr": 0.5}, {"params": [q], "lr": 0.1, "trust": 0.01}])
+    assert [(g["lr"], g["trust"]) for g in opt.param_groups] == [(0.5, 0.001), (0.1, 0.01)]
+    assert repr(required) == "<required parameter>" and LARS([p], lr=0.2).param_groups[0]["lr"] == 0.2
+
+
 def test_zero_grad(device):
     p = leaf([1.0, 2.0], device)
     opt = optim.SGD([p], lr=0.1)

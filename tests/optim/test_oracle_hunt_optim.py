@@ -147,6 +147,7 @@ def test_grad_scaler_unscales_bfloat16_gradients(device):
     p = lucid.tensor([1.0, 2.0], dtype=lucid.bfloat16, device=device, requires_grad=True)
     opt = optim.SGD([p], lr=0.5)
     scaler = amp.GradScaler(init_scale=8.0)
+    scaler.scale(lucid.zeros((), device=device))
     p.grad = lucid.tensor([8.0, 16.0], dtype=lucid.bfloat16, device=device)
     scaler.unscale_(opt)
     np.testing.assert_array_equal(host(p.grad).astype(np.float32), [1.0, 2.0])
@@ -157,8 +158,10 @@ def test_grad_scaler_unscales_bfloat16_gradients(device):
         if device.backend.supports(lucid.float16) else None
     if q is not None:
         q.grad = lucid.ones(1, dtype=lucid.float16, device=device)
+        scaler = amp.GradScaler()
+        scaler.scale(lucid.zeros((), device=device))
         with pytest.raises(ValueError, match="float16 gradients"):
-            amp.GradScaler().unscale_(optim.SGD([q], lr=0.1))
+            scaler.unscale_(optim.SGD([q], lr=0.1))
 
 
 def test_zero_grad_in_place_on_a_view_grad():

@@ -186,7 +186,7 @@ def test_scheduler_fifty_steps_and_state_dict_keys_match_torch(name):
     for step, (a, b) in enumerate(zip(ours, theirs)):
         np.testing.assert_allclose(np.array(a, dtype=float), np.array(b, dtype=float), rtol=1e-12, atol=0,
                                    err_msg=f"step {step}")
-    assert set(o_sched.state_dict()) == set(t_sched.state_dict())
+    assert list(o_sched.state_dict()) == list(t_sched.state_dict())  # in PyTorch's order, as printed
 
 
 @pytest.mark.parametrize("kwargs", [dict(patience=0, cooldown=1, min_lr=[0.01, 0.04], factor=0.5),
@@ -203,7 +203,7 @@ def test_reduce_lr_on_plateau_matches_torch(kwargs):
             opt.step()
             scheduler.step(m)
             seq.append(list(scheduler.get_last_lr()) + [scheduler.num_bad_epochs, scheduler.cooldown_counter])
-        runs.append((seq, set(scheduler.state_dict())))
+        runs.append((seq, list(scheduler.state_dict())))  # the keys in PyTorch's order, as printed
     np.testing.assert_allclose(np.array(runs[0][0]), np.array(runs[1][0]), rtol=1e-12)
     assert runs[0][1] == runs[1][1]
 
@@ -221,3 +221,38 @@ def test_get_lr_outside_step_warns_as_torch():
             scheduler.step(1.5)  # a fractional epoch is not deprecated for this scheduler
         with pytest.warns(UserWarning, match="please use `get_last_lr\\(\\)`"):
             scheduler.get_lr()
+
+
+ADD_GROUP_SCHEDULERS = {
+    "StepLR": lambda m, o: m.StepLR(o, 2, 0.5),
+    "ExponentialLR": lambda m, o: m.ExponentialLR(o, 0.9),
+    "CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, 5),
+    "LambdaLR": lambda m, o: m.LambdaLR(o, lambda e: 0.9 ** e),
+    "MultiplicativeLR": lambda m, o: m.MultiplicativeLR(o, lambda e: 0.9),
+    "CosineAnnealingWarmRestarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, 2),
+    "CyclicLR": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 2),
+    "SequentialLR": lambda m, o: m.SequentialLR(o, [m.ConstantLR(o, 0.5, 2), m.ExponentialLR(o, 0.9)], [2]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADD_GROUP_SCHEDULERS))
+def test_a_param_group_added_after_the_scheduler_as_torch(name):
+    """Schedulers that derive the rates from the current groups also schedule a group added later; those that
+    derive them from ``base_lrs`` raise ValueError, as PyTorch's strict zip does (they set none of the group's)."""
+    runs = []
+    for lib in (lucid, torch):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+        scheduler = ADD_GROUP_SCHEDULERS[name](lib.optim.lr_scheduler, opt)
+        opt.step()
+        scheduler.step()
+        opt.add_param_group({"params": [lib.zeros(1, requires_grad=True)], "lr": 0.5})
+        lrs = []
+        try:
+            for _ in range(3):
+                opt.step()
+                scheduler.step()
+                lrs.append([round(g["lr"], 12) for g in opt.param_groups])
+        except ValueError:
+            lrs.append("ValueError")
+        runs.append(lrs)
+    assert runs[0] == runs[1]

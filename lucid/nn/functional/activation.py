@@ -454,22 +454,36 @@ _FUNCTIONS = {
         "__doc__": f"Fused ``{name}`` activation, its derivative kept by the recorded forward."})
        for name, (compute, with_slope, derivative, policy) in _SLOPE_KEPT.items()},
 }
-# PyTorch's names for these nodes (its softsign and tanhshrink are composites ending in a division, a subtraction)
-for _name, _torch_name in (("logsigmoid", "LogSigmoid"), ("softsign", "Div"), ("tanhshrink", "Sub")):
+# PyTorch's names for these nodes (its softsign and tanhshrink are composites ending in a division, a subtraction;
+# its gelu takes the approximation as an argument)
+for _name, _torch_name in (("logsigmoid", "LogSigmoid"), ("softsign", "Div"), ("tanhshrink", "Sub"),
+                           ("gelu_tanh", "Gelu")):
     _FUNCTIONS[_name].torch_name = _torch_name
-# ``inplace=True``: the result written into ``x`` (autograd-aware, see lucid.ops.inplace)
-_IN_PLACE = {
-    name: _make_inplace(lambda x, params, cls=cls: fast_apply(cls, x, None, params), f"{name}_")
-    for name, cls in _FUNCTIONS.items()
-}
 
 
-def _apply(name: str, x: Tensor, inplace: bool = False, **params) -> Tensor:
+def _in_place(cls, name: str):
+    """``inplace=True``: the result of ``cls`` written into ``x`` (autograd-aware, see lucid.ops.inplace), its node
+    named ``node`` (rename_node's arguments) where given."""
+    def op(x, params, node):
+        y = fast_apply(cls, x, None, params)
+        return rename_node(y, *node) if node else y
+    return _make_inplace(op, f"{name}_")
+
+
+_IN_PLACE = {name: _in_place(cls, name) for name, cls in _FUNCTIONS.items()}
+# PyTorch's in-place forms whose backward reads the result record an overload of their own (EluBackward1)
+_IN_PLACE_NODES = {"elu": ("Elu", 1), "leaky_relu": ("LeakyRelu", 1), "threshold": ("Threshold", 1)}
+
+
+def _apply(name: str, x: Tensor, inplace: bool = False, node: tuple | None = None, **params) -> Tensor:
+    """``name``'s op on ``x`` (in place: recorded as PyTorch's node ``node``, by default its in-place form's)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} expects a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f" and not (name == "relu" and x.dtype.kind in "iu"):
         raise TypeError(f"{name} needs a floating tensor, got {x.dtype.name}; cast it first (x.float())")
-    return _IN_PLACE[name](x, params) if inplace else fast_apply(_FUNCTIONS[name], x, None, params)
+    if inplace:
+        return _IN_PLACE[name](x, params, node or _IN_PLACE_NODES.get(name))
+    return fast_apply(_FUNCTIONS[name], x, None, params)
 
 
 class PReLU(Function):
@@ -552,7 +566,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides the input)")
-    out = _apply("elu", input, inplace, alpha=float(alpha), scale=1.0, input_scale=1.0 / alpha)
+    out = _apply("elu", input, inplace, ("Celu", 1), alpha=float(alpha), scale=1.0, input_scale=1.0 / alpha)
     return out if inplace else rename_node(out, "Celu")
 
 
@@ -657,7 +671,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
 def _rrelu(input, lower, upper, training, inplace):
     """``rrelu``'s result, under the names of the ops that make it."""
     if not training:
-        return leaky_relu(input, (lower + upper) / 2, inplace)
+        return _apply("leaky_relu", input, inplace, ("RreluWithNoise", 1), slope=float((lower + upper) / 2))
     from ...ops.sampling import uniform
 
     negative = input <= 0
@@ -667,7 +681,11 @@ def _rrelu(input, lower, upper, training, inplace):
     else:
         slopes = uniform(lower, upper, input.shape, dtype=_dt.float64, device=input.device)
     noise = _ops.where(negative, slopes.to(input.dtype), 1.0)
-    return input.mul_(noise) if inplace else input * noise
+    return _noise_in_place(input, noise) if inplace else input * noise
+
+
+# rrelu's noise written into its input: PyTorch's in-place node (RreluWithNoiseBackward1), not mul_'s
+_noise_in_place = _make_inplace(lambda x, noise: rename_node(x * noise, "RreluWithNoise", 1), "rrelu_")
 
 
 @autocast_op(LOWER)

@@ -15,10 +15,10 @@ from ..._backend.device import on_input_device
 from ..._backend.fused import fresh_op
 from ..._tensor import Tensor
 from ...amp.autocast import casts_for
-from ...autograd.function import LOWER, Function
+from ...autograd.function import LOWER, Function, rename_node
 from ...ops.arithmetic import unbroadcast
 from ...ops.sampling import rand
-from ..attention import check_kernel
+from ..attention import SDPBackend, _enabled, check_kernel
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -224,4 +224,17 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             keep = attn_mask
         else:
             bias = attn_mask
-    return attention(query, key, value, bias, keep, dropout_p, scale)[0]
+    out = attention(query, key, value, bias, keep, dropout_p, scale)[0]
+    return rename_node(out, _torch_node(query, key, value, attn_mask, dropout_p, enable_gqa))
+
+
+def _torch_node(query, key, value, attn_mask, dropout_p, enable_gqa) -> str:
+    """The node PyTorch's CPU records (lucid's one kernel is named as that, on every device): its flash kernel's
+    where that kernel takes the call (4-D inputs of one batch size, heads equal or grouped, one feature size, no
+    dropout, no mask requiring grad, the kernel allowed), else its math path's last matmul's."""
+    q, k, v = query.shape, key.shape, value.shape
+    flash = (query.ndim == key.ndim == value.ndim == 4 and dropout_p == 0 and q[0] == k[0] == v[0] and k[1] == v[1]
+             and (q[1] == k[1] or enable_gqa) and q[3] == k[3] == v[3]
+             and not (isinstance(attn_mask, Tensor) and attn_mask.requires_grad)
+             and SDPBackend.FLASH_ATTENTION in _enabled[0])
+    return "ScaledDotProductFlashAttentionForCpu" if flash else "Mm" if query.ndim == value.ndim == 2 else "UnsafeView"

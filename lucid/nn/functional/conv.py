@@ -189,6 +189,7 @@ def col2im(device, cols, geo: Geometry):
 # ---- Functions ------------------------------------------------------------------------
 class UnfoldFunction(Function):
     """im2col; its backward is ``FoldFunction`` (col2im) and vice versa."""
+    torch_name = "Im2Col"
 
     def forward(self, x, geo):
         self.geo = geo
@@ -200,6 +201,7 @@ class UnfoldFunction(Function):
 
 class FoldFunction(Function):
     """col2im (overlapping windows add up); its backward is ``UnfoldFunction``."""
+    torch_name = "Col2Im"
 
     def forward(self, cols, geo):
         self.geo = geo
@@ -793,7 +795,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if any(n < 1 for n in geo.out):
         raise RuntimeError(f"unfold: kernel {kernel} (dilation {dilation}) does not fit the padded input {x.shape}")
     y = UnfoldFunction.apply(x, geo=geo)
-    return y if was_batched else y.squeeze(0)
+    return y if was_batched else rename_node(y.squeeze(0), "Im2Col")  # PyTorch's im2col takes it unbatched
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
@@ -817,4 +819,4 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             f"(N, C*{k}, {math.prod(out)})"
         )
     y = FoldFunction.apply(x, geo=geo)
-    return y if input.ndim == 3 else y.squeeze(0)
+    return y if input.ndim == 3 else rename_node(y.squeeze(0), "Col2Im")  # PyTorch's col2im takes it unbatched

@@ -22,10 +22,10 @@ class LinearFunction(Function):
         xp = self.xp
         lead = tuple(x.shape[:-1])
         y = xp.matmul(xp.reshape(x, (math.prod(lead), x.shape[-1])), xp.matrix_transpose(weight))
+        if bias is not None:  # before rounding a wider GEMM result, as PyTorch's addmm: one rounding
+            y += bias
         if y.dtype != x.dtype:  # ml_dtypes' bfloat16 GEMM gives float32
             y = xp.astype(y, x.dtype)
-        if bias is not None:
-            y += bias
         self.save_for_backward(x, weight)
         if x.ndim == 2:  # PyTorch's node: its addmm / mm, else the view of one back to the input's leading shape
             self.torch_name = "Mm" if bias is None else "Addmm"

@@ -661,7 +661,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     """``||x1 - x2 + eps||_p`` along the last dimension (``eps`` keeps the gradient finite at 0, as PyTorch)."""
     x1, x2 = _floating(x1, "pairwise_distance"), _floating(x2, "pairwise_distance")
     _broadcasts("pairwise_distance", "x2", x2, x1.shape, base="x1")
-    return vector_norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim)
+    return rename_node(vector_norm(x1 - x2 + eps, p, dim=-1, keepdim=keepdim), "Norm", 1)  # PyTorch's norm(p, dim)
 
 
 @autocast_op({"cuda": FLOAT32})
@@ -708,7 +708,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     if not input1.shape == input2.shape == target.shape:
         raise RuntimeError(f"margin_ranking_loss: input1 {input1.shape}, input2 {input2.shape} and target "
                            f"{target.shape} must have the same shape")
-    return _reduce((-target.to(input1.dtype) * (input1 - input2) + margin).clamp(min=0), reduction)
+    return _reduce((-target.to(input1.dtype) * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
 @autocast_op(FLOAT32)
@@ -794,7 +794,8 @@ def _classes(x: Tensor) -> Tensor:
 def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                            reduction: str = "mean") -> Tensor:
     """Multi-label hinge loss: ``target`` lists each sample's classes, ended by the first -1;
-    ``sum_{j in targets, k not in targets} max(0, 1 - (x[j] - x[k])) / C``."""
+    ``sum_{j in targets, k not in targets} max(0, 1 - (x[j] - x[k])) / C``, a class listed twice counting twice
+    (as PyTorch)."""
     reduction = _reduction("multilabel_margin_loss", size_average, reduce, reduction)
     input = _floating(input, "multilabel_margin_loss")
     target = _tensor(target, input, "multilabel_margin_loss", "target")
@@ -804,11 +805,13 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     x, t = (input.reshape(1, -1), target.reshape(1, -1)) if input.ndim == 1 else (input, target)
     listed = (t != -1).to(x.dtype).cumprod(dim=1) > 0  # the entries before the first -1
     hits = (t.unsqueeze(2) == _classes(x).unsqueeze(0)) & listed.unsqueeze(2)
-    is_target = hits.any(dim=1).to(x.dtype)  # (N, C)
-    pairs = is_target.unsqueeze(2) * (1 - is_target).unsqueeze(1)  # j a target, k not
+    listings = hits.to(x.dtype).sum(dim=1)  # (N, C): how often each class is listed (a repeat counts again, as
+    is_target = (listings > 0).to(x.dtype)  # PyTorch's loop over the list)
+    pairs = listings.unsqueeze(2) * (1 - is_target).unsqueeze(1)  # j a target, k not
     z = (1 - (x.unsqueeze(2) - x.unsqueeze(1))).clamp(min=0)
     loss = (z * pairs).sum(dim=(1, 2)) / x.shape[1]
-    return _reduce(loss.reshape(()) if input.ndim == 1 else loss, reduction)
+    loss = _reduce(loss.reshape(()) if input.ndim == 1 else loss, reduction)
+    return rename_node(loss, "MultilabelMarginLoss")  # PyTorch's one node, whatever the reduction
 
 
 # ---- CTC ------------------------------------------------------------------------------------------
@@ -833,6 +836,7 @@ class CTCLossFunction(Function):
     gradient with respect to the log-probabilities (``-occupancy``). Both recursions write into one array with
     two ``-inf`` states on the side they read from, so the neighbouring states of a step are views."""
     autocast_policy = FLOAT32  # see lucid.amp.autocast
+    torch_name = "CtcLoss"
 
     def forward(self, lp, ext, skip, input_lengths, label_lengths, zero_infinity):
         xp = self.xp
@@ -957,4 +961,4 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
         return (nll / divisor).mean()
     if reduction == "sum":
         return nll.sum()
-    return nll.reshape(()) if unbatched else nll
+    return nll.squeeze(0) if unbatched else nll

@@ -264,8 +264,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         return _with_running_stats(name, "training=False", input, running_mean, running_var, weight, bias, axes,
                                    shape, eps)
     count = input.numel() // c
-    if count <= 1:
+    if count == 1:
         raise ValueError(f"{name}: expected more than 1 value per channel when training, got input {input.shape}")
+    if count == 0:  # an empty batch: an empty output, the running statistics as they were (as PyTorch)
+        xp, kw = input.xp, {"dtype": input._data.dtype, "device": input._device.native}
+        given = (xp.zeros(shape, **kw), xp.ones(shape, **kw))
+        return rename_node(Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape,
+                                           eps=eps, given=given, tied=_BATCH_TIED), "NativeBatchNorm")
     stats = [] if running_mean is not None or running_var is not None else None
     y = rename_node(Normalize.apply(input, weight, bias, view=input.shape, axes=axes, param_shape=shape, eps=eps,
                                     stats=stats, tied=_BATCH_TIED), "NativeBatchNorm")
@@ -333,13 +338,15 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """``x / sqrt(mean(x**2) + eps) * weight`` over the last ``len(normalized_shape)`` dimensions;
-    ``eps=None`` means the machine epsilon of the input's dtype, as PyTorch."""
+    ``eps=None`` means the machine epsilon of the input's dtype, as PyTorch (whose CPU composite ends in the
+    product it records, ``MulBackward0``)."""
     shape = _normalized_shape("rms_norm", input, normalized_shape)
     _check_param("rms_norm", "weight", weight, math.prod(shape), input)
     if eps is None:
         eps = float(input.xp.finfo(input._data.dtype).eps)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
-    return Normalize.apply(input, weight, None, view=input.shape, axes=axes, param_shape=shape, eps=eps, center=False)
+    y = Normalize.apply(input, weight, None, view=input.shape, axes=axes, param_shape=shape, eps=eps, center=False)
+    return rename_node(y, "Mul")
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):

@@ -195,15 +195,20 @@ def tied_to_input(result, x):
 
 def _unbatch(result, was_batched, nd, torch_name):
     """``result`` (values, or values and indices) recorded as PyTorch's node ``torch_name`` (``{}``: the dimension
-    count; None: as it is; PyTorch pools in 1-D as in 2-D, squeezed), unbatched as the input was."""
-    if torch_name is not None:
-        values = result[0] if isinstance(result, tuple) else result
-        rename_node(values, "Squeeze", 1) if nd == 1 else rename_node(values, torch_name.format(nd))
+    count; None: as it is, a global pooling's mean; PyTorch pools in 1-D as in 2-D, squeezed), unbatched as the
+    input was (PyTorch pools an unbatched input in 2-D and 3-D as it is: its node, not a squeeze)."""
+    values = result[0] if isinstance(result, tuple) else result
+    if nd == 1:
+        rename_node(values, "Squeeze", 1)
+    elif torch_name is not None:
+        rename_node(values, torch_name.format(nd))
     if was_batched:
         return result
-    if isinstance(result, tuple):
-        return tuple(r.squeeze(0) for r in result)
-    return result.squeeze(0)
+    result = tuple(r.squeeze(0) for r in result) if isinstance(result, tuple) else result.squeeze(0)
+    if nd > 1:
+        values = result[0] if isinstance(result, tuple) else result
+        rename_node(values, *((torch_name.format(nd), 0) if torch_name is not None else ("Mean", 1)))
+    return result
 
 
 # ---- max pooling --------------------------------------------------------------------------

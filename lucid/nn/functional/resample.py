@@ -17,12 +17,12 @@ import warnings
 from ... import dtypes as _dt
 from ..._tensor import Tensor
 from ...amp.autocast import autocast_op
-from ...autograd.function import FLOAT32, PROMOTE, Function
+from ...autograd.function import FLOAT32, PROMOTE, Function, rename_node
 from ...ops.creation import arange, linspace, ones
 from ...ops.indexing import Index, _Positions, where
 from ...ops.linalg import matmul
 from ...ops.shape import pad, stack
-from .pooling import along, along_axis, averaging_matrix, row_major_steps
+from .pooling import _adaptive_avg_pool, along_axis, row_major_steps
 
 __all__ = ["pad", "interpolate", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "grid_sample", "channel_shuffle",
            "native_channel_shuffle",
@@ -34,6 +34,9 @@ _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic coefficient
 # 349; 160: 355, 345; cubic 256: 398, 433; 384: 297, 224 (fewer images); nearest 32: 303, 304; 64: 355, 300)
 _DENSE = {1: 48, 2: 150, 4: 320}
 _LINEAR = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+# PyTorch's node of each mode ({}: the count of spatial dims), which interpolate's result is recorded as
+_NODES = {"nearest": "UpsampleNearest{}D", "nearest-exact": "UpsampleNearestExact{}D", "linear": "UpsampleLinear1D",
+          "bilinear": "UpsampleBilinear2D", "bicubic": "UpsampleBicubic2D", "trilinear": "UpsampleTrilinear3D"}
 
 
 def _cubic_weights(t: Tensor) -> list:
@@ -265,16 +268,17 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"{name}: the output size {sizes} must be positive (input {input.shape})")
     if recompute_scale_factor:
         scales = (None,) * nd
-    if mode == "area":
-        return along(input, [averaging_matrix(n, o, input) for n, o in zip(input.shape[2:], sizes)])
+    if mode == "area":  # PyTorch's area mode is its adaptive average pooling (and records that op's node)
+        return _adaptive_avg_pool(nd, input, sizes)
+    node = _NODES[mode].format(nd) + ("Aa" if antialias else "")
     if mode == "nearest" and all(map(_shortcut, input.shape[2:], sizes, scales)):
-        return Doubled.apply(input, dims=tuple(2 + d for d, (n, o) in enumerate(zip(input.shape[2:], sizes))
-                                               if o == 2 * n))
+        return rename_node(Doubled.apply(input, dims=tuple(2 + d for d, (n, o) in enumerate(zip(input.shape[2:], sizes))
+                                                           if o == 2 * n)), node)
     x = input
     taps = _antialiased_taps if antialias else _interp_taps
     for axis, (n, o, s) in enumerate(zip(input.shape[2:], sizes, scales), start=2):
         x = _resampled(x, axis, taps(mode, n, o, s, bool(align_corners), input), n)
-    return x
+    return x if x is input else rename_node(x, node)
 
 
 # ---- pixel shuffle ------------------------------------------------------------------------
@@ -295,7 +299,7 @@ def pixel_shuffle(input, upscale_factor):
     n = len(lead)
     y = input.reshape(lead + (c // (r * r), r, r, h, w))
     y = y.permute(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
-    return y.reshape(lead + (c // (r * r), h * r, w * r))
+    return rename_node(y.reshape(lead + (c // (r * r), h * r, w * r)), "PixelShuffle")
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -306,7 +310,7 @@ def pixel_unshuffle(input, downscale_factor):
     n = len(lead)
     y = input.reshape(lead + (c, h // r, r, w // r, r))
     y = y.permute(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
-    return y.reshape(lead + (c * r * r, h // r, w // r))
+    return rename_node(y.reshape(lead + (c * r * r, h // r, w // r)), "PixelUnshuffle")
 
 
 def channel_shuffle(input, groups):
@@ -319,7 +323,8 @@ def channel_shuffle(input, groups):
     n, c, rest = input.shape[0], input.shape[1], tuple(input.shape[2:])
     if groups <= 0 or c % groups:
         raise ValueError(f"channel_shuffle: {c} channels are not divisible into {groups} groups")
-    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+    shuffled = input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+    return rename_node(shuffled, "ChannelShuffle")
 
 
 native_channel_shuffle = channel_shuffle  # PyTorch's aten name of the same shuffle

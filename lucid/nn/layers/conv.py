@@ -19,14 +19,17 @@ class _ConvNd(Module):
     """Shared by the convolutions: the weight ``(out, in/groups, *kernel)`` (transposed:
     ``(in, out/groups, *kernel)``) and optional bias, both drawn from ``U(-1/sqrt(fan_in),
     1/sqrt(fan_in))`` (PyTorch's ``kaiming_uniform_(a=sqrt(5))``), ``fan_in = weight.shape[1] *
-    prod(kernel)``."""
+    prod(kernel)``. Its arguments are PyTorch's, in PyTorch's order, for layers written as PyTorch's own
+    (``super().__init__(..., dilation, False, _pair(0), groups, bias, padding_mode)``); ``dims`` (a class
+    attribute, 2 unless a subclass says otherwise) is the number of spatial dimensions."""
 
     dims = 2
     transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, output_padding=0, device=None, dtype=None) -> None:
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed, output_padding,
+                 groups, bias, padding_mode, device=None, dtype=None) -> None:
         super().__init__()
+        self.transposed = bool(transposed)
         nd, name = self.dims, type(self).__name__
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(
@@ -62,6 +65,19 @@ class _ConvNd(Module):
         """Draw the weight and bias again with PyTorch's default initialisation."""
         init.layer_default_(self.weight, self.bias)
 
+    @property
+    def _reversed_padding_repeated_twice(self) -> tuple:
+        """The explicit widths (last dimension first) that ``lucid.pad`` takes for ``padding``, as PyTorch keeps
+        them under this name for padding modes other than zeros (subclasses copied from PyTorch read it)."""
+        if self.padding == "valid":
+            pairs = ((0, 0),) * self.dims
+        elif self.padding == "same":
+            totals = (d * (k - 1) for k, d in zip(self.kernel_size, self.dilation))
+            pairs = tuple((t // 2, t - t // 2) for t in totals)
+        else:
+            pairs = tuple((p, p) for p in self.padding)
+        return tuple(w for pair in reversed(pairs) for w in pair)
+
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * self.dims:
@@ -82,26 +98,20 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups, bias,
                          padding_mode, device=device, dtype=dtype)
 
-    def _pad_widths(self) -> tuple:
-        """The explicit (last dimension first) widths for ``lucid.pad`` when padding_mode is not zeros."""
-        if self.padding == "valid":
-            pairs = ((0, 0),) * self.dims
-        elif self.padding == "same":
-            totals = (d * (k - 1) for k, d in zip(self.kernel_size, self.dilation))
-            pairs = tuple((t // 2, t - t // 2) for t in totals)
-        else:
-            pairs = tuple((p, p) for p in self.padding)
-        return tuple(w for pair in reversed(pairs) for w in pair)
-
-    def forward(self, input: Tensor) -> Tensor:
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+        """The convolution with this layer's settings and the given ``weight`` and ``bias`` (PyTorch's hook for
+        subclasses that transform the weight or pad the input themselves, as timm's ``Conv2dSame``)."""
         conv = getattr(F, f"conv{self.dims}d")
         if self.padding_mode == "zeros":
-            return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        padded = pad(input, self._pad_widths(), mode=_PADDING_MODES[self.padding_mode])
-        return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+            return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
+        padded = pad(input, self._reversed_padding_repeated_twice, mode=_PADDING_MODES[self.padding_mode])
+        return conv(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class Conv1d(_Conv):
@@ -131,8 +141,8 @@ class _ConvTranspose(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None,
                  dtype=None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                         padding_mode, output_padding, device=device, dtype=dtype)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
+                         groups, bias, padding_mode, device=device, dtype=dtype)
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """``output_padding``, or the one that gives ``output_size`` (PyTorch's ``forward(x, output_size)``)."""

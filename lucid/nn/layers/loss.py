@@ -31,6 +31,14 @@ class _Loss(FunctionalLayer):
         FunctionalLayer.__init__(self, buffers, reduction=reduction, **settings)
 
 
+class _WeightedLoss(_Loss):
+    """Base of the losses with class weights, as PyTorch's (custom losses subclass it): ``weight`` (None or a
+    tensor) is a buffer, read as ``self.weight`` by ``forward``."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean") -> None:
+        self._configure(size_average, reduce, reduction, {"weight": weight})
+
+
 class L1Loss(_Loss):
     """Mean absolute error (:func:`lucid.nn.functional.l1_loss`)."""
 
@@ -61,7 +69,7 @@ class HuberLoss(_Loss):
         self._configure(None, None, reduction, delta=delta)
 
 
-class CrossEntropyLoss(_Loss):
+class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy of logits against class indices or probabilities (:func:`lucid.nn.functional.cross_entropy`)."""
 
     function = staticmethod(F.cross_entropy)
@@ -72,7 +80,7 @@ class CrossEntropyLoss(_Loss):
                          label_smoothing=label_smoothing)
 
 
-class NLLLoss(_Loss):
+class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities (:func:`lucid.nn.functional.nll_loss`)."""
 
     function = staticmethod(F.nll_loss)
@@ -86,13 +94,10 @@ class NLLLoss2d(NLLLoss):
     """PyTorch's old name for ``NLLLoss`` on ``(N, C, H, W)`` input (``NLLLoss`` takes any ``(N, C, *)``)."""
 
 
-class BCELoss(_Loss):
+class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities (:func:`lucid.nn.functional.binary_cross_entropy`)."""
 
     function = staticmethod(F.binary_cross_entropy)
-
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean") -> None:
-        self._configure(size_average, reduce, reduction, {"weight": weight})
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -191,7 +196,7 @@ class CTCLoss(_Loss):
         self._configure(None, None, reduction, blank=blank, zero_infinity=zero_infinity)
 
 
-class MultiMarginLoss(_Loss):
+class MultiMarginLoss(_WeightedLoss):
     """Multi-class hinge loss (:func:`lucid.nn.functional.multi_margin_loss`)."""
 
     function = staticmethod(F.multi_margin_loss)
@@ -215,13 +220,10 @@ class SoftMarginLoss(_Loss):
     function = staticmethod(F.soft_margin_loss)
 
 
-class MultiLabelSoftMarginLoss(_Loss):
+class MultiLabelSoftMarginLoss(_WeightedLoss):
     """One-vs-all logistic loss (:func:`lucid.nn.functional.multilabel_soft_margin_loss`)."""
 
     function = staticmethod(F.multilabel_soft_margin_loss)
-
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean") -> None:
-        self._configure(size_average, reduce, reduction, {"weight": weight})
 
 
 class PairwiseDistance(FunctionalLayer):

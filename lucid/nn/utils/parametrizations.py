@@ -17,7 +17,7 @@ from ...ops.sampling import randn
 from ...ops.shape import cat
 from ..module import Module
 from .parametrize import register_parametrization
-from .weight_norm import _norm_except_dim
+from .weight_norm import _norm_except_dim, _weight_norm
 
 __all__ = ["orthogonal", "weight_norm", "spectral_norm"]
 
@@ -30,7 +30,7 @@ class _WeightNorm(Module):
         self.dim = -1 if dim is None else dim
 
     def forward(self, weight_g: Tensor, weight_v: Tensor) -> Tensor:
-        return weight_v * (weight_g / _norm_except_dim(weight_v, self.dim))
+        return _weight_norm(weight_v, weight_g, self.dim)
 
     def right_inverse(self, weight: Tensor) -> tuple:
         return _norm_except_dim(weight, self.dim), weight

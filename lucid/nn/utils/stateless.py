@@ -76,14 +76,14 @@ def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, t
     for key, value in given.items():
         if not isinstance(value, Tensor):
             raise TypeError(f"functional_call: value for {key!r} must be a Tensor, got {type(value).__name__}")
-    if strict:
+    values = _tied_values(module, given) if tie_weights else given
+    if strict:  # (a name tied to a given one counts as given)
         known = {n for n, _ in (*module.named_parameters(remove_duplicate=False),
                                 *module.named_buffers(remove_duplicate=False))}
-        missing, unexpected = sorted(known - set(given)), sorted(set(given) - known)
+        missing, unexpected = sorted(known - set(values)), sorted(set(values) - known)
         if missing or unexpected:
             raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}: missing key(s) {missing}, "
                                f"unexpected key(s) {unexpected}")
-    values = _tied_values(module, given) if tie_weights else given
     if args is None:
         args = ()
     elif not isinstance(args, tuple):

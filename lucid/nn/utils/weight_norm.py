@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from ..._tensor import Tensor
+from ...autograd.function import rename_node
 from ...ops.linalg import vector_norm
 from ..parameter import Parameter
 
@@ -21,6 +22,13 @@ def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
     return vector_norm(v, 2, dim=tuple(d for d in range(v.ndim) if d != dim), keepdim=True)
 
 
+def _weight_norm(v: Tensor, g: Tensor, dim: int) -> Tensor:
+    """``v * (g / ||v||)`` (norm as :func:`_norm_except_dim`), recorded as PyTorch's ``_weight_norm``:
+    WeightNormInterfaceBackward0, or for ``dim=-1`` the product its composite ends in."""
+    w = v * (g / _norm_except_dim(v, dim))
+    return w if dim == -1 else rename_node(w, "WeightNormInterface")
+
+
 def _pre_hooks(module):
     """The forward pre-hook callables of ``module``."""
     return [entry[0] if isinstance(entry, tuple) else entry for entry in module._forward_pre_hooks.values()]
@@ -36,7 +44,7 @@ class WeightNorm:
 
     def compute_weight(self, module) -> Tensor:
         g, v = getattr(module, self.name + "_g"), getattr(module, self.name + "_v")
-        return v * (g / _norm_except_dim(v, self.dim))
+        return _weight_norm(v, g, self.dim)
 
     def __call__(self, module, inputs) -> None:
         setattr(module, self.name, self.compute_weight(module))
