@@ -10,7 +10,20 @@ out of lucid.
 
 from __future__ import annotations
 
-__all__ = ["clip", "sign", "row_major", "reshaped", "fused_multiply_add"]
+__all__ = ["clip", "sign", "row_major", "reshaped", "fused_multiply_add", "is_half"]
+
+_HALF_NAMES = frozenset({"float16", "bfloat16"})
+_half: dict = {}  # id(dtype) -> (dtype, whether it is a half dtype): NumPy computes a dtype's name in Python (~1 us),
+# and dtypes of different libraries must not meet in a dict's equality test (array-api-strict warns)
+
+
+def is_half(dtype) -> bool:
+    """Whether a backend array dtype is float16 or bfloat16: told by name once per dtype (NumPy's namespace has no
+    bfloat16: ml_dtypes' is a NumPy dtype named so; array-api-strict has neither, nor names)."""
+    known = _half.get(id(dtype))
+    if known is None or known[0] is not dtype:
+        known = _half[id(dtype)] = (dtype, getattr(dtype, "name", None) in _HALF_NAMES)
+    return known[1]
 
 
 def clip(xp, x, lo=None, hi=None):

@@ -14,7 +14,9 @@ import math
 import operator
 
 from .. import dtypes as _dt
+from .._backend.arrays import is_half
 from .._backend.device import on_input_device
+from .._backend.float_errors import float_errors_quiet
 from .._backend.numpy_backend import float_errors_ignored
 from .._backend.registry import kernels_for
 from .._tensor import Tensor
@@ -211,6 +213,15 @@ def _unbroadcast_array(device, g, shape):
     return unbroadcast(Tensor._make(g, device), shape)._data
 
 
+def _by_half_and_number(op, xp, a, number):
+    """``op(a, number)`` (``x * 1.7``, ``x / 3.1``) of a float16/bfloat16 array in float32, the Python float rounded
+    to float32 and not to the half dtype, rounded once, as PyTorch's mul and div kernels take such a scalar
+    ("opmath"): ``bfloat16(3.0) * 1.7`` is 5.09375 there, where rounding 1.7 to bfloat16 first gives 5.125.
+    (PyTorch's add and sub round the number to the half dtype first, as NumPy does.)"""
+    with float_errors_quiet():
+        return xp.astype(op(xp.astype(a, xp.float32), number), a.dtype)
+
+
 class _Binary(ComputedFunction):
     """Base of broadcasting binary ops. ``compute(xp, a, b)`` is the raw array op (also used
     by ``fast_apply``); ``kept`` says what backward needs: both operands, or nothing ``()``.
@@ -285,6 +296,8 @@ class Mul(_Binary):
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
+        if type(b) is float and is_half(a.dtype):
+            return _by_half_and_number(operator.mul, xp, a, b)
         return a * b
 
     def grads(self, g, a, b, conj=conj_if_complex):
@@ -299,6 +312,10 @@ class Div(_Binary):
     @staticmethod
     @float_errors_ignored
     def compute(xp, a, b):
+        if type(a) in _SCALARS:  # ``2 / x`` is PyTorch's ``reciprocal(x) * 2``: the same two roundings
+            return Mul.compute(xp, 1 / b, a)
+        if type(b) is float and is_half(a.dtype):
+            return _by_half_and_number(operator.truediv, xp, a, b)
         return a / b
 
     def remember(self, arrays, params) -> None:

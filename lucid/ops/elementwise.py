@@ -8,10 +8,12 @@ keep integer dtypes and refuse bools where PyTorch does.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
 from .. import dtypes as _dt
+from .._backend.arrays import is_half
 from .._backend.float_errors import float_errors_ignored, float_errors_quiet
 from .._backend.registry import kernels_for
 from .._tensor import Tensor
@@ -19,6 +21,22 @@ from ..autograd.function import FLOAT32, OUTPUT, ComputedFunction, Function, tie
 from ._fast_path import fast_apply
 from .complexes import refuse_unordered
 from .special import erf_array
+
+
+def _in_opmath(compute):
+    """``compute`` run in float32 on float16 and bfloat16 arrays and rounded once at the end (each output), as
+    PyTorch's half-precision pointwise kernels compute in float32 ("opmath"): ``silu`` of a bfloat16 tensor is its
+    float32 value rounded, not the product of a rounding at each step. Other dtypes run as they are."""
+    @functools.wraps(compute)
+    def run(xp, x, **params):
+        dtype = x.dtype
+        if not is_half(dtype):
+            return compute(xp, x, **params)
+        out = compute(xp, xp.astype(x, xp.float32), **params)
+        with float_errors_quiet():  # beyond the half dtype's range: inf, silently as PyTorch
+            return tuple(xp.astype(o, dtype) for o in out) if isinstance(out, tuple) else xp.astype(out, dtype)
+
+    return run
 
 
 class Pointwise(ComputedFunction):
@@ -35,6 +53,14 @@ class Pointwise(ComputedFunction):
     piecewise = False
 
     params: dict = {}  # the op's keyword parameters, when it has some (set by remember)
+    opmath = False  # True: half-precision inputs computed in float32 (see _in_opmath), for ops of several steps
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for attr in ("compute", "with_slope"):
+            fn = cls.__dict__.get(attr)
+            if cls.opmath and isinstance(fn, staticmethod):
+                setattr(cls, attr, staticmethod(_in_opmath(fn.__func__)))
 
     def remember(self, arrays, params) -> None:
         if params:
@@ -71,18 +97,19 @@ def class_name(op: str) -> str:
     return "".join(part.capitalize() for part in op.split("_"))
 
 
-def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=(), piecewise=()) -> dict:
+def pointwise_ops(table: dict, module: str, doc: str, float32=(), on_arrays=(), piecewise=(), opmath=()) -> dict:
     """``{name: Pointwise subclass}`` from rows ``name: (compute, derivative, save)``: each class is
     ``class_name(name)`` in ``module`` with the docstring ``doc.format(name)``; the names in ``float32`` get
     ``autocast_policy = {"cuda": FLOAT32}`` (CUDA autocast runs them in float32), those in ``on_arrays``
     (derivatives that work on raw arrays as on Tensors: operators only) run their derivative on arrays too, those
-    in ``piecewise`` are ``Pointwise.piecewise``."""
+    in ``piecewise`` are ``Pointwise.piecewise``, those in ``opmath`` (computed in several steps, each rounding in a
+    half dtype, where PyTorch's kernel rounds once) compute half dtypes in float32 (``Pointwise.opmath``)."""
     return {
         name: type(class_name(name), (Pointwise,), {
             "compute": staticmethod(compute), "derivative": staticmethod(derivative), "save": save,
             "kept": _KEPT[save],
             "autocast_policy": {"cuda": FLOAT32} if name in float32 else None, "on_arrays": name in on_arrays,
-            "piecewise": name in piecewise,
+            "piecewise": name in piecewise, "opmath": name in opmath,
             "__module__": module, "__doc__": doc.format(name),
         })
         for name, (compute, derivative, save) in table.items()
@@ -208,7 +235,8 @@ _ON_ARRAYS = ("exp", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt", 
               "neg", "reciprocal", "square")
 # real kernels: a complex tensor raises, as in PyTorch
 _REAL_ONLY = ("erf", "sign", "floor", "ceil", "round", "trunc")
-_CLASSES = pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32, on_arrays=_ON_ARRAYS)
+_CLASSES = pointwise_ops(_TABLE, __name__, "Elementwise {}.", float32=_FLOAT32, on_arrays=_ON_ARRAYS,
+                         opmath=("sigmoid", "rsqrt"))
 _CLASSES["square"].torch_name = "Pow"  # PyTorch's nodes: its square is a pow, and it spells Log1P so
 _CLASSES["log1p"].torch_name = "Log1P"
 FUNCTIONS = {name: _unary(cls, name, name in _REAL_ONLY) for name, cls in _CLASSES.items()}

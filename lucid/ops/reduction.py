@@ -14,6 +14,7 @@ import math
 import warnings
 
 from .. import dtypes as _dt
+from .._backend.arrays import is_half
 from .._backend.device import on_input_device
 from .._backend.numpy_backend import float_errors_quiet
 from .._tensor import Tensor
@@ -116,7 +117,7 @@ def _accumulator(xp, dtype):
     """The dtype to accumulate ``dtype`` in: float32 for float16 and bfloat16, as PyTorch's accumulation type, so
     long sums neither overflow nor drift; else ``dtype`` itself. Told by name: NumPy's namespace has no bfloat16
     attribute (ml_dtypes' bfloat16 is a NumPy dtype named so)."""
-    return xp.float32 if getattr(dtype, "name", None) in ("float16", "bfloat16") else dtype
+    return xp.float32 if is_half(dtype) else dtype
 
 
 def _narrowed(xp, y, dtype):

@@ -162,3 +162,32 @@ def test_linear_rounds_the_biased_product_once_as_torch(bf16_device):
     x, w, b = rng.standard_normal((16, 8)), rng.standard_normal((32, 8)), rng.standard_normal(32)
     got = lucid.nn.functional.linear(*(lucid.tensor(a, device=bf16_device).bfloat16() for a in (x, w, b)))
     _close(got, torch.nn.functional.linear(*(torch.tensor(a).bfloat16() for a in (x, w, b))))
+
+
+_OPMATH_ACTIVATIONS = ["silu", "sigmoid", "softplus", "mish", "hardswish", "selu", "leaky_relu", "logsigmoid", "elu",
+                       "softsign", "tanhshrink"]  # the last two are composites in PyTorch: rounded step by step
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_pointwise_ops_and_scalar_products_round_once_as_torch(bf16_device, dtype):
+    """PyTorch computes a half-precision pointwise op in float32 and rounds once, and takes the Python float of
+    ``x * s`` and ``x / s`` in float32 ("opmath"); ``s / x`` is its ``reciprocal(x) * s``: the same bits here."""
+    values = np.linspace(-3, 3, 2049, dtype=np.float32)
+    ours = lucid.tensor(values, device=bf16_device).to(getattr(lucid, dtype))
+    theirs = torch.tensor(values).to(getattr(torch, dtype))
+    for name in _OPMATH_ACTIVATIONS:  # (float16: torch's float32 exp is 1 ulp off at times, rarely showing)
+        _close(getattr(lucid.nn.functional, name)(ours), getattr(torch.nn.functional, name)(theirs),
+               rtol=0 if dtype == "bfloat16" else 2.0 ** -10)
+    for f in (lambda m, x: x.abs().add(0.5).rsqrt(), lambda m, x: x * 1.7, lambda m, x: 1.7 * x,
+              lambda m, x: x / 3.1, lambda m, x: 3.1 / (x.abs() + 1), lambda m, x: x.clone().mul_(0.3),
+              lambda m, x: (x / 3.1).atanh(), lambda m, x: x.deg2rad()):
+        _close(f(lucid, ours), f(torch, theirs))
+
+
+def test_number_over_tensor_is_the_reciprocal_times_the_number_as_torch(device):
+    """``s / x`` rounds twice in PyTorch (``reciprocal(x) * s``), in float32 and float64 alike."""
+    values = np.linspace(0.1, 5, 1001)
+    for dtype in ("float32", "float64"):
+        got = 3.1 / lucid.tensor(values, device=device).to(getattr(lucid, dtype))
+        np.testing.assert_array_equal(got.numpy(force=True), (3.1 / torch.tensor(values).to(getattr(torch, dtype)))
+                                      .numpy())

@@ -404,6 +404,7 @@ class Hardswish(SlopeKept):
     ``g`` gives 0 there, as PyTorch's. At a nan input the gradient is nan: PyTorch's vectorized kernel gives nan,
     its scalar tail (tensors of fewer than 8 to 16 elements) gives ``g``; lucid takes the former at every size."""
 
+    opmath = True
     compute = staticmethod(_quiet(_hardswish))
     with_slope = staticmethod(_hardswish_and_slope)
     derivative = staticmethod(_hardswish_grad)
@@ -444,13 +445,14 @@ _SLOPE_KEPT = {
     "logsigmoid": (_logsigmoid, _logsigmoid_and_slope, lambda x, y, g: g * _sig(-x), None),
 }
 _FUNCTIONS = {
-    **pointwise_ops(_TABLE, __name__, "Fused ``{}`` activation.", on_arrays=_ON_ARRAYS, piecewise=_PIECEWISE),
+    **pointwise_ops(_TABLE, __name__, "Fused ``{}`` activation.", on_arrays=_ON_ARRAYS, piecewise=_PIECEWISE,
+                    opmath=("elu", "gelu_tanh", "mish", "hardsigmoid")),  # (softsign, tanhshrink: torch composes)
     "gelu": Gelu,
     "hardswish": Hardswish,
     **{name: type(class_name(name), (SlopeKept,), {
         "compute": staticmethod(compute), "with_slope": staticmethod(with_slope),
         "derivative": staticmethod(derivative), "autocast_policy": policy, "piecewise": name in _PIECEWISE,
-        "__module__": __name__,
+        "opmath": True, "__module__": __name__,
         "__doc__": f"Fused ``{name}`` activation, its derivative kept by the recorded forward."})
        for name, (compute, with_slope, derivative, policy) in _SLOPE_KEPT.items()},
 }
