@@ -61,7 +61,8 @@ from .nn.module import Module
 from .nn.parameter import Buffer, Parameter
 from .sparse import SparseCooTensor, sparse_compressed_tensor, sparse_coo_tensor, sparse_csc, sparse_csr
 
-__all__ = ["save", "load", "SerializationError"]
+__all__ = ["save", "load", "SerializationError", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
 
 FORMAT_VERSION = 1
 _SCALARS = (str, bool, int, float, type(None))
@@ -241,6 +242,41 @@ def _is_pickled(data: bytes) -> bool:
     """Whether ``data`` (a file's first 9 bytes suffice) is a pickle or ``torch.save``'s zip of pickles, not
     safetensors (whose first 8 bytes are a header length and whose header starts with ``{``)."""
     return data[:1] == b"\x80" and data[8:9] != b"{" or data[:2] == b"PK"
+
+
+_safe_globals: list = []  # what add_safe_globals was given: kept for get_safe_globals, needed by no load
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """PyTorch's allow-list of classes that ``weights_only`` unpickling may build: kept (see :func:`get_safe_globals`)
+    and not needed, as lucid's files hold no pickles (:func:`load` builds tensors and plain values only)."""
+    _safe_globals.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    """What :func:`add_safe_globals` was given."""
+    return list(_safe_globals)
+
+
+def clear_safe_globals() -> None:
+    """Empty the list :func:`add_safe_globals` keeps."""
+    _safe_globals.clear()
+
+
+class safe_globals:
+    """``with safe_globals([...]):`` the classes added to the list for the block (see :func:`add_safe_globals`)."""
+
+    def __init__(self, safe_globals: list):
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self):
+        self._before = get_safe_globals()
+        add_safe_globals(self.safe_globals)
+        return self
+
+    def __exit__(self, *exc):
+        _safe_globals[:] = self._before
+        return False
 
 
 def load(f, map_location=None, *, weights_only: bool | None = None):

@@ -23,6 +23,7 @@ import traceback
 import warnings
 import weakref
 from dataclasses import dataclass
+from typing import Generic
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from .._backend.device import device as _parse_device
 from .._tensor import Tensor
 from ..random import manual_seed
 from .collate import default_collate, default_convert, host_collate
-from .dataset import IterableDataset
+from .dataset import IterableDataset, T_co
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, as_generator, draw_seed
 
 __all__ = ["DataLoader", "WorkerInfo", "get_worker_info"]
@@ -451,7 +452,7 @@ def _samplers(dataset, iterable, shuffle, sampler, batch_size, batch_sampler, dr
     return sampler, batch_sampler
 
 
-class DataLoader:
+class DataLoader(Generic[T_co]):
     """Iterate over ``dataset`` in batches, as ``torch.utils.data.DataLoader``.
 
     Map-style datasets are visited in the order of ``sampler`` (``SequentialSampler``, or

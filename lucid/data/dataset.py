@@ -8,9 +8,12 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import Generic, TypeVar
 
 from ..ops.sampling import randperm
 from .sampler import as_generator
+
+T_co = TypeVar("T_co", covariant=True)  # PyTorch's type variable of a dataset's items (``Dataset[T_co]`` subclasses)
 
 __all__ = [
     "Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
@@ -18,9 +21,10 @@ __all__ = [
 ]
 
 
-class Dataset:
+class Dataset(Generic[T_co]):
     """A map from keys (usually ``0 .. len-1``) to samples. Subclasses define ``__getitem__``
-    and, for the default samplers, ``__len__``; ``a + b`` concatenates."""
+    and, for the default samplers, ``__len__``; ``a + b`` concatenates. Generic in its items, as PyTorch's
+    (``class Pairs(Dataset[tuple[Tensor, int]])``)."""
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
@@ -29,7 +33,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co]):
     """A stream of samples (``__iter__``). With worker processes every worker iterates its own
     copy; split the stream between them with :func:`lucid.data.get_worker_info`."""
 
@@ -98,7 +102,7 @@ class StackDataset(Dataset):
         return self._length
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[T_co]):
     """The samples of several map-style datasets, one after the other."""
 
     def __init__(self, datasets) -> None:
@@ -143,7 +147,7 @@ class ChainDataset(IterableDataset):
         return sum(len(d) for d in self.datasets)
 
 
-class Subset(Dataset):
+class Subset(Dataset[T_co]):
     """The samples of ``dataset`` at ``indices`` (in that order)."""
 
     def __init__(self, dataset, indices: Sequence[int]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -64,7 +65,10 @@ def _check_bool(value, name: str, error=ValueError) -> bool:
     return value
 
 
-class Sampler:
+T_co = TypeVar("T_co", covariant=True)  # what a sampler yields (``Sampler[int]``, ``Sampler[list[int]]``)
+
+
+class Sampler(Generic[T_co]):
     """Base class: an iterable over dataset indices (or over batches of them)."""
 
     def __init__(self, data_source=None) -> None:

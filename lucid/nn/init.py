@@ -165,6 +165,9 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     return tensor
 
 
+_no_grad_trunc_normal_ = trunc_normal_  # PyTorch's name of the same fill (timm and others call it directly)
+
+
 def constant_(tensor: Tensor, val) -> Tensor:
     """Fill with ``val``."""
     _check(tensor, "constant_")

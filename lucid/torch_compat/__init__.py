@@ -36,9 +36,10 @@ What differs from PyTorch (lucid's own semantics are kept, not emulated):
   has no cuDNN path and its kernels are deterministic). See :mod:`lucid._settings`.
 - ``torch.fx`` offers only what model code touches (``wrap`` returns its argument, nothing is a ``Proxy``), not
   tracing; ``torch.overrides.has_torch_function*`` are False: lucid does not dispatch to ``__torch_function__``.
-- ``torch.jit`` and ``torch.compiler`` are no-ops, as :func:`lucid.compile` is: ``torch.jit.script(fn)`` and
-  ``torch.jit.trace(model, example)`` return ``fn`` and ``model``, ``@torch.compiler.disable`` returns its
-  function; TorchScript archives (``torch.jit.save``/``load``) are not offered.
+- ``torch.jit``, ``torch.compiler`` and ``torch._dynamo`` are no-ops, as :func:`lucid.compile` is:
+  ``torch.jit.script(fn)`` and ``torch.jit.trace(model, example)`` return ``fn`` and ``model``,
+  ``@torch.compiler.disable`` returns its function, ``torch._dynamo.config`` keeps what is set in it;
+  TorchScript archives (``torch.jit.save``/``load``) are not offered.
 - ``torch.cpu.amp.autocast()`` is ``torch.autocast("cpu", dtype=torch.bfloat16)``, PyTorch's default for it.
 - ``torch.multiprocessing`` shares tensors that are in shared memory (``share_memory_()``, ``Module.share_memory()``)
   as PyTorch does; a CPU tensor that is not is sent as a copy (PyTorch moves it into shared memory on the way),
@@ -171,6 +172,8 @@ ALIASES = {
     "torch.overrides": "lucid.torch_compat.overrides",  # has_torch_function...: always False (no dispatch)
     "torch.quasirandom": "lucid.quasirandom",
     "torch.compiler": "lucid.torch_compat.compiler",
+    "torch._dynamo": "lucid.torch_compat.dynamo",  # config kept, disable/reset/mark_dynamic: no compiler to drive
+    "torch._dynamo.config": "lucid.torch_compat.dynamo_config",
     "torch.accelerator": "lucid.accelerator",
     "torch.distributed": "lucid.distributed",
     "torch.distributed.optim": "lucid.distributed.optim",

@@ -370,3 +370,56 @@ def test_consume_prefix_strips_a_ddp_checkpoints_prefix(aliased):
     assert list(state) == list(model.state_dict())
     assert sorted(state._metadata) == ["", "0", "1"]
     assert not torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.BatchNorm1d(3)).load_state_dict(state).missing_keys
+
+
+def test_dynamo_settings_are_kept_and_its_calls_change_nothing(aliased):
+    import torch
+    import torch._dynamo
+    import torch._dynamo.config
+
+    torch._dynamo.config.suppress_errors = True
+    try:
+        assert torch._dynamo.config.suppress_errors is True and torch._dynamo.config.cache_size_limit == 8
+        x = torch.ones(3)
+        torch._dynamo.mark_dynamic(x, 0)
+        torch._dynamo.mark_static(torch.nn.Linear(2, 2))
+        assert torch._dynamo.disable(abs) is abs and torch._dynamo.reset() is None
+        assert not torch._dynamo.is_compiling() and x.tolist() == [1.0, 1.0, 1.0]
+        with pytest.raises(TypeError, match="expects a Tensor"):
+            torch._dynamo.mark_dynamic([1, 2], 0)
+    finally:
+        torch._dynamo.config.suppress_errors = False
+
+
+def test_typed_datasets_loaders_and_samplers_subscript_as_torchs(aliased):
+    import torch
+    from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler
+    from torch.utils.data.dataset import T_co
+
+    class Pairs(Dataset[tuple[torch.Tensor, int]]):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return torch.full((2,), float(i)), i
+
+    def first(loader: DataLoader[tuple[torch.Tensor, int]]) -> list:
+        return next(iter(loader))[1].tolist()
+
+    assert first(DataLoader(Pairs(), batch_size=2)) == [0, 1] and T_co.__covariant__
+    assert IterableDataset[int] is not None and Sampler[int] is not None
+
+
+def test_safe_globals_are_kept_for_torchs_allow_list_api(aliased):
+    import torch
+
+    class Config:
+        pass
+
+    torch.serialization.clear_safe_globals()
+    torch.serialization.add_safe_globals([Config])
+    with torch.serialization.safe_globals([int]):
+        assert torch.serialization.get_safe_globals() == [Config, int]
+    assert torch.serialization.get_safe_globals() == [Config]
+    torch.serialization.clear_safe_globals()
+    assert torch.nn.init._no_grad_trunc_normal_ is torch.nn.init.trunc_normal_
