@@ -47,8 +47,6 @@ class Size(tuple):
             return f"torch.Size([{', '.join(str(s) for s in self)}])"
         return tuple.__repr__(self)
 
-    __str__ = __repr__
-
 
 def _slice_as_size(self: Size, index):
     """``Size.__getitem__`` under :mod:`lucid.torch_compat`: a slice of a Size is a Size, as in PyTorch."""

@@ -717,6 +717,14 @@ symeig = _removed("symeig", "lucid.linalg.eigh (or lucid.linalg.eigvalsh for the
 
 
 # ---- pseudo-inverse, rank, lstsq, cond --------------------------------------------------------------
+def _largest(xp, values):
+    """The largest of the non-negative ``values`` (singular values, absolute eigenvalues) along the last axis; 0
+    for an empty matrix's none (the standard's ``max`` of nothing is undefined)."""
+    if values.shape[-1]:
+        return xp.max(values, axis=-1)
+    return xp.zeros(values.shape[:-1], dtype=values.dtype, device=values.device)
+
+
 def _tolerance(S_max, atol, rtol, eps_dims: float, xp):
     """``max(atol, rtol * S_max)`` with PyTorch's defaults: ``rtol = eps * max(m, n)`` unless only a positive
     ``atol`` is given (then ``rtol = 0``). ``atol``/``rtol`` may be numbers or arrays of the batch shape."""
@@ -746,16 +754,13 @@ class _Pinv(Function):
         eps_dims = float(xp.finfo(a.dtype).eps) * max(m, n)
         if hermitian:
             w, v = _lapack("linalg.pinv", xp.linalg.eigh, a)
-            wmax = xp.max(xp.abs(w), axis=-1) if w.shape[-1] else xp.zeros(w.shape[:-1], dtype=w.dtype,
-                                                                             device=w.device)
-            tol = _tolerance(wmax, atol, rtol, eps_dims, xp)
+            tol = _tolerance(_largest(xp, xp.abs(w)), atol, rtol, eps_dims, xp)
             keep = xp.abs(w) > tol[..., None]
             winv = xp.where(keep, 1 / xp.where(keep, w, xp.ones_like(w)), xp.zeros_like(w))
             out = xp.matmul(v * winv[..., None, :], _xp_mH(xp, v))
         else:
             u, s, vh = _lapack("linalg.pinv", xp.linalg.svd, a, full_matrices=False)
-            smax = s[..., 0] if s.shape[-1] else xp.zeros(s.shape[:-1], dtype=s.dtype, device=s.device)
-            tol = _tolerance(smax, atol, rtol, eps_dims, xp)
+            tol = _tolerance(_largest(xp, s), atol, rtol, eps_dims, xp)
             keep = s > tol[..., None]
             sinv = xp.where(keep, 1 / xp.where(keep, s, xp.ones_like(s)), xp.zeros_like(s))
             out = xp.matmul(_xp_mH(xp, vh) * sinv[..., None, :], _xp_mH(xp, u))
@@ -801,11 +806,9 @@ def linalg_matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = Fal
     m, n = A.shape[-2:]
     if hermitian:
         s = xp.abs(_lapack("linalg.matrix_rank", xp.linalg.eigvalsh, A._data))
-        smax = xp.max(s, axis=-1) if s.shape[-1] else xp.zeros(s.shape[:-1], dtype=s.dtype, device=s.device)
     else:
         s = _lapack("linalg.matrix_rank", xp.linalg.svdvals, A._data)
-        smax = s[..., 0] if s.shape[-1] else xp.zeros(s.shape[:-1], dtype=s.dtype, device=s.device)
-    tol_ = _tolerance(smax, _tol_arg(atol, "atol"), _tol_arg(rtol, "rtol"), _eps(A) * max(m, n), xp)
+    tol_ = _tolerance(_largest(xp, s), _tol_arg(atol, "atol"), _tol_arg(rtol, "rtol"), _eps(A) * max(m, n), xp)
     return _int_tensor(A, xp.sum(xp.astype(s > tol_[..., None], xp.int64), axis=-1), _dt.int64)
 
 
@@ -836,8 +839,7 @@ def linalg_lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None) -> LstsqResul
     X = matmul(pinv(A, rtol=rtol, atol=0.0), Bm)
     xp = A.xp
     S = _lapack("linalg.lstsq", xp.linalg.svdvals, A._data)
-    smax = S[..., 0] if S.shape[-1] else xp.zeros(S.shape[:-1], dtype=S.dtype, device=S.device)
-    ranks = xp.sum(xp.astype(S > rtol * smax[..., None], xp.int64), axis=-1)
+    ranks = xp.sum(xp.astype(S > rtol * _largest(xp, S)[..., None], xp.int64), axis=-1)
     residuals = _empty(A)
     if driver != "gelsy" and m > n and bool(xp.all(ranks == n)):
         r = matmul(A, X) - Bm
