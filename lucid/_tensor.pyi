@@ -20,7 +20,6 @@ class Size:
     def numel(self) -> int:
         """The number of elements of a tensor of this shape."""
     def __repr__(self) -> str: ...
-    def __str__(self) -> str: ...
 
 
 def _slice_as_size(self, index):
